@@ -1,0 +1,36 @@
+# Civic Ledger. `make run` and `make test` are the two commands a newcomer needs.
+
+GO       ?= go
+PKGS      = $(shell $(GO) list ./...)
+# The store packages also run under the race detector.
+RACEPKGS  = ./eventstore/... ./internal/...
+
+.PHONY: run test check fmt vet build bench clean
+
+## run: the server on a private PostgreSQL in .civic/ (http://127.0.0.1:8080)
+run:
+	$(GO) run ./cmd/civic serve
+
+## test: formatting, vet, dependency direction, then every test
+test: check
+	$(GO) test -race -count=1 $(RACEPKGS)
+	$(GO) test -count=1 $(filter-out $(shell $(GO) list $(RACEPKGS)),$(PKGS))
+
+check: fmt vet
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+build:
+	$(GO) build -o bin/civic ./cmd/civic
+
+## bench: the event store benchmarks, each against its bare-SQL baseline (see docs/PERFORMANCE.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 20000x -timeout 60m ./eventstore/postgres/
+
+clean:
+	rm -rf bin

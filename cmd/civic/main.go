@@ -1,0 +1,107 @@
+// Command civic is Civic Ledger's one binary: the server and the tools that
+// run beside it.
+//
+//	civic serve                 run the server (embedded PostgreSQL unless DATABASE_URL is set)
+//	civic migrate               create or update the database schema
+//	civic verify [--from N] [--to M]
+//	                            check the event log's hash chain and signed checkpoints
+//
+// Configuration comes from the environment; see config.go and the README.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	os.Exit(m.Run(ctx, os.Args[1:]))
+}
+
+// Exit codes.
+const (
+	exitOK = 0
+	// exitFailed: the command ran and found something wrong (verify found
+	// the log broken).
+	exitFailed = 1
+	// exitError: the command could not do its work (bad usage, bad
+	// configuration, database unreachable).
+	exitError = 2
+)
+
+// Main is the program, separated from the process so tests can run commands
+// with their own environment and output.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+// errUsage marks an error whose message is the usage text to print.
+var errUsage = errors.New("usage")
+
+const usage = `civic: Civic Ledger, civic participation in Georgia as an event-sourced GraphQL service
+
+Usage:
+  civic serve                      run the server
+  civic migrate                    create or update the database schema
+  civic verify [--from N] [--to M] check the event log's hash chain and signed checkpoints
+
+Configuration (environment):
+  DATABASE_URL          PostgreSQL to use; unset: a private cluster in CIVIC_DATA_DIR
+  CIVIC_ADDR            listen address (127.0.0.1:8080)
+  CIVIC_DATA_DIR        where the private cluster and the signing key live (.civic)
+  CIVIC_SIGNING_KEY     Ed25519 private key (PEM) that signs log checkpoints
+                        (default: CIVIC_DATA_DIR/signing-key.pem, created by serve)
+  CIVIC_TRUSTED_KEYS    comma-separated PEM files of further public keys verify accepts
+  PG_BIN                directory of the PostgreSQL server binaries
+  CIVIC_LOG_LEVEL       debug, info, warn or error (info)
+  CIVIC_LOG_FORMAT      text or json (text)
+`
+
+// Run runs the command named by args[0] and returns the process exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return exitError
+	}
+	var err error
+	code := exitOK
+	switch args[0] {
+	case "serve":
+		err = m.serve(ctx, args[1:])
+	case "migrate":
+		err = m.migrate(ctx, args[1:])
+	case "verify":
+		code, err = m.verify(ctx, args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(m.Stderr, "civic: unknown command %q\n\n%s", args[0], usage)
+		return exitError
+	}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(m.Stderr, "civic %s: %v\n", args[0], err)
+		return exitError
+	}
+	return code
+}
+
+// flags returns a flag set for a subcommand that reports to m.Stderr.
+func (m *Main) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("civic "+name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	return fs
+}

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/internal/testdb"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// TestMain doubles as the civic binary when CIVIC_TEST_MAIN is set, so the
+// end-to-end tests can run real processes and signal them.
+func TestMain(m *testing.M) {
+	if os.Getenv("CIVIC_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	testdb.Main(m)
+}
+
+// run runs a civic command in-process with the given environment.
+func run(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return env[k] }}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code = m.Run(ctx, args)
+	return code, out.String(), errOut.String()
+}
+
+// publicDir returns a new directory that the postgres system user can
+// traverse, which t.TempDir's are not.
+func publicDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "civic-cmd-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func TestVerifyCommand(t *testing.T) {
+	url := testdb.URL(t)
+	keyPath := filepath.Join(t.TempDir(), "key.pem")
+	key, err := loadSigningKey(keyPath, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATABASE_URL": url, "CIVIC_SIGNING_KEY": keyPath, "CIVIC_DATA_DIR": t.TempDir()}
+	if code, out, errOut := run(t, env, "migrate"); code != 0 {
+		t.Fatalf("civic migrate = %d: %s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, env, "verify"); code != 0 || !strings.Contains(out, "log intact") {
+		t.Fatalf("civic verify on an empty log = %d: %s%s; want 0 and intact", code, out, errOut)
+	}
+
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	appendSigned(t, pool, key, 20)
+
+	tests := []struct {
+		args   []string
+		code   int
+		output string
+	}{
+		{[]string{"verify"}, 0, "log intact: positions 1..20"},
+		{[]string{"verify", "--from", "5", "--to", "9"}, 0, "log intact: positions 5..9"},
+		{[]string{"verify", "--bogus"}, 2, ""},
+		{[]string{"verify", "--from", "9", "--to", "3"}, 2, ""},
+		{[]string{"verify", "extra"}, 2, ""},
+	}
+	for _, tt := range tests {
+		code, out, errOut := run(t, env, tt.args...)
+		if code != tt.code || !strings.Contains(out, tt.output) {
+			t.Errorf("civic %s = %d, %q (stderr %q); want %d and %q", strings.Join(tt.args, " "), code, out, errOut, tt.code, tt.output)
+		}
+	}
+
+	// An administrator edits the data of the event at position 7.
+	conn, err := pool.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(context.Background(), `SET session_replication_role = replica;
+		UPDATE eventstore.events SET data = '{"n":-7}'
+		WHERE (tx, seq) = (SELECT tx, seq FROM eventstore.log WHERE position = 7)`); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := run(t, env, "verify"); code != 1 || !strings.Contains(out, "broken at position 7") {
+		t.Errorf("civic verify after an edit = %d, %q; want 1 and position 7", code, out)
+	}
+	// The range's chain is recomputed from the last checkpoint before it:
+	// from 8 that is the checkpoint at 5, so the break at 7 still shows;
+	// from 11 (checkpoint at 10) the range is intact.
+	if code, out, _ := run(t, env, "verify", "--from", "8"); code != 1 || !strings.Contains(out, "position 7") {
+		t.Errorf("civic verify --from 8 after an edit at 7 = %d, %q; want 1 and position 7", code, out)
+	}
+	if code, out, _ := run(t, env, "verify", "--from", "11"); code != 0 || !strings.Contains(out, "positions 11..20") {
+		t.Errorf("civic verify --from 11 after an edit at 7 = %d, %q; want 0", code, out)
+	}
+	// Without the key the checkpoints cannot be checked: an error, not a pass.
+	noKey := map[string]string{"DATABASE_URL": url, "CIVIC_DATA_DIR": t.TempDir()}
+	if code, _, errOut := run(t, noKey, "verify"); code != 2 || !strings.Contains(errOut, "no public key") {
+		t.Errorf("civic verify without a key = %d, %q; want 2 and a request for a key", code, errOut)
+	}
+}
+
+// appendSigned appends n events one at a time with a sequencer signing every
+// 5 (so at 5, 10, ...: n must be a multiple of 5), and waits
+// for the last checkpoint.
+func appendSigned(t *testing.T, pool *pgxpool.Pool, key ed25519.PrivateKey, n int) {
+	t.Helper()
+	s := postgres.New(pool, postgres.Options{SigningKey: key, CheckpointEvery: 5, CheckpointInterval: time.Hour})
+	defer s.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.RunSequencer(ctx) }()
+	defer func() { stop(); <-done }()
+	for i := range n {
+		res, err := s.Append(ctx, fmt.Sprintf("org-%d", i%3), eventstore.Any(), eventstore.EventData{
+			Type: "test.happened", Data: []byte(fmt.Sprintf(`{"n":%d}`, i)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AwaitPosition(ctx, res.LastID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var top int64
+		if err := pool.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM eventstore.checkpoints`).Scan(&top); err != nil {
+			t.Fatal(err)
+		}
+		if top == int64(n) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint at %d within 30s", n)
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	if code, _, errOut := run(t, nil); code != 2 || !strings.Contains(errOut, "Usage:") {
+		t.Errorf("civic with no command = %d, %q; want 2 and usage", code, errOut)
+	}
+	if code, _, errOut := run(t, nil, "frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Errorf("civic frobnicate = %d, %q; want 2 naming the command", code, errOut)
+	}
+	if code, out, _ := run(t, nil, "help"); code != 0 || !strings.Contains(out, "civic serve") {
+		t.Errorf("civic help = %d, %q", code, out)
+	}
+	bad := map[string]string{"CIVIC_LOG_FORMAT": "xml", "DATABASE_URL": "postgres://127.0.0.1:1/x"}
+	if code, _, errOut := run(t, bad, "migrate"); code != 2 || !strings.Contains(errOut, "CIVIC_LOG_FORMAT") {
+		t.Errorf("civic migrate with CIVIC_LOG_FORMAT=xml = %d, %q; want 2 naming the variable", code, errOut)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// server is civic serve running as a child process.
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+	logs *bytes.Buffer
+	done chan error
+}
+
+func startServer(t *testing.T, env ...string) *server {
+	t.Helper()
+	s := &server{addr: freeAddr(t), logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	s.cmd = exec.Command(os.Args[0], "serve")
+	s.cmd.Env = append(os.Environ(), append(env, "CIVIC_TEST_MAIN=1", "CIVIC_ADDR="+s.addr)...)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			s.cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get("http://" + s.addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("civic serve exited early (%v):\n%s", err, s.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("civic serve not healthy within 90s:\n%s", s.logs)
+		}
+	}
+}
+
+// stop signals the server and waits for a clean exit.
+func (s *server) stop(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("civic serve exited with %v after %v:\n%s", err, sig, s.logs)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("civic serve still running 60s after %v:\n%s", sig, s.logs)
+	}
+}
+
+func readyz(t *testing.T, addr string) map[string]any {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || body["ready"] != true {
+		t.Fatalf("/readyz = %d %v, want 200 and ready", resp.StatusCode, body)
+	}
+	return body
+}
+
+// TestServeEmbedded runs civic serve on its private cluster the way
+// `make run` does: start, answer, stop cleanly on SIGTERM, start again over
+// the same data, let `civic verify` attach meanwhile, stop on SIGINT.
+func TestServeEmbedded(t *testing.T) {
+	dir := publicDir(t)
+	env := []string{"CIVIC_DATA_DIR=" + dir, "DATABASE_URL="}
+	s := startServer(t, env...)
+	readyz(t, s.addr)
+	if _, err := os.Stat(filepath.Join(dir, "signing-key.pem")); err != nil {
+		t.Fatalf("serve did not create the default signing key: %v", err)
+	}
+	s.stop(t, syscall.SIGTERM)
+	if _, err := os.Stat(filepath.Join(dir, "postgres", "pgdata", "postmaster.pid")); !os.IsNotExist(err) {
+		t.Fatalf("PostgreSQL still running after serve stopped (postmaster.pid: %v)", err)
+	}
+
+	s = startServer(t, env...)
+	body := readyz(t, s.addr)
+	if es, ok := body["eventstore"].(map[string]any); !ok || es["sequencer_leader"] != true {
+		t.Errorf("/readyz eventstore = %v, want this server leading the sequencer", body["eventstore"])
+	}
+	code, out, errOut := run(t, map[string]string{"CIVIC_DATA_DIR": dir}, "verify")
+	if code != 0 || !strings.Contains(out, "log intact") {
+		t.Errorf("civic verify beside a running server = %d, %q, %q; want 0", code, out, errOut)
+	}
+	s.stop(t, syscall.SIGINT)
+	if !strings.Contains(s.logs.String(), "civic shutting down") {
+		t.Errorf("no shutdown in the logs:\n%s", s.logs)
+	}
+}
+
+func TestServeRefusesBadKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(path, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, map[string]string{"CIVIC_SIGNING_KEY": path, "DATABASE_URL": "postgres://127.0.0.1:1/x"}, "serve")
+	if code != 2 || !strings.Contains(errOut, "signing key") {
+		t.Errorf("serve with a broken key = %d, %q; want 2 naming the signing key", code, errOut)
+	}
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	code, _, errOut = run(t, map[string]string{"CIVIC_SIGNING_KEY": missing, "DATABASE_URL": "postgres://127.0.0.1:1/x"}, "serve")
+	if code != 2 || !strings.Contains(errOut, "signing key") {
+		t.Errorf("serve with a missing configured key = %d, %q; want 2 (only the default key is created)", code, errOut)
+	}
+}

@@ -1,0 +1,188 @@
+// Package inmem is an in-memory event store for unit tests: the whole
+// eventstore contract, hash chain included, with no database. Data lives as
+// long as the Store value.
+package inmem
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"sync"
+	"time"
+
+	"github.com/civicledger/civicledger/eventstore"
+)
+
+// Store is an in-memory eventstore.Store. Positions are assigned at append,
+// so AppendResult.Position is always set. It is safe for concurrent use.
+type Store struct {
+	// Now returns the time of recording; tests may replace it before first
+	// use to pin recorded_at.
+	Now func() time.Time
+
+	mu       sync.Mutex
+	log      []eventstore.Event    // log[i] has position i+1
+	streams  map[string][]int      // stream -> indexes into log
+	byID     map[eventstore.ID]int // event ID -> index into log
+	appended chan struct{}         // closed and replaced on every append
+}
+
+var _ eventstore.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		Now:      time.Now,
+		streams:  make(map[string][]int),
+		byID:     make(map[eventstore.ID]int),
+		appended: make(chan struct{}),
+	}
+}
+
+// Append implements eventstore.Store.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	p, err := eventstore.Prepare(stream, expected, events)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	if res, ok, err := s.retried(p); ok || err != nil {
+		return res, err
+	}
+	current := int64(len(s.streams[stream]))
+	if !expected.Allows(current) {
+		return eventstore.AppendResult{}, &eventstore.ConcurrencyError{Stream: stream, Expected: expected, Actual: current}
+	}
+	now := s.Now().Truncate(time.Microsecond)
+	var prev []byte
+	if n := len(s.log); n > 0 {
+		prev = s.log[n-1].Hash
+	}
+	for i, pe := range p.Events {
+		occurred := pe.OccurredAt
+		if occurred.IsZero() {
+			occurred = now
+		}
+		e := eventstore.Event{
+			ID: pe.ID, Stream: stream, Version: current + int64(i) + 1,
+			Type: pe.Type, SchemaVersion: pe.SchemaVersion, Data: pe.Data,
+			Metadata: pe.Metadata, OccurredAt: occurred, RecordedAt: now,
+			Position: int64(len(s.log)) + 1,
+		}
+		e.Hash = eventstore.ChainHash(prev, &e)
+		prev = e.Hash
+		s.byID[e.ID] = len(s.log)
+		s.streams[stream] = append(s.streams[stream], len(s.log))
+		s.log = append(s.log, e)
+	}
+	close(s.appended)
+	s.appended = make(chan struct{})
+	last := s.log[len(s.log)-1]
+	return eventstore.AppendResult{Version: last.Version, Position: last.Position, LastID: last.ID}, nil
+}
+
+// retried looks p's IDs up for eventstore.RetryOf.
+func (s *Store) retried(p *eventstore.Prepared) (eventstore.AppendResult, bool, error) {
+	stored := make(map[eventstore.ID]eventstore.StoredRef)
+	for _, pe := range p.Events {
+		if at, ok := s.byID[pe.ID]; ok {
+			e := s.log[at]
+			stored[e.ID] = eventstore.StoredRef{ID: e.ID, Stream: e.Stream, Version: e.Version, Position: e.Position}
+		}
+	}
+	return eventstore.RetryOf(p, stored)
+}
+
+// ReadStream implements eventstore.Store.
+func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.ReadOptions) ([]eventstore.Event, error) {
+	if err := eventstore.ValidateStream(stream); err != nil {
+		return nil, err
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx := s.streams[stream]
+	var out []eventstore.Event
+	add := func(i int) bool {
+		out = append(out, s.log[idx[i]])
+		return opts.Limit == 0 || len(out) < opts.Limit
+	}
+	if opts.Direction == eventstore.Forward {
+		for i := max(opts.From, 1) - 1; i < int64(len(idx)) && add(int(i)); i++ {
+		}
+	} else {
+		from := int64(len(idx))
+		if opts.From > 0 {
+			from = min(opts.From, from)
+		}
+		for i := from - 1; i >= 0 && add(int(i)); i-- {
+		}
+	}
+	return out, ctx.Err()
+}
+
+// ReadAll implements eventstore.Store.
+func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]eventstore.Event, error) {
+	if err := eventstore.ValidateReadAll(after, limit); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if after >= int64(len(s.log)) {
+		return nil, ctx.Err()
+	}
+	end := min(after+int64(limit), int64(len(s.log)))
+	out := make([]eventstore.Event, 0, end-after)
+	return append(out, s.log[after:end]...), ctx.Err()
+}
+
+// SubscribeAll implements eventstore.Store.
+func (s *Store) SubscribeAll(ctx context.Context, after int64) iter.Seq2[eventstore.Event, error] {
+	if err := eventstore.ValidateReadAll(after, 1); err != nil {
+		return func(yield func(eventstore.Event, error) bool) { yield(eventstore.Event{}, err) }
+	}
+	return eventstore.Follow(ctx, after, 1000, s.ReadAll, s.wait)
+}
+
+// wait returns once the log holds a position after the given one.
+func (s *Store) wait(ctx context.Context, after int64) error {
+	for {
+		s.mu.Lock()
+		n, ch := int64(len(s.log)), s.appended
+		s.mu.Unlock()
+		if n > after {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// AwaitPosition implements eventstore.Store. Positions are assigned at
+// append, so it never waits.
+func (s *Store) AwaitPosition(ctx context.Context, id eventstore.ID) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.byID[id]
+	if !ok {
+		return 0, fmt.Errorf("event %s: %w", id, eventstore.ErrNotFound)
+	}
+	return s.log[i].Position, nil
+}
+
+// Head implements eventstore.Store.
+func (s *Store) Head(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int64(len(s.log)), ctx.Err()
+}

@@ -1,0 +1,243 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/civicledger/civicledger/eventstore"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// The append statement. head reads the stream's last event and whether the
+// transaction has written before (MATERIALIZED: evaluated once, before the
+// insert takes a transaction ID). ok lets the append through only if it is
+// the transaction's first write and the expected version holds; ins writes
+// the events. The final row tells the caller which condition failed when
+// nothing was inserted, and refuses (aborting the statement, so nothing is
+// written) an append whose transaction ID is not above the stream's last
+// one. That guard sits in the select list on purpose: the planner evaluates
+// stable functions such as pg_current_xact_id() in WHERE clauses while
+// estimating selectivity, which would assign the ID before head is read.
+//
+// Expected kinds: 1 any, 2 no stream, 3 stream exists, 4 exact ($3).
+const appendHead = `
+WITH head AS MATERIALIZED (
+    SELECT coalesce(h.version, 0) AS v, h.tx AS last_tx,
+           pg_current_xact_id_if_assigned() IS NULL AS first_write
+    FROM (SELECT 1) AS one
+    LEFT JOIN LATERAL (
+        SELECT e.version, e.tx FROM eventstore.events e
+        WHERE e.stream_id = $1 ORDER BY e.version DESC LIMIT 1
+    ) AS h ON true
+), ok AS (
+    SELECT v FROM head
+    WHERE first_write
+      AND CASE $2::int WHEN 1 THEN true WHEN 2 THEN v = 0 WHEN 3 THEN v > 0 ELSE v = $3::bigint END
+), ins AS (`
+
+const appendTail = `
+    RETURNING tx
+), done AS (SELECT count(*) AS n, min(tx) AS tx FROM ins)
+SELECT head.v, head.first_write, done.n,
+       CASE WHEN done.tx <= head.last_tx THEN eventstore.refuse_out_of_order(head.last_tx, done.tx) END IS NULL
+FROM head, done`
+
+// appendOneSQL is the common case, one event, with scalar parameters.
+const appendOneSQL = appendHead + `
+    INSERT INTO eventstore.events
+        (event_id, stream_id, version, type, schema_version, occurred_at, data,
+         actor, role, correlation_id, causation_id, command_id)
+    SELECT $4, $1, ok.v + 1, $5, $6, coalesce($7, now()), $8, $9, $10, $11, $12, $13 FROM ok` + appendTail
+
+// appendManySQL takes the events as parallel arrays.
+const appendManySQL = appendHead + `
+    INSERT INTO eventstore.events
+        (event_id, stream_id, version, type, schema_version, occurred_at, data,
+         actor, role, correlation_id, causation_id, command_id)
+    SELECT u.id, $1, ok.v + u.ord, u.type, u.sv, coalesce(u.occ, now()), u.data::json,
+           u.actor, u.role, u.corr, u.cause, u.cmd
+    FROM ok, unnest($4::uuid[], $5::text[], $6::int[], $7::timestamptz[], $8::text[],
+                    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+        WITH ORDINALITY AS u(id, type, sv, occ, data, actor, role, corr, cause, cmd, ord)
+    ORDER BY u.ord` + appendTail
+
+// sqlStateOutOfOrder is raised by eventstore.refuse_out_of_order.
+const sqlStateOutOfOrder = "CL001"
+
+// maxAppendAttempts bounds the retries of an Any or StreamExists append that
+// lost a race for the stream's next version.
+const maxAppendAttempts = 100
+
+// querier is what appends run on: the pool, or a caller's transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Append implements eventstore.Store. It commits on its own, in one
+// round trip.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	p, err := eventstore.Prepare(stream, expected, events)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	for attempt := 1; ; attempt++ {
+		res, err := s.append(ctx, s.db, p)
+		if retryable(err) && attempt < maxAppendAttempts {
+			// Another writer took the version we computed (Any or
+			// StreamExists), or in theory the ordering guard fired: both are
+			// settled by the next attempt, which sees the newer head.
+			time.Sleep(time.Duration(attempt) * 100 * time.Microsecond)
+			continue
+		}
+		if err != nil {
+			return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
+		}
+		s.poke()
+		return res, nil
+	}
+}
+
+// AppendTx appends within the caller's transaction tx, for a caller that
+// must record something else atomically with the events (after them: the
+// append must be tx's first write, or it returns ErrNotFirstWrite). Commit
+// promptly: until tx ends, no event appended after tx began can be
+// sequenced. On a lost race for the stream's next version it returns
+// ErrConcurrency whatever the expected version, as tx is then aborted.
+func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	p, err := eventstore.Prepare(stream, expected, events)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	res, err := s.append(ctx, tx, p)
+	if errors.Is(err, errVersionTaken) {
+		err = &eventstore.ConcurrencyError{Stream: stream, Expected: expected, Actual: s.currentVersion(ctx, stream)}
+	}
+	if err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
+	}
+	// tx has not committed yet, so this wake-up finds nothing settled; the
+	// sequencer's poll picks the events up after the commit.
+	s.poke()
+	return res, nil
+}
+
+// errVersionTaken: a concurrent append took the stream version this one
+// computed.
+var errVersionTaken = errors.New("stream version taken by a concurrent append")
+
+func retryable(err error) bool {
+	return errors.Is(err, errVersionTaken) || errors.Is(err, ErrOutOfOrder)
+}
+
+func (s *Store) append(ctx context.Context, q querier, p *eventstore.Prepared) (eventstore.AppendResult, error) {
+	kind, exact := int(p.Expected.Kind()), p.Expected.Version()
+	var row pgx.Row
+	if len(p.Events) == 1 {
+		e := p.Events[0]
+		m := &e.Metadata
+		row = q.QueryRow(ctx, appendOneSQL, p.Stream, kind, exact,
+			[16]byte(e.ID), e.Type, e.SchemaVersion, nullTime(e.OccurredAt), e.Data,
+			m.Actor, m.Role, m.CorrelationID, m.CausationID, m.CommandID)
+	} else {
+		n := len(p.Events)
+		ids, types, svs := make([][16]byte, n), make([]string, n), make([]int32, n)
+		occ, data := make([]*time.Time, n), make([]string, n)
+		actor, role, corr, cause, cmd := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		for i, e := range p.Events {
+			ids[i], types[i], svs[i] = e.ID, e.Type, int32(e.SchemaVersion)
+			occ[i], data[i] = nullTime(e.OccurredAt), string(e.Data)
+			m := &e.Metadata
+			actor[i], role[i], corr[i], cause[i], cmd[i] = m.Actor, m.Role, m.CorrelationID, m.CausationID, m.CommandID
+		}
+		row = q.QueryRow(ctx, appendManySQL, p.Stream, kind, exact, ids, types, svs, occ, data,
+			actor, role, corr, cause, cmd)
+	}
+	var current int64
+	var firstWrite bool
+	var inserted int
+	err := row.Scan(&current, &firstWrite, &inserted, nil) // the last column only carries the ordering guard
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == sqlStateOutOfOrder:
+		return eventstore.AppendResult{}, ErrOutOfOrder
+	case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_event_id":
+		res, retry, rerr := s.retryOf(ctx, p)
+		if rerr != nil || retry {
+			return res, rerr
+		}
+		return eventstore.AppendResult{}, err // the ID was removed again: cannot happen in an append-only table
+	case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_stream_version":
+		if k := p.Expected.Kind(); k == eventstore.KindAny || k == eventstore.KindStreamExists {
+			return eventstore.AppendResult{}, errVersionTaken
+		}
+		// The version we expected was the head when we read it; a writer
+		// that committed since has moved the stream on.
+		if res, retry, rerr := s.retryOf(ctx, p); rerr != nil || retry {
+			return res, rerr
+		}
+		return eventstore.AppendResult{}, &eventstore.ConcurrencyError{Stream: p.Stream, Expected: p.Expected, Actual: s.currentVersion(ctx, p.Stream)}
+	case err != nil:
+		return eventstore.AppendResult{}, err
+	case inserted == len(p.Events):
+		last := p.Events[len(p.Events)-1]
+		return eventstore.AppendResult{Version: current + int64(inserted), LastID: last.ID}, nil
+	case !firstWrite:
+		return eventstore.AppendResult{}, ErrNotFirstWrite
+	default: // the expected version did not hold
+		if res, retry, rerr := s.retryOf(ctx, p); rerr != nil || retry {
+			return res, rerr
+		}
+		return eventstore.AppendResult{}, &eventstore.ConcurrencyError{Stream: p.Stream, Expected: p.Expected, Actual: current}
+	}
+}
+
+// retryOf looks up the append's event IDs to tell a retry from a conflict.
+// It reads through the pool: a caller's transaction may be aborted by now.
+func (s *Store) retryOf(ctx context.Context, p *eventstore.Prepared) (eventstore.AppendResult, bool, error) {
+	ids := make([][16]byte, len(p.Events))
+	for i, e := range p.Events {
+		ids[i] = e.ID
+	}
+	rows, err := s.db.Query(ctx, `
+		SELECT e.event_id, e.stream_id, e.version, coalesce(l.position, 0)
+		FROM eventstore.events e `+positionJoin+`
+		WHERE e.event_id = ANY($1)`, ids)
+	if err != nil {
+		return eventstore.AppendResult{}, false, err
+	}
+	stored := make(map[eventstore.ID]eventstore.StoredRef)
+	for rows.Next() {
+		var r eventstore.StoredRef
+		var id [16]byte
+		if err := rows.Scan(&id, &r.Stream, &r.Version, &r.Position); err != nil {
+			return eventstore.AppendResult{}, false, err
+		}
+		r.ID = id
+		stored[r.ID] = r
+	}
+	if err := rows.Err(); err != nil {
+		return eventstore.AppendResult{}, false, err
+	}
+	return eventstore.RetryOf(p, stored)
+}
+
+// currentVersion reads a stream's version for an error message; a failure
+// to read reports -1 rather than hiding the concurrency error.
+func (s *Store) currentVersion(ctx context.Context, stream string) int64 {
+	var v int64
+	err := s.db.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM eventstore.events WHERE stream_id = $1`, stream).Scan(&v)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

@@ -1,0 +1,437 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// The benchmarks measure the store against the same work done with bare SQL
+// in the same run, on the same connections, and report both rates and their
+// ratio: the machines are noisy, ratios much less so. testdb runs them on a
+// cluster with durable (production) settings.
+
+// rawTable holds the same rows as eventstore.events, with none of the
+// store's machinery: no keys, no transaction IDs, no sequence.
+const rawTable = `CREATE TABLE bench_raw (
+	event_id uuid, stream_id text, version bigint, type text, schema_version integer,
+	occurred_at timestamptz, recorded_at timestamptz DEFAULT now(), data json,
+	actor text, role text, correlation_id text, causation_id text, command_id text)`
+
+func benchEvent(i int) eventstore.EventData {
+	return eventstore.EventData{
+		ID:   eventstore.NewID(),
+		Type: "registry.organisation_registered",
+		Data: []byte(fmt.Sprintf(`{"name":{"ka":"სამოქალაქო ინტეგრაციის ფონდი","en":"Civic Integration Foundation %d"},"region":"kvemo-kartli","legal_form":"non-commercial legal entity","founded":"2005-01-01"}`, i)),
+		Metadata: eventstore.Metadata{
+			Actor: "key:bench", Role: "admin", CorrelationID: "0190c3e4-5b7a-7c1d-8e2f-3a4b5c6d7e8f", CommandID: "register-organisation",
+		},
+	}
+}
+
+// appendCall is one append: a stream and its events.
+type appendCall struct {
+	stream string
+	events []eventstore.EventData
+}
+
+func makeCalls(n, perCall int) []appendCall {
+	calls := make([]appendCall, n)
+	for i := range calls {
+		evs := make([]eventstore.EventData, perCall)
+		for j := range evs {
+			evs[j] = benchEvent(i*perCall + j)
+		}
+		calls[i] = appendCall{stream: fmt.Sprintf("organisation-%d", i%10_000), events: evs}
+	}
+	return calls
+}
+
+// runParallel runs do over calls with the given number of writers and
+// returns the elapsed time.
+func runParallel(b *testing.B, writers int, calls []appendCall, do func(appendCall) error) time.Duration {
+	b.Helper()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Pointer[error]
+	start := time.Now()
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(calls)) || failed.Load() != nil {
+					return
+				}
+				if err := do(calls[i]); err != nil {
+					failed.Store(&err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		b.Fatal(*err)
+	}
+	return time.Since(start)
+}
+
+func rawInsert(ctx context.Context, pool *pgxpool.Pool, c appendCall) error {
+	if len(c.events) == 1 {
+		e := c.events[0]
+		m := &e.Metadata
+		_, err := pool.Exec(ctx, `INSERT INTO bench_raw (event_id, stream_id, version, type, schema_version, occurred_at, data,
+				actor, role, correlation_id, causation_id, command_id)
+			VALUES ($1, $2, $3, $4, $5, now(), $6, $7, $8, $9, $10, $11)`,
+			[16]byte(e.ID), c.stream, 1, e.Type, 1, []byte(e.Data), m.Actor, m.Role, m.CorrelationID, m.CausationID, m.CommandID)
+		return err
+	}
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO bench_raw (event_id, stream_id, version, type, schema_version, occurred_at, data,
+		actor, role, correlation_id, causation_id, command_id) VALUES `)
+	args := make([]any, 0, 11*len(c.events))
+	for i, e := range c.events {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		n := len(args)
+		sb.WriteString("(")
+		for j := range 11 {
+			if j == 5 {
+				sb.WriteString("now(), ")
+			}
+			fmt.Fprintf(&sb, "$%d", n+j+1)
+			if j < 10 {
+				sb.WriteString(", ")
+			}
+		}
+		sb.WriteString(")")
+		m := &e.Metadata
+		args = append(args, [16]byte(e.ID), c.stream, i+1, e.Type, 1, []byte(e.Data), m.Actor, m.Role, m.CorrelationID, m.CausationID, m.CommandID)
+	}
+	_, err := pool.Exec(ctx, sb.String(), args...)
+	return err
+}
+
+// BenchmarkAppend compares appends with plain INSERTs of the same rows into
+// rawTable, alternating the two in rounds so drift in the machine's speed
+// hits both alike. b.N is the number of calls per side.
+func BenchmarkAppend(b *testing.B) {
+	for _, c := range []struct{ events, writers int }{{1, 1}, {1, 32}, {10, 32}} {
+		b.Run(fmt.Sprintf("events=%d/writers=%d", c.events, c.writers), func(b *testing.B) {
+			s, pool := newStore(b, postgres.Options{SigningKey: testKey(b)})
+			ctx := context.Background()
+			if _, err := pool.Exec(ctx, rawTable); err != nil {
+				b.Fatal(err)
+			}
+			const rounds = 4
+			perRound := max(b.N/rounds, 1)
+			var ours, raw time.Duration
+			b.ResetTimer()
+			for range rounds {
+				calls := makeCalls(perRound, c.events)
+				raw += runParallel(b, c.writers, calls, func(c appendCall) error { return rawInsert(ctx, pool, c) })
+				ours += runParallel(b, c.writers, calls, func(c appendCall) error {
+					_, err := s.Append(ctx, c.stream, eventstore.Any(), c.events...)
+					return err
+				})
+			}
+			b.StopTimer()
+			events := float64(rounds * perRound * c.events)
+			ourRate, rawRate := events/ours.Seconds(), events/raw.Seconds()
+			b.ReportMetric(ourRate, "events/s")
+			b.ReportMetric(rawRate, "raw-events/s")
+			b.ReportMetric(ourRate/rawRate, "ratio")
+		})
+	}
+}
+
+// fill appends n events in calls of 1,000 to 100 streams and waits until
+// the sequencer has positioned them all.
+func fill(b *testing.B, s *postgres.Store, n int) {
+	b.Helper()
+	ctx := context.Background()
+	var last eventstore.ID
+	for i := 0; i < n; i += 1000 {
+		evs := make([]eventstore.EventData, min(1000, n-i))
+		for j := range evs {
+			evs[j] = benchEvent(i + j)
+		}
+		res, err := s.Append(ctx, fmt.Sprintf("organisation-%d", (i/1000)%100), eventstore.Any(), evs...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = res.LastID
+	}
+	if _, err := s.AwaitPosition(ctx, last); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkSequencer measures how fast a sequencer positions a backlog of
+// b.N events (hash chain, log rows, checkpoints), against copying the same
+// rows' keys into a plain table with the same statements and batches.
+func BenchmarkSequencer(b *testing.B) {
+	pool := newPool(b)
+	ctx := context.Background()
+	key := testKey(b)
+	// Appends without a sequencer running build the backlog.
+	writer := postgres.New(pool, postgres.Options{})
+	defer writer.Close()
+	n := max(b.N, 10_000)
+	for i := 0; i < n; i += 1000 {
+		evs := make([]eventstore.EventData, min(1000, n-i))
+		for j := range evs {
+			evs[j] = benchEvent(i + j)
+		}
+		if _, err := writer.Append(ctx, fmt.Sprintf("organisation-%d", (i/1000)%100), eventstore.Any(), evs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `CREATE TABLE bench_log (position bigint, tx xid8, seq bigint, hash bytea)`); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+
+	// Baseline: the same reads and multi-row inserts, without hashing,
+	// signing, keys or the log's constraints.
+	start := time.Now()
+	var lastTx string
+	var lastSeq, pos int64
+	lastTx = "0"
+	for {
+		rows, err := pool.Query(ctx, `SELECT e.tx::text, e.seq, e.data::text, e.actor, e.role, e.correlation_id, e.causation_id, e.command_id FROM eventstore.events e
+			WHERE (e.tx, e.seq) > ($1::text::xid8, $2) AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
+			ORDER BY e.tx, e.seq LIMIT 5000`, lastTx, lastSeq)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var positions, seqs []int64
+		var txs []string
+		var hashes [][]byte
+		for rows.Next() {
+			var data []byte
+			var m eventstore.Metadata
+			if err := rows.Scan(&lastTx, &lastSeq, &data, &m.Actor, &m.Role, &m.CorrelationID, &m.CausationID, &m.CommandID); err != nil {
+				b.Fatal(err)
+			}
+			pos++
+			positions, txs, seqs, hashes = append(positions, pos), append(txs, lastTx), append(seqs, lastSeq), append(hashes, data[:32])
+		}
+		if rows.Err() != nil {
+			b.Fatal(rows.Err())
+		}
+		if len(positions) == 0 {
+			break
+		}
+		if _, err := pool.Exec(ctx, `INSERT INTO bench_log SELECT * FROM unnest($1::bigint[], $2::text[]::xid8[], $3::bigint[], $4::bytea[])`,
+			positions, txs, seqs, hashes); err != nil {
+			b.Fatal(err)
+		}
+	}
+	raw := time.Since(start)
+	if pos != int64(n) {
+		b.Fatalf("baseline read %d events, want %d", pos, n)
+	}
+
+	start = time.Now()
+	s := startStore(b, pool, postgres.Options{SigningKey: key})
+	for {
+		if h, err := s.Head(ctx); err != nil {
+			b.Fatal(err)
+		} else if h == int64(n) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ours := time.Since(start)
+	b.StopTimer()
+	ourRate, rawRate := float64(n)/ours.Seconds(), float64(n)/raw.Seconds()
+	b.ReportMetric(ourRate, "positions/s")
+	b.ReportMetric(rawRate, "raw-rows/s")
+	b.ReportMetric(ourRate/rawRate, "ratio")
+}
+
+// BenchmarkReadAll reads the whole log in pages of 1,000 against a keyset
+// read of the same rows straight from the events table.
+func BenchmarkReadAll(b *testing.B) {
+	s, pool := newStore(b, postgres.Options{})
+	ctx := context.Background()
+	n := max(b.N, 10_000)
+	fill(b, s, n)
+	b.ResetTimer()
+
+	var ours, raw time.Duration
+	for range 3 {
+		start := time.Now()
+		var lastTx = "0"
+		var lastSeq int64
+		read := 0
+		for {
+			rows, err := pool.Query(ctx, `SELECT e.tx::text, e.seq, `+eventColumns+` FROM eventstore.events e
+				WHERE (e.tx, e.seq) > ($1::text::xid8, $2) ORDER BY e.tx, e.seq LIMIT 1000`, lastTx, lastSeq)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got := 0
+			for rows.Next() {
+				var e eventstore.Event
+				var id [16]byte
+				m := &e.Metadata
+				if err := rows.Scan(&lastTx, &lastSeq, &id, &e.Stream, &e.Version, &e.Type, &e.SchemaVersion,
+					&e.OccurredAt, &e.RecordedAt, &e.Data, &m.Actor, &m.Role, &m.CorrelationID, &m.CausationID, &m.CommandID); err != nil {
+					b.Fatal(err)
+				}
+				got++
+			}
+			if rows.Err() != nil {
+				b.Fatal(rows.Err())
+			}
+			read += got
+			if got == 0 {
+				break
+			}
+		}
+		raw += time.Since(start)
+		if read != n {
+			b.Fatalf("baseline read %d events, want %d", read, n)
+		}
+
+		start = time.Now()
+		var after int64
+		for {
+			page, err := s.ReadAll(ctx, after, 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			after = page[len(page)-1].Position
+		}
+		ours += time.Since(start)
+		if after != int64(n) {
+			b.Fatalf("ReadAll ended at %d, want %d", after, n)
+		}
+	}
+	b.StopTimer()
+	ourRate, rawRate := float64(3*n)/ours.Seconds(), float64(3*n)/raw.Seconds()
+	b.ReportMetric(ourRate, "events/s")
+	b.ReportMetric(rawRate, "raw-events/s")
+	b.ReportMetric(ourRate/rawRate, "ratio")
+}
+
+// eventColumns mirrors the package's column list for the baseline query.
+const eventColumns = `e.event_id, e.stream_id, e.version, e.type, e.schema_version,
+	e.occurred_at, e.recorded_at, e.data::text, e.actor, e.role, e.correlation_id, e.causation_id, e.command_id`
+
+// BenchmarkSubscriberLatency appends b.N events at 1,000 a second and
+// measures the time from each append's return to its delivery to a live
+// subscriber, against the round trip of a bare NOTIFY to a listener on the
+// same server.
+func BenchmarkSubscriberLatency(b *testing.B) {
+	s, pool := newStore(b, postgres.Options{SigningKey: testKey(b)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := b.N
+	committed, delivered := make([]time.Time, n), make([]time.Time, n)
+	var mu sync.Mutex
+	index := make(map[eventstore.ID]int, n)
+	done := make(chan error, 1)
+	go func() {
+		got := 0
+		for e, err := range s.SubscribeAll(ctx, 0) {
+			if err != nil {
+				done <- err
+				return
+			}
+			now := time.Now()
+			mu.Lock()
+			delivered[index[e.ID]] = now
+			mu.Unlock()
+			if got++; got == n {
+				done <- nil
+				return
+			}
+		}
+	}()
+	b.ResetTimer()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for i := range n {
+		<-tick.C
+		e := benchEvent(i)
+		mu.Lock()
+		index[e.ID] = i
+		mu.Unlock()
+		if _, err := s.Append(ctx, fmt.Sprintf("organisation-%d", i%100), eventstore.Any(), e); err != nil {
+			b.Fatal(err)
+		}
+		committed[i] = time.Now()
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			b.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		b.Fatal("subscriber fell behind by more than a minute")
+	}
+	b.StopTimer()
+	lat := make([]time.Duration, n)
+	for i := range lat {
+		// Delivery can beat the writer's goroutine back from Append: zero.
+		lat[i] = max(delivered[i].Sub(committed[i]), 0)
+	}
+	base := notifyLatency(b, pool, 200)
+	b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(slices.Max(lat).Microseconds())/1000, "max-ms")
+	b.ReportMetric(float64(percentile(base, 0.99).Microseconds())/1000, "notify-p99-ms")
+}
+
+// notifyLatency measures n round trips of pg_notify to a listening
+// connection.
+func notifyLatency(b *testing.B, pool *pgxpool.Pool, n int) []time.Duration {
+	b.Helper()
+	ctx := context.Background()
+	pc, err := pool.Acquire(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn := pc.Hijack()
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `LISTEN bench_ping`); err != nil {
+		b.Fatal(err)
+	}
+	out := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		if _, err := pool.Exec(ctx, `SELECT pg_notify('bench_ping', '')`); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, time.Since(start))
+		time.Sleep(time.Millisecond)
+	}
+	return out
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(int(float64(len(s))*p), len(s)-1)]
+}

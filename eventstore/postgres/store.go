@@ -1,0 +1,252 @@
+// Package postgres is the default event store backend, on PostgreSQL 15 or
+// later through pgx.
+//
+// Appends are one SQL statement each and never take a table or stream lock:
+// the unique (stream, version) key arbitrates between concurrent writers, and
+// the statement refuses to run unless it is its transaction's first write,
+// so its transaction ID is taken after it has read the stream's head. That
+// makes transaction-ID order agree with version order within every stream.
+//
+// Global positions are not a bigserial (whose numbers become visible out of
+// commit order, so a reader that remembers "position > N" loses the slower
+// transaction's event). Instead a sequencer, one leader at a time across all
+// servers (a session advisory lock), reads only settled rows (transaction ID
+// below the oldest running transaction's) in (transaction ID, sequence)
+// order, assigns dense positions 1..N, extends a SHA-256 hash chain, and
+// every CheckpointEvery events or CheckpointInterval signs the chain head
+// with Ed25519. Readers of the global log see sequenced events only, so
+// nothing can ever appear behind them.
+//
+// Appends wake the sequencer in-process, or with NOTIFY from a separate
+// connection when another process leads (a NOTIFY inside the append's own
+// transaction would serialise every commit on PostgreSQL's notify lock); the
+// sequencer announces new positions with NOTIFY to subscribers. Short polls
+// cover lost notifications.
+package postgres
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/internal/migrate"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrate creates or updates the event store's tables.
+func Migrate(ctx context.Context, db *pgxpool.Pool) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	_, err = migrate.Apply(ctx, db, "eventstore", sub)
+	return err
+}
+
+// Advisory lock keys (two-key form, so they cannot collide with the
+// single-key locks of other components).
+const (
+	lockClass     = 0x63697663 // "civc"
+	lockSequencer = 1
+)
+
+// Notification channels.
+const (
+	channelAppended  = "eventstore_appended"
+	channelSequenced = "eventstore_sequenced"
+)
+
+// Options tune a Store. The zero value of each field means its default.
+type Options struct {
+	// SigningKey signs log checkpoints. Without one the sequencer writes no
+	// checkpoints, and verification rests on the hash chain alone.
+	SigningKey ed25519.PrivateKey
+	// CheckpointEvery is the number of events between checkpoints (1000).
+	CheckpointEvery int64
+	// CheckpointInterval is the longest time new events wait for a
+	// checkpoint (10s).
+	CheckpointInterval time.Duration
+	// BatchSize is the most events the sequencer positions in one
+	// transaction (5000).
+	BatchSize int
+	// SequencerPoll is how often an idle sequencer looks for events it was
+	// not told about (50ms).
+	SequencerPoll time.Duration
+	// SequencerLinger is the least time between the starts of two batches
+	// while events keep coming (10ms): the longest a busy log makes a new
+	// event wait for its position, in exchange for fewer, larger batches.
+	SequencerLinger time.Duration
+	// SubscriberPoll is how often a waiting subscriber checks the log head
+	// without a notification (250ms).
+	SubscriberPoll time.Duration
+	// Logger receives leadership changes and background errors.
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 1000
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = 10 * time.Second
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 5000
+	}
+	if o.SequencerPoll <= 0 {
+		o.SequencerPoll = 50 * time.Millisecond
+	}
+	if o.SequencerLinger <= 0 {
+		o.SequencerLinger = 10 * time.Millisecond
+	}
+	if o.SubscriberPoll <= 0 {
+		o.SubscriberPoll = 250 * time.Millisecond
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Store is the PostgreSQL eventstore.Store. Create it with New, run
+// RunSequencer in at least one process per database, and Close it when done.
+type Store struct {
+	db   *pgxpool.Pool
+	opts Options
+
+	// leading is true while this process's sequencer holds leadership; an
+	// append then wakes it directly instead of notifying through the server.
+	leading atomic.Bool
+	// wakeSequencer and wakeNotifier take pokes from appends (buffer 1, so
+	// a burst of appends costs one wake-up).
+	wakeSequencer chan struct{}
+	wakeNotifier  chan struct{}
+
+	// head is the highest position this process has seen sequenced; it lets
+	// waiters compare without a query per wake-up.
+	head atomic.Int64
+	// mu guards sequenced, closed and replaced whenever head may have grown.
+	mu        sync.Mutex
+	sequenced chan struct{}
+
+	listening  sync.Once
+	ctx        context.Context // ends at Close
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+}
+
+var _ eventstore.Store = (*Store)(nil)
+
+// New returns a store over db, whose schema Migrate has created. It starts
+// one background goroutine that forwards wake-ups to a sequencer in another
+// process; Close stops it.
+func New(db *pgxpool.Pool, opts Options) *Store {
+	opts.defaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Store{
+		db:            db,
+		opts:          opts,
+		wakeSequencer: make(chan struct{}, 1),
+		wakeNotifier:  make(chan struct{}, 1),
+		sequenced:     make(chan struct{}),
+		ctx:           ctx,
+		cancel:        cancel,
+	}
+	s.wg.Add(1)
+	go s.notifier()
+	return s
+}
+
+// Close stops the store's background goroutines. It does not close db.
+func (s *Store) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// poke tells the sequencer that events were committed.
+func (s *Store) poke() {
+	ch := s.wakeNotifier
+	if s.leading.Load() {
+		ch = s.wakeSequencer
+	}
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// notifier forwards pokes to a sequencer in another process. The NOTIFY runs
+// in a transaction of its own, with no transaction ID, so it writes no WAL
+// and holds the server's notify lock only for an instant.
+func (s *Store) notifier() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.wakeNotifier:
+		}
+		if s.leading.Load() {
+			select {
+			case s.wakeSequencer <- struct{}{}:
+			default:
+			}
+			continue
+		}
+		if _, err := s.db.Exec(s.ctx, `SELECT pg_notify($1, '')`, channelAppended); err != nil && s.ctx.Err() == nil {
+			s.opts.Logger.Warn("eventstore: notify sequencer", "err", err) // the sequencer's poll covers it
+		}
+	}
+}
+
+// advance records that positions up to pos are sequenced and wakes waiters.
+func (s *Store) advance(pos int64) {
+	for {
+		cur := s.head.Load()
+		if pos <= cur {
+			return
+		}
+		if s.head.CompareAndSwap(cur, pos) {
+			break
+		}
+	}
+	s.mu.Lock()
+	close(s.sequenced)
+	s.sequenced = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func (s *Store) sequencedChan() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sequenced
+}
+
+// KeyID names a public key in checkpoints: the first 8 bytes of its SHA-256,
+// in hex. Verification picks the key by it, so keys can be rotated.
+func KeyID(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return hex.EncodeToString(sum[:8])
+}
+
+// ErrNotFirstWrite: AppendTx ran in a transaction that had written before.
+// Its transaction ID predates the append, so the append could land behind a
+// later transaction's events of the same stream; it is refused and nothing is
+// written. Append in a fresh transaction.
+var ErrNotFirstWrite = errors.New("append must be the first write of its transaction")
+
+// ErrOutOfOrder: the append's transaction ID is older than the stream's last
+// event's, which only a transaction that wrote before its append can cause.
+// Retry in a new transaction.
+var ErrOutOfOrder = errors.New("append would land behind a later transaction of its stream; retry in a new transaction")

@@ -1,0 +1,146 @@
+package eventstore
+
+import (
+	"context"
+	"fmt"
+	"iter"
+)
+
+// Store is the event store contract. Three backends implement it
+// (postgres, inmem, and a KurrentDB mapping described in the package doc);
+// one conformance suite, storetest, holds them to the same behaviour.
+type Store interface {
+	// Append adds events to the end of stream if the stream's version
+	// satisfies expected, all of them or none. It returns ErrConcurrency
+	// (*ConcurrencyError) when expected does not hold, ErrInvalid
+	// (*InvalidError) for malformed input and ErrDuplicateID when an event ID
+	// is stored already elsewhere. Appending events whose IDs are all stored
+	// already, as the same append, writes nothing and returns the first
+	// append's result: retries are safe.
+	Append(ctx context.Context, stream string, expected ExpectedVersion, events ...EventData) (AppendResult, error)
+
+	// ReadStream returns a stream's events in version order, forward or
+	// backward. Every committed event is there, whether or not the backend
+	// has given it a global position yet, so an aggregate loaded from it is
+	// never stale. A stream that does not exist reads as no events.
+	ReadStream(ctx context.Context, stream string, opts ReadOptions) ([]Event, error)
+
+	// ReadAll returns up to limit events of the global log with positions
+	// after the given one, in position order, without gaps.
+	ReadAll(ctx context.Context, after int64, limit int) ([]Event, error)
+
+	// SubscribeAll yields the events of the global log after the given
+	// position: first those stored, then new ones as they are sequenced,
+	// each once and in order, until ctx ends or an error occurs; the last
+	// value yielded then carries the error (ctx.Err() when ctx ended).
+	SubscribeAll(ctx context.Context, after int64) iter.Seq2[Event, error]
+
+	// AwaitPosition waits until the event with the given ID has a global
+	// position and returns it. It returns ErrNotFound when no committed event
+	// has that ID.
+	AwaitPosition(ctx context.Context, id ID) (int64, error)
+
+	// Head returns the position of the last event in the global log, 0 when
+	// the log is empty.
+	Head(ctx context.Context) (int64, error)
+}
+
+// AppendResult is what an append did.
+type AppendResult struct {
+	// Version is the stream's version after the append: the version of its
+	// last event, which is the next Exact expectation.
+	Version int64
+	// Position is the global position of the append's last event, or 0 when
+	// the backend assigns positions after commit (the PostgreSQL sequencer
+	// does, within milliseconds); AwaitPosition then tells it.
+	Position int64
+	// LastID is the ID of the append's last event, for AwaitPosition.
+	LastID ID
+}
+
+// Direction is the order a stream is read in.
+type Direction uint8
+
+// Directions of ReadStream.
+const (
+	Forward Direction = iota
+	Backward
+)
+
+// ReadOptions selects events of a stream.
+type ReadOptions struct {
+	Direction Direction
+	// From is the first version to return. Forward, 0 means 1; backward, 0
+	// means the stream's last version.
+	From int64
+	// Limit caps the number of events; 0 means all of them.
+	Limit int
+}
+
+// MaxReadLimit bounds one ReadAll call.
+const MaxReadLimit = 100_000
+
+// Validate checks a ReadStream call's input.
+func (o ReadOptions) Validate() error {
+	switch {
+	case o.Direction != Forward && o.Direction != Backward:
+		return invalid("direction", fmt.Sprintf("unknown direction %d", o.Direction))
+	case o.From < 0:
+		return invalid("from", fmt.Sprintf("version %d is negative", o.From))
+	case o.Limit < 0:
+		return invalid("limit", fmt.Sprintf("%d is negative", o.Limit))
+	}
+	return nil
+}
+
+// ValidateReadAll checks a ReadAll call's input.
+func ValidateReadAll(after int64, limit int) error {
+	switch {
+	case after < 0:
+		return invalid("after", fmt.Sprintf("position %d is negative", after))
+	case limit < 1 || limit > MaxReadLimit:
+		return invalid("limit", fmt.Sprintf("%d: want 1 to %d", limit, MaxReadLimit))
+	}
+	return nil
+}
+
+// Follow implements SubscribeAll for a backend with dense positions: it pages through read until
+// it has caught up, then calls wait, which returns once the log may have
+// grown past the given position (or ctx has ended), and reads again.
+// Backends share it so that every subscription pages, orders and ends alike.
+func Follow(ctx context.Context, after int64, page int,
+	read func(ctx context.Context, after int64, limit int) ([]Event, error),
+	wait func(ctx context.Context, after int64) error,
+) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		pos := after
+		for {
+			events, err := read(ctx, pos, page)
+			if err != nil {
+				yield(Event{}, err)
+				return
+			}
+			for _, e := range events {
+				if e.Position != pos+1 {
+					yield(Event{}, fmt.Errorf("subscription: position %d follows %d: the log has a gap", e.Position, pos))
+					return
+				}
+				if !yield(e, nil) {
+					return
+				}
+				pos = e.Position
+			}
+			if len(events) == page {
+				continue // more may be stored; read on before waiting
+			}
+			if err := ctx.Err(); err != nil {
+				yield(Event{}, err)
+				return
+			}
+			if err := wait(ctx, pos); err != nil {
+				yield(Event{}, err)
+				return
+			}
+		}
+	}
+}
