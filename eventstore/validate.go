@@ -129,8 +129,8 @@ type PreparedEvent struct {
 	SchemaVersion int
 	// Data is the JSON object that is stored and hashed, as given but for
 	// surrounding white space.
-	Data []byte
-	Metadata      Metadata
+	Data     []byte
+	Metadata Metadata
 	// OccurredAt is truncated to the microsecond, or zero: the backend then
 	// uses the time of recording.
 	OccurredAt time.Time

@@ -140,10 +140,10 @@ type Store struct {
 	mu        sync.Mutex
 	sequenced chan struct{}
 
-	listening  sync.Once
-	ctx        context.Context // ends at Close
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
+	listening sync.Once
+	ctx       context.Context // ends at Close
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 var _ eventstore.Store = (*Store)(nil)
