@@ -29,8 +29,11 @@ build:
 	$(GO) build -o bin/civic ./cmd/civic
 
 ## bench: the event store benchmarks, each against its bare-SQL baseline (see docs/PERFORMANCE.md)
+BENCH = $(GO) test -run '^$$' -timeout 60m ./eventstore/postgres/ -bench
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 20000x -timeout 60m ./eventstore/postgres/
+	$(BENCH) 'Append' -benchtime 20000x
+	$(BENCH) 'Sequencer|ReadAll' -benchtime 200000x
+	$(BENCH) 'SubscriberLatency' -benchtime 5000x
 
 clean:
 	rm -rf bin

@@ -3,7 +3,6 @@ package eventstore
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"hash"
 	"time"
 )
 
@@ -24,47 +23,40 @@ const HashSize = sha256.Size
 // is hashed, so a deleted, inserted or moved event breaks the chain where it
 // happened.
 func ChainHash(prev []byte, e *Event) []byte {
-	h := sha256.New()
-	writeChain(h, prev, e)
-	return h.Sum(nil)
-}
-
-func writeChain(h hash.Hash, prev []byte, e *Event) {
-	var b [8]byte
-	h.Write([]byte("civicledger/event/v1"))
-	if prev == nil {
-		prev = make([]byte, HashSize)
-	}
-	h.Write(prev)
-	binary.BigEndian.PutUint64(b[:], uint64(e.Position))
-	h.Write(b[:])
-	h.Write(e.ID[:])
-	writeBytes(h, []byte(e.Stream))
-	binary.BigEndian.PutUint64(b[:], uint64(e.Version))
-	h.Write(b[:])
-	writeBytes(h, []byte(e.Type))
-	binary.BigEndian.PutUint32(b[:4], uint32(e.SchemaVersion))
-	h.Write(b[:4])
-	writeTime(h, e.OccurredAt)
-	writeTime(h, e.RecordedAt)
-	writeBytes(h, e.Data)
 	m := &e.Metadata
-	for _, f := range [...]string{m.Actor, m.Role, m.CorrelationID, m.CausationID, m.CommandID} {
-		writeBytes(h, []byte(f))
+	n := len(chainDomain) + HashSize + 8 + 16 + 4 + len(e.Stream) + 8 + 4 + len(e.Type) + 4 + 8 + 8 +
+		4 + len(e.Data) + 5*4 + len(m.Actor) + len(m.Role) + len(m.CorrelationID) + len(m.CausationID) + len(m.CommandID)
+	// One buffer and one hash call: the sequencer hashes every event, and
+	// many small writes into the digest cost more than the hashing itself.
+	b := make([]byte, 0, n)
+	b = append(b, chainDomain...)
+	if prev == nil {
+		b = append(b, make([]byte, HashSize)...)
+	} else {
+		b = append(b, prev...)
 	}
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Position))
+	b = append(b, e.ID[:]...)
+	b = appendString(b, e.Stream)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Version))
+	b = appendString(b, e.Type)
+	b = binary.BigEndian.AppendUint32(b, uint32(e.SchemaVersion))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.OccurredAt.UnixMicro()))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.RecordedAt.UnixMicro()))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Data)))
+	b = append(b, e.Data...)
+	for _, f := range [...]string{m.Actor, m.Role, m.CorrelationID, m.CausationID, m.CommandID} {
+		b = appendString(b, f)
+	}
+	sum := sha256.Sum256(b)
+	return sum[:]
 }
 
-func writeBytes(h hash.Hash, p []byte) {
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(p)))
-	h.Write(n[:])
-	h.Write(p)
-}
+const chainDomain = "civicledger/event/v1"
 
-func writeTime(h hash.Hash, t time.Time) {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(t.UnixMicro()))
-	h.Write(b[:])
+func appendString(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
 }
 
 // CheckpointMessage returns the bytes a log checkpoint's Ed25519 signature

@@ -11,19 +11,43 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// The append statement. head reads the stream's last event and whether the
-// transaction has written before (MATERIALIZED: evaluated once, before the
-// insert takes a transaction ID). ok lets the append through only if it is
-// the transaction's first write and the expected version holds; ins writes
-// the events. The final row tells the caller which condition failed when
-// nothing was inserted, and refuses (aborting the statement, so nothing is
-// written) an append whose transaction ID is not above the stream's last
-// one. That guard sits in the select list on purpose: the planner evaluates
-// stable functions such as pg_current_xact_id() in WHERE clauses while
-// estimating selectivity, which would assign the ID before head is read.
+// An append is one statement, in one of two forms. Both read the stream's
+// last event, let the insert through only if the append is its
+// transaction's first write and the expected version holds, and refuse
+// (aborting the statement, so nothing is written) an append whose
+// transaction ID is not above the stream's last one. That guard sits in the
+// select list on purpose: the planner evaluates stable functions such as
+// pg_current_xact_id() found in a WHERE clause while estimating
+// selectivity, which would take the transaction ID before the head is read.
 //
-// Expected kinds: 1 any, 2 no stream, 3 stream exists, 4 exact ($3).
-const appendHead = `
+// Expected kinds ($2): 1 any, 2 no stream, 3 stream exists, 4 exact ($3).
+
+// appendOneSQL appends one event, the common case, in the leanest form: a
+// single INSERT ... SELECT that returns the new version, or no row when the
+// append was refused (the caller then finds out why).
+const appendOneSQL = `
+INSERT INTO eventstore.events
+    (event_id, stream_id, version, type, schema_version, occurred_at, data,
+     actor, role, correlation_id, causation_id, command_id)
+SELECT $4, $1,
+       CASE WHEN h.tx >= pg_current_xact_id() THEN eventstore.refuse_out_of_order(h.tx, pg_current_xact_id())
+            ELSE coalesce(h.version, 0) + 1 END,
+       $5, $6, coalesce($7, now()), $8, $9, $10, $11, $12, $13
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+    SELECT e.version, e.tx FROM eventstore.events e
+    WHERE e.stream_id = $1 ORDER BY e.version DESC LIMIT 1
+) AS h ON true
+WHERE pg_current_xact_id_if_assigned() IS NULL
+  AND CASE $2::int WHEN 1 THEN true WHEN 2 THEN h.version IS NULL WHEN 3 THEN h.version IS NOT NULL
+      ELSE h.version = $3::bigint END
+RETURNING version`
+
+// appendManySQL appends the events given as parallel arrays. Here the checks
+// run once, in a MATERIALIZED head, before any row is inserted: evaluated
+// row by row, the first-write check would fail from the second row on. The
+// result row says which check failed when nothing was inserted.
+const appendManySQL = `
 WITH head AS MATERIALIZED (
     SELECT coalesce(h.version, 0) AS v, h.tx AS last_tx,
            pg_current_xact_id_if_assigned() IS NULL AS first_write
@@ -36,24 +60,7 @@ WITH head AS MATERIALIZED (
     SELECT v FROM head
     WHERE first_write
       AND CASE $2::int WHEN 1 THEN true WHEN 2 THEN v = 0 WHEN 3 THEN v > 0 ELSE v = $3::bigint END
-), ins AS (`
-
-const appendTail = `
-    RETURNING tx
-), done AS (SELECT count(*) AS n, min(tx) AS tx FROM ins)
-SELECT head.v, head.first_write, done.n,
-       CASE WHEN done.tx <= head.last_tx THEN eventstore.refuse_out_of_order(head.last_tx, done.tx) END IS NULL
-FROM head, done`
-
-// appendOneSQL is the common case, one event, with scalar parameters.
-const appendOneSQL = appendHead + `
-    INSERT INTO eventstore.events
-        (event_id, stream_id, version, type, schema_version, occurred_at, data,
-         actor, role, correlation_id, causation_id, command_id)
-    SELECT $4, $1, ok.v + 1, $5, $6, coalesce($7, now()), $8, $9, $10, $11, $12, $13 FROM ok` + appendTail
-
-// appendManySQL takes the events as parallel arrays.
-const appendManySQL = appendHead + `
+), ins AS (
     INSERT INTO eventstore.events
         (event_id, stream_id, version, type, schema_version, occurred_at, data,
          actor, role, correlation_id, causation_id, command_id)
@@ -62,7 +69,12 @@ const appendManySQL = appendHead + `
     FROM ok, unnest($4::uuid[], $5::text[], $6::int[], $7::timestamptz[], $8::text[],
                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
         WITH ORDINALITY AS u(id, type, sv, occ, data, actor, role, corr, cause, cmd, ord)
-    ORDER BY u.ord` + appendTail
+    ORDER BY u.ord
+    RETURNING tx
+), done AS (SELECT count(*) AS n, min(tx) AS tx FROM ins)
+SELECT head.v, head.first_write, done.n,
+       CASE WHEN done.tx <= head.last_tx THEN eventstore.refuse_out_of_order(head.last_tx, done.tx) END
+FROM head, done`
 
 // sqlStateOutOfOrder is raised by eventstore.refuse_out_of_order.
 const sqlStateOutOfOrder = "CL001"
@@ -134,31 +146,76 @@ func retryable(err error) bool {
 
 func (s *Store) append(ctx context.Context, q querier, p *eventstore.Prepared) (eventstore.AppendResult, error) {
 	kind, exact := int(p.Expected.Kind()), p.Expected.Version()
-	var row pgx.Row
+	last := p.Events[len(p.Events)-1].ID
 	if len(p.Events) == 1 {
 		e := p.Events[0]
 		m := &e.Metadata
-		row = q.QueryRow(ctx, appendOneSQL, p.Stream, kind, exact,
+		var version int64
+		err := q.QueryRow(ctx, appendOneSQL, p.Stream, kind, exact,
 			[16]byte(e.ID), e.Type, e.SchemaVersion, nullTime(e.OccurredAt), e.Data,
-			m.Actor, m.Role, m.CorrelationID, m.CausationID, m.CommandID)
-	} else {
-		n := len(p.Events)
-		ids, types, svs := make([][16]byte, n), make([]string, n), make([]int32, n)
-		occ, data := make([]*time.Time, n), make([]string, n)
-		actor, role, corr, cause, cmd := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		for i, e := range p.Events {
-			ids[i], types[i], svs[i] = e.ID, e.Type, int32(e.SchemaVersion)
-			occ[i], data[i] = nullTime(e.OccurredAt), string(e.Data)
-			m := &e.Metadata
-			actor[i], role[i], corr[i], cause[i], cmd[i] = m.Actor, m.Role, m.CorrelationID, m.CausationID, m.CommandID
+			m.Actor, m.Role, m.CorrelationID, m.CausationID, m.CommandID).Scan(&version)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return s.refused(ctx, q, p, -1)
+		case err != nil:
+			return s.appendFailed(ctx, p, err)
 		}
-		row = q.QueryRow(ctx, appendManySQL, p.Stream, kind, exact, ids, types, svs, occ, data,
-			actor, role, corr, cause, cmd)
+		return eventstore.AppendResult{Version: version, LastID: last}, nil
+	}
+
+	n := len(p.Events)
+	ids, types, svs := make([][16]byte, n), make([]string, n), make([]int32, n)
+	occ, data := make([]*time.Time, n), make([]string, n)
+	actor, role, corr, cause, cmd := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range p.Events {
+		ids[i], types[i], svs[i] = e.ID, e.Type, int32(e.SchemaVersion)
+		occ[i], data[i] = nullTime(e.OccurredAt), string(e.Data)
+		m := &e.Metadata
+		actor[i], role[i], corr[i], cause[i], cmd[i] = m.Actor, m.Role, m.CorrelationID, m.CausationID, m.CommandID
 	}
 	var current int64
 	var firstWrite bool
 	var inserted int
-	err := row.Scan(&current, &firstWrite, &inserted, nil) // the last column only carries the ordering guard
+	err := q.QueryRow(ctx, appendManySQL, p.Stream, kind, exact, ids, types, svs, occ, data,
+		actor, role, corr, cause, cmd).Scan(&current, &firstWrite, &inserted, nil) // the last column only carries the ordering guard
+	switch {
+	case err != nil:
+		return s.appendFailed(ctx, p, err)
+	case inserted == n:
+		return eventstore.AppendResult{Version: current + int64(n), LastID: last}, nil
+	case !firstWrite:
+		return eventstore.AppendResult{}, ErrNotFirstWrite
+	}
+	return s.refused(ctx, q, p, current)
+}
+
+// refused explains an append that inserted nothing: not its transaction's
+// first write, or a stream version that did not satisfy the expectation
+// (current, when known, else -1). It may find the append to be a retry of
+// one already stored.
+func (s *Store) refused(ctx context.Context, q querier, p *eventstore.Prepared, current int64) (eventstore.AppendResult, error) {
+	if current < 0 {
+		if _, inTx := q.(pgx.Tx); inTx {
+			var first bool
+			if err := q.QueryRow(ctx, `SELECT pg_current_xact_id_if_assigned() IS NULL`).Scan(&first); err != nil {
+				return eventstore.AppendResult{}, err
+			}
+			if !first {
+				return eventstore.AppendResult{}, ErrNotFirstWrite
+			}
+		}
+		if current = s.currentVersion(ctx, p.Stream); p.Expected.Allows(current) {
+			return eventstore.AppendResult{}, errVersionTaken // the stream moved on since the statement read it
+		}
+	}
+	if res, retry, err := s.retryOf(ctx, p); err != nil || retry {
+		return res, err
+	}
+	return eventstore.AppendResult{}, &eventstore.ConcurrencyError{Stream: p.Stream, Expected: p.Expected, Actual: current}
+}
+
+// appendFailed maps an error from an append statement.
+func (s *Store) appendFailed(ctx context.Context, p *eventstore.Prepared, err error) (eventstore.AppendResult, error) {
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &pgErr) && pgErr.Code == sqlStateOutOfOrder:
@@ -179,19 +236,8 @@ func (s *Store) append(ctx context.Context, q querier, p *eventstore.Prepared) (
 			return res, rerr
 		}
 		return eventstore.AppendResult{}, &eventstore.ConcurrencyError{Stream: p.Stream, Expected: p.Expected, Actual: s.currentVersion(ctx, p.Stream)}
-	case err != nil:
-		return eventstore.AppendResult{}, err
-	case inserted == len(p.Events):
-		last := p.Events[len(p.Events)-1]
-		return eventstore.AppendResult{Version: current + int64(inserted), LastID: last.ID}, nil
-	case !firstWrite:
-		return eventstore.AppendResult{}, ErrNotFirstWrite
-	default: // the expected version did not hold
-		if res, retry, rerr := s.retryOf(ctx, p); rerr != nil || retry {
-			return res, rerr
-		}
-		return eventstore.AppendResult{}, &eventstore.ConcurrencyError{Stream: p.Stream, Expected: p.Expected, Actual: current}
 	}
+	return eventstore.AppendResult{}, err
 }
 
 // retryOf looks up the append's event IDs to tell a retry from a conflict.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"sync"
 	"testing"
@@ -52,6 +53,9 @@ func newPool(t testing.TB) *pgxpool.Pool {
 // startStore opens a store over pool and runs its sequencer until cleanup.
 func startStore(t testing.TB, pool *pgxpool.Pool, opts postgres.Options) *postgres.Store {
 	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	s := postgres.New(pool, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -12,24 +12,37 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// eventColumns are scanned by scanEvent, after position and hash.
+// eventColumns are scanned by an eventScanner, after any leading columns.
 const eventColumns = `e.event_id, e.stream_id, e.version, e.type, e.schema_version,
 	e.occurred_at, e.recorded_at, e.data::text,
 	e.actor, e.role, e.correlation_id, e.causation_id, e.command_id`
 
-// scanEvent scans the given leading columns, then eventColumns.
-func scanEvent(rows pgx.Rows, lead ...any) (eventstore.Event, error) {
-	var e eventstore.Event
-	var id [16]byte
-	m := &e.Metadata
-	dest := append(lead, &id, &e.Stream, &e.Version, &e.Type, &e.SchemaVersion,
+// eventScanner scans rows of leading columns and eventColumns into events.
+// It builds its list of destinations once per query, not once per row:
+// reading the log is the hot path of every projection and subscription.
+type eventScanner struct {
+	e    eventstore.Event
+	id   [16]byte
+	dest []any
+}
+
+func newEventScanner(lead ...any) *eventScanner {
+	sc := &eventScanner{}
+	e, m := &sc.e, &sc.e.Metadata
+	sc.dest = append(lead, &sc.id, &e.Stream, &e.Version, &e.Type, &e.SchemaVersion,
 		&e.OccurredAt, &e.RecordedAt, &e.Data,
 		&m.Actor, &m.Role, &m.CorrelationID, &m.CausationID, &m.CommandID)
-	if err := rows.Scan(dest...); err != nil {
-		return e, err
+	return sc
+}
+
+// scan reads the current row; the leading destinations are filled too.
+func (sc *eventScanner) scan(rows pgx.Rows) (eventstore.Event, error) {
+	sc.e = eventstore.Event{}
+	if err := rows.Scan(sc.dest...); err != nil {
+		return eventstore.Event{}, err
 	}
-	e.ID = id
-	return e, nil
+	sc.e.ID = sc.id
+	return sc.e, nil
 }
 
 // collectEvents reads rows of position, hash and eventColumns, as ReadStream
@@ -40,17 +53,18 @@ func collectEvents(rows pgx.Rows, err error) ([]eventstore.Event, error) {
 	}
 	defer rows.Close()
 	var out []eventstore.Event
+	var pos *int64
+	var hash []byte
+	sc := newEventScanner(&pos, &hash)
 	for rows.Next() {
-		var pos *int64
-		var hash []byte
-		e, err := scanEvent(rows, &pos, &hash)
+		e, err := sc.scan(rows)
 		if err != nil {
 			return nil, err
 		}
 		if pos != nil {
 			e.Position = *pos
 		}
-		e.Hash = hash
+		e.Hash, hash = hash, nil
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -156,10 +170,11 @@ func (s *Store) readAll(ctx context.Context, after int64, limit int) ([]eventsto
 	}
 	defer rows.Close()
 	out := make([]eventstore.Event, 0, len(entries))
+	var tx string
+	var seq int64
+	sc := newEventScanner(&tx, &seq)
 	for rows.Next() && len(out) < len(entries) {
-		var tx string
-		var seq int64
-		e, err := scanEvent(rows, &tx, &seq)
+		e, err := sc.scan(rows)
 		if err != nil {
 			return nil, err
 		}

@@ -10,18 +10,29 @@ import (
 
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // seqState is where the sequencer stands: the last position it assigned,
-// that event's (tx, seq) and chain hash, and the last checkpoint. It is
-// derived from the log at each election and kept in memory after.
+// and that event's (tx, seq) and chain hash. It is derived from the log at
+// each election and kept in memory after.
 type seqState struct {
 	position int64
 	tx       uint64
 	seq      int64
 	hash     []byte
-	cpPos    int64
-	cpTime   time.Time
+}
+
+// cpState is where the last checkpoint stands.
+type cpState struct {
+	position int64
+	at       time.Time
+}
+
+// batch is the log entries for the events after a state, ready to write.
+type batch struct {
+	entries [][]any  // position, tx, seq, hash: rows of eventstore.log
+	next    seqState // the state once the entries are written
 }
 
 // batchSQL reads the next settled events in (tx, seq) order. Transactions
@@ -34,6 +45,9 @@ const batchSQL = `
 	  AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
 	ORDER BY e.tx, e.seq
 	LIMIT $3`
+
+// xid8OID is the type OID of xid8 (PostgreSQL 13 and later).
+const xid8OID = 5069
 
 // RunSequencer assigns global positions until ctx ends. Run it in every
 // server: one at a time leads (a session advisory lock held on the
@@ -81,7 +95,9 @@ func (s *Store) lead(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "SET synchronous_commit = off"); err != nil {
 		return err
 	}
-	st, err := loadState(ctx, conn)
+	// COPY sends transaction IDs in binary; xid8's binary form is int8's.
+	conn.TypeMap().RegisterType(&pgtype.Type{Name: "xid8", OID: xid8OID, Codec: pgtype.Int8Codec{}})
+	st, cp, err := loadState(ctx, conn)
 	if err != nil {
 		return err
 	}
@@ -92,24 +108,51 @@ func (s *Store) lead(ctx context.Context) error {
 		s.opts.Logger.Warn("eventstore: no signing key; the log gets no signed checkpoints")
 	}
 
-	for {
-		started := time.Now()
-		n, err := s.sequence(ctx, conn, &st)
+	// Reading a batch (through the pool) and writing the one before it (on
+	// the leader's connection) overlap: catching up then takes about as
+	// long as the slower of the two, not their sum.
+	var written chan error // the write in flight, if any
+	var inflight batch
+	settle := func() error {
+		if written == nil {
+			return nil
+		}
+		err := <-written
+		written = nil
 		if err != nil {
 			return err
 		}
-		if n == s.opts.BatchSize {
-			continue // more are waiting
+		st = inflight.next
+		s.advance(st.position)
+		// After the commit, not in it: a NOTIFY in the transaction would
+		// hold the server's notify lock across the commit's WAL flush.
+		_, err = conn.Exec(ctx, `SELECT pg_notify($1, $2)`, channelSequenced, strconv.FormatInt(st.position, 10))
+		return err
+	}
+	defer settle()
+
+	for {
+		started := time.Now()
+		from := st
+		if written != nil {
+			from = inflight.next
 		}
-		if s.checkpointDue(&st, time.Now()) {
-			next, batch := st, &pgx.Batch{}
-			s.queueCheckpoint(batch, &next)
-			if err := conn.SendBatch(ctx, batch).Close(); err != nil {
-				return fmt.Errorf("write checkpoint: %w", err)
+		b, err := s.readBatch(ctx, from)
+		if serr := settle(); err == nil {
+			err = serr
+		}
+		if err != nil {
+			return err
+		}
+		if n := len(b.entries); n > 0 {
+			inflight, written = b, make(chan error, 1)
+			go func() { written <- s.writeBatch(ctx, conn, &inflight, &cp) }()
+			if n == s.opts.BatchSize {
+				continue // more are waiting: read on while this batch is written
 			}
-			st = next
-		}
-		if n > 0 {
+			if err := settle(); err != nil {
+				return err
+			}
 			// Under load, let events gather for a moment: a batch costs
 			// about as much as one event, so few large batches leave the
 			// writers more of the machine than many small ones.
@@ -119,6 +162,13 @@ func (s *Store) lead(ctx context.Context) error {
 				return ctx.Err()
 			}
 			continue
+		}
+		if s.checkpointDue(st, cp, time.Now()) {
+			b := &pgx.Batch{}
+			s.queueCheckpoint(b, st, &cp)
+			if err := conn.SendBatch(ctx, b).Close(); err != nil {
+				return fmt.Errorf("write checkpoint: %w", err)
+			}
 		}
 		if err := s.idle(ctx, conn); err != nil {
 			return err
@@ -147,8 +197,9 @@ func (s *Store) idle(ctx context.Context, conn *pgx.Conn) error {
 	return err
 }
 
-func loadState(ctx context.Context, conn *pgx.Conn) (seqState, error) {
+func loadState(ctx context.Context, conn *pgx.Conn) (seqState, cpState, error) {
 	var st seqState
+	var cp cpState
 	var tx string
 	err := conn.QueryRow(ctx, `SELECT position, tx::text, seq, hash FROM eventstore.log ORDER BY position DESC LIMIT 1`).
 		Scan(&st.position, &tx, &st.seq, &st.hash)
@@ -156,18 +207,18 @@ func loadState(ctx context.Context, conn *pgx.Conn) (seqState, error) {
 	case errors.Is(err, pgx.ErrNoRows):
 		tx = "0"
 	case err != nil:
-		return st, fmt.Errorf("load sequencer state: %w", err)
+		return st, cp, fmt.Errorf("load sequencer state: %w", err)
 	}
 	if st.tx, err = strconv.ParseUint(tx, 10, 64); err != nil {
-		return st, fmt.Errorf("load sequencer state: tx %q: %w", tx, err)
+		return st, cp, fmt.Errorf("load sequencer state: tx %q: %w", tx, err)
 	}
 	err = conn.QueryRow(ctx, `SELECT position, signed_at FROM eventstore.checkpoints ORDER BY position DESC LIMIT 1`).
-		Scan(&st.cpPos, &st.cpTime)
+		Scan(&cp.position, &cp.at)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		st.cpTime = time.Now() // the interval runs from the first leader's start
+		cp.at = time.Now() // the interval runs from the first leader's start
 	case err != nil:
-		return st, fmt.Errorf("load sequencer state: %w", err)
+		return st, cp, fmt.Errorf("load sequencer state: %w", err)
 	}
 	// A transaction ID this server has not handed out yet comes from another
 	// cluster (a logical dump does not carry the transaction counter): new
@@ -175,91 +226,82 @@ func loadState(ctx context.Context, conn *pgx.Conn) (seqState, error) {
 	// sequence them in the wrong order.
 	var ahead bool
 	if err := conn.QueryRow(ctx, `SELECT $1::text::xid8 >= pg_snapshot_xmax(pg_current_snapshot())`, tx).Scan(&ahead); err != nil {
-		return st, fmt.Errorf("load sequencer state: %w", err)
+		return st, cp, fmt.Errorf("load sequencer state: %w", err)
 	}
 	if ahead {
-		return st, fmt.Errorf("the log's last transaction ID %s is one this server has not issued: the database was restored from a logical dump of another cluster; restore from a physical backup (pg_basebackup) instead", tx)
+		return st, cp, fmt.Errorf("the log's last transaction ID %s is one this server has not issued: the database was restored from a logical dump of another cluster; restore from a physical backup (pg_basebackup) instead", tx)
 	}
-	return st, nil
+	return st, cp, nil
 }
 
-// sequence positions one batch of settled events and returns how many.
-func (s *Store) sequence(ctx context.Context, conn *pgx.Conn, st *seqState) (int, error) {
-	// The read needs no transaction: settled rows do not change.
-	rows, err := conn.Query(ctx, batchSQL, strconv.FormatUint(st.tx, 10), st.seq, s.opts.BatchSize)
+// readBatch reads the settled events after st and computes their log
+// entries. It reads through the pool, so that it can overlap the write of
+// the batch before.
+func (s *Store) readBatch(ctx context.Context, st seqState) (batch, error) {
+	b := batch{next: st}
+	rows, err := s.db.Query(ctx, batchSQL, strconv.FormatUint(st.tx, 10), st.seq, s.opts.BatchSize)
 	if err != nil {
-		return 0, fmt.Errorf("read settled events: %w", err)
+		return b, fmt.Errorf("read settled events: %w", err)
 	}
-	next := *st
-	var positions, seqs []int64
-	var txs []string
-	var hashes [][]byte
+	defer rows.Close()
+	next := &b.next
+	var txText string
+	sc := newEventScanner(&txText, &next.seq)
 	for rows.Next() {
-		var e eventstore.Event
-		var id [16]byte
-		var txText string
-		m := &e.Metadata
-		if err := rows.Scan(&txText, &next.seq, &id, &e.Stream, &e.Version, &e.Type, &e.SchemaVersion,
-			&e.OccurredAt, &e.RecordedAt, &e.Data, &m.Actor, &m.Role, &m.CorrelationID, &m.CausationID, &m.CommandID); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("read settled events: %w", err)
+		e, err := sc.scan(rows)
+		if err != nil {
+			return b, fmt.Errorf("read settled events: %w", err)
 		}
-		e.ID = id
+		if next.tx, err = strconv.ParseUint(txText, 10, 64); err != nil {
+			return b, fmt.Errorf("read settled events: tx %q: %w", txText, err)
+		}
 		next.position++
 		e.Position = next.position
 		next.hash = eventstore.ChainHash(next.hash, &e)
-		if next.tx, err = strconv.ParseUint(txText, 10, 64); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("read settled events: tx %q: %w", txText, err)
-		}
-		positions = append(positions, next.position)
-		txs = append(txs, txText)
-		seqs = append(seqs, next.seq)
-		hashes = append(hashes, next.hash)
+		b.entries = append(b.entries, []any{next.position, int64(next.tx), next.seq, next.hash})
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("read settled events: %w", err)
+		return b, fmt.Errorf("read settled events: %w", err)
 	}
-	if len(positions) == 0 {
-		return 0, nil
-	}
-
-	// The log rows and a due checkpoint go in one pipelined batch, which the
-	// server runs as one implicit transaction: one round trip, one commit.
-	batch := &pgx.Batch{}
-	batch.Queue(`INSERT INTO eventstore.log (position, tx, seq, hash)
-		SELECT * FROM unnest($1::bigint[], $2::text[]::xid8[], $3::bigint[], $4::bytea[])`,
-		positions, txs, seqs, hashes)
-	if s.checkpointDue(&next, time.Now()) {
-		s.queueCheckpoint(batch, &next)
-	}
-	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
-		return 0, fmt.Errorf("write log: %w", err)
-	}
-	*st = next
-	s.advance(st.position)
-	// After the commit, not in it: a NOTIFY in the transaction would hold
-	// the server's notify lock across the commit's WAL flush.
-	if _, err := conn.Exec(ctx, `SELECT pg_notify($1, $2)`, channelSequenced, strconv.FormatInt(st.position, 10)); err != nil {
-		return 0, err
-	}
-	return len(positions), nil
+	return b, nil
 }
 
-func (s *Store) checkpointDue(st *seqState, now time.Time) bool {
-	if s.opts.SigningKey == nil || st.position <= st.cpPos {
+// writeBatch writes a batch's log entries with COPY, and a checkpoint in
+// the same transaction when one is due.
+func (s *Store) writeBatch(ctx context.Context, conn *pgx.Conn, b *batch, cp *cpState) error {
+	next := *cp
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"eventstore", "log"}, []string{"position", "tx", "seq", "hash"}, pgx.CopyFromRows(b.entries)); err != nil {
+			return err
+		}
+		if !s.checkpointDue(b.next, next, time.Now()) {
+			return nil
+		}
+		q := &pgx.Batch{}
+		s.queueCheckpoint(q, b.next, &next)
+		return tx.SendBatch(ctx, q).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("write log: %w", err)
+	}
+	*cp = next // only once the checkpoint is committed
+	return nil
+}
+
+func (s *Store) checkpointDue(st seqState, cp cpState, now time.Time) bool {
+	if s.opts.SigningKey == nil || st.position <= cp.position {
 		return false
 	}
-	return st.position-st.cpPos >= s.opts.CheckpointEvery || now.Sub(st.cpTime) >= s.opts.CheckpointInterval
+	return st.position-cp.position >= s.opts.CheckpointEvery || now.Sub(cp.at) >= s.opts.CheckpointInterval
 }
 
 // queueCheckpoint queues the signed chain hash at st's position and moves
-// st's checkpoint there (the caller discards st if the batch fails).
-func (s *Store) queueCheckpoint(batch *pgx.Batch, st *seqState) {
+// cp there (the caller discards cp if the batch fails).
+func (s *Store) queueCheckpoint(q *pgx.Batch, st seqState, cp *cpState) {
 	signedAt := time.Now().Truncate(time.Microsecond)
 	sig := ed25519.Sign(s.opts.SigningKey, eventstore.CheckpointMessage(st.position, st.hash, signedAt))
 	pub := s.opts.SigningKey.Public().(ed25519.PublicKey)
-	batch.Queue(`INSERT INTO eventstore.checkpoints (position, hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5)`,
+	q.Queue(`INSERT INTO eventstore.checkpoints (position, hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5)`,
 		st.position, st.hash, signedAt, KeyID(pub), sig)
-	st.cpPos, st.cpTime = st.position, signedAt
+	*cp = cpState{position: st.position, at: signedAt}
 }

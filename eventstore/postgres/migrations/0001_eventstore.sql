@@ -72,7 +72,7 @@ CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON eventstore.che
 
 -- Raised by the append statement when its transaction ID is not above its
 -- stream's last one, aborting the statement (see append.go).
-CREATE FUNCTION eventstore.refuse_out_of_order(last_tx xid8, tx xid8) RETURNS boolean
+CREATE FUNCTION eventstore.refuse_out_of_order(last_tx xid8, tx xid8) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RAISE EXCEPTION 'append in transaction % would land behind transaction % of its stream; retry in a new transaction', tx, last_tx
