@@ -10,9 +10,9 @@ import (
 )
 
 // ID identifies an event. It is a UUID; NewID makes version 7 UUIDs, whose
-// leading timestamp keeps the unique index on event IDs append-mostly (random
-// UUIDs dirty a random index page per insert, which costs about a tenth of the
-// append rate).
+// leading timestamp makes IDs sort by creation time and keeps inserts into
+// the unique index on event IDs near its right edge, so the index pages in
+// use stay few once the table outgrows memory.
 type ID [16]byte
 
 // idClock makes NewID monotonic within a millisecond: RFC 9562 method 1, a
