@@ -282,9 +282,14 @@ func TestServeEmbedded(t *testing.T) {
 	}
 
 	s = startServer(t, env...)
-	body := readyz(t, s.addr)
-	if es, ok := body["eventstore"].(map[string]any); !ok || es["sequencer_leader"] != true {
-		t.Errorf("/readyz eventstore = %v, want this server leading the sequencer", body["eventstore"])
+	// The sequencer campaigns in the background; it should lead promptly.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		body := readyz(t, s.addr)
+		if es, ok := body["eventstore"].(map[string]any); ok && es["sequencer_leader"] == true {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("/readyz eventstore = %v after 30s, want this server leading the sequencer", body["eventstore"])
+		}
 	}
 	code, out, errOut := run(t, map[string]string{"CIVIC_DATA_DIR": dir}, "verify")
 	if code != 0 || !strings.Contains(out, "log intact") {
