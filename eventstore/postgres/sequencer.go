@@ -46,6 +46,10 @@ const batchSQL = `
 	ORDER BY e.tx, e.seq
 	LIMIT $3`
 
+// lingerPerEvent is how much longer the sequencer waits before its next
+// batch for each event in its last one.
+const lingerPerEvent = 250 * time.Microsecond
+
 // xid8OID is the type OID of xid8 (PostgreSQL 13 and later).
 const xid8OID = 5069
 
@@ -155,9 +159,13 @@ func (s *Store) lead(ctx context.Context) error {
 			}
 			// Under load, let events gather for a moment: a batch costs
 			// about as much as one event, so few large batches leave the
-			// writers more of the machine than many small ones.
+			// writers more of the machine than many small ones. The pause
+			// grows with the batch just written (a quarter millisecond an
+			// event, up to SequencerLinger), so a quiet log stays quick and
+			// only a busy one trades latency for throughput.
+			linger := min(s.opts.SequencerLinger, time.Duration(n)*lingerPerEvent)
 			select {
-			case <-time.After(s.opts.SequencerLinger - time.Since(started)):
+			case <-time.After(linger - time.Since(started)):
 			case <-ctx.Done():
 				return ctx.Err()
 			}

@@ -84,9 +84,10 @@ type Options struct {
 	// SequencerPoll is how often an idle sequencer looks for events it was
 	// not told about (50ms).
 	SequencerPoll time.Duration
-	// SequencerLinger is the least time between the starts of two batches
-	// while events keep coming (10ms): the longest a busy log makes a new
-	// event wait for its position, in exchange for fewer, larger batches.
+	// SequencerLinger is the longest pause between the starts of two
+	// batches while events keep coming (25ms): the most a busy log makes a
+	// new event wait for its position, in exchange for fewer, larger
+	// batches. The pause is shorter the fewer events the last batch had.
 	SequencerLinger time.Duration
 	// SubscriberPoll is how often a waiting subscriber checks the log head
 	// without a notification (250ms).
@@ -109,7 +110,7 @@ func (o *Options) defaults() {
 		o.SequencerPoll = 50 * time.Millisecond
 	}
 	if o.SequencerLinger <= 0 {
-		o.SequencerLinger = 10 * time.Millisecond
+		o.SequencerLinger = 25 * time.Millisecond
 	}
 	if o.SubscriberPoll <= 0 {
 		o.SubscriberPoll = 250 * time.Millisecond
