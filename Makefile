@@ -8,8 +8,8 @@ RACEPKGS  = ./eventstore/... ./internal/...
 .PHONY: run test check fmt vet build bench clean
 
 ## run: the server on a private PostgreSQL in .civic/ (http://127.0.0.1:8080)
-run:
-	$(GO) run ./cmd/civic serve
+run: build
+	./bin/civic serve
 
 ## test: formatting, vet, dependency direction, then every test
 test: check

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -29,6 +30,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	log := c.logger(m.Stderr)
 	slog.SetDefault(log)
 
+	if err := ensureDataDir(c.dataDir); err != nil {
+		return err
+	}
 	// The default key is created beside the private database; a configured
 	// key must exist.
 	key, err := loadSigningKey(c.signingKeyPath(), c.signingKey == "")
@@ -81,6 +85,26 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+// ensureDataDir creates the data directory, traversable by other users
+// (mode 0711: they can reach what is inside by name, not list it) because a
+// private cluster started as root runs as the postgres user, which must
+// reach the cluster below. The key inside stays 0600.
+func ensureDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return fmt.Errorf("CIVIC_DATA_DIR: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("CIVIC_DATA_DIR: %w", err)
+	}
+	if mode := fi.Mode().Perm(); mode&0o011 != 0o011 {
+		if err := os.Chmod(dir, mode|0o011); err != nil {
+			return fmt.Errorf("CIVIC_DATA_DIR: %w", err)
+		}
 	}
 	return nil
 }
