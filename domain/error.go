@@ -46,6 +46,7 @@ func Wrap(cause error, message string) *Error {
 	return &Error{Kind: Internal, Message: message, cause: cause}
 }
 
+// Error returns the message and, for the log, the internal cause.
 func (e *Error) Error() string {
 	if e.cause != nil {
 		return e.Message + ": " + e.cause.Error()

@@ -40,6 +40,7 @@ func invalidEvent(i int, field, problem string) *InvalidError {
 	return &InvalidError{Index: i, Field: field, Problem: problem}
 }
 
+// Error names the event (if any), the input and the problem.
 func (e *InvalidError) Error() string {
 	if e.Index >= 0 {
 		return fmt.Sprintf("event %d: %s: %s", e.Index, e.Field, e.Problem)
@@ -58,6 +59,7 @@ type ConcurrencyError struct {
 	Actual int64
 }
 
+// Error says what was expected and where the stream stood.
 func (e *ConcurrencyError) Error() string {
 	return fmt.Sprintf("append to %s: expected version %s, stream is at %d", e.Stream, e.Expected, e.Actual)
 }
@@ -74,6 +76,7 @@ type DuplicateIDError struct {
 	Version int64
 }
 
+// Error says where the ID is stored already.
 func (e *DuplicateIDError) Error() string {
 	return fmt.Sprintf("event ID %s is stored already as %s version %d", e.ID, e.Stream, e.Version)
 }

@@ -40,6 +40,7 @@ type Report struct {
 // OK reports whether the range verified intact.
 func (r *Report) OK() bool { return r.FirstBad == 0 }
 
+// String summarises the report in one line, as civic verify prints it.
 func (r *Report) String() string {
 	if r.OK() {
 		return fmt.Sprintf("log intact: positions %d..%d, %d events hashed, %d checkpoint signatures valid", r.From, r.To, r.Events, r.Checkpoints)

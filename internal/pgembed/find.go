@@ -22,6 +22,7 @@ type NotFoundError struct {
 	Looked []string
 }
 
+// Error says where it looked and how to install the binaries or do without.
 func (e *NotFoundError) Error() string {
 	var where string
 	switch n := len(e.Looked); n {

@@ -265,10 +265,12 @@ func (e *external) URL(database string) string {
 	return e.admin + " dbname='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(database) + "'"
 }
 
+// CreateDatabase creates the database on the external server.
 func (e *external) CreateDatabase(ctx context.Context, name string) error {
 	return e.exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 }
 
+// DropDatabase drops the database, closing its sessions.
 func (e *external) DropDatabase(ctx context.Context, name string) error {
 	return e.exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 }
