@@ -96,7 +96,14 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, err
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := s.append(ctx, s.db, p)
+		res, known, err := s.appendKnown(ctx, p)
+		if !known || errors.Is(err, errVersionTaken) {
+			// No shortcut, or the guessed head was wrong: read it.
+			res, err = s.append(ctx, s.db, p)
+		}
+		if err == nil {
+			s.heads.saw(p.Stream, res.Version)
+		}
 		if retryable(err) && attempt < maxAppendAttempts {
 			// Another writer took the version we computed (Any or
 			// StreamExists), or in theory the ordering guard fired: both are
@@ -136,6 +143,97 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream string, expected
 	return res, nil
 }
 
+// appendKnown appends without reading the stream's head when the head need
+// not be read: for NoStream (the new versions are 1..n), and for Exact(v)
+// with version v known committed (the new versions are v+1..v+n). The
+// stream's unique (stream, version) key then does all the checking: if any
+// new version is taken, committed or in flight, the insert fails and nothing
+// is written. The ordering guarantee holds without the guard the full
+// statement carries, because this transaction starts after version v
+// committed (it was seen committed) and writes nothing before the insert,
+// so its ID is above every ID that wrote the stream's versions up to v.
+// For Any and StreamExists, the last version known is a guess at the head;
+// a wrong guess fails on the key and the caller retries with the full
+// statement. known is false when the fast path does not apply.
+func (s *Store) appendKnown(ctx context.Context, p *eventstore.Prepared) (res eventstore.AppendResult, known bool, err error) {
+	var base int64
+	switch p.Expected.Kind() {
+	case eventstore.KindNoStream:
+		base = 0
+	case eventstore.KindExact:
+		if base = p.Expected.Version(); s.heads.get(p.Stream) < base {
+			return res, false, nil
+		}
+	default:
+		if base = s.heads.get(p.Stream); base == 0 {
+			return res, false, nil
+		}
+	}
+	last := p.Events[len(p.Events)-1].ID
+	if len(p.Events) == 1 {
+		e := p.Events[0]
+		m := &e.Metadata
+		_, err = s.db.Exec(ctx, appendKnownOneSQL, p.Stream, base+1,
+			[16]byte(e.ID), e.Type, e.SchemaVersion, nullTime(e.OccurredAt), e.Data,
+			m.Actor, m.Role, m.CorrelationID, m.CausationID, m.CommandID)
+	} else {
+		a := columns(p)
+		_, err = s.db.Exec(ctx, appendKnownManySQL, p.Stream, base,
+			a.ids, a.types, a.svs, a.occ, a.data, a.actor, a.role, a.corr, a.cause, a.cmd)
+	}
+	if err != nil {
+		res, err = s.appendFailed(ctx, p, err)
+		return res, true, err
+	}
+	return eventstore.AppendResult{Version: base + int64(len(p.Events)), LastID: last}, true, nil
+}
+
+// appendKnownOneSQL and appendKnownManySQL insert at versions given by the
+// caller (see appendKnown); they run in their own transaction only.
+const (
+	appendKnownOneSQL = `
+INSERT INTO eventstore.events
+    (stream_id, version, event_id, type, schema_version, occurred_at, data,
+     actor, role, correlation_id, causation_id, command_id)
+VALUES ($1, $2, $3, $4, $5, coalesce($6, now()), $7, $8, $9, $10, $11, $12)`
+	appendKnownManySQL = `
+INSERT INTO eventstore.events
+    (stream_id, version, event_id, type, schema_version, occurred_at, data,
+     actor, role, correlation_id, causation_id, command_id)
+SELECT $1, $2::bigint + u.ord, u.id, u.type, u.sv, coalesce(u.occ, now()), u.data::json,
+       u.actor, u.role, u.corr, u.cause, u.cmd
+FROM unnest($3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::text[],
+            $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+    WITH ORDINALITY AS u(id, type, sv, occ, data, actor, role, corr, cause, cmd, ord)
+ORDER BY u.ord`
+)
+
+// eventArrays is an append's events as parallel arrays, for unnest.
+type eventArrays struct {
+	ids                           [][16]byte
+	types                         []string
+	svs                           []int32
+	occ                           []*time.Time
+	data                          []string
+	actor, role, corr, cause, cmd []string
+}
+
+func columns(p *eventstore.Prepared) eventArrays {
+	n := len(p.Events)
+	a := eventArrays{
+		ids: make([][16]byte, n), types: make([]string, n), svs: make([]int32, n),
+		occ: make([]*time.Time, n), data: make([]string, n),
+		actor: make([]string, n), role: make([]string, n), corr: make([]string, n), cause: make([]string, n), cmd: make([]string, n),
+	}
+	for i, e := range p.Events {
+		a.ids[i], a.types[i], a.svs[i] = e.ID, e.Type, int32(e.SchemaVersion)
+		a.occ[i], a.data[i] = nullTime(e.OccurredAt), string(e.Data)
+		m := &e.Metadata
+		a.actor[i], a.role[i], a.corr[i], a.cause[i], a.cmd[i] = m.Actor, m.Role, m.CorrelationID, m.CausationID, m.CommandID
+	}
+	return a
+}
+
 // errVersionTaken: a concurrent append took the stream version this one
 // computed.
 var errVersionTaken = errors.New("stream version taken by a concurrent append")
@@ -164,20 +262,12 @@ func (s *Store) append(ctx context.Context, q querier, p *eventstore.Prepared) (
 	}
 
 	n := len(p.Events)
-	ids, types, svs := make([][16]byte, n), make([]string, n), make([]int32, n)
-	occ, data := make([]*time.Time, n), make([]string, n)
-	actor, role, corr, cause, cmd := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, e := range p.Events {
-		ids[i], types[i], svs[i] = e.ID, e.Type, int32(e.SchemaVersion)
-		occ[i], data[i] = nullTime(e.OccurredAt), string(e.Data)
-		m := &e.Metadata
-		actor[i], role[i], corr[i], cause[i], cmd[i] = m.Actor, m.Role, m.CorrelationID, m.CausationID, m.CommandID
-	}
+	a := columns(p)
 	var current int64
 	var firstWrite bool
 	var inserted int
-	err := q.QueryRow(ctx, appendManySQL, p.Stream, kind, exact, ids, types, svs, occ, data,
-		actor, role, corr, cause, cmd).Scan(&current, &firstWrite, &inserted, nil) // the last column only carries the ordering guard
+	err := q.QueryRow(ctx, appendManySQL, p.Stream, kind, exact, a.ids, a.types, a.svs, a.occ, a.data,
+		a.actor, a.role, a.corr, a.cause, a.cmd).Scan(&current, &firstWrite, &inserted, nil) // the last column only carries the ordering guard
 	switch {
 	case err != nil:
 		return s.appendFailed(ctx, p, err)

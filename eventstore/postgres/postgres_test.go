@@ -453,3 +453,54 @@ func TestHistoryIsAppendOnly(t *testing.T) {
 		t.Fatalf("after refused changes: %v, %v; want the event unchanged", got, err)
 	}
 }
+
+// TestStaleKnownHeads: a store that remembers a stream's head from its own
+// appends must not trust it once another process has appended: Exact on a
+// stale head is refused, Any lands after the other process's events.
+func TestStaleKnownHeads(t *testing.T) {
+	pool := newPool(t)
+	ctx := context.Background()
+	a := startStore(t, pool, postgres.Options{})
+	b := postgres.New(pool, postgres.Options{Logger: slog.New(slog.DiscardHandler)}) // another process, sharing a's sequencer
+	defer b.Close()
+
+	if _, err := a.Append(ctx, "stale-1", eventstore.NoStream(), event(1), event(2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Append(ctx, "stale-1", eventstore.Exact(2), event(3)); err != nil {
+		t.Fatal(err)
+	}
+	// a still remembers version 2 as the head.
+	_, err := a.Append(ctx, "stale-1", eventstore.Exact(2), event(4))
+	var ce *eventstore.ConcurrencyError
+	if !errors.As(err, &ce) || ce.Actual != 3 {
+		t.Fatalf("Exact(2) on a stale head: %v, want ErrConcurrency with the stream at 3", err)
+	}
+	res, err := a.Append(ctx, "stale-1", eventstore.Any(), event(5))
+	if err != nil || res.Version != 4 {
+		t.Fatalf("Any on a stale head = version %d, %v; want 4", res.Version, err)
+	}
+	res, err = a.Append(ctx, "stale-1", eventstore.StreamExists(), event(6), event(7))
+	if err != nil || res.Version != 6 {
+		t.Fatalf("StreamExists after = version %d, %v; want 6", res.Version, err)
+	}
+	// Exact beyond anything known reads the head and refuses.
+	if _, err := a.Append(ctx, "stale-1", eventstore.Exact(9), event(8)); !errors.As(err, &ce) || ce.Actual != 6 {
+		t.Fatalf("Exact(9) on a stream at 6: %v, want ErrConcurrency with the stream at 6", err)
+	}
+	if _, err := a.AwaitPosition(ctx, res.LastID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.ReadAll(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range got {
+		if e.Version != int64(i)+1 || e.Stream != "stale-1" {
+			t.Fatalf("log[%d] = %s v%d, want stale-1 v%d: versions must be dense and in order", i, e.Stream, e.Version, i+1)
+		}
+	}
+	if len(got) != 6 {
+		t.Fatalf("log has %d events, want 6", len(got))
+	}
+}

@@ -100,6 +100,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", stream, err)
 	}
+	for _, e := range events {
+		s.heads.saw(stream, e.Version)
+	}
 	return events, nil
 }
 

@@ -6,6 +6,9 @@
 // the statement refuses to run unless it is its transaction's first write,
 // so its transaction ID is taken after it has read the stream's head. That
 // makes transaction-ID order agree with version order within every stream.
+// When the version an append builds on is already known to be committed
+// (this process appended or read it), the statement skips reading the head
+// and is a plain INSERT, with the key still arbitrating (see appendKnown).
 //
 // Global positions are not a bigserial (whose numbers become visible out of
 // commit order, so a reader that remembers "position > N" loses the slower
@@ -133,6 +136,10 @@ type Store struct {
 	// a burst of appends costs one wake-up).
 	wakeSequencer chan struct{}
 	wakeNotifier  chan struct{}
+
+	// heads remembers streams' committed versions, so that most appends
+	// need not read the stream's head first.
+	heads knownHeads
 
 	// head is the highest position this process has seen sequenced; it lets
 	// waiters compare without a query per wake-up.
