@@ -1,0 +1,78 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/civicledger/civicledger/eventstore"
+)
+
+// Aggregate is the state of one stream, rebuilt by applying its events in
+// order. Apply returns an error for an event it does not know: a stream
+// holding an event its aggregate cannot interpret is a bug to surface, not
+// to skip.
+type Aggregate interface {
+	Apply(Event) error
+}
+
+// Repository loads aggregates from their streams and appends the events
+// their commands emit. Decisions are made on the aggregate's own events,
+// never on a read model.
+type Repository struct {
+	Store eventstore.Store
+	Types *Types
+}
+
+// Load applies every event of stream to agg and returns the stream's
+// version (0 when the stream does not exist).
+func (r *Repository) Load(ctx context.Context, stream string, agg Aggregate) (int64, error) {
+	events, err := r.Store.ReadStream(ctx, stream, eventstore.ReadOptions{})
+	if err != nil {
+		return 0, Wrap(err, "load "+stream)
+	}
+	var version int64
+	for _, se := range events {
+		e, err := r.Types.Decode(se)
+		if err != nil {
+			return 0, Wrap(err, "load "+stream)
+		}
+		if err := agg.Apply(e); err != nil {
+			return 0, Wrap(err, fmt.Sprintf("load %s at version %d", stream, se.Version))
+		}
+		version = se.Version
+	}
+	return version, nil
+}
+
+// Save appends events to stream, expecting the stream to be at version
+// (0: the stream must not exist yet). A stream that moved on since it was
+// loaded is a Conflict: the caller reloads and decides again.
+func (r *Repository) Save(ctx context.Context, stream string, version int64, meta Meta, events ...Event) (eventstore.AppendResult, error) {
+	if len(events) == 0 {
+		return eventstore.AppendResult{Version: version}, nil
+	}
+	data := make([]eventstore.EventData, len(events))
+	for i, e := range events {
+		d, err := r.Types.encode(e, meta)
+		if err != nil {
+			return eventstore.AppendResult{}, Wrap(err, "save "+stream)
+		}
+		data[i] = d
+	}
+	expected := eventstore.Exact(version)
+	if version == 0 {
+		expected = eventstore.NoStream()
+	}
+	res, err := r.Store.Append(ctx, stream, expected, data...)
+	var ce *eventstore.ConcurrencyError
+	switch {
+	case errors.As(err, &ce):
+		return res, &Error{Kind: Conflict, Message: fmt.Sprintf("%s changed meanwhile (now at version %d, expected %d); reload and try again", stream, ce.Actual, version), cause: err}
+	case errors.Is(err, eventstore.ErrInvalid):
+		return res, &Error{Kind: Invalid, Message: err.Error(), cause: err}
+	case err != nil:
+		return res, Wrap(err, "save "+stream)
+	}
+	return res, nil
+}
