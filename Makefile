@@ -2,10 +2,10 @@
 
 GO       ?= go
 PKGS      = $(shell $(GO) list ./...)
-# The store packages also run under the race detector.
-RACEPKGS  = ./eventstore/... ./internal/...
+# The store and projection packages also run under the race detector.
+RACEPKGS  = ./eventstore/... ./projections/... ./internal/...
 
-.PHONY: run test check fmt vet build bench clean
+.PHONY: run test check fmt vet generated build bench clean
 
 ## run: the server on a private PostgreSQL in .civic/ (http://127.0.0.1:8080)
 run: build
@@ -16,7 +16,12 @@ test: check
 	$(GO) test -race -count=1 $(RACEPKGS)
 	$(GO) test -count=1 $(filter-out $(shell $(GO) list $(RACEPKGS)),$(PKGS))
 
-check: fmt vet
+check: fmt vet generated
+
+## generated: the committed gqlgen code is what the schema generates
+generated:
+	$(GO) generate ./graph/...
+	@git diff --exit-code --stat -- graph/ || { echo "go generate ./graph/... changed the generated code: commit what it generates"; exit 1; }
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -73,6 +73,11 @@ func (a Actor) Require(action string, roles ...Role) error {
 	return Errorf(Forbidden, "%s is not allowed for role %s (allowed: %s)", action, a.Role, strings.Join(names, ", "))
 }
 
+// Tbilisi is Georgia's time zone, UTC+4 all year (no daylight saving since
+// 2005). Commands take "today" in it, so a date the programme's staff enter
+// as today is never refused as being in the future.
+var Tbilisi = time.FixedZone("Asia/Tbilisi", 4*60*60)
+
 // Meta is what a command carries besides its own fields: who, why and when.
 type Meta struct {
 	Actor Actor
@@ -80,8 +85,8 @@ type Meta struct {
 	CorrelationID string
 	// CommandID identifies the command (for idempotent retries by clients).
 	CommandID string
-	// Now is the time of the command; services never read the clock
-	// themselves, so tests and replays are deterministic.
+	// Now is the time of the command, in Tbilisi time; services never read
+	// the clock themselves, so tests and replays are deterministic.
 	Now time.Time
 	// OccurredAt is when the fact happened, if earlier than Now (an event
 	// recorded after the fact); zero means Now.

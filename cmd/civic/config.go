@@ -4,8 +4,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/civicledger/civicledger/graph"
 )
 
 // config is the process configuration, read from the environment once.
@@ -17,6 +22,16 @@ type config struct {
 	trustedKeys []string
 	logLevel    slog.Level
 	logJSON     bool
+
+	statementTimeout time.Duration
+	waitTimeout      time.Duration
+	ratePerSecond    float64
+	maxDepth         int
+	maxComplexity    int
+	maxBodyBytes     int64
+	// introspection is "public", "signed-in" or "" (public on a loopback
+	// address, where only the machine's own users reach the server).
+	introspection string
 }
 
 func (m *Main) config() (config, error) {
@@ -27,10 +42,11 @@ func (m *Main) config() (config, error) {
 		return def
 	}
 	c := config{
-		databaseURL: get("DATABASE_URL", ""),
-		addr:        get("CIVIC_ADDR", "127.0.0.1:8080"),
-		dataDir:     get("CIVIC_DATA_DIR", ".civic"),
-		signingKey:  get("CIVIC_SIGNING_KEY", ""),
+		databaseURL:   get("DATABASE_URL", ""),
+		addr:          get("CIVIC_ADDR", "127.0.0.1:8080"),
+		dataDir:       get("CIVIC_DATA_DIR", ".civic"),
+		signingKey:    get("CIVIC_SIGNING_KEY", ""),
+		introspection: get("CIVIC_INTROSPECTION", ""),
 	}
 	for _, p := range strings.Split(get("CIVIC_TRUSTED_KEYS", ""), ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -47,12 +63,73 @@ func (m *Main) config() (config, error) {
 	default:
 		return c, fmt.Errorf("CIVIC_LOG_FORMAT %q: want text or json", f)
 	}
+	switch c.introspection {
+	case "", "public", "signed-in":
+	default:
+		return c, fmt.Errorf("CIVIC_INTROSPECTION %q: want public or signed-in", c.introspection)
+	}
+	durations := []struct {
+		name string
+		def  string
+		dst  *time.Duration
+	}{
+		{"CIVIC_STATEMENT_TIMEOUT", "5s", &c.statementTimeout},
+		{"CIVIC_WAIT_TIMEOUT", "5s", &c.waitTimeout},
+	}
+	for _, d := range durations {
+		v, err := time.ParseDuration(get(d.name, d.def))
+		if err != nil || v <= 0 {
+			return c, fmt.Errorf("%s %q: want a positive duration such as 5s", d.name, get(d.name, d.def))
+		}
+		*d.dst = v
+	}
+	ints := []struct {
+		name string
+		def  string
+		dst  *int
+	}{
+		{"CIVIC_MAX_DEPTH", "12", &c.maxDepth},
+		{"CIVIC_MAX_COMPLEXITY", "5000", &c.maxComplexity},
+	}
+	for _, n := range ints {
+		v, err := strconv.Atoi(get(n.name, n.def))
+		if err != nil || v <= 0 {
+			return c, fmt.Errorf("%s %q: want a positive whole number", n.name, get(n.name, n.def))
+		}
+		*n.dst = v
+	}
+	var err error
+	if c.maxBodyBytes, err = strconv.ParseInt(get("CIVIC_MAX_BODY_BYTES", "1048576"), 10, 64); err != nil || c.maxBodyBytes <= 0 {
+		return c, fmt.Errorf("CIVIC_MAX_BODY_BYTES %q: want a positive number of bytes", get("CIVIC_MAX_BODY_BYTES", ""))
+	}
+	if c.ratePerSecond, err = strconv.ParseFloat(get("CIVIC_RATE_LIMIT", "20"), 64); err != nil || c.ratePerSecond < 0 {
+		return c, fmt.Errorf("CIVIC_RATE_LIMIT %q: want requests a second per key (0: no limit)", get("CIVIC_RATE_LIMIT", ""))
+	}
 	abs, err := filepath.Abs(c.dataDir)
 	if err != nil {
 		return c, fmt.Errorf("CIVIC_DATA_DIR: %w", err)
 	}
 	c.dataDir = abs
 	return c, nil
+}
+
+// graph returns the API's limits for a server listening on addr.
+func (c config) graph(addr net.Addr) graph.Config {
+	public := c.introspection == "public"
+	if c.introspection == "" {
+		if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+			public = true
+		}
+	}
+	rate := c.ratePerSecond
+	if rate == 0 {
+		rate = -1 // graph.Config reads 0 as "default"
+	}
+	return graph.Config{
+		MaxBodyBytes: c.maxBodyBytes, MaxDepth: c.maxDepth, MaxComplexity: c.maxComplexity,
+		RatePerSecond: rate, RateBurst: int(2 * c.ratePerSecond),
+		WaitTimeout: c.waitTimeout, PublicIntrospection: public,
+	}
 }
 
 // signingKeyPath is where the checkpoint signing key is read from, and

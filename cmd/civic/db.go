@@ -5,17 +5,23 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/internal/pgembed"
+	"github.com/civicledger/civicledger/projections"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// database is an open connection pool and, without DATABASE_URL, the
-// private cluster under it.
+// database is the connection pools and, without DATABASE_URL, the private
+// cluster under them.
 type database struct {
-	pool    *pgxpool.Pool
+	// pool serves the event store, the sequencer and the projections.
+	pool *pgxpool.Pool
+	// reads serves GraphQL queries: read-only sessions with a statement
+	// timeout, so no query a caller can compose runs away or writes.
+	reads   *pgxpool.Pool
 	cluster *pgembed.Cluster
 }
 
@@ -37,40 +43,66 @@ func openDatabase(ctx context.Context, c config, log *slog.Logger) (*database, e
 		}
 		url = cluster.URL("civic")
 	}
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
+	var err error
+	if db.pool, err = connect(ctx, url, nil); err != nil {
 		db.close()
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		return nil, err
 	}
-	// A transaction left open holds back the sequencer, and with it every
-	// reader: end such sessions rather than let them stall the server.
-	if _, ok := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
-		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "30s"
-	}
-	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
-		cfg.ConnConfig.RuntimeParams["application_name"] = "civic"
-	}
-	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+	if db.reads, err = connect(ctx, url, map[string]string{
+		"statement_timeout":             strconv.FormatInt(c.statementTimeout.Milliseconds(), 10),
+		"default_transaction_read_only": "on",
+	}); err != nil {
 		db.close()
-		return nil, fmt.Errorf("connect: %w", err)
-	}
-	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := db.pool.Ping(pingCtx); err != nil {
-		db.close()
-		return nil, fmt.Errorf("connect: %w", err)
+		return nil, err
 	}
 	if err := postgres.Migrate(ctx, db.pool); err != nil {
+		db.close()
+		return nil, err
+	}
+	if err := projections.Migrate(ctx, db.pool); err != nil {
 		db.close()
 		return nil, err
 	}
 	return db, nil
 }
 
-// close closes the pool and stops a cluster this process started.
+// connect opens a pool with the given session settings.
+func connect(ctx context.Context, url string, params map[string]string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	rp := cfg.ConnConfig.RuntimeParams
+	// A transaction left open holds back the sequencer, and with it every
+	// reader: end such sessions rather than let them stall the server.
+	if _, ok := rp["idle_in_transaction_session_timeout"]; !ok {
+		rp["idle_in_transaction_session_timeout"] = "30s"
+	}
+	if _, ok := rp["application_name"]; !ok {
+		rp["application_name"] = "civic"
+	}
+	for k, v := range params {
+		rp[k] = v
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return pool, nil
+}
+
+// close closes the pools and stops a cluster this process started.
 func (db *database) close() {
-	if db.pool != nil {
-		db.pool.Close()
+	for _, p := range []*pgxpool.Pool{db.reads, db.pool} {
+		if p != nil {
+			p.Close()
+		}
 	}
 	if db.cluster != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

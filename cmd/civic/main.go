@@ -5,6 +5,10 @@
 //	civic migrate               create or update the database schema
 //	civic verify [--from N] [--to M]
 //	                            check the event log's hash chain and signed checkpoints
+//	civic import registry       register Georgia's regions and municipalities
+//	civic keys create|revoke    issue and withdraw API keys
+//	civic rebuild NAME          rebuild a read model beside the live one, then switch
+//	civic project               run the sequencer and the projections, no API
 //
 // Configuration comes from the environment; see config.go and the README.
 package main
@@ -54,6 +58,13 @@ Usage:
   civic serve                      run the server
   civic migrate                    create or update the database schema
   civic verify [--from N] [--to M] check the event log's hash chain and signed checkpoints
+  civic import registry            register Georgia's regions and municipalities
+  civic keys create --role R --name N [--municipality M]
+                                   issue an API key (printed once)
+  civic keys revoke ID [--reason TEXT]
+                                   withdraw an API key
+  civic rebuild NAME               rebuild a read model beside the live one, then switch
+  civic project                    run the sequencer and the projections without the API
 
 Configuration (environment):
   DATABASE_URL          PostgreSQL to use; unset: a private cluster in CIVIC_DATA_DIR
@@ -63,6 +74,11 @@ Configuration (environment):
                         (default: CIVIC_DATA_DIR/signing-key.pem, created by serve)
   CIVIC_TRUSTED_KEYS    comma-separated PEM files of further public keys verify accepts
   PG_BIN                directory of the PostgreSQL server binaries
+  CIVIC_STATEMENT_TIMEOUT  longest a query may run (5s)
+  CIVIC_WAIT_TIMEOUT    longest a read waits to see a write (5s)
+  CIVIC_RATE_LIMIT      requests a second per API key or anonymous address (20; 0: none)
+  CIVIC_MAX_DEPTH, CIVIC_MAX_COMPLEXITY, CIVIC_MAX_BODY_BYTES  query limits (12, 5000, 1 MiB)
+  CIVIC_INTROSPECTION   public or signed-in (default: public on a loopback address)
   CIVIC_LOG_LEVEL       debug, info, warn or error (info)
   CIVIC_LOG_FORMAT      text or json (text)
 `
@@ -82,6 +98,14 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.migrate(ctx, args[1:])
 	case "verify":
 		code, err = m.verify(ctx, args[1:])
+	case "import":
+		err = m.importCmd(ctx, args[1:])
+	case "keys":
+		err = m.keys(ctx, args[1:])
+	case "rebuild":
+		err = m.rebuild(ctx, args[1:])
+	case "project":
+		err = m.project(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return exitOK

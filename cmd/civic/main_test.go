@@ -248,7 +248,7 @@ func (s *server) stop(t *testing.T, sig syscall.Signal) {
 	}
 }
 
-func readyz(t *testing.T, addr string) map[string]any {
+func readyzOf(t *testing.T, addr string) map[string]any {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/readyz")
 	if err != nil {
@@ -272,7 +272,7 @@ func TestServeEmbedded(t *testing.T) {
 	dir := publicDir(t)
 	env := []string{"CIVIC_DATA_DIR=" + dir, "DATABASE_URL="}
 	s := startServer(t, env...)
-	readyz(t, s.addr)
+	readyzOf(t, s.addr)
 	if _, err := os.Stat(filepath.Join(dir, "signing-key.pem")); err != nil {
 		t.Fatalf("serve did not create the default signing key: %v", err)
 	}
@@ -284,7 +284,7 @@ func TestServeEmbedded(t *testing.T) {
 	s = startServer(t, env...)
 	// The sequencer campaigns in the background; it should lead promptly.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		body := readyz(t, s.addr)
+		body := readyzOf(t, s.addr)
 		if es, ok := body["eventstore"].(map[string]any); ok && es["sequencer_leader"] == true {
 			break
 		} else if time.Now().After(deadline) {

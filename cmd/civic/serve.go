@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,11 +13,13 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/graph"
 )
 
 // serve runs the server until ctx ends (SIGINT or SIGTERM), then shuts
 // down in order: stop taking requests, let those in flight finish, stop the
-// sequencer, close the database, stop the private cluster.
+// projections and the sequencer, close the database, stop the private
+// cluster.
 func (m *Main) serve(ctx context.Context, args []string) error {
 	if err := m.flags("serve").Parse(args); err != nil {
 		return err
@@ -39,38 +40,51 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, c, log)
+	a, err := openApp(ctx, c, log, key)
 	if err != nil {
 		return err
 	}
-	defer db.close()
+	defer a.close()
 
-	store := postgres.New(db.pool, postgres.Options{SigningKey: key, Logger: log})
-	defer store.Close()
-	seqCtx, stopSequencer := context.WithCancel(context.WithoutCancel(ctx))
+	// Background work runs until the HTTP server has stopped, so requests
+	// in flight can still wait for their writes to be sequenced.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		store.RunSequencer(seqCtx)
-	}()
 	defer func() {
-		stopSequencer()
+		stopBackground()
 		wg.Wait()
 	}()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		a.store.RunSequencer(bgCtx)
+	}()
+	go func() {
+		defer wg.Done()
+		if err := a.runner.Run(bgCtx); err != nil {
+			log.Error("projections stopped", "err", err)
+		}
+	}()
+	if _, err := a.importRegistry(ctx); err != nil {
+		return fmt.Errorf("import registry: %w", err)
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (CIVIC_ADDR): %w", c.addr, err)
 	}
+	api := graph.NewServer(graph.Deps{
+		Store: a.store, Registry: a.registry, Reads: a.reads, Runner: a.runner, Keys: a.reads, Logger: log,
+	}, c.graph(ln.Addr()))
 	srv := &http.Server{
-		Handler:           routes(store, log),
+		Handler:           routes(a, api.Handler(), log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("civic serving", "addr", "http://"+ln.Addr().String(), "key_id", postgres.KeyID(key.Public().(ed25519.PublicKey)))
+	log.Info("civic serving", "addr", "http://"+ln.Addr().String(), "graphiql", "http://"+ln.Addr().String()+"/",
+		"key_id", postgres.KeyID(key.Public().(ed25519.PublicKey)))
 
 	select {
 	case err := <-served:
@@ -107,38 +121,4 @@ func ensureDataDir(dir string) error {
 		}
 	}
 	return nil
-}
-
-// routes returns the HTTP handler: liveness and readiness so far.
-func routes(store *postgres.Store, log *slog.Logger) http.Handler {
-	mux := http.NewServeMux()
-	// Liveness: the process answers. It checks nothing else, so that a
-	// slow database does not get the process restarted.
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
-	// Readiness: the database answers; the event store's state comes with
-	// it for whoever is looking.
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		st, err := store.Status(ctx)
-		w.Header().Set("Content-Type", "application/json")
-		body := map[string]any{"ready": err == nil}
-		if err != nil {
-			log.Warn("readiness check failed", "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			body["error"] = "database unavailable"
-		} else {
-			body["eventstore"] = map[string]any{
-				"head":                    st.Head,
-				"pending":                 st.Pending,
-				"sequencer_leader":        st.Leader,
-				"oldest_write_tx_seconds": st.OldestWriteTx.Seconds(),
-			}
-		}
-		json.NewEncoder(w).Encode(body)
-	})
-	return mux
 }

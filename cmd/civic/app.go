@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"log/slog"
+	"time"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/access"
+	"github.com/civicledger/civicledger/domain/catalog"
+	"github.com/civicledger/civicledger/domain/registry"
+	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/internal/seed"
+	"github.com/civicledger/civicledger/projections"
+)
+
+// app is everything a command works with, wired once.
+type app struct {
+	cfg      config
+	log      *slog.Logger
+	db       *database
+	store    *postgres.Store
+	repo     *domain.Repository
+	registry *registry.Service
+	access   *access.Service
+	runner   *projections.Runner
+	reads    *projections.Reads
+}
+
+// readModels are the projections, in the order they are listed.
+func readModels() []projections.Projection {
+	return []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}}
+}
+
+// openApp opens the database and builds the services. key signs log
+// checkpoints; nil for commands that run no sequencer.
+func openApp(ctx context.Context, c config, log *slog.Logger, key ed25519.PrivateKey) (*app, error) {
+	db, err := openDatabase(ctx, c, log)
+	if err != nil {
+		return nil, err
+	}
+	store := postgres.New(db.pool, postgres.Options{SigningKey: key, Logger: log})
+	repo := &domain.Repository{Store: store, Types: catalog.Types}
+	return &app{
+		cfg: c, log: log, db: db, store: store, repo: repo,
+		registry: &registry.Service{Repo: repo},
+		access:   &access.Service{Repo: repo},
+		runner:   projections.NewRunner(db.pool, store, readModels(), projections.Options{Logger: log}),
+		reads:    &projections.Reads{DB: db.reads},
+	}, nil
+}
+
+func (a *app) close() {
+	a.store.Close()
+	a.db.close()
+}
+
+// importRegistry registers the regions and municipalities not registered
+// yet: on a new database, all of them; afterwards, nothing.
+func (a *app) importRegistry(ctx context.Context) (seed.Report, error) {
+	rep, err := seed.Registry(ctx, a.registry, access.SystemMeta("import", time.Now().UTC()))
+	if err != nil {
+		return rep, err
+	}
+	if rep.Regions+rep.Municipalities > 0 {
+		a.log.Info("registry imported", "regions", rep.Regions, "municipalities", rep.Municipalities)
+	}
+	return rep, nil
+}

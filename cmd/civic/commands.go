@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/access"
+)
+
+// importCmd loads reference data as events: `civic import registry`.
+func (m *Main) importCmd(ctx context.Context, args []string) error {
+	fs := m.flags("import")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || fs.Arg(0) != "registry" {
+		return fmt.Errorf("usage: civic import registry (what to import: the regions and municipalities of Georgia)")
+	}
+	a, err := m.openTool(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	rep, err := a.importRegistry(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "registered %d regions and %d municipalities (the rest were registered already)\n", rep.Regions, rep.Municipalities)
+	return nil
+}
+
+// openTool opens the app for a command that writes events but runs no
+// server: it runs no sequencer, so the events it appends get their
+// positions from whichever `civic serve` runs (now or later).
+func (m *Main) openTool(ctx context.Context) (*app, error) {
+	c, err := m.config()
+	if err != nil {
+		return nil, err
+	}
+	return openApp(ctx, c, c.logger(m.Stderr), nil)
+}
+
+// keys manages API keys: create, revoke.
+func (m *Main) keys(ctx context.Context, args []string) error {
+	const usage = "usage: civic keys create --role ROLE --name NAME [--municipality CODE] | civic keys revoke ID [--reason TEXT]"
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "create":
+		fs := m.flags("keys create")
+		role := fs.String("role", "", "the key's role: analyst, applicant, expert, consortium, auditor or admin")
+		name := fs.String("name", "", "who the key is for, e.g. dashboard.transparency-international")
+		muni := fs.String("municipality", "", "for an applicant key: the code of the municipality it acts for")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		r, err := domain.ParseRole(*role)
+		if err != nil {
+			return fmt.Errorf("--role: %s", domain.MessageOf(err))
+		}
+		a, err := m.openTool(ctx)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		key, id, _, err := a.access.CreateKey(ctx, access.SystemMeta("keys", time.Now().UTC()), access.CreateKey{
+			Name: *name, Role: r, Municipality: strings.TrimSpace(*muni),
+		})
+		if err != nil {
+			return errors.New(domain.MessageOf(err))
+		}
+		fmt.Fprintf(m.Stderr, "created key %s (%s, %s); it is shown once, keep it safe:\n", id, *name, r)
+		fmt.Fprintln(m.Stdout, key)
+		return nil
+	case "revoke":
+		fs := m.flags("keys revoke")
+		reason := fs.String("reason", "", "why, for the audit trail")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return errors.New(usage)
+		}
+		a, err := m.openTool(ctx)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		if _, err := a.access.RevokeKey(ctx, access.SystemMeta("keys", time.Now().UTC()), access.RevokeKey{ID: fs.Arg(0), Reason: *reason}); err != nil {
+			return errors.New(domain.MessageOf(err))
+		}
+		fmt.Fprintf(m.Stdout, "revoked key %s; servers stop accepting it within 10 seconds\n", fs.Arg(0))
+		return nil
+	}
+	return errors.New(usage)
+}
+
+// rebuild builds a new generation of a read model from the start of the log
+// and switches readers to it: `civic rebuild NAME`. A running server keeps
+// answering from the old one meanwhile.
+func (m *Main) rebuild(ctx context.Context, args []string) error {
+	fs := m.flags("rebuild")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var names []string
+	for _, p := range readModels() {
+		names = append(names, p.Name())
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("usage: civic rebuild NAME (one of %s)", strings.Join(names, ", "))
+	}
+	a, err := m.openTool(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	start := time.Now()
+	if err := a.runner.Rebuild(ctx, fs.Arg(0)); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "rebuilt %s in %s\n", fs.Arg(0), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// project runs the projections (and the sequencer) without serving
+// queries: `civic project`, for deployments that keep them apart.
+func (m *Main) project(ctx context.Context, args []string) error {
+	if err := m.flags("project").Parse(args); err != nil {
+		return err
+	}
+	c, err := m.config()
+	if err != nil {
+		return err
+	}
+	log := c.logger(m.Stderr)
+	key, err := loadSigningKey(c.signingKeyPath(), false)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, c, log, key)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.store.RunSequencer(ctx)
+	}()
+	log.Info("civic projecting")
+	err = a.runner.Run(ctx)
+	<-done
+	return err
+}

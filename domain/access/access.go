@@ -1,0 +1,193 @@
+// Package access is who may call Civic Ledger: API keys, each with a role
+// (and, for applicants, the municipality they act for). A key's secret is
+// shown once, when it is created; the log keeps only its SHA-256, which is
+// enough to check a presented key and useless to an attacker, since the
+// secret is 256 random bits.
+//
+// Keys are events like everything else, so an auditor can see who was
+// given which role, by whom and when.
+package access
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/registry"
+	"github.com/civicledger/civicledger/eventstore"
+)
+
+// KeyCreated records a new API key.
+type KeyCreated struct {
+	ID           string      `json:"id"`
+	Name         string      `json:"name"`
+	Role         domain.Role `json:"role"`
+	Municipality string      `json:"municipality,omitempty"`
+	// Hash is the hex SHA-256 of the whole key.
+	Hash string `json:"hash"`
+}
+
+// EventType implements domain.Event.
+func (KeyCreated) EventType() string { return "access.key_created" }
+
+// KeyRevoked records that a key no longer works.
+type KeyRevoked struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// EventType implements domain.Event.
+func (KeyRevoked) EventType() string { return "access.key_revoked" }
+
+// RegisterEvents adds the package's events to types.
+func RegisterEvents(types *domain.Types) {
+	domain.Register[KeyCreated](types)
+	domain.Register[KeyRevoked](types)
+}
+
+// Stream returns the stream of a key.
+func Stream(id string) string { return "apikey-" + id }
+
+// Key is the state of one API key.
+type Key struct {
+	ID, Name     string
+	Role         domain.Role
+	Municipality string
+	Hash         string
+	Revoked      bool
+}
+
+// Apply implements domain.Aggregate.
+func (k *Key) Apply(e domain.Event) error {
+	switch e := e.(type) {
+	case KeyCreated:
+		*k = Key{ID: e.ID, Name: e.Name, Role: e.Role, Municipality: e.Municipality, Hash: e.Hash}
+	case KeyRevoked:
+		k.Revoked = true
+	default:
+		return fmt.Errorf("access: key: unknown event %T", e)
+	}
+	return nil
+}
+
+// Service handles key commands.
+type Service struct{ Repo *domain.Repository }
+
+// CreateKey is the command to issue a key.
+type CreateKey struct {
+	Name         string
+	Role         domain.Role
+	Municipality string // required for applicants, refused for others
+}
+
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// keyPrefix marks Civic Ledger keys, so a leaked one is recognisable in a
+// log or a repository scan.
+const keyPrefix = "civ_"
+
+// CreateKey issues a key and returns it whole: the only time the secret is
+// visible. Only the platform itself (the `civic keys` command, run by whoever
+// operates the server) and admins may issue keys.
+func (s *Service) CreateKey(ctx context.Context, meta domain.Meta, cmd CreateKey) (key string, id string, res eventstore.AppendResult, err error) {
+	if err := meta.Actor.Require("create an API key", domain.System, domain.Admin); err != nil {
+		return "", "", res, err
+	}
+	cmd.Name = strings.TrimSpace(cmd.Name)
+	if !namePattern.MatchString(cmd.Name) {
+		return "", "", res, domain.Errorf(domain.Invalid, "name %q: want 1-63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit", cmd.Name)
+	}
+	if _, err := domain.ParseRole(string(cmd.Role)); err != nil {
+		return "", "", res, err
+	}
+	switch {
+	case cmd.Role == domain.Applicant && cmd.Municipality == "":
+		return "", "", res, domain.Errorf(domain.Invalid, "municipality: an applicant key acts for one municipality; give its code")
+	case cmd.Role != domain.Applicant && cmd.Municipality != "":
+		return "", "", res, domain.Errorf(domain.Invalid, "municipality: only applicant keys act for a municipality")
+	}
+	if cmd.Municipality != "" {
+		// The municipality must exist: read its stream, not a read model.
+		events, err := s.Repo.Store.ReadStream(ctx, registry.MunicipalityStream(cmd.Municipality), eventstore.ReadOptions{Limit: 1})
+		if err != nil {
+			return "", "", res, domain.Wrap(err, "create key")
+		}
+		if len(events) == 0 {
+			return "", "", res, domain.Errorf(domain.NotFound, "municipality %q is not registered", cmd.Municipality)
+		}
+	}
+	var raw [6 + 32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", "", res, domain.Wrap(err, "create key")
+	}
+	id = hex.EncodeToString(raw[:6])
+	key = keyPrefix + id + "_" + hex.EncodeToString(raw[6:])
+	res, err = s.Repo.Save(ctx, Stream(id), 0, meta, KeyCreated{
+		ID: id, Name: cmd.Name, Role: cmd.Role, Municipality: cmd.Municipality, Hash: HashKey(key),
+	})
+	if err != nil {
+		return "", "", res, err
+	}
+	return key, id, res, nil
+}
+
+// RevokeKey is the command to withdraw a key.
+type RevokeKey struct {
+	ID     string
+	Reason string
+}
+
+// RevokeKey stops a key from working.
+func (s *Service) RevokeKey(ctx context.Context, meta domain.Meta, cmd RevokeKey) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("revoke an API key", domain.System, domain.Admin); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var k Key
+	version, err := s.Repo.Load(ctx, Stream(cmd.ID), &k)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	switch {
+	case version == 0:
+		return eventstore.AppendResult{}, domain.Errorf(domain.NotFound, "API key %q does not exist", cmd.ID)
+	case k.Revoked:
+		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "API key %q (%s) is revoked already", cmd.ID, k.Name)
+	}
+	return s.Repo.Save(ctx, Stream(cmd.ID), version, meta, KeyRevoked{ID: cmd.ID, Reason: strings.TrimSpace(cmd.Reason)})
+}
+
+// HashKey returns the hex SHA-256 of a presented key.
+func HashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// ParseKey returns the ID of a presented key, or an Unauthenticated error
+// when it is not shaped like one of ours.
+func ParseKey(key string) (id string, err error) {
+	rest, ok := strings.CutPrefix(key, keyPrefix)
+	id, secret, ok2 := strings.Cut(rest, "_")
+	if !ok || !ok2 || len(id) != 12 || len(secret) != 64 {
+		return "", domain.Errorf(domain.Unauthenticated, "the API key is malformed (want civ_<id>_<secret>)")
+	}
+	return id, nil
+}
+
+// Matches reports whether a presented key is the one whose hash is stored,
+// in constant time.
+func Matches(key, hash string) bool {
+	return subtle.ConstantTimeCompare([]byte(HashKey(key)), []byte(hash)) == 1
+}
+
+// SystemMeta is the Meta of a command the platform runs itself, such as an
+// import or a key created at the command line.
+func SystemMeta(process string, now time.Time) domain.Meta {
+	return domain.Meta{Actor: domain.Actor{ID: "system:" + process, Role: domain.System}, Now: now.In(domain.Tbilisi)}
+}

@@ -1,0 +1,160 @@
+package graph
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// KeyLookup finds the actor an API key stands for. It returns an
+// Unauthenticated domain error for an unknown, malformed or revoked key.
+type KeyLookup interface {
+	Actor(ctx context.Context, key string) (domain.Actor, error)
+}
+
+type ctxKey int
+
+const (
+	actorKey ctxKey = iota
+	correlationKey
+	minPositionKey
+)
+
+// ActorFrom returns the caller; anonymous when the request carried no key.
+func ActorFrom(ctx context.Context) domain.Actor {
+	if a, ok := ctx.Value(actorKey).(domain.Actor); ok {
+		return a
+	}
+	return domain.Actor{ID: "anonymous", Role: domain.Anonymous}
+}
+
+// WithActor returns ctx carrying the caller, for tests and the WebSocket
+// handshake.
+func WithActor(ctx context.Context, a domain.Actor) context.Context {
+	return context.WithValue(ctx, actorKey, a)
+}
+
+func correlationID(ctx context.Context) string {
+	id, _ := ctx.Value(correlationKey).(string)
+	return id
+}
+
+func newCorrelationID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// keyCache remembers looked-up keys briefly, so that a dashboard polling
+// every second costs one key lookup per TTL, not one per request. A revoked
+// key therefore keeps working for at most keyCacheTTL.
+type keyCache struct {
+	lookup KeyLookup
+	mu     sync.Mutex
+	m      map[string]cachedKey
+}
+
+type cachedKey struct {
+	actor   domain.Actor
+	err     error
+	expires time.Time
+}
+
+const (
+	keyCacheTTL  = 10 * time.Second
+	keyCacheSize = 10_000
+)
+
+func (c *keyCache) actor(ctx context.Context, key string) (domain.Actor, error) {
+	now := time.Now()
+	c.mu.Lock()
+	if e, ok := c.m[key]; ok && now.Before(e.expires) {
+		c.mu.Unlock()
+		return e.actor, e.err
+	}
+	c.mu.Unlock()
+	a, err := c.lookup.Actor(ctx, key)
+	if err != nil && domain.KindOf(err) != domain.Unauthenticated {
+		return a, err // do not remember an outage
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= keyCacheSize {
+		c.m = make(map[string]cachedKey)
+	}
+	c.m[key] = cachedKey{actor: a, err: err, expires: now.Add(keyCacheTTL)}
+	c.mu.Unlock()
+	return a, err
+}
+
+// bearer returns the key of an "Authorization: Bearer <key>" header.
+func bearer(h string) (string, bool) {
+	scheme, key, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(key), true
+}
+
+// authenticate puts the caller in the request's context. A request with a
+// key the server does not accept is refused with 401 before anything runs:
+// silently treating it as anonymous would hide a misconfigured dashboard.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), correlationKey, newCorrelationID())
+		actor := ActorFrom(ctx)
+		if h := r.Header.Get("Authorization"); h != "" {
+			key, ok := bearer(h)
+			if !ok {
+				s.refuse(w, r, http.StatusUnauthorized, codeUnauthenticated, "the Authorization header must be \"Bearer <API key>\"")
+				return
+			}
+			a, err := s.keys.actor(ctx, key)
+			if err != nil {
+				if domain.KindOf(err) == domain.Unauthenticated {
+					s.refuse(w, r, http.StatusUnauthorized, codeUnauthenticated, "%s", domain.MessageOf(err))
+					return
+				}
+				s.log.ErrorContext(ctx, "key lookup", "err", err)
+				s.refuse(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "the key could not be checked; try again")
+				return
+			}
+			actor = a
+		}
+		ctx = WithActor(ctx, actor)
+		if !s.limiter.allow(principal(actor, r), time.Now()) {
+			w.Header().Set("Retry-After", "1")
+			s.refuse(w, r, http.StatusTooManyRequests, codeRateLimited,
+				"over the limit of %g requests a second for this key; slow down", s.cfg.RatePerSecond)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// refuse answers a request that will not run with a GraphQL error.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, code, format string, args ...any) {
+	e := gqlerror.Errorf(format, args...)
+	e.Extensions = map[string]any{"code": code}
+	writeErrors(w, responseType(r), status, e)
+}
+
+// principal is who a rate limit applies to: the key, or the client's
+// address for anonymous callers.
+func principal(a domain.Actor, r *http.Request) string {
+	if a.SignedIn() {
+		return a.ID
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "ip:" + host
+}

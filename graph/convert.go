@@ -1,0 +1,127 @@
+package graph
+
+import (
+	"context"
+	"strings"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/registry"
+	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/graph/model"
+	"github.com/civicledger/civicledger/graph/scalar"
+	"github.com/civicledger/civicledger/projections"
+)
+
+// enumOf writes a domain kind ("autonomous-republic", "regional_hub") as a
+// GraphQL enum value (AUTONOMOUS_REPUBLIC, REGIONAL_HUB).
+func enumOf[E ~string, K ~string](k K) E {
+	return E(strings.ToUpper(strings.ReplaceAll(string(k), "-", "_")))
+}
+
+// kindOf reads a GraphQL enum value back into a domain kind, trying the
+// two spellings domain kinds use.
+func kindOf[K ~string, E ~string](e E, kinds []K) K {
+	s := strings.ToLower(string(e))
+	for _, k := range kinds {
+		if string(k) == s || string(k) == strings.ReplaceAll(s, "_", "-") {
+			return k
+		}
+	}
+	return K(s) // unknown: the domain refuses it with a message
+}
+
+func localized(in *model.LocalizedTextInput) domain.LocalizedText {
+	if in == nil {
+		return domain.LocalizedText{}
+	}
+	return domain.LocalizedText{Ka: in.Ka, En: deref(in.En)}
+}
+
+func contactOf(in *model.ContactInput) registry.Contact {
+	if in == nil {
+		return registry.Contact{}
+	}
+	return registry.Contact{Email: deref(in.Email), Phone: deref(in.Phone), Address: deref(in.Address), Person: deref(in.Person)}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func dateOrEmpty(d *scalar.Date) string {
+	if d == nil {
+		return ""
+	}
+	return string(*d)
+}
+
+func optionalDate(s string) *scalar.Date {
+	if s == "" {
+		return nil
+	}
+	d := scalar.Date(s)
+	return &d
+}
+
+func orgFilterOf(f *model.OrganisationFilter) projections.OrganisationFilter {
+	if f == nil {
+		return projections.OrganisationFilter{}
+	}
+	out := projections.OrganisationFilter{Search: deref(f.Search), Region: deref(f.Region), Municipality: deref(f.Municipality)}
+	for _, k := range f.Kind {
+		out.Kinds = append(out.Kinds, kindOf(k, registry.OrganisationKinds))
+	}
+	if f.Status != nil {
+		out.Status = strings.ToLower(string(*f.Status))
+	}
+	return out
+}
+
+// roleOf is the GraphQL form of a role.
+func roleOf(r domain.Role) model.Role {
+	if r == "" {
+		return model.RoleAnonymous
+	}
+	return model.Role(strings.ToUpper(string(r)))
+}
+
+func recordedEvent(e eventstore.Event) *model.RecordedEvent {
+	m := e.Metadata
+	return &model.RecordedEvent{
+		Position: scalar.Position(e.Position), ID: e.ID.String(), Stream: e.Stream, Version: int(e.Version),
+		Type: e.Type, SchemaVersion: e.SchemaVersion, Data: scalar.JSON(e.Data),
+		OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt,
+		Actor: nonEmpty(m.Actor), Role: nonEmpty(m.Role), CorrelationID: nonEmpty(m.CorrelationID),
+	}
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// projectionStatus is every projection's status in GraphQL form.
+func (r *Resolver) projectionStatus(ctx context.Context) ([]model.ProjectionStatus, error) {
+	sts, err := r.deps.Runner.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.ProjectionStatus, len(sts))
+	for i, st := range sts {
+		out[i] = model.ProjectionStatus{
+			Name: st.Name, Version: st.Version, Generation: st.Generation, State: strings.ToUpper(st.State),
+			Failing: st.Failing, Position: scalar.Position(st.Position), Head: scalar.Position(st.Head),
+			LagEvents: int(st.LagEvents), LagSeconds: st.LagSeconds, LastError: nonEmpty(st.LastError),
+		}
+		if !st.UpdatedAt.IsZero() {
+			out[i].UpdatedAt = &st.UpdatedAt
+		}
+	}
+	return out, nil
+}

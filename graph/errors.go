@@ -1,0 +1,69 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/civicledger/civicledger/domain"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Error codes in extensions.code, by domain error kind.
+var kindCodes = map[domain.Kind]string{
+	domain.Invalid:         "BAD_USER_INPUT",
+	domain.NotFound:        "NOT_FOUND",
+	domain.Conflict:        "CONFLICT",
+	domain.Unauthenticated: "UNAUTHENTICATED",
+	domain.Forbidden:       "FORBIDDEN",
+	domain.Internal:        "INTERNAL",
+}
+
+// presentError gives every error a code in extensions.code. The message of
+// an internal error never reaches the client: it is logged with the
+// request's correlation ID, which the client gets instead.
+func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		if gerr.Extensions == nil {
+			gerr.Extensions = map[string]any{}
+		}
+		var derr *domain.Error
+		switch {
+		case errors.As(err, &derr) && derr.Kind != domain.Internal:
+			gerr.Message = derr.Message
+			gerr.Extensions["code"] = kindCodes[derr.Kind]
+		case gerr.Extensions["code"] != nil && errors.As(err, new(*gqlerror.Error)) && !wrapsOther(err):
+			// gqlgen's own errors (validation, coercion of arguments)
+			// already say what is wrong and carry their code.
+		case errors.Is(err, context.DeadlineExceeded):
+			gerr.Message = "the request took too long and was stopped"
+			gerr.Extensions["code"] = "TIMEOUT"
+		default:
+			id := correlationID(ctx)
+			log.ErrorContext(ctx, "internal error", "err", err, "path", gerr.Path.String(), "correlation_id", id)
+			gerr.Message = fmt.Sprintf("internal error (correlation ID %s)", id)
+			gerr.Extensions["code"] = "INTERNAL"
+		}
+		return gerr
+	}
+}
+
+// wrapsOther reports whether a gqlerror wraps an error of ours, whose
+// kind decides.
+func wrapsOther(err error) bool {
+	var gerr *gqlerror.Error
+	return errors.As(err, &gerr) && gerr.Err != nil
+}
+
+// recoverPanic turns a panic in a resolver into an internal error, logged
+// with its stack; the server stays up.
+func recoverPanic(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic in resolver", "panic", p, "stack", string(debug.Stack()), "correlation_id", correlationID(ctx))
+		return domain.Wrap(fmt.Errorf("panic: %v", p), "resolver")
+	}
+}

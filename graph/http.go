@@ -1,0 +1,201 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Media types of the GraphQL over HTTP specification.
+const (
+	mediaJSON            = "application/json"
+	mediaGraphQLResponse = "application/graphql-response+json"
+)
+
+// Error codes of failures found before a query runs.
+const (
+	codeBadRequest           = "BAD_REQUEST"
+	codeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	codeNotAcceptable        = "NOT_ACCEPTABLE"
+	codePayloadTooLarge      = "PAYLOAD_TOO_LARGE"
+	codeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
+	codePersistedRequired    = "PERSISTED_QUERY_REQUIRED"
+	codeUnauthenticated      = "UNAUTHENTICATED"
+	codeRateLimited          = "RATE_LIMITED"
+)
+
+// statusFor maps the errors of a request that could not run to an HTTP
+// status, as GraphQL over HTTP asks: 400 for a request that cannot be
+// parsed, 422 for one that parses but is invalid (unknown fields, wrong
+// variables, over the depth or complexity limit). A persisted query the
+// server does not know yet is not a failure: the client sends it again with
+// its text (the automatic persisted queries protocol), so it is 200.
+func statusFor(errs gqlerror.List) int {
+	status := http.StatusUnprocessableEntity
+	for _, e := range errs {
+		switch e.Extensions["code"] {
+		case errcode.ParseFailed, codeBadRequest:
+			return http.StatusBadRequest
+		case "PERSISTED_QUERY_NOT_FOUND":
+			status = http.StatusOK
+		}
+	}
+	return status
+}
+
+// responseType picks the response media type from the Accept header:
+// application/graphql-response+json unless the client asks for
+// application/json only; "" when it accepts neither.
+func responseType(r *http.Request) string {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return mediaGraphQLResponse
+	}
+	json := false
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case mediaGraphQLResponse, "*/*", "application/*":
+			return mediaGraphQLResponse
+		case mediaJSON:
+			json = true
+		}
+	}
+	if json {
+		return mediaJSON
+	}
+	return ""
+}
+
+// writeErrors writes a GraphQL response carrying only errors.
+func writeErrors(w http.ResponseWriter, mediaType string, status int, errs ...*gqlerror.Error) {
+	if mediaType == "" {
+		mediaType = mediaJSON
+	}
+	w.Header().Set("Content-Type", mediaType)
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(&graphql.Response{Errors: errs})
+}
+
+// requestError is an error found before the query could run.
+func requestError(code, format string, args ...any) *gqlerror.Error {
+	e := gqlerror.Errorf(format, args...)
+	e.Extensions = map[string]any{"code": code}
+	return e
+}
+
+// postTransport serves POST /graphql with a JSON body: queries and
+// mutations. It replaces gqlgen's so that status codes follow GraphQL over
+// HTTP as DESIGN.md lays it out (400 unparseable, 422 invalid, 415 wrong
+// content type, 406 unacceptable, 413 too large).
+type postTransport struct{}
+
+func (postTransport) Supports(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.Header.Get("Upgrade") == ""
+}
+
+func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	rt := responseType(r)
+	if rt == "" {
+		writeErrors(w, mediaJSON, http.StatusNotAcceptable, requestError(codeNotAcceptable,
+			"the response can be %s or %s; the Accept header allows neither", mediaGraphQLResponse, mediaJSON))
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != mediaJSON {
+		writeErrors(w, rt, http.StatusUnsupportedMediaType, requestError(codeUnsupportedMediaType,
+			"the request body must be %s, not %q", mediaJSON, r.Header.Get("Content-Type")))
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeErrors(w, rt, http.StatusRequestEntityTooLarge, requestError(codePayloadTooLarge,
+				"the request body is over the limit of %d bytes", tooLarge.Limit))
+			return
+		}
+		writeErrors(w, rt, http.StatusBadRequest, requestError(codeBadRequest, "the request body could not be read"))
+		return
+	}
+	var params graphql.RawParams
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&params); err != nil {
+		writeErrors(w, rt, http.StatusBadRequest, requestError(codeBadRequest, "the request body is not valid JSON: %v", err))
+		return
+	}
+	params.Headers = r.Header
+	execute(w, r, exec, rt, &params, false)
+}
+
+// getTransport serves GET /graphql for persisted queries only: a GET is
+// cacheable and logged by proxies, which suits a known query named by its
+// hash, not arbitrary text.
+type getTransport struct{}
+
+func (getTransport) Supports(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.Header.Get("Upgrade") == ""
+}
+
+func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	rt := responseType(r)
+	if rt == "" {
+		writeErrors(w, mediaJSON, http.StatusNotAcceptable, requestError(codeNotAcceptable,
+			"the response can be %s or %s; the Accept header allows neither", mediaGraphQLResponse, mediaJSON))
+		return
+	}
+	q := r.URL.Query()
+	params := graphql.RawParams{Query: q.Get("query"), OperationName: q.Get("operationName"), Headers: r.Header}
+	for name, dst := range map[string]any{"variables": &params.Variables, "extensions": &params.Extensions} {
+		if v := q.Get(name); v != "" {
+			dec := json.NewDecoder(strings.NewReader(v))
+			dec.UseNumber()
+			if err := dec.Decode(dst); err != nil {
+				writeErrors(w, rt, http.StatusBadRequest, requestError(codeBadRequest, "%s is not valid JSON: %v", name, err))
+				return
+			}
+		}
+	}
+	if _, ok := params.Extensions["persistedQuery"]; !ok {
+		writeErrors(w, rt, http.StatusBadRequest, requestError(codePersistedRequired,
+			"GET serves persisted queries only: send extensions.persistedQuery.sha256Hash, or POST the query"))
+		return
+	}
+	execute(w, r, exec, rt, &params, true)
+}
+
+// execute runs a parsed request and writes the response.
+func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, rt string, params *graphql.RawParams, viaGet bool) {
+	ctx := r.Context()
+	rc, errs := exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		w.Header().Set("Content-Type", rt)
+		w.WriteHeader(statusFor(errs))
+		json.NewEncoder(w).Encode(exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs))
+		return
+	}
+	switch op := rc.Operation.Operation; {
+	case op == ast.Subscription:
+		writeErrors(w, rt, http.StatusMethodNotAllowed, requestError(codeMethodNotAllowed,
+			"subscriptions run over a WebSocket (graphql-transport-ws) on this path"))
+		return
+	case op == ast.Mutation && viaGet:
+		writeErrors(w, rt, http.StatusMethodNotAllowed, requestError(codeMethodNotAllowed, "mutations must be POSTed"))
+		return
+	}
+	responses, ctx := exec.DispatchOperation(ctx, rc)
+	w.Header().Set("Content-Type", rt)
+	json.NewEncoder(w).Encode(responses(ctx))
+}

@@ -1,0 +1,199 @@
+// Package graph is Civic Ledger's GraphQL API: the schema (schema/), thin
+// resolvers that convert, call the domain or the read models, and return,
+// and the HTTP front that keeps third-party dashboards from hurting the
+// server: body, depth, complexity and page limits, per-key rate limits,
+// statement timeouts, and errors that carry a code and never an internal
+// detail.
+package graph
+
+import (
+	"context"
+	_ "embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/registry"
+	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/graph/generated"
+	"github.com/civicledger/civicledger/projections"
+	"github.com/gorilla/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Config bounds what one caller can make the server do. Zero fields take
+// the defaults in parentheses.
+type Config struct {
+	// MaxBodyBytes caps a request body (1 MiB).
+	MaxBodyBytes int64
+	// MaxDepth caps how deeply fields may nest (12).
+	MaxDepth int
+	// MaxComplexity caps an operation's cost, each field counting 1 and a
+	// list counting its page size times its fields (5,000).
+	MaxComplexity int
+	// RatePerSecond and RateBurst bound each API key's (or anonymous
+	// address's) requests (20 a second, bursts of 40).
+	RatePerSecond float64
+	RateBurst     int
+	// WaitTimeout bounds how long a read waits for the read models to
+	// reach the position the client asked for (5s).
+	WaitTimeout time.Duration
+	// PublicIntrospection lets anonymous callers read the schema.
+	PublicIntrospection bool
+}
+
+func (c *Config) defaults() {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxDepth <= 0 {
+		c.MaxDepth = 12
+	}
+	if c.MaxComplexity <= 0 {
+		c.MaxComplexity = 5000
+	}
+	if c.RatePerSecond == 0 {
+		c.RatePerSecond = 20
+	}
+	if c.RateBurst <= 0 {
+		c.RateBurst = 40
+	}
+	if c.WaitTimeout <= 0 {
+		c.WaitTimeout = 5 * time.Second
+	}
+}
+
+// Deps are what the resolvers work with.
+type Deps struct {
+	Store    eventstore.Store
+	Registry *registry.Service
+	// Reads queries the read models; give it a pool whose connections have
+	// a statement_timeout, so no query can run away.
+	Reads  *projections.Reads
+	Runner *projections.Runner
+	Keys   KeyLookup
+	Logger *slog.Logger
+	// Now is the clock of commands (time.Now when nil).
+	Now func() time.Time
+}
+
+// Server is the GraphQL HTTP API.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	keys    *keyCache
+	limiter *limiter
+	reads   *projections.Reads
+	exec    *handler.Server
+}
+
+// NewServer builds the API.
+func NewServer(deps Deps, cfg Config) *Server {
+	cfg.defaults()
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     deps.Logger,
+		keys:    &keyCache{lookup: deps.Keys},
+		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
+		reads:   deps.Reads,
+	}
+	r := &Resolver{deps: deps, cfg: cfg}
+	gc := generated.Config{Resolvers: r}
+	setComplexity(&gc.Complexity)
+	h := handler.New(generated.NewExecutableSchema(gc))
+	h.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 15 * time.Second,
+		// Dashboards run on other origins; the key, not a cookie, is what
+		// authenticates, so any origin may connect.
+		Upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
+		InitFunc: s.websocketInit,
+	})
+	h.AddTransport(getTransport{})
+	h.AddTransport(postTransport{})
+	h.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	h.Use(introspection{public: cfg.PublicIntrospection})
+	h.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	h.Use(depthLimit{max: cfg.MaxDepth})
+	h.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	h.SetErrorPresenter(presentError(s.log))
+	h.SetRecoverFunc(recoverPanic(s.log))
+	s.exec = h
+	return s
+}
+
+// websocketInit authenticates a subscription connection from its
+// connection_init payload ({"Authorization": "Bearer <key>"}), since
+// browsers cannot set headers on a WebSocket.
+func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	ctx = context.WithValue(ctx, correlationKey, newCorrelationID())
+	h := payload.Authorization()
+	if h == "" {
+		if v, ok := payload["authorization"].(string); ok {
+			h = v
+		}
+	}
+	if h == "" {
+		return WithActor(ctx, ActorFrom(ctx)), &payload, nil
+	}
+	key, ok := bearer(h)
+	if !ok {
+		return ctx, nil, domain.Errorf(domain.Unauthenticated, "Authorization must be \"Bearer <API key>\"")
+	}
+	a, err := s.keys.actor(ctx, key)
+	if err != nil {
+		return ctx, nil, err
+	}
+	return WithActor(ctx, a), &payload, nil
+}
+
+// Handler returns the HTTP handler: the API at /graphql and GraphiQL at /.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", s.authenticate(s.limitBody(withMinPosition(s.withLoaders(s.exec)))))
+	mux.HandleFunc("GET /{$}", graphiQL)
+	return mux
+}
+
+// limitBody caps the request body; the transport reports an overflow as 413.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+//go:embed graphiql.html
+var graphiqlPage string
+
+var graphiqlTemplate = template.Must(template.New("graphiql").Parse(graphiqlPage))
+
+// exampleQuery opens GraphiQL, and works on a fresh `make run`.
+const exampleQuery = `# Civic Ledger: civic participation in Georgia.
+# The regions with their municipalities and 2014 census populations:
+{
+  regions {
+    code
+    name { ka en }
+    population2014
+    municipalities { code name { ka en } kind population2014 }
+  }
+  projections { name position lagEvents }
+}
+`
+
+func graphiQL(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	graphiqlTemplate.Execute(w, map[string]string{"Endpoint": "/graphql", "Query": exampleQuery})
+}

@@ -1,0 +1,89 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/access"
+	"github.com/civicledger/civicledger/domain/catalog"
+	"github.com/civicledger/civicledger/eventstore"
+	"github.com/jackc/pgx/v5"
+)
+
+// Keys is the read model of API keys: what the server checks a presented
+// key against. It holds hashes only.
+type Keys struct{}
+
+var _ Projection = Keys{}
+
+// Name implements Projection.
+func (Keys) Name() string { return "keys" }
+
+// Version implements Projection.
+func (Keys) Version() int { return 1 }
+
+// Tables implements Projection.
+func (Keys) Tables() []string { return []string{"api_keys"} }
+
+// Setup implements Projection.
+func (Keys) Setup(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `
+		CREATE TABLE api_keys (
+			id           text PRIMARY KEY,
+			name         text NOT NULL,
+			role         text NOT NULL,
+			municipality text NOT NULL,
+			hash         text NOT NULL,
+			revoked      boolean NOT NULL DEFAULT false,
+			created_at   timestamptz NOT NULL,
+			position     bigint NOT NULL
+		)`)
+	return err
+}
+
+// Handle implements Projection.
+func (Keys) Handle(ctx context.Context, tx pgx.Tx, se eventstore.Event) error {
+	if se.Type != "access.key_created" && se.Type != "access.key_revoked" {
+		return nil
+	}
+	e, err := catalog.Types.Decode(se)
+	if err != nil {
+		return err
+	}
+	switch e := e.(type) {
+	case access.KeyCreated:
+		_, err = tx.Exec(ctx, `INSERT INTO api_keys (id, name, role, municipality, hash, created_at, position)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+			e.ID, e.Name, string(e.Role), e.Municipality, e.Hash, se.RecordedAt, se.Position)
+	case access.KeyRevoked:
+		_, err = tx.Exec(ctx, `UPDATE api_keys SET revoked = true, position = $2 WHERE id = $1 AND position < $2`, e.ID, se.Position)
+	}
+	if err != nil {
+		return fmt.Errorf("keys: %s at %d: %w", se.Type, se.Position, err)
+	}
+	return nil
+}
+
+// Actor returns the actor a presented API key stands for, or an
+// Unauthenticated error for a key that is malformed, unknown or revoked
+// (without saying which, to a caller probing for keys).
+func (q *Reads) Actor(ctx context.Context, key string) (domain.Actor, error) {
+	id, err := access.ParseKey(key)
+	if err != nil {
+		return domain.Actor{}, err
+	}
+	var name, role, municipality, hash string
+	var revoked bool
+	err = q.DB.QueryRow(ctx, `SELECT name, role, municipality, hash, revoked FROM rm.api_keys WHERE id = $1`, id).
+		Scan(&name, &role, &municipality, &hash, &revoked)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && (revoked || !access.Matches(key, hash)) {
+		return domain.Actor{}, domain.Errorf(domain.Unauthenticated, "the API key is not valid")
+	}
+	if err != nil {
+		return domain.Actor{}, fmt.Errorf("key %s: %w", id, err)
+	}
+	// The name says whose key it is, the ID which of their keys.
+	return domain.Actor{ID: "key:" + name + "#" + id, Role: domain.Role(role), Municipality: municipality}, nil
+}
