@@ -80,10 +80,19 @@ func (m *Main) keys(ctx context.Context, args []string) error {
 	case "revoke":
 		fs := m.flags("keys revoke")
 		reason := fs.String("reason", "", "why, for the audit trail")
-		if err := fs.Parse(args[1:]); err != nil {
+		// The ID may come before the flags (flag stops at the first
+		// argument that is not one).
+		rest := args[1:]
+		var id string
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+			id, rest = rest[0], rest[1:]
+		}
+		if err := fs.Parse(rest); err != nil {
 			return err
 		}
-		if fs.NArg() != 1 {
+		if id == "" && fs.NArg() == 1 {
+			id = fs.Arg(0)
+		} else if id == "" || fs.NArg() != 0 {
 			return errors.New(usage)
 		}
 		a, err := m.openTool(ctx)
@@ -91,10 +100,10 @@ func (m *Main) keys(ctx context.Context, args []string) error {
 			return err
 		}
 		defer a.close()
-		if _, err := a.access.RevokeKey(ctx, access.SystemMeta("keys", time.Now().UTC()), access.RevokeKey{ID: fs.Arg(0), Reason: *reason}); err != nil {
+		if _, err := a.access.RevokeKey(ctx, access.SystemMeta("keys", time.Now().UTC()), access.RevokeKey{ID: id, Reason: *reason}); err != nil {
 			return errors.New(domain.MessageOf(err))
 		}
-		fmt.Fprintf(m.Stdout, "revoked key %s; servers stop accepting it within 10 seconds\n", fs.Arg(0))
+		fmt.Fprintf(m.Stdout, "revoked key %s; servers stop accepting it within 10 seconds\n", id)
 		return nil
 	}
 	return errors.New(usage)

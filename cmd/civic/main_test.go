@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/internal/testdb"
@@ -291,6 +292,20 @@ func TestServeEmbedded(t *testing.T) {
 			t.Fatalf("/readyz eventstore = %v after 30s, want this server leading the sequencer", body["eventstore"])
 		}
 	}
+	// The registry was imported on first start and the read models caught
+	// up: the example query of GraphiQL answers.
+	resp, err := http.Post("http://"+s.addr+"/graphql", "application/json", strings.NewReader(`{"query":"{ regions { code } }"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gq struct {
+		Data struct{ Regions []struct{ Code string } }
+	}
+	json.NewDecoder(resp.Body).Decode(&gq)
+	resp.Body.Close()
+	if len(gq.Data.Regions) != 12 {
+		t.Errorf("GraphQL regions = %d, want 12", len(gq.Data.Regions))
+	}
 	code, out, errOut := run(t, map[string]string{"CIVIC_DATA_DIR": dir}, "verify")
 	if code != 0 || !strings.Contains(out, "log intact") {
 		t.Errorf("civic verify beside a running server = %d, %q, %q; want 0", code, out, errOut)
@@ -314,5 +329,112 @@ func TestServeRefusesBadKey(t *testing.T) {
 	code, _, errOut = run(t, map[string]string{"CIVIC_SIGNING_KEY": missing, "DATABASE_URL": "postgres://127.0.0.1:1/x"}, "serve")
 	if code != 2 || !strings.Contains(errOut, "signing key") {
 		t.Errorf("serve with a missing configured key = %d, %q; want 2 (only the default key is created)", code, errOut)
+	}
+}
+
+// sequence runs a sequencer on the database until the test ends, as a
+// `civic serve` beside the command under test would.
+func sequence(t *testing.T, url string) *postgres.Store {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.Migrate(context.Background(), pool); err != nil {
+		t.Fatal(err)
+	}
+	s := postgres.New(pool, postgres.Options{})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.RunSequencer(ctx) }()
+	t.Cleanup(func() { stop(); <-done; s.Close(); pool.Close() })
+	return s
+}
+
+func TestImportAndRebuildCommands(t *testing.T) {
+	url := testdb.URL(t)
+	env := map[string]string{"DATABASE_URL": url, "CIVIC_DATA_DIR": t.TempDir()}
+	store := sequence(t, url)
+	if code, out, errOut := run(t, env, "import", "registry"); code != 0 || !strings.Contains(out, "registered 12 regions and 69 municipalities") {
+		t.Fatalf("civic import registry = %d, %q, %q", code, out, errOut)
+	}
+	if code, out, _ := run(t, env, "import", "registry"); code != 0 || !strings.Contains(out, "registered 0 regions and 0 municipalities") {
+		t.Fatalf("second civic import registry = %d, %q; want nothing registered", code, out)
+	}
+	if code, _, errOut := run(t, env, "import", "everything"); code != 2 || !strings.Contains(errOut, "usage: civic import registry") {
+		t.Errorf("civic import everything = %d, %q; want 2 and the usage", code, errOut)
+	}
+	// Wait for the import's events to have positions, then rebuild.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if st, err := store.Status(context.Background()); err == nil && st.Pending == 0 && st.Head == 81 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the import's 81 events were not sequenced within 30s")
+		}
+	}
+	if code, out, errOut := run(t, env, "rebuild", "places"); code != 0 || !strings.Contains(out, "rebuilt places") {
+		t.Fatalf("civic rebuild places = %d, %q, %q", code, out, errOut)
+	}
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var regions, munis int
+	if err := pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM rm.regions), (SELECT count(*) FROM rm.municipalities)`).Scan(&regions, &munis); err != nil || regions != 12 || munis != 69 {
+		t.Fatalf("after rebuild: %d regions, %d municipalities, %v; want 12 and 69", regions, munis, err)
+	}
+	if code, _, errOut := run(t, env, "rebuild", "nonsense"); code != 2 || errOut == "" {
+		t.Errorf("civic rebuild nonsense = %d, %q; want 2 and an error", code, errOut)
+	}
+}
+
+func TestKeysCommand(t *testing.T) {
+	url := testdb.URL(t)
+	env := map[string]string{"DATABASE_URL": url, "CIVIC_DATA_DIR": t.TempDir()}
+	if code, _, errOut := run(t, env, "import", "registry"); code != 0 {
+		t.Fatalf("import: %s", errOut)
+	}
+	code, out, errOut := run(t, env, "keys", "create", "--role", "analyst", "--name", "dashboard.example")
+	key := strings.TrimSpace(out)
+	if code != 0 || !strings.HasPrefix(key, "civ_") || !strings.Contains(errOut, "shown once") {
+		t.Fatalf("keys create = %d, %q, %q; want the key on stdout", code, out, errOut)
+	}
+	if _, err := access.ParseKey(key); err != nil {
+		t.Fatalf("the printed key does not parse: %v", err)
+	}
+	id := strings.Split(key, "_")[1]
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"keys", "create", "--role", "applicant", "--name", "gori"}, 2, "municipality"},
+		{[]string{"keys", "create", "--role", "applicant", "--name", "gori", "--municipality", "atlantis"}, 2, "not registered"},
+		{[]string{"keys", "create", "--role", "applicant", "--name", "gori", "--municipality", "gori"}, 0, ""},
+		{[]string{"keys", "create", "--role", "root", "--name", "x"}, 2, "unknown role"},
+		{[]string{"keys", "create", "--role", "admin", "--name", "Bad Name"}, 2, "name"},
+		{[]string{"keys", "revoke", id, "--reason", "rotated"}, 0, ""},
+		{[]string{"keys", "revoke", id}, 2, "revoked already"},
+		{[]string{"keys", "revoke", "000000000000"}, 2, "does not exist"},
+		{[]string{"keys"}, 2, "usage"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := run(t, env, tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.want) {
+			t.Errorf("civic %s = %d, %q, %q; want %d and %q", strings.Join(tt.args, " "), code, out, errOut, tt.code, tt.want)
+		}
+	}
+	// The key's secret is nowhere in the log.
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var leaks int
+	secret := strings.Split(key, "_")[2]
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM eventstore.events WHERE data::text LIKE '%' || $1 || '%'`, secret).Scan(&leaks); err != nil || leaks != 0 {
+		t.Errorf("the key's secret appears in %d events (%v)", leaks, err)
 	}
 }
