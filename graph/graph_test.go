@@ -445,6 +445,8 @@ func TestRegistryQueries(t *testing.T) {
 		{`{}`, 8}, {`{search: "bread"}`, 1}, {`{search: "პურის"}`, 1}, {`{search: "FOUNDATION"}`, 7},
 		{`{kind: [DONOR]}`, 1}, {`{municipality: "rustavi"}`, 7}, {`{region: "kvemo-kartli", kind: [CSO, DONOR]}`, 7},
 		{`{search: "100%_"}`, 0},
+		// Georgian and English names are searched apart, not run together.
+		{`{search: "ფონდი 1 civic"}`, 0},
 	} {
 		got := e.do(domain.Anonymous, `{ organisations(first: 3, filter: `+tt.filter+`) { totalCount } }`, nil, "Civic-Min-Position", pos).ok(t)
 		if n := got.get("organisations.totalCount"); n != float64(tt.want) {

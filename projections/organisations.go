@@ -22,14 +22,16 @@ var _ Projection = Organisations{}
 // Name implements Projection.
 func (Organisations) Name() string { return "organisations" }
 
-// Version implements Projection.
-func (Organisations) Version() int { return 1 }
+// Version implements Projection. Version 2 keeps the two names apart in
+// the search column, so a search cannot match across them.
+func (Organisations) Version() int { return 2 }
 
 // Tables implements Projection.
 func (Organisations) Tables() []string { return []string{"organisations"} }
 
-// Setup implements Projection. search holds both names in lower case for
-// substring search; a trigram index serves it where pg_trgm is installed.
+// Setup implements Projection. search holds both names in lower case,
+// a line apart (search terms never hold a line break), for substring
+// search; a trigram index serves it where pg_trgm is installed.
 func (Organisations) Setup(ctx context.Context, tx pgx.Tx) error {
 	_, err := tx.Exec(ctx, `
 		CREATE TABLE organisations (
@@ -53,7 +55,7 @@ func (Organisations) Setup(ctx context.Context, tx pgx.Tx) error {
 			registered_at timestamptz NOT NULL,
 			updated_at    timestamptz NOT NULL,
 			position      bigint NOT NULL,
-			search        text GENERATED ALWAYS AS (lower(name_ka || ' ' || name_en)) STORED
+			search        text GENERATED ALWAYS AS (lower(name_ka || E'\n' || name_en)) STORED
 		);
 		CREATE INDEX organisations_newest ON organisations (registered_at DESC, id DESC);
 		CREATE INDEX organisations_place ON organisations (region, municipality);`)
@@ -190,7 +192,7 @@ func (f OrganisationFilter) where(args *[]any) string {
 		*args = append(*args, v)
 		conds = append(conds, fmt.Sprintf(cond, len(*args)))
 	}
-	if s := strings.ToLower(strings.TrimSpace(f.Search)); s != "" {
+	if s := strings.ToLower(strings.Join(strings.Fields(f.Search), " ")); s != "" {
 		add("o.search LIKE $%d", "%"+escapeLike(s)+"%")
 	}
 	if len(f.Kinds) > 0 {

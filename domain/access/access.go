@@ -87,7 +87,12 @@ type CreateKey struct {
 	Municipality string // required for applicants, refused for others
 }
 
-var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+var (
+	namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+	codePattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+	idPattern   = regexp.MustCompile(`^[0-9a-f]{12}$`)
+	hexPattern  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
 
 // keyPrefix marks Civic Ledger keys, so a leaked one is recognisable in a
 // log or a repository scan.
@@ -104,9 +109,12 @@ func (s *Service) CreateKey(ctx context.Context, meta domain.Meta, cmd CreateKey
 	if !namePattern.MatchString(cmd.Name) {
 		return "", "", res, domain.Errorf(domain.Invalid, "name %q: want 1-63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit", cmd.Name)
 	}
-	if _, err := domain.ParseRole(string(cmd.Role)); err != nil {
+	role, err := domain.ParseRole(string(cmd.Role))
+	if err != nil {
 		return "", "", res, err
 	}
+	cmd.Role = role
+	cmd.Municipality = strings.TrimSpace(cmd.Municipality)
 	switch {
 	case cmd.Role == domain.Applicant && cmd.Municipality == "":
 		return "", "", res, domain.Errorf(domain.Invalid, "municipality: an applicant key acts for one municipality; give its code")
@@ -114,6 +122,9 @@ func (s *Service) CreateKey(ctx context.Context, meta domain.Meta, cmd CreateKey
 		return "", "", res, domain.Errorf(domain.Invalid, "municipality: only applicant keys act for a municipality")
 	}
 	if cmd.Municipality != "" {
+		if !codePattern.MatchString(cmd.Municipality) {
+			return "", "", res, domain.Errorf(domain.Invalid, "municipality %q: want a municipality code such as rustavi", cmd.Municipality)
+		}
 		// The municipality must exist: read its stream, not a read model.
 		events, err := s.Repo.Store.ReadStream(ctx, registry.MunicipalityStream(cmd.Municipality), eventstore.ReadOptions{Limit: 1})
 		if err != nil {
@@ -149,6 +160,9 @@ func (s *Service) RevokeKey(ctx context.Context, meta domain.Meta, cmd RevokeKey
 	if err := meta.Actor.Require("revoke an API key", domain.System, domain.Admin); err != nil {
 		return eventstore.AppendResult{}, err
 	}
+	if !idPattern.MatchString(cmd.ID) {
+		return eventstore.AppendResult{}, domain.Errorf(domain.Invalid, "id %q: want the 12 hexadecimal digits `civic keys create` printed", cmd.ID)
+	}
 	var k Key
 	version, err := s.Repo.Load(ctx, Stream(cmd.ID), &k)
 	if err != nil {
@@ -174,7 +188,7 @@ func HashKey(key string) string {
 func ParseKey(key string) (id string, err error) {
 	rest, ok := strings.CutPrefix(key, keyPrefix)
 	id, secret, ok2 := strings.Cut(rest, "_")
-	if !ok || !ok2 || len(id) != 12 || len(secret) != 64 {
+	if !ok || !ok2 || !idPattern.MatchString(id) || !hexPattern.MatchString(secret) {
 		return "", domain.Errorf(domain.Unauthenticated, "the API key is malformed (want civ_<id>_<secret>)")
 	}
 	return id, nil
