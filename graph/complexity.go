@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/generated"
 	"github.com/civicledger/civicledger/graph/model"
 	"github.com/civicledger/civicledger/projections"
@@ -22,6 +23,6 @@ func setComplexity(c *generated.ComplexityRoot) {
 	// Georgia has 12 first-level units and 69 municipalities; a region has
 	// at most 12 of them.
 	c.Query.Regions = func(child int) int { return 1 + 12*child }
-	c.Query.Municipalities = func(child int, _ *string, _ *model.MunicipalityKind) int { return 1 + 69*child }
+	c.Query.Municipalities = func(child int, _ *string, _ *registry.MunicipalityKind) int { return 1 + 69*child }
 	c.Region.Municipalities = func(child int) int { return 1 + 12*child }
 }

@@ -12,24 +12,6 @@ import (
 	"github.com/civicledger/civicledger/projections"
 )
 
-// enumOf writes a domain kind ("autonomous-republic", "regional_hub") as a
-// GraphQL enum value (AUTONOMOUS_REPUBLIC, REGIONAL_HUB).
-func enumOf[E ~string, K ~string](k K) E {
-	return E(strings.ToUpper(strings.ReplaceAll(string(k), "-", "_")))
-}
-
-// kindOf reads a GraphQL enum value back into a domain kind, trying the
-// two spellings domain kinds use.
-func kindOf[K ~string, E ~string](e E, kinds []K) K {
-	s := strings.ToLower(string(e))
-	for _, k := range kinds {
-		if string(k) == s || string(k) == strings.ReplaceAll(s, "_", "-") {
-			return k
-		}
-	}
-	return K(s) // unknown: the domain refuses it with a message
-}
-
 func localized(in *model.LocalizedTextInput) domain.LocalizedText {
 	if in == nil {
 		return domain.LocalizedText{}
@@ -52,33 +34,13 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-func dateOrEmpty(d *scalar.Date) string {
-	if d == nil {
-		return ""
-	}
-	return string(*d)
-}
-
-func optionalDate(s string) *scalar.Date {
-	if s == "" {
-		return nil
-	}
-	d := scalar.Date(s)
-	return &d
-}
-
 func orgFilterOf(f *model.OrganisationFilter) projections.OrganisationFilter {
 	if f == nil {
 		return projections.OrganisationFilter{}
 	}
-	out := projections.OrganisationFilter{Search: deref(f.Search), Region: deref(f.Region), Municipality: deref(f.Municipality)}
-	for _, k := range f.Kind {
-		out.Kinds = append(out.Kinds, kindOf(k, registry.OrganisationKinds))
+	return projections.OrganisationFilter{
+		Search: deref(f.Search), Kinds: f.Kind, Region: deref(f.Region), Municipality: deref(f.Municipality), Status: deref(f.Status),
 	}
-	if f.Status != nil {
-		out.Status = strings.ToLower(string(*f.Status))
-	}
-	return out
 }
 
 // roleOf is the GraphQL form of a role.

@@ -8,20 +8,14 @@ package graph
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/generated"
 	"github.com/civicledger/civicledger/graph/model"
-	"github.com/civicledger/civicledger/graph/scalar"
 	"github.com/civicledger/civicledger/projections"
 	"github.com/vikstrous/dataloadgen"
 )
-
-func (r *municipalityResolver) Kind(ctx context.Context, obj *projections.Municipality) (model.MunicipalityKind, error) {
-	return enumOf[model.MunicipalityKind](obj.Kind), nil
-}
 
 func (r *municipalityResolver) Region(ctx context.Context, obj *projections.Municipality) (*projections.Region, error) {
 	reg, err := loadersFrom(ctx).regions.Load(ctx, obj.RegionCode)
@@ -33,9 +27,9 @@ func (r *municipalityResolver) Region(ctx context.Context, obj *projections.Muni
 
 func (r *mutationResolver) RegisterOrganisation(ctx context.Context, input model.RegisterOrganisationInput) (*model.OrganisationPayload, error) {
 	id, res, err := r.deps.Registry.RegisterOrganisation(ctx, r.meta(ctx), registry.RegisterOrganisation{
-		Kind: kindOf(input.Kind, registry.OrganisationKinds), Name: localized(input.Name), LegalForm: deref(input.LegalForm),
+		Kind: input.Kind, Name: localized(input.Name), LegalForm: deref(input.LegalForm),
 		Region: deref(input.Region), Municipality: deref(input.Municipality), Contact: contactOf(input.Contact),
-		Website: deref(input.Website), Founded: dateOrEmpty(input.Founded),
+		Website: deref(input.Website), Founded: deref(input.Founded),
 	})
 	if err != nil {
 		return nil, err
@@ -75,7 +69,7 @@ func (r *mutationResolver) MoveOrganisation(ctx context.Context, input model.Mov
 
 func (r *mutationResolver) CloseOrganisation(ctx context.Context, input model.CloseOrganisationInput) (*model.OrganisationPayload, error) {
 	res, err := r.deps.Registry.CloseOrganisation(ctx, r.meta(ctx), registry.CloseOrganisation{
-		ID: input.ID, ExpectedVersion: int64(deref(input.ExpectedVersion)), Reason: input.Reason, On: string(input.On),
+		ID: input.ID, ExpectedVersion: int64(deref(input.ExpectedVersion)), Reason: input.Reason, On: input.On,
 	})
 	if err != nil {
 		return nil, err
@@ -85,7 +79,7 @@ func (r *mutationResolver) CloseOrganisation(ctx context.Context, input model.Cl
 
 func (r *mutationResolver) ReopenOrganisation(ctx context.Context, input model.ReopenOrganisationInput) (*model.OrganisationPayload, error) {
 	res, err := r.deps.Registry.ReopenOrganisation(ctx, r.meta(ctx), registry.ReopenOrganisation{
-		ID: input.ID, ExpectedVersion: int64(deref(input.ExpectedVersion)), On: string(input.On),
+		ID: input.ID, ExpectedVersion: int64(deref(input.ExpectedVersion)), On: input.On,
 	})
 	if err != nil {
 		return nil, err
@@ -93,49 +87,11 @@ func (r *mutationResolver) ReopenOrganisation(ctx context.Context, input model.R
 	return r.organisationPayload(ctx, input.ID, res)
 }
 
-func (r *organisationResolver) Kind(ctx context.Context, obj *projections.Organisation) (model.OrganisationKind, error) {
-	return enumOf[model.OrganisationKind](obj.Kind), nil
-}
-
-func (r *organisationResolver) Region(ctx context.Context, obj *projections.Organisation) (*projections.Region, error) {
-	if obj.RegionCode == "" {
-		return nil, nil
-	}
-	reg, err := loadersFrom(ctx).regions.Load(ctx, obj.RegionCode)
-	if err != nil {
-		return nil, err
-	}
-	return &reg, nil
-}
-
-func (r *organisationResolver) Municipality(ctx context.Context, obj *projections.Organisation) (*projections.Municipality, error) {
-	if obj.MunicipalityCode == "" {
-		return nil, nil
-	}
-	m, err := loadersFrom(ctx).municipalities.Load(ctx, obj.MunicipalityCode)
-	if err != nil {
-		return nil, err
-	}
-	return &m, nil
-}
-
 func (r *organisationResolver) Contact(ctx context.Context, obj *projections.Organisation) (*registry.Contact, error) {
 	if !ActorFrom(ctx).SignedIn() {
 		return nil, nil // personal data
 	}
 	return &obj.Contact, nil
-}
-
-func (r *organisationResolver) Founded(ctx context.Context, obj *projections.Organisation) (*scalar.Date, error) {
-	return optionalDate(obj.Founded), nil
-}
-
-func (r *organisationResolver) Status(ctx context.Context, obj *projections.Organisation) (model.OrganisationStatus, error) {
-	return model.OrganisationStatus(strings.ToUpper(obj.Status)), nil
-}
-
-func (r *organisationResolver) ClosedOn(ctx context.Context, obj *projections.Organisation) (*scalar.Date, error) {
-	return optionalDate(obj.ClosedOn), nil
 }
 
 func (r *organisationConnectionResolver) Edges(ctx context.Context, obj *model.OrganisationConnection) ([]model.OrganisationEdge, error) {
@@ -179,15 +135,11 @@ func (r *queryResolver) Region(ctx context.Context, code string) (*projections.R
 	return &reg, nil
 }
 
-func (r *queryResolver) Municipalities(ctx context.Context, region *string, kind *model.MunicipalityKind) ([]projections.Municipality, error) {
+func (r *queryResolver) Municipalities(ctx context.Context, region *string, kind *registry.MunicipalityKind) ([]projections.Municipality, error) {
 	if err := r.consistent(ctx, "places"); err != nil {
 		return nil, err
 	}
-	var k registry.MunicipalityKind
-	if kind != nil {
-		k = kindOf(*kind, registry.MunicipalityKinds)
-	}
-	return r.deps.Reads.Municipalities(ctx, deref(region), k)
+	return r.deps.Reads.Municipalities(ctx, deref(region), deref(kind))
 }
 
 func (r *queryResolver) Municipality(ctx context.Context, code string) (*projections.Municipality, error) {
@@ -228,10 +180,6 @@ func (r *queryResolver) Organisation(ctx context.Context, id string) (*projectio
 		return nil, err
 	}
 	return &o, nil
-}
-
-func (r *regionResolver) Kind(ctx context.Context, obj *projections.Region) (model.RegionKind, error) {
-	return enumOf[model.RegionKind](obj.Kind), nil
 }
 
 func (r *regionResolver) Municipalities(ctx context.Context, obj *projections.Region) ([]projections.Municipality, error) {

@@ -129,20 +129,31 @@ func (Organisations) Handle(ctx context.Context, tx pgx.Tx, se eventstore.Event)
 	return nil
 }
 
-// Organisation is an organisation as readers see it. Contact is personal
-// data: the API shows it to signed-in callers only.
+// OrganisationStatus says whether an organisation works.
+type OrganisationStatus string
+
+// The organisation statuses.
+const (
+	Active OrganisationStatus = "active"
+	Closed OrganisationStatus = "closed"
+)
+
+// Organisation is an organisation as readers see it, with its region and
+// municipality (nil when it has none): every list of organisations shows
+// where they are, and one join is cheaper than a lookup per row. Contact
+// is personal data: the API shows it to signed-in callers only.
 type Organisation struct {
-	ID               string
-	Kind             registry.OrganisationKind
-	Name             domain.LocalizedText
-	LegalForm        string
-	RegionCode       string
-	MunicipalityCode string
-	Contact          registry.Contact
-	Website          string
-	Founded          string
-	// Status is "active" or "closed".
-	Status       string
+	ID           string
+	Kind         registry.OrganisationKind
+	Name         domain.LocalizedText
+	LegalForm    string
+	Region       *Region
+	Municipality *Municipality
+	Contact      registry.Contact
+	Website      string
+	// Founded and ClosedOn are dates, YYYY-MM-DD, or "".
+	Founded      string
+	Status       OrganisationStatus
 	ClosedOn     string
 	ClosedReason string
 	Version      int64
@@ -150,22 +161,47 @@ type Organisation struct {
 	UpdatedAt    time.Time
 }
 
-const orgColumns = `o.id, o.kind, o.name_ka, o.name_en, o.legal_form, o.region, o.municipality,
+// orgFrom selects organisations with their places. A region's population
+// is not fetched here: no list of organisations shows it, and a region
+// fetched alone (Regions, RegionsByCode) has it.
+const orgFrom = `SELECT o.id, o.kind, o.name_ka, o.name_en, o.legal_form,
+	r.code, r.name_ka, r.name_en, r.kind, r.capital,
+	m.code, m.name_ka, m.name_en, m.kind, m.region, m.population_2014,
 	o.email, o.phone, o.address, o.person, o.website, o.founded, o.status, o.closed_on, o.closed_reason,
-	o.version, o.registered_at, o.updated_at`
+	o.version, o.registered_at, o.updated_at
+	FROM rm.organisations o
+	LEFT JOIN rm.regions r ON r.code = o.region
+	LEFT JOIN rm.municipalities m ON m.code = o.municipality`
 
 func scanOrganisation(row pgx.Row) (Organisation, error) {
 	var o Organisation
+	var reg struct {
+		code, ka, en, kind, capital *string
+	}
+	var mun struct {
+		code, ka, en, kind, region *string
+		pop                        *int
+	}
 	c := &o.Contact
-	err := row.Scan(&o.ID, &o.Kind, &o.Name.Ka, &o.Name.En, &o.LegalForm, &o.RegionCode, &o.MunicipalityCode,
+	err := row.Scan(&o.ID, &o.Kind, &o.Name.Ka, &o.Name.En, &o.LegalForm,
+		&reg.code, &reg.ka, &reg.en, &reg.kind, &reg.capital,
+		&mun.code, &mun.ka, &mun.en, &mun.kind, &mun.region, &mun.pop,
 		&c.Email, &c.Phone, &c.Address, &c.Person, &o.Website, &o.Founded, &o.Status, &o.ClosedOn, &o.ClosedReason,
 		&o.Version, &o.RegisteredAt, &o.UpdatedAt)
+	if reg.code != nil {
+		o.Region = &Region{Code: *reg.code, Name: domain.LocalizedText{Ka: *reg.ka, En: *reg.en},
+			Kind: registry.RegionKind(*reg.kind), Capital: *reg.capital}
+	}
+	if mun.code != nil {
+		o.Municipality = &Municipality{Code: *mun.code, Name: domain.LocalizedText{Ka: *mun.ka, En: *mun.en},
+			Kind: registry.MunicipalityKind(*mun.kind), RegionCode: *mun.region, Population2014: mun.pop}
+	}
 	return o, err
 }
 
 // Organisation returns one organisation, or a NotFound error.
 func (q *Reads) Organisation(ctx context.Context, id string) (Organisation, error) {
-	o, err := scanOrganisation(q.DB.QueryRow(ctx, `SELECT `+orgColumns+` FROM rm.organisations o WHERE o.id = $1`, id))
+	o, err := scanOrganisation(q.DB.QueryRow(ctx, orgFrom+` WHERE o.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o, domain.Errorf(domain.NotFound, "organisation %q not found", id)
 	}
@@ -182,8 +218,8 @@ type OrganisationFilter struct {
 	Kinds        []registry.OrganisationKind
 	Region       string
 	Municipality string
-	// Status is "active", "closed" or "".
-	Status string
+	// Status is Active, Closed or "" (either).
+	Status OrganisationStatus
 }
 
 func (f OrganisationFilter) where(args *[]any) string {
@@ -209,7 +245,7 @@ func (f OrganisationFilter) where(args *[]any) string {
 		add("o.municipality = $%d", f.Municipality)
 	}
 	if f.Status != "" {
-		add("o.status = $%d", f.Status)
+		add("o.status = $%d", string(f.Status))
 	}
 	if len(conds) == 0 {
 		return "true"
@@ -246,7 +282,7 @@ func (q *Reads) Organisations(ctx context.Context, f OrganisationFilter, page Pa
 		where += fmt.Sprintf(" AND (o.registered_at, o.id) < ($%d, $%d)", len(args)-1, len(args))
 	}
 	args = append(args, page.First+1)
-	rows, err := q.DB.Query(ctx, `SELECT `+orgColumns+` FROM rm.organisations o WHERE `+where+
+	rows, err := q.DB.Query(ctx, orgFrom+` WHERE `+where+
 		fmt.Sprintf(` ORDER BY o.registered_at DESC, o.id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return OrganisationPage{}, fmt.Errorf("organisations: %w", err)

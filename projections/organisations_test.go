@@ -30,8 +30,25 @@ type orgHistory struct {
 	// want is each organisation as the read model must show it, by
 	// nickname; newest lists the nicknames newest first, by registration
 	// time and then ID, as lists are ordered.
-	want   map[string]projections.Organisation
+	want map[string]projections.Organisation
+	// places holds each organisation's region and municipality codes,
+	// which the read model returns joined as Region and Municipality.
+	places map[string][2]string
 	newest []string
+}
+
+// withoutPlaces splits an organisation as read into the rest and its
+// region and municipality codes, to compare with orgHistory.
+func withoutPlaces(o projections.Organisation) (projections.Organisation, [2]string) {
+	var codes [2]string
+	if o.Region != nil {
+		codes[0] = o.Region.Code
+	}
+	if o.Municipality != nil {
+		codes[1] = o.Municipality.Code
+	}
+	o.Region, o.Municipality = nil, nil
+	return o, codes
 }
 
 // The organisations' nicknames, in order of registration.
@@ -40,7 +57,7 @@ var orgNicknames = []string{"youth", "women", "hub", "donor", "green", "lab", "b
 func makeOrgHistory(t testing.TB, e *domainEnv) orgHistory {
 	t.Helper()
 	ctx := context.Background()
-	h := orgHistory{ids: map[string]string{}, want: map[string]projections.Organisation{}}
+	h := orgHistory{ids: map[string]string{}, want: map[string]projections.Organisation{}, places: map[string][2]string{}}
 	ngo := "non-commercial legal entity"
 	registrations := map[string]registry.RegisterOrganisation{
 		"youth": {Kind: registry.CSO, Name: domain.LocalizedText{Ka: "რუსთავის ახალგაზრდული კლუბი", En: "Rustavi Youth Club"},
@@ -115,21 +132,29 @@ func makeOrgHistory(t testing.TB, e *domainEnv) orgHistory {
 	for _, nick := range orgNicknames {
 		c := registrations[nick]
 		h.want[nick] = projections.Organisation{
-			ID: h.ids[nick], Kind: c.Kind, Name: c.Name, LegalForm: c.LegalForm, RegionCode: c.Region,
-			MunicipalityCode: c.Municipality, Contact: c.Contact, Website: c.Website, Founded: c.Founded, Status: "active",
+			ID: h.ids[nick], Kind: c.Kind, Name: c.Name, LegalForm: c.LegalForm,
+			Contact: c.Contact, Website: c.Website, Founded: c.Founded, Status: projections.Active,
 		}
+		h.places[nick] = [2]string{c.Region, c.Municipality}
 	}
 	set := func(nick string, change func(o *projections.Organisation)) {
 		o := h.want[nick]
 		change(&o)
 		h.want[nick] = o
 	}
-	set("youth", func(o *projections.Organisation) { o.Name, o.Contact, o.RegionCode = centre, contact, "kvemo-kartli" })
-	set("women", func(o *projections.Organisation) { o.MunicipalityCode = "marneuli" })
-	set("hub", func(o *projections.Organisation) { o.RegionCode = "guria" })
-	set("green", func(o *projections.Organisation) { o.RegionCode = "adjara" })
+	place := func(nick string, i int, code string) {
+		p := h.places[nick]
+		p[i] = code
+		h.places[nick] = p
+	}
+	set("youth", func(o *projections.Organisation) { o.Name, o.Contact = centre, contact })
+	place("youth", 0, "kvemo-kartli")
+	place("women", 1, "marneuli")
+	place("hub", 0, "guria")
+	place("green", 0, "adjara")
+	place("biz", 0, "imereti")
 	set("biz", func(o *projections.Organisation) {
-		o.RegionCode, o.Status, o.ClosedOn, o.ClosedReason = "imereti", "closed", "2026-01-15", "merged into a chamber"
+		o.Status, o.ClosedOn, o.ClosedReason = projections.Closed, "2026-01-15", "merged into a chamber"
 	})
 	for _, nick := range orgNicknames {
 		stream, err := e.store.ReadStream(ctx, registry.OrganisationStream(h.ids[nick]), eventstore.ReadOptions{})
@@ -189,13 +214,13 @@ func TestOrganisationsRebuild(t *testing.T) {
 	e := newDomainEnv(t)
 	e.seedRegistry(t)
 	h := makeOrgHistory(t, e)
-	r := e.startRunner(t, h.head, projections.Organisations{})
+	r := e.startRunner(t, h.head, projections.Places{}, projections.Organisations{}) // read joined with places
 	checkRebuild(t, e, r, projections.Organisations{}, h.head, func(ctx context.Context) (string, error) {
 		page, err := e.reads.Organisations(ctx, projections.OrganisationFilter{}, projections.Page{First: projections.MaxPage})
 		if err != nil {
 			return "", err
 		}
-		closed, err := e.reads.CountOrganisations(ctx, projections.OrganisationFilter{Status: "closed"})
+		closed, err := e.reads.CountOrganisations(ctx, projections.OrganisationFilter{Status: projections.Closed})
 		if err != nil {
 			return "", err
 		}
@@ -209,7 +234,8 @@ func TestOrganisationsQueries(t *testing.T) {
 	e := newDomainEnv(t)
 	e.seedRegistry(t)
 	h := makeOrgHistory(t, e)
-	e.startRunner(t, h.head, projections.Organisations{})
+	// Places too: organisations are read joined with their places.
+	e.startRunner(t, h.head, projections.Places{}, projections.Organisations{})
 	ctx := context.Background()
 
 	t.Run("Organisation", func(t *testing.T) {
@@ -219,8 +245,12 @@ func TestOrganisationsQueries(t *testing.T) {
 				t.Errorf("Organisation(%s) = %v", nick, err)
 				continue
 			}
-			if diff := cmp.Diff(h.want[nick], got); diff != "" {
+			rest, places := withoutPlaces(got)
+			if diff := cmp.Diff(h.want[nick], rest); diff != "" {
 				t.Errorf("Organisation(%s) (-want +got):\n%s", nick, diff)
+			}
+			if places != h.places[nick] {
+				t.Errorf("Organisation(%s) is in %v, want %v", nick, places, h.places[nick])
 			}
 		}
 		for _, id := range []string{eventstore.NewID().String(), "", "not-an-id"} {
@@ -261,11 +291,11 @@ func TestOrganisationsQueries(t *testing.T) {
 			{"region from the municipality", projections.OrganisationFilter{Region: "adjara"}, []string{"green"}},
 			{"municipality moved to", projections.OrganisationFilter{Municipality: "marneuli"}, []string{"women"}},
 			{"municipality moved from", projections.OrganisationFilter{Municipality: "bolnisi"}, nil},
-			{"closed", projections.OrganisationFilter{Status: "closed"}, []string{"biz"}},
-			{"active, the reopened too", projections.OrganisationFilter{Status: "active"}, except("biz")},
+			{"closed", projections.OrganisationFilter{Status: projections.Closed}, []string{"biz"}},
+			{"active, the reopened too", projections.OrganisationFilter{Status: projections.Active}, except("biz")},
 			{"all fields", projections.OrganisationFilter{Search: "ფორუმი", Kinds: []registry.OrganisationKind{registry.CBO, registry.Media},
-				Region: "kvemo-kartli", Municipality: "marneuli", Status: "active"}, []string{"women"}},
-			{"fields that exclude each other", projections.OrganisationFilter{Search: "kutaisi", Status: "active"}, nil},
+				Region: "kvemo-kartli", Municipality: "marneuli", Status: projections.Active}, []string{"women"}},
+			{"fields that exclude each other", projections.OrganisationFilter{Search: "kutaisi", Status: projections.Active}, nil},
 		}
 		for _, tt := range tests {
 			var want []string
@@ -299,7 +329,7 @@ func TestOrganisationsQueries(t *testing.T) {
 			{first: 2, pages: []int{2, 2, 2, 1}, visited: h.newest},
 			{first: 7, pages: []int{7}, visited: h.newest},
 			{first: 6, pages: []int{6, 1}, visited: h.newest},
-			{first: 4, filter: projections.OrganisationFilter{Status: "active"}, pages: []int{4, 2},
+			{first: 4, filter: projections.OrganisationFilter{Status: projections.Active}, pages: []int{4, 2},
 				visited: slices.DeleteFunc(slices.Clone(h.newest), func(n string) bool { return n == "biz" })},
 		}
 		for _, tt := range tests {

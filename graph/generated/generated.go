@@ -130,7 +130,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Municipalities func(childComplexity int, region *string, kind *model.MunicipalityKind) int
+		Municipalities func(childComplexity int, region *string, kind *registry.MunicipalityKind) int
 		Municipality   func(childComplexity int, code string) int
 		Organisation   func(childComplexity int, id string) int
 		Organisations  func(childComplexity int, first *int, after *string, filter *model.OrganisationFilter) int
@@ -177,7 +177,6 @@ type ComplexityRoot struct {
 }
 
 type MunicipalityResolver interface {
-	Kind(ctx context.Context, obj *projections.Municipality) (model.MunicipalityKind, error)
 	Region(ctx context.Context, obj *projections.Municipality) (*projections.Region, error)
 }
 type MutationResolver interface {
@@ -189,15 +188,7 @@ type MutationResolver interface {
 	ReopenOrganisation(ctx context.Context, input model.ReopenOrganisationInput) (*model.OrganisationPayload, error)
 }
 type OrganisationResolver interface {
-	Kind(ctx context.Context, obj *projections.Organisation) (model.OrganisationKind, error)
-
-	Region(ctx context.Context, obj *projections.Organisation) (*projections.Region, error)
-	Municipality(ctx context.Context, obj *projections.Organisation) (*projections.Municipality, error)
 	Contact(ctx context.Context, obj *projections.Organisation) (*registry.Contact, error)
-
-	Founded(ctx context.Context, obj *projections.Organisation) (*scalar.Date, error)
-	Status(ctx context.Context, obj *projections.Organisation) (model.OrganisationStatus, error)
-	ClosedOn(ctx context.Context, obj *projections.Organisation) (*scalar.Date, error)
 }
 type OrganisationConnectionResolver interface {
 	Edges(ctx context.Context, obj *model.OrganisationConnection) ([]model.OrganisationEdge, error)
@@ -209,14 +200,12 @@ type QueryResolver interface {
 	Projections(ctx context.Context) ([]model.ProjectionStatus, error)
 	Regions(ctx context.Context) ([]projections.Region, error)
 	Region(ctx context.Context, code string) (*projections.Region, error)
-	Municipalities(ctx context.Context, region *string, kind *model.MunicipalityKind) ([]projections.Municipality, error)
+	Municipalities(ctx context.Context, region *string, kind *registry.MunicipalityKind) ([]projections.Municipality, error)
 	Municipality(ctx context.Context, code string) (*projections.Municipality, error)
 	Organisations(ctx context.Context, first *int, after *string, filter *model.OrganisationFilter) (*model.OrganisationConnection, error)
 	Organisation(ctx context.Context, id string) (*projections.Organisation, error)
 }
 type RegionResolver interface {
-	Kind(ctx context.Context, obj *projections.Region) (model.RegionKind, error)
-
 	Municipalities(ctx context.Context, obj *projections.Region) ([]projections.Municipality, error)
 }
 type SubscriptionResolver interface {
@@ -606,7 +595,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Municipalities(childComplexity, args["region"].(*string), args["kind"].(*model.MunicipalityKind)), true
+		return e.ComplexityRoot.Query.Municipalities(childComplexity, args["region"].(*string), args["kind"].(*registry.MunicipalityKind)), true
 	case "Query.municipality":
 		if e.ComplexityRoot.Query.Municipality == nil {
 			break
@@ -1657,8 +1646,8 @@ func (ec *executionContext) field_Query_municipalities_args(ctx context.Context,
 	}
 	args["region"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
-		func(ctx context.Context, v any) (*model.MunicipalityKind, error) {
-			return ec.unmarshalOMunicipalityKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMunicipalityKind(ctx, v)
+		func(ctx context.Context, v any) (*registry.MunicipalityKind, error) {
+			return ec.unmarshalOMunicipalityKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2027,18 +2016,18 @@ func (ec *executionContext) _Municipality_kind(ctx context.Context, field graphq
 			return ec.fieldContext_Municipality_kind(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Municipality().Kind(ctx, obj)
+			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.MunicipalityKind) graphql.Marshaler {
-			return ec.marshalNMunicipalityKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMunicipalityKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v registry.MunicipalityKind) graphql.Marshaler {
+			return ec.marshalNMunicipalityKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Municipality_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Municipality", field, true, true, errors.New("field of type MunicipalityKind does not have child fields"))
+	return graphql.NewScalarFieldContext("Municipality", field, false, false, errors.New("field of type MunicipalityKind does not have child fields"))
 }
 
 func (ec *executionContext) _Municipality_region(ctx context.Context, field graphql.CollectedField, obj *projections.Municipality) (ret graphql.Marshaler) {
@@ -2392,18 +2381,18 @@ func (ec *executionContext) _Organisation_kind(ctx context.Context, field graphq
 			return ec.fieldContext_Organisation_kind(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Organisation().Kind(ctx, obj)
+			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.OrganisationKind) graphql.Marshaler {
-			return ec.marshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v registry.OrganisationKind) graphql.Marshaler {
+			return ec.marshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKind(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Organisation_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organisation", field, true, true, errors.New("field of type OrganisationKind does not have child fields"))
+	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type OrganisationKind does not have child fields"))
 }
 
 func (ec *executionContext) _Organisation_name(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
@@ -2470,7 +2459,7 @@ func (ec *executionContext) _Organisation_region(ctx context.Context, field grap
 			return ec.fieldContext_Organisation_region(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Organisation().Region(ctx, obj)
+			return obj.Region, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *projections.Region) graphql.Marshaler {
@@ -2484,8 +2473,8 @@ func (ec *executionContext) fieldContext_Organisation_region(_ context.Context, 
 	fc = &graphql.FieldContext{
 		Object:     "Organisation",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
 		},
@@ -2502,7 +2491,7 @@ func (ec *executionContext) _Organisation_municipality(ctx context.Context, fiel
 			return ec.fieldContext_Organisation_municipality(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Organisation().Municipality(ctx, obj)
+			return obj.Municipality, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *projections.Municipality) graphql.Marshaler {
@@ -2516,8 +2505,8 @@ func (ec *executionContext) fieldContext_Organisation_municipality(_ context.Con
 	fc = &graphql.FieldContext{
 		Object:     "Organisation",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Municipality(ctx, field)
 		},
@@ -2589,18 +2578,18 @@ func (ec *executionContext) _Organisation_founded(ctx context.Context, field gra
 			return ec.fieldContext_Organisation_founded(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Organisation().Founded(ctx, obj)
+			return obj.Founded, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *scalar.Date) graphql.Marshaler {
-			return ec.marshalODate2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐDate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalODate2string(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Organisation_founded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organisation", field, true, true, errors.New("field of type Date does not have child fields"))
+	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type Date does not have child fields"))
 }
 
 func (ec *executionContext) _Organisation_status(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
@@ -2612,18 +2601,18 @@ func (ec *executionContext) _Organisation_status(ctx context.Context, field grap
 			return ec.fieldContext_Organisation_status(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Organisation().Status(ctx, obj)
+			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.OrganisationStatus) graphql.Marshaler {
-			return ec.marshalNOrganisationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v projections.OrganisationStatus) graphql.Marshaler {
+			return ec.marshalNOrganisationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Organisation_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organisation", field, true, true, errors.New("field of type OrganisationStatus does not have child fields"))
+	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type OrganisationStatus does not have child fields"))
 }
 
 func (ec *executionContext) _Organisation_closedOn(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
@@ -2635,18 +2624,18 @@ func (ec *executionContext) _Organisation_closedOn(ctx context.Context, field gr
 			return ec.fieldContext_Organisation_closedOn(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Organisation().ClosedOn(ctx, obj)
+			return obj.ClosedOn, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *scalar.Date) graphql.Marshaler {
-			return ec.marshalODate2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐDate(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalODate2string(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Organisation_closedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Organisation", field, true, true, errors.New("field of type Date does not have child fields"))
+	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type Date does not have child fields"))
 }
 
 func (ec *executionContext) _Organisation_closedReason(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
@@ -3410,7 +3399,7 @@ func (ec *executionContext) _Query_municipalities(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Municipalities(ctx, fc.Args["region"].(*string), fc.Args["kind"].(*model.MunicipalityKind))
+			return ec.Resolvers.Query().Municipalities(ctx, fc.Args["region"].(*string), fc.Args["kind"].(*registry.MunicipalityKind))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []projections.Municipality) graphql.Marshaler {
@@ -3992,18 +3981,18 @@ func (ec *executionContext) _Region_kind(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Region_kind(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Region().Kind(ctx, obj)
+			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.RegionKind) graphql.Marshaler {
-			return ec.marshalNRegionKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRegionKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v registry.RegionKind) graphql.Marshaler {
+			return ec.marshalNRegionKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐRegionKind(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Region_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Region", field, true, true, errors.New("field of type RegionKind does not have child fields"))
+	return graphql.NewScalarFieldContext("Region", field, false, false, errors.New("field of type RegionKind does not have child fields"))
 }
 
 func (ec *executionContext) _Region_capital(ctx context.Context, field graphql.CollectedField, obj *projections.Region) (ret graphql.Marshaler) {
@@ -5375,7 +5364,7 @@ func (ec *executionContext) unmarshalInputCloseOrganisationInput(ctx context.Con
 			it.Reason = data
 		case "on":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("on"))
-			data, err := ec.unmarshalNDate2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐDate(ctx, v)
+			data, err := ec.unmarshalNDate2string(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -5595,7 +5584,7 @@ func (ec *executionContext) unmarshalInputOrganisationFilter(ctx context.Context
 			it.Search = data
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
-			data, err := ec.unmarshalOOrganisationKind2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationKindᚄ(ctx, v)
+			data, err := ec.unmarshalOOrganisationKind2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKindᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -5616,7 +5605,7 @@ func (ec *executionContext) unmarshalInputOrganisationFilter(ctx context.Context
 			it.Municipality = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
-			data, err := ec.unmarshalOOrganisationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationStatus(ctx, v)
+			data, err := ec.unmarshalOOrganisationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -5646,7 +5635,7 @@ func (ec *executionContext) unmarshalInputRegisterOrganisationInput(ctx context.
 		switch k {
 		case "kind":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
-			data, err := ec.unmarshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationKind(ctx, v)
+			data, err := ec.unmarshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKind(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -5695,7 +5684,7 @@ func (ec *executionContext) unmarshalInputRegisterOrganisationInput(ctx context.
 			it.Website = data
 		case "founded":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("founded"))
-			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐDate(ctx, v)
+			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -5776,7 +5765,7 @@ func (ec *executionContext) unmarshalInputReopenOrganisationInput(ctx context.Co
 			it.ID = data
 		case "on":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("on"))
-			data, err := ec.unmarshalNDate2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐDate(ctx, v)
+			data, err := ec.unmarshalNDate2string(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -5906,41 +5895,10 @@ func (ec *executionContext) _Municipality(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Municipality_kind(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Municipality_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.Deferrable != nil {
-				dfs, ok := deferred[field.Deferrable.Label]
-				di := 0
-				if ok {
-					dfs.AddField(field)
-					di = len(dfs.Values) - 1
-				} else {
-					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
-					deferred[field.Deferrable.Label] = dfs
-				}
-				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, dfs)
-				})
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "region":
 			field := field
 
@@ -6103,41 +6061,10 @@ func (ec *executionContext) _Organisation(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Organisation_kind(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Organisation_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.Deferrable != nil {
-				dfs, ok := deferred[field.Deferrable.Label]
-				di := 0
-				if ok {
-					dfs.AddField(field)
-					di = len(dfs.Values) - 1
-				} else {
-					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
-					deferred[field.Deferrable.Label] = dfs
-				}
-				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, dfs)
-				})
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "name":
 			out.Values[i] = ec._Organisation_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -6146,71 +6073,9 @@ func (ec *executionContext) _Organisation(ctx context.Context, sel ast.Selection
 		case "legalForm":
 			out.Values[i] = ec._Organisation_legalForm(ctx, field, obj)
 		case "region":
-			field := field
-
-			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Organisation_region(ctx, field, obj)
-				return res
-			}
-
-			if field.Deferrable != nil {
-				dfs, ok := deferred[field.Deferrable.Label]
-				di := 0
-				if ok {
-					dfs.AddField(field)
-					di = len(dfs.Values) - 1
-				} else {
-					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
-					deferred[field.Deferrable.Label] = dfs
-				}
-				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, dfs)
-				})
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = ec._Organisation_region(ctx, field, obj)
 		case "municipality":
-			field := field
-
-			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Organisation_municipality(ctx, field, obj)
-				return res
-			}
-
-			if field.Deferrable != nil {
-				dfs, ok := deferred[field.Deferrable.Label]
-				di := 0
-				if ok {
-					dfs.AddField(field)
-					di = len(dfs.Values) - 1
-				} else {
-					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
-					deferred[field.Deferrable.Label] = dfs
-				}
-				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, dfs)
-				})
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = ec._Organisation_municipality(ctx, field, obj)
 		case "contact":
 			field := field
 
@@ -6247,107 +6112,14 @@ func (ec *executionContext) _Organisation(ctx context.Context, sel ast.Selection
 		case "website":
 			out.Values[i] = ec._Organisation_website(ctx, field, obj)
 		case "founded":
-			field := field
-
-			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Organisation_founded(ctx, field, obj)
-				return res
-			}
-
-			if field.Deferrable != nil {
-				dfs, ok := deferred[field.Deferrable.Label]
-				di := 0
-				if ok {
-					dfs.AddField(field)
-					di = len(dfs.Values) - 1
-				} else {
-					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
-					deferred[field.Deferrable.Label] = dfs
-				}
-				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, dfs)
-				})
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = ec._Organisation_founded(ctx, field, obj)
 		case "status":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Organisation_status(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Organisation_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.Deferrable != nil {
-				dfs, ok := deferred[field.Deferrable.Label]
-				di := 0
-				if ok {
-					dfs.AddField(field)
-					di = len(dfs.Values) - 1
-				} else {
-					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
-					deferred[field.Deferrable.Label] = dfs
-				}
-				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, dfs)
-				})
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "closedOn":
-			field := field
-
-			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Organisation_closedOn(ctx, field, obj)
-				return res
-			}
-
-			if field.Deferrable != nil {
-				dfs, ok := deferred[field.Deferrable.Label]
-				di := 0
-				if ok {
-					dfs.AddField(field)
-					di = len(dfs.Values) - 1
-				} else {
-					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
-					deferred[field.Deferrable.Label] = dfs
-				}
-				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, dfs)
-				})
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = ec._Organisation_closedOn(ctx, field, obj)
 		case "closedReason":
 			out.Values[i] = ec._Organisation_closedReason(ctx, field, obj)
 		case "version":
@@ -7068,41 +6840,10 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Region_kind(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Region_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.Deferrable != nil {
-				dfs, ok := deferred[field.Deferrable.Label]
-				di := 0
-				if ok {
-					dfs.AddField(field)
-					di = len(dfs.Values) - 1
-				} else {
-					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
-					deferred[field.Deferrable.Label] = dfs
-				}
-				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, dfs)
-				})
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "capital":
 			out.Values[i] = ec._Region_capital(ctx, field, obj)
 		case "municipalities":
@@ -7597,14 +7338,20 @@ func (ec *executionContext) unmarshalNContactInput2ᚖgithubᚗcomᚋcivicledger
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNDate2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐDate(ctx context.Context, v any) (scalar.Date, error) {
-	var res scalar.Date
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNDate2string(ctx context.Context, v any) (string, error) {
+	res, err := scalar.UnmarshalDate(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNDate2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐDate(ctx context.Context, sel ast.SelectionSet, v scalar.Date) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNDate2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalDate(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -7737,15 +7484,35 @@ func (ec *executionContext) marshalNMunicipality2ᚕgithubᚗcomᚋcivicledger�
 	return ret
 }
 
-func (ec *executionContext) unmarshalNMunicipalityKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMunicipalityKind(ctx context.Context, v any) (model.MunicipalityKind, error) {
-	var res model.MunicipalityKind
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNMunicipalityKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind(ctx context.Context, v any) (registry.MunicipalityKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNMunicipalityKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNMunicipalityKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMunicipalityKind(ctx context.Context, sel ast.SelectionSet, v model.MunicipalityKind) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNMunicipalityKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind(ctx context.Context, sel ast.SelectionSet, v registry.MunicipalityKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNMunicipalityKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNMunicipalityKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind = map[string]registry.MunicipalityKind{
+		"MUNICIPALITY":        registry.OrdinaryMunicipality,
+		"SELF_GOVERNING_CITY": registry.SelfGoverningCity,
+		"OCCUPIED":            registry.OccupiedMunicipality,
+	}
+	marshalNMunicipalityKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind = map[registry.MunicipalityKind]string{
+		registry.OrdinaryMunicipality: "MUNICIPALITY",
+		registry.SelfGoverningCity:    "SELF_GOVERNING_CITY",
+		registry.OccupiedMunicipality: "OCCUPIED",
+	}
+)
 
 func (ec *executionContext) marshalNOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisation(ctx context.Context, sel ast.SelectionSet, v *projections.Organisation) graphql.Marshaler {
 	if v == nil {
@@ -7791,15 +7558,45 @@ func (ec *executionContext) marshalNOrganisationEdge2ᚕgithubᚗcomᚋcivicledg
 	return ret
 }
 
-func (ec *executionContext) unmarshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationKind(ctx context.Context, v any) (model.OrganisationKind, error) {
-	var res model.OrganisationKind
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKind(ctx context.Context, v any) (registry.OrganisationKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKind[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationKind(ctx context.Context, sel ast.SelectionSet, v model.OrganisationKind) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKind(ctx context.Context, sel ast.SelectionSet, v registry.OrganisationKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKind = map[string]registry.OrganisationKind{
+		"CSO":             registry.CSO,
+		"CBO":             registry.CBO,
+		"REGIONAL_HUB":    registry.RegionalHub,
+		"DONOR":           registry.Donor,
+		"GOVERNMENT_BODY": registry.GovernmentBody,
+		"BUSINESS":        registry.Business,
+		"MEDIA":           registry.Media,
+		"ACADEMIC":        registry.Academic,
+	}
+	marshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKind = map[registry.OrganisationKind]string{
+		registry.CSO:            "CSO",
+		registry.CBO:            "CBO",
+		registry.RegionalHub:    "REGIONAL_HUB",
+		registry.Donor:          "DONOR",
+		registry.GovernmentBody: "GOVERNMENT_BODY",
+		registry.Business:       "BUSINESS",
+		registry.Media:          "MEDIA",
+		registry.Academic:       "ACADEMIC",
+	}
+)
 
 func (ec *executionContext) marshalNOrganisationPayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationPayload(ctx context.Context, sel ast.SelectionSet, v model.OrganisationPayload) graphql.Marshaler {
 	return ec._OrganisationPayload(ctx, sel, &v)
@@ -7815,15 +7612,33 @@ func (ec *executionContext) marshalNOrganisationPayload2ᚖgithubᚗcomᚋcivicl
 	return ec._OrganisationPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNOrganisationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationStatus(ctx context.Context, v any) (model.OrganisationStatus, error) {
-	var res model.OrganisationStatus
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNOrganisationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus(ctx context.Context, v any) (projections.OrganisationStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNOrganisationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNOrganisationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationStatus(ctx context.Context, sel ast.SelectionSet, v model.OrganisationStatus) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNOrganisationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus(ctx context.Context, sel ast.SelectionSet, v projections.OrganisationStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNOrganisationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNOrganisationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus = map[string]projections.OrganisationStatus{
+		"ACTIVE": projections.Active,
+		"CLOSED": projections.Closed,
+	}
+	marshalNOrganisationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus = map[projections.OrganisationStatus]string{
+		projections.Active: "ACTIVE",
+		projections.Closed: "CLOSED",
+	}
+)
 
 func (ec *executionContext) marshalNPageInfo2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v model.PageInfo) graphql.Marshaler {
 	return ec._PageInfo(ctx, sel, &v)
@@ -7913,15 +7728,35 @@ func (ec *executionContext) marshalNRegion2ᚖgithubᚗcomᚋcivicledgerᚋcivic
 	return ec._Region(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNRegionKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRegionKind(ctx context.Context, v any) (model.RegionKind, error) {
-	var res model.RegionKind
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNRegionKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐRegionKind(ctx context.Context, v any) (registry.RegionKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRegionKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐRegionKind[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRegionKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRegionKind(ctx context.Context, sel ast.SelectionSet, v model.RegionKind) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNRegionKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐRegionKind(ctx context.Context, sel ast.SelectionSet, v registry.RegionKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNRegionKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐRegionKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNRegionKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐRegionKind = map[string]registry.RegionKind{
+		"REGION":              registry.OrdinaryRegion,
+		"AUTONOMOUS_REPUBLIC": registry.AutonomousRepublic,
+		"CAPITAL":             registry.CapitalCity,
+	}
+	marshalNRegionKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐRegionKind = map[registry.RegionKind]string{
+		registry.OrdinaryRegion:     "REGION",
+		registry.AutonomousRepublic: "AUTONOMOUS_REPUBLIC",
+		registry.CapitalCity:        "CAPITAL",
+	}
+)
 
 func (ec *executionContext) unmarshalNRegisterOrganisationInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRegisterOrganisationInput(ctx context.Context, v any) (model.RegisterOrganisationInput, error) {
 	res, err := ec.unmarshalInputRegisterOrganisationInput(ctx, v)
@@ -8164,20 +7999,34 @@ func (ec *executionContext) unmarshalOContactInput2ᚖgithubᚗcomᚋcivicledger
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalODate2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐDate(ctx context.Context, v any) (*scalar.Date, error) {
-	if v == nil {
-		return nil, nil
-	}
-	var res = new(scalar.Date)
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalODate2string(ctx context.Context, v any) (string, error) {
+	res, err := scalar.UnmarshalDate(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalODate2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐDate(ctx context.Context, sel ast.SelectionSet, v *scalar.Date) graphql.Marshaler {
+func (ec *executionContext) marshalODate2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := scalar.MarshalDate(v)
+	return res
+}
+
+func (ec *executionContext) unmarshalODate2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := scalar.UnmarshalDate(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODate2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := scalar.MarshalDate(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
@@ -8249,21 +8098,37 @@ func (ec *executionContext) marshalOMunicipality2ᚖgithubᚗcomᚋcivicledger�
 	return ec._Municipality(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOMunicipalityKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMunicipalityKind(ctx context.Context, v any) (*model.MunicipalityKind, error) {
+func (ec *executionContext) unmarshalOMunicipalityKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind(ctx context.Context, v any) (*registry.MunicipalityKind, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(model.MunicipalityKind)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOMunicipalityKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOMunicipalityKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMunicipalityKind(ctx context.Context, sel ast.SelectionSet, v *model.MunicipalityKind) graphql.Marshaler {
+func (ec *executionContext) marshalOMunicipalityKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind(ctx context.Context, sel ast.SelectionSet, v *registry.MunicipalityKind) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOMunicipalityKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind[*v])
+	return res
 }
+
+var (
+	unmarshalOMunicipalityKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind = map[string]registry.MunicipalityKind{
+		"MUNICIPALITY":        registry.OrdinaryMunicipality,
+		"SELF_GOVERNING_CITY": registry.SelfGoverningCity,
+		"OCCUPIED":            registry.OccupiedMunicipality,
+	}
+	marshalOMunicipalityKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind = map[registry.MunicipalityKind]string{
+		registry.OrdinaryMunicipality: "MUNICIPALITY",
+		registry.SelfGoverningCity:    "SELF_GOVERNING_CITY",
+		registry.OccupiedMunicipality: "OCCUPIED",
+	}
+)
 
 func (ec *executionContext) marshalOOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisation(ctx context.Context, sel ast.SelectionSet, v *projections.Organisation) graphql.Marshaler {
 	if v == nil {
@@ -8280,17 +8145,17 @@ func (ec *executionContext) unmarshalOOrganisationFilter2ᚖgithubᚗcomᚋcivic
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOOrganisationKind2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationKindᚄ(ctx context.Context, v any) ([]model.OrganisationKind, error) {
+func (ec *executionContext) unmarshalOOrganisationKind2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKindᚄ(ctx context.Context, v any) ([]registry.OrganisationKind, error) {
 	if v == nil {
 		return nil, nil
 	}
 	var vSlice []any
 	vSlice = graphql.CoerceList(v)
 	var err error
-	res := make([]model.OrganisationKind, len(vSlice))
+	res := make([]registry.OrganisationKind, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationKind(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKind(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -8298,14 +8163,14 @@ func (ec *executionContext) unmarshalOOrganisationKind2ᚕgithubᚗcomᚋcivicle
 	return res, nil
 }
 
-func (ec *executionContext) marshalOOrganisationKind2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationKindᚄ(ctx context.Context, sel ast.SelectionSet, v []model.OrganisationKind) graphql.Marshaler {
+func (ec *executionContext) marshalOOrganisationKind2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKindᚄ(ctx context.Context, sel ast.SelectionSet, v []registry.OrganisationKind) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationKind(ctx, sel, v[i])
+		return ec.marshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKind(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -8317,21 +8182,35 @@ func (ec *executionContext) marshalOOrganisationKind2ᚕgithubᚗcomᚋcivicledg
 	return ret
 }
 
-func (ec *executionContext) unmarshalOOrganisationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationStatus(ctx context.Context, v any) (*model.OrganisationStatus, error) {
+func (ec *executionContext) unmarshalOOrganisationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus(ctx context.Context, v any) (*projections.OrganisationStatus, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(model.OrganisationStatus)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOOrganisationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOOrganisationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationStatus(ctx context.Context, sel ast.SelectionSet, v *model.OrganisationStatus) graphql.Marshaler {
+func (ec *executionContext) marshalOOrganisationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus(ctx context.Context, sel ast.SelectionSet, v *projections.OrganisationStatus) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOOrganisationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus[*v])
+	return res
 }
+
+var (
+	unmarshalOOrganisationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus = map[string]projections.OrganisationStatus{
+		"ACTIVE": projections.Active,
+		"CLOSED": projections.Closed,
+	}
+	marshalOOrganisationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisationStatus = map[projections.OrganisationStatus]string{
+		projections.Active: "ACTIVE",
+		projections.Closed: "CLOSED",
+	}
+)
 
 func (ec *executionContext) unmarshalOPosition2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx context.Context, v any) (*scalar.Position, error) {
 	if v == nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/scalar"
 	"github.com/civicledger/civicledger/projections"
 )
@@ -20,10 +21,10 @@ type ChangeOrganisationContactInput struct {
 }
 
 type CloseOrganisationInput struct {
-	ID              string      `json:"id"`
-	Reason          string      `json:"reason"`
-	On              scalar.Date `json:"on"`
-	ExpectedVersion *int        `json:"expectedVersion,omitempty"`
+	ID              string `json:"id"`
+	Reason          string `json:"reason"`
+	On              string `json:"on"`
+	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
 }
 
 type ContactInput struct {
@@ -62,11 +63,11 @@ type OrganisationEdge struct {
 
 type OrganisationFilter struct {
 	// Part of the name, in Georgian or English, any case.
-	Search       *string             `json:"search,omitempty"`
-	Kind         []OrganisationKind  `json:"kind,omitempty"`
-	Region       *string             `json:"region,omitempty"`
-	Municipality *string             `json:"municipality,omitempty"`
-	Status       *OrganisationStatus `json:"status,omitempty"`
+	Search       *string                         `json:"search,omitempty"`
+	Kind         []registry.OrganisationKind     `json:"kind,omitempty"`
+	Region       *string                         `json:"region,omitempty"`
+	Municipality *string                         `json:"municipality,omitempty"`
+	Status       *projections.OrganisationStatus `json:"status,omitempty"`
 }
 
 // What a registry mutation did.
@@ -122,14 +123,14 @@ type RecordedEvent struct {
 }
 
 type RegisterOrganisationInput struct {
-	Kind         OrganisationKind    `json:"kind"`
-	Name         *LocalizedTextInput `json:"name"`
-	LegalForm    *string             `json:"legalForm,omitempty"`
-	Region       *string             `json:"region,omitempty"`
-	Municipality *string             `json:"municipality,omitempty"`
-	Contact      *ContactInput       `json:"contact,omitempty"`
-	Website      *string             `json:"website,omitempty"`
-	Founded      *scalar.Date        `json:"founded,omitempty"`
+	Kind         registry.OrganisationKind `json:"kind"`
+	Name         *LocalizedTextInput       `json:"name"`
+	LegalForm    *string                   `json:"legalForm,omitempty"`
+	Region       *string                   `json:"region,omitempty"`
+	Municipality *string                   `json:"municipality,omitempty"`
+	Contact      *ContactInput             `json:"contact,omitempty"`
+	Website      *string                   `json:"website,omitempty"`
+	Founded      *string                   `json:"founded,omitempty"`
 }
 
 type RenameOrganisationInput struct {
@@ -140,9 +141,9 @@ type RenameOrganisationInput struct {
 }
 
 type ReopenOrganisationInput struct {
-	ID              string      `json:"id"`
-	On              scalar.Date `json:"on"`
-	ExpectedVersion *int        `json:"expectedVersion,omitempty"`
+	ID              string `json:"id"`
+	On              string `json:"on"`
+	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
 }
 
 type Subscription struct {
@@ -155,244 +156,6 @@ type Viewer struct {
 	Name *string `json:"name,omitempty"`
 	// The municipality an applicant key acts for.
 	Municipality *projections.Municipality `json:"municipality,omitempty"`
-}
-
-type MunicipalityKind string
-
-const (
-	MunicipalityKindMunicipality      MunicipalityKind = "MUNICIPALITY"
-	MunicipalityKindSelfGoverningCity MunicipalityKind = "SELF_GOVERNING_CITY"
-	MunicipalityKindOccupied          MunicipalityKind = "OCCUPIED"
-)
-
-var AllMunicipalityKind = []MunicipalityKind{
-	MunicipalityKindMunicipality,
-	MunicipalityKindSelfGoverningCity,
-	MunicipalityKindOccupied,
-}
-
-func (e MunicipalityKind) IsValid() bool {
-	switch e {
-	case MunicipalityKindMunicipality, MunicipalityKindSelfGoverningCity, MunicipalityKindOccupied:
-		return true
-	}
-	return false
-}
-
-func (e MunicipalityKind) String() string {
-	return string(e)
-}
-
-func (e *MunicipalityKind) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = MunicipalityKind(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid MunicipalityKind", str)
-	}
-	return nil
-}
-
-func (e MunicipalityKind) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *MunicipalityKind) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e MunicipalityKind) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type OrganisationKind string
-
-const (
-	// Civil-society organisation
-	OrganisationKindCso OrganisationKind = "CSO"
-	// Community-based organisation
-	OrganisationKindCbo            OrganisationKind = "CBO"
-	OrganisationKindRegionalHub    OrganisationKind = "REGIONAL_HUB"
-	OrganisationKindDonor          OrganisationKind = "DONOR"
-	OrganisationKindGovernmentBody OrganisationKind = "GOVERNMENT_BODY"
-	OrganisationKindBusiness       OrganisationKind = "BUSINESS"
-	OrganisationKindMedia          OrganisationKind = "MEDIA"
-	OrganisationKindAcademic       OrganisationKind = "ACADEMIC"
-)
-
-var AllOrganisationKind = []OrganisationKind{
-	OrganisationKindCso,
-	OrganisationKindCbo,
-	OrganisationKindRegionalHub,
-	OrganisationKindDonor,
-	OrganisationKindGovernmentBody,
-	OrganisationKindBusiness,
-	OrganisationKindMedia,
-	OrganisationKindAcademic,
-}
-
-func (e OrganisationKind) IsValid() bool {
-	switch e {
-	case OrganisationKindCso, OrganisationKindCbo, OrganisationKindRegionalHub, OrganisationKindDonor, OrganisationKindGovernmentBody, OrganisationKindBusiness, OrganisationKindMedia, OrganisationKindAcademic:
-		return true
-	}
-	return false
-}
-
-func (e OrganisationKind) String() string {
-	return string(e)
-}
-
-func (e *OrganisationKind) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = OrganisationKind(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid OrganisationKind", str)
-	}
-	return nil
-}
-
-func (e OrganisationKind) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *OrganisationKind) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e OrganisationKind) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type OrganisationStatus string
-
-const (
-	OrganisationStatusActive OrganisationStatus = "ACTIVE"
-	OrganisationStatusClosed OrganisationStatus = "CLOSED"
-)
-
-var AllOrganisationStatus = []OrganisationStatus{
-	OrganisationStatusActive,
-	OrganisationStatusClosed,
-}
-
-func (e OrganisationStatus) IsValid() bool {
-	switch e {
-	case OrganisationStatusActive, OrganisationStatusClosed:
-		return true
-	}
-	return false
-}
-
-func (e OrganisationStatus) String() string {
-	return string(e)
-}
-
-func (e *OrganisationStatus) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = OrganisationStatus(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid OrganisationStatus", str)
-	}
-	return nil
-}
-
-func (e OrganisationStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *OrganisationStatus) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e OrganisationStatus) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-type RegionKind string
-
-const (
-	RegionKindRegion             RegionKind = "REGION"
-	RegionKindAutonomousRepublic RegionKind = "AUTONOMOUS_REPUBLIC"
-	RegionKindCapital            RegionKind = "CAPITAL"
-)
-
-var AllRegionKind = []RegionKind{
-	RegionKindRegion,
-	RegionKindAutonomousRepublic,
-	RegionKindCapital,
-}
-
-func (e RegionKind) IsValid() bool {
-	switch e {
-	case RegionKindRegion, RegionKindAutonomousRepublic, RegionKindCapital:
-		return true
-	}
-	return false
-}
-
-func (e RegionKind) String() string {
-	return string(e)
-}
-
-func (e *RegionKind) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = RegionKind(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid RegionKind", str)
-	}
-	return nil
-}
-
-func (e RegionKind) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *RegionKind) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e RegionKind) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
 }
 
 type Role string

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/civicledger/civicledger/domain"
 )
 
@@ -50,32 +51,28 @@ func (p *Position) UnmarshalGQL(v any) error {
 	return nil
 }
 
-// Date is a calendar date, YYYY-MM-DD.
-type Date string
+// Date is a calendar date, YYYY-MM-DD, kept as a string as the read
+// models keep it. MarshalDate and UnmarshalDate are its GraphQL forms.
+type Date = string
 
-// ParseDate checks s is a real date in YYYY-MM-DD form.
-func ParseDate(s string) (Date, error) {
+// MarshalDate writes a date; an empty one (unknown) is null.
+func MarshalDate(d string) graphql.Marshaler {
+	if d == "" {
+		return graphql.Null
+	}
+	return graphql.MarshalString(d)
+}
+
+// UnmarshalDate reads a date, refusing anything but a real YYYY-MM-DD day.
+func UnmarshalDate(v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", domain.Errorf(domain.Invalid, "Date: want a string YYYY-MM-DD, not %v", v)
+	}
 	if _, err := time.Parse(time.DateOnly, s); err != nil {
 		return "", domain.Errorf(domain.Invalid, "Date %q: want a real date, YYYY-MM-DD", s)
 	}
-	return Date(s), nil
-}
-
-// MarshalGQL implements graphql.Marshaler.
-func (d Date) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(d))) }
-
-// UnmarshalGQL implements graphql.Unmarshaler.
-func (d *Date) UnmarshalGQL(v any) error {
-	s, ok := v.(string)
-	if !ok {
-		return domain.Errorf(domain.Invalid, "Date: want a string YYYY-MM-DD, not %v", v)
-	}
-	p, err := ParseDate(s)
-	if err != nil {
-		return err
-	}
-	*d = p
-	return nil
+	return s, nil
 }
 
 // JSON is raw JSON passed through as is: an event's data.
