@@ -87,3 +87,26 @@ func (r *Resolver) projectionStatus(ctx context.Context) ([]model.ProjectionStat
 	}
 	return out, nil
 }
+
+// visible is an organisation as the caller may see it: its contact
+// details (personal data) only for signed-in callers.
+func visible(ctx context.Context, o projections.Organisation) *model.Organisation {
+	v := &model.Organisation{Organisation: o}
+	if ActorFrom(ctx).SignedIn() {
+		v.Contact = &o.Contact
+	}
+	return v
+}
+
+// connection is a page of organisations as the caller may see them.
+func connection(ctx context.Context, page projections.OrganisationPage, f projections.OrganisationFilter) *model.OrganisationConnection {
+	c := &model.OrganisationConnection{Edges: make([]model.OrganisationEdge, len(page.Nodes)), Filter: f}
+	for i, o := range page.Nodes {
+		c.Edges[i] = model.OrganisationEdge{Cursor: page.Cursors[i], Node: visible(ctx, o)}
+	}
+	c.PageInfo.HasNextPage = page.HasNext
+	if n := len(page.Cursors); n > 0 {
+		c.PageInfo.EndCursor = &page.Cursors[n-1]
+	}
+	return c
+}

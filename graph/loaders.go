@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/civicledger/civicledger/projections"
@@ -30,14 +31,24 @@ func newLoaders(reads *projections.Reads) *loaders {
 
 type loadersKey struct{}
 
+// lazyLoaders makes a request's loaders when it first needs them: most
+// requests never do, and a loader is a few allocations.
+type lazyLoaders struct {
+	once  sync.Once
+	reads *projections.Reads
+	l     *loaders
+}
+
 // withLoaders gives each request its own loaders.
 func (s *Server) withLoaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), loadersKey{}, newLoaders(s.reads))
+		ctx := context.WithValue(r.Context(), loadersKey{}, &lazyLoaders{reads: s.reads})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
 func loadersFrom(ctx context.Context) *loaders {
-	return ctx.Value(loadersKey{}).(*loaders)
+	lz := ctx.Value(loadersKey{}).(*lazyLoaders)
+	lz.once.Do(func() { lz.l = newLoaders(lz.reads) })
+	return lz.l
 }

@@ -87,29 +87,6 @@ func (r *mutationResolver) ReopenOrganisation(ctx context.Context, input model.R
 	return r.organisationPayload(ctx, input.ID, res)
 }
 
-func (r *organisationResolver) Contact(ctx context.Context, obj *projections.Organisation) (*registry.Contact, error) {
-	if !ActorFrom(ctx).SignedIn() {
-		return nil, nil // personal data
-	}
-	return &obj.Contact, nil
-}
-
-func (r *organisationConnectionResolver) Edges(ctx context.Context, obj *model.OrganisationConnection) ([]model.OrganisationEdge, error) {
-	edges := make([]model.OrganisationEdge, len(obj.Page.Nodes))
-	for i := range obj.Page.Nodes {
-		edges[i] = model.OrganisationEdge{Cursor: obj.Page.Cursors[i], Node: &obj.Page.Nodes[i]}
-	}
-	return edges, nil
-}
-
-func (r *organisationConnectionResolver) PageInfo(ctx context.Context, obj *model.OrganisationConnection) (*model.PageInfo, error) {
-	info := &model.PageInfo{HasNextPage: obj.Page.HasNext}
-	if n := len(obj.Page.Cursors); n > 0 {
-		info.EndCursor = &obj.Page.Cursors[n-1]
-	}
-	return info, nil
-}
-
 func (r *organisationConnectionResolver) TotalCount(ctx context.Context, obj *model.OrganisationConnection) (int, error) {
 	return r.deps.Reads.CountOrganisations(ctx, obj.Filter)
 }
@@ -165,10 +142,10 @@ func (r *queryResolver) Organisations(ctx context.Context, first *int, after *st
 	if err != nil {
 		return nil, err
 	}
-	return &model.OrganisationConnection{Page: page, Filter: f}, nil
+	return connection(ctx, page, f), nil
 }
 
-func (r *queryResolver) Organisation(ctx context.Context, id string) (*projections.Organisation, error) {
+func (r *queryResolver) Organisation(ctx context.Context, id string) (*model.Organisation, error) {
 	if err := r.consistent(ctx, "organisations"); err != nil {
 		return nil, err
 	}
@@ -179,7 +156,7 @@ func (r *queryResolver) Organisation(ctx context.Context, id string) (*projectio
 	if err != nil {
 		return nil, err
 	}
-	return &o, nil
+	return visible(ctx, o), nil
 }
 
 func (r *regionResolver) Municipalities(ctx context.Context, obj *projections.Region) ([]projections.Municipality, error) {
@@ -194,8 +171,6 @@ func (r *Resolver) Municipality() generated.MunicipalityResolver { return &munic
 
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
-func (r *Resolver) Organisation() generated.OrganisationResolver { return &organisationResolver{r} }
-
 func (r *Resolver) OrganisationConnection() generated.OrganisationConnectionResolver {
 	return &organisationConnectionResolver{r}
 }
@@ -204,6 +179,5 @@ func (r *Resolver) Region() generated.RegionResolver { return &regionResolver{r}
 
 type municipalityResolver struct{ *Resolver }
 type mutationResolver struct{ *Resolver }
-type organisationResolver struct{ *Resolver }
 type organisationConnectionResolver struct{ *Resolver }
 type regionResolver struct{ *Resolver }

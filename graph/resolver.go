@@ -120,6 +120,6 @@ func (r *Resolver) organisationPayload(ctx context.Context, id string, res event
 	if err != nil {
 		return nil, err
 	}
-	p.Organisation = &o
+	p.Organisation = visible(ctx, o)
 	return p, nil
 }

@@ -35,7 +35,6 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Municipality() MunicipalityResolver
 	Mutation() MutationResolver
-	Organisation() OrganisationResolver
 	OrganisationConnection() OrganisationConnectionResolver
 	Query() QueryResolver
 	Region() RegionResolver
@@ -187,12 +186,7 @@ type MutationResolver interface {
 	CloseOrganisation(ctx context.Context, input model.CloseOrganisationInput) (*model.OrganisationPayload, error)
 	ReopenOrganisation(ctx context.Context, input model.ReopenOrganisationInput) (*model.OrganisationPayload, error)
 }
-type OrganisationResolver interface {
-	Contact(ctx context.Context, obj *projections.Organisation) (*registry.Contact, error)
-}
 type OrganisationConnectionResolver interface {
-	Edges(ctx context.Context, obj *model.OrganisationConnection) ([]model.OrganisationEdge, error)
-	PageInfo(ctx context.Context, obj *model.OrganisationConnection) (*model.PageInfo, error)
 	TotalCount(ctx context.Context, obj *model.OrganisationConnection) (int, error)
 }
 type QueryResolver interface {
@@ -203,7 +197,7 @@ type QueryResolver interface {
 	Municipalities(ctx context.Context, region *string, kind *registry.MunicipalityKind) ([]projections.Municipality, error)
 	Municipality(ctx context.Context, code string) (*projections.Municipality, error)
 	Organisations(ctx context.Context, first *int, after *string, filter *model.OrganisationFilter) (*model.OrganisationConnection, error)
-	Organisation(ctx context.Context, id string) (*projections.Organisation, error)
+	Organisation(ctx context.Context, id string) (*model.Organisation, error)
 }
 type RegionResolver interface {
 	Municipalities(ctx context.Context, obj *projections.Region) ([]projections.Municipality, error)
@@ -2349,7 +2343,7 @@ func (ec *executionContext) fieldContext_Mutation_reopenOrganisation(ctx context
 	return fc, nil
 }
 
-func (ec *executionContext) _Organisation_id(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_id(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2372,7 +2366,7 @@ func (ec *executionContext) fieldContext_Organisation_id(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _Organisation_kind(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_kind(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2395,7 +2389,7 @@ func (ec *executionContext) fieldContext_Organisation_kind(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type OrganisationKind does not have child fields"))
 }
 
-func (ec *executionContext) _Organisation_name(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_name(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2427,7 +2421,7 @@ func (ec *executionContext) fieldContext_Organisation_name(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Organisation_legalForm(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_legalForm(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2450,7 +2444,7 @@ func (ec *executionContext) fieldContext_Organisation_legalForm(_ context.Contex
 	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Organisation_region(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_region(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2482,7 +2476,7 @@ func (ec *executionContext) fieldContext_Organisation_region(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _Organisation_municipality(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_municipality(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2514,7 +2508,7 @@ func (ec *executionContext) fieldContext_Organisation_municipality(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _Organisation_contact(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_contact(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2523,7 +2517,7 @@ func (ec *executionContext) _Organisation_contact(ctx context.Context, field gra
 			return ec.fieldContext_Organisation_contact(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Organisation().Contact(ctx, obj)
+			return obj.Contact, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *registry.Contact) graphql.Marshaler {
@@ -2537,8 +2531,8 @@ func (ec *executionContext) fieldContext_Organisation_contact(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "Organisation",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Contact(ctx, field)
 		},
@@ -2546,7 +2540,7 @@ func (ec *executionContext) fieldContext_Organisation_contact(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _Organisation_website(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_website(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2569,7 +2563,7 @@ func (ec *executionContext) fieldContext_Organisation_website(_ context.Context,
 	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Organisation_founded(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_founded(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2592,7 +2586,7 @@ func (ec *executionContext) fieldContext_Organisation_founded(_ context.Context,
 	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type Date does not have child fields"))
 }
 
-func (ec *executionContext) _Organisation_status(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_status(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2615,7 +2609,7 @@ func (ec *executionContext) fieldContext_Organisation_status(_ context.Context, 
 	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type OrganisationStatus does not have child fields"))
 }
 
-func (ec *executionContext) _Organisation_closedOn(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_closedOn(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2638,7 +2632,7 @@ func (ec *executionContext) fieldContext_Organisation_closedOn(_ context.Context
 	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type Date does not have child fields"))
 }
 
-func (ec *executionContext) _Organisation_closedReason(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_closedReason(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2661,7 +2655,7 @@ func (ec *executionContext) fieldContext_Organisation_closedReason(_ context.Con
 	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Organisation_version(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_version(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2684,7 +2678,7 @@ func (ec *executionContext) fieldContext_Organisation_version(_ context.Context,
 	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _Organisation_registeredAt(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_registeredAt(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2707,7 +2701,7 @@ func (ec *executionContext) fieldContext_Organisation_registeredAt(_ context.Con
 	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
-func (ec *executionContext) _Organisation_updatedAt(ctx context.Context, field graphql.CollectedField, obj *projections.Organisation) (ret graphql.Marshaler) {
+func (ec *executionContext) _Organisation_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2739,7 +2733,7 @@ func (ec *executionContext) _OrganisationConnection_edges(ctx context.Context, f
 			return ec.fieldContext_OrganisationConnection_edges(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.OrganisationConnection().Edges(ctx, obj)
+			return obj.Edges, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.OrganisationEdge) graphql.Marshaler {
@@ -2753,8 +2747,8 @@ func (ec *executionContext) fieldContext_OrganisationConnection_edges(_ context.
 	fc = &graphql.FieldContext{
 		Object:     "OrganisationConnection",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_OrganisationEdge(ctx, field)
 		},
@@ -2771,11 +2765,11 @@ func (ec *executionContext) _OrganisationConnection_pageInfo(ctx context.Context
 			return ec.fieldContext_OrganisationConnection_pageInfo(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.OrganisationConnection().PageInfo(ctx, obj)
+			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2785,8 +2779,8 @@ func (ec *executionContext) fieldContext_OrganisationConnection_pageInfo(_ conte
 	fc = &graphql.FieldContext{
 		Object:     "OrganisationConnection",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
 		},
@@ -2852,8 +2846,8 @@ func (ec *executionContext) _OrganisationEdge_node(ctx context.Context, field gr
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *projections.Organisation) graphql.Marshaler {
-			return ec.marshalNOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Organisation) graphql.Marshaler {
+			return ec.marshalNOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisation(ctx, selections, v)
 		},
 		true,
 		true,
@@ -2884,8 +2878,8 @@ func (ec *executionContext) _OrganisationPayload_organisation(ctx context.Contex
 			return obj.Organisation, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *projections.Organisation) graphql.Marshaler {
-			return ec.marshalOOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Organisation) graphql.Marshaler {
+			return ec.marshalOOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisation(ctx, selections, v)
 		},
 		true,
 		false,
@@ -3534,8 +3528,8 @@ func (ec *executionContext) _Query_organisation(ctx context.Context, field graph
 			return ec.Resolvers.Query().Organisation(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *projections.Organisation) graphql.Marshaler {
-			return ec.marshalOOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Organisation) graphql.Marshaler {
+			return ec.marshalOOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisation(ctx, selections, v)
 		},
 		true,
 		false,
@@ -6046,7 +6040,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 
 var organisationImplementors = []string{"Organisation"}
 
-func (ec *executionContext) _Organisation(ctx context.Context, sel ast.SelectionSet, obj *projections.Organisation) graphql.Marshaler {
+func (ec *executionContext) _Organisation(ctx context.Context, sel ast.SelectionSet, obj *model.Organisation) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, organisationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -6058,17 +6052,17 @@ func (ec *executionContext) _Organisation(ctx context.Context, sel ast.Selection
 		case "id":
 			out.Values[i] = ec._Organisation_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "kind":
 			out.Values[i] = ec._Organisation_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "name":
 			out.Values[i] = ec._Organisation_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "legalForm":
 			out.Values[i] = ec._Organisation_legalForm(ctx, field, obj)
@@ -6077,38 +6071,7 @@ func (ec *executionContext) _Organisation(ctx context.Context, sel ast.Selection
 		case "municipality":
 			out.Values[i] = ec._Organisation_municipality(ctx, field, obj)
 		case "contact":
-			field := field
-
-			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Organisation_contact(ctx, field, obj)
-				return res
-			}
-
-			if field.Deferrable != nil {
-				dfs, ok := deferred[field.Deferrable.Label]
-				di := 0
-				if ok {
-					dfs.AddField(field)
-					di = len(dfs.Values) - 1
-				} else {
-					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
-					deferred[field.Deferrable.Label] = dfs
-				}
-				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, dfs)
-				})
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			out.Values[i] = ec._Organisation_contact(ctx, field, obj)
 		case "website":
 			out.Values[i] = ec._Organisation_website(ctx, field, obj)
 		case "founded":
@@ -6116,7 +6079,7 @@ func (ec *executionContext) _Organisation(ctx context.Context, sel ast.Selection
 		case "status":
 			out.Values[i] = ec._Organisation_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "closedOn":
 			out.Values[i] = ec._Organisation_closedOn(ctx, field, obj)
@@ -6125,17 +6088,17 @@ func (ec *executionContext) _Organisation(ctx context.Context, sel ast.Selection
 		case "version":
 			out.Values[i] = ec._Organisation_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "registeredAt":
 			out.Values[i] = ec._Organisation_registeredAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Organisation_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -6172,77 +6135,15 @@ func (ec *executionContext) _OrganisationConnection(ctx context.Context, sel ast
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("OrganisationConnection")
 		case "edges":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._OrganisationConnection_edges(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._OrganisationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.Deferrable != nil {
-				dfs, ok := deferred[field.Deferrable.Label]
-				di := 0
-				if ok {
-					dfs.AddField(field)
-					di = len(dfs.Values) - 1
-				} else {
-					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
-					deferred[field.Deferrable.Label] = dfs
-				}
-				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, dfs)
-				})
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "pageInfo":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._OrganisationConnection_pageInfo(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._OrganisationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.Deferrable != nil {
-				dfs, ok := deferred[field.Deferrable.Label]
-				di := 0
-				if ok {
-					dfs.AddField(field)
-					di = len(dfs.Values) - 1
-				} else {
-					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
-					deferred[field.Deferrable.Label] = dfs
-				}
-				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, dfs)
-				})
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "totalCount":
 			field := field
 
@@ -7514,7 +7415,7 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisation(ctx context.Context, sel ast.SelectionSet, v *projections.Organisation) graphql.Marshaler {
+func (ec *executionContext) marshalNOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisation(ctx context.Context, sel ast.SelectionSet, v *model.Organisation) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -7642,16 +7543,6 @@ var (
 
 func (ec *executionContext) marshalNPageInfo2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v model.PageInfo) graphql.Marshaler {
 	return ec._PageInfo(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
-		return graphql.Null
-	}
-	return ec._PageInfo(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx context.Context, v any) (scalar.Position, error) {
@@ -8130,7 +8021,7 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalOOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐOrganisation(ctx context.Context, sel ast.SelectionSet, v *projections.Organisation) graphql.Marshaler {
+func (ec *executionContext) marshalOOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisation(ctx context.Context, sel ast.SelectionSet, v *model.Organisation) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

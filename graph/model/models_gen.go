@@ -57,8 +57,8 @@ type Mutation struct {
 }
 
 type OrganisationEdge struct {
-	Cursor string                    `json:"cursor"`
-	Node   *projections.Organisation `json:"node"`
+	Cursor string        `json:"cursor"`
+	Node   *Organisation `json:"node"`
 }
 
 type OrganisationFilter struct {
@@ -73,7 +73,7 @@ type OrganisationFilter struct {
 // What a registry mutation did.
 type OrganisationPayload struct {
 	// The organisation as the read model shows it once it has caught up with this mutation.
-	Organisation *projections.Organisation `json:"organisation,omitempty"`
+	Organisation *Organisation `json:"organisation,omitempty"`
 	// Position of the mutation's last event in the log.
 	Position scalar.Position `json:"position"`
 	// The organisation's stream version after the mutation.
