@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/civicledger/civicledger/eventstore"
@@ -24,12 +25,17 @@ func (*casCounter) Setup(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-func (c *casCounter) Handle(ctx context.Context, tx pgx.Tx, e eventstore.Event) error {
-	if e.Position == c.failAt {
-		return errors.New("boom")
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO counts AS c VALUES ($1, 1) ON CONFLICT (position) DO UPDATE SET n = c.n + 1`, e.Position)
-	return err
+// Apply fails on the server at failAt, after the batch's earlier events
+// were written.
+func (c *casCounter) Apply(b *Batch, events []eventstore.Event) error {
+	return b.Each(events, func(e eventstore.Event) error {
+		if e.Position == c.failAt {
+			b.Queue(`SELECT $1::text::int`, "boom")
+			return nil
+		}
+		b.Queue(`INSERT INTO counts AS c VALUES ($1, 1) ON CONFLICT (position) DO UPDATE SET n = c.n + 1`, e.Position)
+		return nil
+	})
 }
 
 // TestCheckpointCompareAndSet plays a leader that lost its lock without
@@ -76,12 +82,14 @@ func TestCheckpointCompareAndSet(t *testing.T) {
 		if s.name == "failing batch" {
 			p.failAt = 7
 		}
-		at, err := r.applyBatch(ctx, p, *s.from, s.events)
+		err := r.applyBatch(ctx, *s.from, build(p, s.events), nil)
+		var be *BatchError
 		switch {
 		case s.want == nil && err != nil, s.want == errConflict && !errors.Is(err, errConflict):
 			t.Fatalf("%s: %v; want %v", s.name, err, s.want)
-		case s.want != nil && s.want != errConflict && (err == nil || errors.Is(err, errConflict) || at != s.at):
-			t.Fatalf("%s: %v at %d; want the handler's error at %d", s.name, err, at, s.at)
+		case s.want != nil && s.want != errConflict && (!errors.As(err, &be) || be.First != s.at || be.Last != s.at ||
+			!strings.Contains(err.Error(), s.want.Error()) || !strings.Contains(err.Error(), "event 7 (test.counted in s-1)")):
+			t.Fatalf("%s: %v (%+v); want the server's error charged to event 7, at %d", s.name, err, be, s.at)
 		}
 		if err == nil {
 			g.position = s.events[len(s.events)-1].Position
@@ -93,7 +101,7 @@ func TestCheckpointCompareAndSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.failAt = 0
-	if _, err := r.applyBatch(ctx, p, g, evs[5:6]); !errors.Is(err, errConflict) {
+	if err := r.applyBatch(ctx, g, build(p, evs[5:6]), nil); !errors.Is(err, errConflict) {
 		t.Fatalf("batch on a retired generation: %v; want errConflict", err)
 	}
 

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/internal/migrate"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -288,7 +287,7 @@ func (r *Runner) activate(ctx context.Context, p Projection, g *generation) (str
 			if len(events) == 0 {
 				return "", fmt.Errorf("log ends at %d, before the active generation's position %d", pos, old.position)
 			}
-			if _, err := handleAll(ctx, tx, p, events); err != nil {
+			if err := Apply(ctx, tx, p, events); err != nil {
 				return "", err
 			}
 			pos = events[len(events)-1].Position
@@ -388,17 +387,6 @@ func repoint(ctx context.Context, tx pgx.Tx, tables []string, schema, oldSchema 
 		}
 	}
 	return nil
-}
-
-// handleAll applies events in order within tx. On an error it returns the
-// index of the event that failed.
-func handleAll(ctx context.Context, tx pgx.Tx, p Projection, events []eventstore.Event) (int, error) {
-	for i, e := range events {
-		if err := callSafely(func() error { return p.Handle(ctx, tx, e) }); err != nil {
-			return i, fmt.Errorf("event %d (%s in %s): %w", e.Position, e.Type, e.Stream, err)
-		}
-	}
-	return -1, nil
 }
 
 // callSafely turns a panic in projection code into an error, so that one

@@ -33,9 +33,11 @@ type tally struct {
 	weight  int64 // added to a stream's count per event; 0 means 1
 	repeats bool
 	delay   time.Duration // per event, to stretch a build
-	// fail, when set, runs before each event is applied; an error fails
-	// the batch after the batch's earlier events were written.
-	fail func(ctx context.Context, tx pgx.Tx, e eventstore.Event) error
+	// hook, when set, runs before each event is queued. It may queue
+	// statements of its own, which run (in the batch's transaction) after
+	// the earlier events' and before this event's, or return an error,
+	// which fails the batch before anything is sent.
+	hook func(b *projections.Batch, e eventstore.Event) error
 }
 
 func (p *tally) Name() string     { return p.name }
@@ -54,31 +56,31 @@ func (p *tally) Setup(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-func (p *tally) Handle(ctx context.Context, tx pgx.Tx, e eventstore.Event) error {
-	if p.fail != nil {
-		if err := p.fail(ctx, tx, e); err != nil {
-			return err
-		}
-	}
-	if p.delay > 0 {
-		time.Sleep(p.delay)
-	}
+func (p *tally) Apply(b *projections.Batch, events []eventstore.Event) error {
 	weight := p.weight
 	if weight == 0 {
 		weight = 1
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO `+p.name+`_streams AS s (stream, events, last_position) VALUES ($1, $2, $3)
-		ON CONFLICT (stream) DO UPDATE SET events = s.events + excluded.events, last_position = excluded.last_position
-		WHERE s.last_position < excluded.last_position`, e.Stream, weight, e.Position); err != nil {
-		return err
 	}
 	onRepeat := `DO NOTHING`
 	if p.repeats {
 		onRepeat = `DO UPDATE SET times = a.times + 1`
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO `+p.name+`_applied AS a (position, times) VALUES ($1, 1)
-		ON CONFLICT (position) `+onRepeat, e.Position)
-	return err
+	return b.Each(events, func(e eventstore.Event) error {
+		if p.hook != nil {
+			if err := p.hook(b, e); err != nil {
+				return err
+			}
+		}
+		if p.delay > 0 {
+			time.Sleep(p.delay)
+		}
+		b.Queue(`INSERT INTO `+p.name+`_streams AS s (stream, events, last_position) VALUES ($1, $2, $3)
+			ON CONFLICT (stream) DO UPDATE SET events = s.events + excluded.events, last_position = excluded.last_position
+			WHERE s.last_position < excluded.last_position`, e.Stream, weight, e.Position)
+		b.Queue(`INSERT INTO `+p.name+`_applied AS a (position, times) VALUES ($1, 1)
+			ON CONFLICT (position) `+onRepeat, e.Position)
+		return nil
+	})
 }
 
 // runnerEnv is a fresh database with the event store and projections migrated,
@@ -314,7 +316,7 @@ func checkCleanRun(t testing.TB, pool *pgxpool.Pool, s eventstore.Store, p *tall
 		t.Fatal(err)
 	}
 	clean := *p
-	clean.fail, clean.delay = nil, 0
+	clean.hook, clean.delay = nil, 0
 	want := projtest.Tables(t, pool, &clean, projtest.Build(t, pool, &clean, events))
 	got := projtest.Tables(t, pool, p, "rm")
 	for _, table := range p.Tables() {
@@ -389,3 +391,43 @@ func (rd *viewReader) check(t testing.TB) {
 }
 
 var errBoom = errors.New("boom")
+
+// probe is a sequence in schema public through which a batch reports a
+// number before it fails or hangs: a sequence's changes survive the
+// rollback of the transaction that made them.
+type probe struct {
+	pool *pgxpool.Pool
+	name string
+}
+
+func newProbe(t testing.TB, pool *pgxpool.Pool, name string) probe {
+	t.Helper()
+	if _, err := pool.Exec(context.Background(), `CREATE SEQUENCE public.`+name+` MINVALUE 0`); err != nil {
+		t.Fatal(err)
+	}
+	return probe{pool, name}
+}
+
+// set reports whether a batch has reported yet.
+func (p probe) set(t testing.TB) bool {
+	t.Helper()
+	var called bool
+	if err := p.pool.QueryRow(context.Background(), `SELECT is_called FROM public.`+p.name).Scan(&called); err != nil {
+		t.Fatal(err)
+	}
+	return called
+}
+
+// value is the number the last batch reported; the test fails if none did.
+func (p probe) value(t testing.TB) int64 {
+	t.Helper()
+	var v int64
+	var called bool
+	if err := p.pool.QueryRow(context.Background(), `SELECT last_value, is_called FROM public.`+p.name).Scan(&v, &called); err != nil {
+		t.Fatal(err)
+	}
+	if !called {
+		t.Fatalf("no batch reported through %s", p.name)
+	}
+	return v
+}

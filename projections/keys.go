@@ -43,25 +43,26 @@ func (Keys) Setup(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-// Handle implements Projection.
-func (Keys) Handle(ctx context.Context, tx pgx.Tx, se eventstore.Event) error {
+// Apply implements Projection.
+func (Keys) Apply(b *Batch, events []eventstore.Event) error {
+	return b.Each(events, func(se eventstore.Event) error { return applyKey(b, se) })
+}
+
+func applyKey(b *Batch, se eventstore.Event) error {
 	if se.Type != "access.key_created" && se.Type != "access.key_revoked" {
 		return nil
 	}
 	e, err := catalog.Types.Decode(se)
 	if err != nil {
-		return err
+		return fmt.Errorf("keys: %w", err)
 	}
 	switch e := e.(type) {
 	case access.KeyCreated:
-		_, err = tx.Exec(ctx, `INSERT INTO api_keys (id, name, role, municipality, hash, created_at, position)
+		b.Queue(`INSERT INTO api_keys (id, name, role, municipality, hash, created_at, position)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
 			e.ID, e.Name, string(e.Role), e.Municipality, e.Hash, se.RecordedAt, se.Position)
 	case access.KeyRevoked:
-		_, err = tx.Exec(ctx, `UPDATE api_keys SET revoked = true, position = $2 WHERE id = $1 AND position < $2`, e.ID, se.Position)
-	}
-	if err != nil {
-		return fmt.Errorf("keys: %s at %d: %w", se.Type, se.Position, err)
+		b.Queue(`UPDATE api_keys SET revoked = true, position = $2 WHERE id = $1 AND position < $2`, e.ID, se.Position)
 	}
 	return nil
 }

@@ -82,51 +82,206 @@ var orgEvents = map[string]bool{
 	"registry.organisation_reopened":        true,
 }
 
-// Handle implements Projection. Registration inserts once; every later
-// event updates only a row it is newer than, so replays change nothing.
-func (Organisations) Handle(ctx context.Context, tx pgx.Tx, se eventstore.Event) error {
-	if !orgEvents[se.Type] {
+// Apply implements Projection. It folds the batch's events per
+// organisation, so a batch costs two statements however many events it
+// holds: one INSERT of the organisations registered in it, as the batch
+// leaves them, and one UPDATE of those it changes after registration.
+//
+// Replays stay exact because every event sets a group of columns to
+// values of its own (never relative to the old ones): the last event of
+// the batch that sets a group decides it, and it applies to a row only
+// when it is newer than the row (the row's position is that of the last
+// event applied to it). The INSERT does nothing to a row that exists; the
+// UPDATE then applies each group on its own, if newer.
+func (Organisations) Apply(b *Batch, events []eventstore.Event) error {
+	f := orgFold{byID: map[string]*orgChange{}}
+	err := b.Each(events, func(se eventstore.Event) error {
+		if !orgEvents[se.Type] {
+			return nil
+		}
+		e, err := catalog.Types.Decode(se)
+		if err != nil {
+			return fmt.Errorf("organisations: %w", err)
+		}
+		f.add(se, e)
 		return nil
-	}
-	e, err := catalog.Types.Decode(se)
+	})
 	if err != nil {
 		return err
 	}
-	const guard = ` version = $2, updated_at = $3, position = $4 WHERE id = $1 AND position < $4`
-	args := []any{"", se.Version, se.RecordedAt, se.Position}
+	f.queue(b)
+	return nil
+}
+
+// orgFold is what a batch does to each organisation it touches.
+type orgFold struct {
+	ids  []string // in the order first seen, for statements that do not depend on map order
+	byID map[string]*orgChange
+}
+
+// orgChange is one organisation's change in a batch: its columns as the
+// batch leaves them, and for each group of columns the position of the
+// last event that set it (0: none did).
+type orgChange struct {
+	regPos                                   int64 // the registration's position, 0 when not in the batch
+	kind, legalForm, website, founded        string
+	nameKa, nameEn                           string
+	email, phone, address, person            string
+	region, municipality                     string
+	status, closedOn, closedReason           string
+	registeredAt, updatedAt                  time.Time
+	namePos, contactPos, placePos, statusPos int64
+	version, position                        int64
+}
+
+func (f *orgFold) add(se eventstore.Event, e any) {
+	id := ""
 	switch e := e.(type) {
 	case registry.OrganisationRegistered:
-		c := e.Contact
-		_, err = tx.Exec(ctx, `
-			INSERT INTO organisations (id, kind, name_ka, name_en, legal_form, region, municipality,
-				email, phone, address, person, website, founded, status, version, registered_at, updated_at, position)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $15, $15, $16)
-			ON CONFLICT (id) DO NOTHING`,
-			e.ID, string(e.Kind), e.Name.Ka, e.Name.En, e.LegalForm, e.Region, e.Municipality,
-			c.Email, c.Phone, c.Address, c.Person, e.Website, e.Founded, se.Version, se.RecordedAt, se.Position)
+		id = e.ID
 	case registry.OrganisationRenamed:
-		args[0] = e.ID
-		_, err = tx.Exec(ctx, `UPDATE organisations SET name_ka = $5, name_en = $6,`+guard, append(args, e.Name.Ka, e.Name.En)...)
+		id = e.ID
 	case registry.OrganisationContactChanged:
-		args[0] = e.ID
-		c := e.Contact
-		_, err = tx.Exec(ctx, `UPDATE organisations SET email = $5, phone = $6, address = $7, person = $8,`+guard,
-			append(args, c.Email, c.Phone, c.Address, c.Person)...)
+		id = e.ID
 	case registry.OrganisationMoved:
-		args[0] = e.ID
-		_, err = tx.Exec(ctx, `UPDATE organisations SET region = $5, municipality = $6,`+guard, append(args, e.Region, e.Municipality)...)
+		id = e.ID
 	case registry.OrganisationClosed:
-		args[0] = e.ID
-		_, err = tx.Exec(ctx, `UPDATE organisations SET status = 'closed', closed_on = $5, closed_reason = $6,`+guard,
-			append(args, e.On, e.Reason)...)
+		id = e.ID
 	case registry.OrganisationReopened:
-		args[0] = e.ID
-		_, err = tx.Exec(ctx, `UPDATE organisations SET status = 'active', closed_on = '', closed_reason = '',`+guard, args...)
+		id = e.ID
+	default:
+		return
 	}
-	if err != nil {
-		return fmt.Errorf("organisations: %s at %d: %w", se.Type, se.Position, err)
+	c := f.byID[id]
+	if c == nil {
+		c = &orgChange{}
+		f.byID[id] = c
+		f.ids = append(f.ids, id)
 	}
-	return nil
+	// Each group takes the newest event that sets it, whatever the order
+	// the events come in.
+	p := se.Position
+	switch e := e.(type) {
+	case registry.OrganisationRegistered:
+		c.regPos, c.registeredAt = p, se.RecordedAt
+		c.kind, c.legalForm, c.website, c.founded = string(e.Kind), e.LegalForm, e.Website, e.Founded
+		if p > c.namePos {
+			c.nameKa, c.nameEn, c.namePos = e.Name.Ka, e.Name.En, p
+		}
+		if p > c.contactPos {
+			c.email, c.phone, c.address, c.person, c.contactPos = e.Contact.Email, e.Contact.Phone, e.Contact.Address, e.Contact.Person, p
+		}
+		if p > c.placePos {
+			c.region, c.municipality, c.placePos = e.Region, e.Municipality, p
+		}
+		if p > c.statusPos {
+			c.status, c.closedOn, c.closedReason, c.statusPos = string(Active), "", "", p
+		}
+	case registry.OrganisationRenamed:
+		if p > c.namePos {
+			c.nameKa, c.nameEn, c.namePos = e.Name.Ka, e.Name.En, p
+		}
+	case registry.OrganisationContactChanged:
+		if p > c.contactPos {
+			c.email, c.phone, c.address, c.person, c.contactPos = e.Contact.Email, e.Contact.Phone, e.Contact.Address, e.Contact.Person, p
+		}
+	case registry.OrganisationMoved:
+		if p > c.placePos {
+			c.region, c.municipality, c.placePos = e.Region, e.Municipality, p
+		}
+	case registry.OrganisationClosed:
+		if p > c.statusPos {
+			c.status, c.closedOn, c.closedReason, c.statusPos = string(Closed), e.On, e.Reason, p
+		}
+	case registry.OrganisationReopened:
+		if p > c.statusPos {
+			c.status, c.closedOn, c.closedReason, c.statusPos = string(Active), "", "", p
+		}
+	}
+	if p > c.position {
+		c.version, c.updatedAt, c.position = se.Version, se.RecordedAt, p
+	}
+}
+
+const orgInsertSQL = `
+	INSERT INTO organisations (id, kind, name_ka, name_en, legal_form, region, municipality,
+		email, phone, address, person, website, founded, status, closed_on, closed_reason,
+		version, registered_at, updated_at, position)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+		$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
+		$17::bigint[], $18::timestamptz[], $19::timestamptz[], $20::bigint[])
+		AS u (id, kind, name_ka, name_en, legal_form, region, municipality, email, phone, address, person,
+			website, founded, status, closed_on, closed_reason, version, registered_at, updated_at, position)
+	WHERE NOT EXISTS (SELECT FROM organisations o WHERE o.id = u.id)`
+
+const orgUpdateSQL = `
+	UPDATE organisations o SET
+		name_ka = CASE WHEN o.position < u.name_pos THEN u.name_ka ELSE o.name_ka END,
+		name_en = CASE WHEN o.position < u.name_pos THEN u.name_en ELSE o.name_en END,
+		email   = CASE WHEN o.position < u.contact_pos THEN u.email ELSE o.email END,
+		phone   = CASE WHEN o.position < u.contact_pos THEN u.phone ELSE o.phone END,
+		address = CASE WHEN o.position < u.contact_pos THEN u.address ELSE o.address END,
+		person  = CASE WHEN o.position < u.contact_pos THEN u.person ELSE o.person END,
+		region       = CASE WHEN o.position < u.place_pos THEN u.region ELSE o.region END,
+		municipality = CASE WHEN o.position < u.place_pos THEN u.municipality ELSE o.municipality END,
+		status        = CASE WHEN o.position < u.status_pos THEN u.status ELSE o.status END,
+		closed_on     = CASE WHEN o.position < u.status_pos THEN u.closed_on ELSE o.closed_on END,
+		closed_reason = CASE WHEN o.position < u.status_pos THEN u.closed_reason ELSE o.closed_reason END,
+		version = u.version, updated_at = u.updated_at, position = u.position
+	FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
+		$9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[],
+		$17::bigint[], $18::timestamptz[], $19::bigint[])
+		AS u (id, name_pos, name_ka, name_en, contact_pos, email, phone, address, person, place_pos, region,
+			municipality, status_pos, status, closed_on, closed_reason, version, updated_at, position)
+	WHERE o.id = u.id AND o.position < u.position`
+
+// queue queues the fold's INSERT and UPDATE, each only when it has rows.
+func (f *orgFold) queue(b *Batch) {
+	var ins, upd orgColumns
+	for _, id := range f.ids {
+		c := f.byID[id]
+		if c.regPos != 0 {
+			ins.add(id, c)
+		}
+		if c.position != c.regPos {
+			upd.add(id, c)
+		}
+	}
+	if len(ins.id) > 0 {
+		b.Queue(orgInsertSQL, ins.id, ins.kind, ins.nameKa, ins.nameEn, ins.legalForm, ins.region, ins.municipality,
+			ins.email, ins.phone, ins.address, ins.person, ins.website, ins.founded, ins.status, ins.closedOn, ins.closedReason,
+			ins.version, ins.registeredAt, ins.updatedAt, ins.position)
+	}
+	if len(upd.id) > 0 {
+		b.Queue(orgUpdateSQL, upd.id, upd.namePos, upd.nameKa, upd.nameEn, upd.contactPos, upd.email, upd.phone,
+			upd.address, upd.person, upd.placePos, upd.region, upd.municipality, upd.statusPos, upd.status,
+			upd.closedOn, upd.closedReason, upd.version, upd.updatedAt, upd.position)
+	}
+}
+
+// orgColumns holds orgChanges column by column, as unnest takes them.
+type orgColumns struct {
+	id, kind, legalForm, website, founded                []string
+	nameKa, nameEn, email, phone, address, person        []string
+	region, municipality, status, closedOn, closedReason []string
+	registeredAt, updatedAt                              []time.Time
+	namePos, contactPos, placePos, statusPos             []int64
+	version, position                                    []int64
+}
+
+func (o *orgColumns) add(id string, c *orgChange) {
+	o.id = append(o.id, id)
+	o.kind, o.legalForm = append(o.kind, c.kind), append(o.legalForm, c.legalForm)
+	o.website, o.founded = append(o.website, c.website), append(o.founded, c.founded)
+	o.nameKa, o.nameEn = append(o.nameKa, c.nameKa), append(o.nameEn, c.nameEn)
+	o.email, o.phone = append(o.email, c.email), append(o.phone, c.phone)
+	o.address, o.person = append(o.address, c.address), append(o.person, c.person)
+	o.region, o.municipality = append(o.region, c.region), append(o.municipality, c.municipality)
+	o.status, o.closedOn, o.closedReason = append(o.status, c.status), append(o.closedOn, c.closedOn), append(o.closedReason, c.closedReason)
+	o.registeredAt, o.updatedAt = append(o.registeredAt, c.registeredAt), append(o.updatedAt, c.updatedAt)
+	o.namePos, o.contactPos = append(o.namePos, c.namePos), append(o.contactPos, c.contactPos)
+	o.placePos, o.statusPos = append(o.placePos, c.placePos), append(o.statusPos, c.statusPos)
+	o.version, o.position = append(o.version, c.version), append(o.position, c.position)
 }
 
 // OrganisationStatus says whether an organisation works.

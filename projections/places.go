@@ -49,26 +49,30 @@ func (Places) Setup(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-// Handle implements Projection. Each upsert applies only an event newer
+// Apply implements Projection. Each upsert applies only an event newer
 // than the row, so replaying a batch changes nothing.
-func (Places) Handle(ctx context.Context, tx pgx.Tx, se eventstore.Event) error {
+func (Places) Apply(b *Batch, events []eventstore.Event) error {
+	return b.Each(events, func(se eventstore.Event) error { return applyPlace(b, se) })
+}
+
+func applyPlace(b *Batch, se eventstore.Event) error {
 	if se.Type != "registry.region_registered" && se.Type != "registry.municipality_registered" {
 		return nil
 	}
 	e, err := catalog.Types.Decode(se)
 	if err != nil {
-		return err
+		return fmt.Errorf("places: %w", err)
 	}
 	switch e := e.(type) {
 	case registry.RegionRegistered:
-		_, err = tx.Exec(ctx, `
+		b.Queue(`
 			INSERT INTO regions (code, name_ka, name_en, kind, capital, position) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (code) DO UPDATE SET name_ka = excluded.name_ka, name_en = excluded.name_en,
 				kind = excluded.kind, capital = excluded.capital, position = excluded.position
 			WHERE regions.position < excluded.position`,
 			e.Code, e.Name.Ka, e.Name.En, string(e.Kind), e.Capital, se.Position)
 	case registry.MunicipalityRegistered:
-		_, err = tx.Exec(ctx, `
+		b.Queue(`
 			INSERT INTO municipalities (code, name_ka, name_en, kind, region, population_2014, position)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (code) DO UPDATE SET name_ka = excluded.name_ka, name_en = excluded.name_en,
@@ -76,9 +80,6 @@ func (Places) Handle(ctx context.Context, tx pgx.Tx, se eventstore.Event) error 
 				position = excluded.position
 			WHERE municipalities.position < excluded.position`,
 			e.Code, e.Name.Ka, e.Name.En, string(e.Kind), e.Region, e.Population2014, se.Position)
-	}
-	if err != nil {
-		return fmt.Errorf("places: %s at %d: %w", se.Type, se.Position, err)
 	}
 	return nil
 }

@@ -35,11 +35,17 @@ type Projection interface {
 	// the generation's schema first on the search path, so it names tables
 	// unqualified.
 	Setup(ctx context.Context, tx pgx.Tx) error
-	// Handle applies one event, in log order, within the batch's
-	// transaction and with the generation's schema first on the search
-	// path. It must be idempotent (applying an event twice leaves the
-	// tables as applying it once) and return an error rather than skip an
-	// event it cannot apply: the runner stops the projection there and
-	// retries.
-	Handle(ctx context.Context, tx pgx.Tx, e eventstore.Event) error
+	// Apply queues into b the statements that apply events (a run of the
+	// log, in order; it holds every event type, not only those the
+	// projection reads). They run in the batch's transaction, with the
+	// generation's schema first on the search path, after the statements
+	// of earlier batches. Apply does no I/O itself: see Batch.
+	//
+	// Applying must be idempotent, whatever the batches: applying a run
+	// of events that starts at or before the first event the tables do
+	// not reflect (a batch again, or a run overlapping one applied before)
+	// leaves the tables as applying only the new events would. And it must return
+	// an error, or queue a statement that fails, rather than skip an event
+	// it cannot apply: the runner stops the projection there and retries.
+	Apply(b *Batch, events []eventstore.Event) error
 }

@@ -1,7 +1,6 @@
 package projections_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -14,7 +13,6 @@ import (
 	"github.com/civicledger/civicledger/internal/testdb"
 	"github.com/civicledger/civicledger/projections"
 	"github.com/civicledger/civicledger/projections/projtest"
-	"github.com/jackc/pgx/v5"
 )
 
 // tallyEvents makes n events over the given number of streams, positioned 1..n,
@@ -117,7 +115,7 @@ func TestIdempotent(t *testing.T) {
 // deaf sets up its tables but ignores every event.
 type deaf struct{ tally }
 
-func (*deaf) Handle(context.Context, pgx.Tx, eventstore.Event) error { return nil }
+func (*deaf) Apply(*projections.Batch, []eventstore.Event) error { return nil }
 
 // TestTables checks the picture Tables gives: every row, as text, in a
 // fixed order, per table.

@@ -12,7 +12,6 @@ import (
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/projections"
 	"github.com/civicledger/civicledger/projections/projtest"
-	"github.com/jackc/pgx/v5"
 )
 
 // TestRebuild rebuilds a projection while Run maintains it and readers
@@ -120,8 +119,9 @@ func TestRebuildRefusesConcurrentBuild(t *testing.T) {
 	ctx := context.Background()
 	release := make(chan struct{})
 	entered := make(chan struct{}, 1)
+	fctx, cancelFirst := context.WithCancel(ctx)
 	slow := &tally{name: "busy"}
-	slow.fail = func(ctx context.Context, tx pgx.Tx, ev eventstore.Event) error {
+	slow.hook = func(b *projections.Batch, ev eventstore.Event) error {
 		select {
 		case entered <- struct{}{}:
 		default:
@@ -129,13 +129,12 @@ func TestRebuildRefusesConcurrentBuild(t *testing.T) {
 		select {
 		case <-release:
 			return nil
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-fctx.Done():
+			return fctx.Err()
 		}
 	}
 	appendEvents(t, e.store, 5, 1)
 	first := projections.NewRunner(e.pool, e.store, []projections.Projection{slow}, e.options("first"))
-	fctx, cancelFirst := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- first.Rebuild(fctx, "busy") }()
 	<-entered
@@ -181,7 +180,7 @@ func TestVersionChange(t *testing.T) {
 	var midBuild atomic.Int64
 	midBuild.Store(-1)
 	v2 := &tally{name: "ver", version: 2, weight: 10, repeats: true, delay: time.Millisecond}
-	v2.fail = func(ctx context.Context, tx pgx.Tx, ev eventstore.Event) error {
+	v2.hook = func(b *projections.Batch, ev eventstore.Event) error {
 		if ev.Position == 100 { // halfway through the build: what do readers see?
 			var sum int64
 			if err := e.pool.QueryRow(ctx, `SELECT sum(events)::bigint FROM rm.ver_streams`).Scan(&sum); err != nil {

@@ -572,6 +572,7 @@ type leader struct {
 
 	feed  *feed
 	queue []eventstore.Event // read from the feed, after g.position, not yet applied
+	ahead *Batch             // built from the head of queue while the last batch ran
 	// limit caps the next batch: after a failing event, retries stop at it
 	// rather than re-apply everything after it each time.
 	limit   int
@@ -656,17 +657,30 @@ func (l *leader) setup(ctx context.Context) error {
 	return nil
 }
 
-// applyNext applies the next batch from the queue.
+// applyNext applies the next batch from the queue. While the database
+// applies it, the projection builds the batch after it (unless this one
+// retries a failure), which is used if this one commits.
 func (l *leader) applyNext(ctx context.Context) error {
-	n := min(len(l.queue), l.limit)
-	batch := l.queue[:n]
-	at, err := l.r.applyBatch(ctx, l.p, l.g, batch)
+	b := l.ahead
+	l.ahead = nil
+	if b == nil || l.limit < l.r.opts.BatchSize || len(b.events) > len(l.queue) || b.events[0].Position != l.queue[0].Position {
+		b = build(l.p, l.queue[:min(len(l.queue), l.limit)])
+	}
+	n := len(b.events)
+	var next *Batch
+	overlap := func() {
+		if rest := l.queue[n:]; len(rest) > 0 && l.limit >= l.r.opts.BatchSize {
+			next = build(l.p, rest[:min(len(rest), l.r.opts.BatchSize)])
+		}
+	}
+	err := l.r.applyBatch(ctx, l.g, b, overlap)
 	switch {
 	case err == nil:
-		l.g.position = batch[n-1].Position
+		l.g.position = b.events[n-1].Position
 		l.g.lastError, l.g.errorSince, l.g.updatedAt = "", time.Time{}, time.Now()
 		l.queue = l.queue[n:]
 		l.limit, l.backoff = l.r.opts.BatchSize, l.r.opts.RetryMin
+		l.ahead = next
 		l.r.note(l.g)
 		return nil
 	case errors.Is(err, errConflict):
@@ -674,10 +688,23 @@ func (l *leader) applyNext(ctx context.Context) error {
 	case ctx.Err() != nil:
 		return ctx.Err()
 	}
-	if at >= 0 {
-		l.limit = at + 1
+	var be *BatchError
+	if errors.As(err, &be) {
+		l.limit = retryLimit(be)
 	}
 	return l.fail(ctx, err)
+}
+
+// retryLimit caps the batch that retries a failure: it ends at the
+// failing event, so the retries do not re-apply what follows it each time.
+// A failure charged to a run of events (a statement applying many) ends
+// the retry halfway through the run instead: the first half commits or
+// fails alone, and the halving goes on until the failure has one event.
+func retryLimit(be *BatchError) int {
+	if be.Last <= be.First {
+		return be.First + 1
+	}
+	return be.First + (be.Last-be.First+1)/2
 }
 
 // trySwitch activates a building generation that has caught up. It reports
@@ -797,10 +824,11 @@ func (l *leader) take(ctx context.Context, it feedItem) error {
 	return nil
 }
 
-// drain moves what the feed has ready into the queue, up to a batch,
+// drain moves what the feed has ready into the queue, up to two batches,
 // without waiting.
 func (l *leader) drain(ctx context.Context) error {
-	for len(l.queue) < l.r.opts.BatchSize {
+	// Two batches' worth: the next batch is built while one runs.
+	for len(l.queue) < 2*l.r.opts.BatchSize {
 		select {
 		case it := <-l.feed.ch:
 			if err := l.take(ctx, it); err != nil {
@@ -816,7 +844,7 @@ func (l *leader) drain(ctx context.Context) error {
 // restart follows the log afresh from the checkpoint.
 func (l *leader) restart(ctx context.Context) {
 	l.stopFeed()
-	l.queue = l.queue[:0]
+	l.queue, l.ahead = l.queue[:0], nil // ahead's events share queue's array
 	l.feed = l.r.subscribe(ctx, l.g.position)
 }
 
@@ -843,7 +871,7 @@ type feed struct {
 
 func (r *Runner) subscribe(ctx context.Context, after int64) *feed {
 	ctx, cancel := context.WithCancel(ctx)
-	f := &feed{ch: make(chan feedItem, r.opts.BatchSize), cancel: cancel, done: make(chan struct{})}
+	f := &feed{ch: make(chan feedItem, 2*r.opts.BatchSize), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
 		for e, err := range r.store.SubscribeAll(ctx, after) {
@@ -867,47 +895,51 @@ func (f *feed) stop() {
 
 // casSQL moves a checkpoint, if it is where the leader left it. Zero rows
 // means another process moved it, or the generation was retired.
+const batchSettingsSQL = `SELECT set_config('search_path', $1, true), set_config('synchronous_commit', 'off', true)`
+
 const casSQL = `UPDATE projections.generations
 	SET position = $4, updated_at = now(), last_error = NULL, error_since = NULL
 	WHERE name = $1 AND generation = $2 AND position = $3 AND state <> 'retired'`
 
-// applyBatch applies events, which directly follow g's checkpoint, in one
-// transaction that also moves the checkpoint to the last of them. The
-// checkpoint's compare-and-set comes first: it fails fast on a conflict,
-// and its row lock keeps a switch from retiring g until the batch ends. On
-// a Handle error it returns the index of the event that failed.
-func (r *Runner) applyBatch(ctx context.Context, p Projection, g generation, events []eventstore.Event) (int, error) {
+// applyBatch applies b, whose events directly follow g's checkpoint, in
+// one transaction that also moves the checkpoint to the last of them,
+// sending the checkpoint's and the projection's statements in one round
+// trip. The checkpoint's compare-and-set comes first: its row lock keeps a
+// switch from retiring g until the batch ends. overlap (if not nil) runs
+// while the database applies the batch. A failure to apply is a
+// *BatchError.
+func (r *Runner) applyBatch(ctx context.Context, g generation, b *Batch, overlap func()) error {
+	events := b.events
 	tx, err := r.db.Begin(ctx)
 	if err != nil {
-		return -1, fmt.Errorf("begin batch: %w", err)
+		return fmt.Errorf("begin batch: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	b := &pgx.Batch{}
-	b.Queue(setSearchPathSQL, searchPath(g.schema))
-	b.Queue(casSQL, g.name, g.gen, g.position, events[len(events)-1].Position)
-	br := tx.SendBatch(ctx, b)
-	_, err = br.Exec()
-	var moved int64
-	if err == nil {
-		tag, cerr := br.Exec()
-		err, moved = cerr, tag.RowsAffected()
+	// Its own round trip: the batch's statements are prepared before any
+	// of them runs, so the search path must be set when the batch is sent.
+	// The commit does not wait for its WAL flush: a batch that a crash of
+	// the database loses took its checkpoint with it, and is applied again
+	// from the log. Readers see it at once either way.
+	if _, err := tx.Exec(ctx, batchSettingsSQL, searchPath(g.schema)); err != nil {
+		return fmt.Errorf("batch settings: %w", err)
 	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
+	cas := &firstStatement{
+		sql:  casSQL,
+		args: []any{g.name, g.gen, g.position, events[len(events)-1].Position},
+		check: func(moved int64) error {
+			if moved == 0 {
+				return errConflict
+			}
+			return nil
+		},
 	}
-	if err != nil {
-		return -1, fmt.Errorf("checkpoint: %w", err)
-	}
-	if moved == 0 {
-		return -1, errConflict
-	}
-	if at, err := handleAll(ctx, tx, p, events); err != nil {
-		return at, err
+	if err := b.send(ctx, tx, cas, overlap); err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return -1, fmt.Errorf("commit batch: %w", err)
+		return fmt.Errorf("commit batch: %w", err)
 	}
-	return -1, nil
+	return nil
 }
 
 // maxErrorLen bounds a stored error message.

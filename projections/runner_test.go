@@ -66,20 +66,20 @@ func TestFailingBatchIsRetriedNotSkipped(t *testing.T) {
 	const failAt = 37
 	var failing atomic.Bool
 	failing.Store(true)
-	var attempts, writtenBeyond atomic.Int64
+	var attempts atomic.Int64
+	// The failing batch reports what it wrote, uncommitted and about to be
+	// lost, through a sequence (whose changes no rollback undoes); then it
+	// fails on the server.
+	probe := newProbe(t, e.pool, "crash_probe")
 	p := &tally{name: "crash", repeats: true}
-	p.fail = func(ctx context.Context, tx pgx.Tx, ev eventstore.Event) error {
+	p.hook = func(b *projections.Batch, ev eventstore.Event) error {
 		if ev.Position != failAt || !failing.Load() {
 			return nil
 		}
 		attempts.Add(1)
-		// What this batch wrote so far, uncommitted, is about to be lost.
-		var n int64
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM crash_applied`).Scan(&n); err != nil {
-			return err
-		}
-		writtenBeyond.Store(n)
-		return errBoom
+		b.Queue(`SELECT setval('public.crash_probe', (SELECT count(*) FROM crash_applied))`)
+		b.Queue(`SELECT $1::text::int`, "boom")
+		return nil
 	}
 	head := appendEvents(t, e.store, 60, 6)
 	opts := e.options("runner")
@@ -101,9 +101,9 @@ func TestFailingBatchIsRetriedNotSkipped(t *testing.T) {
 		stuck.ErrorSince.IsZero() || stuck.LagEvents != head-stuck.Position {
 		t.Fatalf("Status = %+v; want it building, stopped before event %d, with the error and the lag", stuck, failAt)
 	}
-	if writtenBeyond.Load() <= stuck.Position {
+	if written := probe.value(t); written <= stuck.Position {
 		t.Fatalf("the failing batch had written %d events, no more than the checkpoint %d: the test did not fail a batch midway",
-			writtenBeyond.Load(), stuck.Position)
+			written, stuck.Position)
 	}
 	// Only what the good batches committed is there.
 	checkExactlyOnce(t, e.pool, p, "proj_crash_1", stuck.Position, 1)
@@ -138,34 +138,34 @@ func TestKilledMidBatch(t *testing.T) {
 	e := newRunnerEnv(t)
 	const killAt = 45
 	var resumed atomic.Bool
-	reached := make(chan int64, 1)
+	// The batch holding event killAt reports what it wrote so far through
+	// a sequence (which no rollback undoes), then hangs on the server until
+	// the test kills it, as kill -9 would end the process and its
+	// connection.
+	probe := newProbe(t, e.pool, "killed_probe")
 	p := &tally{name: "killed", repeats: true}
-	p.fail = func(ctx context.Context, tx pgx.Tx, ev eventstore.Event) error {
-		if ev.Position != killAt || resumed.Load() {
-			return nil
+	p.hook = func(b *projections.Batch, ev eventstore.Event) error {
+		if ev.Position == killAt && !resumed.Load() {
+			b.Queue(`SELECT setval('public.killed_probe', (SELECT count(*) FROM killed_applied)), pg_sleep(600)`)
 		}
-		var n int64
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM killed_applied`).Scan(&n); err != nil {
-			return err
-		}
-		select {
-		case reached <- n:
-		default:
-		}
-		<-ctx.Done() // the process is killed here
-		return ctx.Err()
+		return nil
 	}
 	head := appendEvents(t, e.store, 80, 4)
 	opts := e.options("first")
 	opts.BatchSize = 30
 	stop := runUntilCleanup(t, projections.NewRunner(e.pool, e.store, []projections.Projection{p}, opts))
-	var written int64
-	select {
-	case written = <-reached:
-	case <-time.After(15 * time.Second):
-		t.Fatal("the batch holding the fatal event never ran")
-	}
+	eventually(t, 15*time.Second, "the batch holding the fatal event running", func() error {
+		if !probe.set(t) {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	written := probe.value(t)
 	stop()
+	if _, err := e.pool.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE query LIKE '%killed_probe%pg_sleep%' AND pid <> pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
 
 	var pos int64
 	if err := e.pool.QueryRow(context.Background(), `SELECT position FROM projections.generations WHERE name = 'killed'`).Scan(&pos); err != nil {
@@ -239,7 +239,7 @@ func TestWaitFor(t *testing.T) {
 	var stuckFrom atomic.Int64
 	stuckFrom.Store(1 << 62)
 	stuck := &tally{name: "stuck"}
-	stuck.fail = func(ctx context.Context, tx pgx.Tx, ev eventstore.Event) error {
+	stuck.hook = func(b *projections.Batch, ev eventstore.Event) error {
 		if ev.Position >= stuckFrom.Load() {
 			return errBoom
 		}
@@ -321,9 +321,9 @@ func TestFailingProjectionDoesNotBlockOthers(t *testing.T) {
 	ctx := context.Background()
 	good := &tally{name: "good", repeats: true}
 	bad := &tally{name: "bad"}
-	bad.fail = func(ctx context.Context, tx pgx.Tx, ev eventstore.Event) error {
+	bad.hook = func(b *projections.Batch, ev eventstore.Event) error {
 		if ev.Position >= 10 {
-			return errBoom
+			b.Queue(`SELECT $1::text::int`, "boom")
 		}
 		return nil
 	}

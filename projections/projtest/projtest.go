@@ -1,10 +1,12 @@
 // Package projtest checks projections against real PostgreSQL, for the
-// tests of each read model: that applying a batch twice changes nothing
-// (the Projection contract), and what a generation's tables hold.
+// tests of each read model: that applying events again, in any batches,
+// changes nothing (the Projection contract), and what a generation's
+// tables hold.
 //
-// It runs a projection the way the Runner does (Setup and Handle in a
-// transaction whose search_path starts with the generation's schema), but
-// in a schema of its own, with no control tables or event store needed.
+// It runs a projection the way the Runner does (Setup, then Apply through
+// projections.Apply in a transaction whose search_path starts with the
+// generation's schema), but in a schema of its own, with no control tables
+// or event store needed.
 package projtest
 
 import (
@@ -46,10 +48,23 @@ func Build(t testing.TB, db *pgxpool.Pool, p projections.Projection, events []ev
 	return schema
 }
 
+// newSchema creates an empty schema with p's tables, dropped when the test
+// ends.
+func newSchema(t testing.TB, db *pgxpool.Pool, p projections.Projection) string {
+	t.Helper()
+	return Build(t, db, p, nil)
+}
+
 // Idempotent applies events to p in a fresh schema, snapshots every table
 // (all rows, ordered, as text), applies the same events again, and fails
 // the test if any table changed. That is what the Runner relies on when a
 // batch is retried after a commit it could not confirm.
+//
+// Since a projection may fold a batch's events together, it also builds
+// the tables again from the same events cut into other batches (one event
+// each; three runs; and runs that overlap, each replaying the second half
+// of the one before) and fails the test unless each ends as the single
+// batch did.
 //
 // It also fails when events is empty or leaves every table empty, since
 // the check would then prove nothing.
@@ -68,10 +83,37 @@ func Idempotent(t testing.TB, db *pgxpool.Pool, p projections.Projection, events
 		t.Fatalf("projtest: %s: the events left every table empty, so the check would prove nothing", p.Name())
 	}
 	apply(t, db, p, schema, events)
-	twice := Tables(t, db, p, schema)
+	same(t, p, "applying the events again", once, Tables(t, db, p, schema))
+
+	n := len(events)
+	cuts := map[string][][2]int{"one event per batch": nil, "three batches": nil, "overlapping batches": nil}
+	for i := range n {
+		cuts["one event per batch"] = append(cuts["one event per batch"], [2]int{i, i + 1})
+	}
+	third := max(n/3, 1)
+	for i := 0; i < n; i += third {
+		cuts["three batches"] = append(cuts["three batches"], [2]int{i, min(i+third, n)})
+	}
+	for i := 0; i < n; {
+		end := min(i+third, n)
+		cuts["overlapping batches"] = append(cuts["overlapping batches"], [2]int{max(i-third/2, 0), end})
+		i = end
+	}
+	for _, name := range []string{"one event per batch", "three batches", "overlapping batches"} {
+		schema := newSchema(t, db, p)
+		for _, c := range cuts[name] {
+			apply(t, db, p, schema, events[c[0]:c[1]])
+		}
+		same(t, p, "applying the events in "+name, once, Tables(t, db, p, schema))
+	}
+}
+
+// same fails the test if the tables differ from want.
+func same(t testing.TB, p projections.Projection, what string, want, got map[string][]string) {
+	t.Helper()
 	for _, table := range p.Tables() {
-		if d := diff(once[table], twice[table]); d != "" {
-			t.Errorf("projtest: %s: applying the events again changed table %s:\n%s", p.Name(), table, d)
+		if d := diff(want[table], got[table]); d != "" {
+			t.Errorf("projtest: %s: %s changed table %s:\n%s", p.Name(), what, table, d)
 		}
 	}
 }
@@ -103,22 +145,18 @@ func Tables(t testing.TB, db *pgxpool.Pool, p projections.Projection, schema str
 
 func apply(t testing.TB, db *pgxpool.Pool, p projections.Projection, schema string, events []eventstore.Event) {
 	t.Helper()
+	if len(events) == 0 {
+		return
+	}
 	ctx := context.Background()
-	err := inSchema(ctx, db, schema, func(tx pgx.Tx) error {
-		for _, e := range events {
-			if err := p.Handle(ctx, tx, e); err != nil {
-				return fmt.Errorf("event %d (%s in %s): %w", e.Position, e.Type, e.Stream, err)
-			}
-		}
-		return nil
-	})
+	err := inSchema(ctx, db, schema, func(tx pgx.Tx) error { return projections.Apply(ctx, tx, p, events) })
 	if err != nil {
-		t.Fatalf("projtest: %s: Handle: %v", p.Name(), err)
+		t.Fatalf("projtest: %s: Apply: %v", p.Name(), err)
 	}
 }
 
 // inSchema runs f in a transaction with schema first on the search path,
-// as the Runner runs Setup and Handle.
+// as the Runner runs Setup and Apply.
 func inSchema(ctx context.Context, db *pgxpool.Pool, schema string, f func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, ident(schema)+", public"); err != nil {
