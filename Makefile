@@ -35,12 +35,14 @@ vet:
 build:
 	$(GO) build -o bin/civic ./cmd/civic
 
-## bench: the event store benchmarks, each against its bare-SQL baseline (see docs/PERFORMANCE.md)
-BENCH = $(GO) test -run '^$$' -timeout 60m ./eventstore/postgres/ -bench
+## bench: every benchmark, each against its bare-SQL baseline (see docs/PERFORMANCE.md)
+BENCH = $(GO) test -run '^$$' -timeout 90m
 bench:
-	$(BENCH) 'Append' -benchtime 20000x
-	$(BENCH) 'Sequencer|ReadAll' -benchtime 200000x
-	$(BENCH) 'SubscriberLatency' -benchtime 5000x
+	$(BENCH) ./eventstore/postgres/ -bench 'Append' -benchtime 20000x
+	$(BENCH) ./eventstore/postgres/ -bench 'Sequencer|ReadAll' -benchtime 200000x
+	$(BENCH) ./eventstore/postgres/ -bench 'SubscriberLatency' -benchtime 5000x
+	$(BENCH) ./projections/ -bench 'CatchUp' -benchtime 1000000x
+	$(BENCH) ./graph/ -bench 'ListQuery' -benchtime 20000x
 
 clean:
 	rm -rf bin

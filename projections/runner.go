@@ -691,6 +691,13 @@ func (l *leader) applyNext(ctx context.Context) error {
 	var be *BatchError
 	if errors.As(err, &be) {
 		l.limit = retryLimit(be)
+		if be.Last > be.First {
+			// Not one event yet: the smaller batch is tried at once, as
+			// backing off is for retrying the same failure.
+			l.r.log.Warn("projections: a batch failed; retrying a smaller one to find the failing event", "projection", l.g.name,
+				"generation", l.g.gen, "position", l.g.position, "err", err, "next_batch", l.limit)
+			return nil
+		}
 	}
 	return l.fail(ctx, err)
 }

@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -441,3 +442,75 @@ type otherTables struct {
 }
 
 func (p *otherTables) Tables() []string { return p.tables }
+
+// bulk applies a whole batch with one statement, as the organisations
+// projection does, into a table whose check refuses the event at poison.
+type bulk struct{ poison int64 }
+
+func (*bulk) Name() string     { return "bulk" }
+func (*bulk) Version() int     { return 1 }
+func (*bulk) Tables() []string { return []string{"bulk_seen"} }
+func (b *bulk) Setup(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TABLE bulk_seen (position bigint PRIMARY KEY,
+		CONSTRAINT poison CHECK (position <> %d))`, b.poison))
+	return err
+}
+
+func (*bulk) Apply(b *projections.Batch, events []eventstore.Event) error {
+	positions := make([]int64, len(events))
+	for i, e := range events {
+		positions[i] = e.Position
+	}
+	b.Queue(`INSERT INTO bulk_seen SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING`, positions)
+	return nil
+}
+
+// TestFailureInBulkStatementIsNarrowedToItsEvent: a statement that applies
+// a whole batch fails for one event in it. The runner must retry in
+// smaller batches until the failure names that one event, commit
+// everything before it, and go on once the cause is gone.
+func TestFailureInBulkStatementIsNarrowedToItsEvent(t *testing.T) {
+	t.Parallel()
+	e := newRunnerEnv(t)
+	ctx := context.Background()
+	const poison = 173
+	p := &bulk{poison: poison}
+	head := appendEvents(t, e.store, 300, 7)
+	opts := e.options("runner")
+	opts.BatchSize = 100
+	r := projections.NewRunner(e.pool, e.store, []projections.Projection{p}, opts)
+	runUntilCleanup(t, r)
+
+	eventually(t, 20*time.Second, "the failure narrowed to its event", func() error {
+		st, err := generationStatus(ctx, r, "bulk", 1)
+		if err != nil {
+			return err
+		}
+		if !st.Failing || st.Position != poison-1 {
+			return fmt.Errorf("status %+v", st)
+		}
+		if want := fmt.Sprintf("event %d (", poison); !strings.HasPrefix(st.LastError, want) || !strings.Contains(st.LastError, "poison") {
+			return fmt.Errorf("the error is %q; want it to start %q and name the check", st.LastError, want)
+		}
+		return nil
+	})
+	schema, _ := generationSchema(t, e.pool, "bulk", projections.StateBuilding)
+	var n, hi int64
+	if err := e.pool.QueryRow(ctx, `SELECT count(*), coalesce(max(position), 0) FROM `+pgx.Identifier{schema, "bulk_seen"}.Sanitize()).Scan(&n, &hi); err != nil {
+		t.Fatal(err)
+	}
+	if n != poison-1 || hi != poison-1 {
+		t.Fatalf("%d events applied, up to %d; want the %d before the poisoned one", n, hi, poison-1)
+	}
+
+	if _, err := e.pool.Exec(ctx, `ALTER TABLE `+pgx.Identifier{schema, "bulk_seen"}.Sanitize()+` DROP CONSTRAINT poison`); err != nil {
+		t.Fatal(err)
+	}
+	waitForPosition(t, r, head)
+	if err := e.pool.QueryRow(ctx, `SELECT count(*), max(position) FROM rm.bulk_seen`).Scan(&n, &hi); err != nil {
+		t.Fatal(err)
+	}
+	if n != head || hi != head {
+		t.Fatalf("after the cause was removed, %d events applied, up to %d; want all %d", n, hi, head)
+	}
+}
