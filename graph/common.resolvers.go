@@ -12,6 +12,11 @@ import (
 	"github.com/civicledger/civicledger/graph/model"
 )
 
+// Viewer resolves Query.viewer from the actor authentication put in the
+// context, so it costs no database query unless an applicant's municipality is
+// asked for, which comes through the request's dataloader. A failed
+// municipality lookup leaves the field null rather than failing viewer: a
+// client must always be able to learn who the server takes it for.
 func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	a := ActorFrom(ctx)
 	v := &model.Viewer{Role: roleOf(a.Role)}
@@ -28,6 +33,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	return v, nil
 }
 
+// Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
 type queryResolver struct{ *Resolver }

@@ -102,10 +102,16 @@ func requestError(code, format string, args ...any) *gqlerror.Error {
 // content type, 406 unacceptable, 413 too large).
 type postTransport struct{}
 
+// Supports implements graphql.Transport: every POST except a WebSocket
+// upgrade, which the WebSocket transport takes.
 func (postTransport) Supports(r *http.Request) bool {
 	return r.Method == http.MethodPost && r.Header.Get("Upgrade") == ""
 }
 
+// Do implements graphql.Transport: it refuses what it cannot serve with the
+// GraphQL over HTTP status (406, 415, 413, 400), then decodes the body with
+// numbers kept as written, so large integer variables stay exact, and runs
+// the operation.
 func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	rt := responseType(r)
 	if rt == "" {
@@ -145,10 +151,15 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 // hash, not arbitrary text.
 type getTransport struct{}
 
+// Supports implements graphql.Transport: every GET except a WebSocket
+// upgrade, so a GET of a query's text gets an error that says to POST it.
 func (getTransport) Supports(r *http.Request) bool {
 	return r.Method == http.MethodGet && r.Header.Get("Upgrade") == ""
 }
 
+// Do implements graphql.Transport: it reads the request from the URL's query
+// string and runs it only if it names a persisted query; mutations are
+// refused later, in execute, once the operation is known.
 func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	rt := responseType(r)
 	if rt == "" {

@@ -19,8 +19,17 @@ var _ interface {
 	graphql.OperationContextMutator
 } = depthLimit{}
 
-func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
+// ExtensionName implements graphql.HandlerExtension: the name gqlgen
+// reports the extension by.
+func (depthLimit) ExtensionName() string { return "DepthLimit" }
+
+// Validate implements graphql.HandlerExtension: the limit suits any schema,
+// so there is nothing to check.
 func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationContext implements graphql.OperationContextMutator: it runs
+// after validation and before any resolver, so a query over the limit costs
+// no database work; it fails with DEPTH_LIMIT_EXCEEDED.
 func (d depthLimit) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
 	if depth := selectionDepth(rc.Operation.SelectionSet, rc.Doc.Fragments, 0); depth > d.max {
 		e := gqlerror.Errorf("the query is %d fields deep, over the limit of %d", depth, d.max)
@@ -61,8 +70,17 @@ func selectionDepth(set ast.SelectionSet, fragments ast.FragmentDefinitionList, 
 // for the schema. Anonymous third parties get the data, not a map of it.
 type introspection struct{ public bool }
 
-func (introspection) ExtensionName() string                   { return "Introspection" }
+// ExtensionName implements graphql.HandlerExtension: the name gqlgen
+// reports the extension by.
+func (introspection) ExtensionName() string { return "Introspection" }
+
+// Validate implements graphql.HandlerExtension: the setting suits any
+// schema, so there is nothing to check.
 func (introspection) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationContext implements graphql.OperationContextMutator: it
+// turns introspection off for anonymous callers unless it is public. It
+// decides per operation because only the request's key says who is calling.
 func (i introspection) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
 	rc.DisableIntrospection = !i.public && !ActorFrom(ctx).SignedIn()
 	return nil

@@ -16,10 +16,19 @@ import (
 	"github.com/civicledger/civicledger/graph/scalar"
 )
 
+// Projections resolves Query.projections from the projection runner. Unlike
+// the read-model queries it does not wait for Civic-Min-Position: it is how a
+// client sees how far behind the read models are.
 func (r *queryResolver) Projections(ctx context.Context) ([]model.ProjectionStatus, error) {
 	return r.projectionStatus(ctx)
 }
 
+// Events resolves Subscription.events for signed-in roles only: events carry
+// what reads hide from anonymous callers, such as contact details. It starts
+// after the given position, or at the log's head when none is given, and
+// filters by stream prefix and type here rather than in the store. The
+// channel closes when the client leaves or the store's subscription fails;
+// a failure is logged with the request's correlation ID.
 func (r *subscriptionResolver) Events(ctx context.Context, filter *model.EventFilter, after *scalar.Position) (<-chan *model.RecordedEvent, error) {
 	actor := ActorFrom(ctx)
 	if err := actor.Require("subscribe to events", domain.Analyst, domain.Applicant, domain.Expert, domain.Consortium, domain.Auditor, domain.Admin); err != nil {
@@ -63,6 +72,11 @@ func (r *subscriptionResolver) Events(ctx context.Context, filter *model.EventFi
 	return out, nil
 }
 
+// ProjectionStatus resolves Subscription.projectionStatus: every projection's
+// status at once, then again whenever the runner reports a change, at most
+// four times a second. It takes the runner's change signal before reading the
+// status, so a change made during the read is not missed. The channel closes
+// when the client leaves or the status cannot be read.
 func (r *subscriptionResolver) ProjectionStatus(ctx context.Context) (<-chan []model.ProjectionStatus, error) {
 	out := make(chan []model.ProjectionStatus, 1)
 	go func() {
@@ -94,6 +108,7 @@ func (r *subscriptionResolver) ProjectionStatus(ctx context.Context) (<-chan []m
 	return out, nil
 }
 
+// Subscription returns generated.SubscriptionResolver implementation.
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 
 type subscriptionResolver struct{ *Resolver }

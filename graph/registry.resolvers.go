@@ -17,6 +17,9 @@ import (
 	"github.com/vikstrous/dataloadgen"
 )
 
+// Region resolves Municipality.region through the request's region
+// dataloader: a list of municipalities costs one regions query, not one per
+// row.
 func (r *municipalityResolver) Region(ctx context.Context, obj *projections.Municipality) (*projections.Region, error) {
 	reg, err := loadersFrom(ctx).regions.Load(ctx, obj.RegionCode)
 	if err != nil {
@@ -25,6 +28,11 @@ func (r *municipalityResolver) Region(ctx context.Context, obj *projections.Muni
 	return &reg, nil
 }
 
+// RegisterOrganisation resolves Mutation.registerOrganisation. The registry
+// service checks the role (admin only) and the input and gives the new
+// organisation its ID; the payload waits, within the configured bound, for
+// the organisations read model to show the change, so the caller reads its
+// own write.
 func (r *mutationResolver) RegisterOrganisation(ctx context.Context, input model.RegisterOrganisationInput) (*model.OrganisationPayload, error) {
 	id, res, err := r.deps.Registry.RegisterOrganisation(ctx, r.meta(ctx), registry.RegisterOrganisation{
 		Kind: input.Kind, Name: localized(input.Name), LegalForm: deref(input.LegalForm),
@@ -37,6 +45,11 @@ func (r *mutationResolver) RegisterOrganisation(ctx context.Context, input model
 	return r.organisationPayload(ctx, id, res)
 }
 
+// RenameOrganisation resolves Mutation.renameOrganisation. The registry
+// service checks the role (admin only), the input and expectedVersion (an
+// omitted one is 0: whatever version is current); the payload waits, within
+// the configured bound, for the organisations read model to show the change,
+// so the caller reads its own write.
 func (r *mutationResolver) RenameOrganisation(ctx context.Context, input model.RenameOrganisationInput) (*model.OrganisationPayload, error) {
 	res, err := r.deps.Registry.RenameOrganisation(ctx, r.meta(ctx), registry.RenameOrganisation{
 		ID: input.ID, ExpectedVersion: int64(deref(input.ExpectedVersion)), Name: localized(input.Name),
@@ -47,6 +60,9 @@ func (r *mutationResolver) RenameOrganisation(ctx context.Context, input model.R
 	return r.organisationPayload(ctx, input.ID, res)
 }
 
+// ChangeOrganisationContact resolves Mutation.changeOrganisationContact,
+// replacing the contact details as a whole. Role, input and expectedVersion
+// are checked, and the payload waits, as in RenameOrganisation.
 func (r *mutationResolver) ChangeOrganisationContact(ctx context.Context, input model.ChangeOrganisationContactInput) (*model.OrganisationPayload, error) {
 	res, err := r.deps.Registry.ChangeOrganisationContact(ctx, r.meta(ctx), registry.ChangeOrganisationContact{
 		ID: input.ID, ExpectedVersion: int64(deref(input.ExpectedVersion)), Contact: contactOf(input.Contact),
@@ -57,6 +73,9 @@ func (r *mutationResolver) ChangeOrganisationContact(ctx context.Context, input 
 	return r.organisationPayload(ctx, input.ID, res)
 }
 
+// MoveOrganisation resolves Mutation.moveOrganisation. The registry service
+// resolves and checks the region and municipality; role, expectedVersion and
+// the payload's wait are as in RenameOrganisation.
 func (r *mutationResolver) MoveOrganisation(ctx context.Context, input model.MoveOrganisationInput) (*model.OrganisationPayload, error) {
 	res, err := r.deps.Registry.MoveOrganisation(ctx, r.meta(ctx), registry.MoveOrganisation{
 		ID: input.ID, ExpectedVersion: int64(deref(input.ExpectedVersion)), Region: deref(input.Region), Municipality: deref(input.Municipality),
@@ -67,6 +86,9 @@ func (r *mutationResolver) MoveOrganisation(ctx context.Context, input model.Mov
 	return r.organisationPayload(ctx, input.ID, res)
 }
 
+// CloseOrganisation resolves Mutation.closeOrganisation. The registry service
+// checks the reason and the date; role, expectedVersion and the payload's wait
+// are as in RenameOrganisation.
 func (r *mutationResolver) CloseOrganisation(ctx context.Context, input model.CloseOrganisationInput) (*model.OrganisationPayload, error) {
 	res, err := r.deps.Registry.CloseOrganisation(ctx, r.meta(ctx), registry.CloseOrganisation{
 		ID: input.ID, ExpectedVersion: int64(deref(input.ExpectedVersion)), Reason: input.Reason, On: input.On,
@@ -77,6 +99,9 @@ func (r *mutationResolver) CloseOrganisation(ctx context.Context, input model.Cl
 	return r.organisationPayload(ctx, input.ID, res)
 }
 
+// ReopenOrganisation resolves Mutation.reopenOrganisation. The registry
+// service checks the date; role, expectedVersion and the payload's wait are as
+// in RenameOrganisation.
 func (r *mutationResolver) ReopenOrganisation(ctx context.Context, input model.ReopenOrganisationInput) (*model.OrganisationPayload, error) {
 	res, err := r.deps.Registry.ReopenOrganisation(ctx, r.meta(ctx), registry.ReopenOrganisation{
 		ID: input.ID, ExpectedVersion: int64(deref(input.ExpectedVersion)), On: input.On,
@@ -87,10 +112,16 @@ func (r *mutationResolver) ReopenOrganisation(ctx context.Context, input model.R
 	return r.organisationPayload(ctx, input.ID, res)
 }
 
+// TotalCount resolves OrganisationConnection.totalCount with its own count
+// query under the page's filter, ignoring the cursor. It is a resolver, not a
+// field filled in by Organisations, so that the count runs only for clients
+// that ask for it.
 func (r *organisationConnectionResolver) TotalCount(ctx context.Context, obj *model.OrganisationConnection) (int, error) {
 	return r.deps.Reads.CountOrganisations(ctx, obj.Filter)
 }
 
+// Regions resolves Query.regions once the places read model has reached the
+// request's Civic-Min-Position.
 func (r *queryResolver) Regions(ctx context.Context) ([]projections.Region, error) {
 	if err := r.consistent(ctx, "places"); err != nil {
 		return nil, err
@@ -98,6 +129,10 @@ func (r *queryResolver) Regions(ctx context.Context) ([]projections.Region, erro
 	return r.deps.Reads.Regions(ctx)
 }
 
+// Region resolves Query.region once the places read model has reached the
+// request's Civic-Min-Position. It goes through the request's dataloader, so
+// lookups elsewhere in the same request batch with it and share its result.
+// An unknown code is null, not an error.
 func (r *queryResolver) Region(ctx context.Context, code string) (*projections.Region, error) {
 	if err := r.consistent(ctx, "places"); err != nil {
 		return nil, err
@@ -112,6 +147,9 @@ func (r *queryResolver) Region(ctx context.Context, code string) (*projections.R
 	return &reg, nil
 }
 
+// Municipalities resolves Query.municipalities, of one region or kind when
+// given, once the places read model has reached the request's
+// Civic-Min-Position.
 func (r *queryResolver) Municipalities(ctx context.Context, region *string, kind *registry.MunicipalityKind) ([]projections.Municipality, error) {
 	if err := r.consistent(ctx, "places"); err != nil {
 		return nil, err
@@ -119,6 +157,9 @@ func (r *queryResolver) Municipalities(ctx context.Context, region *string, kind
 	return r.deps.Reads.Municipalities(ctx, deref(region), deref(kind))
 }
 
+// Municipality resolves Query.municipality as Region resolves Query.region:
+// after the wait for Civic-Min-Position, through the request's dataloader,
+// null for an unknown code.
 func (r *queryResolver) Municipality(ctx context.Context, code string) (*projections.Municipality, error) {
 	if err := r.consistent(ctx, "places"); err != nil {
 		return nil, err
@@ -133,6 +174,11 @@ func (r *queryResolver) Municipality(ctx context.Context, code string) (*project
 	return &m, nil
 }
 
+// Organisations resolves Query.organisations: one keyset page, once the
+// organisations read model has reached the request's Civic-Min-Position. The
+// read model refuses a first outside 1..100 as invalid input. Contact details
+// are left out for anonymous callers, and totalCount is left to its own
+// resolver.
 func (r *queryResolver) Organisations(ctx context.Context, first *int, after *string, filter *model.OrganisationFilter) (*model.OrganisationConnection, error) {
 	if err := r.consistent(ctx, "organisations"); err != nil {
 		return nil, err
@@ -145,6 +191,10 @@ func (r *queryResolver) Organisations(ctx context.Context, first *int, after *st
 	return connection(ctx, page, f), nil
 }
 
+// Organisation resolves Query.organisation once the organisations read model
+// has reached the request's Civic-Min-Position. An unknown ID is null, not
+// NOT_FOUND, as for the other lookups; contact details are left out for
+// anonymous callers.
 func (r *queryResolver) Organisation(ctx context.Context, id string) (*model.Organisation, error) {
 	if err := r.consistent(ctx, "organisations"); err != nil {
 		return nil, err
@@ -159,6 +209,10 @@ func (r *queryResolver) Organisation(ctx context.Context, id string) (*model.Org
 	return visible(ctx, o), nil
 }
 
+// Municipalities resolves Region.municipalities through the request's
+// by-region dataloader, so listing the regions with their municipalities is
+// one query, not one per region. A region without municipalities gets an
+// empty list, not an error.
 func (r *regionResolver) Municipalities(ctx context.Context, obj *projections.Region) ([]projections.Municipality, error) {
 	ms, err := loadersFrom(ctx).byRegion.Load(ctx, obj.Code)
 	if errors.Is(err, dataloadgen.ErrNotFound) {
@@ -167,14 +221,18 @@ func (r *regionResolver) Municipalities(ctx context.Context, obj *projections.Re
 	return ms, err
 }
 
+// Municipality returns generated.MunicipalityResolver implementation.
 func (r *Resolver) Municipality() generated.MunicipalityResolver { return &municipalityResolver{r} }
 
+// Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
+// OrganisationConnection returns generated.OrganisationConnectionResolver implementation.
 func (r *Resolver) OrganisationConnection() generated.OrganisationConnectionResolver {
 	return &organisationConnectionResolver{r}
 }
 
+// Region returns generated.RegionResolver implementation.
 func (r *Resolver) Region() generated.RegionResolver { return &regionResolver{r} }
 
 type municipalityResolver struct{ *Resolver }

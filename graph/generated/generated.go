@@ -932,6 +932,11 @@ type LocalizedText {
   en: String
 }
 
+"""
+A name or text as a mutation takes it. The Georgian text (ka) is required,
+since Georgian is the language of the programmes recorded here; each
+language is trimmed and at most 500 characters.
+"""
 input LocalizedTextInput {
   ka: String!
   en: String
@@ -952,16 +957,36 @@ type Viewer {
   municipality: Municipality
 }
 
+"""
+What the caller's API key may do. Every mutation checks it, and the log
+records it with each event the mutation causes (RecordedEvent.role).
+"""
 enum Role {
+  "No API key: public data only, without contact details (personal data)."
   ANONYMOUS
+  "Reads everything public and the aggregates; writes nothing."
   ANALYST
+  "Acts for one municipality (Viewer.municipality) in certification."
   APPLICANT
+  "Scores the applications assigned to them."
   EXPERT
+  "Decides certification."
   CONSORTIUM
+  "Reads everything, including history and scores; writes nothing."
   AUDITOR
+  "Manages the registry, networks, keys and cycles; the only role the registry mutations allow."
   ADMIN
 }
 
+"""
+The read side: who is calling, the places, the registry and the read models'
+progress. The lists and lookups come from read models that follow the event
+log: send a mutation's position in the Civic-Min-Position header and they wait
+until the read models reflect it, failing with CONFLICT if that takes longer
+than the server's wait (5 seconds by default). An operation may nest at most
+12 fields deep and cost at most 5,000 by default, a list counting its page
+size times its fields, so that no one query can occupy the database.
+"""
 type Query {
   "The caller's role."
   viewer: Viewer!
@@ -1005,6 +1030,10 @@ type RecordedEvent {
   correlationId: String
 }
 
+"""
+Which events an events subscription delivers. Both conditions must hold;
+one left out holds for every event.
+"""
 input EventFilter {
   "Only streams whose ID starts with this, e.g. organisation-."
   streamPrefix: String
@@ -1012,6 +1041,12 @@ input EventFilter {
   types: [String!]
 }
 
+"""
+Live updates, over a WebSocket on /graphql (graphql-transport-ws); a
+subscription sent over HTTP is refused with 405. Browsers cannot set headers
+on a WebSocket, so send the API key in the connection_init payload:
+{"Authorization": "Bearer <key>"}.
+"""
 type Subscription {
   "Events as they enter the log, from after the given position (default: now). Signed-in roles only."
   events(filter: EventFilter, after: Position): RecordedEvent!
@@ -1108,6 +1143,11 @@ enum OrganisationStatus {
   CLOSED
 }
 
+"""
+Which organisations a list shows, and totalCount counts. Every condition
+given must hold; one left out holds for every organisation. kind matches any
+of the kinds listed; region and municipality are codes (kvemo-kartli, rustavi).
+"""
 input OrganisationFilter {
   "Part of the name, in Georgian or English, any case."
   search: String
@@ -1124,11 +1164,25 @@ type OrganisationConnection {
   totalCount: Int!
 }
 
+"""
+An organisation in a page, with its cursor. Pass the cursor as after to
+continue the list behind it: cursors are keyset positions, so a page is as
+quick to read deep in the list as at its top, and organisations registered
+meanwhile do not shift the pages after it.
+"""
 type OrganisationEdge {
   cursor: String!
   node: Organisation!
 }
 
+"""
+An organisation's contact details: personal data, which only signed-in
+callers see. Each field is optional and trimmed. They are checked for
+plausibility only, to catch typing errors: an e-mail address needs one @
+and a dot in its domain (at most 254 characters); a phone number has 6 to
+20 digits, with only a leading +, spaces, dashes and parentheses besides
+(at most 40 characters); address at most 500 characters, person 200.
+"""
 input ContactInput {
   email: String
   phone: String
@@ -1136,6 +1190,13 @@ input ContactInput {
   person: String
 }
 
+"""
+A new organisation. region and municipality are codes, each optional: a
+municipality alone places the organisation in its region, both given must
+agree, and neither marks a national or foreign body. legalForm is at most
+200 characters; website an absolute http or https URL; founded a date not
+before 1800 and not in the future (Tbilisi time).
+"""
 input RegisterOrganisationInput {
   kind: OrganisationKind!
   name: LocalizedTextInput!
@@ -1147,6 +1208,10 @@ input RegisterOrganisationInput {
   founded: Date
 }
 
+"""
+A new name for an open organisation; renaming a closed one is a CONFLICT.
+Giving the name it has already changes nothing.
+"""
 input RenameOrganisationInput {
   id: ID!
   name: LocalizedTextInput!
@@ -1154,29 +1219,53 @@ input RenameOrganisationInput {
   expectedVersion: Int
 }
 
+"""
+New contact details for an open organisation. They replace the old ones as
+a whole: a field left out is cleared, not kept.
+"""
 input ChangeOrganisationContactInput {
   id: ID!
   contact: ContactInput!
+  "Refuse if the organisation is no longer at this version."
   expectedVersion: Int
 }
 
+"""
+A new place for an open organisation, by the rules of
+RegisterOrganisationInput's region and municipality: leaving both out makes
+it a national or foreign body.
+"""
 input MoveOrganisationInput {
   id: ID!
   region: ID
   municipality: ID
+  "Refuse if the organisation is no longer at this version."
   expectedVersion: Int
 }
 
+"""
+Records that an organisation stopped working. reason (required, at most 500
+characters) tells whoever later meets the organisation in a programme's
+history why; on, the closing date, may not be in the future, nor before the
+organisation was founded or last reopened. Closing a closed organisation is
+a CONFLICT.
+"""
 input CloseOrganisationInput {
   id: ID!
   reason: String!
   on: Date!
+  "Refuse if the organisation is no longer at this version."
   expectedVersion: Int
 }
 
+"""
+Records that a closed organisation works again from on, a date not in the
+future nor before the closing. Reopening an open organisation is a CONFLICT.
+"""
 input ReopenOrganisationInput {
   id: ID!
   on: Date!
+  "Refuse if the organisation is no longer at this version."
   expectedVersion: Int
 }
 
@@ -1190,6 +1279,16 @@ type OrganisationPayload {
   version: Int!
 }
 
+"""
+Changes to the registry. Each needs an API key with the ADMIN role: without a
+key it fails with UNAUTHENTICATED, with another role FORBIDDEN. The input is
+checked before anything is written; BAD_USER_INPUT names the field to fix,
+and an unknown organisation is NOT_FOUND. Give expectedVersion, the version
+you last read, to get a CONFLICT instead of overwriting a change you have not
+seen. A mutation that would change nothing writes nothing. Send the
+payload's position in the Civic-Min-Position header to read your own writes.
+Mutations must be POSTed.
+"""
 type Mutation {
   registerOrganisation(input: RegisterOrganisationInput!): OrganisationPayload!
   renameOrganisation(input: RenameOrganisationInput!): OrganisationPayload!

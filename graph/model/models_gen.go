@@ -14,19 +14,34 @@ import (
 	"github.com/civicledger/civicledger/projections"
 )
 
+// New contact details for an open organisation. They replace the old ones as
+// a whole: a field left out is cleared, not kept.
 type ChangeOrganisationContactInput struct {
-	ID              string        `json:"id"`
-	Contact         *ContactInput `json:"contact"`
-	ExpectedVersion *int          `json:"expectedVersion,omitempty"`
+	ID      string        `json:"id"`
+	Contact *ContactInput `json:"contact"`
+	// Refuse if the organisation is no longer at this version.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// Records that an organisation stopped working. reason (required, at most 500
+// characters) tells whoever later meets the organisation in a programme's
+// history why; on, the closing date, may not be in the future, nor before the
+// organisation was founded or last reopened. Closing a closed organisation is
+// a CONFLICT.
 type CloseOrganisationInput struct {
-	ID              string `json:"id"`
-	Reason          string `json:"reason"`
-	On              string `json:"on"`
-	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+	On     string `json:"on"`
+	// Refuse if the organisation is no longer at this version.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// An organisation's contact details: personal data, which only signed-in
+// callers see. Each field is optional and trimmed. They are checked for
+// plausibility only, to catch typing errors: an e-mail address needs one @
+// and a dot in its domain (at most 254 characters); a phone number has 6 to
+// 20 digits, with only a leading +, spaces, dashes and parentheses besides
+// (at most 40 characters); address at most 500 characters, person 200.
 type ContactInput struct {
 	Email   *string `json:"email,omitempty"`
 	Phone   *string `json:"phone,omitempty"`
@@ -34,6 +49,8 @@ type ContactInput struct {
 	Person  *string `json:"person,omitempty"`
 }
 
+// Which events an events subscription delivers. Both conditions must hold;
+// one left out holds for every event.
 type EventFilter struct {
 	// Only streams whose ID starts with this, e.g. organisation-.
 	StreamPrefix *string `json:"streamPrefix,omitempty"`
@@ -41,26 +58,48 @@ type EventFilter struct {
 	Types []string `json:"types,omitempty"`
 }
 
+// A name or text as a mutation takes it. The Georgian text (ka) is required,
+// since Georgian is the language of the programmes recorded here; each
+// language is trimmed and at most 500 characters.
 type LocalizedTextInput struct {
 	Ka string  `json:"ka"`
 	En *string `json:"en,omitempty"`
 }
 
+// A new place for an open organisation, by the rules of
+// RegisterOrganisationInput's region and municipality: leaving both out makes
+// it a national or foreign body.
 type MoveOrganisationInput struct {
-	ID              string  `json:"id"`
-	Region          *string `json:"region,omitempty"`
-	Municipality    *string `json:"municipality,omitempty"`
-	ExpectedVersion *int    `json:"expectedVersion,omitempty"`
+	ID           string  `json:"id"`
+	Region       *string `json:"region,omitempty"`
+	Municipality *string `json:"municipality,omitempty"`
+	// Refuse if the organisation is no longer at this version.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// Changes to the registry. Each needs an API key with the ADMIN role: without a
+// key it fails with UNAUTHENTICATED, with another role FORBIDDEN. The input is
+// checked before anything is written; BAD_USER_INPUT names the field to fix,
+// and an unknown organisation is NOT_FOUND. Give expectedVersion, the version
+// you last read, to get a CONFLICT instead of overwriting a change you have not
+// seen. A mutation that would change nothing writes nothing. Send the
+// payload's position in the Civic-Min-Position header to read your own writes.
+// Mutations must be POSTed.
 type Mutation struct {
 }
 
+// An organisation in a page, with its cursor. Pass the cursor as after to
+// continue the list behind it: cursors are keyset positions, so a page is as
+// quick to read deep in the list as at its top, and organisations registered
+// meanwhile do not shift the pages after it.
 type OrganisationEdge struct {
 	Cursor string        `json:"cursor"`
 	Node   *Organisation `json:"node"`
 }
 
+// Which organisations a list shows, and totalCount counts. Every condition
+// given must hold; one left out holds for every organisation. kind matches any
+// of the kinds listed; region and municipality are codes (kvemo-kartli, rustavi).
 type OrganisationFilter struct {
 	// Part of the name, in Georgian or English, any case.
 	Search       *string                         `json:"search,omitempty"`
@@ -103,6 +142,13 @@ type ProjectionStatus struct {
 	UpdatedAt  *time.Time `json:"updatedAt,omitempty"`
 }
 
+// The read side: who is calling, the places, the registry and the read models'
+// progress. The lists and lookups come from read models that follow the event
+// log: send a mutation's position in the Civic-Min-Position header and they wait
+// until the read models reflect it, failing with CONFLICT if that takes longer
+// than the server's wait (5 seconds by default). An operation may nest at most
+// 12 fields deep and cost at most 5,000 by default, a list counting its page
+// size times its fields, so that no one query can occupy the database.
 type Query struct {
 }
 
@@ -122,6 +168,11 @@ type RecordedEvent struct {
 	CorrelationID *string         `json:"correlationId,omitempty"`
 }
 
+// A new organisation. region and municipality are codes, each optional: a
+// municipality alone places the organisation in its region, both given must
+// agree, and neither marks a national or foreign body. legalForm is at most
+// 200 characters; website an absolute http or https URL; founded a date not
+// before 1800 and not in the future (Tbilisi time).
 type RegisterOrganisationInput struct {
 	Kind         registry.OrganisationKind `json:"kind"`
 	Name         *LocalizedTextInput       `json:"name"`
@@ -133,6 +184,8 @@ type RegisterOrganisationInput struct {
 	Founded      *string                   `json:"founded,omitempty"`
 }
 
+// A new name for an open organisation; renaming a closed one is a CONFLICT.
+// Giving the name it has already changes nothing.
 type RenameOrganisationInput struct {
 	ID   string              `json:"id"`
 	Name *LocalizedTextInput `json:"name"`
@@ -140,12 +193,19 @@ type RenameOrganisationInput struct {
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// Records that a closed organisation works again from on, a date not in the
+// future nor before the closing. Reopening an open organisation is a CONFLICT.
 type ReopenOrganisationInput struct {
-	ID              string `json:"id"`
-	On              string `json:"on"`
-	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	ID string `json:"id"`
+	On string `json:"on"`
+	// Refuse if the organisation is no longer at this version.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// Live updates, over a WebSocket on /graphql (graphql-transport-ws); a
+// subscription sent over HTTP is refused with 405. Browsers cannot set headers
+// on a WebSocket, so send the API key in the connection_init payload:
+// {"Authorization": "Bearer <key>"}.
 type Subscription struct {
 }
 
@@ -158,16 +218,25 @@ type Viewer struct {
 	Municipality *projections.Municipality `json:"municipality,omitempty"`
 }
 
+// What the caller's API key may do. Every mutation checks it, and the log
+// records it with each event the mutation causes (RecordedEvent.role).
 type Role string
 
 const (
-	RoleAnonymous  Role = "ANONYMOUS"
-	RoleAnalyst    Role = "ANALYST"
-	RoleApplicant  Role = "APPLICANT"
-	RoleExpert     Role = "EXPERT"
+	// No API key: public data only, without contact details (personal data).
+	RoleAnonymous Role = "ANONYMOUS"
+	// Reads everything public and the aggregates; writes nothing.
+	RoleAnalyst Role = "ANALYST"
+	// Acts for one municipality (Viewer.municipality) in certification.
+	RoleApplicant Role = "APPLICANT"
+	// Scores the applications assigned to them.
+	RoleExpert Role = "EXPERT"
+	// Decides certification.
 	RoleConsortium Role = "CONSORTIUM"
-	RoleAuditor    Role = "AUDITOR"
-	RoleAdmin      Role = "ADMIN"
+	// Reads everything, including history and scores; writes nothing.
+	RoleAuditor Role = "AUDITOR"
+	// Manages the registry, networks, keys and cycles; the only role the registry mutations allow.
+	RoleAdmin Role = "ADMIN"
 )
 
 var AllRole = []Role{
