@@ -9,6 +9,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/civicledger/civicledger/domain"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -42,6 +43,11 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.Is(err, context.DeadlineExceeded):
 			gerr.Message = "the request took too long and was stopped"
 			gerr.Extensions["code"] = "TIMEOUT"
+		case isStatementTimeout(err):
+			// The statement timeout guards the database against one
+			// query; the caller can narrow the query or try later.
+			gerr.Message = "the query took longer than the server allows one database statement and was stopped"
+			gerr.Extensions["code"] = "TIMEOUT"
 		default:
 			id := correlationID(ctx)
 			log.ErrorContext(ctx, "internal error", "err", err, "path", gerr.Path.String(), "correlation_id", id)
@@ -50,6 +56,13 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return gerr
 	}
+}
+
+// isStatementTimeout reports whether PostgreSQL cancelled a statement:
+// SQLSTATE 57014, which the read connections' statement_timeout raises.
+func isStatementTimeout(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "57014"
 }
 
 // wrapsOther reports whether a gqlerror wraps an error of ours, whose

@@ -45,6 +45,12 @@ type env struct {
 
 func newEnv(t testing.TB, cfg graph.Config) *env {
 	t.Helper()
+	return newEnvTimeout(t, cfg, 5*time.Second)
+}
+
+// newEnvTimeout is newEnv with the read connections' statement timeout.
+func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duration) *env {
+	t.Helper()
 	ctx := context.Background()
 	url := testdb.URL(t)
 	db, err := pgxpool.New(ctx, url)
@@ -52,7 +58,8 @@ func newEnv(t testing.TB, cfg graph.Config) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	reads, err := pgxpool.New(ctx, url+"&options=-c%20default_transaction_read_only%3Don%20-c%20statement_timeout%3D5000")
+	reads, err := pgxpool.New(ctx, fmt.Sprintf("%s&options=-c%%20default_transaction_read_only%%3Don%%20-c%%20statement_timeout%%3D%d",
+		url, statementTimeout.Milliseconds()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -632,4 +639,35 @@ func TestProjectionStatusSubscription(t *testing.T) {
 		}
 	}
 	t.Fatal("no status update after a mutation")
+}
+
+// TestStatementTimeout holds a lock the organisations list must wait for
+// past the read connections' statement timeout: the query must fail with
+// TIMEOUT, and the server answer the same query once the lock is gone.
+func TestStatementTimeout(t *testing.T) {
+	t.Parallel()
+	e := newEnvTimeout(t, graph.Config{}, 300*time.Millisecond)
+	ctx := context.Background()
+	const list = `{ organisations(first: 5) { totalCount } }`
+	if r := e.do(domain.Anonymous, list, nil); r.Status != http.StatusOK || len(r.Errors) != 0 {
+		t.Fatalf("before the lock: %+v", r)
+	}
+	tx, err := e.db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `LOCK TABLE rm.organisations IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(domain.Anonymous, list, nil)
+	if r.Status != http.StatusOK || r.code() != "TIMEOUT" || !strings.Contains(r.Errors[0].Message, "took longer") {
+		t.Fatalf("while the table is locked: status %d, errors %+v; want 200 with TIMEOUT", r.Status, r.Errors)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do(domain.Anonymous, list, nil); r.Status != http.StatusOK || len(r.Errors) != 0 {
+		t.Fatalf("after the lock: %+v", r)
+	}
 }
