@@ -7,6 +7,7 @@ package catalog
 import (
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/access"
+	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/registry"
 )
 
@@ -15,5 +16,6 @@ var Types = func() *domain.Types {
 	t := &domain.Types{}
 	access.RegisterEvents(t)
 	registry.RegisterEvents(t)
+	certification.RegisterEvents(t)
 	return t
 }()

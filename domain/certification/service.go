@@ -1,0 +1,587 @@
+package certification
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/registry"
+	"github.com/civicledger/civicledger/eventstore"
+)
+
+// Service handles the certification commands. Every command checks, before
+// it loads or writes anything, the actor's role and then the input
+// (Invalid, naming the field); it then loads the cycle and the application
+// it decides on and appends what it decides: NotFound for an unknown cycle
+// or application, Conflict when the workflow's state forbids the command
+// or the stream moved on meanwhile. A command that would change nothing
+// writes nothing. "Today" is meta.Now's day in Tbilisi.
+type Service struct {
+	Repo *domain.Repository
+}
+
+// The roles of the workflow. System stands for imports of past cycles.
+var (
+	adminRoles      = []domain.Role{domain.Admin, domain.System}
+	applicantRoles  = []domain.Role{domain.Applicant, domain.System}
+	expertRoles     = []domain.Role{domain.Expert, domain.System}
+	consortiumRoles = []domain.Role{domain.Consortium, domain.System}
+	signedInRoles   = []domain.Role{domain.Analyst, domain.Applicant, domain.Expert, domain.Consortium, domain.Auditor, domain.Admin, domain.System}
+)
+
+// OpenCycle is the command that sets up a year's cycle.
+type OpenCycle struct {
+	Year     int
+	Title    domain.LocalizedText
+	Schedule Schedule
+	Rules    Rules
+}
+
+// OpenCycle opens the cycle of a year. Roles: admin, system.
+func (s *Service) OpenCycle(ctx context.Context, meta domain.Meta, cmd OpenCycle) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("open a certification cycle", adminRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if cmd.Year < 2000 || cmd.Year > 2100 {
+		return eventstore.AppendResult{}, invalid("year", "%d is not a plausible year", cmd.Year)
+	}
+	cmd.Title = cmd.Title.Normalize()
+	if err := cmd.Title.Validate("title"); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := cmd.Schedule.validate(cmd.Year); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	cmd.Rules.Version = 1
+	if err := cmd.Rules.validate("rules"); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.onCycle(ctx, meta, cmd.Year, func(c *Cycle) ([]domain.Event, error) {
+		return c.open(CycleOpened{Year: cmd.Year, Title: cmd.Title, Schedule: cmd.Schedule, Rules: cmd.Rules})
+	})
+}
+
+// ChangeRules is the command that makes a new version of a cycle's rules.
+type ChangeRules struct {
+	Year   int
+	Rules  Rules
+	Reason string
+}
+
+// ChangeRules records a new version of a cycle's rules, which decisions
+// taken from then on use. Roles: admin, system.
+func (s *Service) ChangeRules(ctx context.Context, meta domain.Meta, cmd ChangeRules) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("change a cycle's rules", adminRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	reason, err := checkText("reason", cmd.Reason, true, maxText)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	rules := cmd.Rules
+	rules.Version = 1 // validated apart from its version, which the cycle assigns
+	if err := rules.validate("rules"); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.onCycle(ctx, meta, cmd.Year, func(c *Cycle) ([]domain.Event, error) { return c.changeRules(cmd.Rules, reason) })
+}
+
+// Nominate is the command that proposes a municipality for a cycle.
+type Nominate struct {
+	Year         int
+	Municipality string
+	Reason       string
+}
+
+// Nominate records a nomination while the call is open. Roles: any
+// signed-in caller. The municipality must be in the registry.
+func (s *Service) Nominate(ctx context.Context, meta domain.Meta, cmd Nominate) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("nominate a municipality", signedInRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	reason, err := checkText("reason", cmd.Reason, true, maxText)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := s.knownMunicipality(ctx, cmd.Municipality); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.onCycle(ctx, meta, cmd.Year, func(c *Cycle) ([]domain.Event, error) {
+		return c.nominate(today(meta.Now), cmd.Municipality, reason, meta.Actor.ID)
+	})
+}
+
+// DraftApplication is the command that starts a municipality's application.
+type DraftApplication struct {
+	Year         int
+	Municipality string
+}
+
+// DraftApplication starts the application of the caller's municipality
+// in the call window; a municipality applies once a cycle. Roles:
+// applicant (for its own municipality), system.
+func (s *Service) DraftApplication(ctx context.Context, meta domain.Meta, cmd DraftApplication) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("apply for certification", applicantRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := forMunicipality(meta.Actor, cmd.Municipality); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := s.knownMunicipality(ctx, cmd.Municipality); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var c Cycle
+	if _, err := s.Repo.Load(ctx, CycleStream(cmd.Year), &c); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	id := ApplicationID(cmd.Year, cmd.Municipality)
+	return s.onApplication(ctx, meta, id, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+		return a.draft(&c, today(meta.Now), cmd.Municipality)
+	}, true)
+}
+
+// SaveAnswers is the command that saves questionnaire answers, by
+// question code; an empty answer clears one.
+type SaveAnswers struct {
+	ApplicationID string
+	Answers       map[string]string
+}
+
+// SaveAnswers saves answers of a draft by the questionnaire deadline.
+// Roles: applicant (its own), system.
+func (s *Service) SaveAnswers(ctx context.Context, meta domain.Meta, cmd SaveAnswers) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("answer the questionnaire", applicantRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if len(cmd.Answers) == 0 {
+		return eventstore.AppendResult{}, invalid("answers", "no answers given")
+	}
+	if len(cmd.Answers) > maxAnswers {
+		return eventstore.AppendResult{}, invalid("answers", "%d answers, over the limit of %d", len(cmd.Answers), maxAnswers)
+	}
+	answers := map[string]string{}
+	for q, ans := range cmd.Answers {
+		if err := checkCode("answers.question", q); err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		text, err := checkText("answers."+q, ans, false, maxLongText)
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		answers[q] = text
+	}
+	return s.applicant(ctx, meta, cmd.ApplicationID, func(a *Application, c *Cycle) ([]domain.Event, error) {
+		return a.saveAnswers(c, today(meta.Now), answers)
+	})
+}
+
+// Submit is the command that submits an application.
+type Submit struct{ ApplicationID string }
+
+// Submit submits a draft with answers by the application deadline. Roles:
+// applicant (its own), system.
+func (s *Service) Submit(ctx context.Context, meta domain.Meta, cmd Submit) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("submit an application", applicantRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.applicant(ctx, meta, cmd.ApplicationID, func(a *Application, c *Cycle) ([]domain.Event, error) {
+		return a.submit(c, today(meta.Now))
+	})
+}
+
+// Withdraw is the command that withdraws an application.
+type Withdraw struct {
+	ApplicationID string
+	Reason        string
+}
+
+// Withdraw withdraws an application before its decision. Roles: applicant
+// (its own), system.
+func (s *Service) Withdraw(ctx context.Context, meta domain.Meta, cmd Withdraw) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("withdraw an application", applicantRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	reason, err := checkText("reason", cmd.Reason, false, maxText)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.applicant(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+		return a.withdraw(reason)
+	})
+}
+
+// ConfirmStart is the command that confirms an evaluation started.
+type ConfirmStart struct{ ApplicationID string }
+
+// ConfirmStart confirms to the applicant that its evaluation started.
+// Roles: consortium, system.
+func (s *Service) ConfirmStart(ctx context.Context, meta domain.Meta, cmd ConfirmStart) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("confirm the start of an evaluation", consortiumRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+		return a.confirmStart()
+	}, false)
+}
+
+// CheckCompleteness is the command that records a completeness check.
+type CheckCompleteness struct {
+	ApplicationID string
+	Complete      bool
+	Missing       []string
+}
+
+// CheckCompleteness records whether an application is complete, and
+// what it misses if not. Roles: consortium, system.
+func (s *Service) CheckCompleteness(ctx context.Context, meta domain.Meta, cmd CheckCompleteness) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("check an application's completeness", consortiumRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	missing, err := checkList("missing", cmd.Missing)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+		return a.checkCompleteness(cmd.Complete, missing)
+	}, false)
+}
+
+// RequestInformation is the command by which an expert asks the applicant
+// for more.
+type RequestInformation struct {
+	ApplicationID string
+	Question      string
+}
+
+// RequestInformation records an assigned expert's question; the
+// application cannot be decided while it is open. Roles: expert (assigned,
+// without a conflict), system.
+func (s *Service) RequestInformation(ctx context.Context, meta domain.Meta, cmd RequestInformation) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("request information", expertRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	q, err := checkText("question", cmd.Question, true, maxLongText)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+		return a.requestInformation(meta.Actor.ID, q)
+	}, false)
+}
+
+// ProvideInformation is the command that answers a request for
+// information.
+type ProvideInformation struct {
+	ApplicationID string
+	RequestID     string
+	Answer        string
+}
+
+// ProvideInformation answers an open request. Roles: applicant (its own),
+// system.
+func (s *Service) ProvideInformation(ctx context.Context, meta domain.Meta, cmd ProvideInformation) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("provide information", applicantRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	ans, err := checkText("answer", cmd.Answer, true, maxLongText)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.applicant(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+		return a.provideInformation(cmd.RequestID, ans)
+	})
+}
+
+// ReportMaterialChange is the command by which an applicant reports a
+// change to what its application says.
+type ReportMaterialChange struct {
+	ApplicationID string
+	Description   string
+}
+
+// ReportMaterialChange records a change the applicant reports during the
+// evaluation. Roles: applicant (its own), system.
+func (s *Service) ReportMaterialChange(ctx context.Context, meta domain.Meta, cmd ReportMaterialChange) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("report a material change", applicantRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	d, err := checkText("description", cmd.Description, true, maxLongText)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.applicant(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+		return a.reportMaterialChange(d)
+	})
+}
+
+// AssignExpert is the command that assigns an expert to an application.
+type AssignExpert struct {
+	ApplicationID string
+	// Expert is the expert's actor ID, as their API key names them
+	// ("key:<name>").
+	Expert string
+}
+
+// AssignExpert assigns an expert. Roles: consortium, system.
+func (s *Service) AssignExpert(ctx context.Context, meta domain.Meta, cmd AssignExpert) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("assign an expert", consortiumRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	x, err := checkText("expert", cmd.Expert, true, maxCode)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+		return a.assignExpert(x)
+	}, false)
+}
+
+// DeclareConflict is the command by which an assigned expert declares
+// whether they have a conflict of interest with the municipality.
+type DeclareConflict struct {
+	ApplicationID string
+	Conflict      bool
+	Details       string
+}
+
+// DeclareConflict records the calling expert's declaration, which must
+// come before any score. Roles: expert (assigned), system.
+func (s *Service) DeclareConflict(ctx context.Context, meta domain.Meta, cmd DeclareConflict) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("declare a conflict of interest", expertRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	details, err := checkText("details", cmd.Details, false, maxText)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+		return a.declareConflict(meta.Actor.ID, cmd.Conflict, details)
+	}, false)
+}
+
+// Score is the command by which an expert scores, or revises the score
+// of, a criterion.
+type Score struct {
+	ApplicationID string
+	Criterion     string
+	Score         int
+	Rationale     string
+	// Reason is required to revise a score recorded before.
+	Reason string
+}
+
+// Score records the calling expert's score of a criterion, on the scale
+// of the rules in force, until the decision. Roles: expert (assigned,
+// without a conflict), system.
+func (s *Service) Score(ctx context.Context, meta domain.Meta, cmd Score) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("score an application", expertRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	rationale, err := checkText("rationale", cmd.Rationale, true, maxLongText)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	reason, err := checkText("reason", cmd.Reason, false, maxText)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, c *Cycle) ([]domain.Event, error) {
+		return a.score(c.Rules(), meta.Actor.ID, cmd.Criterion, cmd.Score, rationale, reason)
+	}, false)
+}
+
+// DecideApplication is the command that records the consortium's decision.
+type DecideApplication struct {
+	ApplicationID string
+	Decide
+}
+
+// Decide records the consortium's decision under the rules in force. It
+// needs a complete application, the required experts' scores and no open
+// information request; against the computed recommendation it needs a
+// justification. Roles: consortium, system.
+func (s *Service) Decide(ctx context.Context, meta domain.Meta, cmd DecideApplication) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("decide on an application", consortiumRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	d := cmd.Decide
+	var err error
+	if d.Justification, err = checkText("justification", d.Justification, false, maxLongText); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if len(d.Recommendations) > maxList {
+		return eventstore.AppendResult{}, invalid("recommendations", "%d, over the limit of %d", len(d.Recommendations), maxList)
+	}
+	for i := range d.Recommendations {
+		d.Recommendations[i] = d.Recommendations[i].Normalize()
+		if err := d.Recommendations[i].Validate("recommendations[" + strconv.Itoa(i) + "]"); err != nil {
+			return eventstore.AppendResult{}, err
+		}
+	}
+	d.Progress = d.Progress.Normalize()
+	if d.Progress.Ka != "" || d.Progress.En != "" {
+		if err := d.Progress.Validate("progress"); err != nil {
+			return eventstore.AppendResult{}, err
+		}
+	}
+	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, c *Cycle) ([]domain.Event, error) {
+		return a.decide(c.Rules(), d)
+	}, false)
+}
+
+// ApplicationCommand names an application, for the commands that need
+// nothing else: announcing a result, awarding a certificate.
+type ApplicationCommand struct{ ApplicationID string }
+
+// Announce announces a decided application's result, from the cycle's
+// results date, issuing the certificate of a certified municipality.
+// Roles: consortium, system.
+func (s *Service) Announce(ctx context.Context, meta domain.Meta, cmd ApplicationCommand) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("announce a result", consortiumRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, c *Cycle) ([]domain.Event, error) {
+		return a.announce(c, today(meta.Now))
+	}, false)
+}
+
+// Award records the handing over of a certificate at the ceremony. Roles:
+// consortium, system.
+func (s *Service) Award(ctx context.Context, meta domain.Meta, cmd ApplicationCommand) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("award a certificate", consortiumRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, c *Cycle) ([]domain.Event, error) {
+		return a.award(c, today(meta.Now))
+	}, false)
+}
+
+// Revoke is the command that revokes a certificate.
+type Revoke struct {
+	ApplicationID string
+	Reason        string
+}
+
+// Revoke revokes a valid certificate, with a reason. Roles: consortium,
+// system.
+func (s *Service) Revoke(ctx context.Context, meta domain.Meta, cmd Revoke) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("revoke a certificate", consortiumRoles...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	reason, err := checkText("reason", cmd.Reason, true, maxText)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+		return a.revoke(today(meta.Now), reason)
+	}, false)
+}
+
+// onCycle loads the cycle of year, has decide decide on it and saves what
+// it decided.
+func (s *Service) onCycle(ctx context.Context, meta domain.Meta, year int, decide func(*Cycle) ([]domain.Event, error)) (eventstore.AppendResult, error) {
+	stream := CycleStream(year)
+	var c Cycle
+	version, err := s.Repo.Load(ctx, stream, &c)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	events, err := decide(&c)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.Repo.Save(ctx, stream, version, meta, events...)
+}
+
+// applicant is onApplication for the applicant's commands: an applicant
+// acts for its own municipality only.
+func (s *Service) applicant(ctx context.Context, meta domain.Meta, id string, decide func(*Application, *Cycle) ([]domain.Event, error)) (eventstore.AppendResult, error) {
+	_, municipality, err := parseApplicationID(id)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := forMunicipality(meta.Actor, municipality); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.onApplication(ctx, meta, id, decide, false)
+}
+
+// onApplication loads the application id and its cycle, has decide decide
+// and saves what it decided. Unless drafting, the application must exist.
+func (s *Service) onApplication(ctx context.Context, meta domain.Meta, id string, decide func(*Application, *Cycle) ([]domain.Event, error), drafting bool) (eventstore.AppendResult, error) {
+	year, _, err := parseApplicationID(id)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var c Cycle
+	if _, err := s.Repo.Load(ctx, CycleStream(year), &c); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	stream := ApplicationStream(id)
+	var a Application
+	version, err := s.Repo.Load(ctx, stream, &a)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if version == 0 && !drafting {
+		return eventstore.AppendResult{}, domain.Errorf(domain.NotFound, "no application %s", id)
+	}
+	events, err := decide(&a, &c)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.Repo.Save(ctx, stream, version, meta, events...)
+}
+
+// knownMunicipality checks that code is a municipality in the registry.
+func (s *Service) knownMunicipality(ctx context.Context, code string) error {
+	if err := checkCode("municipality", code); err != nil {
+		return err
+	}
+	var m registry.Municipality
+	version, err := s.Repo.Load(ctx, registry.MunicipalityStream(code), &m)
+	if err != nil {
+		return err
+	}
+	if version == 0 {
+		return invalid("municipality", "%q is not a municipality in the registry", code)
+	}
+	return nil
+}
+
+// forMunicipality checks that an applicant acts for municipality.
+func forMunicipality(a domain.Actor, municipality string) error {
+	if a.Role == domain.Applicant && a.Municipality != municipality {
+		return domain.Errorf(domain.Forbidden, "this key acts for %s, not %s", a.Municipality, municipality)
+	}
+	return nil
+}
+
+// parseApplicationID reads "<year>-<municipality>".
+func parseApplicationID(id string) (int, string, error) {
+	y, m, ok := strings.Cut(id, "-")
+	year, err := strconv.Atoi(y)
+	if !ok || err != nil || len(y) != 4 || checkCode("applicationId", m) != nil {
+		return 0, "", invalid("applicationId", "%q is not an application ID (<year>-<municipality>, for example 2019-batumi)", id)
+	}
+	return year, m, nil
+}
+
+// checkList trims a list of short texts, dropping empty ones.
+func checkList(field string, items []string) ([]string, error) {
+	if len(items) > maxList {
+		return nil, invalid(field, "%d items, over the limit of %d", len(items), maxList)
+	}
+	var out []string
+	for i, it := range items {
+		t, err := checkText(field+"["+strconv.Itoa(i)+"]", it, false, maxText)
+		if err != nil {
+			return nil, err
+		}
+		if t != "" {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
