@@ -144,3 +144,33 @@ func Follow(ctx context.Context, after int64, page int,
 		}
 	}
 }
+
+// Auditor is what a backend that chains its log offers an auditor, beyond
+// Store: the chain's hash of each event, and a verification of a range of
+// the log against the chain and its signed checkpoints. The postgres
+// backend implements it; the in-memory one, which keeps no chain, does not.
+type Auditor interface {
+	// Hashes returns the chain hash at each of positions; a position the
+	// log lacks is absent from the map.
+	Hashes(ctx context.Context, positions []int64) (map[int64][]byte, error)
+	// VerifyRange recomputes the chain over positions from..to (from the
+	// checkpoint before from, on which their hashes rest) and checks the
+	// signed checkpoints with the backend's trusted keys.
+	VerifyRange(ctx context.Context, from, to int64) (Verification, error)
+}
+
+// Verification is the outcome of Auditor.VerifyRange.
+type Verification struct {
+	From, To int64
+	// Events is how many log entries were rehashed, Checkpoints how many
+	// signatures were checked.
+	Events      int64
+	Checkpoints int
+	// FirstBad is the first position found wrong, 0 when the range is
+	// intact; Problem says what is wrong there.
+	FirstBad int64
+	Problem  string
+}
+
+// Intact reports whether the verification found nothing wrong.
+func (v Verification) Intact() bool { return v.FirstBad == 0 }

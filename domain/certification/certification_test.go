@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
@@ -54,7 +55,7 @@ var (
 const (
 	expertA    = "key:expert-a"
 	expertB    = "key:expert-b"
-	expertC    = "key:expert-c"
+	expertC    = "key:expert-c#0000000000c3"
 	consortium = "key:consortium"
 )
 
@@ -84,7 +85,9 @@ func history(parts ...[]domain.Event) []domain.Event {
 
 // Stages of one application's life, each the events up to it.
 var (
-	base         = []domain.Event{batumi, gori, opened2019}
+	base         = []domain.Event{batumi, gori, opened2019, keyC, keyAnalyst}
+	keyC         = access.KeyCreated{ID: "0000000000c3", Name: "expert-c", Role: domain.Expert, Hash: strings.Repeat("c", 64)}
+	keyAnalyst   = access.KeyCreated{ID: "0000000000a1", Name: "analyst", Role: domain.Analyst, Hash: strings.Repeat("a", 64)}
 	inDraft      = history(base, []domain.Event{drafted, answered})
 	underReview  = history(inDraft, []domain.Event{submitted, confirmed, complete, assignedA, assignedB, freeA, freeB})
 	scored       = history(underReview, scores(expertA, 8, 6, 7, 5), scores(expertB, 6, 8, 7, 7))
@@ -178,6 +181,7 @@ func newService(t testing.TB) *certification.Service {
 	t.Helper()
 	types := &domain.Types{}
 	registry.RegisterEvents(types)
+	access.RegisterEvents(types)
 	certification.RegisterEvents(types)
 	return &certification.Service{Repo: &domain.Repository{Store: inmem.New(), Types: types}}
 }
@@ -202,6 +206,10 @@ func streamOf(t testing.TB, e domain.Event) string {
 	switch e := e.(type) {
 	case registry.MunicipalityRegistered:
 		return "municipality-" + e.Code
+	case access.KeyCreated:
+		return "apikey-" + e.ID
+	case access.KeyRevoked:
+		return "apikey-" + e.ID
 	case certification.CycleOpened:
 		return "cycle-" + strconv.Itoa(e.Year)
 	case certification.CycleRulesChanged:

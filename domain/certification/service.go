@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
 )
@@ -332,6 +333,12 @@ func (s *Service) AssignExpert(ctx context.Context, meta domain.Meta, cmd Assign
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
+	if meta.Actor.Role != domain.System {
+		// Imports of past cycles (system) name experts who had no key.
+		if err := s.liveExpert(ctx, x); err != nil {
+			return eventstore.AppendResult{}, err
+		}
+	}
 	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.assignExpert(x)
 	}, false)
@@ -546,6 +553,29 @@ func (s *Service) knownMunicipality(ctx context.Context, code string) error {
 	}
 	if version == 0 {
 		return invalid("municipality", "%q is not a municipality in the registry", code)
+	}
+	return nil
+}
+
+// liveExpert checks that actorID ("key:<name>#<key ID>", as the log
+// records an API key's actor) is an expert's key that works.
+func (s *Service) liveExpert(ctx context.Context, actorID string) error {
+	name, id, ok := strings.Cut(strings.TrimPrefix(actorID, "key:"), "#")
+	if !ok || !strings.HasPrefix(actorID, "key:") {
+		return invalid("expert", "%q is not an expert's actor ID (key:<name>#<key ID>, as viewer.name shows it)", actorID)
+	}
+	var k access.Key
+	version, err := s.Repo.Load(ctx, access.Stream(id), &k)
+	if err != nil {
+		return err
+	}
+	switch {
+	case version == 0 || k.Name != name:
+		return invalid("expert", "no API key %s named %s", id, name)
+	case k.Role != domain.Expert:
+		return invalid("expert", "key %s is a %s's, not an expert's", id, k.Role)
+	case k.Revoked:
+		return invalid("expert", "key %s is revoked", id)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/certification"
 )
 
@@ -126,6 +127,17 @@ func TestEvaluation(t *testing.T) {
 
 		{name: "assign", as: asConsortium, given: underReview, when: certification.AssignExpert{ApplicationID: appID, Expert: expertC},
 			then: []domain.Event{certification.ExpertAssigned{ID: appID, Expert: expertC}}},
+		{name: "assign an unknown key", as: asConsortium, given: underReview, when: certification.AssignExpert{ApplicationID: appID, Expert: "key:expert-d#0000000000d4"},
+			kind: domain.Invalid, text: "no API key 0000000000d4 named expert-d"},
+		{name: "assign a name that is not the key's", as: asConsortium, given: underReview, when: certification.AssignExpert{ApplicationID: appID, Expert: "key:expert-x#0000000000c3"},
+			kind: domain.Invalid, text: "no API key 0000000000c3 named expert-x"},
+		{name: "assign a key that is not an expert's", as: asConsortium, given: underReview, when: certification.AssignExpert{ApplicationID: appID, Expert: "key:analyst#0000000000a1"},
+			kind: domain.Invalid, text: "is a analyst's, not an expert's"},
+		{name: "assign a revoked expert", as: asConsortium,
+			given: history(underReview, []domain.Event{access.KeyRevoked{ID: "0000000000c3"}}),
+			when:  certification.AssignExpert{ApplicationID: appID, Expert: expertC}, kind: domain.Invalid, text: "is revoked"},
+		{name: "assign by name alone", as: asConsortium, given: underReview, when: certification.AssignExpert{ApplicationID: appID, Expert: "expert-c"},
+			kind: domain.Invalid, text: "not an expert's actor ID"},
 		{name: "expert may not assign", as: asExpertA, given: underReview, when: certification.AssignExpert{ApplicationID: appID, Expert: expertC},
 			kind: domain.Forbidden},
 		{name: "declare a conflict", as: asExpertC, given: history(underReview, []domain.Event{certification.ExpertAssigned{ID: appID, Expert: expertC}}),

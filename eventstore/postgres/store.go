@@ -76,6 +76,9 @@ type Options struct {
 	// SigningKey signs log checkpoints. Without one the sequencer writes no
 	// checkpoints, and verification rests on the hash chain alone.
 	SigningKey ed25519.PrivateKey
+	// TrustedKeys are other keys whose checkpoints VerifyRange accepts:
+	// those of earlier signing keys, after a key rotation.
+	TrustedKeys []ed25519.PublicKey
 	// CheckpointEvery is the number of events between checkpoints (1000).
 	CheckpointEvery int64
 	// CheckpointInterval is the longest time new events wait for a
