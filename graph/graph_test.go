@@ -13,12 +13,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/catalog"
+	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/graph"
@@ -36,6 +38,7 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 // per role.
 type env struct {
 	t      testing.TB
+	clock  *testClock
 	url    string
 	store  *postgres.Store
 	runner *projections.Runner
@@ -73,7 +76,7 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	quiet := slog.New(slog.DiscardHandler)
 	store := postgres.New(db, postgres.Options{Logger: quiet})
 	repo := &domain.Repository{Store: store, Types: catalog.Types}
-	runner := projections.NewRunner(db, store, []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}},
+	runner := projections.NewRunner(db, store, []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}, projections.Certification{}},
 		projections.Options{Logger: quiet})
 	bg, stop := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)
@@ -85,7 +88,7 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	if _, err := seed.Registry(ctx, regs, access.SystemMeta("test", time.Now())); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: store, runner: runner, db: db, keys: map[domain.Role]string{}}
+	e := &env{t: t, clock: &testClock{}, store: store, runner: runner, db: db, keys: map[domain.Role]string{}}
 	keys := &access.Service{Repo: repo}
 	var last int64
 	for _, role := range domain.Roles {
@@ -112,13 +115,27 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	}
 	srv := graph.NewServer(graph.Deps{
 		Store: store, Registry: regs, Reads: &projections.Reads{DB: reads}, Runner: runner,
-		Keys: &projections.Reads{DB: reads}, Logger: quiet,
+		Keys: &projections.Reads{DB: reads}, Logger: quiet, Certification: &certification.Service{Repo: repo}, Now: e.clock.Now,
 	}, cfg)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	e.url = hs.URL
 	return e
 }
+
+// testClock is the commands' clock: the real time until a test sets it.
+type testClock struct{ at atomic.Int64 }
+
+// Now is the clock's time.
+func (c *testClock) Now() time.Time {
+	if n := c.at.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Now()
+}
+
+// Set makes the clock show t, in Tbilisi, from now on.
+func (c *testClock) Set(t time.Time) { c.at.Store(t.UnixNano()) }
 
 // response is a GraphQL response as the tests read it.
 type response struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/graph/generated"
@@ -73,6 +74,8 @@ func (c *Config) defaults() {
 type Deps struct {
 	Store    eventstore.Store
 	Registry *registry.Service
+	// Certification handles the certification workflow's commands.
+	Certification *certification.Service
 	// Reads queries the read models; give it a pool whose connections have
 	// a statement_timeout, so no query can run away.
 	Reads  *projections.Reads

@@ -9,6 +9,7 @@ import (
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/catalog"
+	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/internal/seed"
@@ -24,13 +25,16 @@ type app struct {
 	repo     *domain.Repository
 	registry *registry.Service
 	access   *access.Service
-	runner   *projections.Runner
-	reads    *projections.Reads
+	// certification runs the certification workflow; at start, the demo
+	// cycle's commands.
+	certification *certification.Service
+	runner        *projections.Runner
+	reads         *projections.Reads
 }
 
 // readModels are the projections, in the order they are listed.
 func readModels() []projections.Projection {
-	return []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}}
+	return []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}, projections.Certification{}}
 }
 
 // openApp opens the database and builds the services. key signs log
@@ -44,10 +48,11 @@ func openApp(ctx context.Context, c config, log *slog.Logger, key ed25519.Privat
 	repo := &domain.Repository{Store: store, Types: catalog.Types}
 	return &app{
 		cfg: c, log: log, db: db, store: store, repo: repo,
-		registry: &registry.Service{Repo: repo},
-		access:   &access.Service{Repo: repo},
-		runner:   projections.NewRunner(db.pool, store, readModels(), projections.Options{Logger: log}),
-		reads:    &projections.Reads{DB: db.reads},
+		registry:      &registry.Service{Repo: repo},
+		access:        &access.Service{Repo: repo},
+		certification: &certification.Service{Repo: repo},
+		runner:        projections.NewRunner(db.pool, store, readModels(), projections.Options{Logger: log}),
+		reads:         &projections.Reads{DB: db.reads},
 	}, nil
 }
 
@@ -65,6 +70,24 @@ func (a *app) importRegistry(ctx context.Context) (seed.Report, error) {
 	}
 	if rep.Regions+rep.Municipalities > 0 {
 		a.log.Info("registry imported", "regions", rep.Regions, "municipalities", rep.Municipalities)
+	}
+	return rep, nil
+}
+
+// importDemo loads the demo certification cycle of 2019 (the eight
+// municipalities certified that year, with illustrative scores) unless the
+// 2019 cycle exists: on a new database, all of it; afterwards, nothing. It
+// needs the registry imported first.
+func (a *app) importDemo(ctx context.Context) (seed.CertificationReport, error) {
+	rep, err := seed.Certification2019(ctx, a.certification)
+	if err != nil {
+		return rep, err
+	}
+	if rep.Events > 0 {
+		a.log.Info("demo certification cycle imported", "year", 2019,
+			"applications", rep.Applications, "certified", rep.Certified, "events", rep.Events)
+	} else {
+		a.log.Debug("demo certification cycle not imported: the 2019 cycle exists")
 	}
 	return rep, nil
 }

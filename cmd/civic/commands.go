@@ -11,14 +11,19 @@ import (
 	"github.com/civicledger/civicledger/domain/access"
 )
 
-// importCmd loads reference data as events: `civic import registry`.
+// importCmd loads data as events: `civic import registry` (Georgia's
+// regions and municipalities) or `civic import demo` (the illustrative 2019
+// certification cycle, which needs the registry, so it imports that too).
+// Each loads only what is not there yet.
 func (m *Main) importCmd(ctx context.Context, args []string) error {
+	const usage = "usage: civic import registry|demo (registry: the regions and municipalities of Georgia; " +
+		"demo: the registry and the 2019 certification cycle, with illustrative scores)"
 	fs := m.flags("import")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || fs.Arg(0) != "registry" {
-		return fmt.Errorf("usage: civic import registry (what to import: the regions and municipalities of Georgia)")
+	if fs.NArg() != 1 || fs.Arg(0) != "registry" && fs.Arg(0) != "demo" {
+		return errors.New(usage)
 	}
 	a, err := m.openTool(ctx)
 	if err != nil {
@@ -30,6 +35,18 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "registered %d regions and %d municipalities (the rest were registered already)\n", rep.Regions, rep.Municipalities)
+	if fs.Arg(0) != "demo" {
+		return nil
+	}
+	demo, err := a.importDemo(ctx)
+	if err != nil {
+		return err
+	}
+	if demo.Events == 0 {
+		fmt.Fprintln(m.Stdout, "the 2019 certification cycle exists already: no demo data loaded")
+		return nil
+	}
+	fmt.Fprintf(m.Stdout, "loaded the 2019 certification cycle: %d applications, %d certified, %d events\n", demo.Applications, demo.Certified, demo.Events)
 	return nil
 }
 

@@ -32,6 +32,18 @@ type config struct {
 	// introspection is "public", "signed-in" or "" (public on a loopback
 	// address, where only the machine's own users reach the server).
 	introspection string
+	// demo says whether serve loads the demo certification cycle: "on",
+	// "off", or "" (on for the embedded database, off with DATABASE_URL,
+	// so a production database never gets invented data by default).
+	demo string
+}
+
+// loadDemo reports whether serve loads the demo data.
+func (c config) loadDemo() bool {
+	if c.demo == "" {
+		return c.databaseURL == ""
+	}
+	return c.demo == "on"
 }
 
 func (m *Main) config() (config, error) {
@@ -47,6 +59,7 @@ func (m *Main) config() (config, error) {
 		dataDir:       get("CIVIC_DATA_DIR", ".civic"),
 		signingKey:    get("CIVIC_SIGNING_KEY", ""),
 		introspection: get("CIVIC_INTROSPECTION", ""),
+		demo:          get("CIVIC_DEMO", ""),
 	}
 	for _, p := range strings.Split(get("CIVIC_TRUSTED_KEYS", ""), ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -62,6 +75,11 @@ func (m *Main) config() (config, error) {
 		c.logJSON = true
 	default:
 		return c, fmt.Errorf("CIVIC_LOG_FORMAT %q: want text or json", f)
+	}
+	switch c.demo {
+	case "", "on", "off":
+	default:
+		return c, fmt.Errorf("CIVIC_DEMO %q: want on or off", c.demo)
 	}
 	switch c.introspection {
 	case "", "public", "signed-in":

@@ -6,6 +6,8 @@
 //	civic verify [--from N] [--to M]
 //	                            check the event log's hash chain and signed checkpoints
 //	civic import registry       register Georgia's regions and municipalities
+//	civic import demo           the registry, then the demo 2019 certification cycle
+//	civic replay application ID audit an application and replay its decision
 //	civic keys create|revoke    issue and withdraw API keys
 //	civic rebuild NAME          rebuild a read model beside the live one, then switch
 //	civic project               run the sequencer and the projections, no API
@@ -59,6 +61,10 @@ Usage:
   civic migrate                    create or update the database schema
   civic verify [--from N] [--to M] check the event log's hash chain and signed checkpoints
   civic import registry            register Georgia's regions and municipalities
+  civic import demo                the registry, then the 2019 certification cycle with
+                                   illustrative scores (serve loads it on first start)
+  civic replay application ID      list an application's events with their hashes, verify the
+                                   log over them, and replay its decision (exit 1: mismatch)
   civic keys create --role R --name N [--municipality M]
                                    issue an API key (printed once)
   civic keys revoke ID [--reason TEXT]
@@ -79,6 +85,8 @@ Configuration (environment):
   CIVIC_RATE_LIMIT      requests a second per API key or anonymous address (20; 0: none)
   CIVIC_MAX_DEPTH, CIVIC_MAX_COMPLEXITY, CIVIC_MAX_BODY_BYTES  query limits (12, 5000, 1 MiB)
   CIVIC_INTROSPECTION   public or signed-in (default: public on a loopback address)
+  CIVIC_DEMO            on or off: serve loads the 2019 demo cycle (default: on for the
+                        embedded database, off with DATABASE_URL)
   CIVIC_LOG_LEVEL       debug, info, warn or error (info)
   CIVIC_LOG_FORMAT      text or json (text)
 `
@@ -100,6 +108,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		code, err = m.verify(ctx, args[1:])
 	case "import":
 		err = m.importCmd(ctx, args[1:])
+	case "replay":
+		code, err = m.replay(ctx, args[1:])
 	case "keys":
 		err = m.keys(ctx, args[1:])
 	case "rebuild":

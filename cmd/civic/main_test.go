@@ -438,3 +438,54 @@ func TestKeysCommand(t *testing.T) {
 		t.Errorf("the key's secret appears in %d events (%v)", leaks, err)
 	}
 }
+
+// TestReplayCommand replays a demo decision, then the same after an
+// administrator edited one of its scores in the database.
+func TestReplayCommand(t *testing.T) {
+	url := testdb.URL(t)
+	env := map[string]string{"DATABASE_URL": url, "CIVIC_DATA_DIR": t.TempDir()}
+	store := sequence(t, url)
+	if code, out, errOut := run(t, env, "import", "demo"); code != 0 || !strings.Contains(out, "loaded the 2019 certification cycle: 9 applications, 8 certified") {
+		t.Fatalf("civic import demo = %d, %q, %q", code, out, errOut)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if st, err := store.Status(context.Background()); err == nil && st.Pending == 0 && st.Head > 81 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the import's events were not sequenced within 30s")
+		}
+	}
+	code, out, errOut := run(t, env, "replay", "application", "2019-batumi")
+	if code != 0 || !strings.Contains(out, "log: intact") || !strings.Contains(out, "verdict: FOLLOWED") ||
+		!strings.Contains(out, "certification.decision_taken") {
+		t.Fatalf("civic replay application 2019-batumi = %d:\n%s%s\nwant 0, the events, the log intact and FOLLOWED", code, out, errOut)
+	}
+	for _, args := range [][]string{{"replay", "application", "batumi"}, {"replay", "application", "2019-tbilisi"}, {"replay", "2019-batumi"}} {
+		if code, _, errOut := run(t, env, args...); code != 2 || errOut == "" {
+			t.Errorf("civic %s = %d, %q; want 2 and an error", strings.Join(args, " "), code, errOut)
+		}
+	}
+
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	conn, err := pool.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	tag, err := conn.Exec(context.Background(), `SET session_replication_role = replica;
+		UPDATE eventstore.events SET data = jsonb_set(data::jsonb, '{score}', '0')::json
+		WHERE (stream_id, version) = (SELECT stream_id, min(version) FROM eventstore.events
+			WHERE stream_id = 'application-2019-batumi' AND type = 'certification.score_recorded' GROUP BY stream_id)`)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("editing a score: %v, %d rows", err, tag.RowsAffected())
+	}
+	code, out, errOut = run(t, env, "replay", "application", "2019-batumi")
+	if code != 1 || !strings.Contains(out, "log: BROKEN at position") || !strings.Contains(out, "verdict: MISMATCH") {
+		t.Fatalf("after the edit, civic replay = %d:\n%s%s\nwant 1, the log broken and MISMATCH", code, out, errOut)
+	}
+}

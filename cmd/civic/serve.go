@@ -75,13 +75,18 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if _, err := a.importRegistry(ctx); err != nil {
 		return fmt.Errorf("import registry: %w", err)
 	}
+	if c.loadDemo() {
+		if _, err := a.importDemo(ctx); err != nil {
+			return fmt.Errorf("import demo data: %w", err)
+		}
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (CIVIC_ADDR): %w", c.addr, err)
 	}
 	api := graph.NewServer(graph.Deps{
-		Store: a.store, Registry: a.registry, Reads: a.reads, Runner: a.runner, Keys: a.reads, Logger: log,
+		Store: a.store, Registry: a.registry, Certification: a.certification, Reads: a.reads, Runner: a.runner, Keys: a.reads, Logger: log,
 	}, c.graph(ln.Addr()))
 	srv := &http.Server{
 		Handler:           routes(a, api.Handler(), log),

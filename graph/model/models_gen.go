@@ -9,10 +9,158 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/scalar"
 	"github.com/civicledger/civicledger/projections"
 )
+
+type Answer struct {
+	Question string `json:"question"`
+	Answer   string `json:"answer"`
+}
+
+type AnswerInput struct {
+	Question string `json:"question"`
+	// An empty answer clears the question.
+	Answer string `json:"answer"`
+}
+
+// A municipality's application in one cycle.
+type Application struct {
+	ID           string                    `json:"id"`
+	Year         int                       `json:"year"`
+	Municipality *projections.Municipality `json:"municipality"`
+	Status       ApplicationStatus         `json:"status"`
+	SubmittedOn  *string                   `json:"submittedOn,omitempty"`
+	Confirmed    bool                      `json:"confirmed"`
+	Completeness Completeness              `json:"completeness"`
+	// What an incomplete application misses.
+	Missing []string `json:"missing"`
+	// Information requests not answered yet, by request ID.
+	OpenRequests []string `json:"openRequests"`
+	// Assigned experts (consortium, auditors, admins).
+	Experts []string `json:"experts,omitempty"`
+	// Experts who declared a conflict of interest (consortium, auditors, admins).
+	Conflicted []string `json:"conflicted,omitempty"`
+	// Questionnaire answers by question code (the applicant, experts, consortium, auditors, admins).
+	Answers []Answer `json:"answers,omitempty"`
+	// Scores: all of them for the consortium, auditors and admins; an expert
+	// sees their own; others see none.
+	Scores      []Score      `json:"scores,omitempty"`
+	Decision    *Decision    `json:"decision,omitempty"`
+	Certificate *Certificate `json:"certificate,omitempty"`
+	// Position of the last event this state reflects.
+	Position scalar.Position `json:"position"`
+}
+
+type ApplicationFilter struct {
+	Year         *int               `json:"year,omitempty"`
+	Municipality *string            `json:"municipality,omitempty"`
+	Region       *string            `json:"region,omitempty"`
+	Status       *ApplicationStatus `json:"status,omitempty"`
+}
+
+// A moment of an application's history: exactly one of position or time.
+type AsOf struct {
+	Position *scalar.Position `json:"position,omitempty"`
+	Time     *time.Time       `json:"time,omitempty"`
+}
+
+type AuditedEvent struct {
+	Position   scalar.Position `json:"position"`
+	Version    int             `json:"version"`
+	Type       string          `json:"type"`
+	RecordedAt time.Time       `json:"recordedAt"`
+	Actor      string          `json:"actor"`
+	Role       string          `json:"role"`
+	// The log's chain hash at this position, hex.
+	Hash *string     `json:"hash,omitempty"`
+	Data scalar.JSON `json:"data"`
+}
+
+// A certificate in the public registry.
+type Certificate struct {
+	Number        string                    `json:"number"`
+	ApplicationID string                    `json:"applicationId"`
+	Year          int                       `json:"year"`
+	Municipality  *projections.Municipality `json:"municipality"`
+	ValidFrom     string                    `json:"validFrom"`
+	ValidUntil    string                    `json:"validUntil"`
+	Status        CertificateStatus         `json:"status"`
+	AwardedOn     *string                   `json:"awardedOn,omitempty"`
+	RevokedOn     *string                   `json:"revokedOn,omitempty"`
+	RevokedReason *string                   `json:"revokedReason,omitempty"`
+	// The consortium's recommendations to the municipality, once announced.
+	Recommendations []domain.LocalizedText `json:"recommendations"`
+	Progress        *domain.LocalizedText  `json:"progress,omitempty"`
+}
+
+type CertificateFilter struct {
+	Year         *int               `json:"year,omitempty"`
+	Municipality *string            `json:"municipality,omitempty"`
+	Region       *string            `json:"region,omitempty"`
+	Status       *CertificateStatus `json:"status,omitempty"`
+}
+
+// An application's events as the log holds them, and the log's verification.
+type CertificationAudit struct {
+	ApplicationID string           `json:"applicationId"`
+	Events        []AuditedEvent   `json:"events"`
+	Verification  *LogVerification `json:"verification"`
+}
+
+// A year's certification: its calendar and the rules in force.
+type CertificationCycle struct {
+	Year     int                    `json:"year"`
+	Title    *domain.LocalizedText  `json:"title"`
+	Schedule *CertificationSchedule `json:"schedule"`
+	// The rules in force; rulesVersions lists every version.
+	Rules         *CertificationRules  `json:"rules"`
+	RulesVersions []CertificationRules `json:"rulesVersions"`
+}
+
+// One cycle of a municipality's certification history.
+type CertificationOutcome struct {
+	ApplicationID string            `json:"applicationId"`
+	Year          int               `json:"year"`
+	Status        ApplicationStatus `json:"status"`
+	Certified     *bool             `json:"certified,omitempty"`
+	Certificate   *Certificate      `json:"certificate,omitempty"`
+}
+
+// What a certification mutation did.
+type CertificationPayload struct {
+	// Position of the mutation's last event in the log (0 when it changed nothing).
+	Position scalar.Position `json:"position"`
+	// The application after the mutation, rebuilt from its events, when the mutation concerns one the caller may read.
+	Application *Application `json:"application,omitempty"`
+}
+
+// What a cycle judges applications by: data recorded in the cycle's events.
+// A decision records the version it was taken under.
+type CertificationRules struct {
+	Version  int         `json:"version"`
+	Criteria []Criterion `json:"criteria"`
+	// Experts free of conflicts who must have scored every criterion.
+	ExpertsRequired int `json:"expertsRequired"`
+	// Weighted score, 0 to 100, at or above which the recommendation is to certify.
+	PassScore float64 `json:"passScore"`
+	// Least score, 0 to 100, each criterion must reach for a recommendation to certify; 0 for none.
+	CriterionMinimum float64 `json:"criterionMinimum"`
+	ValidityMonths   int     `json:"validityMonths"`
+	// Why this version was made; null for the first.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// The cycle's calendar: Tbilisi days; a deadline includes its day.
+type CertificationSchedule struct {
+	CallOpens             string `json:"callOpens"`
+	ApplicationDeadline   string `json:"applicationDeadline"`
+	QuestionnaireDeadline string `json:"questionnaireDeadline"`
+	ResultsDate           string `json:"resultsDate"`
+	CeremonyDate          string `json:"ceremonyDate"`
+}
 
 // New contact details for an open organisation. They replace the old ones as
 // a whole: a field left out is cleared, not kept.
@@ -21,6 +169,12 @@ type ChangeOrganisationContactInput struct {
 	Contact *ContactInput `json:"contact"`
 	// Refuse if the organisation is no longer at this version.
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+}
+
+type ChangeRulesInput struct {
+	Year   int         `json:"year"`
+	Rules  *RulesInput `json:"rules"`
+	Reason string      `json:"reason"`
 }
 
 // Records that an organisation stopped working. reason (required, at most 500
@@ -49,6 +203,90 @@ type ContactInput struct {
 	Person  *string `json:"person,omitempty"`
 }
 
+// One thing experts score, on a scale of whole points.
+type Criterion struct {
+	Code     string                `json:"code"`
+	Name     *domain.LocalizedText `json:"name"`
+	Guidance *domain.LocalizedText `json:"guidance,omitempty"`
+	Weight   int                   `json:"weight"`
+	ScaleMin int                   `json:"scaleMin"`
+	ScaleMax int                   `json:"scaleMax"`
+}
+
+type CriterionInput struct {
+	Code     string              `json:"code"`
+	Name     *LocalizedTextInput `json:"name"`
+	Guidance *LocalizedTextInput `json:"guidance,omitempty"`
+	Weight   int                 `json:"weight"`
+	ScaleMin int                 `json:"scaleMin"`
+	ScaleMax int                 `json:"scaleMax"`
+}
+
+type CriterionScore struct {
+	Criterion string `json:"criterion"`
+	// 0 to 100: the experts' mean placed on the criterion's scale.
+	Score float64 `json:"score"`
+}
+
+// Counts of a cycle's applications by the furthest stage each reached,
+// whatever happened later. Outcomes count once announced, so they are public.
+type CycleCounts struct {
+	// Applications started, withdrawn ones included.
+	Applied   int `json:"applied"`
+	Submitted int `json:"submitted"`
+	Withdrawn int `json:"withdrawn"`
+	Complete  int `json:"complete"`
+	Decided   int `json:"decided"`
+	// Results announced; certified counts the certificates issued with them, revoked ones included.
+	Announced int `json:"announced"`
+	Certified int `json:"certified"`
+	Revoked   int `json:"revoked"`
+}
+
+// How a cycle went.
+type CycleStatistics struct {
+	Year     int                 `json:"year"`
+	Total    *CycleCounts        `json:"total"`
+	ByRegion []RegionCycleCounts `json:"byRegion"`
+}
+
+type DecideInput struct {
+	ApplicationID   string               `json:"applicationId"`
+	Certified       bool                 `json:"certified"`
+	Justification   *string              `json:"justification,omitempty"`
+	Recommendations []LocalizedTextInput `json:"recommendations,omitempty"`
+	Progress        *LocalizedTextInput  `json:"progress,omitempty"`
+}
+
+// The consortium's decision and what it was taken on.
+type Decision struct {
+	Certified      bool            `json:"certified"`
+	RulesVersion   int             `json:"rulesVersion"`
+	Recommendation *Recommendation `json:"recommendation"`
+	// Why the decision goes against the recommendation, if it does.
+	Justification   *string                `json:"justification,omitempty"`
+	Recommendations []domain.LocalizedText `json:"recommendations"`
+	Progress        *domain.LocalizedText  `json:"progress,omitempty"`
+	// SHA-256 of the rules and scores the decision saw (see replayDecision).
+	InputsDigest string `json:"inputsDigest"`
+}
+
+type DecisionReplay struct {
+	ApplicationID string        `json:"applicationId"`
+	Verdict       ReplayVerdict `json:"verdict"`
+	// The decision as recorded.
+	Decision *Decision `json:"decision,omitempty"`
+	// The rules version the decision recorded, as the cycle's events hold it.
+	Rules *CertificationRules `json:"rules,omitempty"`
+	// Recomputed from the events before the decision.
+	Recommendation *Recommendation `json:"recommendation,omitempty"`
+	InputsDigest   *string         `json:"inputsDigest,omitempty"`
+	// Each difference behind a MISMATCH.
+	Problems []string `json:"problems"`
+	// The log's verification over the application's events.
+	Verification *LogVerification `json:"verification"`
+}
+
 // Which events an events subscription delivers. Both conditions must hold;
 // one left out holds for every event.
 type EventFilter struct {
@@ -64,6 +302,18 @@ type EventFilter struct {
 type LocalizedTextInput struct {
 	Ka string  `json:"ka"`
 	En *string `json:"en,omitempty"`
+}
+
+// The hash chain and signed checkpoints, rechecked over a range of the log.
+type LogVerification struct {
+	From        scalar.Position `json:"from"`
+	To          scalar.Position `json:"to"`
+	Intact      bool            `json:"intact"`
+	Events      int             `json:"events"`
+	Checkpoints int             `json:"checkpoints"`
+	// The first position found wrong, and what is wrong there.
+	FirstBad *scalar.Position `json:"firstBad,omitempty"`
+	Problem  *string          `json:"problem,omitempty"`
 }
 
 // A new place for an open organisation, by the rules of
@@ -86,6 +336,19 @@ type MoveOrganisationInput struct {
 // payload's position in the Civic-Min-Position header to read your own writes.
 // Mutations must be POSTed.
 type Mutation struct {
+}
+
+type NominateInput struct {
+	Year         int    `json:"year"`
+	Municipality string `json:"municipality"`
+	Reason       string `json:"reason"`
+}
+
+type OpenCycleInput struct {
+	Year     int                 `json:"year"`
+	Title    *LocalizedTextInput `json:"title"`
+	Schedule *ScheduleInput      `json:"schedule"`
+	Rules    *RulesInput         `json:"rules"`
 }
 
 // An organisation in a page, with its cursor. Pass the cursor as after to
@@ -152,6 +415,17 @@ type ProjectionStatus struct {
 type Query struct {
 }
 
+// What the rules made of the scores.
+type Recommendation struct {
+	Certify bool `json:"certify"`
+	// Weighted score, 0 to 100.
+	Score    float64          `json:"score"`
+	Criteria []CriterionScore `json:"criteria"`
+	Experts  []string         `json:"experts"`
+	// Why not to certify, when that is the recommendation.
+	Reasons []string `json:"reasons"`
+}
+
 // An event as stored in the log.
 type RecordedEvent struct {
 	Position      scalar.Position `json:"position"`
@@ -166,6 +440,11 @@ type RecordedEvent struct {
 	Actor         *string         `json:"actor,omitempty"`
 	Role          *string         `json:"role,omitempty"`
 	CorrelationID *string         `json:"correlationId,omitempty"`
+}
+
+type RegionCycleCounts struct {
+	Region *projections.Region `json:"region"`
+	Counts *CycleCounts        `json:"counts"`
 }
 
 // A new organisation. region and municipality are codes, each optional: a
@@ -202,6 +481,32 @@ type ReopenOrganisationInput struct {
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+type RulesInput struct {
+	Criteria         []CriterionInput `json:"criteria"`
+	ExpertsRequired  int              `json:"expertsRequired"`
+	PassScore        float64          `json:"passScore"`
+	CriterionMinimum *float64         `json:"criterionMinimum,omitempty"`
+	ValidityMonths   *int             `json:"validityMonths,omitempty"`
+}
+
+type ScheduleInput struct {
+	CallOpens             string `json:"callOpens"`
+	ApplicationDeadline   string `json:"applicationDeadline"`
+	QuestionnaireDeadline string `json:"questionnaireDeadline"`
+	ResultsDate           string `json:"resultsDate"`
+	CeremonyDate          string `json:"ceremonyDate"`
+}
+
+type Score struct {
+	Expert    string  `json:"expert"`
+	Criterion string  `json:"criterion"`
+	Score     int     `json:"score"`
+	Rationale *string `json:"rationale,omitempty"`
+	// How many times the score was revised.
+	Revisions    int `json:"revisions"`
+	RulesVersion int `json:"rulesVersion"`
+}
+
 // Live updates, over a WebSocket on /graphql (graphql-transport-ws); a
 // subscription sent over HTTP is refused with 405. Browsers cannot set headers
 // on a WebSocket, so send the API key in the connection_init payload:
@@ -212,10 +517,242 @@ type Subscription struct {
 // Who is calling, as the server sees the API key (or its absence).
 type Viewer struct {
 	Role Role `json:"role"`
-	// The key's name; null for anonymous callers.
+	// Who the log records as acting with this key (key:<name>#<key ID>); null for anonymous callers.
 	Name *string `json:"name,omitempty"`
 	// The municipality an applicant key acts for.
 	Municipality *projections.Municipality `json:"municipality,omitempty"`
+}
+
+type ApplicationStatus string
+
+const (
+	ApplicationStatusDraft     ApplicationStatus = "DRAFT"
+	ApplicationStatusSubmitted ApplicationStatus = "SUBMITTED"
+	ApplicationStatusWithdrawn ApplicationStatus = "WITHDRAWN"
+	ApplicationStatusDecided   ApplicationStatus = "DECIDED"
+)
+
+var AllApplicationStatus = []ApplicationStatus{
+	ApplicationStatusDraft,
+	ApplicationStatusSubmitted,
+	ApplicationStatusWithdrawn,
+	ApplicationStatusDecided,
+}
+
+func (e ApplicationStatus) IsValid() bool {
+	switch e {
+	case ApplicationStatusDraft, ApplicationStatusSubmitted, ApplicationStatusWithdrawn, ApplicationStatusDecided:
+		return true
+	}
+	return false
+}
+
+func (e ApplicationStatus) String() string {
+	return string(e)
+}
+
+func (e *ApplicationStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ApplicationStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ApplicationStatus", str)
+	}
+	return nil
+}
+
+func (e ApplicationStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ApplicationStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ApplicationStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type CertificateStatus string
+
+const (
+	CertificateStatusValid   CertificateStatus = "VALID"
+	CertificateStatusExpired CertificateStatus = "EXPIRED"
+	CertificateStatusRevoked CertificateStatus = "REVOKED"
+)
+
+var AllCertificateStatus = []CertificateStatus{
+	CertificateStatusValid,
+	CertificateStatusExpired,
+	CertificateStatusRevoked,
+}
+
+func (e CertificateStatus) IsValid() bool {
+	switch e {
+	case CertificateStatusValid, CertificateStatusExpired, CertificateStatusRevoked:
+		return true
+	}
+	return false
+}
+
+func (e CertificateStatus) String() string {
+	return string(e)
+}
+
+func (e *CertificateStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CertificateStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CertificateStatus", str)
+	}
+	return nil
+}
+
+func (e CertificateStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CertificateStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CertificateStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type Completeness string
+
+const (
+	CompletenessUnchecked  Completeness = "UNCHECKED"
+	CompletenessComplete   Completeness = "COMPLETE"
+	CompletenessIncomplete Completeness = "INCOMPLETE"
+)
+
+var AllCompleteness = []Completeness{
+	CompletenessUnchecked,
+	CompletenessComplete,
+	CompletenessIncomplete,
+}
+
+func (e Completeness) IsValid() bool {
+	switch e {
+	case CompletenessUnchecked, CompletenessComplete, CompletenessIncomplete:
+		return true
+	}
+	return false
+}
+
+func (e Completeness) String() string {
+	return string(e)
+}
+
+func (e *Completeness) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Completeness(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Completeness", str)
+	}
+	return nil
+}
+
+func (e Completeness) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Completeness) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Completeness) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ReplayVerdict string
+
+const (
+	ReplayVerdictUndecided  ReplayVerdict = "UNDECIDED"
+	ReplayVerdictFollowed   ReplayVerdict = "FOLLOWED"
+	ReplayVerdictOverridden ReplayVerdict = "OVERRIDDEN"
+	ReplayVerdictMismatch   ReplayVerdict = "MISMATCH"
+)
+
+var AllReplayVerdict = []ReplayVerdict{
+	ReplayVerdictUndecided,
+	ReplayVerdictFollowed,
+	ReplayVerdictOverridden,
+	ReplayVerdictMismatch,
+}
+
+func (e ReplayVerdict) IsValid() bool {
+	switch e {
+	case ReplayVerdictUndecided, ReplayVerdictFollowed, ReplayVerdictOverridden, ReplayVerdictMismatch:
+		return true
+	}
+	return false
+}
+
+func (e ReplayVerdict) String() string {
+	return string(e)
+}
+
+func (e *ReplayVerdict) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ReplayVerdict(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ReplayVerdict", str)
+	}
+	return nil
+}
+
+func (e ReplayVerdict) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ReplayVerdict) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ReplayVerdict) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // What the caller's API key may do. Every mutation checks it, and the log

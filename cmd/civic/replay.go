@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/civicledger/civicledger/domain/catalog"
+	"github.com/civicledger/civicledger/domain/certification"
+	"github.com/civicledger/civicledger/eventstore/postgres"
+)
+
+// replay prints what GraphQL's certificationAudit and replayDecision give,
+// for people without a GraphQL client: `civic replay application ID`. It
+// exits 0 when the log is intact and the decision matches its events
+// (followed or overridden, or not decided yet), 1 when it found something
+// wrong, 2 when it could not look.
+func (m *Main) replay(ctx context.Context, args []string) (int, error) {
+	fs := m.flags("replay")
+	if err := fs.Parse(args); err != nil {
+		return exitError, err
+	}
+	if fs.NArg() != 2 || fs.Arg(0) != "application" {
+		return exitError, fmt.Errorf("usage: civic replay application ID (an application ID is <year>-<municipality>, for example 2019-batumi)")
+	}
+	c, err := m.config()
+	if err != nil {
+		return exitError, err
+	}
+	keys, err := trustedKeys(c)
+	if err != nil {
+		return exitError, err
+	}
+	db, err := openDatabase(ctx, c, c.logger(m.Stderr))
+	if err != nil {
+		return exitError, err
+	}
+	defer db.close()
+	store := postgres.New(db.pool, postgres.Options{TrustedKeys: keys, Logger: c.logger(m.Stderr)})
+	defer store.Close()
+	a, err := certification.AuditApplication(ctx, store, catalog.Types, fs.Arg(1))
+	if err != nil {
+		return exitError, err
+	}
+	return m.printAudit(a), nil
+}
+
+// printAudit prints an audit and returns the exit code it calls for.
+func (m *Main) printAudit(a certification.Audit) int {
+	w := m.Stdout
+	fmt.Fprintf(w, "application %s: %d events\n", a.ApplicationID, len(a.Events))
+	fmt.Fprintf(w, "%8s  %-20s  %-45s  %-40s  %s\n", "position", "recorded (UTC)", "type", "actor (role)", "hash")
+	for _, e := range a.Events {
+		hash := "-"
+		if e.Hash != nil {
+			hash = hex.EncodeToString(e.Hash)[:16] + "…"
+		}
+		fmt.Fprintf(w, "%8d  %-20s  %-45s  %-40s  %s\n", e.Position, e.RecordedAt.UTC().Format("2006-01-02 15:04:05"), e.Type,
+			e.Metadata.Actor+" ("+e.Metadata.Role+")", hash)
+	}
+	code := exitOK
+	switch v := a.Verification; {
+	case v == nil:
+		fmt.Fprintln(w, "log: not verified (no event of the application has a log position yet)")
+	case v.Intact():
+		fmt.Fprintf(w, "log: intact over positions %d..%d (%d events hashed, %d checkpoint signatures valid)\n", v.From, v.To, v.Events, v.Checkpoints)
+	default:
+		fmt.Fprintf(w, "log: BROKEN at position %d: %s\n", v.FirstBad, v.Problem)
+		code = exitFailed
+	}
+	r := a.Replay
+	if r.Decision == nil {
+		fmt.Fprintln(w, "decision: none yet")
+		return code
+	}
+	outcome := "not certified"
+	if r.Decision.Certified {
+		outcome = "certified"
+	}
+	fmt.Fprintf(w, "decision: %s under rules version %d; it recorded the recommendation %s and inputs digest %s\n",
+		outcome, r.Decision.RulesVersion, describe(r.Decision.Recommendation), r.Decision.InputsDigest)
+	if r.InputsDigest != "" {
+		fmt.Fprintf(w, "replay: recomputed %s, inputs digest %s\n", describe(r.Recommendation), r.InputsDigest)
+	}
+	switch r.Verdict {
+	case certification.Followed:
+		fmt.Fprintln(w, "verdict: FOLLOWED: the decision is what the recommendation says")
+	case certification.Overridden:
+		fmt.Fprintf(w, "verdict: OVERRIDDEN, with the justification: %s\n", r.Decision.Justification)
+	default:
+		fmt.Fprintln(w, "verdict: MISMATCH: the decision's record does not match its events")
+		for _, p := range r.Problems {
+			fmt.Fprintf(w, "  - %s\n", p)
+		}
+		code = exitFailed
+	}
+	return code
+}
+
+func describe(r certification.Recommendation) string {
+	if r.Certify {
+		return fmt.Sprintf("certify (weighted score %.2f)", r.Score)
+	}
+	return fmt.Sprintf("do not certify (weighted score %.2f: %s)", r.Score, strings.Join(r.Reasons, "; "))
+}
