@@ -72,7 +72,7 @@ func (r *Resolver) certificationAudit(ctx context.Context, id string) (*model.Ce
 	out := &model.CertificationAudit{ApplicationID: id, Verification: verificationOf(a.Verification)}
 	for _, e := range a.Events {
 		ae := model.AuditedEvent{
-			Position: scalar.Position(e.Position), Version: int(e.Version), Type: e.Type, RecordedAt: e.RecordedAt,
+			Position: scalar.Position(e.Position), Version: int(e.Version), Type: e.Type, OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt,
 			Actor: e.Metadata.Actor, Role: e.Metadata.Role, Data: scalar.JSON(e.Data),
 		}
 		if e.Hash != nil {

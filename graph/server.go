@@ -187,10 +187,22 @@ var graphiqlPage string
 
 var graphiqlTemplate = template.Must(template.New("graphiql").Parse(graphiqlPage))
 
-// exampleQuery opens GraphiQL, and works on a fresh `make run`.
+// exampleQuery opens GraphiQL, and works on a fresh `make run` (whose
+// demo data gives the certificates).
 const exampleQuery = `# Civic Ledger: civic participation in Georgia.
-# The regions with their municipalities and 2014 census populations:
+# The municipalities certified in participatory budgeting, with the
+# consortium's advice, and the regions with their 2014 census populations:
 {
+  certificates {
+    number
+    year
+    municipality { name { ka en } region { name { en } } }
+    validFrom
+    validUntil
+    status
+    recommendations { ka en }
+  }
+  cycleStatistics(year: 2019) { total { applied certified } }
   regions {
     code
     name { ka en }

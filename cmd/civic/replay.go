@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/eventstore/postgres"
@@ -50,13 +51,14 @@ func (m *Main) replay(ctx context.Context, args []string) (int, error) {
 func (m *Main) printAudit(a certification.Audit) int {
 	w := m.Stdout
 	fmt.Fprintf(w, "application %s: %d events\n", a.ApplicationID, len(a.Events))
-	fmt.Fprintf(w, "%8s  %-20s  %-45s  %-40s  %s\n", "position", "recorded (UTC)", "type", "actor (role)", "hash")
+	fmt.Fprintf(w, "%8s  %-10s  %-20s  %-45s  %-40s  %s\n", "position", "occurred", "recorded (UTC)", "type", "actor (role)", "hash")
 	for _, e := range a.Events {
 		hash := "-"
 		if e.Hash != nil {
 			hash = hex.EncodeToString(e.Hash)[:16] + "…"
 		}
-		fmt.Fprintf(w, "%8d  %-20s  %-45s  %-40s  %s\n", e.Position, e.RecordedAt.UTC().Format("2006-01-02 15:04:05"), e.Type,
+		fmt.Fprintf(w, "%8d  %-10s  %-20s  %-45s  %-40s  %s\n", e.Position, e.OccurredAt.In(domain.Tbilisi).Format(certification.DateLayout),
+			e.RecordedAt.UTC().Format("2006-01-02 15:04:05"), e.Type,
 			e.Metadata.Actor+" ("+e.Metadata.Role+")", hash)
 	}
 	code := exitOK

@@ -73,6 +73,7 @@ type ComplexityRoot struct {
 		Actor      func(childComplexity int) int
 		Data       func(childComplexity int) int
 		Hash       func(childComplexity int) int
+		OccurredAt func(childComplexity int) int
 		Position   func(childComplexity int) int
 		RecordedAt func(childComplexity int) int
 		Role       func(childComplexity int) int
@@ -584,6 +585,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditedEvent.Hash(childComplexity), true
+	case "AuditedEvent.occurredAt":
+		if e.ComplexityRoot.AuditedEvent.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditedEvent.OccurredAt(childComplexity), true
 	case "AuditedEvent.position":
 		if e.ComplexityRoot.AuditedEvent.Position == nil {
 			break
@@ -2468,6 +2475,9 @@ type AuditedEvent {
   position: Position!
   version: Int!
   type: String!
+  "When the fact happened (for a past cycle imported later, in the past)."
+  occurredAt: DateTime!
+  "When the log recorded it."
   recordedAt: DateTime!
   actor: String!
   role: String!
@@ -3072,6 +3082,8 @@ func (ec *executionContext) childFields_AuditedEvent(ctx context.Context, field 
 		return ec.fieldContext_AuditedEvent_version(ctx, field)
 	case "type":
 		return ec.fieldContext_AuditedEvent_type(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_AuditedEvent_occurredAt(ctx, field)
 	case "recordedAt":
 		return ec.fieldContext_AuditedEvent_recordedAt(ctx, field)
 	case "actor":
@@ -5024,6 +5036,29 @@ func (ec *executionContext) _AuditedEvent_type(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_AuditedEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditedEvent", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuditedEvent_occurredAt(ctx context.Context, field graphql.CollectedField, obj *model.AuditedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditedEvent_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditedEvent_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditedEvent", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
 func (ec *executionContext) _AuditedEvent_recordedAt(ctx context.Context, field graphql.CollectedField, obj *model.AuditedEvent) (ret graphql.Marshaler) {
@@ -13431,6 +13466,11 @@ func (ec *executionContext) _AuditedEvent(ctx context.Context, sel ast.Selection
 			}
 		case "type":
 			out.Values[i] = ec._AuditedEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occurredAt":
+			out.Values[i] = ec._AuditedEvent_occurredAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

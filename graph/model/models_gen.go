@@ -68,12 +68,15 @@ type AsOf struct {
 }
 
 type AuditedEvent struct {
-	Position   scalar.Position `json:"position"`
-	Version    int             `json:"version"`
-	Type       string          `json:"type"`
-	RecordedAt time.Time       `json:"recordedAt"`
-	Actor      string          `json:"actor"`
-	Role       string          `json:"role"`
+	Position scalar.Position `json:"position"`
+	Version  int             `json:"version"`
+	Type     string          `json:"type"`
+	// When the fact happened (for a past cycle imported later, in the past).
+	OccurredAt time.Time `json:"occurredAt"`
+	// When the log recorded it.
+	RecordedAt time.Time `json:"recordedAt"`
+	Actor      string    `json:"actor"`
+	Role       string    `json:"role"`
 	// The log's chain hash at this position, hex.
 	Hash *string     `json:"hash,omitempty"`
 	Data scalar.JSON `json:"data"`
