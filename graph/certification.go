@@ -123,6 +123,8 @@ func (r *Resolver) applicationAsOf(ctx context.Context, id string, asOf *model.A
 	}
 	var a certification.Application
 	var last int64
+	var applied []eventstore.Event
+	var decoded []domain.Event
 	for _, se := range stored {
 		if asOf.Position != nil && (se.Position == 0 || se.Position > int64(*asOf.Position)) ||
 			asOf.Time != nil && se.RecordedAt.After(*asOf.Time) {
@@ -135,16 +137,66 @@ func (r *Resolver) applicationAsOf(ctx context.Context, id string, asOf *model.A
 		if err := a.Apply(e); err != nil {
 			return nil, domain.Wrap(err, "replay")
 		}
-		last = se.Position
+		last = max(last, se.Position)
+		applied, decoded = append(applied, se), append(decoded, e)
 	}
 	if a.ID() == "" {
 		return nil, nil // it did not exist yet
 	}
 	s := a.Snapshot()
+	s.Version = applied[len(applied)-1].Version
 	if err := canSee(ActorFrom(ctx), s.Municipality, s.Experts); err != nil {
 		return nil, err
 	}
-	return r.applicationOfSnapshot(ctx, s, last)
+	// The rules in force at the same moment, from the cycle's events.
+	cycleStored, err := r.deps.Store.ReadStream(ctx, certification.CycleStream(s.Year), eventstore.ReadOptions{})
+	if err != nil {
+		return nil, domain.Wrap(err, "read the cycle")
+	}
+	var c certification.Cycle
+	for _, se := range cycleStored {
+		if asOf.Position != nil && (se.Position == 0 || se.Position > int64(*asOf.Position)) ||
+			asOf.Time != nil && se.RecordedAt.After(*asOf.Time) {
+			break
+		}
+		e, err := catalog.Types.Decode(se)
+		if err != nil {
+			return nil, domain.Wrap(err, "decode")
+		}
+		if err := c.Apply(e); err != nil {
+			return nil, domain.Wrap(err, "replay the cycle")
+		}
+	}
+	out, err := r.applicationOfSnapshot(ctx, s, last)
+	if err != nil {
+		return nil, err
+	}
+	actor := ActorFrom(ctx)
+	requests := map[string]*projections.InformationRequest{}
+	var order []string
+	for i, se := range applied {
+		out.Timeline = append(out.Timeline, timelineEntry(actor, model.TimelineEntry{
+			Position: scalar.Position(se.Position), Version: int(se.Version), Type: se.Type, OccurredAt: se.OccurredAt,
+			RecordedAt: se.RecordedAt, Actor: se.Metadata.Actor, Role: se.Metadata.Role, Summary: certification.Describe(decoded[i]),
+		}, expertOf(decoded[i])))
+		switch e := decoded[i].(type) {
+		case certification.InformationRequested:
+			requests[e.RequestID] = &projections.InformationRequest{RequestID: e.RequestID, Expert: e.Expert, Question: e.Question, RequestedAt: se.OccurredAt}
+			order = append(order, e.RequestID)
+		case certification.InformationProvided:
+			if q := requests[e.RequestID]; q != nil {
+				at := se.OccurredAt
+				q.Answer, q.AnsweredAt = e.Answer, &at
+			}
+		}
+	}
+	for _, id := range order {
+		out.Requests = append(out.Requests, requestOf(actor, *requests[id]))
+	}
+	if c.Year() != 0 {
+		out.ScoreSummary = scoreSummaryOf(actor, c.Rules(), s.Scores, s.Cleared)
+	}
+	return out, nil
 }
 
 // canSee checks that actor may read an application of municipality with
@@ -187,6 +239,7 @@ func (r *Resolver) applicationOfSnapshot(ctx context.Context, s certification.Sn
 		ID: s.ID, Year: s.Year, Municipality: &m, Status: model.ApplicationStatus(strings.ToUpper(string(s.Status))),
 		Confirmed: s.Confirmed, Completeness: model.Completeness(strings.ToUpper(s.Completeness)),
 		Missing: nonNil(s.Missing), OpenRequests: nonNil(s.OpenRequests), Position: scalar.Position(position),
+		Version: int(s.Version), Timeline: []model.TimelineEntry{}, Requests: []model.InformationRequest{},
 	}
 	if s.SubmittedOn != "" {
 		out.SubmittedOn = &s.SubmittedOn
@@ -365,6 +418,7 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 		ID: a.ID, Year: a.Year, Municipality: &m, Status: model.ApplicationStatus(strings.ToUpper(string(a.Status))),
 		Confirmed: a.Confirmed, Completeness: model.Completeness(strings.ToUpper(string(a.Completeness))),
 		Missing: nonNil(a.Missing), OpenRequests: []string{}, Position: scalar.Position(a.Position),
+		Version: int(a.Version), Timeline: []model.TimelineEntry{}, Requests: []model.InformationRequest{},
 	}
 	if a.SubmittedOn != "" {
 		out.SubmittedOn = &a.SubmittedOn
@@ -373,7 +427,7 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 	if whole {
 		out.Experts, out.Conflicted = nonNil(a.Experts), nonNil(a.Conflicted)
 	}
-	if fields["openRequests"] && a.OpenRequests > 0 {
+	if fields["openRequests"] && a.OpenRequests > 0 || fields["requests"] {
 		reqs, err := r.deps.Reads.ApplicationRequests(ctx, a.ID)
 		if err != nil {
 			return out, err
@@ -382,6 +436,39 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 			if q.AnsweredAt == nil {
 				out.OpenRequests = append(out.OpenRequests, q.RequestID)
 			}
+			out.Requests = append(out.Requests, requestOf(actor, q))
+		}
+	}
+	if fields["timeline"] {
+		entries, err := r.deps.Reads.ApplicationTimeline(ctx, a.ID)
+		if err != nil {
+			return out, err
+		}
+		for _, t := range entries {
+			out.Timeline = append(out.Timeline, timelineEntry(actor, model.TimelineEntry{
+				Position: scalar.Position(t.Position), Version: int(t.Version), Type: t.Type, OccurredAt: t.OccurredAt,
+				RecordedAt: t.RecordedAt, Actor: t.Actor, Role: string(t.Role), Summary: t.Summary,
+			}, expertInSummary(t)))
+		}
+	}
+	if fields["scoreSummary"] && whole {
+		c, err := r.deps.Reads.Cycle(ctx, a.Year)
+		if err != nil {
+			return out, err
+		}
+		scores, err := r.deps.Reads.ApplicationScores(ctx, a.ID)
+		if err != nil {
+			return out, err
+		}
+		byExpert := certification.Scores{}
+		for _, sc := range scores {
+			if byExpert[sc.Expert] == nil {
+				byExpert[sc.Expert] = map[string]int{}
+			}
+			byExpert[sc.Expert][sc.Criterion] = sc.Score
+		}
+		if c != nil {
+			out.ScoreSummary = scoreSummaryOf(actor, c.Rules, byExpert, a.Cleared)
 		}
 	}
 	if fields["answers"] && seesAnswers(actor) {
@@ -499,4 +586,82 @@ func requestedFields(ctx context.Context) map[string]bool {
 		out[f.Name] = true
 	}
 	return out
+}
+
+// expertSteps are the events that name an expert, and what the roles
+// that may not know which expert read instead.
+var expertSteps = map[string]string{
+	"certification.expert_assigned":               "An expert was assigned",
+	"certification.conflict_of_interest_declared": "An expert declared on conflicts of interest",
+	"certification.score_recorded":                "An expert scored a criterion",
+	"certification.score_revised":                 "An expert revised a score",
+	"certification.information_requested":         "An expert requested information",
+}
+
+// timelineEntry is one line of a timeline as actor may read it: experts
+// are named, and scores shown, only to the consortium, auditors and admins,
+// and to the expert themself.
+func timelineEntry(actor domain.Actor, e model.TimelineEntry, expert string) model.TimelineEntry {
+	generic, ok := expertSteps[e.Type]
+	if !ok || slices.Contains(auditRoles, actor.Role) || (actor.Role == domain.Expert && expert == actor.ID) {
+		return e
+	}
+	e.Summary = generic
+	if e.Role == string(domain.Expert) {
+		e.Actor = "an expert"
+	}
+	return e
+}
+
+// expertOf is the expert an application event names, "" for none.
+func expertOf(e domain.Event) string {
+	switch e := e.(type) {
+	case certification.ExpertAssigned:
+		return e.Expert
+	case certification.ConflictOfInterestDeclared:
+		return e.Expert
+	case certification.ScoreRecorded:
+		return e.Expert
+	case certification.ScoreRevised:
+		return e.Expert
+	case certification.InformationRequested:
+		return e.Expert
+	}
+	return ""
+}
+
+// requestOf converts an information request for actor.
+func requestOf(actor domain.Actor, q projections.InformationRequest) model.InformationRequest {
+	out := model.InformationRequest{ID: q.RequestID, Question: q.Question, RequestedAt: q.RequestedAt, AnsweredAt: q.AnsweredAt}
+	if q.AnsweredAt != nil {
+		out.Answer = &q.Answer
+	}
+	if slices.Contains(auditRoles, actor.Role) || actor.ID == q.Expert {
+		out.Expert = &q.Expert
+	}
+	return out
+}
+
+// scoreSummaryOf is the preview of the rules over scores, for the roles
+// that see scores whole; nil for others.
+func scoreSummaryOf(actor domain.Actor, rules certification.Rules, scores certification.Scores, cleared []string) *model.ScoreSummary {
+	if !slices.Contains(auditRoles, actor.Role) {
+		return nil
+	}
+	complete, rec := rules.Preview(scores, cleared)
+	out := &model.ScoreSummary{RulesVersion: rules.Version, ExpertsRequired: rules.ExpertsRequired, ExpertsComplete: nonNil(complete)}
+	if rec != nil {
+		out.Recommendation = recommendationOf(*rec)
+	}
+	return out
+}
+
+// expertInSummary is the expert a timeline line of the read model is
+// about: the actor of an expert's own step, "" for the consortium's
+// assignment (whose line the non-auditing roles read redacted anyway).
+func expertInSummary(t projections.TimelineEntry) string {
+	if t.Role == domain.Expert {
+		return t.Actor
+	}
+	return ""
 }

@@ -45,7 +45,7 @@ func (r *mutationResolver) DraftApplication(ctx context.Context, year int, munic
 }
 
 // SaveApplicationAnswers resolves Mutation.saveApplicationAnswers (the applicant).
-func (r *mutationResolver) SaveApplicationAnswers(ctx context.Context, applicationID string, answers []model.AnswerInput) (*model.CertificationPayload, error) {
+func (r *mutationResolver) SaveApplicationAnswers(ctx context.Context, applicationID string, answers []model.AnswerInput, expectedVersion *int) (*model.CertificationPayload, error) {
 	in := make(map[string]string, len(answers))
 	for _, a := range answers {
 		if _, dup := in[a.Question]; dup {
@@ -53,67 +53,67 @@ func (r *mutationResolver) SaveApplicationAnswers(ctx context.Context, applicati
 		}
 		in[a.Question] = a.Answer
 	}
-	res, err := r.deps.Certification.SaveAnswers(ctx, r.meta(ctx), certification.SaveAnswers{ApplicationID: applicationID, Answers: in})
+	res, err := r.deps.Certification.SaveAnswers(ctx, r.meta(ctx), certification.SaveAnswers{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion)), Answers: in})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 
 // SubmitApplication resolves Mutation.submitApplication (the applicant).
-func (r *mutationResolver) SubmitApplication(ctx context.Context, applicationID string) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.Submit(ctx, r.meta(ctx), certification.Submit{ApplicationID: applicationID})
+func (r *mutationResolver) SubmitApplication(ctx context.Context, applicationID string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.Submit(ctx, r.meta(ctx), certification.Submit{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion))})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 
 // WithdrawApplication resolves Mutation.withdrawApplication (the applicant).
-func (r *mutationResolver) WithdrawApplication(ctx context.Context, applicationID string, reason *string) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.Withdraw(ctx, r.meta(ctx), certification.Withdraw{ApplicationID: applicationID, Reason: deref(reason)})
+func (r *mutationResolver) WithdrawApplication(ctx context.Context, applicationID string, reason *string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.Withdraw(ctx, r.meta(ctx), certification.Withdraw{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion)), Reason: deref(reason)})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 
 // ConfirmApplicationStart resolves Mutation.confirmApplicationStart (the consortium).
-func (r *mutationResolver) ConfirmApplicationStart(ctx context.Context, applicationID string) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.ConfirmStart(ctx, r.meta(ctx), certification.ConfirmStart{ApplicationID: applicationID})
+func (r *mutationResolver) ConfirmApplicationStart(ctx context.Context, applicationID string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.ConfirmStart(ctx, r.meta(ctx), certification.ConfirmStart{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion))})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 
 // CheckApplicationCompleteness resolves Mutation.checkApplicationCompleteness (the consortium).
-func (r *mutationResolver) CheckApplicationCompleteness(ctx context.Context, applicationID string, complete bool, missing []string) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.CheckCompleteness(ctx, r.meta(ctx), certification.CheckCompleteness{ApplicationID: applicationID, Complete: complete, Missing: missing})
+func (r *mutationResolver) CheckApplicationCompleteness(ctx context.Context, applicationID string, complete bool, missing []string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.CheckCompleteness(ctx, r.meta(ctx), certification.CheckCompleteness{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion)), Complete: complete, Missing: missing})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 
 // RequestApplicationInformation resolves Mutation.requestApplicationInformation (an assigned expert).
-func (r *mutationResolver) RequestApplicationInformation(ctx context.Context, applicationID string, question string) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.RequestInformation(ctx, r.meta(ctx), certification.RequestInformation{ApplicationID: applicationID, Question: question})
+func (r *mutationResolver) RequestApplicationInformation(ctx context.Context, applicationID string, question string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.RequestInformation(ctx, r.meta(ctx), certification.RequestInformation{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion)), Question: question})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 
 // ProvideApplicationInformation resolves Mutation.provideApplicationInformation (the applicant).
-func (r *mutationResolver) ProvideApplicationInformation(ctx context.Context, applicationID string, requestID string, answer string) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.ProvideInformation(ctx, r.meta(ctx), certification.ProvideInformation{ApplicationID: applicationID, RequestID: requestID, Answer: answer})
+func (r *mutationResolver) ProvideApplicationInformation(ctx context.Context, applicationID string, requestID string, answer string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.ProvideInformation(ctx, r.meta(ctx), certification.ProvideInformation{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion)), RequestID: requestID, Answer: answer})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 
 // ReportMaterialChange resolves Mutation.reportMaterialChange (the applicant).
-func (r *mutationResolver) ReportMaterialChange(ctx context.Context, applicationID string, description string) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.ReportMaterialChange(ctx, r.meta(ctx), certification.ReportMaterialChange{ApplicationID: applicationID, Description: description})
+func (r *mutationResolver) ReportMaterialChange(ctx context.Context, applicationID string, description string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.ReportMaterialChange(ctx, r.meta(ctx), certification.ReportMaterialChange{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion)), Description: description})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 
 // AssignExpert resolves Mutation.assignExpert (the consortium).
-func (r *mutationResolver) AssignExpert(ctx context.Context, applicationID string, expert string) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.AssignExpert(ctx, r.meta(ctx), certification.AssignExpert{ApplicationID: applicationID, Expert: expert})
+func (r *mutationResolver) AssignExpert(ctx context.Context, applicationID string, expert string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.AssignExpert(ctx, r.meta(ctx), certification.AssignExpert{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion)), Expert: expert})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 
 // DeclareConflictOfInterest resolves Mutation.declareConflictOfInterest (the assigned expert).
-func (r *mutationResolver) DeclareConflictOfInterest(ctx context.Context, applicationID string, conflict bool, details *string) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.DeclareConflict(ctx, r.meta(ctx), certification.DeclareConflict{ApplicationID: applicationID, Conflict: conflict, Details: deref(details)})
+func (r *mutationResolver) DeclareConflictOfInterest(ctx context.Context, applicationID string, conflict bool, details *string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.DeclareConflict(ctx, r.meta(ctx), certification.DeclareConflict{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion)), Conflict: conflict, Details: deref(details)})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 
 // ScoreApplication resolves Mutation.scoreApplication (the assigned expert).
-func (r *mutationResolver) ScoreApplication(ctx context.Context, applicationID string, criterion string, score int, rationale string, reason *string) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.Score(ctx, r.meta(ctx), certification.Score{ApplicationID: applicationID, Criterion: criterion, Score: score,
+func (r *mutationResolver) ScoreApplication(ctx context.Context, applicationID string, criterion string, score int, rationale string, reason *string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.Score(ctx, r.meta(ctx), certification.Score{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion)), Criterion: criterion, Score: score,
 		Rationale: rationale, Reason: deref(reason)})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
@@ -125,25 +125,25 @@ func (r *mutationResolver) DecideApplication(ctx context.Context, input model.De
 		d.Recommendations = append(d.Recommendations, localized(&rec))
 	}
 	d.Progress = localized(input.Progress)
-	res, err := r.deps.Certification.Decide(ctx, r.meta(ctx), certification.DecideApplication{ApplicationID: input.ApplicationID, Decide: d})
+	res, err := r.deps.Certification.Decide(ctx, r.meta(ctx), certification.DecideApplication{ApplicationID: input.ApplicationID, ExpectedVersion: int64(deref(input.ExpectedVersion)), Decide: d})
 	return r.certificationResult(ctx, input.ApplicationID, res, err)
 }
 
 // AnnounceResult resolves Mutation.announceResult (the consortium).
-func (r *mutationResolver) AnnounceResult(ctx context.Context, applicationID string) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.Announce(ctx, r.meta(ctx), certification.ApplicationCommand{ApplicationID: applicationID})
+func (r *mutationResolver) AnnounceResult(ctx context.Context, applicationID string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.Announce(ctx, r.meta(ctx), certification.ApplicationCommand{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion))})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 
 // AwardCertificate resolves Mutation.awardCertificate (the consortium).
-func (r *mutationResolver) AwardCertificate(ctx context.Context, applicationID string) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.Award(ctx, r.meta(ctx), certification.ApplicationCommand{ApplicationID: applicationID})
+func (r *mutationResolver) AwardCertificate(ctx context.Context, applicationID string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.Award(ctx, r.meta(ctx), certification.ApplicationCommand{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion))})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 
 // RevokeCertificate resolves Mutation.revokeCertificate (the consortium).
-func (r *mutationResolver) RevokeCertificate(ctx context.Context, applicationID string, reason string) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.Revoke(ctx, r.meta(ctx), certification.Revoke{ApplicationID: applicationID, Reason: reason})
+func (r *mutationResolver) RevokeCertificate(ctx context.Context, applicationID string, reason string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.Revoke(ctx, r.meta(ctx), certification.Revoke{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion)), Reason: reason})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 

@@ -87,12 +87,46 @@ func TestCertificationCycle(t *testing.T) {
 	e.mutate(domain.Expert, "scoreApplication", `mutation { scoreApplication(applicationId: "2030-rustavi", criterion: "impact", score: 7, rationale: "votes counted", reason: "the vote count arrived") { position } }`, nil)
 	e.mutate(domain.Expert, "requestApplicationInformation", `mutation { requestApplicationInformation(applicationId: "2030-rustavi", question: "How many citizens voted?") { position } }`, nil)
 
+	// Before the decision: the consortium previews the recommendation; the
+	// applicant sees the question it must answer, and the timeline without
+	// the expert's name or scores.
+	r := e.do(domain.Consortium, `{ application(id: "2030-rustavi") { version scoreSummary { rulesVersion expertsRequired expertsComplete recommendation { certify score } } } }`, nil).ok(t)
+	if got := fmt.Sprint(r.get("application.scoreSummary")); got != "map[expertsComplete:["+expert+"] expertsRequired:1 recommendation:map[certify:true score:76] rulesVersion:1]" {
+		t.Fatalf("score summary: %s", got)
+	}
+	version := r.get("application.version")
+	if version != 11.0 {
+		t.Fatalf("version %v; want 11", version)
+	}
+	r = e.do(domain.Applicant, `{ application(id: "2030-rustavi") { requests { id question expert answer } timeline { type actor summary } scoreSummary { rulesVersion } } }`, nil).ok(t)
+	if got := fmt.Sprint(r.get("application.requests")); got != "[map[answer:<nil> expert:<nil> id:1 question:How many citizens voted?]]" {
+		t.Fatalf("the applicant's requests: %s", got)
+	}
+	if r.get("application.scoreSummary") != nil {
+		t.Fatalf("the applicant sees a score summary: %v", r.get("application.scoreSummary"))
+	}
+	timeline := r.get("application.timeline").([]any)
+	if len(timeline) != 11 || fmt.Sprint(timeline[7]) != "map[actor:an expert summary:An expert scored a criterion type:certification.score_recorded]" {
+		t.Fatalf("the applicant's timeline (%d entries): %v", len(timeline), timeline)
+	}
+	for _, entry := range timeline {
+		if strings.Contains(fmt.Sprint(entry), "test-expert") {
+			t.Fatalf("the applicant's timeline names the expert: %v", entry)
+		}
+	}
+
 	const decide = `mutation { decideApplication(input: {applicationId: "2030-rustavi", certified: true,
 		recommendations: [{ka: "გამოაქვეყნეთ ხმის მიცემის შედეგები", en: "Publish the vote counts"}]}) { position } }`
 	if r := e.do(domain.Consortium, decide, nil); r.code() != "CONFLICT" || !strings.Contains(r.Errors[0].Message, "open information requests") {
 		t.Fatalf("deciding with an open request: %+v; want CONFLICT", r.Errors)
 	}
 	e.mutate(domain.Applicant, "provideApplicationInformation", `mutation { provideApplicationInformation(applicationId: "2030-rustavi", requestId: "1", answer: "2,310") { position } }`, nil)
+	// A decision on the version seen before the answer arrived is stale.
+	stale := `mutation($v: Int) { decideApplication(input: {applicationId: "2030-rustavi", certified: true, expectedVersion: $v}) { position } }`
+	before = e.head()
+	if r := e.do(domain.Consortium, stale, map[string]any{"v": version}); r.code() != "CONFLICT" || !strings.Contains(r.Errors[0].Message, "not 11 as expected") || e.head() != before {
+		t.Fatalf("deciding on a stale version: %+v; want CONFLICT and nothing written", r.Errors)
+	}
 	e.mutate(domain.Consortium, "decideApplication", decide, nil)
 
 	e.clock.Set(day(t, "2030-06-14"))
@@ -107,7 +141,7 @@ func TestCertificationCycle(t *testing.T) {
 	// The public registry, anonymously: valid now, expired once its day
 	// has passed, with nothing run in between.
 	const certs = `{ certificates(filter: {year: 2030}) { number status validFrom validUntil awardedOn municipality { code } recommendations { en } } }`
-	r := e.do(domain.Anonymous, certs, nil, "Civic-Min-Position", awarded).ok(t)
+	r = e.do(domain.Anonymous, certs, nil, "Civic-Min-Position", awarded).ok(t)
 	want := `[map[awardedOn:2030-06-30 municipality:map[code:rustavi] number:CB-2030-RUSTAVI recommendations:[map[en:Publish the vote counts]] status:VALID validFrom:2030-06-15 validUntil:2031-06-14]]`
 	if got := fmt.Sprint(r.get("certificates")); got != want {
 		t.Fatalf("certificates: %s; want %s", got, want)

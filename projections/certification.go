@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/catalog"
@@ -264,7 +263,7 @@ func (c certEvent) application(e any) (id, summary string, err error) {
 		c.b.Queue(`INSERT INTO cert_applications (id, year, municipality, status, drafted_at, updated_at, version, position)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
 			e.ID, e.Year, e.Municipality, string(certification.Draft), se.OccurredAt, se.RecordedAt, se.Version, se.Position)
-		return e.ID, fmt.Sprintf("Application of %s for the %d cycle drafted", e.Municipality, e.Year), nil
+		return e.ID, certification.Describe(e), nil
 	case certification.AnswersSaved:
 		set, cleared := map[string]string{}, []string{}
 		for q, a := range e.Answers {
@@ -276,54 +275,50 @@ func (c certEvent) application(e any) (id, summary string, err error) {
 		}
 		c.update(e.ID, `answers = (answers || $5::jsonb) - $6::text[],
 			answers_count = (SELECT count(*) FROM jsonb_object_keys((answers || $5::jsonb) - $6::text[]))`, set, cleared)
-		summary := fmt.Sprintf("%s saved", plural(len(set), "answer", "answers"))
-		if len(cleared) > 0 {
-			summary += fmt.Sprintf(", %d cleared", len(cleared))
-		}
-		return e.ID, summary, nil
+		return e.ID, certification.Describe(e), nil
 	case certification.ApplicationSubmitted:
 		c.update(e.ID, `status = $5, submitted_on = $6`, string(certification.Submitted), e.On)
-		return e.ID, "Submitted on " + e.On, nil
+		return e.ID, certification.Describe(e), nil
 	case certification.ApplicationWithdrawn:
 		c.update(e.ID, `status = $5, withdrawn_reason = $6`, string(certification.Withdrawn), e.Reason)
-		return e.ID, withText("Withdrawn", e.Reason), nil
+		return e.ID, certification.Describe(e), nil
 	case certification.ProcessStartConfirmed:
 		c.update(e.ID, `confirmed = true`)
-		return e.ID, "Start of the evaluation confirmed", nil
+		return e.ID, certification.Describe(e), nil
 	case certification.CompletenessChecked:
 		if e.Complete {
 			c.update(e.ID, `completeness = $5, missing = '{}'`, string(Complete))
-			return e.ID, "Found complete", nil
+			return e.ID, certification.Describe(e), nil
 		}
 		c.update(e.ID, `completeness = $5, missing = coalesce($6::text[], '{}')`, string(Incomplete), e.Missing)
-		return e.ID, withText("Found incomplete, missing", strings.Join(e.Missing, "; ")), nil
+		return e.ID, certification.Describe(e), nil
 	case certification.InformationRequested:
 		c.update(e.ID, `open_requests = open_requests + 1`)
 		c.b.Queue(`INSERT INTO cert_requests (application_id, request_id, expert, question, requested_at, position)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (application_id, request_id) DO NOTHING`,
 			e.ID, e.RequestID, e.Expert, e.Question, se.OccurredAt, se.Position)
-		return e.ID, withText(fmt.Sprintf("Information request %s by %s", e.RequestID, e.Expert), e.Question), nil
+		return e.ID, certification.Describe(e), nil
 	case certification.InformationProvided:
 		c.update(e.ID, `open_requests = open_requests - 1`)
 		c.b.Queue(`UPDATE cert_requests SET answer = $3, answered_at = $4, position = $5
 			WHERE application_id = $1 AND request_id = $2 AND position < $5`,
 			e.ID, e.RequestID, e.Answer, se.OccurredAt, se.Position)
-		return e.ID, fmt.Sprintf("Information request %s answered", e.RequestID), nil
+		return e.ID, certification.Describe(e), nil
 	case certification.MaterialChangeReported:
 		c.update(e.ID, `material_changes = material_changes + 1`)
-		return e.ID, withText("Material change reported", e.Description), nil
+		return e.ID, certification.Describe(e), nil
 	case certification.ExpertAssigned:
 		c.update(e.ID, `experts = array_append(array_remove(experts, $5::text), $5::text)`, e.Expert)
-		return e.ID, fmt.Sprintf("Expert %s assigned", e.Expert), nil
+		return e.ID, certification.Describe(e), nil
 	case certification.ConflictOfInterestDeclared:
 		if e.Conflict {
 			c.update(e.ID, `conflicted = array_append(array_remove(conflicted, $5::text), $5::text),
 				cleared = array_remove(cleared, $5::text)`, e.Expert)
-			return e.ID, fmt.Sprintf("%s declared a conflict of interest", e.Expert), nil
+			return e.ID, certification.Describe(e), nil
 		}
 		c.update(e.ID, `cleared = array_append(array_remove(cleared, $5::text), $5::text),
 			conflicted = array_remove(conflicted, $5::text)`, e.Expert)
-		return e.ID, fmt.Sprintf("%s declared no conflict of interest", e.Expert), nil
+		return e.ID, certification.Describe(e), nil
 	case certification.ScoreRecorded:
 		c.update(e.ID, ``)
 		c.b.Queue(`INSERT INTO cert_scores AS s (application_id, expert, criterion, score, rationale, revisions,
@@ -334,7 +329,7 @@ func (c certEvent) application(e any) (id, summary string, err error) {
 				updated_at = excluded.updated_at, position = excluded.position
 			WHERE s.position < excluded.position`,
 			e.ID, e.Expert, e.Criterion, e.Score, e.Rationale, e.RulesVersion, se.OccurredAt, se.Position)
-		return e.ID, fmt.Sprintf("%s scored %s %d (rules version %d)", e.Expert, e.Criterion, e.Score, e.RulesVersion), nil
+		return e.ID, certification.Describe(e), nil
 	case certification.ScoreRevised:
 		c.update(e.ID, ``)
 		c.b.Queue(`INSERT INTO cert_scores AS s (application_id, expert, criterion, score, rationale, revisions,
@@ -345,7 +340,7 @@ func (c certEvent) application(e any) (id, summary string, err error) {
 				rules_version = excluded.rules_version, updated_at = excluded.updated_at, position = excluded.position
 			WHERE s.position < excluded.position`,
 			e.ID, e.Expert, e.Criterion, e.Score, e.Rationale, e.Reason, e.RulesVersion, se.OccurredAt, se.Position)
-		return e.ID, withText(fmt.Sprintf("%s revised %s to %d", e.Expert, e.Criterion, e.Score), e.Reason), nil
+		return e.ID, certification.Describe(e), nil
 	case certification.DecisionTaken:
 		rec, err := json.Marshal(e.Recommendation)
 		if err != nil {
@@ -364,65 +359,23 @@ func (c certEvent) application(e any) (id, summary string, err error) {
 			progress_ka = $13, progress_en = $14, inputs_digest = $15, decided_at = $16`,
 			string(certification.Decided), e.Certified, e.RulesVersion, rec, e.Recommendation.Certify,
 			e.Recommendation.Score, e.Justification, recs, e.Progress.Ka, e.Progress.En, e.InputsDigest, se.OccurredAt)
-		return e.ID, decisionSummary(e), nil
+		return e.ID, certification.Describe(e), nil
 	case certification.ResultAnnounced:
 		c.update(e.ID, `announced_on = $5`, e.On)
-		return e.ID, "Result announced on " + e.On, nil
+		return e.ID, certification.Describe(e), nil
 	case certification.CertificateIssued:
 		c.update(e.ID, `certificate_number = $5, valid_from = $6, valid_until = $7`, e.Number, e.ValidFrom, e.ValidUntil)
-		return e.ID, fmt.Sprintf("Certificate %s issued, valid from %s until %s", e.Number, e.ValidFrom, e.ValidUntil), nil
+		return e.ID, certification.Describe(e), nil
 	case certification.CertificateAwarded:
 		c.update(e.ID, `awarded_on = $5`, e.On)
-		return e.ID, "Certificate awarded on " + e.On, nil
+		return e.ID, certification.Describe(e), nil
 	case certification.CertificateRevoked:
 		c.update(e.ID, `revoked_on = $5, revoked_reason = $6`, e.On, e.Reason)
-		return e.ID, withText("Certificate revoked on "+e.On, e.Reason), nil
+		return e.ID, certification.Describe(e), nil
 	}
 	// A certification event this projection does not know would leave the
 	// read model wrong: stop here, so the runner shows it, rather than skip.
 	return "", "", fmt.Errorf("certification: no handling for event type %s", se.Type)
-}
-
-func decisionSummary(e certification.DecisionTaken) string {
-	outcome := "not certified"
-	if e.Certified {
-		outcome = "certified"
-	}
-	rec := "do not certify"
-	if e.Recommendation.Certify {
-		rec = "certify"
-	}
-	s := fmt.Sprintf("Decided: %s (recommendation: %s, weighted score %.2f, rules version %d)",
-		outcome, rec, e.Recommendation.Score, e.RulesVersion)
-	if e.Certified != e.Recommendation.Certify {
-		s = withText(s+", against the recommendation", e.Justification)
-	}
-	return s
-}
-
-// maxSummaryText bounds the free text quoted in a timeline line, in
-// characters: a timeline is read as a list of one-liners, and the full
-// text is in the event.
-const maxSummaryText = 120
-
-// withText appends free text to a timeline line, on one line and cut to
-// maxSummaryText characters.
-func withText(prefix, text string) string {
-	text = strings.Join(strings.Fields(text), " ")
-	if text == "" {
-		return prefix
-	}
-	if utf8.RuneCountInString(text) > maxSummaryText {
-		text = string([]rune(text)[:maxSummaryText-1]) + "…"
-	}
-	return prefix + ": " + text
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // Completeness is the result of an application's completeness check.

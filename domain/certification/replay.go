@@ -136,13 +136,16 @@ type Snapshot struct {
 	Completeness string
 	Missing      []string
 	OpenRequests []string
-	// Experts are the assigned experts, sorted; Conflicted those who
-	// declared a conflict of interest.
+	// Experts are the assigned experts, sorted; Cleared those who
+	// declared no conflict of interest, Conflicted those who declared one.
 	Experts    []string
+	Cleared    []string
 	Conflicted []string
-	Scores     Scores
-	Decision   *DecisionTaken
-	Announced  bool
+	// Version is the stream version the snapshot reflects.
+	Version   int64
+	Scores    Scores
+	Decision  *DecisionTaken
+	Announced bool
 	// Certificate is nil when none was issued.
 	Certificate *CertificateIssued
 	Awarded     bool
@@ -167,11 +170,15 @@ func (a *Application) Snapshot() Snapshot {
 	}
 	for x, st := range a.experts {
 		s.Experts = append(s.Experts, x)
-		if st.conflict {
+		switch {
+		case st.conflict:
 			s.Conflicted = append(s.Conflicted, x)
+		case st.declared:
+			s.Cleared = append(s.Cleared, x)
 		}
 	}
 	slices.Sort(s.Experts)
+	slices.Sort(s.Cleared)
 	slices.Sort(s.Conflicted)
 	return s
 }

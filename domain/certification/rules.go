@@ -156,6 +156,19 @@ func (r Rules) Recommend(scores Scores, experts []string) Recommendation {
 	return rec
 }
 
+// Preview is what the rules make of the scores so far, before a decision:
+// the experts (of cleared, those assigned without a conflict) who have
+// scored every criterion, and the recommendation once there are as many
+// as the rules require (nil before).
+func (r Rules) Preview(scores Scores, cleared []string) (complete []string, rec *Recommendation) {
+	complete, _ = r.complete(scores, cleared)
+	if len(complete) >= r.ExpertsRequired && len(complete) > 0 {
+		rr := r.Recommend(scores, complete)
+		rec = &rr
+	}
+	return complete, rec
+}
+
 // complete returns the experts (from those given) who scored every
 // criterion of the rules, and describes what is missing for the others.
 func (r Rules) complete(scores Scores, experts []string) (done []string, missing []string) {

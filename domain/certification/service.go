@@ -137,7 +137,7 @@ func (s *Service) DraftApplication(ctx context.Context, meta domain.Meta, cmd Dr
 		return eventstore.AppendResult{}, err
 	}
 	id := ApplicationID(cmd.Year, cmd.Municipality)
-	return s.onApplication(ctx, meta, id, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+	return s.onApplication(ctx, meta, id, 0, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.draft(&c, today(meta.Now), cmd.Municipality)
 	}, true)
 }
@@ -145,8 +145,11 @@ func (s *Service) DraftApplication(ctx context.Context, meta domain.Meta, cmd Dr
 // SaveAnswers is the command that saves questionnaire answers, by
 // question code; an empty answer clears one.
 type SaveAnswers struct {
-	ApplicationID string
-	Answers       map[string]string
+	// ExpectedVersion, when above 0, is the application's version the
+	// caller decided on: a Conflict if it moved on.
+	ExpectedVersion int64
+	ApplicationID   string
+	Answers         map[string]string
 }
 
 // SaveAnswers saves answers of a draft by the questionnaire deadline.
@@ -172,13 +175,18 @@ func (s *Service) SaveAnswers(ctx context.Context, meta domain.Meta, cmd SaveAns
 		}
 		answers[q] = text
 	}
-	return s.applicant(ctx, meta, cmd.ApplicationID, func(a *Application, c *Cycle) ([]domain.Event, error) {
+	return s.applicant(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, c *Cycle) ([]domain.Event, error) {
 		return a.saveAnswers(c, today(meta.Now), answers)
 	})
 }
 
 // Submit is the command that submits an application.
-type Submit struct{ ApplicationID string }
+type Submit struct {
+	ApplicationID string
+	// ExpectedVersion, when above 0, is the application's version the
+	// caller decided on: a Conflict if it moved on.
+	ExpectedVersion int64
+}
 
 // Submit submits a draft with answers by the application deadline. Roles:
 // applicant (its own), system.
@@ -186,15 +194,18 @@ func (s *Service) Submit(ctx context.Context, meta domain.Meta, cmd Submit) (eve
 	if err := meta.Actor.Require("submit an application", applicantRoles...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.applicant(ctx, meta, cmd.ApplicationID, func(a *Application, c *Cycle) ([]domain.Event, error) {
+	return s.applicant(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, c *Cycle) ([]domain.Event, error) {
 		return a.submit(c, today(meta.Now))
 	})
 }
 
 // Withdraw is the command that withdraws an application.
 type Withdraw struct {
-	ApplicationID string
-	Reason        string
+	// ExpectedVersion, when above 0, is the application's version the
+	// caller decided on: a Conflict if it moved on.
+	ExpectedVersion int64
+	ApplicationID   string
+	Reason          string
 }
 
 // Withdraw withdraws an application before its decision. Roles: applicant
@@ -207,13 +218,18 @@ func (s *Service) Withdraw(ctx context.Context, meta domain.Meta, cmd Withdraw) 
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.applicant(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+	return s.applicant(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.withdraw(reason)
 	})
 }
 
 // ConfirmStart is the command that confirms an evaluation started.
-type ConfirmStart struct{ ApplicationID string }
+type ConfirmStart struct {
+	ApplicationID string
+	// ExpectedVersion, when above 0, is the application's version the
+	// caller decided on: a Conflict if it moved on.
+	ExpectedVersion int64
+}
 
 // ConfirmStart confirms to the applicant that its evaluation started.
 // Roles: consortium, system.
@@ -221,16 +237,19 @@ func (s *Service) ConfirmStart(ctx context.Context, meta domain.Meta, cmd Confir
 	if err := meta.Actor.Require("confirm the start of an evaluation", consortiumRoles...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.confirmStart()
 	}, false)
 }
 
 // CheckCompleteness is the command that records a completeness check.
 type CheckCompleteness struct {
-	ApplicationID string
-	Complete      bool
-	Missing       []string
+	// ExpectedVersion, when above 0, is the application's version the
+	// caller decided on: a Conflict if it moved on.
+	ExpectedVersion int64
+	ApplicationID   string
+	Complete        bool
+	Missing         []string
 }
 
 // CheckCompleteness records whether an application is complete, and
@@ -243,7 +262,7 @@ func (s *Service) CheckCompleteness(ctx context.Context, meta domain.Meta, cmd C
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.checkCompleteness(cmd.Complete, missing)
 	}, false)
 }
@@ -251,8 +270,11 @@ func (s *Service) CheckCompleteness(ctx context.Context, meta domain.Meta, cmd C
 // RequestInformation is the command by which an expert asks the applicant
 // for more.
 type RequestInformation struct {
-	ApplicationID string
-	Question      string
+	// ExpectedVersion, when above 0, is the application's version the
+	// caller decided on: a Conflict if it moved on.
+	ExpectedVersion int64
+	ApplicationID   string
+	Question        string
 }
 
 // RequestInformation records an assigned expert's question; the
@@ -266,7 +288,7 @@ func (s *Service) RequestInformation(ctx context.Context, meta domain.Meta, cmd 
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.requestInformation(meta.Actor.ID, q)
 	}, false)
 }
@@ -274,9 +296,12 @@ func (s *Service) RequestInformation(ctx context.Context, meta domain.Meta, cmd 
 // ProvideInformation is the command that answers a request for
 // information.
 type ProvideInformation struct {
-	ApplicationID string
-	RequestID     string
-	Answer        string
+	// ExpectedVersion, when above 0, is the application's version the
+	// caller decided on: a Conflict if it moved on.
+	ExpectedVersion int64
+	ApplicationID   string
+	RequestID       string
+	Answer          string
 }
 
 // ProvideInformation answers an open request. Roles: applicant (its own),
@@ -289,7 +314,7 @@ func (s *Service) ProvideInformation(ctx context.Context, meta domain.Meta, cmd 
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.applicant(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+	return s.applicant(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.provideInformation(cmd.RequestID, ans)
 	})
 }
@@ -297,8 +322,11 @@ func (s *Service) ProvideInformation(ctx context.Context, meta domain.Meta, cmd 
 // ReportMaterialChange is the command by which an applicant reports a
 // change to what its application says.
 type ReportMaterialChange struct {
-	ApplicationID string
-	Description   string
+	// ExpectedVersion, when above 0, is the application's version the
+	// caller decided on: a Conflict if it moved on.
+	ExpectedVersion int64
+	ApplicationID   string
+	Description     string
 }
 
 // ReportMaterialChange records a change the applicant reports during the
@@ -311,14 +339,17 @@ func (s *Service) ReportMaterialChange(ctx context.Context, meta domain.Meta, cm
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.applicant(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+	return s.applicant(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.reportMaterialChange(d)
 	})
 }
 
 // AssignExpert is the command that assigns an expert to an application.
 type AssignExpert struct {
-	ApplicationID string
+	// ExpectedVersion, when above 0, is the application's version the
+	// caller decided on: a Conflict if it moved on.
+	ExpectedVersion int64
+	ApplicationID   string
 	// Expert is the expert's actor ID, as their API key names them
 	// ("key:<name>").
 	Expert string
@@ -339,7 +370,7 @@ func (s *Service) AssignExpert(ctx context.Context, meta domain.Meta, cmd Assign
 			return eventstore.AppendResult{}, err
 		}
 	}
-	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.assignExpert(x)
 	}, false)
 }
@@ -347,9 +378,12 @@ func (s *Service) AssignExpert(ctx context.Context, meta domain.Meta, cmd Assign
 // DeclareConflict is the command by which an assigned expert declares
 // whether they have a conflict of interest with the municipality.
 type DeclareConflict struct {
-	ApplicationID string
-	Conflict      bool
-	Details       string
+	// ExpectedVersion, when above 0, is the application's version the
+	// caller decided on: a Conflict if it moved on.
+	ExpectedVersion int64
+	ApplicationID   string
+	Conflict        bool
+	Details         string
 }
 
 // DeclareConflict records the calling expert's declaration, which must
@@ -362,7 +396,7 @@ func (s *Service) DeclareConflict(ctx context.Context, meta domain.Meta, cmd Dec
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.declareConflict(meta.Actor.ID, cmd.Conflict, details)
 	}, false)
 }
@@ -370,10 +404,13 @@ func (s *Service) DeclareConflict(ctx context.Context, meta domain.Meta, cmd Dec
 // Score is the command by which an expert scores, or revises the score
 // of, a criterion.
 type Score struct {
-	ApplicationID string
-	Criterion     string
-	Score         int
-	Rationale     string
+	// ExpectedVersion, when above 0, is the application's version the
+	// caller decided on: a Conflict if it moved on.
+	ExpectedVersion int64
+	ApplicationID   string
+	Criterion       string
+	Score           int
+	Rationale       string
 	// Reason is required to revise a score recorded before.
 	Reason string
 }
@@ -393,7 +430,7 @@ func (s *Service) Score(ctx context.Context, meta domain.Meta, cmd Score) (event
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, c *Cycle) ([]domain.Event, error) {
+	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, c *Cycle) ([]domain.Event, error) {
 		return a.score(c.Rules(), meta.Actor.ID, cmd.Criterion, cmd.Score, rationale, reason)
 	}, false)
 }
@@ -401,6 +438,10 @@ func (s *Service) Score(ctx context.Context, meta domain.Meta, cmd Score) (event
 // DecideApplication is the command that records the consortium's decision.
 type DecideApplication struct {
 	ApplicationID string
+	// ExpectedVersion, when above 0, is the application's version the
+	// consortium decided on: a Conflict if a score or anything else
+	// changed since.
+	ExpectedVersion int64
 	Decide
 }
 
@@ -432,14 +473,19 @@ func (s *Service) Decide(ctx context.Context, meta domain.Meta, cmd DecideApplic
 			return eventstore.AppendResult{}, err
 		}
 	}
-	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, c *Cycle) ([]domain.Event, error) {
+	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, c *Cycle) ([]domain.Event, error) {
 		return a.decide(c.Rules(), d)
 	}, false)
 }
 
 // ApplicationCommand names an application, for the commands that need
 // nothing else: announcing a result, awarding a certificate.
-type ApplicationCommand struct{ ApplicationID string }
+type ApplicationCommand struct {
+	ApplicationID string
+	// ExpectedVersion, when above 0, is the application's version the
+	// caller decided on: a Conflict if it moved on.
+	ExpectedVersion int64
+}
 
 // Announce announces a decided application's result, from the cycle's
 // results date, issuing the certificate of a certified municipality.
@@ -448,7 +494,7 @@ func (s *Service) Announce(ctx context.Context, meta domain.Meta, cmd Applicatio
 	if err := meta.Actor.Require("announce a result", consortiumRoles...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, c *Cycle) ([]domain.Event, error) {
+	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, c *Cycle) ([]domain.Event, error) {
 		return a.announce(c, today(meta.Now))
 	}, false)
 }
@@ -459,15 +505,18 @@ func (s *Service) Award(ctx context.Context, meta domain.Meta, cmd ApplicationCo
 	if err := meta.Actor.Require("award a certificate", consortiumRoles...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, c *Cycle) ([]domain.Event, error) {
+	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, c *Cycle) ([]domain.Event, error) {
 		return a.award(c, today(meta.Now))
 	}, false)
 }
 
 // Revoke is the command that revokes a certificate.
 type Revoke struct {
-	ApplicationID string
-	Reason        string
+	// ExpectedVersion, when above 0, is the application's version the
+	// caller decided on: a Conflict if it moved on.
+	ExpectedVersion int64
+	ApplicationID   string
+	Reason          string
 }
 
 // Revoke revokes a valid certificate, with a reason. Roles: consortium,
@@ -480,7 +529,7 @@ func (s *Service) Revoke(ctx context.Context, meta domain.Meta, cmd Revoke) (eve
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.onApplication(ctx, meta, cmd.ApplicationID, func(a *Application, _ *Cycle) ([]domain.Event, error) {
+	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.revoke(today(meta.Now), reason)
 	}, false)
 }
@@ -503,7 +552,7 @@ func (s *Service) onCycle(ctx context.Context, meta domain.Meta, year int, decid
 
 // applicant is onApplication for the applicant's commands: an applicant
 // acts for its own municipality only.
-func (s *Service) applicant(ctx context.Context, meta domain.Meta, id string, decide func(*Application, *Cycle) ([]domain.Event, error)) (eventstore.AppendResult, error) {
+func (s *Service) applicant(ctx context.Context, meta domain.Meta, id string, expected int64, decide func(*Application, *Cycle) ([]domain.Event, error)) (eventstore.AppendResult, error) {
 	_, municipality, err := parseApplicationID(id)
 	if err != nil {
 		return eventstore.AppendResult{}, err
@@ -511,12 +560,15 @@ func (s *Service) applicant(ctx context.Context, meta domain.Meta, id string, de
 	if err := forMunicipality(meta.Actor, municipality); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.onApplication(ctx, meta, id, decide, false)
+	return s.onApplication(ctx, meta, id, expected, decide, false)
 }
 
 // onApplication loads the application id and its cycle, has decide decide
 // and saves what it decided. Unless drafting, the application must exist.
-func (s *Service) onApplication(ctx context.Context, meta domain.Meta, id string, decide func(*Application, *Cycle) ([]domain.Event, error), drafting bool) (eventstore.AppendResult, error) {
+func (s *Service) onApplication(ctx context.Context, meta domain.Meta, id string, expected int64, decide func(*Application, *Cycle) ([]domain.Event, error), drafting bool) (eventstore.AppendResult, error) {
+	if expected < 0 {
+		return eventstore.AppendResult{}, invalid("expectedVersion", "%d: a version is 1 or more (0 or none: any)", expected)
+	}
 	year, _, err := parseApplicationID(id)
 	if err != nil {
 		return eventstore.AppendResult{}, err
@@ -533,6 +585,9 @@ func (s *Service) onApplication(ctx context.Context, meta domain.Meta, id string
 	}
 	if version == 0 && !drafting {
 		return eventstore.AppendResult{}, domain.Errorf(domain.NotFound, "no application %s", id)
+	}
+	if expected > 0 && version != expected {
+		return eventstore.AppendResult{}, conflict("application %s is at version %d, not %d as expected: reload it and decide again", id, version, expected)
 	}
 	events, err := decide(&a, &c)
 	if err != nil {

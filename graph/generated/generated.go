@@ -63,9 +63,13 @@ type ComplexityRoot struct {
 		Municipality func(childComplexity int) int
 		OpenRequests func(childComplexity int) int
 		Position     func(childComplexity int) int
+		Requests     func(childComplexity int) int
+		ScoreSummary func(childComplexity int) int
 		Scores       func(childComplexity int) int
 		Status       func(childComplexity int) int
 		SubmittedOn  func(childComplexity int) int
+		Timeline     func(childComplexity int) int
+		Version      func(childComplexity int) int
 		Year         func(childComplexity int) int
 	}
 
@@ -200,6 +204,15 @@ type ComplexityRoot struct {
 		Verification   func(childComplexity int) int
 	}
 
+	InformationRequest struct {
+		Answer      func(childComplexity int) int
+		AnsweredAt  func(childComplexity int) int
+		Expert      func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Question    func(childComplexity int) int
+		RequestedAt func(childComplexity int) int
+	}
+
 	LocalizedText struct {
 		En func(childComplexity int) int
 		Ka func(childComplexity int) int
@@ -224,31 +237,31 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AnnounceResult                func(childComplexity int, applicationID string) int
-		AssignExpert                  func(childComplexity int, applicationID string, expert string) int
-		AwardCertificate              func(childComplexity int, applicationID string) int
+		AnnounceResult                func(childComplexity int, applicationID string, expectedVersion *int) int
+		AssignExpert                  func(childComplexity int, applicationID string, expert string, expectedVersion *int) int
+		AwardCertificate              func(childComplexity int, applicationID string, expectedVersion *int) int
 		ChangeCertificationRules      func(childComplexity int, input model.ChangeRulesInput) int
 		ChangeOrganisationContact     func(childComplexity int, input model.ChangeOrganisationContactInput) int
-		CheckApplicationCompleteness  func(childComplexity int, applicationID string, complete bool, missing []string) int
+		CheckApplicationCompleteness  func(childComplexity int, applicationID string, complete bool, missing []string, expectedVersion *int) int
 		CloseOrganisation             func(childComplexity int, input model.CloseOrganisationInput) int
-		ConfirmApplicationStart       func(childComplexity int, applicationID string) int
+		ConfirmApplicationStart       func(childComplexity int, applicationID string, expectedVersion *int) int
 		DecideApplication             func(childComplexity int, input model.DecideInput) int
-		DeclareConflictOfInterest     func(childComplexity int, applicationID string, conflict bool, details *string) int
+		DeclareConflictOfInterest     func(childComplexity int, applicationID string, conflict bool, details *string, expectedVersion *int) int
 		DraftApplication              func(childComplexity int, year int, municipality string) int
 		MoveOrganisation              func(childComplexity int, input model.MoveOrganisationInput) int
 		NominateMunicipality          func(childComplexity int, input model.NominateInput) int
 		OpenCertificationCycle        func(childComplexity int, input model.OpenCycleInput) int
-		ProvideApplicationInformation func(childComplexity int, applicationID string, requestID string, answer string) int
+		ProvideApplicationInformation func(childComplexity int, applicationID string, requestID string, answer string, expectedVersion *int) int
 		RegisterOrganisation          func(childComplexity int, input model.RegisterOrganisationInput) int
 		RenameOrganisation            func(childComplexity int, input model.RenameOrganisationInput) int
 		ReopenOrganisation            func(childComplexity int, input model.ReopenOrganisationInput) int
-		ReportMaterialChange          func(childComplexity int, applicationID string, description string) int
-		RequestApplicationInformation func(childComplexity int, applicationID string, question string) int
-		RevokeCertificate             func(childComplexity int, applicationID string, reason string) int
-		SaveApplicationAnswers        func(childComplexity int, applicationID string, answers []model.AnswerInput) int
-		ScoreApplication              func(childComplexity int, applicationID string, criterion string, score int, rationale string, reason *string) int
-		SubmitApplication             func(childComplexity int, applicationID string) int
-		WithdrawApplication           func(childComplexity int, applicationID string, reason *string) int
+		ReportMaterialChange          func(childComplexity int, applicationID string, description string, expectedVersion *int) int
+		RequestApplicationInformation func(childComplexity int, applicationID string, question string, expectedVersion *int) int
+		RevokeCertificate             func(childComplexity int, applicationID string, reason string, expectedVersion *int) int
+		SaveApplicationAnswers        func(childComplexity int, applicationID string, answers []model.AnswerInput, expectedVersion *int) int
+		ScoreApplication              func(childComplexity int, applicationID string, criterion string, score int, rationale string, reason *string, expectedVersion *int) int
+		SubmitApplication             func(childComplexity int, applicationID string, expectedVersion *int) int
+		WithdrawApplication           func(childComplexity int, applicationID string, reason *string, expectedVersion *int) int
 	}
 
 	Organisation struct {
@@ -371,9 +384,27 @@ type ComplexityRoot struct {
 		Score        func(childComplexity int) int
 	}
 
+	ScoreSummary struct {
+		ExpertsComplete func(childComplexity int) int
+		ExpertsRequired func(childComplexity int) int
+		Recommendation  func(childComplexity int) int
+		RulesVersion    func(childComplexity int) int
+	}
+
 	Subscription struct {
 		Events           func(childComplexity int, filter *model.EventFilter, after *scalar.Position) int
 		ProjectionStatus func(childComplexity int) int
+	}
+
+	TimelineEntry struct {
+		Actor      func(childComplexity int) int
+		OccurredAt func(childComplexity int) int
+		Position   func(childComplexity int) int
+		RecordedAt func(childComplexity int) int
+		Role       func(childComplexity int) int
+		Summary    func(childComplexity int) int
+		Type       func(childComplexity int) int
+		Version    func(childComplexity int) int
 	}
 
 	Viewer struct {
@@ -397,21 +428,21 @@ type MutationResolver interface {
 	ChangeCertificationRules(ctx context.Context, input model.ChangeRulesInput) (*model.CertificationPayload, error)
 	NominateMunicipality(ctx context.Context, input model.NominateInput) (*model.CertificationPayload, error)
 	DraftApplication(ctx context.Context, year int, municipality string) (*model.CertificationPayload, error)
-	SaveApplicationAnswers(ctx context.Context, applicationID string, answers []model.AnswerInput) (*model.CertificationPayload, error)
-	SubmitApplication(ctx context.Context, applicationID string) (*model.CertificationPayload, error)
-	WithdrawApplication(ctx context.Context, applicationID string, reason *string) (*model.CertificationPayload, error)
-	ConfirmApplicationStart(ctx context.Context, applicationID string) (*model.CertificationPayload, error)
-	CheckApplicationCompleteness(ctx context.Context, applicationID string, complete bool, missing []string) (*model.CertificationPayload, error)
-	RequestApplicationInformation(ctx context.Context, applicationID string, question string) (*model.CertificationPayload, error)
-	ProvideApplicationInformation(ctx context.Context, applicationID string, requestID string, answer string) (*model.CertificationPayload, error)
-	ReportMaterialChange(ctx context.Context, applicationID string, description string) (*model.CertificationPayload, error)
-	AssignExpert(ctx context.Context, applicationID string, expert string) (*model.CertificationPayload, error)
-	DeclareConflictOfInterest(ctx context.Context, applicationID string, conflict bool, details *string) (*model.CertificationPayload, error)
-	ScoreApplication(ctx context.Context, applicationID string, criterion string, score int, rationale string, reason *string) (*model.CertificationPayload, error)
+	SaveApplicationAnswers(ctx context.Context, applicationID string, answers []model.AnswerInput, expectedVersion *int) (*model.CertificationPayload, error)
+	SubmitApplication(ctx context.Context, applicationID string, expectedVersion *int) (*model.CertificationPayload, error)
+	WithdrawApplication(ctx context.Context, applicationID string, reason *string, expectedVersion *int) (*model.CertificationPayload, error)
+	ConfirmApplicationStart(ctx context.Context, applicationID string, expectedVersion *int) (*model.CertificationPayload, error)
+	CheckApplicationCompleteness(ctx context.Context, applicationID string, complete bool, missing []string, expectedVersion *int) (*model.CertificationPayload, error)
+	RequestApplicationInformation(ctx context.Context, applicationID string, question string, expectedVersion *int) (*model.CertificationPayload, error)
+	ProvideApplicationInformation(ctx context.Context, applicationID string, requestID string, answer string, expectedVersion *int) (*model.CertificationPayload, error)
+	ReportMaterialChange(ctx context.Context, applicationID string, description string, expectedVersion *int) (*model.CertificationPayload, error)
+	AssignExpert(ctx context.Context, applicationID string, expert string, expectedVersion *int) (*model.CertificationPayload, error)
+	DeclareConflictOfInterest(ctx context.Context, applicationID string, conflict bool, details *string, expectedVersion *int) (*model.CertificationPayload, error)
+	ScoreApplication(ctx context.Context, applicationID string, criterion string, score int, rationale string, reason *string, expectedVersion *int) (*model.CertificationPayload, error)
 	DecideApplication(ctx context.Context, input model.DecideInput) (*model.CertificationPayload, error)
-	AnnounceResult(ctx context.Context, applicationID string) (*model.CertificationPayload, error)
-	AwardCertificate(ctx context.Context, applicationID string) (*model.CertificationPayload, error)
-	RevokeCertificate(ctx context.Context, applicationID string, reason string) (*model.CertificationPayload, error)
+	AnnounceResult(ctx context.Context, applicationID string, expectedVersion *int) (*model.CertificationPayload, error)
+	AwardCertificate(ctx context.Context, applicationID string, expectedVersion *int) (*model.CertificationPayload, error)
+	RevokeCertificate(ctx context.Context, applicationID string, reason string, expectedVersion *int) (*model.CertificationPayload, error)
 }
 type OrganisationConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.OrganisationConnection) (int, error)
@@ -542,6 +573,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Application.Position(childComplexity), true
+	case "Application.requests":
+		if e.ComplexityRoot.Application.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.Requests(childComplexity), true
+	case "Application.scoreSummary":
+		if e.ComplexityRoot.Application.ScoreSummary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.ScoreSummary(childComplexity), true
 	case "Application.scores":
 		if e.ComplexityRoot.Application.Scores == nil {
 			break
@@ -560,6 +603,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Application.SubmittedOn(childComplexity), true
+	case "Application.timeline":
+		if e.ComplexityRoot.Application.Timeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.Timeline(childComplexity), true
+	case "Application.version":
+		if e.ComplexityRoot.Application.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.Version(childComplexity), true
 	case "Application.year":
 		if e.ComplexityRoot.Application.Year == nil {
 			break
@@ -1098,6 +1153,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DecisionReplay.Verification(childComplexity), true
 
+	case "InformationRequest.answer":
+		if e.ComplexityRoot.InformationRequest.Answer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InformationRequest.Answer(childComplexity), true
+	case "InformationRequest.answeredAt":
+		if e.ComplexityRoot.InformationRequest.AnsweredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InformationRequest.AnsweredAt(childComplexity), true
+	case "InformationRequest.expert":
+		if e.ComplexityRoot.InformationRequest.Expert == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InformationRequest.Expert(childComplexity), true
+	case "InformationRequest.id":
+		if e.ComplexityRoot.InformationRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InformationRequest.ID(childComplexity), true
+	case "InformationRequest.question":
+		if e.ComplexityRoot.InformationRequest.Question == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InformationRequest.Question(childComplexity), true
+	case "InformationRequest.requestedAt":
+		if e.ComplexityRoot.InformationRequest.RequestedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InformationRequest.RequestedAt(childComplexity), true
+
 	case "LocalizedText.en":
 		if e.ComplexityRoot.LocalizedText.En == nil {
 			break
@@ -1195,7 +1287,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AnnounceResult(childComplexity, args["applicationId"].(string)), true
+		return e.ComplexityRoot.Mutation.AnnounceResult(childComplexity, args["applicationId"].(string), args["expectedVersion"].(*int)), true
 	case "Mutation.assignExpert":
 		if e.ComplexityRoot.Mutation.AssignExpert == nil {
 			break
@@ -1206,7 +1298,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AssignExpert(childComplexity, args["applicationId"].(string), args["expert"].(string)), true
+		return e.ComplexityRoot.Mutation.AssignExpert(childComplexity, args["applicationId"].(string), args["expert"].(string), args["expectedVersion"].(*int)), true
 	case "Mutation.awardCertificate":
 		if e.ComplexityRoot.Mutation.AwardCertificate == nil {
 			break
@@ -1217,7 +1309,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AwardCertificate(childComplexity, args["applicationId"].(string)), true
+		return e.ComplexityRoot.Mutation.AwardCertificate(childComplexity, args["applicationId"].(string), args["expectedVersion"].(*int)), true
 	case "Mutation.changeCertificationRules":
 		if e.ComplexityRoot.Mutation.ChangeCertificationRules == nil {
 			break
@@ -1250,7 +1342,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CheckApplicationCompleteness(childComplexity, args["applicationId"].(string), args["complete"].(bool), args["missing"].([]string)), true
+		return e.ComplexityRoot.Mutation.CheckApplicationCompleteness(childComplexity, args["applicationId"].(string), args["complete"].(bool), args["missing"].([]string), args["expectedVersion"].(*int)), true
 	case "Mutation.closeOrganisation":
 		if e.ComplexityRoot.Mutation.CloseOrganisation == nil {
 			break
@@ -1272,7 +1364,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ConfirmApplicationStart(childComplexity, args["applicationId"].(string)), true
+		return e.ComplexityRoot.Mutation.ConfirmApplicationStart(childComplexity, args["applicationId"].(string), args["expectedVersion"].(*int)), true
 	case "Mutation.decideApplication":
 		if e.ComplexityRoot.Mutation.DecideApplication == nil {
 			break
@@ -1294,7 +1386,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.DeclareConflictOfInterest(childComplexity, args["applicationId"].(string), args["conflict"].(bool), args["details"].(*string)), true
+		return e.ComplexityRoot.Mutation.DeclareConflictOfInterest(childComplexity, args["applicationId"].(string), args["conflict"].(bool), args["details"].(*string), args["expectedVersion"].(*int)), true
 	case "Mutation.draftApplication":
 		if e.ComplexityRoot.Mutation.DraftApplication == nil {
 			break
@@ -1349,7 +1441,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ProvideApplicationInformation(childComplexity, args["applicationId"].(string), args["requestId"].(string), args["answer"].(string)), true
+		return e.ComplexityRoot.Mutation.ProvideApplicationInformation(childComplexity, args["applicationId"].(string), args["requestId"].(string), args["answer"].(string), args["expectedVersion"].(*int)), true
 	case "Mutation.registerOrganisation":
 		if e.ComplexityRoot.Mutation.RegisterOrganisation == nil {
 			break
@@ -1393,7 +1485,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ReportMaterialChange(childComplexity, args["applicationId"].(string), args["description"].(string)), true
+		return e.ComplexityRoot.Mutation.ReportMaterialChange(childComplexity, args["applicationId"].(string), args["description"].(string), args["expectedVersion"].(*int)), true
 	case "Mutation.requestApplicationInformation":
 		if e.ComplexityRoot.Mutation.RequestApplicationInformation == nil {
 			break
@@ -1404,7 +1496,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RequestApplicationInformation(childComplexity, args["applicationId"].(string), args["question"].(string)), true
+		return e.ComplexityRoot.Mutation.RequestApplicationInformation(childComplexity, args["applicationId"].(string), args["question"].(string), args["expectedVersion"].(*int)), true
 	case "Mutation.revokeCertificate":
 		if e.ComplexityRoot.Mutation.RevokeCertificate == nil {
 			break
@@ -1415,7 +1507,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RevokeCertificate(childComplexity, args["applicationId"].(string), args["reason"].(string)), true
+		return e.ComplexityRoot.Mutation.RevokeCertificate(childComplexity, args["applicationId"].(string), args["reason"].(string), args["expectedVersion"].(*int)), true
 	case "Mutation.saveApplicationAnswers":
 		if e.ComplexityRoot.Mutation.SaveApplicationAnswers == nil {
 			break
@@ -1426,7 +1518,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SaveApplicationAnswers(childComplexity, args["applicationId"].(string), args["answers"].([]model.AnswerInput)), true
+		return e.ComplexityRoot.Mutation.SaveApplicationAnswers(childComplexity, args["applicationId"].(string), args["answers"].([]model.AnswerInput), args["expectedVersion"].(*int)), true
 	case "Mutation.scoreApplication":
 		if e.ComplexityRoot.Mutation.ScoreApplication == nil {
 			break
@@ -1437,7 +1529,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ScoreApplication(childComplexity, args["applicationId"].(string), args["criterion"].(string), args["score"].(int), args["rationale"].(string), args["reason"].(*string)), true
+		return e.ComplexityRoot.Mutation.ScoreApplication(childComplexity, args["applicationId"].(string), args["criterion"].(string), args["score"].(int), args["rationale"].(string), args["reason"].(*string), args["expectedVersion"].(*int)), true
 	case "Mutation.submitApplication":
 		if e.ComplexityRoot.Mutation.SubmitApplication == nil {
 			break
@@ -1448,7 +1540,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SubmitApplication(childComplexity, args["applicationId"].(string)), true
+		return e.ComplexityRoot.Mutation.SubmitApplication(childComplexity, args["applicationId"].(string), args["expectedVersion"].(*int)), true
 	case "Mutation.withdrawApplication":
 		if e.ComplexityRoot.Mutation.WithdrawApplication == nil {
 			break
@@ -1459,7 +1551,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.WithdrawApplication(childComplexity, args["applicationId"].(string), args["reason"].(*string)), true
+		return e.ComplexityRoot.Mutation.WithdrawApplication(childComplexity, args["applicationId"].(string), args["reason"].(*string), args["expectedVersion"].(*int)), true
 
 	case "Organisation.closedOn":
 		if e.ComplexityRoot.Organisation.ClosedOn == nil {
@@ -2043,6 +2135,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Score.Score(childComplexity), true
 
+	case "ScoreSummary.expertsComplete":
+		if e.ComplexityRoot.ScoreSummary.ExpertsComplete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreSummary.ExpertsComplete(childComplexity), true
+	case "ScoreSummary.expertsRequired":
+		if e.ComplexityRoot.ScoreSummary.ExpertsRequired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreSummary.ExpertsRequired(childComplexity), true
+	case "ScoreSummary.recommendation":
+		if e.ComplexityRoot.ScoreSummary.Recommendation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreSummary.Recommendation(childComplexity), true
+	case "ScoreSummary.rulesVersion":
+		if e.ComplexityRoot.ScoreSummary.RulesVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreSummary.RulesVersion(childComplexity), true
+
 	case "Subscription.events":
 		if e.ComplexityRoot.Subscription.Events == nil {
 			break
@@ -2060,6 +2177,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.ProjectionStatus(childComplexity), true
+
+	case "TimelineEntry.actor":
+		if e.ComplexityRoot.TimelineEntry.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Actor(childComplexity), true
+	case "TimelineEntry.occurredAt":
+		if e.ComplexityRoot.TimelineEntry.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.OccurredAt(childComplexity), true
+	case "TimelineEntry.position":
+		if e.ComplexityRoot.TimelineEntry.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Position(childComplexity), true
+	case "TimelineEntry.recordedAt":
+		if e.ComplexityRoot.TimelineEntry.RecordedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.RecordedAt(childComplexity), true
+	case "TimelineEntry.role":
+		if e.ComplexityRoot.TimelineEntry.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Role(childComplexity), true
+	case "TimelineEntry.summary":
+		if e.ComplexityRoot.TimelineEntry.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Summary(childComplexity), true
+	case "TimelineEntry.type":
+		if e.ComplexityRoot.TimelineEntry.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Type(childComplexity), true
+	case "TimelineEntry.version":
+		if e.ComplexityRoot.TimelineEntry.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimelineEntry.Version(childComplexity), true
 
 	case "Viewer.municipality":
 		if e.ComplexityRoot.Viewer.Municipality == nil {
@@ -2334,6 +2500,8 @@ type Application {
   missing: [String!]!
   "Information requests not answered yet, by request ID."
   openRequests: [ID!]!
+  "Every information request, answered or not, with its question: what the applicant must answer."
+  requests: [InformationRequest!]!
   "Assigned experts (consortium, auditors, admins)."
   experts: [String!]
   "Experts who declared a conflict of interest (consortium, auditors, admins)."
@@ -2347,8 +2515,50 @@ type Application {
   scores: [Score!]
   decision: Decision
   certificate: Certificate
+  """
+  What the rules in force make of the scores so far: the consortium,
+  auditors and admins.
+  """
+  scoreSummary: ScoreSummary
+  "What happened to the application, event by event; experts are named only to the consortium, auditors and admins."
+  timeline: [TimelineEntry!]!
+  "The application stream's version: pass it as expectedVersion to act only if nothing changed since."
+  version: Int!
   "Position of the last event this state reflects."
   position: Position!
+}
+
+"The scores so far, before a decision."
+type ScoreSummary {
+  rulesVersion: Int!
+  expertsRequired: Int!
+  "Experts without a conflict of interest who have scored every criterion."
+  expertsComplete: [String!]!
+  "The recommendation once enough experts have scored; null before."
+  recommendation: Recommendation
+}
+
+"An expert's question to the applicant."
+type InformationRequest {
+  id: ID!
+  question: String!
+  "Who asked: shown to the consortium, auditors, admins and the expert themself."
+  expert: String
+  answer: String
+  requestedAt: DateTime!
+  answeredAt: DateTime
+}
+
+"One event of an application's history."
+type TimelineEntry {
+  position: Position!
+  version: Int!
+  type: String!
+  occurredAt: DateTime!
+  recordedAt: DateTime!
+  actor: String!
+  role: String!
+  summary: String!
 }
 
 type Answer {
@@ -2573,6 +2783,8 @@ input AnswerInput {
 
 input DecideInput {
   applicationId: ID!
+  "The version the consortium decided on: CONFLICT if anything changed since."
+  expectedVersion: Int
   certified: Boolean!
   justification: String
   recommendations: [LocalizedTextInput!]
@@ -2589,7 +2801,9 @@ type CertificationPayload {
 
 # The certification workflow. Each mutation is allowed to the roles the
 # workflow names (in each description); others get FORBIDDEN and nothing is
-# written. Dates are checked against today in Tbilisi.
+# written. Dates are checked against today in Tbilisi. expectedVersion,
+# when given, is the application's version the caller acted on: if it moved
+# on since, the mutation is a CONFLICT and writes nothing.
 extend type Mutation {
   "Admins: set up a year's cycle."
   openCertificationCycle(input: OpenCycleInput!): CertificationPayload!
@@ -2600,35 +2814,35 @@ extend type Mutation {
   "The applicant's key, in the call window: start its municipality's application."
   draftApplication(year: Int!, municipality: ID!): CertificationPayload!
   "The applicant, by the questionnaire deadline: save C1 answers of a draft."
-  saveApplicationAnswers(applicationId: ID!, answers: [AnswerInput!]!): CertificationPayload!
+  saveApplicationAnswers(applicationId: ID!, answers: [AnswerInput!]!, expectedVersion: Int): CertificationPayload!
   "The applicant, by the application deadline."
-  submitApplication(applicationId: ID!): CertificationPayload!
+  submitApplication(applicationId: ID!, expectedVersion: Int): CertificationPayload!
   "The applicant, before the decision."
-  withdrawApplication(applicationId: ID!, reason: String): CertificationPayload!
+  withdrawApplication(applicationId: ID!, reason: String, expectedVersion: Int): CertificationPayload!
   "The consortium: tell the applicant its evaluation started."
-  confirmApplicationStart(applicationId: ID!): CertificationPayload!
+  confirmApplicationStart(applicationId: ID!, expectedVersion: Int): CertificationPayload!
   "The consortium: complete, or what is missing."
-  checkApplicationCompleteness(applicationId: ID!, complete: Boolean!, missing: [String!]): CertificationPayload!
+  checkApplicationCompleteness(applicationId: ID!, complete: Boolean!, missing: [String!], expectedVersion: Int): CertificationPayload!
   "An assigned expert without a conflict of interest."
-  requestApplicationInformation(applicationId: ID!, question: String!): CertificationPayload!
+  requestApplicationInformation(applicationId: ID!, question: String!, expectedVersion: Int): CertificationPayload!
   "The applicant: answer an open request."
-  provideApplicationInformation(applicationId: ID!, requestId: ID!, answer: String!): CertificationPayload!
+  provideApplicationInformation(applicationId: ID!, requestId: ID!, answer: String!, expectedVersion: Int): CertificationPayload!
   "The applicant: report a change to what the application says."
-  reportMaterialChange(applicationId: ID!, description: String!): CertificationPayload!
+  reportMaterialChange(applicationId: ID!, description: String!, expectedVersion: Int): CertificationPayload!
   "The consortium. expert is the expert's actor ID, as viewer.name shows it to them (key:<name>#<key ID>)."
-  assignExpert(applicationId: ID!, expert: String!): CertificationPayload!
+  assignExpert(applicationId: ID!, expert: String!, expectedVersion: Int): CertificationPayload!
   "The assigned expert, before scoring."
-  declareConflictOfInterest(applicationId: ID!, conflict: Boolean!, details: String): CertificationPayload!
+  declareConflictOfInterest(applicationId: ID!, conflict: Boolean!, details: String, expectedVersion: Int): CertificationPayload!
   "The assigned expert without a conflict; a second score of a criterion is a revision and needs a reason."
-  scoreApplication(applicationId: ID!, criterion: ID!, score: Int!, rationale: String!, reason: String): CertificationPayload!
+  scoreApplication(applicationId: ID!, criterion: ID!, score: Int!, rationale: String!, reason: String, expectedVersion: Int): CertificationPayload!
   "The consortium, once the application is complete, scored and without open requests."
   decideApplication(input: DecideInput!): CertificationPayload!
   "The consortium, from the results date: announce the result, issuing a certified municipality's certificate."
-  announceResult(applicationId: ID!): CertificationPayload!
+  announceResult(applicationId: ID!, expectedVersion: Int): CertificationPayload!
   "The consortium, from the ceremony day."
-  awardCertificate(applicationId: ID!): CertificationPayload!
+  awardCertificate(applicationId: ID!, expectedVersion: Int): CertificationPayload!
   "The consortium: revoke a valid certificate."
-  revokeCertificate(applicationId: ID!, reason: String!): CertificationPayload!
+  revokeCertificate(applicationId: ID!, reason: String!, expectedVersion: Int): CertificationPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/common.graphqls", Input: `"""
@@ -3056,6 +3270,8 @@ func (ec *executionContext) childFields_Application(ctx context.Context, field g
 		return ec.fieldContext_Application_missing(ctx, field)
 	case "openRequests":
 		return ec.fieldContext_Application_openRequests(ctx, field)
+	case "requests":
+		return ec.fieldContext_Application_requests(ctx, field)
 	case "experts":
 		return ec.fieldContext_Application_experts(ctx, field)
 	case "conflicted":
@@ -3068,6 +3284,12 @@ func (ec *executionContext) childFields_Application(ctx context.Context, field g
 		return ec.fieldContext_Application_decision(ctx, field)
 	case "certificate":
 		return ec.fieldContext_Application_certificate(ctx, field)
+	case "scoreSummary":
+		return ec.fieldContext_Application_scoreSummary(ctx, field)
+	case "timeline":
+		return ec.fieldContext_Application_timeline(ctx, field)
+	case "version":
+		return ec.fieldContext_Application_version(ctx, field)
 	case "position":
 		return ec.fieldContext_Application_position(ctx, field)
 	}
@@ -3336,6 +3558,24 @@ func (ec *executionContext) childFields_DecisionReplay(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type DecisionReplay", field.Name)
 }
 
+func (ec *executionContext) childFields_InformationRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_InformationRequest_id(ctx, field)
+	case "question":
+		return ec.fieldContext_InformationRequest_question(ctx, field)
+	case "expert":
+		return ec.fieldContext_InformationRequest_expert(ctx, field)
+	case "answer":
+		return ec.fieldContext_InformationRequest_answer(ctx, field)
+	case "requestedAt":
+		return ec.fieldContext_InformationRequest_requestedAt(ctx, field)
+	case "answeredAt":
+		return ec.fieldContext_InformationRequest_answeredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InformationRequest", field.Name)
+}
+
 func (ec *executionContext) childFields_LocalizedText(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "ka":
@@ -3582,6 +3822,42 @@ func (ec *executionContext) childFields_Score(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Score", field.Name)
 }
 
+func (ec *executionContext) childFields_ScoreSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rulesVersion":
+		return ec.fieldContext_ScoreSummary_rulesVersion(ctx, field)
+	case "expertsRequired":
+		return ec.fieldContext_ScoreSummary_expertsRequired(ctx, field)
+	case "expertsComplete":
+		return ec.fieldContext_ScoreSummary_expertsComplete(ctx, field)
+	case "recommendation":
+		return ec.fieldContext_ScoreSummary_recommendation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_TimelineEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_TimelineEntry_position(ctx, field)
+	case "version":
+		return ec.fieldContext_TimelineEntry_version(ctx, field)
+	case "type":
+		return ec.fieldContext_TimelineEntry_type(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_TimelineEntry_occurredAt(ctx, field)
+	case "recordedAt":
+		return ec.fieldContext_TimelineEntry_recordedAt(ctx, field)
+	case "actor":
+		return ec.fieldContext_TimelineEntry_actor(ctx, field)
+	case "role":
+		return ec.fieldContext_TimelineEntry_role(ctx, field)
+	case "summary":
+		return ec.fieldContext_TimelineEntry_summary(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TimelineEntry", field.Name)
+}
+
 func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "role":
@@ -3721,6 +3997,14 @@ func (ec *executionContext) field_Mutation_announceResult_args(ctx context.Conte
 		return nil, err
 	}
 	args["applicationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
 	return args, nil
 }
 
@@ -3743,6 +4027,14 @@ func (ec *executionContext) field_Mutation_assignExpert_args(ctx context.Context
 		return nil, err
 	}
 	args["expert"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg2
 	return args, nil
 }
 
@@ -3757,6 +4049,14 @@ func (ec *executionContext) field_Mutation_awardCertificate_args(ctx context.Con
 		return nil, err
 	}
 	args["applicationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
 	return args, nil
 }
 
@@ -3815,6 +4115,14 @@ func (ec *executionContext) field_Mutation_checkApplicationCompleteness_args(ctx
 		return nil, err
 	}
 	args["missing"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg3
 	return args, nil
 }
 
@@ -3843,6 +4151,14 @@ func (ec *executionContext) field_Mutation_confirmApplicationStart_args(ctx cont
 		return nil, err
 	}
 	args["applicationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
 	return args, nil
 }
 
@@ -3887,6 +4203,14 @@ func (ec *executionContext) field_Mutation_declareConflictOfInterest_args(ctx co
 		return nil, err
 	}
 	args["details"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg3
 	return args, nil
 }
 
@@ -3981,6 +4305,14 @@ func (ec *executionContext) field_Mutation_provideApplicationInformation_args(ct
 		return nil, err
 	}
 	args["answer"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg3
 	return args, nil
 }
 
@@ -4045,6 +4377,14 @@ func (ec *executionContext) field_Mutation_reportMaterialChange_args(ctx context
 		return nil, err
 	}
 	args["description"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg2
 	return args, nil
 }
 
@@ -4067,6 +4407,14 @@ func (ec *executionContext) field_Mutation_requestApplicationInformation_args(ct
 		return nil, err
 	}
 	args["question"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg2
 	return args, nil
 }
 
@@ -4089,6 +4437,14 @@ func (ec *executionContext) field_Mutation_revokeCertificate_args(ctx context.Co
 		return nil, err
 	}
 	args["reason"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg2
 	return args, nil
 }
 
@@ -4111,6 +4467,14 @@ func (ec *executionContext) field_Mutation_saveApplicationAnswers_args(ctx conte
 		return nil, err
 	}
 	args["answers"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg2
 	return args, nil
 }
 
@@ -4157,6 +4521,14 @@ func (ec *executionContext) field_Mutation_scoreApplication_args(ctx context.Con
 		return nil, err
 	}
 	args["reason"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg5
 	return args, nil
 }
 
@@ -4171,6 +4543,14 @@ func (ec *executionContext) field_Mutation_submitApplication_args(ctx context.Co
 		return nil, err
 	}
 	args["applicationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg1
 	return args, nil
 }
 
@@ -4193,6 +4573,14 @@ func (ec *executionContext) field_Mutation_withdrawApplication_args(ctx context.
 		return nil, err
 	}
 	args["reason"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["expectedVersion"] = arg2
 	return args, nil
 }
 
@@ -4772,6 +5160,38 @@ func (ec *executionContext) fieldContext_Application_openRequests(_ context.Cont
 	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
+func (ec *executionContext) _Application_requests(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.InformationRequest) graphql.Marshaler {
+			return ec.marshalNInformationRequest2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐInformationRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Application",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InformationRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Application_experts(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4944,6 +5364,93 @@ func (ec *executionContext) fieldContext_Application_certificate(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Application_scoreSummary(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_scoreSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScoreSummary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScoreSummary) graphql.Marshaler {
+			return ec.marshalOScoreSummary2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreSummary(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Application_scoreSummary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Application",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Application_timeline(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_timeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timeline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.TimelineEntry) graphql.Marshaler {
+			return ec.marshalNTimelineEntry2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTimelineEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_timeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Application",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TimelineEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Application_version(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Application_position(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
@@ -7154,6 +7661,144 @@ func (ec *executionContext) fieldContext_DecisionReplay_verification(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _InformationRequest_id(ctx context.Context, field graphql.CollectedField, obj *model.InformationRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InformationRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InformationRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InformationRequest", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _InformationRequest_question(ctx context.Context, field graphql.CollectedField, obj *model.InformationRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InformationRequest_question(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Question, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InformationRequest_question(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InformationRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InformationRequest_expert(ctx context.Context, field graphql.CollectedField, obj *model.InformationRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InformationRequest_expert(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expert, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InformationRequest_expert(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InformationRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InformationRequest_answer(ctx context.Context, field graphql.CollectedField, obj *model.InformationRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InformationRequest_answer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InformationRequest_answer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InformationRequest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InformationRequest_requestedAt(ctx context.Context, field graphql.CollectedField, obj *model.InformationRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InformationRequest_requestedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InformationRequest_requestedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InformationRequest", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _InformationRequest_answeredAt(ctx context.Context, field graphql.CollectedField, obj *model.InformationRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InformationRequest_answeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnsweredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InformationRequest_answeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InformationRequest", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
 func (ec *executionContext) _LocalizedText_ka(ctx context.Context, field graphql.CollectedField, obj *domain.LocalizedText) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7944,7 +8589,7 @@ func (ec *executionContext) _Mutation_saveApplicationAnswers(ctx context.Context
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SaveApplicationAnswers(ctx, fc.Args["applicationId"].(string), fc.Args["answers"].([]model.AnswerInput))
+			return ec.Resolvers.Mutation().SaveApplicationAnswers(ctx, fc.Args["applicationId"].(string), fc.Args["answers"].([]model.AnswerInput), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -7988,7 +8633,7 @@ func (ec *executionContext) _Mutation_submitApplication(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SubmitApplication(ctx, fc.Args["applicationId"].(string))
+			return ec.Resolvers.Mutation().SubmitApplication(ctx, fc.Args["applicationId"].(string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -8032,7 +8677,7 @@ func (ec *executionContext) _Mutation_withdrawApplication(ctx context.Context, f
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().WithdrawApplication(ctx, fc.Args["applicationId"].(string), fc.Args["reason"].(*string))
+			return ec.Resolvers.Mutation().WithdrawApplication(ctx, fc.Args["applicationId"].(string), fc.Args["reason"].(*string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -8076,7 +8721,7 @@ func (ec *executionContext) _Mutation_confirmApplicationStart(ctx context.Contex
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ConfirmApplicationStart(ctx, fc.Args["applicationId"].(string))
+			return ec.Resolvers.Mutation().ConfirmApplicationStart(ctx, fc.Args["applicationId"].(string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -8120,7 +8765,7 @@ func (ec *executionContext) _Mutation_checkApplicationCompleteness(ctx context.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CheckApplicationCompleteness(ctx, fc.Args["applicationId"].(string), fc.Args["complete"].(bool), fc.Args["missing"].([]string))
+			return ec.Resolvers.Mutation().CheckApplicationCompleteness(ctx, fc.Args["applicationId"].(string), fc.Args["complete"].(bool), fc.Args["missing"].([]string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -8164,7 +8809,7 @@ func (ec *executionContext) _Mutation_requestApplicationInformation(ctx context.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RequestApplicationInformation(ctx, fc.Args["applicationId"].(string), fc.Args["question"].(string))
+			return ec.Resolvers.Mutation().RequestApplicationInformation(ctx, fc.Args["applicationId"].(string), fc.Args["question"].(string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -8208,7 +8853,7 @@ func (ec *executionContext) _Mutation_provideApplicationInformation(ctx context.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ProvideApplicationInformation(ctx, fc.Args["applicationId"].(string), fc.Args["requestId"].(string), fc.Args["answer"].(string))
+			return ec.Resolvers.Mutation().ProvideApplicationInformation(ctx, fc.Args["applicationId"].(string), fc.Args["requestId"].(string), fc.Args["answer"].(string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -8252,7 +8897,7 @@ func (ec *executionContext) _Mutation_reportMaterialChange(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ReportMaterialChange(ctx, fc.Args["applicationId"].(string), fc.Args["description"].(string))
+			return ec.Resolvers.Mutation().ReportMaterialChange(ctx, fc.Args["applicationId"].(string), fc.Args["description"].(string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -8296,7 +8941,7 @@ func (ec *executionContext) _Mutation_assignExpert(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AssignExpert(ctx, fc.Args["applicationId"].(string), fc.Args["expert"].(string))
+			return ec.Resolvers.Mutation().AssignExpert(ctx, fc.Args["applicationId"].(string), fc.Args["expert"].(string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -8340,7 +8985,7 @@ func (ec *executionContext) _Mutation_declareConflictOfInterest(ctx context.Cont
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().DeclareConflictOfInterest(ctx, fc.Args["applicationId"].(string), fc.Args["conflict"].(bool), fc.Args["details"].(*string))
+			return ec.Resolvers.Mutation().DeclareConflictOfInterest(ctx, fc.Args["applicationId"].(string), fc.Args["conflict"].(bool), fc.Args["details"].(*string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -8384,7 +9029,7 @@ func (ec *executionContext) _Mutation_scoreApplication(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ScoreApplication(ctx, fc.Args["applicationId"].(string), fc.Args["criterion"].(string), fc.Args["score"].(int), fc.Args["rationale"].(string), fc.Args["reason"].(*string))
+			return ec.Resolvers.Mutation().ScoreApplication(ctx, fc.Args["applicationId"].(string), fc.Args["criterion"].(string), fc.Args["score"].(int), fc.Args["rationale"].(string), fc.Args["reason"].(*string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -8472,7 +9117,7 @@ func (ec *executionContext) _Mutation_announceResult(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AnnounceResult(ctx, fc.Args["applicationId"].(string))
+			return ec.Resolvers.Mutation().AnnounceResult(ctx, fc.Args["applicationId"].(string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -8516,7 +9161,7 @@ func (ec *executionContext) _Mutation_awardCertificate(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AwardCertificate(ctx, fc.Args["applicationId"].(string))
+			return ec.Resolvers.Mutation().AwardCertificate(ctx, fc.Args["applicationId"].(string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -8560,7 +9205,7 @@ func (ec *executionContext) _Mutation_revokeCertificate(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RevokeCertificate(ctx, fc.Args["applicationId"].(string), fc.Args["reason"].(string))
+			return ec.Resolvers.Mutation().RevokeCertificate(ctx, fc.Args["applicationId"].(string), fc.Args["reason"].(string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -11028,6 +11673,107 @@ func (ec *executionContext) fieldContext_Score_rulesVersion(_ context.Context, f
 	return graphql.NewScalarFieldContext("Score", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _ScoreSummary_rulesVersion(ctx context.Context, field graphql.CollectedField, obj *model.ScoreSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreSummary_rulesVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RulesVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreSummary_rulesVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreSummary", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreSummary_expertsRequired(ctx context.Context, field graphql.CollectedField, obj *model.ScoreSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreSummary_expertsRequired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpertsRequired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreSummary_expertsRequired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreSummary", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreSummary_expertsComplete(ctx context.Context, field graphql.CollectedField, obj *model.ScoreSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreSummary_expertsComplete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpertsComplete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreSummary_expertsComplete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreSummary", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreSummary_recommendation(ctx context.Context, field graphql.CollectedField, obj *model.ScoreSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreSummary_recommendation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recommendation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Recommendation) graphql.Marshaler {
+			return ec.marshalORecommendation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRecommendation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreSummary_recommendation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Recommendation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Subscription_events(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -11102,6 +11848,190 @@ func (ec *executionContext) fieldContext_Subscription_projectionStatus(_ context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _TimelineEntry_position(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimelineEntry_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimelineEntry_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _TimelineEntry_version(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimelineEntry_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimelineEntry_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _TimelineEntry_type(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimelineEntry_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimelineEntry_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _TimelineEntry_occurredAt(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimelineEntry_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimelineEntry_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _TimelineEntry_recordedAt(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimelineEntry_recordedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimelineEntry_recordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _TimelineEntry_actor(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimelineEntry_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimelineEntry_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _TimelineEntry_role(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimelineEntry_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimelineEntry_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _TimelineEntry_summary(ctx context.Context, field graphql.CollectedField, obj *model.TimelineEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimelineEntry_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimelineEntry_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Viewer_role(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
@@ -12683,7 +13613,7 @@ func (ec *executionContext) unmarshalInputDecideInput(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"applicationId", "certified", "justification", "recommendations", "progress"}
+	fieldsInOrder := [...]string{"applicationId", "expectedVersion", "certified", "justification", "recommendations", "progress"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12697,6 +13627,13 @@ func (ec *executionContext) unmarshalInputDecideInput(ctx context.Context, obj a
 				return it, err
 			}
 			it.ApplicationID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
 		case "certified":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certified"))
 			data, err := ec.unmarshalNBoolean2bool(ctx, v)
@@ -13403,6 +14340,11 @@ func (ec *executionContext) _Application(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "requests":
+			out.Values[i] = ec._Application_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "experts":
 			out.Values[i] = ec._Application_experts(ctx, field, obj)
 		case "conflicted":
@@ -13415,6 +14357,18 @@ func (ec *executionContext) _Application(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._Application_decision(ctx, field, obj)
 		case "certificate":
 			out.Values[i] = ec._Application_certificate(ctx, field, obj)
+		case "scoreSummary":
+			out.Values[i] = ec._Application_scoreSummary(ctx, field, obj)
+		case "timeline":
+			out.Values[i] = ec._Application_timeline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._Application_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "position":
 			out.Values[i] = ec._Application_position(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14300,6 +15254,61 @@ func (ec *executionContext) _DecisionReplay(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var informationRequestImplementors = []string{"InformationRequest"}
+
+func (ec *executionContext) _InformationRequest(ctx context.Context, sel ast.SelectionSet, obj *model.InformationRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, informationRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InformationRequest")
+		case "id":
+			out.Values[i] = ec._InformationRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "question":
+			out.Values[i] = ec._InformationRequest_question(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expert":
+			out.Values[i] = ec._InformationRequest_expert(ctx, field, obj)
+		case "answer":
+			out.Values[i] = ec._InformationRequest_answer(ctx, field, obj)
+		case "requestedAt":
+			out.Values[i] = ec._InformationRequest_requestedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answeredAt":
+			out.Values[i] = ec._InformationRequest_answeredAt(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15854,6 +16863,57 @@ func (ec *executionContext) _Score(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var scoreSummaryImplementors = []string{"ScoreSummary"}
+
+func (ec *executionContext) _ScoreSummary(ctx context.Context, sel ast.SelectionSet, obj *model.ScoreSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreSummary")
+		case "rulesVersion":
+			out.Values[i] = ec._ScoreSummary_rulesVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expertsRequired":
+			out.Values[i] = ec._ScoreSummary_expertsRequired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expertsComplete":
+			out.Values[i] = ec._ScoreSummary_expertsComplete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recommendation":
+			out.Values[i] = ec._ScoreSummary_recommendation(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -15874,6 +16934,80 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var timelineEntryImplementors = []string{"TimelineEntry"}
+
+func (ec *executionContext) _TimelineEntry(ctx context.Context, sel ast.SelectionSet, obj *model.TimelineEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, timelineEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TimelineEntry")
+		case "position":
+			out.Values[i] = ec._TimelineEntry_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._TimelineEntry_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._TimelineEntry_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occurredAt":
+			out.Values[i] = ec._TimelineEntry_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordedAt":
+			out.Values[i] = ec._TimelineEntry_recordedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actor":
+			out.Values[i] = ec._TimelineEntry_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._TimelineEntry_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "summary":
+			out.Values[i] = ec._TimelineEntry_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
 }
 
 var viewerImplementors = []string{"Viewer"}
@@ -16695,6 +17829,26 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) marshalNInformationRequest2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐInformationRequest(ctx context.Context, sel ast.SelectionSet, v model.InformationRequest) graphql.Marshaler {
+	return ec._InformationRequest(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNInformationRequest2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐInformationRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []model.InformationRequest) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInformationRequest2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐInformationRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -17217,6 +18371,26 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	for i := range v {
 		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
 	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTimelineEntry2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTimelineEntry(ctx context.Context, sel ast.SelectionSet, v model.TimelineEntry) graphql.Marshaler {
+	return ec._TimelineEntry(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTimelineEntry2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTimelineEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TimelineEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTimelineEntry2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTimelineEntry(ctx, sel, v[i])
+	})
 
 	for _, e := range ret {
 		if e == graphql.Null {
@@ -17854,6 +19028,13 @@ func (ec *executionContext) marshalOScore2ᚕgithubᚗcomᚋcivicledgerᚋcivicl
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOScoreSummary2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreSummary(ctx context.Context, sel ast.SelectionSet, v *model.ScoreSummary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ScoreSummary(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

@@ -39,6 +39,8 @@ type Application struct {
 	Missing []string `json:"missing"`
 	// Information requests not answered yet, by request ID.
 	OpenRequests []string `json:"openRequests"`
+	// Every information request, answered or not, with its question: what the applicant must answer.
+	Requests []InformationRequest `json:"requests"`
 	// Assigned experts (consortium, auditors, admins).
 	Experts []string `json:"experts,omitempty"`
 	// Experts who declared a conflict of interest (consortium, auditors, admins).
@@ -50,6 +52,13 @@ type Application struct {
 	Scores      []Score      `json:"scores,omitempty"`
 	Decision    *Decision    `json:"decision,omitempty"`
 	Certificate *Certificate `json:"certificate,omitempty"`
+	// What the rules in force make of the scores so far: the consortium,
+	// auditors and admins.
+	ScoreSummary *ScoreSummary `json:"scoreSummary,omitempty"`
+	// What happened to the application, event by event; experts are named only to the consortium, auditors and admins.
+	Timeline []TimelineEntry `json:"timeline"`
+	// The application stream's version: pass it as expectedVersion to act only if nothing changed since.
+	Version int `json:"version"`
 	// Position of the last event this state reflects.
 	Position scalar.Position `json:"position"`
 }
@@ -254,7 +263,9 @@ type CycleStatistics struct {
 }
 
 type DecideInput struct {
-	ApplicationID   string               `json:"applicationId"`
+	ApplicationID string `json:"applicationId"`
+	// The version the consortium decided on: CONFLICT if anything changed since.
+	ExpectedVersion *int                 `json:"expectedVersion,omitempty"`
 	Certified       bool                 `json:"certified"`
 	Justification   *string              `json:"justification,omitempty"`
 	Recommendations []LocalizedTextInput `json:"recommendations,omitempty"`
@@ -297,6 +308,17 @@ type EventFilter struct {
 	StreamPrefix *string `json:"streamPrefix,omitempty"`
 	// Only these types, e.g. registry.organisation_renamed.
 	Types []string `json:"types,omitempty"`
+}
+
+// An expert's question to the applicant.
+type InformationRequest struct {
+	ID       string `json:"id"`
+	Question string `json:"question"`
+	// Who asked: shown to the consortium, auditors, admins and the expert themself.
+	Expert      *string    `json:"expert,omitempty"`
+	Answer      *string    `json:"answer,omitempty"`
+	RequestedAt time.Time  `json:"requestedAt"`
+	AnsweredAt  *time.Time `json:"answeredAt,omitempty"`
 }
 
 // A name or text as a mutation takes it. The Georgian text (ka) is required,
@@ -510,11 +532,33 @@ type Score struct {
 	RulesVersion int `json:"rulesVersion"`
 }
 
+// The scores so far, before a decision.
+type ScoreSummary struct {
+	RulesVersion    int `json:"rulesVersion"`
+	ExpertsRequired int `json:"expertsRequired"`
+	// Experts without a conflict of interest who have scored every criterion.
+	ExpertsComplete []string `json:"expertsComplete"`
+	// The recommendation once enough experts have scored; null before.
+	Recommendation *Recommendation `json:"recommendation,omitempty"`
+}
+
 // Live updates, over a WebSocket on /graphql (graphql-transport-ws); a
 // subscription sent over HTTP is refused with 405. Browsers cannot set headers
 // on a WebSocket, so send the API key in the connection_init payload:
 // {"Authorization": "Bearer <key>"}.
 type Subscription struct {
+}
+
+// One event of an application's history.
+type TimelineEntry struct {
+	Position   scalar.Position `json:"position"`
+	Version    int             `json:"version"`
+	Type       string          `json:"type"`
+	OccurredAt time.Time       `json:"occurredAt"`
+	RecordedAt time.Time       `json:"recordedAt"`
+	Actor      string          `json:"actor"`
+	Role       string          `json:"role"`
+	Summary    string          `json:"summary"`
 }
 
 // Who is calling, as the server sees the API key (or its absence).
