@@ -196,6 +196,9 @@ func (r *Resolver) applicationAsOf(ctx context.Context, id string, asOf *model.A
 	if c.Year() != 0 {
 		out.ScoreSummary = scoreSummaryOf(actor, c.Rules(), s.Scores, s.Cleared)
 	}
+	if out.PreviousCertificate, err = r.previousCertificate(ctx, s.Municipality, s.Year); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -451,6 +454,13 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 			}, expertInSummary(t)))
 		}
 	}
+	if fields["previousCertificate"] {
+		prev, err := r.previousCertificate(ctx, a.Municipality.Code, a.Year)
+		if err != nil {
+			return out, err
+		}
+		out.PreviousCertificate = prev
+	}
 	if fields["scoreSummary"] && whole {
 		c, err := r.deps.Reads.Cycle(ctx, a.Year)
 		if err != nil {
@@ -664,4 +674,24 @@ func expertInSummary(t projections.TimelineEntry) string {
 		return t.Actor
 	}
 	return ""
+}
+
+// previousCertificate is the certificate of municipality from the latest
+// cycle before year, nil when none.
+func (r *Resolver) previousCertificate(ctx context.Context, municipality string, year int) (*model.Certificate, error) {
+	hist, err := r.deps.Reads.MunicipalityHistory(ctx, municipality, r.today())
+	if err != nil {
+		return nil, err
+	}
+	var prev *projections.Certificate
+	for _, h := range hist {
+		if h.Year < year && h.Certificate != nil && (prev == nil || h.Year > prev.Year) {
+			prev = h.Certificate
+		}
+	}
+	if prev == nil {
+		return nil, nil
+	}
+	c := certificateOf(*prev)
+	return &c, nil
 }

@@ -218,6 +218,20 @@ func TestCertificationCycle(t *testing.T) {
 	}
 	_ = announced
 
+	// The next year, the new application shows the certificate whose
+	// recommendations the next decision assesses progress against.
+	e.clock.Set(day(t, "2031-02-10"))
+	next := cycle2030()
+	in := next["in"].(map[string]any)
+	in["year"] = 2031
+	in["schedule"] = map[string]any{"callOpens": "2031-02-01", "applicationDeadline": "2031-03-31", "questionnaireDeadline": "2031-04-15",
+		"resultsDate": "2031-06-15", "ceremonyDate": "2031-06-30"}
+	e.mutate(domain.Admin, "openCertificationCycle", openCycle, next)
+	r = e.do(domain.Applicant, `mutation { draftApplication(year: 2031, municipality: "rustavi") { application { id status previousCertificate { number status recommendations { en } } } } }`, nil).ok(t)
+	if got := fmt.Sprint(r.get("draftApplication.application")); got != "map[id:2031-rustavi previousCertificate:map[number:CB-2030-RUSTAVI recommendations:[map[en:Publish the vote counts]] status:VALID] status:DRAFT]" {
+		t.Fatalf("the 2031 application: %s", got)
+	}
+
 	// Alter the revised impact score in the database, as someone with
 	// access to it could: the replay must show the decision no longer
 	// matches its events, and the log verification where it broke.

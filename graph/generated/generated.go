@@ -51,26 +51,27 @@ type ComplexityRoot struct {
 	}
 
 	Application struct {
-		Answers      func(childComplexity int) int
-		Certificate  func(childComplexity int) int
-		Completeness func(childComplexity int) int
-		Confirmed    func(childComplexity int) int
-		Conflicted   func(childComplexity int) int
-		Decision     func(childComplexity int) int
-		Experts      func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Missing      func(childComplexity int) int
-		Municipality func(childComplexity int) int
-		OpenRequests func(childComplexity int) int
-		Position     func(childComplexity int) int
-		Requests     func(childComplexity int) int
-		ScoreSummary func(childComplexity int) int
-		Scores       func(childComplexity int) int
-		Status       func(childComplexity int) int
-		SubmittedOn  func(childComplexity int) int
-		Timeline     func(childComplexity int) int
-		Version      func(childComplexity int) int
-		Year         func(childComplexity int) int
+		Answers             func(childComplexity int) int
+		Certificate         func(childComplexity int) int
+		Completeness        func(childComplexity int) int
+		Confirmed           func(childComplexity int) int
+		Conflicted          func(childComplexity int) int
+		Decision            func(childComplexity int) int
+		Experts             func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Missing             func(childComplexity int) int
+		Municipality        func(childComplexity int) int
+		OpenRequests        func(childComplexity int) int
+		Position            func(childComplexity int) int
+		PreviousCertificate func(childComplexity int) int
+		Requests            func(childComplexity int) int
+		ScoreSummary        func(childComplexity int) int
+		Scores              func(childComplexity int) int
+		Status              func(childComplexity int) int
+		SubmittedOn         func(childComplexity int) int
+		Timeline            func(childComplexity int) int
+		Version             func(childComplexity int) int
+		Year                func(childComplexity int) int
 	}
 
 	AuditedEvent struct {
@@ -573,6 +574,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Application.Position(childComplexity), true
+	case "Application.previousCertificate":
+		if e.ComplexityRoot.Application.PreviousCertificate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.PreviousCertificate(childComplexity), true
 	case "Application.requests":
 		if e.ComplexityRoot.Application.Requests == nil {
 			break
@@ -2516,6 +2523,12 @@ type Application {
   decision: Decision
   certificate: Certificate
   """
+  The municipality's previous certificate, from an earlier cycle, whose
+  recommendations the decision's progress assessment looks back on; null
+  when it had none.
+  """
+  previousCertificate: Certificate
+  """
   What the rules in force make of the scores so far: the consortium,
   auditors and admins.
   """
@@ -3284,6 +3297,8 @@ func (ec *executionContext) childFields_Application(ctx context.Context, field g
 		return ec.fieldContext_Application_decision(ctx, field)
 	case "certificate":
 		return ec.fieldContext_Application_certificate(ctx, field)
+	case "previousCertificate":
+		return ec.fieldContext_Application_previousCertificate(ctx, field)
 	case "scoreSummary":
 		return ec.fieldContext_Application_scoreSummary(ctx, field)
 	case "timeline":
@@ -5354,6 +5369,38 @@ func (ec *executionContext) _Application_certificate(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_Application_certificate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Application",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Certificate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Application_previousCertificate(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_previousCertificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousCertificate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Certificate) graphql.Marshaler {
+			return ec.marshalOCertificate2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCertificate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Application_previousCertificate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Application",
 		Field:      field,
@@ -14357,6 +14404,8 @@ func (ec *executionContext) _Application(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._Application_decision(ctx, field, obj)
 		case "certificate":
 			out.Values[i] = ec._Application_certificate(ctx, field, obj)
+		case "previousCertificate":
+			out.Values[i] = ec._Application_previousCertificate(ctx, field, obj)
 		case "scoreSummary":
 			out.Values[i] = ec._Application_scoreSummary(ctx, field, obj)
 		case "timeline":

@@ -52,6 +52,10 @@ type Application struct {
 	Scores      []Score      `json:"scores,omitempty"`
 	Decision    *Decision    `json:"decision,omitempty"`
 	Certificate *Certificate `json:"certificate,omitempty"`
+	// The municipality's previous certificate, from an earlier cycle, whose
+	// recommendations the decision's progress assessment looks back on; null
+	// when it had none.
+	PreviousCertificate *Certificate `json:"previousCertificate,omitempty"`
 	// What the rules in force make of the scores so far: the consortium,
 	// auditors and admins.
 	ScoreSummary *ScoreSummary `json:"scoreSummary,omitempty"`
