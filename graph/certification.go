@@ -126,8 +126,7 @@ func (r *Resolver) applicationAsOf(ctx context.Context, id string, asOf *model.A
 	var applied []eventstore.Event
 	var decoded []domain.Event
 	for _, se := range stored {
-		if asOf.Position != nil && (se.Position == 0 || se.Position > int64(*asOf.Position)) ||
-			asOf.Time != nil && se.RecordedAt.After(*asOf.Time) {
+		if after(se, asOf) {
 			break
 		}
 		e, err := catalog.Types.Decode(se)
@@ -155,8 +154,7 @@ func (r *Resolver) applicationAsOf(ctx context.Context, id string, asOf *model.A
 	}
 	var c certification.Cycle
 	for _, se := range cycleStored {
-		if asOf.Position != nil && (se.Position == 0 || se.Position > int64(*asOf.Position)) ||
-			asOf.Time != nil && se.RecordedAt.After(*asOf.Time) {
+		if after(se, asOf) {
 			break
 		}
 		e, err := catalog.Types.Decode(se)
@@ -352,18 +350,9 @@ func rulesInput(in model.RulesInput) certification.Rules {
 // certificationPayload returns a mutation's position (the head when
 // nothing was written) and the application it concerns (id, when not "").
 func (r *Resolver) certificationPayload(ctx context.Context, res eventstore.AppendResult, id string) (*model.CertificationPayload, error) {
-	var pos scalar.Position
-	if res.LastID.IsZero() {
-		head, err := r.deps.Store.Head(ctx)
-		if err != nil {
-			return nil, domain.Wrap(err, "log head")
-		}
-		pos = scalar.Position(head)
-	} else {
-		var err error
-		if pos, err = r.written(ctx, res); err != nil {
-			return nil, err
-		}
+	pos, err := r.mutationPosition(ctx, res)
+	if err != nil {
+		return nil, err
 	}
 	p := &model.CertificationPayload{Position: pos}
 	if id == "" {
@@ -694,4 +683,11 @@ func (r *Resolver) previousCertificate(ctx context.Context, municipality string,
 	}
 	c := certificateOf(*prev)
 	return &c, nil
+}
+
+// after reports whether se comes after the moment asOf names (never, for
+// no moment); an event without a position yet comes after any position.
+func after(se eventstore.Event, asOf *model.AsOf) bool {
+	return asOf.Position != nil && (se.Position == 0 || se.Position > int64(*asOf.Position)) ||
+		asOf.Time != nil && se.RecordedAt.After(*asOf.Time)
 }

@@ -31,6 +31,20 @@ func (r *Resolver) meta(ctx context.Context) domain.Meta {
 	}
 }
 
+// mutationPosition is the position a mutation's payload reports: that of
+// its last event, or, when it wrote nothing (the change was already so),
+// the current head, as good a position as any to wait for.
+func (r *Resolver) mutationPosition(ctx context.Context, res eventstore.AppendResult) (scalar.Position, error) {
+	if !res.LastID.IsZero() {
+		return r.written(ctx, res)
+	}
+	head, err := r.deps.Store.Head(ctx)
+	if err != nil {
+		return 0, domain.Wrap(err, "log head")
+	}
+	return scalar.Position(head), nil
+}
+
 // written returns the log position of a mutation's last event, waiting the
 // few milliseconds the sequencer takes to assign it.
 func (r *Resolver) written(ctx context.Context, res eventstore.AppendResult) (scalar.Position, error) {
@@ -96,20 +110,9 @@ func withMinPosition(next http.Handler) http.Handler {
 // caught up (null if the read model is slower than the configured wait,
 // which the position lets the client wait out itself).
 func (r *Resolver) organisationPayload(ctx context.Context, id string, res eventstore.AppendResult) (*model.OrganisationPayload, error) {
-	var pos scalar.Position
-	if res.LastID.IsZero() {
-		// Nothing was written (the change was already so): the current
-		// head is as good a position as any to wait for.
-		head, err := r.deps.Store.Head(ctx)
-		if err != nil {
-			return nil, domain.Wrap(err, "log head")
-		}
-		pos = scalar.Position(head)
-	} else {
-		var err error
-		if pos, err = r.written(ctx, res); err != nil {
-			return nil, err
-		}
+	pos, err := r.mutationPosition(ctx, res)
+	if err != nil {
+		return nil, err
 	}
 	p := &model.OrganisationPayload{Position: pos, Version: int(res.Version)}
 	if err := r.caughtUp(ctx, int64(pos), "organisations"); err != nil {

@@ -25,15 +25,7 @@ func (m *Main) replay(ctx context.Context, args []string) (int, error) {
 	if fs.NArg() != 2 || fs.Arg(0) != "application" {
 		return exitError, fmt.Errorf("usage: civic replay application ID (an application ID is <year>-<municipality>, for example 2019-batumi)")
 	}
-	c, err := m.config()
-	if err != nil {
-		return exitError, err
-	}
-	keys, err := trustedKeys(c)
-	if err != nil {
-		return exitError, err
-	}
-	db, err := openDatabase(ctx, c, c.logger(m.Stderr))
+	db, keys, c, err := m.openForAudit(ctx)
 	if err != nil {
 		return exitError, err
 	}

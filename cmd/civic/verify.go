@@ -23,15 +23,7 @@ func (m *Main) verify(ctx context.Context, args []string) (int, error) {
 	if fs.NArg() > 0 {
 		return exitError, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	c, err := m.config()
-	if err != nil {
-		return exitError, err
-	}
-	keys, err := trustedKeys(c)
-	if err != nil {
-		return exitError, err
-	}
-	db, err := openDatabase(ctx, c, c.logger(m.Stderr))
+	db, keys, _, err := m.openForAudit(ctx)
 	if err != nil {
 		return exitError, err
 	}
@@ -45,6 +37,21 @@ func (m *Main) verify(ctx context.Context, args []string) (int, error) {
 		return exitFailed, nil
 	}
 	return exitOK, nil
+}
+
+// openForAudit opens the database for a command that checks the log, with
+// the public keys whose checkpoint signatures it trusts.
+func (m *Main) openForAudit(ctx context.Context) (*database, []ed25519.PublicKey, config, error) {
+	c, err := m.config()
+	if err != nil {
+		return nil, nil, c, err
+	}
+	keys, err := trustedKeys(c)
+	if err != nil {
+		return nil, nil, c, err
+	}
+	db, err := openDatabase(ctx, c, c.logger(m.Stderr))
+	return db, keys, c, err
 }
 
 // trustedKeys are the public keys whose checkpoint signatures verify

@@ -360,7 +360,7 @@ func (s *Service) AssignExpert(ctx context.Context, meta domain.Meta, cmd Assign
 	if err := meta.Actor.Require("assign an expert", consortiumRoles...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	x, err := checkText("expert", cmd.Expert, true, maxCode)
+	x, err := checkText("expert", cmd.Expert, true, maxActorID)
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}

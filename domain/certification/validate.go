@@ -11,7 +11,7 @@ import (
 
 // Limits on free text, in characters.
 const (
-	maxCode     = 64
+	maxActorID  = 200  // key:<name>#<key ID>
 	maxText     = 500  // a name, a reason, a question
 	maxLongText = 5000 // an answer, a rationale, a justification
 	maxAnswers  = 200  // questions in one questionnaire
@@ -32,23 +32,8 @@ func conflict(format string, args ...any) error {
 	return domain.Errorf(domain.Conflict, format, args...)
 }
 
-// checkCode checks a code (a municipality, a criterion): a lower-case
-// slug, usable in a stream ID.
-func checkCode(field, code string) error {
-	if code == "" {
-		return invalid(field, "a code is required (lower-case letters, digits and hyphens)")
-	}
-	if len(code) > maxCode {
-		return invalid(field, "%q is %d characters, over the limit of %d", code, len(code), maxCode)
-	}
-	for i := 0; i < len(code); i++ {
-		c := code[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return invalid(field, "%q is not a code: use lower-case letters, digits and hyphens only", code)
-		}
-	}
-	return nil
-}
+// checkCode checks a code: a municipality, a criterion, a question.
+func checkCode(field, code string) error { return domain.CheckCode(field, code, "batumi") }
 
 // checkText trims s and checks it is given (when required) and at most
 // limit characters.

@@ -16,7 +16,6 @@ import (
 // Limits on free text, in characters. They keep one record readable in a
 // table and far below the store's 1 MiB per event.
 const (
-	maxCode      = 64
 	maxCapital   = 200
 	maxLegalForm = 200
 	maxEmail     = 254 // RFC 5321's limit on a forward path
@@ -41,23 +40,8 @@ func invalid(field, format string, args ...any) error {
 	return domain.Errorf(domain.Invalid, "%s: %s", field, fmt.Sprintf(format, args...))
 }
 
-// checkCode checks a region or municipality code: a lower-case slug, as the
-// seed data's codes are, and usable as the id part of a stream.
-func checkCode(field, code string) error {
-	if code == "" {
-		return invalid(field, "a code is required (lower-case letters, digits and hyphens, for example kvemo-kartli)")
-	}
-	if len(code) > maxCode {
-		return invalid(field, "%q is %d characters, over the limit of %d", code, len(code), maxCode)
-	}
-	for i := 0; i < len(code); i++ {
-		c := code[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return invalid(field, "%q is not a code: use lower-case letters, digits and hyphens only (for example kvemo-kartli)", code)
-		}
-	}
-	return nil
-}
+// checkCode checks a region or municipality code.
+func checkCode(field, code string) error { return domain.CheckCode(field, code, "kvemo-kartli") }
 
 // checkOptionalCode is checkCode for a reference that may be left out.
 func checkOptionalCode(field, code string) error {
