@@ -157,6 +157,15 @@ type Auditor interface {
 	// checkpoint before from, on which their hashes rest) and checks the
 	// signed checkpoints with the backend's trusted keys.
 	VerifyRange(ctx context.Context, from, to int64) (Verification, error)
+	// CheckEvents checks events, as a read returned them, against the
+	// chain: each one's hash recomputed from it and its predecessor's
+	// stored hash must be the hash stored at its position, and each
+	// stream's versions must follow one another. That catches an event row
+	// edited or deleted after the fact at the cost of the events alone,
+	// where VerifyRange's cost grows with the range; a consistent rewrite
+	// of the chain itself takes VerifyRange's checkpoints to show. Events
+	// without a position are skipped. It returns the stored hashes.
+	CheckEvents(ctx context.Context, events []Event) (map[int64][]byte, Verification, error)
 }
 
 // Verification is the outcome of Auditor.VerifyRange.

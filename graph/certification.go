@@ -55,17 +55,17 @@ func verificationOf(v *eventstore.Verification) *model.LogVerification {
 }
 
 // audit audits an application, for an actor allowed to.
-func (r *Resolver) audit(ctx context.Context, id string) (certification.Audit, error) {
+func (r *Resolver) audit(ctx context.Context, id string, depth certification.Depth) (certification.Audit, error) {
 	if err := ActorFrom(ctx).Require("audit an application", auditRoles...); err != nil {
 		return certification.Audit{}, err
 	}
-	return certification.AuditApplication(ctx, r.deps.Store, catalog.Types, id)
+	return certification.AuditApplication(ctx, r.deps.Store, catalog.Types, id, depth)
 }
 
 // certificationAudit lists an application's events with their hashes and
 // verifies the log over them.
 func (r *Resolver) certificationAudit(ctx context.Context, id string) (*model.CertificationAudit, error) {
-	a, err := r.audit(ctx, id)
+	a, err := r.audit(ctx, id, certification.FullChain)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (r *Resolver) certificationAudit(ctx context.Context, id string) (*model.Ce
 
 // replayDecision replays an application's decision from the events.
 func (r *Resolver) replayDecision(ctx context.Context, id string) (*model.DecisionReplay, error) {
-	a, err := r.audit(ctx, id)
+	a, err := r.audit(ctx, id, certification.EventsOnly)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func (m *Main) replay(ctx context.Context, args []string) (int, error) {
 	defer db.close()
 	store := postgres.New(db.pool, postgres.Options{TrustedKeys: keys, Logger: c.logger(m.Stderr)})
 	defer store.Close()
-	a, err := certification.AuditApplication(ctx, store, catalog.Types, fs.Arg(1))
+	a, err := certification.AuditApplication(ctx, store, catalog.Types, fs.Arg(1), certification.FullChain)
 	if err != nil {
 		return exitError, err
 	}

@@ -197,3 +197,49 @@ func TestOutOfOrderGuard(t *testing.T) {
 		t.Fatalf("future-1 has %d events, %v; want the 1 planted", n, err)
 	}
 }
+
+// TestAuditorChecks holds the auditor's two checks to what they promise:
+// CheckEvents catches an edited event row, and a deleted one by the gap it
+// leaves in its stream; VerifyRange and Hashes agree with the log.
+func TestAuditorChecks(t *testing.T) {
+	t.Parallel()
+	pool, pub := signedLog(t)
+	ctx := context.Background()
+	s := postgres.New(pool, postgres.Options{TrustedKeys: []ed25519.PublicKey{pub}})
+	defer s.Close()
+	// org-1 holds positions 2, 7, 12, ..., 47.
+	read := func() []eventstore.Event {
+		events, err := s.ReadStream(ctx, "org-1", eventstore.ReadOptions{})
+		if err != nil || len(events) == 0 {
+			t.Fatalf("ReadStream(org-1) = %d events, %v", len(events), err)
+		}
+		return events
+	}
+	hashes, v, err := s.CheckEvents(ctx, read())
+	if err != nil || !v.Intact() || v.Events != 10 || v.From != 2 || v.To != 47 || len(hashes) != 10 {
+		t.Fatalf("CheckEvents on an intact log = %d hashes, %+v, %v; want 10 intact from 2 to 47", len(hashes), v, err)
+	}
+	stored, err := s.Hashes(ctx, []int64{2, 7})
+	if err != nil || fmt.Sprint(stored[7]) != fmt.Sprint(hashes[7]) || len(stored) != 2 {
+		t.Fatalf("Hashes = %v, %v; want the hashes CheckEvents saw", stored, err)
+	}
+	if full, err := s.VerifyRange(ctx, 5, 33); err != nil || !full.Intact() || full.Checkpoints != 3 {
+		t.Fatalf("VerifyRange(5, 33) = %+v, %v; want intact with the checkpoints at 10, 20 and 30", full, err)
+	}
+
+	tamper(t, pool, `UPDATE eventstore.events SET data = '{"n":-12}' WHERE (tx, seq) = (SELECT tx, seq FROM eventstore.log WHERE position = 12)`)
+	if _, v, err := s.CheckEvents(ctx, read()); err != nil || v.FirstBad != 12 || !strings.Contains(v.Problem, "hash mismatch") {
+		t.Fatalf("CheckEvents after event 12 was edited = %+v, %v; want it broken at 12", v, err)
+	}
+	other, err := s.ReadStream(ctx, "org-2", eventstore.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, v, err := s.CheckEvents(ctx, other); err != nil || !v.Intact() {
+		t.Fatalf("CheckEvents of another stream = %+v, %v; want intact: it checks only the events given", v, err)
+	}
+	tamper(t, pool, `DELETE FROM eventstore.events WHERE (tx, seq) = (SELECT tx, seq FROM eventstore.log WHERE position = 7)`)
+	if _, v, err := s.CheckEvents(ctx, read()); err != nil || v.FirstBad != 12 || !strings.Contains(v.Problem, "org-1 version 3 follows version 1") {
+		t.Fatalf("CheckEvents after event 7 was deleted = %+v, %v; want the gap it leaves reported at the next event, 12", v, err)
+	}
+}

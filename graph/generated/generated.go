@@ -2740,7 +2740,12 @@ type DecisionReplay {
   inputsDigest: String
   "Each difference behind a MISMATCH."
   problems: [String!]!
-  "The log's verification over the application's events."
+  """
+  Each event of the application and its cycle checked against the chain
+  (its hash recomputed from its row and its predecessor's hash): catches an
+  event row edited or deleted. certificationAudit verifies the whole chain
+  and its signed checkpoints over the range.
+  """
   verification: LogVerification!
 }
 

@@ -301,7 +301,10 @@ type DecisionReplay struct {
 	InputsDigest   *string         `json:"inputsDigest,omitempty"`
 	// Each difference behind a MISMATCH.
 	Problems []string `json:"problems"`
-	// The log's verification over the application's events.
+	// Each event of the application and its cycle checked against the chain
+	// (its hash recomputed from its row and its predecessor's hash): catches an
+	// event row edited or deleted. certificationAudit verifies the whole chain
+	// and its signed checkpoints over the range.
 	Verification *LogVerification `json:"verification"`
 }
 
