@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/graph"
+	"github.com/civicledger/civicledger/internal/notify"
 )
 
 // config is the process configuration, read from the environment once.
@@ -36,6 +37,10 @@ type config struct {
 	// "off", or "" (on for the embedded database, off with DATABASE_URL,
 	// so a production database never gets invented data by default).
 	demo string
+	// notify is how serve sends the certification workflow's
+	// notifications (SMTP, or the log), and how old an event may be and
+	// still be announced.
+	notify notify.Settings
 }
 
 // loadDemo reports whether serve loads the demo data.
@@ -122,6 +127,9 @@ func (m *Main) config() (config, error) {
 	}
 	if c.ratePerSecond, err = strconv.ParseFloat(get("CIVIC_RATE_LIMIT", "20"), 64); err != nil || c.ratePerSecond < 0 {
 		return c, fmt.Errorf("CIVIC_RATE_LIMIT %q: want requests a second per key (0: no limit)", get("CIVIC_RATE_LIMIT", ""))
+	}
+	if c.notify, err = notify.ReadSettings(m.Getenv); err != nil {
+		return c, err
 	}
 	abs, err := filepath.Abs(c.dataDir)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/internal/notify"
 	"github.com/civicledger/civicledger/internal/pgembed"
 	"github.com/civicledger/civicledger/projections"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -62,6 +63,10 @@ func openDatabase(ctx context.Context, c config, log *slog.Logger) (*database, e
 	if err := projections.Migrate(ctx, db.pool); err != nil {
 		db.close()
 		return nil, err
+	}
+	if err := notify.Migrate(ctx, db.pool); err != nil {
+		db.close()
+		return nil, fmt.Errorf("migrate the notification outbox: %w", err)
 	}
 	return db, nil
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/civicledger/civicledger/internal/notify"
 )
 
 // routes returns the HTTP handler: the GraphQL API and GraphiQL, and the
@@ -77,8 +79,8 @@ func readyz(w http.ResponseWriter, r *http.Request, a *app, log *slog.Logger) {
 	json.NewEncoder(w).Encode(body)
 }
 
-// metrics writes the Prometheus text exposition of the event store's and
-// the projections' state.
+// metrics writes the Prometheus text exposition of the event store's, the
+// projections' and the notification outbox's state.
 func metrics(w http.ResponseWriter, r *http.Request, a *app, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
@@ -117,6 +119,20 @@ func metrics(w http.ResponseWriter, r *http.Request, a *app, log *slog.Logger) {
 		}
 	} else {
 		log.Warn("metrics: projections", "err", err)
+	}
+	if st, err := notify.ReadStatus(ctx, a.db.pool); err == nil {
+		gauge("civic_outbox_position", "Last log position the notification outbox has read.")
+		fmt.Fprintf(&b, "civic_outbox_position %d\n", st.Position)
+		gauge("civic_outbox_pending", "Notifications waiting to be sent.")
+		fmt.Fprintf(&b, "civic_outbox_pending %d\n", st.Pending)
+		gauge("civic_outbox_failing", "Pending notifications whose last attempt failed; they are retried with backoff.")
+		fmt.Fprintf(&b, "civic_outbox_failing %d\n", st.Failing)
+		gauge("civic_outbox_oldest_pending_seconds", "How long the oldest pending notification has waited.")
+		fmt.Fprintf(&b, "civic_outbox_oldest_pending_seconds %g\n", st.OldestPending.Seconds())
+		gauge("civic_outbox_skipped", "Notifications of events too old to announce (CIVIC_NOTIFY_MAX_AGE), never sent.")
+		fmt.Fprintf(&b, "civic_outbox_skipped %d\n", st.Skipped)
+	} else {
+		log.Warn("metrics: notification outbox", "err", err)
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	fmt.Fprint(w, b.String())

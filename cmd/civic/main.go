@@ -87,6 +87,14 @@ Configuration (environment):
   CIVIC_INTROSPECTION   public or signed-in (default: public on a loopback address)
   CIVIC_DEMO            on or off: serve loads the 2019 demo cycle (default: on for the
                         embedded database, off with DATABASE_URL)
+  CIVIC_SMTP_ADDR       SMTP relay (host:port) for the certification notifications;
+                        unset: serve writes them to the log
+  CIVIC_SMTP_FROM       their sender, such as Civic Ledger <certification@example.org>
+  CIVIC_NOTIFY_TO       their recipient, {municipality} standing for its code, such as
+                        certification+{municipality}@example.org
+  CIVIC_SMTP_USER, CIVIC_SMTP_PASSWORD  AUTH PLAIN, over TLS or to localhost only
+  CIVIC_SMTP_TLS        starttls, tls (implicit, port 465) or off (starttls)
+  CIVIC_NOTIFY_MAX_AGE  events that occurred longer ago are not announced (720h; 0: no limit)
   CIVIC_LOG_LEVEL       debug, info, warn or error (info)
   CIVIC_LOG_FORMAT      text or json (text)
 `

@@ -15,12 +15,13 @@ import (
 
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/graph"
+	"github.com/civicledger/civicledger/internal/notify"
 )
 
 // serve runs the server until ctx ends (SIGINT or SIGTERM), then shuts
 // down in order: stop taking requests, let those in flight finish, stop the
-// projections and the sequencer, close the database, stop the private
-// cluster.
+// projections, the notification outbox and the sequencer, close the
+// database, stop the private cluster.
 func (m *Main) serve(ctx context.Context, args []string) error {
 	if err := m.flags("serve").Parse(args); err != nil {
 		return err
@@ -47,6 +48,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	sender, err := c.notify.Sender(log)
+	if err != nil {
+		return err
+	}
 	a, err := openApp(ctx, c, log, key)
 	if err != nil {
 		return err
@@ -61,7 +66,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		stopBackground()
 		wg.Wait()
 	}()
-	wg.Add(2)
+	wg.Add(4)
 	go func() {
 		defer wg.Done()
 		a.store.RunSequencer(bgCtx)
@@ -70,6 +75,22 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		defer wg.Done()
 		if err := a.runner.Run(bgCtx); err != nil {
 			log.Error("projections stopped", "err", err)
+		}
+	}()
+	// The certification workflow's notifications: queued from the log,
+	// sent at least once (see internal/notify).
+	go func() {
+		defer wg.Done()
+		n := notify.NewNotifier(a.db.pool, a.store, notify.NotifierOptions{MaxAge: c.notify.MaxAge, Logger: log})
+		if err := n.Run(bgCtx); err != nil {
+			log.Error("notification outbox stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		d := notify.NewDispatcher(a.db.pool, sender, notify.DispatcherOptions{Logger: log})
+		if err := d.Run(bgCtx); err != nil {
+			log.Error("notification sending stopped", "err", err)
 		}
 	}()
 	if _, err := a.importRegistry(ctx); err != nil {
