@@ -2474,19 +2474,29 @@ type Criterion {
   scaleMax: Int!
 }
 
+"Where an application stands."
 enum ApplicationStatus {
+  "Started; its answers may still change."
   DRAFT
+  "Submitted: under evaluation."
   SUBMITTED
+  "Withdrawn by the applicant before a decision."
   WITHDRAWN
+  "The consortium has decided."
   DECIDED
 }
 
+"The result of the last completeness check."
 enum Completeness {
+  "Not checked yet."
   UNCHECKED
+  "Nothing is missing."
   COMPLETE
+  "Something is missing (see missing)."
   INCOMPLETE
 }
 
+"Which applications a list shows; every condition given must hold. region and municipality are codes."
 input ApplicationFilter {
   year: Int
   municipality: ID
@@ -2574,11 +2584,13 @@ type TimelineEntry {
   summary: String!
 }
 
+"An answer to a question of the C1 questionnaire."
 type Answer {
   question: ID!
   answer: String!
 }
 
+"An expert's current score of a criterion."
 type Score {
   expert: String!
   criterion: ID!
@@ -2613,18 +2625,24 @@ type Recommendation {
   reasons: [String!]!
 }
 
+"One criterion's share of a recommendation."
 type CriterionScore {
   criterion: ID!
   "0 to 100: the experts' mean placed on the criterion's scale."
   score: Float!
 }
 
+"A certificate's standing today."
 enum CertificateStatus {
+  "Within its validity."
   VALID
+  "Its last valid day has passed."
   EXPIRED
+  "Withdrawn by the consortium."
   REVOKED
 }
 
+"Which certificates the registry shows; every condition given must hold; status is computed against today."
 input CertificateFilter {
   year: Int
   municipality: ID
@@ -2673,6 +2691,7 @@ type CycleCounts {
   revoked: Int!
 }
 
+"A cycle's counts in one region."
 type RegionCycleCounts {
   region: Region!
   counts: CycleCounts!
@@ -2694,6 +2713,7 @@ type CertificationAudit {
   verification: LogVerification!
 }
 
+"An event of an application as the log holds it."
 type AuditedEvent {
   position: Position!
   version: Int!
@@ -2721,13 +2741,19 @@ type LogVerification {
   problem: String
 }
 
+"What a replay found."
 enum ReplayVerdict {
+  "No decision yet."
   UNDECIDED
+  "The decision is what the recomputed recommendation says."
   FOLLOWED
+  "The decision goes against it, with the justification it recorded."
   OVERRIDDEN
+  "The decision's record does not match its events: tampering, or a change in how recommendations are computed."
   MISMATCH
 }
 
+"What replaying a decision from its events found."
 type DecisionReplay {
   applicationId: ID!
   verdict: ReplayVerdict!
@@ -2749,6 +2775,7 @@ type DecisionReplay {
   verification: LogVerification!
 }
 
+"A criterion: code (lower-case letters, digits, hyphens), weight 1 to 100, a scale of whole points with 0 <= scaleMin < scaleMax."
 input CriterionInput {
   code: ID!
   name: LocalizedTextInput!
@@ -2758,6 +2785,7 @@ input CriterionInput {
   scaleMax: Int!
 }
 
+"Rules for judging applications: the weighted score is 0 to 100."
 input RulesInput {
   criteria: [CriterionInput!]!
   expertsRequired: Int!
@@ -2766,6 +2794,7 @@ input RulesInput {
   validityMonths: Int = 12
 }
 
+"A cycle's calendar, in the workflow's order; the call opens in the cycle's year."
 input ScheduleInput {
   callOpens: Date!
   applicationDeadline: Date!
@@ -2774,6 +2803,7 @@ input ScheduleInput {
   ceremonyDate: Date!
 }
 
+"A year's cycle: its calendar and first rules."
 input OpenCycleInput {
   year: Int!
   title: LocalizedTextInput!
@@ -2781,24 +2811,28 @@ input OpenCycleInput {
   rules: RulesInput!
 }
 
+"A new version of a cycle's rules, with why it was made."
 input ChangeRulesInput {
   year: Int!
   rules: RulesInput!
   reason: String!
 }
 
+"A nomination: the municipality's code and why it should apply."
 input NominateInput {
   year: Int!
   municipality: ID!
   reason: String!
 }
 
+"An answer to save, by question code."
 input AnswerInput {
   question: ID!
   "An empty answer clears the question."
   answer: String!
 }
 
+"The consortium's decision: a justification is required when it goes against the computed recommendation."
 input DecideInput {
   applicationId: ID!
   "The version the consortium decided on: CONFLICT if anything changed since."

@@ -15,11 +15,13 @@ import (
 	"github.com/civicledger/civicledger/projections"
 )
 
+// An answer to a question of the C1 questionnaire.
 type Answer struct {
 	Question string `json:"question"`
 	Answer   string `json:"answer"`
 }
 
+// An answer to save, by question code.
 type AnswerInput struct {
 	Question string `json:"question"`
 	// An empty answer clears the question.
@@ -67,6 +69,7 @@ type Application struct {
 	Position scalar.Position `json:"position"`
 }
 
+// Which applications a list shows; every condition given must hold. region and municipality are codes.
 type ApplicationFilter struct {
 	Year         *int               `json:"year,omitempty"`
 	Municipality *string            `json:"municipality,omitempty"`
@@ -80,6 +83,7 @@ type AsOf struct {
 	Time     *time.Time       `json:"time,omitempty"`
 }
 
+// An event of an application as the log holds it.
 type AuditedEvent struct {
 	Position scalar.Position `json:"position"`
 	Version  int             `json:"version"`
@@ -112,6 +116,7 @@ type Certificate struct {
 	Progress        *domain.LocalizedText  `json:"progress,omitempty"`
 }
 
+// Which certificates the registry shows; every condition given must hold; status is computed against today.
 type CertificateFilter struct {
 	Year         *int               `json:"year,omitempty"`
 	Municipality *string            `json:"municipality,omitempty"`
@@ -187,6 +192,7 @@ type ChangeOrganisationContactInput struct {
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// A new version of a cycle's rules, with why it was made.
 type ChangeRulesInput struct {
 	Year   int         `json:"year"`
 	Rules  *RulesInput `json:"rules"`
@@ -229,6 +235,7 @@ type Criterion struct {
 	ScaleMax int                   `json:"scaleMax"`
 }
 
+// A criterion: code (lower-case letters, digits, hyphens), weight 1 to 100, a scale of whole points with 0 <= scaleMin < scaleMax.
 type CriterionInput struct {
 	Code     string              `json:"code"`
 	Name     *LocalizedTextInput `json:"name"`
@@ -238,6 +245,7 @@ type CriterionInput struct {
 	ScaleMax int                 `json:"scaleMax"`
 }
 
+// One criterion's share of a recommendation.
 type CriterionScore struct {
 	Criterion string `json:"criterion"`
 	// 0 to 100: the experts' mean placed on the criterion's scale.
@@ -266,6 +274,7 @@ type CycleStatistics struct {
 	ByRegion []RegionCycleCounts `json:"byRegion"`
 }
 
+// The consortium's decision: a justification is required when it goes against the computed recommendation.
 type DecideInput struct {
 	ApplicationID string `json:"applicationId"`
 	// The version the consortium decided on: CONFLICT if anything changed since.
@@ -289,6 +298,7 @@ type Decision struct {
 	InputsDigest string `json:"inputsDigest"`
 }
 
+// What replaying a decision from its events found.
 type DecisionReplay struct {
 	ApplicationID string        `json:"applicationId"`
 	Verdict       ReplayVerdict `json:"verdict"`
@@ -370,12 +380,14 @@ type MoveOrganisationInput struct {
 type Mutation struct {
 }
 
+// A nomination: the municipality's code and why it should apply.
 type NominateInput struct {
 	Year         int    `json:"year"`
 	Municipality string `json:"municipality"`
 	Reason       string `json:"reason"`
 }
 
+// A year's cycle: its calendar and first rules.
 type OpenCycleInput struct {
 	Year     int                 `json:"year"`
 	Title    *LocalizedTextInput `json:"title"`
@@ -474,6 +486,7 @@ type RecordedEvent struct {
 	CorrelationID *string         `json:"correlationId,omitempty"`
 }
 
+// A cycle's counts in one region.
 type RegionCycleCounts struct {
 	Region *projections.Region `json:"region"`
 	Counts *CycleCounts        `json:"counts"`
@@ -513,6 +526,7 @@ type ReopenOrganisationInput struct {
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// Rules for judging applications: the weighted score is 0 to 100.
 type RulesInput struct {
 	Criteria         []CriterionInput `json:"criteria"`
 	ExpertsRequired  int              `json:"expertsRequired"`
@@ -521,6 +535,7 @@ type RulesInput struct {
 	ValidityMonths   *int             `json:"validityMonths,omitempty"`
 }
 
+// A cycle's calendar, in the workflow's order; the call opens in the cycle's year.
 type ScheduleInput struct {
 	CallOpens             string `json:"callOpens"`
 	ApplicationDeadline   string `json:"applicationDeadline"`
@@ -529,6 +544,7 @@ type ScheduleInput struct {
 	CeremonyDate          string `json:"ceremonyDate"`
 }
 
+// An expert's current score of a criterion.
 type Score struct {
 	Expert    string  `json:"expert"`
 	Criterion string  `json:"criterion"`
@@ -577,13 +593,18 @@ type Viewer struct {
 	Municipality *projections.Municipality `json:"municipality,omitempty"`
 }
 
+// Where an application stands.
 type ApplicationStatus string
 
 const (
-	ApplicationStatusDraft     ApplicationStatus = "DRAFT"
+	// Started; its answers may still change.
+	ApplicationStatusDraft ApplicationStatus = "DRAFT"
+	// Submitted: under evaluation.
 	ApplicationStatusSubmitted ApplicationStatus = "SUBMITTED"
+	// Withdrawn by the applicant before a decision.
 	ApplicationStatusWithdrawn ApplicationStatus = "WITHDRAWN"
-	ApplicationStatusDecided   ApplicationStatus = "DECIDED"
+	// The consortium has decided.
+	ApplicationStatusDecided ApplicationStatus = "DECIDED"
 )
 
 var AllApplicationStatus = []ApplicationStatus{
@@ -636,11 +657,15 @@ func (e ApplicationStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// A certificate's standing today.
 type CertificateStatus string
 
 const (
-	CertificateStatusValid   CertificateStatus = "VALID"
+	// Within its validity.
+	CertificateStatusValid CertificateStatus = "VALID"
+	// Its last valid day has passed.
 	CertificateStatusExpired CertificateStatus = "EXPIRED"
+	// Withdrawn by the consortium.
 	CertificateStatusRevoked CertificateStatus = "REVOKED"
 )
 
@@ -693,11 +718,15 @@ func (e CertificateStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// The result of the last completeness check.
 type Completeness string
 
 const (
-	CompletenessUnchecked  Completeness = "UNCHECKED"
-	CompletenessComplete   Completeness = "COMPLETE"
+	// Not checked yet.
+	CompletenessUnchecked Completeness = "UNCHECKED"
+	// Nothing is missing.
+	CompletenessComplete Completeness = "COMPLETE"
+	// Something is missing (see missing).
 	CompletenessIncomplete Completeness = "INCOMPLETE"
 )
 
@@ -750,13 +779,18 @@ func (e Completeness) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a replay found.
 type ReplayVerdict string
 
 const (
-	ReplayVerdictUndecided  ReplayVerdict = "UNDECIDED"
-	ReplayVerdictFollowed   ReplayVerdict = "FOLLOWED"
+	// No decision yet.
+	ReplayVerdictUndecided ReplayVerdict = "UNDECIDED"
+	// The decision is what the recomputed recommendation says.
+	ReplayVerdictFollowed ReplayVerdict = "FOLLOWED"
+	// The decision goes against it, with the justification it recorded.
 	ReplayVerdictOverridden ReplayVerdict = "OVERRIDDEN"
-	ReplayVerdictMismatch   ReplayVerdict = "MISMATCH"
+	// The decision's record does not match its events: tampering, or a change in how recommendations are computed.
+	ReplayVerdictMismatch ReplayVerdict = "MISMATCH"
 )
 
 var AllReplayVerdict = []ReplayVerdict{
