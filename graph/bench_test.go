@@ -238,22 +238,9 @@ type benchResponse struct {
 // cheaply as wrk would (status, no errors, 50 nodes each with a region and
 // a municipality, by counting), and decodes every fiftieth in full.
 func benchGraphQL(ctx context.Context, client *http.Client, url string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/graphql", bytes.NewReader(body))
+	b, err := benchPost(ctx, client, url, "", body)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK || bytes.Contains(b, []byte(`"errors"`)) {
-		return fmt.Errorf("status %d: %.500s", resp.StatusCode, b)
 	}
 	if benchChecked.Add(1)%50 != 0 {
 		if n, r, m := bytes.Count(b, []byte(`"node":{"id":"`)), bytes.Count(b, []byte(`"region":{"code":"`)), bytes.Count(b, []byte(`"municipality":{"code":"`)); n != 50 || r != 50 || m != 50 {
@@ -263,7 +250,7 @@ func benchGraphQL(ctx context.Context, client *http.Client, url string, body []b
 	}
 	var r benchResponse
 	if err := json.Unmarshal(b, &r); err != nil || len(r.Errors) > 0 {
-		return fmt.Errorf("status %d, %v: %.500s", resp.StatusCode, err, b)
+		return fmt.Errorf("%v: %.500s", err, b)
 	}
 	edges := r.Data.Organisations.Edges
 	if len(edges) != 50 {
@@ -275,6 +262,32 @@ func benchGraphQL(ctx context.Context, client *http.Client, url string, body []b
 		}
 	}
 	return nil
+}
+
+// benchPost POSTs a GraphQL request (with key, unless "") and returns the
+// response, or an error unless it is a 200 without errors.
+func benchPost(ctx context.Context, client *http.Client, url, key string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK || bytes.Contains(b, []byte(`"errors"`)) {
+		return nil, fmt.Errorf("status %d: %.500s", resp.StatusCode, b)
+	}
+	return b, nil
 }
 
 // benchChecked counts responses, so that every fiftieth is decoded.
