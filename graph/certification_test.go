@@ -189,7 +189,7 @@ func TestCertificationCycle(t *testing.T) {
 	}
 
 	// The audit: every event with its hash, the chain intact.
-	r = e.do(domain.Auditor, `{ certificationAudit(applicationId: "2030-rustavi") { events { position type actor role hash }
+	r = e.do(domain.Auditor, `{ certificationAudit(applicationId: "2030-rustavi") { events { position type actor role hash recordedAt }
 		verification { intact events checkpoints firstBad } } }`, nil, "Civic-Min-Position", awarded).ok(t)
 	events := r.get("certificationAudit.events").([]any)
 	if len(events) != 16 {
@@ -203,6 +203,26 @@ func TestCertificationCycle(t *testing.T) {
 	}
 	if r.get("certificationAudit.verification.intact") != true {
 		t.Fatalf("verification %+v; want intact", r.get("certificationAudit.verification"))
+	}
+	// Time travel by time: as the log stood when the submission was
+	// recorded, and a moment before.
+	recorded := fmt.Sprint(events[2].(map[string]any)["recordedAt"])
+	if events[2].(map[string]any)["type"] != "certification.application_submitted" {
+		t.Fatalf("the third event is %v; want the submission", events[2])
+	}
+	at, err := time.Parse(time.RFC3339Nano, recorded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const asOfTime = `query($t: DateTime!) { application(id: "2030-rustavi", asOf: {time: $t}) { status version } }`
+	if got := fmt.Sprint(e.do(domain.Consortium, asOfTime, map[string]any{"t": at.Format(time.RFC3339Nano)}).ok(t).get("application")); got != "map[status:SUBMITTED version:3]" {
+		t.Fatalf("as of the submission's time: %s", got)
+	}
+	if got := fmt.Sprint(e.do(domain.Consortium, asOfTime, map[string]any{"t": at.Add(-time.Microsecond).Format(time.RFC3339Nano)}).ok(t).get("application")); got != "map[status:DRAFT version:2]" {
+		t.Fatalf("a moment before the submission: %s", got)
+	}
+	if r := e.do(domain.Consortium, `{ application(id: "2030-rustavi", asOf: {position: 1, time: "2030-01-01T00:00:00Z"}) { status } }`, nil); r.code() != "BAD_USER_INPUT" {
+		t.Fatalf("asOf with both a position and a time: %+v; want BAD_USER_INPUT", r.Errors)
 	}
 	for _, role := range []domain.Role{domain.Anonymous, domain.Applicant, domain.Expert, domain.Analyst} {
 		if r := e.do(role, `{ certificationAudit(applicationId: "2030-rustavi") { applicationId } }`, nil); r.code() != "FORBIDDEN" && r.code() != "UNAUTHENTICATED" {
