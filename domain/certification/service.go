@@ -132,13 +132,12 @@ func (s *Service) DraftApplication(ctx context.Context, meta domain.Meta, cmd Dr
 	if err := s.knownMunicipality(ctx, cmd.Municipality); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	var c Cycle
-	if _, err := s.Repo.Load(ctx, CycleStream(cmd.Year), &c); err != nil {
-		return eventstore.AppendResult{}, err
+	if cmd.Year < 2000 || cmd.Year > 2100 {
+		return eventstore.AppendResult{}, invalid("year", "%d is not a plausible year", cmd.Year)
 	}
 	id := ApplicationID(cmd.Year, cmd.Municipality)
-	return s.onApplication(ctx, meta, id, 0, func(a *Application, _ *Cycle) ([]domain.Event, error) {
-		return a.draft(&c, today(meta.Now), cmd.Municipality)
+	return s.onApplication(ctx, meta, id, 0, func(a *Application, c *Cycle) ([]domain.Event, error) {
+		return a.draft(c, today(meta.Now), cmd.Municipality)
 	}, true)
 }
 
