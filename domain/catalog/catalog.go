@@ -8,6 +8,7 @@ import (
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/certification"
+	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/registry"
 )
 
@@ -17,5 +18,6 @@ var Types = func() *domain.Types {
 	access.RegisterEvents(t)
 	registry.RegisterEvents(t)
 	certification.RegisterEvents(t)
+	network.RegisterEvents(t)
 	return t
 }()
