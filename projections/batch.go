@@ -29,8 +29,8 @@ type Batch struct {
 	err    error // the failure of the projection's Apply, if it failed
 }
 
-// span is a run of a Batch's events, events[lo:hi]; empty (lo == hi) for
-// the runner's own statements.
+// span is a run of a Batch's events, events[lo:hi]; lo is -1 for an event
+// not in the batch, which is charged to the whole batch.
 type span struct{ lo, hi int }
 
 func newBatch(events []eventstore.Event) *Batch {
@@ -49,8 +49,9 @@ func (b *Batch) Queue(sql string, args ...any) {
 func (b *Batch) Len() int { return len(b.spans) }
 
 // Each calls fn for each of events in turn, charging what fn queues to the
-// event it was called for. An error from fn stops it; Each returns the
-// error naming the event.
+// event it was called for. An error from fn stops it and is returned; the
+// batch remembers the event, which the runner names when it reports the
+// failure.
 func (b *Batch) Each(events []eventstore.Event, fn func(e eventstore.Event) error) error {
 	saved := b.cur
 	defer func() { b.cur = saved }()
