@@ -21,6 +21,7 @@ import (
 	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
+	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/graph"
@@ -76,7 +77,7 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	quiet := slog.New(slog.DiscardHandler)
 	store := postgres.New(db, postgres.Options{Logger: quiet})
 	repo := &domain.Repository{Store: store, Types: catalog.Types}
-	runner := projections.NewRunner(db, store, []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}, projections.Certification{}},
+	runner := projections.NewRunner(db, store, []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}, projections.Certification{}, projections.Networks{}},
 		projections.Options{Logger: quiet})
 	bg, stop := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)
@@ -115,7 +116,7 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	}
 	srv := graph.NewServer(graph.Deps{
 		Store: store, Registry: regs, Reads: &projections.Reads{DB: reads}, Runner: runner,
-		Keys: &projections.Reads{DB: reads}, Logger: quiet, Certification: &certification.Service{Repo: repo}, Now: e.clock.Now,
+		Keys: &projections.Reads{DB: reads}, Logger: quiet, Certification: &certification.Service{Repo: repo}, Networks: &network.Service{Repo: repo}, Now: e.clock.Now,
 	}, cfg)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

@@ -17,6 +17,7 @@ type loaders struct {
 	regions        *dataloadgen.Loader[string, projections.Region]
 	municipalities *dataloadgen.Loader[string, projections.Municipality]
 	byRegion       *dataloadgen.Loader[string, []projections.Municipality]
+	organisations  *dataloadgen.Loader[string, projections.Organisation]
 }
 
 const loaderWait = time.Millisecond
@@ -26,6 +27,7 @@ func newLoaders(reads *projections.Reads) *loaders {
 		regions:        dataloadgen.NewMappedLoader(reads.RegionsByCode, dataloadgen.WithWait(loaderWait)),
 		municipalities: dataloadgen.NewMappedLoader(reads.MunicipalitiesByCode, dataloadgen.WithWait(loaderWait)),
 		byRegion:       dataloadgen.NewMappedLoader(reads.MunicipalitiesByRegion, dataloadgen.WithWait(loaderWait)),
+		organisations:  dataloadgen.NewMappedLoader(reads.OrganisationsByID, dataloadgen.WithWait(loaderWait)),
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/certification"
+	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/graph/generated"
@@ -76,6 +77,8 @@ type Deps struct {
 	Registry *registry.Service
 	// Certification handles the certification workflow's commands.
 	Certification *certification.Service
+	// Networks handles the commands on networks and their memberships.
+	Networks *network.Service
 	// Reads queries the read models; give it a pool whose connections have
 	// a statement_timeout, so no query can run away.
 	Reads  *projections.Reads

@@ -465,3 +465,21 @@ func (q *Reads) CountOrganisations(ctx context.Context, f OrganisationFilter) (i
 	}
 	return n, nil
 }
+
+// OrganisationsByID returns the organisations with the given IDs, keyed by
+// ID; IDs not found are absent.
+func (q *Reads) OrganisationsByID(ctx context.Context, ids []string) (map[string]Organisation, error) {
+	rows, err := q.DB.Query(ctx, orgFrom+` WHERE o.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("organisations: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Organisation, error) { return scanOrganisation(r) })
+	if err != nil {
+		return nil, fmt.Errorf("organisations: %w", err)
+	}
+	out := make(map[string]Organisation, len(list))
+	for _, o := range list {
+		out[o.ID] = o
+	}
+	return out, nil
+}

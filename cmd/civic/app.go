@@ -10,6 +10,7 @@ import (
 	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
+	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/internal/seed"
@@ -28,8 +29,10 @@ type app struct {
 	// certification runs the certification workflow; at start, the demo
 	// cycle's commands.
 	certification *certification.Service
-	runner        *projections.Runner
-	reads         *projections.Reads
+	// networks manages networks and their memberships.
+	networks *network.Service
+	runner   *projections.Runner
+	reads    *projections.Reads
 }
 
 // readModels are the projections, in the order they are listed.
@@ -51,6 +54,7 @@ func openApp(ctx context.Context, c config, log *slog.Logger, key ed25519.Privat
 		registry:      &registry.Service{Repo: repo},
 		access:        &access.Service{Repo: repo},
 		certification: &certification.Service{Repo: repo},
+		networks:      &network.Service{Repo: repo},
 		runner:        projections.NewRunner(db.pool, store, readModels(), projections.Options{Logger: log}),
 		reads:         &projections.Reads{DB: db.reads},
 	}, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/model"
 	"github.com/civicledger/civicledger/graph/scalar"
@@ -35,6 +36,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Municipality() MunicipalityResolver
 	Mutation() MutationResolver
+	Network() NetworkResolver
+	NetworkMember() NetworkMemberResolver
 	OrganisationConnection() OrganisationConnectionResolver
 	Query() QueryResolver
 	Region() RegionResolver
@@ -242,6 +245,7 @@ type ComplexityRoot struct {
 		AssignExpert                  func(childComplexity int, applicationID string, expert string, expectedVersion *int) int
 		AwardCertificate              func(childComplexity int, applicationID string, expectedVersion *int) int
 		ChangeCertificationRules      func(childComplexity int, input model.ChangeRulesInput) int
+		ChangeNetworkRole             func(childComplexity int, input model.MembershipInput) int
 		ChangeOrganisationContact     func(childComplexity int, input model.ChangeOrganisationContactInput) int
 		CheckApplicationCompleteness  func(childComplexity int, applicationID string, complete bool, missing []string, expectedVersion *int) int
 		CloseOrganisation             func(childComplexity int, input model.CloseOrganisationInput) int
@@ -249,11 +253,15 @@ type ComplexityRoot struct {
 		DecideApplication             func(childComplexity int, input model.DecideInput) int
 		DeclareConflictOfInterest     func(childComplexity int, applicationID string, conflict bool, details *string, expectedVersion *int) int
 		DraftApplication              func(childComplexity int, year int, municipality string) int
+		FormNetwork                   func(childComplexity int, input model.FormNetworkInput) int
+		JoinNetwork                   func(childComplexity int, input model.MembershipInput) int
+		LeaveNetwork                  func(childComplexity int, input model.MembershipInput) int
 		MoveOrganisation              func(childComplexity int, input model.MoveOrganisationInput) int
 		NominateMunicipality          func(childComplexity int, input model.NominateInput) int
 		OpenCertificationCycle        func(childComplexity int, input model.OpenCycleInput) int
 		ProvideApplicationInformation func(childComplexity int, applicationID string, requestID string, answer string, expectedVersion *int) int
 		RegisterOrganisation          func(childComplexity int, input model.RegisterOrganisationInput) int
+		ReinstateNetworkMember        func(childComplexity int, input model.MembershipInput) int
 		RenameOrganisation            func(childComplexity int, input model.RenameOrganisationInput) int
 		ReopenOrganisation            func(childComplexity int, input model.ReopenOrganisationInput) int
 		ReportMaterialChange          func(childComplexity int, applicationID string, description string, expectedVersion *int) int
@@ -262,7 +270,33 @@ type ComplexityRoot struct {
 		SaveApplicationAnswers        func(childComplexity int, applicationID string, answers []model.AnswerInput, expectedVersion *int) int
 		ScoreApplication              func(childComplexity int, applicationID string, criterion string, score int, rationale string, reason *string, expectedVersion *int) int
 		SubmitApplication             func(childComplexity int, applicationID string, expectedVersion *int) int
+		SuspendNetworkMember          func(childComplexity int, input model.MembershipInput) int
 		WithdrawApplication           func(childComplexity int, applicationID string, reason *string, expectedVersion *int) int
+	}
+
+	Network struct {
+		FormedOn func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Kind     func(childComplexity int) int
+		Members  func(childComplexity int, on *string) int
+		Name     func(childComplexity int) int
+		Timeline func(childComplexity int, organisation *string) int
+	}
+
+	NetworkMember struct {
+		JoinedOn     func(childComplexity int) int
+		Organisation func(childComplexity int) int
+		Reason       func(childComplexity int) int
+		Region       func(childComplexity int) int
+		Role         func(childComplexity int) int
+		Status       func(childComplexity int) int
+		ValidFrom    func(childComplexity int) int
+		ValidTo      func(childComplexity int) int
+	}
+
+	NetworkPayload struct {
+		Network  func(childComplexity int) int
+		Position func(childComplexity int) int
 	}
 
 	Organisation struct {
@@ -330,6 +364,8 @@ type ComplexityRoot struct {
 		CycleStatistics      func(childComplexity int, year int) int
 		Municipalities       func(childComplexity int, region *string, kind *registry.MunicipalityKind) int
 		Municipality         func(childComplexity int, code string) int
+		Network              func(childComplexity int, id string) int
+		Networks             func(childComplexity int) int
 		Organisation         func(childComplexity int, id string) int
 		Organisations        func(childComplexity int, first *int, after *string, filter *model.OrganisationFilter) int
 		Projections          func(childComplexity int) int
@@ -444,6 +480,24 @@ type MutationResolver interface {
 	AnnounceResult(ctx context.Context, applicationID string, expectedVersion *int) (*model.CertificationPayload, error)
 	AwardCertificate(ctx context.Context, applicationID string, expectedVersion *int) (*model.CertificationPayload, error)
 	RevokeCertificate(ctx context.Context, applicationID string, reason string, expectedVersion *int) (*model.CertificationPayload, error)
+	FormNetwork(ctx context.Context, input model.FormNetworkInput) (*model.NetworkPayload, error)
+	JoinNetwork(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error)
+	ChangeNetworkRole(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error)
+	SuspendNetworkMember(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error)
+	ReinstateNetworkMember(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error)
+	LeaveNetwork(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error)
+}
+type NetworkResolver interface {
+	Members(ctx context.Context, obj *projections.NetworkInfo, on *string) ([]projections.MembershipPeriod, error)
+	Timeline(ctx context.Context, obj *projections.NetworkInfo, organisation *string) ([]projections.MembershipPeriod, error)
+}
+type NetworkMemberResolver interface {
+	Organisation(ctx context.Context, obj *projections.MembershipPeriod) (*model.Organisation, error)
+
+	Region(ctx context.Context, obj *projections.MembershipPeriod) (*projections.Region, error)
+
+	ValidTo(ctx context.Context, obj *projections.MembershipPeriod) (*string, error)
+	Reason(ctx context.Context, obj *projections.MembershipPeriod) (*string, error)
 }
 type OrganisationConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.OrganisationConnection) (int, error)
@@ -459,6 +513,8 @@ type QueryResolver interface {
 	CertificationHistory(ctx context.Context, municipality string) ([]model.CertificationOutcome, error)
 	CertificationAudit(ctx context.Context, applicationID string) (*model.CertificationAudit, error)
 	ReplayDecision(ctx context.Context, applicationID string) (*model.DecisionReplay, error)
+	Networks(ctx context.Context) ([]projections.NetworkInfo, error)
+	Network(ctx context.Context, id string) (*projections.NetworkInfo, error)
 	Projections(ctx context.Context) ([]model.ProjectionStatus, error)
 	Regions(ctx context.Context) ([]projections.Region, error)
 	Region(ctx context.Context, code string) (*projections.Region, error)
@@ -1328,6 +1384,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangeCertificationRules(childComplexity, args["input"].(model.ChangeRulesInput)), true
+	case "Mutation.changeNetworkRole":
+		if e.ComplexityRoot.Mutation.ChangeNetworkRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changeNetworkRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangeNetworkRole(childComplexity, args["input"].(model.MembershipInput)), true
 	case "Mutation.changeOrganisationContact":
 		if e.ComplexityRoot.Mutation.ChangeOrganisationContact == nil {
 			break
@@ -1405,6 +1472,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DraftApplication(childComplexity, args["year"].(int), args["municipality"].(string)), true
+	case "Mutation.formNetwork":
+		if e.ComplexityRoot.Mutation.FormNetwork == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_formNetwork_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FormNetwork(childComplexity, args["input"].(model.FormNetworkInput)), true
+	case "Mutation.joinNetwork":
+		if e.ComplexityRoot.Mutation.JoinNetwork == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_joinNetwork_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.JoinNetwork(childComplexity, args["input"].(model.MembershipInput)), true
+	case "Mutation.leaveNetwork":
+		if e.ComplexityRoot.Mutation.LeaveNetwork == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_leaveNetwork_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LeaveNetwork(childComplexity, args["input"].(model.MembershipInput)), true
 	case "Mutation.moveOrganisation":
 		if e.ComplexityRoot.Mutation.MoveOrganisation == nil {
 			break
@@ -1460,6 +1560,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterOrganisation(childComplexity, args["input"].(model.RegisterOrganisationInput)), true
+	case "Mutation.reinstateNetworkMember":
+		if e.ComplexityRoot.Mutation.ReinstateNetworkMember == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reinstateNetworkMember_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReinstateNetworkMember(childComplexity, args["input"].(model.MembershipInput)), true
 	case "Mutation.renameOrganisation":
 		if e.ComplexityRoot.Mutation.RenameOrganisation == nil {
 			break
@@ -1548,6 +1659,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitApplication(childComplexity, args["applicationId"].(string), args["expectedVersion"].(*int)), true
+	case "Mutation.suspendNetworkMember":
+		if e.ComplexityRoot.Mutation.SuspendNetworkMember == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_suspendNetworkMember_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SuspendNetworkMember(childComplexity, args["input"].(model.MembershipInput)), true
 	case "Mutation.withdrawApplication":
 		if e.ComplexityRoot.Mutation.WithdrawApplication == nil {
 			break
@@ -1559,6 +1681,115 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.WithdrawApplication(childComplexity, args["applicationId"].(string), args["reason"].(*string), args["expectedVersion"].(*int)), true
+
+	case "Network.formedOn":
+		if e.ComplexityRoot.Network.FormedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Network.FormedOn(childComplexity), true
+	case "Network.id":
+		if e.ComplexityRoot.Network.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Network.ID(childComplexity), true
+	case "Network.kind":
+		if e.ComplexityRoot.Network.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Network.Kind(childComplexity), true
+	case "Network.members":
+		if e.ComplexityRoot.Network.Members == nil {
+			break
+		}
+
+		args, err := ec.field_Network_members_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Network.Members(childComplexity, args["on"].(*string)), true
+	case "Network.name":
+		if e.ComplexityRoot.Network.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Network.Name(childComplexity), true
+	case "Network.timeline":
+		if e.ComplexityRoot.Network.Timeline == nil {
+			break
+		}
+
+		args, err := ec.field_Network_timeline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Network.Timeline(childComplexity, args["organisation"].(*string)), true
+
+	case "NetworkMember.joinedOn":
+		if e.ComplexityRoot.NetworkMember.JoinedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkMember.JoinedOn(childComplexity), true
+	case "NetworkMember.organisation":
+		if e.ComplexityRoot.NetworkMember.Organisation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkMember.Organisation(childComplexity), true
+	case "NetworkMember.reason":
+		if e.ComplexityRoot.NetworkMember.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkMember.Reason(childComplexity), true
+	case "NetworkMember.region":
+		if e.ComplexityRoot.NetworkMember.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkMember.Region(childComplexity), true
+	case "NetworkMember.role":
+		if e.ComplexityRoot.NetworkMember.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkMember.Role(childComplexity), true
+	case "NetworkMember.status":
+		if e.ComplexityRoot.NetworkMember.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkMember.Status(childComplexity), true
+	case "NetworkMember.validFrom":
+		if e.ComplexityRoot.NetworkMember.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkMember.ValidFrom(childComplexity), true
+	case "NetworkMember.validTo":
+		if e.ComplexityRoot.NetworkMember.ValidTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkMember.ValidTo(childComplexity), true
+
+	case "NetworkPayload.network":
+		if e.ComplexityRoot.NetworkPayload.Network == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkPayload.Network(childComplexity), true
+	case "NetworkPayload.position":
+		if e.ComplexityRoot.NetworkPayload.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkPayload.Position(childComplexity), true
 
 	case "Organisation.closedOn":
 		if e.ComplexityRoot.Organisation.ClosedOn == nil {
@@ -1888,6 +2119,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Municipality(childComplexity, args["code"].(string)), true
+	case "Query.network":
+		if e.ComplexityRoot.Query.Network == nil {
+			break
+		}
+
+		args, err := ec.field_Query_network_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Network(childComplexity, args["id"].(string)), true
+	case "Query.networks":
+		if e.ComplexityRoot.Query.Networks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Networks(childComplexity), true
 	case "Query.organisation":
 		if e.ComplexityRoot.Query.Organisation == nil {
 			break
@@ -2272,7 +2520,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCriterionInput,
 		ec.unmarshalInputDecideInput,
 		ec.unmarshalInputEventFilter,
+		ec.unmarshalInputFormNetworkInput,
 		ec.unmarshalInputLocalizedTextInput,
+		ec.unmarshalInputMembershipInput,
 		ec.unmarshalInputMoveOrganisationInput,
 		ec.unmarshalInputNominateInput,
 		ec.unmarshalInputOpenCycleInput,
@@ -2979,6 +3229,119 @@ type Query {
   viewer: Viewer!
 }
 `, BuiltIn: false},
+	{Name: "../schema/network.graphqls", Input: `extend type Query {
+  "Every network (consortia, hub networks, coalitions), by ID. Public."
+  networks: [Network!]!
+  "One network, or null. Public."
+  network(id: ID!): Network
+}
+
+"""
+Organisations working together: a programme's consortium, its network of
+regional hubs, a coalition. Memberships change over time; members(on)
+answers for any day.
+"""
+type Network {
+  id: ID!
+  kind: NetworkKind!
+  name: LocalizedText!
+  formedOn: Date!
+  "The members on a day (Tbilisi), today when left out."
+  members(on: Date): [NetworkMember!]!
+  "Every period of every membership, or of one organisation's: a period ends where the role, region or status changed."
+  timeline(organisation: ID): [NetworkMember!]!
+}
+
+"What a network is."
+enum NetworkKind {
+  "The organisations carrying out a programme together, one of them its lead."
+  CONSORTIUM
+  "A programme's regional hubs."
+  HUB_NETWORK
+  "Organisations joined around a cause."
+  COALITION
+}
+
+"What a member is in a network."
+enum NetworkRole {
+  "Leads the network (a consortium has one lead at a time)."
+  LEAD
+  MEMBER
+  PARTNER
+  DONOR
+  "Acts for the network in one region."
+  REGIONAL_HUB
+}
+
+"Whether a membership is in force or suspended."
+enum MembershipStatus {
+  ACTIVE
+  SUSPENDED
+}
+
+"A stretch of one membership with the same role, region and status."
+type NetworkMember {
+  organisation: Organisation!
+  role: NetworkRole!
+  "The region a regional hub acts for."
+  region: Region
+  status: MembershipStatus!
+  "The day the membership began."
+  joinedOn: Date!
+  validFrom: Date!
+  "The first day it no longer held; null while it lasts."
+  validTo: Date
+  "Why it was suspended, for a suspended period."
+  reason: String
+}
+
+"A new network; id is a code (cssige)."
+input FormNetworkInput {
+  id: ID!
+  kind: NetworkKind!
+  name: LocalizedTextInput!
+  on: Date!
+}
+
+"""
+A change of one membership from a day (not in the future, not before the
+member's last change): role (and region, for a regional hub) when joining
+or changing role; reason when suspending (required) or leaving.
+"""
+input MembershipInput {
+  network: ID!
+  organisation: ID!
+  role: NetworkRole
+  region: ID
+  on: Date!
+  reason: String
+}
+
+"What a network mutation did."
+type NetworkPayload {
+  "Position of the mutation's last event in the log (the head when it changed nothing)."
+  position: Position!
+  "The network as the read model shows it once caught up."
+  network: Network
+}
+
+# Networks are managed by admins; others get FORBIDDEN and nothing is
+# written.
+extend type Mutation {
+  "Admins: set up a network."
+  formNetwork(input: FormNetworkInput!): NetworkPayload!
+  "Admins: an organisation of the registry joins a network."
+  joinNetwork(input: MembershipInput!): NetworkPayload!
+  "Admins: a member's new role (and region, for a hub)."
+  changeNetworkRole(input: MembershipInput!): NetworkPayload!
+  "Admins: suspend a member, with a reason."
+  suspendNetworkMember(input: MembershipInput!): NetworkPayload!
+  "Admins: end a member's suspension."
+  reinstateNetworkMember(input: MembershipInput!): NetworkPayload!
+  "Admins: a member leaves; on is its first day out."
+  leaveNetwork(input: MembershipInput!): NetworkPayload!
+}
+`, BuiltIn: false},
 	{Name: "../schema/platform.graphqls", Input: `extend type Query {
   "Each read model's progress through the log."
   projections: [ProjectionStatus!]!
@@ -3676,6 +4039,56 @@ func (ec *executionContext) childFields_Municipality(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type Municipality", field.Name)
 }
 
+func (ec *executionContext) childFields_Network(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Network_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Network_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_Network_name(ctx, field)
+	case "formedOn":
+		return ec.fieldContext_Network_formedOn(ctx, field)
+	case "members":
+		return ec.fieldContext_Network_members(ctx, field)
+	case "timeline":
+		return ec.fieldContext_Network_timeline(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Network", field.Name)
+}
+
+func (ec *executionContext) childFields_NetworkMember(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "organisation":
+		return ec.fieldContext_NetworkMember_organisation(ctx, field)
+	case "role":
+		return ec.fieldContext_NetworkMember_role(ctx, field)
+	case "region":
+		return ec.fieldContext_NetworkMember_region(ctx, field)
+	case "status":
+		return ec.fieldContext_NetworkMember_status(ctx, field)
+	case "joinedOn":
+		return ec.fieldContext_NetworkMember_joinedOn(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_NetworkMember_validFrom(ctx, field)
+	case "validTo":
+		return ec.fieldContext_NetworkMember_validTo(ctx, field)
+	case "reason":
+		return ec.fieldContext_NetworkMember_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NetworkMember", field.Name)
+}
+
+func (ec *executionContext) childFields_NetworkPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_NetworkPayload_position(ctx, field)
+	case "network":
+		return ec.fieldContext_NetworkPayload_network(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NetworkPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Organisation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4128,6 +4541,20 @@ func (ec *executionContext) field_Mutation_changeCertificationRules_args(ctx con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_changeNetworkRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MembershipInput, error) {
+			return ec.unmarshalNMembershipInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMembershipInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_changeOrganisationContact_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4290,6 +4717,48 @@ func (ec *executionContext) field_Mutation_draftApplication_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_formNetwork_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FormNetworkInput, error) {
+			return ec.unmarshalNFormNetworkInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐFormNetworkInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_joinNetwork_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MembershipInput, error) {
+			return ec.unmarshalNMembershipInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMembershipInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_leaveNetwork_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MembershipInput, error) {
+			return ec.unmarshalNMembershipInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMembershipInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_moveOrganisation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4376,6 +4845,20 @@ func (ec *executionContext) field_Mutation_registerOrganisation_args(ctx context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RegisterOrganisationInput, error) {
 			return ec.unmarshalNRegisterOrganisationInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRegisterOrganisationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reinstateNetworkMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MembershipInput, error) {
+			return ec.unmarshalNMembershipInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMembershipInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4608,6 +5091,20 @@ func (ec *executionContext) field_Mutation_submitApplication_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_suspendNetworkMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MembershipInput, error) {
+			return ec.unmarshalNMembershipInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMembershipInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_withdrawApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4635,6 +5132,34 @@ func (ec *executionContext) field_Mutation_withdrawApplication_args(ctx context.
 		return nil, err
 	}
 	args["expectedVersion"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Network_members_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "on",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalODate2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["on"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Network_timeline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "organisation",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["organisation"] = arg0
 	return args, nil
 }
 
@@ -4791,6 +5316,20 @@ func (ec *executionContext) field_Query_municipality_args(ctx context.Context, r
 		return nil, err
 	}
 	args["code"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_network_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -9325,6 +9864,716 @@ func (ec *executionContext) fieldContext_Mutation_revokeCertificate(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_formNetwork(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_formNetwork(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FormNetwork(ctx, fc.Args["input"].(model.FormNetworkInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NetworkPayload) graphql.Marshaler {
+			return ec.marshalNNetworkPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐNetworkPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_formNetwork(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NetworkPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_formNetwork_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_joinNetwork(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_joinNetwork(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().JoinNetwork(ctx, fc.Args["input"].(model.MembershipInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NetworkPayload) graphql.Marshaler {
+			return ec.marshalNNetworkPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐNetworkPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_joinNetwork(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NetworkPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_joinNetwork_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_changeNetworkRole(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_changeNetworkRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangeNetworkRole(ctx, fc.Args["input"].(model.MembershipInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NetworkPayload) graphql.Marshaler {
+			return ec.marshalNNetworkPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐNetworkPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_changeNetworkRole(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NetworkPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_changeNetworkRole_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_suspendNetworkMember(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_suspendNetworkMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SuspendNetworkMember(ctx, fc.Args["input"].(model.MembershipInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NetworkPayload) graphql.Marshaler {
+			return ec.marshalNNetworkPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐNetworkPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_suspendNetworkMember(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NetworkPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_suspendNetworkMember_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reinstateNetworkMember(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reinstateNetworkMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReinstateNetworkMember(ctx, fc.Args["input"].(model.MembershipInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NetworkPayload) graphql.Marshaler {
+			return ec.marshalNNetworkPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐNetworkPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reinstateNetworkMember(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NetworkPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reinstateNetworkMember_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_leaveNetwork(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_leaveNetwork(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LeaveNetwork(ctx, fc.Args["input"].(model.MembershipInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NetworkPayload) graphql.Marshaler {
+			return ec.marshalNNetworkPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐNetworkPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_leaveNetwork(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NetworkPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_leaveNetwork_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Network_id(ctx context.Context, field graphql.CollectedField, obj *projections.NetworkInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Network_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Network_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Network", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Network_kind(ctx context.Context, field graphql.CollectedField, obj *projections.NetworkInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Network_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v network.Kind) graphql.Marshaler {
+			return ec.marshalNNetworkKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Network_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Network", field, false, false, errors.New("field of type NetworkKind does not have child fields"))
+}
+
+func (ec *executionContext) _Network_name(ctx context.Context, field graphql.CollectedField, obj *projections.NetworkInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Network_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v domain.LocalizedText) graphql.Marshaler {
+			return ec.marshalNLocalizedText2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐLocalizedText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Network_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Network",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocalizedText(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Network_formedOn(ctx context.Context, field graphql.CollectedField, obj *projections.NetworkInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Network_formedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FormedOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Network_formedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Network", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _Network_members(ctx context.Context, field graphql.CollectedField, obj *projections.NetworkInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Network_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Network().Members(ctx, obj, fc.Args["on"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []projections.MembershipPeriod) graphql.Marshaler {
+			return ec.marshalNNetworkMember2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMembershipPeriodᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Network_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Network",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NetworkMember(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Network_members_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Network_timeline(ctx context.Context, field graphql.CollectedField, obj *projections.NetworkInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Network_timeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Network().Timeline(ctx, obj, fc.Args["organisation"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []projections.MembershipPeriod) graphql.Marshaler {
+			return ec.marshalNNetworkMember2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMembershipPeriodᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Network_timeline(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Network",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NetworkMember(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Network_timeline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NetworkMember_organisation(ctx context.Context, field graphql.CollectedField, obj *projections.MembershipPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkMember_organisation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.NetworkMember().Organisation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Organisation) graphql.Marshaler {
+			return ec.marshalNOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkMember_organisation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NetworkMember",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organisation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NetworkMember_role(ctx context.Context, field graphql.CollectedField, obj *projections.MembershipPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkMember_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v network.Role) graphql.Marshaler {
+			return ec.marshalNNetworkRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkMember_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NetworkMember", field, false, false, errors.New("field of type NetworkRole does not have child fields"))
+}
+
+func (ec *executionContext) _NetworkMember_region(ctx context.Context, field graphql.CollectedField, obj *projections.MembershipPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkMember_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.NetworkMember().Region(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkMember_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NetworkMember",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NetworkMember_status(ctx context.Context, field graphql.CollectedField, obj *projections.MembershipPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkMember_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v network.Status) graphql.Marshaler {
+			return ec.marshalNMembershipStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkMember_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NetworkMember", field, false, false, errors.New("field of type MembershipStatus does not have child fields"))
+}
+
+func (ec *executionContext) _NetworkMember_joinedOn(ctx context.Context, field graphql.CollectedField, obj *projections.MembershipPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkMember_joinedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JoinedOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkMember_joinedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NetworkMember", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _NetworkMember_validFrom(ctx context.Context, field graphql.CollectedField, obj *projections.MembershipPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkMember_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkMember_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NetworkMember", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _NetworkMember_validTo(ctx context.Context, field graphql.CollectedField, obj *projections.MembershipPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkMember_validTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.NetworkMember().ValidTo(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalODate2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkMember_validTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NetworkMember", field, true, true, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _NetworkMember_reason(ctx context.Context, field graphql.CollectedField, obj *projections.MembershipPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkMember_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.NetworkMember().Reason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkMember_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NetworkMember", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _NetworkPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.NetworkPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkPayload_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkPayload_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NetworkPayload", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _NetworkPayload_network(ctx context.Context, field graphql.CollectedField, obj *model.NetworkPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkPayload_network(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Network, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.NetworkInfo) graphql.Marshaler {
+			return ec.marshalONetwork2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐNetworkInfo(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkPayload_network(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NetworkPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Network(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Organisation_id(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10635,6 +11884,82 @@ func (ec *executionContext) fieldContext_Query_replayDecision(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_replayDecision_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_networks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_networks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Networks(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []projections.NetworkInfo) graphql.Marshaler {
+			return ec.marshalNNetwork2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐNetworkInfoᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_networks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Network(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_network(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_network(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Network(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.NetworkInfo) graphql.Marshaler {
+			return ec.marshalONetwork2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐNetworkInfo(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_network(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Network(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_network_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13790,6 +15115,57 @@ func (ec *executionContext) unmarshalInputEventFilter(ctx context.Context, obj a
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputFormNetworkInput(ctx context.Context, obj any) (model.FormNetworkInput, error) {
+	var it model.FormNetworkInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "kind", "name", "on"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNNetworkKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "on":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("on"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.On = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputLocalizedTextInput(ctx context.Context, obj any) (model.LocalizedTextInput, error) {
 	var it model.LocalizedTextInput
 	if obj == nil {
@@ -13822,6 +15198,71 @@ func (ec *executionContext) unmarshalInputLocalizedTextInput(ctx context.Context
 				return it, err
 			}
 			it.En = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputMembershipInput(ctx context.Context, obj any) (model.MembershipInput, error) {
+	var it model.MembershipInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"network", "organisation", "role", "region", "on", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "network":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("network"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Network = data
+		case "organisation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisation"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Organisation = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalONetworkRole2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "on":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("on"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.On = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
 		}
 	}
 	return it, nil
@@ -15805,6 +17246,404 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "formNetwork":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_formNetwork(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "joinNetwork":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_joinNetwork(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changeNetworkRole":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_changeNetworkRole(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "suspendNetworkMember":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_suspendNetworkMember(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reinstateNetworkMember":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reinstateNetworkMember(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leaveNetwork":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_leaveNetwork(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var networkImplementors = []string{"Network"}
+
+func (ec *executionContext) _Network(ctx context.Context, sel ast.SelectionSet, obj *projections.NetworkInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, networkImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Network")
+		case "id":
+			out.Values[i] = ec._Network_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._Network_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Network_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "formedOn":
+			out.Values[i] = ec._Network_formedOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "members":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Network_members(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "timeline":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Network_timeline(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var networkMemberImplementors = []string{"NetworkMember"}
+
+func (ec *executionContext) _NetworkMember(ctx context.Context, sel ast.SelectionSet, obj *projections.MembershipPeriod) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, networkMemberImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NetworkMember")
+		case "organisation":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._NetworkMember_organisation(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "role":
+			out.Values[i] = ec._NetworkMember_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "region":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._NetworkMember_region(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "status":
+			out.Values[i] = ec._NetworkMember_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "joinedOn":
+			out.Values[i] = ec._NetworkMember_joinedOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validFrom":
+			out.Values[i] = ec._NetworkMember_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validTo":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._NetworkMember_validTo(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "reason":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._NetworkMember_reason(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var networkPayloadImplementors = []string{"NetworkPayload"}
+
+func (ec *executionContext) _NetworkPayload(ctx context.Context, sel ast.SelectionSet, obj *model.NetworkPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, networkPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NetworkPayload")
+		case "position":
+			out.Values[i] = ec._NetworkPayload_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "network":
+			out.Values[i] = ec._NetworkPayload_network(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16428,6 +18267,47 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "networks":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_networks(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "network":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_network(ctx, field)
 				return res
 			}
 
@@ -17871,6 +19751,11 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
+func (ec *executionContext) unmarshalNFormNetworkInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐFormNetworkInput(ctx context.Context, v any) (model.FormNetworkInput, error) {
+	res, err := ec.unmarshalInputFormNetworkInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18035,6 +19920,39 @@ func (ec *executionContext) marshalNLogVerification2ᚖgithubᚗcomᚋcivicledge
 	return ec._LogVerification(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNMembershipInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMembershipInput(ctx context.Context, v any) (model.MembershipInput, error) {
+	res, err := ec.unmarshalInputMembershipInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNMembershipStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐStatus(ctx context.Context, v any) (network.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNMembershipStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMembershipStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐStatus(ctx context.Context, sel ast.SelectionSet, v network.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNMembershipStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNMembershipStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐStatus = map[string]network.Status{
+		"ACTIVE":    network.Active,
+		"SUSPENDED": network.Suspended,
+	}
+	marshalNMembershipStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐStatus = map[network.Status]string{
+		network.Active:    "ACTIVE",
+		network.Suspended: "SUSPENDED",
+	}
+)
+
 func (ec *executionContext) unmarshalNMoveOrganisationInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoveOrganisationInput(ctx context.Context, v any) (model.MoveOrganisationInput, error) {
 	res, err := ec.unmarshalInputMoveOrganisationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18100,6 +20018,124 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNNetwork2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐNetworkInfo(ctx context.Context, sel ast.SelectionSet, v projections.NetworkInfo) graphql.Marshaler {
+	return ec._Network(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNNetwork2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐNetworkInfoᚄ(ctx context.Context, sel ast.SelectionSet, v []projections.NetworkInfo) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNetwork2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐNetworkInfo(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNNetworkKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐKind(ctx context.Context, v any) (network.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNNetworkKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNetworkKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐKind(ctx context.Context, sel ast.SelectionSet, v network.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNNetworkKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNNetworkKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐKind = map[string]network.Kind{
+		"CONSORTIUM":  network.Consortium,
+		"HUB_NETWORK": network.HubNetwork,
+		"COALITION":   network.Coalition,
+	}
+	marshalNNetworkKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐKind = map[network.Kind]string{
+		network.Consortium: "CONSORTIUM",
+		network.HubNetwork: "HUB_NETWORK",
+		network.Coalition:  "COALITION",
+	}
+)
+
+func (ec *executionContext) marshalNNetworkMember2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMembershipPeriod(ctx context.Context, sel ast.SelectionSet, v projections.MembershipPeriod) graphql.Marshaler {
+	return ec._NetworkMember(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNNetworkMember2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMembershipPeriodᚄ(ctx context.Context, sel ast.SelectionSet, v []projections.MembershipPeriod) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNetworkMember2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMembershipPeriod(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNetworkPayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐNetworkPayload(ctx context.Context, sel ast.SelectionSet, v model.NetworkPayload) graphql.Marshaler {
+	return ec._NetworkPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNNetworkPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐNetworkPayload(ctx context.Context, sel ast.SelectionSet, v *model.NetworkPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._NetworkPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNNetworkRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole(ctx context.Context, v any) (network.Role, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNNetworkRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNetworkRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole(ctx context.Context, sel ast.SelectionSet, v network.Role) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNNetworkRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNNetworkRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole = map[string]network.Role{
+		"LEAD":         network.Lead,
+		"MEMBER":       network.Member,
+		"PARTNER":      network.Partner,
+		"DONOR":        network.Donor,
+		"REGIONAL_HUB": network.RegionalHub,
+	}
+	marshalNNetworkRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole = map[network.Role]string{
+		network.Lead:        "LEAD",
+		network.Member:      "MEMBER",
+		network.Partner:     "PARTNER",
+		network.Donor:       "DONOR",
+		network.RegionalHub: "REGIONAL_HUB",
+	}
+)
+
 func (ec *executionContext) unmarshalNNominateInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐNominateInput(ctx context.Context, v any) (model.NominateInput, error) {
 	res, err := ec.unmarshalInputNominateInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18108,6 +20144,10 @@ func (ec *executionContext) unmarshalNNominateInput2githubᚗcomᚋcivicledger�
 func (ec *executionContext) unmarshalNOpenCycleInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOpenCycleInput(ctx context.Context, v any) (model.OpenCycleInput, error) {
 	res, err := ec.unmarshalInputOpenCycleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOrganisation2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisation(ctx context.Context, sel ast.SelectionSet, v model.Organisation) graphql.Marshaler {
+	return ec._Organisation(ctx, sel, &v)
 }
 
 func (ec *executionContext) marshalNOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisation(ctx context.Context, sel ast.SelectionSet, v *model.Organisation) graphql.Marshaler {
@@ -18984,6 +21024,49 @@ var (
 		registry.OrdinaryMunicipality: "MUNICIPALITY",
 		registry.SelfGoverningCity:    "SELF_GOVERNING_CITY",
 		registry.OccupiedMunicipality: "OCCUPIED",
+	}
+)
+
+func (ec *executionContext) marshalONetwork2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐNetworkInfo(ctx context.Context, sel ast.SelectionSet, v *projections.NetworkInfo) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Network(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalONetworkRole2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole(ctx context.Context, v any) (*network.Role, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalONetworkRole2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalONetworkRole2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole(ctx context.Context, sel ast.SelectionSet, v *network.Role) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalONetworkRole2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole[*v])
+	return res
+}
+
+var (
+	unmarshalONetworkRole2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole = map[string]network.Role{
+		"LEAD":         network.Lead,
+		"MEMBER":       network.Member,
+		"PARTNER":      network.Partner,
+		"DONOR":        network.Donor,
+		"REGIONAL_HUB": network.RegionalHub,
+	}
+	marshalONetworkRole2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐRole = map[network.Role]string{
+		network.Lead:        "LEAD",
+		network.Member:      "MEMBER",
+		network.Partner:     "PARTNER",
+		network.Donor:       "DONOR",
+		network.RegionalHub: "REGIONAL_HUB",
 	}
 )
 

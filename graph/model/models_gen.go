@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/scalar"
 	"github.com/civicledger/civicledger/projections"
@@ -327,6 +328,14 @@ type EventFilter struct {
 	Types []string `json:"types,omitempty"`
 }
 
+// A new network; id is a code (cssige).
+type FormNetworkInput struct {
+	ID   string              `json:"id"`
+	Kind network.Kind        `json:"kind"`
+	Name *LocalizedTextInput `json:"name"`
+	On   string              `json:"on"`
+}
+
 // An expert's question to the applicant.
 type InformationRequest struct {
 	ID       string `json:"id"`
@@ -358,6 +367,18 @@ type LogVerification struct {
 	Problem  *string          `json:"problem,omitempty"`
 }
 
+// A change of one membership from a day (not in the future, not before the
+// member's last change): role (and region, for a regional hub) when joining
+// or changing role; reason when suspending (required) or leaving.
+type MembershipInput struct {
+	Network      string        `json:"network"`
+	Organisation string        `json:"organisation"`
+	Role         *network.Role `json:"role,omitempty"`
+	Region       *string       `json:"region,omitempty"`
+	On           string        `json:"on"`
+	Reason       *string       `json:"reason,omitempty"`
+}
+
 // A new place for an open organisation, by the rules of
 // RegisterOrganisationInput's region and municipality: leaving both out makes
 // it a national or foreign body.
@@ -378,6 +399,14 @@ type MoveOrganisationInput struct {
 // payload's position in the Civic-Min-Position header to read your own writes.
 // Mutations must be POSTed.
 type Mutation struct {
+}
+
+// What a network mutation did.
+type NetworkPayload struct {
+	// Position of the mutation's last event in the log (the head when it changed nothing).
+	Position scalar.Position `json:"position"`
+	// The network as the read model shows it once caught up.
+	Network *projections.NetworkInfo `json:"network,omitempty"`
 }
 
 // A nomination: the municipality's code and why it should apply.
