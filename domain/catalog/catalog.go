@@ -9,6 +9,7 @@ import (
 	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
+	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 )
 
@@ -19,5 +20,6 @@ var Types = func() *domain.Types {
 	registry.RegisterEvents(t)
 	certification.RegisterEvents(t)
 	network.RegisterEvents(t)
+	project.RegisterEvents(t)
 	return t
 }()

@@ -1,0 +1,236 @@
+package project_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/project"
+	"github.com/civicledger/civicledger/domain/registry"
+	"github.com/civicledger/civicledger/eventstore/inmem"
+)
+
+// The HEKS/EPER project of the source documents: EUR 1,249,910 in all, of
+// which the EU gives EUR 999,100, from 2022-01-01 to 2025-06-30, with the
+// target of at least 60 local government representatives trained. The
+// organisation IDs are illustrative.
+const (
+	heks = "0190c3e4-0000-7000-8000-0000000000e1"
+	eu   = "0190c3e4-0000-7000-8000-0000000000e2"
+)
+
+var now = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+func eur(euros int64) project.Money { return project.Money{Minor: euros * 100, Currency: "EUR"} }
+
+func newService(t *testing.T) *project.Service {
+	t.Helper()
+	types := &domain.Types{}
+	registry.RegisterEvents(types)
+	project.RegisterEvents(types)
+	svc := &project.Service{Repo: &domain.Repository{Store: inmem.New(), Types: types}}
+	meta := domain.Meta{Actor: domain.Actor{ID: "system:test", Role: domain.System}, Now: now}
+	ctx := context.Background()
+	for _, e := range []struct {
+		stream string
+		ev     domain.Event
+	}{
+		{registry.RegionStream("kvemo-kartli"), registry.RegionRegistered{Code: "kvemo-kartli", Name: domain.LocalizedText{Ka: "ქვემო ქართლი"}, Kind: registry.OrdinaryRegion}},
+		{registry.MunicipalityStream("marneuli"), registry.MunicipalityRegistered{Code: "marneuli", Name: domain.LocalizedText{Ka: "მარნეული"}, Region: "kvemo-kartli", Kind: registry.OrdinaryMunicipality}},
+		{registry.OrganisationStream(heks), registry.OrganisationRegistered{ID: heks, Kind: registry.CSO, Name: domain.LocalizedText{Ka: "ჰეკს/ეპერი", En: "HEKS/EPER"}}},
+		{registry.OrganisationStream(eu), registry.OrganisationRegistered{ID: eu, Kind: registry.Donor, Name: domain.LocalizedText{Ka: "ევროკავშირი", En: "European Union"}}},
+	} {
+		if _, err := svc.Repo.Save(ctx, e.stream, 0, meta, e.ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return svc
+}
+
+var admin = domain.Meta{Actor: domain.Actor{ID: "key:admin", Role: domain.Admin}, Now: now}
+
+type step struct {
+	name string
+	do   func(context.Context, *project.Service) error
+	kind domain.Kind
+	text string
+}
+
+func run(t *testing.T, svc *project.Service, steps []step) {
+	t.Helper()
+	ctx := context.Background()
+	for _, s := range steps {
+		before, _ := svc.Repo.Store.Head(ctx)
+		err := s.do(ctx, svc)
+		after, _ := svc.Repo.Store.Head(ctx)
+		switch {
+		case s.kind == "" && err != nil:
+			t.Fatalf("%s: %v", s.name, err)
+		case s.kind != "" && (domain.KindOf(err) != s.kind || !strings.Contains(domain.MessageOf(err), s.text)):
+			t.Fatalf("%s: error %v (kind %s); want kind %s containing %q", s.name, err, domain.KindOf(err), s.kind, s.text)
+		case s.kind != "" && after != before:
+			t.Fatalf("%s failed but wrote events", s.name)
+		}
+	}
+}
+
+func register(f func(*project.ProjectRegistered)) func(context.Context, *project.Service) error {
+	return func(ctx context.Context, s *project.Service) error {
+		cmd := project.ProjectRegistered{ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "სამოქალაქო საზოგადოების გაძლიერება", En: "Strengthening civil society"},
+			Implementers: []string{heks}, Start: "2022-01-01", End: "2025-06-30", Regions: []string{"kvemo-kartli"}, Municipalities: []string{"marneuli"},
+			Total: eur(1249910)}
+		f(&cmd)
+		_, err := s.RegisterProject(ctx, admin, cmd)
+		return err
+	}
+}
+
+func contribute(donor string, m project.Money) func(context.Context, *project.Service) error {
+	return func(ctx context.Context, s *project.Service) error {
+		_, err := s.RecordContribution(ctx, admin, project.ContributionRecorded{Project: "heks-eper-2022", Donor: donor, Amount: m})
+		return err
+	}
+}
+
+func indicator(id string, unit project.Unit, baseline float64) func(context.Context, *project.Service) error {
+	return func(ctx context.Context, s *project.Service) error {
+		_, err := s.DefineIndicator(ctx, admin, project.IndicatorDefined{Project: "heks-eper-2022", ID: id, ResultType: project.Output,
+			Result: domain.LocalizedText{Ka: "ადგილობრივი ხელისუფლება", En: "Local government"},
+			Title:  domain.LocalizedText{Ka: "გადამზადებული წარმომადგენლები", En: "Representatives trained"}, Unit: unit, HigherIsBetter: true, Baseline: baseline})
+		return err
+	}
+}
+
+func target(ind, start, end string, v float64) func(context.Context, *project.Service) error {
+	return func(ctx context.Context, s *project.Service) error {
+		_, err := s.SetTarget(ctx, admin, project.TargetSet{Project: "heks-eper-2022", Indicator: ind, Start: start, End: end, Value: v})
+		return err
+	}
+}
+
+func actual(id, ind, start, end string, v float64, shares ...project.Share) func(context.Context, *project.Service) error {
+	return func(ctx context.Context, s *project.Service) error {
+		_, err := s.RecordActual(ctx, admin, project.ActualRecorded{Project: "heks-eper-2022", ID: id, Indicator: ind, Start: start, End: end,
+			Value: v, Disaggregation: shares, Source: "training attendance sheets"})
+		return err
+	}
+}
+
+func sex(women, men float64) []project.Share {
+	return []project.Share{{Dimension: "sex", Category: "female", Value: women}, {Dimension: "sex", Category: "male", Value: men}}
+}
+
+func TestProject(t *testing.T) {
+	svc := newService(t)
+	correct := func(id string, v float64, reason string, shares ...project.Share) func(context.Context, *project.Service) error {
+		return func(ctx context.Context, s *project.Service) error {
+			_, err := s.CorrectActual(ctx, admin, project.ActualCorrected{Project: "heks-eper-2022", ID: id, Value: v, Disaggregation: shares, Reason: reason})
+			return err
+		}
+	}
+	run(t, svc, []step{
+		{name: "an end before the start", do: register(func(c *project.ProjectRegistered) { c.End = "2021-12-31" }), kind: domain.Invalid, text: "end: 2021-12-31 is before the start"},
+		{name: "not an ISO 4217 currency", do: register(func(c *project.ProjectRegistered) { c.Total.Currency = "EURO" }), kind: domain.Invalid, text: "not an ISO 4217 currency"},
+		{name: "a negative budget", do: register(func(c *project.ProjectRegistered) { c.Total.Minor = -1 }), kind: domain.Invalid, text: "negative"},
+		{name: "an unknown implementer", do: register(func(c *project.ProjectRegistered) { c.Implementers = []string{"nobody"} }), kind: domain.Invalid, text: "not an organisation"},
+		{name: "an unknown municipality", do: register(func(c *project.ProjectRegistered) { c.Municipalities = []string{"atlantis"} }), kind: domain.Invalid, text: `"atlantis" is not in the registry`},
+		{name: "no implementer", do: register(func(c *project.ProjectRegistered) { c.Implementers = nil }), kind: domain.Invalid, text: "implementers"},
+		{name: "register", do: register(func(*project.ProjectRegistered) {})},
+		{name: "register twice", do: register(func(*project.ProjectRegistered) {}), kind: domain.Conflict, text: "exists already"},
+		{name: "an analyst may not", do: func(ctx context.Context, s *project.Service) error {
+			_, err := s.RecordContribution(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}, Now: now},
+				project.ContributionRecorded{Project: "heks-eper-2022", Donor: eu, Amount: eur(1)})
+			return err
+		}, kind: domain.Forbidden},
+		{name: "the EU's contribution", do: contribute(eu, eur(999100))},
+		{name: "in another currency", do: contribute(heks, project.Money{Minor: 100, Currency: "USD"}), kind: domain.Invalid, text: "the budget is in EUR"},
+		{name: "over the total", do: contribute(heks, eur(250811)), kind: domain.Invalid, text: "EUR 1,249,911.00, over the total budget of EUR 1,249,910.00"},
+		{name: "the rest", do: contribute(heks, eur(250810))},
+		{name: "a unit that is not", do: indicator("lg-trained", "people", 0), kind: domain.Invalid, text: "unit"},
+		{name: "a negative baseline", do: indicator("lg-trained", project.Count, -1), kind: domain.Invalid, text: "baseline"},
+		{name: "an indicator", do: indicator("lg-trained", project.Count, 0)},
+		{name: "the same indicator again", do: indicator("lg-trained", project.Count, 0), kind: domain.Conflict, text: "already"},
+		{name: "a target outside the project", do: target("lg-trained", "2021-01-01", "2025-06-30", 60), kind: domain.Invalid, text: "not within the project's period"},
+		{name: "a target of no indicator", do: target("nothing", "2022-01-01", "2025-06-30", 60), kind: domain.Invalid, text: `no indicator "nothing"`},
+		{name: "a negative target", do: target("lg-trained", "2022-01-01", "2025-06-30", -60), kind: domain.Invalid, text: "value"},
+		{name: "the target", do: target("lg-trained", "2022-01-01", "2025-06-30", 60)},
+		{name: "an actual that does not add up", do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, sex(20, 14)...), kind: domain.Invalid, text: "the sex categories add up to 34, not the value 35"},
+		{name: "a negative share", do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, sex(36, -1)...), kind: domain.Invalid, text: "value"},
+		{name: "an unknown dimension", do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, project.Share{Dimension: "height", Category: "tall", Value: 35}), kind: domain.Invalid, text: "dimension"},
+		{name: "an actual for an unknown indicator", do: actual("x-2022", "nothing", "2022-01-01", "2022-12-31", 1), kind: domain.Invalid, text: `no indicator "nothing"`},
+		{name: "an actual in the future", do: actual("lg-2026", "lg-trained", "2025-01-01", "2026-03-02", 1), kind: domain.Invalid, text: "in the future"},
+		{name: "an actual", do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, sex(20, 15)...)},
+		{name: "the same actual again", do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35), kind: domain.Conflict, text: "correct it instead"},
+		{name: "a correction without a reason", do: correct("lg-2022", 38, "", sex(22, 16)...), kind: domain.Invalid, text: "reason"},
+		{name: "a correction of no actual", do: correct("nothing", 38, "late sheets"), kind: domain.NotFound, text: "no actual"},
+		{name: "a correction", do: correct("lg-2022", 38, "three attendance sheets arrived late", sex(22, 16)...)},
+		{name: "the same figures change nothing", do: correct("lg-2022", 38, "again", sex(22, 16)...)},
+	})
+
+	var p project.Project
+	if _, err := svc.Repo.Load(context.Background(), project.Stream("heks-eper-2022"), &p); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		day     string
+		actual  float64
+		percent float64
+		elapsed float64
+		status  project.Status
+	}{
+		{"2021-12-31", 0, 0, 0, project.NoTarget},
+		{"2022-06-30", 0, 0, 14.17, project.AtRisk},
+		{"2023-12-31", 38, 63.33, 57.17, project.OnTrack},
+		{"2025-06-30", 38, 63.33, 100, project.AtRisk},
+		{"2026-01-01", 38, 63.33, 100, project.AtRisk},
+	} {
+		got, err := p.Progress("lg-trained", tt.day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Actual != tt.actual || got.Percent != tt.percent || got.Elapsed != tt.elapsed || got.Status != tt.status {
+			t.Errorf("progress on %s: actual %v, %v%% of the target, %v%% of the time, %s; want %v, %v%%, %v%%, %s",
+				tt.day, got.Actual, got.Percent, got.Elapsed, got.Status, tt.actual, tt.percent, tt.elapsed, tt.status)
+		}
+	}
+	run(t, svc, []step{{name: "a second year", do: actual("lg-2024", "lg-trained", "2024-01-01", "2024-12-31", 25, sex(13, 12)...)}})
+	p = project.Project{}
+	if _, err := svc.Repo.Load(context.Background(), project.Stream("heks-eper-2022"), &p); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := p.Progress("lg-trained", "2025-06-30"); got.Actual != 63 || got.Status != project.Achieved {
+		t.Errorf("at the end: actual %v, %s; want 63 and achieved", got.Actual, got.Status)
+	}
+	if _, err := p.Progress("nothing", "2025-06-30"); domain.KindOf(err) != domain.NotFound {
+		t.Errorf("progress of no indicator: %v; want NotFound", err)
+	}
+}
+
+// TestEventNames holds each event to its stored name, which outlives the
+// Go type, and Money to the form the documents write amounts in.
+func TestEventNames(t *testing.T) {
+	for want, e := range map[string]domain.Event{
+		"project.registered":            project.ProjectRegistered{},
+		"project.contribution_recorded": project.ContributionRecorded{},
+		"project.indicator_defined":     project.IndicatorDefined{},
+		"project.target_set":            project.TargetSet{},
+		"project.actual_recorded":       project.ActualRecorded{},
+		"project.actual_corrected":      project.ActualCorrected{},
+	} {
+		if e.EventType() != want {
+			t.Errorf("%T is stored as %s, want %s", e, e.EventType(), want)
+		}
+	}
+	for m, want := range map[project.Money]string{
+		eur(999100):                            "EUR 999,100.00",
+		eur(1249910):                           "EUR 1,249,910.00",
+		{Minor: 5, Currency: "GEL"}:            "GEL 0.05",
+		{Minor: 123456789012, Currency: "USD"}: "USD 1,234,567,890.12",
+	} {
+		if got := m.String(); got != want {
+			t.Errorf("%#v formats as %q, want %q", m, got, want)
+		}
+	}
+}
