@@ -220,6 +220,9 @@ const (
 	Achieved Status = "achieved"
 	// NoTarget: no target covers the day.
 	NoTarget Status = "no_target"
+	// NotMeasured: a qualitative indicator, whose pace a number cannot
+	// tell.
+	NotMeasured Status = "not_measured"
 )
 
 // Progress is an indicator's standing on a day against the target whose
@@ -244,50 +247,78 @@ func (p *Project) Progress(indicator, day string) (Progress, error) {
 	if !ok {
 		return Progress{}, domain.Errorf(domain.NotFound, "project %s has no indicator %q", p.id, indicator)
 	}
-	out := Progress{Indicator: indicator, Status: NoTarget}
-	ts := p.targets[indicator]
+	var measures []Measure
+	for _, id := range p.order {
+		if a := p.actuals[id]; a.indicator == indicator {
+			measures = append(measures, Measure{Start: a.start, End: a.end, Value: a.value})
+		}
+	}
+	return ComputeProgress(ind, p.targets[indicator], measures, day), nil
+}
+
+// Measure is an actual as progress counts it: its period and its value as
+// corrected.
+type Measure struct {
+	Start, End string
+	Value      float64
+}
+
+// ComputeProgress is an indicator's progress on day, given its targets
+// and its actuals in the order recorded. The target is the one whose
+// period covers the day, or once all are past, the last to end. Counts and
+// amounts add up over the actuals within the target's period reported by
+// the day; a percentage or a qualitative measure is its latest actual. It
+// is a pure function, so the aggregate and the read model give the same
+// answer.
+func ComputeProgress(ind IndicatorDefined, targets []TargetSet, actuals []Measure, day string) Progress {
+	out := Progress{Indicator: ind.ID, Status: NoTarget}
 	var target *TargetSet
-	for i := range ts {
-		if ts[i].Start <= day && day <= ts[i].End {
-			target = &ts[i]
+	for i := range targets {
+		if targets[i].Start <= day && day <= targets[i].End {
+			target = &targets[i]
 			break
 		}
 	}
 	if target == nil { // past every target: the one that ended last
-		for i := range ts {
-			if ts[i].End < day && (target == nil || ts[i].End > target.End) {
-				target = &ts[i]
+		for i := range targets {
+			if targets[i].End < day && (target == nil || targets[i].End > target.End) {
+				target = &targets[i]
 			}
 		}
 	}
 	if target == nil {
-		return out, nil
+		return out
 	}
 	out.Target = target
-	for _, id := range p.order {
-		a := p.actuals[id]
-		if a.indicator == indicator && a.start >= target.Start && a.end <= target.End && a.end <= day {
-			out.Actual += a.value
+	cumulative := ind.Unit == Count || ind.Unit == Currency
+	var latest string
+	for _, a := range actuals {
+		if a.Start < target.Start || a.End > target.End || a.End > day {
+			continue
+		}
+		if cumulative {
+			out.Actual += a.Value
+		} else if a.End >= latest {
+			out.Actual, latest = a.Value, a.End
 		}
 	}
-	span := target.Value - ind.Baseline
-	if !ind.HigherIsBetter {
-		span = ind.Baseline - target.Value
+	out.Elapsed = elapsed(target.Start, target.End, day)
+	if ind.Unit == Qualitative {
+		out.Status = NotMeasured
+		return out
 	}
-	moved := out.Actual - ind.Baseline
+	span, moved := target.Value-ind.Baseline, out.Actual-ind.Baseline
 	if !ind.HigherIsBetter {
-		moved = ind.Baseline - out.Actual
+		span, moved = ind.Baseline-target.Value, ind.Baseline-out.Actual
 	}
-	if ind.Unit == Count && ind.HigherIsBetter {
-		// A count of people or organisations reached adds up from zero;
-		// the baseline says where the place stood, not where counting
-		// starts.
+	if cumulative && ind.HigherIsBetter {
+		// What is counted adds up from zero; the baseline says where the
+		// place stood, not where counting starts.
 		span, moved = target.Value, out.Actual
 	}
 	if span > 0 {
 		out.Percent = math.Round(10000*moved/span) / 100
 	}
-	out.Elapsed = elapsed(target.Start, target.End, day)
 	switch {
 	case out.Percent >= 100:
 		out.Status = Achieved
@@ -296,7 +327,7 @@ func (p *Project) Progress(indicator, day string) (Progress, error) {
 	default:
 		out.Status = AtRisk
 	}
-	return out, nil
+	return out
 }
 
 // elapsed is the share, in percent rounded to two decimals, of the days

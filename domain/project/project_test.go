@@ -2,6 +2,7 @@ package project_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -231,6 +232,38 @@ func TestEventNames(t *testing.T) {
 	} {
 		if got := m.String(); got != want {
 			t.Errorf("%#v formats as %q, want %q", m, got, want)
+		}
+	}
+}
+
+// TestComputeProgress covers the units and directions the HEKS/EPER
+// figures do not: a percentage takes its latest actual, a measure where
+// lower is better moves from its baseline down, and a qualitative one has
+// no pace.
+func TestComputeProgress(t *testing.T) {
+	targets := []project.TargetSet{{Start: "2022-01-01", End: "2022-12-31", Value: 40}, {Start: "2023-01-01", End: "2023-12-31", Value: 60}}
+	actuals := []project.Measure{{Start: "2022-01-01", End: "2022-06-30", Value: 30}, {Start: "2022-07-01", End: "2022-12-31", Value: 35}, {Start: "2023-01-01", End: "2023-06-30", Value: 50}}
+	ind := func(unit project.Unit, higher bool, baseline float64) project.IndicatorDefined {
+		return project.IndicatorDefined{ID: "x", Unit: unit, HigherIsBetter: higher, Baseline: baseline}
+	}
+	tests := []struct {
+		name    string
+		ind     project.IndicatorDefined
+		targets []project.TargetSet
+		day     string
+		want    string
+	}{
+		{"a percentage takes the latest actual", ind(project.Percent, true, 20), targets, "2022-12-31", "35 75 100 at_risk"},
+		{"the next period's target", ind(project.Percent, true, 20), targets, "2023-07-01", "50 75 49.86 on_track"},
+		{"a count adds up", ind(project.Count, true, 0), targets, "2022-12-31", "65 162.5 100 achieved"},
+		{"lower is better", ind(project.Percent, false, 50), []project.TargetSet{{Start: "2022-01-01", End: "2022-12-31", Value: 30}}, "2022-12-31", "35 75 100 at_risk"},
+		{"qualitative", ind(project.Qualitative, true, 0), targets, "2022-12-31", "35 0 100 not_measured"},
+		{"before any target", ind(project.Count, true, 0), targets, "2021-06-01", "0 0 0 no_target"},
+	}
+	for _, tt := range tests {
+		p := project.ComputeProgress(tt.ind, tt.targets, actuals, tt.day)
+		if got := fmt.Sprint(p.Actual, " ", p.Percent, " ", p.Elapsed, " ", p.Status); got != tt.want {
+			t.Errorf("%s: %s; want %s", tt.name, got, tt.want)
 		}
 	}
 }
