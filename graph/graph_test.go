@@ -77,7 +77,7 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	quiet := slog.New(slog.DiscardHandler)
 	store := postgres.New(db, postgres.Options{Logger: quiet})
 	repo := &domain.Repository{Store: store, Types: catalog.Types}
-	runner := projections.NewRunner(db, store, []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}, projections.Certification{}, projections.Networks{}},
+	runner := projections.NewRunner(db, store, []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}, projections.Certification{}, projections.Networks{}, projections.Projects{}},
 		projections.Options{Logger: quiet})
 	bg, stop := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)

@@ -226,6 +226,12 @@ type ContactInput struct {
 	Person  *string `json:"person,omitempty"`
 }
 
+// A donor's contribution to a project's budget.
+type Contribution struct {
+	Donor  *Organisation `json:"donor"`
+	Amount *Money        `json:"amount"`
+}
+
 // One thing experts score, on a scale of whole points.
 type Criterion struct {
 	Code     string                `json:"code"`
@@ -336,6 +342,28 @@ type FormNetworkInput struct {
 	On   string              `json:"on"`
 }
 
+// An indicator of one of a project's results, with its progress on the day asked for.
+type Indicator struct {
+	ID             string                `json:"id"`
+	ResultType     ResultType            `json:"resultType"`
+	Result         *domain.LocalizedText `json:"result"`
+	Title          *domain.LocalizedText `json:"title"`
+	Unit           IndicatorUnit         `json:"unit"`
+	HigherIsBetter bool                  `json:"higherIsBetter"`
+	Baseline       float64               `json:"baseline"`
+	BaselineYear   *int                  `json:"baselineYear,omitempty"`
+	Targets        []Target              `json:"targets"`
+	// The target covering the day, or the last one once all are past; null before any.
+	Target *Target `json:"target,omitempty"`
+	// Counts and amounts: the sum of the actuals within the target's period reported by the day; percentages and qualitative indicators: the latest.
+	Actual float64 `json:"actual"`
+	// Percent of the way from the baseline to the target.
+	Percent float64 `json:"percent"`
+	// Percent of the target's period gone by.
+	Elapsed float64        `json:"elapsed"`
+	Status  ProgressStatus `json:"status"`
+}
+
 // An expert's question to the applicant.
 type InformationRequest struct {
 	ID       string `json:"id"`
@@ -377,6 +405,16 @@ type MembershipInput struct {
 	Region       *string       `json:"region,omitempty"`
 	On           string        `json:"on"`
 	Reason       *string       `json:"reason,omitempty"`
+}
+
+// An amount of money.
+type Money struct {
+	// The amount in the currency's unit, exact, as a decimal string: 999100.00.
+	Amount string `json:"amount"`
+	// The ISO 4217 code: EUR.
+	Currency string `json:"currency"`
+	// As the documents write it: EUR 999,100.00.
+	Formatted string `json:"formatted"`
 }
 
 // A new place for an open organisation, by the rules of
@@ -601,6 +639,13 @@ type ScoreSummary struct {
 type Subscription struct {
 }
 
+// A target for a period.
+type Target struct {
+	Start string  `json:"start"`
+	End   string  `json:"end"`
+	Value float64 `json:"value"`
+}
+
 // One event of an application's history.
 type TimelineEntry struct {
 	Position   scalar.Position `json:"position"`
@@ -808,6 +853,137 @@ func (e Completeness) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What an indicator counts.
+type IndicatorUnit string
+
+const (
+	// A number of people, organisations, events: actuals add up.
+	IndicatorUnitCount IndicatorUnit = "COUNT"
+	// A share: the latest actual stands.
+	IndicatorUnitPercent IndicatorUnit = "PERCENT"
+	// An amount of money: actuals add up.
+	IndicatorUnitCurrency IndicatorUnit = "CURRENCY"
+	// A judgement, not a number.
+	IndicatorUnitQualitative IndicatorUnit = "QUALITATIVE"
+)
+
+var AllIndicatorUnit = []IndicatorUnit{
+	IndicatorUnitCount,
+	IndicatorUnitPercent,
+	IndicatorUnitCurrency,
+	IndicatorUnitQualitative,
+}
+
+func (e IndicatorUnit) IsValid() bool {
+	switch e {
+	case IndicatorUnitCount, IndicatorUnitPercent, IndicatorUnitCurrency, IndicatorUnitQualitative:
+		return true
+	}
+	return false
+}
+
+func (e IndicatorUnit) String() string {
+	return string(e)
+}
+
+func (e *IndicatorUnit) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = IndicatorUnit(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid IndicatorUnit", str)
+	}
+	return nil
+}
+
+func (e IndicatorUnit) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *IndicatorUnit) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e IndicatorUnit) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Whether an indicator keeps pace with its target.
+type ProgressStatus string
+
+const (
+	// At least as far towards the target as the period has gone by.
+	ProgressStatusOnTrack ProgressStatus = "ON_TRACK"
+	// Behind that pace.
+	ProgressStatusAtRisk ProgressStatus = "AT_RISK"
+	// The target is reached.
+	ProgressStatusAchieved ProgressStatus = "ACHIEVED"
+	// No target covers the day yet.
+	ProgressStatusNoTarget ProgressStatus = "NO_TARGET"
+	// A qualitative indicator: no number tells its pace.
+	ProgressStatusNotMeasured ProgressStatus = "NOT_MEASURED"
+)
+
+var AllProgressStatus = []ProgressStatus{
+	ProgressStatusOnTrack,
+	ProgressStatusAtRisk,
+	ProgressStatusAchieved,
+	ProgressStatusNoTarget,
+	ProgressStatusNotMeasured,
+}
+
+func (e ProgressStatus) IsValid() bool {
+	switch e {
+	case ProgressStatusOnTrack, ProgressStatusAtRisk, ProgressStatusAchieved, ProgressStatusNoTarget, ProgressStatusNotMeasured:
+		return true
+	}
+	return false
+}
+
+func (e ProgressStatus) String() string {
+	return string(e)
+}
+
+func (e *ProgressStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ProgressStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ProgressStatus", str)
+	}
+	return nil
+}
+
+func (e ProgressStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ProgressStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ProgressStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // What a replay found.
 type ReplayVerdict string
 
@@ -867,6 +1043,67 @@ func (e *ReplayVerdict) UnmarshalJSON(b []byte) error {
 }
 
 func (e ReplayVerdict) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The level of a result, after the IATI results model.
+type ResultType string
+
+const (
+	// What the project delivers directly (people trained).
+	ResultTypeOutput ResultType = "OUTPUT"
+	// The change that follows (skills applied).
+	ResultTypeOutcome ResultType = "OUTCOME"
+	// The long-term change it contributes to.
+	ResultTypeImpact ResultType = "IMPACT"
+)
+
+var AllResultType = []ResultType{
+	ResultTypeOutput,
+	ResultTypeOutcome,
+	ResultTypeImpact,
+}
+
+func (e ResultType) IsValid() bool {
+	switch e {
+	case ResultTypeOutput, ResultTypeOutcome, ResultTypeImpact:
+		return true
+	}
+	return false
+}
+
+func (e ResultType) String() string {
+	return string(e)
+}
+
+func (e *ResultType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ResultType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ResultType", str)
+	}
+	return nil
+}
+
+func (e ResultType) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ResultType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ResultType) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
