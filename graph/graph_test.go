@@ -22,6 +22,7 @@ import (
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
+	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/graph"
@@ -116,7 +117,7 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	}
 	srv := graph.NewServer(graph.Deps{
 		Store: store, Registry: regs, Reads: &projections.Reads{DB: reads}, Runner: runner,
-		Keys: &projections.Reads{DB: reads}, Logger: quiet, Certification: &certification.Service{Repo: repo}, Networks: &network.Service{Repo: repo}, Now: e.clock.Now,
+		Keys: &projections.Reads{DB: reads}, Logger: quiet, Certification: &certification.Service{Repo: repo}, Networks: &network.Service{Repo: repo}, Projects: &project.Service{Repo: repo}, Now: e.clock.Now,
 	}, cfg)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

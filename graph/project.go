@@ -3,7 +3,13 @@ package graph
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/eventstore"
 
 	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/graph/model"
@@ -53,4 +59,107 @@ func indicatorOf(ip projections.IndicatorProgress) model.Indicator {
 		out.Target = &model.Target{Start: p.Target.Start, End: p.Target.End, Value: p.Target.Value}
 	}
 	return out
+}
+
+// decimal is an amount as MoneyInput takes it: whole units and at most two
+// decimals.
+var decimal = regexp.MustCompile(`^(\d{1,15})(?:\.(\d{1,2}))?$`)
+
+// moneyInput reads an amount into minor units, exactly.
+func moneyInput(field string, in model.MoneyInput) (project.Money, error) {
+	m := decimal.FindStringSubmatch(strings.TrimSpace(in.Amount))
+	if m == nil {
+		return project.Money{}, domain.Errorf(domain.Invalid, "%s.amount: %q is not an amount (digits, at most two decimals: 999100.00)", field, in.Amount)
+	}
+	whole, _ := strconv.ParseInt(m[1], 10, 64)
+	cents := int64(0)
+	if m[2] != "" {
+		cents, _ = strconv.ParseInt((m[2] + "0")[:2], 10, 64)
+	}
+	return project.Money{Minor: whole*100 + cents, Currency: strings.TrimSpace(in.Currency)}, nil
+}
+
+func sharesOf(in []model.ShareInput) []project.Share {
+	var out []project.Share
+	for _, s := range in {
+		out = append(out, project.Share{Dimension: s.Dimension, Category: s.Category, Value: s.Value})
+	}
+	return out
+}
+
+func localizedList(in []model.LocalizedTextInput) []domain.LocalizedText {
+	var out []domain.LocalizedText
+	for i := range in {
+		out = append(out, localized(&in[i]))
+	}
+	return out
+}
+
+func (r *Resolver) registerProject(ctx context.Context, in model.RegisterProjectInput) (*model.ProjectPayload, error) {
+	total, err := moneyInput("total", *in.Total)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.deps.Projects.RegisterProject(ctx, r.meta(ctx), project.ProjectRegistered{
+		ID: in.ID, Title: localized(in.Title), Implementers: in.Implementers, Partners: in.Partners, Lead: deref(in.Lead),
+		Start: in.Start, End: in.End, Regions: in.Regions, Municipalities: in.Municipalities,
+		Objectives: localizedList(in.Objectives), Total: total,
+	})
+	return r.projectResult(ctx, in.ID, res, err)
+}
+
+func (r *Resolver) recordContribution(ctx context.Context, projectID, donor string, amount model.MoneyInput) (*model.ProjectPayload, error) {
+	m, err := moneyInput("amount", amount)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.deps.Projects.RecordContribution(ctx, r.meta(ctx), project.ContributionRecorded{Project: projectID, Donor: donor, Amount: m})
+	return r.projectResult(ctx, projectID, res, err)
+}
+
+func (r *Resolver) defineIndicator(ctx context.Context, in model.IndicatorInput) (*model.ProjectPayload, error) {
+	res, err := r.deps.Projects.DefineIndicator(ctx, r.meta(ctx), project.IndicatorDefined{
+		Project: in.Project, ID: in.ID, ResultType: project.ResultType(strings.ToLower(string(in.ResultType))),
+		Result: localized(in.Result), Title: localized(in.Title), Unit: project.Unit(strings.ToLower(string(in.Unit))),
+		HigherIsBetter: in.HigherIsBetter, Baseline: deref(in.Baseline), BaselineYear: deref(in.BaselineYear),
+	})
+	return r.projectResult(ctx, in.Project, res, err)
+}
+
+func (r *Resolver) setTarget(ctx context.Context, projectID, indicator, start, end string, value float64) (*model.ProjectPayload, error) {
+	res, err := r.deps.Projects.SetTarget(ctx, r.meta(ctx), project.TargetSet{Project: projectID, Indicator: indicator, Start: start, End: end, Value: value})
+	return r.projectResult(ctx, projectID, res, err)
+}
+
+func (r *Resolver) recordActual(ctx context.Context, in model.ActualInput) (*model.ProjectPayload, error) {
+	res, err := r.deps.Projects.RecordActual(ctx, r.meta(ctx), project.ActualRecorded{
+		Project: in.Project, ID: in.ID, Indicator: in.Indicator, Start: in.Start, End: in.End, Value: in.Value,
+		Disaggregation: sharesOf(in.Disaggregation), Source: in.Source,
+	})
+	return r.projectResult(ctx, in.Project, res, err)
+}
+
+func (r *Resolver) correctActual(ctx context.Context, projectID, id string, value float64, shares []model.ShareInput, reason string) (*model.ProjectPayload, error) {
+	res, err := r.deps.Projects.CorrectActual(ctx, r.meta(ctx), project.ActualCorrected{Project: projectID, ID: id, Value: value,
+		Disaggregation: sharesOf(shares), Reason: reason})
+	return r.projectResult(ctx, projectID, res, err)
+}
+
+// projectResult turns a project command's outcome into its payload: the
+// position, and the project once the read model shows the change.
+func (r *Resolver) projectResult(ctx context.Context, id string, res eventstore.AppendResult, err error) (*model.ProjectPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	pos, err := r.mutationPosition(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	p := &model.ProjectPayload{Position: pos}
+	if err := r.caughtUp(ctx, int64(pos), "projects"); err != nil {
+		graphql.AddError(ctx, err)
+		return p, nil
+	}
+	p.Project, err = r.deps.Reads.Project(ctx, id)
+	return p, err
 }

@@ -13,6 +13,36 @@ import (
 	"github.com/civicledger/civicledger/projections"
 )
 
+// RegisterProject resolves Mutation.registerProject (admin).
+func (r *mutationResolver) RegisterProject(ctx context.Context, input model.RegisterProjectInput) (*model.ProjectPayload, error) {
+	return r.registerProject(ctx, input)
+}
+
+// RecordContribution resolves Mutation.recordContribution (admin).
+func (r *mutationResolver) RecordContribution(ctx context.Context, project string, donor string, amount model.MoneyInput) (*model.ProjectPayload, error) {
+	return r.recordContribution(ctx, project, donor, amount)
+}
+
+// DefineIndicator resolves Mutation.defineIndicator (admin).
+func (r *mutationResolver) DefineIndicator(ctx context.Context, input model.IndicatorInput) (*model.ProjectPayload, error) {
+	return r.defineIndicator(ctx, input)
+}
+
+// SetTarget resolves Mutation.setTarget (admin).
+func (r *mutationResolver) SetTarget(ctx context.Context, project string, indicator string, start string, end string, value float64) (*model.ProjectPayload, error) {
+	return r.setTarget(ctx, project, indicator, start, end, value)
+}
+
+// RecordActual resolves Mutation.recordActual (admin).
+func (r *mutationResolver) RecordActual(ctx context.Context, input model.ActualInput) (*model.ProjectPayload, error) {
+	return r.recordActual(ctx, input)
+}
+
+// CorrectActual resolves Mutation.correctActual (admin).
+func (r *mutationResolver) CorrectActual(ctx context.Context, project string, id string, value float64, disaggregation []model.ShareInput, reason string) (*model.ProjectPayload, error) {
+	return r.correctActual(ctx, project, id, value, disaggregation, reason)
+}
+
 // Implementers resolves Project.implementers through the organisation loader.
 func (r *projectResolver) Implementers(ctx context.Context, obj *projections.ProjectInfo) ([]model.Organisation, error) {
 	return r.organisationsOf(ctx, obj.Implementers)

@@ -1,46 +1,49 @@
 package graph_test
 
 import (
-	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/civicledger/civicledger/domain"
-	"github.com/civicledger/civicledger/domain/access"
-	"github.com/civicledger/civicledger/domain/catalog"
-	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/graph"
 )
 
-// TestProjects reads a project over HTTP, anonymously: its budget to the
-// cent, its donors, and its indicators' progress on the days asked for.
+// TestProjects keeps a project over HTTP as an admin (refused to an
+// analyst, and refused bad figures with nothing written), then reads it
+// anonymously: its budget to the cent, its donors, and its indicators'
+// progress on the days asked for.
 func TestProjects(t *testing.T) {
 	e := newEnv(t, graph.Config{RatePerSecond: -1})
-	ctx := context.Background()
 	heks := fmt.Sprint(e.do(domain.Admin, registerOrg, orgInput(1)).ok(t).get("registerOrganisation.organisation.id"))
 	eu := fmt.Sprint(e.do(domain.Admin, registerOrg, orgInput(2)).ok(t).get("registerOrganisation.organisation.id"))
-	svc := &project.Service{Repo: &domain.Repository{Store: e.store, Types: catalog.Types}}
-	meta := access.SystemMeta("test", e.clock.Now())
-	steps := []error{}
-	add := func(_ any, err error) { steps = append(steps, err) }
-	add(svc.RegisterProject(ctx, meta, project.ProjectRegistered{ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "სამოქალაქო საზოგადოების გაძლიერება", En: "Strengthening civil society"},
-		Implementers: []string{heks}, Start: "2022-01-01", End: "2025-06-30", Municipalities: []string{"marneuli"},
-		Total: project.Money{Minor: 124991000, Currency: "EUR"}}))
-	add(svc.RecordContribution(ctx, meta, project.ContributionRecorded{Project: "heks-eper-2022", Donor: eu, Amount: project.Money{Minor: 99910000, Currency: "EUR"}}))
-	add(svc.DefineIndicator(ctx, meta, project.IndicatorDefined{Project: "heks-eper-2022", ID: "lg-trained", ResultType: project.Output,
-		Result: domain.LocalizedText{Ka: "შედეგი", En: "Result"}, Title: domain.LocalizedText{Ka: "გადამზადებული", En: "Local government representatives trained"}, Unit: project.Count, HigherIsBetter: true}))
-	add(svc.SetTarget(ctx, meta, project.TargetSet{Project: "heks-eper-2022", Indicator: "lg-trained", Start: "2022-01-01", End: "2025-06-30", Value: 60}))
-	res, err := svc.RecordActual(ctx, meta, project.ActualRecorded{Project: "heks-eper-2022", ID: "lg-2022", Indicator: "lg-trained", Start: "2022-01-01", End: "2022-12-31", Value: 38, Source: "attendance sheets"})
-	add(nil, err)
-	for i, err := range steps {
-		if err != nil {
-			t.Fatalf("step %d: %v", i, err)
-		}
+	before := e.head()
+	const register = `mutation($cur: String!) { registerProject(input: {id: "heks-eper-2022", title: {ka: "სამოქალაქო საზოგადოების გაძლიერება", en: "Strengthening civil society"},
+		implementers: ["%s"], start: "2022-01-01", end: "2025-06-30", municipalities: ["marneuli"], total: {amount: "1249910.00", currency: $cur}}) { position project { id } } }`
+	if r := e.do(domain.Analyst, fmt.Sprintf(register, heks), map[string]any{"cur": "EUR"}); r.code() != "FORBIDDEN" || e.head() != before {
+		t.Fatalf("an analyst registering a project: %+v; want FORBIDDEN, nothing written", r.Errors)
 	}
-	pos, err := e.store.AwaitPosition(ctx, res.LastID)
-	if err != nil {
-		t.Fatal(err)
+	if r := e.do(domain.Admin, fmt.Sprintf(register, heks), map[string]any{"cur": "EURO"}); r.code() != "BAD_USER_INPUT" || e.head() != before {
+		t.Fatalf("a currency that is not ISO 4217: %+v; want BAD_USER_INPUT, nothing written", r.Errors)
 	}
+	if got := fmt.Sprint(e.do(domain.Admin, fmt.Sprintf(register, heks), map[string]any{"cur": "EUR"}).ok(t).get("registerProject.project")); got != "map[id:heks-eper-2022]" {
+		t.Fatalf("registerProject: %s", got)
+	}
+	e.do(domain.Admin, fmt.Sprintf(`mutation { recordContribution(project: "heks-eper-2022", donor: %q, amount: {amount: "999100", currency: "EUR"}) { position } }`, eu), nil).ok(t)
+	if r := e.do(domain.Admin, fmt.Sprintf(`mutation { recordContribution(project: "heks-eper-2022", donor: %q, amount: {amount: "1.005", currency: "EUR"}) { position } }`, eu), nil); r.code() != "BAD_USER_INPUT" {
+		t.Fatalf("an amount with three decimals: %+v; want BAD_USER_INPUT", r.Errors)
+	}
+	e.do(domain.Admin, `mutation { defineIndicator(input: {project: "heks-eper-2022", id: "lg-trained", resultType: OUTPUT, result: {ka: "შედეგი", en: "Result"},
+		title: {ka: "გადამზადებული", en: "Local government representatives trained"}, unit: COUNT, higherIsBetter: true}) { position } }`, nil).ok(t)
+	e.do(domain.Admin, `mutation { setTarget(project: "heks-eper-2022", indicator: "lg-trained", start: "2022-01-01", end: "2025-06-30", value: 60) { position } }`, nil).ok(t)
+	const actual = `mutation($v: Float!) { recordActual(input: {project: "heks-eper-2022", id: "lg-2022", indicator: "lg-trained", start: "2022-01-01", end: "2022-12-31",
+		value: $v, disaggregation: [{dimension: "sex", category: "female", value: 20}, {dimension: "sex", category: "male", value: 15}], source: "attendance sheets"}) { position } }`
+	if r := e.do(domain.Admin, actual, map[string]any{"v": 36}); r.code() != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "add up to 35, not the value 36") {
+		t.Fatalf("a disaggregation that does not add up: %+v; want BAD_USER_INPUT", r.Errors)
+	}
+	e.do(domain.Admin, actual, map[string]any{"v": 35}).ok(t)
+	last := e.do(domain.Admin, `mutation { correctActual(project: "heks-eper-2022", id: "lg-2022", value: 38, reason: "three attendance sheets arrived late") { position } }`, nil).ok(t)
+	pos := last.get("correctActual.position")
 	const q = `query($on: Date) { project(id: "heks-eper-2022") { title { en } start end total { amount currency formatted }
 		contributions { donor { id } amount { formatted } } implementers { id } municipalities { code } lead
 		indicators(on: $on) { id unit actual percent elapsed status target { value } } } }`

@@ -21,6 +21,7 @@ import (
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
+	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/graph/generated"
@@ -79,6 +80,8 @@ type Deps struct {
 	Certification *certification.Service
 	// Networks handles the commands on networks and their memberships.
 	Networks *network.Service
+	// Projects handles the commands on donor projects.
+	Projects *project.Service
 	// Reads queries the read models; give it a pool whose connections have
 	// a statement_timeout, so no query can run away.
 	Reads  *projections.Reads

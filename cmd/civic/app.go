@@ -11,6 +11,7 @@ import (
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
+	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/internal/seed"
@@ -31,6 +32,8 @@ type app struct {
 	certification *certification.Service
 	// networks manages networks and their memberships.
 	networks *network.Service
+	// projects keeps donor projects.
+	projects *project.Service
 	runner   *projections.Runner
 	reads    *projections.Reads
 }
@@ -55,6 +58,7 @@ func openApp(ctx context.Context, c config, log *slog.Logger, key ed25519.Privat
 		access:        &access.Service{Repo: repo},
 		certification: &certification.Service{Repo: repo},
 		networks:      &network.Service{Repo: repo},
+		projects:      &project.Service{Repo: repo},
 		runner:        projections.NewRunner(db.pool, store, readModels(), projections.Options{Logger: log}),
 		reads:         &projections.Reads{DB: db.reads},
 	}, nil

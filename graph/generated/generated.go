@@ -279,8 +279,10 @@ type ComplexityRoot struct {
 		CheckApplicationCompleteness  func(childComplexity int, applicationID string, complete bool, missing []string, expectedVersion *int) int
 		CloseOrganisation             func(childComplexity int, input model.CloseOrganisationInput) int
 		ConfirmApplicationStart       func(childComplexity int, applicationID string, expectedVersion *int) int
+		CorrectActual                 func(childComplexity int, project string, id string, value float64, disaggregation []model.ShareInput, reason string) int
 		DecideApplication             func(childComplexity int, input model.DecideInput) int
 		DeclareConflictOfInterest     func(childComplexity int, applicationID string, conflict bool, details *string, expectedVersion *int) int
+		DefineIndicator               func(childComplexity int, input model.IndicatorInput) int
 		DraftApplication              func(childComplexity int, year int, municipality string) int
 		FormNetwork                   func(childComplexity int, input model.FormNetworkInput) int
 		JoinNetwork                   func(childComplexity int, input model.MembershipInput) int
@@ -289,7 +291,10 @@ type ComplexityRoot struct {
 		NominateMunicipality          func(childComplexity int, input model.NominateInput) int
 		OpenCertificationCycle        func(childComplexity int, input model.OpenCycleInput) int
 		ProvideApplicationInformation func(childComplexity int, applicationID string, requestID string, answer string, expectedVersion *int) int
+		RecordActual                  func(childComplexity int, input model.ActualInput) int
+		RecordContribution            func(childComplexity int, project string, donor string, amount model.MoneyInput) int
 		RegisterOrganisation          func(childComplexity int, input model.RegisterOrganisationInput) int
+		RegisterProject               func(childComplexity int, input model.RegisterProjectInput) int
 		ReinstateNetworkMember        func(childComplexity int, input model.MembershipInput) int
 		RenameOrganisation            func(childComplexity int, input model.RenameOrganisationInput) int
 		ReopenOrganisation            func(childComplexity int, input model.ReopenOrganisationInput) int
@@ -298,6 +303,7 @@ type ComplexityRoot struct {
 		RevokeCertificate             func(childComplexity int, applicationID string, reason string, expectedVersion *int) int
 		SaveApplicationAnswers        func(childComplexity int, applicationID string, answers []model.AnswerInput, expectedVersion *int) int
 		ScoreApplication              func(childComplexity int, applicationID string, criterion string, score int, rationale string, reason *string, expectedVersion *int) int
+		SetTarget                     func(childComplexity int, project string, indicator string, start string, end string, value float64) int
 		SubmitApplication             func(childComplexity int, applicationID string, expectedVersion *int) int
 		SuspendNetworkMember          func(childComplexity int, input model.MembershipInput) int
 		WithdrawApplication           func(childComplexity int, applicationID string, reason *string, expectedVersion *int) int
@@ -382,6 +388,11 @@ type ComplexityRoot struct {
 		Start          func(childComplexity int) int
 		Title          func(childComplexity int) int
 		Total          func(childComplexity int) int
+	}
+
+	ProjectPayload struct {
+		Position func(childComplexity int) int
+		Project  func(childComplexity int) int
 	}
 
 	ProjectionStatus struct {
@@ -539,6 +550,12 @@ type MutationResolver interface {
 	SuspendNetworkMember(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error)
 	ReinstateNetworkMember(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error)
 	LeaveNetwork(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error)
+	RegisterProject(ctx context.Context, input model.RegisterProjectInput) (*model.ProjectPayload, error)
+	RecordContribution(ctx context.Context, project string, donor string, amount model.MoneyInput) (*model.ProjectPayload, error)
+	DefineIndicator(ctx context.Context, input model.IndicatorInput) (*model.ProjectPayload, error)
+	SetTarget(ctx context.Context, project string, indicator string, start string, end string, value float64) (*model.ProjectPayload, error)
+	RecordActual(ctx context.Context, input model.ActualInput) (*model.ProjectPayload, error)
+	CorrectActual(ctx context.Context, project string, id string, value float64, disaggregation []model.ShareInput, reason string) (*model.ProjectPayload, error)
 }
 type NetworkResolver interface {
 	Members(ctx context.Context, obj *projections.NetworkInfo, on *string) ([]projections.MembershipPeriod, error)
@@ -1623,6 +1640,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmApplicationStart(childComplexity, args["applicationId"].(string), args["expectedVersion"].(*int)), true
+	case "Mutation.correctActual":
+		if e.ComplexityRoot.Mutation.CorrectActual == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_correctActual_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CorrectActual(childComplexity, args["project"].(string), args["id"].(string), args["value"].(float64), args["disaggregation"].([]model.ShareInput), args["reason"].(string)), true
 	case "Mutation.decideApplication":
 		if e.ComplexityRoot.Mutation.DecideApplication == nil {
 			break
@@ -1645,6 +1673,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeclareConflictOfInterest(childComplexity, args["applicationId"].(string), args["conflict"].(bool), args["details"].(*string), args["expectedVersion"].(*int)), true
+	case "Mutation.defineIndicator":
+		if e.ComplexityRoot.Mutation.DefineIndicator == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_defineIndicator_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DefineIndicator(childComplexity, args["input"].(model.IndicatorInput)), true
 	case "Mutation.draftApplication":
 		if e.ComplexityRoot.Mutation.DraftApplication == nil {
 			break
@@ -1733,6 +1772,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProvideApplicationInformation(childComplexity, args["applicationId"].(string), args["requestId"].(string), args["answer"].(string), args["expectedVersion"].(*int)), true
+	case "Mutation.recordActual":
+		if e.ComplexityRoot.Mutation.RecordActual == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordActual_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordActual(childComplexity, args["input"].(model.ActualInput)), true
+	case "Mutation.recordContribution":
+		if e.ComplexityRoot.Mutation.RecordContribution == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordContribution_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordContribution(childComplexity, args["project"].(string), args["donor"].(string), args["amount"].(model.MoneyInput)), true
 	case "Mutation.registerOrganisation":
 		if e.ComplexityRoot.Mutation.RegisterOrganisation == nil {
 			break
@@ -1744,6 +1805,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterOrganisation(childComplexity, args["input"].(model.RegisterOrganisationInput)), true
+	case "Mutation.registerProject":
+		if e.ComplexityRoot.Mutation.RegisterProject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerProject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterProject(childComplexity, args["input"].(model.RegisterProjectInput)), true
 	case "Mutation.reinstateNetworkMember":
 		if e.ComplexityRoot.Mutation.ReinstateNetworkMember == nil {
 			break
@@ -1832,6 +1904,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ScoreApplication(childComplexity, args["applicationId"].(string), args["criterion"].(string), args["score"].(int), args["rationale"].(string), args["reason"].(*string), args["expectedVersion"].(*int)), true
+	case "Mutation.setTarget":
+		if e.ComplexityRoot.Mutation.SetTarget == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setTarget_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetTarget(childComplexity, args["project"].(string), args["indicator"].(string), args["start"].(string), args["end"].(string), args["value"].(float64)), true
 	case "Mutation.submitApplication":
 		if e.ComplexityRoot.Mutation.SubmitApplication == nil {
 			break
@@ -2213,6 +2296,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Project.Total(childComplexity), true
+
+	case "ProjectPayload.position":
+		if e.ComplexityRoot.ProjectPayload.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProjectPayload.Position(childComplexity), true
+	case "ProjectPayload.project":
+		if e.ComplexityRoot.ProjectPayload.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProjectPayload.Project(childComplexity), true
 
 	case "ProjectionStatus.failing":
 		if e.ComplexityRoot.ProjectionStatus.Failing == nil {
@@ -2813,6 +2909,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputActualInput,
 		ec.unmarshalInputAnswerInput,
 		ec.unmarshalInputApplicationFilter,
 		ec.unmarshalInputAsOf,
@@ -2825,17 +2922,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputDecideInput,
 		ec.unmarshalInputEventFilter,
 		ec.unmarshalInputFormNetworkInput,
+		ec.unmarshalInputIndicatorInput,
 		ec.unmarshalInputLocalizedTextInput,
 		ec.unmarshalInputMembershipInput,
+		ec.unmarshalInputMoneyInput,
 		ec.unmarshalInputMoveOrganisationInput,
 		ec.unmarshalInputNominateInput,
 		ec.unmarshalInputOpenCycleInput,
 		ec.unmarshalInputOrganisationFilter,
 		ec.unmarshalInputRegisterOrganisationInput,
+		ec.unmarshalInputRegisterProjectInput,
 		ec.unmarshalInputRenameOrganisationInput,
 		ec.unmarshalInputReopenOrganisationInput,
 		ec.unmarshalInputRulesInput,
 		ec.unmarshalInputScheduleInput,
+		ec.unmarshalInputShareInput,
 	)
 	first := true
 
@@ -3821,6 +3922,86 @@ enum ProgressStatus {
   "A qualitative indicator: no number tells its pace."
   NOT_MEASURED
 }
+
+"A new project. id is a code (heks-eper-2022); implementers and partners are organisations of the registry; total is the whole budget."
+input RegisterProjectInput {
+  id: ID!
+  title: LocalizedTextInput!
+  implementers: [ID!]!
+  partners: [ID!]
+  lead: String
+  start: Date!
+  end: Date!
+  regions: [ID!]
+  municipalities: [ID!]
+  objectives: [LocalizedTextInput!]
+  total: MoneyInput!
+}
+
+"An amount: a decimal string in the currency's unit (999100.00) and its ISO 4217 code."
+input MoneyInput {
+  amount: String!
+  currency: String!
+}
+
+"An indicator of one of a project's results."
+input IndicatorInput {
+  project: ID!
+  id: ID!
+  resultType: ResultType!
+  result: LocalizedTextInput!
+  title: LocalizedTextInput!
+  unit: IndicatorUnit!
+  higherIsBetter: Boolean!
+  baseline: Float = 0
+  baselineYear: Int
+}
+
+"One category of a disaggregation: of the actual's value, this much was, say, female."
+input ShareInput {
+  "sex, age_band, ethnicity, sector or municipality."
+  dimension: String!
+  category: String!
+  value: Float!
+}
+
+"What an indicator reached over a period, with its source; the categories of each dimension must add up to the value."
+input ActualInput {
+  project: ID!
+  id: ID!
+  indicator: ID!
+  start: Date!
+  end: Date!
+  value: Float!
+  disaggregation: [ShareInput!]
+  source: String!
+}
+
+"What a project mutation did."
+type ProjectPayload {
+  "Position of the mutation's last event in the log (the head when it changed nothing)."
+  position: Position!
+  "The project as the read model shows it once caught up."
+  project: Project
+}
+
+# Projects are kept by admins; others get FORBIDDEN and nothing is
+# written. Bad figures (negative, not adding up, an unknown indicator, a
+# currency that is not ISO 4217, dates out of order) are BAD_USER_INPUT.
+extend type Mutation {
+  "Admins: record a project."
+  registerProject(input: RegisterProjectInput!): ProjectPayload!
+  "Admins: a donor's contribution, in the budget's currency and within the total."
+  recordContribution(project: ID!, donor: ID!, amount: MoneyInput!): ProjectPayload!
+  "Admins: an indicator of one of the project's results."
+  defineIndicator(input: IndicatorInput!): ProjectPayload!
+  "Admins: an indicator's target for a period within the project's; a later one for the same period replaces it."
+  setTarget(project: ID!, indicator: ID!, start: Date!, end: Date!, value: Float!): ProjectPayload!
+  "Admins: an actual."
+  recordActual(input: ActualInput!): ProjectPayload!
+  "Admins: correct an actual's figures, with the reason (an event: the old figures stay in the history)."
+  correctActual(project: ID!, id: ID!, value: Float!, disaggregation: [ShareInput!], reason: String!): ProjectPayload!
+}
 `, BuiltIn: false},
 	{Name: "../schema/registry.graphqls", Input: `extend type Query {
   "Georgia's 9 regions, 2 autonomous republics and Tbilisi."
@@ -4675,6 +4856,16 @@ func (ec *executionContext) childFields_Project(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Project", field.Name)
 }
 
+func (ec *executionContext) childFields_ProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_ProjectPayload_position(ctx, field)
+	case "project":
+		return ec.fieldContext_ProjectPayload_project(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProjectPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ProjectionStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -5161,6 +5352,52 @@ func (ec *executionContext) field_Mutation_confirmApplicationStart_args(ctx cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_correctActual_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "project",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["project"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "value",
+		func(ctx context.Context, v any) (float64, error) {
+			return ec.unmarshalNFloat2float64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["value"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "disaggregation",
+		func(ctx context.Context, v any) ([]model.ShareInput, error) {
+			return ec.unmarshalOShareInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐShareInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["disaggregation"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_decideApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5210,6 +5447,20 @@ func (ec *executionContext) field_Mutation_declareConflictOfInterest_args(ctx co
 		return nil, err
 	}
 	args["expectedVersion"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_defineIndicator_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.IndicatorInput, error) {
+			return ec.unmarshalNIndicatorInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -5357,12 +5608,70 @@ func (ec *executionContext) field_Mutation_provideApplicationInformation_args(ct
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_recordActual_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ActualInput, error) {
+			return ec.unmarshalNActualInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActualInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordContribution_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "project",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["project"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "donor",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["donor"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "amount",
+		func(ctx context.Context, v any) (model.MoneyInput, error) {
+			return ec.unmarshalNMoneyInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["amount"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_registerOrganisation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RegisterOrganisationInput, error) {
 			return ec.unmarshalNRegisterOrganisationInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRegisterOrganisationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerProject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RegisterProjectInput, error) {
+			return ec.unmarshalNRegisterProjectInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRegisterProjectInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5584,6 +5893,52 @@ func (ec *executionContext) field_Mutation_scoreApplication_args(ctx context.Con
 		return nil, err
 	}
 	args["expectedVersion"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setTarget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "project",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["project"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "indicator",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["indicator"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "start",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDate2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["start"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "end",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDate2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["end"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "value",
+		func(ctx context.Context, v any) (float64, error) {
+			return ec.unmarshalNFloat2float64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["value"] = arg4
 	return args, nil
 }
 
@@ -11165,6 +11520,270 @@ func (ec *executionContext) fieldContext_Mutation_leaveNetwork(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_registerProject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerProject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterProject(ctx, fc.Args["input"].(model.RegisterProjectInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProjectPayload) graphql.Marshaler {
+			return ec.marshalNProjectPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProjectPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerProject(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProjectPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerProject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordContribution(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordContribution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordContribution(ctx, fc.Args["project"].(string), fc.Args["donor"].(string), fc.Args["amount"].(model.MoneyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProjectPayload) graphql.Marshaler {
+			return ec.marshalNProjectPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProjectPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordContribution(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProjectPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordContribution_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_defineIndicator(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_defineIndicator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DefineIndicator(ctx, fc.Args["input"].(model.IndicatorInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProjectPayload) graphql.Marshaler {
+			return ec.marshalNProjectPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProjectPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_defineIndicator(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProjectPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_defineIndicator_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setTarget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setTarget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetTarget(ctx, fc.Args["project"].(string), fc.Args["indicator"].(string), fc.Args["start"].(string), fc.Args["end"].(string), fc.Args["value"].(float64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProjectPayload) graphql.Marshaler {
+			return ec.marshalNProjectPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProjectPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setTarget(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProjectPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setTarget_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordActual(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordActual(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordActual(ctx, fc.Args["input"].(model.ActualInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProjectPayload) graphql.Marshaler {
+			return ec.marshalNProjectPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProjectPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordActual(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProjectPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordActual_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_correctActual(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_correctActual(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CorrectActual(ctx, fc.Args["project"].(string), fc.Args["id"].(string), fc.Args["value"].(float64), fc.Args["disaggregation"].([]model.ShareInput), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProjectPayload) graphql.Marshaler {
+			return ec.marshalNProjectPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProjectPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_correctActual(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProjectPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_correctActual_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Network_id(ctx context.Context, field graphql.CollectedField, obj *projections.NetworkInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12646,6 +13265,61 @@ func (ec *executionContext) fieldContext_Project_indicators(ctx context.Context,
 	if fc.Args, err = ec.field_Project_indicators_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProjectPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.ProjectPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProjectPayload_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProjectPayload_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProjectPayload", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _ProjectPayload_project(ctx context.Context, field graphql.CollectedField, obj *model.ProjectPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProjectPayload_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Project, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.ProjectInfo) graphql.Marshaler {
+			return ec.marshalOProject2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐProjectInfo(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProjectPayload_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProjectPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Project(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -16156,6 +16830,85 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputActualInput(ctx context.Context, obj any) (model.ActualInput, error) {
+	var it model.ActualInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"project", "id", "indicator", "start", "end", "value", "disaggregation", "source"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "project":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("project"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Project = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "indicator":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("indicator"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Indicator = data
+		case "start":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("start"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Start = data
+		case "end":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("end"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.End = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		case "disaggregation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("disaggregation"))
+			data, err := ec.unmarshalOShareInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐShareInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Disaggregation = data
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputAnswerInput(ctx context.Context, obj any) (model.AnswerInput, error) {
 	var it model.AnswerInput
 	if obj == nil {
@@ -16740,6 +17493,96 @@ func (ec *executionContext) unmarshalInputFormNetworkInput(ctx context.Context, 
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputIndicatorInput(ctx context.Context, obj any) (model.IndicatorInput, error) {
+	var it model.IndicatorInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["baseline"]; !present {
+		asMap["baseline"] = 0
+	}
+
+	fieldsInOrder := [...]string{"project", "id", "resultType", "result", "title", "unit", "higherIsBetter", "baseline", "baselineYear"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "project":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("project"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Project = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "resultType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resultType"))
+			data, err := ec.unmarshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐResultType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResultType = data
+		case "result":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("result"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Result = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "unit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unit"))
+			data, err := ec.unmarshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorUnit(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Unit = data
+		case "higherIsBetter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("higherIsBetter"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HigherIsBetter = data
+		case "baseline":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baseline"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Baseline = data
+		case "baselineYear":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("baselineYear"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BaselineYear = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputLocalizedTextInput(ctx context.Context, obj any) (model.LocalizedTextInput, error) {
 	var it model.LocalizedTextInput
 	if obj == nil {
@@ -16837,6 +17680,43 @@ func (ec *executionContext) unmarshalInputMembershipInput(ctx context.Context, o
 				return it, err
 			}
 			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputMoneyInput(ctx context.Context, obj any) (model.MoneyInput, error) {
+	var it model.MoneyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"amount", "currency"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = data
 		}
 	}
 	return it, nil
@@ -17125,6 +18005,106 @@ func (ec *executionContext) unmarshalInputRegisterOrganisationInput(ctx context.
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRegisterProjectInput(ctx context.Context, obj any) (model.RegisterProjectInput, error) {
+	var it model.RegisterProjectInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "title", "implementers", "partners", "lead", "start", "end", "regions", "municipalities", "objectives", "total"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "implementers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("implementers"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Implementers = data
+		case "partners":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("partners"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Partners = data
+		case "lead":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lead"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lead = data
+		case "start":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("start"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Start = data
+		case "end":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("end"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.End = data
+		case "regions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regions"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Regions = data
+		case "municipalities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("municipalities"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Municipalities = data
+		case "objectives":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("objectives"))
+			data, err := ec.unmarshalOLocalizedTextInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Objectives = data
+		case "total":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("total"))
+			data, err := ec.unmarshalNMoneyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Total = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRenameOrganisationInput(ctx context.Context, obj any) (model.RenameOrganisationInput, error) {
 	var it model.RenameOrganisationInput
 	if obj == nil {
@@ -17331,6 +18311,50 @@ func (ec *executionContext) unmarshalInputScheduleInput(ctx context.Context, obj
 				return it, err
 			}
 			it.CeremonyDate = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputShareInput(ctx context.Context, obj any) (model.ShareInput, error) {
+	var it model.ShareInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"dimension", "category", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "dimension":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dimension"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Dimension = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
 		}
 	}
 	return it, nil
@@ -19053,6 +20077,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "registerProject":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerProject(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordContribution":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordContribution(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "defineIndicator":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_defineIndicator(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setTarget":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setTarget(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordActual":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordActual(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "correctActual":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_correctActual(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20049,6 +21115,47 @@ func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, 
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var projectPayloadImplementors = []string{"ProjectPayload"}
+
+func (ec *executionContext) _ProjectPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ProjectPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, projectPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProjectPayload")
+		case "position":
+			out.Values[i] = ec._ProjectPayload_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "project":
+			out.Values[i] = ec._ProjectPayload_project(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21555,6 +22662,11 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNActualInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActualInput(ctx context.Context, v any) (model.ActualInput, error) {
+	res, err := ec.unmarshalInputActualInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAnswer2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAnswer(ctx context.Context, sel ast.SelectionSet, v model.Answer) graphql.Marshaler {
 	return ec._Answer(ctx, sel, &v)
 }
@@ -22041,6 +23153,11 @@ func (ec *executionContext) marshalNIndicator2ᚕgithubᚗcomᚋcivicledgerᚋci
 	return ret
 }
 
+func (ec *executionContext) unmarshalNIndicatorInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorInput(ctx context.Context, v any) (model.IndicatorInput, error) {
+	res, err := ec.unmarshalInputIndicatorInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorUnit(ctx context.Context, v any) (model.IndicatorUnit, error) {
 	var res model.IndicatorUnit
 	err := res.UnmarshalGQL(v)
@@ -22214,6 +23331,16 @@ func (ec *executionContext) marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicl
 		return graphql.Null
 	}
 	return ec._Money(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMoneyInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx context.Context, v any) (model.MoneyInput, error) {
+	res, err := ec.unmarshalInputMoneyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNMoneyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx context.Context, v any) (*model.MoneyInput, error) {
+	res, err := ec.unmarshalInputMoneyInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNMoveOrganisationInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoveOrganisationInput(ctx context.Context, v any) (model.MoveOrganisationInput, error) {
@@ -22599,6 +23726,20 @@ func (ec *executionContext) marshalNProject2ᚕgithubᚗcomᚋcivicledgerᚋcivi
 	return ret
 }
 
+func (ec *executionContext) marshalNProjectPayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProjectPayload(ctx context.Context, sel ast.SelectionSet, v model.ProjectPayload) graphql.Marshaler {
+	return ec._ProjectPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProjectPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProjectPayload(ctx context.Context, sel ast.SelectionSet, v *model.ProjectPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProjectPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNProjectionStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProjectionStatus(ctx context.Context, sel ast.SelectionSet, v model.ProjectionStatus) graphql.Marshaler {
 	return ec._ProjectionStatus(ctx, sel, &v)
 }
@@ -22728,6 +23869,11 @@ func (ec *executionContext) unmarshalNRegisterOrganisationInput2githubᚗcomᚋc
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRegisterProjectInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRegisterProjectInput(ctx context.Context, v any) (model.RegisterProjectInput, error) {
+	res, err := ec.unmarshalInputRegisterProjectInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRenameOrganisationInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRenameOrganisationInput(ctx context.Context, v any) (model.RenameOrganisationInput, error) {
 	res, err := ec.unmarshalInputRenameOrganisationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -22780,6 +23926,11 @@ func (ec *executionContext) unmarshalNScheduleInput2ᚖgithubᚗcomᚋcivicledge
 
 func (ec *executionContext) marshalNScore2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScore(ctx context.Context, sel ast.SelectionSet, v model.Score) graphql.Marshaler {
 	return ec._Score(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNShareInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐShareInput(ctx context.Context, v any) (model.ShareInput, error) {
+	res, err := ec.unmarshalInputShareInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -23258,6 +24409,42 @@ func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel as
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
+func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -23552,6 +24739,24 @@ func (ec *executionContext) marshalOScoreSummary2ᚖgithubᚗcomᚋcivicledger�
 		return graphql.Null
 	}
 	return ec._ScoreSummary(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOShareInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐShareInputᚄ(ctx context.Context, v any) ([]model.ShareInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.ShareInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNShareInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐShareInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

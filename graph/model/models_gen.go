@@ -16,6 +16,18 @@ import (
 	"github.com/civicledger/civicledger/projections"
 )
 
+// What an indicator reached over a period, with its source; the categories of each dimension must add up to the value.
+type ActualInput struct {
+	Project        string       `json:"project"`
+	ID             string       `json:"id"`
+	Indicator      string       `json:"indicator"`
+	Start          string       `json:"start"`
+	End            string       `json:"end"`
+	Value          float64      `json:"value"`
+	Disaggregation []ShareInput `json:"disaggregation,omitempty"`
+	Source         string       `json:"source"`
+}
+
 // An answer to a question of the C1 questionnaire.
 type Answer struct {
 	Question string `json:"question"`
@@ -364,6 +376,19 @@ type Indicator struct {
 	Status  ProgressStatus `json:"status"`
 }
 
+// An indicator of one of a project's results.
+type IndicatorInput struct {
+	Project        string              `json:"project"`
+	ID             string              `json:"id"`
+	ResultType     ResultType          `json:"resultType"`
+	Result         *LocalizedTextInput `json:"result"`
+	Title          *LocalizedTextInput `json:"title"`
+	Unit           IndicatorUnit       `json:"unit"`
+	HigherIsBetter bool                `json:"higherIsBetter"`
+	Baseline       *float64            `json:"baseline,omitempty"`
+	BaselineYear   *int                `json:"baselineYear,omitempty"`
+}
+
 // An expert's question to the applicant.
 type InformationRequest struct {
 	ID       string `json:"id"`
@@ -415,6 +440,12 @@ type Money struct {
 	Currency string `json:"currency"`
 	// As the documents write it: EUR 999,100.00.
 	Formatted string `json:"formatted"`
+}
+
+// An amount: a decimal string in the currency's unit (999100.00) and its ISO 4217 code.
+type MoneyInput struct {
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
 }
 
 // A new place for an open organisation, by the rules of
@@ -499,6 +530,14 @@ type PageInfo struct {
 	EndCursor   *string `json:"endCursor,omitempty"`
 }
 
+// What a project mutation did.
+type ProjectPayload struct {
+	// Position of the mutation's last event in the log (the head when it changed nothing).
+	Position scalar.Position `json:"position"`
+	// The project as the read model shows it once caught up.
+	Project *projections.ProjectInfo `json:"project,omitempty"`
+}
+
 // A read model's progress.
 type ProjectionStatus struct {
 	Name       string `json:"name"`
@@ -575,6 +614,21 @@ type RegisterOrganisationInput struct {
 	Founded      *string                   `json:"founded,omitempty"`
 }
 
+// A new project. id is a code (heks-eper-2022); implementers and partners are organisations of the registry; total is the whole budget.
+type RegisterProjectInput struct {
+	ID             string               `json:"id"`
+	Title          *LocalizedTextInput  `json:"title"`
+	Implementers   []string             `json:"implementers"`
+	Partners       []string             `json:"partners,omitempty"`
+	Lead           *string              `json:"lead,omitempty"`
+	Start          string               `json:"start"`
+	End            string               `json:"end"`
+	Regions        []string             `json:"regions,omitempty"`
+	Municipalities []string             `json:"municipalities,omitempty"`
+	Objectives     []LocalizedTextInput `json:"objectives,omitempty"`
+	Total          *MoneyInput          `json:"total"`
+}
+
 // A new name for an open organisation; renaming a closed one is a CONFLICT.
 // Giving the name it has already changes nothing.
 type RenameOrganisationInput struct {
@@ -630,6 +684,14 @@ type ScoreSummary struct {
 	ExpertsComplete []string `json:"expertsComplete"`
 	// The recommendation once enough experts have scored; null before.
 	Recommendation *Recommendation `json:"recommendation,omitempty"`
+}
+
+// One category of a disaggregation: of the actual's value, this much was, say, female.
+type ShareInput struct {
+	// sex, age_band, ethnicity, sector or municipality.
+	Dimension string  `json:"dimension"`
+	Category  string  `json:"category"`
+	Value     float64 `json:"value"`
 }
 
 // Live updates, over a WebSocket on /graphql (graphql-transport-ws); a
