@@ -11,6 +11,7 @@ import (
 	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore/inmem"
+	"github.com/civicledger/civicledger/internal/domaintest"
 )
 
 // Organisation IDs (illustrative) of the CSSIGE consortium and a hub.
@@ -48,34 +49,12 @@ func asAdmin() domain.Meta {
 	return domain.Meta{Actor: domain.Actor{ID: "key:admin", Role: domain.Admin}, Now: now}
 }
 
-// step is one command and what it must give: "" for success, else the
-// error kind and a piece of its message.
-type step struct {
-	name string
-	do   func(context.Context, *network.Service) error
-	kind domain.Kind
-	text string
-}
+// step is one command of the table and what it must give.
+type step = domaintest.Step[*network.Service]
 
 func run(t *testing.T, svc *network.Service, steps []step) {
 	t.Helper()
-	ctx := context.Background()
-	for _, s := range steps {
-		before, err := svc.Repo.Store.Head(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = s.do(ctx, svc)
-		after, _ := svc.Repo.Store.Head(ctx)
-		switch {
-		case s.kind == "" && err != nil:
-			t.Fatalf("%s: %v", s.name, err)
-		case s.kind != "" && (domain.KindOf(err) != s.kind || !strings.Contains(domain.MessageOf(err), s.text)):
-			t.Fatalf("%s: error %v (kind %s); want kind %s containing %q", s.name, err, domain.KindOf(err), s.kind, s.text)
-		case s.kind != "" && after != before:
-			t.Fatalf("%s failed but wrote events", s.name)
-		}
-	}
+	domaintest.Run(t, svc, svc.Repo.Store, steps)
 }
 
 func join(id, role, region, on string) func(context.Context, *network.Service) error {
@@ -110,44 +89,44 @@ func TestMembershipsOnADay(t *testing.T) {
 		}
 	}
 	run(t, svc, []step{
-		{name: "join before the network", do: join(kas, "lead", "", "2021-01-01"), kind: domain.NotFound, text: "no network cssige"},
-		{name: "form", do: form},
-		{name: "form twice", do: form, kind: domain.Conflict, text: "exists already"},
-		{name: "an analyst may not form one", do: func(ctx context.Context, s *network.Service) error {
+		{Name: "join before the network", Do: join(kas, "lead", "", "2021-01-01"), Kind: domain.NotFound, Text: "no network cssige"},
+		{Name: "form", Do: form},
+		{Name: "form twice", Do: form, Kind: domain.Conflict, Text: "exists already"},
+		{Name: "an analyst may not form one", Do: func(ctx context.Context, s *network.Service) error {
 			_, err := s.FormNetwork(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}, Now: now},
 				network.FormNetwork{ID: "other", Kind: network.Coalition, Name: domain.LocalizedText{Ka: "ა"}, On: "2021-01-01"})
 			return err
-		}, kind: domain.Forbidden},
-		{name: "a kind of network that is not", do: func(ctx context.Context, s *network.Service) error {
+		}, Kind: domain.Forbidden},
+		{Name: "a kind of network that is not", Do: func(ctx context.Context, s *network.Service) error {
 			_, err := s.FormNetwork(ctx, asAdmin(), network.FormNetwork{ID: "other", Kind: "club", Name: domain.LocalizedText{Ka: "ა"}, On: "2021-01-01"})
 			return err
-		}, kind: domain.Invalid, text: "kind"},
-		{name: "lead", do: join(kas, "lead", "", "2021-01-01")},
-		{name: "member", do: join(csi, "member", "", "2021-01-01")},
-		{name: "a second lead", do: join(edc, "lead", "", "2021-03-01"), kind: domain.Conflict, text: "leads cssige already"},
-		{name: "member", do: join(edc, "member", "", "2021-03-01")},
-		{name: "join twice", do: join(edc, "member", "", "2021-04-01"), kind: domain.Conflict, text: "member of cssige already"},
-		{name: "a hub without its region", do: join(cif, "regional_hub", "", "2021-02-01"), kind: domain.Invalid, text: "region"},
-		{name: "a hub in an unknown region", do: join(cif, "regional_hub", "atlantis", "2021-02-01"), kind: domain.Invalid, text: `"atlantis" is not a region`},
-		{name: "a member with a region", do: join(cif, "member", "kvemo-kartli", "2021-02-01"), kind: domain.Invalid, text: "only a regional hub"},
-		{name: "an unknown organisation", do: join("nobody", "member", "", "2021-02-01"), kind: domain.Invalid, text: "not an organisation in the registry"},
-		{name: "a role that is not", do: join(cif, "boss", "", "2021-02-01"), kind: domain.Invalid, text: "not a role"},
-		{name: "before the network began", do: join(cif, "regional_hub", "kvemo-kartli", "2020-12-31"), kind: domain.Invalid, text: "before the network was formed"},
-		{name: "in the future", do: join(cif, "regional_hub", "kvemo-kartli", "2026-03-02"), kind: domain.Invalid, text: "in the future"},
-		{name: "not a date", do: join(cif, "regional_hub", "kvemo-kartli", "1.2.2021"), kind: domain.Invalid, text: "not a date"},
-		{name: "the hub", do: join(cif, "regional_hub", "kvemo-kartli", "2021-02-01")},
-		{name: "suspend", do: member("suspend", csi, "", "", "2021-06-01", "reports overdue")},
-		{name: "suspend twice", do: member("suspend", csi, "", "", "2021-07-01", "again"), kind: domain.Conflict, text: "suspended already"},
-		{name: "suspend without a reason", do: member("suspend", edc, "", "", "2021-07-01", ""), kind: domain.Invalid, text: "reason"},
-		{name: "reinstate a member not suspended", do: member("reinstate", edc, "", "", "2021-07-01", ""), kind: domain.Conflict, text: "not suspended"},
-		{name: "reinstate", do: member("reinstate", csi, "", "", "2021-09-01", "")},
-		{name: "a change dated before the member's last", do: member("role", csi, "partner", "", "2021-08-01", ""), kind: domain.Invalid, text: "before " + csi + "'s last change"},
-		{name: "a membership ending as it began", do: member("leave", cif, "", "", "2021-02-01", ""), kind: domain.Invalid, text: "cannot end on 2021-02-01"},
-		{name: "leave", do: member("leave", edc, "", "", "2022-01-01", "the project ended")},
-		{name: "leave twice", do: member("leave", edc, "", "", "2022-02-01", ""), kind: domain.NotFound, text: "not a member"},
-		{name: "the hub becomes a member", do: member("role", cif, "member", "", "2022-02-01", "")},
-		{name: "the same role changes nothing", do: member("role", cif, "member", "", "2022-03-01", "")},
-		{name: "rejoin", do: join(edc, "partner", "", "2023-01-01")},
+		}, Kind: domain.Invalid, Text: "kind"},
+		{Name: "lead", Do: join(kas, "lead", "", "2021-01-01")},
+		{Name: "member", Do: join(csi, "member", "", "2021-01-01")},
+		{Name: "a second lead", Do: join(edc, "lead", "", "2021-03-01"), Kind: domain.Conflict, Text: "leads cssige already"},
+		{Name: "member", Do: join(edc, "member", "", "2021-03-01")},
+		{Name: "join twice", Do: join(edc, "member", "", "2021-04-01"), Kind: domain.Conflict, Text: "member of cssige already"},
+		{Name: "a hub without its region", Do: join(cif, "regional_hub", "", "2021-02-01"), Kind: domain.Invalid, Text: "region"},
+		{Name: "a hub in an unknown region", Do: join(cif, "regional_hub", "atlantis", "2021-02-01"), Kind: domain.Invalid, Text: `"atlantis" is not a region`},
+		{Name: "a member with a region", Do: join(cif, "member", "kvemo-kartli", "2021-02-01"), Kind: domain.Invalid, Text: "only a regional hub"},
+		{Name: "an unknown organisation", Do: join("nobody", "member", "", "2021-02-01"), Kind: domain.Invalid, Text: "not an organisation in the registry"},
+		{Name: "a role that is not", Do: join(cif, "boss", "", "2021-02-01"), Kind: domain.Invalid, Text: "not a role"},
+		{Name: "before the network began", Do: join(cif, "regional_hub", "kvemo-kartli", "2020-12-31"), Kind: domain.Invalid, Text: "before the network was formed"},
+		{Name: "in the future", Do: join(cif, "regional_hub", "kvemo-kartli", "2026-03-02"), Kind: domain.Invalid, Text: "in the future"},
+		{Name: "not a date", Do: join(cif, "regional_hub", "kvemo-kartli", "1.2.2021"), Kind: domain.Invalid, Text: "not a date"},
+		{Name: "the hub", Do: join(cif, "regional_hub", "kvemo-kartli", "2021-02-01")},
+		{Name: "suspend", Do: member("suspend", csi, "", "", "2021-06-01", "reports overdue")},
+		{Name: "suspend twice", Do: member("suspend", csi, "", "", "2021-07-01", "again"), Kind: domain.Conflict, Text: "suspended already"},
+		{Name: "suspend without a reason", Do: member("suspend", edc, "", "", "2021-07-01", ""), Kind: domain.Invalid, Text: "reason"},
+		{Name: "reinstate a member not suspended", Do: member("reinstate", edc, "", "", "2021-07-01", ""), Kind: domain.Conflict, Text: "not suspended"},
+		{Name: "reinstate", Do: member("reinstate", csi, "", "", "2021-09-01", "")},
+		{Name: "a change dated before the member's last", Do: member("role", csi, "partner", "", "2021-08-01", ""), Kind: domain.Invalid, Text: "before " + csi + "'s last change"},
+		{Name: "a membership ending as it began", Do: member("leave", cif, "", "", "2021-02-01", ""), Kind: domain.Invalid, Text: "cannot end on 2021-02-01"},
+		{Name: "leave", Do: member("leave", edc, "", "", "2022-01-01", "the project ended")},
+		{Name: "leave twice", Do: member("leave", edc, "", "", "2022-02-01", ""), Kind: domain.NotFound, Text: "not a member"},
+		{Name: "the hub becomes a member", Do: member("role", cif, "member", "", "2022-02-01", "")},
+		{Name: "the same role changes nothing", Do: member("role", cif, "member", "", "2022-03-01", "")},
+		{Name: "rejoin", Do: join(edc, "partner", "", "2023-01-01")},
 	})
 
 	var n network.Network

@@ -3,7 +3,6 @@ package project_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore/inmem"
+	"github.com/civicledger/civicledger/internal/domaintest"
 )
 
 // The HEKS/EPER project of the source documents: EUR 1,249,910 in all, of
@@ -52,29 +52,12 @@ func newService(t *testing.T) *project.Service {
 
 var admin = domain.Meta{Actor: domain.Actor{ID: "key:admin", Role: domain.Admin}, Now: now}
 
-type step struct {
-	name string
-	do   func(context.Context, *project.Service) error
-	kind domain.Kind
-	text string
-}
+// step is one command of the table and what it must give.
+type step = domaintest.Step[*project.Service]
 
 func run(t *testing.T, svc *project.Service, steps []step) {
 	t.Helper()
-	ctx := context.Background()
-	for _, s := range steps {
-		before, _ := svc.Repo.Store.Head(ctx)
-		err := s.do(ctx, svc)
-		after, _ := svc.Repo.Store.Head(ctx)
-		switch {
-		case s.kind == "" && err != nil:
-			t.Fatalf("%s: %v", s.name, err)
-		case s.kind != "" && (domain.KindOf(err) != s.kind || !strings.Contains(domain.MessageOf(err), s.text)):
-			t.Fatalf("%s: error %v (kind %s); want kind %s containing %q", s.name, err, domain.KindOf(err), s.kind, s.text)
-		case s.kind != "" && after != before:
-			t.Fatalf("%s failed but wrote events", s.name)
-		}
-	}
+	domaintest.Run(t, svc, svc.Repo.Store, steps)
 }
 
 func register(f func(*project.ProjectRegistered)) func(context.Context, *project.Service) error {
@@ -132,42 +115,42 @@ func TestProject(t *testing.T) {
 		}
 	}
 	run(t, svc, []step{
-		{name: "an end before the start", do: register(func(c *project.ProjectRegistered) { c.End = "2021-12-31" }), kind: domain.Invalid, text: "end: 2021-12-31 is before the start"},
-		{name: "not an ISO 4217 currency", do: register(func(c *project.ProjectRegistered) { c.Total.Currency = "EURO" }), kind: domain.Invalid, text: "not an ISO 4217 currency"},
-		{name: "a negative budget", do: register(func(c *project.ProjectRegistered) { c.Total.Minor = -1 }), kind: domain.Invalid, text: "negative"},
-		{name: "an unknown implementer", do: register(func(c *project.ProjectRegistered) { c.Implementers = []string{"nobody"} }), kind: domain.Invalid, text: "not an organisation"},
-		{name: "an unknown municipality", do: register(func(c *project.ProjectRegistered) { c.Municipalities = []string{"atlantis"} }), kind: domain.Invalid, text: `"atlantis" is not in the registry`},
-		{name: "no implementer", do: register(func(c *project.ProjectRegistered) { c.Implementers = nil }), kind: domain.Invalid, text: "implementers"},
-		{name: "register", do: register(func(*project.ProjectRegistered) {})},
-		{name: "register twice", do: register(func(*project.ProjectRegistered) {}), kind: domain.Conflict, text: "exists already"},
-		{name: "an analyst may not", do: func(ctx context.Context, s *project.Service) error {
+		{Name: "an end before the start", Do: register(func(c *project.ProjectRegistered) { c.End = "2021-12-31" }), Kind: domain.Invalid, Text: "end: 2021-12-31 is before the start"},
+		{Name: "not an ISO 4217 currency", Do: register(func(c *project.ProjectRegistered) { c.Total.Currency = "EURO" }), Kind: domain.Invalid, Text: "not an ISO 4217 currency"},
+		{Name: "a negative budget", Do: register(func(c *project.ProjectRegistered) { c.Total.Minor = -1 }), Kind: domain.Invalid, Text: "negative"},
+		{Name: "an unknown implementer", Do: register(func(c *project.ProjectRegistered) { c.Implementers = []string{"nobody"} }), Kind: domain.Invalid, Text: "not an organisation"},
+		{Name: "an unknown municipality", Do: register(func(c *project.ProjectRegistered) { c.Municipalities = []string{"atlantis"} }), Kind: domain.Invalid, Text: `"atlantis" is not in the registry`},
+		{Name: "no implementer", Do: register(func(c *project.ProjectRegistered) { c.Implementers = nil }), Kind: domain.Invalid, Text: "implementers"},
+		{Name: "register", Do: register(func(*project.ProjectRegistered) {})},
+		{Name: "register twice", Do: register(func(*project.ProjectRegistered) {}), Kind: domain.Conflict, Text: "exists already"},
+		{Name: "an analyst may not", Do: func(ctx context.Context, s *project.Service) error {
 			_, err := s.RecordContribution(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}, Now: now},
 				project.ContributionRecorded{Project: "heks-eper-2022", Donor: eu, Amount: eur(1)})
 			return err
-		}, kind: domain.Forbidden},
-		{name: "the EU's contribution", do: contribute(eu, eur(999100))},
-		{name: "in another currency", do: contribute(heks, project.Money{Minor: 100, Currency: "USD"}), kind: domain.Invalid, text: "the budget is in EUR"},
-		{name: "over the total", do: contribute(heks, eur(250811)), kind: domain.Invalid, text: "EUR 1,249,911.00, over the total budget of EUR 1,249,910.00"},
-		{name: "the rest", do: contribute(heks, eur(250810))},
-		{name: "a unit that is not", do: indicator("lg-trained", "people", 0), kind: domain.Invalid, text: "unit"},
-		{name: "a negative baseline", do: indicator("lg-trained", project.Count, -1), kind: domain.Invalid, text: "baseline"},
-		{name: "an indicator", do: indicator("lg-trained", project.Count, 0)},
-		{name: "the same indicator again", do: indicator("lg-trained", project.Count, 0), kind: domain.Conflict, text: "already"},
-		{name: "a target outside the project", do: target("lg-trained", "2021-01-01", "2025-06-30", 60), kind: domain.Invalid, text: "not within the project's period"},
-		{name: "a target of no indicator", do: target("nothing", "2022-01-01", "2025-06-30", 60), kind: domain.Invalid, text: `no indicator "nothing"`},
-		{name: "a negative target", do: target("lg-trained", "2022-01-01", "2025-06-30", -60), kind: domain.Invalid, text: "value"},
-		{name: "the target", do: target("lg-trained", "2022-01-01", "2025-06-30", 60)},
-		{name: "an actual that does not add up", do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, sex(20, 14)...), kind: domain.Invalid, text: "the sex categories add up to 34, not the value 35"},
-		{name: "a negative share", do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, sex(36, -1)...), kind: domain.Invalid, text: "value"},
-		{name: "an unknown dimension", do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, project.Share{Dimension: "height", Category: "tall", Value: 35}), kind: domain.Invalid, text: "dimension"},
-		{name: "an actual for an unknown indicator", do: actual("x-2022", "nothing", "2022-01-01", "2022-12-31", 1), kind: domain.Invalid, text: `no indicator "nothing"`},
-		{name: "an actual in the future", do: actual("lg-2026", "lg-trained", "2025-01-01", "2026-03-02", 1), kind: domain.Invalid, text: "in the future"},
-		{name: "an actual", do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, sex(20, 15)...)},
-		{name: "the same actual again", do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35), kind: domain.Conflict, text: "correct it instead"},
-		{name: "a correction without a reason", do: correct("lg-2022", 38, "", sex(22, 16)...), kind: domain.Invalid, text: "reason"},
-		{name: "a correction of no actual", do: correct("nothing", 38, "late sheets"), kind: domain.NotFound, text: "no actual"},
-		{name: "a correction", do: correct("lg-2022", 38, "three attendance sheets arrived late", sex(22, 16)...)},
-		{name: "the same figures change nothing", do: correct("lg-2022", 38, "again", sex(22, 16)...)},
+		}, Kind: domain.Forbidden},
+		{Name: "the EU's contribution", Do: contribute(eu, eur(999100))},
+		{Name: "in another currency", Do: contribute(heks, project.Money{Minor: 100, Currency: "USD"}), Kind: domain.Invalid, Text: "the budget is in EUR"},
+		{Name: "over the total", Do: contribute(heks, eur(250811)), Kind: domain.Invalid, Text: "EUR 1,249,911.00, over the total budget of EUR 1,249,910.00"},
+		{Name: "the rest", Do: contribute(heks, eur(250810))},
+		{Name: "a unit that is not", Do: indicator("lg-trained", "people", 0), Kind: domain.Invalid, Text: "unit"},
+		{Name: "a negative baseline", Do: indicator("lg-trained", project.Count, -1), Kind: domain.Invalid, Text: "baseline"},
+		{Name: "an indicator", Do: indicator("lg-trained", project.Count, 0)},
+		{Name: "the same indicator again", Do: indicator("lg-trained", project.Count, 0), Kind: domain.Conflict, Text: "already"},
+		{Name: "a target outside the project", Do: target("lg-trained", "2021-01-01", "2025-06-30", 60), Kind: domain.Invalid, Text: "not within the project's period"},
+		{Name: "a target of no indicator", Do: target("nothing", "2022-01-01", "2025-06-30", 60), Kind: domain.Invalid, Text: `no indicator "nothing"`},
+		{Name: "a negative target", Do: target("lg-trained", "2022-01-01", "2025-06-30", -60), Kind: domain.Invalid, Text: "value"},
+		{Name: "the target", Do: target("lg-trained", "2022-01-01", "2025-06-30", 60)},
+		{Name: "an actual that does not add up", Do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, sex(20, 14)...), Kind: domain.Invalid, Text: "the sex categories add up to 34, not the value 35"},
+		{Name: "a negative share", Do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, sex(36, -1)...), Kind: domain.Invalid, Text: "value"},
+		{Name: "an unknown dimension", Do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, project.Share{Dimension: "height", Category: "tall", Value: 35}), Kind: domain.Invalid, Text: "dimension"},
+		{Name: "an actual for an unknown indicator", Do: actual("x-2022", "nothing", "2022-01-01", "2022-12-31", 1), Kind: domain.Invalid, Text: `no indicator "nothing"`},
+		{Name: "an actual in the future", Do: actual("lg-2026", "lg-trained", "2025-01-01", "2026-03-02", 1), Kind: domain.Invalid, Text: "in the future"},
+		{Name: "an actual", Do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, sex(20, 15)...)},
+		{Name: "the same actual again", Do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35), Kind: domain.Conflict, Text: "correct it instead"},
+		{Name: "a correction without a reason", Do: correct("lg-2022", 38, "", sex(22, 16)...), Kind: domain.Invalid, Text: "reason"},
+		{Name: "a correction of no actual", Do: correct("nothing", 38, "late sheets"), Kind: domain.NotFound, Text: "no actual"},
+		{Name: "a correction", Do: correct("lg-2022", 38, "three attendance sheets arrived late", sex(22, 16)...)},
+		{Name: "the same figures change nothing", Do: correct("lg-2022", 38, "again", sex(22, 16)...)},
 	})
 
 	var p project.Project
@@ -196,7 +179,7 @@ func TestProject(t *testing.T) {
 				tt.day, got.Actual, got.Percent, got.Elapsed, got.Status, tt.actual, tt.percent, tt.elapsed, tt.status)
 		}
 	}
-	run(t, svc, []step{{name: "a second year", do: actual("lg-2024", "lg-trained", "2024-01-01", "2024-12-31", 25, sex(13, 12)...)}})
+	run(t, svc, []step{{Name: "a second year", Do: actual("lg-2024", "lg-trained", "2024-01-01", "2024-12-31", 25, sex(13, 12)...)}})
 	p = project.Project{}
 	if _, err := svc.Repo.Load(context.Background(), project.Stream("heks-eper-2022"), &p); err != nil {
 		t.Fatal(err)
