@@ -43,6 +43,8 @@ bench:
 	$(BENCH) ./eventstore/postgres/ -bench 'SubscriberLatency' -benchtime 5000x
 	$(BENCH) ./projections/ -bench 'CatchUp' -benchtime 1000000x
 	$(BENCH) ./graph/ -bench 'ListQuery' -benchtime 20000x
+	$(BENCH) ./graph/ -bench 'CertificateRegistry' -benchtime 20000x
+	$(BENCH) ./graph/ -bench 'ReplayDecision' -benchtime 1000x
 
 clean:
 	rm -rf bin
