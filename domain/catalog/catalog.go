@@ -7,6 +7,7 @@ package catalog
 import (
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/access"
+	"github.com/civicledger/civicledger/domain/activity"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/project"
@@ -21,5 +22,6 @@ var Types = func() *domain.Types {
 	certification.RegisterEvents(t)
 	network.RegisterEvents(t)
 	project.RegisterEvents(t)
+	activity.RegisterEvents(t)
 	return t
 }()

@@ -1,0 +1,135 @@
+package activity_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/registry"
+	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/eventstore/inmem"
+	"github.com/civicledger/civicledger/internal/domaintest"
+)
+
+// The Civic Integration Foundation, the Kvemo Kartli hub (ID
+// illustrative), and one of the trainings it offers.
+const cif = "0190c3e4-0000-7000-8000-0000000000c1"
+
+var now = time.Date(2023, 6, 1, 10, 0, 0, 0, time.UTC)
+
+var admin = domain.Meta{Actor: domain.Actor{ID: "key:admin", Role: domain.Admin}, Now: now}
+
+func newService(t *testing.T) *activity.Service {
+	t.Helper()
+	types := &domain.Types{}
+	registry.RegisterEvents(types)
+	activity.RegisterEvents(types)
+	svc := &activity.Service{Repo: &domain.Repository{Store: inmem.New(), Types: types}}
+	meta := domain.Meta{Actor: domain.Actor{ID: "system:test", Role: domain.System}, Now: now}
+	ctx := context.Background()
+	if _, err := svc.Repo.Save(ctx, registry.MunicipalityStream("marneuli"), 0, meta, registry.MunicipalityRegistered{
+		Code: "marneuli", Name: domain.LocalizedText{Ka: "მარნეული", En: "Marneuli"}, Region: "kvemo-kartli", Kind: registry.OrdinaryMunicipality}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Repo.Save(ctx, registry.OrganisationStream(cif), 0, meta, registry.OrganisationRegistered{
+		ID: cif, Kind: registry.RegionalHub, Name: domain.LocalizedText{Ka: "სამოქალაქო ინტეგრაციის ფონდი", En: "Civic Integration Foundation"}}); err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+type step = domaintest.Step[*activity.Service]
+
+func schedule(id string, f func(*activity.ActivityScheduled)) func(context.Context, *activity.Service) error {
+	return func(ctx context.Context, s *activity.Service) error {
+		cmd := activity.ActivityScheduled{ID: id, Type: activity.Training, Title: domain.LocalizedText{Ka: "სტრატეგიული დაგეგმვა", En: "Strategic planning"},
+			Topic: "strategic planning", Organisers: []string{cif}, Municipality: "marneuli", Place: "Marneuli library", Start: "2023-05-10", End: "2023-05-11"}
+		f(&cmd)
+		_, err := s.Schedule(ctx, admin, cmd)
+		return err
+	}
+}
+
+func held(id string, at activity.Attendance) func(context.Context, *activity.Service) error {
+	return func(ctx context.Context, s *activity.Service) error {
+		_, err := s.RecordHeld(ctx, admin, activity.ActivityHeld{ID: id, Attendance: at})
+		return err
+	}
+}
+
+func attendance(total, women, men, minority int) activity.Attendance {
+	return activity.Attendance{Total: total, BySex: map[string]int{"female": women, "male": men},
+		BySector: map[string]int{"cso": total - 4, "local_government": 4}, EthnicMinority: minority}
+}
+
+func TestActivities(t *testing.T) {
+	svc := newService(t)
+	correct := func(at activity.Attendance, reason string) func(context.Context, *activity.Service) error {
+		return func(ctx context.Context, s *activity.Service) error {
+			_, err := s.CorrectAttendance(ctx, admin, activity.AttendanceCorrected{ID: "cif-2023-05", Attendance: at, Reason: reason})
+			return err
+		}
+	}
+	do := func(f func(ctx context.Context, s *activity.Service) error) func(context.Context, *activity.Service) error {
+		return f
+	}
+	domaintest.Run(t, svc, svc.Repo.Store, []step{
+		{Name: "an end before the start", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) { c.End = "2023-05-09" }), Kind: domain.Invalid, Text: "end: 2023-05-09 is before the start"},
+		{Name: "a type that is not", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) { c.Type = "picnic" }), Kind: domain.Invalid, Text: "type"},
+		{Name: "a consultation without its channel", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) { c.Type, c.Topic = activity.Consultation, "" }), Kind: domain.Invalid, Text: "channel"},
+		{Name: "a training with a channel", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) { c.Channel = "phone" }), Kind: domain.Invalid, Text: "only a consultation"},
+		{Name: "an unknown municipality", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) { c.Municipality = "atlantis" }), Kind: domain.Invalid, Text: "not a municipality"},
+		{Name: "an unknown organiser", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) { c.Organisers = []string{"nobody"} }), Kind: domain.Invalid, Text: "not an organisation"},
+		{Name: "an unknown project", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) { c.Project = "nothing" }), Kind: domain.Invalid, Text: `"nothing" is not a project`},
+		{Name: "an analyst may not", Do: do(func(ctx context.Context, s *activity.Service) error {
+			_, err := s.Schedule(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}, Now: now}, activity.ActivityScheduled{ID: "x"})
+			return err
+		}), Kind: domain.Forbidden},
+		{Name: "schedule", Do: schedule("cif-2023-05", func(*activity.ActivityScheduled) {})},
+		{Name: "schedule twice", Do: schedule("cif-2023-05", func(*activity.ActivityScheduled) {}), Kind: domain.Conflict, Text: "exists already"},
+		{Name: "a later one", Do: schedule("cif-2023-07", func(c *activity.ActivityScheduled) { c.Start, c.End = "2023-07-01", "2023-07-01" })},
+		{Name: "held before it begins", Do: held("cif-2023-07", attendance(20, 12, 8, 5)), Kind: domain.Conflict, Text: "cannot have been held yet"},
+		{Name: "a breakdown that does not add up", Do: held("cif-2023-05", attendance(20, 12, 7, 5)), Kind: domain.Invalid, Text: "attendance.sex: the counts add up to 19, not the total 20"},
+		{Name: "a negative count", Do: held("cif-2023-05", activity.Attendance{Total: -1}), Kind: domain.Invalid, Text: "negative"},
+		{Name: "more minority members than attendees", Do: held("cif-2023-05", attendance(20, 12, 8, 21)), Kind: domain.Invalid, Text: "ethnicMinority"},
+		{Name: "an unknown category", Do: held("cif-2023-05", activity.Attendance{Total: 2, BySex: map[string]int{"female": 1, "other": 1}}), Kind: domain.Invalid, Text: `"other" is not a category`},
+		{Name: "held", Do: held("cif-2023-05", attendance(20, 12, 8, 5))},
+		{Name: "held twice", Do: held("cif-2023-05", attendance(20, 12, 8, 5)), Kind: domain.Conflict, Text: "is held"},
+		{Name: "a correction without a reason", Do: correct(attendance(22, 13, 9, 6), ""), Kind: domain.Invalid, Text: "reason"},
+		{Name: "a correction", Do: correct(attendance(22, 13, 9, 6), "a second sign-in sheet")},
+		{Name: "reschedule", Do: do(func(ctx context.Context, s *activity.Service) error {
+			_, err := s.Reschedule(ctx, admin, activity.ActivityRescheduled{ID: "cif-2023-07", Start: "2023-07-08", End: "2023-07-08", Reason: "the hall was taken"})
+			return err
+		})},
+		{Name: "reschedule one held", Do: do(func(ctx context.Context, s *activity.Service) error {
+			_, err := s.Reschedule(ctx, admin, activity.ActivityRescheduled{ID: "cif-2023-05", Start: "2023-05-12", End: "2023-05-12"})
+			return err
+		}), Kind: domain.Conflict, Text: "cannot be rescheduled"},
+		{Name: "cancel", Do: do(func(ctx context.Context, s *activity.Service) error {
+			_, err := s.Cancel(ctx, admin, activity.ActivityCancelled{ID: "cif-2023-07", Reason: "the trainer fell ill"})
+			return err
+		})},
+		{Name: "an attendance for one cancelled", Do: do(func(ctx context.Context, s *activity.Service) error {
+			_, err := s.CorrectAttendance(ctx, admin, activity.AttendanceCorrected{ID: "cif-2023-07", Attendance: attendance(20, 12, 8, 5), Reason: "r"})
+			return err
+		}), Kind: domain.Conflict, Text: "only a held activity"},
+	})
+
+	var a activity.Activity
+	if _, err := svc.Repo.Load(context.Background(), activity.Stream("cif-2023-05"), &a); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Attendance(); a.Status() != activity.Held || got.Total != 22 || got.BySex["female"] != 13 || got.EthnicMinority != 6 {
+		t.Fatalf("after the correction: %s, %+v; want held with 22 attendees, 13 women, 6 of a minority", a.Status(), got)
+	}
+	events, err := svc.Repo.Store.ReadStream(context.Background(), activity.Stream("cif-2023-05"), eventstore.ReadOptions{})
+	if err != nil || len(events) != 3 {
+		t.Fatalf("the activity's stream: %d events, %v; want scheduled, held, corrected", len(events), err)
+	}
+	e, err := svc.Repo.Types.Decode(events[0])
+	if err != nil || e.(activity.ActivityScheduled).Region != "kvemo-kartli" {
+		t.Fatalf("the scheduled event %+v (%v); want the municipality's region recorded", e, err)
+	}
+}

@@ -1,0 +1,201 @@
+package activity
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/project"
+	"github.com/civicledger/civicledger/domain/registry"
+	"github.com/civicledger/civicledger/eventstore"
+)
+
+// Service handles the activity commands. Each checks the actor's role,
+// then the input (Invalid, naming the field), then decides on the
+// activity's own events. Programme staff record activities: for now
+// admins and the system (a hub's own role, bound to its region, is to
+// come).
+type Service struct {
+	Repo *domain.Repository
+}
+
+var recorders = []domain.Role{domain.Admin, domain.System}
+
+// Schedule plans an activity. Region is taken from the municipality.
+func (s *Service) Schedule(ctx context.Context, meta domain.Meta, cmd ActivityScheduled) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("schedule an activity", recorders...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := domain.CheckCode("id", cmd.ID, "cif-training-2023-05"); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	switch {
+	case !slices.Contains(Types, cmd.Type):
+		return eventstore.AppendResult{}, invalid("type", "%q is not an activity type", cmd.Type)
+	case cmd.Channel != "" && cmd.Type != Consultation:
+		return eventstore.AppendResult{}, invalid("channel", "only a consultation has a channel")
+	case cmd.Type == Consultation && !slices.Contains(Channels, cmd.Channel):
+		return eventstore.AppendResult{}, invalid("channel", "%q: a consultation is given by phone, online or in_person", cmd.Channel)
+	case cmd.Topic != "" && cmd.Type != Training:
+		return eventstore.AppendResult{}, invalid("topic", "only a training has a topic")
+	case len(cmd.Organisers) == 0:
+		return eventstore.AppendResult{}, invalid("organisers", "at least one organising organisation is required")
+	}
+	cmd.Title = cmd.Title.Normalize()
+	if err := cmd.Title.Validate("title"); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := checkPeriod(cmd.Start, cmd.End); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	for i, id := range cmd.Organisers {
+		var o registry.Organisation
+		if _, err := s.Repo.Load(ctx, registry.OrganisationStream(id), &o); err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		if o.ID() == "" {
+			return eventstore.AppendResult{}, invalid(fmt.Sprintf("organisers[%d]", i), "%q is not an organisation in the registry", id)
+		}
+	}
+	if err := domain.CheckCode("municipality", cmd.Municipality, "marneuli"); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var m registry.Municipality
+	if _, err := s.Repo.Load(ctx, registry.MunicipalityStream(cmd.Municipality), &m); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if m.Code() == "" {
+		return eventstore.AppendResult{}, invalid("municipality", "%q is not a municipality in the registry", cmd.Municipality)
+	}
+	cmd.Region = m.Region()
+	if cmd.Project != "" {
+		var p project.Project
+		if _, err := s.Repo.Load(ctx, project.Stream(cmd.Project), &p); err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		if p.ID() == "" {
+			return eventstore.AppendResult{}, invalid("project", "%q is not a project", cmd.Project)
+		}
+	}
+	return s.on(ctx, meta, cmd.ID, true, func(a *Activity) ([]domain.Event, error) {
+		if a.id != "" {
+			return nil, domain.Errorf(domain.Conflict, "activity %s exists already", a.id)
+		}
+		return []domain.Event{cmd}, nil
+	})
+}
+
+// Reschedule moves a scheduled activity.
+func (s *Service) Reschedule(ctx context.Context, meta domain.Meta, cmd ActivityRescheduled) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("reschedule an activity", recorders...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := checkPeriod(cmd.Start, cmd.End); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	cmd.Reason = strings.TrimSpace(cmd.Reason)
+	return s.on(ctx, meta, cmd.ID, false, func(a *Activity) ([]domain.Event, error) {
+		if a.status != Scheduled {
+			return nil, domain.Errorf(domain.Conflict, "activity %s is %s and cannot be rescheduled", a.id, a.status)
+		}
+		if a.start == cmd.Start && a.end == cmd.End {
+			return nil, nil
+		}
+		return []domain.Event{cmd}, nil
+	})
+}
+
+// Cancel calls off a scheduled activity, with the reason.
+func (s *Service) Cancel(ctx context.Context, meta domain.Meta, cmd ActivityCancelled) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("cancel an activity", recorders...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	cmd.Reason = strings.TrimSpace(cmd.Reason)
+	if cmd.Reason == "" {
+		return eventstore.AppendResult{}, invalid("reason", "required")
+	}
+	return s.on(ctx, meta, cmd.ID, false, func(a *Activity) ([]domain.Event, error) {
+		if a.status != Scheduled {
+			return nil, domain.Errorf(domain.Conflict, "activity %s is %s and cannot be cancelled", a.id, a.status)
+		}
+		return []domain.Event{cmd}, nil
+	})
+}
+
+// RecordHeld records that a scheduled activity took place, with its
+// attendance, once its first day has come.
+func (s *Service) RecordHeld(ctx context.Context, meta domain.Meta, cmd ActivityHeld) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("record an activity held", recorders...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := cmd.Attendance.validate(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.on(ctx, meta, cmd.ID, false, func(a *Activity) ([]domain.Event, error) {
+		switch {
+		case a.status != Scheduled:
+			return nil, domain.Errorf(domain.Conflict, "activity %s is %s", a.id, a.status)
+		case a.start > today(meta):
+			return nil, domain.Errorf(domain.Conflict, "activity %s begins on %s: it cannot have been held yet", a.id, a.start)
+		}
+		return []domain.Event{cmd}, nil
+	})
+}
+
+// CorrectAttendance corrects a held activity's attendance, with the
+// reason.
+func (s *Service) CorrectAttendance(ctx context.Context, meta domain.Meta, cmd AttendanceCorrected) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("correct an attendance", recorders...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := cmd.Attendance.validate(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	cmd.Reason = strings.TrimSpace(cmd.Reason)
+	if cmd.Reason == "" {
+		return eventstore.AppendResult{}, invalid("reason", "required: why the figures change")
+	}
+	return s.on(ctx, meta, cmd.ID, false, func(a *Activity) ([]domain.Event, error) {
+		if a.status != Held {
+			return nil, domain.Errorf(domain.Conflict, "activity %s is %s: only a held activity has an attendance", a.id, a.status)
+		}
+		return []domain.Event{cmd}, nil
+	})
+}
+
+func checkPeriod(start, end string) error {
+	for _, d := range []struct{ f, v string }{{"start", start}, {"end", end}} {
+		if _, err := time.Parse(DateLayout, d.v); err != nil {
+			return invalid(d.f, "%q is not a date (YYYY-MM-DD)", d.v)
+		}
+	}
+	if end < start {
+		return invalid("end", "%s is before the start, %s", end, start)
+	}
+	return nil
+}
+
+func (s *Service) on(ctx context.Context, meta domain.Meta, id string, scheduling bool, decide func(*Activity) ([]domain.Event, error)) (eventstore.AppendResult, error) {
+	if err := domain.CheckCode("id", id, "cif-training-2023-05"); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	stream := Stream(id)
+	var a Activity
+	version, err := s.Repo.Load(ctx, stream, &a)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if version == 0 && !scheduling {
+		return eventstore.AppendResult{}, domain.Errorf(domain.NotFound, "no activity %s", id)
+	}
+	events, err := decide(&a)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.Repo.Save(ctx, stream, version, meta, events...)
+}
+
+func today(meta domain.Meta) string { return meta.Now.In(domain.Tbilisi).Format(DateLayout) }
