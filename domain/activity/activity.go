@@ -26,7 +26,7 @@ func RegisterEvents(types *domain.Types) {
 func Stream(id string) string { return "activity-" + id }
 
 // DateLayout is the form of every date in activity events.
-const DateLayout = "2006-01-02"
+const DateLayout = domain.DateLayout
 
 // Type is what kind of activity it is, as the programmes' documents name
 // them.
@@ -224,6 +224,4 @@ func (at Attendance) validate() error {
 	return nil
 }
 
-func invalid(field, format string, args ...any) error {
-	return domain.Errorf(domain.Invalid, "%s: %s", field, fmt.Sprintf(format, args...))
-}
+var invalid = domain.InvalidField

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/project"
@@ -48,7 +47,7 @@ func (s *Service) Schedule(ctx context.Context, meta domain.Meta, cmd ActivitySc
 	if err := cmd.Title.Validate("title"); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := checkPeriod(cmd.Start, cmd.End); err != nil {
+	if err := domain.CheckPeriod("start", cmd.Start, "end", cmd.End); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	for i, id := range cmd.Organisers {
@@ -93,7 +92,7 @@ func (s *Service) Reschedule(ctx context.Context, meta domain.Meta, cmd Activity
 	if err := meta.Actor.Require("reschedule an activity", recorders...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := checkPeriod(cmd.Start, cmd.End); err != nil {
+	if err := domain.CheckPeriod("start", cmd.Start, "end", cmd.End); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	cmd.Reason = strings.TrimSpace(cmd.Reason)
@@ -138,7 +137,7 @@ func (s *Service) RecordHeld(ctx context.Context, meta domain.Meta, cmd Activity
 		switch {
 		case a.status != Scheduled:
 			return nil, domain.Errorf(domain.Conflict, "activity %s is %s", a.id, a.status)
-		case a.start > today(meta):
+		case a.start > meta.Today():
 			return nil, domain.Errorf(domain.Conflict, "activity %s begins on %s: it cannot have been held yet", a.id, a.start)
 		}
 		return []domain.Event{cmd}, nil
@@ -166,18 +165,6 @@ func (s *Service) CorrectAttendance(ctx context.Context, meta domain.Meta, cmd A
 	})
 }
 
-func checkPeriod(start, end string) error {
-	for _, d := range []struct{ f, v string }{{"start", start}, {"end", end}} {
-		if _, err := time.Parse(DateLayout, d.v); err != nil {
-			return invalid(d.f, "%q is not a date (YYYY-MM-DD)", d.v)
-		}
-	}
-	if end < start {
-		return invalid("end", "%s is before the start, %s", end, start)
-	}
-	return nil
-}
-
 func (s *Service) on(ctx context.Context, meta domain.Meta, id string, scheduling bool, decide func(*Activity) ([]domain.Event, error)) (eventstore.AppendResult, error) {
 	if err := domain.CheckCode("id", id, "cif-training-2023-05"); err != nil {
 		return eventstore.AppendResult{}, err
@@ -197,5 +184,3 @@ func (s *Service) on(ctx context.Context, meta domain.Meta, id string, schedulin
 	}
 	return s.Repo.Save(ctx, stream, version, meta, events...)
 }
-
-func today(meta domain.Meta) string { return meta.Now.In(domain.Tbilisi).Format(DateLayout) }

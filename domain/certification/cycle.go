@@ -127,7 +127,7 @@ func (s Schedule) validate(year int) error {
 		{"schedule.ceremonyDate", s.CeremonyDate},
 	}
 	for i, d := range dates {
-		if err := checkDate(d.field, d.value); err != nil {
+		if err := domain.CheckDate(d.field, d.value); err != nil {
 			return err
 		}
 		if i > 0 && d.value < dates[i-1].value {

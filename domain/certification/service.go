@@ -109,7 +109,7 @@ func (s *Service) Nominate(ctx context.Context, meta domain.Meta, cmd Nominate) 
 		return eventstore.AppendResult{}, err
 	}
 	return s.onCycle(ctx, meta, cmd.Year, func(c *Cycle) ([]domain.Event, error) {
-		return c.nominate(today(meta.Now), cmd.Municipality, reason, meta.Actor.ID)
+		return c.nominate(meta.Today(), cmd.Municipality, reason, meta.Actor.ID)
 	})
 }
 
@@ -137,7 +137,7 @@ func (s *Service) DraftApplication(ctx context.Context, meta domain.Meta, cmd Dr
 	}
 	id := ApplicationID(cmd.Year, cmd.Municipality)
 	return s.onApplication(ctx, meta, id, 0, func(a *Application, c *Cycle) ([]domain.Event, error) {
-		return a.draft(c, today(meta.Now), cmd.Municipality)
+		return a.draft(c, meta.Today(), cmd.Municipality)
 	}, true)
 }
 
@@ -175,7 +175,7 @@ func (s *Service) SaveAnswers(ctx context.Context, meta domain.Meta, cmd SaveAns
 		answers[q] = text
 	}
 	return s.applicant(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, c *Cycle) ([]domain.Event, error) {
-		return a.saveAnswers(c, today(meta.Now), answers)
+		return a.saveAnswers(c, meta.Today(), answers)
 	})
 }
 
@@ -194,7 +194,7 @@ func (s *Service) Submit(ctx context.Context, meta domain.Meta, cmd Submit) (eve
 		return eventstore.AppendResult{}, err
 	}
 	return s.applicant(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, c *Cycle) ([]domain.Event, error) {
-		return a.submit(c, today(meta.Now))
+		return a.submit(c, meta.Today())
 	})
 }
 
@@ -494,7 +494,7 @@ func (s *Service) Announce(ctx context.Context, meta domain.Meta, cmd Applicatio
 		return eventstore.AppendResult{}, err
 	}
 	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, c *Cycle) ([]domain.Event, error) {
-		return a.announce(c, today(meta.Now))
+		return a.announce(c, meta.Today())
 	}, false)
 }
 
@@ -505,7 +505,7 @@ func (s *Service) Award(ctx context.Context, meta domain.Meta, cmd ApplicationCo
 		return eventstore.AppendResult{}, err
 	}
 	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, c *Cycle) ([]domain.Event, error) {
-		return a.award(c, today(meta.Now))
+		return a.award(c, meta.Today())
 	}, false)
 }
 
@@ -529,7 +529,7 @@ func (s *Service) Revoke(ctx context.Context, meta domain.Meta, cmd Revoke) (eve
 		return eventstore.AppendResult{}, err
 	}
 	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
-		return a.revoke(today(meta.Now), reason)
+		return a.revoke(meta.Today(), reason)
 	}, false)
 }
 

@@ -1,7 +1,6 @@
 package certification
 
 import (
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -20,12 +19,10 @@ const (
 
 // DateLayout is the form of every date in certification events: a
 // calendar day in Tbilisi, without time or zone.
-const DateLayout = "2006-01-02"
+const DateLayout = domain.DateLayout
 
-// invalid returns an Invalid error whose message starts with the field.
-func invalid(field, format string, args ...any) error {
-	return domain.Errorf(domain.Invalid, "%s: %s", field, fmt.Sprintf(format, args...))
-}
+// invalid returns an Invalid error naming the field.
+var invalid = domain.InvalidField
 
 // conflict returns a Conflict error: the command does not fit the state.
 func conflict(format string, args ...any) error {
@@ -47,17 +44,6 @@ func checkText(field, s string, required bool, limit int) (string, error) {
 	}
 	return s, nil
 }
-
-// checkDate checks a YYYY-MM-DD date.
-func checkDate(field, s string) error {
-	if _, err := time.Parse(DateLayout, s); err != nil {
-		return invalid(field, "%q is not a date (YYYY-MM-DD)", s)
-	}
-	return nil
-}
-
-// today is the calendar day of now in Tbilisi.
-func today(now time.Time) string { return now.In(domain.Tbilisi).Format(DateLayout) }
 
 // addMonths returns the last day of a validity of months starting on
 // date: the day before the same day months later (from 2019-06-15 for 12

@@ -8,7 +8,6 @@ package network
 import (
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/civicledger/civicledger/domain"
 )
@@ -58,7 +57,7 @@ var roles = []Role{Lead, Member, Partner, Donor, RegionalHub}
 
 // DateLayout is the form of every date in network events: a calendar day
 // in Tbilisi.
-const DateLayout = "2006-01-02"
+const DateLayout = domain.DateLayout
 
 // NetworkFormed: a network was set up.
 type NetworkFormed struct {
@@ -369,14 +368,4 @@ func (n *Network) leave(e MemberLeft, today string) ([]domain.Event, error) {
 	return []domain.Event{e}, nil
 }
 
-func invalid(field, format string, args ...any) error {
-	return domain.Errorf(domain.Invalid, "%s: %s", field, fmt.Sprintf(format, args...))
-}
-
-// checkDate checks a YYYY-MM-DD date.
-func checkDate(field, s string) error {
-	if _, err := time.Parse(DateLayout, s); err != nil {
-		return invalid(field, "%q is not a date (YYYY-MM-DD)", s)
-	}
-	return nil
-}
+var invalid = domain.InvalidField

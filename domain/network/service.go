@@ -46,10 +46,10 @@ func (s *Service) FormNetwork(ctx context.Context, meta domain.Meta, cmd FormNet
 	if err := cmd.Name.Validate("name"); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := checkDate("on", cmd.On); err != nil {
+	if err := domain.CheckDate("on", cmd.On); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if cmd.On > today(meta) {
+	if cmd.On > meta.Today() {
 		return eventstore.AppendResult{}, invalid("on", "%s is in the future", cmd.On)
 	}
 	return s.on(ctx, meta, cmd.ID, true, func(n *Network) ([]domain.Event, error) {
@@ -75,7 +75,7 @@ func (s *Service) Join(ctx context.Context, meta domain.Meta, cmd MembershipChan
 		return eventstore.AppendResult{}, err
 	}
 	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) {
-		return n.join(MemberJoined{Network: cmd.Network, Organisation: cmd.Organisation, Role: cmd.Role, Region: cmd.Region, On: cmd.On}, today(meta))
+		return n.join(MemberJoined{Network: cmd.Network, Organisation: cmd.Organisation, Role: cmd.Role, Region: cmd.Region, On: cmd.On}, meta.Today())
 	})
 }
 
@@ -85,7 +85,7 @@ func (s *Service) ChangeRole(ctx context.Context, meta domain.Meta, cmd Membersh
 		return eventstore.AppendResult{}, err
 	}
 	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) {
-		return n.changeRole(MemberRoleChanged{Network: cmd.Network, Organisation: cmd.Organisation, Role: cmd.Role, Region: cmd.Region, On: cmd.On}, today(meta))
+		return n.changeRole(MemberRoleChanged{Network: cmd.Network, Organisation: cmd.Organisation, Role: cmd.Role, Region: cmd.Region, On: cmd.On}, meta.Today())
 	})
 }
 
@@ -98,7 +98,7 @@ func (s *Service) Suspend(ctx context.Context, meta domain.Meta, cmd MembershipC
 		return eventstore.AppendResult{}, invalid("reason", "required")
 	}
 	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) {
-		return n.suspend(MemberSuspended{Network: cmd.Network, Organisation: cmd.Organisation, On: cmd.On, Reason: cmd.Reason}, today(meta))
+		return n.suspend(MemberSuspended{Network: cmd.Network, Organisation: cmd.Organisation, On: cmd.On, Reason: cmd.Reason}, meta.Today())
 	})
 }
 
@@ -108,7 +108,7 @@ func (s *Service) Reinstate(ctx context.Context, meta domain.Meta, cmd Membershi
 		return eventstore.AppendResult{}, err
 	}
 	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) {
-		return n.reinstate(MemberReinstated{Network: cmd.Network, Organisation: cmd.Organisation, On: cmd.On}, today(meta))
+		return n.reinstate(MemberReinstated{Network: cmd.Network, Organisation: cmd.Organisation, On: cmd.On}, meta.Today())
 	})
 }
 
@@ -118,7 +118,7 @@ func (s *Service) Leave(ctx context.Context, meta domain.Meta, cmd MembershipCha
 		return eventstore.AppendResult{}, err
 	}
 	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) {
-		return n.leave(MemberLeft{Network: cmd.Network, Organisation: cmd.Organisation, On: cmd.On, Reason: cmd.Reason}, today(meta))
+		return n.leave(MemberLeft{Network: cmd.Network, Organisation: cmd.Organisation, On: cmd.On, Reason: cmd.Reason}, meta.Today())
 	})
 }
 
@@ -135,7 +135,7 @@ func (s *Service) check(ctx context.Context, meta domain.Meta, action string, cm
 	if cmd.Organisation == "" {
 		return invalid("organisation", "required: the organisation's ID in the registry")
 	}
-	if err := checkDate("on", cmd.On); err != nil {
+	if err := domain.CheckDate("on", cmd.On); err != nil {
 		return err
 	}
 	cmd.Reason = strings.TrimSpace(cmd.Reason)
@@ -184,5 +184,3 @@ func (s *Service) on(ctx context.Context, meta domain.Meta, id string, forming b
 	}
 	return s.Repo.Save(ctx, stream, version, meta, events...)
 }
-
-func today(meta domain.Meta) string { return meta.Now.In(domain.Tbilisi).Format(DateLayout) }

@@ -30,7 +30,7 @@ func RegisterEvents(types *domain.Types) {
 func Stream(id string) string { return "project-" + id }
 
 // DateLayout is the form of every date in project events.
-const DateLayout = "2006-01-02"
+const DateLayout = domain.DateLayout
 
 // ResultType is the level of a result in the IATI results model.
 type ResultType string
@@ -344,6 +344,4 @@ func elapsed(start, end, day string) float64 {
 	return math.Round(10000*math.Max(0, math.Min(gone, total))/total) / 100
 }
 
-func invalid(field, format string, args ...any) error {
-	return domain.Errorf(domain.Invalid, "%s: %s", field, fmt.Sprintf(format, args...))
-}
+var invalid = domain.InvalidField

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/registry"
@@ -35,7 +34,7 @@ func (s *Service) RegisterProject(ctx context.Context, meta domain.Meta, cmd Pro
 	if err := cmd.Title.Validate("title"); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := checkPeriod("", cmd.Start, cmd.End); err != nil {
+	if err := domain.CheckPeriod("start", cmd.Start, "end", cmd.End); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	if err := cmd.Total.validate("total"); err != nil {
@@ -137,7 +136,7 @@ func (s *Service) SetTarget(ctx context.Context, meta domain.Meta, cmd TargetSet
 	if err := meta.Actor.Require("set a target", keepers...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := checkPeriod("", cmd.Start, cmd.End); err != nil {
+	if err := domain.CheckPeriod("start", cmd.Start, "end", cmd.End); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	if err := checkValue("value", cmd.Value); err != nil {
@@ -161,10 +160,10 @@ func (s *Service) RecordActual(ctx context.Context, meta domain.Meta, cmd Actual
 	if err := domain.CheckCode("id", cmd.ID, "lg-trained-2023"); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := checkPeriod("", cmd.Start, cmd.End); err != nil {
+	if err := domain.CheckPeriod("start", cmd.Start, "end", cmd.End); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if cmd.End > today(meta) {
+	if cmd.End > meta.Today() {
 		return eventstore.AppendResult{}, invalid("end", "%s is in the future: an actual reports what happened", cmd.End)
 	}
 	if err := checkFigures(cmd.Value, cmd.Disaggregation); err != nil {
@@ -217,19 +216,6 @@ func (p *Project) within(indicator, start, end string) error {
 	}
 	if start < p.start || end > p.end {
 		return invalid("start", "%s to %s is not within the project's period, %s to %s", start, end, p.start, p.end)
-	}
-	return nil
-}
-
-// checkPeriod checks two dates in order; prefix names the fields.
-func checkPeriod(prefix, start, end string) error {
-	for _, d := range []struct{ f, v string }{{prefix + "start", start}, {prefix + "end", end}} {
-		if _, err := time.Parse(DateLayout, d.v); err != nil {
-			return invalid(d.f, "%q is not a date (YYYY-MM-DD)", d.v)
-		}
-	}
-	if end < start {
-		return invalid(prefix+"end", "%s is before the start, %s", end, start)
 	}
 	return nil
 }
@@ -330,5 +316,3 @@ func (s *Service) on(ctx context.Context, meta domain.Meta, id string, registeri
 	}
 	return s.Repo.Save(ctx, stream, version, meta, events...)
 }
-
-func today(meta domain.Meta) string { return meta.Now.In(domain.Tbilisi).Format(DateLayout) }

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -36,9 +35,7 @@ const earliestDate = "1800-01-01"
 
 // invalid returns an Invalid error whose message starts with the field, so a
 // caller can tell which input to fix.
-func invalid(field, format string, args ...any) error {
-	return domain.Errorf(domain.Invalid, "%s: %s", field, fmt.Sprintf(format, args...))
-}
+var invalid = domain.InvalidField
 
 // checkCode checks a region or municipality code.
 func checkCode(field, code string) error { return domain.CheckCode(field, code, "kvemo-kartli") }
