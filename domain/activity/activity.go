@@ -9,6 +9,7 @@ package activity
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/civicledger/civicledger/domain"
 )
@@ -54,25 +55,97 @@ var Types = []Type{Training, Consultation, MultiStakeholder, CoordinationMeet, F
 // Channels are how a consultation is given.
 var Channels = []string{"phone", "online", "in_person"}
 
-// The dimensions of attendance, and their categories.
+// The categories of the attendance dimensions. A group may leave any of
+// them unrecorded (""): sign-in sheets do not always ask.
 var (
-	Sexes     = []string{"female", "male"}
-	AgeBands  = []string{"under_18", "18_29", "30_44", "45_64", "65_plus"}
-	Sectors   = []string{"cso", "cbo", "local_government", "central_government", "media", "business", "youth", "citizens"}
-	Dimension = map[string][]string{"sex": Sexes, "age_band": AgeBands, "sector": Sectors}
+	Sexes    = []string{"female", "male"}
+	AgeBands = []string{"under_18", "18_29", "30_44", "45_64", "65_plus"}
+	Sectors  = []string{"cso", "cbo", "local_government", "central_government", "media", "business", "youth", "citizens"}
 )
 
-// Attendance is who came: the total, and by sex, age band and sector
-// (each, when given, adding up to the total), and how many belonged to an
-// ethnic minority (at most the total). Organisations that took part may
+// Attendance is who came to a held activity: the total, split into groups
+// of attendees alike in sex, age band, sector and ethnic-minority
+// membership. The groups are the joint breakdown, not one breakdown per
+// dimension, so any combination of dimensions (women from local
+// government, young people of a minority) is answered exactly; per
+// dimension totals are derived from them. Organisations that took part may
 // be named.
 type Attendance struct {
-	Total          int            `json:"total"`
-	BySex          map[string]int `json:"by_sex,omitempty"`
-	ByAgeBand      map[string]int `json:"by_age_band,omitempty"`
-	BySector       map[string]int `json:"by_sector,omitempty"`
-	EthnicMinority int            `json:"ethnic_minority"`
-	Organisations  []string       `json:"organisations,omitempty"`
+	Total int `json:"total"`
+	// Groups add up to Total when given; with none, nothing is known of
+	// who the attendees were.
+	Groups        []Group  `json:"groups,omitempty"`
+	Organisations []string `json:"organisations,omitempty"`
+}
+
+// Group is a number of attendees alike in every recorded dimension.
+type Group struct {
+	Sex     string `json:"sex,omitempty"`
+	AgeBand string `json:"age_band,omitempty"`
+	Sector  string `json:"sector,omitempty"`
+	// EthnicMinority is nil when not recorded.
+	EthnicMinority *bool `json:"ethnic_minority,omitempty"`
+	Count          int   `json:"count"`
+}
+
+// key identifies the group's combination of categories.
+func (g Group) key() string {
+	m := "?"
+	if g.EthnicMinority != nil {
+		m = fmt.Sprint(*g.EthnicMinority)
+	}
+	return g.Sex + "|" + g.AgeBand + "|" + g.Sector + "|" + m
+}
+
+// By returns the attendance by one dimension ("sex", "age_band", "sector"
+// or "ethnic_minority"), with unrecorded attendees under "": the
+// one-dimension view reports ask for.
+func (at Attendance) By(dimension string) map[string]int {
+	out := map[string]int{}
+	for _, g := range at.Groups {
+		var cat string
+		switch dimension {
+		case "sex":
+			cat = g.Sex
+		case "age_band":
+			cat = g.AgeBand
+		case "sector":
+			cat = g.Sector
+		case "ethnic_minority":
+			if g.EthnicMinority != nil {
+				cat = fmt.Sprint(*g.EthnicMinority)
+			}
+		}
+		out[cat] += g.Count
+	}
+	if len(at.Groups) == 0 && at.Total > 0 {
+		out[""] = at.Total
+	}
+	return out
+}
+
+// IndicatorLink makes an activity's attendance count towards an indicator
+// of its project: every attendee, or only those of a sector or sex (local
+// government representatives trained). It counts once held, dated by the
+// activity's days, and follows corrections.
+type IndicatorLink struct {
+	Indicator string `json:"indicator"`
+	Sector    string `json:"sector,omitempty"`
+	Sex       string `json:"sex,omitempty"`
+}
+
+// Counted is how many of the attendance the link counts.
+func (l IndicatorLink) Counted(at Attendance) int {
+	if l.Sector == "" && l.Sex == "" {
+		return at.Total
+	}
+	n := 0
+	for _, g := range at.Groups {
+		if (l.Sector == "" || g.Sector == l.Sector) && (l.Sex == "" || g.Sex == l.Sex) {
+			n += g.Count
+		}
+	}
+	return n
 }
 
 // ActivityScheduled: an activity was planned.
@@ -82,11 +155,14 @@ type ActivityScheduled struct {
 	Title domain.LocalizedText `json:"title"`
 	// Topic is a training's subject (effective communication, strategic
 	// planning, ...); Channel a consultation's (phone, online, in_person).
-	Topic        string   `json:"topic,omitempty"`
-	Channel      string   `json:"channel,omitempty"`
-	Organisers   []string `json:"organisers"`
-	Project      string   `json:"project,omitempty"`
-	Municipality string   `json:"municipality"`
+	Topic      string   `json:"topic,omitempty"`
+	Channel    string   `json:"channel,omitempty"`
+	Organisers []string `json:"organisers"`
+	Project    string   `json:"project,omitempty"`
+	// Indicators are the project's indicators the attendance counts
+	// towards.
+	Indicators   []IndicatorLink `json:"indicators,omitempty"`
+	Municipality string          `json:"municipality"`
 	// Region is the municipality's, recorded so that who may record the
 	// activity is decided on its own events.
 	Region string `json:"region"`
@@ -190,36 +266,35 @@ func (a *Activity) Apply(e domain.Event) error {
 	return nil
 }
 
-// validate checks an attendance: no negative count, each breakdown adding
-// up to the total, known categories, the ethnic-minority count within the
-// total.
+// validate checks an attendance: no negative count, known categories,
+// no group twice, and the groups adding up to the total.
 func (at Attendance) validate() error {
 	if at.Total < 0 {
 		return invalid("attendance.total", "%d is negative", at.Total)
 	}
-	for _, d := range []struct {
-		name   string
-		counts map[string]int
-	}{{"sex", at.BySex}, {"age_band", at.ByAgeBand}, {"sector", at.BySector}} {
-		if len(d.counts) == 0 {
-			continue
-		}
-		sum := 0
-		for cat, n := range d.counts {
-			if !slices.Contains(Dimension[d.name], cat) {
-				return invalid("attendance."+d.name, "%q is not a category (%v)", cat, Dimension[d.name])
+	seen := map[string]int{}
+	sum := 0
+	for i, g := range at.Groups {
+		field := fmt.Sprintf("attendance.groups[%d]", i)
+		for _, d := range []struct {
+			name, cat string
+			cats      []string
+		}{{"sex", g.Sex, Sexes}, {"ageBand", g.AgeBand, AgeBands}, {"sector", g.Sector, Sectors}} {
+			if d.cat != "" && !slices.Contains(d.cats, d.cat) {
+				return invalid(field+"."+d.name, "%q is not a category (%s)", d.cat, strings.Join(d.cats, ", "))
 			}
-			if n < 0 {
-				return invalid("attendance."+d.name, "%s: %d is negative", cat, n)
-			}
-			sum += n
 		}
-		if sum != at.Total {
-			return invalid("attendance."+d.name, "the counts add up to %d, not the total %d", sum, at.Total)
+		if g.Count < 0 {
+			return invalid(field+".count", "%d is negative", g.Count)
 		}
+		if j, ok := seen[g.key()]; ok {
+			return invalid(field, "the same sex, age band, sector and minority membership as groups[%d]: add them up into one", j)
+		}
+		seen[g.key()] = i
+		sum += g.Count
 	}
-	if at.EthnicMinority < 0 || at.EthnicMinority > at.Total {
-		return invalid("attendance.ethnicMinority", "%d is not between 0 and the total %d", at.EthnicMinority, at.Total)
+	if len(at.Groups) > 0 && sum != at.Total {
+		return invalid("attendance.groups", "the counts add up to %d, not the total %d", sum, at.Total)
 	}
 	return nil
 }

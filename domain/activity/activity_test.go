@@ -7,6 +7,7 @@ import (
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/eventstore/inmem"
@@ -26,6 +27,7 @@ func newService(t *testing.T) *activity.Service {
 	types := &domain.Types{}
 	registry.RegisterEvents(types)
 	activity.RegisterEvents(types)
+	project.RegisterEvents(types)
 	svc := &activity.Service{Repo: &domain.Repository{Store: inmem.New(), Types: types}}
 	meta := domain.Meta{Actor: domain.Actor{ID: "system:test", Role: domain.System}, Now: now}
 	ctx := context.Background()
@@ -35,6 +37,13 @@ func newService(t *testing.T) *activity.Service {
 	}
 	if _, err := svc.Repo.Save(ctx, registry.OrganisationStream(cif), 0, meta, registry.OrganisationRegistered{
 		ID: cif, Kind: registry.RegionalHub, Name: domain.LocalizedText{Ka: "სამოქალაქო ინტეგრაციის ფონდი", En: "Civic Integration Foundation"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Repo.Save(ctx, project.Stream("heks-eper-2022"), 0, meta, project.ProjectRegistered{
+		ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "ადგილობრივი განვითარება", En: "Local development"}, Implementers: []string{cif},
+		Start: "2022-01-01", End: "2025-06-30", Total: project.Money{Minor: 124991000, Currency: "EUR"}},
+		project.IndicatorDefined{Project: "heks-eper-2022", ID: "local-gov-trained", ResultType: project.Output, Unit: project.Count, HigherIsBetter: true},
+		project.IndicatorDefined{Project: "heks-eper-2022", ID: "satisfaction", ResultType: project.Outcome, Unit: project.Percent, HigherIsBetter: true}); err != nil {
 		t.Fatal(err)
 	}
 	return svc
@@ -59,9 +68,16 @@ func held(id string, at activity.Attendance) func(context.Context, *activity.Ser
 	}
 }
 
+var yes, no = true, false
+
+// attendance is total attendees: women from CSOs, minority of them of an
+// ethnic minority, and men from local government.
 func attendance(total, women, men, minority int) activity.Attendance {
-	return activity.Attendance{Total: total, BySex: map[string]int{"female": women, "male": men},
-		BySector: map[string]int{"cso": total - 4, "local_government": 4}, EthnicMinority: minority}
+	return activity.Attendance{Total: total, Groups: []activity.Group{
+		{Sex: "female", Sector: "cso", EthnicMinority: &yes, Count: minority},
+		{Sex: "female", Sector: "cso", EthnicMinority: &no, Count: women - minority},
+		{Sex: "male", AgeBand: "30_44", Sector: "local_government", Count: men},
+	}}
 }
 
 func TestActivities(t *testing.T) {
@@ -87,14 +103,31 @@ func TestActivities(t *testing.T) {
 			_, err := s.Schedule(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}, Now: now}, activity.ActivityScheduled{ID: "x"})
 			return err
 		}), Kind: domain.Forbidden},
-		{Name: "schedule", Do: schedule("cif-2023-05", func(*activity.ActivityScheduled) {})},
+		{Name: "indicators without a project", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) {
+			c.Indicators = []activity.IndicatorLink{{Indicator: "local-gov-trained"}}
+		}), Kind: domain.Invalid, Text: "indicators: an activity counts towards indicators of the project it serves"},
+		{Name: "an indicator the project lacks", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) {
+			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "trees-planted"}}
+		}), Kind: domain.Invalid, Text: `indicators[0].indicator: project heks-eper-2022 has no indicator "trees-planted"`},
+		{Name: "an indicator that is not a count", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) {
+			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "satisfaction"}}
+		}), Kind: domain.Invalid, Text: "only a count"},
+		{Name: "a link by an unknown sector", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) {
+			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "local-gov-trained", Sector: "government"}}
+		}), Kind: domain.Invalid, Text: `indicators[0].sector: "government" is not a sector`},
+		{Name: "schedule", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) {
+			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "local-gov-trained", Sector: "local_government"}}
+		})},
 		{Name: "schedule twice", Do: schedule("cif-2023-05", func(*activity.ActivityScheduled) {}), Kind: domain.Conflict, Text: "exists already"},
 		{Name: "a later one", Do: schedule("cif-2023-07", func(c *activity.ActivityScheduled) { c.Start, c.End = "2023-07-01", "2023-07-01" })},
 		{Name: "held before it begins", Do: held("cif-2023-07", attendance(20, 12, 8, 5)), Kind: domain.Conflict, Text: "cannot have been held yet"},
-		{Name: "a breakdown that does not add up", Do: held("cif-2023-05", attendance(20, 12, 7, 5)), Kind: domain.Invalid, Text: "attendance.sex: the counts add up to 19, not the total 20"},
-		{Name: "a negative count", Do: held("cif-2023-05", activity.Attendance{Total: -1}), Kind: domain.Invalid, Text: "negative"},
-		{Name: "more minority members than attendees", Do: held("cif-2023-05", attendance(20, 12, 8, 21)), Kind: domain.Invalid, Text: "ethnicMinority"},
-		{Name: "an unknown category", Do: held("cif-2023-05", activity.Attendance{Total: 2, BySex: map[string]int{"female": 1, "other": 1}}), Kind: domain.Invalid, Text: `"other" is not a category`},
+		{Name: "groups that do not add up", Do: held("cif-2023-05", attendance(20, 12, 7, 5)), Kind: domain.Invalid, Text: "attendance.groups: the counts add up to 19, not the total 20"},
+		{Name: "a negative total", Do: held("cif-2023-05", activity.Attendance{Total: -1}), Kind: domain.Invalid, Text: "attendance.total: -1 is negative"},
+		{Name: "a negative group", Do: held("cif-2023-05", activity.Attendance{Total: 1, Groups: []activity.Group{{Sex: "female", Count: 2}, {Sex: "male", Count: -1}}}), Kind: domain.Invalid, Text: "attendance.groups[1].count: -1 is negative"},
+		{Name: "an unknown category", Do: held("cif-2023-05", activity.Attendance{Total: 2, Groups: []activity.Group{{Sex: "female", Count: 1}, {Sex: "other", Count: 1}}}), Kind: domain.Invalid, Text: `attendance.groups[1].sex: "other" is not a category`},
+		{Name: "an unknown sector", Do: held("cif-2023-05", activity.Attendance{Total: 1, Groups: []activity.Group{{Sector: "clergy", Count: 1}}}), Kind: domain.Invalid, Text: `attendance.groups[0].sector: "clergy"`},
+		{Name: "a group twice", Do: held("cif-2023-05", activity.Attendance{Total: 2, Groups: []activity.Group{{Sex: "female", EthnicMinority: &yes, Count: 1}, {Sex: "female", EthnicMinority: &yes, Count: 1}}}), Kind: domain.Invalid, Text: "as groups[0]"},
+		{Name: "an unknown participating organisation", Do: held("cif-2023-05", activity.Attendance{Total: 1, Organisations: []string{"nobody"}}), Kind: domain.Invalid, Text: `attendance.organisations[0]: "nobody" is not an organisation`},
 		{Name: "held", Do: held("cif-2023-05", attendance(20, 12, 8, 5))},
 		{Name: "held twice", Do: held("cif-2023-05", attendance(20, 12, 8, 5)), Kind: domain.Conflict, Text: "is held"},
 		{Name: "a correction without a reason", Do: correct(attendance(22, 13, 9, 6), ""), Kind: domain.Invalid, Text: "reason"},
@@ -121,7 +154,7 @@ func TestActivities(t *testing.T) {
 	if _, err := svc.Repo.Load(context.Background(), activity.Stream("cif-2023-05"), &a); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.Attendance(); a.Status() != activity.Held || got.Total != 22 || got.BySex["female"] != 13 || got.EthnicMinority != 6 {
+	if got := a.Attendance(); a.Status() != activity.Held || got.Total != 22 || got.By("sex")["female"] != 13 || got.By("ethnic_minority")["true"] != 6 {
 		t.Fatalf("after the correction: %s, %+v; want held with 22 attendees, 13 women, 6 of a minority", a.Status(), got)
 	}
 	events, err := svc.Repo.Store.ReadStream(context.Background(), activity.Stream("cif-2023-05"), eventstore.ReadOptions{})
@@ -131,5 +164,26 @@ func TestActivities(t *testing.T) {
 	e, err := svc.Repo.Types.Decode(events[0])
 	if err != nil || e.(activity.ActivityScheduled).Region != "kvemo-kartli" {
 		t.Fatalf("the scheduled event %+v (%v); want the municipality's region recorded", e, err)
+	}
+}
+
+func TestIndicatorLinkCounts(t *testing.T) {
+	at := attendance(22, 13, 9, 6)
+	for _, c := range []struct {
+		link activity.IndicatorLink
+		want int
+	}{
+		{activity.IndicatorLink{Indicator: "i"}, 22},
+		{activity.IndicatorLink{Indicator: "i", Sector: "local_government"}, 9},
+		{activity.IndicatorLink{Indicator: "i", Sex: "female"}, 13},
+		{activity.IndicatorLink{Indicator: "i", Sex: "female", Sector: "local_government"}, 0},
+		{activity.IndicatorLink{Indicator: "i", Sector: "media"}, 0},
+	} {
+		if got := c.link.Counted(at); got != c.want {
+			t.Errorf("%+v counts %d, want %d", c.link, got, c.want)
+		}
+	}
+	if got := (activity.Attendance{Total: 7}).By("sex"); got[""] != 7 || len(got) != 1 {
+		t.Errorf("an attendance without groups by sex: %v, want 7 unrecorded", got)
 	}
 }

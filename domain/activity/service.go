@@ -70,14 +70,8 @@ func (s *Service) Schedule(ctx context.Context, meta domain.Meta, cmd ActivitySc
 		return eventstore.AppendResult{}, invalid("municipality", "%q is not a municipality in the registry", cmd.Municipality)
 	}
 	cmd.Region = m.Region()
-	if cmd.Project != "" {
-		var p project.Project
-		if _, err := s.Repo.Load(ctx, project.Stream(cmd.Project), &p); err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		if p.ID() == "" {
-			return eventstore.AppendResult{}, invalid("project", "%q is not a project", cmd.Project)
-		}
+	if err := s.checkProject(ctx, cmd); err != nil {
+		return eventstore.AppendResult{}, err
 	}
 	return s.on(ctx, meta, cmd.ID, true, func(a *Activity) ([]domain.Event, error) {
 		if a.id != "" {
@@ -133,6 +127,9 @@ func (s *Service) RecordHeld(ctx context.Context, meta domain.Meta, cmd Activity
 	if err := cmd.Attendance.validate(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
+	if err := s.checkOrganisations(ctx, cmd.Attendance); err != nil {
+		return eventstore.AppendResult{}, err
+	}
 	return s.on(ctx, meta, cmd.ID, false, func(a *Activity) ([]domain.Event, error) {
 		switch {
 		case a.status != Scheduled:
@@ -153,6 +150,9 @@ func (s *Service) CorrectAttendance(ctx context.Context, meta domain.Meta, cmd A
 	if err := cmd.Attendance.validate(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
+	if err := s.checkOrganisations(ctx, cmd.Attendance); err != nil {
+		return eventstore.AppendResult{}, err
+	}
 	cmd.Reason = strings.TrimSpace(cmd.Reason)
 	if cmd.Reason == "" {
 		return eventstore.AppendResult{}, invalid("reason", "required: why the figures change")
@@ -163,6 +163,58 @@ func (s *Service) CorrectAttendance(ctx context.Context, meta domain.Meta, cmd A
 		}
 		return []domain.Event{cmd}, nil
 	})
+}
+
+// checkProject checks the project an activity serves, and that each
+// indicator it counts towards is one of the project's counts.
+func (s *Service) checkProject(ctx context.Context, cmd ActivityScheduled) error {
+	if cmd.Project == "" {
+		if len(cmd.Indicators) > 0 {
+			return invalid("indicators", "an activity counts towards indicators of the project it serves: give the project")
+		}
+		return nil
+	}
+	var p project.Project
+	if _, err := s.Repo.Load(ctx, project.Stream(cmd.Project), &p); err != nil {
+		return err
+	}
+	if p.ID() == "" {
+		return invalid("project", "%q is not a project", cmd.Project)
+	}
+	seen := map[IndicatorLink]bool{}
+	for i, l := range cmd.Indicators {
+		field := fmt.Sprintf("indicators[%d]", i)
+		ind, ok := p.Indicator(l.Indicator)
+		switch {
+		case !ok:
+			return invalid(field+".indicator", "project %s has no indicator %q", cmd.Project, l.Indicator)
+		case ind.Unit != project.Count:
+			return invalid(field+".indicator", "%q is measured in %s: only a count can add up attendees", l.Indicator, ind.Unit)
+		case l.Sector != "" && !slices.Contains(Sectors, l.Sector):
+			return invalid(field+".sector", "%q is not a sector (%s)", l.Sector, strings.Join(Sectors, ", "))
+		case l.Sex != "" && !slices.Contains(Sexes, l.Sex):
+			return invalid(field+".sex", "%q is not a category (%s)", l.Sex, strings.Join(Sexes, ", "))
+		case seen[l]:
+			return invalid(field, "given twice")
+		}
+		seen[l] = true
+	}
+	return nil
+}
+
+// checkOrganisations checks that the organisations named as taking part
+// are in the registry.
+func (s *Service) checkOrganisations(ctx context.Context, at Attendance) error {
+	for i, id := range at.Organisations {
+		var o registry.Organisation
+		if _, err := s.Repo.Load(ctx, registry.OrganisationStream(id), &o); err != nil {
+			return err
+		}
+		if o.ID() == "" {
+			return invalid(fmt.Sprintf("attendance.organisations[%d]", i), "%q is not an organisation in the registry", id)
+		}
+	}
+	return nil
 }
 
 func (s *Service) on(ctx context.Context, meta domain.Meta, id string, scheduling bool, decide func(*Activity) ([]domain.Event, error)) (eventstore.AppendResult, error) {

@@ -173,6 +173,12 @@ type Project struct {
 // ID returns the project's ID, "" before it is registered.
 func (p *Project) ID() string { return p.id }
 
+// Indicator returns the indicator id, and whether the project has it.
+func (p *Project) Indicator(id string) (IndicatorDefined, bool) {
+	ind, ok := p.indicators[id]
+	return ind, ok
+}
+
 // Apply implements domain.Aggregate.
 func (p *Project) Apply(e domain.Event) error {
 	if _, ok := e.(ProjectRegistered); !ok && p.id == "" {
