@@ -20,6 +20,9 @@ const (
 	Analyst Role = "analyst"
 	// Applicant acts for one municipality in certification.
 	Applicant Role = "applicant"
+	// Hub is a regional hub's staff: records activities in its own region
+	// (Actor.Region) and reads like an analyst.
+	Hub Role = "hub"
 	// Expert scores the applications assigned to them.
 	Expert Role = "expert"
 	// Consortium decides certification.
@@ -34,13 +37,13 @@ const (
 )
 
 // Roles lists the roles an API key may have.
-var Roles = []Role{Anonymous, Analyst, Applicant, Expert, Consortium, Auditor, Admin}
+var Roles = []Role{Anonymous, Analyst, Applicant, Hub, Expert, Consortium, Auditor, Admin}
 
 // ParseRole reads a role name.
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if !slices.Contains(Roles, r) {
-		return "", Errorf(Invalid, "unknown role %q (want one of anonymous, analyst, applicant, expert, consortium, auditor, admin)", s)
+		return "", Errorf(Invalid, "unknown role %q (want one of anonymous, analyst, applicant, hub, expert, consortium, auditor, admin)", s)
 	}
 	return r, nil
 }
@@ -53,6 +56,9 @@ type Actor struct {
 	Role Role
 	// Municipality is the municipality an applicant acts for.
 	Municipality string
+	// Region is the region a hub key acts for: the code of a registered
+	// region, such as kvemo-kartli.
+	Region string
 }
 
 // SignedIn reports whether the actor identified themselves.

@@ -266,9 +266,10 @@ func (a *Activity) Apply(e domain.Event) error {
 	return nil
 }
 
-// validate checks an attendance: no negative count, known categories,
-// no group twice, and the groups adding up to the total.
-func (at Attendance) validate() error {
+// Validate checks an attendance: no negative count, known categories, no
+// group twice, and the groups adding up to the total. The commands call
+// it; so does anything that writes activity events in bulk.
+func (at Attendance) Validate() error {
 	if at.Total < 0 {
 		return invalid("attendance.total", "%d is negative", at.Total)
 	}

@@ -115,6 +115,9 @@ func TestActivities(t *testing.T) {
 		{Name: "a link by an unknown sector", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) {
 			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "local-gov-trained", Sector: "government"}}
 		}), Kind: domain.Invalid, Text: `indicators[0].sector: "government" is not a sector`},
+		{Name: "links that count the same attendees twice", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) {
+			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "local-gov-trained", Sector: "local_government"}, {Indicator: "local-gov-trained", Sex: "female"}}
+		}), Kind: domain.Invalid, Text: `indicators[1]: counts some of the attendees indicators[0] counts already`},
 		{Name: "schedule", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) {
 			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "local-gov-trained", Sector: "local_government"}}
 		})},

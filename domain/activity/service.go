@@ -124,7 +124,7 @@ func (s *Service) RecordHeld(ctx context.Context, meta domain.Meta, cmd Activity
 	if err := meta.Actor.Require("record an activity held", recorders...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := cmd.Attendance.validate(); err != nil {
+	if err := cmd.Attendance.Validate(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	if err := s.checkOrganisations(ctx, cmd.Attendance); err != nil {
@@ -147,7 +147,7 @@ func (s *Service) CorrectAttendance(ctx context.Context, meta domain.Meta, cmd A
 	if err := meta.Actor.Require("correct an attendance", recorders...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := cmd.Attendance.validate(); err != nil {
+	if err := cmd.Attendance.Validate(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	if err := s.checkOrganisations(ctx, cmd.Attendance); err != nil {
@@ -181,7 +181,6 @@ func (s *Service) checkProject(ctx context.Context, cmd ActivityScheduled) error
 	if p.ID() == "" {
 		return invalid("project", "%q is not a project", cmd.Project)
 	}
-	seen := map[IndicatorLink]bool{}
 	for i, l := range cmd.Indicators {
 		field := fmt.Sprintf("indicators[%d]", i)
 		ind, ok := p.Indicator(l.Indicator)
@@ -194,13 +193,19 @@ func (s *Service) checkProject(ctx context.Context, cmd ActivityScheduled) error
 			return invalid(field+".sector", "%q is not a sector (%s)", l.Sector, strings.Join(Sectors, ", "))
 		case l.Sex != "" && !slices.Contains(Sexes, l.Sex):
 			return invalid(field+".sex", "%q is not a category (%s)", l.Sex, strings.Join(Sexes, ", "))
-		case seen[l]:
-			return invalid(field, "given twice")
 		}
-		seen[l] = true
+		for j, m := range cmd.Indicators[:i] {
+			if m.Indicator == l.Indicator && !disjoint(l.Sector, m.Sector) && !disjoint(l.Sex, m.Sex) {
+				return invalid(field, "counts some of the attendees indicators[%d] counts already towards %q", j, l.Indicator)
+			}
+		}
 	}
 	return nil
 }
+
+// disjoint reports whether two categories of a link (sector or sex) can
+// never count the same attendee: both are given and differ.
+func disjoint(a, b string) bool { return a != "" && b != "" && a != b }
 
 // checkOrganisations checks that the organisations named as taking part
 // are in the registry.
