@@ -236,8 +236,12 @@ type IndicatorProgress struct {
 }
 
 // ProjectProgress returns the project's indicators, each with its targets
-// and its progress on day (YYYY-MM-DD), computed from the corrected
-// actuals by project.ComputeProgress.
+// and its progress on day (YYYY-MM-DD), computed by
+// project.ComputeProgress from the corrected actuals and from the
+// attendance of the held activities linked to the indicator (each an
+// actual over the activity's days, of the attendees its link counts, as
+// corrected). The project aggregate alone knows only the former: the
+// activities are other streams.
 func (q *Reads) ProjectProgress(ctx context.Context, projectID, day string) ([]IndicatorProgress, error) {
 	if _, err := time.Parse(project.DateLayout, day); err != nil {
 		return nil, domain.Errorf(domain.Invalid, "on: %q is not a date (YYYY-MM-DD)", day)
@@ -247,7 +251,14 @@ func (q *Reads) ProjectProgress(ctx context.Context, projectID, day string) ([]I
 			coalesce((SELECT jsonb_agg(jsonb_build_object('start', t.start_on::text, 'end', t.end_on::text, 'value', t.value) ORDER BY t.start_on)
 				FROM rm.project_targets t WHERE t.project = i.project AND t.indicator = i.id), '[]'),
 			coalesce((SELECT jsonb_agg(jsonb_build_object('start', a.start_on::text, 'end', a.end_on::text, 'value', a.value) ORDER BY a.recorded_at)
-				FROM rm.project_actuals a WHERE a.project = i.project AND a.indicator = i.id), '[]')
+				FROM rm.project_actuals a WHERE a.project = i.project AND a.indicator = i.id), '[]'),
+			coalesce((SELECT jsonb_agg(jsonb_build_object('start', c.start_on::text, 'end', c.end_on::text, 'value', c.n) ORDER BY c.start_on, c.id)
+				FROM (SELECT a.id, a.start_on, a.end_on, sum(f.count) AS n
+					FROM rm.activity_links l
+					JOIN rm.activities a ON a.id = l.activity AND a.status = 'held'
+					JOIN rm.attendance f ON f.activity = a.no AND (l.sector = '' OR f.sector = l.sector) AND (l.sex = '' OR f.sex = l.sex)
+					WHERE l.project = i.project AND l.indicator = i.id
+					GROUP BY a.id, a.start_on, a.end_on) c), '[]')
 		FROM rm.project_indicators i WHERE i.project = $1 ORDER BY i.id`, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("progress of %s: %w", projectID, err)
@@ -255,13 +266,13 @@ func (q *Reads) ProjectProgress(ctx context.Context, projectID, day string) ([]I
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (IndicatorProgress, error) {
 		var ip IndicatorProgress
 		ind := &ip.Indicator
-		var targets, actuals []struct {
+		var targets, actuals, attended []struct {
 			Start string  `json:"start"`
 			End   string  `json:"end"`
 			Value float64 `json:"value"`
 		}
 		if err := r.Scan(&ind.ID, &ind.ResultType, &ind.Result.Ka, &ind.Result.En, &ind.Title.Ka, &ind.Title.En, &ind.Unit,
-			&ind.HigherIsBetter, &ind.BaselineYear, &ind.Baseline, &targets, &actuals); err != nil {
+			&ind.HigherIsBetter, &ind.BaselineYear, &ind.Baseline, &targets, &actuals, &attended); err != nil {
 			return ip, err
 		}
 		ind.Project = projectID
@@ -269,7 +280,7 @@ func (q *Reads) ProjectProgress(ctx context.Context, projectID, day string) ([]I
 			ip.Targets = append(ip.Targets, project.TargetSet{Project: projectID, Indicator: ind.ID, Start: t.Start, End: t.End, Value: t.Value})
 		}
 		var measures []project.Measure
-		for _, a := range actuals {
+		for _, a := range append(actuals, attended...) {
 			measures = append(measures, project.Measure{Start: a.Start, End: a.End, Value: a.Value})
 		}
 		ip.Progress = project.ComputeProgress(*ind, ip.Targets, measures, day)

@@ -95,7 +95,7 @@ func TestProjectsQueries(t *testing.T) {
 	e := newDomainEnv(t)
 	e.seedRegistry(t)
 	h := makeProjHistory(t, e)
-	e.startRunner(t, h.head, projections.Projects{})
+	e.startRunner(t, h.head, projections.Projects{}, projections.Activities{})
 	ctx := context.Background()
 	p, err := e.reads.Project(ctx, "heks-eper-2022")
 	if err != nil || p == nil {

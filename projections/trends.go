@@ -1,0 +1,241 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/civicledger/civicledger/domain"
+)
+
+// Dimension is one way to group or filter participation.
+type Dimension string
+
+// The dimensions. Year, quarter and month are of an activity's first day;
+// quarter and month alone group across years (seasons), with year they
+// make a time series. Sex, age band, sector and ethnic-minority membership
+// are the attendees'; the others the activity's.
+const (
+	DimYear           Dimension = "year"
+	DimQuarter        Dimension = "quarter"
+	DimMonth          Dimension = "month"
+	DimRegion         Dimension = "region"
+	DimMunicipality   Dimension = "municipality"
+	DimActivityType   Dimension = "activity_type"
+	DimProject        Dimension = "project"
+	DimSector         Dimension = "sector"
+	DimSex            Dimension = "sex"
+	DimAgeBand        Dimension = "age_band"
+	DimEthnicMinority Dimension = "ethnic_minority"
+)
+
+// dimensions maps each dimension to its column (or expression), the same
+// in the activities table and the attendance facts, and says whether it
+// is an attendee's (found in the facts only).
+var dimensions = map[Dimension]struct {
+	expr     string
+	attendee bool
+}{
+	DimYear:           {"year", false},
+	DimQuarter:        {"((month + 2) / 3)", false},
+	DimMonth:          {"month", false},
+	DimRegion:         {"region", false},
+	DimMunicipality:   {"municipality", false},
+	DimActivityType:   {"type", false},
+	DimProject:        {"project", false},
+	DimSector:         {"sector", true},
+	DimSex:            {"sex", true},
+	DimAgeBand:        {"age_band", true},
+	DimEthnicMinority: {"ethnic_minority", true},
+}
+
+// TrendFilter narrows participation. A list matches any of its values; an
+// empty list anything. In the attendee dimensions and Projects, "" stands
+// for not recorded (no project); EthnicMinority takes "true", "false" and
+// "". From and To bound the activity's first day, inclusive.
+type TrendFilter struct {
+	From, To       string
+	Regions        []string
+	Municipalities []string
+	Types          []string
+	Projects       []string
+	Sectors        []string
+	Sexes          []string
+	AgeBands       []string
+	EthnicMinority []string
+}
+
+// lists pairs each list of the filter with its dimension.
+func (f TrendFilter) lists() []struct {
+	dim    Dimension
+	values []string
+} {
+	return []struct {
+		dim    Dimension
+		values []string
+	}{
+		{DimRegion, f.Regions}, {DimMunicipality, f.Municipalities}, {DimActivityType, f.Types}, {DimProject, f.Projects},
+		{DimSector, f.Sectors}, {DimSex, f.Sexes}, {DimAgeBand, f.AgeBands}, {DimEthnicMinority, f.EthnicMinority},
+	}
+}
+
+// TrendRow is one group: its value in each dimension grouped by, in the
+// order asked ("" for not recorded, or no project; years, quarters and
+// months in digits; "true" or "false" for minority membership), the held
+// activities with attendees in the group, and the attendees.
+type TrendRow struct {
+	Values     []string
+	Activities int64
+	Attendance int64
+}
+
+// MaxTrendRows caps the groups of one answer: a dashboard asking for every
+// municipality by month by sector gets a clear error, not megabytes.
+const MaxTrendRows = 10000
+
+// ParticipationTrend aggregates the attendance of held activities by the
+// dimensions given, over those matching the filter, in one SQL statement.
+// Without an attendee dimension (in groupBy or the filter) it reads the
+// activities table, one row per activity; otherwise the attendance facts,
+// first per group and activity, so an activity with several groups of
+// attendees counts once in each group it has attendees in.
+func (q *Reads) ParticipationTrend(ctx context.Context, groupBy []Dimension, f TrendFilter) ([]TrendRow, error) {
+	sql, args, err := trendSQL(groupBy, f)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.DB.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("participation trend: %w", err)
+	}
+	defer rows.Close()
+	var out []TrendRow
+	for rows.Next() {
+		dest := make([]any, len(groupBy)+2)
+		vals := make([]*string, len(groupBy))
+		for i := range vals {
+			dest[i] = &vals[i]
+		}
+		var row TrendRow
+		dest[len(groupBy)], dest[len(groupBy)+1] = &row.Activities, &row.Attendance
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("participation trend: %w", err)
+		}
+		row.Values = make([]string, len(vals))
+		for i, v := range vals {
+			if v != nil {
+				row.Values[i] = *v
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("participation trend: %w", err)
+	}
+	if len(out) > MaxTrendRows {
+		return nil, domain.Errorf(domain.Invalid, "groupBy: the grouping gives more than %d groups; group by fewer dimensions or narrow the filter", MaxTrendRows)
+	}
+	return out, nil
+}
+
+// trendSQL builds the statement of ParticipationTrend. Values are always
+// parameters; only the fixed column expressions of dimensions are spliced
+// in.
+func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
+	facts := false
+	seen := map[Dimension]bool{}
+	for i, d := range groupBy {
+		dim, ok := dimensions[d]
+		switch {
+		case !ok:
+			return "", nil, domain.Errorf(domain.Invalid, "groupBy[%d]: %q is not a dimension", i, d)
+		case seen[d]:
+			return "", nil, domain.Errorf(domain.Invalid, "groupBy[%d]: %s is given twice", i, d)
+		}
+		seen[d] = true
+		facts = facts || dim.attendee
+	}
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, fmt.Sprintf(cond, len(args)))
+	}
+	for _, b := range []struct{ field, day, op string }{{"from", f.From, ">="}, {"to", f.To, "<="}} {
+		if b.day == "" {
+			continue
+		}
+		if _, err := time.Parse(domain.DateLayout, b.day); err != nil {
+			return "", nil, domain.Errorf(domain.Invalid, "filter.%s: %q is not a date (YYYY-MM-DD)", b.field, b.day)
+		}
+	}
+	if f.From != "" && f.To != "" && f.To < f.From {
+		return "", nil, domain.Errorf(domain.Invalid, "filter.to: %s is before filter.from %s", f.To, f.From)
+	}
+	dayColumn := "start_on"
+	if facts || f.hasAttendee() {
+		facts, dayColumn = true, "day"
+	}
+	if f.From != "" {
+		add(dayColumn+" >= $%d", f.From)
+	}
+	if f.To != "" {
+		add(dayColumn+" <= $%d", f.To)
+	}
+	for _, l := range f.lists() {
+		if len(l.values) == 0 {
+			continue
+		}
+		expr := dimensions[l.dim].expr
+		if l.dim == DimEthnicMinority {
+			for _, v := range l.values {
+				if v != "true" && v != "false" && v != "" {
+					return "", nil, domain.Errorf(domain.Invalid, "filter.ethnicMinority: %q is not true, false or unrecorded", v)
+				}
+			}
+			expr = "ethnic_minority::text"
+		}
+		if slices.Contains(l.values, "") {
+			expr = "coalesce(" + expr + ", '')"
+		}
+		add(expr+" = ANY($%d)", l.values)
+	}
+	keys := make([]string, len(groupBy))
+	for i, d := range groupBy {
+		keys[i] = fmt.Sprintf("%s AS k%d", dimensions[d].expr, i)
+	}
+	names := make([]string, len(groupBy))
+	texts := make([]string, len(groupBy))
+	for i := range groupBy {
+		names[i] = fmt.Sprintf("k%d", i)
+		texts[i] = fmt.Sprintf("k%d::text AS v%d", i, i)
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " AND " + strings.Join(conds, " AND ")
+	}
+	groupList, order := "", ""
+	if len(groupBy) > 0 {
+		groupList = " GROUP BY " + strings.Join(names, ", ")
+		order = " ORDER BY " + strings.Join(names, ", ")
+	}
+	selectKeys := strings.Join(append(texts, ""), ", ")
+	limit := " LIMIT " + strconv.Itoa(MaxTrendRows+1)
+	if !facts {
+		inner := strings.Join(append(keys, "total"), ", ")
+		return `SELECT ` + selectKeys + `count(*), coalesce(sum(total), 0)::bigint FROM (SELECT ` + inner +
+			` FROM rm.activities WHERE status = 'held'` + where + `) a` + groupList + order + limit, args, nil
+	}
+	inner := strings.Join(append(keys, "activity", "sum(count) AS n"), ", ")
+	innerGroup := strings.Join(append(names, "activity"), ", ")
+	return `SELECT ` + selectKeys + `count(*), coalesce(sum(n), 0)::bigint FROM (SELECT ` + inner +
+		` FROM rm.attendance WHERE true` + where + ` GROUP BY ` + innerGroup + `) g` + groupList + order + limit, args, nil
+}
+
+// hasAttendee reports whether the filter narrows by an attendee dimension.
+func (f TrendFilter) hasAttendee() bool {
+	return len(f.Sectors)+len(f.Sexes)+len(f.AgeBands)+len(f.EthnicMinority) > 0
+}
