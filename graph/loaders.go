@@ -18,6 +18,7 @@ type loaders struct {
 	municipalities *dataloadgen.Loader[string, projections.Municipality]
 	byRegion       *dataloadgen.Loader[string, []projections.Municipality]
 	organisations  *dataloadgen.Loader[string, projections.Organisation]
+	projects       *dataloadgen.Loader[string, projections.ProjectInfo]
 }
 
 const loaderWait = time.Millisecond
@@ -28,6 +29,7 @@ func newLoaders(reads *projections.Reads) *loaders {
 		municipalities: dataloadgen.NewMappedLoader(reads.MunicipalitiesByCode, dataloadgen.WithWait(loaderWait)),
 		byRegion:       dataloadgen.NewMappedLoader(reads.MunicipalitiesByRegion, dataloadgen.WithWait(loaderWait)),
 		organisations:  dataloadgen.NewMappedLoader(reads.OrganisationsByID, dataloadgen.WithWait(loaderWait)),
+		projects:       dataloadgen.NewMappedLoader(reads.ProjectsByID, dataloadgen.WithWait(loaderWait)),
 	}
 }
 

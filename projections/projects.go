@@ -191,24 +191,39 @@ type Contribution struct {
 
 // Projects returns every project, by ID, with its contributions.
 func (q *Reads) Projects(ctx context.Context) ([]ProjectInfo, error) {
-	return q.projects(ctx, "")
+	return q.projects(ctx, nil)
 }
 
 // Project returns the project id, nil when there is none.
 func (q *Reads) Project(ctx context.Context, id string) (*ProjectInfo, error) {
-	ps, err := q.projects(ctx, id)
+	ps, err := q.projects(ctx, []string{id})
 	if err != nil || len(ps) == 0 {
 		return nil, err
 	}
 	return &ps[0], nil
 }
 
-func (q *Reads) projects(ctx context.Context, id string) ([]ProjectInfo, error) {
+// ProjectsByID returns the projects with the given IDs, keyed by ID; IDs
+// not found are absent. The loader of the API's references uses it.
+func (q *Reads) ProjectsByID(ctx context.Context, ids []string) (map[string]ProjectInfo, error) {
+	ps, err := q.projects(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]ProjectInfo, len(ps))
+	for _, p := range ps {
+		out[p.ID] = p
+	}
+	return out, nil
+}
+
+// projects returns the projects ids, all of them for nil.
+func (q *Reads) projects(ctx context.Context, ids []string) ([]ProjectInfo, error) {
 	rows, err := q.DB.Query(ctx, `SELECT p.id, p.title_ka, p.title_en, p.implementers, p.partners, p.lead, p.start_on::text,
 			p.end_on::text, p.regions, p.municipalities, p.objectives, p.total_minor, p.currency,
 			coalesce((SELECT jsonb_agg(jsonb_build_object('donor', c.donor, 'minor', c.minor, 'currency', c.currency) ORDER BY c.position)
 				FROM rm.project_contributions c WHERE c.project = p.id), '[]')
-		FROM rm.projects p WHERE $1 = '' OR p.id = $1 ORDER BY p.id`, id)
+		FROM rm.projects p WHERE $1::text[] IS NULL OR p.id = ANY($1) ORDER BY p.id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("projects: %w", err)
 	}

@@ -22,6 +22,11 @@ var now = time.Date(2023, 6, 1, 10, 0, 0, 0, time.UTC)
 
 var admin = domain.Meta{Actor: domain.Actor{ID: "key:admin", Role: domain.Admin}, Now: now}
 
+// hub is the Meta of a hub key for region.
+func hub(region string) domain.Meta {
+	return domain.Meta{Actor: domain.Actor{ID: "key:hub-" + region, Role: domain.Hub, Region: region}, Now: now}
+}
+
 func newService(t *testing.T) *activity.Service {
 	t.Helper()
 	types := &domain.Types{}
@@ -120,6 +125,26 @@ func TestActivities(t *testing.T) {
 		}), Kind: domain.Invalid, Text: `indicators[1]: counts some of the attendees indicators[0] counts already`},
 		{Name: "schedule", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) {
 			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "local-gov-trained", Sector: "local_government"}}
+		})},
+		{Name: "the hub of another region may not schedule here", Do: do(func(ctx context.Context, s *activity.Service) error {
+			cmd := activity.ActivityScheduled{ID: "imereti-hub-1", Type: activity.Forum, Title: domain.LocalizedText{Ka: "ფორუმი", En: "Forum"},
+				Organisers: []string{cif}, Municipality: "marneuli", Start: "2023-05-20", End: "2023-05-20"}
+			_, err := s.Schedule(ctx, hub("imereti"), cmd)
+			return err
+		}), Kind: domain.Forbidden, Text: "in kvemo-kartli is not allowed for the hub of imereti"},
+		{Name: "nor record what another region's activity did", Do: do(func(ctx context.Context, s *activity.Service) error {
+			_, err := s.Cancel(ctx, hub("imereti"), activity.ActivityCancelled{ID: "cif-2023-05", Reason: "mine now"})
+			return err
+		}), Kind: domain.Forbidden, Text: "changing activity cif-2023-05 in kvemo-kartli"},
+		{Name: "the region's own hub schedules", Do: do(func(ctx context.Context, s *activity.Service) error {
+			cmd := activity.ActivityScheduled{ID: "cif-forum-2023", Type: activity.Forum, Title: domain.LocalizedText{Ka: "ფორუმი", En: "Forum"},
+				Organisers: []string{cif}, Municipality: "marneuli", Start: "2023-05-20", End: "2023-05-20"}
+			_, err := s.Schedule(ctx, hub("kvemo-kartli"), cmd)
+			return err
+		})},
+		{Name: "and records it held", Do: do(func(ctx context.Context, s *activity.Service) error {
+			_, err := s.RecordHeld(ctx, hub("kvemo-kartli"), activity.ActivityHeld{ID: "cif-forum-2023", Attendance: attendance(30, 18, 12, 9)})
+			return err
 		})},
 		{Name: "schedule twice", Do: schedule("cif-2023-05", func(*activity.ActivityScheduled) {}), Kind: domain.Conflict, Text: "exists already"},
 		{Name: "a later one", Do: schedule("cif-2023-07", func(c *activity.ActivityScheduled) { c.Start, c.End = "2023-07-01", "2023-07-01" })},

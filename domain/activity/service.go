@@ -14,14 +14,24 @@ import (
 
 // Service handles the activity commands. Each checks the actor's role,
 // then the input (Invalid, naming the field), then decides on the
-// activity's own events. Programme staff record activities: for now
-// admins and the system (a hub's own role, bound to its region, is to
-// come).
+// activity's own events. Admins and the system record any activity; a
+// hub's key only those in its own region, judged by the region recorded
+// in the activity's own scheduling event (or, when scheduling, the
+// municipality's in the registry).
 type Service struct {
 	Repo *domain.Repository
 }
 
-var recorders = []domain.Role{domain.Admin, domain.System}
+var recorders = []domain.Role{domain.Admin, domain.System, domain.Hub}
+
+// inRegion refuses a hub acting outside its region.
+func inRegion(meta domain.Meta, action, region string) error {
+	if meta.Actor.Role == domain.Hub && meta.Actor.Region != region {
+		return domain.Errorf(domain.Forbidden, "%s in %s is not allowed for the hub of %s: a hub records its own region's activities",
+			action, region, meta.Actor.Region)
+	}
+	return nil
+}
 
 // Schedule plans an activity. Region is taken from the municipality.
 func (s *Service) Schedule(ctx context.Context, meta domain.Meta, cmd ActivityScheduled) (eventstore.AppendResult, error) {
@@ -70,6 +80,9 @@ func (s *Service) Schedule(ctx context.Context, meta domain.Meta, cmd ActivitySc
 		return eventstore.AppendResult{}, invalid("municipality", "%q is not a municipality in the registry", cmd.Municipality)
 	}
 	cmd.Region = m.Region()
+	if err := inRegion(meta, "scheduling an activity", cmd.Region); err != nil {
+		return eventstore.AppendResult{}, err
+	}
 	if err := s.checkProject(ctx, cmd); err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -234,6 +247,11 @@ func (s *Service) on(ctx context.Context, meta domain.Meta, id string, schedulin
 	}
 	if version == 0 && !scheduling {
 		return eventstore.AppendResult{}, domain.Errorf(domain.NotFound, "no activity %s", id)
+	}
+	if !scheduling {
+		if err := inRegion(meta, "changing activity "+id, a.region); err != nil {
+			return eventstore.AppendResult{}, err
+		}
 	}
 	events, err := decide(&a)
 	if err != nil {

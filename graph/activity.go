@@ -1,0 +1,238 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/graph/model"
+	"github.com/civicledger/civicledger/projections"
+	"github.com/vikstrous/dataloadgen"
+)
+
+// The attendee categories are lower-case strings in the domain ("" for
+// not recorded) and enums here: FEMALE, AGE_18_29, LOCAL_GOVERNMENT,
+// UNRECORDED. An age band starting with a digit takes an AGE_ prefix, as
+// a GraphQL name cannot.
+
+// enumName is a domain category's enum name.
+func enumName(category string) string {
+	switch {
+	case category == "":
+		return "UNRECORDED"
+	case category[0] >= '0' && category[0] <= '9':
+		return "AGE_" + strings.ToUpper(category)
+	}
+	return strings.ToUpper(category)
+}
+
+// categoryOf is an enum's domain category.
+func categoryOf[E ~string](e E) string {
+	if e == "UNRECORDED" {
+		return ""
+	}
+	return strings.ToLower(strings.TrimPrefix(string(e), "AGE_"))
+}
+
+func categoriesOf[E ~string](es []E) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = categoryOf(e)
+	}
+	return out
+}
+
+// minorityOf converts a recorded minority membership.
+func minorityOf(m *bool) model.MinorityMembership {
+	switch {
+	case m == nil:
+		return model.MinorityMembershipUnrecorded
+	case *m:
+		return model.MinorityMembershipMinority
+	}
+	return model.MinorityMembershipNotMinority
+}
+
+// minorityInput converts a minority membership given.
+func minorityInput(m *model.MinorityMembership) *bool {
+	if m == nil || *m == model.MinorityMembershipUnrecorded {
+		return nil
+	}
+	yes := *m == model.MinorityMembershipMinority
+	return &yes
+}
+
+// minorityCategory is the trend's form of a membership: "true", "false"
+// or "" (not recorded).
+func minorityCategory(m model.MinorityMembership) string {
+	switch m {
+	case model.MinorityMembershipMinority:
+		return "true"
+	case model.MinorityMembershipNotMinority:
+		return "false"
+	}
+	return ""
+}
+
+// attendanceOf converts a held activity's attendance.
+func attendanceOf(at activity.Attendance, corrections int) *model.Attendance {
+	out := &model.Attendance{Total: at.Total, Corrections: corrections, Source: at, Groups: make([]model.AttendanceGroup, len(at.Groups))}
+	for i, g := range at.Groups {
+		out.Groups[i] = model.AttendanceGroup{Sex: model.Sex(enumName(g.Sex)), AgeBand: model.AgeBand(enumName(g.AgeBand)),
+			Sector: model.Sector(enumName(g.Sector)), EthnicMinority: minorityOf(g.EthnicMinority), Count: g.Count}
+	}
+	return out
+}
+
+// attendanceInput converts an attendance given.
+func attendanceInput(in model.AttendanceInput) activity.Attendance {
+	at := activity.Attendance{Total: in.Total, Organisations: in.Organisations}
+	for _, g := range in.Groups {
+		group := activity.Group{EthnicMinority: minorityInput(g.EthnicMinority), Count: g.Count}
+		if g.Sex != nil {
+			group.Sex = categoryOf(*g.Sex)
+		}
+		if g.AgeBand != nil {
+			group.AgeBand = categoryOf(*g.AgeBand)
+		}
+		if g.Sector != nil {
+			group.Sector = categoryOf(*g.Sector)
+		}
+		at.Groups = append(at.Groups, group)
+	}
+	return at
+}
+
+// scheduledOf converts a new activity.
+func scheduledOf(in model.ScheduleActivityInput) activity.ActivityScheduled {
+	cmd := activity.ActivityScheduled{ID: in.ID, Type: in.Type, Title: localized(in.Title), Topic: deref(in.Topic),
+		Organisers: in.Organisers, Project: deref(in.Project), Municipality: in.Municipality, Place: deref(in.Place),
+		Start: in.Start, End: in.End}
+	if in.Channel != nil {
+		cmd.Channel = categoryOf(*in.Channel)
+	}
+	for _, l := range in.Indicators {
+		link := activity.IndicatorLink{Indicator: l.Indicator}
+		if l.Sector != nil {
+			link.Sector = categoryOf(*l.Sector)
+		}
+		if l.Sex != nil {
+			link.Sex = categoryOf(*l.Sex)
+		}
+		cmd.Indicators = append(cmd.Indicators, link)
+	}
+	return cmd
+}
+
+// activityFilterOf converts the calendar's filter.
+func activityFilterOf(f *model.ActivityFilter) projections.ActivityFilter {
+	if f == nil {
+		return projections.ActivityFilter{}
+	}
+	return projections.ActivityFilter{From: deref(f.From), To: deref(f.To), Region: deref(f.Region), Municipality: deref(f.Municipality),
+		Types: f.Type, Project: deref(f.Project), Organiser: deref(f.Organiser), Status: deref(f.Status)}
+}
+
+// trendFilterOf converts participationTrend's filter.
+func trendFilterOf(f *model.ParticipationFilter) projections.TrendFilter {
+	if f == nil {
+		return projections.TrendFilter{}
+	}
+	out := projections.TrendFilter{From: deref(f.From), To: deref(f.To), Regions: f.Regions, Municipalities: f.Municipalities,
+		Projects: f.Projects, Sectors: categoriesOf(f.Sectors), Sexes: categoriesOf(f.Sexes), AgeBands: categoriesOf(f.AgeBands)}
+	for _, t := range f.ActivityTypes {
+		out.Types = append(out.Types, string(t))
+	}
+	if deref(f.ProjectNone) {
+		out.Projects = append(out.Projects, "")
+	}
+	for _, m := range f.EthnicMinority {
+		out.EthnicMinority = append(out.EthnicMinority, minorityCategory(m))
+	}
+	return out
+}
+
+// trendRowOf converts a row of the trend: each value to its dimension's
+// field.
+func trendRowOf(dims []projections.Dimension, r projections.TrendRow) model.TrendRow {
+	out := model.TrendRow{Activities: int(r.Activities), Attendance: int(r.Attendance)}
+	for i, d := range dims {
+		v := r.Values[i]
+		number := func() *int {
+			n, _ := strconv.Atoi(v)
+			return &n
+		}
+		switch d {
+		case projections.DimYear:
+			out.Year = number()
+		case projections.DimQuarter:
+			out.Quarter = number()
+		case projections.DimMonth:
+			out.Month = number()
+		case projections.DimRegion:
+			out.RegionCode = v
+		case projections.DimMunicipality:
+			out.MunicipalityCode = v
+		case projections.DimProject:
+			out.ProjectID = v
+		case projections.DimActivityType:
+			t := activity.Type(v)
+			out.ActivityType = &t
+		case projections.DimSector:
+			s := model.Sector(enumName(v))
+			out.Sector = &s
+		case projections.DimSex:
+			s := model.Sex(enumName(v))
+			out.Sex = &s
+		case projections.DimAgeBand:
+			a := model.AgeBand(enumName(v))
+			out.AgeBand = &a
+		case projections.DimEthnicMinority:
+			m := model.MinorityMembershipUnrecorded
+			switch v {
+			case "true":
+				m = model.MinorityMembershipMinority
+			case "false":
+				m = model.MinorityMembershipNotMinority
+			}
+			out.EthnicMinority = &m
+		}
+	}
+	return out
+}
+
+// activityResult turns an activity command's outcome into its payload: the
+// position, and the activity once the read model shows the change.
+func (r *Resolver) activityResult(ctx context.Context, id string, res eventstore.AppendResult, err error) (*model.ActivityPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	pos, err := r.mutationPosition(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	p := &model.ActivityPayload{Position: pos}
+	if err := r.caughtUp(ctx, int64(pos), "activities"); err != nil {
+		graphql.AddError(ctx, err)
+		return p, nil
+	}
+	p.Activity, err = r.deps.Reads.Activity(ctx, id)
+	return p, err
+}
+
+// projectOf loads a referenced project: null for none, or for one the read
+// model does not show yet.
+func (r *Resolver) projectOf(ctx context.Context, id string) (*projections.ProjectInfo, error) {
+	if id == "" {
+		return nil, nil
+	}
+	p, err := loadersFrom(ctx).projects.Load(ctx, id)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	return &p, err
+}

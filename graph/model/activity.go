@@ -1,0 +1,31 @@
+package model
+
+import "github.com/civicledger/civicledger/domain/activity"
+
+// Attendance is a held activity's attendance as the API shows it: the
+// groups converted to the schema's enums, and the domain's own value kept
+// for the breakdowns and the organisations' loader.
+type Attendance struct {
+	Total       int
+	Groups      []AttendanceGroup
+	Corrections int
+	// Source is the attendance as recorded.
+	Source activity.Attendance
+}
+
+// TrendRow is one group of participationTrend. The dimensions not grouped
+// by stay nil; region, municipality and project are kept as codes and
+// loaded only when asked for.
+type TrendRow struct {
+	Year, Quarter, Month *int
+	ActivityType         *activity.Type
+	Sector               *Sector
+	Sex                  *Sex
+	AgeBand              *AgeBand
+	EthnicMinority       *MinorityMembership
+	Activities           int
+	Attendance           int
+	// RegionCode, MunicipalityCode and ProjectID are "" unless grouped
+	// by; ProjectID is also "" for the activities of no project.
+	RegionCode, MunicipalityCode, ProjectID string
+}
