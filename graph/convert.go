@@ -40,6 +40,7 @@ func orgFilterOf(f *model.OrganisationFilter) projections.OrganisationFilter {
 	}
 	return projections.OrganisationFilter{
 		Search: deref(f.Search), Kinds: f.Kind, Region: deref(f.Region), Municipality: deref(f.Municipality), Status: deref(f.Status),
+		Network: deref(f.Network), MemberOn: deref(f.MemberOn),
 	}
 }
 

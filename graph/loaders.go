@@ -19,6 +19,8 @@ type loaders struct {
 	byRegion       *dataloadgen.Loader[string, []projections.Municipality]
 	organisations  *dataloadgen.Loader[string, projections.Organisation]
 	projects       *dataloadgen.Loader[string, projections.ProjectInfo]
+	networks       *dataloadgen.Loader[string, projections.NetworkInfo]
+	memberships    *dataloadgen.Loader[projections.MembershipKey, []projections.MembershipPeriod]
 }
 
 const loaderWait = time.Millisecond
@@ -30,6 +32,8 @@ func newLoaders(reads *projections.Reads) *loaders {
 		byRegion:       dataloadgen.NewMappedLoader(reads.MunicipalitiesByRegion, dataloadgen.WithWait(loaderWait)),
 		organisations:  dataloadgen.NewMappedLoader(reads.OrganisationsByID, dataloadgen.WithWait(loaderWait)),
 		projects:       dataloadgen.NewMappedLoader(reads.ProjectsByID, dataloadgen.WithWait(loaderWait)),
+		networks:       dataloadgen.NewMappedLoader(reads.NetworksByID, dataloadgen.WithWait(loaderWait)),
+		memberships:    dataloadgen.NewMappedLoader(reads.MembershipsOf, dataloadgen.WithWait(loaderWait)),
 	}
 }
 

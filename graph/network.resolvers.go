@@ -10,6 +10,7 @@ import (
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/network"
+	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/generated"
 	"github.com/civicledger/civicledger/graph/model"
 	"github.com/civicledger/civicledger/projections"
@@ -104,6 +105,21 @@ func (r *networkMemberResolver) Reason(ctx context.Context, obj *projections.Mem
 	return &obj.Reason, nil
 }
 
+// Network resolves NetworkMember.network through the network loader.
+func (r *networkMemberResolver) Network(ctx context.Context, obj *projections.MembershipPeriod) (*projections.NetworkInfo, error) {
+	n, err := loadersFrom(ctx).networks.Load(ctx, obj.Network)
+	return &n, err
+}
+
+// Memberships resolves Organisation.memberships through the membership loader: one statement for a page of organisations.
+func (r *organisationResolver) Memberships(ctx context.Context, obj *model.Organisation, on *string) ([]projections.MembershipPeriod, error) {
+	day := r.deps.Now().In(domain.Tbilisi).Format(network.DateLayout)
+	if on != nil {
+		day = *on
+	}
+	return loadersFrom(ctx).memberships.Load(ctx, projections.MembershipKey{Organisation: obj.ID, Day: day})
+}
+
 // Networks resolves Query.networks from the read model.
 func (r *queryResolver) Networks(ctx context.Context) ([]projections.NetworkInfo, error) {
 	if err := r.consistent(ctx, "networks"); err != nil {
@@ -120,11 +136,61 @@ func (r *queryResolver) Network(ctx context.Context, id string) (*projections.Ne
 	return r.deps.Reads.Network(ctx, id)
 }
 
+// RegionalDirectory resolves Query.regionalDirectory once the organisations and networks read models have reached the request's Civic-Min-Position; null for an unknown region.
+func (r *queryResolver) RegionalDirectory(ctx context.Context, region string, on *string) (*projections.Directory, error) {
+	if err := r.consistent(ctx, "organisations", "networks"); err != nil {
+		return nil, err
+	}
+	day := r.deps.Now().In(domain.Tbilisi).Format(network.DateLayout)
+	if on != nil {
+		day = *on
+	}
+	return r.deps.Reads.RegionalDirectory(ctx, region, day)
+}
+
+// Region resolves RegionalDirectory.region through the region loader.
+func (r *regionalDirectoryResolver) Region(ctx context.Context, obj *projections.Directory) (*projections.Region, error) {
+	reg, err := loadersFrom(ctx).regions.Load(ctx, obj.Region)
+	return &reg, err
+}
+
+// Counts resolves RegionalDirectory.counts, the municipalities loaded.
+func (r *regionalDirectoryResolver) Counts(ctx context.Context, obj *projections.Directory) ([]model.DirectoryCount, error) {
+	out := make([]model.DirectoryCount, len(obj.Counts))
+	for i, c := range obj.Counts {
+		out[i] = model.DirectoryCount{Kind: c.Kind, Organisations: c.Count}
+		if c.Municipality != "" {
+			m, err := loadersFrom(ctx).municipalities.Load(ctx, c.Municipality)
+			if err != nil {
+				return nil, err
+			}
+			out[i].Municipality = &m
+		}
+	}
+	return out, nil
+}
+
+// Organisations resolves RegionalDirectory.organisations: the region's active organisations, as Query.organisations lists them.
+func (r *regionalDirectoryResolver) Organisations(ctx context.Context, obj *projections.Directory, first *int, after *string, kind []registry.OrganisationKind, municipality *string) (*model.OrganisationConnection, error) {
+	f := projections.OrganisationFilter{Region: obj.Region, Kinds: kind, Municipality: deref(municipality), Status: projections.Active}
+	page, err := r.deps.Reads.Organisations(ctx, f, projections.Page{First: deref(first), After: deref(after)})
+	if err != nil {
+		return nil, err
+	}
+	return connection(ctx, page, f), nil
+}
+
 // Network returns generated.NetworkResolver implementation.
 func (r *Resolver) Network() generated.NetworkResolver { return &networkResolver{r} }
 
 // NetworkMember returns generated.NetworkMemberResolver implementation.
 func (r *Resolver) NetworkMember() generated.NetworkMemberResolver { return &networkMemberResolver{r} }
 
+// RegionalDirectory returns generated.RegionalDirectoryResolver implementation.
+func (r *Resolver) RegionalDirectory() generated.RegionalDirectoryResolver {
+	return &regionalDirectoryResolver{r}
+}
+
 type networkResolver struct{ *Resolver }
 type networkMemberResolver struct{ *Resolver }
+type regionalDirectoryResolver struct{ *Resolver }

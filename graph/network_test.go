@@ -74,4 +74,31 @@ func TestNetworks(t *testing.T) {
 	if r := e.do(domain.Anonymous, `{ network(id: "nothing") { id } }`, nil).ok(t); r.get("network") != nil {
 		t.Fatalf("an unknown network: %v; want null", r.get("network"))
 	}
+
+	// The regional directory: Kvemo Kartli's hub on a day it was one, the
+	// three organisations (all in Rustavi), and each one's networks.
+	dir := e.do(domain.Anonymous, `{ regionalDirectory(region: "kvemo-kartli", on: "2021-06-01") { region { code } on hubs { organisation { id } network { id } }
+		counts { municipality { code } kind organisations } organisations(first: 5) { edges { node { id memberships(on: "2021-06-01") { network { id } role status } } } } } }`, nil).ok(t)
+	if got := fmt.Sprint(dir.get("regionalDirectory.hubs")); got != fmt.Sprintf("[map[network:map[id:cssige] organisation:map[id:%s]]]", orgs[1]) {
+		t.Errorf("the region's hubs: %s", got)
+	}
+	if got := fmt.Sprint(dir.get("regionalDirectory.counts")); got != "[map[kind:CSO municipality:map[code:rustavi] organisations:3]]" {
+		t.Errorf("the region's counts: %s", got)
+	}
+	var listed []string
+	for _, edge := range dir.get("regionalDirectory.organisations.edges").([]any) {
+		node := edge.(map[string]any)["node"].(map[string]any)
+		listed = append(listed, fmt.Sprintf("%s%v", node["id"], node["memberships"]))
+	}
+	if want := fmt.Sprintf("[%s[map[network:map[id:cssige] role:MEMBER status:SUSPENDED]] %s[map[network:map[id:cssige] role:REGIONAL_HUB status:ACTIVE]] %s[map[network:map[id:cssige] role:LEAD status:ACTIVE]]]",
+		orgs[2], orgs[1], orgs[0]); fmt.Sprint(listed) != want {
+		t.Errorf("the directory's organisations, newest first:\n got %v\nwant %s", listed, want)
+	}
+	if r := e.do(domain.Anonymous, `{ regionalDirectory(region: "atlantis") { on } }`, nil).ok(t); r.get("regionalDirectory") != nil {
+		t.Errorf("an unknown region's directory: %v; want null", r.get("regionalDirectory"))
+	}
+	inNetwork := e.do(domain.Anonymous, `{ organisations(filter: {network: "cssige", memberOn: "2022-01-01"}) { totalCount edges { node { id } } } }`, nil).ok(t)
+	if got := fmt.Sprint(inNetwork.get("organisations")); got != fmt.Sprintf("map[edges:[map[node:map[id:%s]] map[node:map[id:%s]]] totalCount:2]", orgs[2], orgs[0]) {
+		t.Errorf("cssige's members on 2022-01-01, the hub gone: %s", got)
+	}
 }

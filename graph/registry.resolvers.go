@@ -184,6 +184,9 @@ func (r *queryResolver) Organisations(ctx context.Context, first *int, after *st
 		return nil, err
 	}
 	f := orgFilterOf(filter)
+	if f.Network != "" && f.MemberOn == "" {
+		f.MemberOn = r.deps.Now().In(domain.Tbilisi).Format(domain.DateLayout)
+	}
 	page, err := r.deps.Reads.Organisations(ctx, f, projections.Page{First: deref(first), After: deref(after)})
 	if err != nil {
 		return nil, err
@@ -227,6 +230,9 @@ func (r *Resolver) Municipality() generated.MunicipalityResolver { return &munic
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
+// Organisation returns generated.OrganisationResolver implementation.
+func (r *Resolver) Organisation() generated.OrganisationResolver { return &organisationResolver{r} }
+
 // OrganisationConnection returns generated.OrganisationConnectionResolver implementation.
 func (r *Resolver) OrganisationConnection() generated.OrganisationConnectionResolver {
 	return &organisationConnectionResolver{r}
@@ -237,5 +243,6 @@ func (r *Resolver) Region() generated.RegionResolver { return &regionResolver{r}
 
 type municipalityResolver struct{ *Resolver }
 type mutationResolver struct{ *Resolver }
+type organisationResolver struct{ *Resolver }
 type organisationConnectionResolver struct{ *Resolver }
 type regionResolver struct{ *Resolver }

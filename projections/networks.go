@@ -149,6 +149,20 @@ func (q *Reads) Network(ctx context.Context, id string) (*NetworkInfo, error) {
 	return &n, nil
 }
 
+// NetworksByID returns the networks with the given IDs, keyed by ID; IDs
+// not found are absent.
+func (q *Reads) NetworksByID(ctx context.Context, ids []string) (map[string]NetworkInfo, error) {
+	all, err := q.Networks(ctx) // a handful: one query shape serves both
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]NetworkInfo, len(all))
+	for _, n := range all {
+		out[n.ID] = n
+	}
+	return out, nil
+}
+
 // MembershipPeriod is a stretch of one membership with the same role,
 // region and status: from ValidFrom up to, not including, ValidTo ("" while
 // it lasts).

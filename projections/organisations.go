@@ -375,6 +375,20 @@ type OrganisationFilter struct {
 	Municipality string
 	// Status is Active, Closed or "" (either).
 	Status OrganisationStatus
+	// Network keeps the members of a network on MemberOn (YYYY-MM-DD,
+	// required with it).
+	Network, MemberOn string
+}
+
+// check refuses a network filter without a day to be a member on.
+func (f OrganisationFilter) check() error {
+	if f.Network == "" {
+		return nil
+	}
+	if _, err := time.Parse(domain.DateLayout, f.MemberOn); err != nil {
+		return domain.Errorf(domain.Invalid, "memberOn: %q is not a date (YYYY-MM-DD)", f.MemberOn)
+	}
+	return nil
 }
 
 func (f OrganisationFilter) where(args *[]any) string {
@@ -402,6 +416,12 @@ func (f OrganisationFilter) where(args *[]any) string {
 	if f.Status != "" {
 		add("o.status = $%d", string(f.Status))
 	}
+	if f.Network != "" {
+		add("EXISTS (SELECT FROM rm.network_periods p WHERE p.network = $%d", f.Network)
+		add("p.organisation = o.id AND p.valid_from <= $%[1]d::date AND (p.valid_to IS NULL OR p.valid_to > $%[1]d::date))", f.MemberOn)
+		conds[len(conds)-2] += " AND " + conds[len(conds)-1]
+		conds = conds[:len(conds)-1]
+	}
 	if len(conds) == 0 {
 		return "true"
 	}
@@ -425,6 +445,9 @@ type OrganisationPage struct {
 func (q *Reads) Organisations(ctx context.Context, f OrganisationFilter, page Page) (OrganisationPage, error) {
 	if page.First < 1 || page.First > MaxPage {
 		return OrganisationPage{}, domain.Errorf(domain.Invalid, "first: %d is outside 1..%d", page.First, MaxPage)
+	}
+	if err := f.check(); err != nil {
+		return OrganisationPage{}, err
 	}
 	var args []any
 	where := f.where(&args)
@@ -457,6 +480,9 @@ func (q *Reads) Organisations(ctx context.Context, f OrganisationFilter, page Pa
 
 // CountOrganisations counts the organisations matching f.
 func (q *Reads) CountOrganisations(ctx context.Context, f OrganisationFilter) (int, error) {
+	if err := f.check(); err != nil {
+		return 0, err
+	}
 	var args []any
 	where := f.where(&args)
 	var n int
