@@ -204,7 +204,7 @@ func (r *Resolver) applicationAsOf(ctx context.Context, id string, asOf *model.A
 // the given assigned experts.
 func canSee(actor domain.Actor, municipality string, experts []string) error {
 	switch actor.Role {
-	case domain.Auditor, domain.Consortium, domain.Admin, domain.Analyst, domain.System:
+	case domain.Auditor, domain.Consortium, domain.Admin, domain.Analyst, domain.Hub, domain.System:
 		return nil
 	case domain.Applicant:
 		if actor.Municipality == municipality {
@@ -222,7 +222,7 @@ func canSee(actor domain.Actor, municipality string, experts []string) error {
 
 // seesAnswers reports whether actor may read the questionnaire answers of
 // an application it may see.
-func seesAnswers(actor domain.Actor) bool { return actor.Role != domain.Analyst }
+func seesAnswers(actor domain.Actor) bool { return actor.Role != domain.Analyst && actor.Role != domain.Hub }
 
 // applicationOfSnapshot converts a rebuilt application, showing each
 // field only to those who may see it.

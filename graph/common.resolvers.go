@@ -10,6 +10,7 @@ import (
 
 	"github.com/civicledger/civicledger/graph/generated"
 	"github.com/civicledger/civicledger/graph/model"
+	"github.com/civicledger/civicledger/projections"
 )
 
 // Viewer resolves Query.viewer from the actor authentication put in the
@@ -33,7 +34,28 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	return v, nil
 }
 
+// Region resolves Viewer.region, the region a hub key acts for, through
+// the request's dataloader and only when asked for. As with
+// Viewer.municipality, a failed lookup leaves the field null rather than
+// failing viewer: a client must always be able to learn who the server
+// takes it for.
+func (r *viewerResolver) Region(ctx context.Context, obj *model.Viewer) (*projections.Region, error) {
+	a := ActorFrom(ctx)
+	if a.Region == "" {
+		return nil, nil
+	}
+	region, err := loadersFrom(ctx).regions.Load(ctx, a.Region)
+	if err != nil {
+		return nil, nil
+	}
+	return &region, nil
+}
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// Viewer returns generated.ViewerResolver implementation.
+func (r *Resolver) Viewer() generated.ViewerResolver { return &viewerResolver{r} }
+
 type queryResolver struct{ *Resolver }
+type viewerResolver struct{ *Resolver }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/access"
+	"github.com/civicledger/civicledger/domain/activity"
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
@@ -78,7 +79,7 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	quiet := slog.New(slog.DiscardHandler)
 	store := postgres.New(db, postgres.Options{Logger: quiet})
 	repo := &domain.Repository{Store: store, Types: catalog.Types}
-	runner := projections.NewRunner(db, store, []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}, projections.Certification{}, projections.Networks{}, projections.Projects{}},
+	runner := projections.NewRunner(db, store, []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}, projections.Certification{}, projections.Networks{}, projections.Projects{}, projections.Activities{}},
 		projections.Options{Logger: quiet})
 	bg, stop := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)
@@ -97,11 +98,16 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 		if role == domain.Anonymous {
 			continue
 		}
-		muni := ""
-		if role == domain.Applicant {
+		// The roles that act for a place act for Rustavi, in Kvemo Kartli.
+		var muni, region string
+		switch role {
+		case domain.Applicant:
 			muni = "rustavi"
+		case domain.Hub:
+			region = "kvemo-kartli"
 		}
-		key, _, res, err := keys.CreateKey(ctx, access.SystemMeta("test", time.Now()), access.CreateKey{Name: "test-" + string(role), Role: role, Municipality: muni})
+		key, _, res, err := keys.CreateKey(ctx, access.SystemMeta("test", time.Now()),
+			access.CreateKey{Name: "test-" + string(role), Role: role, Municipality: muni, Region: region})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +123,7 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	}
 	srv := graph.NewServer(graph.Deps{
 		Store: store, Registry: regs, Reads: &projections.Reads{DB: reads}, Runner: runner,
-		Keys: &projections.Reads{DB: reads}, Logger: quiet, Certification: &certification.Service{Repo: repo}, Networks: &network.Service{Repo: repo}, Projects: &project.Service{Repo: repo}, Now: e.clock.Now,
+		Keys: &projections.Reads{DB: reads}, Logger: quiet, Certification: &certification.Service{Repo: repo}, Networks: &network.Service{Repo: repo}, Projects: &project.Service{Repo: repo}, Activities: &activity.Service{Repo: repo}, Now: e.clock.Now,
 	}, cfg)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
@@ -312,6 +318,32 @@ func TestRolesAgainstMutations(t *testing.T) {
 		}
 		if got := e.do(domain.Admin, m.query, m.vars); got.Status != http.StatusOK || len(got.Errors) > 0 {
 			t.Errorf("%s as admin: %d %+v, want success", m.name, got.Status, got.Errors)
+		}
+	}
+}
+
+// TestViewer: every role's key is shown as that role, with the place it
+// acts for, if any.
+func TestViewer(t *testing.T) {
+	e := newEnv(t, graph.Config{RatePerSecond: -1})
+	const q = `{ viewer { role name municipality { code } region { code } } }`
+	for _, role := range domain.Roles {
+		want := map[string]any{"role": strings.ToUpper(string(role)), "name": nil, "municipality": nil, "region": nil}
+		if role != domain.Anonymous {
+			want["name"] = "(the key's name)"
+		}
+		switch role {
+		case domain.Applicant:
+			want["municipality"] = map[string]any{"code": "rustavi"}
+		case domain.Hub:
+			want["region"] = map[string]any{"code": "kvemo-kartli"}
+		}
+		got, _ := e.do(role, q, nil).ok(t).get("viewer").(map[string]any)
+		if name, ok := got["name"].(string); ok && strings.HasPrefix(name, "key:test-"+string(role)+"#") {
+			got["name"] = "(the key's name)"
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("viewer as %s = %v, want %v", role, got, want)
 		}
 	}
 }

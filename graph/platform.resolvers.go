@@ -31,7 +31,7 @@ func (r *queryResolver) Projections(ctx context.Context) ([]model.ProjectionStat
 // a failure is logged with the request's correlation ID.
 func (r *subscriptionResolver) Events(ctx context.Context, filter *model.EventFilter, after *scalar.Position) (<-chan *model.RecordedEvent, error) {
 	actor := ActorFrom(ctx)
-	if err := actor.Require("subscribe to events", domain.Analyst, domain.Applicant, domain.Expert, domain.Consortium, domain.Auditor, domain.Admin); err != nil {
+	if err := actor.Require("subscribe to events", domain.Analyst, domain.Applicant, domain.Hub, domain.Expert, domain.Consortium, domain.Auditor, domain.Admin); err != nil {
 		return nil, err
 	}
 	from := int64(deref(after))

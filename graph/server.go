@@ -19,6 +19,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/activity"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/project"
@@ -82,6 +83,8 @@ type Deps struct {
 	Networks *network.Service
 	// Projects handles the commands on donor projects.
 	Projects *project.Service
+	// Activities handles the commands on activities and their attendance.
+	Activities *activity.Service
 	// Reads queries the read models; give it a pool whose connections have
 	// a statement_timeout, so no query can run away.
 	Reads  *projections.Reads

@@ -21,8 +21,8 @@ var _ Projection = Keys{}
 // Name implements Projection.
 func (Keys) Name() string { return "keys" }
 
-// Version implements Projection.
-func (Keys) Version() int { return 1 }
+// Version implements Projection. Version 2 added the hub keys' region.
+func (Keys) Version() int { return 2 }
 
 // Tables implements Projection.
 func (Keys) Tables() []string { return []string{"api_keys"} }
@@ -35,6 +35,7 @@ func (Keys) Setup(ctx context.Context, tx pgx.Tx) error {
 			name         text NOT NULL,
 			role         text NOT NULL,
 			municipality text NOT NULL,
+			region       text NOT NULL,
 			hash         text NOT NULL,
 			revoked      boolean NOT NULL DEFAULT false,
 			created_at   timestamptz NOT NULL,
@@ -58,9 +59,9 @@ func applyKey(b *Batch, se eventstore.Event) error {
 	}
 	switch e := e.(type) {
 	case access.KeyCreated:
-		b.Queue(`INSERT INTO api_keys (id, name, role, municipality, hash, created_at, position)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-			e.ID, e.Name, string(e.Role), e.Municipality, e.Hash, se.RecordedAt, se.Position)
+		b.Queue(`INSERT INTO api_keys (id, name, role, municipality, region, hash, created_at, position)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+			e.ID, e.Name, string(e.Role), e.Municipality, e.Region, e.Hash, se.RecordedAt, se.Position)
 	case access.KeyRevoked:
 		b.Queue(`UPDATE api_keys SET revoked = true, position = $2 WHERE id = $1 AND position < $2`, e.ID, se.Position)
 	}
@@ -75,10 +76,17 @@ func (q *Reads) Actor(ctx context.Context, key string) (domain.Actor, error) {
 	if err != nil {
 		return domain.Actor{}, err
 	}
-	var name, role, municipality, hash string
+	var name, role, municipality, region, hash string
 	var revoked bool
-	err = q.DB.QueryRow(ctx, `SELECT name, role, municipality, hash, revoked FROM rm.api_keys WHERE id = $1`, id).
-		Scan(&name, &role, &municipality, &hash, &revoked)
+	// The region is read through to_jsonb, not as a column, because
+	// generation 1's table has none: a server upgraded to version 2 keeps
+	// reading that generation, frozen, until version 2 is built, and a
+	// lookup that failed meanwhile would refuse every signed-in request.
+	// It can be a plain column once every deployment runs version 2.
+	err = q.DB.QueryRow(ctx, `
+		SELECT name, role, municipality, coalesce(to_jsonb(k)->>'region', ''), hash, revoked
+		FROM rm.api_keys k WHERE id = $1`, id).
+		Scan(&name, &role, &municipality, &region, &hash, &revoked)
 	if errors.Is(err, pgx.ErrNoRows) || err == nil && (revoked || !access.Matches(key, hash)) {
 		return domain.Actor{}, domain.Errorf(domain.Unauthenticated, "the API key is not valid")
 	}
@@ -86,5 +94,5 @@ func (q *Reads) Actor(ctx context.Context, key string) (domain.Actor, error) {
 		return domain.Actor{}, fmt.Errorf("key %s: %w", id, err)
 	}
 	// The name says whose key it is, the ID which of their keys.
-	return domain.Actor{ID: "key:" + name + "#" + id, Role: domain.Role(role), Municipality: municipality}, nil
+	return domain.Actor{ID: "key:" + name + "#" + id, Role: domain.Role(role), Municipality: municipality, Region: region}, nil
 }

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/access"
+	"github.com/civicledger/civicledger/domain/activity"
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
@@ -34,13 +36,15 @@ type app struct {
 	networks *network.Service
 	// projects keeps donor projects.
 	projects *project.Service
-	runner   *projections.Runner
-	reads    *projections.Reads
+	// activities records what the programmes do on the ground.
+	activities *activity.Service
+	runner     *projections.Runner
+	reads      *projections.Reads
 }
 
 // readModels are the projections, in the order they are listed.
 func readModels() []projections.Projection {
-	return []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}, projections.Certification{}, projections.Networks{}, projections.Projects{}}
+	return []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}, projections.Certification{}, projections.Networks{}, projections.Projects{}, projections.Activities{}}
 }
 
 // openApp opens the database and builds the services. key signs log
@@ -59,6 +63,7 @@ func openApp(ctx context.Context, c config, log *slog.Logger, key ed25519.Privat
 		certification: &certification.Service{Repo: repo},
 		networks:      &network.Service{Repo: repo},
 		projects:      &project.Service{Repo: repo},
+		activities:    &activity.Service{Repo: repo},
 		runner:        projections.NewRunner(db.pool, store, readModels(), projections.Options{Logger: log}),
 		reads:         &projections.Reads{DB: db.reads},
 	}, nil
@@ -82,10 +87,20 @@ func (a *app) importRegistry(ctx context.Context) (seed.Report, error) {
 	return rep, nil
 }
 
-// importDemo loads the demo certification cycle of 2019 (the eight
-// municipalities certified that year, with illustrative scores) unless the
-// 2019 cycle exists: on a new database, all of it; afterwards, nothing. It
-// needs the registry imported first.
+// demoHistory is the illustrative activity history the demo loads on top
+// of the civil-society demo: enough for every municipality to have a few
+// dozen activities over the years, few enough to load in seconds (see
+// importDemo). Its organisers come from the demo's hubs.
+var demoHistory = seed.HistoryOptions{From: 2019, To: 2025, Activities: 6000, Seed: 2019, Concurrency: 4}
+
+// importDemo loads the demo data, each part unless it exists: on a new
+// database, all of it; afterwards, nothing. The parts are the
+// certification cycle of 2019 (the eight municipalities certified that
+// year, with illustrative scores), civil-society activity (the CSSIGE
+// consortium and hubs, two donor projects and their activities) and an
+// illustrative history of activities in every municipality. It needs the
+// registry imported first. It returns the certification cycle's report,
+// which `civic import demo` prints; the others are logged.
 func (a *app) importDemo(ctx context.Context) (seed.CertificationReport, error) {
 	rep, err := seed.Certification2019(ctx, a.certification)
 	if err != nil {
@@ -96,6 +111,32 @@ func (a *app) importDemo(ctx context.Context) (seed.CertificationReport, error) 
 			"applications", rep.Applications, "certified", rep.Certified, "events", rep.Events)
 	} else {
 		a.log.Debug("demo certification cycle not imported: the 2019 cycle exists")
+	}
+
+	start := time.Now()
+	civil, err := seed.CivilSociety(ctx, seed.CivilServices{
+		Registry: a.registry, Networks: a.networks, Projects: a.projects, Activities: a.activities,
+	}, start)
+	if err != nil {
+		return rep, fmt.Errorf("civil-society demo: %w", err)
+	}
+	if civil.Events > 0 {
+		a.log.Info("demo civil-society activity imported", "organisations", civil.Organisations, "networks", civil.Networks,
+			"projects", civil.Projects, "activities", civil.Activities, "events", civil.Events, "took", time.Since(start).Round(time.Millisecond))
+	}
+
+	start = time.Now()
+	opts := demoHistory
+	if opts.Organisers, err = seed.CivilOrganisers(ctx, a.repo); err != nil {
+		return rep, fmt.Errorf("activity history: %w", err)
+	}
+	history, err := seed.History(ctx, a.repo, opts)
+	if err != nil {
+		return rep, fmt.Errorf("activity history: %w", err)
+	}
+	if history.Events > 0 {
+		a.log.Info("demo activity history imported", "activities", history.Activities, "held", history.Held,
+			"groups", history.Groups, "attendees", history.Attendees, "events", history.Events, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return rep, nil
 }

@@ -61,18 +61,20 @@ func (m *Main) openTool(ctx context.Context) (*app, error) {
 	return openApp(ctx, c, c.logger(m.Stderr), nil)
 }
 
-// keys manages API keys: create, revoke.
+// keys manages API keys: create, revoke. An applicant key acts for one
+// municipality (--municipality), a hub key for one region (--region).
 func (m *Main) keys(ctx context.Context, args []string) error {
-	const usage = "usage: civic keys create --role ROLE --name NAME [--municipality CODE] | civic keys revoke ID [--reason TEXT]"
+	const usage = "usage: civic keys create --role ROLE --name NAME [--municipality CODE] [--region CODE] | civic keys revoke ID [--reason TEXT]"
 	if len(args) == 0 {
 		return errors.New(usage)
 	}
 	switch args[0] {
 	case "create":
 		fs := m.flags("keys create")
-		role := fs.String("role", "", "the key's role: analyst, applicant, expert, consortium, auditor or admin")
+		role := fs.String("role", "", "the key's role: analyst, applicant, hub, expert, consortium, auditor or admin")
 		name := fs.String("name", "", "who the key is for, e.g. dashboard.transparency-international")
 		muni := fs.String("municipality", "", "for an applicant key: the code of the municipality it acts for")
+		region := fs.String("region", "", "for a hub key: the code of the region it acts for, e.g. kvemo-kartli")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -86,7 +88,7 @@ func (m *Main) keys(ctx context.Context, args []string) error {
 		}
 		defer a.close()
 		key, id, _, err := a.access.CreateKey(ctx, access.SystemMeta("keys", time.Now().UTC()), access.CreateKey{
-			Name: *name, Role: r, Municipality: strings.TrimSpace(*muni),
+			Name: *name, Role: r, Municipality: strings.TrimSpace(*muni), Region: strings.TrimSpace(*region),
 		})
 		if err != nil {
 			return errors.New(domain.MessageOf(err))

@@ -65,7 +65,7 @@ Usage:
                                    illustrative scores (serve loads it on first start)
   civic replay application ID      list an application's events with their hashes, verify the
                                    log over them, and replay its decision (exit 1: mismatch)
-  civic keys create --role R --name N [--municipality M]
+  civic keys create --role R --name N [--municipality M] [--region G]
                                    issue an API key (printed once)
   civic keys revoke ID [--reason TEXT]
                                    withdraw an API key

@@ -1,8 +1,8 @@
 // Package access is who may call Civic Ledger: API keys, each with a role
-// (and, for applicants, the municipality they act for). A key's secret is
-// shown once, when it is created; the log keeps only its SHA-256, which is
-// enough to check a presented key and useless to an attacker, since the
-// secret is 256 random bits.
+// (and, for applicants, the municipality they act for; for hubs, the
+// region). A key's secret is shown once, when it is created; the log keeps
+// only its SHA-256, which is enough to check a presented key and useless to
+// an attacker, since the secret is 256 random bits.
 //
 // Keys are events like everything else, so an auditor can see who was
 // given which role, by whom and when.
@@ -30,6 +30,8 @@ type KeyCreated struct {
 	Name         string      `json:"name"`
 	Role         domain.Role `json:"role"`
 	Municipality string      `json:"municipality,omitempty"`
+	// Region is the region a hub key acts for; empty for other roles.
+	Region string `json:"region,omitempty"`
 	// Hash is the hex SHA-256 of the whole key.
 	Hash string `json:"hash"`
 }
@@ -60,6 +62,7 @@ type Key struct {
 	ID, Name     string
 	Role         domain.Role
 	Municipality string
+	Region       string
 	Hash         string
 	Revoked      bool
 }
@@ -68,7 +71,7 @@ type Key struct {
 func (k *Key) Apply(e domain.Event) error {
 	switch e := e.(type) {
 	case KeyCreated:
-		*k = Key{ID: e.ID, Name: e.Name, Role: e.Role, Municipality: e.Municipality, Hash: e.Hash}
+		*k = Key{ID: e.ID, Name: e.Name, Role: e.Role, Municipality: e.Municipality, Region: e.Region, Hash: e.Hash}
 	case KeyRevoked:
 		k.Revoked = true
 	default:
@@ -85,6 +88,7 @@ type CreateKey struct {
 	Name         string
 	Role         domain.Role
 	Municipality string // required for applicants, refused for others
+	Region       string // required for hubs, refused for others
 }
 
 var (
@@ -115,23 +119,25 @@ func (s *Service) CreateKey(ctx context.Context, meta domain.Meta, cmd CreateKey
 	}
 	cmd.Role = role
 	cmd.Municipality = strings.TrimSpace(cmd.Municipality)
+	cmd.Region = strings.TrimSpace(cmd.Region)
 	switch {
 	case cmd.Role == domain.Applicant && cmd.Municipality == "":
-		return "", "", res, domain.Errorf(domain.Invalid, "municipality: an applicant key acts for one municipality; give its code")
+		return "", "", res, domain.InvalidField("municipality", "an applicant key acts for one municipality; give its code")
 	case cmd.Role != domain.Applicant && cmd.Municipality != "":
-		return "", "", res, domain.Errorf(domain.Invalid, "municipality: only applicant keys act for a municipality")
+		return "", "", res, domain.InvalidField("municipality", "only applicant keys act for a municipality")
+	case cmd.Role == domain.Hub && cmd.Region == "":
+		return "", "", res, domain.InvalidField("region", "a hub key acts for one region; give its code")
+	case cmd.Role != domain.Hub && cmd.Region != "":
+		return "", "", res, domain.InvalidField("region", "only hub keys act for a region")
 	}
 	if cmd.Municipality != "" {
-		if !codePattern.MatchString(cmd.Municipality) {
-			return "", "", res, domain.Errorf(domain.Invalid, "municipality %q: want a municipality code such as rustavi", cmd.Municipality)
+		if err := s.checkPlace(ctx, "municipality", cmd.Municipality, "rustavi", registry.MunicipalityStream); err != nil {
+			return "", "", res, err
 		}
-		// The municipality must exist: read its stream, not a read model.
-		events, err := s.Repo.Store.ReadStream(ctx, registry.MunicipalityStream(cmd.Municipality), eventstore.ReadOptions{Limit: 1})
-		if err != nil {
-			return "", "", res, domain.Wrap(err, "create key")
-		}
-		if len(events) == 0 {
-			return "", "", res, domain.Errorf(domain.NotFound, "municipality %q is not registered", cmd.Municipality)
+	}
+	if cmd.Region != "" {
+		if err := s.checkPlace(ctx, "region", cmd.Region, "kvemo-kartli", registry.RegionStream); err != nil {
+			return "", "", res, err
 		}
 	}
 	var raw [6 + 32]byte
@@ -141,12 +147,31 @@ func (s *Service) CreateKey(ctx context.Context, meta domain.Meta, cmd CreateKey
 	id = hex.EncodeToString(raw[:6])
 	key = keyPrefix + id + "_" + hex.EncodeToString(raw[6:])
 	res, err = s.Repo.Save(ctx, Stream(id), 0, meta, KeyCreated{
-		ID: id, Name: cmd.Name, Role: cmd.Role, Municipality: cmd.Municipality, Hash: HashKey(key),
+		ID: id, Name: cmd.Name, Role: cmd.Role, Municipality: cmd.Municipality, Region: cmd.Region, Hash: HashKey(key),
 	})
 	if err != nil {
 		return "", "", res, err
 	}
 	return key, id, res, nil
+}
+
+// checkPlace checks that code, given as field, names a registered place
+// (a municipality or a region, by stream). It reads the place's stream, not
+// a read model, so that a key can be issued for a place registered a moment
+// ago, before the read models have caught up. example is a good code, for
+// the error.
+func (s *Service) checkPlace(ctx context.Context, field, code, example string, stream func(code string) string) error {
+	if !codePattern.MatchString(code) {
+		return domain.InvalidField(field, "%q: want a %s code such as %s", code, field, example)
+	}
+	events, err := s.Repo.Store.ReadStream(ctx, stream(code), eventstore.ReadOptions{Limit: 1})
+	if err != nil {
+		return domain.Wrap(err, "create key")
+	}
+	if len(events) == 0 {
+		return domain.Errorf(domain.NotFound, "%s %q is not registered", field, code)
+	}
+	return nil
 }
 
 // RevokeKey is the command to withdraw a key.

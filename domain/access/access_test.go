@@ -32,7 +32,8 @@ var (
 
 // world is an empty in-memory store with the services over it, and Rustavi
 // registered in Kvemo Kartli through registry.Service, so that applicant
-// keys have a municipality to act for and the store is not trivially empty.
+// keys have a municipality and hub keys a region to act for, and the store
+// is not trivially empty.
 type world struct {
 	store    *inmem.Store
 	repo     *domain.Repository
@@ -141,8 +142,8 @@ func TestCreateKey(t *testing.T) {
 		name string
 		role domain.Role // the caller's
 		when access.CreateKey
-		// then, on success: the key's name, role and municipality as
-		// recorded (ID and hash are the key's own).
+		// then, on success: the key's name, role, municipality and region
+		// as recorded (ID and hash are the key's own).
 		then access.KeyCreated
 		kind domain.Kind // of the error, "" for success
 		text string      // in the error's message
@@ -198,6 +199,30 @@ func TestCreateKey(t *testing.T) {
 			kind: domain.Invalid, text: "municipality"},
 		{name: "expert with a municipality", role: domain.System, when: access.CreateKey{Name: "ops", Role: domain.Expert, Municipality: rustavi},
 			kind: domain.Invalid, text: "municipality"},
+
+		{name: "hub for a registered region", role: domain.Admin,
+			when: access.CreateKey{Name: "kvemo-kartli-hub", Role: domain.Hub, Region: " kvemo-kartli "},
+			then: access.KeyCreated{Name: "kvemo-kartli-hub", Role: domain.Hub, Region: "kvemo-kartli"}},
+		{name: "hub by the platform, role in capitals", role: domain.System,
+			when: access.CreateKey{Name: "hub", Role: "HUB", Region: "kvemo-kartli"},
+			then: access.KeyCreated{Name: "hub", Role: domain.Hub, Region: "kvemo-kartli"}},
+		{name: "hub without a region", role: domain.Admin, when: access.CreateKey{Name: "hub", Role: domain.Hub},
+			kind: domain.Invalid, text: "region"},
+		{name: "hub with a blank region", role: domain.Admin, when: access.CreateKey{Name: "hub", Role: domain.Hub, Region: "  "},
+			kind: domain.Invalid, text: "region"},
+		{name: "hub for an unknown region", role: domain.Admin,
+			when: access.CreateKey{Name: "hub", Role: domain.Hub, Region: "atlantis"}, kind: domain.NotFound, text: "atlantis"},
+		{name: "hub for a municipality", role: domain.Admin,
+			when: access.CreateKey{Name: "hub", Role: domain.Hub, Region: rustavi}, kind: domain.NotFound, text: "rustavi"},
+		{name: "hub for a malformed region", role: domain.Admin,
+			when: access.CreateKey{Name: "hub", Role: domain.Hub, Region: "Kvemo Kartli"}, kind: domain.Invalid, text: "region"},
+		{name: "hub with a municipality", role: domain.Admin,
+			when: access.CreateKey{Name: "hub", Role: domain.Hub, Region: "kvemo-kartli", Municipality: rustavi}, kind: domain.Invalid, text: "municipality"},
+		{name: "hub by a hub", role: domain.Hub, when: access.CreateKey{Name: "hub", Role: domain.Hub, Region: "kvemo-kartli"}, kind: domain.Forbidden, text: "hub"},
+		{name: "analyst with a region", role: domain.Admin, when: access.CreateKey{Name: "analyst-7", Role: domain.Analyst, Region: "kvemo-kartli"},
+			kind: domain.Invalid, text: "region"},
+		{name: "applicant with a region", role: domain.Admin,
+			when: access.CreateKey{Name: "office", Role: domain.Applicant, Municipality: rustavi, Region: "kvemo-kartli"}, kind: domain.Invalid, text: "region"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,6 +254,13 @@ func TestCreateKey(t *testing.T) {
 			}
 			if res.Version != 1 || res.LastID != stored.ID {
 				t.Errorf("CreateKey returned %+v, want version 1 and the ID of the event written", res)
+			}
+			var k access.Key
+			if _, err := w.repo.Load(ctx, access.Stream(id), &k); err != nil {
+				t.Fatal(err)
+			}
+			if wantKey := (access.Key{ID: id, Name: want.Name, Role: want.Role, Municipality: want.Municipality, Region: want.Region, Hash: want.Hash}); k != wantKey {
+				t.Errorf("the key's state = %+v, want %+v", k, wantKey)
 			}
 			if stored.Metadata.Actor != meta.Actor.ID || stored.Metadata.Role != string(tt.role) {
 				t.Errorf("the key's event names actor %q in role %q, want %q in %q: who issued a key is for the auditors",

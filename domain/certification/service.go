@@ -28,7 +28,7 @@ var (
 	applicantRoles  = []domain.Role{domain.Applicant, domain.System}
 	expertRoles     = []domain.Role{domain.Expert, domain.System}
 	consortiumRoles = []domain.Role{domain.Consortium, domain.System}
-	signedInRoles   = []domain.Role{domain.Analyst, domain.Applicant, domain.Expert, domain.Consortium, domain.Auditor, domain.Admin, domain.System}
+	signedInRoles   = []domain.Role{domain.Analyst, domain.Applicant, domain.Hub, domain.Expert, domain.Consortium, domain.Auditor, domain.Admin, domain.System}
 )
 
 // OpenCycle is the command that sets up a year's cycle.

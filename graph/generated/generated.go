@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/activity"
 	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/model"
@@ -34,21 +35,61 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Activity() ActivityResolver
+	Attendance() AttendanceResolver
 	Municipality() MunicipalityResolver
 	Mutation() MutationResolver
 	Network() NetworkResolver
 	NetworkMember() NetworkMemberResolver
+	Organisation() OrganisationResolver
 	OrganisationConnection() OrganisationConnectionResolver
 	Project() ProjectResolver
 	Query() QueryResolver
 	Region() RegionResolver
+	RegionalDirectory() RegionalDirectoryResolver
 	Subscription() SubscriptionResolver
+	TrendRow() TrendRowResolver
+	Viewer() ViewerResolver
 }
 
 type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Activity struct {
+		Attendance   func(childComplexity int) int
+		Channel      func(childComplexity int) int
+		End          func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Indicators   func(childComplexity int) int
+		Municipality func(childComplexity int) int
+		Organisers   func(childComplexity int) int
+		Place        func(childComplexity int) int
+		Project      func(childComplexity int) int
+		Reason       func(childComplexity int) int
+		Region       func(childComplexity int) int
+		Start        func(childComplexity int) int
+		Status       func(childComplexity int) int
+		Title        func(childComplexity int) int
+		Topic        func(childComplexity int) int
+		Type         func(childComplexity int) int
+	}
+
+	ActivityConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ActivityEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ActivityPayload struct {
+		Activity func(childComplexity int) int
+		Position func(childComplexity int) int
+	}
+
 	Answer struct {
 		Answer   func(childComplexity int) int
 		Question func(childComplexity int) int
@@ -78,6 +119,22 @@ type ComplexityRoot struct {
 		Year                func(childComplexity int) int
 	}
 
+	Attendance struct {
+		Breakdown     func(childComplexity int, by model.AttendeeDimension) int
+		Corrections   func(childComplexity int) int
+		Groups        func(childComplexity int) int
+		Organisations func(childComplexity int) int
+		Total         func(childComplexity int) int
+	}
+
+	AttendanceGroup struct {
+		AgeBand        func(childComplexity int) int
+		Count          func(childComplexity int) int
+		EthnicMinority func(childComplexity int) int
+		Sector         func(childComplexity int) int
+		Sex            func(childComplexity int) int
+	}
+
 	AuditedEvent struct {
 		Actor      func(childComplexity int) int
 		Data       func(childComplexity int) int
@@ -88,6 +145,11 @@ type ComplexityRoot struct {
 		Role       func(childComplexity int) int
 		Type       func(childComplexity int) int
 		Version    func(childComplexity int) int
+	}
+
+	CategoryCount struct {
+		Category func(childComplexity int) int
+		Count    func(childComplexity int) int
 	}
 
 	Certificate struct {
@@ -214,6 +276,12 @@ type ComplexityRoot struct {
 		Verification   func(childComplexity int) int
 	}
 
+	DirectoryCount struct {
+		Kind          func(childComplexity int) int
+		Municipality  func(childComplexity int) int
+		Organisations func(childComplexity int) int
+	}
+
 	Indicator struct {
 		Actual         func(childComplexity int) int
 		Baseline       func(childComplexity int) int
@@ -229,6 +297,12 @@ type ComplexityRoot struct {
 		Targets        func(childComplexity int) int
 		Title          func(childComplexity int) int
 		Unit           func(childComplexity int) int
+	}
+
+	IndicatorLink struct {
+		Indicator func(childComplexity int) int
+		Sector    func(childComplexity int) int
+		Sex       func(childComplexity int) int
 	}
 
 	InformationRequest struct {
@@ -273,6 +347,7 @@ type ComplexityRoot struct {
 		AnnounceResult                func(childComplexity int, applicationID string, expectedVersion *int) int
 		AssignExpert                  func(childComplexity int, applicationID string, expert string, expectedVersion *int) int
 		AwardCertificate              func(childComplexity int, applicationID string, expectedVersion *int) int
+		CancelActivity                func(childComplexity int, id string, reason string) int
 		ChangeCertificationRules      func(childComplexity int, input model.ChangeRulesInput) int
 		ChangeNetworkRole             func(childComplexity int, input model.MembershipInput) int
 		ChangeOrganisationContact     func(childComplexity int, input model.ChangeOrganisationContactInput) int
@@ -280,6 +355,7 @@ type ComplexityRoot struct {
 		CloseOrganisation             func(childComplexity int, input model.CloseOrganisationInput) int
 		ConfirmApplicationStart       func(childComplexity int, applicationID string, expectedVersion *int) int
 		CorrectActual                 func(childComplexity int, project string, id string, value float64, disaggregation []model.ShareInput, reason string) int
+		CorrectAttendance             func(childComplexity int, id string, attendance model.AttendanceInput, reason string) int
 		DecideApplication             func(childComplexity int, input model.DecideInput) int
 		DeclareConflictOfInterest     func(childComplexity int, applicationID string, conflict bool, details *string, expectedVersion *int) int
 		DefineIndicator               func(childComplexity int, input model.IndicatorInput) int
@@ -291,6 +367,7 @@ type ComplexityRoot struct {
 		NominateMunicipality          func(childComplexity int, input model.NominateInput) int
 		OpenCertificationCycle        func(childComplexity int, input model.OpenCycleInput) int
 		ProvideApplicationInformation func(childComplexity int, applicationID string, requestID string, answer string, expectedVersion *int) int
+		RecordActivityHeld            func(childComplexity int, id string, attendance model.AttendanceInput) int
 		RecordActual                  func(childComplexity int, input model.ActualInput) int
 		RecordContribution            func(childComplexity int, project string, donor string, amount model.MoneyInput) int
 		RegisterOrganisation          func(childComplexity int, input model.RegisterOrganisationInput) int
@@ -300,8 +377,10 @@ type ComplexityRoot struct {
 		ReopenOrganisation            func(childComplexity int, input model.ReopenOrganisationInput) int
 		ReportMaterialChange          func(childComplexity int, applicationID string, description string, expectedVersion *int) int
 		RequestApplicationInformation func(childComplexity int, applicationID string, question string, expectedVersion *int) int
+		RescheduleActivity            func(childComplexity int, id string, start string, end string, reason *string) int
 		RevokeCertificate             func(childComplexity int, applicationID string, reason string, expectedVersion *int) int
 		SaveApplicationAnswers        func(childComplexity int, applicationID string, answers []model.AnswerInput, expectedVersion *int) int
+		ScheduleActivity              func(childComplexity int, input model.ScheduleActivityInput) int
 		ScoreApplication              func(childComplexity int, applicationID string, criterion string, score int, rationale string, reason *string, expectedVersion *int) int
 		SetTarget                     func(childComplexity int, project string, indicator string, start string, end string, value float64) int
 		SubmitApplication             func(childComplexity int, applicationID string, expectedVersion *int) int
@@ -320,6 +399,7 @@ type ComplexityRoot struct {
 
 	NetworkMember struct {
 		JoinedOn     func(childComplexity int) int
+		Network      func(childComplexity int) int
 		Organisation func(childComplexity int) int
 		Reason       func(childComplexity int) int
 		Region       func(childComplexity int) int
@@ -342,6 +422,7 @@ type ComplexityRoot struct {
 		ID           func(childComplexity int) int
 		Kind         func(childComplexity int) int
 		LegalForm    func(childComplexity int) int
+		Memberships  func(childComplexity int, on *string) int
 		Municipality func(childComplexity int) int
 		Name         func(childComplexity int) int
 		Region       func(childComplexity int) int
@@ -410,6 +491,8 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Activities           func(childComplexity int, first *int, after *string, filter *model.ActivityFilter) int
+		Activity             func(childComplexity int, id string) int
 		Application          func(childComplexity int, id string, asOf *model.AsOf) int
 		Applications         func(childComplexity int, filter *model.ApplicationFilter) int
 		Certificates         func(childComplexity int, filter *model.CertificateFilter) int
@@ -424,10 +507,12 @@ type ComplexityRoot struct {
 		Networks             func(childComplexity int) int
 		Organisation         func(childComplexity int, id string) int
 		Organisations        func(childComplexity int, first *int, after *string, filter *model.OrganisationFilter) int
+		ParticipationTrend   func(childComplexity int, groupBy []model.TrendDimension, filter *model.ParticipationFilter) int
 		Project              func(childComplexity int, id string) int
 		Projections          func(childComplexity int) int
 		Projects             func(childComplexity int) int
 		Region               func(childComplexity int, code string) int
+		RegionalDirectory    func(childComplexity int, region string, on *string) int
 		Regions              func(childComplexity int) int
 		ReplayDecision       func(childComplexity int, applicationID string) int
 		Viewer               func(childComplexity int) int
@@ -470,6 +555,14 @@ type ComplexityRoot struct {
 		Region func(childComplexity int) int
 	}
 
+	RegionalDirectory struct {
+		Counts        func(childComplexity int) int
+		Day           func(childComplexity int) int
+		Hubs          func(childComplexity int) int
+		Organisations func(childComplexity int, first *int, after *string, kind []registry.OrganisationKind, municipality *string) int
+		Region        func(childComplexity int) int
+	}
+
 	Score struct {
 		Criterion    func(childComplexity int) int
 		Expert       func(childComplexity int) int
@@ -508,13 +601,47 @@ type ComplexityRoot struct {
 		Version    func(childComplexity int) int
 	}
 
+	TrendRow struct {
+		Activities     func(childComplexity int) int
+		ActivityType   func(childComplexity int) int
+		AgeBand        func(childComplexity int) int
+		Attendance     func(childComplexity int) int
+		EthnicMinority func(childComplexity int) int
+		Month          func(childComplexity int) int
+		Municipality   func(childComplexity int) int
+		Project        func(childComplexity int) int
+		Quarter        func(childComplexity int) int
+		Region         func(childComplexity int) int
+		Sector         func(childComplexity int) int
+		Sex            func(childComplexity int) int
+		Year           func(childComplexity int) int
+	}
+
 	Viewer struct {
 		Municipality func(childComplexity int) int
 		Name         func(childComplexity int) int
+		Region       func(childComplexity int) int
 		Role         func(childComplexity int) int
 	}
 }
 
+type ActivityResolver interface {
+	Topic(ctx context.Context, obj *projections.ActivityInfo) (*string, error)
+	Channel(ctx context.Context, obj *projections.ActivityInfo) (*model.ConsultationChannel, error)
+	Organisers(ctx context.Context, obj *projections.ActivityInfo) ([]model.Organisation, error)
+	Project(ctx context.Context, obj *projections.ActivityInfo) (*projections.ProjectInfo, error)
+	Indicators(ctx context.Context, obj *projections.ActivityInfo) ([]model.IndicatorLink, error)
+	Municipality(ctx context.Context, obj *projections.ActivityInfo) (*projections.Municipality, error)
+	Region(ctx context.Context, obj *projections.ActivityInfo) (*projections.Region, error)
+	Place(ctx context.Context, obj *projections.ActivityInfo) (*string, error)
+
+	Reason(ctx context.Context, obj *projections.ActivityInfo) (*string, error)
+	Attendance(ctx context.Context, obj *projections.ActivityInfo) (*model.Attendance, error)
+}
+type AttendanceResolver interface {
+	Breakdown(ctx context.Context, obj *model.Attendance, by model.AttendeeDimension) ([]model.CategoryCount, error)
+	Organisations(ctx context.Context, obj *model.Attendance) ([]model.Organisation, error)
+}
 type MunicipalityResolver interface {
 	Region(ctx context.Context, obj *projections.Municipality) (*projections.Region, error)
 }
@@ -525,6 +652,11 @@ type MutationResolver interface {
 	MoveOrganisation(ctx context.Context, input model.MoveOrganisationInput) (*model.OrganisationPayload, error)
 	CloseOrganisation(ctx context.Context, input model.CloseOrganisationInput) (*model.OrganisationPayload, error)
 	ReopenOrganisation(ctx context.Context, input model.ReopenOrganisationInput) (*model.OrganisationPayload, error)
+	ScheduleActivity(ctx context.Context, input model.ScheduleActivityInput) (*model.ActivityPayload, error)
+	RescheduleActivity(ctx context.Context, id string, start string, end string, reason *string) (*model.ActivityPayload, error)
+	CancelActivity(ctx context.Context, id string, reason string) (*model.ActivityPayload, error)
+	RecordActivityHeld(ctx context.Context, id string, attendance model.AttendanceInput) (*model.ActivityPayload, error)
+	CorrectAttendance(ctx context.Context, id string, attendance model.AttendanceInput, reason string) (*model.ActivityPayload, error)
 	OpenCertificationCycle(ctx context.Context, input model.OpenCycleInput) (*model.CertificationPayload, error)
 	ChangeCertificationRules(ctx context.Context, input model.ChangeRulesInput) (*model.CertificationPayload, error)
 	NominateMunicipality(ctx context.Context, input model.NominateInput) (*model.CertificationPayload, error)
@@ -568,6 +700,10 @@ type NetworkMemberResolver interface {
 
 	ValidTo(ctx context.Context, obj *projections.MembershipPeriod) (*string, error)
 	Reason(ctx context.Context, obj *projections.MembershipPeriod) (*string, error)
+	Network(ctx context.Context, obj *projections.MembershipPeriod) (*projections.NetworkInfo, error)
+}
+type OrganisationResolver interface {
+	Memberships(ctx context.Context, obj *model.Organisation, on *string) ([]projections.MembershipPeriod, error)
 }
 type OrganisationConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.OrganisationConnection) (int, error)
@@ -586,6 +722,9 @@ type ProjectResolver interface {
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
+	Activities(ctx context.Context, first *int, after *string, filter *model.ActivityFilter) (*model.ActivityConnection, error)
+	Activity(ctx context.Context, id string) (*projections.ActivityInfo, error)
+	ParticipationTrend(ctx context.Context, groupBy []model.TrendDimension, filter *model.ParticipationFilter) ([]model.TrendRow, error)
 	CertificationCycles(ctx context.Context) ([]model.CertificationCycle, error)
 	CertificationCycle(ctx context.Context, year int) (*model.CertificationCycle, error)
 	Applications(ctx context.Context, filter *model.ApplicationFilter) ([]model.Application, error)
@@ -597,6 +736,7 @@ type QueryResolver interface {
 	ReplayDecision(ctx context.Context, applicationID string) (*model.DecisionReplay, error)
 	Networks(ctx context.Context) ([]projections.NetworkInfo, error)
 	Network(ctx context.Context, id string) (*projections.NetworkInfo, error)
+	RegionalDirectory(ctx context.Context, region string, on *string) (*projections.Directory, error)
 	Projections(ctx context.Context) ([]model.ProjectionStatus, error)
 	Projects(ctx context.Context) ([]projections.ProjectInfo, error)
 	Project(ctx context.Context, id string) (*projections.ProjectInfo, error)
@@ -610,9 +750,24 @@ type QueryResolver interface {
 type RegionResolver interface {
 	Municipalities(ctx context.Context, obj *projections.Region) ([]projections.Municipality, error)
 }
+type RegionalDirectoryResolver interface {
+	Region(ctx context.Context, obj *projections.Directory) (*projections.Region, error)
+
+	Counts(ctx context.Context, obj *projections.Directory) ([]model.DirectoryCount, error)
+	Organisations(ctx context.Context, obj *projections.Directory, first *int, after *string, kind []registry.OrganisationKind, municipality *string) (*model.OrganisationConnection, error)
+}
 type SubscriptionResolver interface {
 	Events(ctx context.Context, filter *model.EventFilter, after *scalar.Position) (<-chan *model.RecordedEvent, error)
 	ProjectionStatus(ctx context.Context) (<-chan []model.ProjectionStatus, error)
+}
+type TrendRowResolver interface {
+	Region(ctx context.Context, obj *model.TrendRow) (*projections.Region, error)
+	Municipality(ctx context.Context, obj *model.TrendRow) (*projections.Municipality, error)
+
+	Project(ctx context.Context, obj *model.TrendRow) (*projections.ProjectInfo, error)
+}
+type ViewerResolver interface {
+	Region(ctx context.Context, obj *model.Viewer) (*projections.Region, error)
 }
 
 type executableSchema graphql.ExecutableSchemaState[ResolverRoot, DirectiveRoot, ComplexityRoot]
@@ -628,6 +783,142 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Activity.attendance":
+		if e.ComplexityRoot.Activity.Attendance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Attendance(childComplexity), true
+	case "Activity.channel":
+		if e.ComplexityRoot.Activity.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Channel(childComplexity), true
+	case "Activity.end":
+		if e.ComplexityRoot.Activity.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.End(childComplexity), true
+	case "Activity.id":
+		if e.ComplexityRoot.Activity.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.ID(childComplexity), true
+	case "Activity.indicators":
+		if e.ComplexityRoot.Activity.Indicators == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Indicators(childComplexity), true
+	case "Activity.municipality":
+		if e.ComplexityRoot.Activity.Municipality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Municipality(childComplexity), true
+	case "Activity.organisers":
+		if e.ComplexityRoot.Activity.Organisers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Organisers(childComplexity), true
+	case "Activity.place":
+		if e.ComplexityRoot.Activity.Place == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Place(childComplexity), true
+	case "Activity.project":
+		if e.ComplexityRoot.Activity.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Project(childComplexity), true
+	case "Activity.reason":
+		if e.ComplexityRoot.Activity.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Reason(childComplexity), true
+	case "Activity.region":
+		if e.ComplexityRoot.Activity.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Region(childComplexity), true
+	case "Activity.start":
+		if e.ComplexityRoot.Activity.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Start(childComplexity), true
+	case "Activity.status":
+		if e.ComplexityRoot.Activity.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Status(childComplexity), true
+	case "Activity.title":
+		if e.ComplexityRoot.Activity.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Title(childComplexity), true
+	case "Activity.topic":
+		if e.ComplexityRoot.Activity.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Topic(childComplexity), true
+	case "Activity.type":
+		if e.ComplexityRoot.Activity.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Type(childComplexity), true
+
+	case "ActivityConnection.edges":
+		if e.ComplexityRoot.ActivityConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityConnection.Edges(childComplexity), true
+	case "ActivityConnection.pageInfo":
+		if e.ComplexityRoot.ActivityConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityConnection.PageInfo(childComplexity), true
+
+	case "ActivityEdge.cursor":
+		if e.ComplexityRoot.ActivityEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityEdge.Cursor(childComplexity), true
+	case "ActivityEdge.node":
+		if e.ComplexityRoot.ActivityEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityEdge.Node(childComplexity), true
+
+	case "ActivityPayload.activity":
+		if e.ComplexityRoot.ActivityPayload.Activity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityPayload.Activity(childComplexity), true
+	case "ActivityPayload.position":
+		if e.ComplexityRoot.ActivityPayload.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityPayload.Position(childComplexity), true
 
 	case "Answer.answer":
 		if e.ComplexityRoot.Answer.Answer == nil {
@@ -769,6 +1060,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Application.Year(childComplexity), true
 
+	case "Attendance.breakdown":
+		if e.ComplexityRoot.Attendance.Breakdown == nil {
+			break
+		}
+
+		args, err := ec.field_Attendance_breakdown_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Attendance.Breakdown(childComplexity, args["by"].(model.AttendeeDimension)), true
+	case "Attendance.corrections":
+		if e.ComplexityRoot.Attendance.Corrections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attendance.Corrections(childComplexity), true
+	case "Attendance.groups":
+		if e.ComplexityRoot.Attendance.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attendance.Groups(childComplexity), true
+	case "Attendance.organisations":
+		if e.ComplexityRoot.Attendance.Organisations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attendance.Organisations(childComplexity), true
+	case "Attendance.total":
+		if e.ComplexityRoot.Attendance.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Attendance.Total(childComplexity), true
+
+	case "AttendanceGroup.ageBand":
+		if e.ComplexityRoot.AttendanceGroup.AgeBand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttendanceGroup.AgeBand(childComplexity), true
+	case "AttendanceGroup.count":
+		if e.ComplexityRoot.AttendanceGroup.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttendanceGroup.Count(childComplexity), true
+	case "AttendanceGroup.ethnicMinority":
+		if e.ComplexityRoot.AttendanceGroup.EthnicMinority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttendanceGroup.EthnicMinority(childComplexity), true
+	case "AttendanceGroup.sector":
+		if e.ComplexityRoot.AttendanceGroup.Sector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttendanceGroup.Sector(childComplexity), true
+	case "AttendanceGroup.sex":
+		if e.ComplexityRoot.AttendanceGroup.Sex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AttendanceGroup.Sex(childComplexity), true
+
 	case "AuditedEvent.actor":
 		if e.ComplexityRoot.AuditedEvent.Actor == nil {
 			break
@@ -823,6 +1181,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditedEvent.Version(childComplexity), true
+
+	case "CategoryCount.category":
+		if e.ComplexityRoot.CategoryCount.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryCount.Category(childComplexity), true
+	case "CategoryCount.count":
+		if e.ComplexityRoot.CategoryCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CategoryCount.Count(childComplexity), true
 
 	case "Certificate.applicationId":
 		if e.ComplexityRoot.Certificate.ApplicationID == nil {
@@ -1313,6 +1684,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DecisionReplay.Verification(childComplexity), true
 
+	case "DirectoryCount.kind":
+		if e.ComplexityRoot.DirectoryCount.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DirectoryCount.Kind(childComplexity), true
+	case "DirectoryCount.municipality":
+		if e.ComplexityRoot.DirectoryCount.Municipality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DirectoryCount.Municipality(childComplexity), true
+	case "DirectoryCount.organisations":
+		if e.ComplexityRoot.DirectoryCount.Organisations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DirectoryCount.Organisations(childComplexity), true
+
 	case "Indicator.actual":
 		if e.ComplexityRoot.Indicator.Actual == nil {
 			break
@@ -1397,6 +1787,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Indicator.Unit(childComplexity), true
+
+	case "IndicatorLink.indicator":
+		if e.ComplexityRoot.IndicatorLink.Indicator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorLink.Indicator(childComplexity), true
+	case "IndicatorLink.sector":
+		if e.ComplexityRoot.IndicatorLink.Sector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorLink.Sector(childComplexity), true
+	case "IndicatorLink.sex":
+		if e.ComplexityRoot.IndicatorLink.Sex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorLink.Sex(childComplexity), true
 
 	case "InformationRequest.answer":
 		if e.ComplexityRoot.InformationRequest.Answer == nil {
@@ -1574,6 +1983,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AwardCertificate(childComplexity, args["applicationId"].(string), args["expectedVersion"].(*int)), true
+	case "Mutation.cancelActivity":
+		if e.ComplexityRoot.Mutation.CancelActivity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelActivity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelActivity(childComplexity, args["id"].(string), args["reason"].(string)), true
 	case "Mutation.changeCertificationRules":
 		if e.ComplexityRoot.Mutation.ChangeCertificationRules == nil {
 			break
@@ -1651,6 +2071,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CorrectActual(childComplexity, args["project"].(string), args["id"].(string), args["value"].(float64), args["disaggregation"].([]model.ShareInput), args["reason"].(string)), true
+	case "Mutation.correctAttendance":
+		if e.ComplexityRoot.Mutation.CorrectAttendance == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_correctAttendance_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CorrectAttendance(childComplexity, args["id"].(string), args["attendance"].(model.AttendanceInput), args["reason"].(string)), true
 	case "Mutation.decideApplication":
 		if e.ComplexityRoot.Mutation.DecideApplication == nil {
 			break
@@ -1772,6 +2203,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProvideApplicationInformation(childComplexity, args["applicationId"].(string), args["requestId"].(string), args["answer"].(string), args["expectedVersion"].(*int)), true
+	case "Mutation.recordActivityHeld":
+		if e.ComplexityRoot.Mutation.RecordActivityHeld == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordActivityHeld_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordActivityHeld(childComplexity, args["id"].(string), args["attendance"].(model.AttendanceInput)), true
 	case "Mutation.recordActual":
 		if e.ComplexityRoot.Mutation.RecordActual == nil {
 			break
@@ -1871,6 +2313,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RequestApplicationInformation(childComplexity, args["applicationId"].(string), args["question"].(string), args["expectedVersion"].(*int)), true
+	case "Mutation.rescheduleActivity":
+		if e.ComplexityRoot.Mutation.RescheduleActivity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rescheduleActivity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RescheduleActivity(childComplexity, args["id"].(string), args["start"].(string), args["end"].(string), args["reason"].(*string)), true
 	case "Mutation.revokeCertificate":
 		if e.ComplexityRoot.Mutation.RevokeCertificate == nil {
 			break
@@ -1893,6 +2346,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SaveApplicationAnswers(childComplexity, args["applicationId"].(string), args["answers"].([]model.AnswerInput), args["expectedVersion"].(*int)), true
+	case "Mutation.scheduleActivity":
+		if e.ComplexityRoot.Mutation.ScheduleActivity == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scheduleActivity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScheduleActivity(childComplexity, args["input"].(model.ScheduleActivityInput)), true
 	case "Mutation.scoreApplication":
 		if e.ComplexityRoot.Mutation.ScoreApplication == nil {
 			break
@@ -2002,6 +2466,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NetworkMember.JoinedOn(childComplexity), true
+	case "NetworkMember.network":
+		if e.ComplexityRoot.NetworkMember.Network == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NetworkMember.Network(childComplexity), true
 	case "NetworkMember.organisation":
 		if e.ComplexityRoot.NetworkMember.Organisation == nil {
 			break
@@ -2100,6 +2570,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organisation.LegalForm(childComplexity), true
+	case "Organisation.memberships":
+		if e.ComplexityRoot.Organisation.Memberships == nil {
+			break
+		}
+
+		args, err := ec.field_Organisation_memberships_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Organisation.Memberships(childComplexity, args["on"].(*string)), true
 	case "Organisation.municipality":
 		if e.ComplexityRoot.Organisation.Municipality == nil {
 			break
@@ -2377,6 +2858,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProjectionStatus.Version(childComplexity), true
 
+	case "Query.activities":
+		if e.ComplexityRoot.Query.Activities == nil {
+			break
+		}
+
+		args, err := ec.field_Query_activities_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Activities(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.ActivityFilter)), true
+	case "Query.activity":
+		if e.ComplexityRoot.Query.Activity == nil {
+			break
+		}
+
+		args, err := ec.field_Query_activity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Activity(childComplexity, args["id"].(string)), true
 	case "Query.application":
 		if e.ComplexityRoot.Query.Application == nil {
 			break
@@ -2522,6 +3025,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Organisations(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.OrganisationFilter)), true
+	case "Query.participationTrend":
+		if e.ComplexityRoot.Query.ParticipationTrend == nil {
+			break
+		}
+
+		args, err := ec.field_Query_participationTrend_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ParticipationTrend(childComplexity, args["groupBy"].([]model.TrendDimension), args["filter"].(*model.ParticipationFilter)), true
 	case "Query.project":
 		if e.ComplexityRoot.Query.Project == nil {
 			break
@@ -2556,6 +3070,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Region(childComplexity, args["code"].(string)), true
+	case "Query.regionalDirectory":
+		if e.ComplexityRoot.Query.RegionalDirectory == nil {
+			break
+		}
+
+		args, err := ec.field_Query_regionalDirectory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RegionalDirectory(childComplexity, args["region"].(string), args["on"].(*string)), true
 	case "Query.regions":
 		if e.ComplexityRoot.Query.Regions == nil {
 			break
@@ -2734,6 +3259,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RegionCycleCounts.Region(childComplexity), true
 
+	case "RegionalDirectory.counts":
+		if e.ComplexityRoot.RegionalDirectory.Counts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionalDirectory.Counts(childComplexity), true
+	case "RegionalDirectory.on":
+		if e.ComplexityRoot.RegionalDirectory.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionalDirectory.Day(childComplexity), true
+	case "RegionalDirectory.hubs":
+		if e.ComplexityRoot.RegionalDirectory.Hubs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionalDirectory.Hubs(childComplexity), true
+	case "RegionalDirectory.organisations":
+		if e.ComplexityRoot.RegionalDirectory.Organisations == nil {
+			break
+		}
+
+		args, err := ec.field_RegionalDirectory_organisations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.RegionalDirectory.Organisations(childComplexity, args["first"].(*int), args["after"].(*string), args["kind"].([]registry.OrganisationKind), args["municipality"].(*string)), true
+	case "RegionalDirectory.region":
+		if e.ComplexityRoot.RegionalDirectory.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegionalDirectory.Region(childComplexity), true
+
 	case "Score.criterion":
 		if e.ComplexityRoot.Score.Criterion == nil {
 			break
@@ -2882,6 +3443,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TimelineEntry.Version(childComplexity), true
 
+	case "TrendRow.activities":
+		if e.ComplexityRoot.TrendRow.Activities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.Activities(childComplexity), true
+	case "TrendRow.activityType":
+		if e.ComplexityRoot.TrendRow.ActivityType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.ActivityType(childComplexity), true
+	case "TrendRow.ageBand":
+		if e.ComplexityRoot.TrendRow.AgeBand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.AgeBand(childComplexity), true
+	case "TrendRow.attendance":
+		if e.ComplexityRoot.TrendRow.Attendance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.Attendance(childComplexity), true
+	case "TrendRow.ethnicMinority":
+		if e.ComplexityRoot.TrendRow.EthnicMinority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.EthnicMinority(childComplexity), true
+	case "TrendRow.month":
+		if e.ComplexityRoot.TrendRow.Month == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.Month(childComplexity), true
+	case "TrendRow.municipality":
+		if e.ComplexityRoot.TrendRow.Municipality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.Municipality(childComplexity), true
+	case "TrendRow.project":
+		if e.ComplexityRoot.TrendRow.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.Project(childComplexity), true
+	case "TrendRow.quarter":
+		if e.ComplexityRoot.TrendRow.Quarter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.Quarter(childComplexity), true
+	case "TrendRow.region":
+		if e.ComplexityRoot.TrendRow.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.Region(childComplexity), true
+	case "TrendRow.sector":
+		if e.ComplexityRoot.TrendRow.Sector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.Sector(childComplexity), true
+	case "TrendRow.sex":
+		if e.ComplexityRoot.TrendRow.Sex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.Sex(childComplexity), true
+	case "TrendRow.year":
+		if e.ComplexityRoot.TrendRow.Year == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.Year(childComplexity), true
+
 	case "Viewer.municipality":
 		if e.ComplexityRoot.Viewer.Municipality == nil {
 			break
@@ -2894,6 +3534,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Name(childComplexity), true
+	case "Viewer.region":
+		if e.ComplexityRoot.Viewer.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Region(childComplexity), true
 	case "Viewer.role":
 		if e.ComplexityRoot.Viewer.Role == nil {
 			break
@@ -2909,10 +3555,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputActivityFilter,
 		ec.unmarshalInputActualInput,
 		ec.unmarshalInputAnswerInput,
 		ec.unmarshalInputApplicationFilter,
 		ec.unmarshalInputAsOf,
+		ec.unmarshalInputAttendanceGroupInput,
+		ec.unmarshalInputAttendanceInput,
 		ec.unmarshalInputCertificateFilter,
 		ec.unmarshalInputChangeOrganisationContactInput,
 		ec.unmarshalInputChangeRulesInput,
@@ -2923,6 +3572,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputEventFilter,
 		ec.unmarshalInputFormNetworkInput,
 		ec.unmarshalInputIndicatorInput,
+		ec.unmarshalInputIndicatorLinkInput,
 		ec.unmarshalInputLocalizedTextInput,
 		ec.unmarshalInputMembershipInput,
 		ec.unmarshalInputMoneyInput,
@@ -2930,11 +3580,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputNominateInput,
 		ec.unmarshalInputOpenCycleInput,
 		ec.unmarshalInputOrganisationFilter,
+		ec.unmarshalInputParticipationFilter,
 		ec.unmarshalInputRegisterOrganisationInput,
 		ec.unmarshalInputRegisterProjectInput,
 		ec.unmarshalInputRenameOrganisationInput,
 		ec.unmarshalInputReopenOrganisationInput,
 		ec.unmarshalInputRulesInput,
+		ec.unmarshalInputScheduleActivityInput,
 		ec.unmarshalInputScheduleInput,
 		ec.unmarshalInputShareInput,
 	)
@@ -3029,6 +3681,331 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../schema/activity.graphqls", Input: `extend type Query {
+  "The calendar of activities, by first day then ID. Public."
+  activities(first: Int = 20, after: String, filter: ActivityFilter): ActivityConnection!
+  "One activity, or null. Public."
+  activity(id: ID!): Activity
+  """
+  Attendance and activity counts of held activities, grouped by the
+  dimensions given (none: one row, the totals), over the activities and
+  attendees the filter keeps. Rows come ordered by the dimensions, in the
+  order given. In a row, the fields of the dimensions grouped by are set
+  (UNRECORDED where the sign-in sheets did not say; project null for
+  activities of no project); the others are null. An activity counts in
+  each group it had attendees in: grouped by SEX, an activity of women and
+  men counts in both. Answered from the read model in one SQL statement;
+  at most 10,000 rows (more is BAD_USER_INPUT: group by less or filter).
+  Public: the figures are aggregates.
+  """
+  participationTrend(groupBy: [TrendDimension!]!, filter: ParticipationFilter): [TrendRow!]!
+}
+
+"""
+Something a civil-society programme does on the ground, from its schedule
+to its attendance.
+"""
+type Activity {
+  id: ID!
+  type: ActivityType!
+  title: LocalizedText!
+  "A training's subject (effective communication, strategic planning, ...)."
+  topic: String
+  "How a consultation is given."
+  channel: ConsultationChannel
+  organisers: [Organisation!]!
+  "The project it serves."
+  project: Project
+  "The project's indicators its attendance counts towards."
+  indicators: [IndicatorLink!]!
+  municipality: Municipality!
+  region: Region!
+  place: String
+  start: Date!
+  end: Date!
+  status: ActivityStatus!
+  "Why it was cancelled, or last rescheduled."
+  reason: String
+  "Who came; null unless held."
+  attendance: Attendance
+}
+
+"Who came to a held activity, as last corrected."
+type Attendance {
+  total: Int!
+  "Groups of attendees alike in sex, age band, sector and minority membership; they add up to the total when given."
+  groups: [AttendanceGroup!]!
+  "The attendance by one dimension, derived from the groups."
+  breakdown(by: AttendeeDimension!): [CategoryCount!]!
+  "Organisations that took part."
+  organisations: [Organisation!]!
+  "How many times the figures were corrected."
+  corrections: Int!
+}
+
+"Attendees alike in every dimension."
+type AttendanceGroup {
+  sex: Sex!
+  ageBand: AgeBand!
+  sector: Sector!
+  ethnicMinority: MinorityMembership!
+  count: Int!
+}
+
+"A category of a breakdown and its attendees: FEMALE, AGE_18_29, LOCAL_GOVERNMENT, MINORITY, UNRECORDED..."
+type CategoryCount {
+  category: String!
+  count: Int!
+}
+
+"An indicator an activity counts towards: every attendee, or those of a sector or sex."
+type IndicatorLink {
+  indicator: ID!
+  sector: Sector
+  sex: Sex
+}
+
+"A page of the calendar."
+type ActivityConnection {
+  edges: [ActivityEdge!]!
+  pageInfo: PageInfo!
+}
+
+"An activity in a page, with its cursor (pass it as after to go on)."
+type ActivityEdge {
+  cursor: String!
+  node: Activity!
+}
+
+"Narrows the calendar; from and to keep activities whose days overlap them."
+input ActivityFilter {
+  from: Date
+  to: Date
+  region: ID
+  municipality: ID
+  type: [ActivityType!]
+  project: ID
+  organiser: ID
+  status: ActivityStatus
+}
+
+"The kinds of activity the programmes' documents name."
+enum ActivityType {
+  TRAINING
+  CONSULTATION
+  MULTI_STAKEHOLDER_MEETING
+  COORDINATION_MEETING
+  FORUM
+  ROUND_TABLE
+  CSO_FAIR
+  COMPETITION
+  INTERNSHIP
+  MENTORING
+  AWARENESS_CAMPAIGN
+}
+
+"How a consultation is given."
+enum ConsultationChannel {
+  PHONE
+  ONLINE
+  IN_PERSON
+}
+
+"Where an activity stands."
+enum ActivityStatus {
+  "Planned, not yet recorded as held."
+  SCHEDULED
+  "Took place; its attendance is recorded."
+  HELD
+  "Called off, with the reason."
+  CANCELLED
+}
+
+"An attendee's sex, as recorded."
+enum Sex {
+  FEMALE
+  MALE
+  "The sign-in sheet did not say."
+  UNRECORDED
+}
+
+"An attendee's age band."
+enum AgeBand {
+  UNDER_18
+  AGE_18_29
+  AGE_30_44
+  AGE_45_64
+  AGE_65_PLUS
+  UNRECORDED
+}
+
+"The sector an attendee came from."
+enum Sector {
+  "Civil-society organisations."
+  CSO
+  "Community-based organisations."
+  CBO
+  LOCAL_GOVERNMENT
+  CENTRAL_GOVERNMENT
+  MEDIA
+  BUSINESS
+  YOUTH
+  "Citizens attending for themselves."
+  CITIZENS
+  UNRECORDED
+}
+
+"Whether attendees belong to an ethnic minority."
+enum MinorityMembership {
+  MINORITY
+  NOT_MINORITY
+  UNRECORDED
+}
+
+"A dimension of the attendees."
+enum AttendeeDimension {
+  SEX
+  AGE_BAND
+  SECTOR
+  ETHNIC_MINORITY
+}
+
+"""
+A dimension of participation. YEAR, QUARTER and MONTH are of an
+activity's first day (Tbilisi); QUARTER or MONTH without YEAR group
+across years, which shows seasons.
+"""
+enum TrendDimension {
+  YEAR
+  QUARTER
+  MONTH
+  REGION
+  MUNICIPALITY
+  ACTIVITY_TYPE
+  PROJECT
+  SECTOR
+  SEX
+  AGE_BAND
+  ETHNIC_MINORITY
+}
+
+"""
+Narrows participationTrend; each list matches any of its values, and the
+lists together all. from and to bound an activity's first day, both
+included. projectNone keeps activities of no project (with projects: of
+those too).
+"""
+input ParticipationFilter {
+  from: Date
+  to: Date
+  regions: [ID!]
+  municipalities: [ID!]
+  activityTypes: [ActivityType!]
+  projects: [ID!]
+  projectNone: Boolean
+  sectors: [Sector!]
+  sexes: [Sex!]
+  ageBands: [AgeBand!]
+  ethnicMinority: [MinorityMembership!]
+}
+
+"One group of participationTrend: its value in each dimension grouped by, and its figures."
+type TrendRow {
+  year: Int
+  "1 to 4."
+  quarter: Int
+  "1 to 12."
+  month: Int
+  region: Region
+  municipality: Municipality
+  activityType: ActivityType
+  project: Project
+  sector: Sector
+  sex: Sex
+  ageBand: AgeBand
+  ethnicMinority: MinorityMembership
+  "Held activities with attendees in the group."
+  activities: Int!
+  "Attendees in the group."
+  attendance: Int!
+}
+
+"""
+A new activity. id is a code (cif-training-2023-05); organisers are
+organisations of the registry; topic only for a training, channel only
+(and always) for a consultation; indicators are count indicators of the
+project, each counting every attendee or those of a sector or sex, never
+one attendee twice.
+"""
+input ScheduleActivityInput {
+  id: ID!
+  type: ActivityType!
+  title: LocalizedTextInput!
+  topic: String
+  channel: ConsultationChannel
+  organisers: [ID!]!
+  project: ID
+  indicators: [IndicatorLinkInput!]
+  municipality: ID!
+  place: String
+  start: Date!
+  end: Date!
+}
+
+"An indicator of the activity's project that its attendance counts towards."
+input IndicatorLinkInput {
+  indicator: ID!
+  sector: Sector
+  sex: Sex
+}
+
+"""
+Who came: the total, and groups alike in each dimension that add up to
+it (leave a dimension out, or UNRECORDED, where the sheets do not say;
+no two groups alike). organisations are those of the registry that took
+part.
+"""
+input AttendanceInput {
+  total: Int!
+  groups: [AttendanceGroupInput!]
+  organisations: [ID!]
+}
+
+"Attendees alike in every dimension given."
+input AttendanceGroupInput {
+  sex: Sex
+  ageBand: AgeBand
+  sector: Sector
+  ethnicMinority: MinorityMembership
+  count: Int!
+}
+
+"What an activity mutation did."
+type ActivityPayload {
+  "Position of the mutation's last event in the log (the head when it changed nothing)."
+  position: Position!
+  "The activity as the read model shows it once caught up."
+  activity: Activity
+}
+
+# Activities are recorded by admins, and by hub keys for their own
+# region's municipalities only; others get FORBIDDEN and nothing is
+# written. Dates out of order, attendance that does not add up, negative
+# counts and unknown places, organisations, projects or indicators are
+# BAD_USER_INPUT.
+extend type Mutation {
+  "Admins, and hubs in their region: plan an activity."
+  scheduleActivity(input: ScheduleActivityInput!): ActivityPayload!
+  "Admins, and hubs in their region: move a scheduled activity."
+  rescheduleActivity(id: ID!, start: Date!, end: Date!, reason: String): ActivityPayload!
+  "Admins, and hubs in their region: call off a scheduled activity, with the reason."
+  cancelActivity(id: ID!, reason: String!): ActivityPayload!
+  "Admins, and hubs in their region: record that a scheduled activity took place (from its first day on), with who came."
+  recordActivityHeld(id: ID!, attendance: AttendanceInput!): ActivityPayload!
+  "Admins, and hubs in their region: correct a held activity's attendance, with the reason (an event: the old figures stay in the history)."
+  correctAttendance(id: ID!, attendance: AttendanceInput!, reason: String!): ActivityPayload!
+}
+`, BuiltIn: false},
 	{Name: "../schema/certification.graphqls", Input: `extend type Query {
   "Every certification cycle, newest first. Public."
   certificationCycles: [CertificationCycle!]!
@@ -3597,6 +4574,8 @@ type Viewer {
   name: String
   "The municipality an applicant key acts for."
   municipality: Municipality
+  "The region a hub key acts for."
+  region: Region @goField(forceResolver: true)
 }
 
 """
@@ -3610,6 +4589,8 @@ enum Role {
   ANALYST
   "Acts for one municipality (Viewer.municipality) in certification."
   APPLICANT
+  "A regional hub's staff: records activities in its own region (Viewer.region); reads like an analyst."
+  HUB
   "Scores the applications assigned to them."
   EXPERT
   "Decides certification."
@@ -3633,6 +4614,9 @@ type Query {
   "The caller's role."
   viewer: Viewer!
 }
+
+"gqlgen's: forceResolver gives a field a resolver of its own instead of a struct field (Viewer.region: the viewer query builds the rest)."
+directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on INPUT_FIELD_DEFINITION | FIELD_DEFINITION
 `, BuiltIn: false},
 	{Name: "../schema/network.graphqls", Input: `extend type Query {
   "Every network (consortia, hub networks, coalitions), by ID. Public."
@@ -3750,6 +4734,50 @@ extend type Mutation {
   reinstateNetworkMember(input: MembershipInput!): NetworkPayload!
   "Admins: a member leaves; on is its first day out."
   leaveNetwork(input: MembershipInput!): NetworkPayload!
+}
+
+extend type Query {
+  """
+  A region's directory, as its hub offers it: who acts as the region's hub
+  on the day (today when left out), how many active organisations of each
+  kind each municipality has, and the organisations themselves with their
+  networks. Null for an unknown region. Public.
+  """
+  regionalDirectory(region: ID!, on: Date): RegionalDirectory
+}
+
+"A region's civil-society directory on a day."
+type RegionalDirectory {
+  region: Region!
+  on: Date!
+  "The memberships of the organisations acting as the region's hub, in any network."
+  hubs: [NetworkMember!]!
+  "Active organisations by municipality (null: the region's, placed in no municipality) and kind."
+  counts: [DirectoryCount!]!
+  "The region's organisations, newest first, optionally of some kinds or of one municipality."
+  organisations(first: Int = 20, after: String, kind: [OrganisationKind!], municipality: ID): OrganisationConnection!
+}
+
+"How many active organisations of a kind a municipality has."
+type DirectoryCount {
+  municipality: Municipality
+  kind: OrganisationKind!
+  organisations: Int!
+}
+
+extend type Organisation {
+  "The organisation's memberships in force on a day (today when left out), by network."
+  memberships(on: Date): [NetworkMember!]!
+}
+
+extend type NetworkMember {
+  network: Network!
+}
+
+extend input OrganisationFilter {
+  "Members of this network on memberOn (today when left out)."
+  network: ID
+  memberOn: Date
 }
 `, BuiltIn: false},
 	{Name: "../schema/platform.graphqls", Input: `extend type Query {
@@ -4254,6 +5282,74 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_Activity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Activity_id(ctx, field)
+	case "type":
+		return ec.fieldContext_Activity_type(ctx, field)
+	case "title":
+		return ec.fieldContext_Activity_title(ctx, field)
+	case "topic":
+		return ec.fieldContext_Activity_topic(ctx, field)
+	case "channel":
+		return ec.fieldContext_Activity_channel(ctx, field)
+	case "organisers":
+		return ec.fieldContext_Activity_organisers(ctx, field)
+	case "project":
+		return ec.fieldContext_Activity_project(ctx, field)
+	case "indicators":
+		return ec.fieldContext_Activity_indicators(ctx, field)
+	case "municipality":
+		return ec.fieldContext_Activity_municipality(ctx, field)
+	case "region":
+		return ec.fieldContext_Activity_region(ctx, field)
+	case "place":
+		return ec.fieldContext_Activity_place(ctx, field)
+	case "start":
+		return ec.fieldContext_Activity_start(ctx, field)
+	case "end":
+		return ec.fieldContext_Activity_end(ctx, field)
+	case "status":
+		return ec.fieldContext_Activity_status(ctx, field)
+	case "reason":
+		return ec.fieldContext_Activity_reason(ctx, field)
+	case "attendance":
+		return ec.fieldContext_Activity_attendance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Activity", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivityConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ActivityConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ActivityConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivityConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivityEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ActivityEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ActivityEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivityEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivityPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_ActivityPayload_position(ctx, field)
+	case "activity":
+		return ec.fieldContext_ActivityPayload_activity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivityPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Answer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "question":
@@ -4312,6 +5408,38 @@ func (ec *executionContext) childFields_Application(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type Application", field.Name)
 }
 
+func (ec *executionContext) childFields_Attendance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_Attendance_total(ctx, field)
+	case "groups":
+		return ec.fieldContext_Attendance_groups(ctx, field)
+	case "breakdown":
+		return ec.fieldContext_Attendance_breakdown(ctx, field)
+	case "organisations":
+		return ec.fieldContext_Attendance_organisations(ctx, field)
+	case "corrections":
+		return ec.fieldContext_Attendance_corrections(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Attendance", field.Name)
+}
+
+func (ec *executionContext) childFields_AttendanceGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sex":
+		return ec.fieldContext_AttendanceGroup_sex(ctx, field)
+	case "ageBand":
+		return ec.fieldContext_AttendanceGroup_ageBand(ctx, field)
+	case "sector":
+		return ec.fieldContext_AttendanceGroup_sector(ctx, field)
+	case "ethnicMinority":
+		return ec.fieldContext_AttendanceGroup_ethnicMinority(ctx, field)
+	case "count":
+		return ec.fieldContext_AttendanceGroup_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AttendanceGroup", field.Name)
+}
+
 func (ec *executionContext) childFields_AuditedEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "position":
@@ -4334,6 +5462,16 @@ func (ec *executionContext) childFields_AuditedEvent(ctx context.Context, field 
 		return ec.fieldContext_AuditedEvent_data(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditedEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_CategoryCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "category":
+		return ec.fieldContext_CategoryCount_category(ctx, field)
+	case "count":
+		return ec.fieldContext_CategoryCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CategoryCount", field.Name)
 }
 
 func (ec *executionContext) childFields_Certificate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4584,6 +5722,18 @@ func (ec *executionContext) childFields_DecisionReplay(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type DecisionReplay", field.Name)
 }
 
+func (ec *executionContext) childFields_DirectoryCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "municipality":
+		return ec.fieldContext_DirectoryCount_municipality(ctx, field)
+	case "kind":
+		return ec.fieldContext_DirectoryCount_kind(ctx, field)
+	case "organisations":
+		return ec.fieldContext_DirectoryCount_organisations(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DirectoryCount", field.Name)
+}
+
 func (ec *executionContext) childFields_Indicator(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4616,6 +5766,18 @@ func (ec *executionContext) childFields_Indicator(ctx context.Context, field gra
 		return ec.fieldContext_Indicator_status(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Indicator", field.Name)
+}
+
+func (ec *executionContext) childFields_IndicatorLink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "indicator":
+		return ec.fieldContext_IndicatorLink_indicator(ctx, field)
+	case "sector":
+		return ec.fieldContext_IndicatorLink_sector(ctx, field)
+	case "sex":
+		return ec.fieldContext_IndicatorLink_sex(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IndicatorLink", field.Name)
 }
 
 func (ec *executionContext) childFields_InformationRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4730,6 +5892,8 @@ func (ec *executionContext) childFields_NetworkMember(ctx context.Context, field
 		return ec.fieldContext_NetworkMember_validTo(ctx, field)
 	case "reason":
 		return ec.fieldContext_NetworkMember_reason(ctx, field)
+	case "network":
+		return ec.fieldContext_NetworkMember_network(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type NetworkMember", field.Name)
 }
@@ -4776,6 +5940,8 @@ func (ec *executionContext) childFields_Organisation(ctx context.Context, field 
 		return ec.fieldContext_Organisation_registeredAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Organisation_updatedAt(ctx, field)
+	case "memberships":
+		return ec.fieldContext_Organisation_memberships(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Organisation", field.Name)
 }
@@ -4968,6 +6134,22 @@ func (ec *executionContext) childFields_RegionCycleCounts(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type RegionCycleCounts", field.Name)
 }
 
+func (ec *executionContext) childFields_RegionalDirectory(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "region":
+		return ec.fieldContext_RegionalDirectory_region(ctx, field)
+	case "on":
+		return ec.fieldContext_RegionalDirectory_on(ctx, field)
+	case "hubs":
+		return ec.fieldContext_RegionalDirectory_hubs(ctx, field)
+	case "counts":
+		return ec.fieldContext_RegionalDirectory_counts(ctx, field)
+	case "organisations":
+		return ec.fieldContext_RegionalDirectory_organisations(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegionalDirectory", field.Name)
+}
+
 func (ec *executionContext) childFields_Score(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "expert":
@@ -5034,6 +6216,38 @@ func (ec *executionContext) childFields_TimelineEntry(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type TimelineEntry", field.Name)
 }
 
+func (ec *executionContext) childFields_TrendRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "year":
+		return ec.fieldContext_TrendRow_year(ctx, field)
+	case "quarter":
+		return ec.fieldContext_TrendRow_quarter(ctx, field)
+	case "month":
+		return ec.fieldContext_TrendRow_month(ctx, field)
+	case "region":
+		return ec.fieldContext_TrendRow_region(ctx, field)
+	case "municipality":
+		return ec.fieldContext_TrendRow_municipality(ctx, field)
+	case "activityType":
+		return ec.fieldContext_TrendRow_activityType(ctx, field)
+	case "project":
+		return ec.fieldContext_TrendRow_project(ctx, field)
+	case "sector":
+		return ec.fieldContext_TrendRow_sector(ctx, field)
+	case "sex":
+		return ec.fieldContext_TrendRow_sex(ctx, field)
+	case "ageBand":
+		return ec.fieldContext_TrendRow_ageBand(ctx, field)
+	case "ethnicMinority":
+		return ec.fieldContext_TrendRow_ethnicMinority(ctx, field)
+	case "activities":
+		return ec.fieldContext_TrendRow_activities(ctx, field)
+	case "attendance":
+		return ec.fieldContext_TrendRow_attendance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrendRow", field.Name)
+}
+
 func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "role":
@@ -5042,6 +6256,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_name(ctx, field)
 	case "municipality":
 		return ec.fieldContext_Viewer_municipality(ctx, field)
+	case "region":
+		return ec.fieldContext_Viewer_region(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -5162,6 +6378,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Attendance_breakdown_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "by",
+		func(ctx context.Context, v any) (model.AttendeeDimension, error) {
+			return ec.unmarshalNAttendeeDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendeeDimension(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["by"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_announceResult_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5233,6 +6463,28 @@ func (ec *executionContext) field_Mutation_awardCertificate_args(ctx context.Con
 		return nil, err
 	}
 	args["expectedVersion"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelActivity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -5395,6 +6647,36 @@ func (ec *executionContext) field_Mutation_correctActual_args(ctx context.Contex
 		return nil, err
 	}
 	args["reason"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_correctAttendance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "attendance",
+		func(ctx context.Context, v any) (model.AttendanceInput, error) {
+			return ec.unmarshalNAttendanceInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendanceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["attendance"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
 	return args, nil
 }
 
@@ -5608,6 +6890,28 @@ func (ec *executionContext) field_Mutation_provideApplicationInformation_args(ct
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_recordActivityHeld_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "attendance",
+		func(ctx context.Context, v any) (model.AttendanceInput, error) {
+			return ec.unmarshalNAttendanceInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendanceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["attendance"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_recordActual_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5782,6 +7086,44 @@ func (ec *executionContext) field_Mutation_requestApplicationInformation_args(ct
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_rescheduleActivity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "start",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDate2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["start"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "end",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDate2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["end"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5839,6 +7181,20 @@ func (ec *executionContext) field_Mutation_saveApplicationAnswers_args(ctx conte
 		return nil, err
 	}
 	args["expectedVersion"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_scheduleActivity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ScheduleActivityInput, error) {
+			return ec.unmarshalNScheduleActivityInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScheduleActivityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -6036,6 +7392,20 @@ func (ec *executionContext) field_Network_timeline_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Organisation_memberships_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "on",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalODate2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["on"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Project_indicators_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6061,6 +7431,50 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_activities_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ActivityFilter, error) {
+			return ec.unmarshalOActivityFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_activity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -6264,6 +7678,28 @@ func (ec *executionContext) field_Query_organisations_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_participationTrend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) ([]model.TrendDimension, error) {
+			return ec.unmarshalNTrendDimension2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ParticipationFilter, error) {
+			return ec.unmarshalOParticipationFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐParticipationFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_project_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6292,6 +7728,28 @@ func (ec *executionContext) field_Query_region_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_regionalDirectory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "region",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["region"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "on",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalODate2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["on"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_replayDecision_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6303,6 +7761,44 @@ func (ec *executionContext) field_Query_replayDecision_args(ctx context.Context,
 		return nil, err
 	}
 	args["applicationId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_RegionalDirectory_organisations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) ([]registry.OrganisationKind, error) {
+			return ec.unmarshalOOrganisationKind2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKindᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "municipality",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["municipality"] = arg3
 	return args, nil
 }
 
@@ -6391,6 +7887,611 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ************************** directives.gotpl **************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Activity_id(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Activity_type(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v activity.Type) graphql.Marshaler {
+			return ec.marshalNActivityType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, errors.New("field of type ActivityType does not have child fields"))
+}
+
+func (ec *executionContext) _Activity_title(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v domain.LocalizedText) graphql.Marshaler {
+			return ec.marshalNLocalizedText2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐLocalizedText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocalizedText(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_topic(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_topic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Topic(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_topic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Activity_channel(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Channel(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConsultationChannel) graphql.Marshaler {
+			return ec.marshalOConsultationChannel2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐConsultationChannel(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, true, true, errors.New("field of type ConsultationChannel does not have child fields"))
+}
+
+func (ec *executionContext) _Activity_organisers(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_organisers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Organisers(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Organisation) graphql.Marshaler {
+			return ec.marshalNOrganisation2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_organisers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organisation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_project(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Project(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.ProjectInfo) graphql.Marshaler {
+			return ec.marshalOProject2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐProjectInfo(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Project(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_indicators(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_indicators(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Indicators(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.IndicatorLink) graphql.Marshaler {
+			return ec.marshalNIndicatorLink2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorLinkᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_indicators(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IndicatorLink(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_municipality(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_municipality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Municipality(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Municipality) graphql.Marshaler {
+			return ec.marshalNMunicipality2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipality(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_municipality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Municipality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_region(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Region(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Region) graphql.Marshaler {
+			return ec.marshalNRegion2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐRegion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_place(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_place(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Place(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_place(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Activity_start(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _Activity_end(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _Activity_status(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v activity.Status) graphql.Marshaler {
+			return ec.marshalNActivityStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, errors.New("field of type ActivityStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Activity_reason(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Reason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Activity_attendance(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_attendance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Attendance(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Attendance) graphql.Marshaler {
+			return ec.marshalOAttendance2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendance(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_attendance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Attendance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ActivityConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ActivityEdge) graphql.Marshaler {
+			return ec.marshalNActivityEdge2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ActivityConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ActivityEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ActivityEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ActivityEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.ActivityInfo) graphql.Marshaler {
+			return ec.marshalNActivity2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐActivityInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.ActivityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityPayload_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityPayload_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityPayload", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _ActivityPayload_activity(ctx context.Context, field graphql.CollectedField, obj *model.ActivityPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityPayload_activity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Activity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.ActivityInfo) graphql.Marshaler {
+			return ec.marshalOActivity2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐActivityInfo(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityPayload_activity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _Answer_question(ctx context.Context, field graphql.CollectedField, obj *model.Answer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -7002,6 +9103,275 @@ func (ec *executionContext) fieldContext_Application_position(_ context.Context,
 	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type Position does not have child fields"))
 }
 
+func (ec *executionContext) _Attendance_total(ctx context.Context, field graphql.CollectedField, obj *model.Attendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attendance_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attendance_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attendance", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Attendance_groups(ctx context.Context, field graphql.CollectedField, obj *model.Attendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attendance_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Groups, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.AttendanceGroup) graphql.Marshaler {
+			return ec.marshalNAttendanceGroup2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendanceGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attendance_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Attendance",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AttendanceGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Attendance_breakdown(ctx context.Context, field graphql.CollectedField, obj *model.Attendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attendance_breakdown(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Attendance().Breakdown(ctx, obj, fc.Args["by"].(model.AttendeeDimension))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CategoryCount) graphql.Marshaler {
+			return ec.marshalNCategoryCount2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCategoryCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attendance_breakdown(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Attendance",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CategoryCount(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Attendance_breakdown_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Attendance_organisations(ctx context.Context, field graphql.CollectedField, obj *model.Attendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attendance_organisations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Attendance().Organisations(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Organisation) graphql.Marshaler {
+			return ec.marshalNOrganisation2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attendance_organisations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Attendance",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organisation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Attendance_corrections(ctx context.Context, field graphql.CollectedField, obj *model.Attendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Attendance_corrections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Corrections, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Attendance_corrections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Attendance", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AttendanceGroup_sex(ctx context.Context, field graphql.CollectedField, obj *model.AttendanceGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttendanceGroup_sex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Sex) graphql.Marshaler {
+			return ec.marshalNSex2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttendanceGroup_sex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttendanceGroup", field, false, false, errors.New("field of type Sex does not have child fields"))
+}
+
+func (ec *executionContext) _AttendanceGroup_ageBand(ctx context.Context, field graphql.CollectedField, obj *model.AttendanceGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttendanceGroup_ageBand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgeBand, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AgeBand) graphql.Marshaler {
+			return ec.marshalNAgeBand2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBand(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttendanceGroup_ageBand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttendanceGroup", field, false, false, errors.New("field of type AgeBand does not have child fields"))
+}
+
+func (ec *executionContext) _AttendanceGroup_sector(ctx context.Context, field graphql.CollectedField, obj *model.AttendanceGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttendanceGroup_sector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sector, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Sector) graphql.Marshaler {
+			return ec.marshalNSector2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSector(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttendanceGroup_sector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttendanceGroup", field, false, false, errors.New("field of type Sector does not have child fields"))
+}
+
+func (ec *executionContext) _AttendanceGroup_ethnicMinority(ctx context.Context, field graphql.CollectedField, obj *model.AttendanceGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttendanceGroup_ethnicMinority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EthnicMinority, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.MinorityMembership) graphql.Marshaler {
+			return ec.marshalNMinorityMembership2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembership(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttendanceGroup_ethnicMinority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttendanceGroup", field, false, false, errors.New("field of type MinorityMembership does not have child fields"))
+}
+
+func (ec *executionContext) _AttendanceGroup_count(ctx context.Context, field graphql.CollectedField, obj *model.AttendanceGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AttendanceGroup_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AttendanceGroup_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AttendanceGroup", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _AuditedEvent_position(ctx context.Context, field graphql.CollectedField, obj *model.AuditedEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7207,6 +9577,52 @@ func (ec *executionContext) _AuditedEvent_data(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_AuditedEvent_data(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditedEvent", field, false, false, errors.New("field of type JSON does not have child fields"))
+}
+
+func (ec *executionContext) _CategoryCount_category(ctx context.Context, field graphql.CollectedField, obj *model.CategoryCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CategoryCount_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CategoryCount_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CategoryCount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CategoryCount_count(ctx context.Context, field graphql.CollectedField, obj *model.CategoryCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CategoryCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CategoryCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CategoryCount", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Certificate_number(ctx context.Context, field graphql.CollectedField, obj *model.Certificate) (ret graphql.Marshaler) {
@@ -9251,6 +11667,84 @@ func (ec *executionContext) fieldContext_DecisionReplay_verification(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _DirectoryCount_municipality(ctx context.Context, field graphql.CollectedField, obj *model.DirectoryCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DirectoryCount_municipality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Municipality, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Municipality) graphql.Marshaler {
+			return ec.marshalOMunicipality2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipality(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DirectoryCount_municipality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DirectoryCount",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Municipality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DirectoryCount_kind(ctx context.Context, field graphql.CollectedField, obj *model.DirectoryCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DirectoryCount_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v registry.OrganisationKind) graphql.Marshaler {
+			return ec.marshalNOrganisationKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐOrganisationKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DirectoryCount_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DirectoryCount", field, false, false, errors.New("field of type OrganisationKind does not have child fields"))
+}
+
+func (ec *executionContext) _DirectoryCount_organisations(ctx context.Context, field graphql.CollectedField, obj *model.DirectoryCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DirectoryCount_organisations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Organisations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DirectoryCount_organisations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DirectoryCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _Indicator_id(ctx context.Context, field graphql.CollectedField, obj *model.Indicator) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9607,6 +12101,75 @@ func (ec *executionContext) _Indicator_status(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Indicator_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Indicator", field, false, false, errors.New("field of type ProgressStatus does not have child fields"))
+}
+
+func (ec *executionContext) _IndicatorLink_indicator(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorLink_indicator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Indicator, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorLink_indicator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorLink", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _IndicatorLink_sector(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorLink_sector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sector, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Sector) graphql.Marshaler {
+			return ec.marshalOSector2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSector(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorLink_sector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorLink", field, false, false, errors.New("field of type Sector does not have child fields"))
+}
+
+func (ec *executionContext) _IndicatorLink_sex(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorLink_sex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Sex) graphql.Marshaler {
+			return ec.marshalOSex2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorLink_sex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorLink", field, false, false, errors.New("field of type Sex does not have child fields"))
 }
 
 func (ec *executionContext) _InformationRequest_id(ctx context.Context, field graphql.CollectedField, obj *model.InformationRequest) (ret graphql.Marshaler) {
@@ -10414,6 +12977,226 @@ func (ec *executionContext) fieldContext_Mutation_reopenOrganisation(ctx context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_reopenOrganisation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_scheduleActivity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_scheduleActivity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ScheduleActivity(ctx, fc.Args["input"].(model.ScheduleActivityInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityPayload) graphql.Marshaler {
+			return ec.marshalNActivityPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_scheduleActivity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_scheduleActivity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rescheduleActivity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rescheduleActivity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RescheduleActivity(ctx, fc.Args["id"].(string), fc.Args["start"].(string), fc.Args["end"].(string), fc.Args["reason"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityPayload) graphql.Marshaler {
+			return ec.marshalNActivityPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rescheduleActivity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rescheduleActivity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelActivity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelActivity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelActivity(ctx, fc.Args["id"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityPayload) graphql.Marshaler {
+			return ec.marshalNActivityPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelActivity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelActivity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordActivityHeld(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordActivityHeld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordActivityHeld(ctx, fc.Args["id"].(string), fc.Args["attendance"].(model.AttendanceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityPayload) graphql.Marshaler {
+			return ec.marshalNActivityPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordActivityHeld(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordActivityHeld_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_correctAttendance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_correctAttendance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CorrectAttendance(ctx, fc.Args["id"].(string), fc.Args["attendance"].(model.AttendanceInput), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityPayload) graphql.Marshaler {
+			return ec.marshalNActivityPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_correctAttendance(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_correctAttendance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12175,6 +14958,38 @@ func (ec *executionContext) fieldContext_NetworkMember_reason(_ context.Context,
 	return graphql.NewScalarFieldContext("NetworkMember", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _NetworkMember_network(ctx context.Context, field graphql.CollectedField, obj *projections.MembershipPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NetworkMember_network(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.NetworkMember().Network(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.NetworkInfo) graphql.Marshaler {
+			return ec.marshalNNetwork2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐNetworkInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NetworkMember_network(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NetworkMember",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Network(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NetworkPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.NetworkPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12609,6 +15424,50 @@ func (ec *executionContext) _Organisation_updatedAt(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Organisation_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Organisation", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Organisation_memberships(ctx context.Context, field graphql.CollectedField, obj *model.Organisation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organisation_memberships(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Organisation().Memberships(ctx, obj, fc.Args["on"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []projections.MembershipPeriod) graphql.Marshaler {
+			return ec.marshalNNetworkMember2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMembershipPeriodᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Organisation_memberships(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Organisation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NetworkMember(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Organisation_memberships_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _OrganisationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OrganisationConnection) (ret graphql.Marshaler) {
@@ -13609,6 +16468,138 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_activities(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_activities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Activities(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.ActivityFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
+			return ec.marshalNActivityConnection2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_activities(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_activities_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_activity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_activity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Activity(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.ActivityInfo) graphql.Marshaler {
+			return ec.marshalOActivity2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐActivityInfo(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_activity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_activity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_participationTrend(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_participationTrend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ParticipationTrend(ctx, fc.Args["groupBy"].([]model.TrendDimension), fc.Args["filter"].(*model.ParticipationFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.TrendRow) graphql.Marshaler {
+			return ec.marshalNTrendRow2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_participationTrend(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrendRow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_participationTrend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_certificationCycles(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14063,6 +17054,50 @@ func (ec *executionContext) fieldContext_Query_network(ctx context.Context, fiel
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_network_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_regionalDirectory(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_regionalDirectory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RegionalDirectory(ctx, fc.Args["region"].(string), fc.Args["on"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Directory) graphql.Marshaler {
+			return ec.marshalORegionalDirectory2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDirectory(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_regionalDirectory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegionalDirectory(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_regionalDirectory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15125,6 +18160,169 @@ func (ec *executionContext) fieldContext_RegionCycleCounts_counts(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _RegionalDirectory_region(ctx context.Context, field graphql.CollectedField, obj *projections.Directory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionalDirectory_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RegionalDirectory().Region(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Region) graphql.Marshaler {
+			return ec.marshalNRegion2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐRegion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionalDirectory_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegionalDirectory",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegionalDirectory_on(ctx context.Context, field graphql.CollectedField, obj *projections.Directory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionalDirectory_on(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionalDirectory_on(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RegionalDirectory", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _RegionalDirectory_hubs(ctx context.Context, field graphql.CollectedField, obj *projections.Directory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionalDirectory_hubs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hubs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []projections.MembershipPeriod) graphql.Marshaler {
+			return ec.marshalNNetworkMember2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMembershipPeriodᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionalDirectory_hubs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegionalDirectory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NetworkMember(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegionalDirectory_counts(ctx context.Context, field graphql.CollectedField, obj *projections.Directory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionalDirectory_counts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RegionalDirectory().Counts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.DirectoryCount) graphql.Marshaler {
+			return ec.marshalNDirectoryCount2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDirectoryCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionalDirectory_counts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegionalDirectory",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DirectoryCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegionalDirectory_organisations(ctx context.Context, field graphql.CollectedField, obj *projections.Directory) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegionalDirectory_organisations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.RegionalDirectory().Organisations(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["kind"].([]registry.OrganisationKind), fc.Args["municipality"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrganisationConnection) graphql.Marshaler {
+			return ec.marshalNOrganisationConnection2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegionalDirectory_organisations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegionalDirectory",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrganisationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_RegionalDirectory_organisations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Score_expert(ctx context.Context, field graphql.CollectedField, obj *model.Score) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15693,6 +18891,332 @@ func (ec *executionContext) fieldContext_TimelineEntry_summary(_ context.Context
 	return graphql.NewScalarFieldContext("TimelineEntry", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _TrendRow_year(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_year(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Year, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_year(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _TrendRow_quarter(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_quarter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quarter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_quarter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _TrendRow_month(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_month(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Month, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_month(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _TrendRow_region(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrendRow().Region(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrendRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrendRow_municipality(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_municipality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrendRow().Municipality(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Municipality) graphql.Marshaler {
+			return ec.marshalOMunicipality2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipality(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_municipality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrendRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Municipality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrendRow_activityType(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_activityType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActivityType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *activity.Type) graphql.Marshaler {
+			return ec.marshalOActivityType2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_activityType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type ActivityType does not have child fields"))
+}
+
+func (ec *executionContext) _TrendRow_project(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_project(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrendRow().Project(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.ProjectInfo) graphql.Marshaler {
+			return ec.marshalOProject2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐProjectInfo(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrendRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Project(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrendRow_sector(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_sector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sector, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Sector) graphql.Marshaler {
+			return ec.marshalOSector2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSector(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_sector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type Sector does not have child fields"))
+}
+
+func (ec *executionContext) _TrendRow_sex(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_sex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Sex) graphql.Marshaler {
+			return ec.marshalOSex2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_sex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type Sex does not have child fields"))
+}
+
+func (ec *executionContext) _TrendRow_ageBand(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_ageBand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgeBand, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AgeBand) graphql.Marshaler {
+			return ec.marshalOAgeBand2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBand(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_ageBand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type AgeBand does not have child fields"))
+}
+
+func (ec *executionContext) _TrendRow_ethnicMinority(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_ethnicMinority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EthnicMinority, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MinorityMembership) graphql.Marshaler {
+			return ec.marshalOMinorityMembership2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembership(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_ethnicMinority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type MinorityMembership does not have child fields"))
+}
+
+func (ec *executionContext) _TrendRow_activities(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_activities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Activities, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_activities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _TrendRow_attendance(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_attendance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attendance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_attendance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _Viewer_role(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15766,6 +19290,38 @@ func (ec *executionContext) fieldContext_Viewer_municipality(_ context.Context, 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Municipality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_region(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Viewer().Region(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
 		},
 	}
 	return fc, nil
@@ -16830,6 +20386,85 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputActivityFilter(ctx context.Context, obj any) (model.ActivityFilter, error) {
+	var it model.ActivityFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to", "region", "municipality", "type", "project", "organiser", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "municipality":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("municipality"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Municipality = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalOActivityType2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐTypeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "project":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("project"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Project = data
+		case "organiser":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organiser"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Organiser = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOActivityStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputActualInput(ctx context.Context, obj any) (model.ActualInput, error) {
 	var it model.ActualInput
 	if obj == nil {
@@ -17029,6 +20664,108 @@ func (ec *executionContext) unmarshalInputAsOf(ctx context.Context, obj any) (mo
 				return it, err
 			}
 			it.Time = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputAttendanceGroupInput(ctx context.Context, obj any) (model.AttendanceGroupInput, error) {
+	var it model.AttendanceGroupInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sex", "ageBand", "sector", "ethnicMinority", "count"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sex":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sex"))
+			data, err := ec.unmarshalOSex2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sex = data
+		case "ageBand":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBand"))
+			data, err := ec.unmarshalOAgeBand2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBand(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgeBand = data
+		case "sector":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sector"))
+			data, err := ec.unmarshalOSector2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSector(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sector = data
+		case "ethnicMinority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ethnicMinority"))
+			data, err := ec.unmarshalOMinorityMembership2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembership(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EthnicMinority = data
+		case "count":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("count"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Count = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputAttendanceInput(ctx context.Context, obj any) (model.AttendanceInput, error) {
+	var it model.AttendanceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"total", "groups", "organisations"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "total":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("total"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Total = data
+		case "groups":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groups"))
+			data, err := ec.unmarshalOAttendanceGroupInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendanceGroupInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Groups = data
+		case "organisations":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisations"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Organisations = data
 		}
 	}
 	return it, nil
@@ -17583,6 +21320,50 @@ func (ec *executionContext) unmarshalInputIndicatorInput(ctx context.Context, ob
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputIndicatorLinkInput(ctx context.Context, obj any) (model.IndicatorLinkInput, error) {
+	var it model.IndicatorLinkInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"indicator", "sector", "sex"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "indicator":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("indicator"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Indicator = data
+		case "sector":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sector"))
+			data, err := ec.unmarshalOSector2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSector(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sector = data
+		case "sex":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sex"))
+			data, err := ec.unmarshalOSex2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sex = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputLocalizedTextInput(ctx context.Context, obj any) (model.LocalizedTextInput, error) {
 	var it model.LocalizedTextInput
 	if obj == nil {
@@ -17879,7 +21660,7 @@ func (ec *executionContext) unmarshalInputOrganisationFilter(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"search", "kind", "region", "municipality", "status"}
+	fieldsInOrder := [...]string{"search", "kind", "region", "municipality", "status", "network", "memberOn"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17921,6 +21702,120 @@ func (ec *executionContext) unmarshalInputOrganisationFilter(ctx context.Context
 				return it, err
 			}
 			it.Status = data
+		case "network":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("network"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Network = data
+		case "memberOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberOn"))
+			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemberOn = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputParticipationFilter(ctx context.Context, obj any) (model.ParticipationFilter, error) {
+	var it model.ParticipationFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to", "regions", "municipalities", "activityTypes", "projects", "projectNone", "sectors", "sexes", "ageBands", "ethnicMinority"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "regions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regions"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Regions = data
+		case "municipalities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("municipalities"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Municipalities = data
+		case "activityTypes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityTypes"))
+			data, err := ec.unmarshalOActivityType2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐTypeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityTypes = data
+		case "projects":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projects"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Projects = data
+		case "projectNone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projectNone"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProjectNone = data
+		case "sectors":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectors"))
+			data, err := ec.unmarshalOSector2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSectorᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sectors = data
+		case "sexes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sexes"))
+			data, err := ec.unmarshalOSex2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSexᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sexes = data
+		case "ageBands":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBands"))
+			data, err := ec.unmarshalOAgeBand2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBandᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgeBands = data
+		case "ethnicMinority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ethnicMinority"))
+			data, err := ec.unmarshalOMinorityMembership2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembershipᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EthnicMinority = data
 		}
 	}
 	return it, nil
@@ -18258,6 +22153,113 @@ func (ec *executionContext) unmarshalInputRulesInput(ctx context.Context, obj an
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputScheduleActivityInput(ctx context.Context, obj any) (model.ScheduleActivityInput, error) {
+	var it model.ScheduleActivityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "type", "title", "topic", "channel", "organisers", "project", "indicators", "municipality", "place", "start", "end"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNActivityType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "topic":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("topic"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Topic = data
+		case "channel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channel"))
+			data, err := ec.unmarshalOConsultationChannel2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐConsultationChannel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Channel = data
+		case "organisers":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisers"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Organisers = data
+		case "project":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("project"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Project = data
+		case "indicators":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("indicators"))
+			data, err := ec.unmarshalOIndicatorLinkInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorLinkInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Indicators = data
+		case "municipality":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("municipality"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Municipality = data
+		case "place":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("place"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Place = data
+		case "start":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("start"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Start = data
+		case "end":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("end"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.End = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputScheduleInput(ctx context.Context, obj any) (model.ScheduleInput, error) {
 	var it model.ScheduleInput
 	if obj == nil {
@@ -18367,6 +22369,541 @@ func (ec *executionContext) unmarshalInputShareInput(ctx context.Context, obj an
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var activityImplementors = []string{"Activity"}
+
+func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *projections.ActivityInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Activity")
+		case "id":
+			out.Values[i] = ec._Activity_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._Activity_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._Activity_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "topic":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Activity_topic(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "channel":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Activity_channel(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "organisers":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Activity_organisers(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "project":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Activity_project(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "indicators":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Activity_indicators(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "municipality":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Activity_municipality(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "region":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Activity_region(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "place":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Activity_place(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "start":
+			out.Values[i] = ec._Activity_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "end":
+			out.Values[i] = ec._Activity_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Activity_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Activity_reason(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "attendance":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Activity_attendance(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var activityConnectionImplementors = []string{"ActivityConnection"}
+
+func (ec *executionContext) _ActivityConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ActivityConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivityConnection")
+		case "edges":
+			out.Values[i] = ec._ActivityConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ActivityConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var activityEdgeImplementors = []string{"ActivityEdge"}
+
+func (ec *executionContext) _ActivityEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ActivityEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivityEdge")
+		case "cursor":
+			out.Values[i] = ec._ActivityEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ActivityEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var activityPayloadImplementors = []string{"ActivityPayload"}
+
+func (ec *executionContext) _ActivityPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ActivityPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivityPayload")
+		case "position":
+			out.Values[i] = ec._ActivityPayload_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activity":
+			out.Values[i] = ec._ActivityPayload_activity(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
 
 var answerImplementors = []string{"Answer"}
 
@@ -18524,6 +23061,186 @@ func (ec *executionContext) _Application(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var attendanceImplementors = []string{"Attendance"}
+
+func (ec *executionContext) _Attendance(ctx context.Context, sel ast.SelectionSet, obj *model.Attendance) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attendanceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Attendance")
+		case "total":
+			out.Values[i] = ec._Attendance_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "groups":
+			out.Values[i] = ec._Attendance_groups(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "breakdown":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Attendance_breakdown(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "organisations":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Attendance_organisations(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "corrections":
+			out.Values[i] = ec._Attendance_corrections(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var attendanceGroupImplementors = []string{"AttendanceGroup"}
+
+func (ec *executionContext) _AttendanceGroup(ctx context.Context, sel ast.SelectionSet, obj *model.AttendanceGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, attendanceGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AttendanceGroup")
+		case "sex":
+			out.Values[i] = ec._AttendanceGroup_sex(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ageBand":
+			out.Values[i] = ec._AttendanceGroup_ageBand(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sector":
+			out.Values[i] = ec._AttendanceGroup_sector(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ethnicMinority":
+			out.Values[i] = ec._AttendanceGroup_ethnicMinority(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._AttendanceGroup_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var auditedEventImplementors = []string{"AuditedEvent"}
 
 func (ec *executionContext) _AuditedEvent(ctx context.Context, sel ast.SelectionSet, obj *model.AuditedEvent) graphql.Marshaler {
@@ -18574,6 +23291,50 @@ func (ec *executionContext) _AuditedEvent(ctx context.Context, sel ast.Selection
 			out.Values[i] = ec._AuditedEvent_hash(ctx, field, obj)
 		case "data":
 			out.Values[i] = ec._AuditedEvent_data(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var categoryCountImplementors = []string{"CategoryCount"}
+
+func (ec *executionContext) _CategoryCount(ctx context.Context, sel ast.SelectionSet, obj *model.CategoryCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, categoryCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CategoryCount")
+		case "category":
+			out.Values[i] = ec._CategoryCount_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._CategoryCount_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -19448,6 +24209,52 @@ func (ec *executionContext) _DecisionReplay(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var directoryCountImplementors = []string{"DirectoryCount"}
+
+func (ec *executionContext) _DirectoryCount(ctx context.Context, sel ast.SelectionSet, obj *model.DirectoryCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, directoryCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DirectoryCount")
+		case "municipality":
+			out.Values[i] = ec._DirectoryCount_municipality(ctx, field, obj)
+		case "kind":
+			out.Values[i] = ec._DirectoryCount_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "organisations":
+			out.Values[i] = ec._DirectoryCount_organisations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var indicatorImplementors = []string{"Indicator"}
 
 func (ec *executionContext) _Indicator(ctx context.Context, sel ast.SelectionSet, obj *model.Indicator) graphql.Marshaler {
@@ -19523,6 +24330,49 @@ func (ec *executionContext) _Indicator(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var indicatorLinkImplementors = []string{"IndicatorLink"}
+
+func (ec *executionContext) _IndicatorLink(ctx context.Context, sel ast.SelectionSet, obj *model.IndicatorLink) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, indicatorLinkImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IndicatorLink")
+		case "indicator":
+			out.Values[i] = ec._IndicatorLink_indicator(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sector":
+			out.Values[i] = ec._IndicatorLink_sector(ctx, field, obj)
+		case "sex":
+			out.Values[i] = ec._IndicatorLink_sex(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19898,6 +24748,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "reopenOrganisation":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_reopenOrganisation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scheduleActivity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_scheduleActivity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rescheduleActivity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rescheduleActivity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelActivity":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelActivity(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recordActivityHeld":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordActivityHeld(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "correctAttendance":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_correctAttendance(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -20434,6 +25319,42 @@ func (ec *executionContext) _NetworkMember(ctx context.Context, sel ast.Selectio
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "network":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._NetworkMember_network(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20512,17 +25433,17 @@ func (ec *executionContext) _Organisation(ctx context.Context, sel ast.Selection
 		case "id":
 			out.Values[i] = ec._Organisation_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
 			out.Values[i] = ec._Organisation_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Organisation_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "legalForm":
 			out.Values[i] = ec._Organisation_legalForm(ctx, field, obj)
@@ -20539,7 +25460,7 @@ func (ec *executionContext) _Organisation(ctx context.Context, sel ast.Selection
 		case "status":
 			out.Values[i] = ec._Organisation_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "closedOn":
 			out.Values[i] = ec._Organisation_closedOn(ctx, field, obj)
@@ -20548,18 +25469,54 @@ func (ec *executionContext) _Organisation(ctx context.Context, sel ast.Selection
 		case "version":
 			out.Values[i] = ec._Organisation_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "registeredAt":
 			out.Values[i] = ec._Organisation_registeredAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Organisation_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "memberships":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Organisation_memberships(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21303,6 +26260,69 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "activities":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_activities(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "activity":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_activity(ctx, field)
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "participationTrend":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_participationTrend(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "certificationCycles":
 			field := field
 
@@ -21524,6 +26544,25 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_network(ctx, field)
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "regionalDirectory":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_regionalDirectory(ctx, field)
 				return res
 			}
 
@@ -22027,6 +27066,158 @@ func (ec *executionContext) _RegionCycleCounts(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var regionalDirectoryImplementors = []string{"RegionalDirectory"}
+
+func (ec *executionContext) _RegionalDirectory(ctx context.Context, sel ast.SelectionSet, obj *projections.Directory) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, regionalDirectoryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RegionalDirectory")
+		case "region":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._RegionalDirectory_region(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "on":
+			out.Values[i] = ec._RegionalDirectory_on(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hubs":
+			out.Values[i] = ec._RegionalDirectory_hubs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "counts":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._RegionalDirectory_counts(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "organisations":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._RegionalDirectory_organisations(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var scoreImplementors = []string{"Score"}
 
 func (ec *executionContext) _Score(ctx context.Context, sel ast.SelectionSet, obj *model.Score) graphql.Marshaler {
@@ -22284,6 +27475,165 @@ func (ec *executionContext) _TimelineEntry(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var trendRowImplementors = []string{"TrendRow"}
+
+func (ec *executionContext) _TrendRow(ctx context.Context, sel ast.SelectionSet, obj *model.TrendRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trendRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrendRow")
+		case "year":
+			out.Values[i] = ec._TrendRow_year(ctx, field, obj)
+		case "quarter":
+			out.Values[i] = ec._TrendRow_quarter(ctx, field, obj)
+		case "month":
+			out.Values[i] = ec._TrendRow_month(ctx, field, obj)
+		case "region":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._TrendRow_region(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "municipality":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._TrendRow_municipality(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "activityType":
+			out.Values[i] = ec._TrendRow_activityType(ctx, field, obj)
+		case "project":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._TrendRow_project(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "sector":
+			out.Values[i] = ec._TrendRow_sector(ctx, field, obj)
+		case "sex":
+			out.Values[i] = ec._TrendRow_sex(ctx, field, obj)
+		case "ageBand":
+			out.Values[i] = ec._TrendRow_ageBand(ctx, field, obj)
+		case "ethnicMinority":
+			out.Values[i] = ec._TrendRow_ethnicMinority(ctx, field, obj)
+		case "activities":
+			out.Values[i] = ec._TrendRow_activities(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attendance":
+			out.Values[i] = ec._TrendRow_attendance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var viewerImplementors = []string{"Viewer"}
 
 func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *model.Viewer) graphql.Marshaler {
@@ -22298,12 +27648,45 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 		case "role":
 			out.Values[i] = ec._Viewer_role(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Viewer_name(ctx, field, obj)
 		case "municipality":
 			out.Values[i] = ec._Viewer_municipality(ctx, field, obj)
+		case "region":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Viewer_region(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22662,9 +28045,153 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐActivityInfo(ctx context.Context, sel ast.SelectionSet, v *projections.ActivityInfo) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Activity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNActivityConnection2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityConnection(ctx context.Context, sel ast.SelectionSet, v model.ActivityConnection) graphql.Marshaler {
+	return ec._ActivityConnection(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActivityConnection2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityConnection(ctx context.Context, sel ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ActivityConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNActivityEdge2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityEdge(ctx context.Context, sel ast.SelectionSet, v model.ActivityEdge) graphql.Marshaler {
+	return ec._ActivityEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActivityEdge2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ActivityEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActivityEdge2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNActivityPayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityPayload(ctx context.Context, sel ast.SelectionSet, v model.ActivityPayload) graphql.Marshaler {
+	return ec._ActivityPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActivityPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityPayload(ctx context.Context, sel ast.SelectionSet, v *model.ActivityPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ActivityPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNActivityStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus(ctx context.Context, v any) (activity.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNActivityStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNActivityStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus(ctx context.Context, sel ast.SelectionSet, v activity.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNActivityStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNActivityStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus = map[string]activity.Status{
+		"SCHEDULED": activity.Scheduled,
+		"HELD":      activity.Held,
+		"CANCELLED": activity.Cancelled,
+	}
+	marshalNActivityStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus = map[activity.Status]string{
+		activity.Scheduled: "SCHEDULED",
+		activity.Held:      "HELD",
+		activity.Cancelled: "CANCELLED",
+	}
+)
+
+func (ec *executionContext) unmarshalNActivityType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType(ctx context.Context, v any) (activity.Type, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNActivityType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNActivityType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType(ctx context.Context, sel ast.SelectionSet, v activity.Type) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNActivityType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNActivityType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType = map[string]activity.Type{
+		"TRAINING":                  activity.Training,
+		"CONSULTATION":              activity.Consultation,
+		"MULTI_STAKEHOLDER_MEETING": activity.MultiStakeholder,
+		"COORDINATION_MEETING":      activity.CoordinationMeet,
+		"FORUM":                     activity.Forum,
+		"ROUND_TABLE":               activity.RoundTable,
+		"CSO_FAIR":                  activity.CSOFair,
+		"COMPETITION":               activity.Competition,
+		"INTERNSHIP":                activity.Internship,
+		"MENTORING":                 activity.Mentoring,
+		"AWARENESS_CAMPAIGN":        activity.AwarenessCampaign,
+	}
+	marshalNActivityType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType = map[activity.Type]string{
+		activity.Training:          "TRAINING",
+		activity.Consultation:      "CONSULTATION",
+		activity.MultiStakeholder:  "MULTI_STAKEHOLDER_MEETING",
+		activity.CoordinationMeet:  "COORDINATION_MEETING",
+		activity.Forum:             "FORUM",
+		activity.RoundTable:        "ROUND_TABLE",
+		activity.CSOFair:           "CSO_FAIR",
+		activity.Competition:       "COMPETITION",
+		activity.Internship:        "INTERNSHIP",
+		activity.Mentoring:         "MENTORING",
+		activity.AwarenessCampaign: "AWARENESS_CAMPAIGN",
+	}
+)
+
 func (ec *executionContext) unmarshalNActualInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActualInput(ctx context.Context, v any) (model.ActualInput, error) {
 	res, err := ec.unmarshalInputActualInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAgeBand2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBand(ctx context.Context, v any) (model.AgeBand, error) {
+	var res model.AgeBand
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAgeBand2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBand(ctx context.Context, sel ast.SelectionSet, v model.AgeBand) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNAnswer2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAnswer(ctx context.Context, sel ast.SelectionSet, v model.Answer) graphql.Marshaler {
@@ -22721,6 +28248,46 @@ func (ec *executionContext) marshalNApplicationStatus2githubᚗcomᚋcivicledger
 	return v
 }
 
+func (ec *executionContext) marshalNAttendanceGroup2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendanceGroup(ctx context.Context, sel ast.SelectionSet, v model.AttendanceGroup) graphql.Marshaler {
+	return ec._AttendanceGroup(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAttendanceGroup2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendanceGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AttendanceGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAttendanceGroup2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendanceGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNAttendanceGroupInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendanceGroupInput(ctx context.Context, v any) (model.AttendanceGroupInput, error) {
+	res, err := ec.unmarshalInputAttendanceGroupInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAttendanceInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendanceInput(ctx context.Context, v any) (model.AttendanceInput, error) {
+	res, err := ec.unmarshalInputAttendanceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNAttendeeDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendeeDimension(ctx context.Context, v any) (model.AttendeeDimension, error) {
+	var res model.AttendeeDimension
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAttendeeDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendeeDimension(ctx context.Context, sel ast.SelectionSet, v model.AttendeeDimension) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNAuditedEvent2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAuditedEvent(ctx context.Context, sel ast.SelectionSet, v model.AuditedEvent) graphql.Marshaler {
 	return ec._AuditedEvent(ctx, sel, &v)
 }
@@ -22755,6 +28322,26 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNCategoryCount2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCategoryCount(ctx context.Context, sel ast.SelectionSet, v model.CategoryCount) graphql.Marshaler {
+	return ec._CategoryCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCategoryCount2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCategoryCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CategoryCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCategoryCount2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCategoryCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNCertificate2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCertificate(ctx context.Context, sel ast.SelectionSet, v model.Certificate) graphql.Marshaler {
@@ -23066,6 +28653,26 @@ func (ec *executionContext) marshalNDecisionReplay2ᚖgithubᚗcomᚋcivicledger
 	return ec._DecisionReplay(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNDirectoryCount2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDirectoryCount(ctx context.Context, sel ast.SelectionSet, v model.DirectoryCount) graphql.Marshaler {
+	return ec._DirectoryCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDirectoryCount2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDirectoryCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.DirectoryCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDirectoryCount2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDirectoryCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -23155,6 +28762,31 @@ func (ec *executionContext) marshalNIndicator2ᚕgithubᚗcomᚋcivicledgerᚋci
 
 func (ec *executionContext) unmarshalNIndicatorInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorInput(ctx context.Context, v any) (model.IndicatorInput, error) {
 	res, err := ec.unmarshalInputIndicatorInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIndicatorLink2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorLink(ctx context.Context, sel ast.SelectionSet, v model.IndicatorLink) graphql.Marshaler {
+	return ec._IndicatorLink(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNIndicatorLink2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorLinkᚄ(ctx context.Context, sel ast.SelectionSet, v []model.IndicatorLink) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIndicatorLink2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorLink(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNIndicatorLinkInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorLinkInput(ctx context.Context, v any) (model.IndicatorLinkInput, error) {
+	res, err := ec.unmarshalInputIndicatorLinkInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -23319,6 +28951,16 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNMinorityMembership2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembership(ctx context.Context, v any) (model.MinorityMembership, error) {
+	var res model.MinorityMembership
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMinorityMembership2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembership(ctx context.Context, sel ast.SelectionSet, v model.MinorityMembership) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNMoney2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v model.Money) graphql.Marshaler {
 	return ec._Money(ctx, sel, &v)
 }
@@ -23426,6 +29068,16 @@ func (ec *executionContext) marshalNNetwork2ᚕgithubᚗcomᚋcivicledgerᚋcivi
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNNetwork2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐNetworkInfo(ctx context.Context, sel ast.SelectionSet, v *projections.NetworkInfo) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Network(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNNetworkKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋnetworkᚐKind(ctx context.Context, v any) (network.Kind, error) {
@@ -23686,6 +29338,16 @@ func (ec *executionContext) marshalNPageInfo2githubᚗcomᚋcivicledgerᚋcivicl
 	return ec._PageInfo(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PageInfo(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx context.Context, v any) (scalar.Position, error) {
 	var res scalar.Position
 	err := res.UnmarshalGQL(v)
@@ -23919,6 +29581,11 @@ func (ec *executionContext) unmarshalNRulesInput2ᚖgithubᚗcomᚋcivicledger�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNScheduleActivityInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScheduleActivityInput(ctx context.Context, v any) (model.ScheduleActivityInput, error) {
+	res, err := ec.unmarshalInputScheduleActivityInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNScheduleInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScheduleInput(ctx context.Context, v any) (*model.ScheduleInput, error) {
 	res, err := ec.unmarshalInputScheduleInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -23926,6 +29593,26 @@ func (ec *executionContext) unmarshalNScheduleInput2ᚖgithubᚗcomᚋcivicledge
 
 func (ec *executionContext) marshalNScore2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScore(ctx context.Context, sel ast.SelectionSet, v model.Score) graphql.Marshaler {
 	return ec._Score(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNSector2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSector(ctx context.Context, v any) (model.Sector, error) {
+	var res model.Sector
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSector2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSector(ctx context.Context, sel ast.SelectionSet, v model.Sector) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNSex2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx context.Context, v any) (model.Sex, error) {
+	var res model.Sex
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSex2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx context.Context, sel ast.SelectionSet, v model.Sex) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNShareInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐShareInput(ctx context.Context, v any) (model.ShareInput, error) {
@@ -24008,6 +29695,67 @@ func (ec *executionContext) marshalNTimelineEntry2ᚕgithubᚗcomᚋcivicledger�
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTimelineEntry2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTimelineEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimension(ctx context.Context, v any) (model.TrendDimension, error) {
+	var res model.TrendDimension
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimension(ctx context.Context, sel ast.SelectionSet, v model.TrendDimension) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNTrendDimension2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimensionᚄ(ctx context.Context, v any) ([]model.TrendDimension, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.TrendDimension, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimension(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNTrendDimension2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TrendDimension) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimension(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTrendRow2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendRow(ctx context.Context, sel ast.SelectionSet, v model.TrendRow) graphql.Marshaler {
+	return ec._TrendRow(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTrendRow2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendRowᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TrendRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTrendRow2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendRow(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -24174,6 +29922,191 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOActivity2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐActivityInfo(ctx context.Context, sel ast.SelectionSet, v *projections.ActivityInfo) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Activity(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOActivityFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityFilter(ctx context.Context, v any) (*model.ActivityFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputActivityFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOActivityStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus(ctx context.Context, v any) (*activity.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOActivityStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOActivityStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus(ctx context.Context, sel ast.SelectionSet, v *activity.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOActivityStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus[*v])
+	return res
+}
+
+var (
+	unmarshalOActivityStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus = map[string]activity.Status{
+		"SCHEDULED": activity.Scheduled,
+		"HELD":      activity.Held,
+		"CANCELLED": activity.Cancelled,
+	}
+	marshalOActivityStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus = map[activity.Status]string{
+		activity.Scheduled: "SCHEDULED",
+		activity.Held:      "HELD",
+		activity.Cancelled: "CANCELLED",
+	}
+)
+
+func (ec *executionContext) unmarshalOActivityType2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐTypeᚄ(ctx context.Context, v any) ([]activity.Type, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]activity.Type, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNActivityType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOActivityType2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []activity.Type) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActivityType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOActivityType2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType(ctx context.Context, v any) (*activity.Type, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOActivityType2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOActivityType2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType(ctx context.Context, sel ast.SelectionSet, v *activity.Type) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOActivityType2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType[*v])
+	return res
+}
+
+var (
+	unmarshalOActivityType2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType = map[string]activity.Type{
+		"TRAINING":                  activity.Training,
+		"CONSULTATION":              activity.Consultation,
+		"MULTI_STAKEHOLDER_MEETING": activity.MultiStakeholder,
+		"COORDINATION_MEETING":      activity.CoordinationMeet,
+		"FORUM":                     activity.Forum,
+		"ROUND_TABLE":               activity.RoundTable,
+		"CSO_FAIR":                  activity.CSOFair,
+		"COMPETITION":               activity.Competition,
+		"INTERNSHIP":                activity.Internship,
+		"MENTORING":                 activity.Mentoring,
+		"AWARENESS_CAMPAIGN":        activity.AwarenessCampaign,
+	}
+	marshalOActivityType2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐType = map[activity.Type]string{
+		activity.Training:          "TRAINING",
+		activity.Consultation:      "CONSULTATION",
+		activity.MultiStakeholder:  "MULTI_STAKEHOLDER_MEETING",
+		activity.CoordinationMeet:  "COORDINATION_MEETING",
+		activity.Forum:             "FORUM",
+		activity.RoundTable:        "ROUND_TABLE",
+		activity.CSOFair:           "CSO_FAIR",
+		activity.Competition:       "COMPETITION",
+		activity.Internship:        "INTERNSHIP",
+		activity.Mentoring:         "MENTORING",
+		activity.AwarenessCampaign: "AWARENESS_CAMPAIGN",
+	}
+)
+
+func (ec *executionContext) unmarshalOAgeBand2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBandᚄ(ctx context.Context, v any) ([]model.AgeBand, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.AgeBand, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAgeBand2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBand(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOAgeBand2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBandᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AgeBand) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAgeBand2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBand(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOAgeBand2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBand(ctx context.Context, v any) (*model.AgeBand, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.AgeBand)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAgeBand2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBand(ctx context.Context, sel ast.SelectionSet, v *model.AgeBand) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOAnswer2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAnswerᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Answer) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -24230,6 +30163,31 @@ func (ec *executionContext) unmarshalOAsOf2ᚖgithubᚗcomᚋcivicledgerᚋcivic
 	}
 	res, err := ec.unmarshalInputAsOf(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAttendance2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendance(ctx context.Context, sel ast.SelectionSet, v *model.Attendance) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Attendance(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAttendanceGroupInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendanceGroupInputᚄ(ctx context.Context, v any) ([]model.AttendanceGroupInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.AttendanceGroupInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAttendanceGroupInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendanceGroupInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -24305,6 +30263,22 @@ func (ec *executionContext) marshalOCertificationRules2ᚖgithubᚗcomᚋcivicle
 		return graphql.Null
 	}
 	return ec._CertificationRules(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOConsultationChannel2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐConsultationChannel(ctx context.Context, v any) (*model.ConsultationChannel, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ConsultationChannel)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOConsultationChannel2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐConsultationChannel(ctx context.Context, sel ast.SelectionSet, v *model.ConsultationChannel) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOContact2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐContact(ctx context.Context, sel ast.SelectionSet, v *registry.Contact) graphql.Marshaler {
@@ -24463,6 +30437,24 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalOIndicatorLinkInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorLinkInputᚄ(ctx context.Context, v any) ([]model.IndicatorLinkInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.IndicatorLinkInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNIndicatorLinkInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorLinkInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -24512,6 +30504,59 @@ func (ec *executionContext) unmarshalOLocalizedTextInput2ᚖgithubᚗcomᚋcivic
 	}
 	res, err := ec.unmarshalInputLocalizedTextInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOMinorityMembership2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembershipᚄ(ctx context.Context, v any) ([]model.MinorityMembership, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.MinorityMembership, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMinorityMembership2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembership(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOMinorityMembership2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembershipᚄ(ctx context.Context, sel ast.SelectionSet, v []model.MinorityMembership) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMinorityMembership2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembership(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOMinorityMembership2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembership(ctx context.Context, v any) (*model.MinorityMembership, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.MinorityMembership)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMinorityMembership2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembership(ctx context.Context, sel ast.SelectionSet, v *model.MinorityMembership) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOMunicipality2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipality(ctx context.Context, sel ast.SelectionSet, v *projections.Municipality) graphql.Marshaler {
@@ -24678,6 +30723,14 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalOParticipationFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐParticipationFilter(ctx context.Context, v any) (*model.ParticipationFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputParticipationFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOPosition2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx context.Context, v any) (*scalar.Position, error) {
 	if v == nil {
 		return nil, nil
@@ -24715,6 +30768,13 @@ func (ec *executionContext) marshalORegion2ᚖgithubᚗcomᚋcivicledgerᚋcivic
 	return ec._Region(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalORegionalDirectory2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDirectory(ctx context.Context, sel ast.SelectionSet, v *projections.Directory) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RegionalDirectory(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOScore2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Score) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -24739,6 +30799,112 @@ func (ec *executionContext) marshalOScoreSummary2ᚖgithubᚗcomᚋcivicledger�
 		return graphql.Null
 	}
 	return ec._ScoreSummary(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSector2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSectorᚄ(ctx context.Context, v any) ([]model.Sector, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.Sector, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSector2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSector(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOSector2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSectorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Sector) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSector2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSector(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOSector2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSector(ctx context.Context, v any) (*model.Sector, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Sector)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSector2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSector(ctx context.Context, sel ast.SelectionSet, v *model.Sector) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOSex2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSexᚄ(ctx context.Context, v any) ([]model.Sex, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.Sex, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSex2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOSex2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSexᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Sex) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSex2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOSex2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx context.Context, v any) (*model.Sex, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Sex)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSex2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx context.Context, sel ast.SelectionSet, v *model.Sex) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOShareInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐShareInputᚄ(ctx context.Context, v any) ([]model.ShareInput, error) {

@@ -10,11 +10,44 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/activity"
 	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/scalar"
 	"github.com/civicledger/civicledger/projections"
 )
+
+// A page of the calendar.
+type ActivityConnection struct {
+	Edges    []ActivityEdge `json:"edges"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+}
+
+// An activity in a page, with its cursor (pass it as after to go on).
+type ActivityEdge struct {
+	Cursor string                    `json:"cursor"`
+	Node   *projections.ActivityInfo `json:"node"`
+}
+
+// Narrows the calendar; from and to keep activities whose days overlap them.
+type ActivityFilter struct {
+	From         *string          `json:"from,omitempty"`
+	To           *string          `json:"to,omitempty"`
+	Region       *string          `json:"region,omitempty"`
+	Municipality *string          `json:"municipality,omitempty"`
+	Type         []activity.Type  `json:"type,omitempty"`
+	Project      *string          `json:"project,omitempty"`
+	Organiser    *string          `json:"organiser,omitempty"`
+	Status       *activity.Status `json:"status,omitempty"`
+}
+
+// What an activity mutation did.
+type ActivityPayload struct {
+	// Position of the mutation's last event in the log (the head when it changed nothing).
+	Position scalar.Position `json:"position"`
+	// The activity as the read model shows it once caught up.
+	Activity *projections.ActivityInfo `json:"activity,omitempty"`
+}
 
 // What an indicator reached over a period, with its source; the categories of each dimension must add up to the value.
 type ActualInput struct {
@@ -96,6 +129,34 @@ type AsOf struct {
 	Time     *time.Time       `json:"time,omitempty"`
 }
 
+// Attendees alike in every dimension.
+type AttendanceGroup struct {
+	Sex            Sex                `json:"sex"`
+	AgeBand        AgeBand            `json:"ageBand"`
+	Sector         Sector             `json:"sector"`
+	EthnicMinority MinorityMembership `json:"ethnicMinority"`
+	Count          int                `json:"count"`
+}
+
+// Attendees alike in every dimension given.
+type AttendanceGroupInput struct {
+	Sex            *Sex                `json:"sex,omitempty"`
+	AgeBand        *AgeBand            `json:"ageBand,omitempty"`
+	Sector         *Sector             `json:"sector,omitempty"`
+	EthnicMinority *MinorityMembership `json:"ethnicMinority,omitempty"`
+	Count          int                 `json:"count"`
+}
+
+// Who came: the total, and groups alike in each dimension that add up to
+// it (leave a dimension out, or UNRECORDED, where the sheets do not say;
+// no two groups alike). organisations are those of the registry that took
+// part.
+type AttendanceInput struct {
+	Total         int                    `json:"total"`
+	Groups        []AttendanceGroupInput `json:"groups,omitempty"`
+	Organisations []string               `json:"organisations,omitempty"`
+}
+
 // An event of an application as the log holds it.
 type AuditedEvent struct {
 	Position scalar.Position `json:"position"`
@@ -110,6 +171,12 @@ type AuditedEvent struct {
 	// The log's chain hash at this position, hex.
 	Hash *string     `json:"hash,omitempty"`
 	Data scalar.JSON `json:"data"`
+}
+
+// A category of a breakdown and its attendees: FEMALE, AGE_18_29, LOCAL_GOVERNMENT, MINORITY, UNRECORDED...
+type CategoryCount struct {
+	Category string `json:"category"`
+	Count    int    `json:"count"`
 }
 
 // A certificate in the public registry.
@@ -337,6 +404,13 @@ type DecisionReplay struct {
 	Verification *LogVerification `json:"verification"`
 }
 
+// How many active organisations of a kind a municipality has.
+type DirectoryCount struct {
+	Municipality  *projections.Municipality `json:"municipality,omitempty"`
+	Kind          registry.OrganisationKind `json:"kind"`
+	Organisations int                       `json:"organisations"`
+}
+
 // Which events an events subscription delivers. Both conditions must hold;
 // one left out holds for every event.
 type EventFilter struct {
@@ -387,6 +461,20 @@ type IndicatorInput struct {
 	HigherIsBetter bool                `json:"higherIsBetter"`
 	Baseline       *float64            `json:"baseline,omitempty"`
 	BaselineYear   *int                `json:"baselineYear,omitempty"`
+}
+
+// An indicator an activity counts towards: every attendee, or those of a sector or sex.
+type IndicatorLink struct {
+	Indicator string  `json:"indicator"`
+	Sector    *Sector `json:"sector,omitempty"`
+	Sex       *Sex    `json:"sex,omitempty"`
+}
+
+// An indicator of the activity's project that its attendance counts towards.
+type IndicatorLinkInput struct {
+	Indicator string  `json:"indicator"`
+	Sector    *Sector `json:"sector,omitempty"`
+	Sex       *Sex    `json:"sex,omitempty"`
 }
 
 // An expert's question to the applicant.
@@ -512,6 +600,9 @@ type OrganisationFilter struct {
 	Region       *string                         `json:"region,omitempty"`
 	Municipality *string                         `json:"municipality,omitempty"`
 	Status       *projections.OrganisationStatus `json:"status,omitempty"`
+	// Members of this network on memberOn (today when left out).
+	Network  *string `json:"network,omitempty"`
+	MemberOn *string `json:"memberOn,omitempty"`
 }
 
 // What a registry mutation did.
@@ -528,6 +619,24 @@ type OrganisationPayload struct {
 type PageInfo struct {
 	HasNextPage bool    `json:"hasNextPage"`
 	EndCursor   *string `json:"endCursor,omitempty"`
+}
+
+// Narrows participationTrend; each list matches any of its values, and the
+// lists together all. from and to bound an activity's first day, both
+// included. projectNone keeps activities of no project (with projects: of
+// those too).
+type ParticipationFilter struct {
+	From           *string              `json:"from,omitempty"`
+	To             *string              `json:"to,omitempty"`
+	Regions        []string             `json:"regions,omitempty"`
+	Municipalities []string             `json:"municipalities,omitempty"`
+	ActivityTypes  []activity.Type      `json:"activityTypes,omitempty"`
+	Projects       []string             `json:"projects,omitempty"`
+	ProjectNone    *bool                `json:"projectNone,omitempty"`
+	Sectors        []Sector             `json:"sectors,omitempty"`
+	Sexes          []Sex                `json:"sexes,omitempty"`
+	AgeBands       []AgeBand            `json:"ageBands,omitempty"`
+	EthnicMinority []MinorityMembership `json:"ethnicMinority,omitempty"`
 }
 
 // What a project mutation did.
@@ -656,6 +765,26 @@ type RulesInput struct {
 	ValidityMonths   *int             `json:"validityMonths,omitempty"`
 }
 
+// A new activity. id is a code (cif-training-2023-05); organisers are
+// organisations of the registry; topic only for a training, channel only
+// (and always) for a consultation; indicators are count indicators of the
+// project, each counting every attendee or those of a sector or sex, never
+// one attendee twice.
+type ScheduleActivityInput struct {
+	ID           string               `json:"id"`
+	Type         activity.Type        `json:"type"`
+	Title        *LocalizedTextInput  `json:"title"`
+	Topic        *string              `json:"topic,omitempty"`
+	Channel      *ConsultationChannel `json:"channel,omitempty"`
+	Organisers   []string             `json:"organisers"`
+	Project      *string              `json:"project,omitempty"`
+	Indicators   []IndicatorLinkInput `json:"indicators,omitempty"`
+	Municipality string               `json:"municipality"`
+	Place        *string              `json:"place,omitempty"`
+	Start        string               `json:"start"`
+	End          string               `json:"end"`
+}
+
 // A cycle's calendar, in the workflow's order; the call opens in the cycle's year.
 type ScheduleInput struct {
 	CallOpens             string `json:"callOpens"`
@@ -727,6 +856,72 @@ type Viewer struct {
 	Name *string `json:"name,omitempty"`
 	// The municipality an applicant key acts for.
 	Municipality *projections.Municipality `json:"municipality,omitempty"`
+	// The region a hub key acts for.
+	Region *projections.Region `json:"region,omitempty"`
+}
+
+// An attendee's age band.
+type AgeBand string
+
+const (
+	AgeBandUnder18    AgeBand = "UNDER_18"
+	AgeBandAge18_29   AgeBand = "AGE_18_29"
+	AgeBandAge30_44   AgeBand = "AGE_30_44"
+	AgeBandAge45_64   AgeBand = "AGE_45_64"
+	AgeBandAge65Plus  AgeBand = "AGE_65_PLUS"
+	AgeBandUnrecorded AgeBand = "UNRECORDED"
+)
+
+var AllAgeBand = []AgeBand{
+	AgeBandUnder18,
+	AgeBandAge18_29,
+	AgeBandAge30_44,
+	AgeBandAge45_64,
+	AgeBandAge65Plus,
+	AgeBandUnrecorded,
+}
+
+func (e AgeBand) IsValid() bool {
+	switch e {
+	case AgeBandUnder18, AgeBandAge18_29, AgeBandAge30_44, AgeBandAge45_64, AgeBandAge65Plus, AgeBandUnrecorded:
+		return true
+	}
+	return false
+}
+
+func (e AgeBand) String() string {
+	return string(e)
+}
+
+func (e *AgeBand) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AgeBand(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AgeBand", str)
+	}
+	return nil
+}
+
+func (e AgeBand) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AgeBand) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AgeBand) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // Where an application stands.
@@ -788,6 +983,66 @@ func (e *ApplicationStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e ApplicationStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A dimension of the attendees.
+type AttendeeDimension string
+
+const (
+	AttendeeDimensionSex            AttendeeDimension = "SEX"
+	AttendeeDimensionAgeBand        AttendeeDimension = "AGE_BAND"
+	AttendeeDimensionSector         AttendeeDimension = "SECTOR"
+	AttendeeDimensionEthnicMinority AttendeeDimension = "ETHNIC_MINORITY"
+)
+
+var AllAttendeeDimension = []AttendeeDimension{
+	AttendeeDimensionSex,
+	AttendeeDimensionAgeBand,
+	AttendeeDimensionSector,
+	AttendeeDimensionEthnicMinority,
+}
+
+func (e AttendeeDimension) IsValid() bool {
+	switch e {
+	case AttendeeDimensionSex, AttendeeDimensionAgeBand, AttendeeDimensionSector, AttendeeDimensionEthnicMinority:
+		return true
+	}
+	return false
+}
+
+func (e AttendeeDimension) String() string {
+	return string(e)
+}
+
+func (e *AttendeeDimension) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AttendeeDimension(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AttendeeDimension", str)
+	}
+	return nil
+}
+
+func (e AttendeeDimension) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AttendeeDimension) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AttendeeDimension) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -915,6 +1170,64 @@ func (e Completeness) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// How a consultation is given.
+type ConsultationChannel string
+
+const (
+	ConsultationChannelPhone    ConsultationChannel = "PHONE"
+	ConsultationChannelOnline   ConsultationChannel = "ONLINE"
+	ConsultationChannelInPerson ConsultationChannel = "IN_PERSON"
+)
+
+var AllConsultationChannel = []ConsultationChannel{
+	ConsultationChannelPhone,
+	ConsultationChannelOnline,
+	ConsultationChannelInPerson,
+}
+
+func (e ConsultationChannel) IsValid() bool {
+	switch e {
+	case ConsultationChannelPhone, ConsultationChannelOnline, ConsultationChannelInPerson:
+		return true
+	}
+	return false
+}
+
+func (e ConsultationChannel) String() string {
+	return string(e)
+}
+
+func (e *ConsultationChannel) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ConsultationChannel(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ConsultationChannel", str)
+	}
+	return nil
+}
+
+func (e ConsultationChannel) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ConsultationChannel) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ConsultationChannel) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // What an indicator counts.
 type IndicatorUnit string
 
@@ -974,6 +1287,64 @@ func (e *IndicatorUnit) UnmarshalJSON(b []byte) error {
 }
 
 func (e IndicatorUnit) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Whether attendees belong to an ethnic minority.
+type MinorityMembership string
+
+const (
+	MinorityMembershipMinority    MinorityMembership = "MINORITY"
+	MinorityMembershipNotMinority MinorityMembership = "NOT_MINORITY"
+	MinorityMembershipUnrecorded  MinorityMembership = "UNRECORDED"
+)
+
+var AllMinorityMembership = []MinorityMembership{
+	MinorityMembershipMinority,
+	MinorityMembershipNotMinority,
+	MinorityMembershipUnrecorded,
+}
+
+func (e MinorityMembership) IsValid() bool {
+	switch e {
+	case MinorityMembershipMinority, MinorityMembershipNotMinority, MinorityMembershipUnrecorded:
+		return true
+	}
+	return false
+}
+
+func (e MinorityMembership) String() string {
+	return string(e)
+}
+
+func (e *MinorityMembership) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MinorityMembership(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MinorityMembership", str)
+	}
+	return nil
+}
+
+func (e MinorityMembership) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MinorityMembership) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MinorityMembership) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1182,6 +1553,8 @@ const (
 	RoleAnalyst Role = "ANALYST"
 	// Acts for one municipality (Viewer.municipality) in certification.
 	RoleApplicant Role = "APPLICANT"
+	// A regional hub's staff: records activities in its own region (Viewer.region); reads like an analyst.
+	RoleHub Role = "HUB"
 	// Scores the applications assigned to them.
 	RoleExpert Role = "EXPERT"
 	// Decides certification.
@@ -1196,6 +1569,7 @@ var AllRole = []Role{
 	RoleAnonymous,
 	RoleAnalyst,
 	RoleApplicant,
+	RoleHub,
 	RoleExpert,
 	RoleConsortium,
 	RoleAuditor,
@@ -1204,7 +1578,7 @@ var AllRole = []Role{
 
 func (e Role) IsValid() bool {
 	switch e {
-	case RoleAnonymous, RoleAnalyst, RoleApplicant, RoleExpert, RoleConsortium, RoleAuditor, RoleAdmin:
+	case RoleAnonymous, RoleAnalyst, RoleApplicant, RoleHub, RoleExpert, RoleConsortium, RoleAuditor, RoleAdmin:
 		return true
 	}
 	return false
@@ -1240,6 +1614,214 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The sector an attendee came from.
+type Sector string
+
+const (
+	// Civil-society organisations.
+	SectorCso Sector = "CSO"
+	// Community-based organisations.
+	SectorCbo               Sector = "CBO"
+	SectorLocalGovernment   Sector = "LOCAL_GOVERNMENT"
+	SectorCentralGovernment Sector = "CENTRAL_GOVERNMENT"
+	SectorMedia             Sector = "MEDIA"
+	SectorBusiness          Sector = "BUSINESS"
+	SectorYouth             Sector = "YOUTH"
+	// Citizens attending for themselves.
+	SectorCitizens   Sector = "CITIZENS"
+	SectorUnrecorded Sector = "UNRECORDED"
+)
+
+var AllSector = []Sector{
+	SectorCso,
+	SectorCbo,
+	SectorLocalGovernment,
+	SectorCentralGovernment,
+	SectorMedia,
+	SectorBusiness,
+	SectorYouth,
+	SectorCitizens,
+	SectorUnrecorded,
+}
+
+func (e Sector) IsValid() bool {
+	switch e {
+	case SectorCso, SectorCbo, SectorLocalGovernment, SectorCentralGovernment, SectorMedia, SectorBusiness, SectorYouth, SectorCitizens, SectorUnrecorded:
+		return true
+	}
+	return false
+}
+
+func (e Sector) String() string {
+	return string(e)
+}
+
+func (e *Sector) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Sector(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Sector", str)
+	}
+	return nil
+}
+
+func (e Sector) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Sector) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Sector) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// An attendee's sex, as recorded.
+type Sex string
+
+const (
+	SexFemale Sex = "FEMALE"
+	SexMale   Sex = "MALE"
+	// The sign-in sheet did not say.
+	SexUnrecorded Sex = "UNRECORDED"
+)
+
+var AllSex = []Sex{
+	SexFemale,
+	SexMale,
+	SexUnrecorded,
+}
+
+func (e Sex) IsValid() bool {
+	switch e {
+	case SexFemale, SexMale, SexUnrecorded:
+		return true
+	}
+	return false
+}
+
+func (e Sex) String() string {
+	return string(e)
+}
+
+func (e *Sex) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Sex(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Sex", str)
+	}
+	return nil
+}
+
+func (e Sex) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Sex) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Sex) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A dimension of participation. YEAR, QUARTER and MONTH are of an
+// activity's first day (Tbilisi); QUARTER or MONTH without YEAR group
+// across years, which shows seasons.
+type TrendDimension string
+
+const (
+	TrendDimensionYear           TrendDimension = "YEAR"
+	TrendDimensionQuarter        TrendDimension = "QUARTER"
+	TrendDimensionMonth          TrendDimension = "MONTH"
+	TrendDimensionRegion         TrendDimension = "REGION"
+	TrendDimensionMunicipality   TrendDimension = "MUNICIPALITY"
+	TrendDimensionActivityType   TrendDimension = "ACTIVITY_TYPE"
+	TrendDimensionProject        TrendDimension = "PROJECT"
+	TrendDimensionSector         TrendDimension = "SECTOR"
+	TrendDimensionSex            TrendDimension = "SEX"
+	TrendDimensionAgeBand        TrendDimension = "AGE_BAND"
+	TrendDimensionEthnicMinority TrendDimension = "ETHNIC_MINORITY"
+)
+
+var AllTrendDimension = []TrendDimension{
+	TrendDimensionYear,
+	TrendDimensionQuarter,
+	TrendDimensionMonth,
+	TrendDimensionRegion,
+	TrendDimensionMunicipality,
+	TrendDimensionActivityType,
+	TrendDimensionProject,
+	TrendDimensionSector,
+	TrendDimensionSex,
+	TrendDimensionAgeBand,
+	TrendDimensionEthnicMinority,
+}
+
+func (e TrendDimension) IsValid() bool {
+	switch e {
+	case TrendDimensionYear, TrendDimensionQuarter, TrendDimensionMonth, TrendDimensionRegion, TrendDimensionMunicipality, TrendDimensionActivityType, TrendDimensionProject, TrendDimensionSector, TrendDimensionSex, TrendDimensionAgeBand, TrendDimensionEthnicMinority:
+		return true
+	}
+	return false
+}
+
+func (e TrendDimension) String() string {
+	return string(e)
+}
+
+func (e *TrendDimension) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TrendDimension(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TrendDimension", str)
+	}
+	return nil
+}
+
+func (e TrendDimension) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TrendDimension) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TrendDimension) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
