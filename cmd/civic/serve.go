@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/civicledger/civicledger/domain/activity"
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/graph"
 	"github.com/civicledger/civicledger/internal/notify"
@@ -108,7 +107,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen on %s (CIVIC_ADDR): %w", c.addr, err)
 	}
 	api := graph.NewServer(graph.Deps{
-		Store: a.store, Registry: a.registry, Certification: a.certification, Networks: a.networks, Projects: a.projects, Activities: &activity.Service{Repo: a.repo}, Reads: a.reads, Runner: a.runner, Keys: a.reads, Logger: log,
+		Store: a.store, Registry: a.registry, Certification: a.certification, Networks: a.networks, Projects: a.projects, Activities: a.activities, Reads: a.reads, Runner: a.runner, Keys: a.reads, Logger: log,
 	}, c.graph(ln.Addr()))
 	srv := &http.Server{
 		Handler:           routes(a, api.Handler(), log),

@@ -1,0 +1,205 @@
+package graph_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/catalog"
+	"github.com/civicledger/civicledger/graph"
+	"github.com/civicledger/civicledger/internal/seed"
+	"github.com/civicledger/civicledger/projections"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// benchTrendActivities is the size of the generated history: enough
+// activities for more than two million attendance records (groups of
+// attendees, the rows of rm.attendance).
+const benchTrendActivities = 170_000
+
+// benchTrendQuery is what an analyst's dashboard asks: attendance and
+// activities by year and region.
+const benchTrendQuery = `{ participationTrend(groupBy: [YEAR, REGION]) { year region { code } activities attendance } }`
+
+// benchFactsSQL is the same aggregate in bare SQL, as one writes it over
+// the attendance records: by year and region, held activities counted
+// once per group, attendees summed.
+const benchFactsSQL = `SELECT year, region, count(DISTINCT activity), sum(count) FROM rm.attendance GROUP BY year, region ORDER BY year, region`
+
+// BenchmarkParticipationTrend measures participationTrend grouped by YEAR
+// and REGION over a generated 2019-2025 history of more than two million
+// attendance records, under 32 concurrent clients, against bare SQL in the
+// same run.
+//
+// The history is seed.History's, appended as events and built into the
+// read model by the real runner (its catch-up time is reported as
+// load-s). Then three sides take turns in ten rounds, each with 32
+// clients and b.N requests (use -benchtime 640x):
+//
+//   - ours: the GraphQL query over HTTP, anonymously, each response
+//     decoded and checked to have a row per year and region with
+//     activities, adding up to the history's attendees (as every side is);
+//   - sql: benchFactsSQL through pgx, the aggregate over the attendance
+//     records as a person would write it, its rows read;
+//   - api-sql: the statement the API runs (projections.Reads
+//     .ParticipationTrend), through pgx, without GraphQL or HTTP.
+//
+// Both pgx sides use a pool opened like the API's (read-only sessions,
+// the statement timeout, the default size). ratio = ours / sql, the issue's
+// measure; api-ratio = ours / api-sql, what GraphQL and HTTP cost on top
+// of the API's own statement. p99-ms is our latency's 99th percentile.
+func BenchmarkParticipationTrend(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(graph.GCPercent))
+	e := newEnv(b, graph.Config{RatePerSecond: -1})
+	ctx := context.Background()
+	org := fmt.Sprint(e.do(domain.Admin, registerOrg, orgInput(1)).ok(b).get("registerOrganisation.organisation.id"))
+
+	start := time.Now()
+	rep, err := seed.History(ctx, &domain.Repository{Store: e.store, Types: catalog.Types}, seed.HistoryOptions{
+		From: 2019, To: 2025, Activities: benchTrendActivities, Seed: 2019, Concurrency: 8, Organisers: map[string][]string{"": {org}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	head, err := e.store.Head(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Hour)
+	defer cancel()
+	if err := e.runner.WaitFor(wctx, head, "activities"); err != nil {
+		b.Fatal(err)
+	}
+	load := time.Since(start)
+	var records, groups int
+	var attendees int64
+	if err := e.db.QueryRow(ctx, `SELECT count(*), sum(count), count(DISTINCT (year, region)) FROM rm.attendance`).Scan(&records, &attendees, &groups); err != nil {
+		b.Fatal(err)
+	}
+	want := trendAnswer{rows: groups, attendees: rep.Attendees}
+	if records < 2_000_000 || attendees != rep.Attendees {
+		b.Fatalf("%d attendance records of %d attendees; want at least 2,000,000, of the history's %d", records, attendees, rep.Attendees)
+	}
+	if _, err := e.db.Exec(ctx, `ANALYZE`); err != nil { // as autovacuum would have by now
+		b.Fatal(err)
+	}
+
+	reads := benchReadPool(b, e.db)
+	q := &projections.Reads{DB: reads}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 2 * benchClients, MaxIdleConnsPerHost: 2 * benchClients}}
+	b.Cleanup(client.CloseIdleConnections)
+	body, err := json.Marshal(map[string]any{"query": benchTrendQuery})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ours := func() error { return benchTrendGraphQL(ctx, client, e.url, body, want) }
+	facts := func() error { return benchTrendFacts(ctx, reads, want) }
+	api := func() error {
+		rows, err := q.ParticipationTrend(ctx, []projections.Dimension{projections.DimYear, projections.DimRegion}, projections.TrendFilter{})
+		if err != nil {
+			return err
+		}
+		return want.check(len(rows), func(i int) int64 { return rows[i].Attendance })
+	}
+	for _, side := range []func() error{ours, facts, api} { // each works, and warm
+		if err := side(); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	const rounds = 10
+	perRound := max(b.N/rounds, 1)
+	var ourTime, factTime, apiTime time.Duration
+	var lat []time.Duration
+	b.ResetTimer()
+	for range rounds {
+		d, _ := benchRun(b, perRound, facts)
+		factTime += d
+		d, _ = benchRun(b, perRound, api)
+		apiTime += d
+		d, l := benchRun(b, perRound, ours)
+		ourTime += d
+		lat = append(lat, l...)
+	}
+	b.StopTimer()
+	n := float64(rounds * perRound)
+	ourRate, factRate, apiRate := n/ourTime.Seconds(), n/factTime.Seconds(), n/apiTime.Seconds()
+	b.ReportMetric(ourRate, "req/s")
+	b.ReportMetric(factRate, "sql-req/s")
+	b.ReportMetric(apiRate, "api-sql-req/s")
+	b.ReportMetric(ourRate/factRate, "ratio")
+	b.ReportMetric(ourRate/apiRate, "api-ratio")
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[min(len(lat)*99/100, len(lat)-1)].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(records), "records")
+	b.ReportMetric(load.Seconds(), "load-s")
+}
+
+// benchTrendGraphQL posts the trend query and checks its rows.
+func benchTrendGraphQL(ctx context.Context, client *http.Client, url string, body []byte, want trendAnswer) error {
+	raw, err := benchPost(ctx, client, url, "", body)
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Data struct {
+			ParticipationTrend []struct {
+				Year       int
+				Region     struct{ Code string }
+				Activities int
+				Attendance int64
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return err
+	}
+	return want.check(len(r.Data.ParticipationTrend), func(i int) int64 { return r.Data.ParticipationTrend[i].Attendance })
+}
+
+// benchTrendFacts runs the bare aggregate and checks its rows.
+func benchTrendFacts(ctx context.Context, pool *pgxpool.Pool, want trendAnswer) error {
+	rows, err := pool.Query(ctx, benchFactsSQL)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var sums []int64
+	for rows.Next() {
+		var year int16
+		var region string
+		var activities, sum int64
+		if err := rows.Scan(&year, &region, &activities, &sum); err != nil {
+			return err
+		}
+		sums = append(sums, sum)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return want.check(len(sums), func(i int) int64 { return sums[i] })
+}
+
+// trendAnswer is what a right answer has: a row for each year and region
+// with activities, adding up to every attendee of the history.
+type trendAnswer struct {
+	rows      int
+	attendees int64
+}
+
+// check checks an answer of n rows.
+func (w trendAnswer) check(n int, attendance func(int) int64) error {
+	var sum int64
+	for i := range n {
+		sum += attendance(i)
+	}
+	if n != w.rows || sum != w.attendees {
+		return fmt.Errorf("%d rows of %d attendees; want %d rows of %d", n, sum, w.rows, w.attendees)
+	}
+	return nil
+}
