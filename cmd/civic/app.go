@@ -103,12 +103,14 @@ var demoHistory = seed.HistoryOptions{From: 2019, To: 2025, Activities: 6000, Se
 // year, with illustrative scores), civil-society activity (the CSSIGE
 // consortium and hubs, two donor projects and their activities) and an
 // illustrative history of activities in every municipality. It needs the
-// registry imported first. It returns the certification cycle's report,
-// which `civic import demo` prints; the others are logged.
-func (a *app) importDemo(ctx context.Context) (seed.CertificationReport, error) {
+// registry imported first. It returns what each part loaded, also when
+// one fails.
+func (a *app) importDemo(ctx context.Context) (demoReport, error) {
+	var out demoReport
 	rep, err := seed.Certification2019(ctx, a.certification)
+	out.certification = rep
 	if err != nil {
-		return rep, err
+		return out, err
 	}
 	if rep.Events > 0 {
 		a.log.Info("demo certification cycle imported", "year", 2019,
@@ -121,8 +123,9 @@ func (a *app) importDemo(ctx context.Context) (seed.CertificationReport, error) 
 	civil, err := seed.CivilSociety(ctx, seed.CivilServices{
 		Registry: a.registry, Networks: a.networks, Projects: a.projects, Activities: a.activities,
 	}, start)
+	out.civil = civil
 	if err != nil {
-		return rep, fmt.Errorf("civil-society demo: %w", err)
+		return out, fmt.Errorf("civil-society demo: %w", err)
 	}
 	if civil.Events > 0 {
 		a.log.Info("demo civil-society activity imported", "organisations", civil.Organisations, "networks", civil.Networks,
@@ -132,15 +135,24 @@ func (a *app) importDemo(ctx context.Context) (seed.CertificationReport, error) 
 	start = time.Now()
 	opts := demoHistory
 	if opts.Organisers, err = seed.CivilOrganisers(ctx, a.repo); err != nil {
-		return rep, fmt.Errorf("activity history: %w", err)
+		return out, fmt.Errorf("activity history: %w", err)
 	}
 	history, err := seed.History(ctx, a.repo, opts)
+	out.history = history
 	if err != nil {
-		return rep, fmt.Errorf("activity history: %w", err)
+		return out, fmt.Errorf("activity history: %w", err)
 	}
 	if history.Events > 0 {
 		a.log.Info("demo activity history imported", "activities", history.Activities, "held", history.Held,
 			"groups", history.Groups, "attendees", history.Attendees, "events", history.Events, "took", time.Since(start).Round(time.Millisecond))
 	}
-	return rep, nil
+	return out, nil
+}
+
+// demoReport is what importDemo loaded, part by part; a zero part was
+// there already.
+type demoReport struct {
+	certification seed.CertificationReport
+	civil         seed.CivilReport
+	history       seed.HistoryReport
 }

@@ -42,11 +42,23 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if demo.Events == 0 {
-		fmt.Fprintln(m.Stdout, "the 2019 certification cycle exists already: no demo data loaded")
-		return nil
+	if c := demo.certification; c.Events > 0 {
+		fmt.Fprintf(m.Stdout, "loaded the 2019 certification cycle: %d applications, %d certified, %d events\n", c.Applications, c.Certified, c.Events)
+	} else {
+		fmt.Fprintln(m.Stdout, "the 2019 certification cycle exists already")
 	}
-	fmt.Fprintf(m.Stdout, "loaded the 2019 certification cycle: %d applications, %d certified, %d events\n", demo.Applications, demo.Certified, demo.Events)
+	if c := demo.civil; c.Events > 0 {
+		fmt.Fprintf(m.Stdout, "loaded civil-society activity: %d organisations, %d networks, %d projects, %d activities, %d events\n",
+			c.Organisations, c.Networks, c.Projects, c.Activities, c.Events)
+	} else {
+		fmt.Fprintln(m.Stdout, "the civil-society demo exists already")
+	}
+	if h := demo.history; h.Events > 0 {
+		fmt.Fprintf(m.Stdout, "loaded an illustrative activity history: %d activities (%d held), %d attendees, %d events\n",
+			h.Activities, h.Held, h.Attendees, h.Events)
+	} else {
+		fmt.Fprintln(m.Stdout, "the activity history exists already")
+	}
 	return nil
 }
 

@@ -449,8 +449,12 @@ func TestReplayCommand(t *testing.T) {
 	url := testdb.URL(t)
 	env := map[string]string{"DATABASE_URL": url, "CIVIC_DATA_DIR": t.TempDir()}
 	store := sequence(t, url)
-	if code, out, errOut := run(t, env, "import", "demo"); code != 0 || !strings.Contains(out, "loaded the 2019 certification cycle: 9 applications, 8 certified") {
+	if code, out, errOut := run(t, env, "import", "demo"); code != 0 || !strings.Contains(out, "loaded the 2019 certification cycle: 9 applications, 8 certified") ||
+		!strings.Contains(out, "loaded civil-society activity: ") || !strings.Contains(out, "loaded an illustrative activity history: 6000 activities") {
 		t.Fatalf("civic import demo = %d, %q, %q", code, out, errOut)
+	}
+	if code, out, errOut := run(t, env, "import", "demo"); code != 0 || strings.Count(out, "exists already") != 3 {
+		t.Fatalf("civic import demo again = %d, %q, %q; want each part found there already", code, out, errOut)
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if st, err := store.Status(context.Background()); err == nil && st.Pending == 0 && st.Head > 81 {
