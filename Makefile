@@ -45,6 +45,7 @@ bench:
 	$(BENCH) ./graph/ -bench 'ListQuery' -benchtime 20000x
 	$(BENCH) ./graph/ -bench 'CertificateRegistry' -benchtime 20000x
 	$(BENCH) ./graph/ -bench 'ReplayDecision' -benchtime 1000x
+	$(BENCH) ./graph/ -bench 'ParticipationTrend' -benchtime 320x
 
 clean:
 	rm -rf bin

@@ -96,9 +96,13 @@ func localizedList(in []model.LocalizedTextInput) []domain.LocalizedText {
 }
 
 func (r *Resolver) registerProject(ctx context.Context, in model.RegisterProjectInput) (*model.ProjectPayload, error) {
-	total, err := moneyInput("total", *in.Total)
-	if err != nil {
-		return nil, err
+	var total *project.Money
+	if in.Total != nil {
+		m, err := moneyInput("total", *in.Total)
+		if err != nil {
+			return nil, err
+		}
+		total = &m
 	}
 	res, err := r.deps.Projects.RegisterProject(ctx, r.meta(ctx), project.ProjectRegistered{
 		ID: in.ID, Title: localized(in.Title), Implementers: in.Implementers, Partners: in.Partners, Lead: deref(in.Lead),

@@ -87,9 +87,12 @@ func (r *projectResolver) Municipalities(ctx context.Context, obj *projections.P
 	return out, nil
 }
 
-// Total resolves Project.total.
+// Total resolves Project.total, null when not disclosed.
 func (r *projectResolver) Total(ctx context.Context, obj *projections.ProjectInfo) (*model.Money, error) {
-	return moneyOf(obj.Total), nil
+	if obj.Total == nil {
+		return nil, nil
+	}
+	return moneyOf(*obj.Total), nil
 }
 
 // Contributions resolves Project.contributions, the donors through the organisation loader.

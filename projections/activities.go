@@ -23,8 +23,10 @@ import (
 // activity (alike in sex, age band, sector and minority membership), with
 // the activity's own dimensions copied into it (year, month, region,
 // municipality, type, project): any grouping of the trends is then one
-// scan of one table with no join, and per-activity questions use the
-// activities table, ten times smaller. A held activity always has at
+// scan of one table with no join. Groupings by the activity's dimensions
+// alone read the participation table instead: one narrow row per held
+// activity with its total, some fifteen times fewer rows than the facts
+// and a twentieth of the calendar's bytes. A held activity always has at
 // least one fact row (a row of unrecorded dimensions when nothing is
 // known of its attendees, even of none), so the activities of a group are
 // the distinct activities among its rows.
@@ -36,10 +38,12 @@ var _ Projection = Activities{}
 func (Activities) Name() string { return "activities" }
 
 // Version implements Projection.
-func (Activities) Version() int { return 1 }
+func (Activities) Version() int { return 2 }
 
 // Tables implements Projection.
-func (Activities) Tables() []string { return []string{"activities", "activity_links", "attendance"} }
+func (Activities) Tables() []string {
+	return []string{"activities", "activity_links", "participation", "attendance"}
+}
 
 // Setup implements Projection. An activity's no is the log position of
 // its scheduling: a unique number, smaller to store and to hash than the
@@ -81,6 +85,17 @@ func (Activities) Setup(ctx context.Context, tx pgx.Tx) error {
 			sex       text NOT NULL,
 			PRIMARY KEY (project, indicator, activity, sector, sex)
 		);
+		CREATE TABLE participation (
+			activity     bigint PRIMARY KEY,
+			day          date NOT NULL,
+			year         smallint NOT NULL,
+			month        smallint NOT NULL,
+			region       text NOT NULL,
+			municipality text NOT NULL,
+			type         text NOT NULL,
+			project      text,
+			total        integer NOT NULL
+		);
 		CREATE TABLE attendance (
 			activity        bigint NOT NULL,
 			grp             smallint NOT NULL,
@@ -104,7 +119,9 @@ func (Activities) Setup(ctx context.Context, tx pgx.Tx) error {
 // dropAttendance removes the fact rows of an activity that the held or
 // correcting event at $2 is newer than, before holdActivity writes its
 // own: one statement cannot delete and re-insert the same keys.
-const dropAttendance = `DELETE FROM attendance f USING activities a
+const dropAttendance = `WITH gone AS (
+		DELETE FROM participation p USING activities a WHERE a.id = $1 AND a.position < $2 AND p.activity = a.no)
+	DELETE FROM attendance f USING activities a
 	WHERE a.id = $1 AND a.position < $2 AND f.activity = a.no`
 
 // holdActivity records a held activity's attendance, or its correction,
@@ -115,7 +132,10 @@ const holdActivity = `
 		UPDATE activities SET status = 'held', total = $2, groups = $3, organisations = $4,
 			corrections = corrections + $5, position = $6
 		WHERE id = $1 AND position < $6
-		RETURNING no, start_on, year, month, region, municipality, type, project)
+		RETURNING no, start_on, year, month, region, municipality, type, project),
+	p AS (
+		INSERT INTO participation (activity, day, year, month, region, municipality, type, project, total)
+		SELECT no, start_on, year, month, region, municipality, type, project, $2 FROM a)
 	INSERT INTO attendance (activity, grp, day, year, month, region, municipality, type, project, sex, age_band, sector, ethnic_minority, count)
 	SELECT a.no, g.ord, a.start_on, a.year, a.month, a.region, a.municipality, a.type, a.project, g.sex, g.age_band, g.sector, g.minority, g.n
 	FROM a, unnest($7::text[], $8::text[], $9::text[], $10::boolean[], $11::integer[]) WITH ORDINALITY AS g(sex, age_band, sector, minority, n, ord)`

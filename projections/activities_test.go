@@ -48,7 +48,7 @@ func makeActHistory(t *testing.T, e *domainEnv, n int) actHistory {
 		}
 	}
 	must(projects.RegisterProject(ctx, meta, project.ProjectRegistered{ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "პროექტი", En: "Project"},
-		Implementers: []string{hub}, Start: "2022-01-01", End: "2025-06-30", Total: project.Money{Minor: 124991000, Currency: "EUR"}}))
+		Implementers: []string{hub}, Start: "2022-01-01", End: "2025-06-30", Total: &project.Money{Minor: 124991000, Currency: "EUR"}}))
 	must(projects.DefineIndicator(ctx, meta, project.IndicatorDefined{Project: "heks-eper-2022", ID: "lg-trained", ResultType: project.Output,
 		Result: domain.LocalizedText{Ka: "შედეგი", En: "Result"}, Title: domain.LocalizedText{Ka: "ადგ. ხელისუფლება", En: "Local government trained"}, Unit: project.Count, HigherIsBetter: true}))
 	must(projects.SetTarget(ctx, meta, project.TargetSet{Project: "heks-eper-2022", Indicator: "lg-trained", Start: "2022-01-01", End: "2025-06-30", Value: 60}))

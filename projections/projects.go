@@ -25,7 +25,7 @@ var _ Projection = Projects{}
 func (Projects) Name() string { return "projects" }
 
 // Version implements Projection.
-func (Projects) Version() int { return 1 }
+func (Projects) Version() int { return 2 }
 
 // Tables implements Projection.
 func (Projects) Tables() []string {
@@ -47,8 +47,8 @@ func (Projects) Setup(ctx context.Context, tx pgx.Tx) error {
 			regions        text[] NOT NULL,
 			municipalities text[] NOT NULL,
 			objectives     jsonb NOT NULL,
-			total_minor    bigint NOT NULL,
-			currency       text NOT NULL,
+			total_minor    bigint,
+			currency       text,
 			position       bigint NOT NULL
 		);
 		CREATE TABLE project_contributions (
@@ -115,6 +115,11 @@ func (Projects) Apply(b *Batch, events []eventstore.Event) error {
 		p := se.Position
 		switch e := e.(type) {
 		case project.ProjectRegistered:
+			var totalMinor *int64
+			var currency *string
+			if e.Total != nil {
+				totalMinor, currency = &e.Total.Minor, &e.Total.Currency
+			}
 			objectives, err := json.Marshal(nonNilList(e.Objectives))
 			if err != nil {
 				return err
@@ -123,7 +128,7 @@ func (Projects) Apply(b *Batch, events []eventstore.Event) error {
 					municipalities, objectives, total_minor, currency, position)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`,
 				e.ID, e.Title.Ka, e.Title.En, nonNilList(e.Implementers), nonNilList(e.Partners), e.Lead, e.Start, e.End,
-				nonNilList(e.Regions), nonNilList(e.Municipalities), objectives, e.Total.Minor, e.Total.Currency, p)
+				nonNilList(e.Regions), nonNilList(e.Municipalities), objectives, totalMinor, currency, p)
 		case project.ContributionRecorded:
 			b.Queue(`INSERT INTO project_contributions (project, position, donor, minor, currency) VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT DO NOTHING`, e.Project, p, e.Donor, e.Amount.Minor, e.Amount.Currency)
@@ -178,7 +183,8 @@ type ProjectInfo struct {
 	Regions        []string
 	Municipalities []string
 	Objectives     []domain.LocalizedText
-	Total          project.Money
+	// Total is nil when the budget is not disclosed.
+	Total *project.Money
 	// Contributions are the donors' contributions, in the order recorded.
 	Contributions []Contribution
 }
@@ -229,13 +235,18 @@ func (q *Reads) projects(ctx context.Context, ids []string) ([]ProjectInfo, erro
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ProjectInfo, error) {
 		var p ProjectInfo
+		var totalMinor *int64
+		var currency *string
 		var contributions []struct {
 			Donor    string `json:"donor"`
 			Minor    int64  `json:"minor"`
 			Currency string `json:"currency"`
 		}
 		err := r.Scan(&p.ID, &p.Title.Ka, &p.Title.En, &p.Implementers, &p.Partners, &p.Lead, &p.Start, &p.End,
-			&p.Regions, &p.Municipalities, &p.Objectives, &p.Total.Minor, &p.Total.Currency, &contributions)
+			&p.Regions, &p.Municipalities, &p.Objectives, &totalMinor, &currency, &contributions)
+		if totalMinor != nil && currency != nil {
+			p.Total = &project.Money{Minor: *totalMinor, Currency: *currency}
+		}
 		for _, c := range contributions {
 			p.Contributions = append(p.Contributions, Contribution{Donor: c.Donor, Amount: project.Money{Minor: c.Minor, Currency: c.Currency}})
 		}

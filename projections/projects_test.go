@@ -38,6 +38,7 @@ func makeProjHistory(t *testing.T, e *domainEnv) projHistory {
 	svc := &project.Service{Repo: &domain.Repository{Store: e.store, Types: catalog.Types}}
 	meta := asSystem()
 	eur := func(euros int64) project.Money { return project.Money{Minor: euros * 100, Currency: "EUR"} }
+	total := eur(1249910)
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {
@@ -46,7 +47,7 @@ func makeProjHistory(t *testing.T, e *domainEnv) projHistory {
 	}
 	const id = "heks-eper-2022"
 	must(svc.RegisterProject(ctx, meta, project.ProjectRegistered{ID: id, Title: domain.LocalizedText{Ka: "სამოქალაქო საზოგადოების გაძლიერება", En: "Strengthening civil society"},
-		Implementers: []string{h.heks}, Start: "2022-01-01", End: "2025-06-30", Regions: []string{"kvemo-kartli"}, Municipalities: []string{"marneuli"}, Total: eur(1249910)}))
+		Implementers: []string{h.heks}, Start: "2022-01-01", End: "2025-06-30", Regions: []string{"kvemo-kartli"}, Municipalities: []string{"marneuli"}, Total: &total}))
 	must(svc.RecordContribution(ctx, meta, project.ContributionRecorded{Project: id, Donor: h.eu, Amount: eur(999100)}))
 	for _, ind := range []struct {
 		id     string

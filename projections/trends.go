@@ -33,8 +33,8 @@ const (
 )
 
 // dimensions maps each dimension to its column (or expression), the same
-// in the activities table and the attendance facts, and says whether it
-// is an attendee's (found in the facts only).
+// in the participation table and the attendance facts, and says whether
+// it is an attendee's (found in the facts only).
 var dimensions = map[Dimension]struct {
 	expr     string
 	attendee bool
@@ -99,7 +99,7 @@ const MaxTrendRows = 10000
 // ParticipationTrend aggregates the attendance of held activities by the
 // dimensions given, over those matching the filter, in one SQL statement.
 // Without an attendee dimension (in groupBy or the filter) it reads the
-// activities table, one row per activity; otherwise the attendance facts,
+// participation table, one row per held activity; otherwise the attendance facts,
 // first per group and activity, so an activity with several groups of
 // attendees counts once in each group it has attendees in.
 func (q *Reads) ParticipationTrend(ctx context.Context, groupBy []Dimension, f TrendFilter) ([]TrendRow, error) {
@@ -175,15 +175,12 @@ func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
 	if f.From != "" && f.To != "" && f.To < f.From {
 		return "", nil, domain.Errorf(domain.Invalid, "filter.to: %s is before filter.from %s", f.To, f.From)
 	}
-	dayColumn := "start_on"
-	if facts || f.hasAttendee() {
-		facts, dayColumn = true, "day"
-	}
+	facts = facts || f.hasAttendee()
 	if f.From != "" {
-		add(dayColumn+" >= $%d", f.From)
+		add("day >= $%d", f.From)
 	}
 	if f.To != "" {
-		add(dayColumn+" <= $%d", f.To)
+		add("day <= $%d", f.To)
 	}
 	for _, l := range f.lists() {
 		if len(l.values) == 0 {
@@ -227,7 +224,7 @@ func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
 	if !facts {
 		inner := strings.Join(append(keys, "total"), ", ")
 		return `SELECT ` + selectKeys + `count(*), coalesce(sum(total), 0)::bigint FROM (SELECT ` + inner +
-			` FROM rm.activities WHERE status = 'held'` + where + `) a` + groupList + order + limit, args, nil
+			` FROM rm.participation WHERE true` + where + `) a` + groupList + order + limit, args, nil
 	}
 	inner := strings.Join(append(keys, "activity", "sum(count) AS n"), ", ")
 	innerGroup := strings.Join(append(names, "activity"), ", ")

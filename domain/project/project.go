@@ -68,7 +68,8 @@ type ProjectRegistered struct {
 	Regions        []string               `json:"regions,omitempty"`
 	Municipalities []string               `json:"municipalities,omitempty"`
 	Objectives     []domain.LocalizedText `json:"objectives,omitempty"`
-	Total          Money                  `json:"total"`
+	// Total is the whole budget; nil when the sources do not disclose it.
+	Total *Money `json:"total,omitempty"`
 }
 
 // EventType implements domain.Event.
@@ -162,7 +163,7 @@ type actual struct {
 type Project struct {
 	id            string
 	start, end    string
-	total         Money
+	total         *Money
 	contributions int64
 	indicators    map[string]IndicatorDefined
 	targets       map[string][]TargetSet // by indicator, latest per period

@@ -26,6 +26,9 @@ var now = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
 func eur(euros int64) project.Money { return project.Money{Minor: euros * 100, Currency: "EUR"} }
 
+// ptr is a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }
+
 func newService(t *testing.T) *project.Service {
 	t.Helper()
 	types := &domain.Types{}
@@ -64,7 +67,7 @@ func register(f func(*project.ProjectRegistered)) func(context.Context, *project
 	return func(ctx context.Context, s *project.Service) error {
 		cmd := project.ProjectRegistered{ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "სამოქალაქო საზოგადოების გაძლიერება", En: "Strengthening civil society"},
 			Implementers: []string{heks}, Start: "2022-01-01", End: "2025-06-30", Regions: []string{"kvemo-kartli"}, Municipalities: []string{"marneuli"},
-			Total: eur(1249910)}
+			Total: ptr(eur(1249910))}
 		f(&cmd)
 		_, err := s.RegisterProject(ctx, admin, cmd)
 		return err
@@ -249,4 +252,17 @@ func TestComputeProgress(t *testing.T) {
 			t.Errorf("%s: %s; want %s", tt.name, got, tt.want)
 		}
 	}
+}
+
+// TestUndisclosedBudget: a project whose sources give no budget is
+// registered without one; its contributions are then bounded by nothing
+// and may be in any currency, but must still be amounts.
+func TestUndisclosedBudget(t *testing.T) {
+	svc := newService(t)
+	domaintest.Run(t, svc, svc.Repo.Store, []step{
+		{Name: "register without a total", Do: register(func(c *project.ProjectRegistered) { c.Total = nil })},
+		{Name: "a contribution in another currency", Do: contribute(eu, project.Money{Minor: 5_000_000_00, Currency: "USD"})},
+		{Name: "still not a currency", Do: contribute(eu, project.Money{Minor: 1, Currency: "EURO"}), Kind: domain.Invalid, Text: "amount.currency"},
+		{Name: "still not negative", Do: contribute(eu, project.Money{Minor: -1, Currency: "EUR"}), Kind: domain.Invalid, Text: "negative"},
+	})
 }

@@ -22,7 +22,8 @@ type Service struct {
 
 var keepers = []domain.Role{domain.Admin, domain.System}
 
-// RegisterProject records a project; Total is its whole budget.
+// RegisterProject records a project; Total is its whole budget, or nil
+// when it is not disclosed.
 func (s *Service) RegisterProject(ctx context.Context, meta domain.Meta, cmd ProjectRegistered) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("register a project", keepers...); err != nil {
 		return eventstore.AppendResult{}, err
@@ -37,8 +38,10 @@ func (s *Service) RegisterProject(ctx context.Context, meta domain.Meta, cmd Pro
 	if err := domain.CheckPeriod("start", cmd.Start, "end", cmd.End); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := cmd.Total.validate("total"); err != nil {
-		return eventstore.AppendResult{}, err
+	if cmd.Total != nil {
+		if err := cmd.Total.validate("total"); err != nil {
+			return eventstore.AppendResult{}, err
+		}
 	}
 	if len(cmd.Implementers) == 0 {
 		return eventstore.AppendResult{}, invalid("implementers", "at least one implementing organisation is required")
@@ -73,7 +76,8 @@ func (s *Service) RegisterProject(ctx context.Context, meta domain.Meta, cmd Pro
 }
 
 // RecordContribution records a donor's contribution, in the budget's
-// currency; the contributions may not exceed the total.
+// currency; the contributions may not exceed the total. Without a
+// disclosed total, any currency is taken and nothing bounds them.
 func (s *Service) RecordContribution(ctx context.Context, meta domain.Meta, cmd ContributionRecorded) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("record a contribution", keepers...); err != nil {
 		return eventstore.AppendResult{}, err
@@ -86,11 +90,12 @@ func (s *Service) RecordContribution(ctx context.Context, meta domain.Meta, cmd 
 	}
 	return s.on(ctx, meta, cmd.Project, false, func(p *Project) ([]domain.Event, error) {
 		switch {
+		case p.total == nil:
 		case cmd.Amount.Currency != p.total.Currency:
 			return nil, invalid("amount.currency", "%s: the budget is in %s", cmd.Amount.Currency, p.total.Currency)
 		case p.contributions+cmd.Amount.Minor > p.total.Minor:
 			return nil, invalid("amount", "%s would bring the contributions to %s, over the total budget of %s",
-				cmd.Amount, Money{p.contributions + cmd.Amount.Minor, p.total.Currency}, p.total)
+				cmd.Amount, Money{p.contributions + cmd.Amount.Minor, p.total.Currency}, *p.total)
 		}
 		return []domain.Event{cmd}, nil
 	})

@@ -3791,23 +3791,37 @@ input ActivityFilter {
 
 "The kinds of activity the programmes' documents name."
 enum ActivityType {
+  "A training, with its topic (effective communication, strategic planning, financial management, training of trainers)."
   TRAINING
+  "Advice to an organisation or a citizen, by phone, online or in person."
   CONSULTATION
+  "Civil society, local government and others around one table."
   MULTI_STAKEHOLDER_MEETING
+  "A network's or programme's own coordination."
   COORDINATION_MEETING
+  "A regional or national forum."
   FORUM
+  "A round table on one question."
   ROUND_TABLE
+  "A fair where CSOs present their work."
   CSO_FAIR
+  "A competition (of ideas, projects, small grants)."
   COMPETITION
+  "An internship at a hub or an organisation."
   INTERNSHIP
+  "Mentoring of an organisation or a person."
   MENTORING
+  "A public awareness campaign."
   AWARENESS_CAMPAIGN
 }
 
 "How a consultation is given."
 enum ConsultationChannel {
+  "By telephone."
   PHONE
+  "Over the internet."
   ONLINE
+  "Face to face, at the hub or on a visit."
   IN_PERSON
 }
 
@@ -3823,7 +3837,9 @@ enum ActivityStatus {
 
 "An attendee's sex, as recorded."
 enum Sex {
+  "Women and girls."
   FEMALE
+  "Men and boys."
   MALE
   "The sign-in sheet did not say."
   UNRECORDED
@@ -3831,11 +3847,17 @@ enum Sex {
 
 "An attendee's age band."
 enum AgeBand {
+  "Younger than 18."
   UNDER_18
+  "18 to 29: youth, as the programmes count it."
   AGE_18_29
+  "30 to 44."
   AGE_30_44
+  "45 to 64."
   AGE_45_64
+  "65 and older."
   AGE_65_PLUS
+  "The sign-in sheet did not say."
   UNRECORDED
 }
 
@@ -3845,28 +3867,41 @@ enum Sector {
   CSO
   "Community-based organisations."
   CBO
+  "Municipal councils (sakrebulo) and city halls (meria)."
   LOCAL_GOVERNMENT
+  "Ministries and other national bodies."
   CENTRAL_GOVERNMENT
+  "Journalists and media outlets."
   MEDIA
+  "Companies and business associations."
   BUSINESS
+  "Young people attending as such (youth councils, student groups)."
   YOUTH
   "Citizens attending for themselves."
   CITIZENS
+  "The sign-in sheet did not say."
   UNRECORDED
 }
 
 "Whether attendees belong to an ethnic minority."
 enum MinorityMembership {
+  "Members of an ethnic minority."
   MINORITY
+  "Not members of one."
   NOT_MINORITY
+  "The sign-in sheet did not say."
   UNRECORDED
 }
 
 "A dimension of the attendees."
 enum AttendeeDimension {
+  "By Sex."
   SEX
+  "By AgeBand."
   AGE_BAND
+  "By Sector."
   SECTOR
+  "By MinorityMembership."
   ETHNIC_MINORITY
 }
 
@@ -3876,16 +3911,27 @@ activity's first day (Tbilisi); QUARTER or MONTH without YEAR group
 across years, which shows seasons.
 """
 enum TrendDimension {
+  "The calendar year of the first day."
   YEAR
+  "Its quarter, 1 to 4."
   QUARTER
+  "Its month, 1 to 12."
   MONTH
+  "The region of the activity's municipality."
   REGION
+  "The activity's municipality."
   MUNICIPALITY
+  "The kind of activity."
   ACTIVITY_TYPE
+  "The project it serves (null: none)."
   PROJECT
+  "The attendees' sector."
   SECTOR
+  "The attendees' sex."
   SEX
+  "The attendees' age band."
   AGE_BAND
+  "The attendees' ethnic-minority membership."
   ETHNIC_MINORITY
 }
 
@@ -4862,8 +4908,8 @@ type Project {
   regions: [Region!]!
   municipalities: [Municipality!]!
   objectives: [LocalizedText!]!
-  "The whole budget."
-  total: Money!
+  "The whole budget; null when the sources do not disclose it."
+  total: Money
   "The donors' contributions to it, in the order recorded."
   contributions: [Contribution!]!
   "Each indicator with its progress on a day (Tbilisi), today when left out."
@@ -4951,7 +4997,7 @@ enum ProgressStatus {
   NOT_MEASURED
 }
 
-"A new project. id is a code (heks-eper-2022); implementers and partners are organisations of the registry; total is the whole budget."
+"A new project. id is a code (heks-eper-2022); implementers and partners are organisations of the registry; total is the whole budget, left out when not disclosed."
 input RegisterProjectInput {
   id: ID!
   title: LocalizedTextInput!
@@ -4963,7 +5009,7 @@ input RegisterProjectInput {
   regions: [ID!]
   municipalities: [ID!]
   objectives: [LocalizedTextInput!]
-  total: MoneyInput!
+  total: MoneyInput
 }
 
 "An amount: a decimal string in the currency's unit (999100.00) and its ISO 4217 code."
@@ -16033,10 +16079,10 @@ func (ec *executionContext) _Project_total(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
-			return ec.marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Project_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -21990,7 +22036,7 @@ func (ec *executionContext) unmarshalInputRegisterProjectInput(ctx context.Conte
 			it.Objectives = data
 		case "total":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("total"))
-			data, err := ec.unmarshalNMoneyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx, v)
+			data, err := ec.unmarshalOMoneyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -25967,16 +26013,13 @@ func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, 
 		case "total":
 			field := field
 
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
 				defer func() {
 					if r := recover(); r != nil {
 						ec.Error(ctx, ec.Recover(ctx, r))
 					}
 				}()
 				res = ec._Project_total(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
 				return res
 			}
 
@@ -28961,10 +29004,6 @@ func (ec *executionContext) marshalNMinorityMembership2githubᚗcomᚋcivicledge
 	return v
 }
 
-func (ec *executionContext) marshalNMoney2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v model.Money) graphql.Marshaler {
-	return ec._Money(ctx, sel, &v)
-}
-
 func (ec *executionContext) marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -28978,11 +29017,6 @@ func (ec *executionContext) marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicl
 func (ec *executionContext) unmarshalNMoneyInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx context.Context, v any) (model.MoneyInput, error) {
 	res, err := ec.unmarshalInputMoneyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) unmarshalNMoneyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx context.Context, v any) (*model.MoneyInput, error) {
-	res, err := ec.unmarshalInputMoneyInput(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNMoveOrganisationInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoveOrganisationInput(ctx context.Context, v any) (model.MoveOrganisationInput, error) {
@@ -30557,6 +30591,21 @@ func (ec *executionContext) marshalOMinorityMembership2ᚖgithubᚗcomᚋcivicle
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Money(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOMoneyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx context.Context, v any) (*model.MoneyInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputMoneyInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOMunicipality2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipality(ctx context.Context, sel ast.SelectionSet, v *projections.Municipality) graphql.Marshaler {

@@ -723,7 +723,7 @@ type RegisterOrganisationInput struct {
 	Founded      *string                   `json:"founded,omitempty"`
 }
 
-// A new project. id is a code (heks-eper-2022); implementers and partners are organisations of the registry; total is the whole budget.
+// A new project. id is a code (heks-eper-2022); implementers and partners are organisations of the registry; total is the whole budget, left out when not disclosed.
 type RegisterProjectInput struct {
 	ID             string               `json:"id"`
 	Title          *LocalizedTextInput  `json:"title"`
@@ -735,7 +735,7 @@ type RegisterProjectInput struct {
 	Regions        []string             `json:"regions,omitempty"`
 	Municipalities []string             `json:"municipalities,omitempty"`
 	Objectives     []LocalizedTextInput `json:"objectives,omitempty"`
-	Total          *MoneyInput          `json:"total"`
+	Total          *MoneyInput          `json:"total,omitempty"`
 }
 
 // A new name for an open organisation; renaming a closed one is a CONFLICT.
@@ -864,11 +864,17 @@ type Viewer struct {
 type AgeBand string
 
 const (
-	AgeBandUnder18    AgeBand = "UNDER_18"
-	AgeBandAge18_29   AgeBand = "AGE_18_29"
-	AgeBandAge30_44   AgeBand = "AGE_30_44"
-	AgeBandAge45_64   AgeBand = "AGE_45_64"
-	AgeBandAge65Plus  AgeBand = "AGE_65_PLUS"
+	// Younger than 18.
+	AgeBandUnder18 AgeBand = "UNDER_18"
+	// 18 to 29: youth, as the programmes count it.
+	AgeBandAge18_29 AgeBand = "AGE_18_29"
+	// 30 to 44.
+	AgeBandAge30_44 AgeBand = "AGE_30_44"
+	// 45 to 64.
+	AgeBandAge45_64 AgeBand = "AGE_45_64"
+	// 65 and older.
+	AgeBandAge65Plus AgeBand = "AGE_65_PLUS"
+	// The sign-in sheet did not say.
 	AgeBandUnrecorded AgeBand = "UNRECORDED"
 )
 
@@ -992,9 +998,13 @@ func (e ApplicationStatus) MarshalJSON() ([]byte, error) {
 type AttendeeDimension string
 
 const (
-	AttendeeDimensionSex            AttendeeDimension = "SEX"
-	AttendeeDimensionAgeBand        AttendeeDimension = "AGE_BAND"
-	AttendeeDimensionSector         AttendeeDimension = "SECTOR"
+	// By Sex.
+	AttendeeDimensionSex AttendeeDimension = "SEX"
+	// By AgeBand.
+	AttendeeDimensionAgeBand AttendeeDimension = "AGE_BAND"
+	// By Sector.
+	AttendeeDimensionSector AttendeeDimension = "SECTOR"
+	// By MinorityMembership.
 	AttendeeDimensionEthnicMinority AttendeeDimension = "ETHNIC_MINORITY"
 )
 
@@ -1174,8 +1184,11 @@ func (e Completeness) MarshalJSON() ([]byte, error) {
 type ConsultationChannel string
 
 const (
-	ConsultationChannelPhone    ConsultationChannel = "PHONE"
-	ConsultationChannelOnline   ConsultationChannel = "ONLINE"
+	// By telephone.
+	ConsultationChannelPhone ConsultationChannel = "PHONE"
+	// Over the internet.
+	ConsultationChannelOnline ConsultationChannel = "ONLINE"
+	// Face to face, at the hub or on a visit.
 	ConsultationChannelInPerson ConsultationChannel = "IN_PERSON"
 )
 
@@ -1296,9 +1309,12 @@ func (e IndicatorUnit) MarshalJSON() ([]byte, error) {
 type MinorityMembership string
 
 const (
-	MinorityMembershipMinority    MinorityMembership = "MINORITY"
+	// Members of an ethnic minority.
+	MinorityMembershipMinority MinorityMembership = "MINORITY"
+	// Not members of one.
 	MinorityMembershipNotMinority MinorityMembership = "NOT_MINORITY"
-	MinorityMembershipUnrecorded  MinorityMembership = "UNRECORDED"
+	// The sign-in sheet did not say.
+	MinorityMembershipUnrecorded MinorityMembership = "UNRECORDED"
 )
 
 var AllMinorityMembership = []MinorityMembership{
@@ -1626,14 +1642,20 @@ const (
 	// Civil-society organisations.
 	SectorCso Sector = "CSO"
 	// Community-based organisations.
-	SectorCbo               Sector = "CBO"
-	SectorLocalGovernment   Sector = "LOCAL_GOVERNMENT"
+	SectorCbo Sector = "CBO"
+	// Municipal councils (sakrebulo) and city halls (meria).
+	SectorLocalGovernment Sector = "LOCAL_GOVERNMENT"
+	// Ministries and other national bodies.
 	SectorCentralGovernment Sector = "CENTRAL_GOVERNMENT"
-	SectorMedia             Sector = "MEDIA"
-	SectorBusiness          Sector = "BUSINESS"
-	SectorYouth             Sector = "YOUTH"
+	// Journalists and media outlets.
+	SectorMedia Sector = "MEDIA"
+	// Companies and business associations.
+	SectorBusiness Sector = "BUSINESS"
+	// Young people attending as such (youth councils, student groups).
+	SectorYouth Sector = "YOUTH"
 	// Citizens attending for themselves.
-	SectorCitizens   Sector = "CITIZENS"
+	SectorCitizens Sector = "CITIZENS"
+	// The sign-in sheet did not say.
 	SectorUnrecorded Sector = "UNRECORDED"
 )
 
@@ -1696,8 +1718,10 @@ func (e Sector) MarshalJSON() ([]byte, error) {
 type Sex string
 
 const (
+	// Women and girls.
 	SexFemale Sex = "FEMALE"
-	SexMale   Sex = "MALE"
+	// Men and boys.
+	SexMale Sex = "MALE"
 	// The sign-in sheet did not say.
 	SexUnrecorded Sex = "UNRECORDED"
 )
@@ -1757,16 +1781,27 @@ func (e Sex) MarshalJSON() ([]byte, error) {
 type TrendDimension string
 
 const (
-	TrendDimensionYear           TrendDimension = "YEAR"
-	TrendDimensionQuarter        TrendDimension = "QUARTER"
-	TrendDimensionMonth          TrendDimension = "MONTH"
-	TrendDimensionRegion         TrendDimension = "REGION"
-	TrendDimensionMunicipality   TrendDimension = "MUNICIPALITY"
-	TrendDimensionActivityType   TrendDimension = "ACTIVITY_TYPE"
-	TrendDimensionProject        TrendDimension = "PROJECT"
-	TrendDimensionSector         TrendDimension = "SECTOR"
-	TrendDimensionSex            TrendDimension = "SEX"
-	TrendDimensionAgeBand        TrendDimension = "AGE_BAND"
+	// The calendar year of the first day.
+	TrendDimensionYear TrendDimension = "YEAR"
+	// Its quarter, 1 to 4.
+	TrendDimensionQuarter TrendDimension = "QUARTER"
+	// Its month, 1 to 12.
+	TrendDimensionMonth TrendDimension = "MONTH"
+	// The region of the activity's municipality.
+	TrendDimensionRegion TrendDimension = "REGION"
+	// The activity's municipality.
+	TrendDimensionMunicipality TrendDimension = "MUNICIPALITY"
+	// The kind of activity.
+	TrendDimensionActivityType TrendDimension = "ACTIVITY_TYPE"
+	// The project it serves (null: none).
+	TrendDimensionProject TrendDimension = "PROJECT"
+	// The attendees' sector.
+	TrendDimensionSector TrendDimension = "SECTOR"
+	// The attendees' sex.
+	TrendDimensionSex TrendDimension = "SEX"
+	// The attendees' age band.
+	TrendDimensionAgeBand TrendDimension = "AGE_BAND"
+	// The attendees' ethnic-minority membership.
 	TrendDimensionEthnicMinority TrendDimension = "ETHNIC_MINORITY"
 )
 

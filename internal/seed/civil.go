@@ -220,7 +220,7 @@ type civilProject struct {
 	Regions        []string               `json:"regions"`
 	Municipalities []string               `json:"municipalities"`
 	Objectives     []domain.LocalizedText `json:"objectives"`
-	Total          project.Money          `json:"total"`
+	Total          *project.Money         `json:"total,omitempty"`
 	Contributions  []struct {
 		On     string        `json:"on"`
 		Donor  string        `json:"donor"`

@@ -125,7 +125,7 @@ func TestCivilSociety(t *testing.T) {
 	// HEKS/EPER: its budget, the EU's share and three counted targets.
 	heks := streamEventsOf(t, repo, project.Stream("heks-eper-2022"))
 	reg, _ := heks[0].(project.ProjectRegistered)
-	if reg.Total != (project.Money{Minor: 124991000, Currency: "EUR"}) || reg.Start != "2022-01-01" || reg.End != "2025-06-30" {
+	if reg.Total == nil || *reg.Total != (project.Money{Minor: 124991000, Currency: "EUR"}) || reg.Start != "2022-01-01" || reg.End != "2025-06-30" {
 		t.Errorf("HEKS/EPER registered as %+v; want EUR 1,249,910 from 2022-01-01 to 2025-06-30", reg)
 	}
 	var contributions []string
