@@ -45,7 +45,7 @@ bench:
 	$(BENCH) ./graph/ -bench 'ListQuery' -benchtime 20000x
 	$(BENCH) ./graph/ -bench 'CertificateRegistry' -benchtime 20000x
 	$(BENCH) ./graph/ -bench 'ReplayDecision' -benchtime 1000x
-	$(BENCH) ./graph/ -bench 'ParticipationTrend' -benchtime 320x
+	$(BENCH) ./graph/ -bench 'ParticipationTrend' -benchtime 160x
 
 clean:
 	rm -rf bin

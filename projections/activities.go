@@ -25,8 +25,10 @@ import (
 // municipality, type, project): any grouping of the trends is then one
 // scan of one table with no join. Groupings by the activity's dimensions
 // alone read the participation table instead: one narrow row per held
-// activity with its total, some fifteen times fewer rows than the facts
-// and a twentieth of the calendar's bytes. A held activity always has at
+// activity with its total: fifteen times fewer rows than the facts in
+// the benchmark's history, and none of the calendar's titles, lists and
+// JSON, which made scanning the calendar four times slower (see
+// docs/PERFORMANCE.md). A held activity always has at
 // least one fact row (a row of unrecorded dimensions when nothing is
 // known of its attendees, even of none), so the activities of a group are
 // the distinct activities among its rows.
@@ -38,12 +40,22 @@ var _ Projection = Activities{}
 func (Activities) Name() string { return "activities" }
 
 // Version implements Projection.
-func (Activities) Version() int { return 2 }
+func (Activities) Version() int { return 3 }
 
 // Tables implements Projection.
 func (Activities) Tables() []string {
-	return []string{"activities", "activity_links", "participation", "attendance"}
+	tables := []string{"activities", "activity_links", "participation", "attendance"}
+	for _, d := range attendeeColumns {
+		tables = append(tables, "attendance_"+d)
+	}
+	return tables
 }
+
+// attendeeColumns are the attendee dimensions, each also rolled up into a
+// table of its own (attendance_sex, ...): per activity, one row per
+// category with attendees, a sixth of the records or less. A trend that
+// involves one attendee dimension reads its table.
+var attendeeColumns = []string{"sex", "age_band", "sector", "ethnic_minority"}
 
 // Setup implements Projection. An activity's no is the log position of
 // its scheduling: a unique number, smaller to store and to hash than the
@@ -113,32 +125,83 @@ func (Activities) Setup(ctx context.Context, tx pgx.Tx) error {
 			count           integer NOT NULL,
 			PRIMARY KEY (activity, grp)
 		);`)
-	return err
+	if err != nil {
+		return err
+	}
+	for _, d := range attendeeColumns {
+		kind := "text"
+		if d == "ethnic_minority" {
+			kind = "boolean"
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`
+			CREATE TABLE attendance_%[1]s (
+				activity     bigint NOT NULL,
+				day          date NOT NULL,
+				year         smallint NOT NULL,
+				month        smallint NOT NULL,
+				region       text NOT NULL,
+				municipality text NOT NULL,
+				type         text NOT NULL,
+				project      text,
+				%[1]s %[2]s,
+				count        integer NOT NULL
+			);
+			CREATE INDEX attendance_%[1]s_activity ON attendance_%[1]s (activity)`, d, kind)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // dropAttendance removes the fact rows of an activity that the held or
 // correcting event at $2 is newer than, before holdActivity writes its
 // own: one statement cannot delete and re-insert the same keys.
-const dropAttendance = `WITH gone AS (
-		DELETE FROM participation p USING activities a WHERE a.id = $1 AND a.position < $2 AND p.activity = a.no)
+var dropAttendance = func() string {
+	var ctes []string
+	for _, t := range append([]string{"participation"}, rollups()...) {
+		ctes = append(ctes, fmt.Sprintf(`drop_%[1]s AS (DELETE FROM %[1]s x USING activities a WHERE a.id = $1 AND a.position < $2 AND x.activity = a.no)`, t))
+	}
+	return `WITH ` + strings.Join(ctes, ",\n") + `
 	DELETE FROM attendance f USING activities a
 	WHERE a.id = $1 AND a.position < $2 AND f.activity = a.no`
+}()
+
+// rollups are the tables of attendeeColumns.
+func rollups() []string {
+	var out []string
+	for _, d := range attendeeColumns {
+		out = append(out, "attendance_"+d)
+	}
+	return out
+}
 
 // holdActivity records a held activity's attendance, or its correction,
-// when the row is older than the event, with the new groups as its fact
-// rows.
-const holdActivity = `
+// when the row is older than the event: the participation row, the
+// groups as fact rows, and each attendee dimension's roll-up of them.
+var holdActivity = func() string {
+	const activityColumns = `a.no, a.start_on, a.year, a.month, a.region, a.municipality, a.type, a.project`
+	rollup := make([]string, len(attendeeColumns))
+	for i, d := range attendeeColumns {
+		rollup[i] = fmt.Sprintf(`up_%[1]s AS (
+		INSERT INTO attendance_%[1]s (activity, day, year, month, region, municipality, type, project, %[1]s, count)
+		SELECT %[2]s, g.%[1]s, sum(g.n) FROM a, g GROUP BY %[2]s, g.%[1]s)`, d, activityColumns)
+	}
+	return `
 	WITH a AS (
 		UPDATE activities SET status = 'held', total = $2, groups = $3, organisations = $4,
 			corrections = corrections + $5, position = $6
 		WHERE id = $1 AND position < $6
 		RETURNING no, start_on, year, month, region, municipality, type, project),
+	g AS (
+		SELECT * FROM unnest($7::text[], $8::text[], $9::text[], $10::boolean[], $11::integer[])
+			WITH ORDINALITY AS g(sex, age_band, sector, ethnic_minority, n, ord)),
 	p AS (
 		INSERT INTO participation (activity, day, year, month, region, municipality, type, project, total)
-		SELECT no, start_on, year, month, region, municipality, type, project, $2 FROM a)
-	INSERT INTO attendance (activity, grp, day, year, month, region, municipality, type, project, sex, age_band, sector, ethnic_minority, count)
-	SELECT a.no, g.ord, a.start_on, a.year, a.month, a.region, a.municipality, a.type, a.project, g.sex, g.age_band, g.sector, g.minority, g.n
-	FROM a, unnest($7::text[], $8::text[], $9::text[], $10::boolean[], $11::integer[]) WITH ORDINALITY AS g(sex, age_band, sector, minority, n, ord)`
+		SELECT no, start_on, year, month, region, municipality, type, project, $2 FROM a),
+	` + strings.Join(rollup, ",\n") + `
+	INSERT INTO attendance (activity, day, year, month, region, municipality, type, project, grp, sex, age_band, sector, ethnic_minority, count)
+	SELECT ` + activityColumns + `, g.ord, g.sex, g.age_band, g.sector, g.ethnic_minority, g.n FROM a, g`
+}()
 
 // Apply implements Projection.
 func (Activities) Apply(b *Batch, events []eventstore.Event) error {

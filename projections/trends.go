@@ -99,9 +99,10 @@ const MaxTrendRows = 10000
 // ParticipationTrend aggregates the attendance of held activities by the
 // dimensions given, over those matching the filter, in one SQL statement.
 // Without an attendee dimension (in groupBy or the filter) it reads the
-// participation table, one row per held activity; otherwise the attendance facts,
-// first per group and activity, so an activity with several groups of
-// attendees counts once in each group it has attendees in.
+// participation table, one row per held activity. With one, that
+// dimension's roll-up; with more, the attendance records. Those are
+// aggregated per group and activity first, so an activity with several
+// groups of attendees counts once in each group it has attendees in.
 func (q *Reads) ParticipationTrend(ctx context.Context, groupBy []Dimension, f TrendFilter) ([]TrendRow, error) {
 	sql, args, err := trendSQL(groupBy, f)
 	if err != nil {
@@ -145,7 +146,7 @@ func (q *Reads) ParticipationTrend(ctx context.Context, groupBy []Dimension, f T
 // parameters; only the fixed column expressions of dimensions are spliced
 // in.
 func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
-	facts := false
+	attendee := map[Dimension]bool{} // the attendee dimensions involved
 	seen := map[Dimension]bool{}
 	for i, d := range groupBy {
 		dim, ok := dimensions[d]
@@ -156,7 +157,9 @@ func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
 			return "", nil, domain.Errorf(domain.Invalid, "groupBy[%d]: %s is given twice", i, d)
 		}
 		seen[d] = true
-		facts = facts || dim.attendee
+		if dim.attendee {
+			attendee[d] = true
+		}
 	}
 	var conds []string
 	var args []any
@@ -175,7 +178,11 @@ func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
 	if f.From != "" && f.To != "" && f.To < f.From {
 		return "", nil, domain.Errorf(domain.Invalid, "filter.to: %s is before filter.from %s", f.To, f.From)
 	}
-	facts = facts || f.hasAttendee()
+	for _, l := range f.lists() {
+		if len(l.values) > 0 && dimensions[l.dim].attendee {
+			attendee[l.dim] = true
+		}
+	}
 	if f.From != "" {
 		add("day >= $%d", f.From)
 	}
@@ -221,18 +228,21 @@ func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
 	}
 	selectKeys := strings.Join(append(texts, ""), ", ")
 	limit := " LIMIT " + strconv.Itoa(MaxTrendRows+1)
-	if !facts {
+	if len(attendee) == 0 {
 		inner := strings.Join(append(keys, "total"), ", ")
 		return `SELECT ` + selectKeys + `count(*), coalesce(sum(total), 0)::bigint FROM (SELECT ` + inner +
 			` FROM rm.participation WHERE true` + where + `) a` + groupList + order + limit, args, nil
 	}
+	// One attendee dimension: its roll-up has what the records have,
+	// summed per activity and category. More: the records.
+	table := "rm.attendance"
+	if len(attendee) == 1 {
+		for d := range attendee {
+			table = "rm.attendance_" + string(d)
+		}
+	}
 	inner := strings.Join(append(keys, "activity", "sum(count) AS n"), ", ")
 	innerGroup := strings.Join(append(names, "activity"), ", ")
 	return `SELECT ` + selectKeys + `count(*), coalesce(sum(n), 0)::bigint FROM (SELECT ` + inner +
-		` FROM rm.attendance WHERE true` + where + ` GROUP BY ` + innerGroup + `) g` + groupList + order + limit, args, nil
-}
-
-// hasAttendee reports whether the filter narrows by an attendee dimension.
-func (f TrendFilter) hasAttendee() bool {
-	return len(f.Sectors)+len(f.Sexes)+len(f.AgeBands)+len(f.EthnicMinority) > 0
+		` FROM ` + table + ` WHERE true` + where + ` GROUP BY ` + innerGroup + `) g` + groupList + order + limit, args, nil
 }
