@@ -223,6 +223,8 @@ const (
 	OnTrack Status = "on_track"
 	// AtRisk: behind that pace.
 	AtRisk Status = "at_risk"
+	// Missed: the target's period is over and the target was not reached.
+	Missed Status = "missed"
 	// Achieved: the target is reached.
 	Achieved Status = "achieved"
 	// NoTarget: no target covers the day.
@@ -329,6 +331,8 @@ func ComputeProgress(ind IndicatorDefined, targets []TargetSet, actuals []Measur
 	switch {
 	case out.Percent >= 100:
 		out.Status = Achieved
+	case day > target.End:
+		out.Status = Missed
 	case out.Percent >= out.Elapsed:
 		out.Status = OnTrack
 	default:

@@ -171,7 +171,7 @@ func TestProject(t *testing.T) {
 		{"2022-06-30", 0, 0, 14.17, project.AtRisk},
 		{"2023-12-31", 38, 63.33, 57.17, project.OnTrack},
 		{"2025-06-30", 38, 63.33, 100, project.AtRisk},
-		{"2026-01-01", 38, 63.33, 100, project.AtRisk},
+		{"2026-01-01", 38, 63.33, 100, project.Missed},
 	} {
 		got, err := p.Progress("lg-trained", tt.day)
 		if err != nil {

@@ -4989,6 +4989,8 @@ enum ProgressStatus {
   ON_TRACK
   "Behind that pace."
   AT_RISK
+  "The target's period is over and the target was not reached."
+  MISSED
   "The target is reached."
   ACHIEVED
   "No target covers the day yet."

@@ -1374,6 +1374,8 @@ const (
 	ProgressStatusOnTrack ProgressStatus = "ON_TRACK"
 	// Behind that pace.
 	ProgressStatusAtRisk ProgressStatus = "AT_RISK"
+	// The target's period is over and the target was not reached.
+	ProgressStatusMissed ProgressStatus = "MISSED"
 	// The target is reached.
 	ProgressStatusAchieved ProgressStatus = "ACHIEVED"
 	// No target covers the day yet.
@@ -1385,6 +1387,7 @@ const (
 var AllProgressStatus = []ProgressStatus{
 	ProgressStatusOnTrack,
 	ProgressStatusAtRisk,
+	ProgressStatusMissed,
 	ProgressStatusAchieved,
 	ProgressStatusNoTarget,
 	ProgressStatusNotMeasured,
@@ -1392,7 +1395,7 @@ var AllProgressStatus = []ProgressStatus{
 
 func (e ProgressStatus) IsValid() bool {
 	switch e {
-	case ProgressStatusOnTrack, ProgressStatusAtRisk, ProgressStatusAchieved, ProgressStatusNoTarget, ProgressStatusNotMeasured:
+	case ProgressStatusOnTrack, ProgressStatusAtRisk, ProgressStatusMissed, ProgressStatusAchieved, ProgressStatusNoTarget, ProgressStatusNotMeasured:
 		return true
 	}
 	return false
