@@ -222,7 +222,9 @@ func canSee(actor domain.Actor, municipality string, experts []string) error {
 
 // seesAnswers reports whether actor may read the questionnaire answers of
 // an application it may see.
-func seesAnswers(actor domain.Actor) bool { return actor.Role != domain.Analyst && actor.Role != domain.Hub }
+func seesAnswers(actor domain.Actor) bool {
+	return actor.Role != domain.Analyst && actor.Role != domain.Hub
+}
 
 // applicationOfSnapshot converts a rebuilt application, showing each
 // field only to those who may see it.
