@@ -38,6 +38,16 @@ func categoryOf[E ~string](e E) string {
 	return strings.ToLower(strings.TrimPrefix(string(e), "AGE_"))
 }
 
+// optionalCategory is an optional enum's domain category, "" when left
+// out.
+func optionalCategory[E ~string](e *E) string {
+	if e == nil {
+		return ""
+	}
+	return categoryOf(*e)
+}
+
+// categoriesOf converts a list of enums.
 func categoriesOf[E ~string](es []E) []string {
 	out := make([]string, len(es))
 	for i, e := range es {
@@ -92,17 +102,8 @@ func attendanceOf(at activity.Attendance, corrections int) *model.Attendance {
 func attendanceInput(in model.AttendanceInput) activity.Attendance {
 	at := activity.Attendance{Total: in.Total, Organisations: in.Organisations}
 	for _, g := range in.Groups {
-		group := activity.Group{EthnicMinority: minorityInput(g.EthnicMinority), Count: g.Count}
-		if g.Sex != nil {
-			group.Sex = categoryOf(*g.Sex)
-		}
-		if g.AgeBand != nil {
-			group.AgeBand = categoryOf(*g.AgeBand)
-		}
-		if g.Sector != nil {
-			group.Sector = categoryOf(*g.Sector)
-		}
-		at.Groups = append(at.Groups, group)
+		at.Groups = append(at.Groups, activity.Group{Sex: optionalCategory(g.Sex), AgeBand: optionalCategory(g.AgeBand),
+			Sector: optionalCategory(g.Sector), EthnicMinority: minorityInput(g.EthnicMinority), Count: g.Count})
 	}
 	return at
 }
@@ -112,18 +113,9 @@ func scheduledOf(in model.ScheduleActivityInput) activity.ActivityScheduled {
 	cmd := activity.ActivityScheduled{ID: in.ID, Type: in.Type, Title: localized(in.Title), Topic: deref(in.Topic),
 		Organisers: in.Organisers, Project: deref(in.Project), Municipality: in.Municipality, Place: deref(in.Place),
 		Start: in.Start, End: in.End}
-	if in.Channel != nil {
-		cmd.Channel = categoryOf(*in.Channel)
-	}
+	cmd.Channel = optionalCategory(in.Channel)
 	for _, l := range in.Indicators {
-		link := activity.IndicatorLink{Indicator: l.Indicator}
-		if l.Sector != nil {
-			link.Sector = categoryOf(*l.Sector)
-		}
-		if l.Sex != nil {
-			link.Sex = categoryOf(*l.Sex)
-		}
-		cmd.Indicators = append(cmd.Indicators, link)
+		cmd.Indicators = append(cmd.Indicators, activity.IndicatorLink{Indicator: l.Indicator, Sector: optionalCategory(l.Sector), Sex: optionalCategory(l.Sex)})
 	}
 	return cmd
 }

@@ -51,6 +51,11 @@ func (Activities) Tables() []string {
 	return tables
 }
 
+// activityDimensions are the columns of an activity's own dimensions in
+// every table the trends read: copied in, so no trend needs a join.
+const activityDimensions = `day date NOT NULL, year smallint NOT NULL, month smallint NOT NULL, region text NOT NULL,
+	municipality text NOT NULL, type text NOT NULL, project text`
+
 // attendeeColumns are the attendee dimensions, each also rolled up into a
 // table of its own (attendance_sex, ...): per activity, one row per
 // category with attendees, a sixth of the records or less. A trend that
@@ -99,25 +104,13 @@ func (Activities) Setup(ctx context.Context, tx pgx.Tx) error {
 		);
 		CREATE TABLE participation (
 			activity     bigint PRIMARY KEY,
-			day          date NOT NULL,
-			year         smallint NOT NULL,
-			month        smallint NOT NULL,
-			region       text NOT NULL,
-			municipality text NOT NULL,
-			type         text NOT NULL,
-			project      text,
+			`+activityDimensions+`,
 			total        integer NOT NULL
 		);
 		CREATE TABLE attendance (
 			activity        bigint NOT NULL,
 			grp             smallint NOT NULL,
-			day             date NOT NULL,
-			year            smallint NOT NULL,
-			month           smallint NOT NULL,
-			region          text NOT NULL,
-			municipality    text NOT NULL,
-			type            text NOT NULL,
-			project         text,
+			`+activityDimensions+`,
 			sex             text,
 			age_band        text,
 			sector          text,
@@ -135,18 +128,12 @@ func (Activities) Setup(ctx context.Context, tx pgx.Tx) error {
 		}
 		if _, err := tx.Exec(ctx, fmt.Sprintf(`
 			CREATE TABLE attendance_%[1]s (
-				activity     bigint NOT NULL,
-				day          date NOT NULL,
-				year         smallint NOT NULL,
-				month        smallint NOT NULL,
-				region       text NOT NULL,
-				municipality text NOT NULL,
-				type         text NOT NULL,
-				project      text,
+				activity bigint NOT NULL,
+				%[3]s,
 				%[1]s %[2]s,
 				count        integer NOT NULL
 			);
-			CREATE INDEX attendance_%[1]s_activity ON attendance_%[1]s (activity)`, d, kind)); err != nil {
+			CREATE INDEX attendance_%[1]s_activity ON attendance_%[1]s (activity)`, d, kind, activityDimensions)); err != nil {
 			return err
 		}
 	}
