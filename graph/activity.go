@@ -76,6 +76,18 @@ func minorityInput(m *model.MinorityMembership) *bool {
 	return &yes
 }
 
+// minorityOfCategory converts the trend's and the breakdown's form of a
+// membership ("true", "false", "").
+func minorityOfCategory(c string) model.MinorityMembership {
+	switch c {
+	case "true":
+		return model.MinorityMembershipMinority
+	case "false":
+		return model.MinorityMembershipNotMinority
+	}
+	return model.MinorityMembershipUnrecorded
+}
+
 // minorityCategory is the trend's form of a membership: "true", "false"
 // or "" (not recorded).
 func minorityCategory(m model.MinorityMembership) string {
@@ -184,13 +196,7 @@ func trendRowOf(dims []projections.Dimension, r projections.TrendRow) model.Tren
 			a := model.AgeBand(enumName(v))
 			out.AgeBand = &a
 		case projections.DimEthnicMinority:
-			m := model.MinorityMembershipUnrecorded
-			switch v {
-			case "true":
-				m = model.MinorityMembershipMinority
-			case "false":
-				m = model.MinorityMembershipNotMinority
-			}
+			m := minorityOfCategory(v)
 			out.EthnicMinority = &m
 		}
 	}

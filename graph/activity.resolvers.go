@@ -108,8 +108,8 @@ func (r *attendanceResolver) Breakdown(ctx context.Context, obj *model.Attendanc
 			continue
 		}
 		name := enumName(c)
-		if by == model.AttendeeDimensionEthnicMinority && c != "" {
-			name = string(minorityOf(&[]bool{c == "true"}[0]))
+		if by == model.AttendeeDimensionEthnicMinority {
+			name = string(minorityOfCategory(c))
 		}
 		out = append(out, model.CategoryCount{Category: name, Count: n})
 	}

@@ -417,10 +417,9 @@ func (f OrganisationFilter) where(args *[]any) string {
 		add("o.status = $%d", string(f.Status))
 	}
 	if f.Network != "" {
-		add("EXISTS (SELECT FROM rm.network_periods p WHERE p.network = $%d", f.Network)
-		add("p.organisation = o.id AND p.valid_from <= $%[1]d::date AND (p.valid_to IS NULL OR p.valid_to > $%[1]d::date))", f.MemberOn)
-		conds[len(conds)-2] += " AND " + conds[len(conds)-1]
-		conds = conds[:len(conds)-1]
+		*args = append(*args, f.Network, f.MemberOn)
+		conds = append(conds, fmt.Sprintf(`EXISTS (SELECT FROM rm.network_periods p WHERE p.network = $%d AND p.organisation = o.id
+			AND p.valid_from <= $%[2]d::date AND (p.valid_to IS NULL OR p.valid_to > $%[2]d::date))`, len(*args)-1, len(*args)))
 	}
 	if len(conds) == 0 {
 		return "true"
