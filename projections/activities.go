@@ -58,7 +58,8 @@ const activityDimensions = `day date NOT NULL, year smallint NOT NULL, month sma
 
 // attendeeColumns are the attendee dimensions, each also rolled up into a
 // table of its own (attendance_sex, ...): per activity, one row per
-// category with attendees, a sixth of the records or less. A trend that
+// category with attendees (for sex in the benchmark's history, 322,329
+// rows against 2,464,253 records). A trend that
 // involves one attendee dimension reads its table.
 var attendeeColumns = []string{"sex", "age_band", "sector", "ethnic_minority"}
 
@@ -363,12 +364,8 @@ func (q *Reads) Activities(ctx context.Context, f ActivityFilter, page Page) (Ac
 		args = append(args, v)
 		conds = append(conds, fmt.Sprintf(cond, len(args)))
 	}
-	for _, d := range []struct{ field, day string }{{"from", f.From}, {"to", f.To}} {
-		if d.day != "" {
-			if _, err := time.Parse(domain.DateLayout, d.day); err != nil {
-				return ActivityPage{}, domain.Errorf(domain.Invalid, "filter.%s: %q is not a date (YYYY-MM-DD)", d.field, d.day)
-			}
-		}
+	if err := checkRange(f.From, f.To); err != nil {
+		return ActivityPage{}, err
 	}
 	if f.From != "" {
 		add("a.end_on >= $%d", f.From)

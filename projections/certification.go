@@ -901,21 +901,13 @@ type CertificateFilter struct {
 	Status string
 }
 
-// checkDay checks a YYYY-MM-DD day given by a caller.
-func checkDay(field, day string) error {
-	if _, err := time.Parse(certification.DateLayout, day); err != nil {
-		return domain.Errorf(domain.Invalid, "%s: %q is not a date (YYYY-MM-DD)", field, day)
-	}
-	return nil
-}
-
 // Certificates returns the public certificate registry as of today (a
 // YYYY-MM-DD day, normally the current day in Tbilisi): the certificates
 // issued by then that match f, newest cycle first, then by municipality
 // code, each with its status on that day. Asking for another day shows
 // the registry as it stood, or will stand, then.
 func (q *Reads) Certificates(ctx context.Context, f CertificateFilter, today string) ([]Certificate, error) {
-	if err := checkDay("today", today); err != nil {
+	if err := domain.CheckDate("today", today); err != nil {
 		return nil, err
 	}
 	if f.Year < 0 {
@@ -1053,7 +1045,7 @@ type MunicipalityApplication struct {
 // only the certificate and its status). An unknown municipality is a
 // NotFound error; one that never applied has an empty history.
 func (q *Reads) MunicipalityHistory(ctx context.Context, code, today string) ([]MunicipalityApplication, error) {
-	if err := checkDay("today", today); err != nil {
+	if err := domain.CheckDate("today", today); err != nil {
 		return nil, err
 	}
 	if code == "" {

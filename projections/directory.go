@@ -3,10 +3,8 @@ package projections
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/civicledger/civicledger/domain"
-	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/jackc/pgx/v5"
 )
@@ -39,8 +37,8 @@ type Directory struct {
 // RegionalDirectory returns the region's directory on day (YYYY-MM-DD),
 // nil when there is no such region.
 func (q *Reads) RegionalDirectory(ctx context.Context, region, day string) (*Directory, error) {
-	if _, err := time.Parse(network.DateLayout, day); err != nil {
-		return nil, domain.Errorf(domain.Invalid, "on: %q is not a date (YYYY-MM-DD)", day)
+	if err := domain.CheckDate("on", day); err != nil {
+		return nil, err
 	}
 	var exists bool
 	if err := q.DB.QueryRow(ctx, `SELECT EXISTS (SELECT FROM rm.regions WHERE code = $1)`, region).Scan(&exists); err != nil {
@@ -85,8 +83,8 @@ type MembershipKey struct{ Organisation, Day string }
 func (q *Reads) MembershipsOf(ctx context.Context, keys []MembershipKey) (map[MembershipKey][]MembershipPeriod, error) {
 	orgs, days := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
-		if _, err := time.Parse(network.DateLayout, k.Day); err != nil {
-			return nil, domain.Errorf(domain.Invalid, "on: %q is not a date (YYYY-MM-DD)", k.Day)
+		if err := domain.CheckDate("on", k.Day); err != nil {
+			return nil, err
 		}
 		orgs[i], days[i] = k.Organisation, k.Day
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/catalog"
@@ -191,8 +190,8 @@ func scanPeriod(r pgx.CollectableRow) (MembershipPeriod, error) {
 // MembersOn returns the members of network on day (YYYY-MM-DD), by
 // organisation.
 func (q *Reads) MembersOn(ctx context.Context, networkID, day string) ([]MembershipPeriod, error) {
-	if _, err := time.Parse(network.DateLayout, day); err != nil {
-		return nil, domain.Errorf(domain.Invalid, "on: %q is not a date (YYYY-MM-DD)", day)
+	if err := domain.CheckDate("on", day); err != nil {
+		return nil, err
 	}
 	rows, err := q.DB.Query(ctx, `SELECT `+periodColumns+` FROM rm.network_periods
 		WHERE network = $1 AND valid_from <= $2::date AND (valid_to IS NULL OR valid_to > $2::date)

@@ -385,10 +385,7 @@ func (f OrganisationFilter) check() error {
 	if f.Network == "" {
 		return nil
 	}
-	if _, err := time.Parse(domain.DateLayout, f.MemberOn); err != nil {
-		return domain.Errorf(domain.Invalid, "memberOn: %q is not a date (YYYY-MM-DD)", f.MemberOn)
-	}
-	return nil
+	return domain.CheckDate("memberOn", f.MemberOn)
 }
 
 func (f OrganisationFilter) where(args *[]any) string {

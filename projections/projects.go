@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/catalog"
@@ -269,8 +268,8 @@ type IndicatorProgress struct {
 // corrected). The project aggregate alone knows only the former: the
 // activities are other streams.
 func (q *Reads) ProjectProgress(ctx context.Context, projectID, day string) ([]IndicatorProgress, error) {
-	if _, err := time.Parse(project.DateLayout, day); err != nil {
-		return nil, domain.Errorf(domain.Invalid, "on: %q is not a date (YYYY-MM-DD)", day)
+	if err := domain.CheckDate("on", day); err != nil {
+		return nil, err
 	}
 	rows, err := q.DB.Query(ctx, `SELECT i.id, i.result_type, i.result_ka, i.result_en, i.title_ka, i.title_en, i.unit,
 			i.higher_is_better, i.baseline_year, i.baseline,

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/civicledger/civicledger/domain"
 )
@@ -167,16 +166,8 @@ func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
 		args = append(args, v)
 		conds = append(conds, fmt.Sprintf(cond, len(args)))
 	}
-	for _, b := range []struct{ field, day, op string }{{"from", f.From, ">="}, {"to", f.To, "<="}} {
-		if b.day == "" {
-			continue
-		}
-		if _, err := time.Parse(domain.DateLayout, b.day); err != nil {
-			return "", nil, domain.Errorf(domain.Invalid, "filter.%s: %q is not a date (YYYY-MM-DD)", b.field, b.day)
-		}
-	}
-	if f.From != "" && f.To != "" && f.To < f.From {
-		return "", nil, domain.Errorf(domain.Invalid, "filter.to: %s is before filter.from %s", f.To, f.From)
+	if err := checkRange(f.From, f.To); err != nil {
+		return "", nil, err
 	}
 	for _, l := range f.lists() {
 		if len(l.values) > 0 && dimensions[l.dim].attendee {
@@ -245,4 +236,20 @@ func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
 	innerGroup := strings.Join(append(names, "activity"), ", ")
 	return `SELECT ` + selectKeys + `count(*), coalesce(sum(n), 0)::bigint FROM (SELECT ` + inner +
 		` FROM ` + table + ` WHERE true` + where + ` GROUP BY ` + innerGroup + `) g` + groupList + order + limit, args, nil
+}
+
+// checkRange checks a filter's optional bounds: each a day, to not before
+// from.
+func checkRange(from, to string) error {
+	for _, b := range []struct{ field, day string }{{"filter.from", from}, {"filter.to", to}} {
+		if b.day != "" {
+			if err := domain.CheckDate(b.field, b.day); err != nil {
+				return err
+			}
+		}
+	}
+	if from != "" && to != "" && to < from {
+		return domain.InvalidField("filter.to", "%s is before filter.from %s", to, from)
+	}
+	return nil
 }
