@@ -59,6 +59,10 @@ type Actor struct {
 	// Region is the region a hub key acts for: the code of a registered
 	// region, such as kvemo-kartli.
 	Region string
+	// KeyID is the ID of the API key the actor signed in with, "" for
+	// anonymous callers and the platform: what a revocation names, so an
+	// open connection can be closed when its key is revoked.
+	KeyID string
 }
 
 // SignedIn reports whether the actor identified themselves.

@@ -94,5 +94,5 @@ func (q *Reads) Actor(ctx context.Context, key string) (domain.Actor, error) {
 		return domain.Actor{}, fmt.Errorf("key %s: %w", id, err)
 	}
 	// The name says whose key it is, the ID which of their keys.
-	return domain.Actor{ID: "key:" + name + "#" + id, Role: domain.Role(role), Municipality: municipality, Region: region}, nil
+	return domain.Actor{ID: "key:" + name + "#" + id, Role: domain.Role(role), Municipality: municipality, Region: region, KeyID: id}, nil
 }
