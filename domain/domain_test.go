@@ -58,7 +58,7 @@ func newTypes() *domain.Types {
 func TestRepositorySaveLoad(t *testing.T) {
 	ctx := context.Background()
 	store := inmem.New()
-	repo := &domain.Repository{Store: store, Types: newTypes()}
+	repo := &domain.Repository{Store: store, Types: newTypes(), Keys: &domain.MemoryKeyring{}}
 	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	meta := domain.Meta{Actor: domain.Actor{ID: "key:ops", Role: domain.Admin}, CorrelationID: "c-1", Now: now}
 
@@ -113,7 +113,7 @@ func TestDecodeUpcastsAndRefusesUnknown(t *testing.T) {
 	// A stream with an event its aggregate does not know fails to load.
 	ctx := context.Background()
 	store := inmem.New()
-	repo := &domain.Repository{Store: store, Types: types}
+	repo := &domain.Repository{Store: store, Types: types, Keys: &domain.MemoryKeyring{}}
 	if _, err := repo.Save(ctx, "tally-2", 0, domain.Meta{}, counted{By: 1}); err != nil {
 		t.Fatal(err)
 	}

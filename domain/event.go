@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -32,6 +33,7 @@ type eventType struct {
 	goType    reflect.Type
 	version   int              // schema version the code writes
 	upcasters map[int]Upcaster // from version k to k+1
+	rule      *eventRule       // who sees it; nil until declared
 }
 
 // Register adds the event type of T (a struct type implementing Event by
@@ -87,6 +89,14 @@ func (t *Types) Decode(e eventstore.Event) (Event, error) {
 		}
 		data = up
 	}
+	if et.rule != nil && et.rule.personal() {
+		// Personal fields still sealed decode as empty: code that needs
+		// them opens them first (Unseal); the rest never sees ciphertext.
+		var err error
+		if data, err = blankSealed(data, et.rule); err != nil {
+			return nil, fmt.Errorf("event %s: decode %s: %w", e.ID, e.Type, err)
+		}
+	}
 	ptr := reflect.New(et.goType)
 	if err := json.Unmarshal(data, ptr.Interface()); err != nil {
 		return nil, fmt.Errorf("event %s: decode %s: %w", e.ID, e.Type, err)
@@ -94,8 +104,9 @@ func (t *Types) Decode(e eventstore.Event) (Event, error) {
 	return ptr.Elem().Interface().(Event), nil
 }
 
-// encode returns the stored form of a domain event.
-func (t *Types) encode(e Event, meta Meta) (eventstore.EventData, error) {
+// encode returns the stored form of a domain event, its personal fields
+// sealed with keys.
+func (t *Types) encode(ctx context.Context, keys Keyring, e Event, meta Meta) (eventstore.EventData, error) {
 	et, ok := t.byName[e.EventType()]
 	if !ok {
 		return eventstore.EventData{}, fmt.Errorf("encode %T: type %s is not registered", e, e.EventType())
@@ -104,14 +115,18 @@ func (t *Types) encode(e Event, meta Meta) (eventstore.EventData, error) {
 	if err != nil {
 		return eventstore.EventData{}, fmt.Errorf("encode %s: %w", e.EventType(), err)
 	}
-	return eventstore.EventData{
+	d := eventstore.EventData{
 		ID:            eventstore.NewID(),
 		Type:          e.EventType(),
 		SchemaVersion: et.version,
 		Data:          data,
 		Metadata:      meta.metadata(),
 		OccurredAt:    meta.occurredAt(),
-	}, nil
+	}
+	if err := t.seal(ctx, keys, e, &d); err != nil {
+		return eventstore.EventData{}, err
+	}
+	return d, nil
 }
 
 // Recorded is a decoded event with its place in the log and who caused it.

@@ -22,6 +22,10 @@ type Aggregate interface {
 type Repository struct {
 	Store eventstore.Store
 	Types *Types
+	// Keys seals personal data on the way into the log and opens it on
+	// the way out (see Keyring); a repository without one refuses events
+	// that carry personal data.
+	Keys Keyring
 }
 
 // Load applies every event of stream to agg and returns the stream's
@@ -29,6 +33,9 @@ type Repository struct {
 func (r *Repository) Load(ctx context.Context, stream string, agg Aggregate) (int64, error) {
 	events, err := r.Store.ReadStream(ctx, stream, eventstore.ReadOptions{})
 	if err != nil {
+		return 0, Wrap(err, "load "+stream)
+	}
+	if _, err := r.Types.Unseal(ctx, r.Keys, events); err != nil {
 		return 0, Wrap(err, "load "+stream)
 	}
 	var version int64
@@ -54,7 +61,7 @@ func (r *Repository) Save(ctx context.Context, stream string, version int64, met
 	}
 	data := make([]eventstore.EventData, len(events))
 	for i, e := range events {
-		d, err := r.Types.encode(e, meta)
+		d, err := r.Types.encode(ctx, r.Keys, e, meta)
 		if err != nil {
 			return eventstore.AppendResult{}, Wrap(err, "save "+stream)
 		}

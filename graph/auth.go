@@ -94,6 +94,18 @@ func (c *keyCache) actor(ctx context.Context, key string) (domain.Actor, error) 
 	return a, err
 }
 
+// forget drops the cached lookups of the key with the given ID, so that
+// the next request with it is checked afresh.
+func (c *keyCache) forget(keyID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		if e.actor.KeyID == keyID {
+			delete(c.m, k)
+		}
+	}
+}
+
 // bearer returns the key of an "Authorization: Bearer <key>" header.
 func bearer(h string) (string, bool) {
 	scheme, key, ok := strings.Cut(strings.TrimSpace(h), " ")
@@ -110,6 +122,15 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithValue(r.Context(), correlationKey, newCorrelationID())
 		actor := ActorFrom(ctx)
+		if r.Header.Get("Upgrade") != "" {
+			// A WebSocket authenticates, and is charged against its
+			// principal's rate, at its connection_init, where a refusal is a
+			// close code the client heeds (4401, 4429); refused here, the
+			// upgrade would fail with an HTTP status the graphql-ws client
+			// answers by reconnecting at once.
+			next.ServeHTTP(w, r.WithContext(WithActor(ctx, actor)))
+			return
+		}
 		if h := r.Header.Get("Authorization"); h != "" {
 			key, ok := bearer(h)
 			if !ok {

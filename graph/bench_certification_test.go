@@ -42,7 +42,7 @@ var benchRules = certification.Rules{
 func benchCycle(b *testing.B, e *env, year int, municipalities []string, revisions int, rng *rand.Rand) int64 {
 	b.Helper()
 	ctx := context.Background()
-	repo := &domain.Repository{Store: e.store, Types: catalog.Types}
+	repo := e.repo
 	meta := domain.Meta{Actor: domain.Actor{ID: "system:bench", Role: domain.System}, Now: time.Now()}
 	y := strconv.Itoa(year)
 	opened := certification.CycleOpened{Year: year, Title: domain.LocalizedText{Ka: "სერტიფიცირება " + y, En: "Certification " + y},

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/domain"
-	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/graph"
 	"github.com/civicledger/civicledger/internal/seed"
 	"github.com/civicledger/civicledger/projections"
@@ -85,7 +84,7 @@ func BenchmarkParticipationTrend(b *testing.B) {
 	org := fmt.Sprint(e.do(domain.Admin, registerOrg, orgInput(1)).ok(b).get("registerOrganisation.organisation.id"))
 
 	start := time.Now()
-	rep, err := seed.History(ctx, &domain.Repository{Store: e.store, Types: catalog.Types}, seed.HistoryOptions{
+	rep, err := seed.History(ctx, e.repo, seed.HistoryOptions{
 		From: 2019, To: 2025, Activities: benchTrendActivities, Seed: 2019, Concurrency: 8, Organisers: map[string][]string{"": {org}}})
 	if err != nil {
 		b.Fatal(err)

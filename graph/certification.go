@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/catalog"
@@ -18,11 +19,7 @@ import (
 	"github.com/civicledger/civicledger/projections"
 )
 
-// The roles that read an application whole, with its answers, scores and
-// experts, and that audit.
-var auditRoles = []domain.Role{domain.Auditor, domain.Consortium, domain.Admin}
-
-// applicationStream reads an application's events, refusing a malformed
+// applicationEvents reads an application's events, refusing a malformed
 // ID and reporting NotFound for one without events.
 func (r *Resolver) applicationEvents(ctx context.Context, id string) ([]eventstore.Event, error) {
 	if _, _, ok := strings.Cut(id, "-"); !ok {
@@ -36,6 +33,21 @@ func (r *Resolver) applicationEvents(ctx context.Context, id string) ([]eventsto
 		return nil, domain.Errorf(domain.NotFound, "no application %s", id)
 	}
 	return events, nil
+}
+
+// opened returns a copy of events with their personal fields opened (see
+// domain.Types.Unseal), and for each the personal fields found erased;
+// events keeps the stored bytes, which the hash chain is over.
+func (r *Resolver) opened(ctx context.Context, events []eventstore.Event) ([]eventstore.Event, [][]string, error) {
+	out := slices.Clone(events)
+	erased, err := catalog.Types.Unseal(ctx, r.deps.Keyring, out)
+	if err != nil {
+		return nil, nil, domain.Wrap(err, "open personal data")
+	}
+	if erased == nil {
+		erased = make([][]string, len(out))
+	}
+	return out, erased, nil
 }
 
 // verificationOf converts the log's verification; nil means the store
@@ -54,26 +66,54 @@ func verificationOf(v *eventstore.Verification) *model.LogVerification {
 	return out
 }
 
-// audit audits an application, for an actor allowed to.
+// audit audits an application, for an actor allowed to (the judges; the
+// policy refuses the others before the resolver runs, and this check
+// keeps it so for any other caller of audit).
 func (r *Resolver) audit(ctx context.Context, id string, depth certification.Depth) (certification.Audit, error) {
-	if err := ActorFrom(ctx).Require("audit an application", auditRoles...); err != nil {
-		return certification.Audit{}, err
+	if !r.sees(ctx, "Query", "certificationAudit", domain.Scope{}) {
+		return certification.Audit{}, refusal(ActorFrom(ctx), "an audit", domain.Judges)
 	}
 	return certification.AuditApplication(ctx, r.deps.Store, catalog.Types, id, depth)
 }
 
 // certificationAudit lists an application's events with their hashes and
-// verifies the log over them.
+// verifies the log over them. Each event's data is shown as the domain's
+// rules let the caller see it (a judge sees it whole, personal fields
+// open); positions and hashes are shown for every event, since they reveal
+// nothing of the data and are what an auditor checks the chain with.
 func (r *Resolver) certificationAudit(ctx context.Context, id string) (*model.CertificationAudit, error) {
 	a, err := r.audit(ctx, id, certification.FullChain)
 	if err != nil {
 		return nil, err
 	}
+	stored := make([]eventstore.Event, len(a.Events))
+	for i, e := range a.Events {
+		stored[i] = e.Event
+	}
+	opened, erased, err := r.opened(ctx, stored)
+	if err != nil {
+		return nil, err
+	}
+	assigned, err := catalog.Types.Assigned(opened)
+	if err != nil {
+		return nil, domain.Wrap(err, "audit")
+	}
+	actor := ActorFrom(ctx)
 	out := &model.CertificationAudit{ApplicationID: id, Verification: verificationOf(a.Verification)}
-	for _, e := range a.Events {
+	for i, e := range a.Events {
+		v, err := catalog.Types.See(actor, opened[i], assigned)
+		if err != nil {
+			return nil, domain.Wrap(err, "audit")
+		}
+		if v.Sight == domain.Hidden {
+			continue
+		}
 		ae := model.AuditedEvent{
 			Position: scalar.Position(e.Position), Version: int(e.Version), Type: e.Type, OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt,
-			Actor: e.Metadata.Actor, Role: e.Metadata.Role, Data: scalar.JSON(e.Data),
+			Actor: e.Metadata.Actor, Role: e.Metadata.Role, Data: scalar.JSON(v.Data), Withheld: nonNil(v.Withheld), Erased: nonNil(erased[i]),
+		}
+		if v.ActorHidden {
+			ae.Actor = "withheld"
 		}
 		if e.Hash != nil {
 			s := hex.EncodeToString(e.Hash)
@@ -106,27 +146,38 @@ func (r *Resolver) replayDecision(ctx context.Context, id string) (*model.Decisi
 	return out, nil
 }
 
-// applicationAsOf rebuilds an application from its events up to a
-// position or a time; all of them when asOf is nil.
+// applicationAsOf rebuilds an application from its events at the moment
+// asOf names, all of them when asOf is nil. Who may see the application is
+// judged first, by its municipality and the experts assigned to it now,
+// so whether it existed at some moment is not told to those who may not
+// see it at all.
 func (r *Resolver) applicationAsOf(ctx context.Context, id string, asOf *model.AsOf) (*model.Application, error) {
-	if !ActorFrom(ctx).SignedIn() {
-		return nil, domain.Errorf(domain.Unauthenticated, "applications need an API key; certificates are public")
-	}
-	if asOf == nil {
-		asOf = &model.AsOf{}
-	} else if (asOf.Position == nil) == (asOf.Time == nil) {
-		return nil, domain.Errorf(domain.Invalid, "asOf: give exactly one of position and time")
+	actor := ActorFrom(ctx)
+	m, err := momentOf(asOf)
+	if err != nil {
+		return nil, err
 	}
 	stored, err := r.applicationEvents(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	assigned, err := catalog.Types.Assigned(stored)
+	if err != nil {
+		return nil, domain.Wrap(err, "application "+id)
+	}
+	about := certification.ApplicationScope(id, assigned)
+	if !r.views.SeesView(actor, "Application", about) {
+		return nil, refusal(actor, "application "+id, certification.Readers)
+	}
+	opened, erased, err := r.opened(ctx, stored)
+	if err != nil {
+		return nil, err
+	}
 	var a certification.Application
-	var last int64
 	var applied []eventstore.Event
 	var decoded []domain.Event
-	for _, se := range stored {
-		if after(se, asOf) {
+	for _, se := range opened {
+		if m.excludes(se) {
 			break
 		}
 		e, err := catalog.Types.Decode(se)
@@ -136,17 +187,13 @@ func (r *Resolver) applicationAsOf(ctx context.Context, id string, asOf *model.A
 		if err := a.Apply(e); err != nil {
 			return nil, domain.Wrap(err, "replay")
 		}
-		last = max(last, se.Position)
 		applied, decoded = append(applied, se), append(decoded, e)
 	}
-	if a.ID() == "" {
-		return nil, nil // it did not exist yet
+	if len(applied) == 0 {
+		return nil, m.before(id, stored[0])
 	}
 	s := a.Snapshot()
 	s.Version = applied[len(applied)-1].Version
-	if err := canSee(ActorFrom(ctx), s.Municipality, s.Experts); err != nil {
-		return nil, err
-	}
 	// The rules in force at the same moment, from the cycle's events.
 	cycleStored, err := r.deps.Store.ReadStream(ctx, certification.CycleStream(s.Year), eventstore.ReadOptions{})
 	if err != nil {
@@ -154,7 +201,7 @@ func (r *Resolver) applicationAsOf(ctx context.Context, id string, asOf *model.A
 	}
 	var c certification.Cycle
 	for _, se := range cycleStored {
-		if after(se, asOf) {
+		if m.excludes(se) {
 			break
 		}
 		e, err := catalog.Types.Decode(se)
@@ -165,18 +212,24 @@ func (r *Resolver) applicationAsOf(ctx context.Context, id string, asOf *model.A
 			return nil, domain.Wrap(err, "replay the cycle")
 		}
 	}
+	var last int64
+	for _, se := range applied {
+		last = max(last, se.Position)
+	}
 	out, err := r.applicationOfSnapshot(ctx, s, last)
 	if err != nil {
 		return nil, err
 	}
-	actor := ActorFrom(ctx)
+	out.About = about
 	requests := map[string]*projections.InformationRequest{}
 	var order []string
 	for i, se := range applied {
-		out.Timeline = append(out.Timeline, timelineEntry(actor, model.TimelineEntry{
+		line := certification.TimelineLine(actor, about, certification.Line{Type: se.Type, Actor: se.Metadata.Actor,
+			Role: se.Metadata.Role, Summary: certification.Describe(decoded[i]), Expert: certification.ExpertOf(decoded[i])})
+		out.Timeline = append(out.Timeline, model.TimelineEntry{
 			Position: scalar.Position(se.Position), Version: int(se.Version), Type: se.Type, OccurredAt: se.OccurredAt,
-			RecordedAt: se.RecordedAt, Actor: se.Metadata.Actor, Role: se.Metadata.Role, Summary: certification.Describe(decoded[i]),
-		}, expertOf(decoded[i])))
+			RecordedAt: se.RecordedAt, Actor: line.Actor, Role: line.Role, Summary: line.Summary,
+		})
 		switch e := decoded[i].(type) {
 		case certification.InformationRequested:
 			requests[e.RequestID] = &projections.InformationRequest{RequestID: e.RequestID, Expert: e.Expert, Question: e.Question, RequestedAt: se.OccurredAt}
@@ -186,13 +239,16 @@ func (r *Resolver) applicationAsOf(ctx context.Context, id string, asOf *model.A
 				at := se.OccurredAt
 				q.Answer, q.AnsweredAt = e.Answer, &at
 			}
+		case certification.ExpertAssigned:
+			out.Assignments = append(out.Assignments, assignmentOf(projections.ExpertAssignment{Expert: e.Expert, Name: e.Name,
+				NameErased: slices.Contains(erased[i], "name")}, s.Cleared, s.Conflicted))
 		}
 	}
 	for _, id := range order {
-		out.Requests = append(out.Requests, requestOf(actor, *requests[id]))
+		out.Requests = append(out.Requests, requestOf(*requests[id]))
 	}
-	if c.Year() != 0 {
-		out.ScoreSummary = scoreSummaryOf(actor, c.Rules(), s.Scores, s.Cleared)
+	if c.Year() != 0 && r.sees(ctx, "Application", "scoreSummary", about) {
+		out.ScoreSummary = scoreSummaryOf(c.Rules(), s.Scores, s.Cleared)
 	}
 	if out.PreviousCertificate, err = r.previousCertificate(ctx, s.Municipality, s.Year); err != nil {
 		return nil, err
@@ -200,36 +256,9 @@ func (r *Resolver) applicationAsOf(ctx context.Context, id string, asOf *model.A
 	return out, nil
 }
 
-// canSee checks that actor may read an application of municipality with
-// the given assigned experts.
-func canSee(actor domain.Actor, municipality string, experts []string) error {
-	switch actor.Role {
-	case domain.Auditor, domain.Consortium, domain.Admin, domain.Analyst, domain.Hub, domain.System:
-		return nil
-	case domain.Applicant:
-		if actor.Municipality == municipality {
-			return nil
-		}
-		return domain.Errorf(domain.Forbidden, "this key acts for %s and sees only its applications", actor.Municipality)
-	case domain.Expert:
-		if slices.Contains(experts, actor.ID) {
-			return nil
-		}
-		return domain.Errorf(domain.Forbidden, "experts see only the applications assigned to them")
-	}
-	return domain.Errorf(domain.Unauthenticated, "applications need an API key; certificates are public")
-}
-
-// seesAnswers reports whether actor may read the questionnaire answers of
-// an application it may see.
-func seesAnswers(actor domain.Actor) bool {
-	return actor.Role != domain.Analyst && actor.Role != domain.Hub
-}
-
-// applicationOfSnapshot converts a rebuilt application, showing each
-// field only to those who may see it.
+// applicationOfSnapshot converts a rebuilt application whole: the policy
+// shows each field only to those who may see it.
 func (r *Resolver) applicationOfSnapshot(ctx context.Context, s certification.Snapshot, position int64) (*model.Application, error) {
-	actor := ActorFrom(ctx)
 	munis, err := r.deps.Reads.MunicipalitiesByCode(ctx, []string{s.Municipality})
 	if err != nil {
 		return nil, err
@@ -243,31 +272,19 @@ func (r *Resolver) applicationOfSnapshot(ctx context.Context, s certification.Sn
 		Confirmed: s.Confirmed, Completeness: model.Completeness(strings.ToUpper(s.Completeness)),
 		Missing: nonNil(s.Missing), OpenRequests: nonNil(s.OpenRequests), Position: scalar.Position(position),
 		Version: int(s.Version), Timeline: []model.TimelineEntry{}, Requests: []model.InformationRequest{},
+		Experts: nonNil(s.Experts), Conflicted: nonNil(s.Conflicted), Assignments: []model.ExpertAssignment{},
+		Answers: []model.Answer{}, Scores: []model.Score{},
+		About: certification.ApplicationScope(s.ID, s.Experts),
 	}
 	if s.SubmittedOn != "" {
 		out.SubmittedOn = &s.SubmittedOn
 	}
-	whole := slices.Contains(auditRoles, actor.Role) || actor.Role == domain.System
-	if whole {
-		out.Experts, out.Conflicted = nonNil(s.Experts), nonNil(s.Conflicted)
+	for _, q := range slices.Sorted(maps.Keys(s.Answers)) {
+		out.Answers = append(out.Answers, model.Answer{Question: q, Answer: s.Answers[q]})
 	}
-	if seesAnswers(actor) {
-		for _, q := range slices.Sorted(maps.Keys(s.Answers)) {
-			out.Answers = append(out.Answers, model.Answer{Question: q, Answer: s.Answers[q]})
-		}
-		if out.Answers == nil {
-			out.Answers = []model.Answer{}
-		}
-	}
-	if whole || actor.Role == domain.Expert {
-		out.Scores = []model.Score{}
-		for _, x := range slices.Sorted(maps.Keys(s.Scores)) {
-			if !whole && x != actor.ID {
-				continue
-			}
-			for _, c := range slices.Sorted(maps.Keys(s.Scores[x])) {
-				out.Scores = append(out.Scores, model.Score{Expert: x, Criterion: c, Score: s.Scores[x][c]})
-			}
+	for _, x := range slices.Sorted(maps.Keys(s.Scores)) {
+		for _, c := range slices.Sorted(maps.Keys(s.Scores[x])) {
+			out.Scores = append(out.Scores, model.Score{Expert: x, Criterion: c, Score: s.Scores[x][c]})
 		}
 	}
 	if s.Decision != nil {
@@ -290,6 +307,77 @@ func (r *Resolver) applicationOfSnapshot(ctx context.Context, s certification.Sn
 		}
 	}
 	return out, nil
+}
+
+// moment is the moment of an application's history a query asks for.
+type moment struct {
+	position               int64
+	recordedAt, occurredAt *time.Time
+}
+
+// momentOf reads asOf: nil is now (every event).
+func momentOf(asOf *model.AsOf) (moment, error) {
+	if asOf == nil {
+		return moment{}, nil
+	}
+	n := 0
+	var m moment
+	if asOf.Position != nil {
+		n++
+		m.position = int64(*asOf.Position)
+		if m.position < 1 {
+			return moment{}, domain.InvalidField("asOf.position", "%d is not a log position (they start at 1)", m.position)
+		}
+	}
+	if asOf.RecordedAt != nil {
+		n++
+		m.recordedAt = asOf.RecordedAt
+	}
+	if asOf.OccurredAt != nil {
+		n++
+		m.occurredAt = asOf.OccurredAt
+	}
+	if n != 1 {
+		return moment{}, domain.InvalidField("asOf", "give exactly one of position, recordedAt (what the ledger knew then) and occurredAt (what had happened by then)")
+	}
+	return m, nil
+}
+
+// excludes reports whether se is after the moment (never, for now): by
+// position (an event not positioned yet comes after any), by the time it
+// was recorded, or by the time its fact occurred. A stream's events are
+// applied in order up to the first after the moment.
+func (m moment) excludes(se eventstore.Event) bool {
+	switch {
+	case m.position > 0:
+		return se.Position == 0 || se.Position > m.position
+	case m.recordedAt != nil:
+		return se.RecordedAt.After(*m.recordedAt)
+	case m.occurredAt != nil:
+		return se.OccurredAt.After(*m.occurredAt)
+	}
+	return false
+}
+
+// before is the error for an application that had not begun by the
+// moment: when it did begin, on every clock, so the caller can tell an
+// application imported after the fact from one that did not exist.
+func (m moment) before(id string, first eventstore.Event) error {
+	begun := fmt.Sprintf("its first event occurred at %s, was recorded at %s and is at position %d",
+		first.OccurredAt.UTC().Format(time.RFC3339), first.RecordedAt.UTC().Format(time.RFC3339), first.Position)
+	switch {
+	case m.recordedAt != nil:
+		hint := ""
+		if !first.OccurredAt.After(*m.recordedAt) {
+			hint = "; it had happened by then, but was recorded later: ask with asOf.occurredAt for what had happened by then"
+		}
+		return domain.Errorf(domain.NotFound, "asOf.recordedAt: the ledger held nothing of application %s at %s: %s%s",
+			id, m.recordedAt.UTC().Format(time.RFC3339), begun, hint)
+	case m.occurredAt != nil:
+		return domain.Errorf(domain.NotFound, "asOf.occurredAt: application %s had not begun by %s: %s",
+			id, m.occurredAt.UTC().Format(time.RFC3339), begun)
+	}
+	return domain.Errorf(domain.NotFound, "asOf.position: application %s had no event at or before position %d: %s", id, m.position, begun)
 }
 
 // today is the day of the commands' clock in Tbilisi.
@@ -389,37 +477,37 @@ func (r *Resolver) certificationResult(ctx context.Context, id string, res event
 	return r.certificationPayload(ctx, res, id)
 }
 
-// visibleApplications keeps those of apps the actor may see.
-func visibleApplications(actor domain.Actor, apps []projections.Application) ([]projections.Application, error) {
-	if !actor.SignedIn() {
-		return nil, domain.Errorf(domain.Unauthenticated, "applications need an API key; certificates are public")
-	}
+// visibleApplications keeps those of apps the caller may see, so that
+// nothing is loaded for the others (the policy would drop them anyway).
+func (r *Resolver) visibleApplications(ctx context.Context, apps []projections.Application) []projections.Application {
+	actor := ActorFrom(ctx)
 	var out []projections.Application
 	for _, a := range apps {
-		if canSee(actor, a.Municipality.Code, a.Experts) == nil {
+		if r.views.SeesView(actor, "Application", certification.ApplicationScope(a.ID, a.Experts)) {
 			out = append(out, a)
 		}
 	}
-	return out, nil
+	return out
 }
 
-// applicationOfRow converts an application of the read model for actor,
-// loading the answers, scores and open requests only when asked for.
+// applicationOfRow converts an application of the read model whole,
+// loading the answers, scores, requests and timeline only when asked for
+// and the caller may see them: the policy shows each field only to those
+// who may.
 func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Application, fields map[string]bool) (model.Application, error) {
 	actor := ActorFrom(ctx)
 	m := a.Municipality
+	about := certification.ApplicationScope(a.ID, a.Experts)
 	out := model.Application{
 		ID: a.ID, Year: a.Year, Municipality: &m, Status: model.ApplicationStatus(strings.ToUpper(string(a.Status))),
 		Confirmed: a.Confirmed, Completeness: model.Completeness(strings.ToUpper(string(a.Completeness))),
 		Missing: nonNil(a.Missing), OpenRequests: []string{}, Position: scalar.Position(a.Position),
 		Version: int(a.Version), Timeline: []model.TimelineEntry{}, Requests: []model.InformationRequest{},
+		Experts: nonNil(a.Experts), Conflicted: nonNil(a.Conflicted), About: about,
 	}
+	sees := func(field string) bool { return fields[field] && r.sees(ctx, "Application", field, about) }
 	if a.SubmittedOn != "" {
 		out.SubmittedOn = &a.SubmittedOn
-	}
-	whole := slices.Contains(auditRoles, actor.Role)
-	if whole {
-		out.Experts, out.Conflicted = nonNil(a.Experts), nonNil(a.Conflicted)
 	}
 	if fields["openRequests"] && a.OpenRequests > 0 || fields["requests"] {
 		reqs, err := r.deps.Reads.ApplicationRequests(ctx, a.ID)
@@ -430,7 +518,7 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 			if q.AnsweredAt == nil {
 				out.OpenRequests = append(out.OpenRequests, q.RequestID)
 			}
-			out.Requests = append(out.Requests, requestOf(actor, q))
+			out.Requests = append(out.Requests, requestOf(q))
 		}
 	}
 	if fields["timeline"] {
@@ -439,10 +527,12 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 			return out, err
 		}
 		for _, t := range entries {
-			out.Timeline = append(out.Timeline, timelineEntry(actor, model.TimelineEntry{
+			line := certification.TimelineLine(actor, about, certification.Line{Type: t.Type, Actor: t.Actor, Role: string(t.Role),
+				Summary: t.Summary, Expert: t.Expert})
+			out.Timeline = append(out.Timeline, model.TimelineEntry{
 				Position: scalar.Position(t.Position), Version: int(t.Version), Type: t.Type, OccurredAt: t.OccurredAt,
-				RecordedAt: t.RecordedAt, Actor: t.Actor, Role: string(t.Role), Summary: t.Summary,
-			}, expertInSummary(t)))
+				RecordedAt: t.RecordedAt, Actor: line.Actor, Role: line.Role, Summary: line.Summary,
+			})
 		}
 	}
 	if fields["previousCertificate"] {
@@ -452,7 +542,17 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 		}
 		out.PreviousCertificate = prev
 	}
-	if fields["scoreSummary"] && whole {
+	if sees("assignments") {
+		xs, err := r.deps.Reads.ApplicationExperts(ctx, a.ID)
+		if err != nil {
+			return out, err
+		}
+		out.Assignments = []model.ExpertAssignment{}
+		for _, x := range xs {
+			out.Assignments = append(out.Assignments, assignmentOf(x, a.Cleared, a.Conflicted))
+		}
+	}
+	if sees("scoreSummary") {
 		c, err := r.deps.Reads.Cycle(ctx, a.Year)
 		if err != nil {
 			return out, err
@@ -469,10 +569,10 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 			byExpert[sc.Expert][sc.Criterion] = sc.Score
 		}
 		if c != nil {
-			out.ScoreSummary = scoreSummaryOf(actor, c.Rules, byExpert, a.Cleared)
+			out.ScoreSummary = scoreSummaryOf(c.Rules, byExpert, a.Cleared)
 		}
 	}
-	if fields["answers"] && seesAnswers(actor) {
+	if sees("answers") {
 		answers, err := r.deps.Reads.ApplicationAnswers(ctx, a.ID)
 		if err != nil {
 			return out, err
@@ -482,14 +582,8 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 			out.Answers = append(out.Answers, model.Answer{Question: q, Answer: answers[q]})
 		}
 	}
-	if fields["scores"] && (whole || actor.Role == domain.Expert) {
-		var scores []projections.Score
-		var err error
-		if whole {
-			scores, err = r.deps.Reads.ApplicationScores(ctx, a.ID)
-		} else {
-			scores, err = r.deps.Reads.ExpertScores(ctx, a.ID, actor.ID)
-		}
+	if sees("scores") {
+		scores, err := r.deps.Reads.ApplicationScores(ctx, a.ID)
 		if err != nil {
 			return out, err
 		}
@@ -521,6 +615,23 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 		out.Certificate = c
 	}
 	return out, nil
+}
+
+// assignmentOf converts an expert's assignment, with whether they declared
+// a conflict of interest (nil before they declared).
+func assignmentOf(x projections.ExpertAssignment, cleared, conflicted []string) model.ExpertAssignment {
+	out := model.ExpertAssignment{Expert: x.Expert, NameErased: x.NameErased}
+	if x.Name != "" {
+		out.Name = &x.Name
+	}
+	switch {
+	case slices.Contains(conflicted, x.Expert):
+		out.Conflict = new(bool)
+		*out.Conflict = true
+	case slices.Contains(cleared, x.Expert):
+		out.Conflict = new(bool)
+	}
+	return out
 }
 
 // certificateStatus is a certificate's status on day today.
@@ -589,82 +700,27 @@ func requestedFields(ctx context.Context) map[string]bool {
 	return out
 }
 
-// expertSteps are the events that name an expert, and what the roles
-// that may not know which expert read instead.
-var expertSteps = map[string]string{
-	"certification.expert_assigned":               "An expert was assigned",
-	"certification.conflict_of_interest_declared": "An expert declared on conflicts of interest",
-	"certification.score_recorded":                "An expert scored a criterion",
-	"certification.score_revised":                 "An expert revised a score",
-	"certification.information_requested":         "An expert requested information",
-}
-
-// timelineEntry is one line of a timeline as actor may read it: experts
-// are named, and scores shown, only to the consortium, auditors and admins,
-// and to the expert themself.
-func timelineEntry(actor domain.Actor, e model.TimelineEntry, expert string) model.TimelineEntry {
-	generic, ok := expertSteps[e.Type]
-	if !ok || slices.Contains(auditRoles, actor.Role) || (actor.Role == domain.Expert && expert == actor.ID) {
-		return e
-	}
-	e.Summary = generic
-	if e.Role == string(domain.Expert) {
-		e.Actor = "an expert"
-	}
-	return e
-}
-
-// expertOf is the expert an application event names, "" for none.
-func expertOf(e domain.Event) string {
-	switch e := e.(type) {
-	case certification.ExpertAssigned:
-		return e.Expert
-	case certification.ConflictOfInterestDeclared:
-		return e.Expert
-	case certification.ScoreRecorded:
-		return e.Expert
-	case certification.ScoreRevised:
-		return e.Expert
-	case certification.InformationRequested:
-		return e.Expert
-	}
-	return ""
-}
-
-// requestOf converts an information request for actor.
-func requestOf(actor domain.Actor, q projections.InformationRequest) model.InformationRequest {
+// requestOf converts an information request whole: the policy shows who
+// asked, and the answer, only to those who may see them.
+func requestOf(q projections.InformationRequest) model.InformationRequest {
 	out := model.InformationRequest{ID: q.RequestID, Question: q.Question, RequestedAt: q.RequestedAt, AnsweredAt: q.AnsweredAt}
 	if q.AnsweredAt != nil {
 		out.Answer = &q.Answer
 	}
-	if slices.Contains(auditRoles, actor.Role) || actor.ID == q.Expert {
+	if q.Expert != "" {
 		out.Expert = &q.Expert
 	}
 	return out
 }
 
-// scoreSummaryOf is the preview of the rules over scores, for the roles
-// that see scores whole; nil for others.
-func scoreSummaryOf(actor domain.Actor, rules certification.Rules, scores certification.Scores, cleared []string) *model.ScoreSummary {
-	if !slices.Contains(auditRoles, actor.Role) {
-		return nil
-	}
+// scoreSummaryOf is the preview of the rules over scores.
+func scoreSummaryOf(rules certification.Rules, scores certification.Scores, cleared []string) *model.ScoreSummary {
 	complete, rec := rules.Preview(scores, cleared)
 	out := &model.ScoreSummary{RulesVersion: rules.Version, ExpertsRequired: rules.ExpertsRequired, ExpertsComplete: nonNil(complete)}
 	if rec != nil {
 		out.Recommendation = recommendationOf(*rec)
 	}
 	return out
-}
-
-// expertInSummary is the expert a timeline line of the read model is
-// about: the actor of an expert's own step, "" for the consortium's
-// assignment (whose line the non-auditing roles read redacted anyway).
-func expertInSummary(t projections.TimelineEntry) string {
-	if t.Role == domain.Expert {
-		return t.Actor
-	}
-	return ""
 }
 
 // previousCertificate is the certificate of municipality from the latest
@@ -685,11 +741,4 @@ func (r *Resolver) previousCertificate(ctx context.Context, municipality string,
 	}
 	c := certificateOf(*prev)
 	return &c, nil
-}
-
-// after reports whether se comes after the moment asOf names (never, for
-// no moment); an event without a position yet comes after any position.
-func after(se eventstore.Event, asOf *model.AsOf) bool {
-	return asOf.Position != nil && (se.Position == 0 || se.Position > int64(*asOf.Position)) ||
-		asOf.Time != nil && se.RecordedAt.After(*asOf.Time)
 }

@@ -100,8 +100,8 @@ func (r *mutationResolver) ReportMaterialChange(ctx context.Context, application
 }
 
 // AssignExpert resolves Mutation.assignExpert (the consortium).
-func (r *mutationResolver) AssignExpert(ctx context.Context, applicationID string, expert string, expectedVersion *int) (*model.CertificationPayload, error) {
-	res, err := r.deps.Certification.AssignExpert(ctx, r.meta(ctx), certification.AssignExpert{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion)), Expert: expert})
+func (r *mutationResolver) AssignExpert(ctx context.Context, applicationID string, expert string, name *string, expectedVersion *int) (*model.CertificationPayload, error) {
+	res, err := r.deps.Certification.AssignExpert(ctx, r.meta(ctx), certification.AssignExpert{ApplicationID: applicationID, ExpectedVersion: int64(deref(expectedVersion)), Expert: expert, Name: deref(name)})
 	return r.certificationResult(ctx, applicationID, res, err)
 }
 
@@ -207,9 +207,7 @@ func (r *queryResolver) Applications(ctx context.Context, filter *model.Applicat
 	if err != nil {
 		return nil, err
 	}
-	if apps, err = visibleApplications(actor, apps); err != nil {
-		return nil, err
-	}
+	apps = r.visibleApplications(ctx, apps)
 	fields := requestedFields(ctx)
 	out := make([]model.Application, 0, len(apps))
 	for _, a := range apps {

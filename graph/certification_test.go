@@ -214,14 +214,14 @@ func TestCertificationCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const asOfTime = `query($t: DateTime!) { application(id: "2030-rustavi", asOf: {time: $t}) { status version } }`
+	const asOfTime = `query($t: DateTime!) { application(id: "2030-rustavi", asOf: {recordedAt: $t}) { status version } }`
 	if got := fmt.Sprint(e.do(domain.Consortium, asOfTime, map[string]any{"t": at.Format(time.RFC3339Nano)}).ok(t).get("application")); got != "map[status:SUBMITTED version:3]" {
 		t.Fatalf("as of the submission's time: %s", got)
 	}
 	if got := fmt.Sprint(e.do(domain.Consortium, asOfTime, map[string]any{"t": at.Add(-time.Microsecond).Format(time.RFC3339Nano)}).ok(t).get("application")); got != "map[status:DRAFT version:2]" {
 		t.Fatalf("a moment before the submission: %s", got)
 	}
-	if r := e.do(domain.Consortium, `{ application(id: "2030-rustavi", asOf: {position: 1, time: "2030-01-01T00:00:00Z"}) { status } }`, nil); r.code() != "BAD_USER_INPUT" {
+	if r := e.do(domain.Consortium, `{ application(id: "2030-rustavi", asOf: {position: 1, recordedAt: "2030-01-01T00:00:00Z"}) { status } }`, nil); r.code() != "BAD_USER_INPUT" {
 		t.Fatalf("asOf with both a position and a time: %+v; want BAD_USER_INPUT", r.Errors)
 	}
 	for _, role := range []domain.Role{domain.Anonymous, domain.Applicant, domain.Expert, domain.Analyst} {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/graph/model"
@@ -52,14 +53,20 @@ func roleOf(r domain.Role) model.Role {
 	return model.Role(strings.ToUpper(string(r)))
 }
 
-func recordedEvent(e eventstore.Event) *model.RecordedEvent {
+// recordedEvent is an event as the domain's rules let one caller see it
+// (v), with the personal fields found erased.
+func recordedEvent(e eventstore.Event, v domain.EventView, erased []string) *model.RecordedEvent {
 	m := e.Metadata
-	return &model.RecordedEvent{
+	out := &model.RecordedEvent{
 		Position: scalar.Position(e.Position), ID: e.ID.String(), Stream: e.Stream, Version: int(e.Version),
-		Type: e.Type, SchemaVersion: e.SchemaVersion, Data: scalar.JSON(e.Data),
-		OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt,
-		Actor: nonEmpty(m.Actor), Role: nonEmpty(m.Role), CorrelationID: nonEmpty(m.CorrelationID),
+		Type: e.Type, SchemaVersion: e.SchemaVersion, Data: scalar.JSON(v.Data),
+		OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt, Role: nonEmpty(m.Role),
+		Withheld: nonNil(v.Withheld), Erased: nonNil(erased),
 	}
+	if !v.ActorHidden {
+		out.Actor, out.CorrelationID = nonEmpty(m.Actor), nonEmpty(m.CorrelationID)
+	}
+	return out
 }
 
 func nonEmpty(s string) *string {
@@ -89,25 +96,52 @@ func (r *Resolver) projectionStatus(ctx context.Context) ([]model.ProjectionStat
 	return out, nil
 }
 
-// visible is an organisation as the caller may see it: its contact
-// details (personal data) only for signed-in callers.
-func visible(ctx context.Context, o projections.Organisation) *model.Organisation {
-	v := &model.Organisation{Organisation: o}
-	if ActorFrom(ctx).SignedIn() {
-		v.Contact = &o.Contact
-	}
-	return v
+// organisationOf is an organisation as the API shows it: whole, for the
+// policy to show its contact as the domain's rules say.
+func organisationOf(o projections.Organisation) *model.Organisation {
+	return &model.Organisation{Organisation: o, Contact: &o.Contact}
 }
 
-// connection is a page of organisations as the caller may see them.
-func connection(ctx context.Context, page projections.OrganisationPage, f projections.OrganisationFilter) *model.OrganisationConnection {
+// connection is a page of organisations.
+func connection(page projections.OrganisationPage, f projections.OrganisationFilter) *model.OrganisationConnection {
 	c := &model.OrganisationConnection{Edges: make([]model.OrganisationEdge, len(page.Nodes)), Filter: f}
 	for i, o := range page.Nodes {
-		c.Edges[i] = model.OrganisationEdge{Cursor: page.Cursors[i], Node: visible(ctx, o)}
+		c.Edges[i] = model.OrganisationEdge{Cursor: page.Cursors[i], Node: organisationOf(o)}
 	}
 	c.PageInfo.HasNextPage = page.HasNext
 	if n := len(page.Cursors); n > 0 {
 		c.PageInfo.EndCursor = &page.Cursors[n-1]
 	}
 	return c
+}
+
+// eventFilterOf checks an events subscription's filter for actor: an
+// unknown event type is bad input, and one the actor may never see is
+// refused, so a dashboard that asks for what it cannot have is told so
+// instead of waiting for events that never come.
+func eventFilterOf(actor domain.Actor, f *model.EventFilter) (prefix string, types map[string]bool, err error) {
+	types = map[string]bool{}
+	if f == nil {
+		return "", types, nil
+	}
+	prefix = deref(f.StreamPrefix)
+	if len(prefix) > eventstore.MaxStreamIDLength {
+		return "", nil, domain.InvalidField("filter.streamPrefix", "over %d bytes", eventstore.MaxStreamIDLength)
+	}
+	if len(f.Types) > 100 {
+		return "", nil, domain.InvalidField("filter.types", "%d types; at most 100", len(f.Types))
+	}
+	for _, t := range f.Types {
+		switch {
+		case !catalog.Types.Known(t):
+			return "", nil, domain.InvalidField("filter.types", "%q is not an event type", t)
+		case !catalog.Types.MaySee(actor, t):
+			if !actor.SignedIn() {
+				return "", nil, domain.Errorf(domain.Unauthenticated, "filter.types: %s events are not public; they need an API key", t)
+			}
+			return "", nil, domain.Errorf(domain.Forbidden, "filter.types: %s events are never shown to role %s", t, actor.Role)
+		}
+		types[t] = true
+	}
+	return prefix, types, nil
 }

@@ -74,7 +74,7 @@ func (r *networkMemberResolver) Organisation(ctx context.Context, obj *projectio
 	if err != nil {
 		return nil, err
 	}
-	return visible(ctx, o), nil
+	return organisationOf(o), nil
 }
 
 // Region resolves NetworkMember.region: a regional hub's region, null for other roles.
@@ -177,7 +177,7 @@ func (r *regionalDirectoryResolver) Organisations(ctx context.Context, obj *proj
 	if err != nil {
 		return nil, err
 	}
-	return connection(ctx, page, f), nil
+	return connection(page, f), nil
 }
 
 // Network returns generated.NetworkResolver implementation.

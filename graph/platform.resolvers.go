@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/catalog"
+	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/graph/generated"
 	"github.com/civicledger/civicledger/graph/model"
 	"github.com/civicledger/civicledger/graph/scalar"
@@ -23,15 +25,18 @@ func (r *queryResolver) Projections(ctx context.Context) ([]model.ProjectionStat
 	return r.projectionStatus(ctx)
 }
 
-// Events resolves Subscription.events for signed-in roles only: events carry
-// what reads hide from anonymous callers, such as contact details. It starts
-// after the given position, or at the log's head when none is given, and
-// filters by stream prefix and type here rather than in the store. The
-// channel closes when the client leaves or the store's subscription fails;
-// a failure is logged with the request's correlation ID.
+// Events resolves Subscription.events: the log from after the given
+// position, or from its head when none is given, each event as the
+// domain's rules let the caller see it (domain.Watch): whole, with fields
+// withheld, or not at all. The filter is checked first: a type the caller
+// may never see is refused, not silently never delivered. It filters by
+// stream prefix and type here rather than in the store. The channel closes
+// when the client leaves or the store's subscription fails; a failure is
+// logged with the request's correlation ID.
 func (r *subscriptionResolver) Events(ctx context.Context, filter *model.EventFilter, after *scalar.Position) (<-chan *model.RecordedEvent, error) {
 	actor := ActorFrom(ctx)
-	if err := actor.Require("subscribe to events", domain.Analyst, domain.Applicant, domain.Hub, domain.Expert, domain.Consortium, domain.Auditor, domain.Admin); err != nil {
+	prefix, types, err := eventFilterOf(actor, filter)
+	if err != nil {
 		return nil, err
 	}
 	from := int64(deref(after))
@@ -41,29 +46,48 @@ func (r *subscriptionResolver) Events(ctx context.Context, filter *model.EventFi
 			return nil, domain.Wrap(err, "log head")
 		}
 		from = head
+	} else if from < 0 {
+		return nil, domain.InvalidField("after", "%d is not a log position", from)
 	}
-	prefix, types := "", map[string]bool{}
-	if filter != nil {
-		prefix = deref(filter.StreamPrefix)
-		for _, t := range filter.Types {
-			types[t] = true
-		}
-	}
+	watch := &domain.Watch{Types: catalog.Types, Actor: actor, Load: func(ctx context.Context, stream string) ([]eventstore.Event, error) {
+		return r.deps.Store.ReadStream(ctx, stream, eventstore.ReadOptions{})
+	}}
 	out := make(chan *model.RecordedEvent, 64)
 	go func() {
 		defer close(out)
+		fail := func(err error) {
+			if ctx.Err() == nil {
+				r.deps.Logger.Error("events subscription", "err", err, "correlation_id", correlationID(ctx))
+			}
+		}
 		for e, err := range r.deps.Store.SubscribeAll(ctx, from) {
 			if err != nil {
-				if ctx.Err() == nil {
-					r.deps.Logger.Error("events subscription", "err", err, "correlation_id", correlationID(ctx))
-				}
+				fail(err)
 				return
 			}
-			if !strings.HasPrefix(e.Stream, prefix) || len(types) > 0 && !types[e.Type] {
+			if !strings.HasPrefix(e.Stream, prefix) || len(types) > 0 && !types[e.Type] || !catalog.Types.MaySee(actor, e.Type) {
 				continue
 			}
+			one := []eventstore.Event{e}
+			erased, err := catalog.Types.Unseal(ctx, r.deps.Keyring, one)
+			if err != nil {
+				fail(err)
+				return
+			}
+			v, err := watch.See(ctx, one[0])
+			if err != nil {
+				fail(err)
+				return
+			}
+			if v.Sight == domain.Hidden {
+				continue
+			}
+			var gone []string
+			if erased != nil {
+				gone = erased[0]
+			}
 			select {
-			case out <- recordedEvent(e):
+			case out <- recordedEvent(one[0], v, gone):
 			case <-ctx.Done():
 				return
 			}

@@ -25,7 +25,7 @@ func (r *Resolver) organisationsOf(ctx context.Context, ids []string) ([]model.O
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *visible(ctx, o))
+		out = append(out, *organisationOf(o))
 	}
 	return out, nil
 }

@@ -103,7 +103,7 @@ func (r *projectResolver) Contributions(ctx context.Context, obj *projections.Pr
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, model.Contribution{Donor: visible(ctx, o), Amount: moneyOf(c.Amount)})
+		out = append(out, model.Contribution{Donor: organisationOf(o), Amount: moneyOf(c.Amount)})
 	}
 	return out, nil
 }

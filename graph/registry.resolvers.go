@@ -191,7 +191,7 @@ func (r *queryResolver) Organisations(ctx context.Context, first *int, after *st
 	if err != nil {
 		return nil, err
 	}
-	return connection(ctx, page, f), nil
+	return connection(page, f), nil
 }
 
 // Organisation resolves Query.organisation once the organisations read model
@@ -209,7 +209,7 @@ func (r *queryResolver) Organisation(ctx context.Context, id string) (*model.Org
 	if err != nil {
 		return nil, err
 	}
-	return visible(ctx, o), nil
+	return organisationOf(o), nil
 }
 
 // Municipalities resolves Region.municipalities through the request's

@@ -20,6 +20,8 @@ import (
 type Resolver struct {
 	deps Deps
 	cfg  Config
+	// views are who may see what (catalog.Views).
+	views *domain.Views
 }
 
 // meta is the Meta of a command issued by the request's caller.
@@ -123,6 +125,6 @@ func (r *Resolver) organisationPayload(ctx context.Context, id string, res event
 	if err != nil {
 		return nil, err
 	}
-	p.Organisation = visible(ctx, o)
+	p.Organisation = organisationOf(o)
 	return p, nil
 }

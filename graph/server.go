@@ -7,7 +7,6 @@
 package graph
 
 import (
-	"context"
 	_ "embed"
 	"html/template"
 	"log/slog"
@@ -17,17 +16,17 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
+	"github.com/civicledger/civicledger/domain/privacy"
 	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/graph/generated"
 	"github.com/civicledger/civicledger/projections"
-	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -50,6 +49,20 @@ type Config struct {
 	WaitTimeout time.Duration
 	// PublicIntrospection lets anonymous callers read the schema.
 	PublicIntrospection bool
+	// InitTimeout is how long a WebSocket may stay open without sending
+	// connection_init (3s).
+	InitTimeout time.Duration
+	// KeepAlive is how often the server pings a WebSocket; one silent for
+	// two intervals is taken for dead and closed (15s).
+	KeepAlive time.Duration
+	// MaxOperationsPerSocket bounds the operations running at once on one
+	// WebSocket (32).
+	MaxOperationsPerSocket int
+	// MaxSocketsPerKey and MaxSocketsPerAddress bound the WebSockets open
+	// at once with one API key (16) and from one client address, signed
+	// in or not (64).
+	MaxSocketsPerKey     int
+	MaxSocketsPerAddress int
 }
 
 func (c *Config) defaults() {
@@ -71,6 +84,21 @@ func (c *Config) defaults() {
 	if c.WaitTimeout <= 0 {
 		c.WaitTimeout = 5 * time.Second
 	}
+	if c.InitTimeout <= 0 {
+		c.InitTimeout = 3 * time.Second
+	}
+	if c.KeepAlive <= 0 {
+		c.KeepAlive = 15 * time.Second
+	}
+	if c.MaxOperationsPerSocket <= 0 {
+		c.MaxOperationsPerSocket = 32
+	}
+	if c.MaxSocketsPerKey <= 0 {
+		c.MaxSocketsPerKey = 16
+	}
+	if c.MaxSocketsPerAddress <= 0 {
+		c.MaxSocketsPerAddress = 64
+	}
 }
 
 // Deps are what the resolvers work with.
@@ -85,6 +113,11 @@ type Deps struct {
 	Projects *project.Service
 	// Activities handles the commands on activities and their attendance.
 	Activities *activity.Service
+	// Privacy erases personal data.
+	Privacy *privacy.Service
+	// Keyring opens the personal data the log holds sealed, for the read
+	// paths that read the log itself (subscriptions, audits, replays).
+	Keyring domain.Keyring
 	// Reads queries the read models; give it a pool whose connections have
 	// a statement_timeout, so no query can run away.
 	Reads  *projections.Reads
@@ -108,6 +141,10 @@ type Server struct {
 	limiter *limiter
 	reads   *projections.Reads
 	exec    *handler.Server
+	// store and runner are what WatchRevocations follows and waits for.
+	store   eventstore.Store
+	runner  *projections.Runner
+	sockets sockets
 }
 
 // NewServer builds the API.
@@ -126,21 +163,17 @@ func NewServer(deps Deps, cfg Config) *Server {
 		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
 		reads:   deps.Reads,
 	}
-	r := &Resolver{deps: deps, cfg: cfg}
+	r := &Resolver{deps: deps, cfg: cfg, views: catalog.Views}
 	gc := generated.Config{Resolvers: r}
 	setComplexity(&gc.Complexity)
 	h := handler.New(generated.NewExecutableSchema(gc))
-	h.AddTransport(transport.Websocket{
-		KeepAlivePingInterval: 15 * time.Second,
-		// Dashboards run on other origins; the key, not a cookie, is what
-		// authenticates, so any origin may connect.
-		Upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
-		InitFunc: s.websocketInit,
-	})
+	s.store, s.runner = deps.Store, deps.Runner
+	h.AddTransport(websocketTransport{s: s})
 	h.AddTransport(getTransport{})
 	h.AddTransport(postTransport{})
 	h.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	h.Use(introspection{public: cfg.PublicIntrospection})
+	h.Use(policy{views: catalog.Views})
 	h.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	h.Use(depthLimit{max: cfg.MaxDepth})
 	h.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
@@ -148,31 +181,6 @@ func NewServer(deps Deps, cfg Config) *Server {
 	h.SetRecoverFunc(recoverPanic(s.log))
 	s.exec = h
 	return s
-}
-
-// websocketInit authenticates a subscription connection from its
-// connection_init payload ({"Authorization": "Bearer <key>"}), since
-// browsers cannot set headers on a WebSocket.
-func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-	ctx = context.WithValue(ctx, correlationKey, newCorrelationID())
-	h := payload.Authorization()
-	if h == "" {
-		if v, ok := payload["authorization"].(string); ok {
-			h = v
-		}
-	}
-	if h == "" {
-		return WithActor(ctx, ActorFrom(ctx)), &payload, nil
-	}
-	key, ok := bearer(h)
-	if !ok {
-		return ctx, nil, domain.Errorf(domain.Unauthenticated, "Authorization must be \"Bearer <API key>\"")
-	}
-	a, err := s.keys.actor(ctx, key)
-	if err != nil {
-		return ctx, nil, err
-	}
-	return WithActor(ctx, a), &payload, nil
 }
 
 // Handler returns the HTTP handler: the API at /graphql and GraphiQL at /.

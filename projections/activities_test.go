@@ -37,7 +37,7 @@ func makeActHistory(t *testing.T, e *domainEnv, n int) actHistory {
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo := &domain.Repository{Store: e.store, Types: catalog.Types}
+	repo := &domain.Repository{Store: e.store, Types: catalog.Types, Keys: e.keys}
 	projects := &project.Service{Repo: repo}
 	svc := &activity.Service{Repo: repo}
 	meta := asSystem()
@@ -382,7 +382,7 @@ func TestActivitiesCalendar(t *testing.T) {
 		t.Fatalf("Activity(act-007) = %+v, %v", a, err)
 	}
 	var agg activity.Activity
-	if _, err := (&domain.Repository{Store: e.store, Types: catalog.Types}).Load(ctx, activity.Stream("act-007"), &agg); err != nil {
+	if _, err := (&domain.Repository{Store: e.store, Types: catalog.Types, Keys: e.keys}).Load(ctx, activity.Stream("act-007"), &agg); err != nil {
 		t.Fatal(err)
 	}
 	read, _ := json.Marshal(*a.Attendance)
@@ -396,7 +396,7 @@ func TestActivitiesCalendar(t *testing.T) {
 	var want float64
 	for _, id := range ids {
 		var act activity.Activity
-		if _, err := (&domain.Repository{Store: e.store, Types: catalog.Types}).Load(ctx, activity.Stream(id), &act); err != nil {
+		if _, err := (&domain.Repository{Store: e.store, Types: catalog.Types, Keys: e.keys}).Load(ctx, activity.Stream(id), &act); err != nil {
 			t.Fatal(err)
 		}
 		info, _ := e.reads.Activity(ctx, id)

@@ -18,6 +18,7 @@ import (
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/internal/keyring"
 	"github.com/civicledger/civicledger/internal/seed"
 	"github.com/civicledger/civicledger/internal/testdb"
 	"github.com/civicledger/civicledger/projections"
@@ -78,6 +79,10 @@ func BenchmarkCatchUp(b *testing.B) {
 	if err := projections.Migrate(ctx, pool); err != nil {
 		b.Fatal(err)
 	}
+	if err := keyring.Migrate(ctx, pool); err != nil {
+		b.Fatal(err)
+	}
+	keys := keyring.New(pool)
 	store := postgres.New(pool, postgres.Options{Logger: quiet})
 	seqCtx, stopSeq := context.WithCancel(ctx)
 	seqDone := make(chan struct{})
@@ -91,7 +96,7 @@ func BenchmarkCatchUp(b *testing.B) {
 
 	// Regions and municipalities, through the domain as `civic serve` seeds
 	// them.
-	repo := &domain.Repository{Store: store, Types: catalog.Types}
+	repo := &domain.Repository{Store: store, Types: catalog.Types, Keys: keys}
 	if _, err := seed.Registry(ctx, &registry.Service{Repo: repo}, access.SystemMeta("bench", time.Now())); err != nil {
 		b.Fatal(err)
 	}
@@ -162,7 +167,7 @@ func BenchmarkCatchUp(b *testing.B) {
 	b.ResetTimer()
 	copy1 := benchCopy(b, pool, "bench_copy_1", orgs)
 
-	runner := projections.NewRunner(pool, store, []projections.Projection{projections.Organisations{}}, projections.Options{Logger: quiet})
+	runner := projections.NewRunner(pool, store, []projections.Projection{projections.Organisations{}}, projections.Options{Logger: quiet, Keys: keys})
 	runCtx, stopRun := context.WithCancel(ctx)
 	runDone := make(chan struct{})
 	start := time.Now()

@@ -11,6 +11,7 @@ import (
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
+	"github.com/civicledger/civicledger/domain/privacy"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/jackc/pgx/v5"
 )
@@ -29,13 +30,15 @@ var _ Projection = Certification{}
 // Name implements Projection.
 func (Certification) Name() string { return "certification" }
 
-// Version implements Projection.
-func (Certification) Version() int { return 1 }
+// Version implements Projection. Version 2 keeps the experts' names
+// (cert_experts), dropped when an expert's data subject is erased, and
+// the expert each timeline line is about.
+func (Certification) Version() int { return 2 }
 
 // Tables implements Projection.
 func (Certification) Tables() []string {
 	return []string{"cert_cycles", "cert_rules", "cert_nominations", "cert_applications",
-		"cert_scores", "cert_requests", "cert_timeline"}
+		"cert_scores", "cert_requests", "cert_timeline", "cert_experts"}
 }
 
 // Setup implements Projection. Days are dates (Tbilisi calendar days, as
@@ -157,8 +160,18 @@ func (Certification) Setup(ctx context.Context, tx pgx.Tx) error {
 			actor          text NOT NULL,
 			role           text NOT NULL,
 			summary        text NOT NULL,
+			expert         text NOT NULL DEFAULT '',
 			PRIMARY KEY (application_id, version)
-		);`)
+		);
+		CREATE TABLE cert_experts (
+			application_id text NOT NULL,
+			expert         text NOT NULL,
+			name           text NOT NULL,
+			name_erased    boolean NOT NULL DEFAULT false,
+			position       bigint NOT NULL,
+			PRIMARY KEY (application_id, expert)
+		);
+		CREATE INDEX cert_experts_expert ON cert_experts (expert);`)
 	return err
 }
 
@@ -177,7 +190,7 @@ func (Certification) Apply(b *Batch, events []eventstore.Event) error {
 }
 
 func applyCertification(b *Batch, se eventstore.Event) error {
-	if !strings.HasPrefix(se.Type, "certification.") {
+	if !strings.HasPrefix(se.Type, "certification.") && se.Type != "privacy.subject_erased" {
 		return nil
 	}
 	e, err := catalog.Types.Decode(se)
@@ -186,6 +199,11 @@ func applyCertification(b *Batch, se eventstore.Event) error {
 	}
 	c := certEvent{b: b, se: se}
 	switch e := e.(type) {
+	case privacy.SubjectErased:
+		if x, ok := strings.CutPrefix(e.Subject, "expert:"); ok {
+			b.Queue(`UPDATE cert_experts SET name = '', name_erased = true, position = $2 WHERE expert = $1 AND position < $2`, x, se.Position)
+		}
+		return nil
 	case certification.CycleOpened:
 		return c.cycleOpened(e)
 	case certification.CycleRulesChanged:
@@ -200,9 +218,10 @@ func applyCertification(b *Batch, se eventstore.Event) error {
 	if err != nil {
 		return err
 	}
-	b.Queue(`INSERT INTO cert_timeline (application_id, version, position, type, occurred_at, recorded_at, actor, role, summary)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (application_id, version) DO NOTHING`,
-		id, se.Version, se.Position, se.Type, se.OccurredAt, se.RecordedAt, se.Metadata.Actor, se.Metadata.Role, summary)
+	b.Queue(`INSERT INTO cert_timeline (application_id, version, position, type, occurred_at, recorded_at, actor, role, summary, expert)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (application_id, version) DO NOTHING`,
+		id, se.Version, se.Position, se.Type, se.OccurredAt, se.RecordedAt, se.Metadata.Actor, se.Metadata.Role, summary,
+		certification.ExpertOf(e))
 	return nil
 }
 
@@ -309,6 +328,8 @@ func (c certEvent) application(e any) (id, summary string, err error) {
 		return e.ID, certification.Describe(e), nil
 	case certification.ExpertAssigned:
 		c.update(e.ID, `experts = array_append(array_remove(experts, $5::text), $5::text)`, e.Expert)
+		c.b.Queue(`INSERT INTO cert_experts (application_id, expert, name, position) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (application_id, expert) DO NOTHING`, e.ID, e.Expert, e.Name, se.Position)
 		return e.ID, certification.Describe(e), nil
 	case certification.ConflictOfInterestDeclared:
 		if e.Conflict {
@@ -800,9 +821,37 @@ func (q *Reads) ApplicationRequests(ctx context.Context, id string) ([]Informati
 	return list, nil
 }
 
+// ExpertAssignment is an expert assigned to an application, with their
+// name when the consortium recorded it.
+type ExpertAssignment struct {
+	Expert string
+	// Name is the expert's name: personal data, "" when not recorded or
+	// erased (NameErased).
+	Name       string
+	NameErased bool
+}
+
+// ApplicationExperts returns the experts assigned to an application, in
+// the order they were assigned.
+func (q *Reads) ApplicationExperts(ctx context.Context, id string) ([]ExpertAssignment, error) {
+	rows, err := q.DB.Query(ctx, `SELECT expert, name, name_erased FROM rm.cert_experts WHERE application_id = $1 ORDER BY position`, id)
+	if err != nil {
+		return nil, fmt.Errorf("application %s experts: %w", id, err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ExpertAssignment, error) {
+		var x ExpertAssignment
+		err := r.Scan(&x.Expert, &x.Name, &x.NameErased)
+		return x, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("application %s experts: %w", id, err)
+	}
+	return list, nil
+}
+
 // TimelineEntry is one event of an application, as its timeline shows it:
-// who did what, when, in one line of English. It shows scores and the
-// decision, so it is for the consortium and auditors.
+// who did what, when, in one line of English. It names experts and quotes
+// scores: certification.TimelineLine says what each reader sees of it.
 type TimelineEntry struct {
 	ApplicationID string
 	// Version is the event's number in the application's stream; Position
@@ -816,18 +865,20 @@ type TimelineEntry struct {
 	Actor      string
 	Role       domain.Role
 	Summary    string
+	// Expert is the expert the line is about, "" for none.
+	Expert string
 }
 
 // ApplicationTimeline returns every event of an application, in order.
 func (q *Reads) ApplicationTimeline(ctx context.Context, id string) ([]TimelineEntry, error) {
-	rows, err := q.DB.Query(ctx, `SELECT application_id, version, position, type, occurred_at, recorded_at, actor, role, summary
+	rows, err := q.DB.Query(ctx, `SELECT application_id, version, position, type, occurred_at, recorded_at, actor, role, summary, expert
 		FROM rm.cert_timeline WHERE application_id = $1 ORDER BY version`, id)
 	if err != nil {
 		return nil, fmt.Errorf("application %s timeline: %w", id, err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (TimelineEntry, error) {
 		var t TimelineEntry
-		err := r.Scan(&t.ApplicationID, &t.Version, &t.Position, &t.Type, &t.OccurredAt, &t.RecordedAt, &t.Actor, &t.Role, &t.Summary)
+		err := r.Scan(&t.ApplicationID, &t.Version, &t.Position, &t.Type, &t.OccurredAt, &t.RecordedAt, &t.Actor, &t.Role, &t.Summary, &t.Expert)
 		return t, err
 	})
 	if err != nil {

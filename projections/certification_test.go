@@ -108,7 +108,7 @@ var batumiProgress = domain.LocalizedText{Ka: "პირველი სერ�
 func makeCertHistory(t testing.TB, e *domainEnv) certHistory {
 	t.Helper()
 	ctx := context.Background()
-	svc := &certification.Service{Repo: &domain.Repository{Store: e.store, Types: catalog.Types}}
+	svc := &certification.Service{Repo: &domain.Repository{Store: e.store, Types: catalog.Types, Keys: e.keys}}
 	var h certHistory
 	for _, x := range []struct {
 		name string

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/civicledger/civicledger/domain/catalog"
 	"io/fs"
 	"regexp"
 	"time"
@@ -286,6 +287,9 @@ func (r *Runner) activate(ctx context.Context, p Projection, g *generation) (str
 			}
 			if len(events) == 0 {
 				return "", fmt.Errorf("log ends at %d, before the active generation's position %d", pos, old.position)
+			}
+			if _, err := catalog.Types.Unseal(ctx, r.opts.Keys, events); err != nil {
+				return "", err
 			}
 			if err := Apply(ctx, tx, p, events); err != nil {
 				return "", err

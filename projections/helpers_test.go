@@ -13,6 +13,7 @@ import (
 
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/internal/keyring"
 	"github.com/civicledger/civicledger/internal/testdb"
 	"github.com/civicledger/civicledger/projections"
 	"github.com/civicledger/civicledger/projections/projtest"
@@ -90,6 +91,8 @@ type runnerEnv struct {
 	pool  *pgxpool.Pool
 	store *postgres.Store
 	logs  *syncBuffer
+	// keys holds the keys of the personal data the log holds sealed.
+	keys *keyring.Keyring
 }
 
 func newRunnerEnv(t testing.TB) *runnerEnv {
@@ -107,6 +110,10 @@ func newRunnerEnv(t testing.TB) *runnerEnv {
 	if err := projections.Migrate(context.Background(), e.pool); err != nil {
 		t.Fatalf("projections Migrate: %v", err)
 	}
+	if err := keyring.Migrate(context.Background(), e.pool); err != nil {
+		t.Fatalf("keyring Migrate: %v", err)
+	}
+	e.keys = keyring.New(e.pool)
 	e.store = e.newStore(t, e.pool)
 	return e
 }
@@ -161,6 +168,7 @@ func (e *runnerEnv) options(who string) projections.Options {
 		Poll:        20 * time.Millisecond,
 		LeaderRetry: 100 * time.Millisecond,
 		Logger:      e.logger(who),
+		Keys:        e.keys,
 	}
 }
 

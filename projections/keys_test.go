@@ -216,7 +216,7 @@ func TestKeysActorOnGenerationOne(t *testing.T) {
 		VALUES ('0a1b2c3d4e5f', 'rustavi-office', 'applicant', 'rustavi', $1, now(), 1)`, access.HashKey(key)); err != nil {
 		t.Fatal(err)
 	}
-	want := domain.Actor{ID: "key:rustavi-office#0a1b2c3d4e5f", Role: domain.Applicant, Municipality: "rustavi"}
+	want := domain.Actor{ID: "key:rustavi-office#0a1b2c3d4e5f", Role: domain.Applicant, Municipality: "rustavi", KeyID: "0a1b2c3d4e5f"}
 	if a, err := e.reads.Actor(ctx, key); err != nil || a != want {
 		t.Errorf("Actor(key) on generation 1 = %+v, %v; want %+v", a, err, want)
 	}

@@ -35,7 +35,7 @@ func makeNetHistory(t *testing.T, e *domainEnv) netHistory {
 		}
 		h.orgs[nick] = id
 	}
-	svc := &network.Service{Repo: &domain.Repository{Store: e.store, Types: catalog.Types}}
+	svc := &network.Service{Repo: &domain.Repository{Store: e.store, Types: catalog.Types, Keys: e.keys}}
 	meta := asSystem()
 	if _, err := svc.FormNetwork(ctx, meta, network.FormNetwork{ID: "cssige", Kind: network.Consortium,
 		Name: domain.LocalizedText{Ka: "სსმი", En: "CSSIGE"}, On: "2021-01-01"}); err != nil {

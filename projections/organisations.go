@@ -9,6 +9,7 @@ import (
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/catalog"
+	"github.com/civicledger/civicledger/domain/privacy"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/jackc/pgx/v5"
@@ -23,8 +24,10 @@ var _ Projection = Organisations{}
 func (Organisations) Name() string { return "organisations" }
 
 // Version implements Projection. Version 2 keeps the two names apart in
-// the search column, so a search cannot match across them.
-func (Organisations) Version() int { return 2 }
+// the search column, so a search cannot match across them; version 3
+// drops a contact person's name, e-mail and phone when their subject is
+// erased, and says so (contact_erased).
+func (Organisations) Version() int { return 3 }
 
 // Tables implements Projection.
 func (Organisations) Tables() []string { return []string{"organisations"} }
@@ -46,6 +49,7 @@ func (Organisations) Setup(ctx context.Context, tx pgx.Tx) error {
 			phone         text NOT NULL,
 			address       text NOT NULL,
 			person        text NOT NULL,
+			contact_erased boolean NOT NULL DEFAULT false,
 			website       text NOT NULL,
 			founded       text NOT NULL,
 			status        text NOT NULL,
@@ -80,6 +84,7 @@ var orgEvents = map[string]bool{
 	"registry.organisation_moved":           true,
 	"registry.organisation_closed":          true,
 	"registry.organisation_reopened":        true,
+	"privacy.subject_erased":                true,
 }
 
 // Apply implements Projection. It folds the batch's events per
@@ -123,10 +128,14 @@ type orgFold struct {
 // batch leaves them, and for each group of columns the position of the
 // last event that set it (0: none did).
 type orgChange struct {
-	regPos                                   int64 // the registration's position, 0 when not in the batch
-	kind, legalForm, website, founded        string
-	nameKa, nameEn                           string
-	email, phone, address, person            string
+	regPos                            int64 // the registration's position, 0 when not in the batch
+	kind, legalForm, website, founded string
+	nameKa, nameEn                    string
+	email, phone, address, person     string
+	// erased: the contact group's last event erased the contact person;
+	// keepAddress: and no contact event of the batch came before it, so
+	// the row's address stays as it is.
+	erased, keepAddress                      bool
 	region, municipality                     string
 	status, closedOn, closedReason           string
 	registeredAt, updatedAt                  time.Time
@@ -149,6 +158,11 @@ func (f *orgFold) add(se eventstore.Event, e any) {
 		id = e.ID
 	case registry.OrganisationReopened:
 		id = e.ID
+	case privacy.SubjectErased:
+		org, ok := strings.CutPrefix(e.Subject, "organisation:")
+		if id, ok = strings.CutSuffix(org, ":contact"); !ok {
+			return
+		}
 	default:
 		return
 	}
@@ -170,6 +184,7 @@ func (f *orgFold) add(se eventstore.Event, e any) {
 		}
 		if p > c.contactPos {
 			c.email, c.phone, c.address, c.person, c.contactPos = e.Contact.Email, e.Contact.Phone, e.Contact.Address, e.Contact.Person, p
+			c.erased, c.keepAddress = false, false
 		}
 		if p > c.placePos {
 			c.region, c.municipality, c.placePos = e.Region, e.Municipality, p
@@ -184,6 +199,12 @@ func (f *orgFold) add(se eventstore.Event, e any) {
 	case registry.OrganisationContactChanged:
 		if p > c.contactPos {
 			c.email, c.phone, c.address, c.person, c.contactPos = e.Contact.Email, e.Contact.Phone, e.Contact.Address, e.Contact.Person, p
+			c.erased, c.keepAddress = false, false
+		}
+	case privacy.SubjectErased:
+		if p > c.contactPos {
+			c.keepAddress = c.contactPos == 0
+			c.email, c.phone, c.person, c.erased, c.contactPos = "", "", "", true, p
 		}
 	case registry.OrganisationMoved:
 		if p > c.placePos {
@@ -206,12 +227,12 @@ func (f *orgFold) add(se eventstore.Event, e any) {
 const orgInsertSQL = `
 	INSERT INTO organisations (id, kind, name_ka, name_en, legal_form, region, municipality,
 		email, phone, address, person, website, founded, status, closed_on, closed_reason,
-		version, registered_at, updated_at, position)
+		version, registered_at, updated_at, position, contact_erased)
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 		$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
-		$17::bigint[], $18::timestamptz[], $19::timestamptz[], $20::bigint[])
+		$17::bigint[], $18::timestamptz[], $19::timestamptz[], $20::bigint[], $21::boolean[])
 		AS u (id, kind, name_ka, name_en, legal_form, region, municipality, email, phone, address, person,
-			website, founded, status, closed_on, closed_reason, version, registered_at, updated_at, position)
+			website, founded, status, closed_on, closed_reason, version, registered_at, updated_at, position, contact_erased)
 	WHERE NOT EXISTS (SELECT FROM organisations o WHERE o.id = u.id)`
 
 const orgUpdateSQL = `
@@ -220,8 +241,9 @@ const orgUpdateSQL = `
 		name_en = CASE WHEN o.position < u.name_pos THEN u.name_en ELSE o.name_en END,
 		email   = CASE WHEN o.position < u.contact_pos THEN u.email ELSE o.email END,
 		phone   = CASE WHEN o.position < u.contact_pos THEN u.phone ELSE o.phone END,
-		address = CASE WHEN o.position < u.contact_pos THEN u.address ELSE o.address END,
+		address = CASE WHEN o.position < u.contact_pos AND NOT u.keep_address THEN u.address ELSE o.address END,
 		person  = CASE WHEN o.position < u.contact_pos THEN u.person ELSE o.person END,
+		contact_erased = CASE WHEN o.position < u.contact_pos THEN u.erased ELSE o.contact_erased END,
 		region       = CASE WHEN o.position < u.place_pos THEN u.region ELSE o.region END,
 		municipality = CASE WHEN o.position < u.place_pos THEN u.municipality ELSE o.municipality END,
 		status        = CASE WHEN o.position < u.status_pos THEN u.status ELSE o.status END,
@@ -230,9 +252,9 @@ const orgUpdateSQL = `
 		version = u.version, updated_at = u.updated_at, position = u.position
 	FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
 		$9::text[], $10::bigint[], $11::text[], $12::text[], $13::bigint[], $14::text[], $15::text[], $16::text[],
-		$17::bigint[], $18::timestamptz[], $19::bigint[])
+		$17::bigint[], $18::timestamptz[], $19::bigint[], $20::boolean[], $21::boolean[])
 		AS u (id, name_pos, name_ka, name_en, contact_pos, email, phone, address, person, place_pos, region,
-			municipality, status_pos, status, closed_on, closed_reason, version, updated_at, position)
+			municipality, status_pos, status, closed_on, closed_reason, version, updated_at, position, erased, keep_address)
 	WHERE o.id = u.id AND o.position < u.position`
 
 // queue queues the fold's INSERT and UPDATE, each only when it has rows.
@@ -250,12 +272,12 @@ func (f *orgFold) queue(b *Batch) {
 	if len(ins.id) > 0 {
 		b.Queue(orgInsertSQL, ins.id, ins.kind, ins.nameKa, ins.nameEn, ins.legalForm, ins.region, ins.municipality,
 			ins.email, ins.phone, ins.address, ins.person, ins.website, ins.founded, ins.status, ins.closedOn, ins.closedReason,
-			ins.version, ins.registeredAt, ins.updatedAt, ins.position)
+			ins.version, ins.registeredAt, ins.updatedAt, ins.position, ins.erased)
 	}
 	if len(upd.id) > 0 {
 		b.Queue(orgUpdateSQL, upd.id, upd.namePos, upd.nameKa, upd.nameEn, upd.contactPos, upd.email, upd.phone,
 			upd.address, upd.person, upd.placePos, upd.region, upd.municipality, upd.statusPos, upd.status,
-			upd.closedOn, upd.closedReason, upd.version, upd.updatedAt, upd.position)
+			upd.closedOn, upd.closedReason, upd.version, upd.updatedAt, upd.position, upd.erased, upd.keepAddress)
 	}
 }
 
@@ -267,6 +289,7 @@ type orgColumns struct {
 	registeredAt, updatedAt                              []time.Time
 	namePos, contactPos, placePos, statusPos             []int64
 	version, position                                    []int64
+	erased, keepAddress                                  []bool
 }
 
 func (o *orgColumns) add(id string, c *orgChange) {
@@ -282,6 +305,30 @@ func (o *orgColumns) add(id string, c *orgChange) {
 	o.namePos, o.contactPos = append(o.namePos, c.namePos), append(o.contactPos, c.contactPos)
 	o.placePos, o.statusPos = append(o.placePos, c.placePos), append(o.statusPos, c.statusPos)
 	o.version, o.position = append(o.version, c.version), append(o.position, c.position)
+	o.erased, o.keepAddress = append(o.erased, c.erased), append(o.keepAddress, c.keepAddress)
+}
+
+// Contact is how to reach an organisation, as the read model keeps it.
+type Contact struct {
+	Email, Phone, Address string
+	// Person is the contact person's name.
+	Person string
+	// Erased: the contact person's name, e-mail and phone were erased
+	// (their data subject, registry.ContactSubject, was), and are empty.
+	Erased bool
+}
+
+// Scope is the organisation's scope, for who may see its contact person:
+// its region's hub may.
+func (o Organisation) Scope() domain.Scope {
+	var s domain.Scope
+	if o.Region != nil {
+		s.Region = o.Region.Code
+	}
+	if o.Municipality != nil {
+		s.Municipality = o.Municipality.Code
+	}
+	return s
 }
 
 // OrganisationStatus says whether an organisation works.
@@ -296,7 +343,7 @@ const (
 // Organisation is an organisation as readers see it, with its region and
 // municipality (nil when it has none): every list of organisations shows
 // where they are, and one join is cheaper than a lookup per row. Contact
-// is personal data: the API shows it to signed-in callers only.
+// holds personal data, which the API shows as registry's visibility says.
 type Organisation struct {
 	ID           string
 	Kind         registry.OrganisationKind
@@ -304,7 +351,7 @@ type Organisation struct {
 	LegalForm    string
 	Region       *Region
 	Municipality *Municipality
-	Contact      registry.Contact
+	Contact      Contact
 	Website      string
 	// Founded and ClosedOn are dates, YYYY-MM-DD, or "".
 	Founded      string
@@ -322,7 +369,7 @@ type Organisation struct {
 const orgFrom = `SELECT o.id, o.kind, o.name_ka, o.name_en, o.legal_form,
 	r.code, r.name_ka, r.name_en, r.kind, r.capital,
 	m.code, m.name_ka, m.name_en, m.kind, m.region, m.population_2014,
-	o.email, o.phone, o.address, o.person, o.website, o.founded, o.status, o.closed_on, o.closed_reason,
+	o.email, o.phone, o.address, o.person, o.contact_erased, o.website, o.founded, o.status, o.closed_on, o.closed_reason,
 	o.version, o.registered_at, o.updated_at
 	FROM rm.organisations o
 	LEFT JOIN rm.regions r ON r.code = o.region
@@ -341,7 +388,7 @@ func scanOrganisation(row pgx.Row) (Organisation, error) {
 	err := row.Scan(&o.ID, &o.Kind, &o.Name.Ka, &o.Name.En, &o.LegalForm,
 		&reg.code, &reg.ka, &reg.en, &reg.kind, &reg.capital,
 		&mun.code, &mun.ka, &mun.en, &mun.kind, &mun.region, &mun.pop,
-		&c.Email, &c.Phone, &c.Address, &c.Person, &o.Website, &o.Founded, &o.Status, &o.ClosedOn, &o.ClosedReason,
+		&c.Email, &c.Phone, &c.Address, &c.Person, &c.Erased, &o.Website, &o.Founded, &o.Status, &o.ClosedOn, &o.ClosedReason,
 		&o.Version, &o.RegisteredAt, &o.UpdatedAt)
 	if reg.code != nil {
 		o.Region = &Region{Code: *reg.code, Name: domain.LocalizedText{Ka: *reg.ka, En: *reg.en},

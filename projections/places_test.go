@@ -53,7 +53,7 @@ type domainEnv struct {
 func newDomainEnv(t testing.TB) *domainEnv {
 	t.Helper()
 	e := newRunnerEnv(t)
-	repo := &domain.Repository{Store: e.store, Types: catalog.Types}
+	repo := &domain.Repository{Store: e.store, Types: catalog.Types, Keys: e.keys}
 	return &domainEnv{
 		runnerEnv: e,
 		registry:  &registry.Service{Repo: repo},
@@ -105,6 +105,10 @@ func (e *domainEnv) log(t testing.TB) []eventstore.Event {
 	events, err := e.store.ReadAll(context.Background(), 0, eventstore.MaxReadLimit)
 	if err != nil {
 		t.Fatalf("ReadAll: %v", err)
+	}
+	// Opened, as the runner gives them to the projections.
+	if _, err := catalog.Types.Unseal(context.Background(), e.keys, events); err != nil {
+		t.Fatalf("Unseal: %v", err)
 	}
 	return events
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/catalog"
+	"github.com/civicledger/civicledger/domain/privacy"
 	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/jackc/pgx/v5"
@@ -23,8 +25,9 @@ var _ Projection = Projects{}
 // Name implements Projection.
 func (Projects) Name() string { return "projects" }
 
-// Version implements Projection.
-func (Projects) Version() int { return 2 }
+// Version implements Projection. Version 3 drops a project lead's name
+// when its data subject is erased, and says so (lead_erased).
+func (Projects) Version() int { return 3 }
 
 // Tables implements Projection.
 func (Projects) Tables() []string {
@@ -41,6 +44,7 @@ func (Projects) Setup(ctx context.Context, tx pgx.Tx) error {
 			implementers   text[] NOT NULL,
 			partners       text[] NOT NULL,
 			lead           text NOT NULL,
+			lead_erased    boolean NOT NULL DEFAULT false,
 			start_on       date NOT NULL,
 			end_on         date NOT NULL,
 			regions        text[] NOT NULL,
@@ -104,7 +108,7 @@ func (Projects) Setup(ctx context.Context, tx pgx.Tx) error {
 // newer than it.
 func (Projects) Apply(b *Batch, events []eventstore.Event) error {
 	return b.Each(events, func(se eventstore.Event) error {
-		if len(se.Type) < 8 || se.Type[:8] != "project." {
+		if se.Type != "privacy.subject_erased" && (len(se.Type) < 8 || se.Type[:8] != "project.") {
 			return nil
 		}
 		e, err := catalog.Types.Decode(se)
@@ -113,6 +117,11 @@ func (Projects) Apply(b *Batch, events []eventstore.Event) error {
 		}
 		p := se.Position
 		switch e := e.(type) {
+		case privacy.SubjectErased:
+			id, ok := strings.CutPrefix(e.Subject, "project:")
+			if id, ok = strings.CutSuffix(id, ":lead"); ok {
+				b.Queue(`UPDATE projects SET lead = '', lead_erased = true, position = $2 WHERE id = $1 AND position < $2`, id, p)
+			}
 		case project.ProjectRegistered:
 			var totalMinor *int64
 			var currency *string
@@ -173,11 +182,14 @@ func nonNilList[T any](s []T) []T {
 
 // ProjectInfo is a project as readers see it.
 type ProjectInfo struct {
-	ID             string
-	Title          domain.LocalizedText
-	Implementers   []string
-	Partners       []string
-	Lead           string
+	ID           string
+	Title        domain.LocalizedText
+	Implementers []string
+	Partners     []string
+	Lead         string
+	// LeadErased: the lead's name was erased (its data subject,
+	// project.LeadSubject, was), and is empty.
+	LeadErased     bool
 	Start, End     string
 	Regions        []string
 	Municipalities []string
@@ -224,7 +236,7 @@ func (q *Reads) ProjectsByID(ctx context.Context, ids []string) (map[string]Proj
 
 // projects returns the projects ids, all of them for nil.
 func (q *Reads) projects(ctx context.Context, ids []string) ([]ProjectInfo, error) {
-	rows, err := q.DB.Query(ctx, `SELECT p.id, p.title_ka, p.title_en, p.implementers, p.partners, p.lead, p.start_on::text,
+	rows, err := q.DB.Query(ctx, `SELECT p.id, p.title_ka, p.title_en, p.implementers, p.partners, p.lead, p.lead_erased, p.start_on::text,
 			p.end_on::text, p.regions, p.municipalities, p.objectives, p.total_minor, p.currency,
 			coalesce((SELECT jsonb_agg(jsonb_build_object('donor', c.donor, 'minor', c.minor, 'currency', c.currency) ORDER BY c.position)
 				FROM rm.project_contributions c WHERE c.project = p.id), '[]')
@@ -241,7 +253,7 @@ func (q *Reads) projects(ctx context.Context, ids []string) ([]ProjectInfo, erro
 			Minor    int64  `json:"minor"`
 			Currency string `json:"currency"`
 		}
-		err := r.Scan(&p.ID, &p.Title.Ka, &p.Title.En, &p.Implementers, &p.Partners, &p.Lead, &p.Start, &p.End,
+		err := r.Scan(&p.ID, &p.Title.Ka, &p.Title.En, &p.Implementers, &p.Partners, &p.Lead, &p.LeadErased, &p.Start, &p.End,
 			&p.Regions, &p.Municipalities, &p.Objectives, &totalMinor, &currency, &contributions)
 		if totalMinor != nil && currency != nil {
 			p.Total = &project.Money{Minor: *totalMinor, Currency: *currency}

@@ -35,7 +35,7 @@ func makeProjHistory(t *testing.T, e *domainEnv) projHistory {
 		}
 		*o.id = id
 	}
-	svc := &project.Service{Repo: &domain.Repository{Store: e.store, Types: catalog.Types}}
+	svc := &project.Service{Repo: &domain.Repository{Store: e.store, Types: catalog.Types, Keys: e.keys}}
 	meta := asSystem()
 	eur := func(euros int64) project.Money { return project.Money{Minor: euros * 100, Currency: "EUR"} }
 	total := eur(1249910)
@@ -110,7 +110,7 @@ func TestProjectsQueries(t *testing.T) {
 		t.Fatalf("Project(nothing) = %v, %v; want nil", n, err)
 	}
 	var agg project.Project
-	if _, err := (&domain.Repository{Store: e.store, Types: catalog.Types}).Load(ctx, project.Stream("heks-eper-2022"), &agg); err != nil {
+	if _, err := (&domain.Repository{Store: e.store, Types: catalog.Types, Keys: e.keys}).Load(ctx, project.Stream("heks-eper-2022"), &agg); err != nil {
 		t.Fatal(err)
 	}
 	for _, day := range []string{"2021-12-31", "2022-06-30", "2023-12-31", "2025-06-30", "2026-01-01"} {

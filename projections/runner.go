@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/catalog"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -43,6 +45,11 @@ type Options struct {
 	// Logger receives failing batches, leadership changes and switches;
 	// nil means slog.Default().
 	Logger *slog.Logger
+	// Keys opens the personal data the log holds sealed (see
+	// domain.Keyring), so the read models hold it open until its subject
+	// is erased; without one, a log holding personal data stops the
+	// projections at its first such event.
+	Keys domain.Keyring
 }
 
 func (o *Options) defaults() {
@@ -578,6 +585,9 @@ type leader struct {
 	limit   int
 	backoff time.Duration
 	target  int64 // a building generation switches once it has reached it
+	// opened counts the events at the head of queue whose personal
+	// fields are unsealed already.
+	opened int
 }
 
 func (l *leader) run(ctx context.Context) error {
@@ -632,6 +642,12 @@ func (l *leader) run(ctx context.Context) error {
 		if len(l.queue) == 0 {
 			continue
 		}
+		if err := l.unseal(ctx); err != nil {
+			if err := l.fail(ctx, err); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := l.applyNext(ctx); err != nil {
 			return err
 		}
@@ -679,6 +695,7 @@ func (l *leader) applyNext(ctx context.Context) error {
 		l.g.position = b.events[n-1].Position
 		l.g.lastError, l.g.errorSince, l.g.updatedAt = "", time.Time{}, time.Now()
 		l.queue = l.queue[n:]
+		l.opened -= n
 		l.limit, l.backoff = l.r.opts.BatchSize, l.r.opts.RetryMin
 		l.ahead = next
 		l.r.note(l.g)
@@ -851,8 +868,21 @@ func (l *leader) drain(ctx context.Context) error {
 // restart follows the log afresh from the checkpoint.
 func (l *leader) restart(ctx context.Context) {
 	l.stopFeed()
-	l.queue, l.ahead = l.queue[:0], nil // ahead's events share queue's array
+	l.queue, l.ahead, l.opened = l.queue[:0], nil, 0 // ahead's events share queue's array
 	l.feed = l.r.subscribe(ctx, l.g.position)
+}
+
+// unseal opens the personal fields of the events queued since the last
+// call, all at once: one look-up of keys for the lot.
+func (l *leader) unseal(ctx context.Context) error {
+	if l.opened >= len(l.queue) {
+		return nil
+	}
+	if _, err := catalog.Types.Unseal(ctx, l.r.opts.Keys, l.queue[l.opened:]); err != nil {
+		return err
+	}
+	l.opened = len(l.queue)
+	return nil
 }
 
 func (l *leader) stopFeed() {

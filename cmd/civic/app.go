@@ -13,9 +13,11 @@ import (
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
+	"github.com/civicledger/civicledger/domain/privacy"
 	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/internal/keyring"
 	"github.com/civicledger/civicledger/internal/seed"
 	"github.com/civicledger/civicledger/projections"
 )
@@ -38,8 +40,11 @@ type app struct {
 	projects *project.Service
 	// activities records what the programmes do on the ground.
 	activities *activity.Service
-	runner     *projections.Runner
-	reads      *projections.Reads
+	// keys seals personal data in the log; privacy erases it.
+	keys    *keyring.Keyring
+	privacy *privacy.Service
+	runner  *projections.Runner
+	reads   *projections.Reads
 }
 
 // readModels are the projections, in the order they are listed.
@@ -55,7 +60,8 @@ func openApp(ctx context.Context, c config, log *slog.Logger, key ed25519.Privat
 		return nil, err
 	}
 	store := postgres.New(db.pool, postgres.Options{SigningKey: key, Logger: log})
-	repo := &domain.Repository{Store: store, Types: catalog.Types}
+	keys := keyring.New(db.pool)
+	repo := &domain.Repository{Store: store, Types: catalog.Types, Keys: keys}
 	return &app{
 		cfg: c, log: log, db: db, store: store, repo: repo,
 		registry:      &registry.Service{Repo: repo},
@@ -64,9 +70,27 @@ func openApp(ctx context.Context, c config, log *slog.Logger, key ed25519.Privat
 		networks:      &network.Service{Repo: repo},
 		projects:      &project.Service{Repo: repo},
 		activities:    &activity.Service{Repo: repo},
-		runner:        projections.NewRunner(db.pool, store, readModels(), projections.Options{Logger: log}),
+		keys:          keys,
+		privacy:       &privacy.Service{Repo: repo},
+		runner:        projections.NewRunner(db.pool, store, readModels(), projections.Options{Logger: log, Keys: keys}),
 		reads:         &projections.Reads{DB: db.reads},
 	}, nil
+}
+
+// scanPlain records the data subjects whose personal data the log holds
+// in plain text, from before it sealed personal data, so that they can be
+// erased (see keyring.ScanPlain); after the first scan of a log it reads
+// only the events appended since.
+func (a *app) scanPlain(ctx context.Context) error {
+	scan, err := a.keys.ScanPlain(ctx, a.store, catalog.Types)
+	if err != nil {
+		return err
+	}
+	if scan.Events > 0 {
+		a.log.Warn("the log holds personal data in plain text, written before it was sealed: erasing its subjects withholds it from every read path, but its bytes stay in the log",
+			"events", scan.Events, "subjects", scan.Subjects, "from", scan.From, "to", scan.To)
+	}
+	return nil
 }
 
 func (a *app) close() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/access"
+	"github.com/civicledger/civicledger/domain/privacy"
 )
 
 // importCmd loads data as events: `civic import registry` (Georgia's
@@ -138,6 +139,52 @@ func (m *Main) keys(ctx context.Context, args []string) error {
 		return nil
 	}
 	return errors.New(usage)
+}
+
+// erase erases a data subject's personal data: `civic erase subject ID
+// --reason TEXT`. It first records the subjects whose data the log holds in
+// plain text from before it sealed personal data, so those can be erased
+// too, and says what it could not erase.
+func (m *Main) erase(ctx context.Context, args []string) error {
+	const usage = "usage: civic erase subject ID --reason TEXT (ID: organisation:<id>:contact, project:<id>:lead or expert:<actor>)"
+	if len(args) == 0 || args[0] != "subject" {
+		return errors.New(usage)
+	}
+	fs := m.flags("erase subject")
+	reason := fs.String("reason", "", "why the data is erased, for the audit trail (required; no personal data)")
+	rest := args[1:]
+	var subject string
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		subject, rest = rest[0], rest[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if subject == "" && fs.NArg() == 1 {
+		subject = fs.Arg(0)
+	} else if subject == "" || fs.NArg() != 0 {
+		return errors.New(usage)
+	}
+	a, err := m.openTool(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.scanPlain(ctx); err != nil {
+		return err
+	}
+	er, err := a.privacy.Erase(ctx, access.SystemMeta("erase", time.Now().UTC()), privacy.Erase{Subject: subject, Reason: *reason})
+	if err != nil {
+		return errors.New(domain.MessageOf(err))
+	}
+	if er.KeysDestroyed > 0 {
+		fmt.Fprintf(m.Stdout, "erased %s: %d key(s) destroyed; what the log holds sealed under them can no longer be read\n", er.Subject, er.KeysDestroyed)
+	} else {
+		fmt.Fprintf(m.Stdout, "erased %s: its data, recorded before the log sealed personal data, is withheld from every read path; "+
+			"its bytes stay in the log, which only a rewrite breaking the hash chain could remove\n", er.Subject)
+	}
+	fmt.Fprintln(m.Stdout, "the read models drop the values as soon as civic serve applies the erasure; the log and its hash chain are unchanged")
+	return nil
 }
 
 // rebuild builds a new generation of a read model from the start of the log

@@ -29,7 +29,9 @@ type config struct {
 	ratePerSecond    float64
 	maxDepth         int
 	maxComplexity    int
-	maxBodyBytes     int64
+	// socketsPerKey and socketsPerAddress bound the open WebSockets.
+	socketsPerKey, socketsPerAddress int
+	maxBodyBytes                     int64
 	// introspection is "public", "signed-in" or "" (public on a loopback
 	// address, where only the machine's own users reach the server).
 	introspection string
@@ -113,6 +115,8 @@ func (m *Main) config() (config, error) {
 	}{
 		{"CIVIC_MAX_DEPTH", "12", &c.maxDepth},
 		{"CIVIC_MAX_COMPLEXITY", "5000", &c.maxComplexity},
+		{"CIVIC_MAX_SOCKETS_PER_KEY", "16", &c.socketsPerKey},
+		{"CIVIC_MAX_SOCKETS_PER_ADDRESS", "64", &c.socketsPerAddress},
 	}
 	for _, n := range ints {
 		v, err := strconv.Atoi(get(n.name, n.def))
@@ -155,6 +159,7 @@ func (c config) graph(addr net.Addr) graph.Config {
 		MaxBodyBytes: c.maxBodyBytes, MaxDepth: c.maxDepth, MaxComplexity: c.maxComplexity,
 		RatePerSecond: rate, RateBurst: int(2 * c.ratePerSecond),
 		WaitTimeout: c.waitTimeout, PublicIntrospection: public,
+		MaxSocketsPerKey: c.socketsPerKey, MaxSocketsPerAddress: c.socketsPerAddress,
 	}
 }
 

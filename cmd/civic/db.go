@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/internal/keyring"
 	"github.com/civicledger/civicledger/internal/notify"
 	"github.com/civicledger/civicledger/internal/pgembed"
 	"github.com/civicledger/civicledger/projections"
@@ -67,6 +68,10 @@ func openDatabase(ctx context.Context, c config, log *slog.Logger) (*database, e
 	if err := notify.Migrate(ctx, db.pool); err != nil {
 		db.close()
 		return nil, fmt.Errorf("migrate the notification outbox: %w", err)
+	}
+	if err := keyring.Migrate(ctx, db.pool); err != nil {
+		db.close()
+		return nil, fmt.Errorf("migrate the keyring: %w", err)
 	}
 	return db, nil
 }

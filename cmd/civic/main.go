@@ -9,6 +9,7 @@
 //	civic import demo           the registry, then the demo 2019 certification cycle
 //	civic replay application ID audit an application and replay its decision
 //	civic keys create|revoke    issue and withdraw API keys
+//	civic erase subject ID      erase a data subject's personal data
 //	civic rebuild NAME          rebuild a read model beside the live one, then switch
 //	civic project               run the sequencer and the projections, no API
 //
@@ -69,6 +70,11 @@ Usage:
                                    issue an API key (printed once)
   civic keys revoke ID [--reason TEXT]
                                    withdraw an API key
+  civic erase subject ID --reason TEXT
+                                   erase a data subject's personal data (a contact person,
+                                   organisation:<id>:contact; a project lead, project:<id>:lead;
+                                   an expert's name, expert:<actor>): its keys are destroyed,
+                                   the log and its hash chain stay intact
   civic rebuild NAME               rebuild a read model beside the live one, then switch
   civic project                    run the sequencer and the projections without the API
 
@@ -84,6 +90,7 @@ Configuration (environment):
   CIVIC_WAIT_TIMEOUT    longest a read waits to see a write (5s)
   CIVIC_RATE_LIMIT      requests a second per API key or anonymous address (20; 0: none)
   CIVIC_MAX_DEPTH, CIVIC_MAX_COMPLEXITY, CIVIC_MAX_BODY_BYTES  query limits (12, 5000, 1 MiB)
+  CIVIC_MAX_SOCKETS_PER_KEY, CIVIC_MAX_SOCKETS_PER_ADDRESS      open WebSockets (16, 64)
   CIVIC_INTROSPECTION   public or signed-in (default: public on a loopback address)
   CIVIC_DEMO            on or off: serve loads the 2019 demo cycle (default: on for the
                         embedded database, off with DATABASE_URL)
@@ -122,6 +129,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.keys(ctx, args[1:])
 	case "rebuild":
 		err = m.rebuild(ctx, args[1:])
+	case "erase":
+		err = m.erase(ctx, args[1:])
 	case "project":
 		err = m.project(ctx, args[1:])
 	case "help", "-h", "--help":

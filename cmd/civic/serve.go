@@ -93,6 +93,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			log.Error("notification sending stopped", "err", err)
 		}
 	}()
+	if err := a.scanPlain(ctx); err != nil {
+		return fmt.Errorf("scan the log for personal data in plain text: %w", err)
+	}
 	if _, err := a.importRegistry(ctx); err != nil {
 		return fmt.Errorf("import registry: %w", err)
 	}
@@ -108,7 +111,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	api := graph.NewServer(graph.Deps{
 		Store: a.store, Registry: a.registry, Certification: a.certification, Networks: a.networks, Projects: a.projects, Activities: a.activities, Reads: a.reads, Runner: a.runner, Keys: a.reads, Logger: log,
+		Privacy: a.privacy, Keyring: a.keys,
 	}, c.graph(ln.Addr()))
+	// A revoked key stops working at once, on open WebSockets too.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := api.WatchRevocations(bgCtx); err != nil {
+			log.Error("revocation watch stopped", "err", err)
+		}
+	}()
 	srv := &http.Server{
 		Handler:           routes(a, api.Handler(), log),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -130,6 +142,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("shutdown: requests still running were cut off", "err", err)
 	}
+	api.Close()
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

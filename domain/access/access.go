@@ -52,6 +52,10 @@ func (KeyRevoked) EventType() string { return "access.key_revoked" }
 func RegisterEvents(types *domain.Types) {
 	domain.Register[KeyCreated](types)
 	domain.Register[KeyRevoked](types)
+	// A key's events never leave the server: who holds which key, and the
+	// hashes that check them, are nobody's business but the operator's.
+	domain.Declare[KeyCreated](types, domain.Nobody, nil).Show("id", "name", "role", "municipality", "region", "hash")
+	domain.Declare[KeyRevoked](types, domain.Nobody, nil).Show("id", "reason")
 }
 
 // Stream returns the stream of a key.

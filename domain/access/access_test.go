@@ -45,7 +45,7 @@ func newWorld(t testing.TB) *world {
 	t.Helper()
 	ctx := context.Background()
 	store := inmem.New()
-	repo := &domain.Repository{Store: store, Types: catalog.Types}
+	repo := &domain.Repository{Store: store, Types: catalog.Types, Keys: &domain.MemoryKeyring{}}
 	w := &world{store: store, repo: repo, keys: &access.Service{Repo: repo}, registry: &registry.Service{Repo: repo}}
 	if _, err := w.registry.RegisterRegion(ctx, metaAs(domain.System), registry.RegisterRegion{
 		Code: "kvemo-kartli", Name: domain.LocalizedText{Ka: "ქვემო ქართლი", En: "Kvemo Kartli"}, Kind: registry.OrdinaryRegion, Capital: "Rustavi",
@@ -441,7 +441,7 @@ func TestMatches(t *testing.T) {
 func TestCreateKeyNormalisesAndValidates(t *testing.T) {
 	ctx := context.Background()
 	store := inmem.New()
-	repo := &domain.Repository{Store: store, Types: catalog.Types}
+	repo := &domain.Repository{Store: store, Types: catalog.Types, Keys: &domain.MemoryKeyring{}}
 	meta := access.SystemMeta("test", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	if _, err := seed.Registry(ctx, &registry.Service{Repo: repo}, meta); err != nil {
 		t.Fatal(err)

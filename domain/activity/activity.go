@@ -21,6 +21,7 @@ func RegisterEvents(types *domain.Types) {
 	domain.Register[ActivityCancelled](types)
 	domain.Register[ActivityHeld](types)
 	domain.Register[AttendanceCorrected](types)
+	declareEvents(types)
 }
 
 // Stream is the stream of the activity with ID id.

@@ -33,7 +33,7 @@ func newService(t *testing.T) *activity.Service {
 	registry.RegisterEvents(types)
 	activity.RegisterEvents(types)
 	project.RegisterEvents(types)
-	svc := &activity.Service{Repo: &domain.Repository{Store: inmem.New(), Types: types}}
+	svc := &activity.Service{Repo: &domain.Repository{Store: inmem.New(), Types: types, Keys: &domain.MemoryKeyring{}}}
 	meta := domain.Meta{Actor: domain.Actor{ID: "system:test", Role: domain.System}, Now: now}
 	ctx := context.Background()
 	if _, err := svc.Repo.Save(ctx, registry.MunicipalityStream("marneuli"), 0, meta, registry.MunicipalityRegistered{

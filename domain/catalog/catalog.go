@@ -1,7 +1,8 @@
 // Package catalog lists every event type of the system in one place, so
 // that the command side (repositories) and the read side (projections)
-// decode the log with the same types and upcasters. A new area registers
-// its events here.
+// decode the log with the same types and upcasters, and every view of the
+// API, so that each read path asks the same rules who may see what. A
+// new area registers its events and declares its views here.
 package catalog
 
 import (
@@ -10,11 +11,12 @@ import (
 	"github.com/civicledger/civicledger/domain/activity"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
+	"github.com/civicledger/civicledger/domain/privacy"
 	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 )
 
-// Types knows every event type of every area.
+// Types knows every event type of every area, with who may see it.
 var Types = func() *domain.Types {
 	t := &domain.Types{}
 	access.RegisterEvents(t)
@@ -23,5 +25,36 @@ var Types = func() *domain.Types {
 	network.RegisterEvents(t)
 	project.RegisterEvents(t)
 	activity.RegisterEvents(t)
+	privacy.RegisterEvents(t)
 	return t
 }()
+
+// Views knows who may see each field of every type of the API.
+var Views = func() *domain.Views {
+	v := &domain.Views{}
+	declarePlatform(v)
+	registry.DeclareViews(v)
+	certification.DeclareViews(v)
+	network.DeclareViews(v)
+	project.DeclareViews(v)
+	activity.DeclareViews(v)
+	privacy.DeclareViews(v)
+	return v
+}()
+
+// declarePlatform declares the views of the platform's own types: who is
+// calling, the read models' progress, the log's events, and the values
+// every area uses.
+func declarePlatform(v *domain.Views) {
+	v.View("Query", domain.Everyone, "viewer projections")
+	// Each event of a subscription is shown as Types.See decides.
+	v.View("Subscription", domain.Everyone, "events projectionStatus")
+	v.View("Viewer", domain.Everyone, "role name municipality region")
+	// A read model's last error is the server's own text: for those who
+	// run and audit it.
+	v.View("ProjectionStatus", domain.Everyone, "name version generation state failing position head lagEvents lagSeconds updatedAt").
+		Only(domain.AnyRole(domain.Admin, domain.Auditor), "lastError")
+	v.View("RecordedEvent", domain.Enclosing, "position id stream version type schemaVersion data occurredAt recordedAt actor role correlationId withheld erased")
+	v.View("LocalizedText", domain.Enclosing, "ka en")
+	v.View("PageInfo", domain.Enclosing, "hasNextPage endCursor")
+}

@@ -331,14 +331,14 @@ func (a *Application) reportMaterialChange(description string) ([]domain.Event, 
 }
 
 // assignExpert decides an expert's assignment.
-func (a *Application) assignExpert(x string) ([]domain.Event, error) {
+func (a *Application) assignExpert(x, name string) ([]domain.Event, error) {
 	if err := a.underReview("assign an expert"); err != nil {
 		return nil, err
 	}
 	if _, ok := a.experts[x]; ok {
 		return nil, nil
 	}
-	return []domain.Event{ExpertAssigned{ID: a.id, Expert: x}}, nil
+	return []domain.Event{ExpertAssigned{ID: a.id, Expert: x, Name: name}}, nil
 }
 
 // declareConflict decides an assigned expert's declaration, made once.

@@ -183,7 +183,7 @@ func newService(t testing.TB) *certification.Service {
 	registry.RegisterEvents(types)
 	access.RegisterEvents(types)
 	certification.RegisterEvents(types)
-	return &certification.Service{Repo: &domain.Repository{Store: inmem.New(), Types: types}}
+	return &certification.Service{Repo: &domain.Repository{Store: inmem.New(), Types: types, Keys: &domain.MemoryKeyring{}}}
 }
 
 // meta is the meta of a command by a at noon of day (2019-03-01 if "").

@@ -25,6 +25,7 @@ func RegisterEvents(types *domain.Types) {
 	domain.Register[CertificateIssued](types)
 	domain.Register[CertificateAwarded](types)
 	domain.Register[CertificateRevoked](types)
+	declareEvents(types)
 }
 
 // Schedule is a cycle's calendar. Dates are calendar days (YYYY-MM-DD) in
@@ -169,6 +170,10 @@ func (MaterialChangeReported) EventType() string { return "certification.materia
 type ExpertAssigned struct {
 	ID     string `json:"id"`
 	Expert string `json:"expert"`
+	// Name is the expert's name, when the consortium recorded it: the
+	// expert is known to the log by their key's actor ID, and their name is
+	// personal data (sealed in the log under ExpertSubject, erasable).
+	Name string `json:"name,omitempty"`
 }
 
 // EventType implements domain.Event.

@@ -352,6 +352,9 @@ type AssignExpert struct {
 	// Expert is the expert's actor ID, as their API key names them
 	// ("key:<name>").
 	Expert string
+	// Name is the expert's name (optional, at most 200 characters):
+	// personal data, sealed in the log and erasable.
+	Name string
 }
 
 // AssignExpert assigns an expert. Roles: consortium, system.
@@ -363,6 +366,10 @@ func (s *Service) AssignExpert(ctx context.Context, meta domain.Meta, cmd Assign
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
+	name, err := checkText("name", cmd.Name, false, maxPersonName)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
 	if meta.Actor.Role != domain.System {
 		// Imports of past cycles (system) name experts who had no key.
 		if err := s.liveExpert(ctx, x); err != nil {
@@ -370,7 +377,7 @@ func (s *Service) AssignExpert(ctx context.Context, meta domain.Meta, cmd Assign
 		}
 	}
 	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
-		return a.assignExpert(x)
+		return a.assignExpert(x, name)
 	}, false)
 }
 

@@ -10,11 +10,12 @@ import (
 
 // Limits on free text, in characters.
 const (
-	maxActorID  = 200  // key:<name>#<key ID>
-	maxText     = 500  // a name, a reason, a question
-	maxLongText = 5000 // an answer, a rationale, a justification
-	maxAnswers  = 200  // questions in one questionnaire
-	maxList     = 50   // recommendations, missing items
+	maxActorID    = 200  // key:<name>#<key ID>
+	maxPersonName = 200  // a person's name
+	maxText       = 500  // a name, a reason, a question
+	maxLongText   = 5000 // an answer, a rationale, a justification
+	maxAnswers    = 200  // questions in one questionnaire
+	maxList       = 50   // recommendations, missing items
 )
 
 // DateLayout is the form of every date in certification events: a

@@ -20,6 +20,7 @@ func RegisterEvents(types *domain.Types) {
 	domain.Register[MemberSuspended](types)
 	domain.Register[MemberReinstated](types)
 	domain.Register[MemberLeft](types)
+	declareEvents(types)
 }
 
 // Stream is the stream of the network with ID id.

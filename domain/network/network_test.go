@@ -29,7 +29,7 @@ func newService(t *testing.T) *network.Service {
 	types := &domain.Types{}
 	registry.RegisterEvents(types)
 	network.RegisterEvents(types)
-	svc := &network.Service{Repo: &domain.Repository{Store: inmem.New(), Types: types}}
+	svc := &network.Service{Repo: &domain.Repository{Store: inmem.New(), Types: types, Keys: &domain.MemoryKeyring{}}}
 	meta := domain.Meta{Actor: domain.Actor{ID: "system:test", Role: domain.System}, Now: now}
 	ctx := context.Background()
 	if _, err := svc.Repo.Save(ctx, registry.RegionStream("kvemo-kartli"), 0, meta, registry.RegionRegistered{

@@ -24,6 +24,7 @@ func RegisterEvents(types *domain.Types) {
 	domain.Register[TargetSet](types)
 	domain.Register[ActualRecorded](types)
 	domain.Register[ActualCorrected](types)
+	declareEvents(types)
 }
 
 // Stream is the stream of the project with ID id.

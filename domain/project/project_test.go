@@ -34,7 +34,7 @@ func newService(t *testing.T) *project.Service {
 	types := &domain.Types{}
 	registry.RegisterEvents(types)
 	project.RegisterEvents(types)
-	svc := &project.Service{Repo: &domain.Repository{Store: inmem.New(), Types: types}}
+	svc := &project.Service{Repo: &domain.Repository{Store: inmem.New(), Types: types, Keys: &domain.MemoryKeyring{}}}
 	meta := domain.Meta{Actor: domain.Actor{ID: "system:test", Role: domain.System}, Now: now}
 	ctx := context.Background()
 	for _, e := range []struct {

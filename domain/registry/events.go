@@ -12,6 +12,7 @@ func RegisterEvents(types *domain.Types) {
 	domain.Register[OrganisationMoved](types)
 	domain.Register[OrganisationClosed](types)
 	domain.Register[OrganisationReopened](types)
+	declareEvents(types)
 }
 
 // RegionRegistered: a first-level unit of Georgia was added to the registry.

@@ -96,7 +96,7 @@ func newService(t testing.TB) (*registry.Service, *inmem.Store) {
 	types := &domain.Types{}
 	registry.RegisterEvents(types)
 	store := inmem.New()
-	return &registry.Service{Repo: &domain.Repository{Store: store, Types: types}}, store
+	return &registry.Service{Repo: &domain.Repository{Store: store, Types: types, Keys: &domain.MemoryKeyring{}}}, store
 }
 
 // metaAs returns a command's meta for an actor of the given role; "" is an
@@ -130,6 +130,9 @@ func appendedSince(t testing.TB, svc *registry.Service, after int64) []recorded 
 	t.Helper()
 	stored, err := svc.Repo.Store.ReadAll(context.Background(), after, eventstore.MaxReadLimit)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Repo.Types.Unseal(context.Background(), svc.Repo.Keys, stored); err != nil {
 		t.Fatal(err)
 	}
 	var out []recorded
@@ -270,6 +273,13 @@ func TestEventsRoundTrip(t *testing.T) {
 		stored, err := store.ReadStream(ctx, stream, eventstore.ReadOptions{})
 		if err != nil || len(stored) != 1 {
 			t.Fatalf("read %s: %d events, %v", stream, len(stored), err)
+		}
+		// Personal data is stored sealed; opened, it is the event's.
+		if strings.Contains(string(stored[0].Data), "@") || strings.Contains(string(stored[0].Data), "Nino") {
+			t.Errorf("stored %s holds personal data in plain text: %s", tc.typ, stored[0].Data)
+		}
+		if _, err := svc.Repo.Types.Unseal(ctx, svc.Repo.Keys, stored); err != nil {
+			t.Fatalf("unseal %s: %v", tc.typ, err)
 		}
 		var gotJSON, wantJSON any
 		if err := json.Unmarshal(stored[0].Data, &gotJSON); err != nil {

@@ -97,6 +97,7 @@ type ComplexityRoot struct {
 
 	Application struct {
 		Answers             func(childComplexity int) int
+		Assignments         func(childComplexity int) int
 		Certificate         func(childComplexity int) int
 		Completeness        func(childComplexity int) int
 		Confirmed           func(childComplexity int) int
@@ -138,6 +139,7 @@ type ComplexityRoot struct {
 	AuditedEvent struct {
 		Actor      func(childComplexity int) int
 		Data       func(childComplexity int) int
+		Erased     func(childComplexity int) int
 		Hash       func(childComplexity int) int
 		OccurredAt func(childComplexity int) int
 		Position   func(childComplexity int) int
@@ -145,6 +147,7 @@ type ComplexityRoot struct {
 		Role       func(childComplexity int) int
 		Type       func(childComplexity int) int
 		Version    func(childComplexity int) int
+		Withheld   func(childComplexity int) int
 	}
 
 	CategoryCount struct {
@@ -215,6 +218,7 @@ type ComplexityRoot struct {
 	Contact struct {
 		Address func(childComplexity int) int
 		Email   func(childComplexity int) int
+		Erased  func(childComplexity int) int
 		Person  func(childComplexity int) int
 		Phone   func(childComplexity int) int
 	}
@@ -282,6 +286,19 @@ type ComplexityRoot struct {
 		Organisations func(childComplexity int) int
 	}
 
+	ErasurePayload struct {
+		KeysDestroyed func(childComplexity int) int
+		Position      func(childComplexity int) int
+		Subject       func(childComplexity int) int
+	}
+
+	ExpertAssignment struct {
+		Conflict   func(childComplexity int) int
+		Expert     func(childComplexity int) int
+		Name       func(childComplexity int) int
+		NameErased func(childComplexity int) int
+	}
+
 	Indicator struct {
 		Actual         func(childComplexity int) int
 		Baseline       func(childComplexity int) int
@@ -345,7 +362,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AnnounceResult                func(childComplexity int, applicationID string, expectedVersion *int) int
-		AssignExpert                  func(childComplexity int, applicationID string, expert string, expectedVersion *int) int
+		AssignExpert                  func(childComplexity int, applicationID string, expert string, name *string, expectedVersion *int) int
 		AwardCertificate              func(childComplexity int, applicationID string, expectedVersion *int) int
 		CancelActivity                func(childComplexity int, id string, reason string) int
 		ChangeCertificationRules      func(childComplexity int, input model.ChangeRulesInput) int
@@ -360,6 +377,7 @@ type ComplexityRoot struct {
 		DeclareConflictOfInterest     func(childComplexity int, applicationID string, conflict bool, details *string, expectedVersion *int) int
 		DefineIndicator               func(childComplexity int, input model.IndicatorInput) int
 		DraftApplication              func(childComplexity int, year int, municipality string) int
+		EraseSubject                  func(childComplexity int, subject string, reason string) int
 		FormNetwork                   func(childComplexity int, input model.FormNetworkInput) int
 		JoinNetwork                   func(childComplexity int, input model.MembershipInput) int
 		LeaveNetwork                  func(childComplexity int, input model.MembershipInput) int
@@ -462,6 +480,7 @@ type ComplexityRoot struct {
 		Implementers   func(childComplexity int) int
 		Indicators     func(childComplexity int, on *string) int
 		Lead           func(childComplexity int) int
+		LeadErased     func(childComplexity int) int
 		Municipalities func(childComplexity int) int
 		Objectives     func(childComplexity int) int
 		Partners       func(childComplexity int) int
@@ -530,6 +549,7 @@ type ComplexityRoot struct {
 		Actor         func(childComplexity int) int
 		CorrelationID func(childComplexity int) int
 		Data          func(childComplexity int) int
+		Erased        func(childComplexity int) int
 		ID            func(childComplexity int) int
 		OccurredAt    func(childComplexity int) int
 		Position      func(childComplexity int) int
@@ -539,6 +559,7 @@ type ComplexityRoot struct {
 		Stream        func(childComplexity int) int
 		Type          func(childComplexity int) int
 		Version       func(childComplexity int) int
+		Withheld      func(childComplexity int) int
 	}
 
 	Region struct {
@@ -669,7 +690,7 @@ type MutationResolver interface {
 	RequestApplicationInformation(ctx context.Context, applicationID string, question string, expectedVersion *int) (*model.CertificationPayload, error)
 	ProvideApplicationInformation(ctx context.Context, applicationID string, requestID string, answer string, expectedVersion *int) (*model.CertificationPayload, error)
 	ReportMaterialChange(ctx context.Context, applicationID string, description string, expectedVersion *int) (*model.CertificationPayload, error)
-	AssignExpert(ctx context.Context, applicationID string, expert string, expectedVersion *int) (*model.CertificationPayload, error)
+	AssignExpert(ctx context.Context, applicationID string, expert string, name *string, expectedVersion *int) (*model.CertificationPayload, error)
 	DeclareConflictOfInterest(ctx context.Context, applicationID string, conflict bool, details *string, expectedVersion *int) (*model.CertificationPayload, error)
 	ScoreApplication(ctx context.Context, applicationID string, criterion string, score int, rationale string, reason *string, expectedVersion *int) (*model.CertificationPayload, error)
 	DecideApplication(ctx context.Context, input model.DecideInput) (*model.CertificationPayload, error)
@@ -682,6 +703,7 @@ type MutationResolver interface {
 	SuspendNetworkMember(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error)
 	ReinstateNetworkMember(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error)
 	LeaveNetwork(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error)
+	EraseSubject(ctx context.Context, subject string, reason string) (*model.ErasurePayload, error)
 	RegisterProject(ctx context.Context, input model.RegisterProjectInput) (*model.ProjectPayload, error)
 	RecordContribution(ctx context.Context, project string, donor string, amount model.MoneyInput) (*model.ProjectPayload, error)
 	DefineIndicator(ctx context.Context, input model.IndicatorInput) (*model.ProjectPayload, error)
@@ -939,6 +961,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Application.Answers(childComplexity), true
+	case "Application.assignments":
+		if e.ComplexityRoot.Application.Assignments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.Assignments(childComplexity), true
 	case "Application.certificate":
 		if e.ComplexityRoot.Application.Certificate == nil {
 			break
@@ -1139,6 +1167,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditedEvent.Data(childComplexity), true
+	case "AuditedEvent.erased":
+		if e.ComplexityRoot.AuditedEvent.Erased == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditedEvent.Erased(childComplexity), true
 	case "AuditedEvent.hash":
 		if e.ComplexityRoot.AuditedEvent.Hash == nil {
 			break
@@ -1181,6 +1215,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditedEvent.Version(childComplexity), true
+	case "AuditedEvent.withheld":
+		if e.ComplexityRoot.AuditedEvent.Withheld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditedEvent.Withheld(childComplexity), true
 
 	case "CategoryCount.category":
 		if e.ComplexityRoot.CategoryCount.Category == nil {
@@ -1448,6 +1488,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Contact.Email(childComplexity), true
+	case "Contact.erased":
+		if e.ComplexityRoot.Contact.Erased == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Contact.Erased(childComplexity), true
 	case "Contact.person":
 		if e.ComplexityRoot.Contact.Person == nil {
 			break
@@ -1702,6 +1748,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DirectoryCount.Organisations(childComplexity), true
+
+	case "ErasurePayload.keysDestroyed":
+		if e.ComplexityRoot.ErasurePayload.KeysDestroyed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasurePayload.KeysDestroyed(childComplexity), true
+	case "ErasurePayload.position":
+		if e.ComplexityRoot.ErasurePayload.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasurePayload.Position(childComplexity), true
+	case "ErasurePayload.subject":
+		if e.ComplexityRoot.ErasurePayload.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErasurePayload.Subject(childComplexity), true
+
+	case "ExpertAssignment.conflict":
+		if e.ComplexityRoot.ExpertAssignment.Conflict == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExpertAssignment.Conflict(childComplexity), true
+	case "ExpertAssignment.expert":
+		if e.ComplexityRoot.ExpertAssignment.Expert == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExpertAssignment.Expert(childComplexity), true
+	case "ExpertAssignment.name":
+		if e.ComplexityRoot.ExpertAssignment.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExpertAssignment.Name(childComplexity), true
+	case "ExpertAssignment.nameErased":
+		if e.ComplexityRoot.ExpertAssignment.NameErased == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ExpertAssignment.NameErased(childComplexity), true
 
 	case "Indicator.actual":
 		if e.ComplexityRoot.Indicator.Actual == nil {
@@ -1971,7 +2061,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AssignExpert(childComplexity, args["applicationId"].(string), args["expert"].(string), args["expectedVersion"].(*int)), true
+		return e.ComplexityRoot.Mutation.AssignExpert(childComplexity, args["applicationId"].(string), args["expert"].(string), args["name"].(*string), args["expectedVersion"].(*int)), true
 	case "Mutation.awardCertificate":
 		if e.ComplexityRoot.Mutation.AwardCertificate == nil {
 			break
@@ -2126,6 +2216,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DraftApplication(childComplexity, args["year"].(int), args["municipality"].(string)), true
+	case "Mutation.eraseSubject":
+		if e.ComplexityRoot.Mutation.EraseSubject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_eraseSubject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EraseSubject(childComplexity, args["subject"].(string), args["reason"].(string)), true
 	case "Mutation.formNetwork":
 		if e.ComplexityRoot.Mutation.FormNetwork == nil {
 			break
@@ -2735,6 +2836,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Project.Lead(childComplexity), true
+	case "Project.leadErased":
+		if e.ComplexityRoot.Project.LeadErased == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.LeadErased(childComplexity), true
 	case "Project.municipalities":
 		if e.ComplexityRoot.Project.Municipalities == nil {
 			break
@@ -3154,6 +3261,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RecordedEvent.Data(childComplexity), true
+	case "RecordedEvent.erased":
+		if e.ComplexityRoot.RecordedEvent.Erased == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordedEvent.Erased(childComplexity), true
 	case "RecordedEvent.id":
 		if e.ComplexityRoot.RecordedEvent.ID == nil {
 			break
@@ -3208,6 +3321,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RecordedEvent.Version(childComplexity), true
+	case "RecordedEvent.withheld":
+		if e.ComplexityRoot.RecordedEvent.Withheld == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordedEvent.Withheld(childComplexity), true
 
 	case "Region.capital":
 		if e.ComplexityRoot.Region.Capital == nil {
@@ -4068,8 +4187,8 @@ extend type Mutation {
   One application, by ID (<year>-<municipality>, for example 2019-batumi),
   with the same visibility as applications. With asOf, the state at that
   moment of its history, rebuilt from its events rather than read from the
-  read model: a log position, or a time (the state after the last event
-  recorded at or before it).
+  read model (see AsOf). An application that had not begun by that moment
+  is a NOT_FOUND error that says when it began, not a silent null.
   """
   application(id: ID!, asOf: AsOf): Application
   """
@@ -4099,10 +4218,19 @@ extend type Mutation {
   replayDecision(applicationId: ID!): DecisionReplay!
 }
 
-"A moment of an application's history: exactly one of position or time."
+"""
+A moment of an application's history: exactly one of
+- position: what the log held up to this position;
+- recordedAt: what the ledger knew then, the events recorded at or before
+  this instant (an auditor's question: what did the ledger say on that day?);
+- occurredAt: what had happened by then, the events whose fact occurred at
+  or before this instant (a past cycle imported later occurred in the past
+  but was recorded now).
+"""
 input AsOf {
   position: Position
-  time: DateTime
+  recordedAt: DateTime
+  occurredAt: DateTime
 }
 
 "A year's certification: its calendar and the rules in force."
@@ -4199,6 +4327,11 @@ type Application {
   requests: [InformationRequest!]!
   "Assigned experts (consortium, auditors, admins)."
   experts: [String!]
+  """
+  The experts assigned, with their names where recorded: the consortium,
+  auditors and admins see all of them, an assigned expert their own.
+  """
+  assignments: [ExpertAssignment!]
   "Experts who declared a conflict of interest (consortium, auditors, admins)."
   conflicted: [String!]
   "Questionnaire answers by question code (the applicant, experts, consortium, auditors, admins)."
@@ -4227,6 +4360,18 @@ type Application {
   version: Int!
   "Position of the last event this state reflects."
   position: Position!
+}
+
+"An expert's assignment to an application."
+type ExpertAssignment {
+  "The expert, as the log knows them: their key's actor ID."
+  expert: String!
+  "The expert's name: personal data; null when not recorded, or erased."
+  name: String
+  "The name was erased (data subject expert:<expert>)."
+  nameErased: Boolean!
+  "Whether the expert declared a conflict of interest; null before they declared."
+  conflict: Boolean
 }
 
 "The scores so far, before a decision."
@@ -4298,7 +4443,8 @@ type Recommendation {
   "Weighted score, 0 to 100."
   score: Float!
   criteria: [CriterionScore!]!
-  experts: [String!]!
+  "The experts whose scores it counted: the consortium, auditors and admins."
+  experts: [String!]
   "Why not to certify, when that is the recommendation."
   reasons: [String!]!
 }
@@ -4404,7 +4550,16 @@ type AuditedEvent {
   role: String!
   "The log's chain hash at this position, hex."
   hash: String
+  """
+  The event's data as this caller may see it: personal fields open, or
+  empty once erased (the hash covers the stored bytes, in which they are
+  sealed, so the chain verifies either way).
+  """
   data: JSON!
+  "Fields of data withheld from this caller (dotted paths)."
+  withheld: [String!]!
+  "Personal fields of data erased (dotted paths)."
+  erased: [String!]!
 }
 
 "The hash chain and signed checkpoints, rechecked over a range of the log."
@@ -4560,7 +4715,7 @@ extend type Mutation {
   "The applicant: report a change to what the application says."
   reportMaterialChange(applicationId: ID!, description: String!, expectedVersion: Int): CertificationPayload!
   "The consortium. expert is the expert's actor ID, as viewer.name shows it to them (key:<name>#<key ID>)."
-  assignExpert(applicationId: ID!, expert: String!, expectedVersion: Int): CertificationPayload!
+  assignExpert(applicationId: ID!, expert: String!, name: String, expectedVersion: Int): CertificationPayload!
   "The assigned expert, before scoring."
   declareConflictOfInterest(applicationId: ID!, conflict: Boolean!, details: String, expectedVersion: Int): CertificationPayload!
   "The assigned expert without a conflict; a second score of a criterion is a revision and needs a reason."
@@ -4831,7 +4986,7 @@ extend input OrganisationFilter {
   projections: [ProjectionStatus!]!
 }
 
-"A read model's progress."
+"A read model's progress. lastError is for admins and auditors."
 type ProjectionStatus {
   name: String!
   version: Int!
@@ -4856,12 +5011,19 @@ type RecordedEvent {
   version: Int!
   type: String!
   schemaVersion: Int!
+  "The event's data as this caller may see it: fields withheld left out, personal fields erased left empty."
   data: JSON!
   occurredAt: DateTime!
   recordedAt: DateTime!
+  "Who caused it: null where withheld (an expert's identity, or any name from an anonymous caller)."
   actor: String
   role: String
+  "Ties the event to the others of the same request: null where the actor is withheld."
   correlationId: String
+  "Fields of data withheld from this caller (dotted paths), such as expert or contact.email."
+  withheld: [String!]!
+  "Personal fields of data whose subject was erased (dotted paths): empty in data."
+  erased: [String!]!
 }
 
 """
@@ -4871,7 +5033,12 @@ one left out holds for every event.
 input EventFilter {
   "Only streams whose ID starts with this, e.g. organisation-."
   streamPrefix: String
-  "Only these types, e.g. registry.organisation_renamed."
+  """
+  Only these types, e.g. registry.organisation_renamed. A type the caller
+  may never see (access.key_created, or an application's events for an
+  anonymous caller) is refused with FORBIDDEN, an unknown one with
+  BAD_USER_INPUT.
+  """
   types: [String!]
 }
 
@@ -4882,10 +5049,38 @@ on a WebSocket, so send the API key in the connection_init payload:
 {"Authorization": "Bearer <key>"}.
 """
 type Subscription {
-  "Events as they enter the log, from after the given position (default: now). Signed-in roles only."
+  """
+  Events as they enter the log, from after the given position (default:
+  now), each as the caller may see it: whole, with fields withheld
+  (withheld lists them), or not at all. Anonymous callers get the public
+  events (the places, organisations without their contacts, cycles,
+  certificates, networks, projects, activities).
+  """
   events(filter: EventFilter, after: Position): RecordedEvent!
   "Every projection's status, whenever one changes."
   projectionStatus: [ProjectionStatus!]!
+}
+`, BuiltIn: false},
+	{Name: "../schema/privacy.graphqls", Input: `extend type Mutation {
+  """
+  Erases a data subject's personal data (admins): destroys the keys it is
+  sealed with in the log and records the erasure, after which every answer
+  shows the fields as erased, while the log and its hash chain stay
+  intact. Subjects: organisation:<id>:contact (a contact person's name,
+  e-mail and phone), project:<id>:lead, expert:<actor>. An unknown subject
+  is NOT_FOUND; one erased already, with nothing recorded under it since, a
+  CONFLICT; the reason (at most 500 characters) is required.
+  """
+  eraseSubject(subject: ID!, reason: String!): ErasurePayload!
+}
+
+"What an erasure did."
+type ErasurePayload {
+  "Position of the erasure's event in the log."
+  position: Position!
+  subject: ID!
+  "How many keys were destroyed (0 for data recorded before the log sealed it, which is withheld instead)."
+  keysDestroyed: Int!
 }
 `, BuiltIn: false},
 	{Name: "../schema/project.graphqls", Input: `extend type Query {
@@ -4901,8 +5096,10 @@ type Project {
   title: LocalizedText!
   implementers: [Organisation!]!
   partners: [Organisation!]!
-  "The project's lead, a person."
+  "The project's lead, a person: personal data, for signed-in callers; null once erased."
   lead: String
+  "The lead's name was erased (data subject project:<id>:lead)."
+  leadErased: Boolean!
   start: Date!
   end: Date!
   regions: [Region!]!
@@ -5130,7 +5327,11 @@ type Organisation {
   legalForm: String
   region: Region
   municipality: Municipality
-  "Personal data: null for anonymous callers."
+  """
+  How to reach the organisation: signed-in callers see its address; the
+  contact person's name, e-mail and phone are personal data, which admins,
+  auditors and the hub of the organisation's region see.
+  """
   contact: Contact
   website: String
   founded: Date
@@ -5144,10 +5345,19 @@ type Organisation {
 }
 
 type Contact {
+  "Personal data: admins, auditors and the region's hub; empty once erased."
   email: String
+  "Personal data: admins, auditors and the region's hub; empty once erased."
   phone: String
   address: String
+  "The contact person's name. Personal data: admins, auditors and the region's hub; empty once erased."
   person: String
+  """
+  The contact person's name, e-mail and phone were erased at their
+  request (their data subject is organisation:<id>:contact): they are
+  gone from every answer, while the log that recorded them still verifies.
+  """
+  erased: Boolean!
 }
 
 enum OrganisationKind {
@@ -5432,6 +5642,8 @@ func (ec *executionContext) childFields_Application(ctx context.Context, field g
 		return ec.fieldContext_Application_requests(ctx, field)
 	case "experts":
 		return ec.fieldContext_Application_experts(ctx, field)
+	case "assignments":
+		return ec.fieldContext_Application_assignments(ctx, field)
 	case "conflicted":
 		return ec.fieldContext_Application_conflicted(ctx, field)
 	case "answers":
@@ -5508,6 +5720,10 @@ func (ec *executionContext) childFields_AuditedEvent(ctx context.Context, field 
 		return ec.fieldContext_AuditedEvent_hash(ctx, field)
 	case "data":
 		return ec.fieldContext_AuditedEvent_data(ctx, field)
+	case "withheld":
+		return ec.fieldContext_AuditedEvent_withheld(ctx, field)
+	case "erased":
+		return ec.fieldContext_AuditedEvent_erased(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditedEvent", field.Name)
 }
@@ -5652,6 +5868,8 @@ func (ec *executionContext) childFields_Contact(ctx context.Context, field graph
 		return ec.fieldContext_Contact_address(ctx, field)
 	case "person":
 		return ec.fieldContext_Contact_person(ctx, field)
+	case "erased":
+		return ec.fieldContext_Contact_erased(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Contact", field.Name)
 }
@@ -5780,6 +5998,32 @@ func (ec *executionContext) childFields_DirectoryCount(ctx context.Context, fiel
 		return ec.fieldContext_DirectoryCount_organisations(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DirectoryCount", field.Name)
+}
+
+func (ec *executionContext) childFields_ErasurePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_ErasurePayload_position(ctx, field)
+	case "subject":
+		return ec.fieldContext_ErasurePayload_subject(ctx, field)
+	case "keysDestroyed":
+		return ec.fieldContext_ErasurePayload_keysDestroyed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ErasurePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ExpertAssignment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "expert":
+		return ec.fieldContext_ExpertAssignment_expert(ctx, field)
+	case "name":
+		return ec.fieldContext_ExpertAssignment_name(ctx, field)
+	case "nameErased":
+		return ec.fieldContext_ExpertAssignment_nameErased(ctx, field)
+	case "conflict":
+		return ec.fieldContext_ExpertAssignment_conflict(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ExpertAssignment", field.Name)
 }
 
 func (ec *executionContext) childFields_Indicator(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6050,6 +6294,8 @@ func (ec *executionContext) childFields_Project(ctx context.Context, field graph
 		return ec.fieldContext_Project_partners(ctx, field)
 	case "lead":
 		return ec.fieldContext_Project_lead(ctx, field)
+	case "leadErased":
+		return ec.fieldContext_Project_leadErased(ctx, field)
 	case "start":
 		return ec.fieldContext_Project_start(ctx, field)
 	case "end":
@@ -6150,6 +6396,10 @@ func (ec *executionContext) childFields_RecordedEvent(ctx context.Context, field
 		return ec.fieldContext_RecordedEvent_role(ctx, field)
 	case "correlationId":
 		return ec.fieldContext_RecordedEvent_correlationId(ctx, field)
+	case "withheld":
+		return ec.fieldContext_RecordedEvent_withheld(ctx, field)
+	case "erased":
+		return ec.fieldContext_RecordedEvent_erased(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RecordedEvent", field.Name)
 }
@@ -6481,14 +6731,22 @@ func (ec *executionContext) field_Mutation_assignExpert_args(ctx context.Context
 		return nil, err
 	}
 	args["expert"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "expectedVersion",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["expectedVersion"] = arg2
+	args["expectedVersion"] = arg3
 	return args, nil
 }
 
@@ -6813,6 +7071,28 @@ func (ec *executionContext) field_Mutation_draftApplication_args(ctx context.Con
 		return nil, err
 	}
 	args["municipality"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_eraseSubject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "subject",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["subject"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -8858,6 +9138,38 @@ func (ec *executionContext) fieldContext_Application_experts(_ context.Context, 
 	return graphql.NewScalarFieldContext("Application", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Application_assignments(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_assignments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Assignments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ExpertAssignment) graphql.Marshaler {
+			return ec.marshalOExpertAssignment2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐExpertAssignmentᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Application_assignments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Application",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ExpertAssignment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Application_conflicted(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9625,6 +9937,52 @@ func (ec *executionContext) _AuditedEvent_data(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_AuditedEvent_data(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditedEvent", field, false, false, errors.New("field of type JSON does not have child fields"))
+}
+
+func (ec *executionContext) _AuditedEvent_withheld(ctx context.Context, field graphql.CollectedField, obj *model.AuditedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditedEvent_withheld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Withheld, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditedEvent_withheld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditedEvent", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AuditedEvent_erased(ctx context.Context, field graphql.CollectedField, obj *model.AuditedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditedEvent_erased(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Erased, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AuditedEvent_erased(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditedEvent", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _CategoryCount_category(ctx context.Context, field graphql.CollectedField, obj *model.CategoryCount) (ret graphql.Marshaler) {
@@ -10678,7 +11036,7 @@ func (ec *executionContext) fieldContext_CertificationSchedule_ceremonyDate(_ co
 	return graphql.NewScalarFieldContext("CertificationSchedule", field, false, false, errors.New("field of type Date does not have child fields"))
 }
 
-func (ec *executionContext) _Contact_email(ctx context.Context, field graphql.CollectedField, obj *registry.Contact) (ret graphql.Marshaler) {
+func (ec *executionContext) _Contact_email(ctx context.Context, field graphql.CollectedField, obj *projections.Contact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10701,7 +11059,7 @@ func (ec *executionContext) fieldContext_Contact_email(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Contact", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Contact_phone(ctx context.Context, field graphql.CollectedField, obj *registry.Contact) (ret graphql.Marshaler) {
+func (ec *executionContext) _Contact_phone(ctx context.Context, field graphql.CollectedField, obj *projections.Contact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10724,7 +11082,7 @@ func (ec *executionContext) fieldContext_Contact_phone(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Contact", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Contact_address(ctx context.Context, field graphql.CollectedField, obj *registry.Contact) (ret graphql.Marshaler) {
+func (ec *executionContext) _Contact_address(ctx context.Context, field graphql.CollectedField, obj *projections.Contact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10747,7 +11105,7 @@ func (ec *executionContext) fieldContext_Contact_address(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Contact", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Contact_person(ctx context.Context, field graphql.CollectedField, obj *registry.Contact) (ret graphql.Marshaler) {
+func (ec *executionContext) _Contact_person(ctx context.Context, field graphql.CollectedField, obj *projections.Contact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10768,6 +11126,29 @@ func (ec *executionContext) _Contact_person(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Contact_person(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Contact", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Contact_erased(ctx context.Context, field graphql.CollectedField, obj *projections.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Contact_erased(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Erased, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Contact_erased(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Contact", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _Contribution_donor(ctx context.Context, field graphql.CollectedField, obj *model.Contribution) (ret graphql.Marshaler) {
@@ -11791,6 +12172,167 @@ func (ec *executionContext) _DirectoryCount_organisations(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_DirectoryCount_organisations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DirectoryCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ErasurePayload_position(ctx context.Context, field graphql.CollectedField, obj *model.ErasurePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasurePayload_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErasurePayload_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasurePayload", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _ErasurePayload_subject(ctx context.Context, field graphql.CollectedField, obj *model.ErasurePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasurePayload_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErasurePayload_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasurePayload", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ErasurePayload_keysDestroyed(ctx context.Context, field graphql.CollectedField, obj *model.ErasurePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErasurePayload_keysDestroyed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeysDestroyed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErasurePayload_keysDestroyed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErasurePayload", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ExpertAssignment_expert(ctx context.Context, field graphql.CollectedField, obj *model.ExpertAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExpertAssignment_expert(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expert, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExpertAssignment_expert(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExpertAssignment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExpertAssignment_name(ctx context.Context, field graphql.CollectedField, obj *model.ExpertAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExpertAssignment_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExpertAssignment_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExpertAssignment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ExpertAssignment_nameErased(ctx context.Context, field graphql.CollectedField, obj *model.ExpertAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExpertAssignment_nameErased(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NameErased, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ExpertAssignment_nameErased(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExpertAssignment", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ExpertAssignment_conflict(ctx context.Context, field graphql.CollectedField, obj *model.ExpertAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ExpertAssignment_conflict(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conflict, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ExpertAssignment_conflict(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ExpertAssignment", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _Indicator_id(ctx context.Context, field graphql.CollectedField, obj *model.Indicator) (ret graphql.Marshaler) {
@@ -13789,7 +14331,7 @@ func (ec *executionContext) _Mutation_assignExpert(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AssignExpert(ctx, fc.Args["applicationId"].(string), fc.Args["expert"].(string), fc.Args["expectedVersion"].(*int))
+			return ec.Resolvers.Mutation().AssignExpert(ctx, fc.Args["applicationId"].(string), fc.Args["expert"].(string), fc.Args["name"].(*string), fc.Args["expectedVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationPayload) graphql.Marshaler {
@@ -14345,6 +14887,50 @@ func (ec *executionContext) fieldContext_Mutation_leaveNetwork(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_leaveNetwork_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_eraseSubject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_eraseSubject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EraseSubject(ctx, fc.Args["subject"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ErasurePayload) graphql.Marshaler {
+			return ec.marshalNErasurePayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐErasurePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_eraseSubject(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErasurePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_eraseSubject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15270,8 +15856,8 @@ func (ec *executionContext) _Organisation_contact(ctx context.Context, field gra
 			return obj.Contact, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *registry.Contact) graphql.Marshaler {
-			return ec.marshalOContact2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐContact(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Contact) graphql.Marshaler {
+			return ec.marshalOContact2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐContact(ctx, selections, v)
 		},
 		true,
 		false,
@@ -15924,6 +16510,29 @@ func (ec *executionContext) _Project_lead(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Project_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Project", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Project_leadErased(ctx context.Context, field graphql.CollectedField, obj *projections.ProjectInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Project_leadErased(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeadErased, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Project_leadErased(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Project", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _Project_start(ctx context.Context, field graphql.CollectedField, obj *projections.ProjectInfo) (ret graphql.Marshaler) {
@@ -17679,10 +18288,10 @@ func (ec *executionContext) _Recommendation_experts(ctx context.Context, field g
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Recommendation_experts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -17985,6 +18594,52 @@ func (ec *executionContext) _RecordedEvent_correlationId(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_RecordedEvent_correlationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecordedEvent", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RecordedEvent_withheld(ctx context.Context, field graphql.CollectedField, obj *model.RecordedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordedEvent_withheld(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Withheld, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordedEvent_withheld(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecordedEvent", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RecordedEvent_erased(ctx context.Context, field graphql.CollectedField, obj *model.RecordedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordedEvent_erased(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Erased, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordedEvent_erased(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RecordedEvent", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
@@ -20691,7 +21346,7 @@ func (ec *executionContext) unmarshalInputAsOf(ctx context.Context, obj any) (mo
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"position", "time"}
+	fieldsInOrder := [...]string{"position", "recordedAt", "occurredAt"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20705,13 +21360,20 @@ func (ec *executionContext) unmarshalInputAsOf(ctx context.Context, obj any) (mo
 				return it, err
 			}
 			it.Position = data
-		case "time":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("time"))
+		case "recordedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("recordedAt"))
 			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.Time = data
+			it.RecordedAt = data
+		case "occurredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OccurredAt = data
 		}
 	}
 	return it, nil
@@ -23057,6 +23719,8 @@ func (ec *executionContext) _Application(ctx context.Context, sel ast.SelectionS
 			}
 		case "experts":
 			out.Values[i] = ec._Application_experts(ctx, field, obj)
+		case "assignments":
+			out.Values[i] = ec._Application_assignments(ctx, field, obj)
 		case "conflicted":
 			out.Values[i] = ec._Application_conflicted(ctx, field, obj)
 		case "answers":
@@ -23339,6 +24003,16 @@ func (ec *executionContext) _AuditedEvent(ctx context.Context, sel ast.Selection
 			out.Values[i] = ec._AuditedEvent_hash(ctx, field, obj)
 		case "data":
 			out.Values[i] = ec._AuditedEvent_data(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withheld":
+			out.Values[i] = ec._AuditedEvent_withheld(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "erased":
+			out.Values[i] = ec._AuditedEvent_erased(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23820,7 +24494,7 @@ func (ec *executionContext) _CertificationSchedule(ctx context.Context, sel ast.
 
 var contactImplementors = []string{"Contact"}
 
-func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, obj *registry.Contact) graphql.Marshaler {
+func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, obj *projections.Contact) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, contactImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -23837,6 +24511,11 @@ func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, 
 			out.Values[i] = ec._Contact_address(ctx, field, obj)
 		case "person":
 			out.Values[i] = ec._Contact_person(ctx, field, obj)
+		case "erased":
+			out.Values[i] = ec._Contact_erased(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24280,6 +24959,103 @@ func (ec *executionContext) _DirectoryCount(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var erasurePayloadImplementors = []string{"ErasurePayload"}
+
+func (ec *executionContext) _ErasurePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ErasurePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, erasurePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ErasurePayload")
+		case "position":
+			out.Values[i] = ec._ErasurePayload_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subject":
+			out.Values[i] = ec._ErasurePayload_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keysDestroyed":
+			out.Values[i] = ec._ErasurePayload_keysDestroyed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var expertAssignmentImplementors = []string{"ExpertAssignment"}
+
+func (ec *executionContext) _ExpertAssignment(ctx context.Context, sel ast.SelectionSet, obj *model.ExpertAssignment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, expertAssignmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ExpertAssignment")
+		case "expert":
+			out.Values[i] = ec._ExpertAssignment_expert(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ExpertAssignment_name(ctx, field, obj)
+		case "nameErased":
+			out.Values[i] = ec._ExpertAssignment_nameErased(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "conflict":
+			out.Values[i] = ec._ExpertAssignment_conflict(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25006,6 +25782,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "leaveNetwork":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_leaveNetwork(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eraseSubject":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_eraseSubject(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -25925,6 +26708,11 @@ func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, 
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "leadErased":
+			out.Values[i] = ec._Project_leadErased(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "start":
 			out.Values[i] = ec._Project_start(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -26862,9 +27650,6 @@ func (ec *executionContext) _Recommendation(ctx context.Context, sel ast.Selecti
 			}
 		case "experts":
 			out.Values[i] = ec._Recommendation_experts(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
 		case "reasons":
 			out.Values[i] = ec._Recommendation_reasons(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -26955,6 +27740,16 @@ func (ec *executionContext) _RecordedEvent(ctx context.Context, sel ast.Selectio
 			out.Values[i] = ec._RecordedEvent_role(ctx, field, obj)
 		case "correlationId":
 			out.Values[i] = ec._RecordedEvent_correlationId(ctx, field, obj)
+		case "withheld":
+			out.Values[i] = ec._RecordedEvent_withheld(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "erased":
+			out.Values[i] = ec._RecordedEvent_erased(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -28718,6 +29513,24 @@ func (ec *executionContext) marshalNDirectoryCount2ᚕgithubᚗcomᚋcivicledger
 	return ret
 }
 
+func (ec *executionContext) marshalNErasurePayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐErasurePayload(ctx context.Context, sel ast.SelectionSet, v model.ErasurePayload) graphql.Marshaler {
+	return ec._ErasurePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNErasurePayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐErasurePayload(ctx context.Context, sel ast.SelectionSet, v *model.ErasurePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ErasurePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNExpertAssignment2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐExpertAssignment(ctx context.Context, sel ast.SelectionSet, v model.ExpertAssignment) graphql.Marshaler {
+	return ec._ExpertAssignment(ctx, sel, &v)
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -30317,7 +31130,7 @@ func (ec *executionContext) marshalOConsultationChannel2ᚖgithubᚗcomᚋcivicl
 	return v
 }
 
-func (ec *executionContext) marshalOContact2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐContact(ctx context.Context, sel ast.SelectionSet, v *registry.Contact) graphql.Marshaler {
+func (ec *executionContext) marshalOContact2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐContact(ctx context.Context, sel ast.SelectionSet, v *projections.Contact) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -30400,6 +31213,25 @@ func (ec *executionContext) unmarshalOEventFilter2ᚖgithubᚗcomᚋcivicledger�
 	}
 	res, err := ec.unmarshalInputEventFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOExpertAssignment2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐExpertAssignmentᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ExpertAssignment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNExpertAssignment2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐExpertAssignment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {

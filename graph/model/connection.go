@@ -3,19 +3,18 @@
 package model
 
 import (
-	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/projections"
 )
 
-// Organisation is an organisation as one caller may see it: the read
-// model's, with the contact details only for callers allowed personal
-// data. Deciding that once, when the page is built, rather than in a
-// resolver per field, keeps every field of a list a plain field, which
-// gqlgen marshals without a goroutine per row.
+// Organisation is an organisation as the API shows it: the read model's,
+// with the contact as a pointer, so the field can be null where there is
+// none. Who sees the contact is the domain's rule (registry.DeclareViews),
+// applied to the field as it is resolved; every field of a list stays a
+// plain field, which gqlgen marshals without a goroutine per row.
 type Organisation struct {
 	projections.Organisation
-	// Contact shadows the read model's: nil unless the caller may see it.
-	Contact *registry.Contact
+	// Contact shadows the read model's.
+	Contact *projections.Contact
 }
 
 // OrganisationConnection is a page of organisations. Its total is counted

@@ -74,47 +74,6 @@ type AnswerInput struct {
 	Answer string `json:"answer"`
 }
 
-// A municipality's application in one cycle.
-type Application struct {
-	ID           string                    `json:"id"`
-	Year         int                       `json:"year"`
-	Municipality *projections.Municipality `json:"municipality"`
-	Status       ApplicationStatus         `json:"status"`
-	SubmittedOn  *string                   `json:"submittedOn,omitempty"`
-	Confirmed    bool                      `json:"confirmed"`
-	Completeness Completeness              `json:"completeness"`
-	// What an incomplete application misses.
-	Missing []string `json:"missing"`
-	// Information requests not answered yet, by request ID.
-	OpenRequests []string `json:"openRequests"`
-	// Every information request, answered or not, with its question: what the applicant must answer.
-	Requests []InformationRequest `json:"requests"`
-	// Assigned experts (consortium, auditors, admins).
-	Experts []string `json:"experts,omitempty"`
-	// Experts who declared a conflict of interest (consortium, auditors, admins).
-	Conflicted []string `json:"conflicted,omitempty"`
-	// Questionnaire answers by question code (the applicant, experts, consortium, auditors, admins).
-	Answers []Answer `json:"answers,omitempty"`
-	// Scores: all of them for the consortium, auditors and admins; an expert
-	// sees their own; others see none.
-	Scores      []Score      `json:"scores,omitempty"`
-	Decision    *Decision    `json:"decision,omitempty"`
-	Certificate *Certificate `json:"certificate,omitempty"`
-	// The municipality's previous certificate, from an earlier cycle, whose
-	// recommendations the decision's progress assessment looks back on; null
-	// when it had none.
-	PreviousCertificate *Certificate `json:"previousCertificate,omitempty"`
-	// What the rules in force make of the scores so far: the consortium,
-	// auditors and admins.
-	ScoreSummary *ScoreSummary `json:"scoreSummary,omitempty"`
-	// What happened to the application, event by event; experts are named only to the consortium, auditors and admins.
-	Timeline []TimelineEntry `json:"timeline"`
-	// The application stream's version: pass it as expectedVersion to act only if nothing changed since.
-	Version int `json:"version"`
-	// Position of the last event this state reflects.
-	Position scalar.Position `json:"position"`
-}
-
 // Which applications a list shows; every condition given must hold. region and municipality are codes.
 type ApplicationFilter struct {
 	Year         *int               `json:"year,omitempty"`
@@ -123,10 +82,17 @@ type ApplicationFilter struct {
 	Status       *ApplicationStatus `json:"status,omitempty"`
 }
 
-// A moment of an application's history: exactly one of position or time.
+// A moment of an application's history: exactly one of
+//   - position: what the log held up to this position;
+//   - recordedAt: what the ledger knew then, the events recorded at or before
+//     this instant (an auditor's question: what did the ledger say on that day?);
+//   - occurredAt: what had happened by then, the events whose fact occurred at
+//     or before this instant (a past cycle imported later occurred in the past
+//     but was recorded now).
 type AsOf struct {
-	Position *scalar.Position `json:"position,omitempty"`
-	Time     *time.Time       `json:"time,omitempty"`
+	Position   *scalar.Position `json:"position,omitempty"`
+	RecordedAt *time.Time       `json:"recordedAt,omitempty"`
+	OccurredAt *time.Time       `json:"occurredAt,omitempty"`
 }
 
 // Attendees alike in every dimension.
@@ -169,8 +135,15 @@ type AuditedEvent struct {
 	Actor      string    `json:"actor"`
 	Role       string    `json:"role"`
 	// The log's chain hash at this position, hex.
-	Hash *string     `json:"hash,omitempty"`
+	Hash *string `json:"hash,omitempty"`
+	// The event's data as this caller may see it: personal fields open, or
+	// empty once erased (the hash covers the stored bytes, in which they are
+	// sealed, so the chain verifies either way).
 	Data scalar.JSON `json:"data"`
+	// Fields of data withheld from this caller (dotted paths).
+	Withheld []string `json:"withheld"`
+	// Personal fields of data erased (dotted paths).
+	Erased []string `json:"erased"`
 }
 
 // A category of a breakdown and its attendees: FEMALE, AGE_18_29, LOCAL_GOVERNMENT, MINORITY, UNRECORDED...
@@ -411,13 +384,37 @@ type DirectoryCount struct {
 	Organisations int                       `json:"organisations"`
 }
 
+// What an erasure did.
+type ErasurePayload struct {
+	// Position of the erasure's event in the log.
+	Position scalar.Position `json:"position"`
+	Subject  string          `json:"subject"`
+	// How many keys were destroyed (0 for data recorded before the log sealed it, which is withheld instead).
+	KeysDestroyed int `json:"keysDestroyed"`
+}
+
 // Which events an events subscription delivers. Both conditions must hold;
 // one left out holds for every event.
 type EventFilter struct {
 	// Only streams whose ID starts with this, e.g. organisation-.
 	StreamPrefix *string `json:"streamPrefix,omitempty"`
-	// Only these types, e.g. registry.organisation_renamed.
+	// Only these types, e.g. registry.organisation_renamed. A type the caller
+	// may never see (access.key_created, or an application's events for an
+	// anonymous caller) is refused with FORBIDDEN, an unknown one with
+	// BAD_USER_INPUT.
 	Types []string `json:"types,omitempty"`
+}
+
+// An expert's assignment to an application.
+type ExpertAssignment struct {
+	// The expert, as the log knows them: their key's actor ID.
+	Expert string `json:"expert"`
+	// The expert's name: personal data; null when not recorded, or erased.
+	Name *string `json:"name,omitempty"`
+	// The name was erased (data subject expert:<expert>).
+	NameErased bool `json:"nameErased"`
+	// Whether the expert declared a conflict of interest; null before they declared.
+	Conflict *bool `json:"conflict,omitempty"`
 }
 
 // A new network; id is a code (cssige).
@@ -647,7 +644,7 @@ type ProjectPayload struct {
 	Project *projections.ProjectInfo `json:"project,omitempty"`
 }
 
-// A read model's progress.
+// A read model's progress. lastError is for admins and auditors.
 type ProjectionStatus struct {
 	Name       string `json:"name"`
 	Version    int    `json:"version"`
@@ -680,7 +677,8 @@ type Recommendation struct {
 	// Weighted score, 0 to 100.
 	Score    float64          `json:"score"`
 	Criteria []CriterionScore `json:"criteria"`
-	Experts  []string         `json:"experts"`
+	// The experts whose scores it counted: the consortium, auditors and admins.
+	Experts []string `json:"experts,omitempty"`
 	// Why not to certify, when that is the recommendation.
 	Reasons []string `json:"reasons"`
 }
@@ -693,12 +691,19 @@ type RecordedEvent struct {
 	Version       int             `json:"version"`
 	Type          string          `json:"type"`
 	SchemaVersion int             `json:"schemaVersion"`
-	Data          scalar.JSON     `json:"data"`
-	OccurredAt    time.Time       `json:"occurredAt"`
-	RecordedAt    time.Time       `json:"recordedAt"`
-	Actor         *string         `json:"actor,omitempty"`
-	Role          *string         `json:"role,omitempty"`
-	CorrelationID *string         `json:"correlationId,omitempty"`
+	// The event's data as this caller may see it: fields withheld left out, personal fields erased left empty.
+	Data       scalar.JSON `json:"data"`
+	OccurredAt time.Time   `json:"occurredAt"`
+	RecordedAt time.Time   `json:"recordedAt"`
+	// Who caused it: null where withheld (an expert's identity, or any name from an anonymous caller).
+	Actor *string `json:"actor,omitempty"`
+	Role  *string `json:"role,omitempty"`
+	// Ties the event to the others of the same request: null where the actor is withheld.
+	CorrelationID *string `json:"correlationId,omitempty"`
+	// Fields of data withheld from this caller (dotted paths), such as expert or contact.email.
+	Withheld []string `json:"withheld"`
+	// Personal fields of data whose subject was erased (dotted paths): empty in data.
+	Erased []string `json:"erased"`
 }
 
 // A cycle's counts in one region.

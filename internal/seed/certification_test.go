@@ -25,7 +25,7 @@ var certified2019 = []string{"sighnaghi", "ozurgeti", "gori", "tskaltubo", "zugd
 func newCertification(t testing.TB, bare bool) (*certification.Service, *inmem.Store) {
 	t.Helper()
 	store := inmem.New()
-	repo := &domain.Repository{Store: store, Types: catalog.Types}
+	repo := &domain.Repository{Store: store, Types: catalog.Types, Keys: &domain.MemoryKeyring{}}
 	if !bare {
 		if _, err := Registry(t.Context(), &registry.Service{Repo: repo}, meta); err != nil {
 			t.Fatalf("Registry: %v", err)

@@ -26,7 +26,7 @@ var civilNow = time.Date(2026, 3, 1, 10, 0, 0, 0, domain.Tbilisi)
 func newCivil(t testing.TB) (CivilServices, *inmem.Store) {
 	t.Helper()
 	store := inmem.New()
-	repo := &domain.Repository{Store: store, Types: catalog.Types}
+	repo := &domain.Repository{Store: store, Types: catalog.Types, Keys: &domain.MemoryKeyring{}}
 	s := CivilServices{
 		Registry:   &registry.Service{Repo: repo},
 		Networks:   &network.Service{Repo: repo},
@@ -225,6 +225,9 @@ func checkCivilLog(t *testing.T, repo *domain.Repository, store *inmem.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := repo.Types.Unseal(t.Context(), repo.Keys, stored); err != nil {
+		t.Fatal(err)
+	}
 	marked := func(where, text string) {
 		t.Helper()
 		if !strings.Contains(text, "[illustrative]") && !strings.Contains(text, "[საილუსტრაციო]") {
@@ -290,6 +293,9 @@ func streamEventsOf(t testing.TB, repo *domain.Repository, stream string) []doma
 	}
 	if len(stored) == 0 {
 		t.Fatalf("no stream %s", stream)
+	}
+	if _, err := repo.Types.Unseal(t.Context(), repo.Keys, stored); err != nil {
+		t.Fatal(err)
 	}
 	out := make([]domain.Event, len(stored))
 	for i, se := range stored {

@@ -25,7 +25,7 @@ import (
 func newHistoryStore(t testing.TB) (*domain.Repository, *inmem.Store, map[string][]string) {
 	t.Helper()
 	store := inmem.New()
-	repo := &domain.Repository{Store: store, Types: catalog.Types}
+	repo := &domain.Repository{Store: store, Types: catalog.Types, Keys: &domain.MemoryKeyring{}}
 	svc := &registry.Service{Repo: repo}
 	if _, err := Registry(t.Context(), svc, meta); err != nil {
 		t.Fatalf("Registry: %v", err)
@@ -360,7 +360,7 @@ func TestHistoryAsCommands(t *testing.T) {
 
 func TestHistoryNeedsRegistry(t *testing.T) {
 	store := inmem.New()
-	repo := &domain.Repository{Store: store, Types: catalog.Types}
+	repo := &domain.Repository{Store: store, Types: catalog.Types, Keys: &domain.MemoryKeyring{}}
 	_, err := History(t.Context(), repo, HistoryOptions{From: 2019, To: 2025, Activities: 10, Organisers: map[string][]string{"": {"x"}}})
 	if err == nil || !strings.Contains(err.Error(), "load the registry first") {
 		t.Errorf("History without the registry = %v; want it to ask for the registry", err)

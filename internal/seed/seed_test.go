@@ -22,7 +22,7 @@ func newService(t testing.TB) (*registry.Service, *inmem.Store) {
 	types := &domain.Types{}
 	registry.RegisterEvents(types)
 	store := inmem.New()
-	return &registry.Service{Repo: &domain.Repository{Store: store, Types: types}}, store
+	return &registry.Service{Repo: &domain.Repository{Store: store, Types: types, Keys: &domain.MemoryKeyring{}}}, store
 }
 
 func TestRegistry(t *testing.T) {
