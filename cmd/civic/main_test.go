@@ -497,3 +497,92 @@ func TestReplayCommand(t *testing.T) {
 		t.Fatalf("after the edit, civic replay = %d:\n%s%s\nwant 1, the log broken and MISMATCH", code, out, errOut)
 	}
 }
+
+// TestEraseCommand: civic erase subject destroys a contact person's key
+// and records the erasure; erasing again, an unknown subject, or no reason
+// are refused; the log still verifies and the demo's decisions still
+// replay as they were taken. Personal data written in plain text before
+// the log sealed it is withheld once its subject is erased, and the
+// command says its bytes stay in the log.
+func TestEraseCommand(t *testing.T) {
+	url := testdb.URL(t)
+	keyPath := filepath.Join(t.TempDir(), "key.pem")
+	key, err := loadSigningKey(keyPath, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATABASE_URL": url, "CIVIC_DATA_DIR": t.TempDir(), "CIVIC_SIGNING_KEY": keyPath}
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := postgres.Migrate(context.Background(), pool); err != nil {
+		t.Fatal(err)
+	}
+	store := postgres.New(pool, postgres.Options{SigningKey: key})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); store.RunSequencer(ctx) }()
+	defer func() { stop(); <-done; store.Close() }()
+
+	// An organisation registered before personal data was sealed: its
+	// contact in plain text, as an older version of civic wrote it.
+	if _, err := store.Append(context.Background(), "organisation-legacy-1", eventstore.NoStream(), eventstore.EventData{
+		Type: "registry.organisation_registered", Data: []byte(`{"id":"legacy-1","kind":"cso","name":{"ka":"ძველი","en":"Old"},"legal_form":"",
+		"region":"","municipality":"","contact":{"email":"old@example.ge","phone":"","address":"","person":"Eka Old"},"website":"","founded":""}`),
+		Metadata: eventstore.Metadata{Actor: "system:old", Role: "system"}}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := run(t, env, "import", "demo"); code != 0 {
+		t.Fatalf("civic import demo = %d, %q, %q", code, out, errOut)
+	}
+	var cif string
+	if err := pool.QueryRow(context.Background(), `SELECT data->>'id' FROM eventstore.events
+		WHERE type = 'registry.organisation_registered' AND data->'name'->>'en' LIKE '%(CIF)%'`).Scan(&cif); err != nil {
+		t.Fatal(err)
+	}
+	var plain int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM eventstore.events WHERE data::text LIKE '%cifgeo@gmail.com%'`).Scan(&plain); err != nil || plain != 0 {
+		t.Fatalf("%d events hold CIF's e-mail in plain text, %v; want it sealed", plain, err)
+	}
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"erase", "subject", "organisation:" + cif + ":contact", "--reason", "the person asked"}, 0, "1 key(s) destroyed"},
+		{[]string{"erase", "subject", "organisation:" + cif + ":contact", "--reason", "again"}, 2, "erased already"},
+		{[]string{"erase", "subject", "organisation:legacy-1:contact", "--reason", "the person asked"}, 0, "bytes stay in the log"},
+		{[]string{"erase", "subject", "organisation:nobody:contact", "--reason", "asked"}, 2, "no personal data"},
+		{[]string{"erase", "subject", "organisation:" + cif + ":contact"}, 2, "reason"},
+		{[]string{"erase", "organisation:" + cif + ":contact"}, 2, "usage"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := run(t, env, tt.args...)
+		if code != tt.code || !strings.Contains(out+errOut, tt.want) {
+			t.Errorf("civic %s = %d, %q, %q; want %d and %q", strings.Join(tt.args, " "), code, out, errOut, tt.code, tt.want)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if st, err := store.Status(context.Background()); err == nil && st.Pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the events were not sequenced within 30s")
+		}
+	}
+	if code, out, errOut := run(t, env, "verify"); code != 0 || !strings.Contains(out, "log intact") {
+		t.Fatalf("civic verify after the erasures = %d: %s%s; want 0 and intact", code, out, errOut)
+	}
+	for _, id := range []string{"2019-batumi", "2019-gori", "2019-akhaltsikhe"} {
+		if code, out, errOut := run(t, env, "replay", "application", id); code != 0 || !strings.Contains(out, "verdict: FOLLOWED") {
+			t.Fatalf("civic replay application %s after the erasures = %d:\n%s%s", id, code, out, errOut)
+		}
+	}
+	var keys, erased int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE key IS NOT NULL), count(*) FILTER (WHERE erased_at IS NOT NULL)
+		FROM privacy.keys WHERE subject IN ($1, 'organisation:legacy-1:contact')`, "organisation:"+cif+":contact").Scan(&keys, &erased); err != nil || keys != 0 || erased != 2 {
+		t.Fatalf("the erased subjects' rows: %d live keys, %d erased, %v; want none live, both erased", keys, erased, err)
+	}
+}

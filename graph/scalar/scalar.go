@@ -1,5 +1,5 @@
-// Package scalar holds the GraphQL custom scalars: how Position, Date and
-// JSON values cross the wire. A value that does not parse is an Invalid
+// Package scalar holds the GraphQL custom scalars: how Position, Date,
+// DateTime and JSON values cross the wire. A value that does not parse is an Invalid
 // domain error, so the client gets BAD_USER_INPUT with the reason.
 package scalar
 
@@ -70,9 +70,40 @@ func UnmarshalDate(v any) (string, error) {
 		return "", domain.Errorf(domain.Invalid, "Date: want a string YYYY-MM-DD, not %v", v)
 	}
 	if _, err := time.Parse(time.DateOnly, s); err != nil {
-		return "", domain.Errorf(domain.Invalid, "Date %q: want a real date, YYYY-MM-DD", s)
+		return "", domain.Errorf(domain.Invalid, "Date %q: want a real date, YYYY-MM-DD", truncate(s, 64))
 	}
 	return s, nil
+}
+
+// DateTime is an instant, RFC 3339 with a time zone. MarshalDateTime and
+// UnmarshalDateTime are its GraphQL forms: gqlgen's own would report a
+// malformed one as an internal error.
+type DateTime = time.Time
+
+// MarshalDateTime writes an instant as gqlgen does (RFC 3339, to the
+// nanosecond where it has them).
+func MarshalDateTime(t time.Time) graphql.Marshaler { return graphql.MarshalTime(t) }
+
+// UnmarshalDateTime reads an instant, refusing anything but RFC 3339 with
+// a time zone.
+func UnmarshalDateTime(v any) (time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, domain.Errorf(domain.Invalid, "DateTime: want a string such as 2019-04-01T00:00:00Z, not %v", v)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, domain.Errorf(domain.Invalid, "DateTime %q: want RFC 3339 with a time zone, such as 2019-04-01T00:00:00Z", truncate(s, 64))
+	}
+	return t, nil
+}
+
+// truncate shortens what a client sent for quoting in an error.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // JSON is raw JSON passed through as is: an event's data.
