@@ -80,8 +80,8 @@ type world struct {
 	requests map[string]string
 	// ids the query fixtures name.
 	cif, strongLinks, activityID, network string
-	secrets                                []secret
-	head                                   int64
+	secrets                               []secret
+	head                                  int64
 }
 
 // doKey runs a query with key ("" for none).
@@ -241,21 +241,21 @@ func newWorld(t *testing.T) *world {
 // several for a root field ask it once with each.
 func (w *world) fixtures() map[string][]string {
 	return map[string][]string{
-		"Query.application.id":                   {`"2030-gori"`, `"2030-akhaltsikhe"`, `"2019-gori"`},
-		"Query.certificationAudit.applicationId": {`"2030-gori"`, `"2019-akhaltsikhe"`},
-		"Query.replayDecision.applicationId":     {`"2030-gori"`, `"2019-gori"`},
-		"Query.certificationCycle.year":          {`2030`},
-		"Query.cycleStatistics.year":             {`2019`},
+		"Query.application.id":                    {`"2030-gori"`, `"2030-akhaltsikhe"`, `"2019-gori"`},
+		"Query.certificationAudit.applicationId":  {`"2030-gori"`, `"2019-akhaltsikhe"`},
+		"Query.replayDecision.applicationId":      {`"2030-gori"`, `"2019-gori"`},
+		"Query.certificationCycle.year":           {`2030`},
+		"Query.cycleStatistics.year":              {`2019`},
 		"Query.certificationHistory.municipality": {`"gori"`},
-		"Query.region.code":                      {`"kvemo-kartli"`},
-		"Query.municipality.code":                {`"rustavi"`},
-		"Query.organisation.id":                  {`"` + w.cif + `"`},
-		"Query.regionalDirectory.region":         {`"kvemo-kartli"`},
-		"Query.network.id":                       {`"` + w.network + `"`},
-		"Query.project.id":                       {`"` + w.strongLinks + `"`},
-		"Query.activity.id":                      {`"` + w.activityID + `"`},
-		"Query.participationTrend.groupBy":       {`[YEAR, REGION]`},
-		"Attendance.breakdown.by":                {`SEX`},
+		"Query.region.code":                       {`"kvemo-kartli"`},
+		"Query.municipality.code":                 {`"rustavi"`},
+		"Query.organisation.id":                   {`"` + w.cif + `"`},
+		"Query.regionalDirectory.region":          {`"kvemo-kartli"`},
+		"Query.network.id":                        {`"` + w.network + `"`},
+		"Query.project.id":                        {`"` + w.strongLinks + `"`},
+		"Query.activity.id":                       {`"` + w.activityID + `"`},
+		"Query.participationTrend.groupBy":        {`[YEAR, REGION]`},
+		"Attendance.breakdown.by":                 {`SEX`},
 	}
 }
 
