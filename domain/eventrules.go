@@ -226,15 +226,15 @@ func (t *Types) See(actor Actor, e eventstore.Event, assigned []string) (EventVi
 		return EventView{}, nil
 	}
 	r := et.rule
-	var s Scope
-	if r.scope != nil && r.scoped {
+	s := Scope{Assigned: assigned}
+	if r.scope != nil && r.scoped && r.undetermined(actor, s) {
 		ev, err := t.Decode(e)
 		if err != nil {
 			return EventView{}, err
 		}
 		s = r.scope(e.Stream, ev)
+		s.Assigned = assigned
 	}
-	s.Assigned = assigned
 	if !r.audience.Sees(actor, s) {
 		return EventView{}, nil
 	}
@@ -259,6 +259,25 @@ func (t *Types) See(actor Actor, e eventstore.Event, assigned []string) (EventVi
 	}
 	v.Data = data
 	return v, nil
+}
+
+// undetermined reports whether some audience of the rule may admit actor
+// or not depending on what the event is about: only then is the event
+// decoded to work its scope out. Audiences only ever admit more as a
+// scope holds more, so one that admits the actor with the scope known so
+// far (s), or that never admits it, is settled already: for most callers
+// (the judges, analysts) every event is settled by role.
+func (r *eventRule) undetermined(actor Actor, s Scope) bool {
+	unsettled := func(a Audience) bool { return a.scoped && !a.Sees(actor, s) && a.MaySee(actor) }
+	if unsettled(r.audience) {
+		return true
+	}
+	for _, l := range r.limited {
+		if unsettled(l.audience) {
+			return true
+		}
+	}
+	return false
 }
 
 // withhold returns data, a JSON object, without the fields at paths.
@@ -408,4 +427,42 @@ func fieldAt(typ reflect.Type, path []string) (reflect.Type, bool) {
 		}
 	}
 	return typ, true
+}
+
+// FieldVisibility is one limited field of an event type, as declared.
+type FieldVisibility struct {
+	// Path is the field's dotted path into the event's data.
+	Path     string
+	Audience Audience
+	// Personal: sealed under its data subject, erasable.
+	Personal bool
+}
+
+// EventVisibility is what is declared of one event type: who sees it, and
+// the fields only some of them see.
+type EventVisibility struct {
+	Type     string
+	Audience Audience
+	Limited  []FieldVisibility
+	// Assigns: its events assign an actor to their stream.
+	Assigns bool
+}
+
+// Visibility lists what is declared of every event type, by name: for
+// documentation (docs/VISIBILITY.md is made from it) and tests.
+func (t *Types) Visibility() []EventVisibility {
+	var out []EventVisibility
+	for _, name := range slices.Sorted(maps.Keys(t.byName)) {
+		r := t.byName[name].rule
+		if r == nil {
+			out = append(out, EventVisibility{Type: name})
+			continue
+		}
+		v := EventVisibility{Type: name, Audience: r.audience, Assigns: r.assigns != nil}
+		for _, l := range r.limited {
+			v.Limited = append(v.Limited, FieldVisibility{Path: l.name, Audience: l.audience, Personal: l.subject != nil})
+		}
+		out = append(out, v)
+	}
+	return out
 }

@@ -65,6 +65,9 @@ type Keyring interface {
 	// recorded in plain text, before the log sealed personal data, is then
 	// withheld from every read path (the log still holds its bytes).
 	Erased(ctx context.Context, subjects []string) (map[string]bool, error)
+	// AnyErased reports whether any subject was ever erased: until one
+	// is, plain text from before sealing needs no look-up at all.
+	AnyErased(ctx context.Context) (bool, error)
 	// Erase destroys every live key of subject and marks it erased.
 	Erase(ctx context.Context, subject string) (Erasure, error)
 }
@@ -104,16 +107,22 @@ func (t *Types) seal(ctx context.Context, keys Keyring, ev Event, d *eventstore.
 	if et.rule == nil || !et.rule.personal() {
 		return nil
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(d.Data, &obj); err != nil {
+	doc, err := parseDoc(d.Data)
+	if err != nil {
 		return fmt.Errorf("seal %s: %w", d.Type, err)
 	}
 	changed := false
+	// One look-up of a subject's key for all of its fields.
+	type subjectKey struct {
+		ref KeyRef
+		gcm cipher.AEAD
+	}
+	current := map[string]subjectKey{}
 	for _, l := range et.rule.limited {
 		if l.subject == nil {
 			continue
 		}
-		raw, ok := getPath(obj, l.path)
+		raw, ok := doc.get(l.path)
 		var plain string
 		if !ok || json.Unmarshal(raw, &plain) != nil || plain == "" {
 			continue
@@ -125,14 +134,20 @@ func (t *Types) seal(ctx context.Context, keys Keyring, ev Event, d *eventstore.
 		if keys == nil {
 			return fmt.Errorf("seal %s: field %s is personal data and no keyring is configured", d.Type, l.name)
 		}
-		ref, key, err := keys.Current(ctx, subject)
-		if err != nil {
-			return fmt.Errorf("seal %s: key of %s: %w", d.Type, subject, err)
+		k, ok := current[subject]
+		if !ok {
+			ref, key, err := keys.Current(ctx, subject)
+			if err != nil {
+				return fmt.Errorf("seal %s: key of %s: %w", d.Type, subject, err)
+			}
+			gcm, err := newGCM(key)
+			if err != nil {
+				return fmt.Errorf("seal %s: %w", d.Type, err)
+			}
+			k = subjectKey{ref, gcm}
+			current[subject] = k
 		}
-		gcm, err := newGCM(key)
-		if err != nil {
-			return fmt.Errorf("seal %s: %w", d.Type, err)
-		}
+		ref, gcm := k.ref, k.gcm
 		nonce := make([]byte, gcm.NonceSize(), gcm.NonceSize()+len(plain)+gcm.Overhead())
 		if _, err := rand.Read(nonce); err != nil {
 			return fmt.Errorf("seal %s: %w", d.Type, err)
@@ -143,7 +158,7 @@ func (t *Types) seal(ctx context.Context, keys Keyring, ev Event, d *eventstore.
 		if err != nil {
 			return fmt.Errorf("seal %s: %w", d.Type, err)
 		}
-		if err := setPath(obj, l.path, blob); err != nil {
+		if err := doc.set(l.path, blob); err != nil {
 			return fmt.Errorf("seal %s: %w", d.Type, err)
 		}
 		changed = true
@@ -151,7 +166,7 @@ func (t *Types) seal(ctx context.Context, keys Keyring, ev Event, d *eventstore.
 	if !changed {
 		return nil
 	}
-	data, err := json.Marshal(obj)
+	data, err := doc.marshal()
 	if err != nil {
 		return fmt.Errorf("seal %s: %w", d.Type, err)
 	}
@@ -184,27 +199,27 @@ func (t *Types) Unseal(ctx context.Context, keys Keyring, events []eventstore.Ev
 		seal  *sealed // nil: plain text from before sealing
 	}
 	var fields []field
-	objs := map[int]map[string]json.RawMessage{}
+	docs := map[int]*jsonDoc{}
 	var refs []KeyRef
 	var legacy []string
 	legacySubject := map[int]map[string]string{} // event → path → subject
+	var plain []int                              // fields in plain text
 	for i := range events {
 		e := &events[i]
 		et, ok := t.byName[e.Type]
 		if !ok || et.rule == nil || !et.rule.personal() {
 			continue
 		}
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(e.Data, &obj); err != nil {
+		doc, err := parseDoc(e.Data)
+		if err != nil {
 			return nil, fmt.Errorf("unseal event %s (%s): %w", e.ID, e.Type, err)
 		}
-		var decoded Event
 		for li := range et.rule.limited {
 			l := &et.rule.limited[li]
 			if l.subject == nil {
 				continue
 			}
-			raw, ok := getPath(obj, l.path)
+			raw, ok := doc.get(l.path)
 			raw = bytes.TrimSpace(raw)
 			switch {
 			case !ok || len(raw) == 0 || raw[0] == 'n':
@@ -214,30 +229,50 @@ func (t *Types) Unseal(ctx context.Context, keys Keyring, events []eventstore.Ev
 					return nil, fmt.Errorf("unseal event %s (%s): field %s is neither text nor sealed", e.ID, e.Type, l.name)
 				}
 				fields = append(fields, field{event: i, l: l, seal: &s})
-				refs = append(refs, KeyRef{Subject: s.Subject, Generation: s.Key})
+				if ref := (KeyRef{Subject: s.Subject, Generation: s.Key}); !slices.Contains(refs[max(0, len(refs)-4):], ref) {
+					refs = append(refs, ref) // a subject's fields sit together
+				}
 			case string(raw) != `""`:
-				if decoded == nil {
-					var err error
-					if decoded, err = t.Decode(*e); err != nil {
-						return nil, fmt.Errorf("unseal: %w", err)
-					}
-				}
-				subject := l.subject(decoded)
-				if legacySubject[i] == nil {
-					legacySubject[i] = map[string]string{}
-				}
-				legacySubject[i][l.name] = subject
 				fields = append(fields, field{event: i, l: l})
-				legacy = append(legacy, subject)
+				plain = append(plain, len(fields)-1)
 			}
 		}
-		objs[i] = obj
+		docs[i] = doc
 	}
 	if len(fields) == 0 {
 		return nil, nil
 	}
 	if keys == nil {
 		return nil, errors.New("unseal: the log holds personal data and no keyring is configured")
+	}
+	// Plain text from before sealing is withheld only if its subject was
+	// erased, which takes decoding its event to name the subject: not
+	// needed while nothing was ever erased, the common case.
+	if len(plain) > 0 {
+		someErased, err := keys.AnyErased(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("unseal: %w", err)
+		}
+		decoded := map[int]Event{}
+		for _, fi := range plain {
+			f := fields[fi]
+			if !someErased {
+				break
+			}
+			ev, ok := decoded[f.event]
+			if !ok {
+				if ev, err = t.Decode(events[f.event]); err != nil {
+					return nil, fmt.Errorf("unseal: %w", err)
+				}
+				decoded[f.event] = ev
+			}
+			subject := f.l.subject(ev)
+			if legacySubject[f.event] == nil {
+				legacySubject[f.event] = map[string]string{}
+			}
+			legacySubject[f.event][f.l.name] = subject
+			legacy = append(legacy, subject)
+		}
 	}
 	held := map[KeyRef][]byte{}
 	if len(refs) > 0 {
@@ -255,9 +290,10 @@ func (t *Types) Unseal(ctx context.Context, keys Keyring, events []eventstore.Ev
 	}
 	erased := make([][]string, len(events))
 	changed := map[int]bool{}
+	gcms := map[KeyRef]cipher.AEAD{}
 	for _, f := range fields {
 		e := &events[f.event]
-		obj := objs[f.event]
+		doc := docs[f.event]
 		var plain string
 		if f.seal == nil {
 			if !erasedSubjects[legacySubject[f.event][f.l.name]] {
@@ -265,9 +301,14 @@ func (t *Types) Unseal(ctx context.Context, keys Keyring, events []eventstore.Ev
 			}
 			erased[f.event] = append(erased[f.event], f.l.name)
 		} else if key, ok := held[KeyRef{Subject: f.seal.Subject, Generation: f.seal.Key}]; ok {
-			gcm, err := newGCM(key)
-			if err != nil {
-				return nil, fmt.Errorf("unseal event %s: %w", e.ID, err)
+			ref := KeyRef{Subject: f.seal.Subject, Generation: f.seal.Key}
+			gcm, ok := gcms[ref]
+			if !ok {
+				var err error
+				if gcm, err = newGCM(key); err != nil {
+					return nil, fmt.Errorf("unseal event %s: %w", e.ID, err)
+				}
+				gcms[ref] = gcm
 			}
 			ns := gcm.NonceSize()
 			if len(f.seal.Sealed) < ns {
@@ -282,13 +323,13 @@ func (t *Types) Unseal(ctx context.Context, keys Keyring, events []eventstore.Ev
 			erased[f.event] = append(erased[f.event], f.l.name)
 		}
 		v, _ := json.Marshal(plain)
-		if err := setPath(obj, f.l.path, v); err != nil {
+		if err := doc.set(f.l.path, v); err != nil {
 			return nil, fmt.Errorf("unseal event %s: %w", e.ID, err)
 		}
 		changed[f.event] = true
 	}
 	for i := range changed {
-		data, err := json.Marshal(objs[i])
+		data, err := docs[i].marshal()
 		if err != nil {
 			return nil, fmt.Errorf("unseal event %s: %w", events[i].ID, err)
 		}
@@ -305,8 +346,8 @@ func (t *Types) Subjects(e eventstore.Event) ([]string, error) {
 	if !ok || et.rule == nil || !et.rule.personal() {
 		return nil, nil
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(e.Data, &obj); err != nil {
+	doc, err := parseDoc(e.Data)
+	if err != nil {
 		return nil, fmt.Errorf("event %s (%s): %w", e.ID, e.Type, err)
 	}
 	var out []string
@@ -315,7 +356,7 @@ func (t *Types) Subjects(e eventstore.Event) ([]string, error) {
 		if l.subject == nil {
 			continue
 		}
-		raw, ok := getPath(obj, l.path)
+		raw, ok := doc.get(l.path)
 		raw = bytes.TrimSpace(raw)
 		if !ok || len(raw) == 0 || raw[0] != '"' || string(raw) == `""` {
 			continue
@@ -339,8 +380,8 @@ func blankSealed(data json.RawMessage, rule *eventRule) (json.RawMessage, error)
 	if !bytes.Contains(data, []byte(`"sealed"`)) {
 		return data, nil
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(data, &obj); err != nil {
+	doc, err := parseDoc(data)
+	if err != nil {
 		return nil, err
 	}
 	changed := false
@@ -348,8 +389,8 @@ func blankSealed(data json.RawMessage, rule *eventRule) (json.RawMessage, error)
 		if l.subject == nil {
 			continue
 		}
-		if raw, ok := getPath(obj, l.path); ok && len(bytes.TrimSpace(raw)) > 0 && bytes.TrimSpace(raw)[0] == '{' {
-			if err := setPath(obj, l.path, json.RawMessage(`""`)); err != nil {
+		if raw, ok := doc.get(l.path); ok && len(bytes.TrimSpace(raw)) > 0 && bytes.TrimSpace(raw)[0] == '{' {
+			if err := doc.set(l.path, json.RawMessage(`""`)); err != nil {
 				return nil, err
 			}
 			changed = true
@@ -358,41 +399,84 @@ func blankSealed(data json.RawMessage, rule *eventRule) (json.RawMessage, error)
 	if !changed {
 		return data, nil
 	}
-	return json.Marshal(obj)
+	return doc.marshal()
 }
 
-// getPath is the raw JSON at path in obj.
-func getPath(obj map[string]json.RawMessage, path []string) (json.RawMessage, bool) {
-	raw, ok := obj[path[0]]
-	if !ok || len(path) == 1 {
-		return raw, ok
-	}
-	var sub map[string]json.RawMessage
-	if json.Unmarshal(raw, &sub) != nil {
-		return nil, false
-	}
-	return getPath(sub, path[1:])
+// jsonDoc is a JSON object whose nested objects are parsed once, when a
+// path first reaches them, and written back once, by marshal: sealing and
+// opening touch several fields of one object (a contact's name, e-mail and
+// phone), and parsing it again for each cost five times the cryptography
+// (BenchmarkPersonalData).
+type jsonDoc struct {
+	fields map[string]json.RawMessage
+	subs   map[string]*jsonDoc
 }
 
-// setPath puts v at path in obj, whose objects on the way must exist.
-func setPath(obj map[string]json.RawMessage, path []string, v json.RawMessage) error {
-	if len(path) == 1 {
-		obj[path[0]] = v
+func parseDoc(data json.RawMessage) (*jsonDoc, error) {
+	d := &jsonDoc{}
+	if err := json.Unmarshal(data, &d.fields); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// sub is the object at key, parsed; nil when it is not an object.
+func (d *jsonDoc) sub(key string) *jsonDoc {
+	if s, ok := d.subs[key]; ok {
+		return s
+	}
+	raw, ok := d.fields[key]
+	if !ok {
 		return nil
 	}
-	var sub map[string]json.RawMessage
-	if err := json.Unmarshal(obj[path[0]], &sub); err != nil {
-		return fmt.Errorf("field %s: %w", path[0], err)
+	s, err := parseDoc(raw)
+	if err != nil || s.fields == nil {
+		s = nil
 	}
-	if err := setPath(sub, path[1:], v); err != nil {
-		return err
+	if d.subs == nil {
+		d.subs = map[string]*jsonDoc{}
 	}
-	b, err := json.Marshal(sub)
-	if err != nil {
-		return err
+	d.subs[key] = s
+	return s
+}
+
+// get is the raw JSON at path.
+func (d *jsonDoc) get(path []string) (json.RawMessage, bool) {
+	for ; len(path) > 1; path = path[1:] {
+		if d = d.sub(path[0]); d == nil {
+			return nil, false
+		}
 	}
-	obj[path[0]] = b
+	raw, ok := d.fields[path[0]]
+	return raw, ok
+}
+
+// set puts v at path, whose objects on the way must exist.
+func (d *jsonDoc) set(path []string, v json.RawMessage) error {
+	for ; len(path) > 1; path = path[1:] {
+		next := d.sub(path[0])
+		if next == nil {
+			return fmt.Errorf("field %s is not an object", path[0])
+		}
+		d = next
+	}
+	d.fields[path[0]] = v
 	return nil
+}
+
+// marshal writes the document, its parsed objects with their changes.
+func (d *jsonDoc) marshal() (json.RawMessage, error) {
+	for k, s := range d.subs {
+		if s == nil {
+			continue
+		}
+		b, err := s.marshal()
+		if err != nil {
+			return nil, err
+		}
+		d.fields[k] = b
+	}
+	return json.Marshal(d.fields)
 }
 
 // MemoryKeyring is a Keyring in memory, for tests and tools that run
@@ -469,6 +553,13 @@ func (k *MemoryKeyring) Erased(_ context.Context, subjects []string) (map[string
 		}
 	}
 	return out, nil
+}
+
+// AnyErased implements Keyring.
+func (k *MemoryKeyring) AnyErased(context.Context) (bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.erased) > 0, nil
 }
 
 // Erase implements Keyring.

@@ -145,3 +145,82 @@ func eventFilterOf(actor domain.Actor, f *model.EventFilter) (prefix string, typ
 	}
 	return prefix, types, nil
 }
+
+// eventBatch is a run of the log, or the error that ended it.
+type eventBatch struct {
+	events []eventstore.Event
+	err    error
+}
+
+// maxEventBatch bounds the events a subscription handles at once.
+const maxEventBatch = 256
+
+// eventBatches follows the log from after position from, keeping the
+// events keep admits, and yields them in runs: each run what the log had
+// ready when the previous one was done, up to maxEventBatch, so a
+// subscription catching up works on many events at a time and one
+// following the log live on each as it comes. It ends when ctx does, or
+// with a run carrying the store's error.
+func eventBatches(ctx context.Context, store eventstore.Store, from int64, keep func(eventstore.Event) bool) func(func(eventBatch) bool) {
+	return func(yield func(eventBatch) bool) {
+		ctx, stop := context.WithCancel(ctx)
+		defer stop()
+		type item struct {
+			e   eventstore.Event
+			err error
+		}
+		feed := make(chan item, maxEventBatch)
+		go func() {
+			defer close(feed)
+			for e, err := range store.SubscribeAll(ctx, from) {
+				if err == nil && !keep(e) {
+					continue
+				}
+				select {
+				case feed <- item{e, err}:
+				case <-ctx.Done():
+					return
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		for {
+			var batch eventBatch
+			select {
+			case it, ok := <-feed:
+				if !ok {
+					return
+				}
+				if it.err != nil {
+					yield(eventBatch{err: it.err})
+					return
+				}
+				batch.events = append(batch.events, it.e)
+			case <-ctx.Done():
+				return
+			}
+			var failed error
+		more:
+			for len(batch.events) < maxEventBatch {
+				select {
+				case it, ok := <-feed:
+					if !ok {
+						break more
+					}
+					if it.err != nil {
+						failed = it.err
+						break more
+					}
+					batch.events = append(batch.events, it.e)
+				default:
+					break more
+				}
+			}
+			if !yield(batch) || failed != nil && !yield(eventBatch{err: failed}) || failed != nil {
+				return
+			}
+		}
+	}
+}

@@ -55,6 +55,8 @@ type env struct {
 	// the personal data they seal.
 	repo    *domain.Repository
 	keyring *keyring.Keyring
+	// deps are the server's, for another server over the same database.
+	deps graph.Deps
 }
 
 func newEnv(t testing.TB, cfg graph.Config) *env {
@@ -134,11 +136,13 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	if err := runner.WaitFor(wctx, last); err != nil {
 		t.Fatalf("read models did not catch up: %v", err)
 	}
-	srv := graph.NewServer(graph.Deps{
+	deps := graph.Deps{
 		Store: store, Registry: regs, Reads: &projections.Reads{DB: reads}, Runner: runner,
 		Keys: &projections.Reads{DB: reads}, Logger: quiet, Certification: &certification.Service{Repo: repo}, Networks: &network.Service{Repo: repo}, Projects: &project.Service{Repo: repo}, Activities: &activity.Service{Repo: repo}, Now: e.clock.Now,
 		Privacy: &privacy.Service{Repo: repo}, Keyring: kr,
-	}, cfg)
+	}
+	e.deps = deps
+	srv := graph.NewServer(deps, cfg)
 	background.Add(1)
 	go func() {
 		defer background.Done()
@@ -152,6 +156,16 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	t.Cleanup(func() { hs.Close(); srv.Close() })
 	e.url, e.srv = hs.URL, srv
 	return e
+}
+
+// serve starts another server over the env's database and services, with
+// cfg, and returns its URL.
+func (e *env) serve(cfg graph.Config) string {
+	e.t.Helper()
+	srv := graph.NewServer(e.deps, cfg)
+	hs := httptest.NewServer(srv.Handler())
+	e.t.Cleanup(func() { hs.Close(); srv.Close() })
+	return hs.URL
 }
 
 // testClock is the commands' clock: the real time until a test sets it.

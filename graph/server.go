@@ -49,6 +49,9 @@ type Config struct {
 	WaitTimeout time.Duration
 	// PublicIntrospection lets anonymous callers read the schema.
 	PublicIntrospection bool
+	// noPolicy leaves the visibility policy out, so a benchmark can
+	// measure what it costs (export_test.go); nothing else sets it.
+	noPolicy bool
 	// InitTimeout is how long a WebSocket may stay open without sending
 	// connection_init (3s).
 	InitTimeout time.Duration
@@ -165,15 +168,25 @@ func NewServer(deps Deps, cfg Config) *Server {
 	}
 	r := &Resolver{deps: deps, cfg: cfg, views: catalog.Views}
 	gc := generated.Config{Resolvers: r}
+	pol := &policy{views: catalog.Views}
+	gc.Directives.See = pol.see
+	if cfg.noPolicy {
+		gc.Directives.See = passThrough
+	}
 	setComplexity(&gc.Complexity)
-	h := handler.New(generated.NewExecutableSchema(gc))
+	es := generated.NewExecutableSchema(gc)
+	// A schema the visibility rules do not cover whole is a programming
+	// error: caught at start, before any request is served.
+	if err := pol.Validate(es); err != nil {
+		panic(err)
+	}
+	h := handler.New(es)
 	s.store, s.runner = deps.Store, deps.Runner
 	h.AddTransport(websocketTransport{s: s})
 	h.AddTransport(getTransport{})
 	h.AddTransport(postTransport{})
 	h.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	h.Use(introspection{public: cfg.PublicIntrospection})
-	h.Use(policy{views: catalog.Views})
 	h.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	h.Use(depthLimit{max: cfg.MaxDepth})
 	h.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))

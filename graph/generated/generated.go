@@ -53,6 +53,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	See func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -4182,7 +4183,7 @@ extend type Mutation {
   and admins all of them; analysts all, without answers or scores. Anonymous
   callers see none (the public record is certificates).
   """
-  applications(filter: ApplicationFilter): [Application!]!
+  applications(filter: ApplicationFilter): [Application!]! @see
   """
   One application, by ID (<year>-<municipality>, for example 2019-batumi),
   with the same visibility as applications. With asOf, the state at that
@@ -4190,7 +4191,7 @@ extend type Mutation {
   read model (see AsOf). An application that had not begun by that moment
   is a NOT_FOUND error that says when it began, not a silent null.
   """
-  application(id: ID!, asOf: AsOf): Application
+  application(id: ID!, asOf: AsOf): Application @see
   """
   The public certificate registry. A certificate's status is computed when
   asked, against today's date in Tbilisi: nothing has to run for one to
@@ -4207,7 +4208,7 @@ extend type Mutation {
   checkpoints over the application's range. Auditors, the consortium and
   admins.
   """
-  certificationAudit(applicationId: ID!): CertificationAudit!
+  certificationAudit(applicationId: ID!): CertificationAudit! @see
   """
   Rebuilds an application up to its decision, recomputes the
   recommendation under the rules version the decision recorded, and says
@@ -4215,7 +4216,7 @@ extend type Mutation {
   or does not match what its events give (tampering, or a change in how
   recommendations are computed). Auditors, the consortium and admins.
   """
-  replayDecision(applicationId: ID!): DecisionReplay!
+  replayDecision(applicationId: ID!): DecisionReplay! @see
 }
 
 """
@@ -4326,21 +4327,21 @@ type Application {
   "Every information request, answered or not, with its question: what the applicant must answer."
   requests: [InformationRequest!]!
   "Assigned experts (consortium, auditors, admins)."
-  experts: [String!]
+  experts: [String!] @see
   """
   The experts assigned, with their names where recorded: the consortium,
   auditors and admins see all of them, an assigned expert their own.
   """
-  assignments: [ExpertAssignment!]
+  assignments: [ExpertAssignment!] @see
   "Experts who declared a conflict of interest (consortium, auditors, admins)."
-  conflicted: [String!]
+  conflicted: [String!] @see
   "Questionnaire answers by question code (the applicant, experts, consortium, auditors, admins)."
-  answers: [Answer!]
+  answers: [Answer!] @see
   """
   Scores: all of them for the consortium, auditors and admins; an expert
   sees their own; others see none.
   """
-  scores: [Score!]
+  scores: [Score!] @see
   decision: Decision
   certificate: Certificate
   """
@@ -4353,7 +4354,7 @@ type Application {
   What the rules in force make of the scores so far: the consortium,
   auditors and admins.
   """
-  scoreSummary: ScoreSummary
+  scoreSummary: ScoreSummary @see
   "What happened to the application, event by event; experts are named only to the consortium, auditors and admins."
   timeline: [TimelineEntry!]!
   "The application stream's version: pass it as expectedVersion to act only if nothing changed since."
@@ -4367,7 +4368,7 @@ type ExpertAssignment {
   "The expert, as the log knows them: their key's actor ID."
   expert: String!
   "The expert's name: personal data; null when not recorded, or erased."
-  name: String
+  name: String @see
   "The name was erased (data subject expert:<expert>)."
   nameErased: Boolean!
   "Whether the expert declared a conflict of interest; null before they declared."
@@ -4389,8 +4390,8 @@ type InformationRequest {
   id: ID!
   question: String!
   "Who asked: shown to the consortium, auditors, admins and the expert themself."
-  expert: String
-  answer: String
+  expert: String @see
+  answer: String @see
   requestedAt: DateTime!
   answeredAt: DateTime
 }
@@ -4444,7 +4445,7 @@ type Recommendation {
   score: Float!
   criteria: [CriterionScore!]!
   "The experts whose scores it counted: the consortium, auditors and admins."
-  experts: [String!]
+  experts: [String!] @see
   "Why not to certify, when that is the recommendation."
   reasons: [String!]!
 }
@@ -4533,7 +4534,7 @@ type CertificationOutcome {
 "An application's events as the log holds them, and the log's verification."
 type CertificationAudit {
   applicationId: ID!
-  events: [AuditedEvent!]!
+  events: [AuditedEvent!]! @see
   verification: LogVerification!
 }
 
@@ -4681,7 +4682,7 @@ type CertificationPayload {
   "Position of the mutation's last event in the log (0 when it changed nothing)."
   position: Position!
   "The application after the mutation, rebuilt from its events, when the mutation concerns one the caller may read."
-  application: Application
+  application: Application @see
 }
 
 # The certification workflow. Each mutation is allowed to the roles the
@@ -4818,6 +4819,15 @@ type Query {
 
 "gqlgen's: forceResolver gives a field a resolver of its own instead of a struct field (Viewer.region: the viewer query builds the rest)."
 directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on INPUT_FIELD_DEFINITION | FIELD_DEFINITION
+
+"""
+Who may see this field, or the objects it returns, depends on the caller:
+the domain's visibility rules decide (docs/VISIBILITY.md), and the server
+applies them to the field as it resolves it. A field without it is shown to
+whoever sees the object holding it; the server refuses to start if a field
+the rules limit lacks it.
+"""
+directive @see on FIELD_DEFINITION
 `, BuiltIn: false},
 	{Name: "../schema/network.graphqls", Input: `extend type Query {
   "Every network (consortia, hub networks, coalitions), by ID. Public."
@@ -4999,7 +5009,7 @@ type ProjectionStatus {
   lagEvents: Int!
   "Age of the oldest event not yet applied, in seconds; 0 when caught up."
   lagSeconds: Float!
-  lastError: String
+  lastError: String @see
   updatedAt: DateTime
 }
 
@@ -5097,7 +5107,7 @@ type Project {
   implementers: [Organisation!]!
   partners: [Organisation!]!
   "The project's lead, a person: personal data, for signed-in callers; null once erased."
-  lead: String
+  lead: String @see
   "The lead's name was erased (data subject project:<id>:lead)."
   leadErased: Boolean!
   start: Date!
@@ -5332,7 +5342,7 @@ type Organisation {
   contact person's name, e-mail and phone are personal data, which admins,
   auditors and the hub of the organisation's region see.
   """
-  contact: Contact
+  contact: Contact @see
   website: String
   founded: Date
   status: OrganisationStatus!
@@ -5346,12 +5356,12 @@ type Organisation {
 
 type Contact {
   "Personal data: admins, auditors and the region's hub; empty once erased."
-  email: String
+  email: String @see
   "Personal data: admins, auditors and the region's hub; empty once erased."
-  phone: String
+  phone: String @see
   address: String
   "The contact person's name. Personal data: admins, auditors and the region's hub; empty once erased."
-  person: String
+  person: String @see
   """
   The contact person's name, e-mail and phone were erased at their
   request (their data subject is organisation:<id>:contact): they are
@@ -9126,7 +9136,20 @@ func (ec *executionContext) _Application_experts(ctx context.Context, field grap
 		func(ctx context.Context) (any, error) {
 			return obj.Experts, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
 			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
 		},
@@ -9149,7 +9172,20 @@ func (ec *executionContext) _Application_assignments(ctx context.Context, field 
 		func(ctx context.Context) (any, error) {
 			return obj.Assignments, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal []model.ExpertAssignment
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []model.ExpertAssignment) graphql.Marshaler {
 			return ec.marshalOExpertAssignment2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐExpertAssignmentᚄ(ctx, selections, v)
 		},
@@ -9181,7 +9217,20 @@ func (ec *executionContext) _Application_conflicted(ctx context.Context, field g
 		func(ctx context.Context) (any, error) {
 			return obj.Conflicted, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
 			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
 		},
@@ -9204,7 +9253,20 @@ func (ec *executionContext) _Application_answers(ctx context.Context, field grap
 		func(ctx context.Context) (any, error) {
 			return obj.Answers, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal []model.Answer
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []model.Answer) graphql.Marshaler {
 			return ec.marshalOAnswer2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAnswerᚄ(ctx, selections, v)
 		},
@@ -9236,7 +9298,20 @@ func (ec *executionContext) _Application_scores(ctx context.Context, field graph
 		func(ctx context.Context) (any, error) {
 			return obj.Scores, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal []model.Score
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []model.Score) graphql.Marshaler {
 			return ec.marshalOScore2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreᚄ(ctx, selections, v)
 		},
@@ -9364,7 +9439,20 @@ func (ec *executionContext) _Application_scoreSummary(ctx context.Context, field
 		func(ctx context.Context) (any, error) {
 			return obj.ScoreSummary, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *model.ScoreSummary
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ScoreSummary) graphql.Marshaler {
 			return ec.marshalOScoreSummary2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreSummary(ctx, selections, v)
 		},
@@ -10368,7 +10456,20 @@ func (ec *executionContext) _CertificationAudit_events(ctx context.Context, fiel
 		func(ctx context.Context) (any, error) {
 			return obj.Events, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal []model.AuditedEvent
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []model.AuditedEvent) graphql.Marshaler {
 			return ec.marshalNAuditedEvent2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAuditedEventᚄ(ctx, selections, v)
 		},
@@ -10730,7 +10831,20 @@ func (ec *executionContext) _CertificationPayload_application(ctx context.Contex
 		func(ctx context.Context) (any, error) {
 			return obj.Application, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *model.Application
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Application) graphql.Marshaler {
 			return ec.marshalOApplication2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐApplication(ctx, selections, v)
 		},
@@ -11047,7 +11161,20 @@ func (ec *executionContext) _Contact_email(ctx context.Context, field graphql.Co
 		func(ctx context.Context) (any, error) {
 			return obj.Email, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalOString2string(ctx, selections, v)
 		},
@@ -11070,7 +11197,20 @@ func (ec *executionContext) _Contact_phone(ctx context.Context, field graphql.Co
 		func(ctx context.Context) (any, error) {
 			return obj.Phone, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalOString2string(ctx, selections, v)
 		},
@@ -11116,7 +11256,20 @@ func (ec *executionContext) _Contact_person(ctx context.Context, field graphql.C
 		func(ctx context.Context) (any, error) {
 			return obj.Person, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalOString2string(ctx, selections, v)
 		},
@@ -12277,7 +12430,20 @@ func (ec *executionContext) _ExpertAssignment_name(ctx context.Context, field gr
 		func(ctx context.Context) (any, error) {
 			return obj.Name, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -12819,7 +12985,20 @@ func (ec *executionContext) _InformationRequest_expert(ctx context.Context, fiel
 		func(ctx context.Context) (any, error) {
 			return obj.Expert, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -12842,7 +13021,20 @@ func (ec *executionContext) _InformationRequest_answer(ctx context.Context, fiel
 		func(ctx context.Context) (any, error) {
 			return obj.Answer, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -15855,7 +16047,20 @@ func (ec *executionContext) _Organisation_contact(ctx context.Context, field gra
 		func(ctx context.Context) (any, error) {
 			return obj.Contact, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *projections.Contact
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *projections.Contact) graphql.Marshaler {
 			return ec.marshalOContact2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐContact(ctx, selections, v)
 		},
@@ -16500,7 +16705,20 @@ func (ec *executionContext) _Project_lead(ctx context.Context, field graphql.Col
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Project().Lead(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -17058,7 +17276,20 @@ func (ec *executionContext) _ProjectionStatus_lastError(ctx context.Context, fie
 		func(ctx context.Context) (any, error) {
 			return obj.LastError, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -17345,7 +17576,20 @@ func (ec *executionContext) _Query_applications(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Applications(ctx, fc.Args["filter"].(*model.ApplicationFilter))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal []model.Application
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []model.Application) graphql.Marshaler {
 			return ec.marshalNApplication2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐApplicationᚄ(ctx, selections, v)
 		},
@@ -17389,7 +17633,20 @@ func (ec *executionContext) _Query_application(ctx context.Context, field graphq
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().Application(ctx, fc.Args["id"].(string), fc.Args["asOf"].(*model.AsOf))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *model.Application
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Application) graphql.Marshaler {
 			return ec.marshalOApplication2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐApplication(ctx, selections, v)
 		},
@@ -17565,7 +17822,20 @@ func (ec *executionContext) _Query_certificationAudit(ctx context.Context, field
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().CertificationAudit(ctx, fc.Args["applicationId"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *model.CertificationAudit
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CertificationAudit) graphql.Marshaler {
 			return ec.marshalNCertificationAudit2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCertificationAudit(ctx, selections, v)
 		},
@@ -17609,7 +17879,20 @@ func (ec *executionContext) _Query_replayDecision(ctx context.Context, field gra
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().ReplayDecision(ctx, fc.Args["applicationId"].(string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *model.DecisionReplay
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.DecisionReplay) graphql.Marshaler {
 			return ec.marshalNDecisionReplay2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDecisionReplay(ctx, selections, v)
 		},
@@ -18286,7 +18569,20 @@ func (ec *executionContext) _Recommendation_experts(ctx context.Context, field g
 		func(ctx context.Context) (any, error) {
 			return obj.Experts, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
 			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
 		},

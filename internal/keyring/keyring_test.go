@@ -16,7 +16,7 @@ import (
 
 func TestMain(m *testing.M) { testdb.Main(m) }
 
-func newKeyring(t *testing.T) (*keyring.Keyring, *pgxpool.Pool) {
+func newKeyring(t testing.TB) (*keyring.Keyring, *pgxpool.Pool) {
 	t.Helper()
 	pool := testdb.Pool(t)
 	if err := keyring.Migrate(context.Background(), pool); err != nil {

@@ -29,6 +29,10 @@ CREATE TABLE privacy.keys (
 -- once agree on one key.
 CREATE UNIQUE INDEX keys_live ON privacy.keys (subject) WHERE key IS NOT NULL;
 
+-- The erased subjects: whether there are any is asked for every run of
+-- plain-text personal data the log hands out.
+CREATE INDEX keys_erased ON privacy.keys (subject) WHERE erased_at IS NOT NULL;
+
 -- How far the log has been scanned for personal data in plain text.
 CREATE TABLE privacy.plain_scan (
     only_row   boolean     PRIMARY KEY DEFAULT true CHECK (only_row),
