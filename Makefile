@@ -46,6 +46,8 @@ bench:
 	$(BENCH) ./graph/ -bench 'CertificateRegistry' -benchtime 20000x
 	$(BENCH) ./graph/ -bench 'ReplayDecision' -benchtime 1000x
 	$(BENCH) ./graph/ -bench 'ParticipationTrend' -benchtime 160x
+	$(BENCH) ./graph/ -bench 'EventsSubscription' -benchtime 5x
+	$(BENCH) ./internal/keyring/ -bench 'PersonalData' -benchtime 4000x
 
 clean:
 	rm -rf bin

@@ -55,7 +55,9 @@ func newCorrelationID() string {
 
 // keyCache remembers looked-up keys briefly, so that a dashboard polling
 // every second costs one key lookup per TTL, not one per request. A revoked
-// key therefore keeps working for at most keyCacheTTL.
+// key keeps working for at most keyCacheTTL, unless the server follows the
+// revocations (Server.WatchRevocations, which civic serve runs): it
+// forgets a revoked key as soon as the keys read model has the revocation.
 type keyCache struct {
 	lookup KeyLookup
 	mu     sync.Mutex

@@ -135,7 +135,7 @@ func (m *Main) keys(ctx context.Context, args []string) error {
 		if _, err := a.access.RevokeKey(ctx, access.SystemMeta("keys", time.Now().UTC()), access.RevokeKey{ID: id, Reason: *reason}); err != nil {
 			return errors.New(domain.MessageOf(err))
 		}
-		fmt.Fprintf(m.Stdout, "revoked key %s; servers stop accepting it within 10 seconds\n", id)
+		fmt.Fprintf(m.Stdout, "revoked key %s; servers stop accepting it as soon as they apply the revocation, open WebSockets included\n", id)
 		return nil
 	}
 	return errors.New(usage)
