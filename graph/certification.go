@@ -552,12 +552,16 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 			out.Assignments = append(out.Assignments, assignmentOf(x, a.Cleared, a.Conflicted))
 		}
 	}
-	if sees("scoreSummary") {
-		c, err := r.deps.Reads.Cycle(ctx, a.Year)
-		if err != nil {
+	// The summary and the scores read the same rows: once for both.
+	var scores []projections.Score
+	if sees("scoreSummary") || sees("scores") {
+		var err error
+		if scores, err = r.deps.Reads.ApplicationScores(ctx, a.ID); err != nil {
 			return out, err
 		}
-		scores, err := r.deps.Reads.ApplicationScores(ctx, a.ID)
+	}
+	if sees("scoreSummary") {
+		c, err := r.deps.Reads.Cycle(ctx, a.Year)
 		if err != nil {
 			return out, err
 		}
@@ -583,10 +587,6 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 		}
 	}
 	if sees("scores") {
-		scores, err := r.deps.Reads.ApplicationScores(ctx, a.ID)
-		if err != nil {
-			return out, err
-		}
 		out.Scores = []model.Score{}
 		for _, s := range scores {
 			rationale := s.Rationale

@@ -142,6 +142,13 @@ func TestErasure(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	demo := []string{"2019-batumi", "2019-gori", "2019-akhaltsikhe", "2019-kutaisi", "2019-ozurgeti", "2019-sighnaghi", "2019-telavi", "2019-tskaltubo", "2019-zugdidi", "2030-gori"}
+	verdicts := map[string]any{}
+	for _, id := range demo {
+		r := e.doKey(auditor.key, `{ replayDecision(applicationId: "`+id+`") { verdict } }`, nil).ok(t)
+		verdicts[id] = r.get("replayDecision.verdict")
+	}
+
 	const erase = `mutation($s: ID!, $r: String!) { eraseSubject(subject: $s, reason: $r) { position subject keysDestroyed } }`
 	contact := registry.ContactSubject(w.cif)
 	expert := certification.ExpertSubject(x.actor.ID)
@@ -216,12 +223,17 @@ func TestErasure(t *testing.T) {
 		if r.get("certificationAudit.verification.intact") != true {
 			t.Errorf("%s: the audit's verification: %v", when, r.get("certificationAudit.verification"))
 		}
-		// Every decision still replays as it was taken.
-		for _, id := range []string{"2019-batumi", "2019-gori", "2019-akhaltsikhe", "2019-kutaisi", "2019-ozurgeti", "2019-sighnaghi", "2019-telavi", "2019-tskaltubo", "2019-zugdidi"} {
+		// Every decision still replays as it did before the erasure.
+		for _, id := range demo {
 			r := e.doKey(auditor.key, `{ replayDecision(applicationId: "`+id+`") { verdict verification { intact } } }`, nil).ok(t)
-			if v := r.get("replayDecision.verdict"); v != "FOLLOWED" && v != "OVERRIDDEN" || r.get("replayDecision.verification.intact") != true {
-				t.Errorf("%s: replay of %s: %v", when, id, r.Data)
+			if v := r.get("replayDecision.verdict"); v != verdicts[id] || r.get("replayDecision.verification.intact") != true {
+				t.Errorf("%s: replay of %s: %v, want verdict %v and the log intact", when, id, r.Data, verdicts[id])
 			}
+		}
+	}
+	for id, v := range verdicts {
+		if strings.HasPrefix(id, "2019-") && v != "FOLLOWED" {
+			t.Errorf("before the erasure, the demo's %s replays %v; want FOLLOWED", id, v)
 		}
 	}
 	check("after the erasure")

@@ -159,8 +159,9 @@ func (f *orgFold) add(se eventstore.Event, e any) {
 	case registry.OrganisationReopened:
 		id = e.ID
 	case privacy.SubjectErased:
-		org, ok := strings.CutPrefix(e.Subject, "organisation:")
-		if id, ok = strings.CutSuffix(org, ":contact"); !ok {
+		org, isOrg := strings.CutPrefix(e.Subject, "organisation:")
+		var isContact bool
+		if id, isContact = strings.CutSuffix(org, ":contact"); !isOrg || !isContact {
 			return
 		}
 	default:

@@ -118,8 +118,8 @@ func (Projects) Apply(b *Batch, events []eventstore.Event) error {
 		p := se.Position
 		switch e := e.(type) {
 		case privacy.SubjectErased:
-			id, ok := strings.CutPrefix(e.Subject, "project:")
-			if id, ok = strings.CutSuffix(id, ":lead"); ok {
+			rest, isProject := strings.CutPrefix(e.Subject, "project:")
+			if id, isLead := strings.CutSuffix(rest, ":lead"); isProject && isLead {
 				b.Queue(`UPDATE projects SET lead = '', lead_erased = true, position = $2 WHERE id = $1 AND position < $2`, id, p)
 			}
 		case project.ProjectRegistered:
