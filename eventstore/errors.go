@@ -19,6 +19,15 @@ var (
 	ErrDuplicateID = errors.New("event ID already stored")
 	// ErrNotFound: no event has the ID asked for.
 	ErrNotFound = errors.New("not found")
+	// ErrBeyondTree: a proof was asked of a tree larger than the log, of
+	// an entry beyond the tree, or between sizes in the wrong order.
+	ErrBeyondTree = errors.New("beyond the log")
+	// ErrUnknownWitness: no signature on a co-signed checkpoint is by a
+	// witness the log was configured to accept.
+	ErrUnknownWitness = errors.New("not co-signed by a witness this log accepts")
+	// ErrNotCheckpoint: a note is not, word for word, a checkpoint the log
+	// signed.
+	ErrNotCheckpoint = errors.New("not a checkpoint of this log")
 )
 
 // InvalidError names what is wrong with an append's or read's input.

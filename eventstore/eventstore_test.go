@@ -248,18 +248,3 @@ func TestRetryOf(t *testing.T) {
 		}
 	}
 }
-
-func TestCheckpointMessageBindsEveryField(t *testing.T) {
-	h := bytes.Repeat([]byte{7}, 32)
-	at := time.Unix(1_700_000_000, 0)
-	m := eventstore.CheckpointMessage(10, h, at)
-	for name, other := range map[string][]byte{
-		"position": eventstore.CheckpointMessage(11, h, at),
-		"hash":     eventstore.CheckpointMessage(10, bytes.Repeat([]byte{8}, 32), at),
-		"time":     eventstore.CheckpointMessage(10, h, at.Add(time.Microsecond)),
-	} {
-		if bytes.Equal(m, other) {
-			t.Errorf("changing the %s leaves the checkpoint message unchanged", name)
-		}
-	}
-}

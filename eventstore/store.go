@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"time"
 )
 
 // Store is the event store contract. Three backends implement it
@@ -183,3 +184,46 @@ type Verification struct {
 
 // Intact reports whether the verification found nothing wrong.
 func (v Verification) Intact() bool { return v.FirstBad == 0 }
+
+// Prover is what a backend that keeps its log as a Merkle tree offers
+// auditors and witnesses (see eventstore/tlog): the signed checkpoints of
+// the tree, and proofs against them that anyone checks with an RFC 6962
+// library. The postgres backend implements it.
+type Prover interface {
+	// Checkpoint returns the latest checkpoint, or the one of size when
+	// size is above 0; nil when there is none.
+	Checkpoint(ctx context.Context, size int64) (*Checkpoint, error)
+	// CheckpointCovering returns the earliest checkpoint whose tree holds
+	// position; nil when none does yet.
+	CheckpointCovering(ctx context.Context, position int64) (*Checkpoint, error)
+	// InclusionProofs returns the proof that each entry is in the tree of
+	// size, in the order of positions. ErrBeyondTree when one is not.
+	InclusionProofs(ctx context.Context, positions []int64, size int64) ([]InclusionProof, error)
+	// ConsistencyProof returns the proof that the tree of size2 extends
+	// the tree of size1. ErrBeyondTree unless 1 <= size1 <= size2 <= the
+	// log's size.
+	ConsistencyProof(ctx context.Context, size1, size2 int64) ([][]byte, error)
+}
+
+// Checkpoint is a signed checkpoint of the log's tree, as the log keeps
+// it: the C2SP tlog-checkpoint note, with the co-signatures witnesses
+// added.
+type Checkpoint struct {
+	Origin   string
+	Size     int64
+	Root     []byte
+	SignedAt time.Time
+	// Note is the signed note, co-signatures included: what a checkpoint
+	// reader (GET /log/checkpoint) gets.
+	Note string
+	// Witnesses are the names of the witnesses that co-signed it.
+	Witnesses []string
+}
+
+// InclusionProof is the RFC 6962 proof that the entry at Position (leaf
+// index Position-1) is in the tree of TreeSize.
+type InclusionProof struct {
+	Position, TreeSize int64
+	LeafHash           []byte
+	Hashes             [][]byte
+}

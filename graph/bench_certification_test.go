@@ -239,7 +239,7 @@ func BenchmarkReplayDecision(b *testing.B) {
 		return err
 	}
 	direct := func() error {
-		a, err := certification.AuditApplication(ctx, e.store, catalog.Types, id, certification.EventsOnly)
+		a, err := certification.AuditApplication(ctx, e.store, catalog.Types, id, certification.EventsOnly, 0)
 		if err == nil && (a.Replay.Verdict != certification.Followed || a.Verification == nil || !a.Verification.Intact()) {
 			err = fmt.Errorf("audit: %+v", a.Replay)
 		}

@@ -69,11 +69,42 @@ func verificationOf(v *eventstore.Verification) *model.LogVerification {
 // audit audits an application, for an actor allowed to (the judges; the
 // policy refuses the others before the resolver runs, and this check
 // keeps it so for any other caller of audit).
-func (r *Resolver) audit(ctx context.Context, id string, depth certification.Depth) (certification.Audit, error) {
+func (r *Resolver) audit(ctx context.Context, id string, depth certification.Depth, checkpoint *scalar.Position) (certification.Audit, error) {
 	if !r.sees(ctx, "Query", "certificationAudit", domain.Scope{}) {
 		return certification.Audit{}, refusal(ActorFrom(ctx), "an audit", domain.Judges)
 	}
-	return certification.AuditApplication(ctx, r.deps.Store, catalog.Types, id, depth)
+	var size int64
+	if checkpoint != nil {
+		if size = int64(*checkpoint); size < 1 {
+			return certification.Audit{}, domain.Errorf(domain.Invalid, "checkpoint: %d is not a tree size (1 or more)", size)
+		}
+	}
+	return certification.AuditApplication(ctx, r.deps.Store, catalog.Types, id, depth, size)
+}
+
+// auditInclusion is an audit's inclusion proofs of the events actor may
+// see: a hidden event's position is not told, even as a proof.
+func (r *Resolver) auditInclusion(ctx context.Context, a certification.Audit) (*model.LogInclusion, error) {
+	if a.Inclusion == nil {
+		return nil, nil
+	}
+	opened, _, err := r.opened(ctx, a.Inclusion.Events)
+	if err != nil {
+		return nil, err
+	}
+	assigned, err := catalog.Types.Assigned(opened)
+	if err != nil {
+		return nil, domain.Wrap(err, "audit")
+	}
+	byPosition := make(map[int64]int, len(opened))
+	for i, e := range opened {
+		byPosition[e.Position] = i
+	}
+	actor := ActorFrom(ctx)
+	return inclusionFor(a.Inclusion, func(e eventstore.Event) (bool, error) {
+		v, err := catalog.Types.See(actor, opened[byPosition[e.Position]], assigned)
+		return err == nil && v.Sight != domain.Hidden, err
+	})
 }
 
 // certificationAudit lists an application's events with their hashes and
@@ -81,8 +112,12 @@ func (r *Resolver) audit(ctx context.Context, id string, depth certification.Dep
 // rules let the caller see it (a judge sees it whole, personal fields
 // open); positions and hashes are shown for every event, since they reveal
 // nothing of the data and are what an auditor checks the chain with.
-func (r *Resolver) certificationAudit(ctx context.Context, id string) (*model.CertificationAudit, error) {
-	a, err := r.audit(ctx, id, certification.FullChain)
+func (r *Resolver) certificationAudit(ctx context.Context, id string, checkpoint *scalar.Position) (*model.CertificationAudit, error) {
+	a, err := r.audit(ctx, id, certification.FullChain, checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	inclusion, err := r.auditInclusion(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +134,7 @@ func (r *Resolver) certificationAudit(ctx context.Context, id string) (*model.Ce
 		return nil, domain.Wrap(err, "audit")
 	}
 	actor := ActorFrom(ctx)
-	out := &model.CertificationAudit{ApplicationID: id, Verification: verificationOf(a.Verification)}
+	out := &model.CertificationAudit{ApplicationID: id, Verification: verificationOf(a.Verification), Inclusion: inclusion}
 	for i, e := range a.Events {
 		v, err := catalog.Types.See(actor, opened[i], assigned)
 		if err != nil {
@@ -125,14 +160,18 @@ func (r *Resolver) certificationAudit(ctx context.Context, id string) (*model.Ce
 }
 
 // replayDecision replays an application's decision from the events.
-func (r *Resolver) replayDecision(ctx context.Context, id string) (*model.DecisionReplay, error) {
-	a, err := r.audit(ctx, id, certification.EventsOnly)
+func (r *Resolver) replayDecision(ctx context.Context, id string, checkpoint *scalar.Position) (*model.DecisionReplay, error) {
+	a, err := r.audit(ctx, id, certification.EventsOnly, checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	inclusion, err := r.auditInclusion(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	rep := a.Replay
 	out := &model.DecisionReplay{ApplicationID: id, Verdict: model.ReplayVerdict(strings.ToUpper(string(rep.Verdict))),
-		Problems: nonNil(rep.Problems), Verification: verificationOf(a.Verification)}
+		Problems: nonNil(rep.Problems), Verification: verificationOf(a.Verification), Inclusion: inclusion}
 	if rep.Decision != nil {
 		out.Decision = decisionOf(rep.Decision)
 		if rep.Rules.Version > 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/graph/model"
+	"github.com/civicledger/civicledger/graph/scalar"
 	"github.com/civicledger/civicledger/projections"
 )
 
@@ -293,11 +294,11 @@ func (r *queryResolver) CertificationHistory(ctx context.Context, municipality s
 
 // CertificationAudit resolves Query.certificationAudit from the event
 // store itself, not a read model: an audit must not trust derived data.
-func (r *queryResolver) CertificationAudit(ctx context.Context, applicationID string) (*model.CertificationAudit, error) {
-	return r.certificationAudit(ctx, applicationID)
+func (r *queryResolver) CertificationAudit(ctx context.Context, applicationID string, checkpoint *scalar.Position) (*model.CertificationAudit, error) {
+	return r.certificationAudit(ctx, applicationID, checkpoint)
 }
 
 // ReplayDecision resolves Query.replayDecision from the event store.
-func (r *queryResolver) ReplayDecision(ctx context.Context, applicationID string) (*model.DecisionReplay, error) {
-	return r.replayDecision(ctx, applicationID)
+func (r *queryResolver) ReplayDecision(ctx context.Context, applicationID string, checkpoint *scalar.Position) (*model.DecisionReplay, error) {
+	return r.replayDecision(ctx, applicationID, checkpoint)
 }

@@ -3,6 +3,8 @@ package graph_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -55,6 +57,8 @@ type env struct {
 	// the personal data they seal.
 	repo    *domain.Repository
 	keyring *keyring.Keyring
+	// signing signs the log's checkpoints.
+	signing ed25519.PrivateKey
 	// deps are the server's, for another server over the same database.
 	deps graph.Deps
 }
@@ -90,7 +94,13 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	store := postgres.New(db, postgres.Options{Logger: quiet})
+	// A signing key, as a server has: the log's checkpoints and proofs
+	// are part of what the API serves.
+	_, signing, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := postgres.New(db, postgres.Options{Logger: quiet, SigningKey: signing})
 	kr := keyring.New(db)
 	repo := &domain.Repository{Store: store, Types: catalog.Types, Keys: kr}
 	runner := projections.NewRunner(db, store, []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}, projections.Certification{}, projections.Networks{}, projections.Projects{}, projections.Activities{}},
@@ -106,7 +116,7 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	if _, err := seed.Registry(ctx, regs, access.SystemMeta("test", time.Now())); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, clock: &testClock{}, store: store, runner: runner, db: db, keys: map[domain.Role]string{}, repo: repo, keyring: kr}
+	e := &env{t: t, clock: &testClock{}, store: store, runner: runner, db: db, keys: map[domain.Role]string{}, repo: repo, keyring: kr, signing: signing}
 	keys := &access.Service{Repo: repo}
 	var last int64
 	for _, role := range domain.Roles {

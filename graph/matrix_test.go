@@ -256,6 +256,9 @@ func (w *world) fixtures() map[string][]string {
 		"Query.activity.id":                       {`"` + w.activityID + `"`},
 		"Query.participationTrend.groupBy":        {`[YEAR, REGION]`},
 		"Attendance.breakdown.by":                 {`SEX`},
+		"Query.logProof.positions":                {`[1, 2]`},
+		"Query.logConsistency.fromSize":           {`1`},
+		"Query.logConsistency.toSize":             {`2`},
 	}
 }
 

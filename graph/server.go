@@ -28,6 +28,7 @@ import (
 	"github.com/civicledger/civicledger/graph/generated"
 	"github.com/civicledger/civicledger/projections"
 	"github.com/vektah/gqlparser/v2/ast"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // Config bounds what one caller can make the server do. Zero fields take
@@ -66,6 +67,9 @@ type Config struct {
 	// in or not (64).
 	MaxSocketsPerKey     int
 	MaxSocketsPerAddress int
+	// Witnesses are the witnesses whose co-signatures of the log's
+	// checkpoints POST /log/cosignature takes; none: it takes none.
+	Witnesses []note.Verifier
 }
 
 func (c *Config) defaults() {
@@ -148,6 +152,8 @@ type Server struct {
 	store   eventstore.Store
 	runner  *projections.Runner
 	sockets sockets
+	// logs serves the log's checkpoints and proofs (logRoutes).
+	logs http.Handler
 }
 
 // NewServer builds the API.
@@ -193,6 +199,7 @@ func NewServer(deps Deps, cfg Config) *Server {
 	h.SetErrorPresenter(presentError(s.log))
 	h.SetRecoverFunc(recoverPanic(s.log))
 	s.exec = h
+	s.logs = s.logRoutes(r)
 	return s
 }
 
@@ -200,6 +207,7 @@ func NewServer(deps Deps, cfg Config) *Server {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", s.authenticate(s.limitBody(withMinPosition(s.withLoaders(s.exec)))))
+	mux.Handle("/log/", s.authenticate(s.limitBody(s.logs)))
 	mux.HandleFunc("GET /{$}", graphiQL)
 	return mux
 }

@@ -59,7 +59,12 @@ func openApp(ctx context.Context, c config, log *slog.Logger, key ed25519.Privat
 	if err != nil {
 		return nil, err
 	}
-	store := postgres.New(db.pool, postgres.Options{SigningKey: key, Logger: log})
+	opts, err := c.storeOptions(key, log)
+	if err != nil {
+		db.close()
+		return nil, err
+	}
+	store := postgres.New(db.pool, opts)
 	keys := keyring.New(db.pool)
 	repo := &domain.Repository{Store: store, Types: catalog.Types, Keys: keys}
 	return &app{

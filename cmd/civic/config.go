@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,8 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/eventstore/tlog/witness"
 	"github.com/civicledger/civicledger/graph"
 	"github.com/civicledger/civicledger/internal/notify"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // config is the process configuration, read from the environment once.
@@ -21,8 +25,18 @@ type config struct {
 	dataDir     string
 	signingKey  string // path; "" means dataDir/signing-key.pem
 	trustedKeys []string
-	logLevel    slog.Level
-	logJSON     bool
+	// origin names the log in its checkpoints ("": the name its
+	// checkpoints carry, or one made from the signing key).
+	origin string
+	// checkpointEvery and checkpointInterval are how often the log is
+	// signed; verify holds the log to them.
+	checkpointEvery    int64
+	checkpointInterval time.Duration
+	// witnesses are the witnesses whose co-signatures the server takes
+	// and verify counts (CIVIC_WITNESSES: their note verifier keys).
+	witnesses []note.Verifier
+	logLevel  slog.Level
+	logJSON   bool
 
 	statementTimeout time.Duration
 	waitTimeout      time.Duration
@@ -68,6 +82,21 @@ func (m *Main) config() (config, error) {
 		introspection: get("CIVIC_INTROSPECTION", ""),
 		demo:          get("CIVIC_DEMO", ""),
 	}
+	if c.origin = get("CIVIC_LOG_ORIGIN", ""); c.origin != "" {
+		if err := postgres.CheckOrigin(c.origin); err != nil {
+			return c, fmt.Errorf("CIVIC_LOG_ORIGIN: %w", err)
+		}
+	}
+	for _, k := range strings.Split(get("CIVIC_WITNESSES", ""), ",") {
+		if k = strings.TrimSpace(k); k == "" {
+			continue
+		}
+		v, err := witness.Verifier(k)
+		if err != nil {
+			return c, fmt.Errorf("CIVIC_WITNESSES: %w", err)
+		}
+		c.witnesses = append(c.witnesses, v)
+	}
 	for _, p := range strings.Split(get("CIVIC_TRUSTED_KEYS", ""), ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			c.trustedKeys = append(c.trustedKeys, p)
@@ -100,6 +129,7 @@ func (m *Main) config() (config, error) {
 	}{
 		{"CIVIC_STATEMENT_TIMEOUT", "5s", &c.statementTimeout},
 		{"CIVIC_WAIT_TIMEOUT", "5s", &c.waitTimeout},
+		{"CIVIC_CHECKPOINT_INTERVAL", "1s", &c.checkpointInterval},
 	}
 	for _, d := range durations {
 		v, err := time.ParseDuration(get(d.name, d.def))
@@ -126,6 +156,9 @@ func (m *Main) config() (config, error) {
 		*n.dst = v
 	}
 	var err error
+	if c.checkpointEvery, err = strconv.ParseInt(get("CIVIC_CHECKPOINT_EVERY", "1000"), 10, 64); err != nil || c.checkpointEvery <= 0 {
+		return c, fmt.Errorf("CIVIC_CHECKPOINT_EVERY %q: want a positive number of log entries", get("CIVIC_CHECKPOINT_EVERY", ""))
+	}
 	if c.maxBodyBytes, err = strconv.ParseInt(get("CIVIC_MAX_BODY_BYTES", "1048576"), 10, 64); err != nil || c.maxBodyBytes <= 0 {
 		return c, fmt.Errorf("CIVIC_MAX_BODY_BYTES %q: want a positive number of bytes", get("CIVIC_MAX_BODY_BYTES", ""))
 	}
@@ -160,7 +193,24 @@ func (c config) graph(addr net.Addr) graph.Config {
 		RatePerSecond: rate, RateBurst: int(2 * c.ratePerSecond),
 		WaitTimeout: c.waitTimeout, PublicIntrospection: public,
 		MaxSocketsPerKey: c.socketsPerKey, MaxSocketsPerAddress: c.socketsPerAddress,
+		Witnesses: c.witnesses,
 	}
+}
+
+// storeOptions are the event store's options: key signs checkpoints (nil
+// for a process that runs no sequencer, or runs one without signing);
+// the log's earlier keys (CIVIC_TRUSTED_KEYS) are trusted beside it.
+func (c config) storeOptions(key ed25519.PrivateKey, log *slog.Logger) (postgres.Options, error) {
+	var trusted []ed25519.PublicKey
+	for _, p := range c.trustedKeys {
+		k, err := loadPublicKey(p)
+		if err != nil {
+			return postgres.Options{}, fmt.Errorf("CIVIC_TRUSTED_KEYS: %w", err)
+		}
+		trusted = append(trusted, k)
+	}
+	return postgres.Options{SigningKey: key, Origin: c.origin, TrustedKeys: trusted, CheckpointEvery: c.checkpointEvery,
+		CheckpointInterval: c.checkpointInterval, Logger: log}, nil
 }
 
 // signingKeyPath is where the checkpoint signing key is read from, and

@@ -60,7 +60,17 @@ const usage = `civic: Civic Ledger, civic participation in Georgia as an event-s
 Usage:
   civic serve                      run the server
   civic migrate                    create or update the database schema
-  civic verify [--from N] [--to M] check the event log's hash chain and signed checkpoints
+  civic verify [--from N] [--to M] [--against FILE|DIR]... [--stale D]
+                                   check the log: every entry's hashes, the Merkle tree, each
+                                   signed checkpoint and its link to the one before, the
+                                   checkpoints kept outside (a witness's directory); exit 1
+                                   naming the first position that cannot be trusted
+  civic checkpoint                 sign the log as it stands now and print the checkpoint
+  civic witness init --dir DIR --name NAME (--log-key KEY | --log URL)
+                                   set up a witness of a log (an auditor's own machine)
+  civic witness run --dir DIR --log URL [--every D]
+                                   check the log's checkpoint extends the last one seen,
+                                   co-sign it and keep it (exit 1: history was rewritten)
   civic import registry            register Georgia's regions and municipalities
   civic import demo                the registry, then the 2019 certification cycle with
                                    illustrative scores (serve loads it on first start)
@@ -84,7 +94,13 @@ Configuration (environment):
   CIVIC_DATA_DIR        where the private cluster and the signing key live (.civic)
   CIVIC_SIGNING_KEY     Ed25519 private key (PEM) that signs log checkpoints
                         (default: CIVIC_DATA_DIR/signing-key.pem, created by serve)
-  CIVIC_TRUSTED_KEYS    comma-separated PEM files of further public keys verify accepts
+  CIVIC_TRUSTED_KEYS    comma-separated PEM files of the log's earlier public keys, after
+                        a key rotation (verify and the sequencer accept their checkpoints)
+  CIVIC_LOG_ORIGIN      the log's name in its checkpoints (default: the name they carry,
+                        or civic-ledger/<key ID> for a new log)
+  CIVIC_CHECKPOINT_EVERY, CIVIC_CHECKPOINT_INTERVAL  sign the log every N entries or T (1000, 1s)
+  CIVIC_WITNESSES       comma-separated verifier keys of the witnesses whose co-signatures
+                        the server takes (civic witness init prints one)
   PG_BIN                directory of the PostgreSQL server binaries
   CIVIC_STATEMENT_TIMEOUT  longest a query may run (5s)
   CIVIC_WAIT_TIMEOUT    longest a read waits to see a write (5s)
@@ -121,6 +137,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.migrate(ctx, args[1:])
 	case "verify":
 		code, err = m.verify(ctx, args[1:])
+	case "checkpoint":
+		err = m.checkpoint(ctx, args[1:])
+	case "witness":
+		code, err = m.witnessCmd(ctx, args[1:])
 	case "import":
 		err = m.importCmd(ctx, args[1:])
 	case "replay":

@@ -110,12 +110,12 @@ func TestVerifyCommand(t *testing.T) {
 		WHERE (tx, seq) = (SELECT tx, seq FROM eventstore.log WHERE position = 7)`); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, _ := run(t, env, "verify"); code != 1 || !strings.Contains(out, "broken at position 7") {
+	if code, out, _ := run(t, env, "verify"); code != 1 || !strings.Contains(out, "position 7 onwards cannot be trusted") {
 		t.Errorf("civic verify after an edit = %d, %q; want 1 and position 7", code, out)
 	}
-	// The range's chain is recomputed from the last checkpoint before it:
-	// from 8 that is the checkpoint at 5, so the break at 7 still shows;
-	// from 11 (checkpoint at 10) the range is intact.
+	// The range is recomputed from the last checkpoint before it: from 8
+	// that is the checkpoint at 5, so the break at 7 still shows; from 11
+	// (checkpoint at 10) the range is intact.
 	if code, out, _ := run(t, env, "verify", "--from", "8"); code != 1 || !strings.Contains(out, "position 7") {
 		t.Errorf("civic verify --from 8 after an edit at 7 = %d, %q; want 1 and position 7", code, out)
 	}
@@ -153,7 +153,7 @@ func appendSigned(t *testing.T, pool *pgxpool.Pool, key ed25519.PrivateKey, n in
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		var top int64
-		if err := pool.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM eventstore.checkpoints`).Scan(&top); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT coalesce(max(size), 0) FROM eventstore.tree_checkpoints`).Scan(&top); err != nil {
 			t.Fatal(err)
 		}
 		if top == int64(n) {

@@ -30,9 +30,9 @@ func (m *Main) replay(ctx context.Context, args []string) (int, error) {
 		return exitError, err
 	}
 	defer db.close()
-	store := postgres.New(db.pool, postgres.Options{TrustedKeys: keys, Logger: c.logger(m.Stderr)})
+	store := postgres.New(db.pool, postgres.Options{TrustedKeys: keys, Origin: c.origin, CheckpointEvery: c.checkpointEvery, Logger: c.logger(m.Stderr)})
 	defer store.Close()
-	a, err := certification.AuditApplication(ctx, store, catalog.Types, fs.Arg(1), certification.FullChain)
+	a, err := certification.AuditApplication(ctx, store, catalog.Types, fs.Arg(1), certification.FullChain, 0)
 	if err != nil {
 		return exitError, err
 	}

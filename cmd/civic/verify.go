@@ -7,28 +7,47 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/eventstore/tlog/witness"
 )
 
-// verify checks the log and reports the first bad position. It exits 0
-// when the range is intact and exitFailed when it is not.
+// verify checks the log and reports the first position that cannot be
+// trusted. It exits 0 when the range is intact, exitFailed when it is not,
+// and exitError when it could not check (or an outside checkpoint is not
+// one of the log's).
 func (m *Main) verify(ctx context.Context, args []string) (int, error) {
 	fs := m.flags("verify")
 	from := fs.Int64("from", 0, "first position to check (default: the first)")
 	to := fs.Int64("to", 0, "last position to check (default: the last)")
+	var against []string
+	fs.Func("against", "a checkpoint kept outside the database (a file), or a witness's directory of them; repeatable", func(p string) error {
+		against = append(against, p)
+		return nil
+	})
+	stale := fs.Duration("stale", time.Minute, "how long an entry may go without a checkpoint before the log counts as broken")
 	if err := fs.Parse(args); err != nil {
 		return exitError, err
 	}
 	if fs.NArg() > 0 {
 		return exitError, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	db, keys, _, err := m.openForAudit(ctx)
+	if *stale <= 0 {
+		return exitError, fmt.Errorf("--stale %s: want a positive duration", *stale)
+	}
+	notes, err := readCheckpoints(against)
+	if err != nil {
+		return exitError, err
+	}
+	db, keys, c, err := m.openForAudit(ctx)
 	if err != nil {
 		return exitError, err
 	}
 	defer db.close()
-	rep, err := postgres.Verify(ctx, db.pool, postgres.VerifyOptions{From: *from, To: *to, Keys: keys})
+	rep, err := postgres.Verify(ctx, db.pool, postgres.VerifyOptions{From: *from, To: *to, Keys: keys, Origin: c.origin,
+		Witnesses: c.witnesses, Against: notes, Every: c.checkpointEvery, Stale: *stale})
 	if err != nil {
 		return exitError, err
 	}
@@ -37,6 +56,36 @@ func (m *Main) verify(ctx context.Context, args []string) (int, error) {
 		return exitFailed, nil
 	}
 	return exitOK, nil
+}
+
+// readCheckpoints reads the signed checkpoints at paths: files, or
+// directories whose *.note files (a witness's, see civic witness) are
+// each one.
+func readCheckpoints(paths []string) ([][]byte, error) {
+	var out [][]byte
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("--against: %w", err)
+		}
+		files := []string{p}
+		if info.IsDir() {
+			if files, err = filepath.Glob(filepath.Join(p, "*.note")); err == nil && len(files) == 0 {
+				files, err = filepath.Glob(filepath.Join(p, witness.SeenDir, "*.note"))
+			}
+			if err != nil || len(files) == 0 {
+				return nil, fmt.Errorf("--against %s: a directory without checkpoints (*.note)", p)
+			}
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("--against: %w", err)
+			}
+			out = append(out, b)
+		}
+	}
+	return out, nil
 }
 
 // openForAudit opens the database for a command that checks the log, with

@@ -55,6 +55,15 @@ func declarePlatform(v *domain.Views) {
 	v.View("ProjectionStatus", domain.Everyone, "name version generation state failing position head lagEvents lagSeconds updatedAt").
 		Only(domain.AnyRole(domain.Admin, domain.Auditor), "lastError")
 	v.View("RecordedEvent", domain.Enclosing, "position id stream version type schemaVersion data occurredAt recordedAt actor role correlationId withheld erased")
+	// The log's tree: hashes and signatures, which tell nothing of the
+	// events behind them (each leaf covers the event's random ID); the
+	// events come only through the reads that ask who may see them, and
+	// an audit's proofs leave out the events the caller may not see.
+	v.View("Query", domain.Everyone, "logCheckpoint logProof logConsistency")
+	v.View("LogCheckpoint", domain.Everyone, "origin treeSize rootHash signedAt note witnesses")
+	v.View("LogInclusion", domain.Enclosing, "checkpoint proofs")
+	v.View("InclusionProof", domain.Enclosing, "position treeSize leafHash hashes")
+	v.View("ConsistencyProof", domain.Everyone, "fromSize toSize hashes")
 	v.View("LocalizedText", domain.Enclosing, "ka en")
 	v.View("PageInfo", domain.Enclosing, "hasNextPage endCursor")
 }

@@ -28,6 +28,22 @@ type Audit struct {
 	// the events has a position yet.
 	Verification *eventstore.Verification
 	Replay       Replay
+	// Inclusion proves the application's and its cycle's events are in
+	// the log's tree as a signed checkpoint fixed it; nil when the store
+	// keeps no tree, or no checkpoint covers them yet (the latest was
+	// asked for, and the events are younger than it).
+	Inclusion *Inclusion
+}
+
+// Inclusion is the proof that events are in the log: an RFC 6962
+// inclusion proof of each against one signed checkpoint, which an auditor
+// checks with any RFC 6962 library and the log's public key, without the
+// rest of the log.
+type Inclusion struct {
+	Checkpoint eventstore.Checkpoint
+	// Proofs are in the order of Events, the event each one proves.
+	Proofs []eventstore.InclusionProof
+	Events []eventstore.Event
 }
 
 // Depth is how thoroughly AuditApplication checks the log.
@@ -47,8 +63,11 @@ const (
 )
 
 // AuditApplication audits the application id: NotFound when it has no
-// events.
-func AuditApplication(ctx context.Context, store eventstore.Store, types *domain.Types, id string, depth Depth) (Audit, error) {
+// events. Its events are proven against the checkpoint of the tree of
+// size checkpoint, or against the latest when checkpoint is 0; a
+// checkpoint the log did not sign, or one too early to hold the events, is
+// Invalid.
+func AuditApplication(ctx context.Context, store eventstore.Store, types *domain.Types, id string, depth Depth, checkpoint int64) (Audit, error) {
 	year, _, err := parseApplicationID(id)
 	if err != nil {
 		return Audit{}, err
@@ -101,7 +120,46 @@ func AuditApplication(ctx context.Context, store eventstore.Store, types *domain
 	for _, e := range stored {
 		out.Events = append(out.Events, AuditedEvent{Event: e, Hash: hashes[e.Position]})
 	}
+	if prover, ok := store.(eventstore.Prover); ok && len(positions) > 0 {
+		if out.Inclusion, err = prove(ctx, prover, all, slices.Max(positions), checkpoint); err != nil {
+			return Audit{}, err
+		}
+	}
 	return out, nil
+}
+
+// prove proves the positioned events of all against the checkpoint of
+// size (the latest when 0), which must hold last, the largest position.
+func prove(ctx context.Context, prover eventstore.Prover, all []eventstore.Event, last, size int64) (*Inclusion, error) {
+	if size < 0 {
+		return nil, domain.Errorf(domain.Invalid, "checkpoint: %d is not a tree size", size)
+	}
+	c, err := prover.Checkpoint(ctx, size)
+	if err != nil {
+		return nil, domain.Wrap(err, "read the checkpoint")
+	}
+	switch {
+	case c == nil && size > 0:
+		return nil, domain.Errorf(domain.Invalid, "checkpoint: the log signed no checkpoint of size %d", size)
+	case c == nil:
+		return nil, nil
+	case c.Size < last && size > 0:
+		return nil, domain.Errorf(domain.Invalid, "checkpoint: the checkpoint of size %d is older than the events (the last is at position %d)", size, last)
+	case c.Size < last:
+		return nil, nil
+	}
+	in := &Inclusion{Checkpoint: *c}
+	var positions []int64
+	for _, e := range all {
+		if e.Position > 0 {
+			positions = append(positions, e.Position)
+			in.Events = append(in.Events, e)
+		}
+	}
+	if in.Proofs, err = prover.InclusionProofs(ctx, positions, c.Size); err != nil {
+		return nil, domain.Wrap(err, "prove the events")
+	}
+	return in, nil
 }
 
 func decodeAll(types *domain.Types, stored []eventstore.Event) ([]domain.Event, error) {

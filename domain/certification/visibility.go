@@ -146,10 +146,10 @@ func DeclareViews(v *domain.Views) {
 	v.View("CycleCounts", domain.Enclosing, "applied submitted withdrawn complete decided announced certified revoked")
 	v.View("RegionCycleCounts", domain.Enclosing, "region counts")
 	v.View("CertificationOutcome", domain.Everyone, "applicationId year status certified certificate")
-	v.View("CertificationAudit", domain.Judges, "applicationId events verification")
+	v.View("CertificationAudit", domain.Judges, "applicationId events verification inclusion")
 	v.View("AuditedEvent", domain.Judges, "position version type occurredAt recordedAt actor role hash data withheld erased")
 	v.View("LogVerification", domain.Enclosing, "from to intact events checkpoints firstBad problem")
-	v.View("DecisionReplay", domain.Judges, "applicationId verdict decision rules recommendation inputsDigest problems verification")
+	v.View("DecisionReplay", domain.Judges, "applicationId verdict decision rules recommendation inputsDigest problems verification inclusion")
 	v.View("CertificationPayload", domain.Enclosing, "position application")
 }
 

@@ -34,11 +34,12 @@ func (s *Store) Hashes(ctx context.Context, positions []int64) (map[int64][]byte
 // VerifyRange implements eventstore.Auditor. It trusts the checkpoints
 // signed with the store's own signing key and with Options.TrustedKeys.
 func (s *Store) VerifyRange(ctx context.Context, from, to int64) (eventstore.Verification, error) {
-	keys := append([]ed25519.PublicKey(nil), s.opts.TrustedKeys...)
+	var keys []ed25519.PublicKey
 	if s.opts.SigningKey != nil {
 		keys = append(keys, s.opts.SigningKey.Public().(ed25519.PublicKey))
 	}
-	rep, err := Verify(ctx, s.db, VerifyOptions{From: from, To: to, Keys: keys})
+	keys = append(keys, s.opts.TrustedKeys...)
+	rep, err := Verify(ctx, s.db, VerifyOptions{From: from, To: to, Keys: keys, Origin: s.opts.Origin, Every: s.opts.CheckpointEvery})
 	if err != nil {
 		return eventstore.Verification{}, err
 	}

@@ -1,38 +1,64 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/eventstore/tlog"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // seqState is where the sequencer stands: the last position it assigned,
-// and that event's (tx, seq) and chain hash. It is derived from the log at
-// each election and kept in memory after.
+// that event's (tx, seq) and chain hash, and the Merkle tree over the log
+// so far. It is derived from the log at each election and kept in memory
+// after; the tree is grown in place, so a state whose batch failed to be
+// written is never used again (the sequencer stands down and reloads).
 type seqState struct {
 	position int64
 	tx       uint64
 	seq      int64
 	hash     []byte
+	tree     *tlog.Tree
+	// planned is the size of the last checkpoint written or planned.
+	planned int64
 }
 
-// cpState is where the last checkpoint stands.
+// cpState is where the last checkpoint stands: its size, when it was
+// signed, and its body, which the next one links to.
 type cpState struct {
 	position int64
 	at       time.Time
+	body     []byte
+	origin   string
+}
+
+// treeHead is the tree's root, and the chain's hash, at a size: what a
+// checkpoint signs.
+type treeHead struct {
+	size  int64
+	root  []byte
+	chain []byte
 }
 
 // batch is the log entries for the events after a state, ready to write.
 type batch struct {
-	entries [][]any  // position, tx, seq, hash: rows of eventstore.log
-	next    seqState // the state once the entries are written
+	entries [][]any // position, tx, seq, hash, leaf: rows of eventstore.log
+	nodes   [][]any // level, idx, hash: rows of eventstore.tree
+	// heads are the checkpoints due within the batch, every
+	// CheckpointEvery positions; end is the tree at the batch's end, which
+	// one is signed at when the interval has passed.
+	heads []treeHead
+	end   treeHead
+	next  seqState // the state once the entries are written
 }
 
 // batchSQL reads the next settled events in (tx, seq) order. Transactions
@@ -76,7 +102,8 @@ func (s *Store) RunSequencer(ctx context.Context) error {
 
 // lead campaigns for leadership and, once elected, sequences until ctx ends
 // or the connection fails.
-func (s *Store) lead(ctx context.Context) error {
+func (s *Store) lead(ctx context.Context) (err error) {
+	var written chan error // the batch write in flight, if any
 	pc, err := s.db.Acquire(ctx)
 	if err != nil {
 		return err
@@ -91,6 +118,9 @@ func (s *Store) lead(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+channelAppended); err != nil {
 		return err
 	}
+	if _, err := conn.Exec(ctx, "LISTEN "+channelCheckpoint); err != nil {
+		return err
+	}
 	// The log is a deterministic function of the events, which appends
 	// commit durably: a log batch lost in a crash is rebuilt identically
 	// (same order, same positions, same hashes) by the next leader. So its
@@ -101,21 +131,38 @@ func (s *Store) lead(ctx context.Context) error {
 	}
 	// COPY sends transaction IDs in binary; xid8's binary form is int8's.
 	conn.TypeMap().RegisterType(&pgtype.Type{Name: "xid8", OID: xid8OID, Codec: pgtype.Int8Codec{}})
-	st, cp, err := loadState(ctx, conn)
+	st, cp, err := s.loadState(ctx, conn)
 	if err != nil {
+		return err
+	}
+	if err := s.takeKey(cp); err != nil {
+		return err
+	}
+	if err := s.checkSigned(ctx, conn, cp); err != nil {
 		return err
 	}
 	s.leading.Store(true)
 	defer s.leading.Store(false)
 	s.opts.Logger.Info("eventstore: sequencer leading", "position", st.position)
-	if s.opts.SigningKey == nil {
+	if s.signer == nil {
 		s.opts.Logger.Warn("eventstore: no signing key; the log gets no signed checkpoints")
 	}
+	// A server stopping signs what it sequenced, so a clean stop leaves no
+	// entry without a checkpoint.
+	defer func() {
+		if written != nil || s.signer == nil || st.position <= cp.position {
+			return
+		}
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.checkpointNow(fctx, conn, st, &cp); err != nil {
+			s.opts.Logger.Error("eventstore: final checkpoint", "err", err)
+		}
+	}()
 
 	// Reading a batch (through the pool) and writing the one before it (on
 	// the leader's connection) overlap: catching up then takes about as
 	// long as the slower of the two, not their sum.
-	var written chan error // the write in flight, if any
 	var inflight batch
 	settle := func() error {
 		if written == nil {
@@ -171,22 +218,78 @@ func (s *Store) lead(ctx context.Context) error {
 			}
 			continue
 		}
-		if s.checkpointDue(st, cp, time.Now()) {
-			b := &pgx.Batch{}
-			s.queueCheckpoint(b, st, &cp)
-			if err := conn.SendBatch(ctx, b).Close(); err != nil {
-				return fmt.Errorf("write checkpoint: %w", err)
-			}
-		}
-		if err := s.idle(ctx, conn); err != nil {
+		requested, err := s.idle(ctx, conn)
+		if err != nil {
 			return err
+		}
+		if (requested || s.checkpointDue(st.position, cp, time.Now())) && s.signer != nil && st.position > cp.position {
+			if err := s.checkpointNow(ctx, conn, st, &cp); err != nil {
+				return err
+			}
 		}
 	}
 }
 
+// takeKey sets the signer of the log's checkpoints: the signing key
+// under the origin the log's checkpoints carry, which never changes.
+func (s *Store) takeKey(cp cpState) error {
+	if s.opts.SigningKey == nil {
+		return nil
+	}
+	origin := s.opts.Origin
+	switch {
+	case cp.origin != "" && origin != "" && origin != cp.origin:
+		return fmt.Errorf("the log's checkpoints name it %q, but its origin is set to %q: a log keeps its name (unset the origin, or set it to %[1]q)", cp.origin, origin)
+	case cp.origin != "":
+		origin = cp.origin
+	case origin == "":
+		origin = DefaultOrigin(s.opts.SigningKey.Public().(ed25519.PublicKey))
+	}
+	signer, err := tlog.NewSigner(origin, s.opts.SigningKey)
+	if err != nil {
+		return err
+	}
+	s.signer, s.origin = signer, origin
+	return nil
+}
+
+// checkSigned refuses to lead a log whose stored tree is not the one its
+// last checkpoint signed. A superuser who rewrote history in the database
+// (entries, leaves and nodes alike) cannot re-sign it, but a sequencer
+// that took the stored tree as it found it would: it would sign its next
+// checkpoint over the rewritten history. So the tree is checked against
+// the last signature first, with the keys the log trusts.
+func (s *Store) checkSigned(ctx context.Context, conn *pgx.Conn, cp cpState) error {
+	if cp.body == nil || s.signer == nil {
+		return nil
+	}
+	var text string
+	if err := conn.QueryRow(ctx, `SELECT note FROM eventstore.tree_checkpoints WHERE size = $1`, cp.position).Scan(&text); err != nil {
+		return fmt.Errorf("check the last checkpoint: %w", err)
+	}
+	var verifiers []note.Verifier
+	for _, k := range append([]ed25519.PublicKey{s.opts.SigningKey.Public().(ed25519.PublicKey)}, s.opts.TrustedKeys...) {
+		v, err := tlog.NewVerifier(s.origin, k)
+		if err != nil {
+			return err
+		}
+		verifiers = append(verifiers, v)
+	}
+	c, _, err := tlog.Open([]byte(text), s.origin, verifiers)
+	if err != nil {
+		return fmt.Errorf("the log's last checkpoint (size %d) does not verify with the signing key or the trusted keys (%w): the database was altered, or the key changed (list the old key in the trusted keys); run civic verify", cp.position, err)
+	}
+	root, err := tlog.RootAt(ctx, reader{conn}, c.Size)
+	if err != nil || !bytes.Equal(root, c.Root) {
+		return fmt.Errorf("the log's stored tree of size %d is not the one its last checkpoint signed (%v): history was altered in the database; run civic verify", c.Size, err)
+	}
+	return nil
+}
+
 // idle waits for a reason to look for events: an append in this process, a
-// notification from another, or the poll interval.
-func (s *Store) idle(ctx context.Context, conn *pgx.Conn) error {
+// notification from another, or the poll interval. It reports whether a
+// checkpoint was asked for (civic checkpoint).
+func (s *Store) idle(ctx context.Context, conn *pgx.Conn) (bool, error) {
 	waitCtx, cancel := context.WithTimeout(ctx, s.opts.SequencerPoll)
 	defer cancel()
 	stop := make(chan struct{})
@@ -198,14 +301,20 @@ func (s *Store) idle(ctx context.Context, conn *pgx.Conn) error {
 		case <-stop:
 		}
 	}()
-	_, err := conn.WaitForNotification(waitCtx)
+	n, err := conn.WaitForNotification(waitCtx)
 	if err != nil && ctx.Err() == nil && waitCtx.Err() != nil {
-		return nil // poll interval or local wake-up
+		return false, nil // poll interval or local wake-up
 	}
-	return err
+	if err != nil {
+		return false, err
+	}
+	return n.Channel == channelCheckpoint, nil
 }
 
-func loadState(ctx context.Context, conn *pgx.Conn) (seqState, cpState, error) {
+// loadState reads where the log stands: its last entry, the tree over it
+// (made first for entries sequenced before the tree existed), and the last
+// signed checkpoint.
+func (s *Store) loadState(ctx context.Context, conn *pgx.Conn) (seqState, cpState, error) {
 	var st seqState
 	var cp cpState
 	var tx string
@@ -220,14 +329,20 @@ func loadState(ctx context.Context, conn *pgx.Conn) (seqState, cpState, error) {
 	if st.tx, err = strconv.ParseUint(tx, 10, 64); err != nil {
 		return st, cp, fmt.Errorf("load sequencer state: tx %q: %w", tx, err)
 	}
-	err = conn.QueryRow(ctx, `SELECT position, signed_at FROM eventstore.checkpoints ORDER BY position DESC LIMIT 1`).
-		Scan(&cp.position, &cp.at)
+	var note string
+	err = conn.QueryRow(ctx, `SELECT size, signed_at, note FROM eventstore.tree_checkpoints ORDER BY size DESC LIMIT 1`).
+		Scan(&cp.position, &cp.at, &note)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		cp.at = time.Now() // the interval runs from the first leader's start
 	case err != nil:
 		return st, cp, fmt.Errorf("load sequencer state: %w", err)
+	default:
+		body, _, _ := strings.Cut(note, "\n\n")
+		cp.body = []byte(body + "\n")
+		cp.origin = tlog.Origin(cp.body)
 	}
+	st.planned = cp.position
 	// A transaction ID this server has not handed out yet comes from another
 	// cluster (a logical dump does not carry the transaction counter): new
 	// appends would sort before the restored events, so refuse rather than
@@ -239,12 +354,78 @@ func loadState(ctx context.Context, conn *pgx.Conn) (seqState, cpState, error) {
 	if ahead {
 		return st, cp, fmt.Errorf("the log's last transaction ID %s is one this server has not issued: the database was restored from a logical dump of another cluster; restore from a physical backup (pg_basebackup) instead", tx)
 	}
+	if st.tree, err = s.loadTree(ctx, conn, st.position); err != nil {
+		return st, cp, fmt.Errorf("load sequencer state: %w", err)
+	}
 	return st, cp, nil
 }
 
+// loadTree returns the tree over the log's first size entries. The nodes
+// of entries sequenced before the tree existed (their leaves came with the
+// migration) are made first, once, from the leaves.
+func (s *Store) loadTree(ctx context.Context, conn *pgx.Conn, size int64) (*tlog.Tree, error) {
+	var have int64
+	if err := conn.QueryRow(ctx, `SELECT coalesce(max(idx) + 1, 0) FROM eventstore.tree WHERE level = $1`, tlog.Stride).Scan(&have); err != nil {
+		return nil, err
+	}
+	if want := size >> tlog.Stride; have < want {
+		s.opts.Logger.Info("eventstore: building the Merkle tree over the log", "entries", size)
+		if err := buildTree(ctx, conn, size); err != nil {
+			return nil, fmt.Errorf("build the tree: %w", err)
+		}
+	}
+	rng, err := tlog.Range(ctx, reader{conn}, uint64(size))
+	if err != nil {
+		return nil, err
+	}
+	return tlog.TreeFrom(rng)
+}
+
+// buildTree writes the stored nodes of the tree over the first size
+// entries from their leaves, page by page; nodes written before are kept.
+func buildTree(ctx context.Context, conn *pgx.Conn, size int64) error {
+	tree := tlog.NewTree()
+	for from := int64(1); from <= size; from += 50_000 {
+		rows, err := conn.Query(ctx, `SELECT leaf FROM eventstore.log WHERE position BETWEEN $1 AND $2 ORDER BY position`, from, min(from+49_999, size))
+		if err != nil {
+			return err
+		}
+		var nodes [][]any
+		var leaf []byte
+		_, err = pgx.ForEachRow(rows, []any{&leaf}, func() error {
+			return tree.Append(bytes.Clone(leaf), func(n tlog.Node) {
+				nodes = append(nodes, []any{int16(n.Level), int64(n.Index), n.Hash})
+			})
+		})
+		if err != nil {
+			return err
+		}
+		if len(nodes) > 0 {
+			if _, err := conn.Exec(ctx, `INSERT INTO eventstore.tree (level, idx, hash)
+				SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[]) ON CONFLICT DO NOTHING`, column(nodes, 0), column(nodes, 1), column(nodes, 2)); err != nil {
+				return err
+			}
+		}
+	}
+	if uint64(size) != tree.Size() {
+		return fmt.Errorf("the log holds %d leaves up to position %d", tree.Size(), size)
+	}
+	return nil
+}
+
+// column is column i of rows, for unnest.
+func column(rows [][]any, i int) []any {
+	out := make([]any, len(rows))
+	for j, r := range rows {
+		out[j] = r[i]
+	}
+	return out
+}
+
 // readBatch reads the settled events after st and computes their log
-// entries. It reads through the pool, so that it can overlap the write of
-// the batch before.
+// entries: chain hash, leaf hash, the tree's new stored nodes, and the
+// checkpoints due every CheckpointEvery positions. It reads through the
+// pool, so that it can overlap the write of the batch before.
 func (s *Store) readBatch(ctx context.Context, st seqState) (batch, error) {
 	b := batch{next: st}
 	rows, err := s.db.Query(ctx, batchSQL, strconv.FormatUint(st.tx, 10), st.seq, s.opts.BatchSize)
@@ -255,6 +436,7 @@ func (s *Store) readBatch(ctx context.Context, st seqState) (batch, error) {
 	next := &b.next
 	var txText string
 	sc := newEventScanner(&txText, &next.seq)
+	store := func(n tlog.Node) { b.nodes = append(b.nodes, []any{int16(n.Level), int64(n.Index), n.Hash}) }
 	for rows.Next() {
 		e, err := sc.scan(rows)
 		if err != nil {
@@ -266,50 +448,122 @@ func (s *Store) readBatch(ctx context.Context, st seqState) (batch, error) {
 		next.position++
 		e.Position = next.position
 		next.hash = eventstore.ChainHash(next.hash, &e)
-		b.entries = append(b.entries, []any{next.position, int64(next.tx), next.seq, next.hash})
+		leaf := tlog.LeafHash(&e)
+		if err := next.tree.Append(leaf, store); err != nil {
+			return b, fmt.Errorf("grow the tree: %w", err)
+		}
+		b.entries = append(b.entries, []any{next.position, int64(next.tx), next.seq, next.hash, leaf})
+		if s.signer != nil && next.position-next.planned >= s.opts.CheckpointEvery {
+			head, err := headOf(*next)
+			if err != nil {
+				return b, err
+			}
+			b.heads = append(b.heads, head)
+			next.planned = next.position
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return b, fmt.Errorf("read settled events: %w", err)
 	}
+	if len(b.entries) > 0 {
+		if b.end, err = headOf(*next); err != nil {
+			return b, err
+		}
+	}
 	return b, nil
 }
 
-// writeBatch writes a batch's log entries with COPY, and a checkpoint in
-// the same transaction when one is due.
+// headOf is the tree's head at st.
+func headOf(st seqState) (treeHead, error) {
+	root, err := st.tree.Root()
+	if err != nil {
+		return treeHead{}, fmt.Errorf("tree root: %w", err)
+	}
+	return treeHead{size: st.position, root: root, chain: st.hash}, nil
+}
+
+// writeBatch writes a batch's log entries and tree nodes with COPY, and its
+// checkpoints in the same transaction: those due every CheckpointEvery
+// positions, and one at its end when CheckpointInterval has passed.
 func (s *Store) writeBatch(ctx context.Context, conn *pgx.Conn, b *batch, cp *cpState) error {
 	next := *cp
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"eventstore", "log"}, []string{"position", "tx", "seq", "hash"}, pgx.CopyFromRows(b.entries)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"eventstore", "log"}, []string{"position", "tx", "seq", "hash", "leaf"}, pgx.CopyFromRows(b.entries)); err != nil {
 			return err
 		}
-		if !s.checkpointDue(b.next, next, time.Now()) {
-			return nil
+		if len(b.nodes) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"eventstore", "tree"}, []string{"level", "idx", "hash"}, pgx.CopyFromRows(b.nodes)); err != nil {
+				return err
+			}
 		}
 		q := &pgx.Batch{}
-		s.queueCheckpoint(q, b.next, &next)
+		for _, h := range b.heads {
+			if err := s.queueCheckpoint(q, h, &next); err != nil {
+				return err
+			}
+		}
+		// The batch's end is signed too once the interval has passed
+		// since the last checkpoint, counting those just queued.
+		if s.checkpointDue(b.end.size, next, time.Now()) {
+			if err := s.queueCheckpoint(q, b.end, &next); err != nil {
+				return err
+			}
+		}
+		if q.Len() == 0 {
+			return nil
+		}
 		return tx.SendBatch(ctx, q).Close()
 	})
 	if err != nil {
 		return fmt.Errorf("write log: %w", err)
 	}
-	*cp = next // only once the checkpoint is committed
+	*cp = next // only once the checkpoints are committed
 	return nil
 }
 
-func (s *Store) checkpointDue(st seqState, cp cpState, now time.Time) bool {
-	if s.opts.SigningKey == nil || st.position <= cp.position {
-		return false
+// checkpointNow signs the tree as st leaves it, on its own.
+func (s *Store) checkpointNow(ctx context.Context, conn *pgx.Conn, st seqState, cp *cpState) error {
+	head, err := headOf(st)
+	if err != nil {
+		return err
 	}
-	return st.position-cp.position >= s.opts.CheckpointEvery || now.Sub(cp.at) >= s.opts.CheckpointInterval
+	next := *cp
+	q := &pgx.Batch{}
+	if err := s.queueCheckpoint(q, head, &next); err != nil {
+		return err
+	}
+	if err := conn.SendBatch(ctx, q).Close(); err != nil {
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	*cp = next
+	return nil
 }
 
-// queueCheckpoint queues the signed chain hash at st's position and moves
-// cp there (the caller discards cp if the batch fails).
-func (s *Store) queueCheckpoint(q *pgx.Batch, st seqState, cp *cpState) {
+func (s *Store) checkpointDue(position int64, cp cpState, now time.Time) bool {
+	if s.signer == nil || position <= cp.position {
+		return false
+	}
+	return position-cp.position >= s.opts.CheckpointEvery || now.Sub(cp.at) >= s.opts.CheckpointInterval
+}
+
+// queueCheckpoint queues the signed checkpoint of head, linked to the one
+// cp stands at, and moves cp to it (the caller discards cp if the batch
+// fails).
+func (s *Store) queueCheckpoint(q *pgx.Batch, head treeHead, cp *cpState) error {
+	if head.size <= cp.position {
+		return nil
+	}
 	signedAt := time.Now().Truncate(time.Microsecond)
-	sig := ed25519.Sign(s.opts.SigningKey, eventstore.CheckpointMessage(st.position, st.hash, signedAt))
-	pub := s.opts.SigningKey.Public().(ed25519.PublicKey)
-	q.Queue(`INSERT INTO eventstore.checkpoints (position, hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5)`,
-		st.position, st.hash, signedAt, KeyID(pub), sig)
-	*cp = cpState{position: st.position, at: signedAt}
+	c := tlog.Checkpoint{Origin: s.origin, Size: uint64(head.size), Root: head.root, Chain: head.chain, Time: signedAt}
+	if cp.body != nil {
+		c.PreviousSize, c.PreviousHash = uint64(cp.position), tlog.BodyHash(cp.body)
+	}
+	note, err := tlog.Sign(c, s.signer)
+	if err != nil {
+		return fmt.Errorf("sign checkpoint: %w", err)
+	}
+	q.Queue(`INSERT INTO eventstore.tree_checkpoints (size, root, signed_at, note) VALUES ($1, $2, $3, $4)`,
+		head.size, head.root, signedAt, string(note))
+	*cp = cpState{position: head.size, at: signedAt, body: c.Body()}
+	return nil
 }

@@ -15,9 +15,12 @@
 // transaction's event). Instead a sequencer, one leader at a time across all
 // servers (a session advisory lock), reads only settled rows (transaction ID
 // below the oldest running transaction's) in (transaction ID, sequence)
-// order, assigns dense positions 1..N, extends a SHA-256 hash chain, and
-// every CheckpointEvery events or CheckpointInterval signs the chain head
-// with Ed25519. Readers of the global log see sequenced events only, so
+// order, assigns dense positions 1..N, extends a SHA-256 hash chain and an
+// RFC 6962 Merkle tree over the entries (eventstore/tlog; its nodes of
+// every fourth level stored, so proofs are a few reads), and every
+// CheckpointEvery events or CheckpointInterval signs the tree's root in a
+// C2SP tlog-checkpoint note with Ed25519 (tree.go serves the proofs,
+// verify.go checks it all). Readers of the global log see sequenced events only, so
 // nothing can ever appear behind them.
 //
 // Appends wake the sequencer in-process, or with NOTIFY from a separate
@@ -41,8 +44,10 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/eventstore/tlog"
 	"github.com/civicledger/civicledger/internal/migrate"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/mod/sumdb/note"
 )
 
 //go:embed migrations/*.sql
@@ -69,20 +74,30 @@ const (
 const (
 	channelAppended  = "eventstore_appended"
 	channelSequenced = "eventstore_sequenced"
+	// channelCheckpoint asks the leading sequencer for a checkpoint now.
+	channelCheckpoint = "eventstore_checkpoint"
 )
 
 // Options tune a Store. The zero value of each field means its default.
 type Options struct {
 	// SigningKey signs log checkpoints. Without one the sequencer writes no
-	// checkpoints, and verification rests on the hash chain alone.
+	// checkpoints, and verification rests on the hashes alone.
 	SigningKey ed25519.PrivateKey
+	// Origin names the log in its checkpoints (and its key in their
+	// signatures): a name without '+' or white space (CheckOrigin), the
+	// same for every key the log is ever signed with. Default: the name
+	// its checkpoints already carry, or for a log not yet signed
+	// civic-ledger/<key ID> of the signing key. A sequencer whose Origin
+	// differs from the log's refuses to lead.
+	Origin string
 	// TrustedKeys are other keys whose checkpoints VerifyRange accepts:
 	// those of earlier signing keys, after a key rotation.
 	TrustedKeys []ed25519.PublicKey
-	// CheckpointEvery is the number of events between checkpoints (1000).
+	// CheckpointEvery is the most entries between two checkpoints (1000).
 	CheckpointEvery int64
-	// CheckpointInterval is the longest time new events wait for a
-	// checkpoint (10s).
+	// CheckpointInterval is the longest time new entries wait for a
+	// checkpoint (1s): the window in which a superuser could delete them
+	// unseen by anyone but those who read them meanwhile.
 	CheckpointInterval time.Duration
 	// BatchSize is the most events the sequencer positions in one
 	// transaction (5000).
@@ -107,7 +122,7 @@ func (o *Options) defaults() {
 		o.CheckpointEvery = 1000
 	}
 	if o.CheckpointInterval <= 0 {
-		o.CheckpointInterval = 10 * time.Second
+		o.CheckpointInterval = time.Second
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 5000
@@ -131,6 +146,11 @@ func (o *Options) defaults() {
 type Store struct {
 	db   *pgxpool.Pool
 	opts Options
+	// signer signs checkpoints: the signing key under the log's origin;
+	// nil without a key. The sequencer sets it when it takes the lead,
+	// and only it uses it.
+	signer note.Signer
+	origin string
 
 	// leading is true while this process's sequencer holds leadership; an
 	// append then wakes it directly instead of notifying through the server.
@@ -178,6 +198,17 @@ func New(db *pgxpool.Pool, opts Options) *Store {
 	go s.notifier()
 	return s
 }
+
+// CheckOrigin reports whether origin can name a log: a note key name,
+// without '+' or white space.
+func CheckOrigin(origin string) error {
+	_, err := tlog.VerifierKey(origin, make(ed25519.PublicKey, ed25519.PublicKeySize))
+	return err
+}
+
+// DefaultOrigin is the origin of a log first signed with pub and no
+// origin set.
+func DefaultOrigin(pub ed25519.PublicKey) string { return "civic-ledger/" + KeyID(pub) }
 
 // Close stops the store's background goroutines. It does not close db.
 func (s *Store) Close() {

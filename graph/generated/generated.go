@@ -174,6 +174,7 @@ type ComplexityRoot struct {
 	CertificationAudit struct {
 		ApplicationID func(childComplexity int) int
 		Events        func(childComplexity int) int
+		Inclusion     func(childComplexity int) int
 		Verification  func(childComplexity int) int
 	}
 
@@ -214,6 +215,12 @@ type ComplexityRoot struct {
 		CeremonyDate          func(childComplexity int) int
 		QuestionnaireDeadline func(childComplexity int) int
 		ResultsDate           func(childComplexity int) int
+	}
+
+	ConsistencyProof struct {
+		FromSize func(childComplexity int) int
+		Hashes   func(childComplexity int) int
+		ToSize   func(childComplexity int) int
 	}
 
 	Contact struct {
@@ -273,6 +280,7 @@ type ComplexityRoot struct {
 	DecisionReplay struct {
 		ApplicationID  func(childComplexity int) int
 		Decision       func(childComplexity int) int
+		Inclusion      func(childComplexity int) int
 		InputsDigest   func(childComplexity int) int
 		Problems       func(childComplexity int) int
 		Recommendation func(childComplexity int) int
@@ -298,6 +306,13 @@ type ComplexityRoot struct {
 		Expert     func(childComplexity int) int
 		Name       func(childComplexity int) int
 		NameErased func(childComplexity int) int
+	}
+
+	InclusionProof struct {
+		Hashes   func(childComplexity int) int
+		LeafHash func(childComplexity int) int
+		Position func(childComplexity int) int
+		TreeSize func(childComplexity int) int
 	}
 
 	Indicator struct {
@@ -335,6 +350,20 @@ type ComplexityRoot struct {
 	LocalizedText struct {
 		En func(childComplexity int) int
 		Ka func(childComplexity int) int
+	}
+
+	LogCheckpoint struct {
+		Note      func(childComplexity int) int
+		Origin    func(childComplexity int) int
+		RootHash  func(childComplexity int) int
+		SignedAt  func(childComplexity int) int
+		TreeSize  func(childComplexity int) int
+		Witnesses func(childComplexity int) int
+	}
+
+	LogInclusion struct {
+		Checkpoint func(childComplexity int) int
+		Proofs     func(childComplexity int) int
 	}
 
 	LogVerification struct {
@@ -516,11 +545,14 @@ type ComplexityRoot struct {
 		Application          func(childComplexity int, id string, asOf *model.AsOf) int
 		Applications         func(childComplexity int, filter *model.ApplicationFilter) int
 		Certificates         func(childComplexity int, filter *model.CertificateFilter) int
-		CertificationAudit   func(childComplexity int, applicationID string) int
+		CertificationAudit   func(childComplexity int, applicationID string, checkpoint *scalar.Position) int
 		CertificationCycle   func(childComplexity int, year int) int
 		CertificationCycles  func(childComplexity int) int
 		CertificationHistory func(childComplexity int, municipality string) int
 		CycleStatistics      func(childComplexity int, year int) int
+		LogCheckpoint        func(childComplexity int, size *scalar.Position) int
+		LogConsistency       func(childComplexity int, fromSize scalar.Position, toSize scalar.Position) int
+		LogProof             func(childComplexity int, positions []scalar.Position, checkpoint *scalar.Position) int
 		Municipalities       func(childComplexity int, region *string, kind *registry.MunicipalityKind) int
 		Municipality         func(childComplexity int, code string) int
 		Network              func(childComplexity int, id string) int
@@ -534,7 +566,7 @@ type ComplexityRoot struct {
 		Region               func(childComplexity int, code string) int
 		RegionalDirectory    func(childComplexity int, region string, on *string) int
 		Regions              func(childComplexity int) int
-		ReplayDecision       func(childComplexity int, applicationID string) int
+		ReplayDecision       func(childComplexity int, applicationID string, checkpoint *scalar.Position) int
 		Viewer               func(childComplexity int) int
 	}
 
@@ -755,8 +787,11 @@ type QueryResolver interface {
 	Certificates(ctx context.Context, filter *model.CertificateFilter) ([]model.Certificate, error)
 	CycleStatistics(ctx context.Context, year int) (*model.CycleStatistics, error)
 	CertificationHistory(ctx context.Context, municipality string) ([]model.CertificationOutcome, error)
-	CertificationAudit(ctx context.Context, applicationID string) (*model.CertificationAudit, error)
-	ReplayDecision(ctx context.Context, applicationID string) (*model.DecisionReplay, error)
+	CertificationAudit(ctx context.Context, applicationID string, checkpoint *scalar.Position) (*model.CertificationAudit, error)
+	ReplayDecision(ctx context.Context, applicationID string, checkpoint *scalar.Position) (*model.DecisionReplay, error)
+	LogCheckpoint(ctx context.Context, size *scalar.Position) (*model.LogCheckpoint, error)
+	LogProof(ctx context.Context, positions []scalar.Position, checkpoint *scalar.Position) (*model.LogInclusion, error)
+	LogConsistency(ctx context.Context, fromSize scalar.Position, toSize scalar.Position) (*model.ConsistencyProof, error)
 	Networks(ctx context.Context) ([]projections.NetworkInfo, error)
 	Network(ctx context.Context, id string) (*projections.NetworkInfo, error)
 	RegionalDirectory(ctx context.Context, region string, on *string) (*projections.Directory, error)
@@ -1321,6 +1356,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CertificationAudit.Events(childComplexity), true
+	case "CertificationAudit.inclusion":
+		if e.ComplexityRoot.CertificationAudit.Inclusion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CertificationAudit.Inclusion(childComplexity), true
 	case "CertificationAudit.verification":
 		if e.ComplexityRoot.CertificationAudit.Verification == nil {
 			break
@@ -1476,6 +1517,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CertificationSchedule.ResultsDate(childComplexity), true
+
+	case "ConsistencyProof.fromSize":
+		if e.ComplexityRoot.ConsistencyProof.FromSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsistencyProof.FromSize(childComplexity), true
+	case "ConsistencyProof.hashes":
+		if e.ComplexityRoot.ConsistencyProof.Hashes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsistencyProof.Hashes(childComplexity), true
+	case "ConsistencyProof.toSize":
+		if e.ComplexityRoot.ConsistencyProof.ToSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsistencyProof.ToSize(childComplexity), true
 
 	case "Contact.address":
 		if e.ComplexityRoot.Contact.Address == nil {
@@ -1694,6 +1754,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DecisionReplay.Decision(childComplexity), true
+	case "DecisionReplay.inclusion":
+		if e.ComplexityRoot.DecisionReplay.Inclusion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DecisionReplay.Inclusion(childComplexity), true
 	case "DecisionReplay.inputsDigest":
 		if e.ComplexityRoot.DecisionReplay.InputsDigest == nil {
 			break
@@ -1793,6 +1859,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ExpertAssignment.NameErased(childComplexity), true
+
+	case "InclusionProof.hashes":
+		if e.ComplexityRoot.InclusionProof.Hashes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InclusionProof.Hashes(childComplexity), true
+	case "InclusionProof.leafHash":
+		if e.ComplexityRoot.InclusionProof.LeafHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InclusionProof.LeafHash(childComplexity), true
+	case "InclusionProof.position":
+		if e.ComplexityRoot.InclusionProof.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InclusionProof.Position(childComplexity), true
+	case "InclusionProof.treeSize":
+		if e.ComplexityRoot.InclusionProof.TreeSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InclusionProof.TreeSize(childComplexity), true
 
 	case "Indicator.actual":
 		if e.ComplexityRoot.Indicator.Actual == nil {
@@ -1947,6 +2038,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LocalizedText.Ka(childComplexity), true
+
+	case "LogCheckpoint.note":
+		if e.ComplexityRoot.LogCheckpoint.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogCheckpoint.Note(childComplexity), true
+	case "LogCheckpoint.origin":
+		if e.ComplexityRoot.LogCheckpoint.Origin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogCheckpoint.Origin(childComplexity), true
+	case "LogCheckpoint.rootHash":
+		if e.ComplexityRoot.LogCheckpoint.RootHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogCheckpoint.RootHash(childComplexity), true
+	case "LogCheckpoint.signedAt":
+		if e.ComplexityRoot.LogCheckpoint.SignedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogCheckpoint.SignedAt(childComplexity), true
+	case "LogCheckpoint.treeSize":
+		if e.ComplexityRoot.LogCheckpoint.TreeSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogCheckpoint.TreeSize(childComplexity), true
+	case "LogCheckpoint.witnesses":
+		if e.ComplexityRoot.LogCheckpoint.Witnesses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogCheckpoint.Witnesses(childComplexity), true
+
+	case "LogInclusion.checkpoint":
+		if e.ComplexityRoot.LogInclusion.Checkpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogInclusion.Checkpoint(childComplexity), true
+	case "LogInclusion.proofs":
+		if e.ComplexityRoot.LogInclusion.Proofs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogInclusion.Proofs(childComplexity), true
 
 	case "LogVerification.checkpoints":
 		if e.ComplexityRoot.LogVerification.Checkpoints == nil {
@@ -3031,7 +3172,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.CertificationAudit(childComplexity, args["applicationId"].(string)), true
+		return e.ComplexityRoot.Query.CertificationAudit(childComplexity, args["applicationId"].(string), args["checkpoint"].(*scalar.Position)), true
 	case "Query.certificationCycle":
 		if e.ComplexityRoot.Query.CertificationCycle == nil {
 			break
@@ -3072,6 +3213,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.CycleStatistics(childComplexity, args["year"].(int)), true
 
+	case "Query.logCheckpoint":
+		if e.ComplexityRoot.Query.LogCheckpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Query_logCheckpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LogCheckpoint(childComplexity, args["size"].(*scalar.Position)), true
+	case "Query.logConsistency":
+		if e.ComplexityRoot.Query.LogConsistency == nil {
+			break
+		}
+
+		args, err := ec.field_Query_logConsistency_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LogConsistency(childComplexity, args["fromSize"].(scalar.Position), args["toSize"].(scalar.Position)), true
+	case "Query.logProof":
+		if e.ComplexityRoot.Query.LogProof == nil {
+			break
+		}
+
+		args, err := ec.field_Query_logProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LogProof(childComplexity, args["positions"].([]scalar.Position), args["checkpoint"].(*scalar.Position)), true
 	case "Query.municipalities":
 		if e.ComplexityRoot.Query.Municipalities == nil {
 			break
@@ -3205,7 +3379,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.ReplayDecision(childComplexity, args["applicationId"].(string)), true
+		return e.ComplexityRoot.Query.ReplayDecision(childComplexity, args["applicationId"].(string), args["checkpoint"].(*scalar.Position)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -4205,18 +4379,21 @@ extend type Mutation {
   """
   Every event of an application with its position, time, actor, role and
   hash in the log's chain, and the verification of the chain and its signed
-  checkpoints over the application's range. Auditors, the consortium and
-  admins.
+  checkpoints over the application's range, and each event's inclusion
+  proof against a signed checkpoint (checkpoint: its tree size; default
+  the latest). Auditors, the consortium and admins.
   """
-  certificationAudit(applicationId: ID!): CertificationAudit! @see
+  certificationAudit(applicationId: ID!, checkpoint: Position): CertificationAudit! @see
   """
   Rebuilds an application up to its decision, recomputes the
   recommendation under the rules version the decision recorded, and says
   whether the decision followed it, overrode it (with the justification),
   or does not match what its events give (tampering, or a change in how
-  recommendations are computed). Auditors, the consortium and admins.
+  recommendations are computed), with the inclusion proof of each event
+  it replayed against a signed checkpoint (checkpoint: its tree size;
+  default the latest). Auditors, the consortium and admins.
   """
-  replayDecision(applicationId: ID!): DecisionReplay! @see
+  replayDecision(applicationId: ID!, checkpoint: Position): DecisionReplay! @see
 }
 
 """
@@ -4536,6 +4713,12 @@ type CertificationAudit {
   applicationId: ID!
   events: [AuditedEvent!]! @see
   verification: LogVerification!
+  """
+  Each event's (and its cycle's) inclusion proof against the checkpoint
+  asked for: null when the latest was asked for and it does not hold the
+  events yet (they are under a second old).
+  """
+  inclusion: LogInclusion
 }
 
 "An event of an application as the log holds it."
@@ -4607,6 +4790,8 @@ type DecisionReplay {
   and its signed checkpoints over the range.
   """
   verification: LogVerification!
+  "The inclusion proof of each event replayed (the application's and its cycle's), as in certificationAudit."
+  inclusion: LogInclusion
 }
 
 "A criterion: code (lower-case letters, digits, hyphens), weight 1 to 100, a scale of whole points with 0 <= scaleMin < scaleMax."
@@ -4828,6 +5013,81 @@ whoever sees the object holding it; the server refuses to start if a field
 the rules limit lacks it.
 """
 directive @see on FIELD_DEFINITION
+`, BuiltIn: false},
+	{Name: "../schema/log.graphqls", Input: `# The log as a transparency log: its Merkle tree's signed checkpoints and
+# proofs against them. Everything here is hashes and signatures: public,
+# since a hash tells nothing of the event behind it (each leaf covers the
+# event's random ID), while the events themselves come only through the
+# reads that ask who may see them.
+extend type Query {
+  """
+  The log's latest signed checkpoint, or the one of the tree of size.
+  Public. Also GET /log/checkpoint, as plain text.
+  """
+  logCheckpoint(size: Position): LogCheckpoint
+  """
+  The RFC 6962 inclusion proofs of the events at positions (at most 100)
+  in the tree of the checkpoint of size checkpoint (default: the latest).
+  Public: hashes only. Also GET /log/proof/inclusion?position=P&size=N.
+  """
+  logProof(positions: [Position!]!, checkpoint: Position): LogInclusion!
+  """
+  The RFC 6962 consistency proof that the tree of toSize extends the tree
+  of fromSize: how a witness, or anyone holding an older checkpoint, checks
+  that history was not rewritten. Public. Also GET
+  /log/proof/consistency?from=M&to=N.
+  """
+  logConsistency(fromSize: Position!, toSize: Position!): ConsistencyProof!
+}
+
+"""
+A signed checkpoint of the log's tree, in the C2SP tlog-checkpoint
+signed-note format: check note with the log's verifier key (GET /log/key)
+using golang.org/x/mod/sumdb/note or any C2SP signed-note library.
+"""
+type LogCheckpoint {
+  "The log's name, the note's first line."
+  origin: String!
+  treeSize: Position!
+  "The tree's root hash, base64."
+  rootHash: String!
+  signedAt: DateTime!
+  "The signed note, with witnesses' co-signatures."
+  note: String!
+  "The witnesses that co-signed it."
+  witnesses: [String!]!
+}
+
+"Inclusion proofs of events against one signed checkpoint."
+type LogInclusion {
+  checkpoint: LogCheckpoint!
+  proofs: [InclusionProof!]!
+}
+
+"""
+The RFC 6962 proof that the entry at position (leaf index position - 1) is
+in the tree of treeSize: hash leafHash up the tree with hashes and the
+result is the checkpoint's root (transparency-dev/merkle's
+proof.VerifyInclusion does it). The leaf is SHA-256(0x00 ||
+"civicledger/leaf/v1" || the event's canonical encoding), which anyone
+holding the event rebuilds (eventstore.LeafBytes).
+"""
+type InclusionProof {
+  position: Position!
+  treeSize: Position!
+  "base64"
+  leafHash: String!
+  "base64, from the leaf up"
+  hashes: [String!]!
+}
+
+"The RFC 6962 proof that the tree of toSize extends the tree of fromSize."
+type ConsistencyProof {
+  fromSize: Position!
+  toSize: Position!
+  "base64"
+  hashes: [String!]!
+}
 `, BuiltIn: false},
 	{Name: "../schema/network.graphqls", Input: `extend type Query {
   "Every network (consortia, hub networks, coalitions), by ID. Public."
@@ -5786,6 +6046,8 @@ func (ec *executionContext) childFields_CertificationAudit(ctx context.Context, 
 		return ec.fieldContext_CertificationAudit_events(ctx, field)
 	case "verification":
 		return ec.fieldContext_CertificationAudit_verification(ctx, field)
+	case "inclusion":
+		return ec.fieldContext_CertificationAudit_inclusion(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CertificationAudit", field.Name)
 }
@@ -5866,6 +6128,18 @@ func (ec *executionContext) childFields_CertificationSchedule(ctx context.Contex
 		return ec.fieldContext_CertificationSchedule_ceremonyDate(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CertificationSchedule", field.Name)
+}
+
+func (ec *executionContext) childFields_ConsistencyProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "fromSize":
+		return ec.fieldContext_ConsistencyProof_fromSize(ctx, field)
+	case "toSize":
+		return ec.fieldContext_ConsistencyProof_toSize(ctx, field)
+	case "hashes":
+		return ec.fieldContext_ConsistencyProof_hashes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConsistencyProof", field.Name)
 }
 
 func (ec *executionContext) childFields_Contact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5994,6 +6268,8 @@ func (ec *executionContext) childFields_DecisionReplay(ctx context.Context, fiel
 		return ec.fieldContext_DecisionReplay_problems(ctx, field)
 	case "verification":
 		return ec.fieldContext_DecisionReplay_verification(ctx, field)
+	case "inclusion":
+		return ec.fieldContext_DecisionReplay_inclusion(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DecisionReplay", field.Name)
 }
@@ -6034,6 +6310,20 @@ func (ec *executionContext) childFields_ExpertAssignment(ctx context.Context, fi
 		return ec.fieldContext_ExpertAssignment_conflict(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ExpertAssignment", field.Name)
+}
+
+func (ec *executionContext) childFields_InclusionProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_InclusionProof_position(ctx, field)
+	case "treeSize":
+		return ec.fieldContext_InclusionProof_treeSize(ctx, field)
+	case "leafHash":
+		return ec.fieldContext_InclusionProof_leafHash(ctx, field)
+	case "hashes":
+		return ec.fieldContext_InclusionProof_hashes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InclusionProof", field.Name)
 }
 
 func (ec *executionContext) childFields_Indicator(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6108,6 +6398,34 @@ func (ec *executionContext) childFields_LocalizedText(ctx context.Context, field
 		return ec.fieldContext_LocalizedText_en(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LocalizedText", field.Name)
+}
+
+func (ec *executionContext) childFields_LogCheckpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "origin":
+		return ec.fieldContext_LogCheckpoint_origin(ctx, field)
+	case "treeSize":
+		return ec.fieldContext_LogCheckpoint_treeSize(ctx, field)
+	case "rootHash":
+		return ec.fieldContext_LogCheckpoint_rootHash(ctx, field)
+	case "signedAt":
+		return ec.fieldContext_LogCheckpoint_signedAt(ctx, field)
+	case "note":
+		return ec.fieldContext_LogCheckpoint_note(ctx, field)
+	case "witnesses":
+		return ec.fieldContext_LogCheckpoint_witnesses(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LogCheckpoint", field.Name)
+}
+
+func (ec *executionContext) childFields_LogInclusion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "checkpoint":
+		return ec.fieldContext_LogInclusion_checkpoint(ctx, field)
+	case "proofs":
+		return ec.fieldContext_LogInclusion_proofs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LogInclusion", field.Name)
 }
 
 func (ec *executionContext) childFields_LogVerification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7877,6 +8195,14 @@ func (ec *executionContext) field_Query_certificationAudit_args(ctx context.Cont
 		return nil, err
 	}
 	args["applicationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "checkpoint",
+		func(ctx context.Context, v any) (*scalar.Position, error) {
+			return ec.unmarshalOPosition2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["checkpoint"] = arg1
 	return args, nil
 }
 
@@ -7919,6 +8245,64 @@ func (ec *executionContext) field_Query_cycleStatistics_args(ctx context.Context
 		return nil, err
 	}
 	args["year"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_logCheckpoint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "size",
+		func(ctx context.Context, v any) (*scalar.Position, error) {
+			return ec.unmarshalOPosition2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["size"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_logConsistency_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "fromSize",
+		func(ctx context.Context, v any) (scalar.Position, error) {
+			return ec.unmarshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["fromSize"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "toSize",
+		func(ctx context.Context, v any) (scalar.Position, error) {
+			return ec.unmarshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["toSize"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_logProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "positions",
+		func(ctx context.Context, v any) ([]scalar.Position, error) {
+			return ec.unmarshalNPosition2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPositionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["positions"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "checkpoint",
+		func(ctx context.Context, v any) (*scalar.Position, error) {
+			return ec.unmarshalOPosition2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["checkpoint"] = arg1
 	return args, nil
 }
 
@@ -8099,6 +8483,14 @@ func (ec *executionContext) field_Query_replayDecision_args(ctx context.Context,
 		return nil, err
 	}
 	args["applicationId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "checkpoint",
+		func(ctx context.Context, v any) (*scalar.Position, error) {
+			return ec.unmarshalOPosition2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["checkpoint"] = arg1
 	return args, nil
 }
 
@@ -10522,6 +10914,38 @@ func (ec *executionContext) fieldContext_CertificationAudit_verification(_ conte
 	return fc, nil
 }
 
+func (ec *executionContext) _CertificationAudit_inclusion(ctx context.Context, field graphql.CollectedField, obj *model.CertificationAudit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CertificationAudit_inclusion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Inclusion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LogInclusion) graphql.Marshaler {
+			return ec.marshalOLogInclusion2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogInclusion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CertificationAudit_inclusion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CertificationAudit",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogInclusion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CertificationCycle_year(ctx context.Context, field graphql.CollectedField, obj *model.CertificationCycle) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11148,6 +11572,75 @@ func (ec *executionContext) _CertificationSchedule_ceremonyDate(ctx context.Cont
 }
 func (ec *executionContext) fieldContext_CertificationSchedule_ceremonyDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CertificationSchedule", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _ConsistencyProof_fromSize(ctx context.Context, field graphql.CollectedField, obj *model.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsistencyProof_fromSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsistencyProof_fromSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsistencyProof", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _ConsistencyProof_toSize(ctx context.Context, field graphql.CollectedField, obj *model.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsistencyProof_toSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsistencyProof_toSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsistencyProof", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _ConsistencyProof_hashes(ctx context.Context, field graphql.CollectedField, obj *model.ConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsistencyProof_hashes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hashes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsistencyProof_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsistencyProof", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Contact_email(ctx context.Context, field graphql.CollectedField, obj *projections.Contact) (ret graphql.Marshaler) {
@@ -12249,6 +12742,38 @@ func (ec *executionContext) fieldContext_DecisionReplay_verification(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _DecisionReplay_inclusion(ctx context.Context, field graphql.CollectedField, obj *model.DecisionReplay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DecisionReplay_inclusion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Inclusion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LogInclusion) graphql.Marshaler {
+			return ec.marshalOLogInclusion2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogInclusion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DecisionReplay_inclusion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DecisionReplay",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogInclusion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DirectoryCount_municipality(ctx context.Context, field graphql.CollectedField, obj *model.DirectoryCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12499,6 +13024,98 @@ func (ec *executionContext) _ExpertAssignment_conflict(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_ExpertAssignment_conflict(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ExpertAssignment", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _InclusionProof_position(ctx context.Context, field graphql.CollectedField, obj *model.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InclusionProof_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InclusionProof_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InclusionProof", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _InclusionProof_treeSize(ctx context.Context, field graphql.CollectedField, obj *model.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InclusionProof_treeSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TreeSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InclusionProof_treeSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InclusionProof", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _InclusionProof_leafHash(ctx context.Context, field graphql.CollectedField, obj *model.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InclusionProof_leafHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeafHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InclusionProof_leafHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InclusionProof", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _InclusionProof_hashes(ctx context.Context, field graphql.CollectedField, obj *model.InclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InclusionProof_hashes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hashes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InclusionProof_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InclusionProof", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Indicator_id(ctx context.Context, field graphql.CollectedField, obj *model.Indicator) (ret graphql.Marshaler) {
@@ -13136,6 +13753,208 @@ func (ec *executionContext) _LocalizedText_en(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_LocalizedText_en(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LocalizedText", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LogCheckpoint_origin(ctx context.Context, field graphql.CollectedField, obj *model.LogCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogCheckpoint_origin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Origin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogCheckpoint_origin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogCheckpoint", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LogCheckpoint_treeSize(ctx context.Context, field graphql.CollectedField, obj *model.LogCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogCheckpoint_treeSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TreeSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogCheckpoint_treeSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogCheckpoint", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _LogCheckpoint_rootHash(ctx context.Context, field graphql.CollectedField, obj *model.LogCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogCheckpoint_rootHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RootHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogCheckpoint_rootHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogCheckpoint", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LogCheckpoint_signedAt(ctx context.Context, field graphql.CollectedField, obj *model.LogCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogCheckpoint_signedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogCheckpoint_signedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogCheckpoint", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _LogCheckpoint_note(ctx context.Context, field graphql.CollectedField, obj *model.LogCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogCheckpoint_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogCheckpoint_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogCheckpoint", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LogCheckpoint_witnesses(ctx context.Context, field graphql.CollectedField, obj *model.LogCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogCheckpoint_witnesses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Witnesses, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogCheckpoint_witnesses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogCheckpoint", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LogInclusion_checkpoint(ctx context.Context, field graphql.CollectedField, obj *model.LogInclusion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogInclusion_checkpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checkpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LogCheckpoint) graphql.Marshaler {
+			return ec.marshalNLogCheckpoint2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogCheckpoint(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogInclusion_checkpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LogInclusion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogCheckpoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LogInclusion_proofs(ctx context.Context, field graphql.CollectedField, obj *model.LogInclusion) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogInclusion_proofs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Proofs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.InclusionProof) graphql.Marshaler {
+			return ec.marshalNInclusionProof2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐInclusionProofᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogInclusion_proofs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LogInclusion",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InclusionProof(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _LogVerification_from(ctx context.Context, field graphql.CollectedField, obj *model.LogVerification) (ret graphql.Marshaler) {
@@ -17820,7 +18639,7 @@ func (ec *executionContext) _Query_certificationAudit(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().CertificationAudit(ctx, fc.Args["applicationId"].(string))
+			return ec.Resolvers.Query().CertificationAudit(ctx, fc.Args["applicationId"].(string), fc.Args["checkpoint"].(*scalar.Position))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -17877,7 +18696,7 @@ func (ec *executionContext) _Query_replayDecision(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().ReplayDecision(ctx, fc.Args["applicationId"].(string))
+			return ec.Resolvers.Query().ReplayDecision(ctx, fc.Args["applicationId"].(string), fc.Args["checkpoint"].(*scalar.Position))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -17918,6 +18737,138 @@ func (ec *executionContext) fieldContext_Query_replayDecision(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_replayDecision_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_logCheckpoint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_logCheckpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LogCheckpoint(ctx, fc.Args["size"].(*scalar.Position))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LogCheckpoint) graphql.Marshaler {
+			return ec.marshalOLogCheckpoint2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogCheckpoint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_logCheckpoint(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogCheckpoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_logCheckpoint_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_logProof(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_logProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LogProof(ctx, fc.Args["positions"].([]scalar.Position), fc.Args["checkpoint"].(*scalar.Position))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LogInclusion) graphql.Marshaler {
+			return ec.marshalNLogInclusion2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogInclusion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_logProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogInclusion(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_logProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_logConsistency(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_logConsistency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LogConsistency(ctx, fc.Args["fromSize"].(scalar.Position), fc.Args["toSize"].(scalar.Position))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConsistencyProof) graphql.Marshaler {
+			return ec.marshalNConsistencyProof2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐConsistencyProof(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_logConsistency(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsistencyProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_logConsistency_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -24487,6 +25438,8 @@ func (ec *executionContext) _CertificationAudit(ctx context.Context, sel ast.Sel
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "inclusion":
+			out.Values[i] = ec._CertificationAudit_inclusion(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24762,6 +25715,55 @@ func (ec *executionContext) _CertificationSchedule(ctx context.Context, sel ast.
 			}
 		case "ceremonyDate":
 			out.Values[i] = ec._CertificationSchedule_ceremonyDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var consistencyProofImplementors = []string{"ConsistencyProof"}
+
+func (ec *executionContext) _ConsistencyProof(ctx context.Context, sel ast.SelectionSet, obj *model.ConsistencyProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consistencyProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConsistencyProof")
+		case "fromSize":
+			out.Values[i] = ec._ConsistencyProof_fromSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "toSize":
+			out.Values[i] = ec._ConsistencyProof_toSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hashes":
+			out.Values[i] = ec._ConsistencyProof_hashes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -25209,6 +26211,8 @@ func (ec *executionContext) _DecisionReplay(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "inclusion":
+			out.Values[i] = ec._DecisionReplay_inclusion(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25352,6 +26356,60 @@ func (ec *executionContext) _ExpertAssignment(ctx context.Context, sel ast.Selec
 			}
 		case "conflict":
 			out.Values[i] = ec._ExpertAssignment_conflict(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var inclusionProofImplementors = []string{"InclusionProof"}
+
+func (ec *executionContext) _InclusionProof(ctx context.Context, sel ast.SelectionSet, obj *model.InclusionProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inclusionProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InclusionProof")
+		case "position":
+			out.Values[i] = ec._InclusionProof_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "treeSize":
+			out.Values[i] = ec._InclusionProof_treeSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leafHash":
+			out.Values[i] = ec._InclusionProof_leafHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hashes":
+			out.Values[i] = ec._InclusionProof_hashes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25589,6 +26647,114 @@ func (ec *executionContext) _LocalizedText(ctx context.Context, sel ast.Selectio
 			}
 		case "en":
 			out.Values[i] = ec._LocalizedText_en(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var logCheckpointImplementors = []string{"LogCheckpoint"}
+
+func (ec *executionContext) _LogCheckpoint(ctx context.Context, sel ast.SelectionSet, obj *model.LogCheckpoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, logCheckpointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LogCheckpoint")
+		case "origin":
+			out.Values[i] = ec._LogCheckpoint_origin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "treeSize":
+			out.Values[i] = ec._LogCheckpoint_treeSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rootHash":
+			out.Values[i] = ec._LogCheckpoint_rootHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signedAt":
+			out.Values[i] = ec._LogCheckpoint_signedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._LogCheckpoint_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "witnesses":
+			out.Values[i] = ec._LogCheckpoint_witnesses(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var logInclusionImplementors = []string{"LogInclusion"}
+
+func (ec *executionContext) _LogInclusion(ctx context.Context, sel ast.SelectionSet, obj *model.LogInclusion) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, logInclusionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LogInclusion")
+		case "checkpoint":
+			out.Values[i] = ec._LogInclusion_checkpoint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "proofs":
+			out.Values[i] = ec._LogInclusion_proofs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -27641,6 +28807,69 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "logCheckpoint":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_logCheckpoint(ctx, field)
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "logProof":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_logProof(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "logConsistency":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_logConsistency(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "networks":
 			field := field
 
@@ -29643,6 +30872,20 @@ func (ec *executionContext) marshalNCompleteness2githubᚗcomᚋcivicledgerᚋci
 	return v
 }
 
+func (ec *executionContext) marshalNConsistencyProof2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐConsistencyProof(ctx context.Context, sel ast.SelectionSet, v model.ConsistencyProof) graphql.Marshaler {
+	return ec._ConsistencyProof(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNConsistencyProof2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐConsistencyProof(ctx context.Context, sel ast.SelectionSet, v *model.ConsistencyProof) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ConsistencyProof(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNContactInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐContactInput(ctx context.Context, v any) (*model.ContactInput, error) {
 	res, err := ec.unmarshalInputContactInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -29894,6 +31137,26 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) marshalNInclusionProof2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐInclusionProof(ctx context.Context, sel ast.SelectionSet, v model.InclusionProof) graphql.Marshaler {
+	return ec._InclusionProof(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNInclusionProof2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐInclusionProofᚄ(ctx context.Context, sel ast.SelectionSet, v []model.InclusionProof) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInclusionProof2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐInclusionProof(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNIndicator2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicator(ctx context.Context, sel ast.SelectionSet, v model.Indicator) graphql.Marshaler {
 	return ec._Indicator(ctx, sel, &v)
 }
@@ -30060,6 +31323,30 @@ func (ec *executionContext) unmarshalNLocalizedTextInput2githubᚗcomᚋcivicled
 func (ec *executionContext) unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx context.Context, v any) (*model.LocalizedTextInput, error) {
 	res, err := ec.unmarshalInputLocalizedTextInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLogCheckpoint2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogCheckpoint(ctx context.Context, sel ast.SelectionSet, v *model.LogCheckpoint) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LogCheckpoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLogInclusion2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogInclusion(ctx context.Context, sel ast.SelectionSet, v model.LogInclusion) graphql.Marshaler {
+	return ec._LogInclusion(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNLogInclusion2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogInclusion(ctx context.Context, sel ast.SelectionSet, v *model.LogInclusion) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LogInclusion(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNLogVerification2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogVerification(ctx context.Context, sel ast.SelectionSet, v *model.LogVerification) graphql.Marshaler {
@@ -30501,6 +31788,36 @@ func (ec *executionContext) unmarshalNPosition2githubᚗcomᚋcivicledgerᚋcivi
 
 func (ec *executionContext) marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx context.Context, sel ast.SelectionSet, v scalar.Position) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNPosition2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPositionᚄ(ctx context.Context, v any) ([]scalar.Position, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]scalar.Position, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNPosition2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPositionᚄ(ctx context.Context, sel ast.SelectionSet, v []scalar.Position) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNProgressStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProgressStatus(ctx context.Context, v any) (model.ProgressStatus, error) {
@@ -31668,6 +32985,20 @@ func (ec *executionContext) unmarshalOLocalizedTextInput2ᚖgithubᚗcomᚋcivic
 	}
 	res, err := ec.unmarshalInputLocalizedTextInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLogCheckpoint2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogCheckpoint(ctx context.Context, sel ast.SelectionSet, v *model.LogCheckpoint) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LogCheckpoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOLogInclusion2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogInclusion(ctx context.Context, sel ast.SelectionSet, v *model.LogInclusion) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LogInclusion(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOMinorityMembership2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembershipᚄ(ctx context.Context, v any) ([]model.MinorityMembership, error) {

@@ -182,6 +182,10 @@ type CertificationAudit struct {
 	ApplicationID string           `json:"applicationId"`
 	Events        []AuditedEvent   `json:"events"`
 	Verification  *LogVerification `json:"verification"`
+	// Each event's (and its cycle's) inclusion proof against the checkpoint
+	// asked for: null when the latest was asked for and it does not hold the
+	// events yet (they are under a second old).
+	Inclusion *LogInclusion `json:"inclusion,omitempty"`
 }
 
 // A year's certification: its calendar and the rules in force.
@@ -263,6 +267,14 @@ type CloseOrganisationInput struct {
 	On     string `json:"on"`
 	// Refuse if the organisation is no longer at this version.
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+}
+
+// The RFC 6962 proof that the tree of toSize extends the tree of fromSize.
+type ConsistencyProof struct {
+	FromSize scalar.Position `json:"fromSize"`
+	ToSize   scalar.Position `json:"toSize"`
+	// base64
+	Hashes []string `json:"hashes"`
 }
 
 // An organisation's contact details: personal data, which only signed-in
@@ -375,6 +387,8 @@ type DecisionReplay struct {
 	// event row edited or deleted. certificationAudit verifies the whole chain
 	// and its signed checkpoints over the range.
 	Verification *LogVerification `json:"verification"`
+	// The inclusion proof of each event replayed (the application's and its cycle's), as in certificationAudit.
+	Inclusion *LogInclusion `json:"inclusion,omitempty"`
 }
 
 // How many active organisations of a kind a municipality has.
@@ -423,6 +437,21 @@ type FormNetworkInput struct {
 	Kind network.Kind        `json:"kind"`
 	Name *LocalizedTextInput `json:"name"`
 	On   string              `json:"on"`
+}
+
+// The RFC 6962 proof that the entry at position (leaf index position - 1) is
+// in the tree of treeSize: hash leafHash up the tree with hashes and the
+// result is the checkpoint's root (transparency-dev/merkle's
+// proof.VerifyInclusion does it). The leaf is SHA-256(0x00 ||
+// "civicledger/leaf/v1" || the event's canonical encoding), which anyone
+// holding the event rebuilds (eventstore.LeafBytes).
+type InclusionProof struct {
+	Position scalar.Position `json:"position"`
+	TreeSize scalar.Position `json:"treeSize"`
+	// base64
+	LeafHash string `json:"leafHash"`
+	// base64, from the leaf up
+	Hashes []string `json:"hashes"`
 }
 
 // An indicator of one of a project's results, with its progress on the day asked for.
@@ -491,6 +520,28 @@ type InformationRequest struct {
 type LocalizedTextInput struct {
 	Ka string  `json:"ka"`
 	En *string `json:"en,omitempty"`
+}
+
+// A signed checkpoint of the log's tree, in the C2SP tlog-checkpoint
+// signed-note format: check note with the log's verifier key (GET /log/key)
+// using golang.org/x/mod/sumdb/note or any C2SP signed-note library.
+type LogCheckpoint struct {
+	// The log's name, the note's first line.
+	Origin   string          `json:"origin"`
+	TreeSize scalar.Position `json:"treeSize"`
+	// The tree's root hash, base64.
+	RootHash string    `json:"rootHash"`
+	SignedAt time.Time `json:"signedAt"`
+	// The signed note, with witnesses' co-signatures.
+	Note string `json:"note"`
+	// The witnesses that co-signed it.
+	Witnesses []string `json:"witnesses"`
+}
+
+// Inclusion proofs of events against one signed checkpoint.
+type LogInclusion struct {
+	Checkpoint *LogCheckpoint   `json:"checkpoint"`
+	Proofs     []InclusionProof `json:"proofs"`
 }
 
 // The hash chain and signed checkpoints, rechecked over a range of the log.

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/eventstore/tlog"
+	"github.com/civicledger/civicledger/internal/testdb"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// TestWitnessOfAServer is an auditor's witness against a real civic
+// serve: set up, co-sign, keep the checkpoints; then a superuser cuts the
+// log back to an earlier checkpoint, as restoring an older backup would,
+// which the database alone cannot show: civic verify --against the
+// witness's checkpoints and the witness itself both do.
+func TestWitnessOfAServer(t *testing.T) {
+	url := testdb.URL(t)
+	keyPath := filepath.Join(t.TempDir(), "key.pem")
+	key, err := loadSigningKey(keyPath, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	logKey, err := tlog.VerifierKey(postgres.DefaultOrigin(pub), pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wdir := filepath.Join(t.TempDir(), "witness")
+	env := map[string]string{"DATABASE_URL": url, "CIVIC_SIGNING_KEY": keyPath, "CIVIC_DATA_DIR": t.TempDir(), "CIVIC_CHECKPOINT_EVERY": "20"}
+	code, out, errOut := run(t, env, "witness", "init", "--dir", wdir, "--name", "auditor.example/witness", "--log-key", logKey)
+	if code != 0 || !strings.Contains(out, "CIVIC_WITNESSES") {
+		t.Fatalf("civic witness init = %d, %q, %q", code, out, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	env["CIVIC_WITNESSES"] = lines[len(lines)-1]
+	var serveEnv []string
+	for k, v := range env {
+		serveEnv = append(serveEnv, k+"="+v)
+	}
+	s := startServer(t, serveEnv...)
+	readyzOf(t, s.addr)
+
+	code, out, errOut = run(t, env, "checkpoint")
+	if code != 0 || !strings.HasPrefix(out, postgres.DefaultOrigin(pub)+"\n") {
+		t.Fatalf("civic checkpoint = %d, %q, %q; want the signed note", code, out, errOut)
+	}
+	base := "http://" + s.addr
+	code, out, errOut = run(t, env, "witness", "run", "--dir", wdir, "--log", base)
+	if code != 0 || !strings.Contains(out, "co-signed the checkpoint of size") {
+		t.Fatalf("civic witness run = %d, %q, %q", code, out, errOut)
+	}
+	resp, err := http.Get(base + "/log/checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	note, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(note), "\u2014 auditor.example/witness ") {
+		t.Fatalf("GET /log/checkpoint after the witness co-signed:\n%s\nwant its signature", note)
+	}
+	code, out, _ = run(t, env, "verify", "--against", wdir)
+	if code != 0 || !strings.Contains(out, "1 outside checkpoints agree") || !strings.Contains(out, "1 witness co-signatures") {
+		t.Fatalf("civic verify --against the witness = %d, %q; want intact, its checkpoint agreeing and its co-signature counted", code, out)
+	}
+	s.stop(t, syscall.SIGTERM)
+
+	// Cut the log back to its checkpoint of size 40.
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	ctx := context.Background()
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		`SET session_replication_role = replica`,
+		`DELETE FROM eventstore.events e USING eventstore.log l WHERE (e.tx, e.seq) = (l.tx, l.seq) AND l.position > 40`,
+		`DELETE FROM eventstore.log WHERE position > 40`,
+		`DELETE FROM eventstore.tree WHERE (idx + 1) << level > 40`,
+		`DELETE FROM eventstore.cosignatures WHERE size > 40`,
+		`DELETE FROM eventstore.tree_checkpoints WHERE size > 40`,
+		`SET session_replication_role = DEFAULT`,
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	conn.Release()
+
+	code, out, _ = run(t, env, "verify")
+	if code != 0 {
+		t.Fatalf("civic verify with the database alone = %d, %q; want intact: an older state restored is all it can see", code, out)
+	}
+	code, out, _ = run(t, env, "verify", "--against", wdir)
+	if code != 1 || !strings.Contains(out, "position 41 onwards cannot be trusted") || !strings.Contains(out, "deleted from its end") {
+		t.Fatalf("civic verify --against the witness = %d, %q; want 1 and position 41", code, out)
+	}
+	// The server, started again, signs the log it finds; the witness
+	// refuses it.
+	s = startServer(t, serveEnv...)
+	readyzOf(t, s.addr)
+	if code, out, errOut := run(t, env, "checkpoint"); code != 0 {
+		t.Fatalf("civic checkpoint = %d, %q, %q", code, out, errOut)
+	}
+	code, out, errOut = run(t, env, "witness", "run", "--dir", wdir, "--log", "http://"+s.addr)
+	if code != 1 || !strings.Contains(out, "ALERT") {
+		t.Fatalf("civic witness run after the cut = %d, %q, %q; want 1 and an alert", code, out, errOut)
+	}
+}
