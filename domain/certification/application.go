@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/digest"
 )
 
 // ApplicationID is the ID of a municipality's application in the cycle of
@@ -520,20 +521,96 @@ func CertificateNumber(year int, municipality string) string {
 	return fmt.Sprintf("CB-%d-%s", year, strings.ToUpper(municipality))
 }
 
-// InputsDigest is the SHA-256, in hex, of what a decision is computed
-// from: the rules and the scores of the experts who counted, in a
-// canonical JSON form (Go's encoding sorts map keys). An auditor
+// InputsDigest is the fingerprint of what a decision is computed from:
+// the rules and the scores of the experts who counted, under the current
+// digest version (see package digest and inputsV2). An auditor
 // recomputes it from the events to show the decision saw what they see.
 func InputsDigest(rules Rules, scores Scores, experts []string) (string, error) {
-	counted := Scores{}
+	return digest.Sum(InputsDigestVersion, inputsV2(rules, scores, experts))
+}
+
+// InputsDigestVersion is the version decisions record their inputs
+// digest under now.
+const InputsDigestVersion = "v2"
+
+// RecomputeInputsDigest recomputes a recorded inputs digest from the
+// events' rules and scores, under the version it was recorded with: a
+// decision keeps verifying however the code's structs change after it.
+func RecomputeInputsDigest(recorded string, rules Rules, scores Scores, experts []string) (string, error) {
+	version, ok := digest.Version(recorded)
+	switch {
+	case !ok:
+		return "", fmt.Errorf("the recorded inputs digest %q is no digest", recorded)
+	case version == digest.Legacy:
+		return inputsV1(rules, scores, experts)
+	case version == "v2":
+		return digest.Sum(version, inputsV2(rules, scores, experts))
+	}
+	return "", fmt.Errorf("the recorded inputs digest is of version %s, which this ledger does not know", version)
+}
+
+// counted is the scores of the experts who counted.
+func counted(scores Scores, experts []string) Scores {
+	out := Scores{}
 	for _, x := range experts {
-		counted[x] = scores[x]
+		out[x] = scores[x]
+	}
+	return out
+}
+
+// inputsV2 is the document of digest version v2, frozen: the rules as the
+// computation uses them (each criterion's code, weight and scale; the
+// experts required, pass score, criterion minimum, validity), the
+// experts who counted, and their scores. Names and guidance are left
+// out: they change no decision. Change it only as a new version.
+func inputsV2(rules Rules, scores Scores, experts []string) map[string]any {
+	criteria := make([]any, len(rules.Criteria))
+	for i, c := range rules.Criteria {
+		criteria[i] = map[string]any{"code": c.Code, "weight": c.Weight, "scale_min": c.ScaleMin, "scale_max": c.ScaleMax}
+	}
+	return map[string]any{
+		"rules": map[string]any{"version": rules.Version, "criteria": criteria, "experts_required": rules.ExpertsRequired,
+			"pass_score": rules.PassScore, "criterion_minimum": rules.CriterionMinimum, "validity_months": rules.ValidityMonths},
+		"experts": slices.Sorted(slices.Values(experts)),
+		"scores":  counted(scores, experts),
+	}
+}
+
+// inputsV1 is the digest decisions recorded before versions were (bare
+// hex): SHA-256 of encoding/json's output for this layout, frozen here
+// field for field as the structs marshalled then.
+func inputsV1(rules Rules, scores Scores, experts []string) (string, error) {
+	type textV1 struct {
+		Ka string `json:"ka"`
+		En string `json:"en,omitempty"`
+	}
+	type criterionV1 struct {
+		Code     string `json:"code"`
+		Name     textV1 `json:"name"`
+		Guidance textV1 `json:"guidance"`
+		Weight   int    `json:"weight"`
+		ScaleMin int    `json:"scale_min"`
+		ScaleMax int    `json:"scale_max"`
+	}
+	type rulesV1 struct {
+		Version          int           `json:"version"`
+		Criteria         []criterionV1 `json:"criteria"`
+		ExpertsRequired  int           `json:"experts_required"`
+		PassScore        float64       `json:"pass_score"`
+		CriterionMinimum float64       `json:"criterion_minimum"`
+		ValidityMonths   int           `json:"validity_months"`
+	}
+	r := rulesV1{Version: rules.Version, ExpertsRequired: rules.ExpertsRequired, PassScore: rules.PassScore,
+		CriterionMinimum: rules.CriterionMinimum, ValidityMonths: rules.ValidityMonths}
+	for _, c := range rules.Criteria {
+		r.Criteria = append(r.Criteria, criterionV1{Code: c.Code, Name: textV1(c.Name), Guidance: textV1(c.Guidance),
+			Weight: c.Weight, ScaleMin: c.ScaleMin, ScaleMax: c.ScaleMax})
 	}
 	b, err := json.Marshal(struct {
-		Rules   Rules    `json:"rules"`
-		Experts []string `json:"experts"`
-		Scores  Scores   `json:"scores"`
-	}{rules, slices.Sorted(slices.Values(experts)), counted})
+		Rules   rulesV1                   `json:"rules"`
+		Experts []string                  `json:"experts"`
+		Scores  map[string]map[string]int `json:"scores"`
+	}{r, slices.Sorted(slices.Values(experts)), counted(scores, experts)})
 	if err != nil {
 		return "", err
 	}

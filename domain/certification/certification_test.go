@@ -101,9 +101,12 @@ var (
 		Criteria: map[string]float64{"motivation": 70, "impact": 70, "decisions": 70, "development": 60},
 		Experts:  []string{expertA, expertB},
 	}
-	// digestYes is the SHA-256 of the canonical inputs of the scored
-	// stage (see TestInputsDigest).
-	digestYes = "208a765a3ad5be08ae470c72a1e05ef16dd24d804ce66cce1b54b2180ad8994b"
+	// digestYes is the digest (version v2) of the canonical inputs of the
+	// scored stage (see TestInputsDigest).
+	digestYes = "v2:a7038015c58d86744f4d91429414d1be25946b5359993f7b264fd794b89686cf"
+	// digestYesV1 is the same inputs' digest as decisions recorded it
+	// before digests had versions: bare hex, over encoding/json's output.
+	digestYesV1 = "208a765a3ad5be08ae470c72a1e05ef16dd24d804ce66cce1b54b2180ad8994b"
 )
 
 // actor is who issues the command of a spec.

@@ -84,14 +84,14 @@ func ReplayDecision(cycle, application []domain.Event) (Replay, error) {
 		return r, nil
 	}
 	r.Recommendation = rules.Recommend(a.scores, done)
-	digest, err := InputsDigest(rules, a.scores, done)
+	// Recomputed under the digest version the decision recorded.
+	digest, err := RecomputeInputsDigest(decision.InputsDigest, rules, a.scores, done)
 	if err != nil {
-		return Replay{}, err
-	}
-	r.InputsDigest = digest
-	if digest != decision.InputsDigest {
+		r.Problems = append(r.Problems, err.Error())
+	} else if digest != decision.InputsDigest {
 		r.Problems = append(r.Problems, fmt.Sprintf("the inputs digest recomputed from the events is %s; the decision recorded %s", digest, decision.InputsDigest))
 	}
+	r.InputsDigest = digest
 	if !reflect.DeepEqual(normalised(r.Recommendation), normalised(decision.Recommendation)) {
 		r.Problems = append(r.Problems, fmt.Sprintf("the recommendation recomputed from the events is %s; the decision recorded %s",
 			recommendationText(r.Recommendation), recommendationText(decision.Recommendation)))

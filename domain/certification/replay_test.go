@@ -41,6 +41,11 @@ func TestReplayDecision(t *testing.T) {
 			d.RulesVersion = 2
 			return d
 		}()}), certification.Mismatch, []string{"rules version 2, which the 2019 cycle does not have"}},
+		{"a decision recorded with a legacy digest", cycle, history(scored[len(base):], []domain.Event{func() certification.DecisionTaken {
+			d := decisionYes
+			d.InputsDigest = digestYesV1
+			return d
+		}()}), certification.Followed, nil},
 		{"rules changed after the decision do not matter", append(cycle, certification.CycleRulesChanged{Year: 2019, Rules: rules2, Reason: "r"}),
 			decided[len(base):], certification.Followed, nil},
 	}
@@ -61,8 +66,8 @@ func TestReplayDecision(t *testing.T) {
 					t.Errorf("problem %d is %q; want it to contain %q", i, r.Problems[i], p)
 				}
 			}
-			if tt.verdict == certification.Followed && (r.InputsDigest != digestYes || r.Recommendation.Score != 67) {
-				t.Errorf("recomputed digest %s and score %v; want %s and 67", r.InputsDigest, r.Recommendation.Score, digestYes)
+			if tt.verdict == certification.Followed && (r.InputsDigest != r.Decision.InputsDigest || r.Recommendation.Score != 67) {
+				t.Errorf("recomputed digest %s and score %v; want the recorded %s and 67", r.InputsDigest, r.Recommendation.Score, r.Decision.InputsDigest)
 			}
 		})
 	}

@@ -12,31 +12,67 @@ import (
 )
 
 // TestInputsDigest pins the form an auditor recomputes a decision's digest
-// from: the SHA-256 of this JSON, written out by hand.
+// from: SHA-256 of this RFC 8785 JSON, written out by hand (keys sorted,
+// no white space), behind the version.
 func TestInputsDigest(t *testing.T) {
 	crit := func(code string, weight string) string {
-		return `{"code":"` + code + `","name":{"ka":"` + code + `","en":"` + code + `"},"guidance":{"ka":""},"weight":` + weight + `,"scale_min":0,"scale_max":10}`
+		return `{"code":"` + code + `","scale_max":10,"scale_min":0,"weight":` + weight + `}`
 	}
-	canonical := `{"rules":{"version":1,"criteria":[` +
-		strings.Join([]string{crit("motivation", "3"), crit("impact", "2"), crit("decisions", "2"), crit("development", "3")}, ",") +
-		`],"experts_required":2,"pass_score":60,"criterion_minimum":30,"validity_months":12},` +
-		`"experts":["key:expert-a","key:expert-b"],` +
+	canonical := `{"experts":["key:expert-a","key:expert-b"],` +
+		`"rules":{"criteria":[` + strings.Join([]string{crit("motivation", "3"), crit("impact", "2"), crit("decisions", "2"), crit("development", "3")}, ",") +
+		`],"criterion_minimum":30,"experts_required":2,"pass_score":60,"validity_months":12,"version":1},` +
 		`"scores":{"key:expert-a":{"decisions":7,"development":5,"impact":6,"motivation":8},` +
 		`"key:expert-b":{"decisions":7,"development":7,"impact":8,"motivation":6}}}`
 	sum := sha256.Sum256([]byte(canonical))
-	want := hex.EncodeToString(sum[:])
-	scores := certification.Scores{
-		expertA: {"motivation": 8, "impact": 6, "decisions": 7, "development": 5},
-		expertB: {"motivation": 6, "impact": 8, "decisions": 7, "development": 7},
-		// An expert who did not count is left out of the digest.
-		expertC: {"motivation": 1},
-	}
-	got, err := certification.InputsDigest(rules2019, scores, []string{expertB, expertA})
+	want := "v2:" + hex.EncodeToString(sum[:])
+	got, err := certification.InputsDigest(rules2019, scoresYes(), []string{expertB, expertA})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got != want || want != digestYes {
 		t.Fatalf("InputsDigest = %s; the hand-written canonical form hashes to %s, the fixture says %s", got, want, digestYes)
+	}
+	// Recomputed under the version recorded: the same.
+	if again, err := certification.RecomputeInputsDigest(got, rules2019, scoresYes(), []string{expertA, expertB}); err != nil || again != got {
+		t.Fatalf("RecomputeInputsDigest(%s) = %s, %v", got, again, err)
+	}
+}
+
+// TestLegacyInputsDigest: a digest recorded before versions (bare hex,
+// SHA-256 of encoding/json's output, pinned here by hand) recomputes to
+// itself, so the decisions already recorded keep verifying.
+func TestLegacyInputsDigest(t *testing.T) {
+	crit := func(code string, weight string) string {
+		return `{"code":"` + code + `","name":{"ka":"` + code + `","en":"` + code + `"},"guidance":{"ka":""},"weight":` + weight + `,"scale_min":0,"scale_max":10}`
+	}
+	legacy := `{"rules":{"version":1,"criteria":[` +
+		strings.Join([]string{crit("motivation", "3"), crit("impact", "2"), crit("decisions", "2"), crit("development", "3")}, ",") +
+		`],"experts_required":2,"pass_score":60,"criterion_minimum":30,"validity_months":12},` +
+		`"experts":["key:expert-a","key:expert-b"],` +
+		`"scores":{"key:expert-a":{"decisions":7,"development":5,"impact":6,"motivation":8},` +
+		`"key:expert-b":{"decisions":7,"development":7,"impact":8,"motivation":6}}}`
+	sum := sha256.Sum256([]byte(legacy))
+	if hex.EncodeToString(sum[:]) != digestYesV1 {
+		t.Fatalf("the hand-written legacy form hashes to %x; the fixture says %s", sum, digestYesV1)
+	}
+	got, err := certification.RecomputeInputsDigest(digestYesV1, rules2019, scoresYes(), []string{expertB, expertA})
+	if err != nil || got != digestYesV1 {
+		t.Fatalf("RecomputeInputsDigest(legacy) = %s, %v; want %s", got, err, digestYesV1)
+	}
+	for _, bad := range []string{"", "v2:zz", "v9:" + strings.Repeat("0", 64), strings.Repeat("A", 64)} {
+		if _, err := certification.RecomputeInputsDigest(bad, rules2019, scoresYes(), []string{expertA}); err == nil {
+			t.Errorf("RecomputeInputsDigest(%q) succeeded; want an error", bad)
+		}
+	}
+}
+
+// scoresYes are the scored stage's scores, with an expert who did not
+// count (left out of every digest).
+func scoresYes() certification.Scores {
+	return certification.Scores{
+		expertA: {"motivation": 8, "impact": 6, "decisions": 7, "development": 5},
+		expertB: {"motivation": 6, "impact": 8, "decisions": 7, "development": 7},
+		expertC: {"motivation": 1},
 	}
 }
 

@@ -4611,7 +4611,11 @@ type Decision {
   justification: String
   recommendations: [LocalizedText!]!
   progress: LocalizedText
-  "SHA-256 of the rules and scores the decision saw (see replayDecision)."
+  """
+  The fingerprint of the rules and scores the decision saw (see
+  replayDecision): "v2:" and the hex SHA-256 of their RFC 8785 canonical
+  JSON; decisions recorded before digests had versions carry bare hex (v1).
+  """
   inputsDigest: String!
 }
 
@@ -4780,6 +4784,7 @@ type DecisionReplay {
   rules: CertificationRules
   "Recomputed from the events before the decision."
   recommendation: Recommendation
+  "The inputs digest recomputed from the events, under the version the decision recorded."
   inputsDigest: String
   "Each difference behind a MISMATCH."
   problems: [String!]!

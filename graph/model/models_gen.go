@@ -365,7 +365,9 @@ type Decision struct {
 	Justification   *string                `json:"justification,omitempty"`
 	Recommendations []domain.LocalizedText `json:"recommendations"`
 	Progress        *domain.LocalizedText  `json:"progress,omitempty"`
-	// SHA-256 of the rules and scores the decision saw (see replayDecision).
+	// The fingerprint of the rules and scores the decision saw (see
+	// replayDecision): "v2:" and the hex SHA-256 of their RFC 8785 canonical
+	// JSON; decisions recorded before digests had versions carry bare hex (v1).
 	InputsDigest string `json:"inputsDigest"`
 }
 
@@ -379,7 +381,8 @@ type DecisionReplay struct {
 	Rules *CertificationRules `json:"rules,omitempty"`
 	// Recomputed from the events before the decision.
 	Recommendation *Recommendation `json:"recommendation,omitempty"`
-	InputsDigest   *string         `json:"inputsDigest,omitempty"`
+	// The inputs digest recomputed from the events, under the version the decision recorded.
+	InputsDigest *string `json:"inputsDigest,omitempty"`
 	// Each difference behind a MISMATCH.
 	Problems []string `json:"problems"`
 	// Each event of the application and its cycle checked against the chain
