@@ -90,7 +90,7 @@ func (d *EventRule[T]) Only(audience Audience, paths ...string) *EventRule[T] {
 // subject that subject names (such as "organisation:<id>:contact"): they
 // are stored sealed under that subject's key (see Seal), audience alone
 // sees them, and once the subject is erased nobody does, while the log's
-// stored bytes, and so its hash chain, stay as they were.
+// stored bytes, and so its hashes and checkpoints, stay as they were.
 func (d *EventRule[T]) Personal(audience Audience, subject func(T) string, paths ...string) *EventRule[T] {
 	for _, p := range paths {
 		d.r.limited = append(d.r.limited, limitedPath{name: p, path: strings.Split(p, "."), audience: audience,

@@ -22,7 +22,7 @@ import (
 // under a key of their data subject, held in a Keyring outside the log.
 // Erasing the subject destroys its keys: every copy of the log, replicas
 // and backups of it included, then holds ciphertext nobody can open, while
-// the stored bytes, and the hash chain over them, stay as they were.
+// the stored bytes, and the hashes over them, stay as they were.
 //
 // A sealed field is stored as {"subject": S, "key": G, "sealed": B}: the
 // subject, the generation of its key (a subject erased and then given new

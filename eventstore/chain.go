@@ -3,6 +3,8 @@ package eventstore
 import (
 	"crypto/sha256"
 	"encoding/binary"
+
+	"github.com/transparency-dev/merkle/rfc6962"
 )
 
 // HashSize is the size of a chain hash: SHA-256.
@@ -54,6 +56,32 @@ func LeafBytes(e *Event) []byte {
 }
 
 const leafDomain = "civicledger/leaf/v1"
+
+// ChainAndLeaf returns ChainHash(prev, e) and LeafHash(e) from one
+// encoding of e: the sequencer computes both for every event.
+func ChainAndLeaf(prev []byte, e *Event) (chain, leaf []byte) {
+	n := encodedSize(e)
+	b := make([]byte, 0, len(chainDomain)+HashSize+n)
+	b = append(b, chainDomain...)
+	if prev == nil {
+		b = append(b, make([]byte, HashSize)...)
+	} else {
+		b = append(b, prev...)
+	}
+	head := len(b)
+	b = appendEvent(b, e)
+	c := sha256.Sum256(b)
+	// The leaf's bytes, leafDomain || encoding, written in place before
+	// the encoding, over the chain's prefix no longer needed.
+	start := head - len(leafDomain)
+	copy(b[start:head], leafDomain)
+	return c[:], rfc6962.DefaultHasher.HashLeaf(b[start:])
+}
+
+// LeafHash is the RFC 6962 leaf hash of the event's entry,
+// SHA-256(0x00 || LeafBytes(e)), by transparency-dev/merkle's hasher: the
+// hash the log stores beside each entry and proves in its tree.
+func LeafHash(e *Event) []byte { return rfc6962.DefaultHasher.HashLeaf(LeafBytes(e)) }
 
 // encodedSize is the length of appendEvent's encoding of e.
 func encodedSize(e *Event) int {

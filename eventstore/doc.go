@@ -2,9 +2,10 @@
 // events, each append checked against the stream's expected version, and one
 // global log that orders every event ever stored.
 //
-// It imports only the standard library. Backends live in sub-packages:
-// postgres (the default: gap-free dense positions, a SHA-256 hash chain and
-// Ed25519-signed checkpoints), inmem (for unit tests) and the KurrentDB
+// It imports only the standard library and transparency-dev/merkle's RFC
+// 6962 leaf hasher. Backends live in sub-packages: postgres (the default:
+// gap-free dense positions, a Merkle tree over them with Ed25519-signed
+// checkpoints and proofs, see eventstore/tlog), inmem (for unit tests) and the KurrentDB
 // mapping below. The storetest package is the conformance suite all of them
 // pass.
 //
@@ -64,7 +65,7 @@
 //
 // Two differences are inherent. Kurrent's $all positions are byte offsets:
 // ascending and gap-free as a sequence, but not dense numbers, so "position
-// N" is only meaningful within one backend. And Kurrent keeps no hash chain
-// of ours: Event.Hash is nil there, and tamper evidence rests on Kurrent's own
+// N" is only meaningful within one backend. And Kurrent keeps no tree of
+// ours: Event.Hash is nil there, and tamper evidence rests on Kurrent's own
 // immutability rather than on signed checkpoints.
 package eventstore

@@ -63,8 +63,9 @@ type Event struct {
 	// 0 on an event read from its stream before the backend has sequenced
 	// it (the PostgreSQL backend assigns positions just after commit).
 	Position int64
-	// Hash is the event's link in the log's SHA-256 hash chain (see
-	// ChainHash), or nil where the backend keeps no chain or the event has
-	// no position yet.
+	// Hash is the event's leaf hash in the log's Merkle tree (LeafHash),
+	// which inclusion proofs prove and an auditor recomputes from the
+	// event alone; nil where the backend keeps no tree or the event has no
+	// position yet.
 	Hash []byte
 }

@@ -146,26 +146,28 @@ func Follow(ctx context.Context, after int64, page int,
 	}
 }
 
-// Auditor is what a backend that chains its log offers an auditor, beyond
-// Store: the chain's hash of each event, and a verification of a range of
-// the log against the chain and its signed checkpoints. The postgres
-// backend implements it; the in-memory one, which keeps no chain, does not.
+// Auditor is what a backend that keeps its log as a Merkle tree offers an
+// auditor, beyond Store: each event's stored leaf hash, and a
+// verification of a range of the log against the tree and its signed
+// checkpoints. The postgres backend implements it; the in-memory one does
+// not.
 type Auditor interface {
-	// Hashes returns the chain hash at each of positions; a position the
-	// log lacks is absent from the map.
+	// Hashes returns the stored leaf hash at each of positions; a
+	// position the log lacks is absent from the map.
 	Hashes(ctx context.Context, positions []int64) (map[int64][]byte, error)
-	// VerifyRange recomputes the chain over positions from..to (from the
-	// checkpoint before from, on which their hashes rest) and checks the
-	// signed checkpoints with the backend's trusted keys.
+	// VerifyRange recomputes the leaves and the tree over positions
+	// from..to (from the checkpoint before from, whose tree the stored
+	// nodes must rebuild) and checks the signed checkpoints with the
+	// backend's trusted keys.
 	VerifyRange(ctx context.Context, from, to int64) (Verification, error)
 	// CheckEvents checks events, as a read returned them, against the
-	// chain: each one's hash recomputed from it and its predecessor's
-	// stored hash must be the hash stored at its position, and each
-	// stream's versions must follow one another. That catches an event row
-	// edited or deleted after the fact at the cost of the events alone,
-	// where VerifyRange's cost grows with the range; a consistent rewrite
-	// of the chain itself takes VerifyRange's checkpoints to show. Events
-	// without a position are skipped. It returns the stored hashes.
+	// log: each one's leaf hash recomputed from it must be the one stored
+	// at its position, and each stream's versions must follow one
+	// another. That catches an event row edited or deleted after the fact
+	// at the cost of the events alone, where VerifyRange's cost grows with
+	// the range; a consistent rewrite of the leaves and the tree takes
+	// VerifyRange's checkpoints (or a witness's) to show. Events without
+	// a position are skipped. It returns the stored hashes.
 	CheckEvents(ctx context.Context, events []Event) (map[int64][]byte, Verification, error)
 }
 

@@ -37,7 +37,7 @@ func (r *Resolver) applicationEvents(ctx context.Context, id string) ([]eventsto
 
 // opened returns a copy of events with their personal fields opened (see
 // domain.Types.Unseal), and for each the personal fields found erased;
-// events keeps the stored bytes, which the hash chain is over.
+// events keeps the stored bytes, which the log's hashes are over.
 func (r *Resolver) opened(ctx context.Context, events []eventstore.Event) ([]eventstore.Event, [][]string, error) {
 	out := slices.Clone(events)
 	erased, err := catalog.Types.Unseal(ctx, r.deps.Keyring, out)
@@ -54,7 +54,7 @@ func (r *Resolver) opened(ctx context.Context, events []eventstore.Event) ([]eve
 // could not verify.
 func verificationOf(v *eventstore.Verification) *model.LogVerification {
 	if v == nil {
-		why := "the store keeps no hash chain, or none of the events has a log position yet"
+		why := "the store keeps no Merkle tree, or none of the events has a log position yet"
 		return &model.LogVerification{Problem: &why}
 	}
 	out := &model.LogVerification{From: scalar.Position(v.From), To: scalar.Position(v.To), Intact: v.Intact(),

@@ -181,9 +181,9 @@ func (m *Main) erase(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "erased %s: %d key(s) destroyed; what the log holds sealed under them can no longer be read\n", er.Subject, er.KeysDestroyed)
 	} else {
 		fmt.Fprintf(m.Stdout, "erased %s: its data, recorded before the log sealed personal data, is withheld from every read path; "+
-			"its bytes stay in the log, which only a rewrite breaking the hash chain could remove\n", er.Subject)
+			"its bytes stay in the log, which only a rewrite of history (which civic verify shows) could remove\n", er.Subject)
 	}
-	fmt.Fprintln(m.Stdout, "the read models drop the values as soon as civic serve applies the erasure; the log and its hash chain are unchanged")
+	fmt.Fprintln(m.Stdout, "the read models drop the values as soon as civic serve applies the erasure; the log, its hashes and its checkpoints are unchanged")
 	return nil
 }
 

@@ -3,8 +3,10 @@
 //
 //	civic serve                 run the server (embedded PostgreSQL unless DATABASE_URL is set)
 //	civic migrate               create or update the database schema
-//	civic verify [--from N] [--to M]
-//	                            check the event log's hash chain and signed checkpoints
+//	civic verify [--from N] [--to M] [--against FILE|DIR]
+//	                            check the log: leaves, Merkle tree, signed checkpoints
+//	civic checkpoint            sign the log as it stands
+//	civic witness init|run      a witness of a log, on an auditor's machine
 //	civic import registry       register Georgia's regions and municipalities
 //	civic import demo           the registry, then the demo 2019 certification cycle
 //	civic replay application ID audit an application and replay its decision
@@ -84,7 +86,7 @@ Usage:
                                    erase a data subject's personal data (a contact person,
                                    organisation:<id>:contact; a project lead, project:<id>:lead;
                                    an expert's name, expert:<actor>): its keys are destroyed,
-                                   the log and its hash chain stay intact
+                                   the log and its hashes stay intact
   civic rebuild NAME               rebuild a read model beside the live one, then switch
   civic project                    run the sequencer and the projections without the API
 

@@ -10,8 +10,8 @@ import (
 )
 
 // AuditedEvent is an event of an application as the log holds it, with
-// its link in the log's hash chain (nil when the store keeps no chain or
-// has not positioned the event yet).
+// its stored leaf hash in the log's Merkle tree (nil when the store keeps
+// no tree or has not positioned the event yet).
 type AuditedEvent struct {
 	eventstore.Event
 	Hash []byte
@@ -24,7 +24,7 @@ type AuditedEvent struct {
 type Audit struct {
 	ApplicationID string
 	Events        []AuditedEvent
-	// Verification is nil when the store keeps no hash chain, or none of
+	// Verification is nil when the store keeps no tree, or none of
 	// the events has a position yet.
 	Verification *eventstore.Verification
 	Replay       Replay

@@ -1,5 +1,5 @@
 // Package inmem is an in-memory event store for unit tests: the whole
-// eventstore contract, hash chain included, with no database. Data lives as
+// eventstore contract, leaf hashes included, with no database. Data lives as
 // long as the Store value.
 package inmem
 
@@ -59,10 +59,6 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, &eventstore.ConcurrencyError{Stream: stream, Expected: expected, Actual: current}
 	}
 	now := s.Now().Truncate(time.Microsecond)
-	var prev []byte
-	if n := len(s.log); n > 0 {
-		prev = s.log[n-1].Hash
-	}
 	for i, pe := range p.Events {
 		occurred := pe.OccurredAt
 		if occurred.IsZero() {
@@ -74,8 +70,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			Metadata: pe.Metadata, OccurredAt: occurred, RecordedAt: now,
 			Position: int64(len(s.log)) + 1,
 		}
-		e.Hash = eventstore.ChainHash(prev, &e)
-		prev = e.Hash
+		e.Hash = eventstore.LeafHash(&e)
 		s.byID[e.ID] = len(s.log)
 		s.streams[stream] = append(s.streams[stream], len(s.log))
 		s.log = append(s.log, e)

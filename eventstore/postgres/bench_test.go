@@ -2,8 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	mrand "math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,7 +17,10 @@ import (
 
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/eventstore/tlog"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/transparency-dev/merkle/proof"
 )
 
 // The benchmarks measure the store against the same work done with bare SQL
@@ -197,39 +205,91 @@ func fill(b *testing.B, s *postgres.Store, n int) {
 }
 
 // BenchmarkSequencer measures how fast a sequencer positions a backlog of
-// b.N events (hash chain, log rows, checkpoints), against copying the same
-// rows' keys into a plain table with the same statements and batches.
+// b.N events (hash chain, Merkle tree, log rows, tree nodes, signed
+// checkpoints) against the same sequencer without the tree (the log as it
+// was before it: chain, log rows with the chain's links, checkpoints),
+// each on backlogs of their own, in the same run; and against copying the
+// same rows' keys into a plain table with the same statements and
+// batches.
 func BenchmarkSequencer(b *testing.B) {
-	pool := newPool(b)
-	ctx := context.Background()
 	key := testKey(b)
-	// Appends without a sequencer running build the backlog.
+	n := max(b.N, 10_000)
+	// Four backlogs of half the events, sequenced chain, tree, tree,
+	// chain: whatever the machine does meanwhile (PostgreSQL's own
+	// checkpoints, a neighbour) weighs on both alike.
+	half := n / 2
+	type run struct {
+		pool *pgxpool.Pool
+		last eventstore.ID
+		opts postgres.Options
+	}
+	signed := postgres.Options{SigningKey: key}
+	runs := make([]run, 4)
+	for i, o := range []postgres.Options{postgres.ChainOnly(signed), signed, signed, postgres.ChainOnly(signed)} {
+		runs[i].pool, runs[i].last = backlog(b, half)
+		runs[i].opts = o
+	}
+	b.ResetTimer()
+	raw := rawSequence(b, runs[1].pool, half)
+	var chain, tree time.Duration
+	for i, r := range runs {
+		d := timeSequencer(b, r.pool, r.opts, r.last, half)
+		if i == 1 || i == 2 {
+			tree += d
+		} else {
+			chain += d
+		}
+	}
+	b.StopTimer()
+	rate := func(d time.Duration, k int) float64 { return float64(k) / d.Seconds() }
+	b.ReportMetric(rate(tree, 2*half), "positions/s")
+	b.ReportMetric(rate(chain, 2*half), "chain-positions/s")
+	b.ReportMetric(rate(raw, half), "raw-rows/s")
+	b.ReportMetric(rate(tree, 2*half)/rate(chain, 2*half), "ratio-to-chain")
+	b.ReportMetric(rate(tree, 2*half)/rate(raw, half), "ratio")
+}
+
+// backlog is a fresh database with n events appended and none sequenced.
+func backlog(b *testing.B, n int) (*pgxpool.Pool, eventstore.ID) {
+	pool := newPool(b)
 	writer := postgres.New(pool, postgres.Options{})
 	defer writer.Close()
-	n := max(b.N, 10_000)
 	var last eventstore.ID
 	for i := 0; i < n; i += 1000 {
 		evs := make([]eventstore.EventData, min(1000, n-i))
 		for j := range evs {
 			evs[j] = benchEvent(i + j)
 		}
-		res, err := writer.Append(ctx, fmt.Sprintf("organisation-%d", (i/1000)%100), eventstore.Any(), evs...)
+		res, err := writer.Append(context.Background(), fmt.Sprintf("organisation-%d", (i/1000)%100), eventstore.Any(), evs...)
 		if err != nil {
 			b.Fatal(err)
 		}
 		last = res.LastID
 	}
+	return pool, last
+}
+
+// timeSequencer starts a sequencer over a backlog and times it to the
+// last event.
+func timeSequencer(b *testing.B, pool *pgxpool.Pool, opts postgres.Options, last eventstore.ID, n int) time.Duration {
+	start := time.Now()
+	s := startStore(b, pool, opts)
+	if pos, err := s.AwaitPosition(context.Background(), last); err != nil || pos != int64(n) {
+		b.Fatalf("last event at position %d, %v; want %d", pos, err, n)
+	}
+	return time.Since(start)
+}
+
+// rawSequence reads the backlog's keys and inserts them, with positions,
+// into a plain table, in the sequencer's batches: the least a sequencer
+// can do.
+func rawSequence(b *testing.B, pool *pgxpool.Pool, n int) time.Duration {
+	ctx := context.Background()
 	if _, err := pool.Exec(ctx, `CREATE TABLE bench_log (position bigint, tx xid8, seq bigint, hash bytea)`); err != nil {
 		b.Fatal(err)
 	}
-	b.ResetTimer()
-
-	// Baseline: the same reads and multi-row inserts, without hashing,
-	// signing, keys or the log's constraints.
 	start := time.Now()
-	var lastTx string
-	var lastSeq, pos int64
-	lastTx = "0"
+	lastTx, lastSeq, pos := "0", int64(0), int64(0)
 	for {
 		rows, err := pool.Query(ctx, `SELECT e.tx::text, e.seq, e.data::text, e.actor, e.role, e.correlation_id, e.causation_id, e.command_id FROM eventstore.events e
 			WHERE (e.tx, e.seq) > ($1::text::xid8, $2) AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
@@ -260,22 +320,10 @@ func BenchmarkSequencer(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	raw := time.Since(start)
 	if pos != int64(n) {
 		b.Fatalf("baseline read %d events, want %d", pos, n)
 	}
-
-	start = time.Now()
-	s := startStore(b, pool, postgres.Options{SigningKey: key})
-	if pos, err := s.AwaitPosition(ctx, last); err != nil || pos != int64(n) {
-		b.Fatalf("last event at position %d, %v; want %d", pos, err, n)
-	}
-	ours := time.Since(start)
-	b.StopTimer()
-	ourRate, rawRate := float64(n)/ours.Seconds(), float64(n)/raw.Seconds()
-	b.ReportMetric(ourRate, "positions/s")
-	b.ReportMetric(rawRate, "raw-rows/s")
-	b.ReportMetric(ourRate/rawRate, "ratio")
+	return time.Since(start)
 }
 
 // readAllPage is the page size of BenchmarkReadAll, what a projection
@@ -453,4 +501,102 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[min(int(float64(len(s))*p), len(s)-1)]
+}
+
+// proofLogSize is the log BenchmarkProofs proves in: 10 million entries,
+// or CIVIC_BENCH_LOG_SIZE.
+func proofLogSize(b *testing.B) int64 {
+	if v := os.Getenv("CIVIC_BENCH_LOG_SIZE"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 2 {
+			b.Fatalf("CIVIC_BENCH_LOG_SIZE %q: want a size of 2 or more", v)
+		}
+		return n
+	}
+	return 10_000_000
+}
+
+// BenchmarkProofs measures inclusion and consistency proofs in a log of
+// proofLogSize entries, at random positions and sizes, as the store serves
+// them (the same reads as GET /log/proof/...), against reading one log
+// entry by position in the same run: the least a request to the log can
+// cost. It reports each one's median and 99th percentile. The log is
+// made directly (entries whose leaves are hashes of their positions, and
+// the stored tree over them), since a proof reads nothing else.
+func BenchmarkProofs(b *testing.B) {
+	ctx := context.Background()
+	n := proofLogSize(b)
+	pool := newPool(b)
+	if _, err := pool.Exec(ctx, `INSERT INTO eventstore.log (position, tx, seq, leaf)
+		SELECT i, i::text::xid8, i, sha256(int8send(i)) FROM generate_series(1, $1::bigint) i`, n); err != nil {
+		b.Fatal(err)
+	}
+	tree := tlog.NewTree()
+	var nodes [][]any
+	for i := int64(1); i <= n; i++ {
+		sum := sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(i)))
+		tree.Append(sum[:], func(nd tlog.Node) { nodes = append(nodes, []any{int16(nd.Level), int64(nd.Index), nd.Hash}) })
+	}
+	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"eventstore", "tree"}, []string{"level", "idx", "hash"}, pgx.CopyFromRows(nodes)); err != nil {
+		b.Fatal(err)
+	}
+	for _, t := range []string{"eventstore.log", "eventstore.tree"} {
+		if _, err := pool.Exec(ctx, `VACUUM ANALYZE `+t); err != nil {
+			b.Fatal(err)
+		}
+	}
+	root, err := tree.Root()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := postgres.New(pool, postgres.Options{})
+	defer s.Close()
+	r := mrand.New(mrand.NewPCG(7, 11))
+	var one, incl, cons []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		pos := 1 + r.Int64N(n)
+		start := time.Now()
+		var leaf []byte
+		if err := pool.QueryRow(ctx, `SELECT leaf FROM eventstore.log WHERE position = $1`, pos).Scan(&leaf); err != nil {
+			b.Fatal(err)
+		}
+		one = append(one, time.Since(start))
+
+		start = time.Now()
+		ps, err := s.InclusionProofs(ctx, []int64{pos}, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		incl = append(incl, time.Since(start))
+
+		from := 1 + r.Int64N(n)
+		start = time.Now()
+		c, err := s.ConsistencyProof(ctx, from, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cons = append(cons, time.Since(start))
+
+		b.StopTimer()
+		if err := proof.VerifyInclusion(tlog.Hasher, uint64(pos-1), uint64(n), leaf, ps[0].Hashes, root); err != nil {
+			b.Fatalf("inclusion of %d: %v", pos, err)
+		}
+		if len(c) == 0 && from != n {
+			b.Fatalf("no consistency proof from %d to %d", from, n)
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	pct := func(d []time.Duration, p float64) float64 {
+		slices.Sort(d)
+		return float64(d[min(len(d)-1, int(p*float64(len(d))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(incl, 0.50), "inclusion-p50-ms")
+	b.ReportMetric(pct(incl, 0.99), "inclusion-p99-ms")
+	b.ReportMetric(pct(cons, 0.50), "consistency-p50-ms")
+	b.ReportMetric(pct(cons, 0.99), "consistency-p99-ms")
+	b.ReportMetric(pct(one, 0.99), "one-row-p99-ms")
+	b.ReportMetric(pct(incl, 0.99)/pct(one, 0.99), "inclusion-p99-ratio")
+	b.ReportMetric(pct(cons, 0.99)/pct(one, 0.99), "consistency-p99-ratio")
 }

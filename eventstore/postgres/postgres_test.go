@@ -441,7 +441,7 @@ func TestHistoryIsAppendOnly(t *testing.T) {
 		`UPDATE eventstore.events SET data = '{"n":2}'`,
 		`DELETE FROM eventstore.events`,
 		`TRUNCATE eventstore.events CASCADE`,
-		`UPDATE eventstore.log SET hash = hash`,
+		`UPDATE eventstore.log SET leaf = leaf`,
 		`DELETE FROM eventstore.log`,
 	} {
 		if _, err := pool.Exec(ctx, stmt); err == nil {

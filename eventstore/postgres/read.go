@@ -45,7 +45,7 @@ func (sc *eventScanner) scan(rows pgx.Rows) (eventstore.Event, error) {
 	return sc.e, nil
 }
 
-// collectEvents reads rows of position, hash and eventColumns, as ReadStream
+// collectEvents reads rows of position, leaf hash and eventColumns, as ReadStream
 // selects them.
 func collectEvents(rows pgx.Rows, err error) ([]eventstore.Event, error) {
 	if err != nil {
@@ -83,12 +83,12 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 	if opts.Limit > 0 {
 		limit = &opts.Limit
 	}
-	q := `SELECT l.position, l.hash, ` + eventColumns + `
+	q := `SELECT l.position, l.leaf, ` + eventColumns + `
 		FROM eventstore.events e ` + positionJoin + `
 		WHERE e.stream_id = $1 AND e.version >= $2 ORDER BY e.version LIMIT $3`
 	from := max(opts.From, 1)
 	if opts.Direction == eventstore.Backward {
-		q = `SELECT l.position, l.hash, ` + eventColumns + `
+		q = `SELECT l.position, l.leaf, ` + eventColumns + `
 		FROM eventstore.events e ` + positionJoin + `
 		WHERE e.stream_id = $1 AND e.version <= $2 ORDER BY e.version DESC LIMIT $3`
 		from = opts.From
@@ -109,7 +109,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 // positionJoin attaches each event's log entry, if it has one yet, by index
 // lookup. LATERAL pins that plan: the planner badly underestimates joins on
 // xid8 and would otherwise hash-join the whole log.
-const positionJoin = `LEFT JOIN LATERAL (SELECT position, hash FROM eventstore.log l
+const positionJoin = `LEFT JOIN LATERAL (SELECT position, leaf FROM eventstore.log l
 	WHERE l.seq = e.seq AND l.tx = e.tx) l ON true`
 
 // A page of the global log is read as two range scans zipped in Go, rather
@@ -118,7 +118,7 @@ const positionJoin = `LEFT JOIN LATERAL (SELECT position, hash FROM eventstore.l
 // are the same sequence. readLogSQL takes the entries; readEventsSQL takes
 // the events between the page's first and last entries.
 const (
-	readLogSQL = `SELECT position, hash, tx::text, seq FROM eventstore.log
+	readLogSQL = `SELECT position, leaf, tx::text, seq FROM eventstore.log
 		WHERE position > $1 ORDER BY position LIMIT $2`
 	readEventsSQL = `
 		WITH first AS (SELECT tx, seq FROM eventstore.log WHERE position = $1 + 1),

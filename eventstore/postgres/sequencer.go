@@ -18,8 +18,8 @@ import (
 )
 
 // seqState is where the sequencer stands: the last position it assigned,
-// that event's (tx, seq) and chain hash, and the Merkle tree over the log
-// so far. It is derived from the log at each election and kept in memory
+// that event's (tx, seq), the hash chain's link there (kept only while it
+// signs), and the Merkle tree over the log so far. It is derived from the log at each election and kept in memory
 // after; the tree is grown in place, so a state whose batch failed to be
 // written is never used again (the sequencer stands down and reloads).
 type seqState struct {
@@ -51,7 +51,7 @@ type treeHead struct {
 
 // batch is the log entries for the events after a state, ready to write.
 type batch struct {
-	entries [][]any // position, tx, seq, hash, leaf: rows of eventstore.log
+	entries [][]any // position, tx, seq, leaf: rows of eventstore.log
 	nodes   [][]any // level, idx, hash: rows of eventstore.tree
 	// heads are the checkpoints due within the batch, every
 	// CheckpointEvery positions; end is the tree at the batch's end, which
@@ -139,6 +139,9 @@ func (s *Store) lead(ctx context.Context) (err error) {
 		return err
 	}
 	if err := s.checkSigned(ctx, conn, cp); err != nil {
+		return err
+	}
+	if err := s.restoreChain(ctx, conn, &st, cp); err != nil {
 		return err
 	}
 	s.leading.Store(true)
@@ -253,6 +256,55 @@ func (s *Store) takeKey(cp cpState) error {
 	return nil
 }
 
+// restoreChain sets the hash chain's link at the log's head, which the
+// log does not store: from the one the last checkpoint signed, over the
+// entries after it (a few, unless the log went long unsigned). Only a
+// sequencer that signs keeps the chain.
+func (s *Store) restoreChain(ctx context.Context, conn *pgx.Conn, st *seqState, cp cpState) error {
+	if s.signer == nil || s.opts.chainOnly {
+		return nil
+	}
+	from := int64(0)
+	if cp.body != nil {
+		c, err := tlog.ParseBody(cp.body)
+		if err != nil {
+			return fmt.Errorf("the last checkpoint: %w", err)
+		}
+		from, st.hash = cp.position, c.Chain
+	}
+	if from < st.position {
+		s.opts.Logger.Info("eventstore: restoring the hash chain", "from", from, "to", st.position)
+	}
+	for from < st.position {
+		rows, err := conn.Query(ctx, `SELECT l.position, `+eventColumns+`
+			FROM eventstore.log l JOIN eventstore.events e ON e.tx = l.tx AND e.seq = l.seq
+			WHERE l.position > $1 AND l.position <= $2 ORDER BY l.position`, from, min(from+10_000, st.position))
+		if err != nil {
+			return fmt.Errorf("restore the chain: %w", err)
+		}
+		var pos int64
+		sc := newEventScanner(&pos)
+		for rows.Next() {
+			e, err := sc.scan(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("restore the chain: %w", err)
+			}
+			if pos != from+1 {
+				rows.Close()
+				return fmt.Errorf("restore the chain: position %d has no event row: run civic verify", from+1)
+			}
+			e.Position = pos
+			st.hash, from = eventstore.ChainHash(st.hash, &e), pos
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("restore the chain: %w", err)
+		}
+	}
+	return nil
+}
+
 // checkSigned refuses to lead a log whose stored tree is not the one its
 // last checkpoint signed. A superuser who rewrote history in the database
 // (entries, leaves and nodes alike) cannot re-sign it, but a sequencer
@@ -318,8 +370,8 @@ func (s *Store) loadState(ctx context.Context, conn *pgx.Conn) (seqState, cpStat
 	var st seqState
 	var cp cpState
 	var tx string
-	err := conn.QueryRow(ctx, `SELECT position, tx::text, seq, hash FROM eventstore.log ORDER BY position DESC LIMIT 1`).
-		Scan(&st.position, &tx, &st.seq, &st.hash)
+	err := conn.QueryRow(ctx, `SELECT position, tx::text, seq FROM eventstore.log ORDER BY position DESC LIMIT 1`).
+		Scan(&st.position, &tx, &st.seq)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		tx = "0"
@@ -447,12 +499,23 @@ func (s *Store) readBatch(ctx context.Context, st seqState) (batch, error) {
 		}
 		next.position++
 		e.Position = next.position
-		next.hash = eventstore.ChainHash(next.hash, &e)
-		leaf := tlog.LeafHash(&e)
+		if s.opts.chainOnly {
+			// The baseline stores the chain's link where the leaf goes:
+			// the row the log had before the tree.
+			next.hash = eventstore.ChainHash(next.hash, &e)
+			b.entries = append(b.entries, []any{next.position, int64(next.tx), next.seq, next.hash})
+			continue
+		}
+		var leaf []byte
+		if s.signer != nil {
+			next.hash, leaf = eventstore.ChainAndLeaf(next.hash, &e)
+		} else {
+			leaf = eventstore.LeafHash(&e)
+		}
 		if err := next.tree.Append(leaf, store); err != nil {
 			return b, fmt.Errorf("grow the tree: %w", err)
 		}
-		b.entries = append(b.entries, []any{next.position, int64(next.tx), next.seq, next.hash, leaf})
+		b.entries = append(b.entries, []any{next.position, int64(next.tx), next.seq, leaf})
 		if s.signer != nil && next.position-next.planned >= s.opts.CheckpointEvery {
 			head, err := headOf(*next)
 			if err != nil {
@@ -488,7 +551,7 @@ func headOf(st seqState) (treeHead, error) {
 func (s *Store) writeBatch(ctx context.Context, conn *pgx.Conn, b *batch, cp *cpState) error {
 	next := *cp
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"eventstore", "log"}, []string{"position", "tx", "seq", "hash", "leaf"}, pgx.CopyFromRows(b.entries)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"eventstore", "log"}, []string{"position", "tx", "seq", "leaf"}, pgx.CopyFromRows(b.entries)); err != nil {
 			return err
 		}
 		if len(b.nodes) > 0 {

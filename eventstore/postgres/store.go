@@ -115,6 +115,11 @@ type Options struct {
 	SubscriberPoll time.Duration
 	// Logger receives leadership changes and background errors.
 	Logger *slog.Logger
+
+	// chainOnly leaves the tree out (no leaves, no nodes): the sequencer
+	// as it was before the tree, the baseline BenchmarkSequencer measures
+	// the tree's cost against (export_test.go); nothing else sets it.
+	chainOnly bool
 }
 
 func (o *Options) defaults() {

@@ -24,63 +24,76 @@ type treeQuerier interface {
 }
 
 // reader reads the stored tree (tlog.Reader): the leaves beside the log
-// entries, the nodes in eventstore.tree; one statement each.
+// entries, the nodes in eventstore.tree; in one statement.
 type reader struct{ q treeQuerier }
 
-// Leaves implements tlog.Reader.
-func (r reader) Leaves(ctx context.Context, indexes []uint64) ([][]byte, error) {
+// errMissing is a reader's error for a leaf or node the store lacks.
+var errMissing = errors.New("missing from the stored tree")
+
+// Read implements tlog.Reader.
+func (r reader) Read(ctx context.Context, indexes []uint64, ids []compact.NodeID) ([][]byte, [][]byte, error) {
 	positions := make([]int64, len(indexes))
 	for i, j := range indexes {
 		positions[i] = int64(j) + 1
 	}
-	rows, err := r.q.Query(ctx, `SELECT position, leaf FROM eventstore.log WHERE position = ANY($1)`, positions)
-	if err != nil {
-		return nil, fmt.Errorf("tree leaves: %w", err)
-	}
-	got := make(map[int64][]byte, len(positions))
-	var pos int64
-	var leaf []byte
-	if _, err := pgx.ForEachRow(rows, []any{&pos, &leaf}, func() error { got[pos] = leaf; return nil }); err != nil {
-		return nil, fmt.Errorf("tree leaves: %w", err)
-	}
-	out := make([][]byte, len(positions))
-	for i, p := range positions {
-		if out[i] = got[p]; out[i] == nil {
-			return nil, fmt.Errorf("tree leaves: the log has no entry at position %d", p)
-		}
-	}
-	return out, nil
-}
-
-// Nodes implements tlog.Reader.
-func (r reader) Nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error) {
 	levels := make([]int16, len(ids))
 	idx := make([]int64, len(ids))
 	for i, id := range ids {
 		levels[i], idx[i] = int16(id.Level), int64(id.Index)
 	}
-	rows, err := r.q.Query(ctx, `SELECT t.level, t.idx, t.hash FROM eventstore.tree t
-		JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx) USING (level, idx)`, levels, idx)
+	// Leaves come back as level 0, indexed by position.
+	rows, err := r.q.Query(ctx, `
+		SELECT 0::smallint, position, leaf FROM eventstore.log WHERE position = ANY($1)
+		UNION ALL
+		SELECT t.level, t.idx, t.hash FROM eventstore.tree t
+		JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx) USING (level, idx)`, positions, levels, idx)
 	if err != nil {
-		return nil, fmt.Errorf("tree nodes: %w", err)
+		return nil, nil, fmt.Errorf("read the tree: %w", err)
 	}
-	got := make(map[compact.NodeID][]byte, len(ids))
+	leafAt := make(map[int64][]byte, len(positions))
+	nodeAt := make(map[compact.NodeID][]byte, len(ids))
 	var level int16
 	var i int64
 	var hash []byte
 	if _, err := pgx.ForEachRow(rows, []any{&level, &i, &hash}, func() error {
-		got[compact.NewNodeID(uint(level), uint64(i))] = hash
+		if level == 0 {
+			leafAt[i] = hash
+		} else {
+			nodeAt[compact.NewNodeID(uint(level), uint64(i))] = hash
+		}
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("tree nodes: %w", err)
+		return nil, nil, fmt.Errorf("read the tree: %w", err)
 	}
-	out := make([][]byte, len(ids))
-	for j, id := range ids {
-		if out[j] = got[id]; out[j] == nil {
-			return nil, fmt.Errorf("tree nodes: node %d at level %d is missing", id.Index, id.Level)
+	leaves := make([][]byte, len(positions))
+	for j, p := range positions {
+		if leaves[j] = leafAt[p]; leaves[j] == nil {
+			return nil, nil, fmt.Errorf("the leaf at position %d is %w", p, errMissing)
 		}
 	}
-	return out, nil
+	nodes := make([][]byte, len(ids))
+	for j, id := range ids {
+		if nodes[j] = nodeAt[id]; nodes[j] == nil {
+			return nil, nil, fmt.Errorf("the node over positions %d..%d is %w", id.Index<<id.Level+1, (id.Index+1)<<id.Level, errMissing)
+		}
+	}
+	return leaves, nodes, nil
+}
+
+// beyond explains a proof that failed for want of a leaf or node: a tree
+// larger than the log (ErrBeyondTree), or a stored tree with a hole.
+func (s *Store) beyond(ctx context.Context, err error, what string, size int64) error {
+	if !errors.Is(err, errMissing) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	n, herr := head(ctx, s.db)
+	if herr != nil {
+		return fmt.Errorf("%s: %w", what, herr)
+	}
+	if size > n {
+		return fmt.Errorf("%s: the tree of size %d is larger than the log, of %d entries: %w", what, size, n, ErrBeyondTree)
+	}
+	return fmt.Errorf("%s: %w (run civic verify)", what, err)
 }
 
 var _ eventstore.Prover = (*Store)(nil)
@@ -95,28 +108,21 @@ func head(ctx context.Context, q treeQuerier) (int64, error) {
 	return n, err
 }
 
-// InclusionProofs implements eventstore.Prover, with two reads of the
-// stored tree for all the positions together.
+// InclusionProofs implements eventstore.Prover, with one read of the
+// stored tree for all the positions together. A tree larger than the log
+// is found by the leaves and nodes it lacks, so that the common case
+// costs that one read.
 func (s *Store) InclusionProofs(ctx context.Context, positions []int64, size int64) ([]eventstore.InclusionProof, error) {
-	n, err := head(ctx, s.db)
-	if err != nil {
-		return nil, fmt.Errorf("inclusion proof: %w", err)
-	}
 	indexes := make([]uint64, len(positions))
 	for i, p := range positions {
-		if p < 1 || p > size || size > n {
-			return nil, fmt.Errorf("inclusion proof of position %d in the tree of size %d, with %d entries in the log: %w", p, size, n, ErrBeyondTree)
+		if p < 1 || p > size {
+			return nil, fmt.Errorf("inclusion proof of position %d in the tree of size %d: %w", p, size, ErrBeyondTree)
 		}
 		indexes[i] = uint64(p - 1)
 	}
-	r := reader{s.db}
-	leaves, err := r.Leaves(ctx, indexes)
+	leaves, hashes, err := tlog.InclusionProofs(ctx, reader{s.db}, indexes, uint64(size))
 	if err != nil {
-		return nil, err
-	}
-	hashes, err := tlog.InclusionProofs(ctx, r, indexes, uint64(size))
-	if err != nil {
-		return nil, fmt.Errorf("inclusion proof: %w", err)
+		return nil, s.beyond(ctx, err, "inclusion proof", size)
 	}
 	out := make([]eventstore.InclusionProof, len(positions))
 	for i, p := range positions {
@@ -125,18 +131,22 @@ func (s *Store) InclusionProofs(ctx context.Context, positions []int64, size int
 	return out, nil
 }
 
-// ConsistencyProof implements eventstore.Prover.
+// ConsistencyProof implements eventstore.Prover, in one read.
 func (s *Store) ConsistencyProof(ctx context.Context, size1, size2 int64) ([][]byte, error) {
-	n, err := head(ctx, s.db)
-	if err != nil {
-		return nil, fmt.Errorf("consistency proof: %w", err)
+	if size1 < 1 || size1 > size2 {
+		return nil, fmt.Errorf("consistency proof from size %d to size %d: %w", size1, size2, ErrBeyondTree)
 	}
-	if size1 < 1 || size1 > size2 || size2 > n {
-		return nil, fmt.Errorf("consistency proof from size %d to size %d, with %d entries in the log: %w", size1, size2, n, ErrBeyondTree)
+	if size1 == size2 {
+		// The empty proof reads nothing, so nothing shows the tree is
+		// beyond the log: ask.
+		if n, err := head(ctx, s.db); err != nil || size2 > n {
+			return nil, s.beyond(ctx, errors.Join(errMissing, err), "consistency proof", size2)
+		}
+		return [][]byte{}, nil
 	}
 	p, err := tlog.ConsistencyProof(ctx, reader{s.db}, uint64(size1), uint64(size2))
 	if err != nil {
-		return nil, fmt.Errorf("consistency proof: %w", err)
+		return nil, s.beyond(ctx, err, "consistency proof", size2)
 	}
 	return p, nil
 }

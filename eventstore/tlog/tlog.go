@@ -38,26 +38,31 @@ var Hasher = rfc6962.New(crypto.SHA256)
 // Stride is the level spacing of the stored internal nodes.
 const Stride = 4
 
-// LeafHash is the tree's hash of an event's entry.
-func LeafHash(e *eventstore.Event) []byte { return Hasher.HashLeaf(eventstore.LeafBytes(e)) }
+// LeafHash is the tree's hash of an event's entry (eventstore.LeafHash).
+func LeafHash(e *eventstore.Event) []byte { return eventstore.LeafHash(e) }
 
 // Stored reports whether a backend stores the nodes of level: the leaves
 // (beside the log) and every Stride-th level above them.
 func Stored(level uint) bool { return level%Stride == 0 }
 
-// Reader reads what a backend stores of the tree. Both return the hashes
-// in the order asked, and an error for any that is missing: a proof is
-// asked only of a tree the log holds whole.
+// Reader reads what a backend stores of the tree, in one read (one round
+// trip to a database): the leaf hashes at indexes (positions - 1) and the
+// hashes of stored internal nodes, each in the order asked, and an error
+// for any that is missing: a proof is asked only of a tree the log holds
+// whole.
 type Reader interface {
-	// Leaves returns the leaf hashes at the given indexes (positions - 1).
-	Leaves(ctx context.Context, indexes []uint64) ([][]byte, error)
-	// Nodes returns the hashes of stored internal nodes.
-	Nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error)
+	Read(ctx context.Context, leaves []uint64, nodes []compact.NodeID) ([][]byte, [][]byte, error)
 }
 
 // Hashes returns the hashes of perfect nodes, reading the stored ones and
-// computing the others from the stored level below them, in two reads.
+// computing the others from the stored level below them, in one read.
 func Hashes(ctx context.Context, r Reader, ids []compact.NodeID) ([][]byte, error) {
+	out, _, err := hashes(ctx, r, ids, nil)
+	return out, err
+}
+
+// hashes is Hashes, reading the leaves at extra too, in the same read.
+func hashes(ctx context.Context, r Reader, ids []compact.NodeID, extra []uint64) ([][]byte, [][]byte, error) {
 	// What each wanted node is made of, at the stored level below it.
 	type span struct {
 		base       uint // the stored level
@@ -67,6 +72,15 @@ func Hashes(ctx context.Context, r Reader, ids []compact.NodeID) ([][]byte, erro
 	var leaves []uint64
 	var nodes []compact.NodeID
 	seenLeaf, seenNode := map[uint64]bool{}, map[compact.NodeID]bool{}
+	addLeaf := func(j uint64) {
+		if !seenLeaf[j] {
+			seenLeaf[j] = true
+			leaves = append(leaves, j)
+		}
+	}
+	for _, j := range extra {
+		addLeaf(j)
+	}
 	for i, id := range ids {
 		base := id.Level - id.Level%Stride
 		d := id.Level - base
@@ -74,10 +88,7 @@ func Hashes(ctx context.Context, r Reader, ids []compact.NodeID) ([][]byte, erro
 		spans[i] = sp
 		for j := sp.begin; j < sp.end; j++ {
 			if base == 0 {
-				if !seenLeaf[j] {
-					seenLeaf[j] = true
-					leaves = append(leaves, j)
-				}
+				addLeaf(j)
 				continue
 			}
 			n := compact.NewNodeID(base, j)
@@ -88,24 +99,22 @@ func Hashes(ctx context.Context, r Reader, ids []compact.NodeID) ([][]byte, erro
 		}
 	}
 	leafHash := map[uint64][]byte{}
-	if len(leaves) > 0 {
-		got, err := r.Leaves(ctx, leaves)
+	nodeHash := map[compact.NodeID][]byte{}
+	if len(leaves)+len(nodes) > 0 {
+		gotLeaves, gotNodes, err := r.Read(ctx, leaves, nodes)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i, j := range leaves {
-			leafHash[j] = got[i]
-		}
-	}
-	nodeHash := map[compact.NodeID][]byte{}
-	if len(nodes) > 0 {
-		got, err := r.Nodes(ctx, nodes)
-		if err != nil {
-			return nil, err
+			leafHash[j] = gotLeaves[i]
 		}
 		for i, n := range nodes {
-			nodeHash[n] = got[i]
+			nodeHash[n] = gotNodes[i]
 		}
+	}
+	extraHashes := make([][]byte, len(extra))
+	for i, j := range extra {
+		extraHashes[i] = leafHash[j]
 	}
 	out := make([][]byte, len(ids))
 	for i, sp := range spans {
@@ -126,7 +135,7 @@ func Hashes(ctx context.Context, r Reader, ids []compact.NodeID) ([][]byte, erro
 		}
 		out[i] = level[0]
 	}
-	return out, nil
+	return out, extraHashes, nil
 }
 
 // InclusionProof returns the RFC 6962 inclusion proof of the leaf at index
@@ -139,33 +148,33 @@ func InclusionProof(ctx context.Context, r Reader, index, size uint64) ([][]byte
 	return rehash(ctx, r, nodes)
 }
 
-// InclusionProofs returns the inclusion proofs of the leaves at indexes
-// in the tree of size, reading the hashes of all of them at once: an
-// audit proves dozens of events with the reads of one proof.
-func InclusionProofs(ctx context.Context, r Reader, indexes []uint64, size uint64) ([][][]byte, error) {
+// InclusionProofs returns the leaf hashes at indexes and their inclusion
+// proofs in the tree of size, from one read of the store: an audit proves
+// dozens of events with the read of one proof.
+func InclusionProofs(ctx context.Context, r Reader, indexes []uint64, size uint64) ([][]byte, [][][]byte, error) {
 	all := make([]proof.Nodes, len(indexes))
 	var ids []compact.NodeID
 	for i, index := range indexes {
 		nodes, err := proof.Inclusion(index, size)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		all[i] = nodes
 		ids = append(ids, nodes.IDs...)
 	}
-	hashes, err := Hashes(ctx, r, ids)
+	hs, leaves, err := hashes(ctx, r, ids, indexes)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([][][]byte, len(indexes))
 	for i, nodes := range all {
 		n := len(nodes.IDs)
-		if out[i], err = nodes.Rehash(hashes[:n:n], Hasher.HashChildren); err != nil {
-			return nil, err
+		if out[i], err = nodes.Rehash(hs[:n:n], Hasher.HashChildren); err != nil {
+			return nil, nil, err
 		}
-		hashes = hashes[n:]
+		hs = hs[n:]
 	}
-	return out, nil
+	return leaves, out, nil
 }
 
 // ConsistencyProof returns the RFC 6962 consistency proof between the

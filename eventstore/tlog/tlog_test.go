@@ -25,27 +25,23 @@ type memory struct {
 	nodes  map[compact.NodeID][]byte
 }
 
-func (m *memory) Leaves(_ context.Context, idx []uint64) ([][]byte, error) {
-	out := make([][]byte, len(idx))
+func (m *memory) Read(_ context.Context, idx []uint64, ids []compact.NodeID) ([][]byte, [][]byte, error) {
+	leaves := make([][]byte, len(idx))
 	for i, j := range idx {
 		if j >= uint64(len(m.leaves)) {
-			return nil, fmt.Errorf("no leaf %d", j)
+			return nil, nil, fmt.Errorf("no leaf %d", j)
 		}
-		out[i] = m.leaves[j]
+		leaves[i] = m.leaves[j]
 	}
-	return out, nil
-}
-
-func (m *memory) Nodes(_ context.Context, ids []compact.NodeID) ([][]byte, error) {
-	out := make([][]byte, len(ids))
+	nodes := make([][]byte, len(ids))
 	for i, id := range ids {
 		h, ok := m.nodes[id]
 		if !ok {
-			return nil, fmt.Errorf("no node %+v", id)
+			return nil, nil, fmt.Errorf("no node %+v", id)
 		}
-		out[i] = h
+		nodes[i] = h
 	}
-	return out, nil
+	return leaves, nodes, nil
 }
 
 // grow builds a tree of n random leaves, as the sequencer does, and the
@@ -131,7 +127,7 @@ func TestInclusionProofsAtOnce(t *testing.T) {
 	ctx := context.Background()
 	m, _, ref := grow(t, 777)
 	indexes := []uint64{0, 1, 15, 16, 400, 400, 776}
-	all, err := tlog.InclusionProofs(ctx, m, indexes, 777)
+	leaves, all, err := tlog.InclusionProofs(ctx, m, indexes, 777)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,14 +136,14 @@ func TestInclusionProofsAtOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fmt.Sprint(one) != fmt.Sprint(all[i]) {
+		if fmt.Sprint(one) != fmt.Sprint(all[i]) || !bytes.Equal(leaves[i], m.leaves[index]) {
 			t.Fatalf("proof of %d read with others differs from the one read alone", index)
 		}
 		if err := proof.VerifyInclusion(tlog.Hasher, index, 777, m.leaves[index], all[i], ref.Hash()); err != nil {
 			t.Fatalf("inclusion of %d: %v", index, err)
 		}
 	}
-	if _, err := tlog.InclusionProofs(ctx, m, []uint64{3, 777}, 777); err == nil {
+	if _, _, err := tlog.InclusionProofs(ctx, m, []uint64{3, 777}, 777); err == nil {
 		t.Fatal("a proof of a leaf beyond the tree was given")
 	}
 }

@@ -4378,8 +4378,8 @@ extend type Mutation {
   certificationHistory(municipality: ID!): [CertificationOutcome!]!
   """
   Every event of an application with its position, time, actor, role and
-  hash in the log's chain, and the verification of the chain and its signed
-  checkpoints over the application's range, and each event's inclusion
+  leaf hash in the log's Merkle tree, the verification of the tree and its
+  signed checkpoints over the application's range, and each event's inclusion
   proof against a signed checkpoint (checkpoint: its tree size; default
   the latest). Auditors, the consortium and admins.
   """
@@ -4736,12 +4736,12 @@ type AuditedEvent {
   recordedAt: DateTime!
   actor: String!
   role: String!
-  "The log's chain hash at this position, hex."
+  "The event's leaf hash in the log's Merkle tree, hex: SHA-256(0x00 || its canonical bytes), which an auditor recomputes from the event."
   hash: String
   """
   The event's data as this caller may see it: personal fields open, or
   empty once erased (the hash covers the stored bytes, in which they are
-  sealed, so the chain verifies either way).
+  sealed, so the hash verifies either way).
   """
   data: JSON!
   "Fields of data withheld from this caller (dotted paths)."
@@ -4750,7 +4750,7 @@ type AuditedEvent {
   erased: [String!]!
 }
 
-"The hash chain and signed checkpoints, rechecked over a range of the log."
+"The log's leaves, tree and signed checkpoints, rechecked over a range of the log."
 type LogVerification {
   from: Position!
   to: Position!
@@ -4789,10 +4789,10 @@ type DecisionReplay {
   "Each difference behind a MISMATCH."
   problems: [String!]!
   """
-  Each event of the application and its cycle checked against the chain
-  (its hash recomputed from its row and its predecessor's hash): catches an
-  event row edited or deleted. certificationAudit verifies the whole chain
-  and its signed checkpoints over the range.
+  Each event of the application and its cycle checked against the log (its
+  leaf hash recomputed from its row, and its stream's versions without a
+  gap): catches an event row edited or deleted. certificationAudit verifies
+  the tree and its signed checkpoints over the whole range.
   """
   verification: LogVerification!
   "The inclusion proof of each event replayed (the application's and its cycle's), as in certificationAudit."
@@ -5340,8 +5340,8 @@ type Subscription {
   """
   Erases a data subject's personal data (admins): destroys the keys it is
   sealed with in the log and records the erasure, after which every answer
-  shows the fields as erased, while the log and its hash chain stay
-  intact. Subjects: organisation:<id>:contact (a contact person's name,
+  shows the fields as erased, while the log, its hashes and its
+  checkpoints stay intact. Subjects: organisation:<id>:contact (a contact person's name,
   e-mail and phone), project:<id>:lead, expert:<actor>. An unknown subject
   is NOT_FOUND; one erased already, with nothing recorded under it since, a
   CONFLICT; the reason (at most 500 characters) is required.

@@ -134,11 +134,11 @@ type AuditedEvent struct {
 	RecordedAt time.Time `json:"recordedAt"`
 	Actor      string    `json:"actor"`
 	Role       string    `json:"role"`
-	// The log's chain hash at this position, hex.
+	// The event's leaf hash in the log's Merkle tree, hex: SHA-256(0x00 || its canonical bytes), which an auditor recomputes from the event.
 	Hash *string `json:"hash,omitempty"`
 	// The event's data as this caller may see it: personal fields open, or
 	// empty once erased (the hash covers the stored bytes, in which they are
-	// sealed, so the chain verifies either way).
+	// sealed, so the hash verifies either way).
 	Data scalar.JSON `json:"data"`
 	// Fields of data withheld from this caller (dotted paths).
 	Withheld []string `json:"withheld"`
@@ -385,10 +385,10 @@ type DecisionReplay struct {
 	InputsDigest *string `json:"inputsDigest,omitempty"`
 	// Each difference behind a MISMATCH.
 	Problems []string `json:"problems"`
-	// Each event of the application and its cycle checked against the chain
-	// (its hash recomputed from its row and its predecessor's hash): catches an
-	// event row edited or deleted. certificationAudit verifies the whole chain
-	// and its signed checkpoints over the range.
+	// Each event of the application and its cycle checked against the log (its
+	// leaf hash recomputed from its row, and its stream's versions without a
+	// gap): catches an event row edited or deleted. certificationAudit verifies
+	// the tree and its signed checkpoints over the whole range.
 	Verification *LogVerification `json:"verification"`
 	// The inclusion proof of each event replayed (the application's and its cycle's), as in certificationAudit.
 	Inclusion *LogInclusion `json:"inclusion,omitempty"`
@@ -547,7 +547,7 @@ type LogInclusion struct {
 	Proofs     []InclusionProof `json:"proofs"`
 }
 
-// The hash chain and signed checkpoints, rechecked over a range of the log.
+// The log's leaves, tree and signed checkpoints, rechecked over a range of the log.
 type LogVerification struct {
 	From        scalar.Position `json:"from"`
 	To          scalar.Position `json:"to"`

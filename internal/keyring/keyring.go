@@ -7,8 +7,8 @@
 // It also scans the log for personal data written in plain text before
 // the log sealed it (ScanPlain), so that such subjects can be erased too:
 // their data is then withheld from every read path, but its bytes stay in
-// the log, which only a rewrite of history, breaking the hash chain, could
-// remove.
+// the log, which only a rewrite of history, which its signed checkpoints
+// and witnesses show, could remove.
 package keyring
 
 import (

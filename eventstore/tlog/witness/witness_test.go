@@ -26,20 +26,16 @@ type memLog struct {
 	size   uint64 // the size its checkpoint shows
 }
 
-func (m *memLog) Leaves(_ context.Context, idx []uint64) ([][]byte, error) {
-	out := make([][]byte, len(idx))
+func (m *memLog) Read(_ context.Context, idx []uint64, ids []compact.NodeID) ([][]byte, [][]byte, error) {
+	leaves := make([][]byte, len(idx))
 	for i, j := range idx {
-		out[i] = m.leaves[j]
+		leaves[i] = m.leaves[j]
 	}
-	return out, nil
-}
-
-func (m *memLog) Nodes(_ context.Context, ids []compact.NodeID) ([][]byte, error) {
-	out := make([][]byte, len(ids))
+	nodes := make([][]byte, len(ids))
 	for i, id := range ids {
-		out[i] = m.nodes[id]
+		nodes[i] = m.nodes[id]
 	}
-	return out, nil
+	return leaves, nodes, nil
 }
 
 // build makes the stored tree over leaves afresh.
