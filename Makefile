@@ -41,6 +41,7 @@ bench:
 	$(BENCH) ./eventstore/postgres/ -bench 'Append' -benchtime 20000x
 	$(BENCH) ./eventstore/postgres/ -bench 'Sequencer|ReadAll' -benchtime 200000x
 	$(BENCH) ./eventstore/postgres/ -bench 'SubscriberLatency' -benchtime 5000x
+	$(BENCH) ./eventstore/postgres/ -bench 'Proofs' -benchtime 20000x
 	$(BENCH) ./projections/ -bench 'CatchUp' -benchtime 1000000x
 	$(BENCH) ./graph/ -bench 'ListQuery' -benchtime 20000x
 	$(BENCH) ./graph/ -bench 'CertificateRegistry' -benchtime 20000x
