@@ -3,8 +3,6 @@ package eventstore
 import (
 	"crypto/sha256"
 	"encoding/binary"
-
-	"github.com/transparency-dev/merkle/rfc6962"
 )
 
 // HashSize is the size of a chain hash: SHA-256.
@@ -46,7 +44,7 @@ func ChainHash(prev []byte, e *Event) []byte {
 //	schema version || occurred_at || recorded_at || data || actor || role ||
 //	correlation || causation || command
 //
-// The tree hashes it as RFC 6962 says (see eventstore/tlog). Anyone
+// The tree hashes it as RFC 6962 says (tlog.LeafHash). Anyone
 // holding the stored row can rebuild it, and the SQL function
 // eventstore.leaf_hash does, for entries sequenced before the tree existed.
 func LeafBytes(e *Event) []byte {
@@ -57,11 +55,11 @@ func LeafBytes(e *Event) []byte {
 
 const leafDomain = "civicledger/leaf/v1"
 
-// ChainAndLeaf returns ChainHash(prev, e) and LeafHash(e) from one
-// encoding of e: the sequencer computes both for every event.
-func ChainAndLeaf(prev []byte, e *Event) (chain, leaf []byte) {
-	n := encodedSize(e)
-	b := make([]byte, 0, len(chainDomain)+HashSize+n)
+// ChainAndLeafBytes returns ChainHash(prev, e) and LeafBytes(e) from one
+// encoding of e: the sequencer needs both for every event. The leaf bytes
+// share the chain's buffer.
+func ChainAndLeafBytes(prev []byte, e *Event) (chain, leaf []byte) {
+	b := make([]byte, 0, len(chainDomain)+HashSize+encodedSize(e))
 	b = append(b, chainDomain...)
 	if prev == nil {
 		b = append(b, make([]byte, HashSize)...)
@@ -75,13 +73,8 @@ func ChainAndLeaf(prev []byte, e *Event) (chain, leaf []byte) {
 	// the encoding, over the chain's prefix no longer needed.
 	start := head - len(leafDomain)
 	copy(b[start:head], leafDomain)
-	return c[:], rfc6962.DefaultHasher.HashLeaf(b[start:])
+	return c[:], b[start:]
 }
-
-// LeafHash is the RFC 6962 leaf hash of the event's entry,
-// SHA-256(0x00 || LeafBytes(e)), by transparency-dev/merkle's hasher: the
-// hash the log stores beside each entry and proves in its tree.
-func LeafHash(e *Event) []byte { return rfc6962.DefaultHasher.HashLeaf(LeafBytes(e)) }
 
 // encodedSize is the length of appendEvent's encoding of e.
 func encodedSize(e *Event) int {

@@ -2,8 +2,7 @@
 // events, each append checked against the stream's expected version, and one
 // global log that orders every event ever stored.
 //
-// It imports only the standard library and transparency-dev/merkle's RFC
-// 6962 leaf hasher. Backends live in sub-packages: postgres (the default:
+// It imports only the standard library. Backends live in sub-packages: postgres (the default:
 // gap-free dense positions, a Merkle tree over them with Ed25519-signed
 // checkpoints and proofs, see eventstore/tlog), inmem (for unit tests) and the KurrentDB
 // mapping below. The storetest package is the conformance suite all of them

@@ -63,7 +63,7 @@ type Event struct {
 	// 0 on an event read from its stream before the backend has sequenced
 	// it (the PostgreSQL backend assigns positions just after commit).
 	Position int64
-	// Hash is the event's leaf hash in the log's Merkle tree (LeafHash),
+	// Hash is the event's leaf hash in the log's Merkle tree (tlog.LeafHash),
 	// which inclusion proofs prove and an auditor recomputes from the
 	// event alone; nil where the backend keeps no tree or the event has no
 	// position yet.

@@ -249,16 +249,16 @@ func TestRetryOf(t *testing.T) {
 	}
 }
 
-// TestChainAndLeaf: the two hashes made from one encoding are the ones
-// made apart.
-func TestChainAndLeaf(t *testing.T) {
+// TestChainAndLeafBytes: the chain's link and the leaf's bytes made from
+// one encoding are the ones made apart.
+func TestChainAndLeafBytes(t *testing.T) {
 	e := eventstore.Event{ID: eventstore.NewID(), Stream: "org-1", Version: 3, Type: "t.x", SchemaVersion: 1,
 		Data: []byte(`{"a":"ბ"}`), Position: 9, OccurredAt: time.Unix(1700000000, 123000), RecordedAt: time.Unix(1700000001, 0),
 		Metadata: eventstore.Metadata{Actor: "a", Role: "r", CorrelationID: "c", CausationID: "d", CommandID: "e"}}
 	for _, prev := range [][]byte{nil, eventstore.ChainHash(nil, &e)} {
-		chain, leaf := eventstore.ChainAndLeaf(prev, &e)
-		if string(chain) != string(eventstore.ChainHash(prev, &e)) || string(leaf) != string(eventstore.LeafHash(&e)) {
-			t.Fatalf("ChainAndLeaf(%x) = %x, %x; want %x, %x", prev, chain, leaf, eventstore.ChainHash(prev, &e), eventstore.LeafHash(&e))
+		chain, leaf := eventstore.ChainAndLeafBytes(prev, &e)
+		if string(chain) != string(eventstore.ChainHash(prev, &e)) || string(leaf) != string(eventstore.LeafBytes(&e)) {
+			t.Fatalf("ChainAndLeafBytes(%x) = %x, %x; want %x, %x", prev, chain, leaf, eventstore.ChainHash(prev, &e), eventstore.LeafBytes(&e))
 		}
 	}
 }

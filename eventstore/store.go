@@ -195,9 +195,6 @@ type Prover interface {
 	// Checkpoint returns the latest checkpoint, or the one of size when
 	// size is above 0; nil when there is none.
 	Checkpoint(ctx context.Context, size int64) (*Checkpoint, error)
-	// CheckpointCovering returns the earliest checkpoint whose tree holds
-	// position; nil when none does yet.
-	CheckpointCovering(ctx context.Context, position int64) (*Checkpoint, error)
 	// InclusionProofs returns the proof that each entry is in the tree of
 	// size, in the order of positions. ErrBeyondTree when one is not.
 	InclusionProofs(ctx context.Context, positions []int64, size int64) ([]InclusionProof, error)

@@ -52,7 +52,7 @@ func proofError(err error, arg string) error {
 		if i := strings.LastIndex(msg, ": "+eventstore.ErrBeyondTree.Error()); i >= 0 {
 			msg = msg[:i]
 		}
-		return domain.Errorf(domain.Invalid, "%s: %s: beyond the log", arg, msg)
+		return domain.Errorf(domain.Invalid, "%s: %s", arg, msg)
 	}
 	return domain.Wrap(err, "log proof")
 }

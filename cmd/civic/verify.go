@@ -37,7 +37,7 @@ func (m *Main) verify(ctx context.Context, args []string) (int, error) {
 	if *stale <= 0 {
 		return exitError, fmt.Errorf("--stale %s: want a positive duration", *stale)
 	}
-	notes, err := readCheckpoints(against)
+	notes, names, err := readCheckpoints(against)
 	if err != nil {
 		return exitError, err
 	}
@@ -47,7 +47,7 @@ func (m *Main) verify(ctx context.Context, args []string) (int, error) {
 	}
 	defer db.close()
 	rep, err := postgres.Verify(ctx, db.pool, postgres.VerifyOptions{From: *from, To: *to, Keys: keys, Origin: c.origin,
-		Witnesses: c.witnesses, Against: notes, Every: c.checkpointEvery, Stale: *stale})
+		Witnesses: c.witnesses, Against: notes, AgainstNames: names, Every: c.checkpointEvery, Stale: *stale})
 	if err != nil {
 		return exitError, err
 	}
@@ -61,12 +61,13 @@ func (m *Main) verify(ctx context.Context, args []string) (int, error) {
 // readCheckpoints reads the signed checkpoints at paths: files, or
 // directories whose *.note files (a witness's, see civic witness) are
 // each one.
-func readCheckpoints(paths []string) ([][]byte, error) {
+func readCheckpoints(paths []string) ([][]byte, []string, error) {
 	var out [][]byte
+	var names []string
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("--against: %w", err)
+			return nil, nil, fmt.Errorf("--against: %w", err)
 		}
 		files := []string{p}
 		if info.IsDir() {
@@ -74,18 +75,18 @@ func readCheckpoints(paths []string) ([][]byte, error) {
 				files, err = filepath.Glob(filepath.Join(p, witness.SeenDir, "*.note"))
 			}
 			if err != nil || len(files) == 0 {
-				return nil, fmt.Errorf("--against %s: a directory without checkpoints (*.note)", p)
+				return nil, nil, fmt.Errorf("--against %s: a directory without checkpoints (*.note)", p)
 			}
 		}
 		for _, f := range files {
 			b, err := os.ReadFile(f)
 			if err != nil {
-				return nil, fmt.Errorf("--against: %w", err)
+				return nil, nil, fmt.Errorf("--against: %w", err)
 			}
-			out = append(out, b)
+			out, names = append(out, b), append(names, "--against "+f)
 		}
 	}
-	return out, nil
+	return out, names, nil
 }
 
 // openForAudit opens the database for a command that checks the log, with

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -69,6 +70,13 @@ func TestWitnessOfAServer(t *testing.T) {
 	code, out, _ = run(t, env, "verify", "--against", wdir)
 	if code != 0 || !strings.Contains(out, "1 outside checkpoints agree") || !strings.Contains(out, "1 witness co-signatures") {
 		t.Fatalf("civic verify --against the witness = %d, %q; want intact, its checkpoint agreeing and its co-signature counted", code, out)
+	}
+	bad := filepath.Join(t.TempDir(), "forged.note")
+	if err := os.WriteFile(bad, []byte("civic-ledger/x\n1\nAAAA\n\n— x AAAA\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := run(t, env, "verify", "--against", bad); code != 2 || !strings.Contains(errOut, bad) {
+		t.Fatalf("civic verify --against a malformed checkpoint = %d, %q; want 2 naming the file", code, errOut)
 	}
 	s.stop(t, syscall.SIGTERM)
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/eventstore/tlog"
 )
 
 // Store is an in-memory eventstore.Store. Positions are assigned at append,
@@ -70,7 +71,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			Metadata: pe.Metadata, OccurredAt: occurred, RecordedAt: now,
 			Position: int64(len(s.log)) + 1,
 		}
-		e.Hash = eventstore.LeafHash(&e)
+		e.Hash = tlog.LeafHash(&e)
 		s.byID[e.ID] = len(s.log)
 		s.streams[stream] = append(s.streams[stream], len(s.log))
 		s.log = append(s.log, e)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/eventstore/tlog"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -86,7 +87,7 @@ func (s *Store) CheckEvents(ctx context.Context, events []eventstore.Event) (map
 		case !v.Intact():
 		case !ok:
 			v.FirstBad, v.Problem = e.Position, "the log has no entry at this position (deleted)"
-		case !bytes.Equal(eventstore.LeafHash(e), h):
+		case !bytes.Equal(tlog.LeafHash(e), h):
 			v.FirstBad, v.Problem = e.Position, fmt.Sprintf("hash mismatch: %s version %d (%s) was altered, or its log entry was", e.Stream, e.Version, e.ID)
 		}
 	}

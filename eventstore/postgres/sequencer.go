@@ -508,9 +508,11 @@ func (s *Store) readBatch(ctx context.Context, st seqState) (batch, error) {
 		}
 		var leaf []byte
 		if s.signer != nil {
-			next.hash, leaf = eventstore.ChainAndLeaf(next.hash, &e)
+			var leafBytes []byte
+			next.hash, leafBytes = eventstore.ChainAndLeafBytes(next.hash, &e)
+			leaf = tlog.Hasher.HashLeaf(leafBytes)
 		} else {
-			leaf = eventstore.LeafHash(&e)
+			leaf = tlog.LeafHash(&e)
 		}
 		if err := next.tree.Append(leaf, store); err != nil {
 			return b, fmt.Errorf("grow the tree: %w", err)

@@ -151,19 +151,6 @@ func (s *Store) ConsistencyProof(ctx context.Context, size1, size2 int64) ([][]b
 	return p, nil
 }
 
-// RootAt returns the root of the tree of size, as the stored tree gives
-// it.
-func (s *Store) RootAt(ctx context.Context, size int64) ([]byte, error) {
-	n, err := head(ctx, s.db)
-	if err != nil {
-		return nil, err
-	}
-	if size < 0 || size > n {
-		return nil, fmt.Errorf("root of a tree of %d, with %d entries in the log: %w", size, n, ErrBeyondTree)
-	}
-	return tlog.RootAt(ctx, reader{s.db}, uint64(size))
-}
-
 // Checkpoint implements eventstore.Prover.
 func (s *Store) Checkpoint(ctx context.Context, size int64) (*eventstore.Checkpoint, error) {
 	var c eventstore.Checkpoint
@@ -188,19 +175,6 @@ func (s *Store) Checkpoint(ctx context.Context, size int64) (*eventstore.Checkpo
 		c.Note += sig + "\n"
 	}
 	return &c, nil
-}
-
-// CheckpointCovering implements eventstore.Prover.
-func (s *Store) CheckpointCovering(ctx context.Context, position int64) (*eventstore.Checkpoint, error) {
-	var size int64
-	err := s.db.QueryRow(ctx, `SELECT size FROM eventstore.tree_checkpoints WHERE size >= $1 ORDER BY size LIMIT 1`, position).Scan(&size)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
-	}
-	return s.Checkpoint(ctx, size)
 }
 
 // AddCosignatures records the co-signatures of witnesses on a checkpoint

@@ -35,8 +35,10 @@ type VerifyOptions struct {
 	Witnesses []note.Verifier
 	// Against are signed checkpoints kept outside the database (by a
 	// witness, or an auditor who saved one): the log must still hold each
-	// one's tree. One not signed by Keys, or malformed, is an error.
-	Against [][]byte
+	// one's tree. One not signed by Keys, or malformed, is an error, which
+	// names it by AgainstNames (its file) when given.
+	Against      [][]byte
+	AgainstNames []string
 	// Every is the most entries the log leaves without a checkpoint (the
 	// server's CheckpointEvery, 1000); more at the log's end is broken.
 	Every int64
@@ -314,7 +316,11 @@ func (v *verification) checkCosignature(c *signed, line string) {
 func (v *verification) addOutside(i int, text []byte, head int64) error {
 	opened, n, err := tlog.Open(text, v.opts.Origin, v.verifiers)
 	if err != nil {
-		return fmt.Errorf("verify: outside checkpoint %d: %w", i+1, err)
+		name := fmt.Sprintf("outside checkpoint %d", i+1)
+		if i < len(v.opts.AgainstNames) {
+			name = v.opts.AgainstNames[i]
+		}
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	size := int64(opened.Size)
 	c := &signed{Checkpoint: opened, outside: true, valid: true, body: []byte(n.Text),

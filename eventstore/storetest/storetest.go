@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/eventstore/tlog"
 )
 
 // Run runs the whole suite against the backend that open creates.
@@ -600,7 +601,7 @@ func testHashChain(t *testing.T, s eventstore.Store) {
 			continue // a backend without a tree
 		}
 		hashed = true
-		if want := eventstore.LeafHash(&e); string(want) != string(e.Hash) {
+		if want := tlog.LeafHash(&e); string(want) != string(e.Hash) {
 			t.Fatalf("position %d: hash %x, recomputed %x", e.Position, e.Hash, want)
 		}
 	}

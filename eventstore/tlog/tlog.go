@@ -38,8 +38,10 @@ var Hasher = rfc6962.New(crypto.SHA256)
 // Stride is the level spacing of the stored internal nodes.
 const Stride = 4
 
-// LeafHash is the tree's hash of an event's entry (eventstore.LeafHash).
-func LeafHash(e *eventstore.Event) []byte { return eventstore.LeafHash(e) }
+// LeafHash is the tree's hash of an event's entry: the RFC 6962 leaf hash,
+// SHA-256(0x00 || eventstore.LeafBytes(e)), by transparency-dev/merkle's
+// hasher. The log stores it beside each entry (eventstore.Event.Hash).
+func LeafHash(e *eventstore.Event) []byte { return Hasher.HashLeaf(eventstore.LeafBytes(e)) }
 
 // Stored reports whether a backend stores the nodes of level: the leaves
 // (beside the log) and every Stride-th level above them.
