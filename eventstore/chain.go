@@ -3,6 +3,7 @@ package eventstore
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"time"
 )
 
 // HashSize is the size of a chain hash: SHA-256.
@@ -109,4 +110,18 @@ const chainDomain = "civicledger/event/v1"
 func appendString(b []byte, s string) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 	return append(b, s...)
+}
+
+// LegacyCheckpointMessage returns the bytes the log's checkpoints signed
+// before the tree (kept in eventstore.chain_checkpoints): the position,
+// the chain hash there and the signing time, behind a domain-separation
+// prefix. civic verify still checks them, so an upgrade does not discard
+// the evidence they are.
+func LegacyCheckpointMessage(position int64, chainHash []byte, signedAt time.Time) []byte {
+	msg := make([]byte, 0, 32+8+HashSize+8)
+	msg = append(msg, "civicledger/checkpoint/v1"...)
+	msg = binary.BigEndian.AppendUint64(msg, uint64(position))
+	msg = append(msg, chainHash...)
+	msg = binary.BigEndian.AppendUint64(msg, uint64(signedAt.UnixMicro()))
+	return msg
 }

@@ -275,6 +275,15 @@ func (s *Store) restoreChain(ctx context.Context, conn *pgx.Conn, st *seqState, 
 	if from < st.position {
 		s.opts.Logger.Info("eventstore: restoring the hash chain", "from", from, "to", st.position)
 	}
+	// A log never signed as a tree may have been signed as a chain: the
+	// first checkpoint must not vouch for a chain those signatures did not.
+	legacy := map[int64][]byte{}
+	if from == 0 {
+		var err error
+		if legacy, err = s.legacyChain(ctx, conn); err != nil {
+			return err
+		}
+	}
 	for from < st.position {
 		rows, err := conn.Query(ctx, `SELECT l.position, `+eventColumns+`
 			FROM eventstore.log l JOIN eventstore.events e ON e.tx = l.tx AND e.seq = l.seq
@@ -296,6 +305,10 @@ func (s *Store) restoreChain(ctx context.Context, conn *pgx.Conn, st *seqState, 
 			}
 			e.Position = pos
 			st.hash, from = eventstore.ChainHash(st.hash, &e), pos
+			if want, ok := legacy[pos]; ok && !bytes.Equal(want, st.hash) {
+				rows.Close()
+				return fmt.Errorf("the log's hash chain at %d is not the one its checkpoint signed there before the tree: history was altered in the database; run civic verify", pos)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -303,6 +316,34 @@ func (s *Store) restoreChain(ctx context.Context, conn *pgx.Conn, st *seqState, 
 		}
 	}
 	return nil
+}
+
+// legacyChain returns the chain's hashes that checkpoints signed before
+// the tree, by position, each signature checked with the signing key or
+// a trusted key.
+func (s *Store) legacyChain(ctx context.Context, conn *pgx.Conn) (map[int64][]byte, error) {
+	keys := map[string]ed25519.PublicKey{}
+	for _, k := range append([]ed25519.PublicKey{s.opts.SigningKey.Public().(ed25519.PublicKey)}, s.opts.TrustedKeys...) {
+		keys[KeyID(k)] = k
+	}
+	rows, err := conn.Query(ctx, `SELECT position, hash, signed_at, key_id, signature FROM eventstore.chain_checkpoints`)
+	if err != nil {
+		return nil, fmt.Errorf("the chain's checkpoints: %w", err)
+	}
+	out := map[int64][]byte{}
+	var pos int64
+	var hash, sig []byte
+	var at time.Time
+	var keyID string
+	_, err = pgx.ForEachRow(rows, []any{&pos, &hash, &at, &keyID, &sig}, func() error {
+		k, ok := keys[keyID]
+		if !ok || !ed25519.Verify(k, eventstore.LegacyCheckpointMessage(pos, hash, at), sig) {
+			return fmt.Errorf("the chain's checkpoint at %d does not verify with the signing key or the trusted keys: the database was altered, or the key changed (list the old key in the trusted keys); run civic verify", pos)
+		}
+		out[pos] = bytes.Clone(hash)
+		return nil
+	})
+	return out, err
 }
 
 // checkSigned refuses to lead a log whose stored tree is not the one its

@@ -163,6 +163,9 @@ func Verify(ctx context.Context, db *pgxpool.Pool, opts VerifyOptions) (*Report,
 	if err := v.loadOwn(ctx); err != nil {
 		return nil, err
 	}
+	if err := v.loadLegacy(ctx); err != nil {
+		return nil, err
+	}
 	for i, text := range opts.Against {
 		if err := v.addOutside(i, text, h); err != nil {
 			return nil, err
@@ -171,6 +174,12 @@ func Verify(ctx context.Context, db *pgxpool.Pool, opts VerifyOptions) (*Report,
 	v.checkLinks()
 	if whole {
 		v.beyondHead(h)
+		for p := range v.legacy {
+			if p > h {
+				v.evidence(nil, h+1, fmt.Sprintf("the log ends at position %d, but the chain's checkpoint at %d was signed: entries were deleted from its end", h, p))
+				break
+			}
+		}
 	}
 	if h > 0 && r.From <= r.To {
 		if err := v.walk(ctx, r.From, r.To); err != nil {
@@ -200,7 +209,10 @@ type verification struct {
 	r         Report
 	own       []*signed           // the log's checkpoints, by size
 	at        map[int64][]*signed // every checkpoint, own and outside, by size
-	findings  []finding
+	// legacy are the chain's checkpoints signed before the tree, by
+	// position.
+	legacy   map[int64]*legacyCheckpoint
+	findings []finding
 
 	// The walk: where it stands.
 	tree      *tlog.Tree
@@ -293,6 +305,61 @@ func (v *verification) loadOwn(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// legacyCheckpoint is a checkpoint of the chain signed before the tree
+// (eventstore.chain_checkpoints).
+type legacyCheckpoint struct {
+	hash      []byte
+	signedAt  time.Time
+	keyID     string
+	signature []byte
+	good      bool // its signature holds and the chain has its hash
+}
+
+// loadLegacy reads the chain's checkpoints signed before the tree.
+func (v *verification) loadLegacy(ctx context.Context) error {
+	rows, err := v.tx.Query(ctx, `SELECT position, hash, signed_at, key_id, signature FROM eventstore.chain_checkpoints`)
+	if err != nil {
+		return fmt.Errorf("verify: the chain's checkpoints: %w", err)
+	}
+	v.legacy = map[int64]*legacyCheckpoint{}
+	var pos int64
+	var c legacyCheckpoint
+	_, err = pgx.ForEachRow(rows, []any{&pos, &c.hash, &c.signedAt, &c.keyID, &c.signature}, func() error {
+		lc := c
+		v.legacy[pos] = &lc
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("verify: the chain's checkpoints: %w", err)
+	}
+	if len(v.legacy) > 0 && len(v.opts.Keys) == 0 {
+		return errors.New("verify: no public key to check checkpoint signatures against: configure the signing key or trusted keys")
+	}
+	return nil
+}
+
+// checkLegacy checks a chain checkpoint signed before the tree against
+// the chain's link at its position.
+func (v *verification) checkLegacy(lc *legacyCheckpoint, chain []byte) {
+	pos := v.pos
+	var key ed25519.PublicKey
+	for _, k := range v.opts.Keys {
+		if KeyID(k) == lc.keyID {
+			key = k
+		}
+	}
+	switch {
+	case key == nil:
+		v.evidence(nil, pos, fmt.Sprintf("the chain's checkpoint at %d is signed by key %s, which is not trusted", pos, lc.keyID))
+	case !ed25519.Verify(key, eventstore.LegacyCheckpointMessage(pos, lc.hash, lc.signedAt), lc.signature):
+		v.evidence(nil, pos, fmt.Sprintf("the chain's checkpoint at %d: its signature does not verify (altered)", pos))
+	case !bytes.Equal(lc.hash, chain):
+		v.evidence(nil, pos, fmt.Sprintf("the hash chain at %d differs from the one signed in the chain's checkpoint there (history was rewritten)", pos))
+	default:
+		lc.good = true
+	}
 }
 
 // checkCosignature checks a witness's signature line on c.
@@ -517,6 +584,9 @@ func (v *verification) check(pos int64, txText string, seq int64, storedLeaf []b
 	v.versions[e.Stream] = e.Version
 	v.chain, v.pos, v.lastTx, v.lastSeq = chain, pos, txText, seq
 	v.r.Events++
+	if lc := v.legacy[pos]; lc != nil {
+		v.checkLegacy(lc, chain)
+	}
 	if cps := v.at[pos]; len(cps) > 0 {
 		root, err := v.tree.Root()
 		if err != nil {
@@ -587,6 +657,11 @@ func (v *verification) expectations(ctx context.Context, head int64) error {
 	if last != nil {
 		covered = int64(last.Size)
 	}
+	for p, lc := range v.legacy {
+		if lc.good && p > covered {
+			covered = p
+		}
+	}
 	// A checkpoint kept outside vouches for the entries it covers too.
 	for size, cs := range v.at {
 		for _, c := range cs {
@@ -642,6 +717,12 @@ func (v *verification) resolve(whole bool) {
 				good = append(good, int64(c.Size))
 				v.r.Outside++
 			}
+		}
+	}
+	for p, lc := range v.legacy {
+		if lc.good {
+			good = append(good, p)
+			v.r.Checkpoints++
 		}
 	}
 	lastGood := func(before int64) int64 {

@@ -653,3 +653,72 @@ func TestChainAcrossLeaders(t *testing.T) {
 		t.Fatalf("Verify = %v, %v; want intact with 3 checkpoints, the latest of size 22", rep, err)
 	}
 }
+
+// legacyLog is a log of 20 entries as an upgrade finds it: sequenced,
+// with the chain's checkpoints an older version signed at 10 and 20 (in
+// eventstore.chain_checkpoints), and no tree checkpoint yet.
+func legacyLog(t *testing.T, key ed25519.PrivateKey) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	pool := newPool(t)
+	s, stop := startStopper(t, pool, postgres.Options{})
+	appendN(t, s, 0, 20)
+	stop()
+	events, err := s.ReadAll(ctx, 0, 100)
+	if err != nil || len(events) != 20 {
+		t.Fatalf("ReadAll = %d events, %v", len(events), err)
+	}
+	var chain []byte
+	for i := range events {
+		chain = eventstore.ChainHash(chain, &events[i])
+		if p := events[i].Position; p%10 == 0 {
+			at := time.Now().Truncate(time.Microsecond)
+			sig := ed25519.Sign(key, eventstore.LegacyCheckpointMessage(p, chain, at))
+			if _, err := pool.Exec(ctx, `INSERT INTO eventstore.chain_checkpoints (position, hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5)`,
+				p, chain, at, postgres.KeyID(key.Public().(ed25519.PublicKey)), sig); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return pool
+}
+
+// TestLegacyCheckpoints: the chain's checkpoints signed before the tree
+// are still evidence: verify checks them, a rewrite under them is found,
+// and a server will not sign its first tree over a chain they do not
+// vouch for.
+func TestLegacyCheckpoints(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	key := testKey(t)
+	keys := []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}
+
+	pool := legacyLog(t, key)
+	if rep, err := postgres.Verify(ctx, pool, postgres.VerifyOptions{Keys: keys}); err != nil || !rep.OK() || rep.Checkpoints != 2 {
+		t.Fatalf("Verify of the upgraded log = %v, %v; want intact with its 2 chain checkpoints", rep, err)
+	}
+	s, stop := startStopper(t, pool, postgres.Options{SigningKey: key})
+	if _, err := s.RequestCheckpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if rep, err := postgres.Verify(ctx, pool, postgres.VerifyOptions{Keys: keys}); err != nil || !rep.OK() || rep.Checkpoints != 3 {
+		t.Fatalf("Verify once signed as a tree = %v, %v; want intact with 3 checkpoints", rep, err)
+	}
+
+	pool = legacyLog(t, key)
+	rewrite(t, pool, 15)
+	rep, err := postgres.Verify(ctx, pool, postgres.VerifyOptions{Keys: keys})
+	if err != nil || rep.FirstBad != 11 || !strings.Contains(rep.Problem, "chain's checkpoint there") {
+		t.Fatalf("Verify after a rewrite under the chain's checkpoint at 20 = %v, %v; want position 11", rep, err)
+	}
+	var logs syncBuffer
+	s = postgres.New(pool, postgres.Options{SigningKey: key, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	runCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	s.RunSequencer(runCtx)
+	cancel()
+	s.Close()
+	if !strings.Contains(logs.String(), "is not the one its checkpoint signed there before the tree") {
+		t.Fatalf("the sequencer over the rewritten log logged:\n%s\nwant it to refuse to sign it", logs.String())
+	}
+}

@@ -82,6 +82,8 @@ CREATE TRIGGER cosignatures_append_only BEFORE UPDATE OR DELETE ON eventstore.co
     FOR EACH ROW EXECUTE FUNCTION eventstore.refuse_change();
 
 -- The chain's own signed checkpoints give way to the tree's, whose notes
--- sign the chain's link too (the "civicledger chain" line). Run civic
--- verify before this migration to check the log under the old ones.
-DROP TABLE eventstore.checkpoints;
+-- sign the chain's link too (the "civicledger chain" line). Those signed
+-- before stay, under a name that says what they are: civic verify checks
+-- them, and a sequencer signing a log for the first time checks the chain
+-- against them first, so that upgrading does not discard evidence.
+ALTER TABLE eventstore.checkpoints RENAME TO chain_checkpoints;
