@@ -610,34 +610,49 @@ func (v *verification) check(pos int64, txText string, seq int64, storedLeaf []b
 
 // checkNodes compares the stored nodes of the tree with those the walk
 // rebuilt: proofs are served from them, so a changed or missing one
-// would make a proof fail, or vouch for a rewritten history.
+// would make a proof fail, or vouch for a rewritten history. A node is
+// missing legitimately only where no tree checkpoint covers it yet: a log
+// from before the tree has its nodes made by the first sequencer to lead
+// after the upgrade, and every checkpoint since is written with the nodes
+// under it.
 func (v *verification) checkNodes(ctx context.Context) error {
+	defer func() { v.nodes = v.nodes[:0] }()
 	if len(v.nodes) == 0 {
 		return nil
+	}
+	var signedUpTo uint64
+	for _, c := range v.own {
+		if c.valid {
+			signedUpTo = max(signedUpTo, c.Size)
+		}
 	}
 	ids := make([]compact.NodeID, len(v.nodes))
 	for i, n := range v.nodes {
 		ids[i] = compact.NewNodeID(n.Level, n.Index)
 	}
 	_, stored, err := reader{v.tx}.Read(ctx, nil, ids)
-	if err != nil {
-		// Which one is missing, then: the first of them.
-		for _, n := range v.nodes {
-			if _, _, err := (reader{v.tx}).Read(ctx, nil, []compact.NodeID{compact.NewNodeID(n.Level, n.Index)}); err != nil {
-				v.entry(int64(n.Index<<n.Level)+1, fmt.Sprintf("the tree's node over positions %d..%d is missing (deleted)", n.Index<<n.Level+1, (n.Index+1)<<n.Level))
-				break
-			}
-		}
-		v.nodes = v.nodes[:0]
-		return nil
+	if err != nil && !errors.Is(err, errMissing) {
+		return fmt.Errorf("verify: %w", err)
 	}
 	for i, n := range v.nodes {
-		if !bytes.Equal(stored[i], n.Hash) {
-			v.entry(int64(n.Index<<n.Level)+1, fmt.Sprintf("the tree's stored node over positions %d..%d differs from the one rebuilt from the events (altered)", n.Index<<n.Level+1, (n.Index+1)<<n.Level))
-			break
+		first, last := n.Index<<n.Level+1, (n.Index+1)<<n.Level
+		var hash []byte
+		if err == nil {
+			hash = stored[i]
+		} else if _, one, err := (reader{v.tx}).Read(ctx, nil, ids[i:i+1]); err == nil {
+			hash = one[0]
+		} else if !errors.Is(err, errMissing) {
+			return fmt.Errorf("verify: %w", err)
+		}
+		switch {
+		case hash == nil && last <= signedUpTo:
+			v.entry(int64(first), fmt.Sprintf("the tree's node over positions %d..%d is missing (deleted)", first, last))
+			return nil
+		case hash != nil && !bytes.Equal(hash, n.Hash):
+			v.entry(int64(first), fmt.Sprintf("the tree's stored node over positions %d..%d differs from the one rebuilt from the events (altered)", first, last))
+			return nil
 		}
 	}
-	v.nodes = v.nodes[:0]
 	return nil
 }
 
