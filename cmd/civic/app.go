@@ -45,6 +45,8 @@ type app struct {
 	privacy *privacy.Service
 	runner  *projections.Runner
 	reads   *projections.Reads
+	// ready is /readyz's memory between probes.
+	ready readiness
 }
 
 // readModels are the projections, in the order they are listed.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civicledger/civicledger/internal/notify"
@@ -28,29 +29,77 @@ func routes(a *app, api http.Handler, log *slog.Logger) http.Handler {
 	return mux
 }
 
-// readyz answers whether the server can serve queries: the database
-// answers and every read model has an active generation that is not
-// failing. Lag does not make it unready (a busy log is not an outage); it
-// is reported, as are the event store's numbers.
+// Bounds of readiness: how long the log may go without a sequencer, a
+// sequencer keep failing, or a write wait for its position, before the
+// server says it is not ready. Each is well above what a failover, a
+// restart or a busy log takes.
+const (
+	readyNoLeader     = 5 * time.Second
+	readySeqFailing   = 5 * time.Second
+	readyWriteWaiting = 10 * time.Second
+)
+
+// readiness remembers since when no sequencer has led, across probes.
+type readiness struct {
+	mu            sync.Mutex
+	noLeaderSince time.Time
+}
+
+// noLeaderFor records whether a sequencer leads now and returns how long
+// none has.
+func (rd *readiness) noLeaderFor(leads bool, now time.Time) time.Duration {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if leads {
+		rd.noLeaderSince = time.Time{}
+		return 0
+	}
+	if rd.noLeaderSince.IsZero() {
+		rd.noLeaderSince = now
+	}
+	return now.Sub(rd.noLeaderSince)
+}
+
+// readyz answers whether the server can serve what it is asked, with the
+// reasons when not: the database answers; a sequencer leads somewhere and
+// this process's is not stuck failing (the log then freezes, and every
+// write with it); no write has waited long for its position; every read
+// model has an active generation that is not failing. Read-model lag does
+// not make it unready (a busy log is not an outage); it is reported, as
+// are the event store's numbers.
 func readyz(w http.ResponseWriter, r *http.Request, a *app, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	body := map[string]any{}
-	ready := true
+	var reasons []string
 	st, err := a.store.Status(ctx)
 	if err != nil {
 		log.Warn("readiness: event store", "err", err)
-		ready = false
+		reasons = append(reasons, "database unavailable")
 		body["error"] = "database unavailable"
 	} else {
-		body["eventstore"] = map[string]any{
-			"head": st.Head, "pending": st.Pending, "sequencer_leader": st.Leader,
-			"oldest_write_tx_seconds": st.OldestWriteTx.Seconds(),
+		now := time.Now()
+		es := map[string]any{
+			"head": st.Head, "pending": st.Pending, "sequencer_leader": st.Leader, "sequencer_leader_anywhere": st.LeaderAnywhere,
+			"oldest_pending_seconds": st.OldestPending.Seconds(), "oldest_write_tx_seconds": st.OldestWriteTx.Seconds(),
 		}
+		if st.SequencerError != "" {
+			es["sequencer_error"] = st.SequencerError
+			if d := now.Sub(st.SequencerErrorSince); d >= readySeqFailing {
+				reasons = append(reasons, fmt.Sprintf("the sequencer has failed for %s: %s", d.Round(time.Second), st.SequencerError))
+			}
+		}
+		if d := a.ready.noLeaderFor(st.LeaderAnywhere, now); d >= readyNoLeader {
+			reasons = append(reasons, fmt.Sprintf("no sequencer has led for %s: writes get no position", d.Round(time.Second)))
+		}
+		if st.OldestPending >= readyWriteWaiting {
+			reasons = append(reasons, fmt.Sprintf("a write has waited %s for its position: it is not visible yet", st.OldestPending.Round(time.Second)))
+		}
+		body["eventstore"] = es
 	}
 	if ps, err := a.runner.Status(ctx); err != nil {
 		log.Warn("readiness: projections", "err", err)
-		ready = false
+		reasons = append(reasons, "read models unavailable")
 	} else {
 		active := map[string]bool{}
 		var list []map[string]any
@@ -67,13 +116,16 @@ func readyz(w http.ResponseWriter, r *http.Request, a *app, log *slog.Logger) {
 		body["projections"] = list
 		for _, p := range readModels() {
 			if !active[p.Name()] {
-				ready = false
+				reasons = append(reasons, fmt.Sprintf("read model %s has no active generation that is not failing", p.Name()))
 			}
 		}
 	}
-	body["ready"] = ready
+	body["ready"] = len(reasons) == 0
+	if len(reasons) > 0 {
+		body["reasons"] = reasons
+	}
 	w.Header().Set("Content-Type", "application/json")
-	if !ready {
+	if len(reasons) > 0 {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	json.NewEncoder(w).Encode(body)
@@ -97,6 +149,12 @@ func metrics(w http.ResponseWriter, r *http.Request, a *app, log *slog.Logger) {
 		fmt.Fprintf(&b, "civic_eventstore_oldest_write_tx_seconds %g\n", st.OldestWriteTx.Seconds())
 		gauge("civic_eventstore_sequencer_leader", "1 when this process leads the sequencer.")
 		fmt.Fprintf(&b, "civic_eventstore_sequencer_leader %d\n", b2i(st.Leader))
+		gauge("civic_eventstore_sequencer_leader_anywhere", "1 when some process leads the sequencer.")
+		fmt.Fprintf(&b, "civic_eventstore_sequencer_leader_anywhere %d\n", b2i(st.LeaderAnywhere))
+		gauge("civic_eventstore_sequencer_failing", "1 while this process's sequencer keeps failing to lead (its error is in the log and /readyz).")
+		fmt.Fprintf(&b, "civic_eventstore_sequencer_failing %d\n", b2i(st.SequencerError != ""))
+		gauge("civic_eventstore_oldest_pending_seconds", "Age of the oldest event not yet given a position: how long a write has been invisible.")
+		fmt.Fprintf(&b, "civic_eventstore_oldest_pending_seconds %g\n", st.OldestPending.Seconds())
 	} else {
 		log.Warn("metrics: event store", "err", err)
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/eventstore/tlog"
@@ -124,5 +127,57 @@ func TestWitnessOfAServer(t *testing.T) {
 	code, out, errOut = run(t, env, "witness", "run", "--dir", wdir, "--log", "http://"+s.addr)
 	if code != 1 || !strings.Contains(out, "ALERT") {
 		t.Fatalf("civic witness run after the cut = %d, %q, %q; want 1 and an alert", code, out, errOut)
+	}
+}
+
+// TestReadyzTellsTheTruth: a server whose sequencer cannot lead (here,
+// because the stored tree was altered under the last checkpoint) answers
+// /readyz with 503 and the reason, and /metrics says the sequencer fails,
+// though it still serves reads.
+func TestReadyzTellsTheTruth(t *testing.T) {
+	url := testdb.URL(t)
+	keyPath := filepath.Join(t.TempDir(), "key.pem")
+	if _, err := loadSigningKey(keyPath, true); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"DATABASE_URL=" + url, "CIVIC_SIGNING_KEY=" + keyPath, "CIVIC_DATA_DIR=" + t.TempDir()}
+	s := startServer(t, env...)
+	readyzOf(t, s.addr)
+	s.stop(t, syscall.SIGTERM)
+
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(context.Background(), `SET session_replication_role = replica;
+		UPDATE eventstore.tree SET hash = sha256(hash) WHERE level = 4 AND idx = 0`); err != nil {
+		t.Fatal(err)
+	}
+	s = startServer(t, env...)
+	var body map[string]any
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		resp, err := http.Get("http://" + s.addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = map[string]any{}
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(fmt.Sprint(body["reasons"]), "is not the one its last checkpoint signed") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz = %d %v after 30s; want 503 naming the sequencer's failure", resp.StatusCode, body)
+		}
+	}
+	resp, err := http.Get("http://" + s.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "civic_eventstore_sequencer_failing 1") {
+		t.Fatalf("/metrics does not say the sequencer fails:\n%s", metrics)
 	}
 }

@@ -415,6 +415,34 @@ func TestSequencerFailover(t *testing.T) {
 	}
 }
 
+// TestStatus: what /readyz and /metrics read. An event waits, and ages,
+// while no sequencer leads anywhere; once one leads in another process,
+// it is positioned.
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	ctx := context.Background()
+	a := postgres.New(pool, postgres.Options{})
+	defer a.Close()
+	res, err := a.Append(ctx, "status-1", eventstore.NoStream(), event(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	st, err := a.Status(ctx)
+	if err != nil || st.Leader || st.LeaderAnywhere || st.Pending != 1 || st.OldestPending < 100*time.Millisecond || st.SequencerError != "" {
+		t.Fatalf("Status with no sequencer = %+v, %v; want one event pending for 100ms or more, no leader anywhere", st, err)
+	}
+	b := startStore(t, pool, postgres.Options{})
+	if _, err := b.AwaitPosition(ctx, res.LastID); err != nil {
+		t.Fatal(err)
+	}
+	st, err = a.Status(ctx)
+	if err != nil || st.Leader || !st.LeaderAnywhere || st.Pending != 0 || st.OldestPending != 0 || st.Head != 1 {
+		t.Fatalf("Status with another process leading = %+v, %v; want a leader elsewhere, nothing pending", st, err)
+	}
+}
+
 func waitLeader(t testing.TB, s *postgres.Store) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)

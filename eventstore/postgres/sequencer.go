@@ -90,6 +90,10 @@ func (s *Store) RunSequencer(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if s.failure.Load() == nil {
+			backoff = 100 * time.Millisecond // it led, then failed: a new failure
+		}
+		s.failed(err)
 		s.opts.Logger.Error("eventstore: sequencer stopped; retrying", "err", err, "retry_in", backoff)
 		select {
 		case <-time.After(backoff):
@@ -98,6 +102,23 @@ func (s *Store) RunSequencer(ctx context.Context) error {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// failure is why this process's sequencer stopped, and since when it
+// has not led.
+type failure struct {
+	err   string
+	since time.Time
+}
+
+// failed records err as why the sequencer does not lead, keeping the time
+// the failures began.
+func (s *Store) failed(err error) {
+	f := &failure{err: err.Error(), since: time.Now()}
+	if old := s.failure.Load(); old != nil {
+		f.since = old.since
+	}
+	s.failure.Store(f)
 }
 
 // lead campaigns for leadership and, once elected, sequences until ctx ends
@@ -145,6 +166,7 @@ func (s *Store) lead(ctx context.Context) (err error) {
 		return err
 	}
 	s.leading.Store(true)
+	s.failure.Store(nil)
 	defer s.leading.Store(false)
 	s.opts.Logger.Info("eventstore: sequencer leading", "position", st.position)
 	if s.signer == nil {

@@ -160,6 +160,9 @@ type Store struct {
 	// leading is true while this process's sequencer holds leadership; an
 	// append then wakes it directly instead of notifying through the server.
 	leading atomic.Bool
+	// failure is why this process's sequencer last stopped, nil once it
+	// leads again (Status reports it).
+	failure atomic.Pointer[failure]
 	// wakeSequencer and wakeNotifier take pokes from appends (buffer 1, so
 	// a burst of appends costs one wake-up).
 	wakeSequencer chan struct{}

@@ -580,10 +580,15 @@ func TestSequencerWillNotSignARewrite(t *testing.T) {
 	runCtx, stop := context.WithTimeout(ctx, 3*time.Second)
 	s.RunSequencer(runCtx)
 	stop()
-	s.Close()
 	if !strings.Contains(logs.String(), "is not the one its last checkpoint signed") {
 		t.Fatalf("the sequencer over a rewritten tree logged:\n%s\nwant it to refuse to lead", logs.String())
 	}
+	// Its status says so, for /readyz.
+	if st, err := s.Status(ctx); err != nil || st.Leader || !strings.Contains(st.SequencerError, "is not the one its last checkpoint signed") ||
+		time.Since(st.SequencerErrorSince) < 2*time.Second {
+		t.Fatalf("Status of the refusing sequencer = %+v, %v; want its error, standing since it first failed", st, err)
+	}
+	s.Close()
 
 	pool, _ = signedLogWith(t, key)
 	rewrite(t, pool, 25)
