@@ -14,9 +14,9 @@ import (
 // An append is one statement, in one of two forms. Both read the stream's
 // last event, let the insert through only if the append is its
 // transaction's first write and the expected version holds, and refuse
-// (aborting the statement, so nothing is written) an append whose
-// transaction ID is not above the stream's last one. That guard sits in the
-// select list on purpose: the planner evaluates stable functions such as
+// (aborting the statement, so nothing is written) an append whose (epoch,
+// transaction ID) is not above the stream's last one's (see migration
+// 0003 for epochs). That guard sits in the select list on purpose: the planner evaluates stable functions such as
 // pg_current_xact_id() found in a WHERE clause while estimating
 // selectivity, which would take the transaction ID before the head is read.
 //
@@ -30,12 +30,12 @@ INSERT INTO eventstore.events
     (event_id, stream_id, version, type, schema_version, occurred_at, data,
      actor, role, correlation_id, causation_id, command_id)
 SELECT $4, $1,
-       CASE WHEN h.tx >= pg_current_xact_id() THEN eventstore.refuse_out_of_order(h.tx, pg_current_xact_id())
+       CASE WHEN (h.epoch, h.tx) >= (eventstore.epoch(), pg_current_xact_id()) THEN eventstore.refuse_out_of_order(h.tx, pg_current_xact_id())
             ELSE coalesce(h.version, 0) + 1 END,
        $5, $6, coalesce($7, now()), $8, $9, $10, $11, $12, $13
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
-    SELECT e.version, e.tx FROM eventstore.events e
+    SELECT e.version, e.epoch, e.tx FROM eventstore.events e
     WHERE e.stream_id = $1 ORDER BY e.version DESC LIMIT 1
 ) AS h ON true
 WHERE pg_current_xact_id_if_assigned() IS NULL
@@ -49,11 +49,11 @@ RETURNING version`
 // result row says which check failed when nothing was inserted.
 const appendManySQL = `
 WITH head AS MATERIALIZED (
-    SELECT coalesce(h.version, 0) AS v, h.tx AS last_tx,
+    SELECT coalesce(h.version, 0) AS v, h.epoch AS last_epoch, h.tx AS last_tx,
            pg_current_xact_id_if_assigned() IS NULL AS first_write
     FROM (SELECT 1) AS one
     LEFT JOIN LATERAL (
-        SELECT e.version, e.tx FROM eventstore.events e
+        SELECT e.version, e.epoch, e.tx FROM eventstore.events e
         WHERE e.stream_id = $1 ORDER BY e.version DESC LIMIT 1
     ) AS h ON true
 ), ok AS (
@@ -70,10 +70,10 @@ WITH head AS MATERIALIZED (
                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
         WITH ORDINALITY AS u(id, type, sv, occ, data, actor, role, corr, cause, cmd, ord)
     ORDER BY u.ord
-    RETURNING tx
-), done AS (SELECT count(*) AS n, min(tx) AS tx FROM ins)
+    RETURNING epoch, tx
+), done AS (SELECT count(*) AS n, min(epoch) AS epoch, min(tx) AS tx FROM ins)
 SELECT head.v, head.first_write, done.n,
-       CASE WHEN done.tx <= head.last_tx THEN eventstore.refuse_out_of_order(head.last_tx, done.tx) END
+       CASE WHEN (done.epoch, done.tx) <= (head.last_epoch, head.last_tx) THEN eventstore.refuse_out_of_order(head.last_tx, done.tx) END
 FROM head, done`
 
 // sqlStateOutOfOrder is raised by eventstore.refuse_out_of_order.
@@ -310,6 +310,8 @@ func (s *Store) appendFailed(ctx context.Context, p *eventstore.Prepared, err er
 	switch {
 	case errors.As(err, &pgErr) && pgErr.Code == sqlStateOutOfOrder:
 		return eventstore.AppendResult{}, ErrOutOfOrder
+	case errors.As(err, &pgErr) && pgErr.Code == "23502" && pgErr.ColumnName == "epoch":
+		return eventstore.AppendResult{}, ErrNotTakenUp
 	case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_event_id":
 		res, retry, rerr := s.retryOf(ctx, p)
 		if rerr != nil || retry {

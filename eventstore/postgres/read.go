@@ -113,22 +113,23 @@ const positionJoin = `LEFT JOIN LATERAL (SELECT position, leaf FROM eventstore.l
 	WHERE l.seq = e.seq AND l.tx = e.tx) l ON true`
 
 // A page of the global log is read as two range scans zipped in Go, rather
-// than one index lookup per entry: the log is in (tx, seq) order, so the
-// entries after a position and the events from that entry's (tx, seq) on
+// than one index lookup per entry: the log is in (epoch, tx, seq) order, so
+// the entries after a position and the events from that entry's (epoch,
+// tx, seq) on
 // are the same sequence. readLogSQL takes the entries; readEventsSQL takes
 // the events between the page's first and last entries.
 const (
-	readLogSQL = `SELECT position, leaf, tx::text, seq FROM eventstore.log
+	readLogSQL = `SELECT position, leaf, epoch, tx::text, seq FROM eventstore.log
 		WHERE position > $1 ORDER BY position LIMIT $2`
 	readEventsSQL = `
-		WITH first AS (SELECT tx, seq FROM eventstore.log WHERE position = $1 + 1),
-		     last AS (SELECT tx, seq FROM eventstore.log
+		WITH first AS (SELECT epoch, tx, seq FROM eventstore.log WHERE position = $1 + 1),
+		     last AS (SELECT epoch, tx, seq FROM eventstore.log
 		              WHERE position = LEAST($1 + $2, (SELECT max(position) FROM eventstore.log)))
-		SELECT e.tx::text, e.seq, ` + eventColumns + `
+		SELECT e.epoch, e.tx::text, e.seq, ` + eventColumns + `
 		FROM eventstore.events e
-		WHERE (e.tx, e.seq) >= ((SELECT tx FROM first), (SELECT seq FROM first))
-		  AND (e.tx, e.seq) <= ((SELECT tx FROM last), (SELECT seq FROM last))
-		ORDER BY e.tx, e.seq LIMIT $2`
+		WHERE (e.epoch, e.tx, e.seq) >= ((SELECT epoch FROM first), (SELECT tx FROM first), (SELECT seq FROM first))
+		  AND (e.epoch, e.tx, e.seq) <= ((SELECT epoch FROM last), (SELECT tx FROM last), (SELECT seq FROM last))
+		ORDER BY e.epoch, e.tx, e.seq LIMIT $2`
 )
 
 // ReadAll implements eventstore.Store.
@@ -153,6 +154,7 @@ func (s *Store) readAll(ctx context.Context, after int64, limit int) ([]eventsto
 	type entry struct {
 		position int64
 		hash     []byte
+		epoch    int32
 		tx       string
 		seq      int64
 	}
@@ -162,7 +164,7 @@ func (s *Store) readAll(ctx context.Context, after int64, limit int) ([]eventsto
 	}
 	entries, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (entry, error) {
 		var e entry
-		err := r.Scan(&e.position, &e.hash, &e.tx, &e.seq)
+		err := r.Scan(&e.position, &e.hash, &e.epoch, &e.tx, &e.seq)
 		return e, err
 	})
 	if err != nil {
@@ -173,17 +175,19 @@ func (s *Store) readAll(ctx context.Context, after int64, limit int) ([]eventsto
 	}
 	defer rows.Close()
 	out := make([]eventstore.Event, 0, len(entries))
+	var epoch int32
 	var tx string
 	var seq int64
-	sc := newEventScanner(&tx, &seq)
+	sc := newEventScanner(&epoch, &tx, &seq)
 	for rows.Next() && len(out) < len(entries) {
 		e, err := sc.scan(rows)
 		if err != nil {
 			return nil, err
 		}
 		want := entries[len(out)]
-		if tx != want.tx || seq != want.seq {
-			return nil, fmt.Errorf("log position %d names event (%s, %d) but the events table has (%s, %d) there: run civic verify", want.position, want.tx, want.seq, tx, seq)
+		if epoch != want.epoch || tx != want.tx || seq != want.seq {
+			return nil, fmt.Errorf("log position %d names event (%d, %s, %d) but the events table has (%d, %s, %d) there: run civic verify",
+				want.position, want.epoch, want.tx, want.seq, epoch, tx, seq)
 		}
 		e.Position, e.Hash = want.position, want.hash
 		out = append(out, e)

@@ -18,12 +18,13 @@ import (
 )
 
 // seqState is where the sequencer stands: the last position it assigned,
-// that event's (tx, seq), the hash chain's link there (kept only while it
+// that event's (epoch, tx, seq), the hash chain's link there (kept only while it
 // signs), and the Merkle tree over the log so far. It is derived from the log at each election and kept in memory
 // after; the tree is grown in place, so a state whose batch failed to be
 // written is never used again (the sequencer stands down and reloads).
 type seqState struct {
 	position int64
+	epoch    int32
 	tx       uint64
 	seq      int64
 	hash     []byte
@@ -51,7 +52,7 @@ type treeHead struct {
 
 // batch is the log entries for the events after a state, ready to write.
 type batch struct {
-	entries [][]any // position, tx, seq, leaf: rows of eventstore.log
+	entries [][]any // position, epoch, tx, seq, leaf: rows of eventstore.log
 	nodes   [][]any // level, idx, hash: rows of eventstore.tree
 	// heads are the checkpoints due within the batch, every
 	// CheckpointEvery positions; end is the tree at the batch's end, which
@@ -61,16 +62,21 @@ type batch struct {
 	next  seqState // the state once the entries are written
 }
 
-// batchSQL reads the next settled events in (tx, seq) order. Transactions
-// below pg_snapshot_xmin have all ended, and any transaction still to commit
-// has a larger ID, so nothing can later appear before the rows read here.
+// batchSQL reads the next settled events in (epoch, tx, seq) order.
+// Transactions below pg_snapshot_xmin have all ended, and any transaction
+// still to commit has a larger ID, so nothing can later appear before the
+// rows read here. An older epoch's events ($4 is this cluster's) are all
+// settled: they were committed on another cluster, or before the log
+// moved, and taking up an epoch waits for the appends in flight (see
+// eventstore.take_up in 0003_epochs.sql). Their transaction IDs mean
+// nothing to this cluster, so they are not compared with its snapshot.
 const batchSQL = `
-	SELECT e.tx::text, e.seq, ` + eventColumns + `
+	SELECT e.epoch, e.tx::text, e.seq, ` + eventColumns + `
 	FROM eventstore.events e
-	WHERE (e.tx, e.seq) > ($1::text::xid8, $2)
-	  AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
-	ORDER BY e.tx, e.seq
-	LIMIT $3`
+	WHERE (e.epoch, e.tx, e.seq) > ($1, $2::text::xid8, $3)
+	  AND (e.epoch < $4 OR e.tx < pg_snapshot_xmin(pg_current_snapshot()))
+	ORDER BY e.epoch, e.tx, e.seq
+	LIMIT $5`
 
 // lingerPerEvent is how much longer the sequencer waits before its next
 // batch for each event in its last one.
@@ -308,7 +314,7 @@ func (s *Store) restoreChain(ctx context.Context, conn *pgx.Conn, st *seqState, 
 	}
 	for from < st.position {
 		rows, err := conn.Query(ctx, `SELECT l.position, `+eventColumns+`
-			FROM eventstore.log l JOIN eventstore.events e ON e.tx = l.tx AND e.seq = l.seq
+			FROM eventstore.log l JOIN eventstore.events e ON e.epoch = l.epoch AND e.tx = l.tx AND e.seq = l.seq
 			WHERE l.position > $1 AND l.position <= $2 ORDER BY l.position`, from, min(from+10_000, st.position))
 		if err != nil {
 			return fmt.Errorf("restore the chain: %w", err)
@@ -433,8 +439,8 @@ func (s *Store) loadState(ctx context.Context, conn *pgx.Conn) (seqState, cpStat
 	var st seqState
 	var cp cpState
 	var tx string
-	err := conn.QueryRow(ctx, `SELECT position, tx::text, seq FROM eventstore.log ORDER BY position DESC LIMIT 1`).
-		Scan(&st.position, &tx, &st.seq)
+	err := conn.QueryRow(ctx, `SELECT position, epoch, tx::text, seq FROM eventstore.log ORDER BY position DESC LIMIT 1`).
+		Scan(&st.position, &st.epoch, &tx, &st.seq)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		tx = "0"
@@ -458,16 +464,10 @@ func (s *Store) loadState(ctx context.Context, conn *pgx.Conn) (seqState, cpStat
 		cp.origin = tlog.Origin(cp.body)
 	}
 	st.planned = cp.position
-	// A transaction ID this server has not handed out yet comes from another
-	// cluster (a logical dump does not carry the transaction counter): new
-	// appends would sort before the restored events, so refuse rather than
-	// sequence them in the wrong order.
-	var ahead bool
-	if err := conn.QueryRow(ctx, `SELECT $1::text::xid8 >= pg_snapshot_xmax(pg_current_snapshot())`, tx).Scan(&ahead); err != nil {
-		return st, cp, fmt.Errorf("load sequencer state: %w", err)
-	}
-	if ahead {
-		return st, cp, fmt.Errorf("the log's last transaction ID %s is one this server has not issued: the database was restored from a logical dump of another cluster; restore from a physical backup (pg_basebackup) instead", tx)
+	// The cluster's epoch: recorded by Migrate when the process opened the
+	// database, or now, if the database moved since.
+	if err := conn.QueryRow(ctx, `SELECT eventstore.take_up()`).Scan(&s.epoch); err != nil {
+		return st, cp, fmt.Errorf("load sequencer state: take up the log on this cluster: %w", err)
 	}
 	if st.tree, err = s.loadTree(ctx, conn, st.position); err != nil {
 		return st, cp, fmt.Errorf("load sequencer state: %w", err)
@@ -543,14 +543,14 @@ func column(rows [][]any, i int) []any {
 // pool, so that it can overlap the write of the batch before.
 func (s *Store) readBatch(ctx context.Context, st seqState) (batch, error) {
 	b := batch{next: st}
-	rows, err := s.db.Query(ctx, batchSQL, strconv.FormatUint(st.tx, 10), st.seq, s.opts.BatchSize)
+	rows, err := s.db.Query(ctx, batchSQL, st.epoch, strconv.FormatUint(st.tx, 10), st.seq, s.epoch, s.opts.BatchSize)
 	if err != nil {
 		return b, fmt.Errorf("read settled events: %w", err)
 	}
 	defer rows.Close()
 	next := &b.next
 	var txText string
-	sc := newEventScanner(&txText, &next.seq)
+	sc := newEventScanner(&next.epoch, &txText, &next.seq)
 	store := func(n tlog.Node) { b.nodes = append(b.nodes, []any{int16(n.Level), int64(n.Index), n.Hash}) }
 	for rows.Next() {
 		e, err := sc.scan(rows)
@@ -566,7 +566,7 @@ func (s *Store) readBatch(ctx context.Context, st seqState) (batch, error) {
 			// The baseline stores the chain's link where the leaf goes:
 			// the row the log had before the tree.
 			next.hash = eventstore.ChainHash(next.hash, &e)
-			b.entries = append(b.entries, []any{next.position, int64(next.tx), next.seq, next.hash})
+			b.entries = append(b.entries, []any{next.position, next.epoch, int64(next.tx), next.seq, next.hash})
 			continue
 		}
 		var leaf []byte
@@ -580,7 +580,7 @@ func (s *Store) readBatch(ctx context.Context, st seqState) (batch, error) {
 		if err := next.tree.Append(leaf, store); err != nil {
 			return b, fmt.Errorf("grow the tree: %w", err)
 		}
-		b.entries = append(b.entries, []any{next.position, int64(next.tx), next.seq, leaf})
+		b.entries = append(b.entries, []any{next.position, next.epoch, int64(next.tx), next.seq, leaf})
 		if s.signer != nil && next.position-next.planned >= s.opts.CheckpointEvery {
 			head, err := headOf(*next)
 			if err != nil {
@@ -616,7 +616,7 @@ func headOf(st seqState) (treeHead, error) {
 func (s *Store) writeBatch(ctx context.Context, conn *pgx.Conn, b *batch, cp *cpState) error {
 	next := *cp
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"eventstore", "log"}, []string{"position", "tx", "seq", "leaf"}, pgx.CopyFromRows(b.entries)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"eventstore", "log"}, []string{"position", "epoch", "tx", "seq", "leaf"}, pgx.CopyFromRows(b.entries)); err != nil {
 			return err
 		}
 		if len(b.nodes) > 0 {

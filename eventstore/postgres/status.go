@@ -40,16 +40,17 @@ func (s *Store) Status(ctx context.Context) (Status, error) {
 	var oldest, pending float64
 	err := s.db.QueryRow(ctx, `
 		WITH last AS (
-			SELECT coalesce((SELECT tx FROM eventstore.log ORDER BY position DESC LIMIT 1), '0'::xid8) AS tx,
+			SELECT coalesce((SELECT epoch FROM eventstore.log ORDER BY position DESC LIMIT 1), 0) AS epoch,
+			       coalesce((SELECT tx FROM eventstore.log ORDER BY position DESC LIMIT 1), '0'::xid8) AS tx,
 			       coalesce((SELECT seq FROM eventstore.log ORDER BY position DESC LIMIT 1), 0) AS seq)
 		SELECT
 			(SELECT coalesce(max(position), 0) FROM eventstore.log),
 			(SELECT count(*) FROM (
 				SELECT 1 FROM eventstore.events e, last
-				WHERE (e.tx, e.seq) > (last.tx, last.seq) LIMIT 1000000) p),
+				WHERE (e.epoch, e.tx, e.seq) > (last.epoch, last.tx, last.seq) LIMIT 1000000) p),
 			(SELECT coalesce(extract(epoch FROM now() - min(e.recorded_at)), 0) FROM (
 				SELECT e.recorded_at FROM eventstore.events e, last
-				WHERE (e.tx, e.seq) > (last.tx, last.seq) ORDER BY e.tx, e.seq LIMIT 1) e),
+				WHERE (e.epoch, e.tx, e.seq) > (last.epoch, last.tx, last.seq) ORDER BY e.epoch, e.tx, e.seq LIMIT 1) e),
 			EXISTS (SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database
 				WHERE l.locktype = 'advisory' AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid AND l.objsubid = 2
 				  AND l.granted AND d.datname = current_database()),

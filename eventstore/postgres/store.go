@@ -37,6 +37,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"sync"
@@ -59,8 +60,15 @@ func Migrate(ctx context.Context, db *pgxpool.Pool) error {
 	if err != nil {
 		return err
 	}
-	_, err = migrate.Apply(ctx, db, "eventstore", sub)
-	return err
+	if _, err = migrate.Apply(ctx, db, "eventstore", sub); err != nil {
+		return err
+	}
+	// On a database moved to another cluster, this cluster becomes the
+	// log's next epoch before anything is appended (see 0003_epochs.sql).
+	if _, err := db.Exec(ctx, `SELECT eventstore.take_up()`); err != nil {
+		return fmt.Errorf("take up the log on this cluster: %w", err)
+	}
+	return nil
 }
 
 // Advisory lock keys (two-key form, so they cannot collide with the
@@ -156,6 +164,9 @@ type Store struct {
 	// and only it uses it.
 	signer note.Signer
 	origin string
+	// epoch is this cluster's epoch of the log (0003_epochs.sql), which the
+	// sequencer reads when it takes the lead.
+	epoch int32
 
 	// leading is true while this process's sequencer holds leadership; an
 	// append then wakes it directly instead of notifying through the server.
@@ -295,6 +306,12 @@ func KeyID(pub ed25519.PublicKey) string {
 // later transaction's events of the same stream; it is refused and nothing is
 // written. Append in a fresh transaction.
 var ErrNotFirstWrite = errors.New("append must be the first write of its transaction")
+
+// ErrNotTakenUp: the database was moved to another PostgreSQL cluster
+// (a logical dump restored) and nothing has recorded the new cluster as
+// the log's next epoch yet, so an append could not be ordered: nothing
+// was written. Migrate takes it up (every civic command runs it).
+var ErrNotTakenUp = errors.New("the database was moved to another PostgreSQL cluster and not taken up yet: run civic migrate (or start civic serve)")
 
 // ErrOutOfOrder: the append's transaction ID is older than the stream's last
 // event's, which only a transaction that wrote before its append can cause.

@@ -218,8 +218,7 @@ type verification struct {
 	tree      *tlog.Tree
 	chain     []byte
 	pos       int64
-	lastTx    string
-	lastSeq   int64
+	last      *tid             // the last entry's, nil before the first
 	versions  map[string]int64 // stream -> last version seen
 	fromStart bool             // the walk began at position 1, so streams start at version 1
 	nodes     []tlog.Node      // the stored nodes the current page completes
@@ -513,11 +512,11 @@ func (v *verification) walk(ctx context.Context, from, to int64) error {
 // wrong, where the walk stops.
 func (v *verification) walkPage(ctx context.Context, from, to int64) (bool, error) {
 	rows, err := v.tx.Query(ctx, `
-		SELECT l.position, l.tx::text, l.seq, l.leaf, e.event_id, e.stream_id, e.version, e.type,
+		SELECT l.position, l.epoch, l.tx::text, l.seq, l.leaf, e.event_id, e.stream_id, e.version, e.type,
 		       e.schema_version, e.occurred_at, e.recorded_at, e.data::text,
 		       e.actor, e.role, e.correlation_id, e.causation_id, e.command_id
 		FROM (SELECT * FROM eventstore.log WHERE position >= $1 AND position <= $2) l
-		LEFT JOIN LATERAL (SELECT * FROM eventstore.events e WHERE e.tx = l.tx AND e.seq = l.seq) e ON true
+		LEFT JOIN LATERAL (SELECT * FROM eventstore.events e WHERE e.epoch = l.epoch AND e.tx = l.tx AND e.seq = l.seq) e ON true
 		ORDER BY l.position`, from, to)
 	if err != nil {
 		return false, fmt.Errorf("verify: %w", err)
@@ -527,6 +526,7 @@ func (v *verification) walkPage(ctx context.Context, from, to int64) (bool, erro
 		var (
 			pos, seq         int64
 			txText           string
+			epoch            int32
 			leaf             []byte
 			id               *[16]byte
 			stream, typ      *string
@@ -536,7 +536,7 @@ func (v *verification) walkPage(ctx context.Context, from, to int64) (bool, erro
 			data             []byte
 			meta             [5]*string // NULL when the event row is missing
 		)
-		if err := rows.Scan(&pos, &txText, &seq, &leaf, &id, &stream, &version, &typ, &sv, &occurred, &record, &data,
+		if err := rows.Scan(&pos, &epoch, &txText, &seq, &leaf, &id, &stream, &version, &typ, &sv, &occurred, &record, &data,
 			&meta[0], &meta[1], &meta[2], &meta[3], &meta[4]); err != nil {
 			return false, fmt.Errorf("verify: %w", err)
 		}
@@ -547,7 +547,11 @@ func (v *verification) walkPage(ctx context.Context, from, to int64) (bool, erro
 		e := eventstore.Event{ID: *id, Stream: *stream, Version: *version, Type: *typ, SchemaVersion: *sv,
 			OccurredAt: *occurred, RecordedAt: *record, Data: data, Position: pos,
 			Metadata: eventstore.Metadata{Actor: *meta[0], Role: *meta[1], CorrelationID: *meta[2], CausationID: *meta[3], CommandID: *meta[4]}}
-		if !v.check(pos, txText, seq, leaf, &e) {
+		t, err := parseTid(epoch, txText, seq)
+		if err != nil {
+			return false, fmt.Errorf("verify: %w", err)
+		}
+		if !v.check(pos, t, leaf, &e) {
 			return true, nil
 		}
 	}
@@ -558,12 +562,12 @@ func (v *verification) walkPage(ctx context.Context, from, to int64) (bool, erro
 }
 
 // check checks one entry and the checkpoints of the tree it completes.
-func (v *verification) check(pos int64, txText string, seq int64, storedLeaf []byte, e *eventstore.Event) bool {
+func (v *verification) check(pos int64, t tid, storedLeaf []byte, e *eventstore.Event) bool {
 	if pos != v.pos+1 {
 		v.entry(v.pos+1, fmt.Sprintf("position %d is missing from the log (deleted); the next entry is %d", v.pos+1, pos))
 		return false
 	}
-	if v.lastTx != "" && !tidLess(v.lastTx, v.lastSeq, txText, seq) {
+	if v.last != nil && !v.last.less(t) {
 		v.entry(pos, "log entries are out of (transaction, sequence) order (moved or inserted)")
 		return false
 	}
@@ -582,7 +586,7 @@ func (v *verification) check(pos int64, txText string, seq int64, storedLeaf []b
 		return false
 	}
 	v.versions[e.Stream] = e.Version
-	v.chain, v.pos, v.lastTx, v.lastSeq = chain, pos, txText, seq
+	v.chain, v.pos, v.last = chain, pos, &t
 	v.r.Events++
 	if lc := v.legacy[pos]; lc != nil {
 		v.checkLegacy(lc, chain)
@@ -698,7 +702,7 @@ func (v *verification) expectations(ctx context.Context, head int64) error {
 		return nil
 	}
 	var oldest time.Time
-	err := v.tx.QueryRow(ctx, `SELECT min(e.recorded_at) FROM eventstore.log l JOIN eventstore.events e ON e.tx = l.tx AND e.seq = l.seq
+	err := v.tx.QueryRow(ctx, `SELECT min(e.recorded_at) FROM eventstore.log l JOIN eventstore.events e ON e.epoch = l.epoch AND e.tx = l.tx AND e.seq = l.seq
 		WHERE l.position > $1`, covered).Scan(&oldest)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
@@ -772,11 +776,28 @@ func (v *verification) resolve(whole bool) {
 	}
 }
 
-// tidLess compares (tx, seq) pairs, tx given as decimal text.
-func tidLess(tx1 string, seq1 int64, tx2 string, seq2 int64) bool {
-	a, _ := strconv.ParseUint(tx1, 10, 64)
-	b, _ := strconv.ParseUint(tx2, 10, 64)
-	return a < b || a == b && seq1 < seq2
+// tid is where an event sits in the log's order: (epoch, transaction,
+// sequence).
+type tid struct {
+	epoch int32
+	tx    uint64
+	seq   int64
+}
+
+// parseTid makes a tid of a transaction ID given as decimal text.
+func parseTid(epoch int32, tx string, seq int64) (tid, error) {
+	n, err := strconv.ParseUint(tx, 10, 64)
+	if err != nil {
+		return tid{}, fmt.Errorf("transaction ID %q: %w", tx, err)
+	}
+	return tid{epoch, n, seq}, nil
+}
+
+func (a tid) less(b tid) bool {
+	if a.epoch != b.epoch {
+		return a.epoch < b.epoch
+	}
+	return a.tx < b.tx || a.tx == b.tx && a.seq < b.seq
 }
 
 // findOrphans looks for event rows behind the sequencer's last entry that
@@ -785,13 +806,14 @@ func tidLess(tx1 string, seq1 int64, tx2 string, seq2 int64) bool {
 func (v *verification) findOrphans(ctx context.Context) error {
 	var txText, stream string
 	var seq, version int64
+	var epoch int32
 	err := v.tx.QueryRow(ctx, `
-		WITH last AS (SELECT tx, seq FROM eventstore.log ORDER BY position DESC LIMIT 1)
-		SELECT e.tx::text, e.seq, e.stream_id, e.version
+		WITH last AS (SELECT epoch, tx, seq FROM eventstore.log ORDER BY position DESC LIMIT 1)
+		SELECT e.epoch, e.tx::text, e.seq, e.stream_id, e.version
 		FROM eventstore.events e, last
-		WHERE (e.tx, e.seq) < (last.tx, last.seq)
+		WHERE (e.epoch, e.tx, e.seq) < (last.epoch, last.tx, last.seq)
 		  AND NOT EXISTS (SELECT 1 FROM eventstore.log l WHERE l.seq = e.seq AND l.tx = e.tx)
-		ORDER BY e.tx, e.seq LIMIT 1`).Scan(&txText, &seq, &stream, &version)
+		ORDER BY e.epoch, e.tx, e.seq LIMIT 1`).Scan(&epoch, &txText, &seq, &stream, &version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}
@@ -799,7 +821,7 @@ func (v *verification) findOrphans(ctx context.Context) error {
 		return fmt.Errorf("verify: orphans: %w", err)
 	}
 	var at int64
-	err = v.tx.QueryRow(ctx, `SELECT position FROM eventstore.log WHERE (tx, seq) > ($1::text::xid8, $2) ORDER BY position LIMIT 1`, txText, seq).Scan(&at)
+	err = v.tx.QueryRow(ctx, `SELECT position FROM eventstore.log WHERE (epoch, tx, seq) > ($1, $2::text::xid8, $3) ORDER BY position LIMIT 1`, epoch, txText, seq).Scan(&at)
 	if err != nil {
 		return fmt.Errorf("verify: orphans: %w", err)
 	}

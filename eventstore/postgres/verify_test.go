@@ -131,8 +131,8 @@ func TestVerifyDetectsTampering(t *testing.T) {
 				OVERRIDING SYSTEM VALUE
 				SELECT l.tx, l.seq + 1000, gen_random_uuid(), 'org-forged', 1, 'test.happened', 1, now(), '{"n":-1}'
 				FROM eventstore.log l WHERE l.position = 50`)
-			tamper(t, p, `INSERT INTO eventstore.log (position, tx, seq, leaf)
-				SELECT 51, l.tx, l.seq + 1000, sha256('forged') FROM eventstore.log l WHERE l.position = 50`)
+			tamper(t, p, `INSERT INTO eventstore.log (position, epoch, tx, seq, leaf)
+				SELECT 51, l.epoch, l.tx, l.seq + 1000, sha256('forged') FROM eventstore.log l WHERE l.position = 50`)
 		}, postgres.VerifyOptions{}, 51, "hash mismatch"},
 		{"leaf hash changed", func(t *testing.T, p *pgxpool.Pool) {
 			tamper(t, p, `UPDATE eventstore.log SET leaf = sha256(leaf) WHERE position = 14`)

@@ -286,3 +286,49 @@ func (e *external) exec(ctx context.Context, sql string) error {
 	}
 	return nil
 }
+
+// NewCluster starts a private cluster of the test's own, apart from the
+// shared one, for a test that moves a database between clusters (a
+// restore from a dump, a physical copy): a cluster with its own identity
+// and transaction counter. It returns the cluster's directory too (Dir in
+// pgembed.Options), and stops the cluster and removes the directory when
+// the test ends. It takes a few seconds (initdb).
+func NewCluster(t testing.TB) (*pgembed.Cluster, string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "civic-testpg-own-*")
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	// As in the shared cluster: the server, run as `postgres` when the
+	// tests run as root, must be able to enter it.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	return StartCluster(t, dir), dir
+}
+
+// StartCluster starts the cluster in dir, a pgembed directory that already
+// holds one (a data directory copied from another cluster, with its
+// password file), and stops it when the test ends.
+func StartCluster(t testing.TB, dir string) *pgembed.Cluster {
+	t.Helper()
+	bin, err := shared.findBinaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	c, err := pgembed.Start(ctx, pgembed.Options{Dir: dir, BinDir: bin, Settings: settings(benchmarking())})
+	if err != nil {
+		t.Fatalf("testdb: start a cluster in %s: %v", dir, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		if err := c.Stop(ctx); err != nil {
+			t.Errorf("testdb: stop the cluster in %s: %v", dir, err)
+		}
+	})
+	return c
+}
