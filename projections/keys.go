@@ -93,6 +93,5 @@ func (q *Reads) Actor(ctx context.Context, key string) (domain.Actor, error) {
 	if err != nil {
 		return domain.Actor{}, fmt.Errorf("key %s: %w", id, err)
 	}
-	// The name says whose key it is, the ID which of their keys.
-	return domain.Actor{ID: "key:" + name + "#" + id, Role: domain.Role(role), Municipality: municipality, Region: region, KeyID: id}, nil
+	return access.Key{ID: id, Name: name, Role: domain.Role(role), Municipality: municipality, Region: region}.Actor(), nil
 }

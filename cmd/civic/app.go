@@ -118,6 +118,18 @@ func (a *app) importRegistry(ctx context.Context) (seed.Report, error) {
 	return rep, nil
 }
 
+// onlySeeded reports whether the ledger holds nothing but what civic
+// loads itself: the registry and the demo (whose events carry a seed:
+// correlation). The embedded database gets the demo by default only
+// then: on a new ledger, or one whose first load was cut short; never
+// into a ledger with data of its own, such as one restored from a backup.
+func (a *app) onlySeeded(ctx context.Context) (bool, error) {
+	var only bool
+	err := a.db.pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM eventstore.events
+		WHERE correlation_id NOT LIKE $1 AND actor <> $2)`, seed.CorrelationPrefix+"%", "system:import").Scan(&only)
+	return only, err
+}
+
 // demoHistory is the illustrative activity history the demo loads on top
 // of the civil-society demo: enough for every municipality to have dozens
 // of activities over the years, few enough to load in seconds. Each
@@ -186,4 +198,23 @@ type demoReport struct {
 	certification seed.CertificationReport
 	civil         seed.CivilReport
 	history       seed.HistoryReport
+}
+
+// keyLookup finds the actor of an API key in the keys read model, and a
+// key the read model does not hold (yet) in the key's own stream: a key
+// works as soon as `civic keys create` returns, whether or not a server
+// has applied it. Only a key the read model refuses costs the second
+// lookup, and the server caches refusals briefly.
+type keyLookup struct {
+	reads  *projections.Reads
+	access *access.Service
+}
+
+// Actor implements graph.KeyLookup.
+func (l keyLookup) Actor(ctx context.Context, key string) (domain.Actor, error) {
+	a, err := l.reads.Actor(ctx, key)
+	if domain.KindOf(err) != domain.Unauthenticated {
+		return a, err
+	}
+	return l.access.Actor(ctx, key)
 }

@@ -31,20 +31,36 @@ type database struct {
 // private cluster in the data directory and its "civic" database. The
 // schema is migrated either way: every command expects it current.
 func openDatabase(ctx context.Context, c config, log *slog.Logger) (*database, error) {
-	db := &database{}
-	url := c.databaseURL
-	if url == "" {
-		cluster, err := pgembed.Start(ctx, pgembed.Options{Dir: filepath.Join(c.dataDir, "postgres"), Logger: log})
-		if err != nil {
-			return nil, err
-		}
-		db.cluster = cluster
-		if err := cluster.CreateDatabase(ctx, "civic"); err != nil {
-			db.close()
-			return nil, err
-		}
-		url = cluster.URL("civic")
+	url, cluster, err := locateDatabase(ctx, c, log)
+	if err != nil {
+		return nil, err
 	}
+	return openAt(ctx, c, url, cluster)
+}
+
+// locateDatabase returns the URL of DATABASE_URL, or starts (or attaches
+// to) the private cluster and returns its "civic" database's, created
+// empty if missing, with the cluster (the caller stops it). Nothing is
+// migrated: civic backup and restore use the database as they find it.
+func locateDatabase(ctx context.Context, c config, log *slog.Logger) (string, *pgembed.Cluster, error) {
+	if c.databaseURL != "" {
+		return c.databaseURL, nil, nil
+	}
+	cluster, err := pgembed.Start(ctx, pgembed.Options{Dir: filepath.Join(c.dataDir, "postgres"), Logger: log})
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cluster.CreateDatabase(ctx, "civic"); err != nil {
+		(&database{cluster: cluster}).close()
+		return "", nil, err
+	}
+	return cluster.URL("civic"), cluster, nil
+}
+
+// openAt connects to the database at url (of cluster, when private) and
+// migrates it.
+func openAt(ctx context.Context, c config, url string, cluster *pgembed.Cluster) (*database, error) {
+	db := &database{cluster: cluster}
 	var err error
 	if db.pool, err = connect(ctx, url, nil); err != nil {
 		db.close()

@@ -87,6 +87,11 @@ Usage:
                                    organisation:<id>:contact; a project lead, project:<id>:lead;
                                    an expert's name, expert:<actor>): its keys are destroyed,
                                    the log and its hashes stay intact
+  civic backup FILE                write a backup of the ledger (its database, from one snapshot,
+                                   with a manifest); the signing key is never in it
+  civic restore [--check] FILE     restore a backup into an empty database, position what it held
+                                   unpositioned, sign and verify the log (--check: check the
+                                   file is whole and this ledger's, write nothing)
   civic rebuild NAME               rebuild a read model beside the live one, then switch
   civic project                    run the sequencer and the projections without the API
 
@@ -111,7 +116,8 @@ Configuration (environment):
   CIVIC_MAX_SOCKETS_PER_KEY, CIVIC_MAX_SOCKETS_PER_ADDRESS      open WebSockets (16, 64)
   CIVIC_INTROSPECTION   public or signed-in (default: public on a loopback address)
   CIVIC_DEMO            on or off: serve loads the 2019 demo cycle (default: on for the
-                        embedded database, off with DATABASE_URL)
+                        embedded database while its ledger holds nothing else, off with
+                        DATABASE_URL)
   CIVIC_SMTP_ADDR       SMTP relay (host:port) for the certification notifications;
                         unset: serve writes them to the log
   CIVIC_SMTP_FROM       their sender, such as Civic Ledger <certification@example.org>
@@ -149,6 +155,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		code, err = m.replay(ctx, args[1:])
 	case "keys":
 		err = m.keys(ctx, args[1:])
+	case "backup":
+		err = m.backupCmd(ctx, args[1:])
+	case "restore":
+		code, err = m.restoreCmd(ctx, args[1:])
 	case "rebuild":
 		err = m.rebuild(ctx, args[1:])
 	case "erase":

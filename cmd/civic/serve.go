@@ -100,8 +100,18 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("import registry: %w", err)
 	}
 	if c.loadDemo() {
-		if _, err := a.importDemo(ctx); err != nil {
-			return fmt.Errorf("import demo data: %w", err)
+		load := c.demo == "on"
+		if !load {
+			if load, err = a.onlySeeded(ctx); err != nil {
+				return fmt.Errorf("import demo data: %w", err)
+			}
+		}
+		if load {
+			if _, err := a.importDemo(ctx); err != nil {
+				return fmt.Errorf("import demo data: %w", err)
+			}
+		} else {
+			log.Info("demo data not loaded: the ledger holds data of its own (CIVIC_DEMO=on loads it anyway)")
 		}
 	}
 
@@ -110,7 +120,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen on %s (CIVIC_ADDR): %w", c.addr, err)
 	}
 	api := graph.NewServer(graph.Deps{
-		Store: a.store, Registry: a.registry, Certification: a.certification, Networks: a.networks, Projects: a.projects, Activities: a.activities, Reads: a.reads, Runner: a.runner, Keys: a.reads, Logger: log,
+		Store: a.store, Registry: a.registry, Certification: a.certification, Networks: a.networks, Projects: a.projects, Activities: a.activities, Reads: a.reads, Runner: a.runner, Keys: keyLookup{a.reads, a.access}, Logger: log,
 		Privacy: a.privacy, Keyring: a.keys,
 	}, c.graph(ln.Addr()))
 	// A revoked key stops working at once, on open WebSockets too.

@@ -84,8 +84,35 @@ func (k *Key) Apply(e domain.Event) error {
 	return nil
 }
 
+// Actor is the actor a key stands for: the name says whose key it is, the
+// ID which of their keys.
+func (k Key) Actor() domain.Actor {
+	return domain.Actor{ID: "key:" + k.Name + "#" + k.ID, Role: k.Role, Municipality: k.Municipality, Region: k.Region, KeyID: k.ID}
+}
+
 // Service handles key commands.
 type Service struct{ Repo *domain.Repository }
+
+// Actor returns the actor a presented key stands for, read from the key's
+// own stream rather than a read model: a key works the moment the command
+// that created it returns, before any read model has caught up. It
+// returns an Unauthenticated error for a key that is malformed, unknown,
+// revoked or does not match, without saying which.
+func (s *Service) Actor(ctx context.Context, key string) (domain.Actor, error) {
+	id, err := ParseKey(key)
+	if err != nil {
+		return domain.Actor{}, err
+	}
+	var k Key
+	version, err := s.Repo.Load(ctx, Stream(id), &k)
+	if err != nil {
+		return domain.Actor{}, err
+	}
+	if version == 0 || k.Revoked || !Matches(key, k.Hash) {
+		return domain.Actor{}, domain.Errorf(domain.Unauthenticated, "the API key is not valid")
+	}
+	return k.Actor(), nil
+}
 
 // CreateKey is the command to issue a key.
 type CreateKey struct {

@@ -242,12 +242,15 @@ func (s *Store) VerifierKey(ctx context.Context) (string, error) {
 
 // RequestCheckpoint asks the leading sequencer, in whichever process, to
 // sign the log as it stands, and waits (within ctx) for a checkpoint that
-// covers the head as it was asked. It returns that checkpoint.
+// covers it: every event committed when it was asked, those still waiting
+// for their position included (an import just made, say). It returns that
+// checkpoint.
 func (s *Store) RequestCheckpoint(ctx context.Context) (*eventstore.Checkpoint, error) {
-	n, err := head(ctx, s.db)
+	st, err := s.Status(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
+	n := st.Head + st.Pending
 	if n == 0 {
 		return nil, errors.New("checkpoint: the log is empty")
 	}

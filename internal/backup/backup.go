@@ -337,45 +337,68 @@ func writeArchive(path string, m Manifest, dumpPath string) (err error) {
 	return os.Remove(f.Name())
 }
 
+// ReadManifest reads the manifest of the backup file at path, without
+// reading its dump: what the file says it holds, to decide what a restore
+// needs before the restore checks the rest.
+func ReadManifest(path string) (Manifest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Manifest{}, err
+	}
+	defer f.Close()
+	_, m, err := readManifest(f, path)
+	return m, err
+}
+
+// readManifest reads the manifest at the start of the backup file f, and
+// returns the tar reader standing at the dump's entry.
+func readManifest(f *os.File, path string) (*tar.Reader, Manifest, error) {
+	var m Manifest
+	// A tar file says so at 257 ("ustar"): without it the file is not a
+	// backup; with it, a file that ends early is a truncated one.
+	var magic [5]byte
+	if _, err := f.ReadAt(magic[:], 257); err != nil || string(magic[:]) != "ustar" {
+		return nil, m, notBackup(path)
+	}
+	tr := tar.NewReader(f)
+	h, err := tr.Next()
+	if err != nil {
+		return nil, m, truncated(path, err)
+	}
+	if h.Name != manifestName || h.Size > maxManifest {
+		return nil, m, notBackup(path)
+	}
+	raw, err := io.ReadAll(tr)
+	if err != nil {
+		return nil, m, truncated(path, err)
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, m, fmt.Errorf("%s: its manifest is not valid: %v", path, err)
+	}
+	if m.Format != Format {
+		return nil, m, fmt.Errorf("%s: format %q, this civic reads %q", path, m.Format, Format)
+	}
+	if m.Dump.Name != dumpName || m.Dump.Size <= 0 || len(m.Dump.SHA256) != 64 {
+		return nil, m, fmt.Errorf("%s: its manifest does not describe a dump", path)
+	}
+	return tr, m, nil
+}
+
 // Open reads the backup file at path: its manifest, and its dump, which it
 // copies to a file in dir and checks against the manifest's size and
 // SHA-256. It returns that file's path (the caller removes it). A file
 // that is not a backup, is truncated or damaged is an error saying so.
 func Open(path, dir string) (Manifest, string, error) {
-	var m Manifest
 	f, err := os.Open(path)
+	if err != nil {
+		return Manifest{}, "", err
+	}
+	defer f.Close()
+	tr, m, err := readManifest(f, path)
 	if err != nil {
 		return m, "", err
 	}
-	defer f.Close()
-	// A tar file says so at 257 ("ustar"): without it the file is not a
-	// backup; with it, a file that ends early is a truncated one.
-	var magic [5]byte
-	if _, err := f.ReadAt(magic[:], 257); err != nil || string(magic[:]) != "ustar" {
-		return m, "", notBackup(path)
-	}
-	tr := tar.NewReader(f)
 	h, err := tr.Next()
-	if err != nil {
-		return m, "", truncated(path, err)
-	}
-	if h.Name != manifestName || h.Size > maxManifest {
-		return m, "", notBackup(path)
-	}
-	raw, err := io.ReadAll(tr)
-	if err != nil {
-		return m, "", truncated(path, err)
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return m, "", fmt.Errorf("%s: its manifest is not valid: %v", path, err)
-	}
-	if m.Format != Format {
-		return m, "", fmt.Errorf("%s: format %q, this civic reads %q", path, m.Format, Format)
-	}
-	if m.Dump.Name != dumpName || m.Dump.Size <= 0 || len(m.Dump.SHA256) != 64 {
-		return m, "", fmt.Errorf("%s: its manifest does not describe a dump", path)
-	}
-	h, err = tr.Next()
 	if err != nil {
 		return m, "", truncated(path, err)
 	}

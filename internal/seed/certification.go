@@ -27,7 +27,7 @@ var certification2019 []byte
 
 // demoCorrelation ties every event of the demo together, so an auditor (or
 // a clean-up) finds them all by one correlation ID.
-const demoCorrelation = "seed:certification-2019"
+const demoCorrelation = CorrelationPrefix + "certification-2019"
 
 // demoImporter is the actor of the commands the demo issues as the
 // platform itself.

@@ -31,7 +31,7 @@ const civilFile = "data/civil-society.json"
 var civilSocietyData []byte
 
 // civilCorrelation ties every event of the demo together.
-const civilCorrelation = "seed:civil-society"
+const civilCorrelation = CorrelationPrefix + "civil-society"
 
 // CSSIGE and CSSIGEHubs are the IDs of the networks CivilSociety forms:
 // the consortium that carried out the programme, and its regional hubs.

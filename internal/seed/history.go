@@ -21,7 +21,7 @@ import (
 var historyActor = domain.Actor{ID: "system:seed-history", Role: domain.System}
 
 // historyCorrelation ties every event of a generated history together.
-const historyCorrelation = "seed:history"
+const historyCorrelation = CorrelationPrefix + "history"
 
 // HistoryOptions says what History generates.
 type HistoryOptions struct {

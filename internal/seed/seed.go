@@ -32,6 +32,11 @@ const (
 	municipalitiesFile = "data/georgia-municipalities.csv"
 )
 
+// CorrelationPrefix begins the correlation ID of every demo event, so
+// that a ledger can tell its demo data from its own (serve loads the demo
+// by default only into a ledger that holds nothing else).
+const CorrelationPrefix = "seed:"
+
 // Report says what a seeding added.
 type Report struct {
 	// Regions and Municipalities count the registrations made, not those
