@@ -28,12 +28,12 @@ import (
 const appendOneSQL = `
 INSERT INTO eventstore.events
     (event_id, stream_id, version, type, schema_version, occurred_at, data,
-     actor, role, correlation_id, causation_id, command_id)
+     actor, role, correlation_id, causation_id, command_id, epoch)
 SELECT $4, $1,
-       CASE WHEN (h.epoch, h.tx) >= (eventstore.epoch(), pg_current_xact_id()) THEN eventstore.refuse_out_of_order(h.tx, pg_current_xact_id())
+       CASE WHEN (h.epoch, h.tx) >= (c.epoch, pg_current_xact_id()) THEN eventstore.refuse_out_of_order(h.tx, pg_current_xact_id())
             ELSE coalesce(h.version, 0) + 1 END,
-       $5, $6, coalesce($7, now()), $8, $9, $10, $11, $12, $13
-FROM (SELECT 1) AS one
+       $5, $6, coalesce($7, now()), $8, $9, $10, $11, $12, $13, c.epoch
+FROM (SELECT max(epoch) AS epoch FROM eventstore.epochs) AS c
 LEFT JOIN LATERAL (
     SELECT e.version, e.epoch, e.tx FROM eventstore.events e
     WHERE e.stream_id = $1 ORDER BY e.version DESC LIMIT 1
@@ -63,9 +63,9 @@ WITH head AS MATERIALIZED (
 ), ins AS (
     INSERT INTO eventstore.events
         (event_id, stream_id, version, type, schema_version, occurred_at, data,
-         actor, role, correlation_id, causation_id, command_id)
+         actor, role, correlation_id, causation_id, command_id, epoch)
     SELECT u.id, $1, ok.v + u.ord, u.type, u.sv, coalesce(u.occ, now()), u.data::json,
-           u.actor, u.role, u.corr, u.cause, u.cmd
+           u.actor, u.role, u.corr, u.cause, u.cmd, (SELECT max(epoch) FROM eventstore.epochs)
     FROM ok, unnest($4::uuid[], $5::text[], $6::int[], $7::timestamptz[], $8::text[],
                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
         WITH ORDINALITY AS u(id, type, sv, occ, data, actor, role, corr, cause, cmd, ord)
@@ -93,6 +93,9 @@ type querier interface {
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
 	p, err := eventstore.Prepare(stream, expected, events)
 	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := s.takeUp(ctx); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	for attempt := 1; ; attempt++ {
@@ -128,6 +131,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
 	p, err := eventstore.Prepare(stream, expected, events)
 	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := s.takeUp(ctx); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	res, err := s.append(ctx, tx, p)
@@ -194,14 +200,15 @@ const (
 	appendKnownOneSQL = `
 INSERT INTO eventstore.events
     (stream_id, version, event_id, type, schema_version, occurred_at, data,
-     actor, role, correlation_id, causation_id, command_id)
-VALUES ($1, $2, $3, $4, $5, coalesce($6, now()), $7, $8, $9, $10, $11, $12)`
+     actor, role, correlation_id, causation_id, command_id, epoch)
+VALUES ($1, $2, $3, $4, $5, coalesce($6, now()), $7, $8, $9, $10, $11, $12,
+        (SELECT max(epoch) FROM eventstore.epochs))`
 	appendKnownManySQL = `
 INSERT INTO eventstore.events
     (stream_id, version, event_id, type, schema_version, occurred_at, data,
-     actor, role, correlation_id, causation_id, command_id)
+     actor, role, correlation_id, causation_id, command_id, epoch)
 SELECT $1, $2::bigint + u.ord, u.id, u.type, u.sv, coalesce(u.occ, now()), u.data::json,
-       u.actor, u.role, u.corr, u.cause, u.cmd
+       u.actor, u.role, u.corr, u.cause, u.cmd, (SELECT max(epoch) FROM eventstore.epochs)
 FROM unnest($3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::text[],
             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
     WITH ORDINALITY AS u(id, type, sv, occ, data, actor, role, corr, cause, cmd, ord)
@@ -310,8 +317,6 @@ func (s *Store) appendFailed(ctx context.Context, p *eventstore.Prepared, err er
 	switch {
 	case errors.As(err, &pgErr) && pgErr.Code == sqlStateOutOfOrder:
 		return eventstore.AppendResult{}, ErrOutOfOrder
-	case errors.As(err, &pgErr) && pgErr.Code == "23502" && pgErr.ColumnName == "epoch":
-		return eventstore.AppendResult{}, ErrNotTakenUp
 	case errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "events_event_id":
 		res, retry, rerr := s.retryOf(ctx, p)
 		if rerr != nil || retry {
@@ -378,4 +383,21 @@ func nullTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// takeUp takes the log up on this cluster (eventstore.take_up) before the
+// process's first append: a database moved to another cluster since it
+// was migrated starts its new epoch before anything is appended to it,
+// whatever opened it. Appends themselves take the newest epoch without
+// asking the cluster who it is, which costs a read of the control file
+// (see 0004_epoch_per_row.sql).
+func (s *Store) takeUp(ctx context.Context) error {
+	if s.takenUp.Load() {
+		return nil
+	}
+	if _, err := s.db.Exec(ctx, `SELECT eventstore.take_up()`); err != nil {
+		return fmt.Errorf("take up the log on this cluster: %w", err)
+	}
+	s.takenUp.Store(true)
+	return nil
 }

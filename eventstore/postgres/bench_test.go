@@ -285,29 +285,32 @@ func timeSequencer(b *testing.B, pool *pgxpool.Pool, opts postgres.Options, last
 // can do.
 func rawSequence(b *testing.B, pool *pgxpool.Pool, n int) time.Duration {
 	ctx := context.Background()
-	if _, err := pool.Exec(ctx, `CREATE TABLE bench_log (position bigint, tx xid8, seq bigint, hash bytea)`); err != nil {
+	if _, err := pool.Exec(ctx, `CREATE TABLE bench_log (position bigint, epoch integer, tx xid8, seq bigint, hash bytea)`); err != nil {
 		b.Fatal(err)
 	}
 	start := time.Now()
-	lastTx, lastSeq, pos := "0", int64(0), int64(0)
+	lastEpoch, lastTx, lastSeq, pos := int32(0), "0", int64(0), int64(0)
 	for {
-		rows, err := pool.Query(ctx, `SELECT e.tx::text, e.seq, e.data::text, e.actor, e.role, e.correlation_id, e.causation_id, e.command_id FROM eventstore.events e
-			WHERE (e.tx, e.seq) > ($1::text::xid8, $2) AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
-			ORDER BY e.tx, e.seq LIMIT 5000`, lastTx, lastSeq)
+		// In the sequencer's order, (epoch, tx, seq), which its index
+		// serves.
+		rows, err := pool.Query(ctx, `SELECT e.epoch, e.tx::text, e.seq, e.data::text, e.actor, e.role, e.correlation_id, e.causation_id, e.command_id FROM eventstore.events e
+			WHERE (e.epoch, e.tx, e.seq) > ($1, $2::text::xid8, $3) AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
+			ORDER BY e.epoch, e.tx, e.seq LIMIT 5000`, lastEpoch, lastTx, lastSeq)
 		if err != nil {
 			b.Fatal(err)
 		}
 		var positions, seqs []int64
+		var epochs []int32
 		var txs []string
 		var hashes [][]byte
 		for rows.Next() {
 			var data []byte
 			var m eventstore.Metadata
-			if err := rows.Scan(&lastTx, &lastSeq, &data, &m.Actor, &m.Role, &m.CorrelationID, &m.CausationID, &m.CommandID); err != nil {
+			if err := rows.Scan(&lastEpoch, &lastTx, &lastSeq, &data, &m.Actor, &m.Role, &m.CorrelationID, &m.CausationID, &m.CommandID); err != nil {
 				b.Fatal(err)
 			}
 			pos++
-			positions, txs, seqs, hashes = append(positions, pos), append(txs, lastTx), append(seqs, lastSeq), append(hashes, data[:32])
+			positions, epochs, txs, seqs, hashes = append(positions, pos), append(epochs, lastEpoch), append(txs, lastTx), append(seqs, lastSeq), append(hashes, data[:32])
 		}
 		if rows.Err() != nil {
 			b.Fatal(rows.Err())
@@ -315,8 +318,8 @@ func rawSequence(b *testing.B, pool *pgxpool.Pool, n int) time.Duration {
 		if len(positions) == 0 {
 			break
 		}
-		if _, err := pool.Exec(ctx, `INSERT INTO bench_log SELECT * FROM unnest($1::bigint[], $2::text[]::xid8[], $3::bigint[], $4::bytea[])`,
-			positions, txs, seqs, hashes); err != nil {
+		if _, err := pool.Exec(ctx, `INSERT INTO bench_log SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[]::xid8[], $4::bigint[], $5::bytea[])`,
+			positions, epochs, txs, seqs, hashes); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -344,10 +347,11 @@ func BenchmarkReadAll(b *testing.B) {
 		start := time.Now()
 		var lastTx = "0"
 		var lastSeq int64
+		var lastEpoch int32
 		read := 0
 		for {
-			rows, err := pool.Query(ctx, `SELECT e.tx::text, e.seq, `+eventColumns+` FROM eventstore.events e
-				WHERE (e.tx, e.seq) > ($1::text::xid8, $2) ORDER BY e.tx, e.seq LIMIT $3`, lastTx, lastSeq, readAllPage)
+			rows, err := pool.Query(ctx, `SELECT e.epoch, e.tx::text, e.seq, `+eventColumns+` FROM eventstore.events e
+				WHERE (e.epoch, e.tx, e.seq) > ($1, $2::text::xid8, $3) ORDER BY e.epoch, e.tx, e.seq LIMIT $4`, lastEpoch, lastTx, lastSeq, readAllPage)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -356,7 +360,7 @@ func BenchmarkReadAll(b *testing.B) {
 				var e eventstore.Event
 				var id [16]byte
 				m := &e.Metadata
-				if err := rows.Scan(&lastTx, &lastSeq, &id, &e.Stream, &e.Version, &e.Type, &e.SchemaVersion,
+				if err := rows.Scan(&lastEpoch, &lastTx, &lastSeq, &id, &e.Stream, &e.Version, &e.Type, &e.SchemaVersion,
 					&e.OccurredAt, &e.RecordedAt, &e.Data, &m.Actor, &m.Role, &m.CorrelationID, &m.CausationID, &m.CommandID); err != nil {
 					b.Fatal(err)
 				}

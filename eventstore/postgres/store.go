@@ -167,6 +167,9 @@ type Store struct {
 	// epoch is this cluster's epoch of the log (0003_epochs.sql), which the
 	// sequencer reads when it takes the lead.
 	epoch int32
+	// takenUp: this process has run eventstore.take_up, as it does before
+	// its first append (takeUp).
+	takenUp atomic.Bool
 
 	// leading is true while this process's sequencer holds leadership; an
 	// append then wakes it directly instead of notifying through the server.
@@ -306,12 +309,6 @@ func KeyID(pub ed25519.PublicKey) string {
 // later transaction's events of the same stream; it is refused and nothing is
 // written. Append in a fresh transaction.
 var ErrNotFirstWrite = errors.New("append must be the first write of its transaction")
-
-// ErrNotTakenUp: the database was moved to another PostgreSQL cluster
-// (a logical dump restored) and nothing has recorded the new cluster as
-// the log's next epoch yet, so an append could not be ordered: nothing
-// was written. Migrate takes it up (every civic command runs it).
-var ErrNotTakenUp = errors.New("the database was moved to another PostgreSQL cluster and not taken up yet: run civic migrate (or start civic serve)")
 
 // ErrOutOfOrder: the append's transaction ID is older than the stream's last
 // event's, which only a transaction that wrote before its append can cause.
