@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/internal/backup"
+	"github.com/civicledger/civicledger/internal/pgembed"
 	"github.com/civicledger/civicledger/internal/testdb"
 )
 
@@ -111,14 +114,7 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 
 	s = startServer(t, "CIVIC_DATA_DIR="+d2, "DATABASE_URL=")
 	waitReadyz(t, s.addr, http.StatusOK, "")
-	req, _ := http.NewRequest("POST", "http://"+s.addr+"/graphql", strings.NewReader(
-		`{"query":"mutation { formNetwork(input: {id: \"after-restore\", kind: CONSORTIUM, name: {ka: \"ა\", en: \"After\"}, on: \"2021-01-01\"}) { position network { id } } }"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+apiKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := formNetwork(t, s.addr, apiKey, "after-restore")
 	var gq struct {
 		Data struct {
 			FormNetwork struct {
@@ -137,6 +133,23 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 	if code, out, errOut := run(t, env2, "verify"); code != 0 || !strings.Contains(out, "log intact") {
 		t.Fatalf("civic verify on the restored ledger = %d, %q, %q", code, out, errOut)
 	}
+}
+
+// formNetwork has the server at addr form a network with the given ID,
+// as the holder of apiKey, asking for its position and the network as its
+// read model shows it once caught up.
+func formNetwork(t *testing.T, addr, apiKey, id string) *http.Response {
+	t.Helper()
+	q := fmt.Sprintf(`mutation { formNetwork(input: {id: %q, kind: CONSORTIUM, name: {ka: "ა", en: %q}, on: "2021-01-01"}) { position network { id } } }`, id, id)
+	b, _ := json.Marshal(map[string]string{"query": q})
+	req, _ := http.NewRequest("POST", "http://"+addr+"/graphql", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+apiKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
 
 // waitReadyz waits for /readyz to answer status, with reason among its
@@ -221,5 +234,67 @@ func TestKeyUsableAtOnce(t *testing.T) {
 	}
 	if _, err := lookup.Actor(ctx, madeUp); domain.KindOf(err) != domain.Unauthenticated {
 		t.Fatalf("a key with the wrong secret: %v, want Unauthenticated", err)
+	}
+}
+
+// TestServeAfterPgRestore is the operator's path with PostgreSQL's own
+// tools, as the issue reported it: pg_dump -Fc of a ledger while its
+// server runs, pg_restore into a new cluster, a key created there before
+// any server started, then civic serve on it. The key's event gets its
+// position and the key works, a mutation's read model catches up, and
+// civic verify holds. (Before epochs the sequencer refused the restored
+// log for ever while /readyz said 200.)
+func TestServeAfterPgRestore(t *testing.T) {
+	src := testdb.URL(t)
+	keyPath := filepath.Join(t.TempDir(), "key.pem")
+	if _, err := loadSigningKey(keyPath, true); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATABASE_URL": src, "CIVIC_SIGNING_KEY": keyPath, "CIVIC_DATA_DIR": t.TempDir()}
+	if code, _, errOut := run(t, env, "import", "registry"); code != 0 {
+		t.Fatal(errOut)
+	}
+	s := startServer(t, "DATABASE_URL="+src, "CIVIC_SIGNING_KEY="+keyPath, "CIVIC_DATA_DIR="+t.TempDir())
+	waitReadyz(t, s.addr, http.StatusOK, "")
+	bin, err := pgembed.FindBinaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := filepath.Join(t.TempDir(), "civic.dump")
+	if out, err := exec.Command(filepath.Join(bin, "pg_dump"), "-Fc", "--file="+dump, "--dbname="+src).CombinedOutput(); err != nil {
+		t.Fatalf("pg_dump: %v: %s", err, out)
+	}
+	s.stop(t, syscall.SIGTERM)
+
+	cluster, _ := testdb.NewCluster(t)
+	if err := cluster.CreateDatabase(context.Background(), "restored"); err != nil {
+		t.Fatal(err)
+	}
+	target := cluster.URL("restored")
+	if out, err := exec.Command(filepath.Join(bin, "pg_restore"), "--no-owner", "--exit-on-error", "--dbname="+target, dump).CombinedOutput(); err != nil {
+		t.Fatalf("pg_restore: %v: %s", err, out)
+	}
+	env["DATABASE_URL"] = target
+	code, out, errOut := run(t, env, "keys", "create", "--role", "admin", "--name", "ops")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	apiKey := strings.TrimSpace(out)
+
+	s = startServer(t, "DATABASE_URL="+target, "CIVIC_SIGNING_KEY="+keyPath, "CIVIC_DATA_DIR="+t.TempDir())
+	waitReadyz(t, s.addr, http.StatusOK, "")
+	resp := formNetwork(t, s.addr, apiKey, "restored")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"network":{"id":"restored"}`) || !strings.Contains(string(body), `"position"`) {
+		t.Fatalf("the mutation on the restored database: %d %s", resp.StatusCode, body)
+	}
+	readyz := readyzOf(t, s.addr)
+	if es := readyz["eventstore"].(map[string]any); es["pending"] != float64(0) {
+		t.Fatalf("events still unpositioned on the restored database: %v", es)
+	}
+	s.stop(t, syscall.SIGTERM)
+	if code, out, errOut := run(t, env, "verify"); code != 0 || !strings.Contains(out, "log intact") {
+		t.Fatalf("civic verify on the restored database = %d, %q, %q", code, out, errOut)
 	}
 }
