@@ -110,13 +110,12 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts eventstore.R
 // lookup. LATERAL pins that plan: the planner badly underestimates joins on
 // xid8 and would otherwise hash-join the whole log.
 const positionJoin = `LEFT JOIN LATERAL (SELECT position, leaf FROM eventstore.log l
-	WHERE l.seq = e.seq AND l.tx = e.tx) l ON true`
+	WHERE l.seq = e.seq AND l.tx = e.tx AND l.epoch = e.epoch) l ON true`
 
 // A page of the global log is read as two range scans zipped in Go, rather
 // than one index lookup per entry: the log is in (epoch, tx, seq) order, so
 // the entries after a position and the events from that entry's (epoch,
-// tx, seq) on
-// are the same sequence. readLogSQL takes the entries; readEventsSQL takes
+// tx, seq) on are the same sequence. readLogSQL takes the entries; readEventsSQL takes
 // the events between the page's first and last entries.
 const (
 	readLogSQL = `SELECT position, leaf, epoch, tx::text, seq FROM eventstore.log

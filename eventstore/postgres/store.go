@@ -14,14 +14,23 @@
 // commit order, so a reader that remembers "position > N" loses the slower
 // transaction's event). Instead a sequencer, one leader at a time across all
 // servers (a session advisory lock), reads only settled rows (transaction ID
-// below the oldest running transaction's) in (transaction ID, sequence)
-// order, assigns dense positions 1..N, extends a SHA-256 hash chain and an
+// below the oldest running transaction's) in (epoch, transaction ID,
+// sequence) order, assigns dense positions 1..N, extends a SHA-256 hash chain and an
 // RFC 6962 Merkle tree over the entries (eventstore/tlog; its nodes of
 // every fourth level stored, so proofs are a few reads), and every
 // CheckpointEvery events or CheckpointInterval signs the tree's root in a
 // C2SP tlog-checkpoint note with Ed25519 (tree.go serves the proofs,
 // verify.go checks it all). Readers of the global log see sequenced events only, so
 // nothing can ever appear behind them.
+//
+// Transaction IDs belong to one cluster, and a database moves between
+// clusters (pg_dump and pg_restore, pg_upgrade, a copy): so every event
+// records its epoch, the run of the log on one cluster, and an older
+// epoch's events are all settled and come before a newer one's. A
+// process takes the log up on its cluster (eventstore.take_up: a new
+// epoch when the cluster is another, or its transaction counter is behind
+// its own epoch's events) when it migrates, before its first append and
+// at each sequencer election; see migrations/0003_epochs.sql and 0004.
 //
 // Appends wake the sequencer in-process, or with NOTIFY from a separate
 // connection when another process leads (a NOTIFY inside the append's own
