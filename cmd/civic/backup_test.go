@@ -20,6 +20,7 @@ import (
 	"github.com/civicledger/civicledger/internal/backup"
 	"github.com/civicledger/civicledger/internal/pgembed"
 	"github.com/civicledger/civicledger/internal/testdb"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // TestBackupAndRestoreCommands runs the commands as an operator would:
@@ -132,6 +133,39 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 	s.stop(t, syscall.SIGTERM)
 	if code, out, errOut := run(t, env2, "verify"); code != 0 || !strings.Contains(out, "log intact") {
 		t.Fatalf("civic verify on the restored ledger = %d, %q, %q", code, out, errOut)
+	}
+
+	// A superuser alters an event under a signed checkpoint, and the
+	// backup taken after is whole (its manifest is honest about what it
+	// holds): the restore goes through, and then says the log cannot be
+	// trusted from that position on, exiting 1.
+	cluster, err := pgembed.Start(context.Background(), pgembed.Options{Dir: filepath.Join(d2, "postgres")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(context.Background(), cluster.URL("civic"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pool.Exec(context.Background(), `SET session_replication_role = replica;
+		UPDATE eventstore.events e SET data = '{"altered":true}' FROM eventstore.log l
+		WHERE (l.epoch, l.tx, l.seq) = (e.epoch, e.tx, e.seq) AND l.position = 40`)
+	pool.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	altered := filepath.Join(t.TempDir(), "altered.backup")
+	mustRun(env2, "backup", altered)
+	d3 := publicDir(t)
+	if err := os.WriteFile(filepath.Join(d3, "signing-key.pem"), keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = run(t, map[string]string{"CIVIC_DATA_DIR": d3}, "restore", altered)
+	if code != exitFailed || !strings.Contains(out, "position 40 onwards cannot be trusted") {
+		t.Fatalf("restoring a backup of an altered log = %d:\n%s", code, out)
 	}
 }
 
