@@ -26,7 +26,14 @@ const (
 	actorKey ctxKey = iota
 	correlationKey
 	minPositionKey
+	principalKey
 )
+
+// principalFrom returns who the request's limits apply to (principal).
+func principalFrom(ctx context.Context) string {
+	who, _ := ctx.Value(principalKey).(string)
+	return who
+}
 
 // ActorFrom returns the caller; anonymous when the request carried no key.
 func ActorFrom(ctx context.Context) domain.Actor {
@@ -152,7 +159,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			actor = a
 		}
 		ctx = WithActor(ctx, actor)
-		if !s.limiter.allow(principal(actor, r), time.Now()) {
+		who := principal(actor, r)
+		ctx = context.WithValue(ctx, principalKey, who)
+		if !s.limiter.allow(who, time.Now()) {
 			w.Header().Set("Retry-After", "1")
 			s.refuse(w, r, http.StatusTooManyRequests, codeRateLimited,
 				"over the limit of %g requests a second for this key; slow down", s.cfg.RatePerSecond)

@@ -43,6 +43,11 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.Is(err, context.DeadlineExceeded):
 			gerr.Message = "the request took too long and was stopped"
 			gerr.Extensions["code"] = "TIMEOUT"
+		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			// The request's context ended (its budget, or the client
+			// left): execute logs that once for the request.
+			gerr.Message = "the request was stopped before this field was resolved"
+			gerr.Extensions["code"] = "TIMEOUT"
 		case isStatementTimeout(err):
 			// The statement timeout guards the database against one
 			// query; the caller can narrow the query or try later.

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -31,6 +33,8 @@ const (
 	codePersistedRequired    = "PERSISTED_QUERY_REQUIRED"
 	codeUnauthenticated      = "UNAUTHENTICATED"
 	codeRateLimited          = "RATE_LIMITED"
+	codeTooManyExpensive     = "TOO_MANY_EXPENSIVE_OPERATIONS"
+	codeResponseTooLarge     = "RESPONSE_TOO_LARGE"
 )
 
 // statusFor maps the errors of a request that could not run to an HTTP
@@ -100,7 +104,7 @@ func requestError(code, format string, args ...any) *gqlerror.Error {
 // mutations. It replaces gqlgen's so that status codes follow GraphQL over
 // HTTP as DESIGN.md lays it out (400 unparseable, 422 invalid, 415 wrong
 // content type, 406 unacceptable, 413 too large).
-type postTransport struct{}
+type postTransport struct{ s *Server }
 
 // Supports implements graphql.Transport: every POST except a WebSocket
 // upgrade, which the WebSocket transport takes.
@@ -112,7 +116,7 @@ func (postTransport) Supports(r *http.Request) bool {
 // GraphQL over HTTP status (406, 415, 413, 400), then decodes the body with
 // numbers kept as written, so large integer variables stay exact, and runs
 // the operation.
-func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	rt := responseType(r)
 	if rt == "" {
 		writeErrors(w, mediaJSON, http.StatusNotAcceptable, requestError(codeNotAcceptable,
@@ -143,13 +147,13 @@ func (postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		return
 	}
 	params.Headers = r.Header
-	execute(w, r, exec, rt, &params, false)
+	t.s.execute(w, r, exec, rt, &params, false)
 }
 
 // getTransport serves GET /graphql for persisted queries only: a GET is
 // cacheable and logged by proxies, which suits a known query named by its
 // hash, not arbitrary text.
-type getTransport struct{}
+type getTransport struct{ s *Server }
 
 // Supports implements graphql.Transport: every GET except a WebSocket
 // upgrade, so a GET of a query's text gets an error that says to POST it.
@@ -160,7 +164,7 @@ func (getTransport) Supports(r *http.Request) bool {
 // Do implements graphql.Transport: it reads the request from the URL's query
 // string and runs it only if it names a persisted query; mutations are
 // refused later, in execute, once the operation is known.
-func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	rt := responseType(r)
 	if rt == "" {
 		writeErrors(w, mediaJSON, http.StatusNotAcceptable, requestError(codeNotAcceptable,
@@ -184,17 +188,33 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 			"GET serves persisted queries only: send extensions.persistedQuery.sha256Hash, or POST the query"))
 		return
 	}
-	execute(w, r, exec, rt, &params, true)
+	t.s.execute(w, r, exec, rt, &params, true)
 }
 
-// execute runs a parsed request and writes the response.
-func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, rt string, params *graphql.RawParams, viaGet bool) {
-	ctx := r.Context()
+// execute runs a parsed request and writes the response, within the
+// request's budget: a wall time after which its resolvers and their SQL
+// are cancelled (RequestTimeout), a slot among the expensive operations
+// running at once when its complexity makes it one (the expensive gate),
+// and a cap on the response's size. A request cut short is logged once,
+// here, not once per field that failed with it.
+func (s *Server) execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, rt string, params *graphql.RawParams, viaGet bool) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	defer cancel()
 	rc, errs := exec.CreateOperationContext(ctx, params)
 	if errs != nil {
+		if len(errs) > maxErrors {
+			more := requestError(errcode.ValidationFailed, "and %d more errors", len(errs)-maxErrors)
+			errs = append(errs[:maxErrors:maxErrors], more)
+		}
 		w.Header().Set("Content-Type", rt)
 		w.WriteHeader(statusFor(errs))
-		json.NewEncoder(w).Encode(exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs))
+		resp := exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		// GraphQL over HTTP: a request that failed before it ran has no
+		// data entry, not a null one.
+		json.NewEncoder(w).Encode(struct {
+			Errors     gqlerror.List  `json:"errors"`
+			Extensions map[string]any `json:"extensions,omitempty"`
+		}{resp.Errors, resp.Extensions})
 		return
 	}
 	switch op := rc.Operation.Operation; {
@@ -206,9 +226,46 @@ func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor,
 		writeErrors(w, rt, http.StatusMethodNotAllowed, requestError(codeMethodNotAllowed, "mutations must be POSTed"))
 		return
 	}
+	octx := graphql.WithOperationContext(ctx, rc)
+	if st := extension.GetComplexityStats(octx); st != nil && st.Complexity >= s.cfg.ExpensiveComplexity {
+		who := principalFrom(ctx)
+		if !s.expensive.enter(ctx, who) {
+			w.Header().Set("Retry-After", "1")
+			writeErrors(w, rt, http.StatusTooManyRequests, requestError(codeTooManyExpensive,
+				"too many expensive operations at once (complexity %d; at most %d at a time for %s, %d in all): wait for one to end",
+				st.Complexity, s.cfg.MaxExpensivePerKey, whom(who), s.cfg.MaxExpensive))
+			return
+		}
+		defer s.expensive.leave(who)
+	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
+	resp := responses(ctx)
+	if err := ctx.Err(); err != nil {
+		what := "its time budget ran out"
+		if r.Context().Err() != nil {
+			what = "the client went away"
+		}
+		s.log.WarnContext(ctx, "request stopped", "why", what, "budget", s.cfg.RequestTimeout,
+			"operation", rc.OperationName, "correlation_id", correlationID(ctx))
+	}
+	if len(resp.Data) > s.cfg.MaxResponseBytes {
+		e := requestError(codeResponseTooLarge, "the response would be %d bytes, over the limit of %d: ask for fewer fields or rows", len(resp.Data), s.cfg.MaxResponseBytes)
+		resp = &graphql.Response{Errors: gqlerror.List{e}}
+	}
 	w.Header().Set("Content-Type", rt)
-	writeResponse(w, responses(ctx))
+	writeResponse(w, resp)
+}
+
+// maxErrors bounds the errors a refused request is answered with: a
+// thousand repeated directives once made a 170 KB answer.
+const maxErrors = 20
+
+// whom names a principal in a message.
+func whom(who string) string {
+	if strings.HasPrefix(who, "ip:") {
+		return "this address"
+	}
+	return "this key"
 }
 
 // writeResponse writes a response. Its data is JSON already, written as

@@ -41,6 +41,25 @@ type Config struct {
 	// MaxComplexity caps an operation's cost, each field counting 1 and a
 	// list counting its page size times its fields (5,000).
 	MaxComplexity int
+	// MaxTokens caps the tokens of a query document (10,000), MaxFields
+	// its fields once fragments are expanded (1,000), MaxDirectives the
+	// directives at one location (5); all are checked before validation,
+	// in time linear in the document (documentLimits).
+	MaxTokens     int
+	MaxFields     int
+	MaxDirectives int
+	// RequestTimeout is an operation's budget of wall time: its resolvers
+	// and their SQL are cancelled when it runs out (15s).
+	RequestTimeout time.Duration
+	// MaxResponseBytes caps a response's data (8 MiB).
+	MaxResponseBytes int
+	// ExpensiveComplexity is the complexity from which an operation is
+	// expensive (500): at most MaxExpensivePerKey of those run at once for
+	// one key or address (2), and MaxExpensive in all (4), so that no one
+	// caller holds every database connection.
+	ExpensiveComplexity int
+	MaxExpensivePerKey  int
+	MaxExpensive        int
 	// RatePerSecond and RateBurst bound each API key's (or anonymous
 	// address's) requests (20 a second, bursts of 40).
 	RatePerSecond float64
@@ -81,6 +100,30 @@ func (c *Config) defaults() {
 	}
 	if c.MaxComplexity <= 0 {
 		c.MaxComplexity = 5000
+	}
+	if c.MaxTokens <= 0 {
+		c.MaxTokens = 10_000
+	}
+	if c.MaxFields <= 0 {
+		c.MaxFields = 1000
+	}
+	if c.MaxDirectives <= 0 {
+		c.MaxDirectives = 5
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 15 * time.Second
+	}
+	if c.MaxResponseBytes <= 0 {
+		c.MaxResponseBytes = 8 << 20
+	}
+	if c.ExpensiveComplexity <= 0 {
+		c.ExpensiveComplexity = 500
+	}
+	if c.MaxExpensivePerKey <= 0 {
+		c.MaxExpensivePerKey = 2
+	}
+	if c.MaxExpensive <= 0 {
+		c.MaxExpensive = 4
 	}
 	if c.RatePerSecond == 0 {
 		c.RatePerSecond = 20
@@ -152,6 +195,8 @@ type Server struct {
 	store   eventstore.Store
 	runner  *projections.Runner
 	sockets sockets
+	// expensive holds the slots of the expensive operations running.
+	expensive *gate
 	// logs serves the log's checkpoints and proofs (logRoutes).
 	logs http.Handler
 }
@@ -166,11 +211,12 @@ func NewServer(deps Deps, cfg Config) *Server {
 		deps.Now = time.Now
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     deps.Logger,
-		keys:    &keyCache{lookup: deps.Keys},
-		limiter: newLimiter(cfg.RatePerSecond, cfg.RateBurst),
-		reads:   deps.Reads,
+		cfg:       cfg,
+		log:       deps.Logger,
+		keys:      &keyCache{lookup: deps.Keys},
+		limiter:   newLimiter(cfg.RatePerSecond, cfg.RateBurst),
+		reads:     deps.Reads,
+		expensive: newGate(cfg.MaxExpensive, cfg.MaxExpensivePerKey),
 	}
 	r := &Resolver{deps: deps, cfg: cfg, views: catalog.Views}
 	gc := generated.Config{Resolvers: r}
@@ -189,13 +235,18 @@ func NewServer(deps Deps, cfg Config) *Server {
 	h := handler.New(es)
 	s.store, s.runner = deps.Store, deps.Runner
 	h.AddTransport(websocketTransport{s: s})
-	h.AddTransport(getTransport{})
-	h.AddTransport(postTransport{})
-	h.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	h.AddTransport(getTransport{s})
+	h.AddTransport(postTransport{s})
+	docs := lru.New[*ast.QueryDocument](1000)
+	h.SetQueryCache(docs)
+	h.SetParserTokenLimit(cfg.MaxTokens)
 	h.Use(introspection{public: cfg.PublicIntrospection})
 	h.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	h.Use(depthLimit{max: cfg.MaxDepth})
+	// After the persisted query's text is known, before gqlgen parses it.
+	h.Use(documentLimits{maxTokens: cfg.MaxTokens, maxFields: cfg.MaxFields, maxDepth: cfg.MaxDepth,
+		maxDirectives: cfg.MaxDirectives, cache: docs})
 	h.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	h.Use(inputHygiene{})
 	h.SetErrorPresenter(presentError(s.log))
 	h.SetRecoverFunc(recoverPanic(s.log))
 	s.exec = h
