@@ -13,6 +13,7 @@ require (
 	github.com/vektah/gqlparser/v2 v2.5.64
 	github.com/vikstrous/dataloadgen v0.0.10
 	golang.org/x/mod v0.38.0
+	golang.org/x/time v0.16.0
 )
 
 require (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -159,12 +158,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			actor = a
 		}
 		ctx = WithActor(ctx, actor)
-		who := principal(actor, r)
+		who := s.principal(actor, r)
 		ctx = context.WithValue(ctx, principalKey, who)
-		if !s.limiter.allow(who, time.Now()) {
-			w.Header().Set("Retry-After", "1")
+		if ok, wait := s.limiter.allow(who, time.Now()); !ok {
+			w.Header().Set("Retry-After", retryAfter(wait))
 			s.refuse(w, r, http.StatusTooManyRequests, codeRateLimited,
-				"over the limit of %g requests a second for this key; slow down", s.cfg.RatePerSecond)
+				"over the limit of %g requests a second for %s; slow down (retry in %s)", s.cfg.RatePerSecond, whom(who), wait.Round(time.Millisecond))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
@@ -178,15 +177,18 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, code
 	writeErrors(w, responseType(r), status, e)
 }
 
-// principal is who a rate limit applies to: the key, or the client's
-// address for anonymous callers.
-func principal(a domain.Actor, r *http.Request) string {
+// principal is who a limit applies to: the key, or the client's address
+// for anonymous callers (behind a trusted proxy, the address it forwards
+// for: clientAddress).
+func (s *Server) principal(a domain.Actor, r *http.Request) string {
 	if a.SignedIn() {
 		return a.ID
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return "ip:" + host
+	return "ip:" + clientAddress(r, s.cfg.TrustedProxies)
+}
+
+// allowed takes a token from who's bucket, reporting whether there was one.
+func (s *Server) allowed(who string) bool {
+	ok, _ := s.limiter.allow(who, time.Now())
+	return ok
 }

@@ -140,3 +140,20 @@ func TestHostileRequests(t *testing.T) {
 	// The server still answers.
 	e.do(domain.Anonymous, `{ regions { code } }`, nil).ok(t)
 }
+
+// TestRequestErrorsSayWhatIsWrong: a malformed request is told what is
+// wrong with it in its own terms, not in Go's.
+func TestRequestErrorsSayWhatIsWrong(t *testing.T) {
+	e := newEnv(t, graph.Config{RatePerSecond: -1})
+	for body, want := range map[string]string{
+		`{"query":"{ viewer { role } }","variables":"oops"}`: "variables must be a JSON object (or null), not a string",
+		`{"query":42}`:                  "query must be a string (or null), not a number",
+		`{"query":"{ viewer { role } }`: "the request body is not valid JSON",
+		`"{ viewer { role } }"`:         "the request body must be a JSON object with a query",
+	} {
+		r := e.raw(request{body: body})
+		if r.Status != http.StatusBadRequest || len(r.Errors) != 1 || r.Errors[0].Message != want {
+			t.Errorf("%s: %d %+v, want 400 %q", body, r.Status, r.Errors, want)
+		}
+	}
+}

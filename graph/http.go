@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -139,15 +140,64 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		writeErrors(w, rt, http.StatusBadRequest, requestError(codeBadRequest, "the request body could not be read"))
 		return
 	}
-	var params graphql.RawParams
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&params); err != nil {
-		writeErrors(w, rt, http.StatusBadRequest, requestError(codeBadRequest, "the request body is not valid JSON: %v", err))
+	params, err := decodeParams(body)
+	if err != nil {
+		writeErrors(w, rt, http.StatusBadRequest, requestError(codeBadRequest, "%v", err))
 		return
 	}
 	params.Headers = r.Header
-	t.s.execute(w, r, exec, rt, &params, false)
+	t.s.execute(w, r, exec, rt, params, false)
+}
+
+// decodeParams reads a GraphQL-over-HTTP request body: a JSON object with
+// query and operationName strings and variables and extensions objects,
+// each optional or null. What is wrong is said in terms of the request,
+// not of the Go types it is decoded into. Numbers are kept as written, so
+// large integer variables stay exact.
+func decodeParams(body []byte) (*graphql.RawParams, error) {
+	var wire map[string]json.RawMessage
+	if err := json.Unmarshal(body, &wire); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) || len(bytes.TrimSpace(body)) == 0 {
+			return nil, errors.New("the request body is not valid JSON")
+		}
+		return nil, errors.New("the request body must be a JSON object with a query")
+	}
+	p := &graphql.RawParams{}
+	for name, dst := range map[string]any{"query": &p.Query, "operationName": &p.OperationName, "variables": &p.Variables, "extensions": &p.Extensions} {
+		raw, ok := wire[name]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(dst); err != nil {
+			want := "a JSON object"
+			if name == "query" || name == "operationName" {
+				want = "a string"
+			}
+			return nil, fmt.Errorf("%s must be %s (or null), not %s", name, want, jsonKind(raw))
+		}
+	}
+	return p, nil
+}
+
+// jsonKind names the kind of a JSON value, for messages.
+func jsonKind(raw json.RawMessage) string {
+	switch b := bytes.TrimSpace(raw); {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == '"':
+		return "a string"
+	case b[0] == '{':
+		return "an object"
+	case b[0] == '[':
+		return "an array"
+	case b[0] == 't' || b[0] == 'f':
+		return "a boolean"
+	default:
+		return "a number"
+	}
 }
 
 // getTransport serves GET /graphql for persisted queries only: a GET is
@@ -206,8 +256,14 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 			more := requestError(errcode.ValidationFailed, "and %d more errors", len(errs)-maxErrors)
 			errs = append(errs[:maxErrors:maxErrors], more)
 		}
+		status := statusFor(errs)
+		if rt == mediaGraphQLResponse && status == http.StatusUnprocessableEntity && coercionFailed(errs) {
+			// GraphQL over HTTP: with its own media type, a request whose
+			// variables cannot be coerced is a bad request.
+			status = http.StatusBadRequest
+		}
 		w.Header().Set("Content-Type", rt)
-		w.WriteHeader(statusFor(errs))
+		w.WriteHeader(status)
 		resp := exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
 		// GraphQL over HTTP: a request that failed before it ran has no
 		// data entry, not a null one.
@@ -254,6 +310,17 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	}
 	w.Header().Set("Content-Type", rt)
 	writeResponse(w, resp)
+}
+
+// coercionFailed reports whether errs are about the request's variables
+// (gqlgen's coercion errors have a path starting at "variable").
+func coercionFailed(errs gqlerror.List) bool {
+	for _, e := range errs {
+		if len(e.Path) == 0 || e.Path[0] != ast.PathName("variable") {
+			return false
+		}
+	}
+	return len(errs) > 0
 }
 
 // maxErrors bounds the errors a refused request is answered with: a

@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -86,6 +87,10 @@ type Config struct {
 	// in or not (64).
 	MaxSocketsPerKey     int
 	MaxSocketsPerAddress int
+	// TrustedProxies are the addresses of the reverse proxies in front of
+	// the server, whose X-Forwarded-For names the client an anonymous
+	// caller's limits apply to; none: the peer's address is the client's.
+	TrustedProxies []netip.Prefix
 	// Witnesses are the witnesses whose co-signatures of the log's
 	// checkpoints POST /log/cosignature takes; none: it takes none.
 	Witnesses []note.Verifier

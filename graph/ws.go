@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -154,7 +153,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, exec graphq
 		return // the upgrader has answered with an HTTP error
 	}
 	ctx, cancel := context.WithCancel(r.Context())
-	c := &socket{s: s, conn: conn, exec: exec, req: r, addr: clientAddress(r), ctx: ctx, cancel: cancel, ops: map[string]*operation{}}
+	c := &socket{s: s, conn: conn, exec: exec, req: r, addr: clientAddress(r, s.cfg.TrustedProxies), ctx: ctx, cancel: cancel, ops: map[string]*operation{}}
 	c.lastRead.Store(time.Now().UnixNano())
 	conn.SetReadLimit(s.cfg.MaxBodyBytes)
 	conn.SetCloseHandler(c.closeReceived)
@@ -179,15 +178,6 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, exec graphq
 		go c.keepAlive()
 	}
 	c.readLoop()
-}
-
-// clientAddress is the host a socket counts against.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // readLoop reads until the connection ends: the client closed it, it
@@ -274,7 +264,7 @@ func (c *socket) init(payload json.RawMessage) {
 		return
 	}
 	s := c.s
-	if !s.limiter.allow(principal(actor, c.req), time.Now()) {
+	if ok, _ := s.limiter.allow(s.principal(actor, c.req), time.Now()); !ok {
 		c.close(closeTooMany, fmt.Sprintf("over the limit of %g requests a second; slow down", s.cfg.RatePerSecond))
 		return
 	}
@@ -365,7 +355,7 @@ func (c *socket) subscribe(m wsMessage) {
 	case dup:
 		c.close(closeSubscriberExists, fmt.Sprintf("an operation with id %q is running already", m.ID))
 		return
-	case !s.limiter.allow(principal(ActorFrom(c.base), c.req), time.Now()):
+	case !s.allowed(s.principal(ActorFrom(c.base), c.req)):
 		c.close(closeTooMany, fmt.Sprintf("over the limit of %g requests a second; slow down", s.cfg.RatePerSecond))
 		return
 	case running >= s.cfg.MaxOperationsPerSocket:

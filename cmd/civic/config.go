@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -32,6 +33,9 @@ type config struct {
 	// signed; verify holds the log to them.
 	checkpointEvery    int64
 	checkpointInterval time.Duration
+	// trustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (CIVIC_TRUSTED_PROXIES).
+	trustedProxies []netip.Prefix
 	// witnesses are the witnesses whose co-signatures the server takes
 	// and verify counts (CIVIC_WITNESSES: their note verifier keys).
 	witnesses []note.Verifier
@@ -96,6 +100,20 @@ func (m *Main) config() (config, error) {
 			return c, fmt.Errorf("CIVIC_WITNESSES: %w", err)
 		}
 		c.witnesses = append(c.witnesses, v)
+	}
+	for _, p := range strings.Split(get("CIVIC_TRUSTED_PROXIES", ""), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return c, fmt.Errorf("CIVIC_TRUSTED_PROXIES: %q is neither an address nor a CIDR prefix (such as 10.0.0.0/8)", p)
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.trustedProxies = append(c.trustedProxies, prefix.Masked())
 	}
 	for _, p := range strings.Split(get("CIVIC_TRUSTED_KEYS", ""), ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -193,7 +211,7 @@ func (c config) graph(addr net.Addr) graph.Config {
 		RatePerSecond: rate, RateBurst: int(2 * c.ratePerSecond),
 		WaitTimeout: c.waitTimeout, PublicIntrospection: public,
 		MaxSocketsPerKey: c.socketsPerKey, MaxSocketsPerAddress: c.socketsPerAddress,
-		Witnesses: c.witnesses,
+		Witnesses: c.witnesses, TrustedProxies: c.trustedProxies,
 	}
 }
 

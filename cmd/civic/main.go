@@ -114,6 +114,8 @@ Configuration (environment):
   CIVIC_RATE_LIMIT      requests a second per API key or anonymous address (20; 0: none)
   CIVIC_MAX_DEPTH, CIVIC_MAX_COMPLEXITY, CIVIC_MAX_BODY_BYTES  query limits (12, 5000, 1 MiB)
   CIVIC_MAX_SOCKETS_PER_KEY, CIVIC_MAX_SOCKETS_PER_ADDRESS      open WebSockets (16, 64)
+  CIVIC_TRUSTED_PROXIES comma-separated addresses or CIDR prefixes of reverse proxies whose
+                        X-Forwarded-For names the client anonymous limits apply to
   CIVIC_INTROSPECTION   public or signed-in (default: public on a loopback address)
   CIVIC_DEMO            on or off: serve loads the 2019 demo cycle (default: on for the
                         embedded database while its ledger holds nothing else, off with

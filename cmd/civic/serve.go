@@ -131,10 +131,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			log.Error("revocation watch stopped", "err", err)
 		}
 	}()
+	// Requests run under a context of their own that shutdown cancels
+	// once their grace is over, so work in flight (its SQL included)
+	// stops rather than hold the process.
+	requests, cancelRequests := context.WithCancel(context.Background())
+	defer cancelRequests()
 	srv := &http.Server{
 		Handler:           routes(a, api.Handler(), log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return requests },
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -147,10 +153,19 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 	}
 	log.Info("civic shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	// Requests in flight get shutdownGrace to finish; then they are
+	// cancelled, and get as long again to return.
+	graceCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("shutdown: requests still running were cut off", "err", err)
+	if err := srv.Shutdown(graceCtx); err != nil {
+		log.Warn("shutdown: cancelling the requests still running", "grace", shutdownGrace)
+		cancelRequests()
+		stopCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		if err := srv.Shutdown(stopCtx); err != nil {
+			log.Warn("shutdown: requests still running were cut off", "err", err)
+			srv.Close()
+		}
 	}
 	api.Close()
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -158,6 +173,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+// shutdownGrace is how long a stopping server lets the requests in flight
+// finish, and then, once cancelled, return.
+const shutdownGrace = 3 * time.Second
 
 // ensureDataDir creates the data directory, traversable by other users
 // (mode 0711: they can reach what is inside by name, not list it) because a
