@@ -460,6 +460,7 @@ func TestLimits(t *testing.T) {
 		{"body over the cap", request{body: `{"query":"{ viewer { role } }", "pad": "` + strings.Repeat("x", 5000) + `"}`}, 413, "PAYLOAD_TOO_LARGE"},
 		{"unknown API key", request{key: "civ_000000000000_" + strings.Repeat("0", 64), body: `{"query":"{ viewer { role } }"}`}, 401, "UNAUTHENTICATED"},
 		{"malformed API key", request{key: "hunter2", body: `{"query":"{ viewer { role } }"}`}, 401, "UNAUTHENTICATED"},
+		{"Civic-Min-Position beyond the head", request{body: `{"query":"{ viewer { role } }"}`, header: map[string]string{"Civic-Min-Position": "999999999"}}, 400, "BAD_REQUEST"},
 		{"GET without a persisted query", request{method: http.MethodGet, path: "/graphql?query=%7Bviewer%7Brole%7D%7D"}, 400, "PERSISTED_QUERY_REQUIRED"},
 		{"subscription over POST", request{body: `{"query":"subscription { projectionStatus { name } }"}`}, 405, "METHOD_NOT_ALLOWED"},
 		{"role without the right", request{key: "analyst", body: mustJSON(map[string]any{"query": registerOrg, "variables": orgInput(9)})}, 200, "FORBIDDEN"},

@@ -92,13 +92,20 @@ func minPosition(ctx context.Context) int64 {
 
 // withMinPosition reads the Civic-Min-Position header: "reflect at least
 // this log position", typically the position a mutation returned.
-func withMinPosition(next http.Handler) http.Handler {
+func (s *Server) withMinPosition(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h := r.Header.Get("Civic-Min-Position"); h != "" {
 			p, err := strconv.ParseInt(h, 10, 64)
 			if err != nil || p < 0 {
 				writeErrors(w, responseType(r), http.StatusBadRequest, requestError(codeBadRequest,
 					"Civic-Min-Position must be a log position (a non-negative integer), not %q", h))
+				return
+			}
+			// A position the log has not reached is no write of the
+			// caller's: refused at once, not after the wait runs out.
+			if head, err := s.store.Head(r.Context()); err == nil && p > head {
+				writeErrors(w, responseType(r), http.StatusBadRequest, requestError(codeBadRequest,
+					"Civic-Min-Position %d is beyond the log's head, %d: give the position a mutation returned", p, head))
 				return
 			}
 			r = r.WithContext(context.WithValue(r.Context(), minPositionKey, p))

@@ -262,7 +262,7 @@ func NewServer(deps Deps, cfg Config) *Server {
 // Handler returns the HTTP handler: the API at /graphql and GraphiQL at /.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", s.authenticate(s.limitBody(withMinPosition(s.withLoaders(s.exec)))))
+	mux.Handle("/graphql", s.authenticate(s.limitBody(s.withMinPosition(s.withLoaders(s.exec)))))
 	mux.Handle("/log/", s.authenticate(s.limitBody(s.logs)))
 	mux.HandleFunc("GET /{$}", graphiQL)
 	return mux

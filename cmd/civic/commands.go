@@ -91,6 +91,14 @@ func (m *Main) keys(ctx context.Context, args []string) error {
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
+		switch {
+		case fs.NArg() > 0:
+			return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), usage)
+		case *role == "":
+			return errors.New("--role is required: analyst, applicant, hub, expert, consortium, auditor or admin")
+		case strings.TrimSpace(*name) == "":
+			return errors.New("--name is required: who the key is for, e.g. dashboard.transparency-international")
+		}
 		r, err := domain.ParseRole(*role)
 		if err != nil {
 			return fmt.Errorf("--role: %s", domain.MessageOf(err))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/internal/notify"
+	"github.com/civicledger/civicledger/projections"
 )
 
 // routes returns the HTTP handler: the GraphQL API and GraphiQL, and the
@@ -104,6 +105,9 @@ func readyz(w http.ResponseWriter, r *http.Request, a *app, log *slog.Logger) {
 		active := map[string]bool{}
 		var list []map[string]any
 		for _, p := range ps {
+			if p.State == projections.StateRetired {
+				continue // history, not health: the list would only grow
+			}
 			list = append(list, map[string]any{
 				"name": p.Name, "version": p.Version, "generation": p.Generation, "state": p.State,
 				"position": p.Position, "lag_events": p.LagEvents, "lag_seconds": p.LagSeconds,

@@ -396,6 +396,15 @@ func TestKeysCommand(t *testing.T) {
 	if code, _, errOut := run(t, env, "import", "registry"); code != 0 {
 		t.Fatalf("import: %s", errOut)
 	}
+	for args, want := range map[string]string{
+		"--role analyst":            "--name is required",
+		"--name x":                  "--role is required",
+		"--role anonymous --name x": "not a role a key can have",
+	} {
+		if code, _, errOut := run(t, env, append([]string{"keys", "create"}, strings.Fields(args)...)...); code == 0 || !strings.Contains(errOut, want) {
+			t.Errorf("keys create %s = %d, %q; want an error saying %q", args, code, errOut, want)
+		}
+	}
 	code, out, errOut := run(t, env, "keys", "create", "--role", "analyst", "--name", "dashboard.example")
 	key := strings.TrimSpace(out)
 	if code != 0 || !strings.HasPrefix(key, "civ_") || !strings.Contains(errOut, "shown once") {

@@ -181,3 +181,36 @@ func TestReadyzTellsTheTruth(t *testing.T) {
 		t.Fatalf("/metrics does not say the sequencer fails:\n%s", metrics)
 	}
 }
+
+// TestReadyzListsLiveGenerations: after a rebuild, /readyz lists each
+// read model's live generations, not the retired ones it replaced.
+func TestReadyzListsLiveGenerations(t *testing.T) {
+	url := testdb.URL(t)
+	keyPath := filepath.Join(t.TempDir(), "key.pem")
+	if _, err := loadSigningKey(keyPath, true); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATABASE_URL": url, "CIVIC_SIGNING_KEY": keyPath, "CIVIC_DATA_DIR": t.TempDir()}
+	if code, _, errOut := run(t, env, "rebuild", "keys"); code != 0 {
+		t.Fatalf("rebuild: %s", errOut)
+	}
+	s := startServer(t, "DATABASE_URL="+url, "CIVIC_SIGNING_KEY="+keyPath, "CIVIC_DATA_DIR="+t.TempDir())
+	waitReadyz(t, s.addr, http.StatusOK, "")
+	if code, _, errOut := run(t, env, "rebuild", "keys"); code != 0 {
+		t.Fatalf("rebuild: %s", errOut)
+	}
+	body := readyzOf(t, s.addr)
+	keys := 0
+	for _, p := range body["projections"].([]any) {
+		p := p.(map[string]any)
+		if p["state"] == "retired" {
+			t.Errorf("/readyz lists a retired generation: %v", p)
+		}
+		if p["name"] == "keys" {
+			keys++
+		}
+	}
+	if keys != 1 {
+		t.Errorf("/readyz lists %d generations of keys, want the live one", keys)
+	}
+}

@@ -148,6 +148,9 @@ func (s *Service) CreateKey(ctx context.Context, meta domain.Meta, cmd CreateKey
 	if err != nil {
 		return "", "", res, err
 	}
+	if role == domain.Anonymous || role == domain.System {
+		return "", "", res, domain.InvalidField("role", "a key stands for someone signed in: %s is not a role a key can have", role)
+	}
 	cmd.Role = role
 	cmd.Municipality = strings.TrimSpace(cmd.Municipality)
 	cmd.Region = strings.TrimSpace(cmd.Region)

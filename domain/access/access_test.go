@@ -152,8 +152,9 @@ func TestCreateKey(t *testing.T) {
 			then: access.KeyCreated{Name: "ops", Role: domain.Admin}},
 		{name: "by an admin", role: domain.Admin, when: access.CreateKey{Name: "analyst-7", Role: domain.Analyst},
 			then: access.KeyCreated{Name: "analyst-7", Role: domain.Analyst}},
-		{name: "by an admin, of every role", role: domain.Admin, when: access.CreateKey{Name: "guest", Role: domain.Anonymous},
-			then: access.KeyCreated{Name: "guest", Role: domain.Anonymous}},
+		{name: "by an admin, of the auditor role", role: domain.Admin, when: access.CreateKey{Name: "audit", Role: domain.Auditor},
+			then: access.KeyCreated{Name: "audit", Role: domain.Auditor}},
+		{name: "of the anonymous role, which no key has", role: domain.Admin, when: access.CreateKey{Name: "guest", Role: domain.Anonymous}, kind: domain.Invalid, text: "anonymous"},
 		{name: "by an analyst", role: domain.Analyst, when: access.CreateKey{Name: "x", Role: domain.Admin}, kind: domain.Forbidden, text: "analyst"},
 		{name: "by an applicant", role: domain.Applicant, when: access.CreateKey{Name: "x", Role: domain.Admin}, kind: domain.Forbidden},
 		{name: "by an expert", role: domain.Expert, when: access.CreateKey{Name: "x", Role: domain.Admin}, kind: domain.Forbidden},
@@ -461,6 +462,11 @@ func TestCreateKeyNormalisesAndValidates(t *testing.T) {
 	}
 	if _, _, _, err := svc.CreateKey(ctx, meta, access.CreateKey{Name: "x", Role: domain.Applicant, Municipality: "Rustavi City"}); domain.KindOf(err) != domain.Invalid {
 		t.Errorf("CreateKey(municipality %q) = %v, want Invalid", "Rustavi City", err)
+	}
+	for _, role := range []domain.Role{domain.Anonymous, domain.System} {
+		if _, _, _, err := svc.CreateKey(ctx, meta, access.CreateKey{Name: "x", Role: role}); domain.KindOf(err) != domain.Invalid || !strings.Contains(err.Error(), "role") {
+			t.Errorf("CreateKey(role %s) = %v, want Invalid naming the role", role, err)
+		}
 	}
 	for _, bad := range []string{"", "0a1b 2c3d", "ABCDEF012345", "0123456789abc"} {
 		if _, err := svc.RevokeKey(ctx, meta, access.RevokeKey{ID: bad}); domain.KindOf(err) != domain.Invalid {
