@@ -11,10 +11,12 @@ RACEPKGS  = ./eventstore/... ./projections/... ./internal/...
 run: build
 	./bin/civic serve
 
-## test: formatting, vet, dependency direction, then every test
+## test: formatting, vet, dependency direction, every test, then 20 s of fuzzing the request decoder and the document limits
 test: check
 	$(GO) test -race -count=1 $(RACEPKGS)
 	$(GO) test -count=1 $(filter-out $(shell $(GO) list $(RACEPKGS)),$(PKGS))
+	$(GO) test -run '^$$' -fuzz '^FuzzDocumentLimits$$' -fuzztime 10s ./graph/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeParams$$' -fuzztime 10s ./graph/
 
 check: fmt vet generated
 

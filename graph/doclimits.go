@@ -95,9 +95,16 @@ func (l documentLimits) MutateOperationParameters(ctx context.Context, p *graphq
 			return limitError(codeQueryTooLarge, "the query asks for the schema more than once (__schema once, or __type up to %d times, per operation)", introspectionBudget/typeCost)
 		}
 	}
-	// Fragments no operation uses are validated too.
+	// Fragments no operation uses are validated too (and measured, for
+	// their cycles).
 	for _, f := range doc.Fragments {
+		m.fragment(f.Name)
 		total.fields = add(total.fields, int64(countFields(f.SelectionSet)))
+	}
+	if m.cycle != "" {
+		e := gqlerror.Errorf("fragment %s spreads itself, through its own fields or other fragments", m.cycle)
+		errcode.Set(e, errcode.ValidationFailed)
+		return e
 	}
 	if m.tooMany != "" {
 		return limitError(codeTooManyDirectives, "%s has more than %d directives", m.tooMany, l.maxDirectives)
@@ -127,10 +134,11 @@ type measure struct {
 	memo          map[string]*shape
 	maxDirectives int
 	tooMany       string // the first location with too many directives
+	cycle         string // the first fragment found spreading itself
 }
 
 // inProgress marks a fragment being measured: a spread of it met again is
-// a cycle, which validation reports; here it counts nothing.
+// a cycle, refused here, before any rule of validation follows it.
 var inProgress = &shape{}
 
 func (m *measure) selections(set ast.SelectionSet) shape {
@@ -171,6 +179,9 @@ func (m *measure) selections(set ast.SelectionSet) shape {
 
 func (m *measure) fragment(name string) shape {
 	if s, ok := m.memo[name]; ok {
+		if s == inProgress && m.cycle == "" {
+			m.cycle = name
+		}
 		return *s
 	}
 	f := m.doc.Fragments.ForName(name)
