@@ -166,9 +166,32 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				"over the limit of %g requests a second for %s; slow down (retry in %s)", s.cfg.RatePerSecond, whom(who), wait.Round(time.Millisecond))
 			return
 		}
+		if !actor.SignedIn() {
+			// Anonymous callers share a few requests in flight, so that a
+			// flood from many addresses queues behind them rather than
+			// take the CPU from the callers with keys.
+			t := time.NewTimer(anonymousWait)
+			select {
+			case s.anonymous <- struct{}{}:
+				t.Stop()
+				defer func() { <-s.anonymous }()
+			case <-t.C:
+				w.Header().Set("Retry-After", "1")
+				s.refuse(w, r, http.StatusTooManyRequests, codeRateLimited,
+					"too many anonymous requests at once (%d in all); try again, or use an API key", cap(s.anonymous))
+				return
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
+
+// anonymousWait is how long an anonymous request waits for its turn
+// among those in flight before it is refused.
+const anonymousWait = time.Second
 
 // refuse answers a request that will not run with a GraphQL error.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, code, format string, args ...any) {

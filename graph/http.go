@@ -91,7 +91,10 @@ func writeErrors(w http.ResponseWriter, mediaType string, status int, errs ...*g
 	}
 	w.Header().Set("Content-Type", mediaType)
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(&graphql.Response{Errors: errs})
+	// No data entry: the request did not run (GraphQL over HTTP).
+	json.NewEncoder(w).Encode(struct {
+		Errors gqlerror.List `json:"errors"`
+	}{errs})
 }
 
 // requestError is an error found before the query could run.

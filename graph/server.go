@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -55,12 +56,18 @@ type Config struct {
 	// MaxResponseBytes caps a response's data (8 MiB).
 	MaxResponseBytes int
 	// ExpensiveComplexity is the complexity from which an operation is
-	// expensive (500): at most MaxExpensivePerKey of those run at once for
-	// one key or address (2), and MaxExpensive in all (4), so that no one
-	// caller holds every database connection.
+	// expensive (1,000: a trend over three dimensions, a page of a hundred
+	// organisations is not): at most MaxExpensivePerKey of those run at
+	// once for one key or address (2), and MaxExpensive in all (4), so
+	// that no one caller holds every database connection; the others wait
+	// up to 2 s for a slot, then are refused (429).
 	ExpensiveComplexity int
 	MaxExpensivePerKey  int
 	MaxExpensive        int
+	// MaxAnonymousInFlight bounds the anonymous requests being served at
+	// once, all addresses together (one per CPU); the next waits up to a
+	// second, then is refused (429). Callers with keys are not counted.
+	MaxAnonymousInFlight int
 	// RatePerSecond and RateBurst bound each API key's (or anonymous
 	// address's) requests (20 a second, bursts of 40).
 	RatePerSecond float64
@@ -122,13 +129,16 @@ func (c *Config) defaults() {
 		c.MaxResponseBytes = 8 << 20
 	}
 	if c.ExpensiveComplexity <= 0 {
-		c.ExpensiveComplexity = 500
+		c.ExpensiveComplexity = 1000
 	}
 	if c.MaxExpensivePerKey <= 0 {
 		c.MaxExpensivePerKey = 2
 	}
 	if c.MaxExpensive <= 0 {
 		c.MaxExpensive = 4
+	}
+	if c.MaxAnonymousInFlight <= 0 {
+		c.MaxAnonymousInFlight = runtime.GOMAXPROCS(0)
 	}
 	if c.RatePerSecond == 0 {
 		c.RatePerSecond = 20
@@ -202,6 +212,8 @@ type Server struct {
 	sockets sockets
 	// expensive holds the slots of the expensive operations running.
 	expensive *gate
+	// anonymous holds a token for each anonymous request being served.
+	anonymous chan struct{}
 	// logs serves the log's checkpoints and proofs (logRoutes).
 	logs http.Handler
 }
@@ -222,6 +234,7 @@ func NewServer(deps Deps, cfg Config) *Server {
 		limiter:   newLimiter(cfg.RatePerSecond, cfg.RateBurst),
 		reads:     deps.Reads,
 		expensive: newGate(cfg.MaxExpensive, cfg.MaxExpensivePerKey),
+		anonymous: make(chan struct{}, cfg.MaxAnonymousInFlight),
 	}
 	r := &Resolver{deps: deps, cfg: cfg, views: catalog.Views}
 	gc := generated.Config{Resolvers: r}
