@@ -65,7 +65,7 @@ type Config struct {
 	MaxExpensivePerKey  int
 	MaxExpensive        int
 	// MaxAnonymousInFlight bounds the anonymous requests being served at
-	// once, all addresses together (one per CPU); the next waits up to a
+	// once, all addresses together (2 per CPU); the next waits up to a
 	// second, then is refused (429). Callers with keys are not counted.
 	MaxAnonymousInFlight int
 	// RatePerSecond and RateBurst bound each API key's (or anonymous
@@ -138,7 +138,7 @@ func (c *Config) defaults() {
 		c.MaxExpensive = 4
 	}
 	if c.MaxAnonymousInFlight <= 0 {
-		c.MaxAnonymousInFlight = runtime.GOMAXPROCS(0)
+		c.MaxAnonymousInFlight = 2 * runtime.GOMAXPROCS(0)
 	}
 	if c.RatePerSecond == 0 {
 		c.RatePerSecond = 20

@@ -512,6 +512,37 @@ func TestWebSocketFlood(t *testing.T) {
 	}
 }
 
+// TestWebSocketFloodWithDefaults: 200 sockets from one address sending
+// connection_init at once, with the server's default limits: each is
+// acknowledged or closed with 4429 (the rate, then the sockets per
+// address), never a protocol error.
+func TestWebSocketFloodWithDefaults(t *testing.T) {
+	e := newEnv(t, graph.Config{})
+	var mu sync.Mutex
+	codes := map[int]int{}
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Go(func() {
+			conn, acked, code, err := tryInit(e.wsURL(), "")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				t.Errorf("socket failed: %v", err)
+			case acked:
+				codes[0]++
+				conn.Close()
+			default:
+				codes[code]++
+			}
+		})
+	}
+	wg.Wait()
+	if codes[0]+codes[4429] != 200 || codes[0] == 0 || codes[4429] == 0 {
+		t.Errorf("outcomes %v (0: acknowledged), want each acknowledged or 4429, some of each", codes)
+	}
+}
+
 // TestWebSocketRevocation: revoking a key through the domain closes its
 // open sockets with 4403 at once, and the key stops working on new sockets
 // and over HTTP at once too, not when its cached lookup expires.

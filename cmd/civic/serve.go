@@ -38,6 +38,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		// tenth of the CPU a list query costs (docs/PERFORMANCE.md).
 		debug.SetGCPercent(graph.GCPercent)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit on the heap: under load the collector runs more
+		// often as it nears it, instead of letting GCPercent grow the
+		// heap fourfold (docs/PERFORMANCE.md: the resident memory under
+		// a hostile flood).
+		debug.SetMemoryLimit(memoryLimit)
+	}
 
 	if err := ensureDataDir(c.dataDir); err != nil {
 		return err
@@ -173,6 +180,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+// memoryLimit is the server's soft memory limit (GOMEMLIMIT overrides
+// it): the bound its resident memory is held to under load.
+const memoryLimit = 256 << 20
 
 // shutdownGrace is how long a stopping server lets the requests in flight
 // finish, and then, once cancelled, return.
