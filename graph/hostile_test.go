@@ -98,6 +98,8 @@ func TestHostileRequests(t *testing.T) {
 		{"a NUL byte in a search string", withVar(`query($s: String) { organisations(filter: {search: $s}) { totalCount } }`, map[string]any{"s": "Kutaisi\x00"}), 422, "BAD_USER_INPUT"},
 		{"a NUL byte in a literal", query(`{ organisations(filter: {search: "a\u0000b"}) { totalCount } }`), 422, "BAD_USER_INPUT"},
 		{"a quote in an ID", query(`{ application(id: "2019-gori'--") { id } }`), 422, "BAD_USER_INPUT"},
+		{"an unknown region in a filter", query(`{ participationTrend(groupBy: [YEAR], filter: {regions: ["kakheti", "Imereti"]}) { year } }`), 422, "BAD_USER_INPUT"},
+		{"an unknown municipality in a filter", withVar(`query($m: ID) { organisations(filter: {municipality: $m}) { totalCount } }`, map[string]any{"m": "tbilissi"}), 422, "BAD_USER_INPUT"},
 		{"a control character in an ID", withVar(`query($id: ID!) { network(id: $id) { id } }`, map[string]any{"id": "cssige\x1b[2J"}), 422, "BAD_USER_INPUT"},
 	}
 	for _, tt := range tests {

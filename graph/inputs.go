@@ -23,7 +23,15 @@ const maxIDBytes = 200
 // Strings must be valid UTF-8 without control characters other than tab
 // and line breaks; IDs also without white space, quotes or backslashes,
 // and at most maxIDBytes long.
-type inputHygiene struct{}
+//
+// It also checks the region and municipality codes given in input objects
+// (the filters): an unknown code is BAD_USER_INPUT naming it, where it
+// would otherwise filter everything out and answer with nothing.
+type inputHygiene struct {
+	// places finds which of the codes name no region, or no
+	// municipality; nil: not checked.
+	places func(ctx context.Context, regions, municipalities []string) (badRegions, badMunicipalities map[string]bool, err error)
+}
 
 var _ interface {
 	graphql.HandlerExtension
@@ -38,16 +46,58 @@ func (inputHygiene) Validate(graphql.ExecutableSchema) error { return nil }
 
 // MutateOperationContext implements graphql.OperationContextMutator. The
 // walk visits each fragment once; documentLimits has bounded the rest.
-func (inputHygiene) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+func (h inputHygiene) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
 	w := hygieneWalk{vars: rc.Variables, frags: rc.Doc.Fragments, seen: map[string]bool{}}
-	return w.selections(rc.Operation.SelectionSet)
+	if err := w.selections(rc.Operation.SelectionSet); err != nil {
+		return err
+	}
+	if h.places == nil || len(w.codes) == 0 {
+		return nil
+	}
+	var regions, municipalities []string
+	for _, c := range w.codes {
+		if c.region {
+			regions = append(regions, c.code)
+		} else {
+			municipalities = append(municipalities, c.code)
+		}
+	}
+	badR, badM, err := h.places(ctx, regions, municipalities)
+	if err != nil {
+		return nil // the resolvers meet the outage and report it
+	}
+	for _, c := range w.codes {
+		if c.region && badR[c.code] || !c.region && badM[c.code] {
+			what, example := "municipality", "rustavi"
+			if c.region {
+				what, example = "region", "kvemo-kartli"
+			}
+			e := gqlerror.Errorf("argument %s of %s: no %s has the code %q (codes are lower-case, such as %s)", c.path, c.field, what, c.code, example)
+			e.Extensions = map[string]any{"code": "BAD_USER_INPUT", "field": c.path}
+			return e
+		}
+	}
+	return nil
 }
 
 type hygieneWalk struct {
 	vars  map[string]any
 	frags ast.FragmentDefinitionList
 	seen  map[string]bool
+	// codes are the place codes found in input objects.
+	codes []placeCode
 }
+
+// placeCode is a region's or a municipality's code given in an input
+// object, at path of field's arguments.
+type placeCode struct {
+	region            bool
+	code, path, field string
+}
+
+// maxPlaceCodes bounds the codes one operation may name: Georgia has 81
+// places in all.
+const maxPlaceCodes = 200
 
 func (w *hygieneWalk) selections(set ast.SelectionSet) *gqlerror.Error {
 	for _, sel := range set {
@@ -57,7 +107,7 @@ func (w *hygieneWalk) selections(set ast.SelectionSet) *gqlerror.Error {
 				args := sel.ArgumentMap(w.vars)
 				for _, def := range sel.Definition.Arguments {
 					if v, ok := args[def.Name]; ok {
-						if err := checkValue(sel.Name, def.Name, def.Type, v); err != nil {
+						if err := w.checkValue(sel.Name, def.Name, def.Type, v); err != nil {
 							return err
 						}
 					}
@@ -88,7 +138,7 @@ func (w *hygieneWalk) selections(set ast.SelectionSet) *gqlerror.Error {
 // checkValue checks the strings in v, argument path of field, whose type
 // is t (nil inside input objects, where the type is not followed: their
 // strings get the general check).
-func checkValue(field, path string, t *ast.Type, v any) *gqlerror.Error {
+func (w *hygieneWalk) checkValue(field, path string, t *ast.Type, v any) *gqlerror.Error {
 	switch v := v.(type) {
 	case string:
 		if problem := badString(v, t != nil && t.Name() == "ID"); problem != "" {
@@ -102,18 +152,43 @@ func checkValue(field, path string, t *ast.Type, v any) *gqlerror.Error {
 			if t != nil {
 				elem = t.Elem
 			}
-			if err := checkValue(field, path+"["+strconv.Itoa(i)+"]", elem, x); err != nil {
+			if err := w.checkValue(field, path+"["+strconv.Itoa(i)+"]", elem, x); err != nil {
 				return err
 			}
 		}
 	case map[string]any:
 		for k, x := range v {
-			if err := checkValue(field, path+"."+k, nil, x); err != nil {
+			if err := w.checkValue(field, path+"."+k, nil, x); err != nil {
 				return err
+			}
+			w.collectPlaces(field, path+"."+k, k, x)
+		}
+	}
+	if len(w.codes) > maxPlaceCodes {
+		e := gqlerror.Errorf("argument %s of %s: more than %d region and municipality codes", path, field, maxPlaceCodes)
+		e.Extensions = map[string]any{"code": "BAD_USER_INPUT", "field": path}
+		return e
+	}
+	return nil
+}
+
+// collectPlaces notes the codes of an input object's field named for
+// places (region, regions, municipality, municipalities).
+func (w *hygieneWalk) collectPlaces(field, path, key string, v any) {
+	region := key == "region" || key == "regions"
+	if !region && key != "municipality" && key != "municipalities" {
+		return
+	}
+	switch v := v.(type) {
+	case string:
+		w.codes = append(w.codes, placeCode{region: region, code: v, path: path, field: field})
+	case []any:
+		for i, x := range v {
+			if code, ok := x.(string); ok {
+				w.codes = append(w.codes, placeCode{region: region, code: code, path: path + "[" + strconv.Itoa(i) + "]", field: field})
 			}
 		}
 	}
-	return nil
 }
 
 // badString says what is wrong with s, "" when nothing is.
@@ -135,4 +210,33 @@ func badString(s string, id bool) string {
 		}
 	}
 	return ""
+}
+
+// unknownPlaces returns which of the codes name no region, and no
+// municipality, in the places read model.
+func (s *Server) unknownPlaces(ctx context.Context, regions, municipalities []string) (map[string]bool, map[string]bool, error) {
+	badR, badM := map[string]bool{}, map[string]bool{}
+	if len(regions) > 0 {
+		found, err := s.reads.RegionsByCode(ctx, regions)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range regions {
+			if _, ok := found[c]; !ok {
+				badR[c] = true
+			}
+		}
+	}
+	if len(municipalities) > 0 {
+		found, err := s.reads.MunicipalitiesByCode(ctx, municipalities)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range municipalities {
+			if _, ok := found[c]; !ok {
+				badM[c] = true
+			}
+		}
+	}
+	return badR, badM, nil
 }

@@ -264,7 +264,7 @@ func NewServer(deps Deps, cfg Config) *Server {
 	h.Use(documentLimits{maxTokens: cfg.MaxTokens, maxFields: cfg.MaxFields, maxDepth: cfg.MaxDepth,
 		maxDirectives: cfg.MaxDirectives, cache: docs})
 	h.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
-	h.Use(inputHygiene{})
+	h.Use(inputHygiene{places: s.unknownPlaces})
 	h.SetErrorPresenter(presentError(s.log))
 	h.SetRecoverFunc(recoverPanic(s.log))
 	s.exec = h
