@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Kind classifies an error by what the caller can do about it. The GraphQL
@@ -33,6 +34,9 @@ const (
 type Error struct {
 	Kind    Kind
 	Message string
+	// Details are the problems an Invalid error from Problems gathers,
+	// one message each (field: what is wrong).
+	Details []string
 	cause   error
 }
 
@@ -91,4 +95,43 @@ func MessageOf(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// Problems collects what is wrong with the fields of one input, so that a
+// caller learns every invalid field at once rather than one per attempt.
+// The zero value is ready to use.
+type Problems struct{ errs []*Error }
+
+// Add records err, when it is not nil, and reports whether it was nil. An
+// error that is not Invalid is kept too, and Err returns it alone.
+func (p *Problems) Add(err error) bool {
+	if err == nil {
+		return true
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		e = Wrap(err, "check the input")
+	}
+	p.errs = append(p.errs, e)
+	return false
+}
+
+// Err returns nil when nothing was wrong, the one problem when there was
+// one, and otherwise an Invalid error whose message lists them all (each
+// also in Details, for the API to list apart).
+func (p *Problems) Err() error {
+	switch len(p.errs) {
+	case 0:
+		return nil
+	case 1:
+		return p.errs[0]
+	}
+	msgs := make([]string, 0, len(p.errs))
+	for _, e := range p.errs {
+		if e.Kind != Invalid {
+			return e
+		}
+		msgs = append(msgs, e.Message)
+	}
+	return &Error{Kind: Invalid, Message: fmt.Sprintf("%d fields are invalid: %s", len(msgs), strings.Join(msgs, "; ")), Details: msgs}
 }

@@ -37,6 +37,10 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.As(err, &derr) && derr.Kind != domain.Internal:
 			gerr.Message = derr.Message
 			gerr.Extensions["code"] = kindCodes[derr.Kind]
+			if len(derr.Details) > 0 {
+				// Every invalid field, each with what is wrong with it.
+				gerr.Extensions["problems"] = derr.Details
+			}
 		case gerr.Extensions["code"] != nil && errors.As(err, new(*gqlerror.Error)) && !wrapsOther(err):
 			// gqlgen's own errors (validation, coercion of arguments)
 			// already say what is wrong and carry their code.

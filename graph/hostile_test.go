@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -157,5 +158,29 @@ func TestRequestErrorsSayWhatIsWrong(t *testing.T) {
 		if r.Status != http.StatusBadRequest || len(r.Errors) != 1 || r.Errors[0].Message != want {
 			t.Errorf("%s: %d %+v, want 400 %q", body, r.Status, r.Errors, want)
 		}
+	}
+}
+
+// TestMutationReportsEveryInvalidField: a registration with several bad
+// fields is told about all of them at once, each in extensions.problems.
+func TestMutationReportsEveryInvalidField(t *testing.T) {
+	e := newEnv(t, graph.Config{RatePerSecond: -1})
+	r := e.do(domain.Admin, `mutation { registerOrganisation(input: {kind: CSO, name: {ka: ""}, website: "not a url", founded: "2999-01-01", contact: {email: "nobody"}}) { position } }`, nil)
+	if r.code() != "BAD_USER_INPUT" {
+		t.Fatalf("%+v, want BAD_USER_INPUT", r.Errors)
+	}
+	problems, _ := r.Errors[0].Extensions["problems"].([]any)
+	var fields []string
+	for _, p := range problems {
+		field, _, _ := strings.Cut(p.(string), ":")
+		fields = append(fields, field)
+	}
+	for _, want := range []string{"name", "contact.email", "website", "founded"} {
+		if !slices.Contains(fields, want) {
+			t.Errorf("problems %v: %s is missing", problems, want)
+		}
+	}
+	if !strings.HasPrefix(r.Errors[0].Message, fmt.Sprintf("%d fields are invalid", len(problems))) {
+		t.Errorf("message %q", r.Errors[0].Message)
 	}
 }

@@ -106,35 +106,27 @@ type RegisterOrganisation struct {
 // before the place is resolved (Service.place) and without a new ID.
 func (c RegisterOrganisation) event(now time.Time) (OrganisationRegistered, error) {
 	var e OrganisationRegistered
+	var p domain.Problems
 	var err error
 	if c.ID != "" {
-		if e.ID, err = checkID(c.ID); err != nil {
-			return OrganisationRegistered{}, err
-		}
+		e.ID, err = checkID(c.ID)
+		p.Add(err)
 	}
-	if e.Kind, err = ParseOrganisationKind(string(c.Kind)); err != nil {
-		return OrganisationRegistered{}, err
-	}
-	if e.Name, err = checkName(c.Name); err != nil {
-		return OrganisationRegistered{}, err
-	}
-	if e.LegalForm, err = checkText("legal_form", c.LegalForm, maxLegalForm); err != nil {
-		return OrganisationRegistered{}, err
-	}
-	if err := checkOptionalCode("region", c.Region); err != nil {
-		return OrganisationRegistered{}, err
-	}
-	if err := checkOptionalCode("municipality", c.Municipality); err != nil {
-		return OrganisationRegistered{}, err
-	}
+	e.Kind, err = ParseOrganisationKind(string(c.Kind))
+	p.Add(err)
+	e.Name, err = checkName(c.Name)
+	p.Add(err)
+	e.LegalForm, err = checkText("legal_form", c.LegalForm, maxLegalForm)
+	p.Add(err)
+	p.Add(checkOptionalCode("region", c.Region))
+	p.Add(checkOptionalCode("municipality", c.Municipality))
 	e.Region, e.Municipality = c.Region, c.Municipality
-	if e.Contact, err = checkContact(c.Contact); err != nil {
-		return OrganisationRegistered{}, err
-	}
-	if e.Website, err = checkWebsite(c.Website); err != nil {
-		return OrganisationRegistered{}, err
-	}
-	if e.Founded, err = checkDate("founded", c.Founded, now, false); err != nil {
+	e.Contact = checkContact(c.Contact, &p)
+	e.Website, err = checkWebsite(c.Website)
+	p.Add(err)
+	e.Founded, err = checkDate("founded", c.Founded, now, false)
+	p.Add(err)
+	if err := p.Err(); err != nil {
 		return OrganisationRegistered{}, err
 	}
 	return e, nil

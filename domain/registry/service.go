@@ -133,8 +133,9 @@ func (s *Service) ChangeOrganisationContact(ctx context.Context, meta domain.Met
 	if err := meta.Actor.Require("change an organisation's contact", organisationRoles...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	contact, err := checkContact(cmd.Contact)
-	if err != nil {
+	var p domain.Problems
+	contact := checkContact(cmd.Contact, &p)
+	if err := p.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	return s.update(ctx, meta, cmd.ID, cmd.ExpectedVersion, func(o *Organisation) ([]domain.Event, error) {

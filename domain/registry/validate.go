@@ -79,30 +79,23 @@ func checkText(field, s string, limit int) (string, error) {
 	return s, nil
 }
 
-// checkContact normalises and validates contact details. The checks are
-// for plausibility only (typing errors, a phone number in the e-mail
-// field): whether an address works is only known by writing to it.
-func checkContact(c Contact) (Contact, error) {
+// checkContact normalises and validates contact details, adding what is
+// wrong with each to p. The checks are for plausibility only (typing
+// errors, a phone number in the e-mail field): whether an address works is
+// only known by writing to it.
+func checkContact(c Contact, p *domain.Problems) Contact {
 	var err error
-	if c.Email, err = checkText("contact.email", c.Email, maxEmail); err != nil {
-		return Contact{}, err
+	if c.Email, err = checkText("contact.email", c.Email, maxEmail); p.Add(err) {
+		p.Add(checkEmail(c.Email))
 	}
-	if err := checkEmail(c.Email); err != nil {
-		return Contact{}, err
+	if c.Phone, err = checkText("contact.phone", c.Phone, maxPhone); p.Add(err) {
+		p.Add(checkPhone(c.Phone))
 	}
-	if c.Phone, err = checkText("contact.phone", c.Phone, maxPhone); err != nil {
-		return Contact{}, err
-	}
-	if err := checkPhone(c.Phone); err != nil {
-		return Contact{}, err
-	}
-	if c.Address, err = checkText("contact.address", c.Address, maxAddress); err != nil {
-		return Contact{}, err
-	}
-	if c.Person, err = checkText("contact.person", c.Person, maxPerson); err != nil {
-		return Contact{}, err
-	}
-	return c, nil
+	c.Address, err = checkText("contact.address", c.Address, maxAddress)
+	p.Add(err)
+	c.Person, err = checkText("contact.person", c.Person, maxPerson)
+	p.Add(err)
+	return c
 }
 
 func checkEmail(s string) error {
