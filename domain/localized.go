@@ -34,3 +34,12 @@ func (t LocalizedText) Validate(field string) error {
 	}
 	return nil
 }
+
+// English returns the English text, or nil when there is none: the API
+// shows a missing translation as null, not as an empty text.
+func (t LocalizedText) English() *string {
+	if t.En == "" {
+		return nil
+	}
+	return &t.En
+}

@@ -99,7 +99,8 @@ func (r *Resolver) projectionStatus(ctx context.Context) ([]model.ProjectionStat
 // organisationOf is an organisation as the API shows it: whole, for the
 // policy to show its contact as the domain's rules say.
 func organisationOf(o projections.Organisation) *model.Organisation {
-	return &model.Organisation{Organisation: o, Contact: &o.Contact}
+	return &model.Organisation{Organisation: o, Contact: &o.Contact,
+		LegalForm: model.Optional(o.LegalForm), Website: model.Optional(o.Website), ClosedReason: model.Optional(o.ClosedReason)}
 }
 
 // connection is a page of organisations.

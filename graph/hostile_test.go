@@ -184,3 +184,21 @@ func TestMutationReportsEveryInvalidField(t *testing.T) {
 		t.Errorf("message %q", r.Errors[0].Message)
 	}
 }
+
+// TestEmptyOptionalFieldsAreNull: an optional field left empty is null,
+// not "".
+func TestEmptyOptionalFieldsAreNull(t *testing.T) {
+	e := newEnv(t, graph.Config{RatePerSecond: -1})
+	r := e.do(domain.Admin, `mutation { registerOrganisation(input: {kind: CSO, name: {ka: "ცარიელი"}, region: "kakheti"}) { organisation { id } } }`, nil).ok(t)
+	id := r.get("registerOrganisation.organisation.id")
+	r = e.do(domain.Admin, `query($id: ID!) { organisation(id: $id) { name { ka en } legalForm website closedReason contact { email phone address person } } }`, map[string]any{"id": id}).ok(t)
+	for _, path := range []string{"organisation.name.en", "organisation.legalForm", "organisation.website", "organisation.closedReason",
+		"organisation.contact.email", "organisation.contact.phone", "organisation.contact.address", "organisation.contact.person"} {
+		if v := r.get(path); v != nil {
+			t.Errorf("%s = %q, want null", path, v)
+		}
+	}
+	if r.get("organisation.name.ka") != "ცარიელი" {
+		t.Errorf("the name: %v", r.get("organisation.name"))
+	}
+}

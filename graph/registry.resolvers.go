@@ -17,6 +17,26 @@ import (
 	"github.com/vikstrous/dataloadgen"
 )
 
+// Email resolves Contact.email: null when none was given.
+func (r *contactResolver) Email(ctx context.Context, obj *projections.Contact) (*string, error) {
+	return model.Optional(obj.Email), nil
+}
+
+// Phone resolves Contact.phone: null when none was given.
+func (r *contactResolver) Phone(ctx context.Context, obj *projections.Contact) (*string, error) {
+	return model.Optional(obj.Phone), nil
+}
+
+// Address resolves Contact.address: null when none was given.
+func (r *contactResolver) Address(ctx context.Context, obj *projections.Contact) (*string, error) {
+	return model.Optional(obj.Address), nil
+}
+
+// Person resolves Contact.person: null when none was given.
+func (r *contactResolver) Person(ctx context.Context, obj *projections.Contact) (*string, error) {
+	return model.Optional(obj.Person), nil
+}
+
 // Region resolves Municipality.region through the request's region
 // dataloader: a list of municipalities costs one regions query, not one per
 // row.
@@ -212,6 +232,11 @@ func (r *queryResolver) Organisation(ctx context.Context, id string) (*model.Org
 	return organisationOf(o), nil
 }
 
+// Capital resolves Region.capital: null for a region without one.
+func (r *regionResolver) Capital(ctx context.Context, obj *projections.Region) (*string, error) {
+	return model.Optional(obj.Capital), nil
+}
+
 // Municipalities resolves Region.municipalities through the request's
 // by-region dataloader, so listing the regions with their municipalities is
 // one query, not one per region. A region without municipalities gets an
@@ -223,6 +248,9 @@ func (r *regionResolver) Municipalities(ctx context.Context, obj *projections.Re
 	}
 	return ms, err
 }
+
+// Contact returns generated.ContactResolver implementation.
+func (r *Resolver) Contact() generated.ContactResolver { return &contactResolver{r} }
 
 // Municipality returns generated.MunicipalityResolver implementation.
 func (r *Resolver) Municipality() generated.MunicipalityResolver { return &municipalityResolver{r} }
@@ -241,6 +269,7 @@ func (r *Resolver) OrganisationConnection() generated.OrganisationConnectionReso
 // Region returns generated.RegionResolver implementation.
 func (r *Resolver) Region() generated.RegionResolver { return &regionResolver{r} }
 
+type contactResolver struct{ *Resolver }
 type municipalityResolver struct{ *Resolver }
 type mutationResolver struct{ *Resolver }
 type organisationResolver struct{ *Resolver }

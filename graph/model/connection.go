@@ -15,6 +15,18 @@ type Organisation struct {
 	projections.Organisation
 	// Contact shadows the read model's.
 	Contact *projections.Contact
+	// LegalForm, Website and ClosedReason shadow the read model's: null
+	// when empty, as the API's optional fields are (Optional).
+	LegalForm, Website, ClosedReason *string
+}
+
+// Optional is s, or nil when s is empty: an optional field left empty is
+// null in the API, not "".
+func Optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // OrganisationConnection is a page of organisations. Its total is counted
