@@ -628,9 +628,8 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 	if sees("scores") {
 		out.Scores = []model.Score{}
 		for _, s := range scores {
-			rationale := s.Rationale
 			out.Scores = append(out.Scores, model.Score{Expert: s.Expert, Criterion: s.Criterion, Score: s.Score,
-				Rationale: &rationale, Revisions: s.Revisions, RulesVersion: s.RulesVersion})
+				Rationale: model.Optional(s.Rationale), Revisions: s.Revisions, RulesVersion: s.RulesVersion})
 		}
 	}
 	if d := a.Decision; d != nil {
@@ -646,7 +645,7 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 			c.AwardedOn = &a.AwardedOn
 		}
 		if a.RevokedOn != "" {
-			c.RevokedOn, c.RevokedReason = &a.RevokedOn, &a.RevokedReason
+			c.RevokedOn, c.RevokedReason = &a.RevokedOn, model.Optional(a.RevokedReason)
 		}
 		if a.Decision != nil {
 			c.Recommendations = nonNil(a.Decision.Recommendations)
@@ -694,7 +693,7 @@ func certificateOf(c projections.Certificate) model.Certificate {
 		out.AwardedOn = &c.AwardedOn
 	}
 	if c.RevokedOn != "" {
-		out.RevokedOn, out.RevokedReason = &c.RevokedOn, &c.RevokedReason
+		out.RevokedOn, out.RevokedReason = &c.RevokedOn, model.Optional(c.RevokedReason)
 	}
 	if c.Progress.Ka != "" || c.Progress.En != "" {
 		p := c.Progress

@@ -102,6 +102,9 @@ func TestActivities(t *testing.T) {
 		{Name: "a consultation without its channel", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) { c.Type, c.Topic = activity.Consultation, "" }), Kind: domain.Invalid, Text: "channel"},
 		{Name: "a training with a channel", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) { c.Channel = "phone" }), Kind: domain.Invalid, Text: "only a consultation"},
 		{Name: "an unknown municipality", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) { c.Municipality = "atlantis" }), Kind: domain.Invalid, Text: "not a municipality"},
+		{Name: "three invalid fields, reported together", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) {
+			c.End, c.Channel, c.Municipality = "2023-05-09", "phone", "atlantis"
+		}), Kind: domain.Invalid, Text: "3 fields are invalid: channel: only a consultation has a channel; end: 2023-05-09 is before the start"},
 		{Name: "an unknown organiser", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) { c.Organisers = []string{"nobody"} }), Kind: domain.Invalid, Text: "not an organisation"},
 		{Name: "an unknown project", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) { c.Project = "nothing" }), Kind: domain.Invalid, Text: `"nothing" is not a project`},
 		{Name: "an analyst may not", Do: do(func(ctx context.Context, s *activity.Service) error {

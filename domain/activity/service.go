@@ -38,46 +38,50 @@ func (s *Service) Schedule(ctx context.Context, meta domain.Meta, cmd ActivitySc
 	if err := meta.Actor.Require("schedule an activity", recorders...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := domain.CheckCode("id", cmd.ID, "cif-training-2023-05"); err != nil {
-		return eventstore.AppendResult{}, err
-	}
+	// Every field is checked, and every problem reported at once.
+	var p domain.Problems
+	p.Add(domain.CheckCode("id", cmd.ID, "cif-training-2023-05"))
 	switch {
 	case !slices.Contains(Types, cmd.Type):
-		return eventstore.AppendResult{}, invalid("type", "%q is not an activity type", cmd.Type)
+		p.Add(invalid("type", "%q is not an activity type", cmd.Type))
 	case cmd.Channel != "" && cmd.Type != Consultation:
-		return eventstore.AppendResult{}, invalid("channel", "only a consultation has a channel")
+		p.Add(invalid("channel", "only a consultation has a channel"))
 	case cmd.Type == Consultation && !slices.Contains(Channels, cmd.Channel):
-		return eventstore.AppendResult{}, invalid("channel", "%q: a consultation is given by phone, online or in_person", cmd.Channel)
-	case cmd.Topic != "" && cmd.Type != Training:
-		return eventstore.AppendResult{}, invalid("topic", "only a training has a topic")
-	case len(cmd.Organisers) == 0:
-		return eventstore.AppendResult{}, invalid("organisers", "at least one organising organisation is required")
+		p.Add(invalid("channel", "%q: a consultation is given by phone, online or in_person", cmd.Channel))
+	}
+	if cmd.Topic != "" && cmd.Type != Training {
+		p.Add(invalid("topic", "only a training has a topic"))
+	}
+	if len(cmd.Organisers) == 0 {
+		p.Add(invalid("organisers", "at least one organising organisation is required"))
 	}
 	cmd.Title = cmd.Title.Normalize()
-	if err := cmd.Title.Validate("title"); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	if err := domain.CheckPeriod("start", cmd.Start, "end", cmd.End); err != nil {
-		return eventstore.AppendResult{}, err
-	}
+	p.Add(cmd.Title.Validate("title"))
+	p.Add(domain.CheckPeriod("start", cmd.Start, "end", cmd.End))
 	for i, id := range cmd.Organisers {
 		var o registry.Organisation
 		if _, err := s.Repo.Load(ctx, registry.OrganisationStream(id), &o); err != nil {
-			return eventstore.AppendResult{}, err
+			if domain.KindOf(err) != domain.Invalid {
+				return eventstore.AppendResult{}, err
+			}
+			p.Add(invalid(fmt.Sprintf("organisers[%d]", i), "%q is not an organisation ID", id))
+			continue
 		}
 		if o.ID() == "" {
-			return eventstore.AppendResult{}, invalid(fmt.Sprintf("organisers[%d]", i), "%q is not an organisation in the registry", id)
+			p.Add(invalid(fmt.Sprintf("organisers[%d]", i), "%q is not an organisation in the registry", id))
 		}
 	}
-	if err := domain.CheckCode("municipality", cmd.Municipality, "marneuli"); err != nil {
-		return eventstore.AppendResult{}, err
-	}
 	var m registry.Municipality
-	if _, err := s.Repo.Load(ctx, registry.MunicipalityStream(cmd.Municipality), &m); err != nil {
-		return eventstore.AppendResult{}, err
+	if p.Add(domain.CheckCode("municipality", cmd.Municipality, "marneuli")) {
+		if _, err := s.Repo.Load(ctx, registry.MunicipalityStream(cmd.Municipality), &m); err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		if m.Code() == "" {
+			p.Add(invalid("municipality", "%q is not a municipality in the registry", cmd.Municipality))
+		}
 	}
-	if m.Code() == "" {
-		return eventstore.AppendResult{}, invalid("municipality", "%q is not a municipality in the registry", cmd.Municipality)
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
 	}
 	cmd.Region = m.Region()
 	if err := inRegion(meta, "scheduling an activity", cmd.Region); err != nil {

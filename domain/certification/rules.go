@@ -64,10 +64,12 @@ func (r Rules) criterion(code string) (Criterion, bool) {
 	return r.Criteria[i], true
 }
 
-// validate checks rules as a cycle records them. field names the input.
+// validate checks rules as a cycle records them, reporting every invalid
+// field at once. field names the input.
 func (r Rules) validate(field string) error {
+	var p domain.Problems
 	if len(r.Criteria) == 0 {
-		return invalid(field+".criteria", "at least one criterion is required")
+		p.Add(invalid(field+".criteria", "at least one criterion is required"))
 	}
 	if len(r.Criteria) > maxCriteria {
 		return invalid(field+".criteria", "%d criteria, over the limit of %d", len(r.Criteria), maxCriteria)
@@ -75,37 +77,34 @@ func (r Rules) validate(field string) error {
 	seen := map[string]bool{}
 	for i, c := range r.Criteria {
 		f := fmt.Sprintf("%s.criteria[%d]", field, i)
-		if err := checkCode(f+".code", c.Code); err != nil {
-			return err
-		}
-		if seen[c.Code] {
-			return invalid(f+".code", "%q is given twice", c.Code)
+		if p.Add(checkCode(f+".code", c.Code)) && seen[c.Code] {
+			p.Add(invalid(f+".code", "%q is given twice", c.Code))
 		}
 		seen[c.Code] = true
-		if err := c.Name.Validate(f + ".name"); err != nil {
-			return err
-		}
+		p.Add(c.Name.Validate(f + ".name"))
 		if utf8.RuneCountInString(c.Guidance.Ka) > maxText || utf8.RuneCountInString(c.Guidance.En) > maxText {
-			return invalid(f+".guidance", "over %d characters", maxText)
+			p.Add(invalid(f+".guidance", "over %d characters", maxText))
 		}
 		if c.Weight < 1 || c.Weight > 100 {
-			return invalid(f+".weight", "%d: a weight is a whole number from 1 to 100", c.Weight)
+			p.Add(invalid(f+".weight", "%d: a weight is a whole number from 1 to 100", c.Weight))
 		}
 		if c.ScaleMin < 0 || c.ScaleMax > maxScale || c.ScaleMin >= c.ScaleMax {
-			return invalid(f+".scale", "%d to %d: the scale needs 0 <= min < max <= %d", c.ScaleMin, c.ScaleMax, maxScale)
+			p.Add(invalid(f+".scale", "%d to %d: the scale needs 0 <= min < max <= %d", c.ScaleMin, c.ScaleMax, maxScale))
 		}
 	}
-	switch {
-	case r.ExpertsRequired < 1 || r.ExpertsRequired > maxExperts:
-		return invalid(field+".expertsRequired", "%d: from 1 to %d experts", r.ExpertsRequired, maxExperts)
-	case math.IsNaN(r.PassScore) || r.PassScore <= 0 || r.PassScore > 100:
-		return invalid(field+".passScore", "%v: a pass score is above 0 and at most 100", r.PassScore)
-	case math.IsNaN(r.CriterionMinimum) || r.CriterionMinimum < 0 || r.CriterionMinimum > 100:
-		return invalid(field+".criterionMinimum", "%v: a minimum is from 0 to 100", r.CriterionMinimum)
-	case r.ValidityMonths < 1 || r.ValidityMonths > maxValidity:
-		return invalid(field+".validityMonths", "%d: from 1 to %d months", r.ValidityMonths, maxValidity)
+	if r.ExpertsRequired < 1 || r.ExpertsRequired > maxExperts {
+		p.Add(invalid(field+".expertsRequired", "%d: from 1 to %d experts", r.ExpertsRequired, maxExperts))
 	}
-	return nil
+	if math.IsNaN(r.PassScore) || r.PassScore <= 0 || r.PassScore > 100 {
+		p.Add(invalid(field+".passScore", "%v: a pass score is above 0 and at most 100", r.PassScore))
+	}
+	if math.IsNaN(r.CriterionMinimum) || r.CriterionMinimum < 0 || r.CriterionMinimum > 100 {
+		p.Add(invalid(field+".criterionMinimum", "%v: a minimum is from 0 to 100", r.CriterionMinimum))
+	}
+	if r.ValidityMonths < 1 || r.ValidityMonths > maxValidity {
+		p.Add(invalid(field+".validityMonths", "%d: from 1 to %d months", r.ValidityMonths, maxValidity))
+	}
+	return p.Err()
 }
 
 // Scores are the current scores of an application: by expert, then by

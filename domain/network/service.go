@@ -36,21 +36,19 @@ func (s *Service) FormNetwork(ctx context.Context, meta domain.Meta, cmd FormNet
 	if err := meta.Actor.Require("form a network", managers...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := domain.CheckCode("id", cmd.ID, "cssige"); err != nil {
-		return eventstore.AppendResult{}, err
-	}
+	// Every field is checked, and every problem reported at once.
+	var p domain.Problems
+	p.Add(domain.CheckCode("id", cmd.ID, "cssige"))
 	if !slices.Contains([]Kind{Consortium, HubNetwork, Coalition}, cmd.Kind) {
-		return eventstore.AppendResult{}, invalid("kind", "%q is not a kind of network (consortium, hub_network or coalition)", cmd.Kind)
+		p.Add(invalid("kind", "%q is not a kind of network (consortium, hub_network or coalition)", cmd.Kind))
 	}
 	cmd.Name = cmd.Name.Normalize()
-	if err := cmd.Name.Validate("name"); err != nil {
-		return eventstore.AppendResult{}, err
+	p.Add(cmd.Name.Validate("name"))
+	if p.Add(domain.CheckDate("on", cmd.On)) && cmd.On > meta.Today() {
+		p.Add(invalid("on", "%s is in the future", cmd.On))
 	}
-	if err := domain.CheckDate("on", cmd.On); err != nil {
+	if err := p.Err(); err != nil {
 		return eventstore.AppendResult{}, err
-	}
-	if cmd.On > meta.Today() {
-		return eventstore.AppendResult{}, invalid("on", "%s is in the future", cmd.On)
 	}
 	return s.on(ctx, meta, cmd.ID, true, func(n *Network) ([]domain.Event, error) {
 		return n.form(NetworkFormed{ID: cmd.ID, Kind: cmd.Kind, Name: cmd.Name, On: cmd.On})

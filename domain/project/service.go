@@ -28,44 +28,33 @@ func (s *Service) RegisterProject(ctx context.Context, meta domain.Meta, cmd Pro
 	if err := meta.Actor.Require("register a project", keepers...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := domain.CheckCode("id", cmd.ID, "heks-eper-2022"); err != nil {
-		return eventstore.AppendResult{}, err
-	}
+	// Every field is checked, and every problem reported at once.
+	var problems domain.Problems
+	problems.Add(domain.CheckCode("id", cmd.ID, "heks-eper-2022"))
 	cmd.Title = cmd.Title.Normalize()
-	if err := cmd.Title.Validate("title"); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	if err := domain.CheckPeriod("start", cmd.Start, "end", cmd.End); err != nil {
-		return eventstore.AppendResult{}, err
-	}
+	problems.Add(cmd.Title.Validate("title"))
+	problems.Add(domain.CheckPeriod("start", cmd.Start, "end", cmd.End))
 	if cmd.Total != nil {
-		if err := cmd.Total.validate("total"); err != nil {
-			return eventstore.AppendResult{}, err
-		}
+		problems.Add(cmd.Total.validate("total"))
 	}
 	if len(cmd.Implementers) == 0 {
-		return eventstore.AppendResult{}, invalid("implementers", "at least one implementing organisation is required")
+		problems.Add(invalid("implementers", "at least one implementing organisation is required"))
 	}
 	for i, id := range append(slices.Clone(cmd.Implementers), cmd.Partners...) {
-		if err := s.knownOrganisation(ctx, fmt.Sprintf("organisations[%d]", i), id); err != nil {
-			return eventstore.AppendResult{}, err
-		}
+		problems.Add(s.knownOrganisation(ctx, fmt.Sprintf("organisations[%d]", i), id))
 	}
 	for i, code := range cmd.Regions {
-		if err := s.known(ctx, fmt.Sprintf("regions[%d]", i), registry.RegionStream(code), code); err != nil {
-			return eventstore.AppendResult{}, err
-		}
+		problems.Add(s.known(ctx, fmt.Sprintf("regions[%d]", i), registry.RegionStream(code), code))
 	}
 	for i, code := range cmd.Municipalities {
-		if err := s.known(ctx, fmt.Sprintf("municipalities[%d]", i), registry.MunicipalityStream(code), code); err != nil {
-			return eventstore.AppendResult{}, err
-		}
+		problems.Add(s.known(ctx, fmt.Sprintf("municipalities[%d]", i), registry.MunicipalityStream(code), code))
 	}
 	for i := range cmd.Objectives {
 		cmd.Objectives[i] = cmd.Objectives[i].Normalize()
-		if err := cmd.Objectives[i].Validate(fmt.Sprintf("objectives[%d]", i)); err != nil {
-			return eventstore.AppendResult{}, err
-		}
+		problems.Add(cmd.Objectives[i].Validate(fmt.Sprintf("objectives[%d]", i)))
+	}
+	if err := problems.Err(); err != nil {
+		return eventstore.AppendResult{}, err
 	}
 	return s.on(ctx, meta, cmd.ID, true, func(p *Project) ([]domain.Event, error) {
 		if p.id != "" {
