@@ -47,6 +47,10 @@ type config struct {
 	ratePerSecond    float64
 	maxDepth         int
 	maxComplexity    int
+	// maxFields, maxTokens, requestTimeout and maxResponseBytes bound a
+	// request before and while it runs (graph.Config).
+	maxFields, maxTokens, maxResponseBytes int
+	requestTimeout                         time.Duration
 	// socketsPerKey and socketsPerAddress bound the open WebSockets.
 	socketsPerKey, socketsPerAddress int
 	maxBodyBytes                     int64
@@ -148,6 +152,7 @@ func (m *Main) config() (config, error) {
 		{"CIVIC_STATEMENT_TIMEOUT", "5s", &c.statementTimeout},
 		{"CIVIC_WAIT_TIMEOUT", "5s", &c.waitTimeout},
 		{"CIVIC_CHECKPOINT_INTERVAL", "1s", &c.checkpointInterval},
+		{"CIVIC_REQUEST_TIMEOUT", "15s", &c.requestTimeout},
 	}
 	for _, d := range durations {
 		v, err := time.ParseDuration(get(d.name, d.def))
@@ -163,6 +168,9 @@ func (m *Main) config() (config, error) {
 	}{
 		{"CIVIC_MAX_DEPTH", "12", &c.maxDepth},
 		{"CIVIC_MAX_COMPLEXITY", "5000", &c.maxComplexity},
+		{"CIVIC_MAX_FIELDS", "1000", &c.maxFields},
+		{"CIVIC_MAX_TOKENS", "10000", &c.maxTokens},
+		{"CIVIC_MAX_RESPONSE_BYTES", "8388608", &c.maxResponseBytes},
 		{"CIVIC_MAX_SOCKETS_PER_KEY", "16", &c.socketsPerKey},
 		{"CIVIC_MAX_SOCKETS_PER_ADDRESS", "64", &c.socketsPerAddress},
 	}
@@ -208,6 +216,7 @@ func (c config) graph(addr net.Addr) graph.Config {
 	}
 	return graph.Config{
 		MaxBodyBytes: c.maxBodyBytes, MaxDepth: c.maxDepth, MaxComplexity: c.maxComplexity,
+		MaxFields: c.maxFields, MaxTokens: c.maxTokens, MaxResponseBytes: c.maxResponseBytes, RequestTimeout: c.requestTimeout,
 		RatePerSecond: rate, RateBurst: int(2 * c.ratePerSecond),
 		WaitTimeout: c.waitTimeout, PublicIntrospection: public,
 		MaxSocketsPerKey: c.socketsPerKey, MaxSocketsPerAddress: c.socketsPerAddress,

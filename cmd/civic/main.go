@@ -113,6 +113,8 @@ Configuration (environment):
   CIVIC_WAIT_TIMEOUT    longest a read waits to see a write (5s)
   CIVIC_RATE_LIMIT      requests a second per API key or anonymous address (20; 0: none)
   CIVIC_MAX_DEPTH, CIVIC_MAX_COMPLEXITY, CIVIC_MAX_BODY_BYTES  query limits (12, 5000, 1 MiB)
+  CIVIC_MAX_FIELDS, CIVIC_MAX_TOKENS  a query's fields, fragments expanded, and tokens (1000, 10000)
+  CIVIC_REQUEST_TIMEOUT, CIVIC_MAX_RESPONSE_BYTES  a request's time and answer (15s, 8 MiB)
   CIVIC_MAX_SOCKETS_PER_KEY, CIVIC_MAX_SOCKETS_PER_ADDRESS      open WebSockets (16, 64)
   CIVIC_TRUSTED_PROXIES comma-separated addresses or CIDR prefixes of reverse proxies whose
                         X-Forwarded-For names the client anonymous limits apply to
