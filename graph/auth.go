@@ -6,10 +6,10 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/civicledger/civicledger/domain"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -64,16 +64,17 @@ func newCorrelationID() string {
 // key keeps working for at most keyCacheTTL, unless the server follows the
 // revocations (Server.WatchRevocations, which civic serve runs): it
 // forgets a revoked key as soon as the keys read model has the revocation.
+// The cache is hashicorp/golang-lru's expirable LRU: bounded, the least
+// recently used key evicted first (a flood of made-up keys cannot wipe the
+// keys in use, as clearing a full map did).
 type keyCache struct {
 	lookup KeyLookup
-	mu     sync.Mutex
-	m      map[string]cachedKey
+	lru    *expirable.LRU[string, cachedKey]
 }
 
 type cachedKey struct {
-	actor   domain.Actor
-	err     error
-	expires time.Time
+	actor domain.Actor
+	err   error
 }
 
 const (
@@ -81,35 +82,28 @@ const (
 	keyCacheSize = 10_000
 )
 
+func newKeyCache(lookup KeyLookup) *keyCache {
+	return &keyCache{lookup: lookup, lru: expirable.NewLRU[string, cachedKey](keyCacheSize, nil, keyCacheTTL)}
+}
+
 func (c *keyCache) actor(ctx context.Context, key string) (domain.Actor, error) {
-	now := time.Now()
-	c.mu.Lock()
-	if e, ok := c.m[key]; ok && now.Before(e.expires) {
-		c.mu.Unlock()
+	if e, ok := c.lru.Get(key); ok {
 		return e.actor, e.err
 	}
-	c.mu.Unlock()
 	a, err := c.lookup.Actor(ctx, key)
 	if err != nil && domain.KindOf(err) != domain.Unauthenticated {
 		return a, err // do not remember an outage
 	}
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= keyCacheSize {
-		c.m = make(map[string]cachedKey)
-	}
-	c.m[key] = cachedKey{actor: a, err: err, expires: now.Add(keyCacheTTL)}
-	c.mu.Unlock()
+	c.lru.Add(key, cachedKey{actor: a, err: err})
 	return a, err
 }
 
 // forget drops the cached lookups of the key with the given ID, so that
 // the next request with it is checked afresh.
 func (c *keyCache) forget(keyID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, e := range c.m {
-		if e.actor.KeyID == keyID {
-			delete(c.m, k)
+	for _, k := range c.lru.Keys() {
+		if e, ok := c.lru.Peek(k); ok && e.actor.KeyID == keyID {
+			c.lru.Remove(k)
 		}
 	}
 }

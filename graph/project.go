@@ -2,9 +2,6 @@ package graph
 
 import (
 	"context"
-	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -32,12 +29,7 @@ func (r *Resolver) organisationsOf(ctx context.Context, ids []string) ([]model.O
 
 // moneyOf converts an amount; the decimal string keeps it exact.
 func moneyOf(m project.Money) *model.Money {
-	sign := ""
-	minor := m.Minor
-	if minor < 0 {
-		sign, minor = "-", -minor
-	}
-	return &model.Money{Amount: fmt.Sprintf("%s%d.%02d", sign, minor/100, minor%100), Currency: m.Currency, Formatted: m.String()}
+	return &model.Money{Amount: m.Decimal(), Currency: m.Currency, Formatted: m.String()}
 }
 
 // indicatorOf converts an indicator with its progress.
@@ -61,22 +53,9 @@ func indicatorOf(ip projections.IndicatorProgress) model.Indicator {
 	return out
 }
 
-// decimal is an amount as MoneyInput takes it: whole units and at most two
-// decimals.
-var decimal = regexp.MustCompile(`^(\d{1,15})(?:\.(\d{1,2}))?$`)
-
-// moneyInput reads an amount into minor units, exactly.
+// moneyInput reads an amount into minor units, exactly (project.ParseMoney).
 func moneyInput(field string, in model.MoneyInput) (project.Money, error) {
-	m := decimal.FindStringSubmatch(strings.TrimSpace(in.Amount))
-	if m == nil {
-		return project.Money{}, domain.Errorf(domain.Invalid, "%s.amount: %q is not an amount (digits, at most two decimals: 999100.00)", field, in.Amount)
-	}
-	whole, _ := strconv.ParseInt(m[1], 10, 64)
-	cents := int64(0)
-	if m[2] != "" {
-		cents, _ = strconv.ParseInt((m[2] + "0")[:2], 10, 64)
-	}
-	return project.Money{Minor: whole*100 + cents, Currency: strings.TrimSpace(in.Currency)}, nil
+	return project.ParseMoney(field, in.Amount, in.Currency)
 }
 
 func sharesOf(in []model.ShareInput) []project.Share {

@@ -230,7 +230,7 @@ func NewServer(deps Deps, cfg Config) *Server {
 	s := &Server{
 		cfg:       cfg,
 		log:       deps.Logger,
-		keys:      &keyCache{lookup: deps.Keys},
+		keys:      newKeyCache(deps.Keys),
 		limiter:   newLimiter(cfg.RatePerSecond, cfg.RateBurst),
 		reads:     deps.Reads,
 		expensive: newGate(cfg.MaxExpensive, cfg.MaxExpensivePerKey),
