@@ -83,3 +83,50 @@ func (r *Repository) Save(ctx context.Context, stream string, version int64, met
 	}
 	return res, nil
 }
+
+// Target is the stream a command acts on, as Handle takes it.
+type Target struct {
+	// Stream is the aggregate's stream.
+	Stream string
+	// What names the aggregate in errors: "activity cif-2023-05" gives
+	// "no activity cif-2023-05".
+	What string
+	// Creates: the command may start the stream. Otherwise a stream that
+	// does not exist is NotFound.
+	Creates bool
+	// Expected is the version the caller decided on (an edit made against
+	// what it saw), or 0 for whatever is current: a stream at another
+	// version is a Conflict.
+	Expected int64
+}
+
+// Handle is every command's load, decide and save: it rebuilds the
+// aggregate of t.Stream (A, through its pointer P), checks it exists
+// unless the command creates it and is at the version the caller
+// expected, lets decide emit events from it, and appends them expecting
+// the version it loaded, so a stream that moved on meanwhile is a
+// Conflict rather than a decision made on stale state.
+func Handle[A any, P interface {
+	*A
+	Aggregate
+}](ctx context.Context, r *Repository, meta Meta, t Target, decide func(P) ([]Event, error)) (eventstore.AppendResult, error) {
+	if t.Expected < 0 {
+		return eventstore.AppendResult{}, InvalidField("expectedVersion", "%d: a version is 1 or more (0 or none: any)", t.Expected)
+	}
+	agg := P(new(A))
+	version, err := r.Load(ctx, t.Stream, agg)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if version == 0 && !t.Creates {
+		return eventstore.AppendResult{}, Errorf(NotFound, "no %s", t.What)
+	}
+	if t.Expected > 0 && version != t.Expected {
+		return eventstore.AppendResult{}, Errorf(Conflict, "%s is at version %d, not %d as expected: reload it and decide again", t.What, version, t.Expected)
+	}
+	events, err := decide(agg)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return r.Save(ctx, t.Stream, version, meta, events...)
+}

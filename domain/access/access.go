@@ -222,18 +222,13 @@ func (s *Service) RevokeKey(ctx context.Context, meta domain.Meta, cmd RevokeKey
 	if !idPattern.MatchString(cmd.ID) {
 		return eventstore.AppendResult{}, domain.Errorf(domain.Invalid, "id %q: want the 12 hexadecimal digits `civic keys create` printed", cmd.ID)
 	}
-	var k Key
-	version, err := s.Repo.Load(ctx, Stream(cmd.ID), &k)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	switch {
-	case version == 0:
-		return eventstore.AppendResult{}, domain.Errorf(domain.NotFound, "API key %q does not exist", cmd.ID)
-	case k.Revoked:
-		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "API key %q (%s) is revoked already", cmd.ID, k.Name)
-	}
-	return s.Repo.Save(ctx, Stream(cmd.ID), version, meta, KeyRevoked{ID: cmd.ID, Reason: strings.TrimSpace(cmd.Reason)})
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: Stream(cmd.ID), What: fmt.Sprintf("API key %q", cmd.ID)},
+		func(k *Key) ([]domain.Event, error) {
+			if k.Revoked {
+				return nil, domain.Errorf(domain.Conflict, "API key %q (%s) is revoked already", cmd.ID, k.Name)
+			}
+			return []domain.Event{KeyRevoked{ID: cmd.ID, Reason: strings.TrimSpace(cmd.Reason)}}, nil
+		})
 }
 
 // HashKey returns the hex SHA-256 of a presented key.

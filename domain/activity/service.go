@@ -243,23 +243,13 @@ func (s *Service) on(ctx context.Context, meta domain.Meta, id string, schedulin
 	if err := domain.CheckCode("id", id, "cif-training-2023-05"); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	stream := Stream(id)
-	var a Activity
-	version, err := s.Repo.Load(ctx, stream, &a)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	if version == 0 && !scheduling {
-		return eventstore.AppendResult{}, domain.Errorf(domain.NotFound, "no activity %s", id)
-	}
-	if !scheduling {
-		if err := inRegion(meta, "changing activity "+id, a.region); err != nil {
-			return eventstore.AppendResult{}, err
-		}
-	}
-	events, err := decide(&a)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return s.Repo.Save(ctx, stream, version, meta, events...)
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: Stream(id), What: "activity " + id, Creates: scheduling},
+		func(a *Activity) ([]domain.Event, error) {
+			if !scheduling {
+				if err := inRegion(meta, "changing activity "+id, a.region); err != nil {
+					return nil, err
+				}
+			}
+			return decide(a)
+		})
 }

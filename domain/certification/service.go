@@ -2,6 +2,7 @@ package certification
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -543,17 +544,7 @@ func (s *Service) Revoke(ctx context.Context, meta domain.Meta, cmd Revoke) (eve
 // onCycle loads the cycle of year, has decide decide on it and saves what
 // it decided.
 func (s *Service) onCycle(ctx context.Context, meta domain.Meta, year int, decide func(*Cycle) ([]domain.Event, error)) (eventstore.AppendResult, error) {
-	stream := CycleStream(year)
-	var c Cycle
-	version, err := s.Repo.Load(ctx, stream, &c)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	events, err := decide(&c)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return s.Repo.Save(ctx, stream, version, meta, events...)
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: CycleStream(year), What: fmt.Sprintf("the %d cycle", year), Creates: true}, decide)
 }
 
 // applicant is onApplication for the applicant's commands: an applicant
@@ -583,23 +574,8 @@ func (s *Service) onApplication(ctx context.Context, meta domain.Meta, id string
 	if _, err := s.Repo.Load(ctx, CycleStream(year), &c); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	stream := ApplicationStream(id)
-	var a Application
-	version, err := s.Repo.Load(ctx, stream, &a)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	if version == 0 && !drafting {
-		return eventstore.AppendResult{}, domain.Errorf(domain.NotFound, "no application %s", id)
-	}
-	if expected > 0 && version != expected {
-		return eventstore.AppendResult{}, conflict("application %s is at version %d, not %d as expected: reload it and decide again", id, version, expected)
-	}
-	events, err := decide(&a, &c)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return s.Repo.Save(ctx, stream, version, meta, events...)
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: ApplicationStream(id), What: "application " + id, Creates: drafting, Expected: expected},
+		func(a *Application) ([]domain.Event, error) { return decide(a, &c) })
 }
 
 // knownMunicipality checks that code is a municipality in the registry.

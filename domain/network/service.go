@@ -167,18 +167,5 @@ func (s *Service) check(ctx context.Context, meta domain.Meta, action string, cm
 // on loads the network id, has decide decide and saves what it decided.
 // Unless forming, the network must exist.
 func (s *Service) on(ctx context.Context, meta domain.Meta, id string, forming bool, decide func(*Network) ([]domain.Event, error)) (eventstore.AppendResult, error) {
-	stream := Stream(id)
-	var n Network
-	version, err := s.Repo.Load(ctx, stream, &n)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	if version == 0 && !forming {
-		return eventstore.AppendResult{}, domain.Errorf(domain.NotFound, "no network %s", id)
-	}
-	events, err := decide(&n)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return s.Repo.Save(ctx, stream, version, meta, events...)
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: Stream(id), What: "network " + id, Creates: forming}, decide)
 }

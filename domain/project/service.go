@@ -295,18 +295,5 @@ func (s *Service) on(ctx context.Context, meta domain.Meta, id string, registeri
 	if err := domain.CheckCode("project", id, "heks-eper-2022"); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	stream := Stream(id)
-	var p Project
-	version, err := s.Repo.Load(ctx, stream, &p)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	if version == 0 && !registering {
-		return eventstore.AppendResult{}, domain.Errorf(domain.NotFound, "no project %s", id)
-	}
-	events, err := decide(&p)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return s.Repo.Save(ctx, stream, version, meta, events...)
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: Stream(id), What: "project " + id, Creates: registering}, decide)
 }

@@ -171,7 +171,7 @@ func TestRenameOrganisation(t *testing.T) {
 
 		{name: "unknown organisation", when: with(func(c *registry.RenameOrganisation) { c.ID = unknownID }), kind: domain.NotFound, text: "no organisation with ID " + unknownID},
 		{name: "stale expected version", given: withPlaces(hub, registry.OrganisationRenamed{ID: hubID, Name: domain.LocalizedText{Ka: "სხვა"}}),
-			when: with(func(c *registry.RenameOrganisation) { c.ExpectedVersion = 1 }), kind: domain.Conflict, text: "is at version 2, not 1; reload it"},
+			when: with(func(c *registry.RenameOrganisation) { c.ExpectedVersion = 1 }), kind: domain.Conflict, text: "is at version 2, not 1 as expected: reload it"},
 		{name: "expected version ahead", given: withPlaces(hub), when: with(func(c *registry.RenameOrganisation) { c.ExpectedVersion = 5 }), kind: domain.Conflict, text: "is at version 1, not 5"},
 		{name: "stale version checked before no-op", given: withPlaces(hub, renamed), when: with(func(c *registry.RenameOrganisation) { c.ExpectedVersion = 1 }), kind: domain.Conflict, text: "reload"},
 		{name: "closed", given: withPlaces(hub, hubClosed), when: cmd, kind: domain.Conflict, text: "organisation " + hubID + " is closed; reopen it first"},

@@ -37,17 +37,8 @@ func (s *Service) RegisterRegion(ctx context.Context, meta domain.Meta, cmd Regi
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	stream := RegionStream(e.Code)
-	var r Region
-	version, err := s.Repo.Load(ctx, stream, &r)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	events, err := r.register(e)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return s.Repo.Save(ctx, stream, version, meta, events...)
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: RegionStream(e.Code), What: "region " + e.Code, Creates: true},
+		func(r *Region) ([]domain.Event, error) { return r.register(e) })
 }
 
 // RegisterMunicipality records a new municipality of a registered region.
@@ -64,17 +55,8 @@ func (s *Service) RegisterMunicipality(ctx context.Context, meta domain.Meta, cm
 	if err := s.checkRegion(ctx, "region", e.Region); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	stream := MunicipalityStream(e.Code)
-	var m Municipality
-	version, err := s.Repo.Load(ctx, stream, &m)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	events, err := m.register(e)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return s.Repo.Save(ctx, stream, version, meta, events...)
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: MunicipalityStream(e.Code), What: "municipality " + e.Code, Creates: true},
+		func(m *Municipality) ([]domain.Event, error) { return m.register(e) })
 }
 
 // RegisterOrganisation records a new organisation and returns its ID: the
@@ -95,17 +77,8 @@ func (s *Service) RegisterOrganisation(ctx context.Context, meta domain.Meta, cm
 	if e.Region, err = s.place(ctx, e.Region, e.Municipality); err != nil {
 		return "", eventstore.AppendResult{}, err
 	}
-	stream := OrganisationStream(e.ID)
-	var o Organisation
-	version, err := s.Repo.Load(ctx, stream, &o)
-	if err != nil {
-		return "", eventstore.AppendResult{}, err
-	}
-	events, err := o.register(e)
-	if err != nil {
-		return "", eventstore.AppendResult{}, err
-	}
-	res, err = s.Repo.Save(ctx, stream, version, meta, events...)
+	res, err = domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: OrganisationStream(e.ID), What: "organisation " + e.ID, Creates: true},
+		func(o *Organisation) ([]domain.Event, error) { return o.register(e) })
 	if err != nil {
 		return "", res, err
 	}
@@ -271,18 +244,7 @@ func (s *Service) update(ctx context.Context, meta domain.Meta, id string, expec
 	if expected < 0 {
 		return eventstore.AppendResult{}, invalid("expected_version", "%d is negative; give the version you last read, or 0 for the current one", expected)
 	}
-	o, version, err := s.Organisation(ctx, id)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	if expected != 0 && expected != version {
-		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "organisation %s is at version %d, not %d; reload it and decide again", id, version, expected)
-	}
-	events, err := decide(o)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return s.Repo.Save(ctx, OrganisationStream(id), version, meta, events...)
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: OrganisationStream(id), What: "organisation with ID " + id, Expected: expected}, decide)
 }
 
 // place checks an organisation's region and municipality references and
