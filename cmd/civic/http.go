@@ -6,16 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/civicledger/civicledger/internal/notify"
 	"github.com/civicledger/civicledger/projections"
 )
 
 // routes returns the HTTP handler: the GraphQL API and GraphiQL, and the
-// operational endpoints beside them.
+// operational endpoints beside them, with /metrics serving the server's
+// state and its requests' counts and durations.
 func routes(a *app, api http.Handler, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
@@ -26,8 +25,11 @@ func routes(a *app, api http.Handler, log *slog.Logger) http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { readyz(w, r, a, log) })
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { metrics(w, r, a, log) })
-	return mux
+	reg := newRegistry(a, log)
+	mux.Handle("GET /metrics", metricsHandler(reg, log))
+	// Every request is counted and timed, the operational endpoints' too:
+	// a scraper or a prober that gets errors shows there.
+	return instrument(reg, mux)
 }
 
 // Bounds of readiness: how long the log may go without a sequencer, a
@@ -133,76 +135,4 @@ func readyz(w http.ResponseWriter, r *http.Request, a *app, log *slog.Logger) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	json.NewEncoder(w).Encode(body)
-}
-
-// metrics writes the Prometheus text exposition of the event store's, the
-// projections' and the notification outbox's state.
-func metrics(w http.ResponseWriter, r *http.Request, a *app, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	var b strings.Builder
-	gauge := func(name, help string) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name)
-	}
-	if st, err := a.store.Status(ctx); err == nil {
-		gauge("civic_eventstore_head", "Last position in the global event log.")
-		fmt.Fprintf(&b, "civic_eventstore_head %d\n", st.Head)
-		gauge("civic_eventstore_pending", "Events committed but not yet given a position.")
-		fmt.Fprintf(&b, "civic_eventstore_pending %d\n", st.Pending)
-		gauge("civic_eventstore_oldest_write_tx_seconds", "Age of the oldest open write transaction; it holds back the sequencer.")
-		fmt.Fprintf(&b, "civic_eventstore_oldest_write_tx_seconds %g\n", st.OldestWriteTx.Seconds())
-		gauge("civic_eventstore_sequencer_leader", "1 when this process leads the sequencer.")
-		fmt.Fprintf(&b, "civic_eventstore_sequencer_leader %d\n", b2i(st.Leader))
-		gauge("civic_eventstore_sequencer_leader_anywhere", "1 when some process leads the sequencer.")
-		fmt.Fprintf(&b, "civic_eventstore_sequencer_leader_anywhere %d\n", b2i(st.LeaderAnywhere))
-		gauge("civic_eventstore_sequencer_failing", "1 while this process's sequencer keeps failing to lead (its error is in the log and /readyz).")
-		fmt.Fprintf(&b, "civic_eventstore_sequencer_failing %d\n", b2i(st.SequencerError != ""))
-		gauge("civic_eventstore_oldest_pending_seconds", "Age of the oldest event not yet given a position: how long a write has been invisible.")
-		fmt.Fprintf(&b, "civic_eventstore_oldest_pending_seconds %g\n", st.OldestPending.Seconds())
-	} else {
-		log.Warn("metrics: event store", "err", err)
-	}
-	if ps, err := a.runner.Status(ctx); err == nil {
-		gauge("civic_projection_position", "Last log position a projection generation has applied.")
-		for _, p := range ps {
-			fmt.Fprintf(&b, "civic_projection_position{name=%q,generation=\"%d\",state=%q} %d\n", p.Name, p.Generation, p.State, p.Position)
-		}
-		gauge("civic_projection_lag_events", "Events a projection generation has yet to apply.")
-		for _, p := range ps {
-			fmt.Fprintf(&b, "civic_projection_lag_events{name=%q,generation=\"%d\",state=%q} %d\n", p.Name, p.Generation, p.State, p.LagEvents)
-		}
-		gauge("civic_projection_lag_seconds", "Age of the oldest event a projection generation has yet to apply.")
-		for _, p := range ps {
-			fmt.Fprintf(&b, "civic_projection_lag_seconds{name=%q,generation=\"%d\",state=%q} %g\n", p.Name, p.Generation, p.State, p.LagSeconds)
-		}
-		gauge("civic_projection_failing", "1 while a projection generation is stopped at an event it cannot apply.")
-		for _, p := range ps {
-			fmt.Fprintf(&b, "civic_projection_failing{name=%q,generation=\"%d\",state=%q} %d\n", p.Name, p.Generation, p.State, b2i(p.Failing))
-		}
-	} else {
-		log.Warn("metrics: projections", "err", err)
-	}
-	if st, err := notify.ReadStatus(ctx, a.db.pool); err == nil {
-		gauge("civic_outbox_position", "Last log position the notification outbox has read.")
-		fmt.Fprintf(&b, "civic_outbox_position %d\n", st.Position)
-		gauge("civic_outbox_pending", "Notifications waiting to be sent.")
-		fmt.Fprintf(&b, "civic_outbox_pending %d\n", st.Pending)
-		gauge("civic_outbox_failing", "Pending notifications whose last attempt failed; they are retried with backoff.")
-		fmt.Fprintf(&b, "civic_outbox_failing %d\n", st.Failing)
-		gauge("civic_outbox_oldest_pending_seconds", "How long the oldest pending notification has waited.")
-		fmt.Fprintf(&b, "civic_outbox_oldest_pending_seconds %g\n", st.OldestPending.Seconds())
-		gauge("civic_outbox_skipped", "Notifications of events too old to announce (CIVIC_NOTIFY_MAX_AGE), never sent.")
-		fmt.Fprintf(&b, "civic_outbox_skipped %d\n", st.Skipped)
-	} else {
-		log.Warn("metrics: notification outbox", "err", err)
-	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	fmt.Fprint(w, b.String())
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -430,7 +430,7 @@ func TestKeysCommand(t *testing.T) {
 		{[]string{"keys", "create", "--role", "admin", "--name", "Bad Name"}, 2, "name"},
 		{[]string{"keys", "revoke", id, "--reason", "rotated"}, 0, ""},
 		{[]string{"keys", "revoke", id}, 2, "revoked already"},
-		{[]string{"keys", "revoke", "000000000000"}, 2, "does not exist"},
+		{[]string{"keys", "revoke", "000000000000"}, 2, "no API key"},
 		{[]string{"keys"}, 2, "usage"},
 	}
 	for _, tt := range tests {

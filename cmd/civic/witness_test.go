@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -143,6 +144,10 @@ func TestReadyzTellsTheTruth(t *testing.T) {
 	env := []string{"DATABASE_URL=" + url, "CIVIC_SIGNING_KEY=" + keyPath, "CIVIC_DATA_DIR=" + t.TempDir()}
 	s := startServer(t, env...)
 	readyzOf(t, s.addr)
+	// The tampering below is found against a signed checkpoint: wait for
+	// one that covers the registry the server imported (on a loaded
+	// machine the server may be stopped before its first).
+	signedHead(t, s.addr, 81)
 	s.stop(t, syscall.SIGTERM)
 
 	pool, err := pgxpool.New(context.Background(), url)
@@ -212,5 +217,28 @@ func TestReadyzListsLiveGenerations(t *testing.T) {
 	}
 	if keys != 1 {
 		t.Errorf("/readyz lists %d generations of keys, want the live one", keys)
+	}
+}
+
+// signedHead waits until the server at addr serves a checkpoint of size
+// at least n.
+func signedHead(t *testing.T, addr string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/log/checkpoint")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		lines := strings.Split(string(body), "\n")
+		if len(lines) > 1 {
+			if size, err := strconv.Atoi(lines[1]); err == nil && size >= n {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint of size %d within 20s: %d %s", n, resp.StatusCode, body)
+		}
 	}
 }

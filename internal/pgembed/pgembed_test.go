@@ -237,13 +237,24 @@ func TestStartAsNormalUser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.CommandContext(testCtx(t), bin, "-test.run=^TestHelperNormalUser$", "-test.v", "-test.count=1", "-test.timeout=60s")
-	cmd.Dir = binDir
-	// GOCOVERDIR, if set, is a directory the child could not write to.
-	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOCOVERDIR=") }),
-		helperMarker+"=1", "TMPDIR="+childTmp, "HOME="+childTmp)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: u.groups}}
-	out, err := cmd.CombinedOutput()
+	var out []byte
+	for attempt := 1; ; attempt++ {
+		cmd := exec.CommandContext(testCtx(t), bin, "-test.run=^TestHelperNormalUser$", "-test.v", "-test.count=1", "-test.timeout=60s")
+		cmd.Dir = binDir
+		// GOCOVERDIR, if set, is a directory the child could not write to.
+		cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOCOVERDIR=") }),
+			helperMarker+"=1", "TMPDIR="+childTmp, "HOME="+childTmp)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: u.groups}}
+		out, err = cmd.CombinedOutput()
+		// A child forked by another test while the copy was open for
+		// writing holds it open until it execs: the copy is "busy" for a
+		// moment (golang/go#22315). Try again shortly.
+		if errors.Is(err, syscall.ETXTBSY) && attempt < 5 {
+			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+			continue
+		}
+		break
+	}
 	if err != nil {
 		t.Fatalf("helper running as %s failed: %v\n%s", u.name, err, out)
 	}
