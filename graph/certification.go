@@ -330,16 +330,15 @@ func (r *Resolver) applicationOfSnapshot(ctx context.Context, s certification.Sn
 		out.Decision = decisionOf(s.Decision)
 	}
 	if c := s.Certificate; c != nil {
-		status := model.CertificateStatusValid
-		switch {
-		case s.Revoked:
-			status = model.CertificateStatusRevoked
-		case r.today() > c.ValidUntil:
-			status = model.CertificateStatusExpired
+		// Revoked in the state as of the day asked about: revoked from
+		// that day on, whatever its date.
+		revokedOn := ""
+		if s.Revoked {
+			revokedOn = r.today()
 		}
 		out.Certificate = &model.Certificate{
 			Number: c.Number, ApplicationID: s.ID, Year: s.Year, Municipality: &m, ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil,
-			Status: status, Recommendations: []domain.LocalizedText{},
+			Status: certificateStatus(r.today(), c.ValidUntil, revokedOn), Recommendations: []domain.LocalizedText{},
 		}
 		if s.Decision != nil {
 			out.Certificate.Recommendations = nonNil(s.Decision.Recommendations)
@@ -674,13 +673,7 @@ func assignmentOf(x projections.ExpertAssignment, cleared, conflicted []string) 
 
 // certificateStatus is a certificate's status on day today.
 func certificateStatus(today, validUntil, revokedOn string) model.CertificateStatus {
-	switch {
-	case revokedOn != "" && today >= revokedOn:
-		return model.CertificateStatusRevoked
-	case today > validUntil:
-		return model.CertificateStatusExpired
-	}
-	return model.CertificateStatusValid
+	return model.CertificateStatus(strings.ToUpper(string(certification.CertificateStatusOn(today, validUntil, revokedOn))))
 }
 
 // certificateOf converts a certificate of the public registry.

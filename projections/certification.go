@@ -409,17 +409,15 @@ const (
 	Incomplete Completeness = "incomplete"
 )
 
-// CertificateStatus is where a certificate stands on a given day. It is
-// computed when read, against the day the caller gives, so that a
-// certificate expires without anything having to happen.
-type CertificateStatus string
+// CertificateStatus is the domain's (certification.CertificateStatusOn),
+// which the read model's SQL computes too (certStatus).
+type CertificateStatus = certification.CertificateStatus
 
-// The certificate statuses. A revoked certificate stays revoked after its
-// validity would have ended: the revocation is the fact that matters.
+// The certificate statuses, as the domain has them.
 const (
-	CertificateValid   CertificateStatus = "valid"
-	CertificateExpired CertificateStatus = "expired"
-	CertificateRevoked CertificateStatus = "revoked"
+	CertificateValid   = certification.ValidCertificate
+	CertificateExpired = certification.ExpiredCertificate
+	CertificateRevoked = certification.RevokedCertificate
 )
 
 // Cycle is a certification cycle as readers see it, with the rules in
@@ -924,8 +922,8 @@ var certColumns = `coalesce(a.id, ''), coalesce(a.certificate_number, ''), coale
 	CASE WHEN a.announced_on IS NOT NULL THEN a.progress_en ELSE '' END`
 
 // certStatus computes the status s.status of the certificate of a on the
-// day $1: revoked from the day of its revocation, expired after its last
-// valid day, valid otherwise.
+// day $1, as certification.CertificateStatusOn does (a test holds them to
+// the same answers).
 const certStatus = ` LEFT JOIN LATERAL (SELECT CASE
 		WHEN a.revoked_on <= $1::date THEN 'revoked'
 		WHEN $1::date > a.valid_until THEN 'expired'

@@ -624,3 +624,31 @@ func recommendationText(r Recommendation) string {
 	}
 	return fmt.Sprintf("do not certify: %s", strings.Join(r.Reasons, "; "))
 }
+
+// CertificateStatus is where a certificate stands on a given day. It is
+// computed when read, against the day the reader asks about, so that a
+// certificate expires without anything having to happen.
+type CertificateStatus string
+
+// The certificate statuses. A revoked certificate stays revoked after its
+// validity would have ended: the revocation is the fact that matters.
+const (
+	ValidCertificate   CertificateStatus = "valid"
+	ExpiredCertificate CertificateStatus = "expired"
+	RevokedCertificate CertificateStatus = "revoked"
+)
+
+// CertificateStatusOn is where a certificate valid until validUntil and
+// revoked on revokedOn ("" if never) stands on the day today, all days
+// YYYY-MM-DD: revoked from the day of its revocation, expired after its
+// last valid day, valid otherwise. The read model's SQL computes the same
+// (projections.certStatus, tested against this).
+func CertificateStatusOn(today, validUntil, revokedOn string) CertificateStatus {
+	switch {
+	case revokedOn != "" && today >= revokedOn:
+		return RevokedCertificate
+	case today > validUntil:
+		return ExpiredCertificate
+	}
+	return ValidCertificate
+}
