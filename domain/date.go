@@ -11,7 +11,11 @@ const DateLayout = "2006-01-02"
 
 // Today is the day of the command's time in Tbilisi, which date rules
 // ("not in the future", "within the call") compare against.
-func (m Meta) Today() string { return m.Now.In(Tbilisi).Format(DateLayout) }
+func (m Meta) Today() string { return DayOf(m.Now) }
+
+// DayOf is the day t falls on in Tbilisi, YYYY-MM-DD: the calendar every
+// date of the ledger is in, whatever the server's zone.
+func DayOf(t time.Time) string { return t.In(Tbilisi).Format(DateLayout) }
 
 // InvalidField returns an Invalid error whose message starts with the
 // field, so a caller can tell which input to fix.

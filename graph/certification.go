@@ -420,7 +420,7 @@ func (m moment) before(id string, first eventstore.Event) error {
 
 // today is the day of the commands' clock in Tbilisi.
 func (r *Resolver) today() string {
-	return r.deps.Now().In(domain.Tbilisi).Format(certification.DateLayout)
+	return domain.DayOf(r.deps.Now())
 }
 
 func decisionOf(d *certification.DecisionTaken) *model.Decision {

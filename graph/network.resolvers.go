@@ -8,7 +8,6 @@ package graph
 import (
 	"context"
 
-	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/generated"
@@ -55,7 +54,7 @@ func (r *mutationResolver) LeaveNetwork(ctx context.Context, input model.Members
 // Members resolves Network.members from the read model: the periods in
 // force on the day (today in Tbilisi when left out).
 func (r *networkResolver) Members(ctx context.Context, obj *projections.NetworkInfo, on *string) ([]projections.MembershipPeriod, error) {
-	day := r.deps.Now().In(domain.Tbilisi).Format(network.DateLayout)
+	day := r.today()
 	if on != nil {
 		day = *on
 	}
@@ -113,7 +112,7 @@ func (r *networkMemberResolver) Network(ctx context.Context, obj *projections.Me
 
 // Memberships resolves Organisation.memberships through the membership loader: one statement for a page of organisations.
 func (r *organisationResolver) Memberships(ctx context.Context, obj *model.Organisation, on *string) ([]projections.MembershipPeriod, error) {
-	day := r.deps.Now().In(domain.Tbilisi).Format(network.DateLayout)
+	day := r.today()
 	if on != nil {
 		day = *on
 	}
@@ -141,7 +140,7 @@ func (r *queryResolver) RegionalDirectory(ctx context.Context, region string, on
 	if err := r.consistent(ctx, "organisations", "networks"); err != nil {
 		return nil, err
 	}
-	day := r.deps.Now().In(domain.Tbilisi).Format(network.DateLayout)
+	day := r.today()
 	if on != nil {
 		day = *on
 	}

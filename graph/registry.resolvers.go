@@ -205,7 +205,7 @@ func (r *queryResolver) Organisations(ctx context.Context, first *int, after *st
 	}
 	f := orgFilterOf(filter)
 	if f.Network != "" && f.MemberOn == "" {
-		f.MemberOn = r.deps.Now().In(domain.Tbilisi).Format(domain.DateLayout)
+		f.MemberOn = r.today()
 	}
 	page, err := r.deps.Reads.Organisations(ctx, f, projections.Page{First: deref(first), After: deref(after)})
 	if err != nil {
