@@ -9,7 +9,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/civicledger/civicledger/domain"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/civicledger/civicledger/projections"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -52,7 +52,7 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			// left): execute logs that once for the request.
 			gerr.Message = "the request was stopped before this field was resolved"
 			gerr.Extensions["code"] = "TIMEOUT"
-		case isStatementTimeout(err):
+		case projections.IsStatementTimeout(err):
 			// The statement timeout guards the database against one
 			// query; the caller can narrow the query or try later.
 			gerr.Message = "the query took longer than the server allows one database statement and was stopped"
@@ -65,13 +65,6 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return gerr
 	}
-}
-
-// isStatementTimeout reports whether PostgreSQL cancelled a statement:
-// SQLSTATE 57014, which the read connections' statement_timeout raises.
-func isStatementTimeout(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "57014"
 }
 
 // wrapsOther reports whether a gqlerror wraps an error of ours, whose

@@ -2,11 +2,13 @@ package projections
 
 import (
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/civicledger/civicledger/domain"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -15,6 +17,15 @@ import (
 // rebuild never interrupts them.
 type Reads struct {
 	DB *pgxpool.Pool
+}
+
+// IsStatementTimeout reports whether a read was stopped by the database's
+// statement timeout (SQLSTATE 57014, which the read connections'
+// statement_timeout raises), so the API can say so without knowing the
+// driver.
+func IsStatementTimeout(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "57014"
 }
 
 // MaxPage is the most rows a page of a list may ask for: a bound on what
