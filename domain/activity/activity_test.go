@@ -126,7 +126,7 @@ func TestActivities(t *testing.T) {
 		{Name: "links that count the same attendees twice", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) {
 			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "local-gov-trained", Sector: "local_government"}, {Indicator: "local-gov-trained", Sex: "female"}}
 		}), Kind: domain.Invalid, Text: `indicators[1]: counts some of the attendees indicators[0] counts already`},
-		{Name: "schedule", Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) {
+		{Name: "schedule", Then: []string{"activity.scheduled"}, Do: schedule("cif-2023-05", func(c *activity.ActivityScheduled) {
 			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "local-gov-trained", Sector: "local_government"}}
 		})},
 		{Name: "the hub of another region may not schedule here", Do: do(func(ctx context.Context, s *activity.Service) error {
@@ -139,18 +139,18 @@ func TestActivities(t *testing.T) {
 			_, err := s.Cancel(ctx, hub("imereti"), activity.ActivityCancelled{ID: "cif-2023-05", Reason: "mine now"})
 			return err
 		}), Kind: domain.Forbidden, Text: "changing activity cif-2023-05 in kvemo-kartli"},
-		{Name: "the region's own hub schedules", Do: do(func(ctx context.Context, s *activity.Service) error {
+		{Name: "the region's own hub schedules", Then: []string{"activity.scheduled"}, Do: do(func(ctx context.Context, s *activity.Service) error {
 			cmd := activity.ActivityScheduled{ID: "cif-forum-2023", Type: activity.Forum, Title: domain.LocalizedText{Ka: "ფორუმი", En: "Forum"},
 				Organisers: []string{cif}, Municipality: "marneuli", Start: "2023-05-20", End: "2023-05-20"}
 			_, err := s.Schedule(ctx, hub("kvemo-kartli"), cmd)
 			return err
 		})},
-		{Name: "and records it held", Do: do(func(ctx context.Context, s *activity.Service) error {
+		{Name: "and records it held", Then: []string{"activity.held"}, Do: do(func(ctx context.Context, s *activity.Service) error {
 			_, err := s.RecordHeld(ctx, hub("kvemo-kartli"), activity.ActivityHeld{ID: "cif-forum-2023", Attendance: attendance(30, 18, 12, 9)})
 			return err
 		})},
 		{Name: "schedule twice", Do: schedule("cif-2023-05", func(*activity.ActivityScheduled) {}), Kind: domain.Conflict, Text: "exists already"},
-		{Name: "a later one", Do: schedule("cif-2023-07", func(c *activity.ActivityScheduled) { c.Start, c.End = "2023-07-01", "2023-07-01" })},
+		{Name: "a later one", Then: []string{"activity.scheduled"}, Do: schedule("cif-2023-07", func(c *activity.ActivityScheduled) { c.Start, c.End = "2023-07-01", "2023-07-01" })},
 		{Name: "held before it begins", Do: held("cif-2023-07", attendance(20, 12, 8, 5)), Kind: domain.Conflict, Text: "cannot have been held yet"},
 		{Name: "groups that do not add up", Do: held("cif-2023-05", attendance(20, 12, 7, 5)), Kind: domain.Invalid, Text: "attendance.groups: the counts add up to 19, not the total 20"},
 		{Name: "a negative total", Do: held("cif-2023-05", activity.Attendance{Total: -1}), Kind: domain.Invalid, Text: "attendance.total: -1 is negative"},
@@ -159,11 +159,11 @@ func TestActivities(t *testing.T) {
 		{Name: "an unknown sector", Do: held("cif-2023-05", activity.Attendance{Total: 1, Groups: []activity.Group{{Sector: "clergy", Count: 1}}}), Kind: domain.Invalid, Text: `attendance.groups[0].sector: "clergy"`},
 		{Name: "a group twice", Do: held("cif-2023-05", activity.Attendance{Total: 2, Groups: []activity.Group{{Sex: "female", EthnicMinority: &yes, Count: 1}, {Sex: "female", EthnicMinority: &yes, Count: 1}}}), Kind: domain.Invalid, Text: "as groups[0]"},
 		{Name: "an unknown participating organisation", Do: held("cif-2023-05", activity.Attendance{Total: 1, Organisations: []string{"nobody"}}), Kind: domain.Invalid, Text: `attendance.organisations[0]: "nobody" is not an organisation`},
-		{Name: "held", Do: held("cif-2023-05", attendance(20, 12, 8, 5))},
+		{Name: "held", Then: []string{"activity.held"}, Do: held("cif-2023-05", attendance(20, 12, 8, 5))},
 		{Name: "held twice", Do: held("cif-2023-05", attendance(20, 12, 8, 5)), Kind: domain.Conflict, Text: "is held"},
 		{Name: "a correction without a reason", Do: correct(attendance(22, 13, 9, 6), ""), Kind: domain.Invalid, Text: "reason"},
-		{Name: "a correction", Do: correct(attendance(22, 13, 9, 6), "a second sign-in sheet")},
-		{Name: "reschedule", Do: do(func(ctx context.Context, s *activity.Service) error {
+		{Name: "a correction", Then: []string{"activity.attendance_corrected"}, Do: correct(attendance(22, 13, 9, 6), "a second sign-in sheet")},
+		{Name: "reschedule", Then: []string{"activity.rescheduled"}, Do: do(func(ctx context.Context, s *activity.Service) error {
 			_, err := s.Reschedule(ctx, admin, activity.ActivityRescheduled{ID: "cif-2023-07", Start: "2023-07-08", End: "2023-07-08", Reason: "the hall was taken"})
 			return err
 		})},
@@ -171,7 +171,7 @@ func TestActivities(t *testing.T) {
 			_, err := s.Reschedule(ctx, admin, activity.ActivityRescheduled{ID: "cif-2023-05", Start: "2023-05-12", End: "2023-05-12"})
 			return err
 		}), Kind: domain.Conflict, Text: "cannot be rescheduled"},
-		{Name: "cancel", Do: do(func(ctx context.Context, s *activity.Service) error {
+		{Name: "cancel", Then: []string{"activity.cancelled"}, Do: do(func(ctx context.Context, s *activity.Service) error {
 			_, err := s.Cancel(ctx, admin, activity.ActivityCancelled{ID: "cif-2023-07", Reason: "the trainer fell ill"})
 			return err
 		})},

@@ -90,7 +90,7 @@ func TestMembershipsOnADay(t *testing.T) {
 	}
 	run(t, svc, []step{
 		{Name: "join before the network", Do: join(kas, "lead", "", "2021-01-01"), Kind: domain.NotFound, Text: "no network cssige"},
-		{Name: "form", Do: form},
+		{Name: "form", Then: []string{"network.formed"}, Do: form},
 		{Name: "form twice", Do: form, Kind: domain.Conflict, Text: "exists already"},
 		{Name: "an analyst may not form one", Do: func(ctx context.Context, s *network.Service) error {
 			_, err := s.FormNetwork(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}, Now: now},
@@ -101,10 +101,10 @@ func TestMembershipsOnADay(t *testing.T) {
 			_, err := s.FormNetwork(ctx, asAdmin(), network.FormNetwork{ID: "other", Kind: "club", Name: domain.LocalizedText{Ka: "ა"}, On: "2021-01-01"})
 			return err
 		}, Kind: domain.Invalid, Text: "kind"},
-		{Name: "lead", Do: join(kas, "lead", "", "2021-01-01")},
-		{Name: "member", Do: join(csi, "member", "", "2021-01-01")},
+		{Name: "lead", Then: []string{"network.member_joined"}, Do: join(kas, "lead", "", "2021-01-01")},
+		{Name: "a member", Then: []string{"network.member_joined"}, Do: join(csi, "member", "", "2021-01-01")},
 		{Name: "a second lead", Do: join(edc, "lead", "", "2021-03-01"), Kind: domain.Conflict, Text: "leads cssige already"},
-		{Name: "member", Do: join(edc, "member", "", "2021-03-01")},
+		{Name: "another member", Then: []string{"network.member_joined"}, Do: join(edc, "member", "", "2021-03-01")},
 		{Name: "join twice", Do: join(edc, "member", "", "2021-04-01"), Kind: domain.Conflict, Text: "member of cssige already"},
 		{Name: "a hub without its region", Do: join(cif, "regional_hub", "", "2021-02-01"), Kind: domain.Invalid, Text: "region"},
 		{Name: "a hub in an unknown region", Do: join(cif, "regional_hub", "atlantis", "2021-02-01"), Kind: domain.Invalid, Text: `"atlantis" is not a region`},
@@ -114,19 +114,19 @@ func TestMembershipsOnADay(t *testing.T) {
 		{Name: "before the network began", Do: join(cif, "regional_hub", "kvemo-kartli", "2020-12-31"), Kind: domain.Invalid, Text: "before the network was formed"},
 		{Name: "in the future", Do: join(cif, "regional_hub", "kvemo-kartli", "2026-03-02"), Kind: domain.Invalid, Text: "in the future"},
 		{Name: "not a date", Do: join(cif, "regional_hub", "kvemo-kartli", "1.2.2021"), Kind: domain.Invalid, Text: "not a date"},
-		{Name: "the hub", Do: join(cif, "regional_hub", "kvemo-kartli", "2021-02-01")},
-		{Name: "suspend", Do: member("suspend", csi, "", "", "2021-06-01", "reports overdue")},
+		{Name: "the hub", Then: []string{"network.member_joined"}, Do: join(cif, "regional_hub", "kvemo-kartli", "2021-02-01")},
+		{Name: "suspend", Then: []string{"network.member_suspended"}, Do: member("suspend", csi, "", "", "2021-06-01", "reports overdue")},
 		{Name: "suspend twice", Do: member("suspend", csi, "", "", "2021-07-01", "again"), Kind: domain.Conflict, Text: "suspended already"},
 		{Name: "suspend without a reason", Do: member("suspend", edc, "", "", "2021-07-01", ""), Kind: domain.Invalid, Text: "reason"},
 		{Name: "reinstate a member not suspended", Do: member("reinstate", edc, "", "", "2021-07-01", ""), Kind: domain.Conflict, Text: "not suspended"},
-		{Name: "reinstate", Do: member("reinstate", csi, "", "", "2021-09-01", "")},
+		{Name: "reinstate", Then: []string{"network.member_reinstated"}, Do: member("reinstate", csi, "", "", "2021-09-01", "")},
 		{Name: "a change dated before the member's last", Do: member("role", csi, "partner", "", "2021-08-01", ""), Kind: domain.Invalid, Text: "before " + csi + "'s last change"},
 		{Name: "a membership ending as it began", Do: member("leave", cif, "", "", "2021-02-01", ""), Kind: domain.Invalid, Text: "cannot end on 2021-02-01"},
-		{Name: "leave", Do: member("leave", edc, "", "", "2022-01-01", "the project ended")},
+		{Name: "leave", Then: []string{"network.member_left"}, Do: member("leave", edc, "", "", "2022-01-01", "the project ended")},
 		{Name: "leave twice", Do: member("leave", edc, "", "", "2022-02-01", ""), Kind: domain.NotFound, Text: "not a member"},
-		{Name: "the hub becomes a member", Do: member("role", cif, "member", "", "2022-02-01", "")},
-		{Name: "the same role changes nothing", Do: member("role", cif, "member", "", "2022-03-01", "")},
-		{Name: "rejoin", Do: join(edc, "partner", "", "2023-01-01")},
+		{Name: "the hub becomes a member", Then: []string{"network.member_role_changed"}, Do: member("role", cif, "member", "", "2022-02-01", "")},
+		{Name: "the same role changes nothing", Then: []string{}, Do: member("role", cif, "member", "", "2022-03-01", "")},
+		{Name: "rejoin", Then: []string{"network.member_joined"}, Do: join(edc, "partner", "", "2023-01-01")},
 	})
 
 	var n network.Network

@@ -124,36 +124,36 @@ func TestProject(t *testing.T) {
 		{Name: "an unknown implementer", Do: register(func(c *project.ProjectRegistered) { c.Implementers = []string{"nobody"} }), Kind: domain.Invalid, Text: "not an organisation"},
 		{Name: "an unknown municipality", Do: register(func(c *project.ProjectRegistered) { c.Municipalities = []string{"atlantis"} }), Kind: domain.Invalid, Text: `"atlantis" is not in the registry`},
 		{Name: "no implementer", Do: register(func(c *project.ProjectRegistered) { c.Implementers = nil }), Kind: domain.Invalid, Text: "implementers"},
-		{Name: "register", Do: register(func(*project.ProjectRegistered) {})},
+		{Name: "register", Then: []string{"project.registered"}, Do: register(func(*project.ProjectRegistered) {})},
 		{Name: "register twice", Do: register(func(*project.ProjectRegistered) {}), Kind: domain.Conflict, Text: "exists already"},
 		{Name: "an analyst may not", Do: func(ctx context.Context, s *project.Service) error {
 			_, err := s.RecordContribution(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}, Now: now},
 				project.ContributionRecorded{Project: "heks-eper-2022", Donor: eu, Amount: eur(1)})
 			return err
 		}, Kind: domain.Forbidden},
-		{Name: "the EU's contribution", Do: contribute(eu, eur(999100))},
+		{Name: "the EU's contribution", Then: []string{"project.contribution_recorded"}, Do: contribute(eu, eur(999100))},
 		{Name: "in another currency", Do: contribute(heks, project.Money{Minor: 100, Currency: "USD"}), Kind: domain.Invalid, Text: "the budget is in EUR"},
 		{Name: "over the total", Do: contribute(heks, eur(250811)), Kind: domain.Invalid, Text: "EUR 1,249,911.00, over the total budget of EUR 1,249,910.00"},
-		{Name: "the rest", Do: contribute(heks, eur(250810))},
+		{Name: "the rest", Then: []string{"project.contribution_recorded"}, Do: contribute(heks, eur(250810))},
 		{Name: "a unit that is not", Do: indicator("lg-trained", "people", 0), Kind: domain.Invalid, Text: "unit"},
 		{Name: "a negative baseline", Do: indicator("lg-trained", project.Count, -1), Kind: domain.Invalid, Text: "baseline"},
-		{Name: "an indicator", Do: indicator("lg-trained", project.Count, 0)},
+		{Name: "an indicator", Then: []string{"project.indicator_defined"}, Do: indicator("lg-trained", project.Count, 0)},
 		{Name: "the same indicator again", Do: indicator("lg-trained", project.Count, 0), Kind: domain.Conflict, Text: "already"},
 		{Name: "a target outside the project", Do: target("lg-trained", "2021-01-01", "2025-06-30", 60), Kind: domain.Invalid, Text: "not within the project's period"},
 		{Name: "a target of no indicator", Do: target("nothing", "2022-01-01", "2025-06-30", 60), Kind: domain.Invalid, Text: `no indicator "nothing"`},
 		{Name: "a negative target", Do: target("lg-trained", "2022-01-01", "2025-06-30", -60), Kind: domain.Invalid, Text: "value"},
-		{Name: "the target", Do: target("lg-trained", "2022-01-01", "2025-06-30", 60)},
+		{Name: "the target", Then: []string{"project.target_set"}, Do: target("lg-trained", "2022-01-01", "2025-06-30", 60)},
 		{Name: "an actual that does not add up", Do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, sex(20, 14)...), Kind: domain.Invalid, Text: "the sex categories add up to 34, not the value 35"},
 		{Name: "a negative share", Do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, sex(36, -1)...), Kind: domain.Invalid, Text: "value"},
 		{Name: "an unknown dimension", Do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, project.Share{Dimension: "height", Category: "tall", Value: 35}), Kind: domain.Invalid, Text: "dimension"},
 		{Name: "an actual for an unknown indicator", Do: actual("x-2022", "nothing", "2022-01-01", "2022-12-31", 1), Kind: domain.Invalid, Text: `no indicator "nothing"`},
 		{Name: "an actual in the future", Do: actual("lg-2026", "lg-trained", "2025-01-01", "2026-03-02", 1), Kind: domain.Invalid, Text: "in the future"},
-		{Name: "an actual", Do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, sex(20, 15)...)},
+		{Name: "an actual", Then: []string{"project.actual_recorded"}, Do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35, sex(20, 15)...)},
 		{Name: "the same actual again", Do: actual("lg-2022", "lg-trained", "2022-01-01", "2022-12-31", 35), Kind: domain.Conflict, Text: "correct it instead"},
 		{Name: "a correction without a reason", Do: correct("lg-2022", 38, "", sex(22, 16)...), Kind: domain.Invalid, Text: "reason"},
 		{Name: "a correction of no actual", Do: correct("nothing", 38, "late sheets"), Kind: domain.NotFound, Text: "no actual"},
-		{Name: "a correction", Do: correct("lg-2022", 38, "three attendance sheets arrived late", sex(22, 16)...)},
-		{Name: "the same figures change nothing", Do: correct("lg-2022", 38, "again", sex(22, 16)...)},
+		{Name: "a correction", Then: []string{"project.actual_corrected"}, Do: correct("lg-2022", 38, "three attendance sheets arrived late", sex(22, 16)...)},
+		{Name: "the same figures change nothing", Then: []string{}, Do: correct("lg-2022", 38, "again", sex(22, 16)...)},
 	})
 
 	var p project.Project
@@ -182,7 +182,7 @@ func TestProject(t *testing.T) {
 				tt.day, got.Actual, got.Percent, got.Elapsed, got.Status, tt.actual, tt.percent, tt.elapsed, tt.status)
 		}
 	}
-	run(t, svc, []step{{Name: "a second year", Do: actual("lg-2024", "lg-trained", "2024-01-01", "2024-12-31", 25, sex(13, 12)...)}})
+	run(t, svc, []step{{Name: "a second year", Then: []string{"project.actual_recorded"}, Do: actual("lg-2024", "lg-trained", "2024-01-01", "2024-12-31", 25, sex(13, 12)...)}})
 	p = project.Project{}
 	if _, err := svc.Repo.Load(context.Background(), project.Stream("heks-eper-2022"), &p); err != nil {
 		t.Fatal(err)
@@ -260,8 +260,8 @@ func TestComputeProgress(t *testing.T) {
 func TestUndisclosedBudget(t *testing.T) {
 	svc := newService(t)
 	domaintest.Run(t, svc, svc.Repo.Store, []step{
-		{Name: "register without a total", Do: register(func(c *project.ProjectRegistered) { c.Total = nil })},
-		{Name: "a contribution in another currency", Do: contribute(eu, project.Money{Minor: 5_000_000_00, Currency: "USD"})},
+		{Name: "register without a total", Then: []string{"project.registered"}, Do: register(func(c *project.ProjectRegistered) { c.Total = nil })},
+		{Name: "a contribution in another currency", Then: []string{"project.contribution_recorded"}, Do: contribute(eu, project.Money{Minor: 5_000_000_00, Currency: "USD"})},
 		{Name: "still not a currency", Do: contribute(eu, project.Money{Minor: 1, Currency: "EURO"}), Kind: domain.Invalid, Text: "amount.currency"},
 		{Name: "still not negative", Do: contribute(eu, project.Money{Minor: -1, Currency: "EUR"}), Kind: domain.Invalid, Text: "negative"},
 	})
