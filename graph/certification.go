@@ -307,7 +307,7 @@ func (r *Resolver) applicationOfSnapshot(ctx context.Context, s certification.Sn
 		return nil, domain.Wrap(fmt.Errorf("municipality %s of application %s is not in the read model", s.Municipality, s.ID), "application")
 	}
 	out := &model.Application{
-		ID: s.ID, Year: s.Year, Municipality: &m, Status: model.ApplicationStatus(strings.ToUpper(string(s.Status))),
+		ID: s.ID, Year: s.Year, Municipality: &m, Status: certification.Status(s.Status),
 		Confirmed: s.Confirmed, Completeness: model.Completeness(strings.ToUpper(s.Completeness)),
 		Missing: nonNil(s.Missing), OpenRequests: nonNil(s.OpenRequests), Position: scalar.Position(position),
 		Version: int(s.Version), Timeline: []model.TimelineEntry{}, Requests: []model.InformationRequest{},
@@ -537,7 +537,7 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 	m := a.Municipality
 	about := certification.ApplicationScope(a.ID, a.Experts)
 	out := model.Application{
-		ID: a.ID, Year: a.Year, Municipality: &m, Status: model.ApplicationStatus(strings.ToUpper(string(a.Status))),
+		ID: a.ID, Year: a.Year, Municipality: &m, Status: certification.Status(a.Status),
 		Confirmed: a.Confirmed, Completeness: model.Completeness(strings.ToUpper(string(a.Completeness))),
 		Missing: nonNil(a.Missing), OpenRequests: []string{}, Position: scalar.Position(a.Position),
 		Version: int(a.Version), Timeline: []model.TimelineEntry{}, Requests: []model.InformationRequest{},
@@ -672,15 +672,15 @@ func assignmentOf(x projections.ExpertAssignment, cleared, conflicted []string) 
 }
 
 // certificateStatus is a certificate's status on day today.
-func certificateStatus(today, validUntil, revokedOn string) model.CertificateStatus {
-	return model.CertificateStatus(strings.ToUpper(string(certification.CertificateStatusOn(today, validUntil, revokedOn))))
+func certificateStatus(today, validUntil, revokedOn string) certification.CertificateStatus {
+	return certification.CertificateStatusOn(today, validUntil, revokedOn)
 }
 
 // certificateOf converts a certificate of the public registry.
 func certificateOf(c projections.Certificate) model.Certificate {
 	m := c.Municipality
 	out := model.Certificate{Number: c.Number, ApplicationID: c.ApplicationID, Year: c.Year, Municipality: &m,
-		ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil, Status: model.CertificateStatus(strings.ToUpper(string(c.Status))),
+		ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil, Status: c.Status,
 		Recommendations: nonNil(c.Recommendations)}
 	if c.AwardedOn != "" {
 		out.AwardedOn = &c.AwardedOn

@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"strings"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/certification"
@@ -194,7 +193,7 @@ func (r *queryResolver) Applications(ctx context.Context, filter *model.Applicat
 	if filter != nil {
 		f.Year, f.Municipality, f.Region = deref(filter.Year), deref(filter.Municipality), deref(filter.Region)
 		if filter.Status != nil {
-			f.Status = strings.ToLower(string(*filter.Status))
+			f.Status = string(*filter.Status)
 		}
 	}
 	actor := ActorFrom(ctx)
@@ -238,7 +237,7 @@ func (r *queryResolver) Certificates(ctx context.Context, filter *model.Certific
 	if filter != nil {
 		f.Year, f.Municipality, f.Region = deref(filter.Year), deref(filter.Municipality), deref(filter.Region)
 		if filter.Status != nil {
-			f.Status = strings.ToLower(string(*filter.Status))
+			f.Status = string(*filter.Status)
 		}
 	}
 	certs, err := r.deps.Reads.Certificates(ctx, f, r.today())
@@ -283,7 +282,7 @@ func (r *queryResolver) CertificationHistory(ctx context.Context, municipality s
 	out := make([]model.CertificationOutcome, len(hist))
 	for i, h := range hist {
 		out[i] = model.CertificationOutcome{ApplicationID: h.ApplicationID, Year: h.Year,
-			Status: model.ApplicationStatus(strings.ToUpper(string(h.Status))), Certified: h.Certified}
+			Status: certification.Status(h.Status), Certified: h.Certified}
 		if h.Certificate != nil {
 			c := certificateOf(*h.Certificate)
 			out[i].Certificate = &c

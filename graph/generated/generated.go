@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/model"
@@ -9372,8 +9373,8 @@ func (ec *executionContext) _Application_status(ctx context.Context, field graph
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.ApplicationStatus) graphql.Marshaler {
-			return ec.marshalNApplicationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐApplicationStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v certification.Status) graphql.Marshaler {
+			return ec.marshalNApplicationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10683,8 +10684,8 @@ func (ec *executionContext) _Certificate_status(ctx context.Context, field graph
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.CertificateStatus) graphql.Marshaler {
-			return ec.marshalNCertificateStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCertificateStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v certification.CertificateStatus) graphql.Marshaler {
+			return ec.marshalNCertificateStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11168,8 +11169,8 @@ func (ec *executionContext) _CertificationOutcome_status(ctx context.Context, fi
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.ApplicationStatus) graphql.Marshaler {
-			return ec.marshalNApplicationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐApplicationStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v certification.Status) graphql.Marshaler {
+			return ec.marshalNApplicationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22585,7 +22586,7 @@ func (ec *executionContext) unmarshalInputApplicationFilter(ctx context.Context,
 			it.Region = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
-			data, err := ec.unmarshalOApplicationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐApplicationStatus(ctx, v)
+			data, err := ec.unmarshalOApplicationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -22782,7 +22783,7 @@ func (ec *executionContext) unmarshalInputCertificateFilter(ctx context.Context,
 			it.Region = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
-			data, err := ec.unmarshalOCertificateStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCertificateStatus(ctx, v)
+			data, err := ec.unmarshalOCertificateStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -30771,15 +30772,37 @@ func (ec *executionContext) marshalNApplication2ᚕgithubᚗcomᚋcivicledgerᚋ
 	return ret
 }
 
-func (ec *executionContext) unmarshalNApplicationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐApplicationStatus(ctx context.Context, v any) (model.ApplicationStatus, error) {
-	var res model.ApplicationStatus
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNApplicationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus(ctx context.Context, v any) (certification.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNApplicationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNApplicationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐApplicationStatus(ctx context.Context, sel ast.SelectionSet, v model.ApplicationStatus) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNApplicationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus(ctx context.Context, sel ast.SelectionSet, v certification.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNApplicationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNApplicationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus = map[string]certification.Status{
+		"DRAFT":     certification.Draft,
+		"SUBMITTED": certification.Submitted,
+		"WITHDRAWN": certification.Withdrawn,
+		"DECIDED":   certification.Decided,
+	}
+	marshalNApplicationStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus = map[certification.Status]string{
+		certification.Draft:     "DRAFT",
+		certification.Submitted: "SUBMITTED",
+		certification.Withdrawn: "WITHDRAWN",
+		certification.Decided:   "DECIDED",
+	}
+)
 
 func (ec *executionContext) marshalNAttendanceGroup2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAttendanceGroup(ctx context.Context, sel ast.SelectionSet, v model.AttendanceGroup) graphql.Marshaler {
 	return ec._AttendanceGroup(ctx, sel, &v)
@@ -30897,15 +30920,35 @@ func (ec *executionContext) marshalNCertificate2ᚕgithubᚗcomᚋcivicledgerᚋ
 	return ret
 }
 
-func (ec *executionContext) unmarshalNCertificateStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCertificateStatus(ctx context.Context, v any) (model.CertificateStatus, error) {
-	var res model.CertificateStatus
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNCertificateStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus(ctx context.Context, v any) (certification.CertificateStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNCertificateStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCertificateStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCertificateStatus(ctx context.Context, sel ast.SelectionSet, v model.CertificateStatus) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNCertificateStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus(ctx context.Context, sel ast.SelectionSet, v certification.CertificateStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNCertificateStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNCertificateStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus = map[string]certification.CertificateStatus{
+		"VALID":   certification.ValidCertificate,
+		"EXPIRED": certification.ExpiredCertificate,
+		"REVOKED": certification.RevokedCertificate,
+	}
+	marshalNCertificateStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus = map[certification.CertificateStatus]string{
+		certification.ValidCertificate:   "VALID",
+		certification.ExpiredCertificate: "EXPIRED",
+		certification.RevokedCertificate: "REVOKED",
+	}
+)
 
 func (ec *executionContext) marshalNCertificationAudit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCertificationAudit(ctx context.Context, sel ast.SelectionSet, v model.CertificationAudit) graphql.Marshaler {
 	return ec._CertificationAudit(ctx, sel, &v)
@@ -32771,21 +32814,39 @@ func (ec *executionContext) unmarshalOApplicationFilter2ᚖgithubᚗcomᚋcivicl
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOApplicationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐApplicationStatus(ctx context.Context, v any) (*model.ApplicationStatus, error) {
+func (ec *executionContext) unmarshalOApplicationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus(ctx context.Context, v any) (*certification.Status, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(model.ApplicationStatus)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOApplicationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOApplicationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐApplicationStatus(ctx context.Context, sel ast.SelectionSet, v *model.ApplicationStatus) graphql.Marshaler {
+func (ec *executionContext) marshalOApplicationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus(ctx context.Context, sel ast.SelectionSet, v *certification.Status) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOApplicationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus[*v])
+	return res
 }
+
+var (
+	unmarshalOApplicationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus = map[string]certification.Status{
+		"DRAFT":     certification.Draft,
+		"SUBMITTED": certification.Submitted,
+		"WITHDRAWN": certification.Withdrawn,
+		"DECIDED":   certification.Decided,
+	}
+	marshalOApplicationStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐStatus = map[certification.Status]string{
+		certification.Draft:     "DRAFT",
+		certification.Submitted: "SUBMITTED",
+		certification.Withdrawn: "WITHDRAWN",
+		certification.Decided:   "DECIDED",
+	}
+)
 
 func (ec *executionContext) unmarshalOAsOf2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAsOf(ctx context.Context, v any) (*model.AsOf, error) {
 	if v == nil {
@@ -32865,21 +32926,37 @@ func (ec *executionContext) unmarshalOCertificateFilter2ᚖgithubᚗcomᚋcivicl
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalOCertificateStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCertificateStatus(ctx context.Context, v any) (*model.CertificateStatus, error) {
+func (ec *executionContext) unmarshalOCertificateStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus(ctx context.Context, v any) (*certification.CertificateStatus, error) {
 	if v == nil {
 		return nil, nil
 	}
-	var res = new(model.CertificateStatus)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOCertificateStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOCertificateStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCertificateStatus(ctx context.Context, sel ast.SelectionSet, v *model.CertificateStatus) graphql.Marshaler {
+func (ec *executionContext) marshalOCertificateStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus(ctx context.Context, sel ast.SelectionSet, v *certification.CertificateStatus) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
-	return v
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOCertificateStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus[*v])
+	return res
 }
+
+var (
+	unmarshalOCertificateStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus = map[string]certification.CertificateStatus{
+		"VALID":   certification.ValidCertificate,
+		"EXPIRED": certification.ExpiredCertificate,
+		"REVOKED": certification.RevokedCertificate,
+	}
+	marshalOCertificateStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐCertificateStatus = map[certification.CertificateStatus]string{
+		certification.ValidCertificate:   "VALID",
+		certification.ExpiredCertificate: "EXPIRED",
+		certification.RevokedCertificate: "REVOKED",
+	}
+)
 
 func (ec *executionContext) marshalOCertificationCycle2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCertificationCycle(ctx context.Context, sel ast.SelectionSet, v *model.CertificationCycle) graphql.Marshaler {
 	if v == nil {

@@ -2,6 +2,7 @@ package model
 
 import (
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/graph/scalar"
 	"github.com/civicledger/civicledger/projections"
 )
@@ -14,7 +15,7 @@ type Application struct {
 	ID                  string
 	Year                int
 	Municipality        *projections.Municipality
-	Status              ApplicationStatus
+	Status              certification.Status
 	SubmittedOn         *string
 	Confirmed           bool
 	Completeness        Completeness

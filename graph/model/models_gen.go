@@ -11,6 +11,7 @@ import (
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/scalar"
@@ -76,10 +77,10 @@ type AnswerInput struct {
 
 // Which applications a list shows; every condition given must hold. region and municipality are codes.
 type ApplicationFilter struct {
-	Year         *int               `json:"year,omitempty"`
-	Municipality *string            `json:"municipality,omitempty"`
-	Region       *string            `json:"region,omitempty"`
-	Status       *ApplicationStatus `json:"status,omitempty"`
+	Year         *int                  `json:"year,omitempty"`
+	Municipality *string               `json:"municipality,omitempty"`
+	Region       *string               `json:"region,omitempty"`
+	Status       *certification.Status `json:"status,omitempty"`
 }
 
 // A moment of an application's history: exactly one of
@@ -154,16 +155,16 @@ type CategoryCount struct {
 
 // A certificate in the public registry.
 type Certificate struct {
-	Number        string                    `json:"number"`
-	ApplicationID string                    `json:"applicationId"`
-	Year          int                       `json:"year"`
-	Municipality  *projections.Municipality `json:"municipality"`
-	ValidFrom     string                    `json:"validFrom"`
-	ValidUntil    string                    `json:"validUntil"`
-	Status        CertificateStatus         `json:"status"`
-	AwardedOn     *string                   `json:"awardedOn,omitempty"`
-	RevokedOn     *string                   `json:"revokedOn,omitempty"`
-	RevokedReason *string                   `json:"revokedReason,omitempty"`
+	Number        string                          `json:"number"`
+	ApplicationID string                          `json:"applicationId"`
+	Year          int                             `json:"year"`
+	Municipality  *projections.Municipality       `json:"municipality"`
+	ValidFrom     string                          `json:"validFrom"`
+	ValidUntil    string                          `json:"validUntil"`
+	Status        certification.CertificateStatus `json:"status"`
+	AwardedOn     *string                         `json:"awardedOn,omitempty"`
+	RevokedOn     *string                         `json:"revokedOn,omitempty"`
+	RevokedReason *string                         `json:"revokedReason,omitempty"`
 	// The consortium's recommendations to the municipality, once announced.
 	Recommendations []domain.LocalizedText `json:"recommendations"`
 	Progress        *domain.LocalizedText  `json:"progress,omitempty"`
@@ -171,10 +172,10 @@ type Certificate struct {
 
 // Which certificates the registry shows; every condition given must hold; status is computed against today.
 type CertificateFilter struct {
-	Year         *int               `json:"year,omitempty"`
-	Municipality *string            `json:"municipality,omitempty"`
-	Region       *string            `json:"region,omitempty"`
-	Status       *CertificateStatus `json:"status,omitempty"`
+	Year         *int                             `json:"year,omitempty"`
+	Municipality *string                          `json:"municipality,omitempty"`
+	Region       *string                          `json:"region,omitempty"`
+	Status       *certification.CertificateStatus `json:"status,omitempty"`
 }
 
 // An application's events as the log holds them, and the log's verification.
@@ -200,11 +201,11 @@ type CertificationCycle struct {
 
 // One cycle of a municipality's certification history.
 type CertificationOutcome struct {
-	ApplicationID string            `json:"applicationId"`
-	Year          int               `json:"year"`
-	Status        ApplicationStatus `json:"status"`
-	Certified     *bool             `json:"certified,omitempty"`
-	Certificate   *Certificate      `json:"certificate,omitempty"`
+	ApplicationID string               `json:"applicationId"`
+	Year          int                  `json:"year"`
+	Status        certification.Status `json:"status"`
+	Certified     *bool                `json:"certified,omitempty"`
+	Certificate   *Certificate         `json:"certificate,omitempty"`
 }
 
 // What a certification mutation did.
@@ -989,70 +990,6 @@ func (e AgeBand) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Where an application stands.
-type ApplicationStatus string
-
-const (
-	// Started; its answers may still change.
-	ApplicationStatusDraft ApplicationStatus = "DRAFT"
-	// Submitted: under evaluation.
-	ApplicationStatusSubmitted ApplicationStatus = "SUBMITTED"
-	// Withdrawn by the applicant before a decision.
-	ApplicationStatusWithdrawn ApplicationStatus = "WITHDRAWN"
-	// The consortium has decided.
-	ApplicationStatusDecided ApplicationStatus = "DECIDED"
-)
-
-var AllApplicationStatus = []ApplicationStatus{
-	ApplicationStatusDraft,
-	ApplicationStatusSubmitted,
-	ApplicationStatusWithdrawn,
-	ApplicationStatusDecided,
-}
-
-func (e ApplicationStatus) IsValid() bool {
-	switch e {
-	case ApplicationStatusDraft, ApplicationStatusSubmitted, ApplicationStatusWithdrawn, ApplicationStatusDecided:
-		return true
-	}
-	return false
-}
-
-func (e ApplicationStatus) String() string {
-	return string(e)
-}
-
-func (e *ApplicationStatus) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = ApplicationStatus(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid ApplicationStatus", str)
-	}
-	return nil
-}
-
-func (e ApplicationStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *ApplicationStatus) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e ApplicationStatus) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
 // A dimension of the attendees.
 type AttendeeDimension string
 
@@ -1112,67 +1049,6 @@ func (e *AttendeeDimension) UnmarshalJSON(b []byte) error {
 }
 
 func (e AttendeeDimension) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-// A certificate's standing today.
-type CertificateStatus string
-
-const (
-	// Within its validity.
-	CertificateStatusValid CertificateStatus = "VALID"
-	// Its last valid day has passed.
-	CertificateStatusExpired CertificateStatus = "EXPIRED"
-	// Withdrawn by the consortium.
-	CertificateStatusRevoked CertificateStatus = "REVOKED"
-)
-
-var AllCertificateStatus = []CertificateStatus{
-	CertificateStatusValid,
-	CertificateStatusExpired,
-	CertificateStatusRevoked,
-}
-
-func (e CertificateStatus) IsValid() bool {
-	switch e {
-	case CertificateStatusValid, CertificateStatusExpired, CertificateStatusRevoked:
-		return true
-	}
-	return false
-}
-
-func (e CertificateStatus) String() string {
-	return string(e)
-}
-
-func (e *CertificateStatus) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = CertificateStatus(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid CertificateStatus", str)
-	}
-	return nil
-}
-
-func (e CertificateStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *CertificateStatus) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e CertificateStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
