@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/civicledger/civicledger/domain"
@@ -36,10 +35,10 @@ func moneyOf(m project.Money) *model.Money {
 func indicatorOf(ip projections.IndicatorProgress) model.Indicator {
 	ind, p := ip.Indicator, ip.Progress
 	out := model.Indicator{
-		ID: ind.ID, ResultType: model.ResultType(strings.ToUpper(string(ind.ResultType))), Result: &ind.Result, Title: &ind.Title,
-		Unit: model.IndicatorUnit(strings.ToUpper(string(ind.Unit))), HigherIsBetter: ind.HigherIsBetter, Baseline: ind.Baseline,
+		ID: ind.ID, ResultType: ind.ResultType, Result: &ind.Result, Title: &ind.Title,
+		Unit: ind.Unit, HigherIsBetter: ind.HigherIsBetter, Baseline: ind.Baseline,
 		Targets: []model.Target{}, Actual: p.Actual, Percent: p.Percent, Elapsed: p.Elapsed,
-		Status: model.ProgressStatus(strings.ToUpper(string(p.Status))),
+		Status: p.Status,
 	}
 	if ind.BaselineYear != 0 {
 		out.BaselineYear = &ind.BaselineYear
@@ -102,8 +101,8 @@ func (r *Resolver) recordContribution(ctx context.Context, projectID, donor stri
 
 func (r *Resolver) defineIndicator(ctx context.Context, in model.IndicatorInput) (*model.ProjectPayload, error) {
 	res, err := r.deps.Projects.DefineIndicator(ctx, r.meta(ctx), project.IndicatorDefined{
-		Project: in.Project, ID: in.ID, ResultType: project.ResultType(strings.ToLower(string(in.ResultType))),
-		Result: localized(in.Result), Title: localized(in.Title), Unit: project.Unit(strings.ToLower(string(in.Unit))),
+		Project: in.Project, ID: in.ID, ResultType: in.ResultType,
+		Result: localized(in.Result), Title: localized(in.Title), Unit: in.Unit,
 		HigherIsBetter: in.HigherIsBetter, Baseline: deref(in.Baseline), BaselineYear: deref(in.BaselineYear),
 	})
 	return r.projectResult(ctx, in.Project, res, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/civicledger/civicledger/domain/activity"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
+	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/model"
 	"github.com/civicledger/civicledger/graph/scalar"
@@ -13167,8 +13168,8 @@ func (ec *executionContext) _Indicator_resultType(ctx context.Context, field gra
 			return obj.ResultType, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.ResultType) graphql.Marshaler {
-			return ec.marshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐResultType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v project.ResultType) graphql.Marshaler {
+			return ec.marshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐResultType(ctx, selections, v)
 		},
 		true,
 		true,
@@ -13254,8 +13255,8 @@ func (ec *executionContext) _Indicator_unit(ctx context.Context, field graphql.C
 			return obj.Unit, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.IndicatorUnit) graphql.Marshaler {
-			return ec.marshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorUnit(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v project.Unit) graphql.Marshaler {
+			return ec.marshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐUnit(ctx, selections, v)
 		},
 		true,
 		true,
@@ -13479,8 +13480,8 @@ func (ec *executionContext) _Indicator_status(ctx context.Context, field graphql
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.ProgressStatus) graphql.Marshaler {
-			return ec.marshalNProgressStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProgressStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v project.Status) graphql.Marshaler {
+			return ec.marshalNProgressStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -23239,7 +23240,7 @@ func (ec *executionContext) unmarshalInputIndicatorInput(ctx context.Context, ob
 			it.ID = data
 		case "resultType":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resultType"))
-			data, err := ec.unmarshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐResultType(ctx, v)
+			data, err := ec.unmarshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐResultType(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -23260,7 +23261,7 @@ func (ec *executionContext) unmarshalInputIndicatorInput(ctx context.Context, ob
 			it.Title = data
 		case "unit":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unit"))
-			data, err := ec.unmarshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorUnit(ctx, v)
+			data, err := ec.unmarshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐUnit(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -31418,15 +31419,37 @@ func (ec *executionContext) unmarshalNIndicatorLinkInput2githubᚗcomᚋcivicled
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorUnit(ctx context.Context, v any) (model.IndicatorUnit, error) {
-	var res model.IndicatorUnit
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐUnit(ctx context.Context, v any) (project.Unit, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐUnit[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorUnit(ctx context.Context, sel ast.SelectionSet, v model.IndicatorUnit) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐUnit(ctx context.Context, sel ast.SelectionSet, v project.Unit) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐUnit[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐUnit = map[string]project.Unit{
+		"COUNT":       project.Count,
+		"PERCENT":     project.Percent,
+		"CURRENCY":    project.Currency,
+		"QUALITATIVE": project.Qualitative,
+	}
+	marshalNIndicatorUnit2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐUnit = map[project.Unit]string{
+		project.Count:       "COUNT",
+		project.Percent:     "PERCENT",
+		project.Currency:    "CURRENCY",
+		project.Qualitative: "QUALITATIVE",
+	}
+)
 
 func (ec *executionContext) marshalNInformationRequest2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐInformationRequest(ctx context.Context, sel ast.SelectionSet, v model.InformationRequest) graphql.Marshaler {
 	return ec._InformationRequest(ctx, sel, &v)
@@ -32031,15 +32054,41 @@ func (ec *executionContext) marshalNPosition2ᚕgithubᚗcomᚋcivicledgerᚋciv
 	return ret
 }
 
-func (ec *executionContext) unmarshalNProgressStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProgressStatus(ctx context.Context, v any) (model.ProgressStatus, error) {
-	var res model.ProgressStatus
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNProgressStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐStatus(ctx context.Context, v any) (project.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNProgressStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNProgressStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProgressStatus(ctx context.Context, sel ast.SelectionSet, v model.ProgressStatus) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNProgressStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐStatus(ctx context.Context, sel ast.SelectionSet, v project.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNProgressStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNProgressStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐStatus = map[string]project.Status{
+		"ON_TRACK":     project.OnTrack,
+		"AT_RISK":      project.AtRisk,
+		"MISSED":       project.Missed,
+		"ACHIEVED":     project.Achieved,
+		"NO_TARGET":    project.NoTarget,
+		"NOT_MEASURED": project.NotMeasured,
+	}
+	marshalNProgressStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐStatus = map[project.Status]string{
+		project.OnTrack:     "ON_TRACK",
+		project.AtRisk:      "AT_RISK",
+		project.Missed:      "MISSED",
+		project.Achieved:    "ACHIEVED",
+		project.NoTarget:    "NO_TARGET",
+		project.NotMeasured: "NOT_MEASURED",
+	}
+)
 
 func (ec *executionContext) marshalNProject2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐProjectInfo(ctx context.Context, sel ast.SelectionSet, v projections.ProjectInfo) graphql.Marshaler {
 	return ec._Project(ctx, sel, &v)
@@ -32229,15 +32278,35 @@ func (ec *executionContext) marshalNReplayVerdict2githubᚗcomᚋcivicledgerᚋc
 	return v
 }
 
-func (ec *executionContext) unmarshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐResultType(ctx context.Context, v any) (model.ResultType, error) {
-	var res model.ResultType
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐResultType(ctx context.Context, v any) (project.ResultType, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐResultType[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐResultType(ctx context.Context, sel ast.SelectionSet, v model.ResultType) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐResultType(ctx context.Context, sel ast.SelectionSet, v project.ResultType) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐResultType[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐResultType = map[string]project.ResultType{
+		"OUTPUT":  project.Output,
+		"OUTCOME": project.Outcome,
+		"IMPACT":  project.Impact,
+	}
+	marshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐResultType = map[project.ResultType]string{
+		project.Output:  "OUTPUT",
+		project.Outcome: "OUTCOME",
+		project.Impact:  "IMPACT",
+	}
+)
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
 	var res model.Role

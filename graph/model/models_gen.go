@@ -13,6 +13,7 @@ import (
 	"github.com/civicledger/civicledger/domain/activity"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
+	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/scalar"
 	"github.com/civicledger/civicledger/projections"
@@ -461,10 +462,10 @@ type InclusionProof struct {
 // An indicator of one of a project's results, with its progress on the day asked for.
 type Indicator struct {
 	ID             string                `json:"id"`
-	ResultType     ResultType            `json:"resultType"`
+	ResultType     project.ResultType    `json:"resultType"`
 	Result         *domain.LocalizedText `json:"result"`
 	Title          *domain.LocalizedText `json:"title"`
-	Unit           IndicatorUnit         `json:"unit"`
+	Unit           project.Unit          `json:"unit"`
 	HigherIsBetter bool                  `json:"higherIsBetter"`
 	Baseline       float64               `json:"baseline"`
 	BaselineYear   *int                  `json:"baselineYear,omitempty"`
@@ -477,17 +478,17 @@ type Indicator struct {
 	Percent float64 `json:"percent"`
 	// Percent of the target's period gone by.
 	Elapsed float64        `json:"elapsed"`
-	Status  ProgressStatus `json:"status"`
+	Status  project.Status `json:"status"`
 }
 
 // An indicator of one of a project's results.
 type IndicatorInput struct {
 	Project        string              `json:"project"`
 	ID             string              `json:"id"`
-	ResultType     ResultType          `json:"resultType"`
+	ResultType     project.ResultType  `json:"resultType"`
 	Result         *LocalizedTextInput `json:"result"`
 	Title          *LocalizedTextInput `json:"title"`
-	Unit           IndicatorUnit       `json:"unit"`
+	Unit           project.Unit        `json:"unit"`
 	HigherIsBetter bool                `json:"higherIsBetter"`
 	Baseline       *float64            `json:"baseline,omitempty"`
 	BaselineYear   *int                `json:"baselineYear,omitempty"`
@@ -1176,70 +1177,6 @@ func (e ConsultationChannel) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// What an indicator counts.
-type IndicatorUnit string
-
-const (
-	// A number of people, organisations, events: actuals add up.
-	IndicatorUnitCount IndicatorUnit = "COUNT"
-	// A share: the latest actual stands.
-	IndicatorUnitPercent IndicatorUnit = "PERCENT"
-	// An amount of money: actuals add up.
-	IndicatorUnitCurrency IndicatorUnit = "CURRENCY"
-	// A judgement, not a number.
-	IndicatorUnitQualitative IndicatorUnit = "QUALITATIVE"
-)
-
-var AllIndicatorUnit = []IndicatorUnit{
-	IndicatorUnitCount,
-	IndicatorUnitPercent,
-	IndicatorUnitCurrency,
-	IndicatorUnitQualitative,
-}
-
-func (e IndicatorUnit) IsValid() bool {
-	switch e {
-	case IndicatorUnitCount, IndicatorUnitPercent, IndicatorUnitCurrency, IndicatorUnitQualitative:
-		return true
-	}
-	return false
-}
-
-func (e IndicatorUnit) String() string {
-	return string(e)
-}
-
-func (e *IndicatorUnit) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = IndicatorUnit(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid IndicatorUnit", str)
-	}
-	return nil
-}
-
-func (e IndicatorUnit) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *IndicatorUnit) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e IndicatorUnit) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
 // Whether attendees belong to an ethnic minority.
 type MinorityMembership string
 
@@ -1296,76 +1233,6 @@ func (e *MinorityMembership) UnmarshalJSON(b []byte) error {
 }
 
 func (e MinorityMembership) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-// Whether an indicator keeps pace with its target.
-type ProgressStatus string
-
-const (
-	// At least as far towards the target as the period has gone by.
-	ProgressStatusOnTrack ProgressStatus = "ON_TRACK"
-	// Behind that pace.
-	ProgressStatusAtRisk ProgressStatus = "AT_RISK"
-	// The target's period is over and the target was not reached.
-	ProgressStatusMissed ProgressStatus = "MISSED"
-	// The target is reached.
-	ProgressStatusAchieved ProgressStatus = "ACHIEVED"
-	// No target covers the day yet.
-	ProgressStatusNoTarget ProgressStatus = "NO_TARGET"
-	// A qualitative indicator: no number tells its pace.
-	ProgressStatusNotMeasured ProgressStatus = "NOT_MEASURED"
-)
-
-var AllProgressStatus = []ProgressStatus{
-	ProgressStatusOnTrack,
-	ProgressStatusAtRisk,
-	ProgressStatusMissed,
-	ProgressStatusAchieved,
-	ProgressStatusNoTarget,
-	ProgressStatusNotMeasured,
-}
-
-func (e ProgressStatus) IsValid() bool {
-	switch e {
-	case ProgressStatusOnTrack, ProgressStatusAtRisk, ProgressStatusMissed, ProgressStatusAchieved, ProgressStatusNoTarget, ProgressStatusNotMeasured:
-		return true
-	}
-	return false
-}
-
-func (e ProgressStatus) String() string {
-	return string(e)
-}
-
-func (e *ProgressStatus) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = ProgressStatus(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid ProgressStatus", str)
-	}
-	return nil
-}
-
-func (e ProgressStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *ProgressStatus) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e ProgressStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1430,67 +1297,6 @@ func (e *ReplayVerdict) UnmarshalJSON(b []byte) error {
 }
 
 func (e ReplayVerdict) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-// The level of a result, after the IATI results model.
-type ResultType string
-
-const (
-	// What the project delivers directly (people trained).
-	ResultTypeOutput ResultType = "OUTPUT"
-	// The change that follows (skills applied).
-	ResultTypeOutcome ResultType = "OUTCOME"
-	// The long-term change it contributes to.
-	ResultTypeImpact ResultType = "IMPACT"
-)
-
-var AllResultType = []ResultType{
-	ResultTypeOutput,
-	ResultTypeOutcome,
-	ResultTypeImpact,
-}
-
-func (e ResultType) IsValid() bool {
-	switch e {
-	case ResultTypeOutput, ResultTypeOutcome, ResultTypeImpact:
-		return true
-	}
-	return false
-}
-
-func (e ResultType) String() string {
-	return string(e)
-}
-
-func (e *ResultType) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = ResultType(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid ResultType", str)
-	}
-	return nil
-}
-
-func (e ResultType) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *ResultType) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e ResultType) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
