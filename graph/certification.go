@@ -170,7 +170,7 @@ func (r *Resolver) replayDecision(ctx context.Context, id string, checkpoint *sc
 		return nil, err
 	}
 	rep := a.Replay
-	out := &model.DecisionReplay{ApplicationID: id, Verdict: model.ReplayVerdict(strings.ToUpper(string(rep.Verdict))),
+	out := &model.DecisionReplay{ApplicationID: id, Verdict: rep.Verdict,
 		Problems: nonNil(rep.Problems), Verification: verificationOf(a.Verification), Inclusion: inclusion}
 	if rep.Decision != nil {
 		out.Decision = decisionOf(rep.Decision)
@@ -308,7 +308,7 @@ func (r *Resolver) applicationOfSnapshot(ctx context.Context, s certification.Sn
 	}
 	out := &model.Application{
 		ID: s.ID, Year: s.Year, Municipality: &m, Status: certification.Status(s.Status),
-		Confirmed: s.Confirmed, Completeness: model.Completeness(strings.ToUpper(s.Completeness)),
+		Confirmed: s.Confirmed, Completeness: projections.Completeness(s.Completeness),
 		Missing: nonNil(s.Missing), OpenRequests: nonNil(s.OpenRequests), Position: scalar.Position(position),
 		Version: int(s.Version), Timeline: []model.TimelineEntry{}, Requests: []model.InformationRequest{},
 		Experts: nonNil(s.Experts), Conflicted: nonNil(s.Conflicted), Assignments: []model.ExpertAssignment{},
@@ -538,7 +538,7 @@ func (r *Resolver) applicationOfRow(ctx context.Context, a projections.Applicati
 	about := certification.ApplicationScope(a.ID, a.Experts)
 	out := model.Application{
 		ID: a.ID, Year: a.Year, Municipality: &m, Status: certification.Status(a.Status),
-		Confirmed: a.Confirmed, Completeness: model.Completeness(strings.ToUpper(string(a.Completeness))),
+		Confirmed: a.Confirmed, Completeness: a.Completeness,
 		Missing: nonNil(a.Missing), OpenRequests: []string{}, Position: scalar.Position(a.Position),
 		Version: int(a.Version), Timeline: []model.TimelineEntry{}, Requests: []model.InformationRequest{},
 		Experts: nonNil(a.Experts), Conflicted: nonNil(a.Conflicted), About: about,

@@ -46,11 +46,11 @@ func orgFilterOf(f *model.OrganisationFilter) projections.OrganisationFilter {
 }
 
 // roleOf is the GraphQL form of a role.
-func roleOf(r domain.Role) model.Role {
+func roleOf(r domain.Role) domain.Role {
 	if r == "" {
-		return model.RoleAnonymous
+		return domain.Anonymous
 	}
-	return model.Role(strings.ToUpper(string(r)))
+	return r
 }
 
 // recordedEvent is an event as the domain's rules let one caller see it

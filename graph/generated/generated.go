@@ -9443,8 +9443,8 @@ func (ec *executionContext) _Application_completeness(ctx context.Context, field
 			return obj.Completeness, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.Completeness) graphql.Marshaler {
-			return ec.marshalNCompleteness2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCompleteness(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v projections.Completeness) graphql.Marshaler {
+			return ec.marshalNCompleteness2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐCompleteness(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12572,8 +12572,8 @@ func (ec *executionContext) _DecisionReplay_verdict(ctx context.Context, field g
 			return obj.Verdict, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.ReplayVerdict) graphql.Marshaler {
-			return ec.marshalNReplayVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐReplayVerdict(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v certification.Verdict) graphql.Marshaler {
+			return ec.marshalNReplayVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐVerdict(ctx, selections, v)
 		},
 		true,
 		true,
@@ -21194,8 +21194,8 @@ func (ec *executionContext) _Viewer_role(ctx context.Context, field graphql.Coll
 			return obj.Role, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.Role) graphql.Marshaler {
-			return ec.marshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRole(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.Role) graphql.Marshaler {
+			return ec.marshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐRole(ctx, selections, v)
 		},
 		true,
 		true,
@@ -31074,15 +31074,35 @@ func (ec *executionContext) unmarshalNCloseOrganisationInput2githubᚗcomᚋcivi
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCompleteness2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCompleteness(ctx context.Context, v any) (model.Completeness, error) {
-	var res model.Completeness
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNCompleteness2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐCompleteness(ctx context.Context, v any) (projections.Completeness, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNCompleteness2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐCompleteness[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCompleteness2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCompleteness(ctx context.Context, sel ast.SelectionSet, v model.Completeness) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNCompleteness2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐCompleteness(ctx context.Context, sel ast.SelectionSet, v projections.Completeness) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNCompleteness2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐCompleteness[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNCompleteness2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐCompleteness = map[string]projections.Completeness{
+		"UNCHECKED":  projections.Unchecked,
+		"COMPLETE":   projections.Complete,
+		"INCOMPLETE": projections.Incomplete,
+	}
+	marshalNCompleteness2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐCompleteness = map[projections.Completeness]string{
+		projections.Unchecked:  "UNCHECKED",
+		projections.Complete:   "COMPLETE",
+		projections.Incomplete: "INCOMPLETE",
+	}
+)
 
 func (ec *executionContext) marshalNConsistencyProof2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐConsistencyProof(ctx context.Context, sel ast.SelectionSet, v model.ConsistencyProof) graphql.Marshaler {
 	return ec._ConsistencyProof(ctx, sel, &v)
@@ -32268,15 +32288,37 @@ func (ec *executionContext) unmarshalNReopenOrganisationInput2githubᚗcomᚋciv
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNReplayVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐReplayVerdict(ctx context.Context, v any) (model.ReplayVerdict, error) {
-	var res model.ReplayVerdict
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNReplayVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐVerdict(ctx context.Context, v any) (certification.Verdict, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNReplayVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐVerdict[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNReplayVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐReplayVerdict(ctx context.Context, sel ast.SelectionSet, v model.ReplayVerdict) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNReplayVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐVerdict(ctx context.Context, sel ast.SelectionSet, v certification.Verdict) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNReplayVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐVerdict[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNReplayVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐVerdict = map[string]certification.Verdict{
+		"UNDECIDED":  certification.Undecided,
+		"FOLLOWED":   certification.Followed,
+		"OVERRIDDEN": certification.Overridden,
+		"MISMATCH":   certification.Mismatch,
+	}
+	marshalNReplayVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋcertificationᚐVerdict = map[certification.Verdict]string{
+		certification.Undecided:  "UNDECIDED",
+		certification.Followed:   "FOLLOWED",
+		certification.Overridden: "OVERRIDDEN",
+		certification.Mismatch:   "MISMATCH",
+	}
+)
 
 func (ec *executionContext) unmarshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐResultType(ctx context.Context, v any) (project.ResultType, error) {
 	tmp, err := graphql.UnmarshalString(v)
@@ -32308,15 +32350,45 @@ var (
 	}
 )
 
-func (ec *executionContext) unmarshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
-	var res model.Role
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐRole(ctx context.Context, v any) (domain.Role, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐRole[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐRole(ctx context.Context, sel ast.SelectionSet, v domain.Role) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐRole[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
+
+var (
+	unmarshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐRole = map[string]domain.Role{
+		"ANONYMOUS":  domain.Anonymous,
+		"ANALYST":    domain.Analyst,
+		"APPLICANT":  domain.Applicant,
+		"HUB":        domain.Hub,
+		"EXPERT":     domain.Expert,
+		"CONSORTIUM": domain.Consortium,
+		"AUDITOR":    domain.Auditor,
+		"ADMIN":      domain.Admin,
+	}
+	marshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐRole = map[domain.Role]string{
+		domain.Anonymous:  "ANONYMOUS",
+		domain.Analyst:    "ANALYST",
+		domain.Applicant:  "APPLICANT",
+		domain.Hub:        "HUB",
+		domain.Expert:     "EXPERT",
+		domain.Consortium: "CONSORTIUM",
+		domain.Auditor:    "AUDITOR",
+		domain.Admin:      "ADMIN",
+	}
+)
 
 func (ec *executionContext) unmarshalNRulesInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRulesInput(ctx context.Context, v any) (*model.RulesInput, error) {
 	res, err := ec.unmarshalInputRulesInput(ctx, v)

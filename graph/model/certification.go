@@ -18,7 +18,7 @@ type Application struct {
 	Status              certification.Status
 	SubmittedOn         *string
 	Confirmed           bool
-	Completeness        Completeness
+	Completeness        projections.Completeness
 	Missing             []string
 	OpenRequests        []string
 	Requests            []InformationRequest

@@ -375,8 +375,8 @@ type Decision struct {
 
 // What replaying a decision from its events found.
 type DecisionReplay struct {
-	ApplicationID string        `json:"applicationId"`
-	Verdict       ReplayVerdict `json:"verdict"`
+	ApplicationID string                `json:"applicationId"`
+	Verdict       certification.Verdict `json:"verdict"`
 	// The decision as recorded.
 	Decision *Decision `json:"decision,omitempty"`
 	// The rules version the decision recorded, as the cycle's events hold it.
@@ -912,7 +912,7 @@ type TimelineEntry struct {
 
 // Who is calling, as the server sees the API key (or its absence).
 type Viewer struct {
-	Role Role `json:"role"`
+	Role domain.Role `json:"role"`
 	// Who the log records as acting with this key (key:<name>#<key ID>); null for anonymous callers.
 	Name *string `json:"name,omitempty"`
 	// The municipality an applicant key acts for.
@@ -1055,67 +1055,6 @@ func (e AttendeeDimension) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// The result of the last completeness check.
-type Completeness string
-
-const (
-	// Not checked yet.
-	CompletenessUnchecked Completeness = "UNCHECKED"
-	// Nothing is missing.
-	CompletenessComplete Completeness = "COMPLETE"
-	// Something is missing (see missing).
-	CompletenessIncomplete Completeness = "INCOMPLETE"
-)
-
-var AllCompleteness = []Completeness{
-	CompletenessUnchecked,
-	CompletenessComplete,
-	CompletenessIncomplete,
-}
-
-func (e Completeness) IsValid() bool {
-	switch e {
-	case CompletenessUnchecked, CompletenessComplete, CompletenessIncomplete:
-		return true
-	}
-	return false
-}
-
-func (e Completeness) String() string {
-	return string(e)
-}
-
-func (e *Completeness) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = Completeness(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid Completeness", str)
-	}
-	return nil
-}
-
-func (e Completeness) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *Completeness) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e Completeness) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
 // How a consultation is given.
 type ConsultationChannel string
 
@@ -1233,147 +1172,6 @@ func (e *MinorityMembership) UnmarshalJSON(b []byte) error {
 }
 
 func (e MinorityMembership) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-// What a replay found.
-type ReplayVerdict string
-
-const (
-	// No decision yet.
-	ReplayVerdictUndecided ReplayVerdict = "UNDECIDED"
-	// The decision is what the recomputed recommendation says.
-	ReplayVerdictFollowed ReplayVerdict = "FOLLOWED"
-	// The decision goes against it, with the justification it recorded.
-	ReplayVerdictOverridden ReplayVerdict = "OVERRIDDEN"
-	// The decision's record does not match its events: tampering, or a change in how recommendations are computed.
-	ReplayVerdictMismatch ReplayVerdict = "MISMATCH"
-)
-
-var AllReplayVerdict = []ReplayVerdict{
-	ReplayVerdictUndecided,
-	ReplayVerdictFollowed,
-	ReplayVerdictOverridden,
-	ReplayVerdictMismatch,
-}
-
-func (e ReplayVerdict) IsValid() bool {
-	switch e {
-	case ReplayVerdictUndecided, ReplayVerdictFollowed, ReplayVerdictOverridden, ReplayVerdictMismatch:
-		return true
-	}
-	return false
-}
-
-func (e ReplayVerdict) String() string {
-	return string(e)
-}
-
-func (e *ReplayVerdict) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = ReplayVerdict(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid ReplayVerdict", str)
-	}
-	return nil
-}
-
-func (e ReplayVerdict) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *ReplayVerdict) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e ReplayVerdict) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
-}
-
-// What the caller's API key may do. Every mutation checks it, and the log
-// records it with each event the mutation causes (RecordedEvent.role).
-type Role string
-
-const (
-	// No API key: public data only, without contact details (personal data).
-	RoleAnonymous Role = "ANONYMOUS"
-	// Reads everything public and the aggregates; writes nothing.
-	RoleAnalyst Role = "ANALYST"
-	// Acts for one municipality (Viewer.municipality) in certification.
-	RoleApplicant Role = "APPLICANT"
-	// A regional hub's staff: records activities in its own region (Viewer.region); reads like an analyst.
-	RoleHub Role = "HUB"
-	// Scores the applications assigned to them.
-	RoleExpert Role = "EXPERT"
-	// Decides certification.
-	RoleConsortium Role = "CONSORTIUM"
-	// Reads everything, including history and scores; writes nothing.
-	RoleAuditor Role = "AUDITOR"
-	// Manages the registry, networks, keys and cycles; the only role the registry mutations allow.
-	RoleAdmin Role = "ADMIN"
-)
-
-var AllRole = []Role{
-	RoleAnonymous,
-	RoleAnalyst,
-	RoleApplicant,
-	RoleHub,
-	RoleExpert,
-	RoleConsortium,
-	RoleAuditor,
-	RoleAdmin,
-}
-
-func (e Role) IsValid() bool {
-	switch e {
-	case RoleAnonymous, RoleAnalyst, RoleApplicant, RoleHub, RoleExpert, RoleConsortium, RoleAuditor, RoleAdmin:
-		return true
-	}
-	return false
-}
-
-func (e Role) String() string {
-	return string(e)
-}
-
-func (e *Role) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = Role(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid Role", str)
-	}
-	return nil
-}
-
-func (e Role) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *Role) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e Role) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
