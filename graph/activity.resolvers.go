@@ -180,21 +180,17 @@ func (r *queryResolver) Activity(ctx context.Context, id string) (*projections.A
 }
 
 // ParticipationTrend resolves Query.participationTrend in one read-model statement.
-func (r *queryResolver) ParticipationTrend(ctx context.Context, groupBy []model.TrendDimension, filter *model.ParticipationFilter) ([]model.TrendRow, error) {
+func (r *queryResolver) ParticipationTrend(ctx context.Context, groupBy []projections.Dimension, filter *model.ParticipationFilter) ([]model.TrendRow, error) {
 	if err := r.consistent(ctx, "activities"); err != nil {
 		return nil, err
 	}
-	dims := make([]projections.Dimension, len(groupBy))
-	for i, d := range groupBy {
-		dims[i] = projections.Dimension(strings.ToLower(string(d)))
-	}
-	rows, err := r.deps.Reads.ParticipationTrend(ctx, dims, trendFilterOf(filter))
+	rows, err := r.deps.Reads.ParticipationTrend(ctx, groupBy, trendFilterOf(filter))
 	if err != nil {
 		return nil, err
 	}
 	out := make([]model.TrendRow, len(rows))
 	for i, row := range rows {
-		out[i] = trendRowOf(dims, row)
+		out[i] = trendRowOf(groupBy, row)
 	}
 	return out, nil
 }

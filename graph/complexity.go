@@ -31,7 +31,7 @@ func setComplexity(c *generated.ComplexityRoot) {
 	// of one counts as often as it appears. A trend groups the attendance
 	// (127,000 groups in the demo) by each dimension asked for: 0.3 s
 	// for all eleven on the demo; each dimension adds to the grouping.
-	c.Query.ParticipationTrend = func(child int, groupBy []model.TrendDimension, _ *model.ParticipationFilter) int {
+	c.Query.ParticipationTrend = func(child int, groupBy []projections.Dimension, _ *model.ParticipationFilter) int {
 		return 300 + 250*len(groupBy) + child
 	}
 	// An audit and a replay read an application's events and verify the

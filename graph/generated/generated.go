@@ -562,7 +562,7 @@ type ComplexityRoot struct {
 		Networks             func(childComplexity int) int
 		Organisation         func(childComplexity int, id string) int
 		Organisations        func(childComplexity int, first *int, after *string, filter *model.OrganisationFilter) int
-		ParticipationTrend   func(childComplexity int, groupBy []model.TrendDimension, filter *model.ParticipationFilter) int
+		ParticipationTrend   func(childComplexity int, groupBy []projections.Dimension, filter *model.ParticipationFilter) int
 		Project              func(childComplexity int, id string) int
 		Projections          func(childComplexity int) int
 		Projects             func(childComplexity int) int
@@ -788,7 +788,7 @@ type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	Activities(ctx context.Context, first *int, after *string, filter *model.ActivityFilter) (*model.ActivityConnection, error)
 	Activity(ctx context.Context, id string) (*projections.ActivityInfo, error)
-	ParticipationTrend(ctx context.Context, groupBy []model.TrendDimension, filter *model.ParticipationFilter) ([]model.TrendRow, error)
+	ParticipationTrend(ctx context.Context, groupBy []projections.Dimension, filter *model.ParticipationFilter) ([]model.TrendRow, error)
 	CertificationCycles(ctx context.Context) ([]model.CertificationCycle, error)
 	CertificationCycle(ctx context.Context, year int) (*model.CertificationCycle, error)
 	Applications(ctx context.Context, filter *model.ApplicationFilter) ([]model.Application, error)
@@ -3327,7 +3327,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.ParticipationTrend(childComplexity, args["groupBy"].([]model.TrendDimension), args["filter"].(*model.ParticipationFilter)), true
+		return e.ComplexityRoot.Query.ParticipationTrend(childComplexity, args["groupBy"].([]projections.Dimension), args["filter"].(*model.ParticipationFilter)), true
 	case "Query.project":
 		if e.ComplexityRoot.Query.Project == nil {
 			break
@@ -8419,8 +8419,8 @@ func (ec *executionContext) field_Query_participationTrend_args(ctx context.Cont
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
-		func(ctx context.Context, v any) ([]model.TrendDimension, error) {
-			return ec.unmarshalNTrendDimension2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimensionᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]projections.Dimension, error) {
+			return ec.unmarshalNTrendDimension2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDimensionᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -18288,7 +18288,7 @@ func (ec *executionContext) _Query_participationTrend(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().ParticipationTrend(ctx, fc.Args["groupBy"].([]model.TrendDimension), fc.Args["filter"].(*model.ParticipationFilter))
+			return ec.Resolvers.Query().ParticipationTrend(ctx, fc.Args["groupBy"].([]projections.Dimension), fc.Args["filter"].(*model.ParticipationFilter))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.TrendRow) graphql.Marshaler {
@@ -32520,24 +32520,60 @@ func (ec *executionContext) marshalNTimelineEntry2ᚕgithubᚗcomᚋcivicledger�
 	return ret
 }
 
-func (ec *executionContext) unmarshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimension(ctx context.Context, v any) (model.TrendDimension, error) {
-	var res model.TrendDimension
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDimension(ctx context.Context, v any) (projections.Dimension, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDimension[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimension(ctx context.Context, sel ast.SelectionSet, v model.TrendDimension) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDimension(ctx context.Context, sel ast.SelectionSet, v projections.Dimension) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDimension[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
-func (ec *executionContext) unmarshalNTrendDimension2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimensionᚄ(ctx context.Context, v any) ([]model.TrendDimension, error) {
+var (
+	unmarshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDimension = map[string]projections.Dimension{
+		"YEAR":            projections.DimYear,
+		"QUARTER":         projections.DimQuarter,
+		"MONTH":           projections.DimMonth,
+		"REGION":          projections.DimRegion,
+		"MUNICIPALITY":    projections.DimMunicipality,
+		"ACTIVITY_TYPE":   projections.DimActivityType,
+		"PROJECT":         projections.DimProject,
+		"SECTOR":          projections.DimSector,
+		"SEX":             projections.DimSex,
+		"AGE_BAND":        projections.DimAgeBand,
+		"ETHNIC_MINORITY": projections.DimEthnicMinority,
+	}
+	marshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDimension = map[projections.Dimension]string{
+		projections.DimYear:           "YEAR",
+		projections.DimQuarter:        "QUARTER",
+		projections.DimMonth:          "MONTH",
+		projections.DimRegion:         "REGION",
+		projections.DimMunicipality:   "MUNICIPALITY",
+		projections.DimActivityType:   "ACTIVITY_TYPE",
+		projections.DimProject:        "PROJECT",
+		projections.DimSector:         "SECTOR",
+		projections.DimSex:            "SEX",
+		projections.DimAgeBand:        "AGE_BAND",
+		projections.DimEthnicMinority: "ETHNIC_MINORITY",
+	}
+)
+
+func (ec *executionContext) unmarshalNTrendDimension2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDimensionᚄ(ctx context.Context, v any) ([]projections.Dimension, error) {
 	var vSlice []any
 	vSlice = graphql.CoerceList(v)
 	var err error
-	res := make([]model.TrendDimension, len(vSlice))
+	res := make([]projections.Dimension, len(vSlice))
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimension(ctx, vSlice[i])
+		res[i], err = ec.unmarshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDimension(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}
@@ -32545,11 +32581,11 @@ func (ec *executionContext) unmarshalNTrendDimension2ᚕgithubᚗcomᚋcivicledg
 	return res, nil
 }
 
-func (ec *executionContext) marshalNTrendDimension2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TrendDimension) graphql.Marshaler {
+func (ec *executionContext) marshalNTrendDimension2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []projections.Dimension) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendDimension(ctx, sel, v[i])
+		return ec.marshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDimension(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
