@@ -29,4 +29,27 @@
 // Terms of the event store: a stream is one aggregate's history
 // ("<category>-<id>"); its version counts its events from 1; the global log
 // orders every event of every stream by position, densely from 1.
+//
+// # The shape of an area
+//
+// An area (domain/<area>) is written the same way whichever it is, so that
+// a new one can be started by copying any:
+//
+//   - events.go: the facts, in the past tense (KeyRevoked), each with the
+//     type string it is stored under, which never changes once written
+//     (it is history), and registered in the area's RegisterEvents;
+//   - visibility.go: who sees each event and each field (Declare[T]); a
+//     type or field without a rule fails CheckDeclarations' test;
+//   - the aggregate: a state with Apply for every event of its stream and
+//     the rules as methods deciding which events a command emits;
+//   - service.go: each command checks its input, reporting every invalid
+//     field at once (Problems), then runs through Handle, the one
+//     load-decide-save with expected versions (Target);
+//   - tests: given events, when a command, then the events it emits
+//     (internal/domaintest's Step.Then, required for every success) or the
+//     kind of error and its text, with nothing written.
+//
+// What graph computes from the domain (a certificate's status, the day in
+// Tbilisi) is a function here (certification.CertificateStatusOn, DayOf);
+// SQL that computes the same is tested against it.
 package domain
