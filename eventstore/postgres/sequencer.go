@@ -208,7 +208,9 @@ func (s *Store) lead(ctx context.Context) (err error) {
 		s.advance(st.position)
 		// After the commit, not in it: a NOTIFY in the transaction would
 		// hold the server's notify lock across the commit's WAL flush.
-		_, err = conn.Exec(ctx, `SELECT pg_notify($1, $2)`, channelSequenced, strconv.FormatInt(st.position, 10))
+		nctx, cancel := writeContext(ctx)
+		defer cancel()
+		_, err = conn.Exec(nctx, `SELECT pg_notify($1, $2)`, channelSequenced, strconv.FormatInt(st.position, 10))
 		return err
 	}
 	defer settle()
@@ -228,7 +230,11 @@ func (s *Store) lead(ctx context.Context) (err error) {
 		}
 		if n := len(b.entries); n > 0 {
 			inflight, written = b, make(chan error, 1)
-			go func() { written <- s.writeBatch(ctx, conn, &inflight, &cp) }()
+			go func() {
+				wctx, cancel := writeContext(ctx)
+				defer cancel()
+				written <- s.writeBatch(wctx, conn, &inflight, &cp)
+			}()
 			if n == s.opts.BatchSize {
 				continue // more are waiting: read on while this batch is written
 			}
@@ -254,11 +260,27 @@ func (s *Store) lead(ctx context.Context) (err error) {
 			return err
 		}
 		if (requested || s.checkpointDue(st.position, cp, time.Now())) && s.signer != nil && st.position > cp.position {
-			if err := s.checkpointNow(ctx, conn, st, &cp); err != nil {
+			wctx, cancel := writeContext(ctx)
+			err := s.checkpointNow(wctx, conn, st, &cp)
+			cancel()
+			if err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// writeTimeout bounds a write of the leader's connection once it has
+// begun (writeContext).
+const writeTimeout = 30 * time.Second
+
+// writeContext is the context a write on the leader's connection runs
+// under: not cancelled when the sequencer is told to stop, since pgx
+// closes a connection whose statement is cancelled, and a stopping
+// sequencer still signs what it sequenced on it (the final checkpoint),
+// but bounded all the same. The stop is seen at the next wait.
+func writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 }
 
 // takeKey sets the signer of the log's checkpoints: the signing key
