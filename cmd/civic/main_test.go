@@ -251,19 +251,30 @@ func (s *server) stop(t *testing.T, sig syscall.Signal) {
 
 func readyzOf(t *testing.T, addr string) map[string]any {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	// A server just started may still be building its read models: it
+	// is not ready until they are active, which takes a moment on a busy
+	// machine.
 	var body map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
+	var status int
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = map[string]any{}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		status = resp.StatusCode
+		if status == http.StatusOK && body["ready"] == true {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz = %d %v after 30s, want 200 and ready", status, body)
+		}
 	}
-	if resp.StatusCode != http.StatusOK || body["ready"] != true {
-		t.Fatalf("/readyz = %d %v, want 200 and ready", resp.StatusCode, body)
-	}
-	return body
 }
 
 // TestServeEmbedded runs civic serve on its private cluster the way

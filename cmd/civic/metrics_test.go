@@ -24,7 +24,7 @@ func TestMetricsExposition(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startServer(t, "DATABASE_URL="+url, "CIVIC_SIGNING_KEY="+keyPath, "CIVIC_DATA_DIR="+t.TempDir())
-	readyzOf(t, s.addr)
+	waitReadyz(t, s.addr, http.StatusOK, "")
 	base := "http://" + s.addr
 	resp, err := http.Post(base+"/graphql", "application/json", strings.NewReader(`{"query":"{ regions { code } }"}`))
 	if err != nil {
