@@ -82,7 +82,7 @@ func (r *Resolver) registerProject(ctx context.Context, in model.RegisterProject
 		}
 		total = &m
 	}
-	res, err := r.deps.Projects.RegisterProject(ctx, r.meta(ctx), project.ProjectRegistered{
+	res, err := r.deps.Projects.RegisterProject(ctx, r.meta(ctx), project.Registered{
 		ID: in.ID, Title: localized(in.Title), Implementers: in.Implementers, Partners: in.Partners, Lead: deref(in.Lead),
 		Start: in.Start, End: in.End, Regions: in.Regions, Municipalities: in.Municipalities,
 		Objectives: localizedList(in.Objectives), Total: total,

@@ -264,12 +264,15 @@ func (c *socket) init(payload json.RawMessage) {
 		return
 	}
 	s := c.s
-	if ok, _ := s.limiter.allow(s.principal(actor, c.req), time.Now()); !ok {
-		c.close(closeTooMany, fmt.Sprintf("over the limit of %g requests a second; slow down", s.cfg.RatePerSecond))
-		return
-	}
+	// The socket limit first: a socket refused for it takes no token from
+	// the address's rate, or a flood of surplus sockets would use up the
+	// tokens of the ones within the limit.
 	if c.overAddress {
 		c.close(closeTooMany, fmt.Sprintf("over the limit of %d open sockets from this address", s.cfg.MaxSocketsPerAddress))
+		return
+	}
+	if ok, _ := s.limiter.allow(s.principal(actor, c.req), time.Now()); !ok {
+		c.close(closeTooMany, fmt.Sprintf("over the limit of %g requests a second; slow down", s.cfg.RatePerSecond))
 		return
 	}
 	switch s.sockets.signIn(c, actor.KeyID, s.cfg.MaxSocketsPerKey) {

@@ -520,10 +520,11 @@ func TestWebSocketFloodWithDefaults(t *testing.T) {
 	e := newEnv(t, graph.Config{})
 	var mu sync.Mutex
 	codes := map[int]int{}
+	reasons := map[string]int{}
 	var wg sync.WaitGroup
 	for range 200 {
 		wg.Go(func() {
-			conn, acked, code, err := tryInit(e.wsURL(), "")
+			conn, acked, code, reason, err := tryInitWhy(e.wsURL())
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -534,12 +535,13 @@ func TestWebSocketFloodWithDefaults(t *testing.T) {
 				conn.Close()
 			default:
 				codes[code]++
+				reasons[reason]++
 			}
 		})
 	}
 	wg.Wait()
 	if codes[0]+codes[4429] != 200 || codes[0] == 0 || codes[4429] == 0 {
-		t.Errorf("outcomes %v (0: acknowledged), want each acknowledged or 4429, some of each", codes)
+		t.Errorf("outcomes %v (0: acknowledged), want each acknowledged or 4429, some of each; reasons %v", codes, reasons)
 	}
 }
 
@@ -791,4 +793,33 @@ func TestWebSocketKeyInUpgradeHeader(t *testing.T) {
 		}
 		conn.Close()
 	}
+}
+
+// tryInitWhy is tryInit for an anonymous socket, with the close reason.
+func tryInitWhy(url string) (conn *websocket.Conn, acked bool, code int, reason string, err error) {
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 10 * time.Second}
+	conn, _, err = d.Dial(url, nil)
+	if err != nil {
+		return nil, false, 0, "", err
+	}
+	b, _ := json.Marshal(initMessage(""))
+	if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
+		conn.Close()
+		return nil, false, 0, "", err
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, msg, err := conn.ReadMessage()
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		conn.Close()
+		return nil, false, ce.Code, ce.Text, nil
+	case err != nil:
+		conn.Close()
+		return nil, false, 0, "", err
+	case !strings.Contains(string(msg), `"connection_ack"`):
+		conn.Close()
+		return nil, false, 0, "", fmt.Errorf("connection_init answered with %s", msg)
+	}
+	return conn, true, 0, "", nil
 }

@@ -47,7 +47,7 @@ func makeActHistory(t *testing.T, e *domainEnv, n int) actHistory {
 			t.Fatal(err)
 		}
 	}
-	must(projects.RegisterProject(ctx, meta, project.ProjectRegistered{ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "პროექტი", En: "Project"},
+	must(projects.RegisterProject(ctx, meta, project.Registered{ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "პროექტი", En: "Project"},
 		Implementers: []string{hub}, Start: "2022-01-01", End: "2025-06-30", Total: &project.Money{Minor: 124991000, Currency: "EUR"}}))
 	must(projects.DefineIndicator(ctx, meta, project.IndicatorDefined{Project: "heks-eper-2022", ID: "lg-trained", ResultType: project.Output,
 		Result: domain.LocalizedText{Ka: "შედეგი", En: "Result"}, Title: domain.LocalizedText{Ka: "ადგ. ხელისუფლება", En: "Local government trained"}, Unit: project.Count, HigherIsBetter: true}))

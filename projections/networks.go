@@ -91,7 +91,7 @@ func (Networks) Apply(b *Batch, events []eventstore.Event) error {
 		}
 		str := func(s string) *string { return &s }
 		switch e := e.(type) {
-		case network.NetworkFormed:
+		case network.Formed:
 			b.Queue(`INSERT INTO networks (id, kind, name_ka, name_en, formed_on, position) VALUES ($1, $2, $3, $4, $5, $6)
 				ON CONFLICT (id) DO NOTHING`, e.ID, string(e.Kind), e.Name.Ka, e.Name.En, e.On, p)
 		case network.MemberJoined:

@@ -122,7 +122,7 @@ func (Projects) Apply(b *Batch, events []eventstore.Event) error {
 			if id, isLead := strings.CutSuffix(rest, ":lead"); isProject && isLead {
 				b.Queue(`UPDATE projects SET lead = '', lead_erased = true, position = $2 WHERE id = $1 AND position < $2`, id, p)
 			}
-		case project.ProjectRegistered:
+		case project.Registered:
 			var totalMinor *int64
 			var currency *string
 			if e.Total != nil {

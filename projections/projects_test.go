@@ -46,7 +46,7 @@ func makeProjHistory(t *testing.T, e *domainEnv) projHistory {
 		}
 	}
 	const id = "heks-eper-2022"
-	must(svc.RegisterProject(ctx, meta, project.ProjectRegistered{ID: id, Title: domain.LocalizedText{Ka: "სამოქალაქო საზოგადოების გაძლიერება", En: "Strengthening civil society"},
+	must(svc.RegisterProject(ctx, meta, project.Registered{ID: id, Title: domain.LocalizedText{Ka: "სამოქალაქო საზოგადოების გაძლიერება", En: "Strengthening civil society"},
 		Implementers: []string{h.heks}, Start: "2022-01-01", End: "2025-06-30", Regions: []string{"kvemo-kartli"}, Municipalities: []string{"marneuli"}, Total: &total}))
 	must(svc.RecordContribution(ctx, meta, project.ContributionRecorded{Project: id, Donor: h.eu, Amount: eur(999100)}))
 	for _, ind := range []struct {

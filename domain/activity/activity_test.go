@@ -44,7 +44,7 @@ func newService(t *testing.T) *activity.Service {
 		ID: cif, Kind: registry.RegionalHub, Name: domain.LocalizedText{Ka: "სამოქალაქო ინტეგრაციის ფონდი", En: "Civic Integration Foundation"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Repo.Save(ctx, project.Stream("heks-eper-2022"), 0, meta, project.ProjectRegistered{
+	if _, err := svc.Repo.Save(ctx, project.Stream("heks-eper-2022"), 0, meta, project.Registered{
 		ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "ადგილობრივი განვითარება", En: "Local development"}, Implementers: []string{cif},
 		Start: "2022-01-01", End: "2025-06-30", Total: &project.Money{Minor: 124991000, Currency: "EUR"}},
 		project.IndicatorDefined{Project: "heks-eper-2022", ID: "local-gov-trained", ResultType: project.Output, Unit: project.Count, HigherIsBetter: true},

@@ -14,7 +14,7 @@ import (
 
 // RegisterEvents adds the network events to types.
 func RegisterEvents(types *domain.Types) {
-	domain.Register[NetworkFormed](types)
+	domain.Register[Formed](types)
 	domain.Register[MemberJoined](types)
 	domain.Register[MemberRoleChanged](types)
 	domain.Register[MemberSuspended](types)
@@ -60,8 +60,8 @@ var roles = []Role{Lead, Member, Partner, Donor, RegionalHub}
 // in Tbilisi.
 const DateLayout = domain.DateLayout
 
-// NetworkFormed: a network was set up.
-type NetworkFormed struct {
+// Formed: a network was set up.
+type Formed struct {
 	ID   string               `json:"id"`
 	Kind Kind                 `json:"kind"`
 	Name domain.LocalizedText `json:"name"`
@@ -70,7 +70,7 @@ type NetworkFormed struct {
 }
 
 // EventType implements domain.Event.
-func (NetworkFormed) EventType() string { return "network.formed" }
+func (Formed) EventType() string { return "network.formed" }
 
 // MemberJoined: an organisation joined, from On, in a role (and, for a
 // regional hub, for a region).
@@ -178,12 +178,12 @@ func (n *Network) Name() domain.LocalizedText { return n.name }
 
 // Apply implements domain.Aggregate.
 func (n *Network) Apply(e domain.Event) error {
-	if _, ok := e.(NetworkFormed); !ok && n.id == "" {
+	if _, ok := e.(Formed); !ok && n.id == "" {
 		return fmt.Errorf("network: %s before it was formed", e.EventType())
 	}
 	var member, on string
 	switch e := e.(type) {
-	case NetworkFormed:
+	case Formed:
 		if n.id != "" {
 			return fmt.Errorf("network %s: formed twice", n.id)
 		}
@@ -252,7 +252,7 @@ func (n *Network) membersAfter(counts func(on string) bool) map[string]*Membersh
 }
 
 // form decides the forming of a network.
-func (n *Network) form(e NetworkFormed) ([]domain.Event, error) {
+func (n *Network) form(e Formed) ([]domain.Event, error) {
 	if n.id != "" {
 		return nil, domain.Errorf(domain.Conflict, "network %s exists already", n.id)
 	}

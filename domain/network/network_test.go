@@ -181,7 +181,7 @@ func TestMembershipsOnADay(t *testing.T) {
 // Go type.
 func TestEventNames(t *testing.T) {
 	for want, e := range map[string]domain.Event{
-		"network.formed":              network.NetworkFormed{},
+		"network.formed":              network.Formed{},
 		"network.member_joined":       network.MemberJoined{},
 		"network.member_role_changed": network.MemberRoleChanged{},
 		"network.member_suspended":    network.MemberSuspended{},

@@ -51,7 +51,7 @@ func (s *Service) FormNetwork(ctx context.Context, meta domain.Meta, cmd FormNet
 		return eventstore.AppendResult{}, err
 	}
 	return s.on(ctx, meta, cmd.ID, true, func(n *Network) ([]domain.Event, error) {
-		return n.form(NetworkFormed{ID: cmd.ID, Kind: cmd.Kind, Name: cmd.Name, On: cmd.On})
+		return n.form(Formed{ID: cmd.ID, Kind: cmd.Kind, Name: cmd.Name, On: cmd.On})
 	})
 }
 

@@ -6,7 +6,7 @@ import "github.com/civicledger/civicledger/domain"
 // public face of the programmes; they carry no personal data.
 
 func declareEvents(t *domain.Types) {
-	domain.Declare[NetworkFormed](t, domain.Everyone, nil).Show("id", "kind", "name", "on")
+	domain.Declare[Formed](t, domain.Everyone, nil).Show("id", "kind", "name", "on")
 	domain.Declare[MemberJoined](t, domain.Everyone, nil).Show("network", "organisation", "role", "region", "on")
 	domain.Declare[MemberRoleChanged](t, domain.Everyone, nil).Show("network", "organisation", "role", "region", "on")
 	domain.Declare[MemberSuspended](t, domain.Everyone, nil).Show("network", "organisation", "on", "reason")

@@ -18,7 +18,7 @@ import (
 
 // RegisterEvents adds the project events to types.
 func RegisterEvents(types *domain.Types) {
-	domain.Register[ProjectRegistered](types)
+	domain.Register[Registered](types)
 	domain.Register[ContributionRecorded](types)
 	domain.Register[IndicatorDefined](types)
 	domain.Register[TargetSet](types)
@@ -57,8 +57,8 @@ const (
 // Dimensions are what an actual may be disaggregated by.
 var Dimensions = []string{"sex", "age_band", "ethnicity", "sector", "municipality"}
 
-// ProjectRegistered: a project was recorded, with its total budget.
-type ProjectRegistered struct {
+// Registered: a project was recorded, with its total budget.
+type Registered struct {
 	ID             string                 `json:"id"`
 	Title          domain.LocalizedText   `json:"title"`
 	Implementers   []string               `json:"implementers"`
@@ -74,7 +74,7 @@ type ProjectRegistered struct {
 }
 
 // EventType implements domain.Event.
-func (ProjectRegistered) EventType() string { return "project.registered" }
+func (Registered) EventType() string { return "project.registered" }
 
 // ContributionRecorded: a donor's contribution to the budget.
 type ContributionRecorded struct {
@@ -183,11 +183,11 @@ func (p *Project) Indicator(id string) (IndicatorDefined, bool) {
 
 // Apply implements domain.Aggregate.
 func (p *Project) Apply(e domain.Event) error {
-	if _, ok := e.(ProjectRegistered); !ok && p.id == "" {
+	if _, ok := e.(Registered); !ok && p.id == "" {
 		return fmt.Errorf("project: %s before it was registered", e.EventType())
 	}
 	switch e := e.(type) {
-	case ProjectRegistered:
+	case Registered:
 		if p.id != "" {
 			return fmt.Errorf("project %s: registered twice", p.id)
 		}

@@ -63,9 +63,9 @@ func run(t *testing.T, svc *project.Service, steps []step) {
 	domaintest.Run(t, svc, svc.Repo.Store, steps)
 }
 
-func register(f func(*project.ProjectRegistered)) func(context.Context, *project.Service) error {
+func register(f func(*project.Registered)) func(context.Context, *project.Service) error {
 	return func(ctx context.Context, s *project.Service) error {
-		cmd := project.ProjectRegistered{ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "სამოქალაქო საზოგადოების გაძლიერება", En: "Strengthening civil society"},
+		cmd := project.Registered{ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "სამოქალაქო საზოგადოების გაძლიერება", En: "Strengthening civil society"},
 			Implementers: []string{heks}, Start: "2022-01-01", End: "2025-06-30", Regions: []string{"kvemo-kartli"}, Municipalities: []string{"marneuli"},
 			Total: ptr(eur(1249910))}
 		f(&cmd)
@@ -118,14 +118,14 @@ func TestProject(t *testing.T) {
 		}
 	}
 	run(t, svc, []step{
-		{Name: "an end before the start", Do: register(func(c *project.ProjectRegistered) { c.End = "2021-12-31" }), Kind: domain.Invalid, Text: "end: 2021-12-31 is before the start"},
-		{Name: "not an ISO 4217 currency", Do: register(func(c *project.ProjectRegistered) { c.Total.Currency = "EURO" }), Kind: domain.Invalid, Text: "not an ISO 4217 currency"},
-		{Name: "a negative budget", Do: register(func(c *project.ProjectRegistered) { c.Total.Minor = -1 }), Kind: domain.Invalid, Text: "negative"},
-		{Name: "an unknown implementer", Do: register(func(c *project.ProjectRegistered) { c.Implementers = []string{"nobody"} }), Kind: domain.Invalid, Text: "not an organisation"},
-		{Name: "an unknown municipality", Do: register(func(c *project.ProjectRegistered) { c.Municipalities = []string{"atlantis"} }), Kind: domain.Invalid, Text: `"atlantis" is not in the registry`},
-		{Name: "no implementer", Do: register(func(c *project.ProjectRegistered) { c.Implementers = nil }), Kind: domain.Invalid, Text: "implementers"},
-		{Name: "register", Then: []string{"project.registered"}, Do: register(func(*project.ProjectRegistered) {})},
-		{Name: "register twice", Do: register(func(*project.ProjectRegistered) {}), Kind: domain.Conflict, Text: "exists already"},
+		{Name: "an end before the start", Do: register(func(c *project.Registered) { c.End = "2021-12-31" }), Kind: domain.Invalid, Text: "end: 2021-12-31 is before the start"},
+		{Name: "not an ISO 4217 currency", Do: register(func(c *project.Registered) { c.Total.Currency = "EURO" }), Kind: domain.Invalid, Text: "not an ISO 4217 currency"},
+		{Name: "a negative budget", Do: register(func(c *project.Registered) { c.Total.Minor = -1 }), Kind: domain.Invalid, Text: "negative"},
+		{Name: "an unknown implementer", Do: register(func(c *project.Registered) { c.Implementers = []string{"nobody"} }), Kind: domain.Invalid, Text: "not an organisation"},
+		{Name: "an unknown municipality", Do: register(func(c *project.Registered) { c.Municipalities = []string{"atlantis"} }), Kind: domain.Invalid, Text: `"atlantis" is not in the registry`},
+		{Name: "no implementer", Do: register(func(c *project.Registered) { c.Implementers = nil }), Kind: domain.Invalid, Text: "implementers"},
+		{Name: "register", Then: []string{"project.registered"}, Do: register(func(*project.Registered) {})},
+		{Name: "register twice", Do: register(func(*project.Registered) {}), Kind: domain.Conflict, Text: "exists already"},
 		{Name: "an analyst may not", Do: func(ctx context.Context, s *project.Service) error {
 			_, err := s.RecordContribution(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}, Now: now},
 				project.ContributionRecorded{Project: "heks-eper-2022", Donor: eu, Amount: eur(1)})
@@ -199,7 +199,7 @@ func TestProject(t *testing.T) {
 // Go type, and Money to the form the documents write amounts in.
 func TestEventNames(t *testing.T) {
 	for want, e := range map[string]domain.Event{
-		"project.registered":            project.ProjectRegistered{},
+		"project.registered":            project.Registered{},
 		"project.contribution_recorded": project.ContributionRecorded{},
 		"project.indicator_defined":     project.IndicatorDefined{},
 		"project.target_set":            project.TargetSet{},
@@ -260,7 +260,7 @@ func TestComputeProgress(t *testing.T) {
 func TestUndisclosedBudget(t *testing.T) {
 	svc := newService(t)
 	domaintest.Run(t, svc, svc.Repo.Store, []step{
-		{Name: "register without a total", Then: []string{"project.registered"}, Do: register(func(c *project.ProjectRegistered) { c.Total = nil })},
+		{Name: "register without a total", Then: []string{"project.registered"}, Do: register(func(c *project.Registered) { c.Total = nil })},
 		{Name: "a contribution in another currency", Then: []string{"project.contribution_recorded"}, Do: contribute(eu, project.Money{Minor: 5_000_000_00, Currency: "USD"})},
 		{Name: "still not a currency", Do: contribute(eu, project.Money{Minor: 1, Currency: "EURO"}), Kind: domain.Invalid, Text: "amount.currency"},
 		{Name: "still not negative", Do: contribute(eu, project.Money{Minor: -1, Currency: "EUR"}), Kind: domain.Invalid, Text: "negative"},

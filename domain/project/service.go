@@ -24,7 +24,7 @@ var keepers = []domain.Role{domain.Admin, domain.System}
 
 // RegisterProject records a project; Total is its whole budget, or nil
 // when it is not disclosed.
-func (s *Service) RegisterProject(ctx context.Context, meta domain.Meta, cmd ProjectRegistered) (eventstore.AppendResult, error) {
+func (s *Service) RegisterProject(ctx context.Context, meta domain.Meta, cmd Registered) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("register a project", keepers...); err != nil {
 		return eventstore.AppendResult{}, err
 	}

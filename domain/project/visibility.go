@@ -11,9 +11,9 @@ import "github.com/civicledger/civicledger/domain"
 func LeadSubject(project string) string { return "project:" + project + ":lead" }
 
 func declareEvents(t *domain.Types) {
-	domain.Declare[ProjectRegistered](t, domain.Everyone, nil).
+	domain.Declare[Registered](t, domain.Everyone, nil).
 		Show("id", "title", "implementers", "partners", "start", "end", "regions", "municipalities", "objectives", "total").
-		Personal(domain.SignedIn, func(e ProjectRegistered) string { return LeadSubject(e.ID) }, "lead")
+		Personal(domain.SignedIn, func(e Registered) string { return LeadSubject(e.ID) }, "lead")
 	domain.Declare[ContributionRecorded](t, domain.Everyone, nil).Show("project", "donor", "amount")
 	domain.Declare[IndicatorDefined](t, domain.Everyone, nil).
 		Show("project", "id", "result_type", "result", "title", "unit", "higher_is_better", "baseline_year", "baseline")

@@ -390,7 +390,7 @@ func (d *civilDemo) plan(s CivilServices, ids map[string]string, today string) (
 		implementers := orgs(field+".implementers", p.Implementers, p.RegisteredOn)
 		partners := orgs(field+".partners", p.Partners, p.RegisteredOn)
 		add(field+".registered_on", p.RegisteredOn, admin, "register the project "+p.ID, func(ctx context.Context, m domain.Meta) error {
-			_, err := s.Projects.RegisterProject(ctx, m, project.ProjectRegistered{
+			_, err := s.Projects.RegisterProject(ctx, m, project.Registered{
 				ID: p.ID, Title: p.Title, Implementers: implementers(), Partners: partners(), Lead: p.Lead,
 				Start: p.Start, End: p.End, Regions: p.Regions, Municipalities: p.Municipalities,
 				Objectives: slices.Clone(p.Objectives), Total: p.Total,

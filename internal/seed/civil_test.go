@@ -124,7 +124,7 @@ func TestCivilSociety(t *testing.T) {
 
 	// HEKS/EPER: its budget, the EU's share and three counted targets.
 	heks := streamEventsOf(t, repo, project.Stream("heks-eper-2022"))
-	reg, _ := heks[0].(project.ProjectRegistered)
+	reg, _ := heks[0].(project.Registered)
 	if reg.Total == nil || *reg.Total != (project.Money{Minor: 124991000, Currency: "EUR"}) || reg.Start != "2022-01-01" || reg.End != "2025-06-30" {
 		t.Errorf("HEKS/EPER registered as %+v; want EUR 1,249,910 from 2022-01-01 to 2025-06-30", reg)
 	}
@@ -149,7 +149,7 @@ func TestCivilSociety(t *testing.T) {
 		}
 	}
 	links := streamEventsOf(t, repo, project.Stream("strong-links-2"))
-	if sl, _ := links[0].(project.ProjectRegistered); !slices.Equal(sl.Regions, []string{"adjara", "guria", "shida-kartli"}) ||
+	if sl, _ := links[0].(project.Registered); !slices.Equal(sl.Regions, []string{"adjara", "guria", "shida-kartli"}) ||
 		sl.Start != "2020-10-01" || sl.End != "2023-09-30" || sl.Lead != "ია გაბუნია (Ia Gabunia)" {
 		t.Errorf("Building strong links registered as %+v; want Adjara, Guria, Shida Kartli from 2020-10-01 to 2023-09-30, led by Ia Gabunia", sl)
 	}
