@@ -121,8 +121,8 @@ func attendanceInput(in model.AttendanceInput) activity.Attendance {
 }
 
 // scheduledOf converts a new activity.
-func scheduledOf(in model.ScheduleActivityInput) activity.ActivityScheduled {
-	cmd := activity.ActivityScheduled{ID: in.ID, Type: in.Type, Title: localized(in.Title), Topic: deref(in.Topic),
+func scheduledOf(in model.ScheduleActivityInput) activity.Scheduled {
+	cmd := activity.Scheduled{ID: in.ID, Type: in.Type, Title: localized(in.Title), Topic: deref(in.Topic),
 		Organisers: in.Organisers, Project: deref(in.Project), Municipality: in.Municipality, Place: deref(in.Place),
 		Start: in.Start, End: in.End}
 	cmd.Channel = optionalCategory(in.Channel)

@@ -129,19 +129,19 @@ func (r *mutationResolver) ScheduleActivity(ctx context.Context, input model.Sch
 
 // RescheduleActivity resolves Mutation.rescheduleActivity.
 func (r *mutationResolver) RescheduleActivity(ctx context.Context, id string, start string, end string, reason *string) (*model.ActivityPayload, error) {
-	res, err := r.deps.Activities.Reschedule(ctx, r.meta(ctx), activity.ActivityRescheduled{ID: id, Start: start, End: end, Reason: deref(reason)})
+	res, err := r.deps.Activities.Reschedule(ctx, r.meta(ctx), activity.Rescheduled{ID: id, Start: start, End: end, Reason: deref(reason)})
 	return r.activityResult(ctx, id, res, err)
 }
 
 // CancelActivity resolves Mutation.cancelActivity.
 func (r *mutationResolver) CancelActivity(ctx context.Context, id string, reason string) (*model.ActivityPayload, error) {
-	res, err := r.deps.Activities.Cancel(ctx, r.meta(ctx), activity.ActivityCancelled{ID: id, Reason: reason})
+	res, err := r.deps.Activities.Cancel(ctx, r.meta(ctx), activity.Cancelled{ID: id, Reason: reason})
 	return r.activityResult(ctx, id, res, err)
 }
 
 // RecordActivityHeld resolves Mutation.recordActivityHeld.
 func (r *mutationResolver) RecordActivityHeld(ctx context.Context, id string, attendance model.AttendanceInput) (*model.ActivityPayload, error) {
-	res, err := r.deps.Activities.RecordHeld(ctx, r.meta(ctx), activity.ActivityHeld{ID: id, Attendance: attendanceInput(attendance)})
+	res, err := r.deps.Activities.RecordHeld(ctx, r.meta(ctx), activity.Held{ID: id, Attendance: attendanceInput(attendance)})
 	return r.activityResult(ctx, id, res, err)
 }
 

@@ -203,7 +203,7 @@ func (Activities) Apply(b *Batch, events []eventstore.Event) error {
 		}
 		p := se.Position
 		switch e := e.(type) {
-		case activity.ActivityScheduled:
+		case activity.Scheduled:
 			var project *string
 			if e.Project != "" {
 				project = &e.Project
@@ -219,14 +219,14 @@ func (Activities) Apply(b *Batch, events []eventstore.Event) error {
 				b.Queue(`INSERT INTO activity_links (activity, project, indicator, sector, sex) VALUES ($1, $2, $3, $4, $5)
 					ON CONFLICT DO NOTHING`, e.ID, e.Project, l.Indicator, l.Sector, l.Sex)
 			}
-		case activity.ActivityRescheduled:
+		case activity.Rescheduled:
 			year, month := yearMonth(e.Start)
 			b.Queue(`UPDATE activities SET start_on = $2, end_on = $3, year = $4, month = $5, reason = $6, position = $7
 				WHERE id = $1 AND position < $7`, e.ID, e.Start, e.End, year, month, e.Reason, p)
-		case activity.ActivityCancelled:
+		case activity.Cancelled:
 			b.Queue(`UPDATE activities SET status = 'cancelled', reason = $2, position = $3 WHERE id = $1 AND position < $3`,
 				e.ID, e.Reason, p)
-		case activity.ActivityHeld:
+		case activity.Held:
 			return queueAttendance(b, e.ID, e.Attendance, 0, p)
 		case activity.AttendanceCorrected:
 			return queueAttendance(b, e.ID, e.Attendance, 1, p)

@@ -68,7 +68,7 @@ func makeActHistory(t *testing.T, e *domainEnv, n int) actHistory {
 		id := fmt.Sprintf("act-%03d", i)
 		year := 2019 + i%7
 		start := fmt.Sprintf("%d-%02d-%02d", year, 1+rng.IntN(12), 1+rng.IntN(28))
-		cmd := activity.ActivityScheduled{ID: id, Type: activity.Types[i%len(activity.Types)], Title: domain.LocalizedText{Ka: "შეხვედრა", En: "Meeting " + id},
+		cmd := activity.Scheduled{ID: id, Type: activity.Types[i%len(activity.Types)], Title: domain.LocalizedText{Ka: "შეხვედრა", En: "Meeting " + id},
 			Organisers: []string{hub}, Municipality: places[rng.IntN(len(places))], Start: start, End: start}
 		switch cmd.Type {
 		case activity.Consultation:
@@ -85,13 +85,13 @@ func makeActHistory(t *testing.T, e *domainEnv, n int) actHistory {
 		must(svc.Schedule(ctx, meta, cmd))
 		switch i % 10 {
 		case 3:
-			must(svc.Cancel(ctx, meta, activity.ActivityCancelled{ID: id, Reason: "the hall was taken"}))
+			must(svc.Cancel(ctx, meta, activity.Cancelled{ID: id, Reason: "the hall was taken"}))
 			continue
 		case 4:
 			continue // still scheduled: never held
 		case 5:
 			next := fmt.Sprintf("%d-12-30", year)
-			must(svc.Reschedule(ctx, meta, activity.ActivityRescheduled{ID: id, Start: next, End: next, Reason: "moved to the year's end"}))
+			must(svc.Reschedule(ctx, meta, activity.Rescheduled{ID: id, Start: next, End: next, Reason: "moved to the year's end"}))
 		}
 		at := activity.Attendance{}
 		seen := map[string]bool{}
@@ -123,7 +123,7 @@ func makeActHistory(t *testing.T, e *domainEnv, n int) actHistory {
 				at.Total += g.Count
 			}
 		}
-		must(svc.RecordHeld(ctx, meta, activity.ActivityHeld{ID: id, Attendance: at}))
+		must(svc.RecordHeld(ctx, meta, activity.Held{ID: id, Attendance: at}))
 		h.held++
 		if i%7 == 0 && len(at.Groups) > 0 {
 			at.Groups[0].Count++
@@ -357,7 +357,7 @@ func TestActivitiesCalendar(t *testing.T) {
 	if len(ids) != 50 || !slices.IsSorted(starts) {
 		t.Fatalf("the calendar in pages of 7: %d activities, sorted %v; want 50 by day", len(ids), slices.IsSorted(starts))
 	}
-	cancelled, err := e.reads.Activities(ctx, projections.ActivityFilter{Status: activity.Cancelled}, projections.Page{First: 100})
+	cancelled, err := e.reads.Activities(ctx, projections.ActivityFilter{Status: activity.StatusCancelled}, projections.Page{First: 100})
 	if err != nil || len(cancelled.Nodes) != 5 {
 		t.Fatalf("cancelled activities: %d, %v; want 5", len(cancelled.Nodes), err)
 	}
@@ -387,7 +387,7 @@ func TestActivitiesCalendar(t *testing.T) {
 	}
 	read, _ := json.Marshal(*a.Attendance)
 	stored, _ := json.Marshal(agg.Attendance())
-	if string(read) != string(stored) || a.Corrections != 1 || a.Status != activity.Held {
+	if string(read) != string(stored) || a.Corrections != 1 || a.Status != activity.StatusHeld {
 		t.Errorf("act-007 reads %+v (%d corrections); the aggregate has %+v", *a.Attendance, a.Corrections, agg.Attendance())
 	}
 
@@ -400,7 +400,7 @@ func TestActivitiesCalendar(t *testing.T) {
 			t.Fatal(err)
 		}
 		info, _ := e.reads.Activity(ctx, id)
-		if act.Status() != activity.Held || len(info.Indicators) == 0 || info.End > "2025-06-30" {
+		if act.Status() != activity.StatusHeld || len(info.Indicators) == 0 || info.End > "2025-06-30" {
 			continue
 		}
 		want += float64(info.Indicators[0].Counted(act.Attendance()))

@@ -16,10 +16,10 @@ import (
 
 // RegisterEvents adds the activity events to types.
 func RegisterEvents(types *domain.Types) {
-	domain.Register[ActivityScheduled](types)
-	domain.Register[ActivityRescheduled](types)
-	domain.Register[ActivityCancelled](types)
-	domain.Register[ActivityHeld](types)
+	domain.Register[Scheduled](types)
+	domain.Register[Rescheduled](types)
+	domain.Register[Cancelled](types)
+	domain.Register[Held](types)
 	domain.Register[AttendanceCorrected](types)
 	declareEvents(types)
 }
@@ -149,8 +149,8 @@ func (l IndicatorLink) Counted(at Attendance) int {
 	return n
 }
 
-// ActivityScheduled: an activity was planned.
-type ActivityScheduled struct {
+// Scheduled: an activity was planned.
+type Scheduled struct {
 	ID    string               `json:"id"`
 	Type  Type                 `json:"type"`
 	Title domain.LocalizedText `json:"title"`
@@ -173,10 +173,10 @@ type ActivityScheduled struct {
 }
 
 // EventType implements domain.Event.
-func (ActivityScheduled) EventType() string { return "activity.scheduled" }
+func (Scheduled) EventType() string { return "activity.scheduled" }
 
-// ActivityRescheduled: an activity's dates changed.
-type ActivityRescheduled struct {
+// Rescheduled: an activity's dates changed.
+type Rescheduled struct {
 	ID     string `json:"id"`
 	Start  string `json:"start"`
 	End    string `json:"end"`
@@ -184,25 +184,25 @@ type ActivityRescheduled struct {
 }
 
 // EventType implements domain.Event.
-func (ActivityRescheduled) EventType() string { return "activity.rescheduled" }
+func (Rescheduled) EventType() string { return "activity.rescheduled" }
 
-// ActivityCancelled: an activity will not take place.
-type ActivityCancelled struct {
+// Cancelled: an activity will not take place.
+type Cancelled struct {
 	ID     string `json:"id"`
 	Reason string `json:"reason"`
 }
 
 // EventType implements domain.Event.
-func (ActivityCancelled) EventType() string { return "activity.cancelled" }
+func (Cancelled) EventType() string { return "activity.cancelled" }
 
-// ActivityHeld: an activity took place, with its attendance.
-type ActivityHeld struct {
+// Held: an activity took place, with its attendance.
+type Held struct {
 	ID         string     `json:"id"`
 	Attendance Attendance `json:"attendance"`
 }
 
 // EventType implements domain.Event.
-func (ActivityHeld) EventType() string { return "activity.held" }
+func (Held) EventType() string { return "activity.held" }
 
 // AttendanceCorrected: a held activity's attendance was corrected.
 type AttendanceCorrected struct {
@@ -219,9 +219,9 @@ type Status string
 
 // The statuses.
 const (
-	Scheduled Status = "scheduled"
-	Held      Status = "held"
-	Cancelled Status = "cancelled"
+	StatusScheduled Status = "scheduled"
+	StatusHeld      Status = "held"
+	StatusCancelled Status = "cancelled"
 )
 
 // Activity is one activity. Its zero value is an activity not scheduled.
@@ -244,21 +244,21 @@ func (a *Activity) Attendance() Attendance { return a.attendance }
 
 // Apply implements domain.Aggregate.
 func (a *Activity) Apply(e domain.Event) error {
-	if _, ok := e.(ActivityScheduled); !ok && a.id == "" {
+	if _, ok := e.(Scheduled); !ok && a.id == "" {
 		return fmt.Errorf("activity: %s before it was scheduled", e.EventType())
 	}
 	switch e := e.(type) {
-	case ActivityScheduled:
+	case Scheduled:
 		if a.id != "" {
 			return fmt.Errorf("activity %s: scheduled twice", a.id)
 		}
-		*a = Activity{id: e.ID, region: e.Region, start: e.Start, end: e.End, status: Scheduled}
-	case ActivityRescheduled:
+		*a = Activity{id: e.ID, region: e.Region, start: e.Start, end: e.End, status: StatusScheduled}
+	case Rescheduled:
 		a.start, a.end = e.Start, e.End
-	case ActivityCancelled:
-		a.status = Cancelled
-	case ActivityHeld:
-		a.status, a.attendance = Held, e.Attendance
+	case Cancelled:
+		a.status = StatusCancelled
+	case Held:
+		a.status, a.attendance = StatusHeld, e.Attendance
 	case AttendanceCorrected:
 		a.attendance = e.Attendance
 	default:

@@ -34,7 +34,7 @@ func inRegion(meta domain.Meta, action, region string) error {
 }
 
 // Schedule plans an activity. Region is taken from the municipality.
-func (s *Service) Schedule(ctx context.Context, meta domain.Meta, cmd ActivityScheduled) (eventstore.AppendResult, error) {
+func (s *Service) Schedule(ctx context.Context, meta domain.Meta, cmd Scheduled) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("schedule an activity", recorders...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -99,7 +99,7 @@ func (s *Service) Schedule(ctx context.Context, meta domain.Meta, cmd ActivitySc
 }
 
 // Reschedule moves a scheduled activity.
-func (s *Service) Reschedule(ctx context.Context, meta domain.Meta, cmd ActivityRescheduled) (eventstore.AppendResult, error) {
+func (s *Service) Reschedule(ctx context.Context, meta domain.Meta, cmd Rescheduled) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("reschedule an activity", recorders...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -108,7 +108,7 @@ func (s *Service) Reschedule(ctx context.Context, meta domain.Meta, cmd Activity
 	}
 	cmd.Reason = strings.TrimSpace(cmd.Reason)
 	return s.on(ctx, meta, cmd.ID, false, func(a *Activity) ([]domain.Event, error) {
-		if a.status != Scheduled {
+		if a.status != StatusScheduled {
 			return nil, domain.Errorf(domain.Conflict, "activity %s is %s and cannot be rescheduled", a.id, a.status)
 		}
 		if a.start == cmd.Start && a.end == cmd.End {
@@ -119,7 +119,7 @@ func (s *Service) Reschedule(ctx context.Context, meta domain.Meta, cmd Activity
 }
 
 // Cancel calls off a scheduled activity, with the reason.
-func (s *Service) Cancel(ctx context.Context, meta domain.Meta, cmd ActivityCancelled) (eventstore.AppendResult, error) {
+func (s *Service) Cancel(ctx context.Context, meta domain.Meta, cmd Cancelled) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("cancel an activity", recorders...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -128,7 +128,7 @@ func (s *Service) Cancel(ctx context.Context, meta domain.Meta, cmd ActivityCanc
 		return eventstore.AppendResult{}, invalid("reason", "required")
 	}
 	return s.on(ctx, meta, cmd.ID, false, func(a *Activity) ([]domain.Event, error) {
-		if a.status != Scheduled {
+		if a.status != StatusScheduled {
 			return nil, domain.Errorf(domain.Conflict, "activity %s is %s and cannot be cancelled", a.id, a.status)
 		}
 		return []domain.Event{cmd}, nil
@@ -137,7 +137,7 @@ func (s *Service) Cancel(ctx context.Context, meta domain.Meta, cmd ActivityCanc
 
 // RecordHeld records that a scheduled activity took place, with its
 // attendance, once its first day has come.
-func (s *Service) RecordHeld(ctx context.Context, meta domain.Meta, cmd ActivityHeld) (eventstore.AppendResult, error) {
+func (s *Service) RecordHeld(ctx context.Context, meta domain.Meta, cmd Held) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("record an activity held", recorders...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -149,7 +149,7 @@ func (s *Service) RecordHeld(ctx context.Context, meta domain.Meta, cmd Activity
 	}
 	return s.on(ctx, meta, cmd.ID, false, func(a *Activity) ([]domain.Event, error) {
 		switch {
-		case a.status != Scheduled:
+		case a.status != StatusScheduled:
 			return nil, domain.Errorf(domain.Conflict, "activity %s is %s", a.id, a.status)
 		case a.start > meta.Today():
 			return nil, domain.Errorf(domain.Conflict, "activity %s begins on %s: it cannot have been held yet", a.id, a.start)
@@ -175,7 +175,7 @@ func (s *Service) CorrectAttendance(ctx context.Context, meta domain.Meta, cmd A
 		return eventstore.AppendResult{}, invalid("reason", "required: why the figures change")
 	}
 	return s.on(ctx, meta, cmd.ID, false, func(a *Activity) ([]domain.Event, error) {
-		if a.status != Held {
+		if a.status != StatusHeld {
 			return nil, domain.Errorf(domain.Conflict, "activity %s is %s: only a held activity has an attendance", a.id, a.status)
 		}
 		return []domain.Event{cmd}, nil
@@ -184,7 +184,7 @@ func (s *Service) CorrectAttendance(ctx context.Context, meta domain.Meta, cmd A
 
 // checkProject checks the project an activity serves, and that each
 // indicator it counts towards is one of the project's counts.
-func (s *Service) checkProject(ctx context.Context, cmd ActivityScheduled) error {
+func (s *Service) checkProject(ctx context.Context, cmd Scheduled) error {
 	if cmd.Project == "" {
 		if len(cmd.Indicators) > 0 {
 			return invalid("indicators", "an activity counts towards indicators of the project it serves: give the project")

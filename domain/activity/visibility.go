@@ -7,11 +7,11 @@ import "github.com/civicledger/civicledger/domain"
 // by name, so it carries no personal data.
 
 func declareEvents(t *domain.Types) {
-	domain.Declare[ActivityScheduled](t, domain.Everyone, nil).
+	domain.Declare[Scheduled](t, domain.Everyone, nil).
 		Show("id", "type", "title", "topic", "channel", "organisers", "project", "indicators", "municipality", "region", "place", "start", "end")
-	domain.Declare[ActivityRescheduled](t, domain.Everyone, nil).Show("id", "start", "end", "reason")
-	domain.Declare[ActivityCancelled](t, domain.Everyone, nil).Show("id", "reason")
-	domain.Declare[ActivityHeld](t, domain.Everyone, nil).Show("id", "attendance")
+	domain.Declare[Rescheduled](t, domain.Everyone, nil).Show("id", "start", "end", "reason")
+	domain.Declare[Cancelled](t, domain.Everyone, nil).Show("id", "reason")
+	domain.Declare[Held](t, domain.Everyone, nil).Show("id", "attendance")
 	domain.Declare[AttendanceCorrected](t, domain.Everyone, nil).Show("id", "attendance", "reason")
 }
 

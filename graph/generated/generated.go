@@ -30657,14 +30657,14 @@ func (ec *executionContext) marshalNActivityStatus2githubᚗcomᚋcivicledgerᚋ
 
 var (
 	unmarshalNActivityStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus = map[string]activity.Status{
-		"SCHEDULED": activity.Scheduled,
-		"HELD":      activity.Held,
-		"CANCELLED": activity.Cancelled,
+		"SCHEDULED": activity.StatusScheduled,
+		"HELD":      activity.StatusHeld,
+		"CANCELLED": activity.StatusCancelled,
 	}
 	marshalNActivityStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus = map[activity.Status]string{
-		activity.Scheduled: "SCHEDULED",
-		activity.Held:      "HELD",
-		activity.Cancelled: "CANCELLED",
+		activity.StatusScheduled: "SCHEDULED",
+		activity.StatusHeld:      "HELD",
+		activity.StatusCancelled: "CANCELLED",
 	}
 )
 
@@ -32808,14 +32808,14 @@ func (ec *executionContext) marshalOActivityStatus2ᚖgithubᚗcomᚋcivicledger
 
 var (
 	unmarshalOActivityStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus = map[string]activity.Status{
-		"SCHEDULED": activity.Scheduled,
-		"HELD":      activity.Held,
-		"CANCELLED": activity.Cancelled,
+		"SCHEDULED": activity.StatusScheduled,
+		"HELD":      activity.StatusHeld,
+		"CANCELLED": activity.StatusCancelled,
 	}
 	marshalOActivityStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋactivityᚐStatus = map[activity.Status]string{
-		activity.Scheduled: "SCHEDULED",
-		activity.Held:      "HELD",
-		activity.Cancelled: "CANCELLED",
+		activity.StatusScheduled: "SCHEDULED",
+		activity.StatusHeld:      "HELD",
+		activity.StatusCancelled: "CANCELLED",
 	}
 )
 

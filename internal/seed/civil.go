@@ -433,7 +433,7 @@ func (d *civilDemo) plan(s CivilServices, ids map[string]string, today string) (
 		}
 		organisers := orgs(field+".organisers", a.Organisers, a.ScheduledOn)
 		add(field+".scheduled_on", a.ScheduledOn, importer, a.ID+": schedule", func(ctx context.Context, m domain.Meta) error {
-			_, err := s.Activities.Schedule(ctx, m, activity.ActivityScheduled{
+			_, err := s.Activities.Schedule(ctx, m, activity.Scheduled{
 				ID: a.ID, Type: a.Type, Title: a.Title, Topic: a.Topic, Channel: a.Channel, Organisers: organisers(),
 				Project: a.Project, Indicators: slices.Clone(a.Indicators), Municipality: a.Municipality, Place: a.Place,
 				Start: a.Start, End: a.End,
@@ -442,19 +442,19 @@ func (d *civilDemo) plan(s CivilServices, ids map[string]string, today string) (
 		})
 		if r := a.Rescheduled; r != nil {
 			add(field+".rescheduled.on", r.On, importer, a.ID+": reschedule", func(ctx context.Context, m domain.Meta) error {
-				_, err := s.Activities.Reschedule(ctx, m, activity.ActivityRescheduled{ID: a.ID, Start: r.Start, End: r.End, Reason: r.Reason})
+				_, err := s.Activities.Reschedule(ctx, m, activity.Rescheduled{ID: a.ID, Start: r.Start, End: r.End, Reason: r.Reason})
 				return err
 			})
 		}
 		if c := a.Cancelled; c != nil {
 			add(field+".cancelled.on", c.On, importer, a.ID+": cancel", func(ctx context.Context, m domain.Meta) error {
-				_, err := s.Activities.Cancel(ctx, m, activity.ActivityCancelled{ID: a.ID, Reason: c.Reason})
+				_, err := s.Activities.Cancel(ctx, m, activity.Cancelled{ID: a.ID, Reason: c.Reason})
 				return err
 			})
 		}
 		if h := a.Held; h != nil {
 			add(field+".held.on", h.On, importer, a.ID+": record it held", func(ctx context.Context, m domain.Meta) error {
-				_, err := s.Activities.RecordHeld(ctx, m, activity.ActivityHeld{ID: a.ID, Attendance: h.Attendance})
+				_, err := s.Activities.RecordHeld(ctx, m, activity.Held{ID: a.ID, Attendance: h.Attendance})
 				return err
 			})
 		}
@@ -531,9 +531,9 @@ func (d *civilDemo) summarize(ctx context.Context, s CivilServices, ids map[stri
 		rep.Activities++
 		rep.Events += int(v)
 		switch act.Status() {
-		case activity.Held:
+		case activity.StatusHeld:
 			rep.Held++
-		case activity.Cancelled:
+		case activity.StatusCancelled:
 			rep.Cancelled++
 		}
 	}

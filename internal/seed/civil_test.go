@@ -161,7 +161,7 @@ func TestCivilSociety(t *testing.T) {
 	kinds := map[string]int{}
 	for _, a := range demoActivities(t) {
 		events := streamEventsOf(t, repo, activity.Stream(a.ID))
-		sch := events[0].(activity.ActivityScheduled)
+		sch := events[0].(activity.Scheduled)
 		var act activity.Activity
 		for _, e := range events {
 			if err := act.Apply(e); err != nil {
@@ -172,7 +172,7 @@ func TestCivilSociety(t *testing.T) {
 		if slices.Equal(sch.Organisers, []string{cif}) && sch.Region == "kvemo-kartli" {
 			cifInKvemoKartli++
 		}
-		if act.Status() != activity.Held {
+		if act.Status() != activity.StatusHeld {
 			continue
 		}
 		for _, l := range sch.Indicators {
@@ -259,13 +259,13 @@ func checkCivilLog(t *testing.T, repo *domain.Repository, store *inmem.Store) {
 			t.Errorf("%s: by %s (%s), want role %s", where, r.Metadata.Actor, r.Metadata.Role, role)
 		}
 		switch e := r.Event.(type) {
-		case activity.ActivityScheduled:
+		case activity.Scheduled:
 			marked(where+" title.ka", e.Title.Ka)
 			marked(where+" title.en", e.Title.En)
 			marked(where+" place", e.Place)
-		case activity.ActivityRescheduled:
+		case activity.Rescheduled:
 			marked(where, e.Reason)
-		case activity.ActivityCancelled:
+		case activity.Cancelled:
 			marked(where, e.Reason)
 		case activity.AttendanceCorrected:
 			marked(where, e.Reason)

@@ -427,7 +427,7 @@ func (h *history) activity(i int) (*historyActivity, error) {
 	end := start.AddDate(0, 0, r.between(kind.days[0], kind.days[1])-1)
 	id := fmt.Sprintf("hist-%d-%06d", start.Year(), i+1)
 
-	sch := activity.ActivityScheduled{
+	sch := activity.Scheduled{
 		ID: id, Type: kind.typ, Organisers: []string{place.organisers[r.intn(len(place.organisers))]},
 		Municipality: place.code, Region: place.region,
 	}
@@ -453,7 +453,7 @@ func (h *history) activity(i int) (*historyActivity, error) {
 		sch.Start, sch.End = day(start), day(end)
 		a.cancelled = true
 		a.at = start.AddDate(0, 0, -r.between(1, 5))
-		a.events = []domain.Event{sch, activity.ActivityCancelled{ID: id, Reason: cancelReasons[r.intn(len(cancelReasons))]}}
+		a.events = []domain.Event{sch, activity.Cancelled{ID: id, Reason: cancelReasons[r.intn(len(cancelReasons))]}}
 		a.at = evening(a.at)
 		return a, nil
 	}
@@ -462,7 +462,7 @@ func (h *history) activity(i int) (*historyActivity, error) {
 		// Planned earlier, then moved to the days it was held.
 		shift := r.between(7, 21)
 		sch.Start, sch.End = day(start.AddDate(0, 0, -shift)), day(end.AddDate(0, 0, -shift))
-		a.events = []domain.Event{sch, activity.ActivityRescheduled{ID: id, Start: day(start), End: day(end), Reason: rescheduleReasons[r.intn(len(rescheduleReasons))]}}
+		a.events = []domain.Event{sch, activity.Rescheduled{ID: id, Start: day(start), End: day(end), Reason: rescheduleReasons[r.intn(len(rescheduleReasons))]}}
 	} else {
 		sch.Start, sch.End = day(start), day(end)
 		a.events = []domain.Event{sch}
@@ -475,7 +475,7 @@ func (h *history) activity(i int) (*historyActivity, error) {
 	if err := a.attendance.Validate(); err != nil {
 		return nil, fmt.Errorf("history: %s: %w", id, err) // a bug of the generator
 	}
-	a.events = append(a.events, activity.ActivityHeld{ID: id, Attendance: a.attendance})
+	a.events = append(a.events, activity.Held{ID: id, Attendance: a.attendance})
 	a.at = end
 	if r.float() < 0.02 {
 		a.corrected = true

@@ -122,7 +122,7 @@ func TestHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sch activity.ActivityScheduled
+	var sch activity.Scheduled
 	for _, se := range events {
 		r, err := repo.Types.DecodeRecorded(se)
 		if err != nil {
@@ -151,7 +151,7 @@ func TestHistory(t *testing.T) {
 			minority[region] = m
 		}
 		switch e := r.Event.(type) {
-		case activity.ActivityScheduled:
+		case activity.Scheduled:
 			sch = e
 			got.Activities++
 			places[e.Municipality] = true
@@ -173,13 +173,13 @@ func TestHistory(t *testing.T) {
 			if !strings.HasSuffix(e.Title.Ka, "[საილუსტრაციო]") || !strings.HasSuffix(e.Title.En, "[illustrative]") {
 				t.Errorf("%s: title %+v is not marked illustrative", where, e.Title)
 			}
-		case activity.ActivityRescheduled:
+		case activity.Rescheduled:
 			rescheduld++
 			if !strings.HasPrefix(e.Reason, "[illustrative]") || e.Start <= sch.Start {
 				t.Errorf("%s: %+v after %s; want a later start and a reason marked illustrative", where, e, sch.Start)
 			}
 			sch.Start, sch.End = e.Start, e.End
-		case activity.ActivityHeld:
+		case activity.Held:
 			got.Held++
 			got.Groups += len(e.Attendance.Groups)
 			got.Attendees += int64(e.Attendance.Total)
@@ -197,14 +197,14 @@ func TestHistory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := was.(activity.ActivityHeld).Attendance
+			before := was.(activity.Held).Attendance
 			got.Groups += len(e.Attendance.Groups) - len(before.Groups)
 			got.Attendees += int64(e.Attendance.Total - before.Total)
 			if e.Attendance.Total <= before.Total || !strings.HasPrefix(e.Reason, "[illustrative]") {
 				t.Errorf("%s: %d attendees after %d, reason %q; want more, and the reason marked illustrative", where, e.Attendance.Total, before.Total, e.Reason)
 			}
 			held(e.Attendance)
-		case activity.ActivityCancelled:
+		case activity.Cancelled:
 			got.Cancelled++
 			if !strings.HasPrefix(e.Reason, "[illustrative]") {
 				t.Errorf("%s: reason %q is not marked illustrative", where, e.Reason)
@@ -335,16 +335,16 @@ func TestHistoryAsCommands(t *testing.T) {
 		}
 		m := domain.Meta{Actor: historyActor, CorrelationID: historyCorrelation, Now: se.OccurredAt, OccurredAt: se.OccurredAt}
 		switch e := e.(type) {
-		case activity.ActivityScheduled:
+		case activity.Scheduled:
 			e.Region = "" // the service takes it from the municipality
 			_, err = svc.Schedule(ctx, m, e)
-		case activity.ActivityRescheduled:
+		case activity.Rescheduled:
 			_, err = svc.Reschedule(ctx, m, e)
-		case activity.ActivityHeld:
+		case activity.Held:
 			_, err = svc.RecordHeld(ctx, m, e)
 		case activity.AttendanceCorrected:
 			_, err = svc.CorrectAttendance(ctx, m, e)
-		case activity.ActivityCancelled:
+		case activity.Cancelled:
 			_, err = svc.Cancel(ctx, m, e)
 		default:
 			err = fmt.Errorf("unexpected event %T", e)
