@@ -132,7 +132,8 @@ func (m *Main) restoreCmd(ctx context.Context, args []string) (int, error) {
 	}
 	defer db.close()
 	var epoch int32
-	if err := db.pool.QueryRow(ctx, `SELECT eventstore.take_up()`).Scan(&epoch); err != nil {
+	// openAt has taken the log up on this cluster (Migrate).
+	if err := db.pool.QueryRow(ctx, `SELECT eventstore.epoch()`).Scan(&epoch); err != nil {
 		return exitError, err
 	}
 	fmt.Fprintf(m.Stdout, "restored %s: %d events, %d positioned; the log goes on as epoch %d on this cluster\n", path, man.Events, man.Positioned, epoch)
@@ -159,35 +160,12 @@ func (m *Main) restoreCmd(ctx context.Context, args []string) (int, error) {
 	return exitOK, nil
 }
 
-// settle runs a sequencer over the restored log until every event has a
-// position, then has it sign the log, so that the restore hands over a
+// settle signs the restored log (signNow), which positions first the
+// events the backup held unpositioned, so that the restore hands over a
 // log whose head a checkpoint covers.
 func settle(ctx context.Context, db *database, opts postgres.Options) error {
 	store := postgres.New(db.pool, opts)
 	defer store.Close()
-	seqCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- store.RunSequencer(seqCtx) }()
-	defer func() { stop(); <-done }()
-	wctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	for {
-		st, err := store.Status(wctx)
-		if err != nil {
-			return err
-		}
-		if st.Pending == 0 && (st.Leader || st.LeaderAnywhere) {
-			break
-		}
-		if st.SequencerError != "" && time.Since(st.SequencerErrorSince) > 5*time.Second {
-			return fmt.Errorf("the sequencer cannot lead: %s", st.SequencerError)
-		}
-		select {
-		case <-wctx.Done():
-			return fmt.Errorf("the events the backup held unpositioned did not get positions within a minute (%d left)", st.Pending)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	_, err := store.RequestCheckpoint(wctx)
+	_, err := signNow(ctx, store, true, time.Minute)
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/eventstore/tlog/witness"
 )
@@ -45,24 +46,39 @@ func (m *Main) checkpoint(ctx context.Context, args []string) error {
 	}
 	store := postgres.New(db.pool, opts)
 	defer store.Close()
-	// A sequencer of its own: it waits while a server leads (which then
-	// answers the request), and leads and signs when none does.
-	seqCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	if key != nil {
-		go func() { defer close(done); store.RunSequencer(seqCtx) }()
-	} else {
-		close(done)
-	}
-	defer func() { stop(); <-done }()
-	wctx, cancel := context.WithTimeout(ctx, *wait)
-	defer cancel()
-	cp, err := store.RequestCheckpoint(wctx)
+	cp, err := signNow(ctx, store, key != nil, *wait)
 	if err != nil {
 		return err
 	}
 	fmt.Fprint(m.Stdout, cp.Note)
 	return nil
+}
+
+// signNow has the log signed as it stands, events still waiting for a
+// position included, and returns the checkpoint: by the sequencer leading
+// in a server, or by one of this process's own (lead: the store has the
+// signing key), which waits while a server leads and leads when none
+// does. It gives up after wait, saying why the sequencer could not lead
+// when it knows.
+func signNow(ctx context.Context, store *postgres.Store, lead bool, wait time.Duration) (*eventstore.Checkpoint, error) {
+	seqCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	if lead {
+		go func() { defer close(done); store.RunSequencer(seqCtx) }()
+	} else {
+		close(done)
+	}
+	defer func() { stop(); <-done }()
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	cp, err := store.RequestCheckpoint(wctx)
+	if err != nil {
+		if st, serr := store.Status(ctx); serr == nil && st.SequencerError != "" {
+			return nil, fmt.Errorf("the sequencer cannot lead: %s", st.SequencerError)
+		}
+		return nil, err
+	}
+	return cp, nil
 }
 
 // witnessCmd runs a witness of a log (see eventstore/tlog/witness):
