@@ -89,10 +89,10 @@ func (l documentLimits) MutateOperationParameters(ctx context.Context, p *graphq
 		total.fields = add(total.fields, s.fields)
 		total.introspection = add(total.introspection, s.introspection)
 		if s.depth > l.maxDepth {
-			return limitError(codeDepthLimit, "the query is %d fields deep, over the limit of %d", s.depth, l.maxDepth)
+			return requestError(codeDepthLimit, "the query is %d fields deep, over the limit of %d", s.depth, l.maxDepth)
 		}
 		if s.introspection > introspectionBudget {
-			return limitError(codeQueryTooLarge, "the query asks for the schema more than once (__schema once, or __type up to %d times, per operation)", introspectionBudget/typeCost)
+			return requestError(codeQueryTooLarge, "the query asks for the schema more than once (__schema once, or __type up to %d times, per operation)", introspectionBudget/typeCost)
 		}
 	}
 	// Fragments no operation uses are validated too (and measured, for
@@ -107,18 +107,12 @@ func (l documentLimits) MutateOperationParameters(ctx context.Context, p *graphq
 		return e
 	}
 	if m.tooMany != "" {
-		return limitError(codeTooManyDirectives, "%s has more than %d directives", m.tooMany, l.maxDirectives)
+		return requestError(codeTooManyDirectives, "%s has more than %d directives", m.tooMany, l.maxDirectives)
 	}
 	if total.fields > int64(l.maxFields) {
-		return limitError(codeQueryTooLarge, "the query has %s fields once its fragments are expanded, over the limit of %d", countText(total.fields), l.maxFields)
+		return requestError(codeQueryTooLarge, "the query has %s fields once its fragments are expanded, over the limit of %d", countText(total.fields), l.maxFields)
 	}
 	return nil
-}
-
-func limitError(code, format string, args ...any) *gqlerror.Error {
-	e := gqlerror.Errorf(format, args...)
-	e.Extensions = map[string]any{"code": code}
-	return e
 }
 
 // shape is what a selection set amounts to once expanded.

@@ -72,9 +72,7 @@ func (h inputHygiene) MutateOperationContext(ctx context.Context, rc *graphql.Op
 			if c.region {
 				what, example = "region", "kvemo-kartli"
 			}
-			e := gqlerror.Errorf("argument %s of %s: no %s has the code %q (codes are lower-case, such as %s)", c.path, c.field, what, c.code, example)
-			e.Extensions = map[string]any{"code": "BAD_USER_INPUT", "field": c.path}
-			return e
+			return badArgument(c.field, c.path, "no %s has the code %q (codes are lower-case, such as %s)", what, c.code, example)
 		}
 	}
 	return nil
@@ -142,9 +140,7 @@ func (w *hygieneWalk) checkValue(field, path string, t *ast.Type, v any) *gqlerr
 	switch v := v.(type) {
 	case string:
 		if problem := badString(v, t != nil && t.Name() == "ID"); problem != "" {
-			e := gqlerror.Errorf("argument %s of %s: %s", path, field, problem)
-			e.Extensions = map[string]any{"code": "BAD_USER_INPUT", "field": path}
-			return e
+			return badArgument(field, path, "%s", problem)
 		}
 	case []any:
 		for i, x := range v {
@@ -165,9 +161,7 @@ func (w *hygieneWalk) checkValue(field, path string, t *ast.Type, v any) *gqlerr
 		}
 	}
 	if len(w.codes) > maxPlaceCodes {
-		e := gqlerror.Errorf("argument %s of %s: more than %d region and municipality codes", path, field, maxPlaceCodes)
-		e.Extensions = map[string]any{"code": "BAD_USER_INPUT", "field": path}
-		return e
+		return badArgument(field, path, "more than %d region and municipality codes", maxPlaceCodes)
 	}
 	return nil
 }
@@ -239,4 +233,12 @@ func (s *Server) unknownPlaces(ctx context.Context, regions, municipalities []st
 		}
 	}
 	return badR, badM, nil
+}
+
+// badArgument is BAD_USER_INPUT about the argument at path of field,
+// which extensions.field names.
+func badArgument(field, path, format string, args ...any) *gqlerror.Error {
+	e := gqlerror.Errorf("argument %s of %s: %s", path, field, fmt.Sprintf(format, args...))
+	e.Extensions = map[string]any{"code": "BAD_USER_INPUT", "field": path}
+	return e
 }

@@ -97,7 +97,7 @@ type Manifest struct {
 	} `json:"dump"`
 }
 
-// Tools finds pg_dump and pg_restore: in binDir, else beside the server
+// tool finds pg_dump or pg_restore: in binDir, else beside the server
 // binaries pgembed finds, else on PATH.
 func tool(binDir, name string) (string, error) {
 	dirs := []string{binDir}
