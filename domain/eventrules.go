@@ -27,6 +27,9 @@ type eventRule struct {
 	// assigns, when set, names the actor an event of the type assigns to
 	// its stream (an expert to an application): see Types.Assigned.
 	assigns func(Event) string
+	// notifies, when set, is the kind of notification an event of the
+	// type sends to those it is about (see Types.Notifies).
+	notifies string
 }
 
 // limitedPath is a field (a dotted path into the event's JSON) that only
@@ -98,6 +101,37 @@ func (d *EventRule[T]) Personal(audience Audience, subject func(T) string, paths
 	}
 	d.r.scoped = d.r.scoped || audience.scoped
 	return d
+}
+
+// Notifies declares that an event of type T tells those it is about
+// (a municipality, by the outbox) what happened, as a notification of
+// kind. Declared beside who sees the event, because both answer whom the
+// fact is told; the outbox's test holds its composers to these
+// declarations.
+func (d *EventRule[T]) Notifies(kind string) *EventRule[T] {
+	d.r.notifies = kind
+	return d
+}
+
+// Notifies returns the kind of notification events of type typ send, ""
+// for none.
+func (t *Types) Notifies(typ string) string {
+	if et, ok := t.byName[typ]; ok && et.rule != nil {
+		return et.rule.notifies
+	}
+	return ""
+}
+
+// Notifications returns every event type declared to notify, with the
+// kind of notification it sends.
+func (t *Types) Notifications() map[string]string {
+	out := map[string]string{}
+	for name, et := range t.byName {
+		if et.rule != nil && et.rule.notifies != "" {
+			out[name] = et.rule.notifies
+		}
+	}
+	return out
 }
 
 // Assigns declares that an event of type T assigns an actor (the one

@@ -212,82 +212,46 @@ func (r *Resolver) applicationAsOf(ctx context.Context, id string, asOf *model.A
 	if err != nil {
 		return nil, err
 	}
-	var a certification.Application
-	var applied []eventstore.Event
-	var decoded []domain.Event
-	for _, se := range opened {
-		if m.excludes(se) {
-			break
-		}
-		e, err := catalog.Types.Decode(se)
-		if err != nil {
-			return nil, domain.Wrap(err, "decode")
-		}
-		if err := a.Apply(e); err != nil {
-			return nil, domain.Wrap(err, "replay")
-		}
-		applied, decoded = append(applied, se), append(decoded, e)
+	h, err := certification.ApplicationAt(catalog.Types, opened, m.Moment)
+	if err != nil {
+		return nil, err
 	}
-	if len(applied) == 0 {
+	if len(h.Events) == 0 {
 		return nil, m.before(id, stored[0])
 	}
-	s := a.Snapshot()
-	s.Version = applied[len(applied)-1].Version
+	s := h.Snapshot
 	// The rules in force at the same moment, from the cycle's events.
 	cycleStored, err := r.deps.Store.ReadStream(ctx, certification.CycleStream(s.Year), eventstore.ReadOptions{})
 	if err != nil {
 		return nil, domain.Wrap(err, "read the cycle")
 	}
-	var c certification.Cycle
-	for _, se := range cycleStored {
-		if m.excludes(se) {
-			break
-		}
-		e, err := catalog.Types.Decode(se)
-		if err != nil {
-			return nil, domain.Wrap(err, "decode")
-		}
-		if err := c.Apply(e); err != nil {
-			return nil, domain.Wrap(err, "replay the cycle")
-		}
+	rules, cycleBegun, err := certification.RulesAt(catalog.Types, cycleStored, m.Moment)
+	if err != nil {
+		return nil, err
 	}
-	var last int64
-	for _, se := range applied {
-		last = max(last, se.Position)
-	}
-	out, err := r.applicationOfSnapshot(ctx, s, last)
+	out, err := r.applicationOfSnapshot(ctx, s, h.Last)
 	if err != nil {
 		return nil, err
 	}
 	out.About = about
-	requests := map[string]*projections.InformationRequest{}
-	var order []string
-	for i, se := range applied {
+	for i, se := range h.Events {
 		line := certification.TimelineLine(actor, about, certification.Line{Type: se.Type, Actor: se.Metadata.Actor,
-			Role: se.Metadata.Role, Summary: certification.Describe(decoded[i]), Expert: certification.ExpertOf(decoded[i])})
+			Role: se.Metadata.Role, Summary: certification.Describe(h.Decoded[i]), Expert: certification.ExpertOf(h.Decoded[i])})
 		out.Timeline = append(out.Timeline, model.TimelineEntry{
 			Position: scalar.Position(se.Position), Version: int(se.Version), Type: se.Type, OccurredAt: se.OccurredAt,
 			RecordedAt: se.RecordedAt, Actor: line.Actor, Role: line.Role, Summary: line.Summary,
 		})
-		switch e := decoded[i].(type) {
-		case certification.InformationRequested:
-			requests[e.RequestID] = &projections.InformationRequest{RequestID: e.RequestID, Expert: e.Expert, Question: e.Question, RequestedAt: se.OccurredAt}
-			order = append(order, e.RequestID)
-		case certification.InformationProvided:
-			if q := requests[e.RequestID]; q != nil {
-				at := se.OccurredAt
-				q.Answer, q.AnsweredAt = e.Answer, &at
-			}
-		case certification.ExpertAssigned:
-			out.Assignments = append(out.Assignments, assignmentOf(projections.ExpertAssignment{Expert: e.Expert, Name: e.Name,
-				NameErased: slices.Contains(erased[i], "name")}, s.Cleared, s.Conflicted))
-		}
 	}
-	for _, id := range order {
-		out.Requests = append(out.Requests, requestOf(*requests[id]))
+	for _, x := range h.Assignments {
+		out.Assignments = append(out.Assignments, assignmentOf(projections.ExpertAssignment{Expert: x.Expert, Name: x.Name,
+			NameErased: slices.Contains(erased[x.Event], "name")}, s.Cleared, s.Conflicted))
 	}
-	if c.Year() != 0 && r.sees(ctx, "Application", "scoreSummary", about) {
-		out.ScoreSummary = scoreSummaryOf(c.Rules(), s.Scores, s.Cleared)
+	for _, q := range h.Requests {
+		out.Requests = append(out.Requests, requestOf(projections.InformationRequest{RequestID: q.ID, Expert: q.Expert,
+			Question: q.Question, Answer: q.Answer, RequestedAt: q.RequestedAt, AnsweredAt: q.AnsweredAt}))
+	}
+	if cycleBegun && r.sees(ctx, "Application", "scoreSummary", about) {
+		out.ScoreSummary = scoreSummaryOf(rules, s.Scores, s.Cleared)
 	}
 	if out.PreviousCertificate, err = r.previousCertificate(ctx, s.Municipality, s.Year); err != nil {
 		return nil, err
@@ -347,11 +311,9 @@ func (r *Resolver) applicationOfSnapshot(ctx context.Context, s certification.Sn
 	return out, nil
 }
 
-// moment is the moment of an application's history a query asks for.
-type moment struct {
-	position               int64
-	recordedAt, occurredAt *time.Time
-}
+// moment is the moment of an application's history a query asks for
+// (domain.Moment), with the errors that name the query's arguments.
+type moment struct{ domain.Moment }
 
 // momentOf reads asOf: nil is now (every event).
 func momentOf(asOf *model.AsOf) (moment, error) {
@@ -362,39 +324,23 @@ func momentOf(asOf *model.AsOf) (moment, error) {
 	var m moment
 	if asOf.Position != nil {
 		n++
-		m.position = int64(*asOf.Position)
-		if m.position < 1 {
-			return moment{}, domain.InvalidField("asOf.position", "%d is not a log position (they start at 1)", m.position)
+		m.Position = int64(*asOf.Position)
+		if m.Position < 1 {
+			return moment{}, domain.InvalidField("asOf.position", "%d is not a log position (they start at 1)", m.Position)
 		}
 	}
 	if asOf.RecordedAt != nil {
 		n++
-		m.recordedAt = asOf.RecordedAt
+		m.RecordedAt = asOf.RecordedAt
 	}
 	if asOf.OccurredAt != nil {
 		n++
-		m.occurredAt = asOf.OccurredAt
+		m.OccurredAt = asOf.OccurredAt
 	}
 	if n != 1 {
 		return moment{}, domain.InvalidField("asOf", "give exactly one of position, recordedAt (what the ledger knew then) and occurredAt (what had happened by then)")
 	}
 	return m, nil
-}
-
-// excludes reports whether se is after the moment (never, for now): by
-// position (an event not positioned yet comes after any), by the time it
-// was recorded, or by the time its fact occurred. A stream's events are
-// applied in order up to the first after the moment.
-func (m moment) excludes(se eventstore.Event) bool {
-	switch {
-	case m.position > 0:
-		return se.Position == 0 || se.Position > m.position
-	case m.recordedAt != nil:
-		return se.RecordedAt.After(*m.recordedAt)
-	case m.occurredAt != nil:
-		return se.OccurredAt.After(*m.occurredAt)
-	}
-	return false
 }
 
 // before is the error for an application that had not begun by the
@@ -404,18 +350,18 @@ func (m moment) before(id string, first eventstore.Event) error {
 	begun := fmt.Sprintf("its first event occurred at %s, was recorded at %s and is at position %d",
 		first.OccurredAt.UTC().Format(time.RFC3339), first.RecordedAt.UTC().Format(time.RFC3339), first.Position)
 	switch {
-	case m.recordedAt != nil:
+	case m.RecordedAt != nil:
 		hint := ""
-		if !first.OccurredAt.After(*m.recordedAt) {
+		if !first.OccurredAt.After(*m.RecordedAt) {
 			hint = "; it had happened by then, but was recorded later: ask with asOf.occurredAt for what had happened by then"
 		}
 		return domain.Errorf(domain.NotFound, "asOf.recordedAt: the ledger held nothing of application %s at %s: %s%s",
-			id, m.recordedAt.UTC().Format(time.RFC3339), begun, hint)
-	case m.occurredAt != nil:
+			id, m.RecordedAt.UTC().Format(time.RFC3339), begun, hint)
+	case m.OccurredAt != nil:
 		return domain.Errorf(domain.NotFound, "asOf.occurredAt: application %s had not begun by %s: %s",
-			id, m.occurredAt.UTC().Format(time.RFC3339), begun)
+			id, m.OccurredAt.UTC().Format(time.RFC3339), begun)
 	}
-	return domain.Errorf(domain.NotFound, "asOf.position: application %s had no event at or before position %d: %s", id, m.position, begun)
+	return domain.Errorf(domain.NotFound, "asOf.position: application %s had no event at or before position %d: %s", id, m.Position, begun)
 }
 
 // today is the day of the commands' clock in Tbilisi.

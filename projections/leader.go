@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/internal/follow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -36,7 +37,8 @@ func (r *Runner) lead(ctx context.Context, p Projection, gen int, mode leadMode)
 		}
 		return errGone
 	}
-	l := &leader{r: r, p: p, g: g, mode: mode, limit: r.opts.BatchSize, backoff: r.opts.RetryMin}
+	l := &leader{r: r, p: p, g: g, mode: mode, limit: r.opts.BatchSize,
+		backoff: follow.Backoff{Min: r.opts.RetryMin, Max: r.opts.RetryMax}}
 	defer l.stopFeed()
 	return l.run(ctx)
 }
@@ -48,13 +50,13 @@ type leader struct {
 	g    generation // as of the last batch this leader committed
 	mode leadMode
 
-	feed  *feed
+	feed  *follow.Feed
 	queue []eventstore.Event // read from the feed, after g.position, not yet applied
 	ahead *Batch             // built from the head of queue while the last batch ran
 	// limit caps the next batch: after a failing event, retries stop at it
 	// rather than re-apply everything after it each time.
 	limit   int
-	backoff time.Duration
+	backoff follow.Backoff
 	target  int64 // a building generation switches once it has reached it
 }
 
@@ -89,7 +91,7 @@ func (l *leader) run(ctx context.Context) error {
 		}
 		if len(l.queue) == 0 {
 			select {
-			case it := <-l.feed.ch:
+			case it := <-l.feed.C():
 				if err := l.take(ctx, it); err != nil {
 					return err
 				}
@@ -157,7 +159,8 @@ func (l *leader) applyNext(ctx context.Context) error {
 		l.g.position = b.events[n-1].Position
 		l.g.lastError, l.g.errorSince, l.g.updatedAt = "", time.Time{}, time.Now()
 		l.queue = l.queue[n:]
-		l.limit, l.backoff = l.r.opts.BatchSize, l.r.opts.RetryMin
+		l.limit = l.r.opts.BatchSize
+		l.backoff.Reset()
 		l.ahead = next
 		l.r.note(l.g)
 		return nil
@@ -219,8 +222,8 @@ func (l *leader) trySwitch(ctx context.Context) (done bool, err error) {
 	case ctx.Err() != nil:
 		return true, ctx.Err()
 	case isLockTimeout(err):
-		l.r.log.Warn("projections: readers held the views; trying the switch again", "projection", l.g.name, "generation", l.g.gen, "retry_in", l.backoff)
-		return false, l.sleep(ctx)
+		l.r.log.Warn("projections: readers held the views; trying the switch again", "projection", l.g.name, "generation", l.g.gen, "retry_in", l.backoff.Peek())
+		return false, l.backoff.Sleep(ctx)
 	default:
 		return false, l.fail(ctx, fmt.Errorf("switch: %w", err))
 	}
@@ -271,71 +274,53 @@ func (l *leader) fail(ctx context.Context, err error) error {
 	}
 	l.r.recordError(ctx, &l.g, err)
 	l.r.log.Error("projections: failing; retrying", "projection", l.g.name, "generation", l.g.gen,
-		"position", l.g.position, "err", err, "retry_in", l.backoff)
-	return l.sleep(ctx)
+		"position", l.g.position, "err", err, "retry_in", l.backoff.Peek())
+	return l.backoff.Sleep(ctx)
 }
 
-func (l *leader) sleep(ctx context.Context) error {
-	t := time.NewTimer(l.backoff)
-	defer t.Stop()
-	l.backoff = min(2*l.backoff, l.r.opts.RetryMax)
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// take adds an feedItem from the feed to the queue. A feed error, or an event
+// take adds an item from the feed to the queue. A feed error, or an event
 // out of sequence, restarts the feed from the checkpoint.
-func (l *leader) take(ctx context.Context, it feedItem) error {
-	if it.err == nil && it.e.Position == l.g.position+int64(len(l.queue))+1 {
-		l.queue = append(l.queue, it.e)
+func (l *leader) take(ctx context.Context, it follow.Item) error {
+	e, err := l.feed.Check(it)
+	if err == nil {
+		l.queue = append(l.queue, e)
 		return nil
 	}
+	return l.refollow(ctx, err)
+}
+
+// refollow restarts the feed after err, once the backoff has passed.
+func (l *leader) refollow(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	err := it.err
-	if err == nil {
-		err = fmt.Errorf("log: position %d follows %d", it.e.Position, l.g.position+int64(len(l.queue)))
-	}
-	l.r.log.Warn("projections: reading the log; following it again", "projection", l.g.name, "generation", l.g.gen, "err", err, "retry_in", l.backoff)
-	if err := l.sleep(ctx); err != nil {
+	l.r.log.Warn("projections: reading the log; following it again", "projection", l.g.name, "generation", l.g.gen, "err", err, "retry_in", l.backoff.Peek())
+	if err := l.backoff.Sleep(ctx); err != nil {
 		return err
 	}
 	l.restart(ctx)
 	return nil
 }
 
-// drain moves what the feed has ready into the queue, up to two batches,
-// without waiting.
+// drain moves what the feed has ready into the queue, up to two batches:
+// the next batch is built while one runs.
 func (l *leader) drain(ctx context.Context) error {
-	// Two batches' worth: the next batch is built while one runs.
-	for len(l.queue) < 2*l.r.opts.BatchSize {
-		select {
-		case it := <-l.feed.ch:
-			if err := l.take(ctx, it); err != nil {
-				return err
-			}
-		default:
-			return nil
-		}
+	var err error
+	if l.queue, err = l.feed.Drain(l.queue, 2*l.r.opts.BatchSize); err != nil {
+		return l.refollow(ctx, err)
 	}
 	return nil
 }
 
-// restart follows the log afresh from the checkpoint.
 func (l *leader) restart(ctx context.Context) {
 	l.stopFeed()
 	l.queue, l.ahead = l.queue[:0], nil // ahead's events share queue's array
-	l.feed = l.r.subscribe(ctx, l.g.position)
+	l.feed = follow.Start(ctx, l.r.store, l.g.position, follow.Options{Ahead: l.r.opts.BatchSize, Open: l.r.open})
 }
 
 func (l *leader) stopFeed() {
 	if l.feed != nil {
-		l.feed.stop()
+		l.feed.Stop()
 		l.feed = nil
 	}
 }

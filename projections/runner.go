@@ -11,6 +11,7 @@ import (
 	"github.com/civicledger/civicledger/domain"
 
 	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/internal/follow"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -48,10 +49,10 @@ func (o *Options) defaults() {
 	}
 	o.BatchSize = min(o.BatchSize, eventstore.MaxReadLimit)
 	if o.RetryMin <= 0 {
-		o.RetryMin = 100 * time.Millisecond
+		o.RetryMin = follow.RetryMin
 	}
 	if o.RetryMax <= 0 {
-		o.RetryMax = 30 * time.Second
+		o.RetryMax = follow.RetryMax
 	}
 	o.RetryMax = max(o.RetryMax, o.RetryMin)
 	if o.Poll <= 0 {
@@ -140,7 +141,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		return errors.New("projections: Run is already running on this Runner")
 	}
 	defer r.running.Store(false)
-	backoff := r.opts.RetryMin
+	backoff := follow.Backoff{Min: r.opts.RetryMin, Max: r.opts.RetryMax}
 	for {
 		started := time.Now()
 		err := r.runSession(ctx)
@@ -148,15 +149,12 @@ func (r *Runner) Run(ctx context.Context) error {
 			return nil
 		}
 		if time.Since(started) > r.opts.RetryMax {
-			backoff = r.opts.RetryMin
+			backoff.Reset()
 		}
-		r.log.Error("projections: leader connection lost; starting over", "err", err, "retry_in", backoff)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
+		r.log.Error("projections: leader connection lost; starting over", "err", err, "retry_in", backoff.Peek())
+		if backoff.Sleep(ctx) != nil {
 			return nil
 		}
-		backoff = min(2*backoff, r.opts.RetryMax)
 	}
 }
 

@@ -59,7 +59,8 @@ func declareEvents(t *domain.Types) {
 			return domain.Scope{Municipality: e.Municipality, Subject: e.By}
 		}).
 		Show("year", "municipality", "reason").
-		Only(Named, "by")
+		Only(Named, "by").
+		Notifies("invitation")
 	domain.Declare(t, Readers, func(_ string, e ApplicationDrafted) domain.Scope { return appScope(e.ID, "") }).
 		Show("id", "year", "municipality")
 	domain.Declare(t, Readers, func(_ string, e AnswersSaved) domain.Scope { return appScope(e.ID, "") }).
@@ -100,8 +101,9 @@ func declareEvents(t *domain.Types) {
 			"recommendation.certify", "recommendation.score", "recommendation.criteria", "recommendation.reasons").
 		Only(domain.Judges, "recommendation.experts")
 	// Outcomes are public once announced: the certificate registry.
-	domain.Declare[ResultAnnounced](t, domain.Everyone, nil).Show("id", "on")
-	domain.Declare[CertificateIssued](t, domain.Everyone, nil).Show("id", "number", "valid_from", "valid_until")
+	domain.Declare[ResultAnnounced](t, domain.Everyone, nil).Show("id", "on").Notifies("result")
+	domain.Declare[CertificateIssued](t, domain.Everyone, nil).Show("id", "number", "valid_from", "valid_until").
+		Notifies("certificate")
 	domain.Declare[CertificateAwarded](t, domain.Everyone, nil).Show("id", "on")
 	domain.Declare[CertificateRevoked](t, domain.Everyone, nil).Show("id", "on", "reason")
 }

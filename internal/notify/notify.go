@@ -27,6 +27,7 @@ import (
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/internal/follow"
 	"github.com/civicledger/civicledger/internal/migrate"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -124,10 +125,10 @@ func (o *NotifierOptions) defaults() {
 	}
 	o.BatchSize = min(o.BatchSize, eventstore.MaxReadLimit)
 	if o.RetryMin <= 0 {
-		o.RetryMin = 100 * time.Millisecond
+		o.RetryMin = follow.RetryMin
 	}
 	if o.RetryMax <= 0 {
-		o.RetryMax = 30 * time.Second
+		o.RetryMax = follow.RetryMax
 	}
 	o.RetryMax = max(o.RetryMax, o.RetryMin)
 	if o.MaxAge == 0 {
@@ -162,7 +163,7 @@ type Notifier struct {
 	log     *slog.Logger
 	running atomic.Bool
 
-	backoff time.Duration
+	backoff follow.Backoff
 	// names caches municipality names: a municipality is registered once
 	// and never renamed.
 	names map[string]domain.LocalizedText
@@ -187,7 +188,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 		return errors.New("notify: Run is already running on this Notifier")
 	}
 	defer n.running.Store(false)
-	n.backoff = n.opts.RetryMin
+	n.backoff = follow.Backoff{Min: n.opts.RetryMin, Max: n.opts.RetryMax}
 	for {
 		err := n.follow(ctx)
 		if ctx.Err() != nil {
@@ -198,21 +199,11 @@ func (n *Notifier) Run(ctx context.Context) error {
 			n.log.Debug("notify: checkpoint moved elsewhere; resuming from it")
 			continue
 		}
-		n.log.Error("notify: queueing notifications failed; retrying from the checkpoint", "err", err, "retry_in", n.backoff)
-		t := time.NewTimer(n.backoff)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		n.log.Error("notify: queueing notifications failed; retrying from the checkpoint", "err", err, "retry_in", n.backoff.Peek())
+		if n.backoff.Sleep(ctx) != nil {
 			return nil
 		}
-		n.backoff = min(2*n.backoff, n.opts.RetryMax)
 	}
-}
-
-type feedItem struct {
-	e   eventstore.Event
-	err error
 }
 
 // follow reads the log from the checkpoint and commits batches until an
@@ -222,63 +213,29 @@ func (n *Notifier) follow(ctx context.Context) error {
 	if err := n.db.QueryRow(ctx, `SELECT position FROM outbox.checkpoint`).Scan(&pos); err != nil {
 		return fmt.Errorf("read the outbox checkpoint: %w", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	feed := make(chan feedItem, n.opts.BatchSize)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for e, err := range n.store.SubscribeAll(ctx, pos) {
-			select {
-			case feed <- feedItem{e, err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	feed := follow.Start(ctx, n.store, pos, follow.Options{Ahead: n.opts.BatchSize})
+	defer feed.Stop()
 	batch := make([]eventstore.Event, 0, n.opts.BatchSize)
-	take := func(it feedItem) error {
-		if it.err != nil {
-			return fmt.Errorf("read the log after %d: %w", pos+int64(len(batch)), it.err)
-		}
-		if want := pos + int64(len(batch)) + 1; it.e.Position != want {
-			return fmt.Errorf("read the log: position %d where %d was due", it.e.Position, want)
-		}
-		batch = append(batch, it.e)
-		return nil
-	}
 	for {
-		batch = batch[:0]
 		select {
-		case it := <-feed:
-			if err := take(it); err != nil {
+		case it := <-feed.C():
+			e, err := feed.Check(it)
+			if err != nil {
 				return err
 			}
+			batch = append(batch[:0], e)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	drain:
-		for len(batch) < n.opts.BatchSize {
-			select {
-			case it := <-feed:
-				if err := take(it); err != nil {
-					return err
-				}
-			default:
-				break drain
-			}
+		var err error
+		if batch, err = feed.Drain(batch, n.opts.BatchSize); err != nil {
+			return err
 		}
 		if err := n.commit(ctx, pos, batch); err != nil {
 			return err
 		}
 		pos = batch[len(batch)-1].Position
-		n.backoff = n.opts.RetryMin
+		n.backoff.Reset()
 	}
 }
 
@@ -362,69 +319,105 @@ func (n *Notifier) commit(ctx context.Context, from int64, events []eventstore.E
 	return nil
 }
 
-// The event types that cause notifications.
-var (
-	nominatedType = certification.MunicipalityNominated{}.EventType()
-	announcedType = certification.ResultAnnounced{}.EventType()
-	issuedType    = certification.CertificateIssued{}.EventType()
-)
+// composer writes the notification of one event type; Kind is what it
+// writes, which must be what the type declares (domain.EventRule.Notifies).
+type composer struct {
+	kind    Kind
+	compose func(n *Notifier, ctx context.Context, e eventstore.Event, ev domain.Event, nt *Notification) error
+}
+
+// composers are the event types that cause notifications, by type. The
+// catalog declares which types notify, beside their visibility; a test
+// holds this table to it, so a type declared to notify without a composer
+// here, or composed here without the declaration, fails loudly.
+var composers = map[string]composer{
+	certification.MunicipalityNominated{}.EventType(): {Invitation, (*Notifier).invitation},
+	certification.ResultAnnounced{}.EventType():       {Result, (*Notifier).result},
+	certification.CertificateIssued{}.EventType():     {Certificate, (*Notifier).certificate},
+}
 
 // compose returns the notification e calls for, and false when it calls
 // for none. It reads the event's stream up to e, never past it, so the
 // texts are the same whenever e is read.
 func (n *Notifier) compose(ctx context.Context, e eventstore.Event) (Notification, bool, error) {
-	switch e.Type {
-	case nominatedType, announcedType, issuedType:
-	default:
+	declared := Kind(n.opts.Types.Notifies(e.Type))
+	c, ok := composers[e.Type]
+	switch {
+	case declared == "" && !ok:
 		return Notification{}, false, nil
+	case !ok || c.kind != declared:
+		return Notification{}, false, fmt.Errorf("%s is declared to notify %q, but notify composes %q for it", e.Type, declared, c.kind)
 	}
 	ev, err := n.opts.Types.Decode(e)
 	if err != nil {
 		return Notification{}, false, err
 	}
-	nt := Notification{Position: e.Position, EventID: e.ID, OccurredAt: e.OccurredAt}
-	switch ev := ev.(type) {
-	case certification.MunicipalityNominated:
-		var c certification.Cycle
-		if err := n.fold(ctx, e, &c); err != nil {
-			return Notification{}, false, err
-		}
-		name, err := n.municipalityName(ctx, ev.Municipality)
-		if err != nil {
-			return Notification{}, false, err
-		}
-		nt.Kind, nt.Municipality, nt.Year = Invitation, ev.Municipality, ev.Year
-		nt.Subject, nt.Body = invitationText(name, ev.Year, ev.Reason, c.Schedule().ApplicationDeadline)
-	case certification.ResultAnnounced:
-		var a certification.Application
-		if err := n.fold(ctx, e, &a); err != nil {
-			return Notification{}, false, err
-		}
-		d := a.Decision()
-		if d == nil {
-			return Notification{}, false, fmt.Errorf("application %s: a result announced without a decision", ev.ID)
-		}
-		name, err := n.municipalityName(ctx, a.Municipality())
-		if err != nil {
-			return Notification{}, false, err
-		}
-		nt.Kind, nt.Municipality, nt.Year = Result, a.Municipality(), a.Year()
-		nt.Subject, nt.Body = resultText(name, a.Year(), ev.ID, ev.On, d)
-	case certification.CertificateIssued:
-		var a certification.Application
-		if err := n.fold(ctx, e, &a); err != nil {
-			return Notification{}, false, err
-		}
-		name, err := n.municipalityName(ctx, a.Municipality())
-		if err != nil {
-			return Notification{}, false, err
-		}
-		nt.Kind, nt.Municipality, nt.Year = Certificate, a.Municipality(), a.Year()
-		nt.Subject, nt.Body = certificateText(name, a.Year(), ev)
-	default:
-		return Notification{}, false, fmt.Errorf("type %s decoded as %T", e.Type, ev)
+	nt := Notification{Position: e.Position, EventID: e.ID, OccurredAt: e.OccurredAt, Kind: c.kind}
+	if err := c.compose(n, ctx, e, ev, &nt); err != nil {
+		return Notification{}, false, err
 	}
 	return nt, true, nil
+}
+
+// invitation tells a nominated municipality it may apply, and by when.
+func (n *Notifier) invitation(ctx context.Context, e eventstore.Event, dev domain.Event, nt *Notification) error {
+	ev, ok := dev.(certification.MunicipalityNominated)
+	if !ok {
+		return fmt.Errorf("%s decoded as %T", e.Type, dev)
+	}
+	var c certification.Cycle
+	if err := n.fold(ctx, e, &c); err != nil {
+		return err
+	}
+	name, err := n.municipalityName(ctx, ev.Municipality)
+	if err != nil {
+		return err
+	}
+	nt.Municipality, nt.Year = ev.Municipality, ev.Year
+	nt.Subject, nt.Body = invitationText(name, ev.Year, ev.Reason, c.Schedule().ApplicationDeadline)
+	return nil
+}
+
+// result tells a municipality the decision on its application.
+func (n *Notifier) result(ctx context.Context, e eventstore.Event, dev domain.Event, nt *Notification) error {
+	ev, ok := dev.(certification.ResultAnnounced)
+	if !ok {
+		return fmt.Errorf("%s decoded as %T", e.Type, dev)
+	}
+	var a certification.Application
+	if err := n.fold(ctx, e, &a); err != nil {
+		return err
+	}
+	d := a.Decision()
+	if d == nil {
+		return fmt.Errorf("application %s: a result announced without a decision", ev.ID)
+	}
+	name, err := n.municipalityName(ctx, a.Municipality())
+	if err != nil {
+		return err
+	}
+	nt.Municipality, nt.Year = a.Municipality(), a.Year()
+	nt.Subject, nt.Body = resultText(name, a.Year(), ev.ID, ev.On, d)
+	return nil
+}
+
+// certificate tells a municipality its certificate's number and validity.
+func (n *Notifier) certificate(ctx context.Context, e eventstore.Event, dev domain.Event, nt *Notification) error {
+	ev, ok := dev.(certification.CertificateIssued)
+	if !ok {
+		return fmt.Errorf("%s decoded as %T", e.Type, dev)
+	}
+	var a certification.Application
+	if err := n.fold(ctx, e, &a); err != nil {
+		return err
+	}
+	name, err := n.municipalityName(ctx, a.Municipality())
+	if err != nil {
+		return err
+	}
+	nt.Municipality, nt.Year = a.Municipality(), a.Year()
+	nt.Subject, nt.Body = certificateText(name, a.Year(), ev)
+	return nil
 }
 
 // fold applies the events of e's stream up to and including e to agg.
