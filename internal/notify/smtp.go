@@ -3,18 +3,20 @@ package notify
 import (
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
-	"mime"
 	"net"
 	"net/mail"
-	"net/smtp"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	gomail "github.com/wneessen/go-mail"
+	gosmtp "github.com/wneessen/go-mail/smtp"
 )
 
 // TLS modes of an SMTP relay (CIVIC_SMTP_TLS).
@@ -104,18 +106,24 @@ func (c *SMTPConfig) Validate() error {
 	return nil
 }
 
-// isLocalhost reports whether host is this machine by the names net/smtp
-// trusts with a password in clear.
+// isLocalhost reports whether host is this machine by the names the SMTP
+// clients (net/smtp, and go-mail's smtp after it) trust with a password in
+// clear. 127.0.0.2 and the like are left out on purpose: the AUTH PLAIN
+// check below these names is go-mail's, and the two must agree.
 func isLocalhost(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
 // SMTPSender sends notifications by SMTP, one connection per message, to
-// the address CIVIC_NOTIFY_TO makes of the municipality's code. It uses
-// the standard library only.
+// the address CIVIC_NOTIFY_TO makes of the municipality's code. The SMTP
+// conversation and the MIME message are github.com/wneessen/go-mail's; what
+// stays here is the policy go-mail cannot be told: when a missing STARTTLS
+// is acceptable, when a password may go out, and that the context ends the
+// conversation and not only the dial.
 type SMTPSender struct {
 	cfg   SMTPConfig
 	host  string
+	port  int
 	from  *mail.Address
 	hello string
 	// msgDomain is the right side of Message-IDs: the sender's domain.
@@ -127,14 +135,15 @@ func NewSMTPSender(cfg SMTPConfig) (*SMTPSender, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	host, _, _ := net.SplitHostPort(cfg.Addr)
+	host, portStr, _ := net.SplitHostPort(cfg.Addr)
+	port, _ := strconv.Atoi(portStr)       // checked by Validate
 	from, _ := mail.ParseAddress(cfg.From) // checked by Validate
 	hello, err := os.Hostname()
 	if err != nil || hello == "" {
 		hello = "localhost"
 	}
 	_, domain, _ := strings.Cut(from.Address, "@")
-	return &SMTPSender{cfg: cfg, host: host, from: from, hello: hello, msgDomain: domain}, nil
+	return &SMTPSender{cfg: cfg, host: host, port: port, from: from, hello: hello, msgDomain: domain}, nil
 }
 
 // Recipient returns the address notifications to municipality go to.
@@ -154,8 +163,7 @@ func (s *SMTPSender) Send(ctx context.Context, n Notification) error {
 	if err != nil {
 		return err
 	}
-	msg := s.message(n, to, time.Now())
-	if err := s.send(ctx, to.Address, msg); err != nil {
+	if err := s.send(ctx, s.message(n, to, time.Now())); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("smtp %s: %w (%v)", s.cfg.Addr, ctx.Err(), err)
 		}
@@ -175,97 +183,175 @@ func (s *SMTPSender) tlsConfig() *tls.Config {
 	return &tls.Config{ServerName: s.host, MinVersion: tls.VersionTLS12}
 }
 
-func (s *SMTPSender) send(ctx context.Context, rcpt string, msg []byte) error {
-	var d net.Dialer
-	var conn net.Conn
-	var err error
-	if s.cfg.TLS == TLSImplicit {
-		conn, err = (&tls.Dialer{NetDialer: &d, Config: s.tlsConfig()}).DialContext(ctx, "tcp", s.cfg.Addr)
-	} else {
-		conn, err = d.DialContext(ctx, "tcp", s.cfg.Addr)
-	}
-	if err != nil {
+// send delivers msg over a connection of its own. go-mail dials, greets,
+// upgrades with STARTTLS and runs MAIL, RCPT and DATA; the rest is here.
+func (s *SMTPSender) send(ctx context.Context, msg *gomail.Msg) error {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// net/smtp knows no context: when ctx ends, a deadline in the past
-	// ends whatever read or write is under way. (A deadline at ctx's own
-	// could fire before ctx reports its end, and the error would not say
-	// why; one a little later is only a backstop.)
+	// go-mail heeds ctx only while dialling; after that its own timeout
+	// bounds each step. It gets ctx's deadline and a second more, a
+	// backstop: ctx's end itself stops the conversation through conn.
+	timeout := gomail.DefaultTimeout
 	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl.Add(time.Second))
+		timeout = max(time.Until(dl)+time.Second, time.Second)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	c, err := smtp.NewClient(conn, s.host)
+	var conn *ctxConn
+	defer func() {
+		// go-mail leaves the connection open when the greeting, EHLO or
+		// STARTTLS fails; closing it here covers every way out.
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	dial := func(dialCtx context.Context, network, _ string) (net.Conn, error) {
+		// cfg.Addr rather than go-mail's address: go-mail joins host and
+		// port without brackets, which breaks an IPv6 literal.
+		var d net.Dialer
+		c, err := d.DialContext(dialCtx, network, s.cfg.Addr)
+		if err != nil {
+			return nil, err
+		}
+		conn = newCtxConn(ctx, c)
+		if s.cfg.TLS != TLSImplicit {
+			return conn, nil
+		}
+		// go-mail's own TLS dialer is not used once the dial is ours, so
+		// implicit TLS is done here; go-mail sees a *tls.Conn and treats
+		// the connection as encrypted.
+		tc := tls.Client(conn, s.tlsConfig())
+		if err := tc.HandshakeContext(dialCtx); err != nil {
+			return nil, fmt.Errorf("TLS: %w", err)
+		}
+		return tc, nil
+	}
+	opts := []gomail.Option{
+		gomail.WithPort(s.port), gomail.WithHELO(s.hello), gomail.WithTimeout(timeout),
+		gomail.WithTLSConfig(s.tlsConfig()), gomail.WithDialContextFunc(dial),
+		// A NOOP before the message and a RSET after it serve a connection
+		// reused for many messages; this one carries a single message and
+		// then QUITs, so they only add round trips and failure modes.
+		gomail.WithoutNoop(), gomail.WithoutRset(),
+	}
+	switch s.cfg.TLS {
+	case TLSImplicit:
+		opts = append(opts, gomail.WithSSL())
+	case TLSOff:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	default:
+		// Opportunistic, not TLSMandatory: a relay on this machine may
+		// lack STARTTLS, and one elsewhere is refused below with a message
+		// that says which setting to change.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	}
+	// No AUTH option: go-mail would authenticate inside the dial, before
+	// the check below could refuse a relay without STARTTLS.
+	client, err := gomail.NewClient(s.host, opts...)
 	if err != nil {
-		conn.Close()
 		return err
 	}
-	defer c.Close()
-	if err := c.Hello(s.hello); err != nil {
+	c, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
 		return err
 	}
-	if s.cfg.TLS == TLSStartTLS {
-		if ok, _ := c.Extension("STARTTLS"); ok {
-			if err := c.StartTLS(s.tlsConfig()); err != nil {
-				return fmt.Errorf("STARTTLS: %w", err)
-			}
-		} else if !isLocalhost(s.host) {
+	if s.cfg.TLS == TLSStartTLS && !isLocalhost(s.host) {
+		if _, err := c.GetTLSConnectionState(); err != nil {
 			return errors.New("the relay does not offer STARTTLS; set CIVIC_SMTP_TLS=tls for implicit TLS, or off to send in clear")
 		}
 	}
 	if s.cfg.User != "" {
-		if ok, _ := c.Extension("AUTH"); !ok {
-			return errors.New("the relay offers no AUTH, and CIVIC_SMTP_USER is set")
+		if ok, mechs := c.Extension("AUTH"); !ok || !slices.Contains(strings.Fields(strings.ToUpper(mechs)), "PLAIN") {
+			return errors.New("the relay offers no AUTH PLAIN, and CIVIC_SMTP_USER is set")
 		}
-		if err := c.Auth(smtp.PlainAuth("", s.cfg.User, s.cfg.Password, s.host)); err != nil {
+		// allowUnenc false: go-mail refuses to send the password unless
+		// the connection is TLS or the relay is on this machine.
+		if err := c.Auth(gosmtp.PlainAuth("", s.cfg.User, s.cfg.Password, s.host, false)); err != nil {
 			return fmt.Errorf("AUTH PLAIN as %s: %w", s.cfg.User, err)
 		}
 	}
-	if err := c.Mail(s.from.Address); err != nil {
-		return fmt.Errorf("MAIL FROM: %w", err)
-	}
-	if err := c.Rcpt(rcpt); err != nil {
-		return fmt.Errorf("RCPT TO %s: %w", rcpt, err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		return fmt.Errorf("DATA: %w", err)
-	}
-	if _, err := w.Write(msg); err != nil {
-		return fmt.Errorf("DATA: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("DATA: %w", err)
+	if err := client.SendWithSMTPClient(c, msg); err != nil {
+		return err
 	}
 	// The relay has taken the message; a failed QUIT loses nothing.
 	c.Quit()
 	return nil
 }
 
-// message is n as an RFC 5322 message: UTF-8 text, base64 (the Georgian
-// half is all multi-byte), its Message-ID made from the notification, so
-// that a repeat (sending is at least once) is recognisably the same.
-func (s *SMTPSender) message(n Notification, to *mail.Address, now time.Time) []byte {
-	var b strings.Builder
-	header := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
-	header("From", s.from.String())
-	header("To", to.String())
-	header("Subject", mime.BEncoding.Encode("utf-8", n.Subject))
-	header("Date", now.Format(time.RFC1123Z))
-	header("Message-ID", fmt.Sprintf("<civic-notification-%d-%s@%s>", n.Position, n.EventID, s.msgDomain))
-	header("Auto-Submitted", "auto-generated")
-	header("MIME-Version", "1.0")
-	header("Content-Type", "text/plain; charset=utf-8")
-	header("Content-Transfer-Encoding", "base64")
-	b.WriteString("\r\n")
-	body := base64.StdEncoding.EncodeToString([]byte(strings.ReplaceAll(n.Body, "\n", "\r\n")))
-	for len(body) > 76 {
-		b.WriteString(body[:76] + "\r\n")
-		body = body[76:]
+// ctxConn is a connection that ctx's end interrupts. go-mail passes a
+// context to the dial only, and moves the connection's deadline forward
+// as the conversation goes on; so when ctx ends a deadline in the past
+// ends whatever read or write is under way, and every deadline set later
+// is in the past too, so that go-mail cannot revive the connection.
+type ctxConn struct {
+	net.Conn
+	ctx  context.Context
+	stop func() bool
+	// mu orders go-mail's deadlines with the one ctx's end sets.
+	mu sync.Mutex
+}
+
+// expired is a deadline in the past.
+var expired = time.Unix(1, 0)
+
+func newCtxConn(ctx context.Context, conn net.Conn) *ctxConn {
+	c := &ctxConn{Conn: conn, ctx: ctx}
+	c.stop = context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.Conn.SetDeadline(expired)
+	})
+	return c
+}
+
+func (c *ctxConn) setDeadline(set func(time.Time) error, t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx.Err() != nil {
+		t = expired
 	}
-	b.WriteString(body + "\r\n")
-	return []byte(b.String())
+	return set(t)
+}
+
+// SetDeadline, SetReadDeadline and SetWriteDeadline pass go-mail's
+// deadlines on until ctx ends, and a past one after.
+func (c *ctxConn) SetDeadline(t time.Time) error {
+	return c.setDeadline(c.Conn.SetDeadline, t)
+}
+
+func (c *ctxConn) SetReadDeadline(t time.Time) error {
+	return c.setDeadline(c.Conn.SetReadDeadline, t)
+}
+
+func (c *ctxConn) SetWriteDeadline(t time.Time) error {
+	return c.setDeadline(c.Conn.SetWriteDeadline, t)
+}
+
+// Close closes the connection and lets go of ctx.
+func (c *ctxConn) Close() error {
+	c.stop()
+	return c.Conn.Close()
+}
+
+// message is n as a go-mail message: UTF-8 text, base64 (the Georgian
+// half is all multi-byte, which quoted-printable would triple), its
+// Message-ID made from the notification, so that a repeat (sending is at
+// least once) is recognisably the same. go-mail encodes the subject (RFC
+// 2047 B-words, as the base64 encoding chooses) and the body.
+func (s *SMTPSender) message(n Notification, to *mail.Address, now time.Time) *gomail.Msg {
+	m := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithEncoding(gomail.EncodingB64),
+		// No User-Agent naming go-mail's version: it tells the recipient
+		// nothing, and an attacker which library to aim at.
+		gomail.WithNoDefaultUserAgent())
+	m.FromMailAddress(s.from)
+	m.ToMailAddress(to)
+	m.Subject(n.Subject)
+	m.SetDateWithValue(now)
+	m.SetMessageIDWithValue(fmt.Sprintf("civic-notification-%d-%s@%s", n.Position, n.EventID, s.msgDomain))
+	// RFC 3834: no auto-replies (out of office) to a machine's message.
+	m.SetGenHeader("Auto-Submitted", "auto-generated")
+	// Text in canonical form (RFC 2045): base64 keeps line ends as given.
+	m.SetBodyString(gomail.TypeTextPlain, strings.ReplaceAll(n.Body, "\n", "\r\n"))
+	return m
 }
 
 // Settings are the outbox's settings, read from the environment by

@@ -13,12 +13,14 @@ import (
 	"io"
 	"math/big"
 	"mime"
+	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/internal/notify"
@@ -28,11 +30,15 @@ import (
 // message at a time, and records what it was told.
 type smtpServer struct {
 	ln net.Listener
-	// tls, when set, is offered with STARTTLS.
-	tls *tls.Config
+	// tls, when set, is offered with STARTTLS, or spoken from the first
+	// byte with implicitTLS.
+	tls         *tls.Config
+	implicitTLS bool
 	// rejectRcpt answers RCPT with a permanent failure; silent never
-	// greets.
-	rejectRcpt, silent bool
+	// greets; stallAfterData takes a message and never answers it.
+	rejectRcpt, silent, stallAfterData bool
+	// gotData is closed when a message has been read, if set.
+	gotData chan struct{}
 
 	mu       sync.Mutex
 	auth     string // the decoded AUTH PLAIN response
@@ -81,10 +87,17 @@ func (s *smtpServer) serve(conn net.Conn) {
 		io.Copy(io.Discard, conn)
 		return
 	}
+	secure := false
+	if s.implicitTLS {
+		tc := tls.Server(conn, s.tls)
+		if err := tc.Handshake(); err != nil {
+			return
+		}
+		conn, secure = tc, true
+	}
 	r := bufio.NewReader(conn)
 	say := func(lines ...string) { io.WriteString(conn, strings.Join(lines, "\r\n")+"\r\n") }
 	say("220 test ESMTP")
-	secure := false
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
@@ -150,7 +163,17 @@ func (s *smtpServer) serve(conn net.Conn) {
 			s.mu.Lock()
 			s.data, s.tlsUsed = data.String(), secure
 			s.mu.Unlock()
+			if s.gotData != nil {
+				close(s.gotData)
+			}
+			if s.stallAfterData {
+				io.Copy(io.Discard, conn)
+				return
+			}
 			say("250 queued")
+		case "RSET", "NOOP":
+			// go-mail resets the transaction after a refused RCPT.
+			say("250 ok")
 		case "QUIT":
 			say("221 bye")
 			return
@@ -205,22 +228,29 @@ func selfSigned(t *testing.T) (server, client *tls.Config) {
 func TestSMTPSender(t *testing.T) {
 	serverTLS, clientTLS := selfSigned(t)
 	for _, tc := range []struct {
-		name    string
-		tls     bool // the relay offers STARTTLS
-		wantTLS bool
+		name     string
+		tls      bool // the relay offers STARTTLS
+		implicit bool // the relay speaks TLS at once, and the sender too
+		wantTLS  bool
 	}{
-		{"in clear to localhost", false, false},
-		{"STARTTLS", true, true},
+		{"in clear to localhost", false, false, false},
+		{"STARTTLS", true, false, true},
+		{"implicit TLS", true, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newSMTPServer(t, "127.0.0.1:0", func(s *smtpServer) {
 				if tc.tls {
 					s.tls = serverTLS
 				}
+				s.implicitTLS = tc.implicit
 			})
+			mode := notify.TLSStartTLS
+			if tc.implicit {
+				mode = notify.TLSImplicit
+			}
 			s, err := notify.NewSMTPSender(notify.SMTPConfig{
 				Addr: "127.0.0.1:" + srv.port(), From: "Civic Ledger <certification@example.org>",
-				To: "certification+{municipality}@example.org", User: "civic", Password: "s3cret", TLSConfig: clientTLS,
+				To: "certification+{municipality}@example.org", User: "civic", Password: "s3cret", TLSConfig: clientTLS, TLS: mode,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -256,9 +286,13 @@ func TestSMTPSender(t *testing.T) {
 			if want := strings.ReplaceAll(testNotification.Body, "\n", "\r\n"); err != nil || string(body) != want {
 				t.Errorf("body = %q, %v; want %q", body, err, want)
 			}
+			// go-mail writes the charset as UTF-8; charset names are
+			// case-insensitive (RFC 2046).
+			if mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type")); err != nil || mt != "text/plain" || !strings.EqualFold(params["charset"], "utf-8") {
+				t.Errorf("header Content-Type = %q, want text/plain; charset=utf-8", msg.Header.Get("Content-Type"))
+			}
 			for k, want := range map[string]string{
 				"To":                        "<certification+batumi@example.org>",
-				"Content-Type":              "text/plain; charset=utf-8",
 				"Content-Transfer-Encoding": "base64",
 				"Auto-Submitted":            "auto-generated",
 				"Message-Id":                "<civic-notification-42-" + testNotification.EventID.String() + "@example.org>",
@@ -310,10 +344,132 @@ func TestSMTPSenderFailures(t *testing.T) {
 	if err := send(cfg(elsewhere.ln.Addr().String()), 10*time.Second); err == nil || !strings.Contains(err.Error(), "does not offer STARTTLS") {
 		t.Errorf("Send to a relay without STARTTLS = %v; want a refusal", err)
 	}
+	// Nor does the password go out there before the refusal.
+	withPassword := cfg(elsewhere.ln.Addr().String())
+	withPassword.User, withPassword.Password = "civic", "s3cret"
+	if err := send(withPassword, 10*time.Second); err == nil || !strings.Contains(err.Error(), "does not offer STARTTLS") {
+		t.Errorf("Send with a password to a relay without STARTTLS = %v; want a refusal", err)
+	}
+	elsewhere.mu.Lock()
+	if elsewhere.auth != "" || elsewhere.data != "" {
+		t.Errorf("a relay without STARTTLS got AUTH %q and DATA %q; want neither", elsewhere.auth, elsewhere.data)
+	}
+	elsewhere.mu.Unlock()
 	off := cfg(elsewhere.ln.Addr().String())
 	off.TLS = notify.TLSOff
 	if err := send(off, 10*time.Second); err != nil {
 		t.Errorf("Send in clear with CIVIC_SMTP_TLS=off = %v; want it sent", err)
+	}
+
+	// Without a TLSConfig trusting it, the test relay's certificate is
+	// refused, and the sender does not fall back to clear text.
+	serverTLS, _ := selfSigned(t)
+	untrusted := newSMTPServer(t, "127.0.0.1:0", func(s *smtpServer) { s.tls = serverTLS })
+	if err := send(cfg(untrusted.ln.Addr().String()), 10*time.Second); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("Send to a relay with an untrusted certificate = %v; want a certificate error", err)
+	}
+	untrusted.mu.Lock()
+	if untrusted.data != "" {
+		t.Errorf("a relay with an untrusted certificate got DATA %q; want none", untrusted.data)
+	}
+	untrusted.mu.Unlock()
+
+	// go-mail heeds a context only while dialling: a context cancelled
+	// after DATA, with no deadline to turn into go-mail's timeout (15s),
+	// must still end the send at once.
+	stall := newSMTPServer(t, "127.0.0.1:0", func(s *smtpServer) { s.stallAfterData, s.gotData = true, make(chan struct{}) })
+	s, err := notify.NewSMTPSender(cfg(stall.ln.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-stall.gotData:
+			cancel()
+		case <-time.After(10 * time.Second):
+		}
+	}()
+	start = time.Now()
+	if err := s.Send(ctx, testNotification); err == nil || !strings.Contains(err.Error(), "context canceled") {
+		t.Errorf("Send cancelled while the relay stalls after DATA = %v; want the cancellation", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Send cancelled while the relay stalls after DATA took %v; want it to end when cancelled", took)
+	}
+}
+
+// TestSMTPSenderGeorgian: a subject and body in Georgian, long enough
+// for several encoded words and folded lines, arrive intact once decoded
+// as the message's own headers say, and the message on the wire is
+// 7-bit, whatever the relay's 8BITMIME.
+func TestSMTPSenderGeorgian(t *testing.T) {
+	srv := newSMTPServer(t, "127.0.0.1:0", nil)
+	s, err := notify.NewSMTPSender(notify.SMTPConfig{
+		Addr: "127.0.0.1:" + srv.port(), From: "სამოქალაქო რეესტრი <certification@example.org>",
+		To: "certification+{municipality}@example.org",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := testNotification
+	n.Subject = "სერტიფიკატი გაცემულია: ბათუმის მუნიციპალიტეტი, სამოქალაქო მონაწილეობის პროგრამა 2019"
+	n.Body = "გამარჯობა,\n\n" +
+		strings.Repeat("მუნიციპალიტეტმა დაასრულა სერტიფიცირების ციკლი. ", 4) + "\n" +
+		".წერტილით დაწყებული სტრიქონი\n" +
+		"From ქართული სტრიქონი\n" +
+		"ეს შეტყობინება ავტომატურად გაიგზავნა.\n"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Send(ctx, n); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	srv.mu.Lock()
+	data := srv.data
+	srv.mu.Unlock()
+	for i := 0; i < len(data); i++ {
+		if data[i] >= 0x80 {
+			t.Fatalf("byte %d of the message is %#x, not 7-bit:\n%s", i, data[i], data)
+		}
+	}
+	msg, err := mail.ReadMessage(strings.NewReader(data))
+	if err != nil {
+		t.Fatalf("the relay got no message (%v):\n%s", err, data)
+	}
+	// A mime.WordDecoder without a CharsetReader decodes UTF-8 (and
+	// US-ASCII, ISO-8859-1) only, so success also says the charset.
+	dec := new(mime.WordDecoder)
+	if subject, err := dec.DecodeHeader(msg.Header.Get("Subject")); err != nil || subject != n.Subject {
+		t.Errorf("Subject = %q, %v; want %q", subject, err, n.Subject)
+	}
+	if from, err := msg.Header.AddressList("From"); err != nil || len(from) != 1 || from[0].Name != "სამოქალაქო რეესტრი" {
+		t.Errorf("From = %v, %v; want the Georgian name", from, err)
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "text/plain" || !strings.EqualFold(params["charset"], "utf-8") {
+		t.Fatalf("Content-Type %q (%v); want text/plain in UTF-8", msg.Header.Get("Content-Type"), err)
+	}
+	var body io.Reader
+	switch cte := strings.ToLower(msg.Header.Get("Content-Transfer-Encoding")); cte {
+	case "base64":
+		body = base64.NewDecoder(base64.StdEncoding, msg.Body)
+	case "quoted-printable":
+		body = quotedprintable.NewReader(msg.Body)
+	case "", "7bit", "8bit":
+		body = msg.Body
+	default:
+		t.Fatalf("Content-Transfer-Encoding %q", cte)
+	}
+	got, err := io.ReadAll(body)
+	if err != nil {
+		t.Fatalf("decoding the body: %v", err)
+	}
+	if !utf8.Valid(got) {
+		t.Errorf("body is not UTF-8: %q", got)
+	}
+	if want := strings.ReplaceAll(n.Body, "\n", "\r\n"); string(got) != want {
+		t.Errorf("body = %q; want %q", got, want)
 	}
 }
 
