@@ -405,7 +405,7 @@ func (p *profile) price(i int, u Utility, share []float64, scratch *[]int) (floa
 	cap := func(k int) float64 { return float64(share[sup[k]] / float64(util*float64(pts[k]))) }
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(cap(a), cap(b)) })
 	*scratch = order
-	paid := 0.0  // by those who pay their whole share
+	paid := 0.0      // by those who pay their whole share
 	var rest float64 // the weighted utility of those who pay rho * utility
 	for _, k := range order {
 		rest += float64(float64(p.groups[sup[k]].weight) * float64(util*float64(pts[k])))
