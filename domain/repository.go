@@ -32,6 +32,12 @@ type Repository struct {
 // version (0 when the stream does not exist).
 func (r *Repository) Load(ctx context.Context, stream string, agg Aggregate) (int64, error) {
 	events, err := r.Store.ReadStream(ctx, stream, eventstore.ReadOptions{})
+	if errors.Is(err, eventstore.ErrInvalid) {
+		// An ID from the caller that cannot name a stream (a space, a
+		// slash): bad input, which callers name the field of, never an
+		// internal error.
+		return 0, Errorf(Invalid, "%q cannot name a stream: %v", stream, err)
+	}
 	if err != nil {
 		return 0, Wrap(err, "load "+stream)
 	}

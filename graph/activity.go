@@ -120,9 +120,9 @@ func attendanceInput(in model.AttendanceInput) activity.Attendance {
 	return at
 }
 
-// scheduledOf converts a new activity.
-func scheduledOf(in model.ScheduleActivityInput) activity.Scheduled {
-	cmd := activity.Scheduled{ID: in.ID, Type: in.Type, Title: localized(in.Title), Topic: deref(in.Topic),
+// scheduleOf converts a new activity.
+func scheduleOf(in model.ScheduleActivityInput) activity.Schedule {
+	cmd := activity.Schedule{ID: in.ID, Type: in.Type, Title: localized(in.Title), Topic: deref(in.Topic),
 		Organisers: in.Organisers, Project: deref(in.Project), Municipality: in.Municipality, Place: deref(in.Place),
 		Start: in.Start, End: in.End}
 	cmd.Channel = optionalCategory(in.Channel)

@@ -123,31 +123,31 @@ func (r *attendanceResolver) Organisations(ctx context.Context, obj *model.Atten
 
 // ScheduleActivity resolves Mutation.scheduleActivity: the activity service checks the role (admin, or a hub in the municipality's region) and the input.
 func (r *mutationResolver) ScheduleActivity(ctx context.Context, input model.ScheduleActivityInput) (*model.ActivityPayload, error) {
-	res, err := r.deps.Activities.Schedule(ctx, r.meta(ctx), scheduledOf(input))
+	res, err := r.deps.Activities.Schedule(ctx, r.meta(ctx), scheduleOf(input))
 	return r.activityResult(ctx, input.ID, res, err)
 }
 
 // RescheduleActivity resolves Mutation.rescheduleActivity.
 func (r *mutationResolver) RescheduleActivity(ctx context.Context, id string, start string, end string, reason *string) (*model.ActivityPayload, error) {
-	res, err := r.deps.Activities.Reschedule(ctx, r.meta(ctx), activity.Rescheduled{ID: id, Start: start, End: end, Reason: deref(reason)})
+	res, err := r.deps.Activities.Reschedule(ctx, r.meta(ctx), activity.Reschedule{ID: id, Start: start, End: end, Reason: deref(reason)})
 	return r.activityResult(ctx, id, res, err)
 }
 
 // CancelActivity resolves Mutation.cancelActivity.
 func (r *mutationResolver) CancelActivity(ctx context.Context, id string, reason string) (*model.ActivityPayload, error) {
-	res, err := r.deps.Activities.Cancel(ctx, r.meta(ctx), activity.Cancelled{ID: id, Reason: reason})
+	res, err := r.deps.Activities.Cancel(ctx, r.meta(ctx), activity.Cancel{ID: id, Reason: reason})
 	return r.activityResult(ctx, id, res, err)
 }
 
 // RecordActivityHeld resolves Mutation.recordActivityHeld.
 func (r *mutationResolver) RecordActivityHeld(ctx context.Context, id string, attendance model.AttendanceInput) (*model.ActivityPayload, error) {
-	res, err := r.deps.Activities.RecordHeld(ctx, r.meta(ctx), activity.Held{ID: id, Attendance: attendanceInput(attendance)})
+	res, err := r.deps.Activities.RecordHeld(ctx, r.meta(ctx), activity.Hold{ID: id, Attendance: attendanceInput(attendance)})
 	return r.activityResult(ctx, id, res, err)
 }
 
 // CorrectAttendance resolves Mutation.correctAttendance.
 func (r *mutationResolver) CorrectAttendance(ctx context.Context, id string, attendance model.AttendanceInput, reason string) (*model.ActivityPayload, error) {
-	res, err := r.deps.Activities.CorrectAttendance(ctx, r.meta(ctx), activity.AttendanceCorrected{ID: id, Attendance: attendanceInput(attendance), Reason: reason})
+	res, err := r.deps.Activities.CorrectAttendance(ctx, r.meta(ctx), activity.CorrectAttendance{ID: id, Attendance: attendanceInput(attendance), Reason: reason})
 	return r.activityResult(ctx, id, res, err)
 }
 

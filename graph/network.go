@@ -4,16 +4,9 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/graph/model"
 )
-
-// membershipOf converts a membership change's input.
-func membershipOf(in model.MembershipInput) network.MembershipChange {
-	return network.MembershipChange{Network: in.Network, Organisation: in.Organisation, Role: deref(in.Role),
-		Region: deref(in.Region), On: in.On, Reason: deref(in.Reason)}
-}
 
 // networkResult turns a network command's outcome into its payload: the
 // position, and the network once the read model shows the change.

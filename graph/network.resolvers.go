@@ -17,37 +17,41 @@ import (
 
 // FormNetwork resolves Mutation.formNetwork (admin).
 func (r *mutationResolver) FormNetwork(ctx context.Context, input model.FormNetworkInput) (*model.NetworkPayload, error) {
-	res, err := r.deps.Networks.FormNetwork(ctx, r.meta(ctx), network.FormNetwork{ID: input.ID, Kind: input.Kind, Name: localized(input.Name), On: input.On})
+	res, err := r.deps.Networks.FormNetwork(ctx, r.meta(ctx), network.Form{ID: input.ID, Kind: input.Kind, Name: localized(input.Name), On: input.On})
 	return r.networkResult(ctx, input.ID, res, err)
 }
 
 // JoinNetwork resolves Mutation.joinNetwork: the network service checks the role (admin) and the input.
 func (r *mutationResolver) JoinNetwork(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error) {
-	res, err := r.deps.Networks.Join(ctx, r.meta(ctx), membershipOf(input))
+	res, err := r.deps.Networks.Join(ctx, r.meta(ctx), network.Join{Network: input.Network, Organisation: input.Organisation,
+		Role: deref(input.Role), Region: deref(input.Region), On: input.On})
 	return r.networkResult(ctx, input.Network, res, err)
 }
 
 // ChangeNetworkRole resolves Mutation.changeNetworkRole: the network service checks the role (admin) and the input.
 func (r *mutationResolver) ChangeNetworkRole(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error) {
-	res, err := r.deps.Networks.ChangeRole(ctx, r.meta(ctx), membershipOf(input))
+	res, err := r.deps.Networks.ChangeRole(ctx, r.meta(ctx), network.ChangeRole{Network: input.Network, Organisation: input.Organisation,
+		Role: deref(input.Role), Region: deref(input.Region), On: input.On})
 	return r.networkResult(ctx, input.Network, res, err)
 }
 
 // SuspendNetworkMember resolves Mutation.suspendNetworkMember: the network service checks the role (admin) and the input.
 func (r *mutationResolver) SuspendNetworkMember(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error) {
-	res, err := r.deps.Networks.Suspend(ctx, r.meta(ctx), membershipOf(input))
+	res, err := r.deps.Networks.Suspend(ctx, r.meta(ctx), network.Suspend{Network: input.Network, Organisation: input.Organisation,
+		On: input.On, Reason: deref(input.Reason)})
 	return r.networkResult(ctx, input.Network, res, err)
 }
 
 // ReinstateNetworkMember resolves Mutation.reinstateNetworkMember: the network service checks the role (admin) and the input.
 func (r *mutationResolver) ReinstateNetworkMember(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error) {
-	res, err := r.deps.Networks.Reinstate(ctx, r.meta(ctx), membershipOf(input))
+	res, err := r.deps.Networks.Reinstate(ctx, r.meta(ctx), network.Reinstate{Network: input.Network, Organisation: input.Organisation, On: input.On})
 	return r.networkResult(ctx, input.Network, res, err)
 }
 
 // LeaveNetwork resolves Mutation.leaveNetwork: the network service checks the role (admin) and the input.
 func (r *mutationResolver) LeaveNetwork(ctx context.Context, input model.MembershipInput) (*model.NetworkPayload, error) {
-	res, err := r.deps.Networks.Leave(ctx, r.meta(ctx), membershipOf(input))
+	res, err := r.deps.Networks.Leave(ctx, r.meta(ctx), network.Leave{Network: input.Network, Organisation: input.Organisation,
+		On: input.On, Reason: deref(input.Reason)})
 	return r.networkResult(ctx, input.Network, res, err)
 }
 

@@ -82,7 +82,7 @@ func (r *Resolver) registerProject(ctx context.Context, in model.RegisterProject
 		}
 		total = &m
 	}
-	res, err := r.deps.Projects.RegisterProject(ctx, r.meta(ctx), project.Registered{
+	res, err := r.deps.Projects.RegisterProject(ctx, r.meta(ctx), project.Register{
 		ID: in.ID, Title: localized(in.Title), Implementers: in.Implementers, Partners: in.Partners, Lead: deref(in.Lead),
 		Start: in.Start, End: in.End, Regions: in.Regions, Municipalities: in.Municipalities,
 		Objectives: localizedList(in.Objectives), Total: total,
@@ -95,12 +95,12 @@ func (r *Resolver) recordContribution(ctx context.Context, projectID, donor stri
 	if err != nil {
 		return nil, err
 	}
-	res, err := r.deps.Projects.RecordContribution(ctx, r.meta(ctx), project.ContributionRecorded{Project: projectID, Donor: donor, Amount: m})
+	res, err := r.deps.Projects.RecordContribution(ctx, r.meta(ctx), project.RecordContribution{Project: projectID, Donor: donor, Amount: m})
 	return r.projectResult(ctx, projectID, res, err)
 }
 
 func (r *Resolver) defineIndicator(ctx context.Context, in model.IndicatorInput) (*model.ProjectPayload, error) {
-	res, err := r.deps.Projects.DefineIndicator(ctx, r.meta(ctx), project.IndicatorDefined{
+	res, err := r.deps.Projects.DefineIndicator(ctx, r.meta(ctx), project.DefineIndicator{
 		Project: in.Project, ID: in.ID, ResultType: in.ResultType,
 		Result: localized(in.Result), Title: localized(in.Title), Unit: in.Unit,
 		HigherIsBetter: in.HigherIsBetter, Baseline: deref(in.Baseline), BaselineYear: deref(in.BaselineYear),
@@ -109,12 +109,12 @@ func (r *Resolver) defineIndicator(ctx context.Context, in model.IndicatorInput)
 }
 
 func (r *Resolver) setTarget(ctx context.Context, projectID, indicator, start, end string, value float64) (*model.ProjectPayload, error) {
-	res, err := r.deps.Projects.SetTarget(ctx, r.meta(ctx), project.TargetSet{Project: projectID, Indicator: indicator, Start: start, End: end, Value: value})
+	res, err := r.deps.Projects.SetTarget(ctx, r.meta(ctx), project.SetTarget{Project: projectID, Indicator: indicator, Start: start, End: end, Value: value})
 	return r.projectResult(ctx, projectID, res, err)
 }
 
 func (r *Resolver) recordActual(ctx context.Context, in model.ActualInput) (*model.ProjectPayload, error) {
-	res, err := r.deps.Projects.RecordActual(ctx, r.meta(ctx), project.ActualRecorded{
+	res, err := r.deps.Projects.RecordActual(ctx, r.meta(ctx), project.RecordActual{
 		Project: in.Project, ID: in.ID, Indicator: in.Indicator, Start: in.Start, End: in.End, Value: in.Value,
 		Disaggregation: sharesOf(in.Disaggregation), Source: in.Source,
 	})
@@ -122,7 +122,7 @@ func (r *Resolver) recordActual(ctx context.Context, in model.ActualInput) (*mod
 }
 
 func (r *Resolver) correctActual(ctx context.Context, projectID, id string, value float64, shares []model.ShareInput, reason string) (*model.ProjectPayload, error) {
-	res, err := r.deps.Projects.CorrectActual(ctx, r.meta(ctx), project.ActualCorrected{Project: projectID, ID: id, Value: value,
+	res, err := r.deps.Projects.CorrectActual(ctx, r.meta(ctx), project.CorrectActual{Project: projectID, ID: id, Value: value,
 		Disaggregation: sharesOf(shares), Reason: reason})
 	return r.projectResult(ctx, projectID, res, err)
 }

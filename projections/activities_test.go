@@ -47,11 +47,11 @@ func makeActHistory(t *testing.T, e *domainEnv, n int) actHistory {
 			t.Fatal(err)
 		}
 	}
-	must(projects.RegisterProject(ctx, meta, project.Registered{ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "პროექტი", En: "Project"},
+	must(projects.RegisterProject(ctx, meta, project.Register{ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "პროექტი", En: "Project"},
 		Implementers: []string{hub}, Start: "2022-01-01", End: "2025-06-30", Total: &project.Money{Minor: 124991000, Currency: "EUR"}}))
-	must(projects.DefineIndicator(ctx, meta, project.IndicatorDefined{Project: "heks-eper-2022", ID: "lg-trained", ResultType: project.Output,
+	must(projects.DefineIndicator(ctx, meta, project.DefineIndicator{Project: "heks-eper-2022", ID: "lg-trained", ResultType: project.Output,
 		Result: domain.LocalizedText{Ka: "შედეგი", En: "Result"}, Title: domain.LocalizedText{Ka: "ადგ. ხელისუფლება", En: "Local government trained"}, Unit: project.Count, HigherIsBetter: true}))
-	must(projects.SetTarget(ctx, meta, project.TargetSet{Project: "heks-eper-2022", Indicator: "lg-trained", Start: "2022-01-01", End: "2025-06-30", Value: 60}))
+	must(projects.SetTarget(ctx, meta, project.SetTarget{Project: "heks-eper-2022", Indicator: "lg-trained", Start: "2022-01-01", End: "2025-06-30", Value: 60}))
 	places := []string{"marneuli", "bolnisi", "rustavi", "tbilisi", "kutaisi", "batumi", "gori", "telavi", "zugdidi", "akhaltsikhe", "ninotsminda", "ozurgeti"}
 	rng := rand.New(rand.NewPCG(5, 2019))
 	pick := func(s []string) string {
@@ -68,7 +68,7 @@ func makeActHistory(t *testing.T, e *domainEnv, n int) actHistory {
 		id := fmt.Sprintf("act-%03d", i)
 		year := 2019 + i%7
 		start := fmt.Sprintf("%d-%02d-%02d", year, 1+rng.IntN(12), 1+rng.IntN(28))
-		cmd := activity.Scheduled{ID: id, Type: activity.Types[i%len(activity.Types)], Title: domain.LocalizedText{Ka: "შეხვედრა", En: "Meeting " + id},
+		cmd := activity.Schedule{ID: id, Type: activity.Types[i%len(activity.Types)], Title: domain.LocalizedText{Ka: "შეხვედრა", En: "Meeting " + id},
 			Organisers: []string{hub}, Municipality: places[rng.IntN(len(places))], Start: start, End: start}
 		switch cmd.Type {
 		case activity.Consultation:
@@ -85,13 +85,13 @@ func makeActHistory(t *testing.T, e *domainEnv, n int) actHistory {
 		must(svc.Schedule(ctx, meta, cmd))
 		switch i % 10 {
 		case 3:
-			must(svc.Cancel(ctx, meta, activity.Cancelled{ID: id, Reason: "the hall was taken"}))
+			must(svc.Cancel(ctx, meta, activity.Cancel{ID: id, Reason: "the hall was taken"}))
 			continue
 		case 4:
 			continue // still scheduled: never held
 		case 5:
 			next := fmt.Sprintf("%d-12-30", year)
-			must(svc.Reschedule(ctx, meta, activity.Rescheduled{ID: id, Start: next, End: next, Reason: "moved to the year's end"}))
+			must(svc.Reschedule(ctx, meta, activity.Reschedule{ID: id, Start: next, End: next, Reason: "moved to the year's end"}))
 		}
 		at := activity.Attendance{}
 		seen := map[string]bool{}
@@ -123,12 +123,12 @@ func makeActHistory(t *testing.T, e *domainEnv, n int) actHistory {
 				at.Total += g.Count
 			}
 		}
-		must(svc.RecordHeld(ctx, meta, activity.Held{ID: id, Attendance: at}))
+		must(svc.RecordHeld(ctx, meta, activity.Hold{ID: id, Attendance: at}))
 		h.held++
 		if i%7 == 0 && len(at.Groups) > 0 {
 			at.Groups[0].Count++
 			at.Total++
-			must(svc.CorrectAttendance(ctx, meta, activity.AttendanceCorrected{ID: id, Attendance: at, Reason: "a late sign-in sheet"}))
+			must(svc.CorrectAttendance(ctx, meta, activity.CorrectAttendance{ID: id, Attendance: at, Reason: "a late sign-in sheet"}))
 		}
 	}
 	h.head = e.settle(t)

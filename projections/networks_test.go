@@ -37,7 +37,7 @@ func makeNetHistory(t *testing.T, e *domainEnv) netHistory {
 	}
 	svc := &network.Service{Repo: &domain.Repository{Store: e.store, Types: catalog.Types, Keys: e.keys}}
 	meta := asSystem()
-	if _, err := svc.FormNetwork(ctx, meta, network.FormNetwork{ID: "cssige", Kind: network.Consortium,
+	if _, err := svc.FormNetwork(ctx, meta, network.Form{ID: "cssige", Kind: network.Consortium,
 		Name: domain.LocalizedText{Ka: "სსმი", En: "CSSIGE"}, On: "2021-01-01"}); err != nil {
 		t.Fatal(err)
 	}
@@ -57,19 +57,19 @@ func makeNetHistory(t *testing.T, e *domainEnv) netHistory {
 		{"join", "edec", "partner", "", "2023-01-01"},
 	}
 	for i, s := range steps {
-		cmd := network.MembershipChange{Network: "cssige", Organisation: h.orgs[s.nick], Role: network.Role(s.role), Region: s.region, On: s.on, Reason: "reports overdue"}
+		org := h.orgs[s.nick]
 		var err error
 		switch s.op {
 		case "join":
-			_, err = svc.Join(ctx, meta, cmd)
+			_, err = svc.Join(ctx, meta, network.Join{Network: "cssige", Organisation: org, Role: network.Role(s.role), Region: s.region, On: s.on})
 		case "role":
-			_, err = svc.ChangeRole(ctx, meta, cmd)
+			_, err = svc.ChangeRole(ctx, meta, network.ChangeRole{Network: "cssige", Organisation: org, Role: network.Role(s.role), Region: s.region, On: s.on})
 		case "suspend":
-			_, err = svc.Suspend(ctx, meta, cmd)
+			_, err = svc.Suspend(ctx, meta, network.Suspend{Network: "cssige", Organisation: org, On: s.on, Reason: "reports overdue"})
 		case "reinstate":
-			_, err = svc.Reinstate(ctx, meta, cmd)
+			_, err = svc.Reinstate(ctx, meta, network.Reinstate{Network: "cssige", Organisation: org, On: s.on})
 		case "leave":
-			_, err = svc.Leave(ctx, meta, cmd)
+			_, err = svc.Leave(ctx, meta, network.Leave{Network: "cssige", Organisation: org, On: s.on, Reason: "reports overdue"})
 		}
 		if err != nil {
 			t.Fatalf("step %d (%s %s): %v", i, s.op, s.nick, err)

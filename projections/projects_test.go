@@ -46,27 +46,27 @@ func makeProjHistory(t *testing.T, e *domainEnv) projHistory {
 		}
 	}
 	const id = "heks-eper-2022"
-	must(svc.RegisterProject(ctx, meta, project.Registered{ID: id, Title: domain.LocalizedText{Ka: "სამოქალაქო საზოგადოების გაძლიერება", En: "Strengthening civil society"},
+	must(svc.RegisterProject(ctx, meta, project.Register{ID: id, Title: domain.LocalizedText{Ka: "სამოქალაქო საზოგადოების გაძლიერება", En: "Strengthening civil society"},
 		Implementers: []string{h.heks}, Start: "2022-01-01", End: "2025-06-30", Regions: []string{"kvemo-kartli"}, Municipalities: []string{"marneuli"}, Total: &total}))
-	must(svc.RecordContribution(ctx, meta, project.ContributionRecorded{Project: id, Donor: h.eu, Amount: eur(999100)}))
+	must(svc.RecordContribution(ctx, meta, project.RecordContribution{Project: id, Donor: h.eu, Amount: eur(999100)}))
 	for _, ind := range []struct {
 		id     string
 		unit   project.Unit
 		target float64
 	}{{"lg-trained", project.Count, 60}, {"business-orgs", project.Count, 50}, {"gov-reps", project.Count, 70}} {
-		must(svc.DefineIndicator(ctx, meta, project.IndicatorDefined{Project: id, ID: ind.id, ResultType: project.Output,
+		must(svc.DefineIndicator(ctx, meta, project.DefineIndicator{Project: id, ID: ind.id, ResultType: project.Output,
 			Result: domain.LocalizedText{Ka: "შედეგი", En: "Result"}, Title: domain.LocalizedText{Ka: ind.id, En: ind.id}, Unit: ind.unit, HigherIsBetter: true}))
-		must(svc.SetTarget(ctx, meta, project.TargetSet{Project: id, Indicator: ind.id, Start: "2022-01-01", End: "2025-06-30", Value: ind.target}))
+		must(svc.SetTarget(ctx, meta, project.SetTarget{Project: id, Indicator: ind.id, Start: "2022-01-01", End: "2025-06-30", Value: ind.target}))
 	}
 	h.after = e.settle(t)
 	share := func(w, m float64) []project.Share {
 		return []project.Share{{Dimension: "sex", Category: "female", Value: w}, {Dimension: "sex", Category: "male", Value: m}}
 	}
-	must(svc.RecordActual(ctx, meta, project.ActualRecorded{Project: id, ID: "lg-2022", Indicator: "lg-trained", Start: "2022-01-01", End: "2022-12-31", Value: 35, Disaggregation: share(20, 15), Source: "attendance sheets"}))
-	must(svc.RecordActual(ctx, meta, project.ActualRecorded{Project: id, ID: "biz-2023", Indicator: "business-orgs", Start: "2023-01-01", End: "2023-12-31", Value: 18, Source: "business survey"}))
-	must(svc.CorrectActual(ctx, meta, project.ActualCorrected{Project: id, ID: "lg-2022", Value: 38, Disaggregation: share(22, 16), Reason: "late sheets"}))
-	must(svc.SetTarget(ctx, meta, project.TargetSet{Project: id, Indicator: "gov-reps", Start: "2022-01-01", End: "2025-06-30", Value: 75}))
-	must(svc.RecordActual(ctx, meta, project.ActualRecorded{Project: id, ID: "lg-2024", Indicator: "lg-trained", Start: "2024-01-01", End: "2024-12-31", Value: 25, Source: "attendance sheets"}))
+	must(svc.RecordActual(ctx, meta, project.RecordActual{Project: id, ID: "lg-2022", Indicator: "lg-trained", Start: "2022-01-01", End: "2022-12-31", Value: 35, Disaggregation: share(20, 15), Source: "attendance sheets"}))
+	must(svc.RecordActual(ctx, meta, project.RecordActual{Project: id, ID: "biz-2023", Indicator: "business-orgs", Start: "2023-01-01", End: "2023-12-31", Value: 18, Source: "business survey"}))
+	must(svc.CorrectActual(ctx, meta, project.CorrectActual{Project: id, ID: "lg-2022", Value: 38, Disaggregation: share(22, 16), Reason: "late sheets"}))
+	must(svc.SetTarget(ctx, meta, project.SetTarget{Project: id, Indicator: "gov-reps", Start: "2022-01-01", End: "2025-06-30", Value: 75}))
+	must(svc.RecordActual(ctx, meta, project.RecordActual{Project: id, ID: "lg-2024", Indicator: "lg-trained", Start: "2024-01-01", End: "2024-12-31", Value: 25, Source: "attendance sheets"}))
 	h.head = e.settle(t)
 	return h
 }

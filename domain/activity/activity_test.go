@@ -56,9 +56,9 @@ func newService(t *testing.T) *activity.Service {
 
 type step = domaintest.Step[*activity.Service]
 
-func schedule(id string, f func(*activity.Scheduled)) func(context.Context, *activity.Service) error {
+func schedule(id string, f func(*activity.Schedule)) func(context.Context, *activity.Service) error {
 	return func(ctx context.Context, s *activity.Service) error {
-		cmd := activity.Scheduled{ID: id, Type: activity.Training, Title: domain.LocalizedText{Ka: "სტრატეგიული დაგეგმვა", En: "Strategic planning"},
+		cmd := activity.Schedule{ID: id, Type: activity.Training, Title: domain.LocalizedText{Ka: "სტრატეგიული დაგეგმვა", En: "Strategic planning"},
 			Topic: "strategic planning", Organisers: []string{cif}, Municipality: "marneuli", Place: "Marneuli library", Start: "2023-05-10", End: "2023-05-11"}
 		f(&cmd)
 		_, err := s.Schedule(ctx, admin, cmd)
@@ -68,7 +68,7 @@ func schedule(id string, f func(*activity.Scheduled)) func(context.Context, *act
 
 func held(id string, at activity.Attendance) func(context.Context, *activity.Service) error {
 	return func(ctx context.Context, s *activity.Service) error {
-		_, err := s.RecordHeld(ctx, admin, activity.Held{ID: id, Attendance: at})
+		_, err := s.RecordHeld(ctx, admin, activity.Hold{ID: id, Attendance: at})
 		return err
 	}
 }
@@ -89,7 +89,7 @@ func TestActivities(t *testing.T) {
 	svc := newService(t)
 	correct := func(at activity.Attendance, reason string) func(context.Context, *activity.Service) error {
 		return func(ctx context.Context, s *activity.Service) error {
-			_, err := s.CorrectAttendance(ctx, admin, activity.AttendanceCorrected{ID: "cif-2023-05", Attendance: at, Reason: reason})
+			_, err := s.CorrectAttendance(ctx, admin, activity.CorrectAttendance{ID: "cif-2023-05", Attendance: at, Reason: reason})
 			return err
 		}
 	}
@@ -97,60 +97,62 @@ func TestActivities(t *testing.T) {
 		return f
 	}
 	domaintest.Run(t, svc, svc.Repo.Store, []step{
-		{Name: "an end before the start", Do: schedule("cif-2023-05", func(c *activity.Scheduled) { c.End = "2023-05-09" }), Kind: domain.Invalid, Text: "end: 2023-05-09 is before the start"},
-		{Name: "a type that is not", Do: schedule("cif-2023-05", func(c *activity.Scheduled) { c.Type = "picnic" }), Kind: domain.Invalid, Text: "type"},
-		{Name: "a consultation without its channel", Do: schedule("cif-2023-05", func(c *activity.Scheduled) { c.Type, c.Topic = activity.Consultation, "" }), Kind: domain.Invalid, Text: "channel"},
-		{Name: "a training with a channel", Do: schedule("cif-2023-05", func(c *activity.Scheduled) { c.Channel = "phone" }), Kind: domain.Invalid, Text: "only a consultation"},
-		{Name: "an unknown municipality", Do: schedule("cif-2023-05", func(c *activity.Scheduled) { c.Municipality = "atlantis" }), Kind: domain.Invalid, Text: "not a municipality"},
-		{Name: "three invalid fields, reported together", Do: schedule("cif-2023-05", func(c *activity.Scheduled) {
+		{Name: "an end before the start", Do: schedule("cif-2023-05", func(c *activity.Schedule) { c.End = "2023-05-09" }), Kind: domain.Invalid, Text: "end: 2023-05-09 is before the start"},
+		{Name: "a type that is not", Do: schedule("cif-2023-05", func(c *activity.Schedule) { c.Type = "picnic" }), Kind: domain.Invalid, Text: "type"},
+		{Name: "a consultation without its channel", Do: schedule("cif-2023-05", func(c *activity.Schedule) { c.Type, c.Topic = activity.Consultation, "" }), Kind: domain.Invalid, Text: "channel"},
+		{Name: "a training with a channel", Do: schedule("cif-2023-05", func(c *activity.Schedule) { c.Channel = "phone" }), Kind: domain.Invalid, Text: "only a consultation"},
+		{Name: "an unknown municipality", Do: schedule("cif-2023-05", func(c *activity.Schedule) { c.Municipality = "atlantis" }), Kind: domain.Invalid, Text: "not a municipality"},
+		{Name: "three invalid fields, reported together", Do: schedule("cif-2023-05", func(c *activity.Schedule) {
 			c.End, c.Channel, c.Municipality = "2023-05-09", "phone", "atlantis"
 		}), Kind: domain.Invalid, Text: "3 fields are invalid: channel: only a consultation has a channel; end: 2023-05-09 is before the start"},
-		{Name: "an unknown organiser", Do: schedule("cif-2023-05", func(c *activity.Scheduled) { c.Organisers = []string{"nobody"} }), Kind: domain.Invalid, Text: "not an organisation"},
-		{Name: "an unknown project", Do: schedule("cif-2023-05", func(c *activity.Scheduled) { c.Project = "nothing" }), Kind: domain.Invalid, Text: `"nothing" is not a project`},
+		{Name: "an unknown organiser", Do: schedule("cif-2023-05", func(c *activity.Schedule) { c.Organisers = []string{"nobody"} }), Kind: domain.Invalid, Text: "not an organisation"},
+		{Name: "an organiser ID no stream can have is bad input, not an internal error", Do: schedule("cif-2023-05", func(c *activity.Schedule) { c.Organisers = []string{"no body"} }),
+			Kind: domain.Invalid, Text: `organisers[0]: "no body" is not an organisation ID`},
+		{Name: "an unknown project", Do: schedule("cif-2023-05", func(c *activity.Schedule) { c.Project = "nothing" }), Kind: domain.Invalid, Text: `"nothing" is not a project`},
 		{Name: "an analyst may not", Do: do(func(ctx context.Context, s *activity.Service) error {
-			_, err := s.Schedule(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}, Now: now}, activity.Scheduled{ID: "x"})
+			_, err := s.Schedule(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}, Now: now}, activity.Schedule{ID: "x"})
 			return err
 		}), Kind: domain.Forbidden},
-		{Name: "indicators without a project", Do: schedule("cif-2023-05", func(c *activity.Scheduled) {
+		{Name: "indicators without a project", Do: schedule("cif-2023-05", func(c *activity.Schedule) {
 			c.Indicators = []activity.IndicatorLink{{Indicator: "local-gov-trained"}}
 		}), Kind: domain.Invalid, Text: "indicators: an activity counts towards indicators of the project it serves"},
-		{Name: "an indicator the project lacks", Do: schedule("cif-2023-05", func(c *activity.Scheduled) {
+		{Name: "an indicator the project lacks", Do: schedule("cif-2023-05", func(c *activity.Schedule) {
 			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "trees-planted"}}
 		}), Kind: domain.Invalid, Text: `indicators[0].indicator: project heks-eper-2022 has no indicator "trees-planted"`},
-		{Name: "an indicator that is not a count", Do: schedule("cif-2023-05", func(c *activity.Scheduled) {
+		{Name: "an indicator that is not a count", Do: schedule("cif-2023-05", func(c *activity.Schedule) {
 			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "satisfaction"}}
 		}), Kind: domain.Invalid, Text: "only a count"},
-		{Name: "a link by an unknown sector", Do: schedule("cif-2023-05", func(c *activity.Scheduled) {
+		{Name: "a link by an unknown sector", Do: schedule("cif-2023-05", func(c *activity.Schedule) {
 			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "local-gov-trained", Sector: "government"}}
 		}), Kind: domain.Invalid, Text: `indicators[0].sector: "government" is not a sector`},
-		{Name: "links that count the same attendees twice", Do: schedule("cif-2023-05", func(c *activity.Scheduled) {
+		{Name: "links that count the same attendees twice", Do: schedule("cif-2023-05", func(c *activity.Schedule) {
 			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "local-gov-trained", Sector: "local_government"}, {Indicator: "local-gov-trained", Sex: "female"}}
 		}), Kind: domain.Invalid, Text: `indicators[1]: counts some of the attendees indicators[0] counts already`},
-		{Name: "schedule", Then: []string{"activity.scheduled"}, Do: schedule("cif-2023-05", func(c *activity.Scheduled) {
+		{Name: "schedule", Then: []string{"activity.scheduled"}, Do: schedule("cif-2023-05", func(c *activity.Schedule) {
 			c.Project, c.Indicators = "heks-eper-2022", []activity.IndicatorLink{{Indicator: "local-gov-trained", Sector: "local_government"}}
 		})},
 		{Name: "the hub of another region may not schedule here", Do: do(func(ctx context.Context, s *activity.Service) error {
-			cmd := activity.Scheduled{ID: "imereti-hub-1", Type: activity.Forum, Title: domain.LocalizedText{Ka: "ფორუმი", En: "Forum"},
+			cmd := activity.Schedule{ID: "imereti-hub-1", Type: activity.Forum, Title: domain.LocalizedText{Ka: "ფორუმი", En: "Forum"},
 				Organisers: []string{cif}, Municipality: "marneuli", Start: "2023-05-20", End: "2023-05-20"}
 			_, err := s.Schedule(ctx, hub("imereti"), cmd)
 			return err
 		}), Kind: domain.Forbidden, Text: "in kvemo-kartli is not allowed for the hub of imereti"},
 		{Name: "nor record what another region's activity did", Do: do(func(ctx context.Context, s *activity.Service) error {
-			_, err := s.Cancel(ctx, hub("imereti"), activity.Cancelled{ID: "cif-2023-05", Reason: "mine now"})
+			_, err := s.Cancel(ctx, hub("imereti"), activity.Cancel{ID: "cif-2023-05", Reason: "mine now"})
 			return err
 		}), Kind: domain.Forbidden, Text: "changing activity cif-2023-05 in kvemo-kartli"},
 		{Name: "the region's own hub schedules", Then: []string{"activity.scheduled"}, Do: do(func(ctx context.Context, s *activity.Service) error {
-			cmd := activity.Scheduled{ID: "cif-forum-2023", Type: activity.Forum, Title: domain.LocalizedText{Ka: "ფორუმი", En: "Forum"},
+			cmd := activity.Schedule{ID: "cif-forum-2023", Type: activity.Forum, Title: domain.LocalizedText{Ka: "ფორუმი", En: "Forum"},
 				Organisers: []string{cif}, Municipality: "marneuli", Start: "2023-05-20", End: "2023-05-20"}
 			_, err := s.Schedule(ctx, hub("kvemo-kartli"), cmd)
 			return err
 		})},
 		{Name: "and records it held", Then: []string{"activity.held"}, Do: do(func(ctx context.Context, s *activity.Service) error {
-			_, err := s.RecordHeld(ctx, hub("kvemo-kartli"), activity.Held{ID: "cif-forum-2023", Attendance: attendance(30, 18, 12, 9)})
+			_, err := s.RecordHeld(ctx, hub("kvemo-kartli"), activity.Hold{ID: "cif-forum-2023", Attendance: attendance(30, 18, 12, 9)})
 			return err
 		})},
-		{Name: "schedule twice", Do: schedule("cif-2023-05", func(*activity.Scheduled) {}), Kind: domain.Conflict, Text: "exists already"},
-		{Name: "a later one", Then: []string{"activity.scheduled"}, Do: schedule("cif-2023-07", func(c *activity.Scheduled) { c.Start, c.End = "2023-07-01", "2023-07-01" })},
+		{Name: "schedule twice", Do: schedule("cif-2023-05", func(*activity.Schedule) {}), Kind: domain.Conflict, Text: "exists already"},
+		{Name: "a later one", Then: []string{"activity.scheduled"}, Do: schedule("cif-2023-07", func(c *activity.Schedule) { c.Start, c.End = "2023-07-01", "2023-07-01" })},
 		{Name: "held before it begins", Do: held("cif-2023-07", attendance(20, 12, 8, 5)), Kind: domain.Conflict, Text: "cannot have been held yet"},
 		{Name: "groups that do not add up", Do: held("cif-2023-05", attendance(20, 12, 7, 5)), Kind: domain.Invalid, Text: "attendance.groups: the counts add up to 19, not the total 20"},
 		{Name: "a negative total", Do: held("cif-2023-05", activity.Attendance{Total: -1}), Kind: domain.Invalid, Text: "attendance.total: -1 is negative"},
@@ -164,19 +166,19 @@ func TestActivities(t *testing.T) {
 		{Name: "a correction without a reason", Do: correct(attendance(22, 13, 9, 6), ""), Kind: domain.Invalid, Text: "reason"},
 		{Name: "a correction", Then: []string{"activity.attendance_corrected"}, Do: correct(attendance(22, 13, 9, 6), "a second sign-in sheet")},
 		{Name: "reschedule", Then: []string{"activity.rescheduled"}, Do: do(func(ctx context.Context, s *activity.Service) error {
-			_, err := s.Reschedule(ctx, admin, activity.Rescheduled{ID: "cif-2023-07", Start: "2023-07-08", End: "2023-07-08", Reason: "the hall was taken"})
+			_, err := s.Reschedule(ctx, admin, activity.Reschedule{ID: "cif-2023-07", Start: "2023-07-08", End: "2023-07-08", Reason: "the hall was taken"})
 			return err
 		})},
 		{Name: "reschedule one held", Do: do(func(ctx context.Context, s *activity.Service) error {
-			_, err := s.Reschedule(ctx, admin, activity.Rescheduled{ID: "cif-2023-05", Start: "2023-05-12", End: "2023-05-12"})
+			_, err := s.Reschedule(ctx, admin, activity.Reschedule{ID: "cif-2023-05", Start: "2023-05-12", End: "2023-05-12"})
 			return err
 		}), Kind: domain.Conflict, Text: "cannot be rescheduled"},
 		{Name: "cancel", Then: []string{"activity.cancelled"}, Do: do(func(ctx context.Context, s *activity.Service) error {
-			_, err := s.Cancel(ctx, admin, activity.Cancelled{ID: "cif-2023-07", Reason: "the trainer fell ill"})
+			_, err := s.Cancel(ctx, admin, activity.Cancel{ID: "cif-2023-07", Reason: "the trainer fell ill"})
 			return err
 		})},
 		{Name: "an attendance for one cancelled", Do: do(func(ctx context.Context, s *activity.Service) error {
-			_, err := s.CorrectAttendance(ctx, admin, activity.AttendanceCorrected{ID: "cif-2023-07", Attendance: attendance(20, 12, 8, 5), Reason: "r"})
+			_, err := s.CorrectAttendance(ctx, admin, activity.CorrectAttendance{ID: "cif-2023-07", Attendance: attendance(20, 12, 8, 5), Reason: "r"})
 			return err
 		}), Kind: domain.Conflict, Text: "only a held activity"},
 	})

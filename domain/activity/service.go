@@ -13,11 +13,15 @@ import (
 )
 
 // Service handles the activity commands. Each checks the actor's role,
-// then the input (Invalid, naming the field), then decides on the
-// activity's own events. Admins and the system record any activity; a
-// hub's key only those in its own region, judged by the region recorded
-// in the activity's own scheduling event (or, when scheduling, the
-// municipality's in the registry).
+// then the input (Invalid, naming every invalid field at once), then lets
+// the activity decide on its own events (Activity's verb methods) through
+// domain.Handle: NotFound for an unknown activity, Conflict when its state
+// forbids the command or the stream moved on meanwhile. A command that
+// would change nothing writes nothing. Admins and the system record any
+// activity; a hub's key only those in its own region, judged by the region
+// recorded in the activity's own scheduling event (or, when scheduling,
+// the municipality's in the registry). "Today" is meta.Now's day in
+// Tbilisi.
 type Service struct {
 	Repo *domain.Repository
 }
@@ -33,14 +37,16 @@ func inRegion(meta domain.Meta, action, region string) error {
 	return nil
 }
 
-// Schedule plans an activity. Region is taken from the municipality.
-func (s *Service) Schedule(ctx context.Context, meta domain.Meta, cmd Scheduled) (eventstore.AppendResult, error) {
+// Schedule plans an activity, in the region of its municipality. Roles:
+// admin, system, hub (in that region). The organisers, the municipality
+// and the project must be in the registry and the project's indicators
+// counts (Invalid); an ID taken already is a Conflict.
+func (s *Service) Schedule(ctx context.Context, meta domain.Meta, cmd Schedule) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("schedule an activity", recorders...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	// Every field is checked, and every problem reported at once.
 	var p domain.Problems
-	p.Add(domain.CheckCode("id", cmd.ID, "cif-training-2023-05"))
+	p.Add(checkID(cmd.ID))
 	switch {
 	case !slices.Contains(Types, cmd.Type):
 		p.Add(invalid("type", "%q is not an activity type", cmd.Type))
@@ -83,172 +89,183 @@ func (s *Service) Schedule(ctx context.Context, meta domain.Meta, cmd Scheduled)
 	if err := p.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	cmd.Region = m.Region()
-	if err := inRegion(meta, "scheduling an activity", cmd.Region); err != nil {
+	// A hub's right is judged on the municipality's region, known only
+	// now; it comes before the project's checks, so a hub elsewhere is
+	// told it may not schedule here whatever the project.
+	region := m.Region()
+	if err := inRegion(meta, "scheduling an activity", region); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	if err := s.checkProject(ctx, cmd); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.on(ctx, meta, cmd.ID, true, func(a *Activity) ([]domain.Event, error) {
-		if a.id != "" {
-			return nil, domain.Errorf(domain.Conflict, "activity %s exists already", a.id)
-		}
-		return []domain.Event{cmd}, nil
-	})
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: Stream(cmd.ID), What: "activity " + cmd.ID, Creates: true},
+		func(a *Activity) ([]domain.Event, error) { return a.Schedule(cmd, region) })
 }
 
-// Reschedule moves a scheduled activity.
-func (s *Service) Reschedule(ctx context.Context, meta domain.Meta, cmd Rescheduled) (eventstore.AppendResult, error) {
+// Reschedule moves a scheduled activity to other days. Roles: admin,
+// system, hub (in the activity's region). A held or cancelled activity is
+// a Conflict; the same days again change nothing.
+func (s *Service) Reschedule(ctx context.Context, meta domain.Meta, cmd Reschedule) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("reschedule an activity", recorders...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := domain.CheckPeriod("start", cmd.Start, "end", cmd.End); err != nil {
+	var p domain.Problems
+	p.Add(checkID(cmd.ID))
+	p.Add(domain.CheckPeriod("start", cmd.Start, "end", cmd.End))
+	if err := p.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	cmd.Reason = strings.TrimSpace(cmd.Reason)
-	return s.on(ctx, meta, cmd.ID, false, func(a *Activity) ([]domain.Event, error) {
-		if a.status != StatusScheduled {
-			return nil, domain.Errorf(domain.Conflict, "activity %s is %s and cannot be rescheduled", a.id, a.status)
-		}
-		if a.start == cmd.Start && a.end == cmd.End {
-			return nil, nil
-		}
-		return []domain.Event{cmd}, nil
-	})
+	return s.change(ctx, meta, cmd.ID, func(a *Activity) ([]domain.Event, error) { return a.Reschedule(cmd) })
 }
 
-// Cancel calls off a scheduled activity, with the reason.
-func (s *Service) Cancel(ctx context.Context, meta domain.Meta, cmd Cancelled) (eventstore.AppendResult, error) {
+// Cancel calls off a scheduled activity, with the reason. Roles: admin,
+// system, hub (in the activity's region). A held or cancelled activity is
+// a Conflict.
+func (s *Service) Cancel(ctx context.Context, meta domain.Meta, cmd Cancel) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("cancel an activity", recorders...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
+	var p domain.Problems
+	p.Add(checkID(cmd.ID))
 	cmd.Reason = strings.TrimSpace(cmd.Reason)
 	if cmd.Reason == "" {
-		return eventstore.AppendResult{}, invalid("reason", "required")
+		p.Add(invalid("reason", "required"))
 	}
-	return s.on(ctx, meta, cmd.ID, false, func(a *Activity) ([]domain.Event, error) {
-		if a.status != StatusScheduled {
-			return nil, domain.Errorf(domain.Conflict, "activity %s is %s and cannot be cancelled", a.id, a.status)
-		}
-		return []domain.Event{cmd}, nil
-	})
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.change(ctx, meta, cmd.ID, func(a *Activity) ([]domain.Event, error) { return a.Cancel(cmd) })
 }
 
 // RecordHeld records that a scheduled activity took place, with its
-// attendance, once its first day has come.
-func (s *Service) RecordHeld(ctx context.Context, meta domain.Meta, cmd Held) (eventstore.AppendResult, error) {
+// attendance, once its first day has come. Roles: admin, system, hub (in
+// the activity's region). The organisations named as taking part must be
+// in the registry (Invalid); an activity held or cancelled already, or
+// whose first day is still to come, is a Conflict.
+func (s *Service) RecordHeld(ctx context.Context, meta domain.Meta, cmd Hold) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("record an activity held", recorders...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := cmd.Attendance.Validate(); err != nil {
+	var p domain.Problems
+	p.Add(checkID(cmd.ID))
+	p.Add(cmd.Attendance.Validate())
+	if err := s.checkOrganisations(ctx, cmd.Attendance, &p); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := s.checkOrganisations(ctx, cmd.Attendance); err != nil {
+	if err := p.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.on(ctx, meta, cmd.ID, false, func(a *Activity) ([]domain.Event, error) {
-		switch {
-		case a.status != StatusScheduled:
-			return nil, domain.Errorf(domain.Conflict, "activity %s is %s", a.id, a.status)
-		case a.start > meta.Today():
-			return nil, domain.Errorf(domain.Conflict, "activity %s begins on %s: it cannot have been held yet", a.id, a.start)
-		}
-		return []domain.Event{cmd}, nil
-	})
+	return s.change(ctx, meta, cmd.ID, func(a *Activity) ([]domain.Event, error) { return a.Hold(cmd, meta.Today()) })
 }
 
 // CorrectAttendance corrects a held activity's attendance, with the
-// reason.
-func (s *Service) CorrectAttendance(ctx context.Context, meta domain.Meta, cmd AttendanceCorrected) (eventstore.AppendResult, error) {
+// reason. Roles: admin, system, hub (in the activity's region). An
+// activity not held is a Conflict.
+func (s *Service) CorrectAttendance(ctx context.Context, meta domain.Meta, cmd CorrectAttendance) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("correct an attendance", recorders...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := cmd.Attendance.Validate(); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	if err := s.checkOrganisations(ctx, cmd.Attendance); err != nil {
-		return eventstore.AppendResult{}, err
-	}
+	var p domain.Problems
+	p.Add(checkID(cmd.ID))
+	p.Add(cmd.Attendance.Validate())
 	cmd.Reason = strings.TrimSpace(cmd.Reason)
 	if cmd.Reason == "" {
-		return eventstore.AppendResult{}, invalid("reason", "required: why the figures change")
+		p.Add(invalid("reason", "required: why the figures change"))
 	}
-	return s.on(ctx, meta, cmd.ID, false, func(a *Activity) ([]domain.Event, error) {
-		if a.status != StatusHeld {
-			return nil, domain.Errorf(domain.Conflict, "activity %s is %s: only a held activity has an attendance", a.id, a.status)
-		}
-		return []domain.Event{cmd}, nil
-	})
+	if err := s.checkOrganisations(ctx, cmd.Attendance, &p); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.change(ctx, meta, cmd.ID, func(a *Activity) ([]domain.Event, error) { return a.CorrectAttendance(cmd) })
 }
 
+// checkID checks an activity's ID, a code.
+func checkID(id string) error { return domain.CheckCode("id", id, "cif-training-2023-05") }
+
 // checkProject checks the project an activity serves, and that each
-// indicator it counts towards is one of the project's counts.
-func (s *Service) checkProject(ctx context.Context, cmd Scheduled) error {
+// indicator it counts towards is one of the project's counts, reporting
+// every link that is not at once.
+func (s *Service) checkProject(ctx context.Context, cmd Schedule) error {
 	if cmd.Project == "" {
 		if len(cmd.Indicators) > 0 {
 			return invalid("indicators", "an activity counts towards indicators of the project it serves: give the project")
 		}
 		return nil
 	}
-	var p project.Project
-	if _, err := s.Repo.Load(ctx, project.Stream(cmd.Project), &p); err != nil {
+	var pr project.Project
+	if _, err := s.Repo.Load(ctx, project.Stream(cmd.Project), &pr); err != nil {
 		return err
 	}
-	if p.ID() == "" {
+	if pr.ID() == "" {
 		return invalid("project", "%q is not a project", cmd.Project)
 	}
+	var p domain.Problems
+links:
 	for i, l := range cmd.Indicators {
 		field := fmt.Sprintf("indicators[%d]", i)
-		ind, ok := p.Indicator(l.Indicator)
+		ind, ok := pr.Indicator(l.Indicator)
 		switch {
 		case !ok:
-			return invalid(field+".indicator", "project %s has no indicator %q", cmd.Project, l.Indicator)
+			p.Add(invalid(field+".indicator", "project %s has no indicator %q", cmd.Project, l.Indicator))
+			continue
 		case ind.Unit != project.Count:
-			return invalid(field+".indicator", "%q is measured in %s: only a count can add up attendees", l.Indicator, ind.Unit)
+			p.Add(invalid(field+".indicator", "%q is measured in %s: only a count can add up attendees", l.Indicator, ind.Unit))
+			continue
 		case l.Sector != "" && !slices.Contains(Sectors, l.Sector):
-			return invalid(field+".sector", "%q is not a sector (%s)", l.Sector, strings.Join(Sectors, ", "))
+			p.Add(invalid(field+".sector", "%q is not a sector (%s)", l.Sector, strings.Join(Sectors, ", ")))
+			continue
 		case l.Sex != "" && !slices.Contains(Sexes, l.Sex):
-			return invalid(field+".sex", "%q is not a category (%s)", l.Sex, strings.Join(Sexes, ", "))
+			p.Add(invalid(field+".sex", "%q is not a category (%s)", l.Sex, strings.Join(Sexes, ", ")))
+			continue
 		}
 		for j, m := range cmd.Indicators[:i] {
 			if m.Indicator == l.Indicator && !disjoint(l.Sector, m.Sector) && !disjoint(l.Sex, m.Sex) {
-				return invalid(field, "counts some of the attendees indicators[%d] counts already towards %q", j, l.Indicator)
+				p.Add(invalid(field, "counts some of the attendees indicators[%d] counts already towards %q", j, l.Indicator))
+				continue links
 			}
 		}
 	}
-	return nil
+	return p.Err()
 }
 
 // disjoint reports whether two categories of a link (sector or sex) can
 // never count the same attendee: both are given and differ.
 func disjoint(a, b string) bool { return a != "" && b != "" && a != b }
 
-// checkOrganisations checks that the organisations named as taking part
-// are in the registry.
-func (s *Service) checkOrganisations(ctx context.Context, at Attendance) error {
+// checkOrganisations adds to p each organisation named as taking part
+// that is not in the registry; it returns only what keeps it from
+// looking. It looks only once the rest of the input is well-formed (p
+// holds nothing): lookups cost reads, and an ID the store cannot name
+// fails as an internal error, which must not hide the caller's typing
+// errors.
+func (s *Service) checkOrganisations(ctx context.Context, at Attendance, p *domain.Problems) error {
+	if p.Err() != nil {
+		return nil
+	}
 	for i, id := range at.Organisations {
 		var o registry.Organisation
 		if _, err := s.Repo.Load(ctx, registry.OrganisationStream(id), &o); err != nil {
 			return err
 		}
 		if o.ID() == "" {
-			return invalid(fmt.Sprintf("attendance.organisations[%d]", i), "%q is not an organisation in the registry", id)
+			p.Add(invalid(fmt.Sprintf("attendance.organisations[%d]", i), "%q is not an organisation in the registry", id))
 		}
 	}
 	return nil
 }
 
-func (s *Service) on(ctx context.Context, meta domain.Meta, id string, scheduling bool, decide func(*Activity) ([]domain.Event, error)) (eventstore.AppendResult, error) {
-	if err := domain.CheckCode("id", id, "cif-training-2023-05"); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: Stream(id), What: "activity " + id, Creates: scheduling},
+// change runs decide on the activity id through domain.Handle, after
+// refusing a hub outside the region the activity was scheduled in: the
+// activity must exist, since only its own events say where it is.
+func (s *Service) change(ctx context.Context, meta domain.Meta, id string, decide func(*Activity) ([]domain.Event, error)) (eventstore.AppendResult, error) {
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: Stream(id), What: "activity " + id},
 		func(a *Activity) ([]domain.Event, error) {
-			if !scheduling {
-				if err := inRegion(meta, "changing activity "+id, a.region); err != nil {
-					return nil, err
-				}
+			if err := inRegion(meta, "changing activity "+id, a.region); err != nil {
+				return nil, err
 			}
 			return decide(a)
 		})

@@ -12,17 +12,6 @@ import (
 	"github.com/civicledger/civicledger/domain"
 )
 
-// RegisterEvents adds the network events to types.
-func RegisterEvents(types *domain.Types) {
-	domain.Register[Formed](types)
-	domain.Register[MemberJoined](types)
-	domain.Register[MemberRoleChanged](types)
-	domain.Register[MemberSuspended](types)
-	domain.Register[MemberReinstated](types)
-	domain.Register[MemberLeft](types)
-	declareEvents(types)
-}
-
 // Stream is the stream of the network with ID id.
 func Stream(id string) string { return "network-" + id }
 
@@ -60,75 +49,6 @@ var roles = []Role{Lead, Member, Partner, Donor, RegionalHub}
 // in Tbilisi.
 const DateLayout = domain.DateLayout
 
-// Formed: a network was set up.
-type Formed struct {
-	ID   string               `json:"id"`
-	Kind Kind                 `json:"kind"`
-	Name domain.LocalizedText `json:"name"`
-	// On is the day the network began.
-	On string `json:"on"`
-}
-
-// EventType implements domain.Event.
-func (Formed) EventType() string { return "network.formed" }
-
-// MemberJoined: an organisation joined, from On, in a role (and, for a
-// regional hub, for a region).
-type MemberJoined struct {
-	Network      string `json:"network"`
-	Organisation string `json:"organisation"`
-	Role         Role   `json:"role"`
-	Region       string `json:"region,omitempty"`
-	On           string `json:"on"`
-}
-
-// EventType implements domain.Event.
-func (MemberJoined) EventType() string { return "network.member_joined" }
-
-// MemberRoleChanged: a member's role (or hub region) changed from On.
-type MemberRoleChanged struct {
-	Network      string `json:"network"`
-	Organisation string `json:"organisation"`
-	Role         Role   `json:"role"`
-	Region       string `json:"region,omitempty"`
-	On           string `json:"on"`
-}
-
-// EventType implements domain.Event.
-func (MemberRoleChanged) EventType() string { return "network.member_role_changed" }
-
-// MemberSuspended: a member's membership was suspended from On.
-type MemberSuspended struct {
-	Network      string `json:"network"`
-	Organisation string `json:"organisation"`
-	On           string `json:"on"`
-	Reason       string `json:"reason"`
-}
-
-// EventType implements domain.Event.
-func (MemberSuspended) EventType() string { return "network.member_suspended" }
-
-// MemberReinstated: a suspended member is a member again from On.
-type MemberReinstated struct {
-	Network      string `json:"network"`
-	Organisation string `json:"organisation"`
-	On           string `json:"on"`
-}
-
-// EventType implements domain.Event.
-func (MemberReinstated) EventType() string { return "network.member_reinstated" }
-
-// MemberLeft: a member left, its last day being the day before On.
-type MemberLeft struct {
-	Network      string `json:"network"`
-	Organisation string `json:"organisation"`
-	On           string `json:"on"`
-	Reason       string `json:"reason,omitempty"`
-}
-
-// EventType implements domain.Event.
-func (MemberLeft) EventType() string { return "network.member_left" }
-
 // Status is where a membership stands on a day.
 type Status string
 
@@ -157,6 +77,10 @@ type change struct {
 
 // Network is a network with every membership change. Its zero value is a
 // network not formed yet.
+//
+// Its verb methods (Form, Join, ChangeRole, Suspend, Reinstate, Leave)
+// decide on the network's own state alone: Service checks the actor and
+// the input first, and saves what they decide.
 type Network struct {
 	id      string
 	kind    Kind
@@ -251,12 +175,14 @@ func (n *Network) membersAfter(counts func(on string) bool) map[string]*Membersh
 	return out
 }
 
-// form decides the forming of a network.
-func (n *Network) form(e Formed) ([]domain.Event, error) {
+// Form decides the forming of a network whose input is checked already.
+// An ID taken already is a Conflict, so that a retried command does not
+// set up a second network.
+func (n *Network) Form(cmd Form) ([]domain.Event, error) {
 	if n.id != "" {
 		return nil, domain.Errorf(domain.Conflict, "network %s exists already", n.id)
 	}
-	return []domain.Event{e}, nil
+	return []domain.Event{Formed{ID: cmd.ID, Kind: cmd.Kind, Name: cmd.Name, On: cmd.On}}, nil
 }
 
 // checkDay checks that a change of member on day may be recorded: not
@@ -274,36 +200,40 @@ func (n *Network) checkDay(member, day, today string) error {
 	return nil
 }
 
-// join decides an organisation's joining.
-func (n *Network) join(e MemberJoined, today string) ([]domain.Event, error) {
-	if _, ok := n.now[e.Organisation]; ok {
-		return nil, domain.Errorf(domain.Conflict, "%s is a member of %s already", e.Organisation, n.id)
+// Join decides an organisation's joining on a day up to today
+// (YYYY-MM-DD, in Tbilisi). A member joins once: a second membership at
+// the same time would make "who was a member on a day" ambiguous.
+func (n *Network) Join(cmd Join, today string) ([]domain.Event, error) {
+	if _, ok := n.now[cmd.Organisation]; ok {
+		return nil, domain.Errorf(domain.Conflict, "%s is a member of %s already", cmd.Organisation, n.id)
 	}
-	if err := n.checkDay(e.Organisation, e.On, today); err != nil {
+	if err := n.checkDay(cmd.Organisation, cmd.On, today); err != nil {
 		return nil, err
 	}
-	if err := n.checkRole(e.Organisation, e.Role, e.Region); err != nil {
+	if err := n.checkRole(cmd.Organisation, cmd.Role, cmd.Region); err != nil {
 		return nil, err
 	}
-	return []domain.Event{e}, nil
+	return []domain.Event{MemberJoined{Network: cmd.Network, Organisation: cmd.Organisation, Role: cmd.Role, Region: cmd.Region, On: cmd.On}}, nil
 }
 
-// changeRole decides a change of a member's role.
-func (n *Network) changeRole(e MemberRoleChanged, today string) ([]domain.Event, error) {
-	m, ok := n.now[e.Organisation]
+// ChangeRole decides a change of a member's role or hub region on a day
+// up to today. The same role and region again are no change, whatever
+// the day.
+func (n *Network) ChangeRole(cmd ChangeRole, today string) ([]domain.Event, error) {
+	m, ok := n.now[cmd.Organisation]
 	if !ok {
-		return nil, domain.Errorf(domain.NotFound, "%s is not a member of %s", e.Organisation, n.id)
+		return nil, domain.Errorf(domain.NotFound, "%s is not a member of %s", cmd.Organisation, n.id)
 	}
-	if m.Role == e.Role && m.Region == e.Region {
+	if m.Role == cmd.Role && m.Region == cmd.Region {
 		return nil, nil
 	}
-	if err := n.checkDay(e.Organisation, e.On, today); err != nil {
+	if err := n.checkDay(cmd.Organisation, cmd.On, today); err != nil {
 		return nil, err
 	}
-	if err := n.checkRole(e.Organisation, e.Role, e.Region); err != nil {
+	if err := n.checkRole(cmd.Organisation, cmd.Role, cmd.Region); err != nil {
 		return nil, err
 	}
-	return []domain.Event{e}, nil
+	return []domain.Event{MemberRoleChanged{Network: cmd.Network, Organisation: cmd.Organisation, Role: cmd.Role, Region: cmd.Region, On: cmd.On}}, nil
 }
 
 // checkRole checks a role for member: a regional hub names its region;
@@ -327,46 +257,53 @@ func (n *Network) checkRole(member string, role Role, region string) error {
 	return nil
 }
 
-// suspend, reinstate and leave decide the other changes of a membership.
-func (n *Network) suspend(e MemberSuspended, today string) ([]domain.Event, error) {
-	m, ok := n.now[e.Organisation]
+// Suspend decides the suspension of an active member on a day up to
+// today; one suspended already is a Conflict, so that the suspension in
+// force keeps the day it began.
+func (n *Network) Suspend(cmd Suspend, today string) ([]domain.Event, error) {
+	m, ok := n.now[cmd.Organisation]
 	switch {
 	case !ok:
-		return nil, domain.Errorf(domain.NotFound, "%s is not a member of %s", e.Organisation, n.id)
+		return nil, domain.Errorf(domain.NotFound, "%s is not a member of %s", cmd.Organisation, n.id)
 	case m.Status == Suspended:
-		return nil, domain.Errorf(domain.Conflict, "%s is suspended already", e.Organisation)
+		return nil, domain.Errorf(domain.Conflict, "%s is suspended already", cmd.Organisation)
 	}
-	if err := n.checkDay(e.Organisation, e.On, today); err != nil {
+	if err := n.checkDay(cmd.Organisation, cmd.On, today); err != nil {
 		return nil, err
 	}
-	return []domain.Event{e}, nil
+	return []domain.Event{MemberSuspended{Network: cmd.Network, Organisation: cmd.Organisation, On: cmd.On, Reason: cmd.Reason}}, nil
 }
 
-func (n *Network) reinstate(e MemberReinstated, today string) ([]domain.Event, error) {
-	m, ok := n.now[e.Organisation]
+// Reinstate decides the end of a member's suspension on a day up to
+// today; only a suspended member can be reinstated.
+func (n *Network) Reinstate(cmd Reinstate, today string) ([]domain.Event, error) {
+	m, ok := n.now[cmd.Organisation]
 	switch {
 	case !ok:
-		return nil, domain.Errorf(domain.NotFound, "%s is not a member of %s", e.Organisation, n.id)
+		return nil, domain.Errorf(domain.NotFound, "%s is not a member of %s", cmd.Organisation, n.id)
 	case m.Status != Suspended:
-		return nil, domain.Errorf(domain.Conflict, "%s is not suspended", e.Organisation)
+		return nil, domain.Errorf(domain.Conflict, "%s is not suspended", cmd.Organisation)
 	}
-	if err := n.checkDay(e.Organisation, e.On, today); err != nil {
+	if err := n.checkDay(cmd.Organisation, cmd.On, today); err != nil {
 		return nil, err
 	}
-	return []domain.Event{e}, nil
+	return []domain.Event{MemberReinstated{Network: cmd.Network, Organisation: cmd.Organisation, On: cmd.On}}, nil
 }
 
-func (n *Network) leave(e MemberLeft, today string) ([]domain.Event, error) {
-	if _, ok := n.now[e.Organisation]; !ok {
-		return nil, domain.Errorf(domain.NotFound, "%s is not a member of %s", e.Organisation, n.id)
+// Leave decides a member's leaving on a day up to today. A membership
+// lasts a day at least, so that every membership shows in the history of
+// some day.
+func (n *Network) Leave(cmd Leave, today string) ([]domain.Event, error) {
+	if _, ok := n.now[cmd.Organisation]; !ok {
+		return nil, domain.Errorf(domain.NotFound, "%s is not a member of %s", cmd.Organisation, n.id)
 	}
-	if e.On <= n.now[e.Organisation].Since {
-		return nil, invalid("on", "a membership that began on %s cannot end on %s: it must last a day at least", n.now[e.Organisation].Since, e.On)
+	if cmd.On <= n.now[cmd.Organisation].Since {
+		return nil, invalid("on", "a membership that began on %s cannot end on %s: it must last a day at least", n.now[cmd.Organisation].Since, cmd.On)
 	}
-	if err := n.checkDay(e.Organisation, e.On, today); err != nil {
+	if err := n.checkDay(cmd.Organisation, cmd.On, today); err != nil {
 		return nil, err
 	}
-	return []domain.Event{e}, nil
+	return []domain.Event{MemberLeft{Network: cmd.Network, Organisation: cmd.Organisation, On: cmd.On, Reason: cmd.Reason}}, nil
 }
 
 var invalid = domain.InvalidField

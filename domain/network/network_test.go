@@ -59,7 +59,7 @@ func run(t *testing.T, svc *network.Service, steps []step) {
 
 func join(id, role, region, on string) func(context.Context, *network.Service) error {
 	return func(ctx context.Context, s *network.Service) error {
-		_, err := s.Join(ctx, asAdmin(), network.MembershipChange{Network: "cssige", Organisation: id, Role: network.Role(role), Region: region, On: on})
+		_, err := s.Join(ctx, asAdmin(), network.Join{Network: "cssige", Organisation: id, Role: network.Role(role), Region: region, On: on})
 		return err
 	}
 }
@@ -67,23 +67,22 @@ func join(id, role, region, on string) func(context.Context, *network.Service) e
 func TestMembershipsOnADay(t *testing.T) {
 	svc := newService(t)
 	form := func(ctx context.Context, s *network.Service) error {
-		_, err := s.FormNetwork(ctx, asAdmin(), network.FormNetwork{ID: "cssige", Kind: network.Consortium,
+		_, err := s.FormNetwork(ctx, asAdmin(), network.Form{ID: "cssige", Kind: network.Consortium,
 			Name: domain.LocalizedText{Ka: "საქართველოს სამოქალაქო საზოგადოების მდგრადობის ინიციატივა", En: "Georgian Civil Society Sustainability Initiative"}, On: "2021-01-01"})
 		return err
 	}
 	member := func(op string, id, role, region, on, reason string) func(context.Context, *network.Service) error {
 		return func(ctx context.Context, s *network.Service) error {
-			cmd := network.MembershipChange{Network: "cssige", Organisation: id, Role: network.Role(role), Region: region, On: on, Reason: reason}
 			var err error
 			switch op {
 			case "role":
-				_, err = s.ChangeRole(ctx, asAdmin(), cmd)
+				_, err = s.ChangeRole(ctx, asAdmin(), network.ChangeRole{Network: "cssige", Organisation: id, Role: network.Role(role), Region: region, On: on})
 			case "suspend":
-				_, err = s.Suspend(ctx, asAdmin(), cmd)
+				_, err = s.Suspend(ctx, asAdmin(), network.Suspend{Network: "cssige", Organisation: id, On: on, Reason: reason})
 			case "reinstate":
-				_, err = s.Reinstate(ctx, asAdmin(), cmd)
+				_, err = s.Reinstate(ctx, asAdmin(), network.Reinstate{Network: "cssige", Organisation: id, On: on})
 			case "leave":
-				_, err = s.Leave(ctx, asAdmin(), cmd)
+				_, err = s.Leave(ctx, asAdmin(), network.Leave{Network: "cssige", Organisation: id, On: on, Reason: reason})
 			}
 			return err
 		}
@@ -94,11 +93,11 @@ func TestMembershipsOnADay(t *testing.T) {
 		{Name: "form twice", Do: form, Kind: domain.Conflict, Text: "exists already"},
 		{Name: "an analyst may not form one", Do: func(ctx context.Context, s *network.Service) error {
 			_, err := s.FormNetwork(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}, Now: now},
-				network.FormNetwork{ID: "other", Kind: network.Coalition, Name: domain.LocalizedText{Ka: "ა"}, On: "2021-01-01"})
+				network.Form{ID: "other", Kind: network.Coalition, Name: domain.LocalizedText{Ka: "ა"}, On: "2021-01-01"})
 			return err
 		}, Kind: domain.Forbidden},
 		{Name: "a kind of network that is not", Do: func(ctx context.Context, s *network.Service) error {
-			_, err := s.FormNetwork(ctx, asAdmin(), network.FormNetwork{ID: "other", Kind: "club", Name: domain.LocalizedText{Ka: "ა"}, On: "2021-01-01"})
+			_, err := s.FormNetwork(ctx, asAdmin(), network.Form{ID: "other", Kind: "club", Name: domain.LocalizedText{Ka: "ა"}, On: "2021-01-01"})
 			return err
 		}, Kind: domain.Invalid, Text: "kind"},
 		{Name: "lead", Then: []string{"network.member_joined"}, Do: join(kas, "lead", "", "2021-01-01")},

@@ -11,32 +11,30 @@ import (
 )
 
 // Service handles the network commands. Each checks the actor's role
-// (admins and the system manage networks), then the input (Invalid, naming
-// the field), then decides on the network's own events: NotFound for an
-// unknown network or member, Conflict when its state forbids the command.
-// "Today" is meta.Now's day in Tbilisi; a change may be dated in the past
-// (recorded after the fact) but not in the future.
+// (admins and the system manage networks), then the input (Invalid,
+// naming every invalid field at once), then lets the network decide on
+// its own events (Network's verb methods) through domain.Handle: NotFound
+// for an unknown network or member, Conflict when its state forbids the
+// command or the stream moved on meanwhile. A command that would change
+// nothing writes nothing. "Today" is meta.Now's day in Tbilisi; a change
+// may be dated in the past (recorded after the fact) but not in the
+// future.
 type Service struct {
 	Repo *domain.Repository
 }
 
 var managers = []domain.Role{domain.Admin, domain.System}
 
-// FormNetwork is the command that sets up a network.
-type FormNetwork struct {
-	// ID is the network's code: "cssige", "cssige-hubs".
-	ID   string
-	Kind Kind
-	Name domain.LocalizedText
-	On   string
-}
+// maxReason bounds a suspension's or a departure's reason, in characters:
+// a sentence or two for the history, not a report.
+const maxReason = 500
 
-// FormNetwork records a new network.
-func (s *Service) FormNetwork(ctx context.Context, meta domain.Meta, cmd FormNetwork) (eventstore.AppendResult, error) {
+// FormNetwork records a new network. Roles: admin, system. An ID taken
+// already is a Conflict.
+func (s *Service) FormNetwork(ctx context.Context, meta domain.Meta, cmd Form) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("form a network", managers...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	// Every field is checked, and every problem reported at once.
 	var p domain.Problems
 	p.Add(domain.CheckCode("id", cmd.ID, "cssige"))
 	if !slices.Contains([]Kind{Consortium, HubNetwork, Coalition}, cmd.Kind) {
@@ -50,118 +48,163 @@ func (s *Service) FormNetwork(ctx context.Context, meta domain.Meta, cmd FormNet
 	if err := p.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.on(ctx, meta, cmd.ID, true, func(n *Network) ([]domain.Event, error) {
-		return n.form(Formed{ID: cmd.ID, Kind: cmd.Kind, Name: cmd.Name, On: cmd.On})
-	})
+	return s.on(ctx, meta, cmd.ID, true, func(n *Network) ([]domain.Event, error) { return n.Form(cmd) })
 }
 
-// MembershipChange is the command for a change of one membership: which network,
-// which organisation, from which day; Role and Region for joining and role
-// changes, Reason for suspensions and departures.
-type MembershipChange struct {
-	Network      string
-	Organisation string
-	Role         Role
-	Region       string
-	On           string
-	Reason       string
-}
-
-// Join records that an organisation of the registry joined a network.
-func (s *Service) Join(ctx context.Context, meta domain.Meta, cmd MembershipChange) (eventstore.AppendResult, error) {
-	if err := s.check(ctx, meta, "add a member", &cmd, true); err != nil {
+// Join records that an organisation of the registry joined a network, in
+// a role. Roles: admin, system. A regional hub's region must be in the
+// registry (Invalid); a member joining again, or a second lead of a
+// consortium, is a Conflict.
+func (s *Service) Join(ctx context.Context, meta domain.Meta, cmd Join) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("add a member", managers...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) {
-		return n.join(MemberJoined{Network: cmd.Network, Organisation: cmd.Organisation, Role: cmd.Role, Region: cmd.Region, On: cmd.On}, meta.Today())
-	})
-}
-
-// ChangeRole records a member's new role (or hub region).
-func (s *Service) ChangeRole(ctx context.Context, meta domain.Meta, cmd MembershipChange) (eventstore.AppendResult, error) {
-	if err := s.check(ctx, meta, "change a member's role", &cmd, true); err != nil {
+	var p domain.Problems
+	cmd.Organisation = organisationID(cmd.Organisation)
+	checkMember(&p, cmd.Network, cmd.Organisation, cmd.On)
+	if cmd.Region != "" {
+		p.Add(domain.CheckCode("region", cmd.Region, "kvemo-kartli"))
+	}
+	if err := s.lookUp(ctx, &p, cmd.Organisation, cmd.Region); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) {
-		return n.changeRole(MemberRoleChanged{Network: cmd.Network, Organisation: cmd.Organisation, Role: cmd.Role, Region: cmd.Region, On: cmd.On}, meta.Today())
-	})
-}
-
-// Suspend records a suspension, with its reason.
-func (s *Service) Suspend(ctx context.Context, meta domain.Meta, cmd MembershipChange) (eventstore.AppendResult, error) {
-	if err := s.check(ctx, meta, "suspend a member", &cmd, false); err != nil {
+	if err := p.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if cmd.Reason == "" {
-		return eventstore.AppendResult{}, invalid("reason", "required")
-	}
-	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) {
-		return n.suspend(MemberSuspended{Network: cmd.Network, Organisation: cmd.Organisation, On: cmd.On, Reason: cmd.Reason}, meta.Today())
-	})
+	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) { return n.Join(cmd, meta.Today()) })
 }
 
-// Reinstate records the end of a suspension.
-func (s *Service) Reinstate(ctx context.Context, meta domain.Meta, cmd MembershipChange) (eventstore.AppendResult, error) {
-	if err := s.check(ctx, meta, "reinstate a member", &cmd, false); err != nil {
+// ChangeRole records a member's new role (or hub region). Roles: admin,
+// system. The same role and region again change nothing.
+func (s *Service) ChangeRole(ctx context.Context, meta domain.Meta, cmd ChangeRole) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("change a member's role", managers...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) {
-		return n.reinstate(MemberReinstated{Network: cmd.Network, Organisation: cmd.Organisation, On: cmd.On}, meta.Today())
-	})
-}
-
-// Leave records that a member left.
-func (s *Service) Leave(ctx context.Context, meta domain.Meta, cmd MembershipChange) (eventstore.AppendResult, error) {
-	if err := s.check(ctx, meta, "record a member leaving", &cmd, false); err != nil {
+	var p domain.Problems
+	cmd.Organisation = organisationID(cmd.Organisation)
+	checkMember(&p, cmd.Network, cmd.Organisation, cmd.On)
+	if cmd.Region != "" {
+		p.Add(domain.CheckCode("region", cmd.Region, "kvemo-kartli"))
+	}
+	if err := s.lookUp(ctx, &p, cmd.Organisation, cmd.Region); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) {
-		return n.leave(MemberLeft{Network: cmd.Network, Organisation: cmd.Organisation, On: cmd.On, Reason: cmd.Reason}, meta.Today())
-	})
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) { return n.ChangeRole(cmd, meta.Today()) })
 }
 
-// check checks a membership command's actor and input; withRole for the
-// commands that set a role (whose region, for a hub, must be registered).
-func (s *Service) check(ctx context.Context, meta domain.Meta, action string, cmd *MembershipChange, withRole bool) error {
-	if err := meta.Actor.Require(action, managers...); err != nil {
-		return err
+// Suspend records a suspension, with its reason. Roles: admin, system. A
+// member suspended already is a Conflict.
+func (s *Service) Suspend(ctx context.Context, meta domain.Meta, cmd Suspend) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("suspend a member", managers...); err != nil {
+		return eventstore.AppendResult{}, err
 	}
-	if err := domain.CheckCode("network", cmd.Network, "cssige"); err != nil {
-		return err
+	var p domain.Problems
+	cmd.Organisation = organisationID(cmd.Organisation)
+	checkMember(&p, cmd.Network, cmd.Organisation, cmd.On)
+	cmd.Reason = checkReason(&p, cmd.Reason, true)
+	if err := s.lookUp(ctx, &p, cmd.Organisation, ""); err != nil {
+		return eventstore.AppendResult{}, err
 	}
-	cmd.Organisation = strings.ToLower(strings.TrimSpace(cmd.Organisation))
-	if cmd.Organisation == "" {
-		return invalid("organisation", "required: the organisation's ID in the registry")
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
 	}
-	if err := domain.CheckDate("on", cmd.On); err != nil {
-		return err
+	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) { return n.Suspend(cmd, meta.Today()) })
+}
+
+// Reinstate records the end of a suspension. Roles: admin, system. A
+// member not suspended is a Conflict.
+func (s *Service) Reinstate(ctx context.Context, meta domain.Meta, cmd Reinstate) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("reinstate a member", managers...); err != nil {
+		return eventstore.AppendResult{}, err
 	}
-	cmd.Reason = strings.TrimSpace(cmd.Reason)
-	if len([]rune(cmd.Reason)) > 500 {
-		return invalid("reason", "over 500 characters")
+	var p domain.Problems
+	cmd.Organisation = organisationID(cmd.Organisation)
+	checkMember(&p, cmd.Network, cmd.Organisation, cmd.On)
+	if err := s.lookUp(ctx, &p, cmd.Organisation, ""); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) { return n.Reinstate(cmd, meta.Today()) })
+}
+
+// Leave records that a member left. Roles: admin, system. A membership
+// must last a day at least (Invalid).
+func (s *Service) Leave(ctx context.Context, meta domain.Meta, cmd Leave) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("record a member leaving", managers...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var p domain.Problems
+	cmd.Organisation = organisationID(cmd.Organisation)
+	checkMember(&p, cmd.Network, cmd.Organisation, cmd.On)
+	cmd.Reason = checkReason(&p, cmd.Reason, false)
+	if err := s.lookUp(ctx, &p, cmd.Organisation, ""); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.on(ctx, meta, cmd.Network, false, func(n *Network) ([]domain.Event, error) { return n.Leave(cmd, meta.Today()) })
+}
+
+// organisationID normalises an organisation's ID as the registry writes
+// it, so that the same organisation typed in upper case is the same member.
+func organisationID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
+
+// checkMember adds to p what is wrong with the form of a membership
+// command's network, organisation (normalised already) and day.
+func checkMember(p *domain.Problems, network, organisation, on string) {
+	p.Add(domain.CheckCode("network", network, "cssige"))
+	if organisation == "" {
+		p.Add(invalid("organisation", "required: the organisation's ID in the registry"))
+	}
+	p.Add(domain.CheckDate("on", on))
+}
+
+// lookUp adds to p an organisation, and a region unless "", that the
+// registry does not hold; it returns only what keeps it from looking. It
+// looks only once the input is well-formed (p holds nothing): lookups cost
+// reads, and an ID the store cannot name fails as an internal error, which
+// must not hide the caller's typing errors.
+func (s *Service) lookUp(ctx context.Context, p *domain.Problems, organisation, region string) error {
+	if p.Err() != nil {
+		return nil
 	}
 	var o registry.Organisation
-	if _, err := s.Repo.Load(ctx, registry.OrganisationStream(cmd.Organisation), &o); err != nil {
+	if _, err := s.Repo.Load(ctx, registry.OrganisationStream(organisation), &o); err != nil {
 		return err
 	}
 	if o.ID() == "" {
-		return invalid("organisation", "%q is not an organisation in the registry", cmd.Organisation)
+		p.Add(invalid("organisation", "%q is not an organisation in the registry", organisation))
 	}
-	if !withRole || cmd.Region == "" {
+	if region == "" {
 		return nil
 	}
-	if err := domain.CheckCode("region", cmd.Region, "kvemo-kartli"); err != nil {
-		return err
-	}
 	var r registry.Region
-	version, err := s.Repo.Load(ctx, registry.RegionStream(cmd.Region), &r)
+	version, err := s.Repo.Load(ctx, registry.RegionStream(region), &r)
 	if err != nil {
 		return err
 	}
 	if version == 0 {
-		return invalid("region", "%q is not a region in the registry", cmd.Region)
+		p.Add(invalid("region", "%q is not a region in the registry", region))
 	}
 	return nil
+}
+
+// checkReason trims a reason and adds to p what is wrong with it.
+func checkReason(p *domain.Problems, reason string, required bool) string {
+	reason = strings.TrimSpace(reason)
+	switch {
+	case required && reason == "":
+		p.Add(invalid("reason", "required"))
+	case len([]rune(reason)) > maxReason:
+		p.Add(invalid("reason", "over %d characters", maxReason))
+	}
+	return reason
 }
 
 // on loads the network id, has decide decide and saves what it decided.

@@ -16,17 +16,6 @@ import (
 	"github.com/civicledger/civicledger/domain"
 )
 
-// RegisterEvents adds the project events to types.
-func RegisterEvents(types *domain.Types) {
-	domain.Register[Registered](types)
-	domain.Register[ContributionRecorded](types)
-	domain.Register[IndicatorDefined](types)
-	domain.Register[TargetSet](types)
-	domain.Register[ActualRecorded](types)
-	domain.Register[ActualCorrected](types)
-	declareEvents(types)
-}
-
 // Stream is the stream of the project with ID id.
 func Stream(id string) string { return "project-" + id }
 
@@ -57,100 +46,6 @@ const (
 // Dimensions are what an actual may be disaggregated by.
 var Dimensions = []string{"sex", "age_band", "ethnicity", "sector", "municipality"}
 
-// Registered: a project was recorded, with its total budget.
-type Registered struct {
-	ID             string                 `json:"id"`
-	Title          domain.LocalizedText   `json:"title"`
-	Implementers   []string               `json:"implementers"`
-	Partners       []string               `json:"partners,omitempty"`
-	Lead           string                 `json:"lead,omitempty"`
-	Start          string                 `json:"start"`
-	End            string                 `json:"end"`
-	Regions        []string               `json:"regions,omitempty"`
-	Municipalities []string               `json:"municipalities,omitempty"`
-	Objectives     []domain.LocalizedText `json:"objectives,omitempty"`
-	// Total is the whole budget; nil when the sources do not disclose it.
-	Total *Money `json:"total,omitempty"`
-}
-
-// EventType implements domain.Event.
-func (Registered) EventType() string { return "project.registered" }
-
-// ContributionRecorded: a donor's contribution to the budget.
-type ContributionRecorded struct {
-	Project string `json:"project"`
-	Donor   string `json:"donor"`
-	Amount  Money  `json:"amount"`
-}
-
-// EventType implements domain.Event.
-func (ContributionRecorded) EventType() string { return "project.contribution_recorded" }
-
-// IndicatorDefined: an indicator of one of the project's results.
-type IndicatorDefined struct {
-	Project    string               `json:"project"`
-	ID         string               `json:"id"`
-	ResultType ResultType           `json:"result_type"`
-	Result     domain.LocalizedText `json:"result"`
-	Title      domain.LocalizedText `json:"title"`
-	Unit       Unit                 `json:"unit"`
-	// HigherIsBetter says which way is progress.
-	HigherIsBetter bool    `json:"higher_is_better"`
-	BaselineYear   int     `json:"baseline_year"`
-	Baseline       float64 `json:"baseline"`
-}
-
-// EventType implements domain.Event.
-func (IndicatorDefined) EventType() string { return "project.indicator_defined" }
-
-// TargetSet: an indicator's target for a period; a later one for the same
-// period replaces it.
-type TargetSet struct {
-	Project   string  `json:"project"`
-	Indicator string  `json:"indicator"`
-	Start     string  `json:"start"`
-	End       string  `json:"end"`
-	Value     float64 `json:"value"`
-}
-
-// EventType implements domain.Event.
-func (TargetSet) EventType() string { return "project.target_set" }
-
-// Share is one category of a disaggregation: of the actual's value, this
-// much was, say, women.
-type Share struct {
-	Dimension string  `json:"dimension"`
-	Category  string  `json:"category"`
-	Value     float64 `json:"value"`
-}
-
-// ActualRecorded: what an indicator reached over a period, where from.
-type ActualRecorded struct {
-	Project        string  `json:"project"`
-	ID             string  `json:"id"`
-	Indicator      string  `json:"indicator"`
-	Start          string  `json:"start"`
-	End            string  `json:"end"`
-	Value          float64 `json:"value"`
-	Disaggregation []Share `json:"disaggregation,omitempty"`
-	Source         string  `json:"source"`
-}
-
-// EventType implements domain.Event.
-func (ActualRecorded) EventType() string { return "project.actual_recorded" }
-
-// ActualCorrected: an actual's figures were corrected, with the reason.
-type ActualCorrected struct {
-	Project        string  `json:"project"`
-	ID             string  `json:"id"`
-	Value          float64 `json:"value"`
-	Disaggregation []Share `json:"disaggregation,omitempty"`
-	Reason         string  `json:"reason"`
-}
-
-// EventType implements domain.Event.
-func (ActualCorrected) EventType() string { return "project.actual_corrected" }
-
 // actual is an actual as corrected so far.
 type actual struct {
 	indicator  string
@@ -161,6 +56,11 @@ type actual struct {
 
 // Project is a project with its budget, indicators, targets and actuals.
 // Its zero value is a project not registered yet.
+//
+// Its verb methods (Register, RecordContribution, DefineIndicator,
+// SetTarget, RecordActual, CorrectActual) decide on the project's own
+// state alone: Service checks the actor and the input first, and saves
+// what they decide.
 type Project struct {
 	id            string
 	start, end    string
@@ -210,6 +110,100 @@ func (p *Project) Apply(e domain.Event) error {
 		}
 	default:
 		return fmt.Errorf("project %s: unknown event %s", p.id, e.EventType())
+	}
+	return nil
+}
+
+// Register decides the recording of a project whose input is checked
+// already. An ID taken already is a Conflict, so that a retried command
+// does not record a second project.
+func (p *Project) Register(cmd Register) ([]domain.Event, error) {
+	if p.id != "" {
+		return nil, domain.Errorf(domain.Conflict, "project %s exists already", p.id)
+	}
+	return []domain.Event{Registered{
+		ID: cmd.ID, Title: cmd.Title, Implementers: cmd.Implementers, Partners: cmd.Partners, Lead: cmd.Lead,
+		Start: cmd.Start, End: cmd.End, Regions: cmd.Regions, Municipalities: cmd.Municipalities,
+		Objectives: cmd.Objectives, Total: cmd.Total,
+	}}, nil
+}
+
+// RecordContribution decides a donor's contribution of a checked amount.
+// A disclosed total bounds the contributions, in its currency, so that
+// the budget's parts never add up to more than the whole; without one, any
+// currency is taken and nothing bounds them.
+func (p *Project) RecordContribution(cmd RecordContribution) ([]domain.Event, error) {
+	switch {
+	case p.total == nil:
+	case cmd.Amount.Currency != p.total.Currency:
+		return nil, invalid("amount.currency", "%s: the budget is in %s", cmd.Amount.Currency, p.total.Currency)
+	case p.contributions+cmd.Amount.Minor > p.total.Minor:
+		return nil, invalid("amount", "%s would bring the contributions to %s, over the total budget of %s",
+			cmd.Amount, Money{p.contributions + cmd.Amount.Minor, p.total.Currency}, *p.total)
+	}
+	return []domain.Event{ContributionRecorded{Project: cmd.Project, Donor: cmd.Donor, Amount: cmd.Amount}}, nil
+}
+
+// DefineIndicator decides a new indicator, checked. An indicator is
+// defined once: its targets and actuals name it by its ID, and would no
+// longer say which definition they were set against.
+func (p *Project) DefineIndicator(cmd DefineIndicator) ([]domain.Event, error) {
+	if _, ok := p.indicators[cmd.ID]; ok {
+		return nil, domain.Errorf(domain.Conflict, "project %s has an indicator %s already", p.id, cmd.ID)
+	}
+	return []domain.Event{IndicatorDefined{
+		Project: cmd.Project, ID: cmd.ID, ResultType: cmd.ResultType, Result: cmd.Result, Title: cmd.Title, Unit: cmd.Unit,
+		HigherIsBetter: cmd.HigherIsBetter, BaselineYear: cmd.BaselineYear, Baseline: cmd.Baseline,
+	}}, nil
+}
+
+// SetTarget decides a checked target of one of the project's indicators,
+// for a period within the project's.
+func (p *Project) SetTarget(cmd SetTarget) ([]domain.Event, error) {
+	if err := p.within(cmd.Indicator, cmd.Start, cmd.End); err != nil {
+		return nil, err
+	}
+	return []domain.Event{TargetSet{Project: cmd.Project, Indicator: cmd.Indicator, Start: cmd.Start, End: cmd.End, Value: cmd.Value}}, nil
+}
+
+// RecordActual decides a checked actual of one of the project's
+// indicators, over a period within the project's. An actual's ID is
+// recorded once: a figure that changes is corrected, so that every figure
+// a donor saw stays traceable.
+func (p *Project) RecordActual(cmd RecordActual) ([]domain.Event, error) {
+	if _, ok := p.actuals[cmd.ID]; ok {
+		return nil, domain.Errorf(domain.Conflict, "project %s has an actual %s already: correct it instead", p.id, cmd.ID)
+	}
+	if err := p.within(cmd.Indicator, cmd.Start, cmd.End); err != nil {
+		return nil, err
+	}
+	return []domain.Event{ActualRecorded{
+		Project: cmd.Project, ID: cmd.ID, Indicator: cmd.Indicator, Start: cmd.Start, End: cmd.End, Value: cmd.Value,
+		Disaggregation: cmd.Disaggregation, Source: cmd.Source,
+	}}, nil
+}
+
+// CorrectActual decides a correction of an actual's figures, checked,
+// with its reason. The same figures again are no change.
+func (p *Project) CorrectActual(cmd CorrectActual) ([]domain.Event, error) {
+	a, ok := p.actuals[cmd.ID]
+	switch {
+	case !ok:
+		return nil, domain.Errorf(domain.NotFound, "project %s has no actual %q", p.id, cmd.ID)
+	case a.value == cmd.Value && slices.Equal(a.shares, cmd.Disaggregation):
+		return nil, nil
+	}
+	return []domain.Event{ActualCorrected{Project: cmd.Project, ID: cmd.ID, Value: cmd.Value, Disaggregation: cmd.Disaggregation, Reason: cmd.Reason}}, nil
+}
+
+// within checks that indicator exists and start..end lies in the
+// project's period.
+func (p *Project) within(indicator, start, end string) error {
+	if _, ok := p.indicators[indicator]; !ok {
+		return invalid("indicator", "project %s has no indicator %q", p.id, indicator)
+	}
+	if start < p.start || end > p.end {
+		return invalid("start", "%s to %s is not within the project's period, %s to %s", start, end, p.start, p.end)
 	}
 	return nil
 }

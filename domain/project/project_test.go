@@ -63,9 +63,9 @@ func run(t *testing.T, svc *project.Service, steps []step) {
 	domaintest.Run(t, svc, svc.Repo.Store, steps)
 }
 
-func register(f func(*project.Registered)) func(context.Context, *project.Service) error {
+func register(f func(*project.Register)) func(context.Context, *project.Service) error {
 	return func(ctx context.Context, s *project.Service) error {
-		cmd := project.Registered{ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "სამოქალაქო საზოგადოების გაძლიერება", En: "Strengthening civil society"},
+		cmd := project.Register{ID: "heks-eper-2022", Title: domain.LocalizedText{Ka: "სამოქალაქო საზოგადოების გაძლიერება", En: "Strengthening civil society"},
 			Implementers: []string{heks}, Start: "2022-01-01", End: "2025-06-30", Regions: []string{"kvemo-kartli"}, Municipalities: []string{"marneuli"},
 			Total: ptr(eur(1249910))}
 		f(&cmd)
@@ -76,14 +76,14 @@ func register(f func(*project.Registered)) func(context.Context, *project.Servic
 
 func contribute(donor string, m project.Money) func(context.Context, *project.Service) error {
 	return func(ctx context.Context, s *project.Service) error {
-		_, err := s.RecordContribution(ctx, admin, project.ContributionRecorded{Project: "heks-eper-2022", Donor: donor, Amount: m})
+		_, err := s.RecordContribution(ctx, admin, project.RecordContribution{Project: "heks-eper-2022", Donor: donor, Amount: m})
 		return err
 	}
 }
 
 func indicator(id string, unit project.Unit, baseline float64) func(context.Context, *project.Service) error {
 	return func(ctx context.Context, s *project.Service) error {
-		_, err := s.DefineIndicator(ctx, admin, project.IndicatorDefined{Project: "heks-eper-2022", ID: id, ResultType: project.Output,
+		_, err := s.DefineIndicator(ctx, admin, project.DefineIndicator{Project: "heks-eper-2022", ID: id, ResultType: project.Output,
 			Result: domain.LocalizedText{Ka: "ადგილობრივი ხელისუფლება", En: "Local government"},
 			Title:  domain.LocalizedText{Ka: "გადამზადებული წარმომადგენლები", En: "Representatives trained"}, Unit: unit, HigherIsBetter: true, Baseline: baseline})
 		return err
@@ -92,14 +92,14 @@ func indicator(id string, unit project.Unit, baseline float64) func(context.Cont
 
 func target(ind, start, end string, v float64) func(context.Context, *project.Service) error {
 	return func(ctx context.Context, s *project.Service) error {
-		_, err := s.SetTarget(ctx, admin, project.TargetSet{Project: "heks-eper-2022", Indicator: ind, Start: start, End: end, Value: v})
+		_, err := s.SetTarget(ctx, admin, project.SetTarget{Project: "heks-eper-2022", Indicator: ind, Start: start, End: end, Value: v})
 		return err
 	}
 }
 
 func actual(id, ind, start, end string, v float64, shares ...project.Share) func(context.Context, *project.Service) error {
 	return func(ctx context.Context, s *project.Service) error {
-		_, err := s.RecordActual(ctx, admin, project.ActualRecorded{Project: "heks-eper-2022", ID: id, Indicator: ind, Start: start, End: end,
+		_, err := s.RecordActual(ctx, admin, project.RecordActual{Project: "heks-eper-2022", ID: id, Indicator: ind, Start: start, End: end,
 			Value: v, Disaggregation: shares, Source: "training attendance sheets"})
 		return err
 	}
@@ -113,22 +113,22 @@ func TestProject(t *testing.T) {
 	svc := newService(t)
 	correct := func(id string, v float64, reason string, shares ...project.Share) func(context.Context, *project.Service) error {
 		return func(ctx context.Context, s *project.Service) error {
-			_, err := s.CorrectActual(ctx, admin, project.ActualCorrected{Project: "heks-eper-2022", ID: id, Value: v, Disaggregation: shares, Reason: reason})
+			_, err := s.CorrectActual(ctx, admin, project.CorrectActual{Project: "heks-eper-2022", ID: id, Value: v, Disaggregation: shares, Reason: reason})
 			return err
 		}
 	}
 	run(t, svc, []step{
-		{Name: "an end before the start", Do: register(func(c *project.Registered) { c.End = "2021-12-31" }), Kind: domain.Invalid, Text: "end: 2021-12-31 is before the start"},
-		{Name: "not an ISO 4217 currency", Do: register(func(c *project.Registered) { c.Total.Currency = "EURO" }), Kind: domain.Invalid, Text: "not an ISO 4217 currency"},
-		{Name: "a negative budget", Do: register(func(c *project.Registered) { c.Total.Minor = -1 }), Kind: domain.Invalid, Text: "negative"},
-		{Name: "an unknown implementer", Do: register(func(c *project.Registered) { c.Implementers = []string{"nobody"} }), Kind: domain.Invalid, Text: "not an organisation"},
-		{Name: "an unknown municipality", Do: register(func(c *project.Registered) { c.Municipalities = []string{"atlantis"} }), Kind: domain.Invalid, Text: `"atlantis" is not in the registry`},
-		{Name: "no implementer", Do: register(func(c *project.Registered) { c.Implementers = nil }), Kind: domain.Invalid, Text: "implementers"},
-		{Name: "register", Then: []string{"project.registered"}, Do: register(func(*project.Registered) {})},
-		{Name: "register twice", Do: register(func(*project.Registered) {}), Kind: domain.Conflict, Text: "exists already"},
+		{Name: "an end before the start", Do: register(func(c *project.Register) { c.End = "2021-12-31" }), Kind: domain.Invalid, Text: "end: 2021-12-31 is before the start"},
+		{Name: "not an ISO 4217 currency", Do: register(func(c *project.Register) { c.Total.Currency = "EURO" }), Kind: domain.Invalid, Text: "not an ISO 4217 currency"},
+		{Name: "a negative budget", Do: register(func(c *project.Register) { c.Total.Minor = -1 }), Kind: domain.Invalid, Text: "negative"},
+		{Name: "an unknown implementer", Do: register(func(c *project.Register) { c.Implementers = []string{"nobody"} }), Kind: domain.Invalid, Text: "not an organisation"},
+		{Name: "an unknown municipality", Do: register(func(c *project.Register) { c.Municipalities = []string{"atlantis"} }), Kind: domain.Invalid, Text: `"atlantis" is not in the registry`},
+		{Name: "no implementer", Do: register(func(c *project.Register) { c.Implementers = nil }), Kind: domain.Invalid, Text: "implementers"},
+		{Name: "register", Then: []string{"project.registered"}, Do: register(func(*project.Register) {})},
+		{Name: "register twice", Do: register(func(*project.Register) {}), Kind: domain.Conflict, Text: "exists already"},
 		{Name: "an analyst may not", Do: func(ctx context.Context, s *project.Service) error {
 			_, err := s.RecordContribution(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}, Now: now},
-				project.ContributionRecorded{Project: "heks-eper-2022", Donor: eu, Amount: eur(1)})
+				project.RecordContribution{Project: "heks-eper-2022", Donor: eu, Amount: eur(1)})
 			return err
 		}, Kind: domain.Forbidden},
 		{Name: "the EU's contribution", Then: []string{"project.contribution_recorded"}, Do: contribute(eu, eur(999100))},
@@ -260,7 +260,7 @@ func TestComputeProgress(t *testing.T) {
 func TestUndisclosedBudget(t *testing.T) {
 	svc := newService(t)
 	domaintest.Run(t, svc, svc.Repo.Store, []step{
-		{Name: "register without a total", Then: []string{"project.registered"}, Do: register(func(c *project.Registered) { c.Total = nil })},
+		{Name: "register without a total", Then: []string{"project.registered"}, Do: register(func(c *project.Register) { c.Total = nil })},
 		{Name: "a contribution in another currency", Then: []string{"project.contribution_recorded"}, Do: contribute(eu, project.Money{Minor: 5_000_000_00, Currency: "USD"})},
 		{Name: "still not a currency", Do: contribute(eu, project.Money{Minor: 1, Currency: "EURO"}), Kind: domain.Invalid, Text: "amount.currency"},
 		{Name: "still not negative", Do: contribute(eu, project.Money{Minor: -1, Currency: "EUR"}), Kind: domain.Invalid, Text: "negative"},

@@ -15,7 +15,11 @@ import (
 
 // Service handles the project commands. Each checks the actor's role
 // (admins and the system keep projects), then the input (Invalid, naming
-// the field), then decides on the project's own events.
+// every invalid field at once), then lets the project decide on its own
+// events (Project's verb methods) through domain.Handle: NotFound for an
+// unknown project or actual, Conflict when its state forbids the command
+// or the stream moved on meanwhile. A command that would change nothing
+// writes nothing.
 type Service struct {
 	Repo *domain.Repository
 }
@@ -23,12 +27,13 @@ type Service struct {
 var keepers = []domain.Role{domain.Admin, domain.System}
 
 // RegisterProject records a project; Total is its whole budget, or nil
-// when it is not disclosed.
-func (s *Service) RegisterProject(ctx context.Context, meta domain.Meta, cmd Registered) (eventstore.AppendResult, error) {
+// when it is not disclosed. Roles: admin, system. The organisations,
+// regions and municipalities must be in the registry (Invalid); an ID
+// taken already is a Conflict.
+func (s *Service) RegisterProject(ctx context.Context, meta domain.Meta, cmd Register) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("register a project", keepers...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	// Every field is checked, and every problem reported at once.
 	var problems domain.Problems
 	problems.Add(domain.CheckCode("id", cmd.ID, "heks-eper-2022"))
 	cmd.Title = cmd.Title.Normalize()
@@ -56,163 +61,127 @@ func (s *Service) RegisterProject(ctx context.Context, meta domain.Meta, cmd Reg
 	if err := problems.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.on(ctx, meta, cmd.ID, true, func(p *Project) ([]domain.Event, error) {
-		if p.id != "" {
-			return nil, domain.Errorf(domain.Conflict, "project %s exists already", p.id)
-		}
-		return []domain.Event{cmd}, nil
-	})
+	return s.on(ctx, meta, cmd.ID, true, func(p *Project) ([]domain.Event, error) { return p.Register(cmd) })
 }
 
 // RecordContribution records a donor's contribution, in the budget's
-// currency; the contributions may not exceed the total. Without a
-// disclosed total, any currency is taken and nothing bounds them.
-func (s *Service) RecordContribution(ctx context.Context, meta domain.Meta, cmd ContributionRecorded) (eventstore.AppendResult, error) {
+// currency; the contributions may not exceed the total (Invalid). Without
+// a disclosed total, any currency is taken and nothing bounds them. Roles:
+// admin, system.
+func (s *Service) RecordContribution(ctx context.Context, meta domain.Meta, cmd RecordContribution) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("record a contribution", keepers...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := cmd.Amount.validate("amount"); err != nil {
+	var problems domain.Problems
+	problems.Add(checkProjectID(cmd.Project))
+	problems.Add(cmd.Amount.validate("amount"))
+	if problems.Err() == nil {
+		// Only once the input is well-formed: a lookup costs a read, and
+		// an ID the store cannot name fails as an internal error, which
+		// must not hide the caller's typing errors.
+		problems.Add(s.knownOrganisation(ctx, "donor", cmd.Donor))
+	}
+	if err := problems.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := s.knownOrganisation(ctx, "donor", cmd.Donor); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return s.on(ctx, meta, cmd.Project, false, func(p *Project) ([]domain.Event, error) {
-		switch {
-		case p.total == nil:
-		case cmd.Amount.Currency != p.total.Currency:
-			return nil, invalid("amount.currency", "%s: the budget is in %s", cmd.Amount.Currency, p.total.Currency)
-		case p.contributions+cmd.Amount.Minor > p.total.Minor:
-			return nil, invalid("amount", "%s would bring the contributions to %s, over the total budget of %s",
-				cmd.Amount, Money{p.contributions + cmd.Amount.Minor, p.total.Currency}, *p.total)
-		}
-		return []domain.Event{cmd}, nil
-	})
+	return s.on(ctx, meta, cmd.Project, false, func(p *Project) ([]domain.Event, error) { return p.RecordContribution(cmd) })
 }
 
 // DefineIndicator adds an indicator to one of the project's results.
-func (s *Service) DefineIndicator(ctx context.Context, meta domain.Meta, cmd IndicatorDefined) (eventstore.AppendResult, error) {
+// Roles: admin, system. An indicator defined already is a Conflict.
+func (s *Service) DefineIndicator(ctx context.Context, meta domain.Meta, cmd DefineIndicator) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("define an indicator", keepers...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := domain.CheckCode("id", cmd.ID, "lg-trained"); err != nil {
+	var problems domain.Problems
+	problems.Add(checkProjectID(cmd.Project))
+	problems.Add(domain.CheckCode("id", cmd.ID, "lg-trained"))
+	if !slices.Contains([]ResultType{Output, Outcome, Impact}, cmd.ResultType) {
+		problems.Add(invalid("resultType", "%q is not output, outcome or impact", cmd.ResultType))
+	}
+	if !slices.Contains([]Unit{Count, Percent, Currency, Qualitative}, cmd.Unit) {
+		problems.Add(invalid("unit", "%q is not count, percent, currency or qualitative", cmd.Unit))
+	}
+	if cmd.Baseline < 0 || math.IsNaN(cmd.Baseline) || math.IsInf(cmd.Baseline, 0) {
+		problems.Add(invalid("baseline", "%v: a baseline is a number, 0 or more", cmd.Baseline))
+	}
+	if cmd.BaselineYear != 0 && (cmd.BaselineYear < 1990 || cmd.BaselineYear > 2100) {
+		problems.Add(invalid("baselineYear", "%d is not a plausible year", cmd.BaselineYear))
+	}
+	cmd.Result = cmd.Result.Normalize()
+	problems.Add(cmd.Result.Validate("result"))
+	cmd.Title = cmd.Title.Normalize()
+	problems.Add(cmd.Title.Validate("title"))
+	if err := problems.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	switch {
-	case !slices.Contains([]ResultType{Output, Outcome, Impact}, cmd.ResultType):
-		return eventstore.AppendResult{}, invalid("resultType", "%q is not output, outcome or impact", cmd.ResultType)
-	case !slices.Contains([]Unit{Count, Percent, Currency, Qualitative}, cmd.Unit):
-		return eventstore.AppendResult{}, invalid("unit", "%q is not count, percent, currency or qualitative", cmd.Unit)
-	case cmd.Baseline < 0 || math.IsNaN(cmd.Baseline) || math.IsInf(cmd.Baseline, 0):
-		return eventstore.AppendResult{}, invalid("baseline", "%v: a baseline is a number, 0 or more", cmd.Baseline)
-	case cmd.BaselineYear != 0 && (cmd.BaselineYear < 1990 || cmd.BaselineYear > 2100):
-		return eventstore.AppendResult{}, invalid("baselineYear", "%d is not a plausible year", cmd.BaselineYear)
-	}
-	for _, t := range []struct {
-		f string
-		v *domain.LocalizedText
-	}{{"result", &cmd.Result}, {"title", &cmd.Title}} {
-		*t.v = t.v.Normalize()
-		if err := t.v.Validate(t.f); err != nil {
-			return eventstore.AppendResult{}, err
-		}
-	}
-	return s.on(ctx, meta, cmd.Project, false, func(p *Project) ([]domain.Event, error) {
-		if _, ok := p.indicators[cmd.ID]; ok {
-			return nil, domain.Errorf(domain.Conflict, "project %s has an indicator %s already", p.id, cmd.ID)
-		}
-		return []domain.Event{cmd}, nil
-	})
+	return s.on(ctx, meta, cmd.Project, false, func(p *Project) ([]domain.Event, error) { return p.DefineIndicator(cmd) })
 }
 
 // SetTarget sets an indicator's target for a period within the project's.
-func (s *Service) SetTarget(ctx context.Context, meta domain.Meta, cmd TargetSet) (eventstore.AppendResult, error) {
+// Roles: admin, system. An unknown indicator, or a period outside the
+// project's, is Invalid.
+func (s *Service) SetTarget(ctx context.Context, meta domain.Meta, cmd SetTarget) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("set a target", keepers...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := domain.CheckPeriod("start", cmd.Start, "end", cmd.End); err != nil {
+	var problems domain.Problems
+	problems.Add(checkProjectID(cmd.Project))
+	problems.Add(domain.CheckPeriod("start", cmd.Start, "end", cmd.End))
+	problems.Add(checkValue("value", cmd.Value))
+	if err := problems.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := checkValue("value", cmd.Value); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return s.on(ctx, meta, cmd.Project, false, func(p *Project) ([]domain.Event, error) {
-		if err := p.within(cmd.Indicator, cmd.Start, cmd.End); err != nil {
-			return nil, err
-		}
-		return []domain.Event{cmd}, nil
-	})
+	return s.on(ctx, meta, cmd.Project, false, func(p *Project) ([]domain.Event, error) { return p.SetTarget(cmd) })
 }
 
 // RecordActual records what an indicator reached over a period within the
 // project's, with its source; a disaggregation's categories must add up
-// to the value in each dimension.
-func (s *Service) RecordActual(ctx context.Context, meta domain.Meta, cmd ActualRecorded) (eventstore.AppendResult, error) {
+// to the value in each dimension. Roles: admin, system. An actual
+// recorded already is a Conflict: correct it instead.
+func (s *Service) RecordActual(ctx context.Context, meta domain.Meta, cmd RecordActual) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("record an actual", keepers...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := domain.CheckCode("id", cmd.ID, "lg-trained-2023"); err != nil {
-		return eventstore.AppendResult{}, err
+	var problems domain.Problems
+	problems.Add(checkProjectID(cmd.Project))
+	problems.Add(domain.CheckCode("id", cmd.ID, "lg-trained-2023"))
+	if problems.Add(domain.CheckPeriod("start", cmd.Start, "end", cmd.End)) && cmd.End > meta.Today() {
+		problems.Add(invalid("end", "%s is in the future: an actual reports what happened", cmd.End))
 	}
-	if err := domain.CheckPeriod("start", cmd.Start, "end", cmd.End); err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	if cmd.End > meta.Today() {
-		return eventstore.AppendResult{}, invalid("end", "%s is in the future: an actual reports what happened", cmd.End)
-	}
-	if err := checkFigures(cmd.Value, cmd.Disaggregation); err != nil {
-		return eventstore.AppendResult{}, err
-	}
+	problems.Add(checkFigures(cmd.Value, cmd.Disaggregation))
 	cmd.Source = strings.TrimSpace(cmd.Source)
 	if cmd.Source == "" {
-		return eventstore.AppendResult{}, invalid("source", "required: where the figure comes from")
+		problems.Add(invalid("source", "required: where the figure comes from"))
 	}
-	return s.on(ctx, meta, cmd.Project, false, func(p *Project) ([]domain.Event, error) {
-		if _, ok := p.actuals[cmd.ID]; ok {
-			return nil, domain.Errorf(domain.Conflict, "project %s has an actual %s already: correct it instead", p.id, cmd.ID)
-		}
-		if err := p.within(cmd.Indicator, cmd.Start, cmd.End); err != nil {
-			return nil, err
-		}
-		return []domain.Event{cmd}, nil
-	})
+	if err := problems.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.on(ctx, meta, cmd.Project, false, func(p *Project) ([]domain.Event, error) { return p.RecordActual(cmd) })
 }
 
-// CorrectActual corrects an actual's figures, with the reason.
-func (s *Service) CorrectActual(ctx context.Context, meta domain.Meta, cmd ActualCorrected) (eventstore.AppendResult, error) {
+// CorrectActual corrects an actual's figures, with the reason. Roles:
+// admin, system. An unknown actual is NotFound; the same figures again
+// change nothing.
+func (s *Service) CorrectActual(ctx context.Context, meta domain.Meta, cmd CorrectActual) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("correct an actual", keepers...); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if err := checkFigures(cmd.Value, cmd.Disaggregation); err != nil {
-		return eventstore.AppendResult{}, err
-	}
+	var problems domain.Problems
+	problems.Add(checkProjectID(cmd.Project))
+	problems.Add(checkFigures(cmd.Value, cmd.Disaggregation))
 	cmd.Reason = strings.TrimSpace(cmd.Reason)
 	if cmd.Reason == "" {
-		return eventstore.AppendResult{}, invalid("reason", "required: why the figure changes")
+		problems.Add(invalid("reason", "required: why the figure changes"))
 	}
-	return s.on(ctx, meta, cmd.Project, false, func(p *Project) ([]domain.Event, error) {
-		a, ok := p.actuals[cmd.ID]
-		switch {
-		case !ok:
-			return nil, domain.Errorf(domain.NotFound, "project %s has no actual %q", p.id, cmd.ID)
-		case a.value == cmd.Value && slices.Equal(a.shares, cmd.Disaggregation):
-			return nil, nil
-		}
-		return []domain.Event{cmd}, nil
-	})
+	if err := problems.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.on(ctx, meta, cmd.Project, false, func(p *Project) ([]domain.Event, error) { return p.CorrectActual(cmd) })
 }
 
-// within checks that indicator exists and start..end lies in the
-// project's period.
-func (p *Project) within(indicator, start, end string) error {
-	if _, ok := p.indicators[indicator]; !ok {
-		return invalid("indicator", "project %s has no indicator %q", p.id, indicator)
-	}
-	if start < p.start || end > p.end {
-		return invalid("start", "%s to %s is not within the project's period, %s to %s", start, end, p.start, p.end)
-	}
-	return nil
-}
+// checkProjectID checks the ID of the project a command acts on.
+func checkProjectID(id string) error { return domain.CheckCode("project", id, "heks-eper-2022") }
 
 // checkValue checks a figure: a number, 0 or more.
 func checkValue(field string, v float64) error {
@@ -255,6 +224,8 @@ func checkFigures(value float64, shares []Share) error {
 	return nil
 }
 
+// knownOrganisation checks that id is an organisation of the registry;
+// field names the reference in the error.
 func (s *Service) knownOrganisation(ctx context.Context, field, id string) error {
 	var o registry.Organisation
 	if _, err := s.Repo.Load(ctx, registry.OrganisationStream(id), &o); err != nil {
@@ -289,11 +260,8 @@ type anyAggregate struct{}
 // Apply implements domain.Aggregate: it accepts any event.
 func (*anyAggregate) Apply(domain.Event) error { return nil }
 
-// on loads the project id, has decide decide and saves what it decided.
-// Unless registering, the project must exist.
+// on runs decide on the project id through domain.Handle. Unless
+// registering, the project must exist.
 func (s *Service) on(ctx context.Context, meta domain.Meta, id string, registering bool, decide func(*Project) ([]domain.Event, error)) (eventstore.AppendResult, error) {
-	if err := domain.CheckCode("project", id, "heks-eper-2022"); err != nil {
-		return eventstore.AppendResult{}, err
-	}
 	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: Stream(id), What: "project " + id, Creates: registering}, decide)
 }

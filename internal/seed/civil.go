@@ -367,7 +367,7 @@ func (d *civilDemo) plan(s CivilServices, ids map[string]string, today string) (
 	for i, n := range d.Networks {
 		field := fmt.Sprintf("networks[%d]", i)
 		form := func(ctx context.Context, m domain.Meta) error {
-			_, err := s.Networks.FormNetwork(ctx, m, network.FormNetwork{ID: n.ID, Kind: n.Kind, Name: n.Name, On: n.FormedOn})
+			_, err := s.Networks.FormNetwork(ctx, m, network.Form{ID: n.ID, Kind: n.Kind, Name: n.Name, On: n.FormedOn})
 			return err
 		}
 		if i == 0 {
@@ -379,7 +379,7 @@ func (d *civilDemo) plan(s CivilServices, ids map[string]string, today string) (
 			f := fmt.Sprintf("%s.members[%d]", field, j)
 			id := org(f+".organisation", mb.Organisation, mb.On)
 			add(f+".on", mb.On, admin, fmt.Sprintf("%s: %s joins as %s", n.ID, mb.Organisation, mb.Role), func(ctx context.Context, m domain.Meta) error {
-				_, err := s.Networks.Join(ctx, m, network.MembershipChange{Network: n.ID, Organisation: id(), Role: mb.Role, Region: mb.Region, On: mb.On})
+				_, err := s.Networks.Join(ctx, m, network.Join{Network: n.ID, Organisation: id(), Role: mb.Role, Region: mb.Region, On: mb.On})
 				return err
 			})
 		}
@@ -390,7 +390,7 @@ func (d *civilDemo) plan(s CivilServices, ids map[string]string, today string) (
 		implementers := orgs(field+".implementers", p.Implementers, p.RegisteredOn)
 		partners := orgs(field+".partners", p.Partners, p.RegisteredOn)
 		add(field+".registered_on", p.RegisteredOn, admin, "register the project "+p.ID, func(ctx context.Context, m domain.Meta) error {
-			_, err := s.Projects.RegisterProject(ctx, m, project.Registered{
+			_, err := s.Projects.RegisterProject(ctx, m, project.Register{
 				ID: p.ID, Title: p.Title, Implementers: implementers(), Partners: partners(), Lead: p.Lead,
 				Start: p.Start, End: p.End, Regions: p.Regions, Municipalities: p.Municipalities,
 				Objectives: slices.Clone(p.Objectives), Total: p.Total,
@@ -401,14 +401,14 @@ func (d *civilDemo) plan(s CivilServices, ids map[string]string, today string) (
 			f := fmt.Sprintf("%s.contributions[%d]", field, j)
 			donor := org(f+".donor", c.Donor, c.On)
 			add(f+".on", c.On, admin, p.ID+": record "+c.Donor+"'s contribution", func(ctx context.Context, m domain.Meta) error {
-				_, err := s.Projects.RecordContribution(ctx, m, project.ContributionRecorded{Project: p.ID, Donor: donor(), Amount: c.Amount})
+				_, err := s.Projects.RecordContribution(ctx, m, project.RecordContribution{Project: p.ID, Donor: donor(), Amount: c.Amount})
 				return err
 			})
 		}
 		for j, ind := range p.Indicators {
 			f := fmt.Sprintf("%s.indicators[%d]", field, j)
 			add(f, p.RegisteredOn, admin, p.ID+": define "+ind.ID, func(ctx context.Context, m domain.Meta) error {
-				_, err := s.Projects.DefineIndicator(ctx, m, project.IndicatorDefined{
+				_, err := s.Projects.DefineIndicator(ctx, m, project.DefineIndicator{
 					Project: p.ID, ID: ind.ID, ResultType: ind.ResultType, Result: ind.Result, Title: ind.Title, Unit: ind.Unit,
 					HigherIsBetter: ind.HigherIsBetter, BaselineYear: ind.BaselineYear, Baseline: ind.Baseline,
 				})
@@ -416,7 +416,7 @@ func (d *civilDemo) plan(s CivilServices, ids map[string]string, today string) (
 			})
 			for k, t := range ind.Targets {
 				add(fmt.Sprintf("%s.targets[%d]", f, k), p.RegisteredOn, admin, p.ID+": set a target of "+ind.ID, func(ctx context.Context, m domain.Meta) error {
-					_, err := s.Projects.SetTarget(ctx, m, project.TargetSet{Project: p.ID, Indicator: ind.ID, Start: t.Start, End: t.End, Value: t.Value})
+					_, err := s.Projects.SetTarget(ctx, m, project.SetTarget{Project: p.ID, Indicator: ind.ID, Start: t.Start, End: t.End, Value: t.Value})
 					return err
 				})
 			}
@@ -433,7 +433,7 @@ func (d *civilDemo) plan(s CivilServices, ids map[string]string, today string) (
 		}
 		organisers := orgs(field+".organisers", a.Organisers, a.ScheduledOn)
 		add(field+".scheduled_on", a.ScheduledOn, importer, a.ID+": schedule", func(ctx context.Context, m domain.Meta) error {
-			_, err := s.Activities.Schedule(ctx, m, activity.Scheduled{
+			_, err := s.Activities.Schedule(ctx, m, activity.Schedule{
 				ID: a.ID, Type: a.Type, Title: a.Title, Topic: a.Topic, Channel: a.Channel, Organisers: organisers(),
 				Project: a.Project, Indicators: slices.Clone(a.Indicators), Municipality: a.Municipality, Place: a.Place,
 				Start: a.Start, End: a.End,
@@ -442,25 +442,25 @@ func (d *civilDemo) plan(s CivilServices, ids map[string]string, today string) (
 		})
 		if r := a.Rescheduled; r != nil {
 			add(field+".rescheduled.on", r.On, importer, a.ID+": reschedule", func(ctx context.Context, m domain.Meta) error {
-				_, err := s.Activities.Reschedule(ctx, m, activity.Rescheduled{ID: a.ID, Start: r.Start, End: r.End, Reason: r.Reason})
+				_, err := s.Activities.Reschedule(ctx, m, activity.Reschedule{ID: a.ID, Start: r.Start, End: r.End, Reason: r.Reason})
 				return err
 			})
 		}
 		if c := a.Cancelled; c != nil {
 			add(field+".cancelled.on", c.On, importer, a.ID+": cancel", func(ctx context.Context, m domain.Meta) error {
-				_, err := s.Activities.Cancel(ctx, m, activity.Cancelled{ID: a.ID, Reason: c.Reason})
+				_, err := s.Activities.Cancel(ctx, m, activity.Cancel{ID: a.ID, Reason: c.Reason})
 				return err
 			})
 		}
 		if h := a.Held; h != nil {
 			add(field+".held.on", h.On, importer, a.ID+": record it held", func(ctx context.Context, m domain.Meta) error {
-				_, err := s.Activities.RecordHeld(ctx, m, activity.Held{ID: a.ID, Attendance: h.Attendance})
+				_, err := s.Activities.RecordHeld(ctx, m, activity.Hold{ID: a.ID, Attendance: h.Attendance})
 				return err
 			})
 		}
 		if c := a.Corrected; c != nil {
 			add(field+".corrected.on", c.On, importer, a.ID+": correct the attendance", func(ctx context.Context, m domain.Meta) error {
-				_, err := s.Activities.CorrectAttendance(ctx, m, activity.AttendanceCorrected{ID: a.ID, Attendance: c.Attendance, Reason: c.Reason})
+				_, err := s.Activities.CorrectAttendance(ctx, m, activity.CorrectAttendance{ID: a.ID, Attendance: c.Attendance, Reason: c.Reason})
 				return err
 			})
 		}

@@ -336,16 +336,18 @@ func TestHistoryAsCommands(t *testing.T) {
 		m := domain.Meta{Actor: historyActor, CorrelationID: historyCorrelation, Now: se.OccurredAt, OccurredAt: se.OccurredAt}
 		switch e := e.(type) {
 		case activity.Scheduled:
-			e.Region = "" // the service takes it from the municipality
-			_, err = svc.Schedule(ctx, m, e)
+			// No region: the service takes it from the municipality.
+			_, err = svc.Schedule(ctx, m, activity.Schedule{ID: e.ID, Type: e.Type, Title: e.Title, Topic: e.Topic, Channel: e.Channel,
+				Organisers: e.Organisers, Project: e.Project, Indicators: e.Indicators, Municipality: e.Municipality, Place: e.Place,
+				Start: e.Start, End: e.End})
 		case activity.Rescheduled:
-			_, err = svc.Reschedule(ctx, m, e)
+			_, err = svc.Reschedule(ctx, m, activity.Reschedule{ID: e.ID, Start: e.Start, End: e.End, Reason: e.Reason})
 		case activity.Held:
-			_, err = svc.RecordHeld(ctx, m, e)
+			_, err = svc.RecordHeld(ctx, m, activity.Hold{ID: e.ID, Attendance: e.Attendance})
 		case activity.AttendanceCorrected:
-			_, err = svc.CorrectAttendance(ctx, m, e)
+			_, err = svc.CorrectAttendance(ctx, m, activity.CorrectAttendance{ID: e.ID, Attendance: e.Attendance, Reason: e.Reason})
 		case activity.Cancelled:
-			_, err = svc.Cancel(ctx, m, e)
+			_, err = svc.Cancel(ctx, m, activity.Cancel{ID: e.ID, Reason: e.Reason})
 		default:
 			err = fmt.Errorf("unexpected event %T", e)
 		}
