@@ -32,14 +32,6 @@ var (
 	signedInRoles   = []domain.Role{domain.Analyst, domain.Applicant, domain.Hub, domain.Expert, domain.Consortium, domain.Auditor, domain.Admin, domain.System}
 )
 
-// OpenCycle is the command that sets up a year's cycle.
-type OpenCycle struct {
-	Year     int
-	Title    domain.LocalizedText
-	Schedule Schedule
-	Rules    Rules
-}
-
 // OpenCycle opens the cycle of a year. Roles: admin, system.
 func (s *Service) OpenCycle(ctx context.Context, meta domain.Meta, cmd OpenCycle) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("open a certification cycle", adminRoles...); err != nil {
@@ -64,13 +56,6 @@ func (s *Service) OpenCycle(ctx context.Context, meta domain.Meta, cmd OpenCycle
 	})
 }
 
-// ChangeRules is the command that makes a new version of a cycle's rules.
-type ChangeRules struct {
-	Year   int
-	Rules  Rules
-	Reason string
-}
-
 // ChangeRules records a new version of a cycle's rules, which decisions
 // taken from then on use. Roles: admin, system.
 func (s *Service) ChangeRules(ctx context.Context, meta domain.Meta, cmd ChangeRules) (eventstore.AppendResult, error) {
@@ -89,13 +74,6 @@ func (s *Service) ChangeRules(ctx context.Context, meta domain.Meta, cmd ChangeR
 	return s.onCycle(ctx, meta, cmd.Year, func(c *Cycle) ([]domain.Event, error) { return c.changeRules(cmd.Rules, reason) })
 }
 
-// Nominate is the command that proposes a municipality for a cycle.
-type Nominate struct {
-	Year         int
-	Municipality string
-	Reason       string
-}
-
 // Nominate records a nomination while the call is open. Roles: any
 // signed-in caller. The municipality must be in the registry.
 func (s *Service) Nominate(ctx context.Context, meta domain.Meta, cmd Nominate) (eventstore.AppendResult, error) {
@@ -112,12 +90,6 @@ func (s *Service) Nominate(ctx context.Context, meta domain.Meta, cmd Nominate) 
 	return s.onCycle(ctx, meta, cmd.Year, func(c *Cycle) ([]domain.Event, error) {
 		return c.nominate(meta.Today(), cmd.Municipality, reason, meta.Actor.ID)
 	})
-}
-
-// DraftApplication is the command that starts a municipality's application.
-type DraftApplication struct {
-	Year         int
-	Municipality string
 }
 
 // DraftApplication starts the application of the caller's municipality
@@ -140,16 +112,6 @@ func (s *Service) DraftApplication(ctx context.Context, meta domain.Meta, cmd Dr
 	return s.onApplication(ctx, meta, id, 0, func(a *Application, c *Cycle) ([]domain.Event, error) {
 		return a.draft(c, meta.Today(), cmd.Municipality)
 	}, true)
-}
-
-// SaveAnswers is the command that saves questionnaire answers, by
-// question code; an empty answer clears one.
-type SaveAnswers struct {
-	// ExpectedVersion, when above 0, is the application's version the
-	// caller decided on: a Conflict if it moved on.
-	ExpectedVersion int64
-	ApplicationID   string
-	Answers         map[string]string
 }
 
 // SaveAnswers saves answers of a draft by the questionnaire deadline.
@@ -180,14 +142,6 @@ func (s *Service) SaveAnswers(ctx context.Context, meta domain.Meta, cmd SaveAns
 	})
 }
 
-// Submit is the command that submits an application.
-type Submit struct {
-	ApplicationID string
-	// ExpectedVersion, when above 0, is the application's version the
-	// caller decided on: a Conflict if it moved on.
-	ExpectedVersion int64
-}
-
 // Submit submits a draft with answers by the application deadline. Roles:
 // applicant (its own), system.
 func (s *Service) Submit(ctx context.Context, meta domain.Meta, cmd Submit) (eventstore.AppendResult, error) {
@@ -197,15 +151,6 @@ func (s *Service) Submit(ctx context.Context, meta domain.Meta, cmd Submit) (eve
 	return s.applicant(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, c *Cycle) ([]domain.Event, error) {
 		return a.submit(c, meta.Today())
 	})
-}
-
-// Withdraw is the command that withdraws an application.
-type Withdraw struct {
-	// ExpectedVersion, when above 0, is the application's version the
-	// caller decided on: a Conflict if it moved on.
-	ExpectedVersion int64
-	ApplicationID   string
-	Reason          string
 }
 
 // Withdraw withdraws an application before its decision. Roles: applicant
@@ -223,14 +168,6 @@ func (s *Service) Withdraw(ctx context.Context, meta domain.Meta, cmd Withdraw) 
 	})
 }
 
-// ConfirmStart is the command that confirms an evaluation started.
-type ConfirmStart struct {
-	ApplicationID string
-	// ExpectedVersion, when above 0, is the application's version the
-	// caller decided on: a Conflict if it moved on.
-	ExpectedVersion int64
-}
-
 // ConfirmStart confirms to the applicant that its evaluation started.
 // Roles: consortium, system.
 func (s *Service) ConfirmStart(ctx context.Context, meta domain.Meta, cmd ConfirmStart) (eventstore.AppendResult, error) {
@@ -240,16 +177,6 @@ func (s *Service) ConfirmStart(ctx context.Context, meta domain.Meta, cmd Confir
 	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.confirmStart()
 	}, false)
-}
-
-// CheckCompleteness is the command that records a completeness check.
-type CheckCompleteness struct {
-	// ExpectedVersion, when above 0, is the application's version the
-	// caller decided on: a Conflict if it moved on.
-	ExpectedVersion int64
-	ApplicationID   string
-	Complete        bool
-	Missing         []string
 }
 
 // CheckCompleteness records whether an application is complete, and
@@ -265,16 +192,6 @@ func (s *Service) CheckCompleteness(ctx context.Context, meta domain.Meta, cmd C
 	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.checkCompleteness(cmd.Complete, missing)
 	}, false)
-}
-
-// RequestInformation is the command by which an expert asks the applicant
-// for more.
-type RequestInformation struct {
-	// ExpectedVersion, when above 0, is the application's version the
-	// caller decided on: a Conflict if it moved on.
-	ExpectedVersion int64
-	ApplicationID   string
-	Question        string
 }
 
 // RequestInformation records an assigned expert's question; the
@@ -293,17 +210,6 @@ func (s *Service) RequestInformation(ctx context.Context, meta domain.Meta, cmd 
 	}, false)
 }
 
-// ProvideInformation is the command that answers a request for
-// information.
-type ProvideInformation struct {
-	// ExpectedVersion, when above 0, is the application's version the
-	// caller decided on: a Conflict if it moved on.
-	ExpectedVersion int64
-	ApplicationID   string
-	RequestID       string
-	Answer          string
-}
-
 // ProvideInformation answers an open request. Roles: applicant (its own),
 // system.
 func (s *Service) ProvideInformation(ctx context.Context, meta domain.Meta, cmd ProvideInformation) (eventstore.AppendResult, error) {
@@ -319,16 +225,6 @@ func (s *Service) ProvideInformation(ctx context.Context, meta domain.Meta, cmd 
 	})
 }
 
-// ReportMaterialChange is the command by which an applicant reports a
-// change to what its application says.
-type ReportMaterialChange struct {
-	// ExpectedVersion, when above 0, is the application's version the
-	// caller decided on: a Conflict if it moved on.
-	ExpectedVersion int64
-	ApplicationID   string
-	Description     string
-}
-
 // ReportMaterialChange records a change the applicant reports during the
 // evaluation. Roles: applicant (its own), system.
 func (s *Service) ReportMaterialChange(ctx context.Context, meta domain.Meta, cmd ReportMaterialChange) (eventstore.AppendResult, error) {
@@ -342,20 +238,6 @@ func (s *Service) ReportMaterialChange(ctx context.Context, meta domain.Meta, cm
 	return s.applicant(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.reportMaterialChange(d)
 	})
-}
-
-// AssignExpert is the command that assigns an expert to an application.
-type AssignExpert struct {
-	// ExpectedVersion, when above 0, is the application's version the
-	// caller decided on: a Conflict if it moved on.
-	ExpectedVersion int64
-	ApplicationID   string
-	// Expert is the expert's actor ID, as their API key names them
-	// ("key:<name>").
-	Expert string
-	// Name is the expert's name (optional, at most 200 characters):
-	// personal data, sealed in the log and erasable.
-	Name string
 }
 
 // AssignExpert assigns an expert. Roles: consortium, system.
@@ -382,17 +264,6 @@ func (s *Service) AssignExpert(ctx context.Context, meta domain.Meta, cmd Assign
 	}, false)
 }
 
-// DeclareConflict is the command by which an assigned expert declares
-// whether they have a conflict of interest with the municipality.
-type DeclareConflict struct {
-	// ExpectedVersion, when above 0, is the application's version the
-	// caller decided on: a Conflict if it moved on.
-	ExpectedVersion int64
-	ApplicationID   string
-	Conflict        bool
-	Details         string
-}
-
 // DeclareConflict records the calling expert's declaration, which must
 // come before any score. Roles: expert (assigned), system.
 func (s *Service) DeclareConflict(ctx context.Context, meta domain.Meta, cmd DeclareConflict) (eventstore.AppendResult, error) {
@@ -406,20 +277,6 @@ func (s *Service) DeclareConflict(ctx context.Context, meta domain.Meta, cmd Dec
 	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, _ *Cycle) ([]domain.Event, error) {
 		return a.declareConflict(meta.Actor.ID, cmd.Conflict, details)
 	}, false)
-}
-
-// Score is the command by which an expert scores, or revises the score
-// of, a criterion.
-type Score struct {
-	// ExpectedVersion, when above 0, is the application's version the
-	// caller decided on: a Conflict if it moved on.
-	ExpectedVersion int64
-	ApplicationID   string
-	Criterion       string
-	Score           int
-	Rationale       string
-	// Reason is required to revise a score recorded before.
-	Reason string
 }
 
 // Score records the calling expert's score of a criterion, on the scale
@@ -440,16 +297,6 @@ func (s *Service) Score(ctx context.Context, meta domain.Meta, cmd Score) (event
 	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, c *Cycle) ([]domain.Event, error) {
 		return a.score(c.Rules(), meta.Actor.ID, cmd.Criterion, cmd.Score, rationale, reason)
 	}, false)
-}
-
-// DecideApplication is the command that records the consortium's decision.
-type DecideApplication struct {
-	ApplicationID string
-	// ExpectedVersion, when above 0, is the application's version the
-	// consortium decided on: a Conflict if a score or anything else
-	// changed since.
-	ExpectedVersion int64
-	Decide
 }
 
 // Decide records the consortium's decision under the rules in force. It
@@ -485,15 +332,6 @@ func (s *Service) Decide(ctx context.Context, meta domain.Meta, cmd DecideApplic
 	}, false)
 }
 
-// ApplicationCommand names an application, for the commands that need
-// nothing else: announcing a result, awarding a certificate.
-type ApplicationCommand struct {
-	ApplicationID string
-	// ExpectedVersion, when above 0, is the application's version the
-	// caller decided on: a Conflict if it moved on.
-	ExpectedVersion int64
-}
-
 // Announce announces a decided application's result, from the cycle's
 // results date, issuing the certificate of a certified municipality.
 // Roles: consortium, system.
@@ -515,15 +353,6 @@ func (s *Service) Award(ctx context.Context, meta domain.Meta, cmd ApplicationCo
 	return s.onApplication(ctx, meta, cmd.ApplicationID, cmd.ExpectedVersion, func(a *Application, c *Cycle) ([]domain.Event, error) {
 		return a.award(c, meta.Today())
 	}, false)
-}
-
-// Revoke is the command that revokes a certificate.
-type Revoke struct {
-	// ExpectedVersion, when above 0, is the application's version the
-	// caller decided on: a Conflict if it moved on.
-	ExpectedVersion int64
-	ApplicationID   string
-	Reason          string
 }
 
 // Revoke revokes a valid certificate, with a reason. Roles: consortium,
