@@ -151,6 +151,12 @@ func (r *mutationResolver) CorrectAttendance(ctx context.Context, id string, att
 	return r.activityResult(ctx, id, res, err)
 }
 
+// AddActivityNote resolves Mutation.addActivityNote.
+func (r *mutationResolver) AddActivityNote(ctx context.Context, id string, note string) (*model.ActivityPayload, error) {
+	res, err := r.deps.Activities.AddNote(ctx, r.meta(ctx), activity.AddNote{ID: id, Note: note})
+	return r.activityResult(ctx, id, res, err)
+}
+
 // Activities resolves Query.activities once the read model has reached the request's Civic-Min-Position.
 func (r *queryResolver) Activities(ctx context.Context, first *int, after *string, filter *model.ActivityFilter) (*model.ActivityConnection, error) {
 	if err := r.consistent(ctx, "activities"); err != nil {

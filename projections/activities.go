@@ -40,7 +40,7 @@ var _ Projection = Activities{}
 func (Activities) Name() string { return "activities" }
 
 // Version implements Projection.
-func (Activities) Version() int { return 3 }
+func (Activities) Version() int { return 4 }
 
 // Tables implements Projection.
 func (Activities) Tables() []string {
@@ -92,6 +92,7 @@ func (Activities) Setup(ctx context.Context, tx pgx.Tx) error {
 			groups        jsonb,
 			organisations text[] NOT NULL DEFAULT '{}',
 			corrections   integer NOT NULL DEFAULT 0,
+			notes         text[] NOT NULL DEFAULT '{}',
 			position      bigint NOT NULL
 		);
 		CREATE INDEX activities_calendar ON activities (start_on, id);
@@ -230,6 +231,9 @@ func (Activities) Apply(b *Batch, events []eventstore.Event) error {
 			return queueAttendance(b, e.ID, e.Attendance, 0, p)
 		case activity.AttendanceCorrected:
 			return queueAttendance(b, e.ID, e.Attendance, 1, p)
+		case activity.NoteAdded:
+			b.Queue(`UPDATE activities SET notes = array_append(notes, $2), position = $3 WHERE id = $1 AND position < $3`,
+				e.ID, e.Note, p)
 		default:
 			return fmt.Errorf("activities: no handling for event type %s", se.Type)
 		}
@@ -296,6 +300,8 @@ type ActivityInfo struct {
 	// Attendance is nil unless held; Corrections counts its corrections.
 	Attendance  *activity.Attendance
 	Corrections int
+	// Notes are the organisers' notes, oldest first.
+	Notes []string
 	// Position is the log position of the last event applied to it.
 	Position int64
 }
@@ -323,7 +329,7 @@ const activityFrom = `SELECT a.id, a.type, a.title_ka, a.title_en, a.topic, a.ch
 		coalesce((SELECT jsonb_agg(jsonb_build_object('indicator', l.indicator, 'sector', l.sector, 'sex', l.sex)
 			ORDER BY l.indicator, l.sector, l.sex) FROM rm.activity_links l WHERE l.activity = a.id), '[]'),
 		a.municipality, a.region, a.place, a.start_on::text, a.end_on::text, a.status, a.reason, a.total, a.groups,
-		a.organisations, a.corrections, a.position
+		a.organisations, a.corrections, a.notes, a.position
 	FROM rm.activities a`
 
 func scanActivity(r pgx.CollectableRow) (ActivityInfo, error) {
@@ -333,7 +339,7 @@ func scanActivity(r pgx.CollectableRow) (ActivityInfo, error) {
 	var organisations []string
 	err := r.Scan(&a.ID, &a.Type, &a.Title.Ka, &a.Title.En, &a.Topic, &a.Channel, &a.Organisers, &a.Project, &a.Indicators,
 		&a.Municipality, &a.Region, &a.Place, &a.Start, &a.End, &a.Status, &a.Reason, &total, &groups, &organisations,
-		&a.Corrections, &a.Position)
+		&a.Corrections, &a.Notes, &a.Position)
 	if total != nil {
 		a.Attendance = &activity.Attendance{Total: *total, Groups: groups, Organisations: organisations}
 	}

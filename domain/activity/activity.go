@@ -95,6 +95,8 @@ func (a *Activity) Apply(e domain.Event) error {
 		a.status, a.attendance = StatusHeld, e.Attendance
 	case AttendanceCorrected:
 		a.attendance = e.Attendance
+	case NoteAdded:
+		// A note changes nothing the rules depend on.
 	default:
 		return fmt.Errorf("activity %s: unknown event %s", a.id, e.EventType())
 	}
@@ -136,6 +138,12 @@ func (a *Activity) Cancel(cmd Cancel) ([]domain.Event, error) {
 		return nil, domain.Errorf(domain.Conflict, "activity %s is %s and cannot be cancelled", a.id, a.status)
 	}
 	return []domain.Event{Cancelled{ID: cmd.ID, Reason: cmd.Reason}}, nil
+}
+
+// AddNote decides a note on an activity, whatever its status: a
+// cancelled one may deserve one most.
+func (a *Activity) AddNote(cmd AddNote) ([]domain.Event, error) {
+	return []domain.Event{NoteAdded{ID: cmd.ID, Note: cmd.Note}}, nil
 }
 
 // Hold decides that a scheduled activity took place, with a checked

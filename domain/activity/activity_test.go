@@ -177,6 +177,22 @@ func TestActivities(t *testing.T) {
 			_, err := s.Cancel(ctx, admin, activity.Cancel{ID: "cif-2023-07", Reason: "the trainer fell ill"})
 			return err
 		})},
+		{Name: "a note on a cancelled activity", Then: []string{"activity.note_added"}, Do: do(func(ctx context.Context, s *activity.Service) error {
+			_, err := s.AddNote(ctx, admin, activity.AddNote{ID: "cif-2023-07", Note: " to be run again in the autumn "})
+			return err
+		})},
+		{Name: "an empty note", Do: do(func(ctx context.Context, s *activity.Service) error {
+			_, err := s.AddNote(ctx, admin, activity.AddNote{ID: "cif-2023-07", Note: "  "})
+			return err
+		}), Kind: domain.Invalid, Text: "note: required"},
+		{Name: "a note on no activity", Do: do(func(ctx context.Context, s *activity.Service) error {
+			_, err := s.AddNote(ctx, admin, activity.AddNote{ID: "cif-1999-01", Note: "n"})
+			return err
+		}), Kind: domain.NotFound, Text: "cif-1999-01"},
+		{Name: "an analyst may not note", Do: do(func(ctx context.Context, s *activity.Service) error {
+			_, err := s.AddNote(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}}, activity.AddNote{ID: "cif-2023-07", Note: "n"})
+			return err
+		}), Kind: domain.Forbidden, Text: "note on an activity"},
 		{Name: "an attendance for one cancelled", Do: do(func(ctx context.Context, s *activity.Service) error {
 			_, err := s.CorrectAttendance(ctx, admin, activity.CorrectAttendance{ID: "cif-2023-07", Attendance: attendance(20, 12, 8, 5), Reason: "r"})
 			return err

@@ -65,3 +65,10 @@ type CorrectAttendance struct {
 	// must learn why the figures changed.
 	Reason string
 }
+
+// AddNote asks to note something about an activity. Service.AddNote
+// handles it.
+type AddNote struct {
+	ID   string
+	Note string
+}

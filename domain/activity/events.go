@@ -9,6 +9,7 @@ func RegisterEvents(types *domain.Types) {
 	domain.Register[Cancelled](types)
 	domain.Register[Held](types)
 	domain.Register[AttendanceCorrected](types)
+	domain.Register[NoteAdded](types)
 	declareEvents(types)
 }
 
@@ -76,3 +77,14 @@ type AttendanceCorrected struct {
 
 // EventType implements domain.Event.
 func (AttendanceCorrected) EventType() string { return "activity.attendance_corrected" }
+
+// NoteAdded: the organisers noted something about an activity that the
+// calendar and the attendance do not say (a follow-up promised, a venue
+// that did not suit), at any point of its life.
+type NoteAdded struct {
+	ID   string `json:"id"`
+	Note string `json:"note"`
+}
+
+// EventType implements domain.Event.
+func (NoteAdded) EventType() string { return "activity.note_added" }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/project"
@@ -269,4 +270,24 @@ func (s *Service) change(ctx context.Context, meta domain.Meta, id string, decid
 			}
 			return decide(a)
 		})
+}
+
+// AddNote notes something about an activity (at most 2,000 characters).
+func (s *Service) AddNote(ctx context.Context, meta domain.Meta, cmd AddNote) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("note on an activity", recorders...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var p domain.Problems
+	p.Add(checkID(cmd.ID))
+	cmd.Note = strings.TrimSpace(cmd.Note)
+	switch n := utf8.RuneCountInString(cmd.Note); {
+	case n == 0:
+		p.Add(invalid("note", "required"))
+	case n > 2000:
+		p.Add(invalid("note", "%d characters, over the limit of 2,000", n))
+	}
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.change(ctx, meta, cmd.ID, func(a *Activity) ([]domain.Event, error) { return a.AddNote(cmd) })
 }

@@ -13,13 +13,14 @@ func declareEvents(t *domain.Types) {
 	domain.Declare[Cancelled](t, domain.Everyone, nil).Show("id", "reason")
 	domain.Declare[Held](t, domain.Everyone, nil).Show("id", "attendance")
 	domain.Declare[AttendanceCorrected](t, domain.Everyone, nil).Show("id", "attendance", "reason")
+	domain.Declare[NoteAdded](t, domain.Everyone, nil).Show("id", "note")
 }
 
 // DeclareViews declares who sees activities in the API.
 func DeclareViews(v *domain.Views) {
 	v.View("Query", domain.Everyone, "activities activity participationTrend")
-	v.View("Mutation", domain.Everyone, "scheduleActivity rescheduleActivity cancelActivity recordActivityHeld correctAttendance")
-	v.View("Activity", domain.Everyone, "id type title topic channel organisers project indicators municipality region place start end status reason attendance")
+	v.View("Mutation", domain.Everyone, "scheduleActivity rescheduleActivity cancelActivity recordActivityHeld correctAttendance addActivityNote")
+	v.View("Activity", domain.Everyone, "id type title topic channel organisers project indicators municipality region place start end status reason attendance notes")
 	v.View("ActivityConnection", domain.Enclosing, "edges pageInfo")
 	v.View("ActivityEdge", domain.Enclosing, "cursor node")
 	v.View("ActivityPayload", domain.Enclosing, "position activity")

@@ -67,6 +67,7 @@ type ComplexityRoot struct {
 		ID           func(childComplexity int) int
 		Indicators   func(childComplexity int) int
 		Municipality func(childComplexity int) int
+		Notes        func(childComplexity int) int
 		Organisers   func(childComplexity int) int
 		Place        func(childComplexity int) int
 		Project      func(childComplexity int) int
@@ -394,6 +395,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AddActivityNote               func(childComplexity int, id string, note string) int
 		AnnounceResult                func(childComplexity int, applicationID string, expectedVersion *int) int
 		AssignExpert                  func(childComplexity int, applicationID string, expert string, name *string, expectedVersion *int) int
 		AwardCertificate              func(childComplexity int, applicationID string, expectedVersion *int) int
@@ -720,6 +722,7 @@ type MutationResolver interface {
 	CancelActivity(ctx context.Context, id string, reason string) (*model.ActivityPayload, error)
 	RecordActivityHeld(ctx context.Context, id string, attendance model.AttendanceInput) (*model.ActivityPayload, error)
 	CorrectAttendance(ctx context.Context, id string, attendance model.AttendanceInput, reason string) (*model.ActivityPayload, error)
+	AddActivityNote(ctx context.Context, id string, note string) (*model.ActivityPayload, error)
 	OpenCertificationCycle(ctx context.Context, input model.OpenCycleInput) (*model.CertificationPayload, error)
 	ChangeCertificationRules(ctx context.Context, input model.ChangeRulesInput) (*model.CertificationPayload, error)
 	NominateMunicipality(ctx context.Context, input model.NominateInput) (*model.CertificationPayload, error)
@@ -888,6 +891,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Activity.Municipality(childComplexity), true
+	case "Activity.notes":
+		if e.ComplexityRoot.Activity.Notes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Notes(childComplexity), true
 	case "Activity.organisers":
 		if e.ComplexityRoot.Activity.Organisers == nil {
 			break
@@ -2192,6 +2201,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Municipality.Region(childComplexity), true
 
+	case "Mutation.addActivityNote":
+		if e.ComplexityRoot.Mutation.AddActivityNote == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addActivityNote_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddActivityNote(childComplexity, args["id"].(string), args["note"].(string)), true
 	case "Mutation.announceResult":
 		if e.ComplexityRoot.Mutation.AnnounceResult == nil {
 			break
@@ -4032,6 +4052,8 @@ type Activity {
   reason: String
   "Who came; null unless held."
   attendance: Attendance
+  "The organisers' notes, oldest first."
+  notes: [String!]!
 }
 
 "Who came to a held activity, as last corrected."
@@ -4354,6 +4376,8 @@ extend type Mutation {
   recordActivityHeld(id: ID!, attendance: AttendanceInput!): ActivityPayload!
   "Admins, and hubs in their region: correct a held activity's attendance, with the reason (an event: the old figures stay in the history)."
   correctAttendance(id: ID!, attendance: AttendanceInput!, reason: String!): ActivityPayload!
+  "Admins, and hubs in their region: note something about an activity (at most 2,000 characters), whatever its status."
+  addActivityNote(id: ID!, note: String!): ActivityPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/certification.graphqls", Input: `extend type Query {
@@ -5859,6 +5883,8 @@ func (ec *executionContext) childFields_Activity(ctx context.Context, field grap
 		return ec.fieldContext_Activity_reason(ctx, field)
 	case "attendance":
 		return ec.fieldContext_Activity_attendance(ctx, field)
+	case "notes":
+		return ec.fieldContext_Activity_notes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Activity", field.Name)
 }
@@ -7030,6 +7056,28 @@ func (ec *executionContext) field_Attendance_breakdown_args(ctx context.Context,
 		return nil, err
 	}
 	args["by"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_addActivityNote_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg1
 	return args, nil
 }
 
@@ -9062,6 +9110,29 @@ func (ec *executionContext) fieldContext_Activity_attendance(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Activity_notes(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_notes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Notes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_notes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _ActivityConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ActivityConnection) (ret graphql.Marshaler) {
@@ -14813,6 +14884,50 @@ func (ec *executionContext) fieldContext_Mutation_correctAttendance(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_correctAttendance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addActivityNote(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addActivityNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddActivityNote(ctx, fc.Args["id"].(string), fc.Args["note"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityPayload) graphql.Marshaler {
+			return ec.marshalNActivityPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActivityPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addActivityNote(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addActivityNote_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -24725,6 +24840,11 @@ func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet,
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "notes":
+			out.Values[i] = ec._Activity_notes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -27208,6 +27328,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "correctAttendance":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_correctAttendance(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addActivityNote":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addActivityNote(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
