@@ -103,7 +103,7 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	store := postgres.New(db, postgres.Options{Logger: quiet, SigningKey: signing})
 	kr := keyring.New(db)
 	repo := &domain.Repository{Store: store, Types: catalog.Types, Keys: kr}
-	runner := projections.NewRunner(db, store, []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}, projections.Certification{}, projections.Networks{}, projections.Projects{}, projections.Activities{}},
+	runner := projections.NewRunner(db, store, projections.All(),
 		projections.Options{Logger: quiet, Keys: kr})
 	bg, stop := context.WithCancel(ctx)
 	var background sync.WaitGroup

@@ -51,7 +51,7 @@ type app struct {
 
 // readModels are the projections, in the order they are listed.
 func readModels() []projections.Projection {
-	return []projections.Projection{projections.Places{}, projections.Organisations{}, projections.Keys{}, projections.Certification{}, projections.Networks{}, projections.Projects{}, projections.Activities{}}
+	return projections.All()
 }
 
 // openApp opens the database and builds the services. key signs log
