@@ -39,7 +39,11 @@
 //     type string it is stored under, which never changes once written
 //     (it is history), and registered in the area's RegisterEvents;
 //   - visibility.go: who sees each event and each field (Declare[T]); a
-//     type or field without a rule fails CheckDeclarations' test;
+//     type or field without a rule fails CheckDeclarations' test; an event
+//     that tells a municipality says so there too (Notifies), and the
+//     outbox's test holds its composers to it;
+//   - commands.go: the commands, in the imperative (Schedule, AddNote),
+//     never the event structs themselves;
 //   - the aggregate: a state with Apply for every event of its stream and
 //     the rules as methods deciding which events a command emits;
 //   - service.go: each command checks its input, reporting every invalid
@@ -50,6 +54,13 @@
 //     kind of error and its text, with nothing written.
 //
 // What graph computes from the domain (a certificate's status, the day in
-// Tbilisi) is a function here (certification.CertificateStatusOn, DayOf);
+// Tbilisi, an application as of a Moment) is a function here
+// (certification.CertificateStatusOn, DayOf, certification.ApplicationAt);
 // SQL that computes the same is tested against it.
+//
+// Beyond the area, a new event type reaches the read models
+// (projections.All; a test runs every type through each, so one an area's
+// read model forgets fails) and the API (graph/schema, the views declared
+// in visibility.go). Adding activity.note_added that way took nine files,
+// none in eventstore/ or cmd/.
 package domain
