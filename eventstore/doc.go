@@ -58,6 +58,8 @@
 //	  From, Limit)                     From: esdb.Revision(From-1) or esdb.Start{}/End{}}, Limit)
 //	(missing stream reads empty)     esdb.ErrorCodeResourceNotFound mapped to no events
 //	ReadAll(after, limit)            Client.ReadAll(ReadAllOptions{From: esdb.Position{after}})
+//	ReadCategory(category, after,    Client.ReadStream("$ce-<category>", ResolveLinkTos: true),
+//	  limit)                           the server's by-category projection enabled
 //	SubscribeAll(after)              Client.SubscribeToAll(SubscribeToAllOptions{From: ...})
 //	AwaitPosition(id)                immediate: Kurrent knows the position at commit
 //	Head()                           ReadAll Backwards from esdb.End{}, 1 event

@@ -30,6 +30,14 @@ type Store interface {
 	// after the given one, in position order, without gaps.
 	ReadAll(ctx context.Context, after int64, limit int) ([]Event, error)
 
+	// ReadCategory returns up to limit positioned events of the streams
+	// of one category (those named "<category>-<id>"), with positions
+	// after the given one, in position order. It lets a reader take every
+	// stream of a kind without reading the whole log: a cycle's ballots,
+	// one stream per voter, for a count. Events not yet positioned are
+	// not returned; a reader who needs them waits for the position.
+	ReadCategory(ctx context.Context, category string, after int64, limit int) ([]Event, error)
+
 	// SubscribeAll yields the events of the global log after the given
 	// position: first those stored, then new ones as they are sequenced,
 	// each once and in order, until ctx ends or an error occurs; the last
@@ -103,6 +111,14 @@ func ValidateReadAll(after int64, limit int) error {
 		return invalid("limit", fmt.Sprintf("%d: want 1 to %d", limit, MaxReadLimit))
 	}
 	return nil
+}
+
+// ValidateReadCategory checks ReadCategory's arguments.
+func ValidateReadCategory(category string, after int64, limit int) error {
+	if !isName(category) {
+		return invalid("category", fmt.Sprintf("%q: want lower-case letters, digits and _, starting with a letter", category))
+	}
+	return ValidateReadAll(after, limit)
 }
 
 // Follow implements SubscribeAll for a backend with dense positions: it pages through read until

@@ -139,6 +139,25 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]eventsto
 	return append(out, s.log[after:end]...), ctx.Err()
 }
 
+// ReadCategory implements eventstore.Store.
+func (s *Store) ReadCategory(ctx context.Context, category string, after int64, limit int) ([]eventstore.Event, error) {
+	if err := eventstore.ValidateReadCategory(category, after, limit); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []eventstore.Event
+	for _, e := range s.log[min(after, int64(len(s.log))):] {
+		if len(out) == limit {
+			break
+		}
+		if eventstore.Category(e.Stream) == category {
+			out = append(out, e)
+		}
+	}
+	return out, ctx.Err()
+}
+
 // SubscribeAll implements eventstore.Store.
 func (s *Store) SubscribeAll(ctx context.Context, after int64) iter.Seq2[eventstore.Event, error] {
 	if err := eventstore.ValidateReadAll(after, 1); err != nil {

@@ -200,6 +200,29 @@ func (s *Store) readAll(ctx context.Context, after int64, limit int) ([]eventsto
 	return out, nil
 }
 
+// readCategorySQL takes a category's streams by a range scan of the
+// events' primary key ((stream_id, version): the stream IDs of category c
+// are those from "c-" up to "c." exclusive, '.' following '-'), then
+// their log entries by the inner form of positionJoin, which drops the
+// events not yet positioned.
+const readCategorySQL = `SELECT l.position, l.leaf, ` + eventColumns + `
+	FROM eventstore.events e JOIN LATERAL (SELECT position, leaf FROM eventstore.log l
+		WHERE l.seq = e.seq AND l.tx = e.tx AND l.epoch = e.epoch) l ON true
+	WHERE e.stream_id >= $1 AND e.stream_id < $2 AND l.position > $3
+	ORDER BY l.position LIMIT $4`
+
+// ReadCategory implements eventstore.Store.
+func (s *Store) ReadCategory(ctx context.Context, category string, after int64, limit int) ([]eventstore.Event, error) {
+	if err := eventstore.ValidateReadCategory(category, after, limit); err != nil {
+		return nil, err
+	}
+	events, err := collectEvents(s.db.Query(ctx, readCategorySQL, category+"-", category+".", after, limit))
+	if err != nil {
+		return nil, fmt.Errorf("read category %s after %d: %w", category, after, err)
+	}
+	return events, nil
+}
+
 // Head implements eventstore.Store.
 func (s *Store) Head(ctx context.Context) (int64, error) {
 	var head int64

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) eventstore.Store) {
 		{"InvalidInput", testInvalidInput},
 		{"ReadStream", testReadStream},
 		{"ReadAll", testReadAll},
+		{"ReadCategory", testReadCategory},
 		{"StreamOrderInLog", testStreamOrderInLog},
 		{"SubscribeCatchUpThenLive", testSubscribe},
 		{"SubscribeEndsWithContext", testSubscribeEnds},
@@ -463,6 +464,57 @@ func testReadAll(t *testing.T, s eventstore.Store) {
 	}
 	if h, err := s.Head(ctx); err != nil || h != 30 {
 		t.Errorf("Head = %d, %v; want 30", h, err)
+	}
+}
+
+// testReadCategory: a category's streams, and no other's (not even one
+// whose name it begins: ballot_a is not ballot_ab), in log order, paged.
+func testReadCategory(t *testing.T, s eventstore.Store) {
+	ctx := ctxFor(t)
+	want := map[int64]bool{}
+	for i := range 12 {
+		stream := []string{"ballot_a-v1", "ballot_ab-v1", "ballot_a-v2.x", "other-1"}[i%4]
+		res := mustAppend(t, s, stream, eventstore.Any(), ev(i))
+		if stream == "ballot_a-v1" || stream == "ballot_a-v2.x" {
+			pos, err := s.AwaitPosition(ctx, res.LastID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[pos] = true
+		}
+	}
+	got, err := s.ReadCategory(ctx, "ballot_a", 0, eventstore.MaxReadLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ReadCategory(ballot_a) = %d events, want %d", len(got), len(want))
+	}
+	for i, e := range got {
+		if !want[e.Position] || eventstore.Category(e.Stream) != "ballot_a" || (i > 0 && e.Position <= got[i-1].Position) {
+			t.Errorf("event %d: %s at %d, out of the category or out of order", i, e.Stream, e.Position)
+		}
+		if len(e.Hash) == 0 || e.Data == nil {
+			t.Errorf("event %d at %d came without its hash or data", i, e.Position)
+		}
+	}
+	page, err := s.ReadCategory(ctx, "ballot_a", got[1].Position, 2)
+	if err != nil || len(page) != 2 || page[0].Position != got[2].Position || page[1].Position != got[3].Position {
+		t.Errorf("ReadCategory after %d, 2 = %v, %v; want the third and fourth", got[1].Position, page, err)
+	}
+	if rest, err := s.ReadCategory(ctx, "ballot_a", got[len(got)-1].Position, 10); err != nil || len(rest) != 0 {
+		t.Errorf("ReadCategory after the last = %d events, %v", len(rest), err)
+	}
+	if none, err := s.ReadCategory(ctx, "nothing", 0, 10); err != nil || len(none) != 0 {
+		t.Errorf("ReadCategory of an empty category = %d events, %v", len(none), err)
+	}
+	for _, bad := range []string{"", "Ballot", "ballot-a", "1x"} {
+		if _, err := s.ReadCategory(ctx, bad, 0, 10); !errors.Is(err, eventstore.ErrInvalid) {
+			t.Errorf("ReadCategory(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	if _, err := s.ReadCategory(ctx, "ballot_a", 0, 0); !errors.Is(err, eventstore.ErrInvalid) {
+		t.Errorf("ReadCategory with limit 0 = %v, want ErrInvalid", err)
 	}
 }
 
