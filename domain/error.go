@@ -112,6 +112,14 @@ func (p *Problems) Add(err error) bool {
 	if !errors.As(err, &e) {
 		e = Wrap(err, "check the input")
 	}
+	if e.Kind == Invalid && len(e.Details) > 0 {
+		// Another Problems' list (a part of the input checked on its
+		// own): its problems join this list one by one.
+		for _, d := range e.Details {
+			p.errs = append(p.errs, &Error{Kind: Invalid, Message: d})
+		}
+		return false
+	}
 	p.errs = append(p.errs, e)
 	return false
 }

@@ -39,6 +39,9 @@ var exponents = map[string]int{
 	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
 }
 
+// IsCurrency reports whether code is an active ISO 4217 alphabetic code.
+func IsCurrency(code string) bool { return slices.Contains(currencies, code) }
+
 // Exponent is the number of digits after the decimal point of an amount
 // in currency (ISO 4217's minor unit): 2 for EUR, 0 for JPY, 3 for KWD.
 func Exponent(currency string) int {

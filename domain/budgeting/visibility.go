@@ -1,0 +1,59 @@
+package budgeting
+
+import (
+	"strings"
+
+	"github.com/civicledger/civicledger/domain"
+)
+
+// Who sees a participatory budget. Everything a municipality publishes
+// is public: the cycle, its calendar and rules, the ideas and their
+// reviews, the ballot, the results and the delivery. A proposer's name is
+// personal data, for the municipality running the cycle and the judges.
+// Ballots are readable by no one outside the server: the count and the
+// recount read them inside, and publish only totals; who voted for what
+// is never shown, even to an admin. A paper batch's tally sheet is the
+// municipality's and the judges', its ballots no one's.
+
+// Staff are those who run a municipality's cycle: its own keys (the
+// applicant's, which is the municipality's, and its officers'), and the
+// judges.
+var Staff = domain.Either(domain.Judges, domain.OwnMunicipality)
+
+// ProposerSubject is the data subject of an idea's proposer: what `civic
+// erase subject` takes to erase their name.
+func ProposerSubject(idea string) string { return "budget_idea:" + idea + ":proposer" }
+
+// MunicipalityOf is the municipality of a cycle ID ("keda" of
+// "keda-2023"): a cycle is a municipality's for a year.
+func MunicipalityOf(cycle string) string {
+	if i := strings.LastIndexByte(cycle, '-'); i > 0 {
+		return cycle[:i]
+	}
+	return cycle
+}
+
+func cycleScope(cycle string) domain.Scope { return domain.Scope{Municipality: MunicipalityOf(cycle)} }
+
+func declareEvents(t *domain.Types) {
+	domain.Declare[CycleOpened](t, domain.Everyone, nil).
+		Show("id", "municipality", "year", "title", "currency", "pots", "phases", "categories", "eligibility", "rules", "source")
+	domain.Declare[CycleRulesChanged](t, domain.Everyone, nil).Show("id", "rules", "reason")
+	domain.Declare[PhasesRescheduled](t, domain.Everyone, nil).Show("id", "phases", "reason")
+	domain.Declare(t, domain.Everyone, func(_ string, e IdeaSubmitted) domain.Scope { return cycleScope(e.Cycle) }).
+		Show("id", "cycle", "pot", "category", "title", "cost", "proposer_kind", "organisation", "channel", "on").
+		Personal(Staff, func(e IdeaSubmitted) string { return ProposerSubject(e.ID) }, "proposer")
+	domain.Declare[IdeaWithdrawn](t, domain.Everyone, nil).Show("id", "reason")
+	domain.Declare[IdeaMerged](t, domain.Everyone, nil).Show("id", "into", "reason")
+	domain.Declare[IdeaReviewed](t, domain.Everyone, nil).Show("id", "feasible", "reason", "cost", "department")
+	domain.Declare[IdeaAppealed](t, domain.Everyone, nil).Show("id", "grounds")
+	domain.Declare[AppealDecided](t, domain.Everyone, nil).Show("id", "upheld", "reason", "cost")
+	domain.Declare[BallotPublished](t, domain.Everyone, nil).Show("id", "projects")
+	domain.Declare[BallotCast](t, domain.Nobody, nil).
+		Show("cycle", "pot", "voter", "projects", "points", "sex", "age_band")
+	domain.Declare(t, Staff, func(_ string, e PaperBatchEntered) domain.Scope { return cycleScope(e.Cycle) }).
+		Show("cycle", "pot", "batch", "place", "on", "tally").
+		Only(domain.Nobody, "ballots")
+	domain.Declare[ResultsDeclared](t, domain.Everyone, nil).Show("id", "rules_version", "up_to", "inputs_digest", "pots", "on")
+	domain.Declare[DeliveryReported](t, domain.Everyone, nil).Show("id", "status", "progress", "spent", "milestone", "documents", "on")
+}
