@@ -31,19 +31,35 @@ const (
 	Auditor Role = "auditor"
 	// Admin manages the registry, networks, keys and cycles.
 	Admin Role = "admin"
+	// Officer is a municipality's staff who enter its paper ballots in
+	// participatory budgeting: bound to one municipality
+	// (Actor.Municipality) as an applicant is, since paper ballots are
+	// entered by the municipality that ran the vote and by no one else.
+	Officer Role = "officer"
+	// BallotBox is the integration a municipality runs so that its
+	// residents vote online: bound to one budgeting cycle (Actor.Cycle),
+	// the only one it is meant to cast ballots in, so that a leaked or
+	// misconfigured integration can be confined to it; its
+	// Actor.Municipality is the cycle's.
+	BallotBox Role = "ballot-box"
 	// System is the platform itself (imports, scheduled work): never the
 	// role of an API key.
 	System Role = "system"
 )
 
 // Roles lists the roles an API key may have.
-var Roles = []Role{Anonymous, Analyst, Applicant, Hub, Expert, Consortium, Auditor, Admin}
+var Roles = []Role{Anonymous, Analyst, Applicant, Hub, Expert, Consortium, Auditor, Admin, Officer, BallotBox}
 
-// ParseRole reads a role name.
+// ParseRole reads a role name, in any case and with surrounding spaces,
+// as people type them at the command line.
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if !slices.Contains(Roles, r) {
-		return "", Errorf(Invalid, "unknown role %q (want one of anonymous, analyst, applicant, hub, expert, consortium, auditor, admin)", s)
+		names := make([]string, len(Roles))
+		for i, role := range Roles {
+			names[i] = string(role)
+		}
+		return "", Errorf(Invalid, "unknown role %q (want one of %s)", s, strings.Join(names, ", "))
 	}
 	return r, nil
 }
@@ -54,11 +70,16 @@ type Actor struct {
 	// "system:<process>" for the platform.
 	ID   string
 	Role Role
-	// Municipality is the municipality an applicant acts for.
+	// Municipality is the municipality an applicant or an officer acts
+	// for, and a ballot-box key's cycle's municipality.
 	Municipality string
 	// Region is the region a hub key acts for: the code of a registered
 	// region, such as kvemo-kartli.
 	Region string
+	// Cycle is the participatory-budgeting cycle a ballot-box key is bound
+	// to ("<municipality code>-<year>", such as keda-2023), "" for every
+	// other role: the one cycle its ballots may go to.
+	Cycle string
 	// KeyID is the ID of the API key the actor signed in with, "" for
 	// anonymous callers and the platform: what a revocation names, so an
 	// open connection can be closed when its key is revoked.

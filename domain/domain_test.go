@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +164,34 @@ func TestRequire(t *testing.T) {
 	}
 	if r, err := domain.ParseRole(" Consortium "); err != nil || r != domain.Consortium {
 		t.Errorf("ParseRole(Consortium) = %s, %v", r, err)
+	}
+}
+
+// TestParseBudgetingRoles: the participatory-budgeting roles are read as
+// every other, and an unknown role's error lists them, so whoever typed
+// it learns they exist.
+func TestParseBudgetingRoles(t *testing.T) {
+	for in, want := range map[string]domain.Role{"officer": domain.Officer, " OFFICER ": domain.Officer,
+		"ballot-box": domain.BallotBox, "Ballot-Box\t": domain.BallotBox} {
+		if r, err := domain.ParseRole(in); err != nil || r != want {
+			t.Errorf("ParseRole(%q) = %s, %v; want %s", in, r, err, want)
+		}
+	}
+	for _, bad := range []string{"ballot_box", "ballotbox", "ballot box", "officers"} {
+		if r, err := domain.ParseRole(bad); domain.KindOf(err) != domain.Invalid || r != "" {
+			t.Errorf("ParseRole(%q) = %s, %v; want Invalid", bad, r, err)
+		}
+	}
+	_, err := domain.ParseRole("root")
+	for _, r := range domain.Roles {
+		if !strings.Contains(domain.MessageOf(err), string(r)) {
+			t.Errorf("ParseRole(root) says %q, which does not list role %s", domain.MessageOf(err), r)
+		}
+	}
+	for _, r := range []domain.Role{domain.Officer, domain.BallotBox} {
+		if !slices.Contains(domain.Roles, r) {
+			t.Errorf("domain.Roles lacks %s: no key could have it", r)
+		}
 	}
 }
 

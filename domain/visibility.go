@@ -120,6 +120,11 @@ var (
 	OwnMunicipality = Audience{name: "the applicant of its municipality", scoped: true, sees: func(a Actor, s Scope) bool {
 		return a.Role == Applicant && a.Municipality != "" && a.Municipality == s.Municipality
 	}, may: func(a Actor) bool { return a.Role == Applicant && a.Municipality != "" }}
+	// OwnStaff is the thing's municipality's own keys: its applicant's
+	// and its officers', who run its participatory budget together.
+	OwnStaff = Audience{name: "its municipality's own keys (applicant, officers)", scoped: true, sees: func(a Actor, s Scope) bool {
+		return (a.Role == Applicant || a.Role == Officer) && a.Municipality != "" && a.Municipality == s.Municipality
+	}, may: func(a Actor) bool { return (a.Role == Applicant || a.Role == Officer) && a.Municipality != "" }}
 	// OwnRegion is the hub acting for the thing's region.
 	OwnRegion = Audience{name: "the hub of its region", scoped: true, sees: func(a Actor, s Scope) bool {
 		return a.Role == Hub && a.Region != "" && a.Region == s.Region

@@ -14,7 +14,7 @@ import (
 )
 
 // Viewer resolves Query.viewer from the actor authentication put in the
-// context, so it costs no database query unless an applicant's municipality is
+// context, so it costs no database query unless a key's municipality is
 // asked for, which comes through the request's dataloader. A failed
 // municipality lookup leaves the field null rather than failing viewer: a
 // client must always be able to learn who the server takes it for.
@@ -30,6 +30,10 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 		if err == nil {
 			v.Municipality = &m
 		}
+	}
+	if a.Cycle != "" {
+		cycle := a.Cycle
+		v.Cycle = &cycle
 	}
 	return v, nil
 }

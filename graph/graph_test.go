@@ -123,16 +123,19 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 		if role == domain.Anonymous {
 			continue
 		}
-		// The roles that act for a place act for Rustavi, in Kvemo Kartli.
-		var muni, region string
+		// The roles that act for a place act for Rustavi, in Kvemo Kartli;
+		// the ballot box for Rustavi's 2023 budgeting cycle.
+		var muni, region, cycle string
 		switch role {
-		case domain.Applicant:
+		case domain.Applicant, domain.Officer:
 			muni = "rustavi"
 		case domain.Hub:
 			region = "kvemo-kartli"
+		case domain.BallotBox:
+			cycle = "rustavi-2023"
 		}
 		key, _, res, err := keys.CreateKey(ctx, access.SystemMeta("test", time.Now()),
-			access.CreateKey{Name: "test-" + string(role), Role: role, Municipality: muni, Region: region})
+			access.CreateKey{Name: "test-" + string(role), Role: role, Municipality: muni, Region: region, Cycle: cycle})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -370,20 +373,24 @@ func TestRolesAgainstMutations(t *testing.T) {
 }
 
 // TestViewer: every role's key is shown as that role, with the place it
-// acts for, if any.
+// acts for, if any, and a ballot box's cycle.
 func TestViewer(t *testing.T) {
 	e := newEnv(t, graph.Config{RatePerSecond: -1})
-	const q = `{ viewer { role name municipality { code } region { code } } }`
+	const q = `{ viewer { role name municipality { code } region { code } cycle } }`
 	for _, role := range domain.Roles {
-		want := map[string]any{"role": strings.ToUpper(string(role)), "name": nil, "municipality": nil, "region": nil}
+		// The enum's name: BALLOT_BOX for ballot-box.
+		want := map[string]any{"role": strings.ToUpper(strings.ReplaceAll(string(role), "-", "_")), "name": nil, "municipality": nil, "region": nil, "cycle": nil}
 		if role != domain.Anonymous {
 			want["name"] = "(the key's name)"
 		}
 		switch role {
-		case domain.Applicant:
+		case domain.Applicant, domain.Officer:
 			want["municipality"] = map[string]any{"code": "rustavi"}
 		case domain.Hub:
 			want["region"] = map[string]any{"code": "kvemo-kartli"}
+		case domain.BallotBox:
+			want["municipality"] = map[string]any{"code": "rustavi"}
+			want["cycle"] = "rustavi-2023"
 		}
 		got, _ := e.do(role, q, nil).ok(t).get("viewer").(map[string]any)
 		if name, ok := got["name"].(string); ok && strings.HasPrefix(name, "key:test-"+string(role)+"#") {

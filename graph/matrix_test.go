@@ -34,7 +34,9 @@ import (
 // information request and a named expert), and one caller of each kind:
 // anonymous, an analyst, the applicants of two municipalities, an expert
 // assigned to one application and one assigned to the other, the
-// consortium, an auditor, the hubs of two regions and an admin.
+// consortium, an auditor, the hubs of two regions, an admin, and the two
+// budgeting keys of one municipality: an officer and the ballot box of
+// its 2030 cycle.
 //
 // The queries are generated from the schema (every field of every type
 // reachable from Query, with fixtures for required arguments), and what
@@ -92,10 +94,10 @@ func (e *env) doKey(key, query string, vars map[string]any) response {
 }
 
 // newKey issues a key and returns it with its actor, as the server sees it.
-func (e *env) newKey(name string, role domain.Role, municipality, region string) (string, domain.Actor) {
+func (e *env) newKey(name string, role domain.Role, municipality, region, cycle string) (string, domain.Actor) {
 	e.t.Helper()
 	key, _, res, err := (&access.Service{Repo: e.repo}).CreateKey(context.Background(), access.SystemMeta("test", time.Now()),
-		access.CreateKey{Name: name, Role: role, Municipality: municipality, Region: region})
+		access.CreateKey{Name: name, Role: role, Municipality: municipality, Region: region, Cycle: cycle})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -110,7 +112,10 @@ func (e *env) newKey(name string, role domain.Role, municipality, region string)
 	}
 	id := fmt.Sprint(e.doKey(key, `{ viewer { name } }`, nil).ok(e.t).get("viewer.name"))
 	_, keyID, _ := strings.Cut(id, "#")
-	return key, domain.Actor{ID: id, Role: role, Municipality: municipality, Region: region, KeyID: keyID}
+	if cycle != "" { // a ballot box acts for its cycle's municipality, which the service sets
+		municipality = cycle[:strings.LastIndexByte(cycle, '-')]
+	}
+	return key, domain.Actor{ID: id, Role: role, Municipality: municipality, Region: region, Cycle: cycle, KeyID: keyID}
 }
 
 // mutateKey runs a mutation with key and fails the test on an error.
@@ -138,11 +143,14 @@ func newWorld(t *testing.T) *world {
 
 	// The callers.
 	w.actors = append(w.actors, matrixActor{name: "anonymous", actor: domain.Actor{ID: "anonymous", Role: domain.Anonymous}})
-	add := func(name string, role domain.Role, municipality, region string) matrixActor {
-		key, a := e.newKey(name, role, municipality, region)
+	addKey := func(name string, role domain.Role, municipality, region, cycle string) matrixActor {
+		key, a := e.newKey(name, role, municipality, region, cycle)
 		m := matrixActor{name: name, key: key, actor: a}
 		w.actors = append(w.actors, m)
 		return m
+	}
+	add := func(name string, role domain.Role, municipality, region string) matrixActor {
+		return addKey(name, role, municipality, region, "")
 	}
 	add("analyst", domain.Analyst, "", "")
 	gori := add("applicant-gori", domain.Applicant, "gori", "")
@@ -154,6 +162,11 @@ func newWorld(t *testing.T) *world {
 	add("hub-kvemo-kartli", domain.Hub, "", "kvemo-kartli")
 	add("hub-guria", domain.Hub, "", "guria")
 	admin := add("admin", domain.Admin, "", "")
+	// The budgeting keys of gori, whose application the world holds: the
+	// audiences of gori's certification must not take them for its
+	// applicant.
+	add("officer-gori", domain.Officer, "gori", "")
+	addKey("ballot-box-gori-2030", domain.BallotBox, "", "", "gori-2030")
 
 	// The 2030 cycle: gori's application with expert X, akhaltsikhe's with
 	// expert Y.

@@ -21,8 +21,9 @@ var _ Projection = Keys{}
 // Name implements Projection.
 func (Keys) Name() string { return "keys" }
 
-// Version implements Projection. Version 2 added the hub keys' region.
-func (Keys) Version() int { return 2 }
+// Version implements Projection. Version 2 added the hub keys' region,
+// version 3 the ballot-box keys' budgeting cycle.
+func (Keys) Version() int { return 3 }
 
 // Tables implements Projection.
 func (Keys) Tables() []string { return []string{"api_keys"} }
@@ -36,6 +37,7 @@ func (Keys) Setup(ctx context.Context, tx pgx.Tx) error {
 			role         text NOT NULL,
 			municipality text NOT NULL,
 			region       text NOT NULL,
+			cycle        text NOT NULL,
 			hash         text NOT NULL,
 			revoked      boolean NOT NULL DEFAULT false,
 			created_at   timestamptz NOT NULL,
@@ -59,9 +61,9 @@ func applyKey(b *Batch, se eventstore.Event) error {
 	}
 	switch e := e.(type) {
 	case access.KeyCreated:
-		b.Queue(`INSERT INTO api_keys (id, name, role, municipality, region, hash, created_at, position)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-			e.ID, e.Name, string(e.Role), e.Municipality, e.Region, e.Hash, se.RecordedAt, se.Position)
+		b.Queue(`INSERT INTO api_keys (id, name, role, municipality, region, cycle, hash, created_at, position)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+			e.ID, e.Name, string(e.Role), e.Municipality, e.Region, e.Cycle, e.Hash, se.RecordedAt, se.Position)
 	case access.KeyRevoked:
 		b.Queue(`UPDATE api_keys SET revoked = true, position = $2 WHERE id = $1 AND position < $2`, e.ID, se.Position)
 	}
@@ -76,22 +78,27 @@ func (q *Reads) Actor(ctx context.Context, key string) (domain.Actor, error) {
 	if err != nil {
 		return domain.Actor{}, err
 	}
-	var name, role, municipality, region, hash string
+	var name, role, municipality, region, cycle, hash string
 	var revoked bool
-	// The region is read through to_jsonb, not as a column, because
-	// generation 1's table has none: a server upgraded to version 2 keeps
-	// reading that generation, frozen, until version 2 is built, and a
-	// lookup that failed meanwhile would refuse every signed-in request.
-	// It can be a plain column once every deployment runs version 2.
+	// The region and the cycle are read through to_jsonb, not as columns,
+	// because the tables of generations before versions 2 and 3 have none:
+	// a server upgraded keeps reading the older generation, frozen, until
+	// the new one is built, and a lookup that failed meanwhile would refuse
+	// every signed-in request. They can be plain columns once every
+	// deployment runs version 3.
 	err = q.DB.QueryRow(ctx, `
-		SELECT name, role, municipality, coalesce(to_jsonb(k)->>'region', ''), hash, revoked
+		SELECT name, role, municipality, coalesce(to_jsonb(k)->>'region', ''), coalesce(to_jsonb(k)->>'cycle', ''), hash, revoked
 		FROM rm.api_keys k WHERE id = $1`, id).
-		Scan(&name, &role, &municipality, &region, &hash, &revoked)
-	if errors.Is(err, pgx.ErrNoRows) || err == nil && (revoked || !access.Matches(key, hash)) {
+		Scan(&name, &role, &municipality, &region, &cycle, &hash, &revoked)
+	// A ballot-box row without its cycle was written by an older program
+	// (during a rolling upgrade) that dropped the field: refused like a key
+	// not held, so the caller looks in the key's own stream instead of
+	// taking a ballot box bound to no cycle.
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && (revoked || !access.Matches(key, hash) || domain.Role(role) == domain.BallotBox && cycle == "") {
 		return domain.Actor{}, domain.Errorf(domain.Unauthenticated, "the API key is not valid")
 	}
 	if err != nil {
 		return domain.Actor{}, fmt.Errorf("key %s: %w", id, err)
 	}
-	return access.Key{ID: id, Name: name, Role: domain.Role(role), Municipality: municipality, Region: region}.Actor(), nil
+	return access.Key{ID: id, Name: name, Role: domain.Role(role), Municipality: municipality, Region: region, Cycle: cycle}.Actor(), nil
 }

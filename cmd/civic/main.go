@@ -78,8 +78,10 @@ Usage:
                                    illustrative scores (serve loads it on first start)
   civic replay application ID      list an application's events with their hashes, verify the
                                    log over them, and replay its decision (exit 1: mismatch)
-  civic keys create --role R --name N [--municipality M] [--region G]
-                                   issue an API key (printed once)
+  civic keys create --role R --name N [--municipality M] [--region G] [--cycle C]
+                                   issue an API key (printed once); applicant and officer
+                                   keys need --municipality, hub keys --region, ballot-box
+                                   keys --cycle (a budgeting cycle, e.g. keda-2023)
   civic keys revoke ID [--reason TEXT]
                                    withdraw an API key
   civic erase subject ID --reason TEXT

@@ -439,6 +439,18 @@ func TestKeysCommand(t *testing.T) {
 		{[]string{"keys", "create", "--role", "analyst", "--name", "x", "--region", "kvemo-kartli"}, 2, "region"},
 		{[]string{"keys", "create", "--role", "root", "--name", "x"}, 2, "unknown role"},
 		{[]string{"keys", "create", "--role", "admin", "--name", "Bad Name"}, 2, "name"},
+		{[]string{"keys", "create", "--role", "officer", "--name", "keda-office"}, 2, "municipality"},
+		{[]string{"keys", "create", "--role", "officer", "--name", "keda-office", "--municipality", "atlantis"}, 2, "not registered"},
+		{[]string{"keys", "create", "--role", "officer", "--name", "keda-office", "--municipality", "keda", "--cycle", "keda-2023"}, 2, "--cycle: only ballot-box keys"},
+		{[]string{"keys", "create", "--role", "officer", "--name", "keda-office", "--municipality", "keda"}, 0, ""},
+		{[]string{"keys", "create", "--role", "ballot-box", "--name", "keda-vote"}, 2, "--cycle: a ballot-box key is bound to one budgeting cycle"},
+		{[]string{"keys", "create", "--role", "ballot-box", "--name", "keda-vote", "--cycle", "keda"}, 2, "--cycle: \"keda\""},
+		{[]string{"keys", "create", "--role", "ballot-box", "--name", "keda-vote", "--cycle", "keda-1999"}, 2, "--cycle: \"keda-1999\""},
+		{[]string{"keys", "create", "--role", "ballot-box", "--name", "keda-vote", "--cycle", "atlantis-2023"}, 2,
+			"--cycle \"atlantis-2023\": municipality \"atlantis\" is not registered"},
+		{[]string{"keys", "create", "--role", "ballot-box", "--name", "keda-vote", "--municipality", "keda", "--cycle", "keda-2023"}, 2, "municipality"},
+		{[]string{"keys", "create", "--role", "analyst", "--name", "x", "--cycle", "keda-2023"}, 2, "--cycle: only ballot-box keys"},
+		{[]string{"keys", "create", "--role", "ballot_box", "--name", "x", "--cycle", "keda-2023"}, 2, "unknown role"},
 		{[]string{"keys", "revoke", id, "--reason", "rotated"}, 0, ""},
 		{[]string{"keys", "revoke", id}, 2, "revoked already"},
 		{[]string{"keys", "revoke", "000000000000"}, 2, "no API key"},
@@ -456,6 +468,21 @@ func TestKeysCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
+
+	// A ballot box for Keda's 2023 budgeting cycle: the key is printed,
+	// and the log records the cycle and the cycle's municipality.
+	code, out, errOut = run(t, env, "keys", "create", "--role", "ballot-box", "--name", "keda-vote", "--cycle", "keda-2023")
+	box := strings.TrimSpace(out)
+	boxID, err := access.ParseKey(box)
+	if code != 0 || err != nil || !strings.Contains(errOut, "(keda-vote, ballot-box)") {
+		t.Fatalf("keys create --role ballot-box --cycle keda-2023 = %d, %q, %q (%v); want a key on stdout", code, out, errOut, err)
+	}
+	var role, municipality, cycle string
+	if err := pool.QueryRow(context.Background(), `SELECT data->>'role', data->>'municipality', data->>'cycle' FROM eventstore.events
+		WHERE type = 'access.key_created' AND data->>'id' = $1`, boxID).Scan(&role, &municipality, &cycle); err != nil ||
+		role != "ballot-box" || municipality != "keda" || cycle != "keda-2023" {
+		t.Errorf("the ballot box's key_created holds role %q, municipality %q, cycle %q (%v); want ballot-box, keda, keda-2023", role, municipality, cycle, err)
+	}
 	var leaks int
 	secret := strings.Split(key, "_")[2]
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM eventstore.events WHERE data::text LIKE '%' || $1 || '%'`, secret).Scan(&leaks); err != nil || leaks != 0 {

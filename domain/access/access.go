@@ -1,8 +1,9 @@
 // Package access is who may call Civic Ledger: API keys, each with a role
-// (and, for applicants, the municipality they act for; for hubs, the
-// region). A key's secret is shown once, when it is created; the log keeps
-// only its SHA-256, which is enough to check a presented key and useless to
-// an attacker, since the secret is 256 random bits.
+// (and, for applicants and officers, the municipality they act for; for
+// hubs, the region; for ballot boxes, the budgeting cycle). A key's secret
+// is shown once, when it is created; the log keeps only its SHA-256, which
+// is enough to check a presented key and useless to an attacker, since the
+// secret is 256 random bits.
 //
 // Keys are events like everything else, so an auditor can see who was
 // given which role, by whom and when.
@@ -16,6 +17,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +34,11 @@ type KeyCreated struct {
 	Municipality string      `json:"municipality,omitempty"`
 	// Region is the region a hub key acts for; empty for other roles.
 	Region string `json:"region,omitempty"`
+	// Cycle is the budgeting cycle a ballot-box key is bound to, such as
+	// keda-2023; empty for other roles. The key's Municipality is then
+	// the cycle's, recorded too so that readers of the key need not parse
+	// the cycle's ID.
+	Cycle string `json:"cycle,omitempty"`
 	// Hash is the hex SHA-256 of the whole key.
 	Hash string `json:"hash"`
 }
@@ -54,7 +61,7 @@ func RegisterEvents(types *domain.Types) {
 	domain.Register[KeyRevoked](types)
 	// A key's events never leave the server: who holds which key, and the
 	// hashes that check them, are nobody's business but the operator's.
-	domain.Declare[KeyCreated](types, domain.Nobody, nil).Show("id", "name", "role", "municipality", "region", "hash")
+	domain.Declare[KeyCreated](types, domain.Nobody, nil).Show("id", "name", "role", "municipality", "region", "cycle", "hash")
 	domain.Declare[KeyRevoked](types, domain.Nobody, nil).Show("id", "reason")
 }
 
@@ -67,15 +74,17 @@ type Key struct {
 	Role         domain.Role
 	Municipality string
 	Region       string
-	Hash         string
-	Revoked      bool
+	// Cycle is the budgeting cycle of a ballot-box key (KeyCreated.Cycle).
+	Cycle   string
+	Hash    string
+	Revoked bool
 }
 
 // Apply implements domain.Aggregate.
 func (k *Key) Apply(e domain.Event) error {
 	switch e := e.(type) {
 	case KeyCreated:
-		*k = Key{ID: e.ID, Name: e.Name, Role: e.Role, Municipality: e.Municipality, Region: e.Region, Hash: e.Hash}
+		*k = Key{ID: e.ID, Name: e.Name, Role: e.Role, Municipality: e.Municipality, Region: e.Region, Cycle: e.Cycle, Hash: e.Hash}
 	case KeyRevoked:
 		k.Revoked = true
 	default:
@@ -87,7 +96,7 @@ func (k *Key) Apply(e domain.Event) error {
 // Actor is the actor a key stands for: the name says whose key it is, the
 // ID which of their keys.
 func (k Key) Actor() domain.Actor {
-	return domain.Actor{ID: "key:" + k.Name + "#" + k.ID, Role: k.Role, Municipality: k.Municipality, Region: k.Region, KeyID: k.ID}
+	return domain.Actor{ID: "key:" + k.Name + "#" + k.ID, Role: k.Role, Municipality: k.Municipality, Region: k.Region, Cycle: k.Cycle, KeyID: k.ID}
 }
 
 // Service handles key commands.
@@ -118,8 +127,12 @@ func (s *Service) Actor(ctx context.Context, key string) (domain.Actor, error) {
 type CreateKey struct {
 	Name         string
 	Role         domain.Role
-	Municipality string // required for applicants, refused for others
+	Municipality string // required for applicants and officers, refused for others
 	Region       string // required for hubs, refused for others
+	// Cycle is required for ballot-box keys and refused for others: the
+	// budgeting cycle's ID, "<municipality code>-<year>" (keda-2023). The
+	// key's municipality is the cycle's, which the service sets.
+	Cycle string
 }
 
 var (
@@ -154,17 +167,38 @@ func (s *Service) CreateKey(ctx context.Context, meta domain.Meta, cmd CreateKey
 	cmd.Role = role
 	cmd.Municipality = strings.TrimSpace(cmd.Municipality)
 	cmd.Region = strings.TrimSpace(cmd.Region)
+	cmd.Cycle = strings.TrimSpace(cmd.Cycle)
+	forMunicipality := cmd.Role == domain.Applicant || cmd.Role == domain.Officer
 	switch {
-	case cmd.Role == domain.Applicant && cmd.Municipality == "":
-		return "", "", res, domain.InvalidField("municipality", "an applicant key acts for one municipality; give its code")
-	case cmd.Role != domain.Applicant && cmd.Municipality != "":
-		return "", "", res, domain.InvalidField("municipality", "only applicant keys act for a municipality")
+	case forMunicipality && cmd.Municipality == "":
+		return "", "", res, domain.InvalidField("municipality", "an %s key acts for one municipality; give its code", cmd.Role)
+	case cmd.Role == domain.BallotBox && cmd.Municipality != "":
+		return "", "", res, domain.InvalidField("municipality", "a ballot-box key acts for its cycle's municipality: give the cycle alone")
+	case !forMunicipality && cmd.Municipality != "":
+		return "", "", res, domain.InvalidField("municipality", "only applicant and officer keys act for a municipality")
 	case cmd.Role == domain.Hub && cmd.Region == "":
 		return "", "", res, domain.InvalidField("region", "a hub key acts for one region; give its code")
 	case cmd.Role != domain.Hub && cmd.Region != "":
 		return "", "", res, domain.InvalidField("region", "only hub keys act for a region")
+	case cmd.Role == domain.BallotBox && cmd.Cycle == "":
+		return "", "", res, domain.InvalidField("cycle", "a ballot-box key is bound to one budgeting cycle; give its ID, such as keda-2023")
+	case cmd.Role != domain.BallotBox && cmd.Cycle != "":
+		return "", "", res, domain.InvalidField("cycle", "only ballot-box keys are bound to a budgeting cycle")
 	}
-	if cmd.Municipality != "" {
+	if cmd.Cycle != "" {
+		municipality, err := cycleMunicipality(cmd.Cycle)
+		if err != nil {
+			return "", "", res, err
+		}
+		ok, err := s.registered(ctx, registry.MunicipalityStream(municipality))
+		if err != nil {
+			return "", "", res, err
+		}
+		if !ok {
+			return "", "", res, domain.Errorf(domain.NotFound, "cycle %q: municipality %q is not registered", cmd.Cycle, municipality)
+		}
+		cmd.Municipality = municipality
+	} else if cmd.Municipality != "" {
 		if err := s.checkPlace(ctx, "municipality", cmd.Municipality, "rustavi", registry.MunicipalityStream); err != nil {
 			return "", "", res, err
 		}
@@ -181,7 +215,7 @@ func (s *Service) CreateKey(ctx context.Context, meta domain.Meta, cmd CreateKey
 	id = hex.EncodeToString(raw[:6])
 	key = keyPrefix + id + "_" + hex.EncodeToString(raw[6:])
 	res, err = s.Repo.Save(ctx, Stream(id), 0, meta, KeyCreated{
-		ID: id, Name: cmd.Name, Role: cmd.Role, Municipality: cmd.Municipality, Region: cmd.Region, Hash: HashKey(key),
+		ID: id, Name: cmd.Name, Role: cmd.Role, Municipality: cmd.Municipality, Region: cmd.Region, Cycle: cmd.Cycle, Hash: HashKey(key),
 	})
 	if err != nil {
 		return "", "", res, err
@@ -198,14 +232,52 @@ func (s *Service) checkPlace(ctx context.Context, field, code, example string, s
 	if !codePattern.MatchString(code) {
 		return domain.InvalidField(field, "%q: want a %s code such as %s", code, field, example)
 	}
-	events, err := s.Repo.Store.ReadStream(ctx, stream(code), eventstore.ReadOptions{Limit: 1})
+	ok, err := s.registered(ctx, stream(code))
 	if err != nil {
-		return domain.Wrap(err, "create key")
+		return err
 	}
-	if len(events) == 0 {
+	if !ok {
 		return domain.Errorf(domain.NotFound, "%s %q is not registered", field, code)
 	}
 	return nil
+}
+
+// registered reports whether a place's stream has begun: whether the
+// place was ever registered.
+func (s *Service) registered(ctx context.Context, stream string) (bool, error) {
+	events, err := s.Repo.Store.ReadStream(ctx, stream, eventstore.ReadOptions{Limit: 1})
+	if err != nil {
+		return false, domain.Wrap(err, "create key")
+	}
+	return len(events) > 0, nil
+}
+
+// cycleMunicipality returns the municipality of a budgeting cycle's ID,
+// "<municipality code>-<year>": the part before the last '-', a code as
+// the registry writes them, and after it a year of four digits from 2000
+// to 2100 (the years certification's cycles may have too). It does not
+// ask whether the cycle exists: the cycles are budgeting's, not access's
+// to read, and a municipality's ballot box may be set up before its cycle
+// opens.
+func cycleMunicipality(cycle string) (string, error) {
+	bad := func(why string) error {
+		return domain.InvalidField("cycle", "%q: %s; want <municipality code>-<year>, such as keda-2023", cycle, why)
+	}
+	i := strings.LastIndexByte(cycle, '-')
+	if i < 0 {
+		return "", bad("no '-' before the year")
+	}
+	municipality, year := cycle[:i], cycle[i+1:]
+	if !codePattern.MatchString(municipality) {
+		return "", bad("the municipality code is not lower-case letters, digits and hyphens (1 to 64)")
+	}
+	if len(year) != 4 || strings.Trim(year, "0123456789") != "" {
+		return "", bad("the year is not 4 digits")
+	}
+	if y, _ := strconv.Atoi(year); y < 2000 || y > 2100 {
+		return "", bad("the year is not from 2000 to 2100")
+	}
+	return municipality, nil
 }
 
 // RevokeKey is the command to withdraw a key.

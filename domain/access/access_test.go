@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/eventstore/inmem"
+	"github.com/civicledger/civicledger/internal/domaintest"
 	"github.com/civicledger/civicledger/internal/seed"
 )
 
@@ -138,16 +140,17 @@ func checkFailed(t testing.TB, what string, err error, kind domain.Kind, text st
 
 func TestCreateKey(t *testing.T) {
 	rustavi := "rustavi"
-	tests := []struct {
+	type testCase struct {
 		name string
 		role domain.Role // the caller's
 		when access.CreateKey
-		// then, on success: the key's name, role, municipality and region
-		// as recorded (ID and hash are the key's own).
+		// then, on success: the key's name, role, municipality, region and
+		// cycle as recorded (ID and hash are the key's own).
 		then access.KeyCreated
 		kind domain.Kind // of the error, "" for success
 		text string      // in the error's message
-	}{
+	}
+	tests := []testCase{
 		{name: "by the platform", role: domain.System, when: access.CreateKey{Name: "ops", Role: domain.Admin},
 			then: access.KeyCreated{Name: "ops", Role: domain.Admin}},
 		{name: "by an admin", role: domain.Admin, when: access.CreateKey{Name: "analyst-7", Role: domain.Analyst},
@@ -224,6 +227,95 @@ func TestCreateKey(t *testing.T) {
 			kind: domain.Invalid, text: "region"},
 		{name: "applicant with a region", role: domain.Admin,
 			when: access.CreateKey{Name: "office", Role: domain.Applicant, Municipality: rustavi, Region: "kvemo-kartli"}, kind: domain.Invalid, text: "region"},
+
+		// Officers: a municipality's staff, bound to it as an applicant is.
+		{name: "officer for a registered municipality", role: domain.Admin,
+			when: access.CreateKey{Name: "rustavi-ballots", Role: domain.Officer, Municipality: rustavi},
+			then: access.KeyCreated{Name: "rustavi-ballots", Role: domain.Officer, Municipality: rustavi}},
+		{name: "officer by the platform, role in capitals, municipality padded", role: domain.System,
+			when: access.CreateKey{Name: "rustavi-ballots", Role: " OFFICER ", Municipality: " rustavi\t"},
+			then: access.KeyCreated{Name: "rustavi-ballots", Role: domain.Officer, Municipality: rustavi}},
+		{name: "officer without a municipality", role: domain.Admin, when: access.CreateKey{Name: "ballots", Role: domain.Officer},
+			kind: domain.Invalid, text: "municipality: an officer key acts for one municipality"},
+		{name: "officer for an unknown municipality", role: domain.Admin,
+			when: access.CreateKey{Name: "ballots", Role: domain.Officer, Municipality: "atlantis"}, kind: domain.NotFound, text: "atlantis"},
+		{name: "officer for a malformed municipality", role: domain.Admin,
+			when: access.CreateKey{Name: "ballots", Role: domain.Officer, Municipality: "Rustavi"}, kind: domain.Invalid, text: "municipality"},
+		{name: "officer with a cycle", role: domain.Admin,
+			when: access.CreateKey{Name: "ballots", Role: domain.Officer, Municipality: rustavi, Cycle: "rustavi-2023"}, kind: domain.Invalid, text: "cycle: only ballot-box keys"},
+		{name: "officer with a region", role: domain.Admin,
+			when: access.CreateKey{Name: "ballots", Role: domain.Officer, Municipality: rustavi, Region: "kvemo-kartli"}, kind: domain.Invalid, text: "region"},
+		{name: "officer by an officer", role: domain.Officer,
+			when: access.CreateKey{Name: "ballots", Role: domain.Officer, Municipality: rustavi}, kind: domain.Forbidden, text: "officer"},
+
+		// Ballot boxes: bound to one budgeting cycle, and through it to
+		// the cycle's municipality, which the service sets.
+		{name: "ballot box for a cycle", role: domain.Admin,
+			when: access.CreateKey{Name: "rustavi-vote", Role: domain.BallotBox, Cycle: "rustavi-2023"},
+			then: access.KeyCreated{Name: "rustavi-vote", Role: domain.BallotBox, Municipality: rustavi, Cycle: "rustavi-2023"}},
+		{name: "ballot box by the platform, role in capitals, cycle padded", role: domain.System,
+			when: access.CreateKey{Name: "rustavi-vote", Role: "Ballot-Box", Cycle: "  rustavi-2023 "},
+			then: access.KeyCreated{Name: "rustavi-vote", Role: domain.BallotBox, Municipality: rustavi, Cycle: "rustavi-2023"}},
+		{name: "ballot box for the first year", role: domain.Admin,
+			when: access.CreateKey{Name: "rustavi-vote", Role: domain.BallotBox, Cycle: "rustavi-2000"},
+			then: access.KeyCreated{Name: "rustavi-vote", Role: domain.BallotBox, Municipality: rustavi, Cycle: "rustavi-2000"}},
+		{name: "ballot box for the last year", role: domain.Admin,
+			when: access.CreateKey{Name: "rustavi-vote", Role: domain.BallotBox, Cycle: "rustavi-2100"},
+			then: access.KeyCreated{Name: "rustavi-vote", Role: domain.BallotBox, Municipality: rustavi, Cycle: "rustavi-2100"}},
+		{name: "ballot box without a cycle", role: domain.Admin, when: access.CreateKey{Name: "vote", Role: domain.BallotBox},
+			kind: domain.Invalid, text: "cycle: a ballot-box key is bound to one budgeting cycle"},
+		{name: "ballot box with a blank cycle", role: domain.Admin, when: access.CreateKey{Name: "vote", Role: domain.BallotBox, Cycle: " \t "},
+			kind: domain.Invalid, text: "cycle"},
+		{name: "ballot box with a municipality instead of a cycle", role: domain.Admin,
+			when: access.CreateKey{Name: "vote", Role: domain.BallotBox, Municipality: rustavi}, kind: domain.Invalid, text: "municipality: a ballot-box key acts for its cycle's"},
+		{name: "ballot box with a municipality and a cycle", role: domain.Admin,
+			when: access.CreateKey{Name: "vote", Role: domain.BallotBox, Municipality: rustavi, Cycle: "rustavi-2023"}, kind: domain.Invalid, text: "municipality"},
+		{name: "ballot box with a region", role: domain.Admin,
+			when: access.CreateKey{Name: "vote", Role: domain.BallotBox, Cycle: "rustavi-2023", Region: "kvemo-kartli"}, kind: domain.Invalid, text: "region"},
+		{name: "ballot box for an unregistered municipality's cycle", role: domain.Admin,
+			when: access.CreateKey{Name: "vote", Role: domain.BallotBox, Cycle: "atlantis-2023"}, kind: domain.NotFound, text: `cycle "atlantis-2023": municipality "atlantis" is not registered`},
+		{name: "ballot box for a region's cycle", role: domain.Admin,
+			when: access.CreateKey{Name: "vote", Role: domain.BallotBox, Cycle: "kvemo-kartli-2023"}, kind: domain.NotFound, text: `municipality "kvemo-kartli"`},
+		{name: "ballot box by a ballot box", role: domain.BallotBox,
+			when: access.CreateKey{Name: "vote", Role: domain.BallotBox, Cycle: "rustavi-2023"}, kind: domain.Forbidden, text: "ballot-box"},
+		{name: "ballot box by an officer", role: domain.Officer,
+			when: access.CreateKey{Name: "vote", Role: domain.BallotBox, Cycle: "rustavi-2023"}, kind: domain.Forbidden, text: "officer"},
+	}
+	// Cycles of the wrong shape, each refused as Invalid naming the
+	// cycle, before the registry is asked.
+	for _, bad := range []string{
+		"rustavi",                         // no year
+		"2023",                            // no municipality
+		"-2023",                           // an empty municipality
+		"rustavi-",                        // an empty year
+		"rustavi-23",                      // a year of two digits
+		"rustavi-02023",                   // of five
+		"rustavi-1999",                    // before 2000
+		"rustavi-2101",                    // after 2100
+		"rustavi-0000",                    // zero
+		"rustavi-2023-",                   // a '-' after the year
+		"2023-rustavi",                    // the year first
+		"rustavi_2023",                    // another separator
+		"rustavi 2023",                    // a space
+		"rustavi-2o23",                    // a letter in the year
+		"rustavi-+202",                    // a sign
+		"rustavi-２０２３",                    // digits, but not ASCII
+		"Rustavi-2023",                    // a capital
+		"rus tavi-2023",                   // a space in the code
+		"rus/tavi-2023",                   // a slash in the code
+		"რუსთავი-2023",                    // the name, not the code
+		strings.Repeat("r", 65) + "-2023", // a code over 64 characters
+	} {
+		tests = append(tests, testCase{name: "ballot box for cycle " + bad, role: domain.Admin,
+			when: access.CreateKey{Name: "vote", Role: domain.BallotBox, Cycle: bad}, kind: domain.Invalid, text: "cycle: "})
+	}
+	// A cycle on any key but a ballot box's is refused, naming the cycle.
+	for _, c := range []access.CreateKey{
+		{Role: domain.Admin}, {Role: domain.Analyst}, {Role: domain.Auditor}, {Role: domain.Expert}, {Role: domain.Consortium},
+		{Role: domain.Applicant, Municipality: rustavi}, {Role: domain.Hub, Region: "kvemo-kartli"}, {Role: domain.Officer, Municipality: rustavi},
+	} {
+		c.Name, c.Cycle = "with-cycle", "rustavi-2023"
+		tests = append(tests, testCase{name: "cycle on a key of role " + string(c.Role), role: domain.Admin, when: c, kind: domain.Invalid, text: "cycle: only ballot-box keys"})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,8 +352,12 @@ func TestCreateKey(t *testing.T) {
 			if _, err := w.repo.Load(ctx, access.Stream(id), &k); err != nil {
 				t.Fatal(err)
 			}
-			if wantKey := (access.Key{ID: id, Name: want.Name, Role: want.Role, Municipality: want.Municipality, Region: want.Region, Hash: want.Hash}); k != wantKey {
+			if wantKey := (access.Key{ID: id, Name: want.Name, Role: want.Role, Municipality: want.Municipality, Region: want.Region, Cycle: want.Cycle, Hash: want.Hash}); k != wantKey {
 				t.Errorf("the key's state = %+v, want %+v", k, wantKey)
+			}
+			wantActor := domain.Actor{ID: "key:" + want.Name + "#" + id, Role: want.Role, Municipality: want.Municipality, Region: want.Region, Cycle: want.Cycle, KeyID: id}
+			if a, err := w.keys.Actor(ctx, key); err != nil || a != wantActor {
+				t.Errorf("Actor(the new key) = %+v, %v; want %+v", a, err, wantActor)
 			}
 			if stored.Metadata.Actor != meta.Actor.ID || stored.Metadata.Role != string(tt.role) {
 				t.Errorf("the key's event names actor %q in role %q, want %q in %q: who issued a key is for the auditors",
@@ -389,6 +485,75 @@ func TestKeyLifecycle(t *testing.T) {
 	if k.ID != id || k.Name != "office" || k.Role != domain.Applicant || k.Municipality != "rustavi" || !k.Revoked {
 		t.Errorf("Key = %+v, want the revoked applicant key for rustavi", k)
 	}
+}
+
+// TestBudgetingKeys walks the two budgeting roles' keys through the
+// service step by step: an officer's and a ballot box's keys are issued
+// and work at once, bound to what they were issued for (the ballot box's
+// actor carries its cycle and the cycle's municipality, read from the
+// key's own stream), refused input writes nothing, and a revoked ballot
+// box stops working.
+func TestBudgetingKeys(t *testing.T) {
+	w := newWorld(t)
+	var officerKey, boxKey, boxID string
+	// actor checks that key stands for want (but for the ID, which is
+	// the key's own).
+	actor := func(ctx context.Context, s *access.Service, key string, want domain.Actor) error {
+		a, err := s.Actor(ctx, key)
+		if err != nil {
+			return err
+		}
+		want.ID, want.KeyID = a.ID, a.KeyID
+		if a != want || !strings.HasPrefix(a.ID, "key:") {
+			return fmt.Errorf("Actor = %+v, want %+v", a, want)
+		}
+		return nil
+	}
+	create := func(cmd access.CreateKey) func(context.Context, *access.Service) error {
+		return func(ctx context.Context, s *access.Service) error {
+			_, _, _, err := s.CreateKey(ctx, metaAs(domain.Admin), cmd)
+			return err
+		}
+	}
+	domaintest.Run(t, w.keys, w.store, []domaintest.Step[*access.Service]{
+		{Name: "an officer key for Rustavi", Then: []string{"access.key_created"}, Do: func(ctx context.Context, s *access.Service) error {
+			key, _, _, err := s.CreateKey(ctx, metaAs(domain.Admin), access.CreateKey{Name: "rustavi-ballots", Role: domain.Officer, Municipality: "rustavi"})
+			if err != nil {
+				return err
+			}
+			officerKey = key
+			return actor(ctx, s, key, domain.Actor{Role: domain.Officer, Municipality: "rustavi"})
+		}},
+		{Name: "a ballot-box key for Rustavi's 2023 cycle", Then: []string{"access.key_created"}, Do: func(ctx context.Context, s *access.Service) error {
+			key, id, _, err := s.CreateKey(ctx, metaAs(domain.Admin), access.CreateKey{Name: "rustavi-vote", Role: domain.BallotBox, Cycle: "rustavi-2023"})
+			if err != nil {
+				return err
+			}
+			boxKey, boxID = key, id
+			return actor(ctx, s, key, domain.Actor{Role: domain.BallotBox, Municipality: "rustavi", Cycle: "rustavi-2023"})
+		}},
+		{Name: "a ballot-box key without a cycle", Kind: domain.Invalid, Text: "cycle",
+			Do: create(access.CreateKey{Name: "vote", Role: domain.BallotBox})},
+		{Name: "a ballot-box key for a cycle of 1999", Kind: domain.Invalid, Text: "cycle",
+			Do: create(access.CreateKey{Name: "vote", Role: domain.BallotBox, Cycle: "rustavi-1999"})},
+		{Name: "a ballot-box key for an unregistered municipality's cycle", Kind: domain.NotFound, Text: "atlantis",
+			Do: create(access.CreateKey{Name: "vote", Role: domain.BallotBox, Cycle: "atlantis-2023"})},
+		{Name: "an officer key with a cycle", Kind: domain.Invalid, Text: "cycle",
+			Do: create(access.CreateKey{Name: "ballots", Role: domain.Officer, Municipality: "rustavi", Cycle: "rustavi-2023"})},
+		{Name: "an applicant key with a cycle", Kind: domain.Invalid, Text: "cycle",
+			Do: create(access.CreateKey{Name: "office", Role: domain.Applicant, Municipality: "rustavi", Cycle: "rustavi-2023"})},
+		{Name: "the ballot box revoked", Then: []string{"access.key_revoked"}, Do: func(ctx context.Context, s *access.Service) error {
+			_, err := s.RevokeKey(ctx, metaAs(domain.Admin), access.RevokeKey{ID: boxID, Reason: "cycle closed"})
+			return err
+		}},
+		{Name: "the revoked ballot box signs in", Kind: domain.Unauthenticated, Text: "not valid", Do: func(ctx context.Context, s *access.Service) error {
+			_, err := s.Actor(ctx, boxKey)
+			return err
+		}},
+		{Name: "the officer still signs in", Then: []string{}, Do: func(ctx context.Context, s *access.Service) error {
+			return actor(ctx, s, officerKey, domain.Actor{Role: domain.Officer, Municipality: "rustavi"})
+		}},
+	})
 }
 
 func TestParseKey(t *testing.T) {

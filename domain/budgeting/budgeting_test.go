@@ -102,7 +102,10 @@ func idea(id, pot string, cost int64, f func(*budgeting.SubmitIdea)) budgeting.S
 }
 
 func submit(day string, a domain.Actor, cmd budgeting.SubmitIdea) func(context.Context, *budgeting.Service) error {
-	return func(ctx context.Context, s *budgeting.Service) error { _, err := s.SubmitIdea(ctx, on(day, a), cmd); return err }
+	return func(ctx context.Context, s *budgeting.Service) error {
+		_, err := s.SubmitIdea(ctx, on(day, a), cmd)
+		return err
+	}
 }
 
 func review(id string, feasible bool, cost int64, reason string) func(context.Context, *budgeting.Service) error {
@@ -264,7 +267,7 @@ func TestCycle(t *testing.T) {
 
 		// Results.
 		{Name: "results while tallying", Do: declare("2023-12-14"), Kind: domain.Conflict, Text: "results are declared from 2023-12-15"},
-		{Name: "results", Then: []string{"budgeting.results_declared"}, Do: declare("2023-12-15")},
+		{Name: "results", Then: []string{"budgeting.ballots_closed", "budgeting.results_declared"}, Do: declare("2023-12-15")},
 		{Name: "results twice", Do: declare("2023-12-16"), Kind: domain.Conflict, Text: "results were declared on 2023-12-15"},
 
 		// Delivery.

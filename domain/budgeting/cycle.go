@@ -46,6 +46,7 @@ type Cycle struct {
 	versions     map[int]Rules
 	ballot       []BallotProject
 	results      *ResultsDeclared
+	closed       string // the day the ballots were closed, "" before
 	source       string
 }
 
@@ -128,6 +129,8 @@ func (c *Cycle) Apply(e domain.Event) error {
 		c.phases = e.Phases
 	case BallotPublished:
 		c.ballot = e.Projects
+	case BallotsClosed:
+		c.closed = e.On
 	case ResultsDeclared:
 		c.results = &e
 	default:

@@ -16,6 +16,7 @@ func RegisterEvents(types *domain.Types) {
 	domain.Register[BallotPublished](types)
 	domain.Register[BallotCast](types)
 	domain.Register[PaperBatchEntered](types)
+	domain.Register[BallotsClosed](types)
 	domain.Register[ResultsDeclared](types)
 	domain.Register[DeliveryReported](types)
 	declareEvents(types)
@@ -349,6 +350,19 @@ type Tally struct {
 	Votes   map[string]int64 `json:"votes"`
 }
 
+// BallotsClosed: the ballots were closed for the count. The count takes
+// every ballot the log holds before this event: once it has a position,
+// every ballot committed before it has a smaller one (the log orders
+// events by their transactions), so none is left out for arriving late,
+// and a recount reads exactly the same ballots.
+type BallotsClosed struct {
+	ID string `json:"id"`
+	On string `json:"on"`
+}
+
+// EventType implements domain.Event.
+func (BallotsClosed) EventType() string { return "budgeting.ballots_closed" }
+
 // PotResult is one pot's count.
 type PotResult struct {
 	Pot     string           `json:"pot"`
@@ -361,8 +375,8 @@ type PotResult struct {
 
 // ResultsDeclared: the ballots were counted and the winners declared, on
 // or after the results day. The count is recorded with the rules version
-// it used, the log position it read the ballots up to, and a digest of its
-// inputs, so anyone can recount (RecountCycle).
+// it used, the log position it read the ballots up to (BallotsClosed's),
+// and a digest of its inputs, so anyone can recount (Service.Recount).
 type ResultsDeclared struct {
 	ID           string      `json:"id"`
 	RulesVersion int         `json:"rules_version"`

@@ -593,33 +593,73 @@ func (s *Service) EnterPaperBatch(ctx context.Context, meta domain.Meta, cmd Ent
 
 // DeclareResults counts a cycle's ballots under its rules and declares
 // the winners, from the first day of delivery (the results day) on, once.
+// It first closes the ballots (BallotsClosed) and waits for that event's
+// log position, so the count takes every ballot committed before it, then
+// counts up to that position.
 func (s *Service) DeclareResults(ctx context.Context, meta domain.Meta, cmd DeclareResults) (eventstore.AppendResult, error) {
-	return s.onCycle(ctx, meta, "declare a cycle's results", cmd.Cycle, func(c *Cycle) ([]domain.Event, error) {
-		today := meta.Today()
-		d, _ := c.Phase(Delivering)
-		switch {
-		case c.results != nil:
-			return nil, domain.Errorf(domain.Conflict, "%s's results were declared on %s", c.id, c.results.On)
-		case today < d.Start:
-			return nil, domain.Errorf(domain.Conflict, "%s's results are declared from %s, when voting and tallying are over; today is %s", c.id, d.Start, today)
-		case c.ballot == nil:
-			return nil, domain.Errorf(domain.Conflict, "%s has no ballot: nothing to count", c.id)
-		}
-		ballots, upTo, err := readBallots(ctx, s.Repo.Store, s.Repo.Types, c.id, 0)
+	if err := checkCycleID("cycle", cmd.Cycle); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := staff(meta, "declare a cycle's results", MunicipalityOf(cmd.Cycle)); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	stream := CycleStream(cmd.Cycle)
+	var c Cycle
+	version, err := s.Repo.Load(ctx, stream, &c)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if c.id == "" {
+		return eventstore.AppendResult{}, domain.Errorf(domain.NotFound, "no participatory budget cycle %s", cmd.Cycle)
+	}
+	today := meta.Today()
+	d, _ := c.Phase(Delivering)
+	switch {
+	case c.results != nil:
+		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "%s's results were declared on %s", c.id, c.results.On)
+	case today < d.Start:
+		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "%s's results are declared from %s, when voting and tallying are over; today is %s", c.id, d.Start, today)
+	case c.ballot == nil:
+		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "%s has no ballot: nothing to count", c.id)
+	}
+	// The close, unless a count that failed after it closed them already.
+	var upTo int64
+	if c.closed == "" {
+		res, err := s.Repo.Save(ctx, stream, version, meta, BallotsClosed{ID: c.id, On: today})
 		if err != nil {
-			return nil, err
+			return eventstore.AppendResult{}, err
 		}
-		if upTo == 0 {
-			if upTo, err = s.Repo.Store.Head(ctx); err != nil {
-				return nil, domain.Wrap(err, "the log's head")
-			}
+		version = res.Version
+		if upTo, err = s.Repo.Store.AwaitPosition(ctx, res.LastID); err != nil {
+			return eventstore.AppendResult{}, domain.Wrap(err, "position of the ballots' close")
 		}
-		pots, dig, err := countCycle(c, c.rules, ballots)
-		if err != nil {
-			return nil, domain.Wrap(err, "count "+c.id)
+	} else if upTo, err = s.closedAt(ctx, stream); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	ballots, _, err := readBallots(ctx, s.Repo.Store, s.Repo.Types, c.id, upTo)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	pots, dig, err := countCycle(&c, c.rules, ballots)
+	if err != nil {
+		return eventstore.AppendResult{}, domain.Wrap(err, "count "+c.id)
+	}
+	return s.Repo.Save(ctx, stream, version, meta,
+		ResultsDeclared{ID: c.id, RulesVersion: c.rules.Version, UpTo: upTo, InputsDigest: dig, Pots: pots, On: today})
+}
+
+// closedAt is the log position of a cycle's BallotsClosed.
+func (s *Service) closedAt(ctx context.Context, stream string) (int64, error) {
+	events, err := s.Repo.Store.ReadStream(ctx, stream, eventstore.ReadOptions{})
+	if err != nil {
+		return 0, domain.Wrap(err, "read "+stream)
+	}
+	for _, e := range events {
+		if e.Type == (BallotsClosed{}).EventType() {
+			return s.Repo.Store.AwaitPosition(ctx, e.ID)
 		}
-		return []domain.Event{ResultsDeclared{ID: c.id, RulesVersion: c.rules.Version, UpTo: upTo, InputsDigest: dig, Pots: pots, On: today}}, nil
-	})
+	}
+	return 0, domain.Wrap(fmt.Errorf("no ballots_closed in %s", stream), "the ballots' close")
 }
 
 // Recount counts a cycle's ballots again, from the log, as its declared

@@ -18,7 +18,7 @@ import (
 // Staff are those who run a municipality's cycle: its own keys (the
 // applicant's, which is the municipality's, and its officers'), and the
 // judges.
-var Staff = domain.Either(domain.Judges, domain.OwnMunicipality)
+var Staff = domain.Either(domain.Judges, domain.OwnStaff)
 
 // ProposerSubject is the data subject of an idea's proposer: what `civic
 // erase subject` takes to erase their name.
@@ -54,6 +54,7 @@ func declareEvents(t *domain.Types) {
 	domain.Declare(t, Staff, func(_ string, e PaperBatchEntered) domain.Scope { return cycleScope(e.Cycle) }).
 		Show("cycle", "pot", "batch", "place", "on", "tally").
 		Only(domain.Nobody, "ballots")
+	domain.Declare[BallotsClosed](t, domain.Everyone, nil).Show("id", "on")
 	domain.Declare[ResultsDeclared](t, domain.Everyone, nil).Show("id", "rules_version", "up_to", "inputs_digest", "pots", "on")
 	domain.Declare[DeliveryReported](t, domain.Everyone, nil).Show("id", "status", "progress", "spent", "milestone", "documents", "on")
 }

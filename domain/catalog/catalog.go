@@ -9,6 +9,7 @@ import (
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/privacy"
@@ -26,6 +27,7 @@ var Types = func() *domain.Types {
 	project.RegisterEvents(t)
 	activity.RegisterEvents(t)
 	privacy.RegisterEvents(t)
+	budgeting.RegisterEvents(t)
 	return t
 }()
 
@@ -49,7 +51,7 @@ func declarePlatform(v *domain.Views) {
 	v.View("Query", domain.Everyone, "viewer projections")
 	// Each event of a subscription is shown as Types.See decides.
 	v.View("Subscription", domain.Everyone, "events projectionStatus")
-	v.View("Viewer", domain.Everyone, "role name municipality region")
+	v.View("Viewer", domain.Everyone, "role name municipality region cycle")
 	// A read model's last error is the server's own text: for those who
 	// run and audit it.
 	v.View("ProjectionStatus", domain.Everyone, "name version generation state failing position head lagEvents lagSeconds updatedAt").

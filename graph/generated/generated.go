@@ -677,6 +677,7 @@ type ComplexityRoot struct {
 	}
 
 	Viewer struct {
+		Cycle        func(childComplexity int) int
 		Municipality func(childComplexity int) int
 		Name         func(childComplexity int) int
 		Region       func(childComplexity int) int
@@ -3846,6 +3847,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TrendRow.Year(childComplexity), true
 
+	case "Viewer.cycle":
+		if e.ComplexityRoot.Viewer.Cycle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Cycle(childComplexity), true
 	case "Viewer.municipality":
 		if e.ComplexityRoot.Viewer.Municipality == nil {
 			break
@@ -4998,10 +5005,12 @@ type Viewer {
   role: Role!
   "Who the log records as acting with this key (key:<name>#<key ID>); null for anonymous callers."
   name: String
-  "The municipality an applicant key acts for."
+  "The municipality an applicant or officer key acts for, or the municipality of a ballot-box key's cycle."
   municipality: Municipality
   "The region a hub key acts for."
   region: Region @goField(forceResolver: true)
+  "The participatory-budgeting cycle a ballot-box key is bound to, such as keda-2023; null for other keys."
+  cycle: String
 }
 
 """
@@ -5025,6 +5034,10 @@ enum Role {
   AUDITOR
   "Manages the registry, networks, keys and cycles; the only role the registry mutations allow."
   ADMIN
+  "A municipality's staff who enter its paper ballots in participatory budgeting: acts for one municipality (Viewer.municipality)."
+  OFFICER
+  "The integration a municipality runs so residents vote online: bound to one participatory-budgeting cycle (Viewer.cycle) and its municipality."
+  BALLOT_BOX
 }
 
 """
@@ -6925,6 +6938,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_municipality(ctx, field)
 	case "region":
 		return ec.fieldContext_Viewer_region(ctx, field)
+	case "cycle":
+		return ec.fieldContext_Viewer_cycle(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -21407,6 +21422,29 @@ func (ec *executionContext) fieldContext_Viewer_region(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Viewer_cycle(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_cycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cycle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_cycle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -30349,6 +30387,8 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "cycle":
+			out.Values[i] = ec._Viewer_cycle(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -32504,6 +32544,8 @@ var (
 		"CONSORTIUM": domain.Consortium,
 		"AUDITOR":    domain.Auditor,
 		"ADMIN":      domain.Admin,
+		"OFFICER":    domain.Officer,
+		"BALLOT_BOX": domain.BallotBox,
 	}
 	marshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐRole = map[domain.Role]string{
 		domain.Anonymous:  "ANONYMOUS",
@@ -32514,6 +32556,8 @@ var (
 		domain.Consortium: "CONSORTIUM",
 		domain.Auditor:    "AUDITOR",
 		domain.Admin:      "ADMIN",
+		domain.Officer:    "OFFICER",
+		domain.BallotBox:  "BALLOT_BOX",
 	}
 )
 

@@ -915,10 +915,12 @@ type Viewer struct {
 	Role domain.Role `json:"role"`
 	// Who the log records as acting with this key (key:<name>#<key ID>); null for anonymous callers.
 	Name *string `json:"name,omitempty"`
-	// The municipality an applicant key acts for.
+	// The municipality an applicant or officer key acts for, or the municipality of a ballot-box key's cycle.
 	Municipality *projections.Municipality `json:"municipality,omitempty"`
 	// The region a hub key acts for.
 	Region *projections.Region `json:"region,omitempty"`
+	// The participatory-budgeting cycle a ballot-box key is bound to, such as keda-2023; null for other keys.
+	Cycle *string `json:"cycle,omitempty"`
 }
 
 // An attendee's age band.
