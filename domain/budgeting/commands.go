@@ -15,6 +15,9 @@ type OpenCycle struct {
 	Eligibility  Eligibility
 	// Rules are the first version's; their Version is set to 1.
 	Rules Rules
+	// Source says where an imported or demo cycle's figures come from;
+	// only the system sets it (an import, the demo).
+	Source string
 }
 
 // ChangeRules asks for a new version of a cycle's rules, before anyone

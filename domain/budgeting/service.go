@@ -125,6 +125,10 @@ func (s *Service) OpenCycle(ctx context.Context, meta domain.Meta, cmd OpenCycle
 	cmd.Eligibility.Residence = text(&p, "eligibility.residence", cmd.Eligibility.Residence, false)
 	cmd.Rules.Version = 1
 	p.Add(checkRules("rules", cmd.Rules))
+	if cmd.Source != "" && meta.Actor.Role != domain.System {
+		p.Add(invalid("source", "only an import names a cycle's source"))
+	}
+	cmd.Source = text(&p, "source", cmd.Source, false)
 	if err := p.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -136,7 +140,7 @@ func (s *Service) OpenCycle(ctx context.Context, meta domain.Meta, cmd OpenCycle
 			}
 			return []domain.Event{CycleOpened{ID: id, Municipality: cmd.Municipality, Year: cmd.Year, Title: cmd.Title,
 				Currency: cmd.Currency, Pots: cmd.Pots, Phases: cmd.Phases, Categories: nonNilCategories(cmd.Categories),
-				Eligibility: cmd.Eligibility, Rules: cmd.Rules}}, nil
+				Eligibility: cmd.Eligibility, Rules: cmd.Rules, Source: cmd.Source}}, nil
 		})
 }
 
