@@ -10,6 +10,7 @@ import (
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
@@ -40,6 +41,10 @@ type app struct {
 	projects *project.Service
 	// activities records what the programmes do on the ground.
 	activities *activity.Service
+	// budgeting runs participatory budgets. The API serves them with
+	// this one once serve passes it as graph.Deps.Budgeting; until then
+	// graph.NewServer makes its own over the same store and keyring.
+	budgeting *budgeting.Service
 	// keys seals personal data in the log; privacy erases it.
 	keys    *keyring.Keyring
 	privacy *privacy.Service
@@ -77,6 +82,7 @@ func openApp(ctx context.Context, c config, log *slog.Logger, key ed25519.Privat
 		networks:      &network.Service{Repo: repo},
 		projects:      &project.Service{Repo: repo},
 		activities:    &activity.Service{Repo: repo},
+		budgeting:     &budgeting.Service{Repo: repo},
 		keys:          keys,
 		privacy:       &privacy.Service{Repo: repo},
 		runner:        projections.NewRunner(db.pool, store, readModels(), projections.Options{Logger: log, Keys: keys}),
@@ -145,7 +151,8 @@ var demoHistory = seed.HistoryOptions{From: 2019, To: 2025, Activities: 6000, Se
 // certification cycle of 2019 (the eight municipalities certified that
 // year, with illustrative scores), civil-society activity (the CSSIGE
 // consortium and hubs, two donor projects and their activities) and an
-// illustrative history of activities in every municipality. It needs the
+// illustrative history of activities in every municipality, and the
+// participatory budgets of the certified municipalities. It needs the
 // registry imported first. It returns what each part loaded, also when
 // one fails.
 func (a *app) importDemo(ctx context.Context) (demoReport, error) {
@@ -189,6 +196,17 @@ func (a *app) importDemo(ctx context.Context) (demoReport, error) {
 		a.log.Info("demo activity history imported", "activities", history.Activities, "held", history.Held,
 			"groups", history.Groups, "attendees", history.Attendees, "events", history.Events, "took", time.Since(start).Round(time.Millisecond))
 	}
+
+	start = time.Now()
+	budgets, err := seed.Budgets(ctx, &budgeting.Service{Repo: a.repo})
+	out.budgets = budgets
+	if err != nil {
+		return out, fmt.Errorf("participatory budgets: %w", err)
+	}
+	if budgets.Cycles > 0 {
+		a.log.Info("demo participatory budgets imported", "cycles", budgets.Cycles, "ideas", budgets.Ideas,
+			"online_ballots", budgets.Ballots, "paper_ballots", budgets.PaperBallots, "took", time.Since(start).Round(time.Millisecond))
+	}
 	return out, nil
 }
 
@@ -198,6 +216,7 @@ type demoReport struct {
 	certification seed.CertificationReport
 	civil         seed.CivilReport
 	history       seed.HistoryReport
+	budgets       seed.BudgetReport
 }
 
 // keyLookup finds the actor of an API key in the keys read model, and a

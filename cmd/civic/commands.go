@@ -39,7 +39,15 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 	if fs.Arg(0) != "demo" {
 		return nil
 	}
+	// The budgets' counts read the ballots by log position, so the demo
+	// needs the log sequenced as it loads: this process sequences it
+	// unless a server does (one leads; the other stands by).
+	seqCtx, stopSeq := context.WithCancel(ctx)
+	seqDone := make(chan struct{})
+	go func() { defer close(seqDone); a.store.RunSequencer(seqCtx) }()
 	demo, err := a.importDemo(ctx)
+	stopSeq()
+	<-seqDone
 	if err != nil {
 		return err
 	}
@@ -59,6 +67,12 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 			h.Activities, h.Held, h.Attendees, h.Events)
 	} else {
 		fmt.Fprintln(m.Stdout, "the activity history exists already")
+	}
+	if b := demo.budgets; b.Cycles > 0 {
+		fmt.Fprintf(m.Stdout, "loaded participatory budgets: %d cycles, %d ideas, %d online and %d paper ballots, counted and declared\n",
+			b.Cycles, b.Ideas, b.Ballots, b.PaperBallots)
+	} else {
+		fmt.Fprintln(m.Stdout, "the participatory budgets exist already")
 	}
 	return nil
 }

@@ -10,6 +10,8 @@
 //	civic import registry       register Georgia's regions and municipalities
 //	civic import demo           the registry, then the demo 2019 certification cycle
 //	civic replay application ID audit an application and replay its decision
+//	civic replay cycle ID       recount a participatory budget from its ballots
+//	civic export pabulib CYCLE DIR  a cycle's ballots and results as pabulib files
 //	civic keys create|revoke    issue and withdraw API keys
 //	civic erase subject ID      erase a data subject's personal data
 //	civic rebuild NAME          rebuild a read model beside the live one, then switch
@@ -78,6 +80,10 @@ Usage:
                                    illustrative scores (serve loads it on first start)
   civic replay application ID      list an application's events with their hashes, verify the
                                    log over them, and replay its decision (exit 1: mismatch)
+  civic replay cycle ID            count a participatory budget's ballots again from the log, as
+                                   its declared results did (exit 1: mismatch)
+  civic export pabulib CYCLE DIR   write a cycle's declared results and anonymous ballots as
+                                   pabulib files, one per pot, for counting with other tools
   civic keys create --role R --name N [--municipality M] [--region G] [--cycle C]
                                    issue an API key (printed once); applicant and officer
                                    keys need --municipality, hub keys --region, ballot-box
@@ -159,6 +165,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.importCmd(ctx, args[1:])
 	case "replay":
 		code, err = m.replay(ctx, args[1:])
+	case "export":
+		err = m.export(ctx, args[1:])
 	case "keys":
 		err = m.keys(ctx, args[1:])
 	case "backup":

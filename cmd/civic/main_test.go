@@ -19,6 +19,7 @@ import (
 	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/internal/pabulib"
 	"github.com/civicledger/civicledger/internal/testdb"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -500,7 +501,8 @@ func TestReplayCommand(t *testing.T) {
 		!strings.Contains(out, "loaded civil-society activity: ") || !strings.Contains(out, "loaded an illustrative activity history: 6000 activities") {
 		t.Fatalf("civic import demo = %d, %q, %q", code, out, errOut)
 	}
-	if code, out, errOut := run(t, env, "import", "demo"); code != 0 || strings.Count(out, "exists already") != 3 {
+	if code, out, errOut := run(t, env, "import", "demo"); code != 0 || strings.Count(out, "exists already") != 3 ||
+		!strings.Contains(out, "the participatory budgets exist already") {
 		t.Fatalf("civic import demo again = %d, %q, %q; want each part found there already", code, out, errOut)
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -542,6 +544,40 @@ func TestReplayCommand(t *testing.T) {
 	code, out, errOut = run(t, env, "replay", "application", "2019-batumi")
 	if code != 1 || !strings.Contains(out, "log: BROKEN at position") || !strings.Contains(out, "verdict: MISMATCH") {
 		t.Fatalf("after the edit, civic replay = %d:\n%s%s\nwant 1, the log broken and MISMATCH", code, out, errOut)
+	}
+
+	// A participatory budget of the demo: recounted, exported, and
+	// recounted again after a ballot is edited.
+	if code, out, errOut := run(t, env, "replay", "cycle", "keda-2023"); code != 0 || !strings.Contains(out, "recount: followed") ||
+		!strings.Contains(out, "pot zvare: ") {
+		t.Fatalf("civic replay cycle keda-2023 = %d:\n%s%s\nwant 0 and followed", code, out, errOut)
+	}
+	dir := t.TempDir()
+	code, out, errOut = run(t, env, "export", "pabulib", "keda-2023", dir)
+	if code != 0 || strings.Count(out, ".pb: ") != 5 {
+		t.Fatalf("civic export pabulib = %d, %q, %q; want the five villages' files", code, out, errOut)
+	}
+	f, err := os.Open(filepath.Join(dir, "georgia_keda_2023_zvare.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := pabulib.Read(f, pabulib.Limits{})
+	f.Close()
+	if err != nil || in.MetaValue("unit") != "Keda" || in.MetaValue("rule") != "greedy" || in.MetaValue("date_begin") != "08.12.2023" || len(in.Votes.Rows) == 0 {
+		t.Fatalf("the Zvare file: %v, META %v, %d votes", err, in.Meta.Rows, len(in.Votes.Rows))
+	}
+	if code, _, errOut := run(t, env, "export", "pabulib", "keda-2099", dir); code != 2 || !strings.Contains(errOut, "no participatory budget cycle keda-2099") {
+		t.Errorf("exporting a cycle that does not exist = %d, %q", code, errOut)
+	}
+	tag, err = conn.Exec(context.Background(), `UPDATE eventstore.events SET data = jsonb_set(data::jsonb, '{ballots,0,projects}', '[]')::json
+		WHERE (stream_id, version) = (SELECT stream_id, 1 FROM eventstore.events WHERE type = 'budgeting.paper_batch_entered'
+			AND data::jsonb->>'cycle' = 'keda-2023' ORDER BY stream_id LIMIT 1)`)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("editing a paper ballot: %v, %d rows", err, tag.RowsAffected())
+	}
+	if code, out, errOut := run(t, env, "replay", "cycle", "keda-2023"); code != 1 || !strings.Contains(out, "recount: MISMATCH") ||
+		!strings.Contains(out, "inputs digest recomputed") {
+		t.Fatalf("after the edit, civic replay cycle = %d:\n%s%s\nwant 1 and MISMATCH", code, out, errOut)
 	}
 }
 

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"strings"
 
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/eventstore/postgres"
@@ -22,8 +24,11 @@ func (m *Main) replay(ctx context.Context, args []string) (int, error) {
 	if err := fs.Parse(args); err != nil {
 		return exitError, err
 	}
+	if fs.NArg() == 2 && fs.Arg(0) == "cycle" {
+		return m.recount(ctx, fs.Arg(1))
+	}
 	if fs.NArg() != 2 || fs.Arg(0) != "application" {
-		return exitError, fmt.Errorf("usage: civic replay application ID (an application ID is <year>-<municipality>, for example 2019-batumi)")
+		return exitError, fmt.Errorf("usage: civic replay application ID (an application ID is <year>-<municipality>, for example 2019-batumi) | civic replay cycle ID (a budgeting cycle, for example keda-2023)")
 	}
 	db, keys, c, err := m.openForAudit(ctx)
 	if err != nil {
@@ -97,4 +102,39 @@ func describe(r certification.Recommendation) string {
 		return fmt.Sprintf("certify (weighted score %.2f)", r.Score)
 	}
 	return fmt.Sprintf("do not certify (weighted score %.2f: %s)", r.Score, strings.Join(r.Reasons, "; "))
+}
+
+// recount prints what GraphQL's recountCycle gives: `civic replay cycle
+// ID`. It exits 0 when the ballots, counted again, give the declared
+// results (or none are declared yet), 1 on a mismatch.
+func (m *Main) recount(ctx context.Context, cycle string) (int, error) {
+	a, err := m.openTool(ctx)
+	if err != nil {
+		return exitError, err
+	}
+	defer a.close()
+	r, err := (&budgeting.Service{Repo: a.repo}).Recount(ctx, cycle)
+	if err != nil {
+		return exitError, errors.New(domain.MessageOf(err))
+	}
+	w := m.Stdout
+	if r.Declared == nil {
+		fmt.Fprintf(w, "cycle %s: no results declared yet\n", cycle)
+		return exitOK, nil
+	}
+	d := r.Declared
+	fmt.Fprintf(w, "cycle %s: results declared on %s under rules version %d, counting the ballots up to log position %d\n", cycle, d.On, d.RulesVersion, d.UpTo)
+	fmt.Fprintf(w, "declared inputs digest   %s\nrecounted inputs digest  %s (%d ballots)\n", d.InputsDigest, r.InputsDigest, r.Ballots)
+	for _, p := range r.Pots {
+		fmt.Fprintf(w, "pot %s: %d ballots, %d of %d spent, winners %s\n", p.Pot, p.Ballots, p.Spent, p.Budget, strings.Join(p.Winners, ", "))
+	}
+	if r.Verdict != budgeting.Mismatch {
+		fmt.Fprintf(w, "recount: %s\n", r.Verdict)
+		return exitOK, nil
+	}
+	fmt.Fprintln(w, "recount: MISMATCH")
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "  %s\n", p)
+	}
+	return exitFailed, nil
 }

@@ -22,6 +22,7 @@ const (
 // Idea is a proposal as its stream tells it.
 type Idea struct {
 	id, cycle, pot, category string
+	title                    domain.LocalizedText
 	cost                     int64 // the reviewed cost once feasible, the estimate before
 	status                   IdeaStatus
 	appealed                 bool
@@ -37,6 +38,9 @@ func (i *Idea) Cycle() string { return i.cycle }
 
 // Pot returns the pot the idea was proposed in.
 func (i *Idea) Pot() string { return i.pot }
+
+// Title returns the idea's title.
+func (i *Idea) Title() domain.LocalizedText { return i.title }
 
 // Status returns where the idea stands in review.
 func (i *Idea) Status() IdeaStatus { return i.status }
@@ -55,7 +59,7 @@ func (i *Idea) Apply(e domain.Event) error {
 		if i.id != "" {
 			return fmt.Errorf("idea %s: submitted twice", i.id)
 		}
-		*i = Idea{id: e.ID, cycle: e.Cycle, pot: e.Pot, category: e.Category, cost: e.Cost, status: Submitted}
+		*i = Idea{id: e.ID, cycle: e.Cycle, pot: e.Pot, category: e.Category, title: e.Title, cost: e.Cost, status: Submitted}
 	case IdeaWithdrawn:
 		i.status = Withdrawn
 	case IdeaMerged:

@@ -246,3 +246,44 @@ func recount(c *Cycle, ballots []counted) (Recount, error) {
 	}
 	return r, nil
 }
+
+// Ballot is a ballot as the ledger publishes it once the results are
+// declared: its pot and what it supported, with no voter, no channel, no
+// day, and in a canonical order rather than the order cast, so nothing
+// ties it to a person.
+type Ballot struct {
+	Pot      string
+	Projects []string
+	Points   []int64
+}
+
+// PublishedBallots returns the ballots a cycle's declared results counted,
+// anonymous (Ballot), for anyone to count again with their own tools (a
+// pabulib file). This is the one read path of ballots outside the count,
+// and the rule is decided here: nobody sees a ballot before the results
+// are declared (a running count would sway the vote), and after it,
+// everyone sees them without who cast them.
+func (s *Service) PublishedBallots(ctx context.Context, cycle string) (*Cycle, []Ballot, error) {
+	c, err := s.loadCycle(ctx, "cycle", cycle)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.results == nil {
+		return nil, nil, domain.Errorf(domain.Conflict, "%s's ballots are published with its results, which are not declared", c.id)
+	}
+	ballots, _, err := readBallots(ctx, s.Repo.Store, s.Repo.Types, c.id, c.results.UpTo)
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(ballots, func(a, b counted) int {
+		if a.pot != b.pot {
+			return strings.Compare(a.pot, b.pot)
+		}
+		return strings.Compare(a.key(), b.key())
+	})
+	out := make([]Ballot, len(ballots))
+	for i, b := range ballots {
+		out[i] = Ballot{Pot: b.pot, Projects: b.projects, Points: b.points}
+	}
+	return c, out, nil
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/budgeting"
+	"github.com/civicledger/civicledger/domain/registry"
+	"github.com/civicledger/civicledger/internal/pabulib"
+)
+
+// export writes a cycle in pabulib's format, the one participatory
+// budgeting researchers count with: `civic export pabulib CYCLE DIR`, one
+// file per pot (georgia_<municipality>_<year>_<pot>.pb), each holding the
+// anonymous ballots the declared results counted. Before the results are
+// declared it writes nothing: ballots are published with the results.
+func (m *Main) export(ctx context.Context, args []string) error {
+	const usage = "usage: civic export pabulib CYCLE DIR (a cycle whose results are declared, such as keda-2023; one .pb file per pot is written into DIR)"
+	fs := m.flags("export")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 3 || fs.Arg(0) != "pabulib" {
+		return errors.New(usage)
+	}
+	cycle, dir := fs.Arg(1), fs.Arg(2)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("%s is not a directory: %s", dir, usage)
+	}
+	a, err := m.openTool(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	svc := &budgeting.Service{Repo: a.repo}
+	c, ballots, err := svc.PublishedBallots(ctx, cycle)
+	if err != nil {
+		return errors.New(domain.MessageOf(err))
+	}
+	var muni registry.Municipality
+	if _, err := a.repo.Load(ctx, registry.MunicipalityStream(c.Municipality()), &muni); err != nil {
+		return err
+	}
+	titles := map[string]domain.LocalizedText{}
+	for _, bp := range c.Ballot() {
+		var i budgeting.Idea
+		if _, err := a.repo.Load(ctx, budgeting.IdeaStream(bp.Idea), &i); err != nil {
+			return err
+		}
+		titles[bp.Idea] = i.Title()
+	}
+	for _, p := range c.Pots() {
+		in, err := pabulib.FromCycle(c, muni.Name().En, p.Code, ballots, titles)
+		if err != nil {
+			return err
+		}
+		name := filepath.Join(dir, fmt.Sprintf("georgia_%s_%d_%s.pb", c.Municipality(), c.Year(), p.Code))
+		if err := writeAtomically(name, in); err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "%s: %d projects, %d ballots\n", name, len(in.Projects.Rows), len(in.Votes.Rows))
+	}
+	return nil
+}
+
+// writeAtomically writes in to name through a file beside it, so a reader
+// never sees half a file.
+func writeAtomically(name string, in *pabulib.Instance) error {
+	f, err := os.CreateTemp(filepath.Dir(name), ".export-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := in.Write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), name)
+}
