@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/budgeting"
@@ -90,4 +91,75 @@ func writeAtomically(name string, in *pabulib.Instance) error {
 		return err
 	}
 	return os.Rename(f.Name(), name)
+}
+
+// countPabulib counts published pabulib instances with Civic Ledger's
+// code and compares the winners with those each city published:
+// `civic count pabulib FILE...`. It needs no database. It exits 1 when a
+// counted instance's winners differ from its published ones, 0 when all
+// agree; instances it does not count (ranked ballots, other rules, no
+// published winners) are listed apart.
+func (m *Main) countPabulib(args []string) (int, error) {
+	fs := m.flags("count")
+	if err := fs.Parse(args); err != nil {
+		return exitError, err
+	}
+	if fs.NArg() < 2 || fs.Arg(0) != "pabulib" {
+		return exitError, errors.New("usage: civic count pabulib FILE... (pabulib .pb files)")
+	}
+	var agree, differ, skipped int
+	for _, name := range fs.Args()[1:] {
+		f, err := os.Open(name)
+		if err != nil {
+			return exitError, err
+		}
+		in, err := pabulib.Read(f, pabulib.Limits{})
+		f.Close()
+		if err != nil {
+			return exitError, fmt.Errorf("%s: %w", name, err)
+		}
+		e, err := in.Election()
+		if errors.Is(err, pabulib.ErrUnsupported) || err == nil && len(e.Selected) == 0 {
+			skipped++
+			why := "no published winners"
+			if err != nil {
+				why = err.Error()
+			}
+			fmt.Fprintf(m.Stdout, "%s: skipped: %s\n", name, why)
+			continue
+		}
+		if err != nil {
+			return exitError, fmt.Errorf("%s: %w", name, err)
+		}
+		out, err := budgeting.Count(e.Counting, e.Budget, e.Candidates, e.Ballots)
+		if err != nil {
+			skipped++
+			fmt.Fprintf(m.Stdout, "%s: skipped: the ballots cannot be counted: %s\n", name, domain.MessageOf(err))
+			continue
+		}
+		got, want := slices.Sorted(slices.Values(out.Winners)), slices.Sorted(slices.Values(e.Selected))
+		if slices.Equal(got, want) {
+			agree++
+			fmt.Fprintf(m.Stdout, "%s: agrees: %d winners, %d ballots\n", name, len(got), len(e.Ballots))
+			continue
+		}
+		differ++
+		var extra, missing []string
+		for _, w := range got {
+			if !slices.Contains(want, w) {
+				extra = append(extra, w)
+			}
+		}
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				missing = append(missing, w)
+			}
+		}
+		fmt.Fprintf(m.Stdout, "%s: DIFFERS: counted also %v, published also %v\n", name, extra, missing)
+	}
+	fmt.Fprintf(m.Stdout, "%d agree, %d differ, %d skipped\n", agree, differ, skipped)
+	if differ > 0 {
+		return exitFailed, nil
+	}
+	return exitOK, nil
 }

@@ -12,6 +12,7 @@
 //	civic replay application ID audit an application and replay its decision
 //	civic replay cycle ID       recount a participatory budget from its ballots
 //	civic export pabulib CYCLE DIR  a cycle's ballots and results as pabulib files
+//	civic count pabulib FILE... count published instances, compare the winners
 //	civic keys create|revoke    issue and withdraw API keys
 //	civic erase subject ID      erase a data subject's personal data
 //	civic rebuild NAME          rebuild a read model beside the live one, then switch
@@ -84,6 +85,8 @@ Usage:
                                    its declared results did (exit 1: mismatch)
   civic export pabulib CYCLE DIR   write a cycle's declared results and anonymous ballots as
                                    pabulib files, one per pot, for counting with other tools
+  civic count pabulib FILE...      count published pabulib instances with this code and compare
+                                   the winners with the published ones (exit 1: one differs)
   civic keys create --role R --name N [--municipality M] [--region G] [--cycle C]
                                    issue an API key (printed once); applicant and officer
                                    keys need --municipality, hub keys --region, ballot-box
@@ -167,6 +170,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		code, err = m.replay(ctx, args[1:])
 	case "export":
 		err = m.export(ctx, args[1:])
+	case "count":
+		code, err = m.countPabulib(args[1:])
 	case "keys":
 		err = m.keys(ctx, args[1:])
 	case "backup":

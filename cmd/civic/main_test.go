@@ -669,3 +669,37 @@ func TestEraseCommand(t *testing.T) {
 		t.Fatalf("the erased subjects' rows: %d live keys, %d erased, %v; want none live, both erased", keys, erased, err)
 	}
 }
+
+// TestCountPabulibCommand counts the published instances of the tests'
+// data, which all agree, then one whose published winners were changed.
+func TestCountPabulibCommand(t *testing.T) {
+	files, err := filepath.Glob("../../domain/budgeting/testdata/pabulib/*.pb")
+	if err != nil || len(files) < 8 {
+		t.Fatalf("%d files, %v", len(files), err)
+	}
+	code, out, errOut := run(t, nil, append([]string{"count", "pabulib"}, files...)...)
+	if code != 0 || !strings.HasSuffix(out, "8 agree, 0 differ, 0 skipped\n") || !strings.Contains(out, "poland_wieliczka_2023.pb: agrees: 30 winners, 6586 ballots") {
+		t.Fatalf("civic count pabulib = %d:\n%s%s", code, out, errOut)
+	}
+	raw, err := os.ReadFile("../../domain/budgeting/testdata/pabulib/poland_warszawa_2017_wars.pb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Project 950, the most voted, published as not selected.
+	altered := strings.Replace(string(raw), "Bezpieczne przejścia dla pieszych i przejazdy dla rowerzystów;youth,adults,seniors;1",
+		"Bezpieczne przejścia dla pieszych i przejazdy dla rowerzystów;youth,adults,seniors;0", 1)
+	if altered == string(raw) {
+		t.Fatal("the edit did not apply")
+	}
+	name := filepath.Join(t.TempDir(), "altered.pb")
+	if err := os.WriteFile(name, []byte(altered), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = run(t, nil, "count", "pabulib", name)
+	if code != 1 || !strings.Contains(out, "DIFFERS: counted also [950]") {
+		t.Fatalf("the altered file: %d, %q; want 1 and project 950 named", code, out)
+	}
+	if code, _, errOut := run(t, nil, "count", "pabulib", filepath.Join(t.TempDir(), "none.pb")); code != 2 || errOut == "" {
+		t.Errorf("a missing file: %d, %q", code, errOut)
+	}
+}

@@ -172,3 +172,70 @@ func decimal(minor int64, exp int) string {
 	f := strings.TrimRight(fmt.Sprintf("%0*d", exp, frac), "0")
 	return neg + strconv.FormatInt(whole, 10) + "." + f
 }
+
+// Election is an instance as a count takes it: its money, its projects,
+// its ballots, the counting rule its META names, and the winners it
+// published (selected).
+type Election struct {
+	Counting   budgeting.Counting
+	Budget     int64
+	Candidates []budgeting.Candidate
+	Ballots    []budgeting.Vote
+	Selected   []string
+}
+
+// ErrUnsupported is wrapped by Election's errors about instances Civic
+// Ledger does not count: ranked ballots, and rules other than greedy and
+// Equal Shares.
+var ErrUnsupported = fmt.Errorf("%w: not counted here", ErrFormat)
+
+// Election reads in as a count takes it. Amounts become minor units with
+// two decimals, the library's currencies' (PLN, EUR); "equalshares/add1"
+// raises each share by one unit (100 minor units) at a time.
+func (in *Instance) Election() (Election, error) {
+	var e Election
+	switch rule := in.MetaValue("rule"); rule {
+	case "greedy":
+		e.Counting = budgeting.Counting{Method: budgeting.Greedy}
+	case "equalshares":
+		e.Counting = budgeting.Counting{Method: budgeting.EqualShares, Utility: budgeting.CostUtility}
+	case "equalshares/add1":
+		e.Counting = budgeting.Counting{Method: budgeting.EqualShares, Utility: budgeting.CostUtility, Step: 100}
+	default:
+		return e, fmt.Errorf("%w: rule %q (greedy, equalshares and equalshares/add1 are)", ErrUnsupported, rule)
+	}
+	vt := in.MetaValue("vote_type")
+	if vt != "approval" && vt != "cumulative" {
+		return e, fmt.Errorf("%w: vote_type %q (approval and cumulative ballots are)", ErrUnsupported, vt)
+	}
+	var err error
+	if e.Budget, err = Amount("budget", in.MetaValue("budget"), 2); err != nil {
+		return e, err
+	}
+	for i := range in.Projects.Rows {
+		id := in.Projects.Get(i, "project_id")
+		cost, err := Amount("cost of "+id, in.Projects.Get(i, "cost"), 2)
+		if err != nil {
+			return e, err
+		}
+		e.Candidates = append(e.Candidates, budgeting.Candidate{ID: id, Cost: cost})
+		if in.Projects.Get(i, "selected") == "1" {
+			e.Selected = append(e.Selected, id)
+		}
+	}
+	cumulative := vt == "cumulative"
+	for i := range in.Votes.Rows {
+		v := budgeting.Vote{Projects: List(in.Votes.Get(i, "vote"))}
+		if cumulative {
+			for _, p := range List(in.Votes.Get(i, "points")) {
+				n, err := Int("points", p)
+				if err != nil {
+					return e, err
+				}
+				v.Points = append(v.Points, n)
+			}
+		}
+		e.Ballots = append(e.Ballots, v)
+	}
+	return e, nil
+}
