@@ -52,6 +52,7 @@ func FromCycle(c *budgeting.Cycle, municipality, pot string, ballots []budgeting
 		}
 	}
 	voting, _ := c.Phase(budgeting.Voting)
+	// In the order the format's checker lists its fields.
 	meta := [][2]string{
 		{"description", fmt.Sprintf("Participatory budget of %s, %d, %s (Civic Ledger cycle %s)", municipality, c.Year(), p.Name.En, c.ID())},
 		{"country", "Georgia"},
@@ -65,13 +66,7 @@ func FromCycle(c *budgeting.Cycle, municipality, pot string, ballots []budgeting
 		{"rule", ruleName(rules.Counting)},
 		{"date_begin", dotted(voting.Start)},
 		{"date_end", dotted(voting.End)},
-		{"language", "georgian"},
-		{"currency", c.Currency()},
-	}
-	if rules.MinProjects > 0 {
-		meta = append(meta, [2]string{"min_length", strconv.Itoa(rules.MinProjects)})
-	} else {
-		meta = append(meta, [2]string{"min_length", "1"})
+		{"min_length", strconv.Itoa(max(rules.MinProjects, 1))},
 	}
 	if rules.MaxProjects > 0 {
 		meta = append(meta, [2]string{"max_length", strconv.Itoa(rules.MaxProjects)})
@@ -82,10 +77,17 @@ func FromCycle(c *budgeting.Cycle, municipality, pot string, ballots []budgeting
 	if rules.Ballot == budgeting.Cumulative {
 		meta = append(meta, [2]string{"max_sum_points", strconv.FormatInt(rules.MaxPoints, 10)})
 	}
+	meta = append(meta, [2]string{"language", "ka"}, [2]string{"currency", c.Currency()})
 	for _, kv := range meta {
 		in.Meta.Rows = append(in.Meta.Rows, []string{kv[0], kv[1]})
 	}
-	in.Projects.Columns = []string{"project_id", "cost", "votes", "name", "selected"}
+	// Votes are supporters on an approval ballot, points ("score") on a
+	// cumulative one.
+	count := "votes"
+	if rules.Ballot == budgeting.Cumulative {
+		count = "score"
+	}
+	in.Projects.Columns = []string{"project_id", count, "cost", "name", "selected"}
 	for _, bp := range projects {
 		sel := "0"
 		for _, w := range result.Winners {
@@ -97,7 +99,7 @@ func FromCycle(c *budgeting.Cycle, municipality, pot string, ballots []budgeting
 		if name == "" {
 			name = titles[bp.Idea].Ka
 		}
-		in.Projects.Rows = append(in.Projects.Rows, []string{bp.Idea, amount(bp.Cost), strconv.FormatInt(result.Votes[bp.Idea], 10), name, sel})
+		in.Projects.Rows = append(in.Projects.Rows, []string{bp.Idea, strconv.FormatInt(result.Votes[bp.Idea], 10), amount(bp.Cost), name, sel})
 	}
 	in.Votes.Columns = []string{"voter_id", "vote"}
 	if rules.Ballot == budgeting.Cumulative {

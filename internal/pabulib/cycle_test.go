@@ -41,6 +41,9 @@ func TestExportCountsTheSame(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if problems := pabulib.Check(in); len(problems) > 0 {
+				t.Errorf("%s %s: the export breaks the format's rules: %q", id, declared.Pot, problems)
+			}
 			var buf bytes.Buffer
 			if err := in.Write(&buf); err != nil {
 				t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,5 +103,51 @@ func TestAmount(t *testing.T) {
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("Amount(%q, %d) = %d, %v; want %d, ok %v", tc.s, tc.exp, got, err, tc.want, tc.ok)
 		}
+	}
+}
+
+// TestCheck: a published instance (with its language written the old
+// way, as the library's early files do) passes but for that; each kind of
+// break is named.
+func TestCheck(t *testing.T) {
+	raw, err := os.ReadFile("../../domain/budgeting/testdata/pabulib/poland_warszawa_2017_wars.pb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(s string) *pabulib.Instance {
+		t.Helper()
+		in, err := pabulib.Read(strings.NewReader(s), pabulib.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	if got := pabulib.Check(read(string(raw))); len(got) != 1 || !strings.Contains(got[0], `language "polish" is not an ISO 639-1 code`) {
+		t.Fatalf("Check(published) = %q; want only the old-style language", got)
+	}
+	fixed := strings.Replace(string(raw), "language;polish", "language;pl", 1)
+	if got := pabulib.Check(read(fixed)); got != nil {
+		t.Fatalf("Check(published, language fixed) = %q", got)
+	}
+	for _, tc := range []struct{ name, from, to, want string }{
+		{"num_votes", "num_votes;1751", "num_votes;1750", "META num_votes is 1750; VOTES has 1751 rows"},
+		{"a vote count", "\n950;350000;public transit and roads,environmental protection,health;798;", "\n950;350000;public transit and roads,environmental protection,health;799;", "PROJECTS 950: votes \"799\"; the ballots give 798"},
+		{"a fractional cost", "\n1868;8630;", "\n1868;8630.5;", `cost "8630.5" is not whole`},
+		{"an unknown rule", "rule;greedy", "rule;lottery", `META rule "lottery"`},
+		{"an unknown field", "edition;3", "editions;3", `META field "editions" is not one the format knows`},
+		{"dates reversed", "date_end;24.06.2016", "date_end;24.06.2015", "date_end 24.06.2015 is before date_begin 14.06.2016"},
+		{"a missing budget", "budget;1500000\n", "", `META field "budget" is required`},
+		{"a ballot repeating a project", ";internet;2068\n", ";internet;2068,2068\n", "names project 2068 twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := strings.Replace(fixed, tc.from, tc.to, 1)
+			if s == fixed {
+				t.Fatal("the edit did not apply")
+			}
+			got := pabulib.Check(read(s))
+			if !slices.ContainsFunc(got, func(p string) bool { return strings.Contains(p, tc.want) }) {
+				t.Errorf("Check = %q; want %q among them", got, tc.want)
+			}
+		})
 	}
 }
