@@ -216,3 +216,52 @@ func TestBudgetRecountFindsAlteredBallot(t *testing.T) {
 		t.Fatalf("recount after the edit = %s %q; want a mismatch of the digest and of Dzirula's votes", r.Verdict, r.Problems)
 	}
 }
+
+// TestBudgetingTrend groups the history's cycle by its own dimensions and
+// by its voters'.
+func TestBudgetingTrend(t *testing.T) {
+	t.Parallel()
+	e := newDomainEnv(t)
+	e.seedRegistry(t)
+	h := makeBudgetHistory(t, e)
+	e.startRunner(t, h.head, projections.Places{}, projections.Budgeting{})
+	ctx := context.Background()
+	trend := func(groupBy []projections.BudgetDimension, f projections.BudgetTrendFilter) []projections.BudgetTrendRow {
+		t.Helper()
+		rows, err := e.reads.BudgetingTrend(ctx, groupBy, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	byYear := trend([]projections.BudgetDimension{projections.BudgetYear, projections.BudgetRegion}, projections.BudgetTrendFilter{})
+	if len(byYear) != 1 || !slices.Equal(byYear[0].Values, []string{"2023", "adjara"}) || byYear[0].Cycles != 1 || byYear[0].Voters != 6 ||
+		*byYear[0].Ideas != 5 || *byYear[0].Amount != 3500000 || *byYear[0].Population != 16760 {
+		t.Errorf("by year and region: %+v", byYear)
+	}
+	bySex := trend([]projections.BudgetDimension{projections.BudgetSex}, projections.BudgetTrendFilter{})
+	got := map[string]int64{}
+	for _, r := range bySex {
+		got[r.Values[0]] = r.Voters
+		if r.Ideas != nil {
+			t.Errorf("a voter's dimension gave the cycles' ideas: %+v", r)
+		}
+	}
+	if len(bySex) != 3 || got["female"] != 3 || got["male"] != 2 || got[""] != 1 {
+		t.Errorf("by sex: %+v", bySex)
+	}
+	online := trend([]projections.BudgetDimension{projections.BudgetChannel}, projections.BudgetTrendFilter{Channels: []string{"online"}, FromYear: 2023})
+	if len(online) != 1 || online[0].Voters != 4 || online[0].Values[0] != "online" {
+		t.Errorf("online: %+v", online)
+	}
+	// No grouping: one row, the totals, here of nothing.
+	if rows := trend(nil, projections.BudgetTrendFilter{Regions: []string{"guria"}}); len(rows) != 1 || rows[0].Cycles != 0 || rows[0].Voters != 0 || *rows[0].Ideas != 0 {
+		t.Errorf("Guria: %+v", rows)
+	}
+	if _, err := e.reads.BudgetingTrend(ctx, []projections.BudgetDimension{"colour"}, projections.BudgetTrendFilter{}); domain.KindOf(err) != domain.Invalid {
+		t.Errorf("an unknown dimension: %v", err)
+	}
+	if _, err := e.reads.BudgetingTrend(ctx, nil, projections.BudgetTrendFilter{FromYear: 2024, ToYear: 2023}); domain.KindOf(err) != domain.Invalid {
+		t.Errorf("years reversed: %v", err)
+	}
+}
