@@ -49,8 +49,36 @@ func setComplexity(c *generated.ComplexityRoot) {
 		}
 		return 10 + n*child
 	}
+	// Participatory budgets: pages of cycles and of a cycle's ideas count
+	// their rows, as the other lists do. A cycle's statistics are four
+	// aggregates over its ideas and voters. Its ballot, and its results'
+	// votes, hold a row per project on the ballot, up to a page's worth
+	// (Keda's of 2023 put 126 of its 138 ideas to the vote), and read every
+	// idea of the cycle. A recount reads every ballot of the cycle from the
+	// log, counts them and checks them against the log's tree, like a
+	// replay.
+	c.Query.BudgetCycles = func(child int, first *int, _ *string, _ *model.BudgetCycleFilter) int {
+		return 10 + pageSize(first)*child
+	}
+	c.BudgetCycle.Ideas = func(child int, first *int, _ *string, _ *model.BudgetIdeaFilter) int {
+		return 10 + pageSize(first)*child
+	}
+	c.BudgetCycle.Statistics = func(child int) int { return 20 + child }
+	c.BudgetCycle.Ballot = func(child int) int { return 10 + projections.MaxPage*child }
+	c.BudgetCycle.Results = func(child int) int { return 10 + projections.MaxPage*child }
+	c.Query.RecountCycle = func(child int, _ string) int { return 500 + child }
 	// A year has at most one application per municipality; the registry
 	// of certificates, a few per municipality.
 	c.Query.Applications = func(child int, _ *model.ApplicationFilter) int { return 10 + 69*child }
 	c.Query.Certificates = func(child int, _ *model.CertificateFilter) int { return 10 + 69*child }
+}
+
+// pageSize is the rows a page asks for, as a list's complexity counts
+// them: a page over the cap is refused by its resolver with a clearer
+// message than the complexity limit's, so at most a full page counts.
+func pageSize(first *int) int {
+	if first != nil && *first > 0 {
+		return min(*first, projections.MaxPage)
+	}
+	return 20
 }

@@ -21,6 +21,11 @@ type loaders struct {
 	projects       *dataloadgen.Loader[string, projections.ProjectInfo]
 	networks       *dataloadgen.Loader[string, projections.NetworkInfo]
 	memberships    *dataloadgen.Loader[projections.MembershipKey, []projections.MembershipPeriod]
+	// budgetCycles are the cycles of the ideas a request shows (each
+	// idea's amounts are in its cycle's currency); cycleIdeas, every idea
+	// of a cycle by ID, for its ballot and results.
+	budgetCycles *dataloadgen.Loader[string, projections.BudgetCycle]
+	cycleIdeas   *dataloadgen.Loader[string, map[string]projections.BudgetIdea]
 }
 
 const loaderWait = time.Millisecond
@@ -34,6 +39,8 @@ func newLoaders(reads *projections.Reads) *loaders {
 		projects:       dataloadgen.NewMappedLoader(reads.ProjectsByID, dataloadgen.WithWait(loaderWait)),
 		networks:       dataloadgen.NewMappedLoader(reads.NetworksByID, dataloadgen.WithWait(loaderWait)),
 		memberships:    dataloadgen.NewMappedLoader(reads.MembershipsOf, dataloadgen.WithWait(loaderWait)),
+		budgetCycles:   dataloadgen.NewMappedLoader(budgetCyclesByID(reads), dataloadgen.WithWait(loaderWait)),
+		cycleIdeas:     dataloadgen.NewMappedLoader(cycleIdeasByID(reads), dataloadgen.WithWait(loaderWait)),
 	}
 }
 

@@ -165,8 +165,8 @@ func newWorld(t *testing.T) *world {
 	// The budgeting keys of gori, whose application the world holds: the
 	// audiences of gori's certification must not take them for its
 	// applicant.
-	add("officer-gori", domain.Officer, "gori", "")
-	addKey("ballot-box-gori-2030", domain.BallotBox, "", "", "gori-2030")
+	officer := add("officer-gori", domain.Officer, "gori", "")
+	box := addKey("ballot-box-gori-2030", domain.BallotBox, "", "", "gori-2030")
 
 	// The 2030 cycle: gori's application with expert X, akhaltsikhe's with
 	// expert Y.
@@ -229,6 +229,9 @@ func newWorld(t *testing.T) *world {
 	if w.cif == "" || w.strongLinks == "" {
 		t.Fatalf("the demo lacks CIF or a project with a lead: %+v", r.Data)
 	}
+	// Gori's participatory budget of 2030, from its opening to a
+	// delivery, with ballots whose voters are secrets.
+	w.budget(gori, officer, box)
 	cif := domain.Scope{Region: "kvemo-kartli"}
 	w.secrets = append(w.secrets,
 		secret{"CIF's contact e-mail", "cifgeo@gmail.com", registry.PersonalData, cif},
@@ -267,6 +270,9 @@ func (w *world) fixtures() map[string][]string {
 		"Query.network.id":                        {`"` + w.network + `"`},
 		"Query.project.id":                        {`"` + w.strongLinks + `"`},
 		"Query.activity.id":                       {`"` + w.activityID + `"`},
+		"Query.budgetCycle.id":                    {`"gori-2030"`},
+		"Query.budgetIdea.id":                     {`"gori-2030-001"`, `"gori-2030-003"`},
+		"Query.recountCycle.id":                   {`"gori-2030"`},
 		"Query.participationTrend.groupBy":        {`[YEAR, REGION]`},
 		"Attendance.breakdown.by":                 {`SEX`},
 		"Query.logProof.positions":                {`[1, 2]`},

@@ -31,7 +31,7 @@ var _ Projection = Budgeting{}
 func (Budgeting) Name() string { return "budgeting" }
 
 // Version implements Projection.
-func (Budgeting) Version() int { return 1 }
+func (Budgeting) Version() int { return 2 }
 
 // Tables implements Projection.
 func (Budgeting) Tables() []string { return []string{"budget_cycles", "budget_ideas", "budget_voters"} }
@@ -79,6 +79,7 @@ func (Budgeting) Setup(ctx context.Context, tx pgx.Tx) error {
 			appeal_grounds  text NOT NULL DEFAULT '',
 			appeal_reason   text NOT NULL DEFAULT '',
 			merged_into     text NOT NULL DEFAULT '',
+			closing_reason  text NOT NULL DEFAULT '',
 			delivery        text NOT NULL DEFAULT '',
 			progress        smallint NOT NULL DEFAULT 0,
 			spent_minor     bigint NOT NULL DEFAULT 0,
@@ -145,17 +146,20 @@ func (Budgeting) Apply(b *Batch, events []eventstore.Event) error {
 				e.ID, e.Cycle, e.Pot, e.Category, e.Title.Ka, e.Title.En, e.Cost, string(e.ProposerKind), e.Organisation,
 				string(e.Channel), e.On, p)
 		case budgeting.IdeaWithdrawn:
-			b.Queue(`UPDATE budget_ideas SET status = 'withdrawn', review_reason = $2, position = $3 WHERE id = $1 AND position < $3`, e.ID, e.Reason, p)
+			b.Queue(`UPDATE budget_ideas SET status = 'withdrawn', closing_reason = $2, position = $3 WHERE id = $1 AND position < $3`, e.ID, e.Reason, p)
 		case budgeting.IdeaMerged:
-			b.Queue(`UPDATE budget_ideas SET status = 'merged', merged_into = $2, review_reason = $3, position = $4
+			b.Queue(`UPDATE budget_ideas SET status = 'merged', merged_into = $2, closing_reason = $3, position = $4
 				WHERE id = $1 AND position < $4`, e.ID, e.Into, e.Reason, p)
 		case budgeting.IdeaReviewed:
-			status := budgeting.Infeasible
+			// An infeasible idea keeps its estimate as its cost, as the
+			// domain's Idea does.
 			if e.Feasible {
-				status = budgeting.Feasible
+				b.Queue(`UPDATE budget_ideas SET status = 'feasible', cost_minor = $2, review_reason = $3, department = $4, position = $5
+					WHERE id = $1 AND position < $5`, e.ID, e.Cost, e.Reason, e.Department, p)
+			} else {
+				b.Queue(`UPDATE budget_ideas SET status = 'infeasible', review_reason = $2, department = $3, position = $4
+					WHERE id = $1 AND position < $4`, e.ID, e.Reason, e.Department, p)
 			}
-			b.Queue(`UPDATE budget_ideas SET status = $2, cost_minor = $3, review_reason = $4, department = $5, position = $6
-				WHERE id = $1 AND position < $6`, e.ID, string(status), e.Cost, e.Reason, e.Department, p)
 		case budgeting.IdeaAppealed:
 			b.Queue(`UPDATE budget_ideas SET status = 'appealed', appeal_grounds = $2, position = $3 WHERE id = $1 AND position < $3`, e.ID, e.Grounds, p)
 		case budgeting.AppealDecided:

@@ -146,6 +146,8 @@ type BudgetIdea struct {
 	AppealGrounds  string
 	AppealReason   string
 	MergedInto     string
+	// ClosingReason is why it was withdrawn or merged.
+	ClosingReason string
 	// Delivery is "" until a winner's delivery is reported.
 	Delivery    budgeting.DeliveryStatus
 	Progress    int
@@ -173,14 +175,14 @@ type BudgetIdeaPage struct {
 
 const budgetIdeaFrom = `SELECT i.id, i.cycle, i.pot, i.category, i.title_ka, i.title_en, i.estimate_minor, i.cost_minor, i.proposer_kind,
 		i.organisation, i.channel, i.submitted_on::text, i.status, i.review_reason, i.department, i.appeal_grounds, i.appeal_reason,
-		i.merged_into, i.delivery, i.progress, i.spent_minor, i.milestone, i.documents, coalesce(i.delivered_on::text, ''), i.position
+		i.merged_into, i.closing_reason, i.delivery, i.progress, i.spent_minor, i.milestone, i.documents, coalesce(i.delivered_on::text, ''), i.position
 	FROM rm.budget_ideas i`
 
 func scanBudgetIdea(r pgx.CollectableRow) (BudgetIdea, error) {
 	var i BudgetIdea
 	err := r.Scan(&i.ID, &i.Cycle, &i.Pot, &i.Category, &i.Title.Ka, &i.Title.En, &i.Estimate, &i.Cost, &i.ProposerKind,
 		&i.Organisation, &i.Channel, &i.SubmittedOn, &i.Status, &i.ReviewReason, &i.Department, &i.AppealGrounds, &i.AppealReason,
-		&i.MergedInto, &i.Delivery, &i.Progress, &i.Spent, &i.Milestone, &i.Documents, &i.DeliveredOn, &i.Position)
+		&i.MergedInto, &i.ClosingReason, &i.Delivery, &i.Progress, &i.Spent, &i.Milestone, &i.Documents, &i.DeliveredOn, &i.Position)
 	return i, err
 }
 

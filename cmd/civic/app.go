@@ -198,7 +198,7 @@ func (a *app) importDemo(ctx context.Context) (demoReport, error) {
 	}
 
 	start = time.Now()
-	budgets, err := seed.Budgets(ctx, &budgeting.Service{Repo: a.repo})
+	budgets, err := seed.Budgets(ctx, a.budgeting)
 	out.budgets = budgets
 	if err != nil {
 		return out, fmt.Errorf("participatory budgets: %w", err)

@@ -128,7 +128,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	api := graph.NewServer(graph.Deps{
 		Store: a.store, Registry: a.registry, Certification: a.certification, Networks: a.networks, Projects: a.projects, Activities: a.activities, Reads: a.reads, Runner: a.runner, Keys: keyLookup{a.reads, a.access}, Logger: log,
-		Privacy: a.privacy, Keyring: a.keys,
+		Privacy: a.privacy, Keyring: a.keys, Budgeting: a.budgeting,
 	}, c.graph(ln.Addr()))
 	// A revoked key stops working at once, on open WebSockets too.
 	wg.Add(1)

@@ -71,11 +71,18 @@ func (p *PaperBatch) Enter(b PaperBatchEntered) ([]domain.Event, error) {
 }
 
 // checkBallot checks one ballot of pot against the rules and the ballot's
-// projects (onBallot, by idea); field names the ballot in errors.
-func checkBallot(field string, r Rules, pot Pot, onBallot map[string]BallotProject, projects []string, points []int64, sex, ageBand string) error {
+// projects (onBallot, by idea); prefix names the ballot in errors ("" for
+// a command's own fields, "ballots[3]" for one of a batch).
+func checkBallot(prefix string, r Rules, pot Pot, onBallot map[string]BallotProject, projects []string, points []int64, sex, ageBand string) error {
+	field := func(name string) string {
+		if prefix == "" {
+			return name
+		}
+		return prefix + "." + name
+	}
 	var p domain.Problems
 	if len(projects) == 0 {
-		p.Add(invalid(field+".projects", "a ballot supports one project at least"))
+		p.Add(invalid(field("projects"), "a ballot supports one project at least"))
 	}
 	seen := map[string]bool{}
 	var cost int64
@@ -83,13 +90,13 @@ func checkBallot(field string, r Rules, pot Pot, onBallot map[string]BallotProje
 		bp, ok := onBallot[id]
 		switch {
 		case !ok:
-			p.Add(invalid(fmt.Sprintf("%s.projects[%d]", field, i), "%q is not on the ballot", id))
+			p.Add(invalid(fmt.Sprintf("%s[%d]", field("projects"), i), "%q is not on the ballot", id))
 			continue
 		case bp.Pot != pot.Code:
-			p.Add(invalid(fmt.Sprintf("%s.projects[%d]", field, i), "%s is on the ballot of pot %s, not %s", id, bp.Pot, pot.Code))
+			p.Add(invalid(fmt.Sprintf("%s[%d]", field("projects"), i), "%s is on the ballot of pot %s, not %s", id, bp.Pot, pot.Code))
 			continue
 		case seen[id]:
-			p.Add(invalid(fmt.Sprintf("%s.projects[%d]", field, i), "%s twice", id))
+			p.Add(invalid(fmt.Sprintf("%s[%d]", field("projects"), i), "%s twice", id))
 			continue
 		}
 		seen[id] = true
@@ -97,42 +104,42 @@ func checkBallot(field string, r Rules, pot Pot, onBallot map[string]BallotProje
 	}
 	n := len(projects)
 	if r.MaxProjects > 0 && n > r.MaxProjects {
-		p.Add(invalid(field+".projects", "%d projects, over the limit of %d", n, r.MaxProjects))
+		p.Add(invalid(field("projects"), "%d projects, over the limit of %d", n, r.MaxProjects))
 	}
 	if r.MinProjects > 0 && n < r.MinProjects {
-		p.Add(invalid(field+".projects", "%d projects, under the least of %d", n, r.MinProjects))
+		p.Add(invalid(field("projects"), "%d projects, under the least of %d", n, r.MinProjects))
 	}
 	switch r.Ballot {
 	case Knapsack:
 		if cost > pot.Amount {
-			p.Add(invalid(field+".projects", "they cost %d in all, over the pot's %d", cost, pot.Amount))
+			p.Add(invalid(field("projects"), "they cost %d in all, over the pot's %d", cost, pot.Amount))
 		} else if least := pot.Amount * int64(r.MinSpendPercent) / 100; cost < least {
-			p.Add(invalid(field+".projects", "they cost %d in all, under the %d%% of the pot a ballot must spend (%d)", cost, r.MinSpendPercent, least))
+			p.Add(invalid(field("projects"), "they cost %d in all, under the %d%% of the pot a ballot must spend (%d)", cost, r.MinSpendPercent, least))
 		}
 	case Cumulative:
 		if len(points) != n {
-			p.Add(invalid(field+".points", "%d points for %d projects: one for each", len(points), n))
+			p.Add(invalid(field("points"), "%d points for %d projects: one for each", len(points), n))
 			break
 		}
 		var sum int64
 		for i, pt := range points {
 			if pt < 1 {
-				p.Add(invalid(fmt.Sprintf("%s.points[%d]", field, i), "%d: a project supported gets 1 point or more", pt))
+				p.Add(invalid(fmt.Sprintf("%s[%d]", field("points"), i), "%d: a project supported gets 1 point or more", pt))
 			}
 			sum += pt
 		}
 		if sum > r.MaxPoints {
-			p.Add(invalid(field+".points", "%d in all, over the limit of %d", sum, r.MaxPoints))
+			p.Add(invalid(field("points"), "%d in all, over the limit of %d", sum, r.MaxPoints))
 		}
 	}
 	if r.Ballot != Cumulative && points != nil {
-		p.Add(invalid(field+".points", "only a cumulative ballot gives points"))
+		p.Add(invalid(field("points"), "only a cumulative ballot gives points"))
 	}
 	if sex != "" && !slices.Contains(activity.Sexes, sex) {
-		p.Add(invalid(field+".sex", "%q is not one of %v", sex, activity.Sexes))
+		p.Add(invalid(field("sex"), "%q is not one of %v", sex, activity.Sexes))
 	}
 	if ageBand != "" && !slices.Contains(activity.AgeBands, ageBand) {
-		p.Add(invalid(field+".ageBand", "%q is not one of %v", ageBand, activity.AgeBands))
+		p.Add(invalid(field("ageBand"), "%q is not one of %v", ageBand, activity.AgeBands))
 	}
 	return p.Err()
 }

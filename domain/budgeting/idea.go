@@ -65,9 +65,11 @@ func (i *Idea) Apply(e domain.Event) error {
 	case IdeaMerged:
 		i.status = Merged
 	case IdeaReviewed:
-		i.status, i.cost = Infeasible, e.Cost
+		// An infeasible idea keeps its estimate: its reviewed cost means
+		// nothing.
+		i.status = Infeasible
 		if e.Feasible {
-			i.status = Feasible
+			i.status, i.cost = Feasible, e.Cost
 		}
 	case IdeaAppealed:
 		i.status, i.appealed = Appealed, true

@@ -539,7 +539,7 @@ func (s *Service) CastBallot(ctx context.Context, meta domain.Meta, cmd CastBall
 	if !ok {
 		return eventstore.AppendResult{}, invalid("pot", "%q is not a pot of %s", cmd.Pot, c.id)
 	}
-	if err := checkBallot("ballot", c.rules, pot, c.onBallot(), cmd.Projects, cmd.Points, cmd.Sex, cmd.AgeBand); err != nil {
+	if err := checkBallot("", c.rules, pot, c.onBallot(), cmd.Projects, cmd.Points, cmd.Sex, cmd.AgeBand); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	voter := pseudonym(vc.key, c.id, cmd.Voter)

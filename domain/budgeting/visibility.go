@@ -58,3 +58,44 @@ func declareEvents(t *domain.Types) {
 	domain.Declare[ResultsDeclared](t, domain.Everyone, nil).Show("id", "rules_version", "up_to", "inputs_digest", "pots", "on")
 	domain.Declare[DeliveryReported](t, domain.Everyone, nil).Show("id", "status", "progress", "spent", "milestone", "documents", "on")
 }
+
+// DeclareViews declares who sees participatory budgets in the API: all of
+// it everyone, since all of it is what a municipality publishes. No view
+// holds a ballot or a voter's pseudonym: the statistics and the turnout
+// are counts, and the results and the recount are totals per project.
+// The mutations are open at the view, as every area's are: the service
+// checks each actor's role and municipality.
+func DeclareViews(v *domain.Views) {
+	v.View("Query", domain.Everyone, "budgetCycles budgetCycle budgetIdea recountCycle")
+	v.View("Mutation", domain.Everyone, "openBudgetCycle changeBudgetRules rescheduleBudgetPhases submitIdea withdrawIdea mergeIdea "+
+		"reviewIdea appealIdea decideAppeal publishBallot castBallot enterPaperBatch declareResults reportDelivery")
+	v.View("Subscription", domain.Everyone, "cycleTurnout")
+	v.View("BudgetCycle", domain.Everyone, "id municipality year title currency total pots phases currentPhase categories eligibility "+
+		"rules ballot ideas statistics results source")
+	v.View("BudgetIdea", domain.Everyone, "id cycle pot category title estimate cost proposerKind organisation channel submittedOn "+
+		"status reviewReason closingReason department appealGrounds appealReason mergedInto delivery")
+	v.View("BudgetPot", domain.Enclosing, "code name amount population")
+	v.View("BudgetPhase", domain.Enclosing, "kind start end")
+	v.View("BudgetCategory", domain.Enclosing, "code name")
+	v.View("BudgetEligibility", domain.Enclosing, "minAge residence")
+	v.View("BudgetRules", domain.Enclosing, "version ballot minProjects maxProjects minSpendPercent maxPoints secondBallot counting")
+	v.View("BudgetCounting", domain.Enclosing, "method utility step threshold")
+	v.View("BallotProject", domain.Enclosing, "idea pot cost")
+	v.View("BudgetDelivery", domain.Enclosing, "status progress spent milestone documents reportedOn")
+	v.View("BudgetStatistics", domain.Enclosing, "ideas byStatus onBallot voters online paper eligible eligibleSource turnout bySex byAgeBand pots")
+	v.View("IdeaStatusCount", domain.Enclosing, "status count")
+	v.View("PotStatistics", domain.Enclosing, "pot amount ideas voters")
+	v.View("BudgetResults", domain.Enclosing, "rulesVersion upTo inputsDigest declaredOn pots")
+	v.View("PotResult", domain.Enclosing, "pot budget spent ballots winners votes")
+	v.View("IdeaVotes", domain.Enclosing, "idea votes")
+	v.View("CycleRecount", domain.Everyone, "cycle verdict rulesVersion upTo inputsDigest declaredDigest ballots pots problems verification")
+	v.View("CycleTurnout", domain.Everyone, "cycle voters online paper")
+	v.View("BudgetCycleConnection", domain.Enclosing, "edges pageInfo")
+	v.View("BudgetCycleEdge", domain.Enclosing, "cursor node")
+	v.View("BudgetIdeaConnection", domain.Enclosing, "edges pageInfo")
+	v.View("BudgetIdeaEdge", domain.Enclosing, "cursor node")
+	v.View("BudgetCyclePayload", domain.Enclosing, "position cycle")
+	v.View("BudgetIdeaPayload", domain.Enclosing, "position idea")
+	v.View("BallotPayload", domain.Enclosing, "position accepted")
+	v.View("PaperBatchPayload", domain.Enclosing, "position")
+}

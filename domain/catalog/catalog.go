@@ -41,6 +41,7 @@ var Views = func() *domain.Views {
 	project.DeclareViews(v)
 	activity.DeclareViews(v)
 	privacy.DeclareViews(v)
+	budgeting.DeclareViews(v)
 	return v
 }()
 

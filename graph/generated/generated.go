@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/project"
@@ -39,6 +40,10 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Activity() ActivityResolver
 	Attendance() AttendanceResolver
+	BudgetCounting() BudgetCountingResolver
+	BudgetCycle() BudgetCycleResolver
+	BudgetEligibility() BudgetEligibilityResolver
+	BudgetIdea() BudgetIdeaResolver
 	Contact() ContactResolver
 	Municipality() MunicipalityResolver
 	Mutation() MutationResolver
@@ -155,6 +160,162 @@ type ComplexityRoot struct {
 		Withheld   func(childComplexity int) int
 	}
 
+	BallotPayload struct {
+		Accepted func(childComplexity int) int
+		Position func(childComplexity int) int
+	}
+
+	BallotProject struct {
+		Cost func(childComplexity int) int
+		Idea func(childComplexity int) int
+		Pot  func(childComplexity int) int
+	}
+
+	BudgetCategory struct {
+		Code func(childComplexity int) int
+		Name func(childComplexity int) int
+	}
+
+	BudgetCounting struct {
+		Method    func(childComplexity int) int
+		Step      func(childComplexity int) int
+		Threshold func(childComplexity int) int
+		Utility   func(childComplexity int) int
+	}
+
+	BudgetCycle struct {
+		Ballot       func(childComplexity int) int
+		Categories   func(childComplexity int) int
+		Currency     func(childComplexity int) int
+		CurrentPhase func(childComplexity int) int
+		Eligibility  func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Ideas        func(childComplexity int, first *int, after *string, filter *model.BudgetIdeaFilter) int
+		Municipality func(childComplexity int) int
+		Phases       func(childComplexity int) int
+		Pots         func(childComplexity int) int
+		Results      func(childComplexity int) int
+		Rules        func(childComplexity int) int
+		Source       func(childComplexity int) int
+		Statistics   func(childComplexity int) int
+		Title        func(childComplexity int) int
+		Total        func(childComplexity int) int
+		Year         func(childComplexity int) int
+	}
+
+	BudgetCycleConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	BudgetCycleEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	BudgetCyclePayload struct {
+		Cycle    func(childComplexity int) int
+		Position func(childComplexity int) int
+	}
+
+	BudgetDelivery struct {
+		Documents  func(childComplexity int) int
+		Milestone  func(childComplexity int) int
+		Progress   func(childComplexity int) int
+		ReportedOn func(childComplexity int) int
+		Spent      func(childComplexity int) int
+		Status     func(childComplexity int) int
+	}
+
+	BudgetEligibility struct {
+		MinAge    func(childComplexity int) int
+		Residence func(childComplexity int) int
+	}
+
+	BudgetIdea struct {
+		AppealGrounds func(childComplexity int) int
+		AppealReason  func(childComplexity int) int
+		Category      func(childComplexity int) int
+		Channel       func(childComplexity int) int
+		ClosingReason func(childComplexity int) int
+		Cost          func(childComplexity int) int
+		Cycle         func(childComplexity int) int
+		Delivery      func(childComplexity int) int
+		Department    func(childComplexity int) int
+		Estimate      func(childComplexity int) int
+		ID            func(childComplexity int) int
+		MergedInto    func(childComplexity int) int
+		Organisation  func(childComplexity int) int
+		Pot           func(childComplexity int) int
+		ProposerKind  func(childComplexity int) int
+		ReviewReason  func(childComplexity int) int
+		Status        func(childComplexity int) int
+		SubmittedOn   func(childComplexity int) int
+		Title         func(childComplexity int) int
+	}
+
+	BudgetIdeaConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	BudgetIdeaEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	BudgetIdeaPayload struct {
+		Idea     func(childComplexity int) int
+		Position func(childComplexity int) int
+	}
+
+	BudgetPhase struct {
+		End   func(childComplexity int) int
+		Kind  func(childComplexity int) int
+		Start func(childComplexity int) int
+	}
+
+	BudgetPot struct {
+		Amount     func(childComplexity int) int
+		Code       func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Population func(childComplexity int) int
+	}
+
+	BudgetResults struct {
+		DeclaredOn   func(childComplexity int) int
+		InputsDigest func(childComplexity int) int
+		Pots         func(childComplexity int) int
+		RulesVersion func(childComplexity int) int
+		UpTo         func(childComplexity int) int
+	}
+
+	BudgetRules struct {
+		Ballot          func(childComplexity int) int
+		Counting        func(childComplexity int) int
+		MaxPoints       func(childComplexity int) int
+		MaxProjects     func(childComplexity int) int
+		MinProjects     func(childComplexity int) int
+		MinSpendPercent func(childComplexity int) int
+		SecondBallot    func(childComplexity int) int
+		Version         func(childComplexity int) int
+	}
+
+	BudgetStatistics struct {
+		ByAgeBand      func(childComplexity int) int
+		BySex          func(childComplexity int) int
+		ByStatus       func(childComplexity int) int
+		Eligible       func(childComplexity int) int
+		EligibleSource func(childComplexity int) int
+		Ideas          func(childComplexity int) int
+		OnBallot       func(childComplexity int) int
+		Online         func(childComplexity int) int
+		Paper          func(childComplexity int) int
+		Pots           func(childComplexity int) int
+		Turnout        func(childComplexity int) int
+		Voters         func(childComplexity int) int
+	}
+
 	CategoryCount struct {
 		Category func(childComplexity int) int
 		Count    func(childComplexity int) int
@@ -265,10 +426,30 @@ type ComplexityRoot struct {
 		Withdrawn func(childComplexity int) int
 	}
 
+	CycleRecount struct {
+		Ballots        func(childComplexity int) int
+		Cycle          func(childComplexity int) int
+		DeclaredDigest func(childComplexity int) int
+		InputsDigest   func(childComplexity int) int
+		Pots           func(childComplexity int) int
+		Problems       func(childComplexity int) int
+		RulesVersion   func(childComplexity int) int
+		UpTo           func(childComplexity int) int
+		Verdict        func(childComplexity int) int
+		Verification   func(childComplexity int) int
+	}
+
 	CycleStatistics struct {
 		ByRegion func(childComplexity int) int
 		Total    func(childComplexity int) int
 		Year     func(childComplexity int) int
+	}
+
+	CycleTurnout struct {
+		Cycle  func(childComplexity int) int
+		Online func(childComplexity int) int
+		Paper  func(childComplexity int) int
+		Voters func(childComplexity int) int
 	}
 
 	Decision struct {
@@ -310,6 +491,16 @@ type ComplexityRoot struct {
 		Expert     func(childComplexity int) int
 		Name       func(childComplexity int) int
 		NameErased func(childComplexity int) int
+	}
+
+	IdeaStatusCount struct {
+		Count  func(childComplexity int) int
+		Status func(childComplexity int) int
+	}
+
+	IdeaVotes struct {
+		Idea  func(childComplexity int) int
+		Votes func(childComplexity int) int
 	}
 
 	InclusionProof struct {
@@ -397,9 +588,12 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AddActivityNote               func(childComplexity int, id string, note string) int
 		AnnounceResult                func(childComplexity int, applicationID string, expectedVersion *int) int
+		AppealIdea                    func(childComplexity int, id string, grounds string) int
 		AssignExpert                  func(childComplexity int, applicationID string, expert string, name *string, expectedVersion *int) int
 		AwardCertificate              func(childComplexity int, applicationID string, expectedVersion *int) int
 		CancelActivity                func(childComplexity int, id string, reason string) int
+		CastBallot                    func(childComplexity int, input model.CastBallotInput) int
+		ChangeBudgetRules             func(childComplexity int, cycle string, rules model.BudgetRulesInput, reason string) int
 		ChangeCertificationRules      func(childComplexity int, input model.ChangeRulesInput) int
 		ChangeNetworkRole             func(childComplexity int, input model.MembershipInput) int
 		ChangeOrganisationContact     func(childComplexity int, input model.ChangeOrganisationContactInput) int
@@ -408,18 +602,24 @@ type ComplexityRoot struct {
 		ConfirmApplicationStart       func(childComplexity int, applicationID string, expectedVersion *int) int
 		CorrectActual                 func(childComplexity int, project string, id string, value float64, disaggregation []model.ShareInput, reason string) int
 		CorrectAttendance             func(childComplexity int, id string, attendance model.AttendanceInput, reason string) int
+		DecideAppeal                  func(childComplexity int, input model.DecideAppealInput) int
 		DecideApplication             func(childComplexity int, input model.DecideInput) int
 		DeclareConflictOfInterest     func(childComplexity int, applicationID string, conflict bool, details *string, expectedVersion *int) int
+		DeclareResults                func(childComplexity int, cycle string) int
 		DefineIndicator               func(childComplexity int, input model.IndicatorInput) int
 		DraftApplication              func(childComplexity int, year int, municipality string) int
+		EnterPaperBatch               func(childComplexity int, input model.PaperBatchInput) int
 		EraseSubject                  func(childComplexity int, subject string, reason string) int
 		FormNetwork                   func(childComplexity int, input model.FormNetworkInput) int
 		JoinNetwork                   func(childComplexity int, input model.MembershipInput) int
 		LeaveNetwork                  func(childComplexity int, input model.MembershipInput) int
+		MergeIdea                     func(childComplexity int, id string, into string, reason string) int
 		MoveOrganisation              func(childComplexity int, input model.MoveOrganisationInput) int
 		NominateMunicipality          func(childComplexity int, input model.NominateInput) int
+		OpenBudgetCycle               func(childComplexity int, input model.OpenBudgetCycleInput) int
 		OpenCertificationCycle        func(childComplexity int, input model.OpenCycleInput) int
 		ProvideApplicationInformation func(childComplexity int, applicationID string, requestID string, answer string, expectedVersion *int) int
+		PublishBallot                 func(childComplexity int, cycle string, ideas []string) int
 		RecordActivityHeld            func(childComplexity int, id string, attendance model.AttendanceInput) int
 		RecordActual                  func(childComplexity int, input model.ActualInput) int
 		RecordContribution            func(childComplexity int, project string, donor string, amount model.MoneyInput) int
@@ -428,17 +628,22 @@ type ComplexityRoot struct {
 		ReinstateNetworkMember        func(childComplexity int, input model.MembershipInput) int
 		RenameOrganisation            func(childComplexity int, input model.RenameOrganisationInput) int
 		ReopenOrganisation            func(childComplexity int, input model.ReopenOrganisationInput) int
+		ReportDelivery                func(childComplexity int, input model.ReportDeliveryInput) int
 		ReportMaterialChange          func(childComplexity int, applicationID string, description string, expectedVersion *int) int
 		RequestApplicationInformation func(childComplexity int, applicationID string, question string, expectedVersion *int) int
 		RescheduleActivity            func(childComplexity int, id string, start string, end string, reason *string) int
+		RescheduleBudgetPhases        func(childComplexity int, cycle string, phases []model.BudgetPhaseInput, reason string) int
+		ReviewIdea                    func(childComplexity int, input model.ReviewIdeaInput) int
 		RevokeCertificate             func(childComplexity int, applicationID string, reason string, expectedVersion *int) int
 		SaveApplicationAnswers        func(childComplexity int, applicationID string, answers []model.AnswerInput, expectedVersion *int) int
 		ScheduleActivity              func(childComplexity int, input model.ScheduleActivityInput) int
 		ScoreApplication              func(childComplexity int, applicationID string, criterion string, score int, rationale string, reason *string, expectedVersion *int) int
 		SetTarget                     func(childComplexity int, project string, indicator string, start string, end string, value float64) int
 		SubmitApplication             func(childComplexity int, applicationID string, expectedVersion *int) int
+		SubmitIdea                    func(childComplexity int, input model.SubmitIdeaInput) int
 		SuspendNetworkMember          func(childComplexity int, input model.MembershipInput) int
 		WithdrawApplication           func(childComplexity int, applicationID string, reason *string, expectedVersion *int) int
+		WithdrawIdea                  func(childComplexity int, id string, reason *string) int
 	}
 
 	Network struct {
@@ -508,6 +713,26 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
+	PaperBatchPayload struct {
+		Position func(childComplexity int) int
+	}
+
+	PotResult struct {
+		Ballots func(childComplexity int) int
+		Budget  func(childComplexity int) int
+		Pot     func(childComplexity int) int
+		Spent   func(childComplexity int) int
+		Votes   func(childComplexity int) int
+		Winners func(childComplexity int) int
+	}
+
+	PotStatistics struct {
+		Amount func(childComplexity int) int
+		Ideas  func(childComplexity int) int
+		Pot    func(childComplexity int) int
+		Voters func(childComplexity int) int
+	}
+
 	Project struct {
 		Contributions  func(childComplexity int) int
 		End            func(childComplexity int) int
@@ -549,6 +774,9 @@ type ComplexityRoot struct {
 		Activity             func(childComplexity int, id string) int
 		Application          func(childComplexity int, id string, asOf *model.AsOf) int
 		Applications         func(childComplexity int, filter *model.ApplicationFilter) int
+		BudgetCycle          func(childComplexity int, id string) int
+		BudgetCycles         func(childComplexity int, first *int, after *string, filter *model.BudgetCycleFilter) int
+		BudgetIdea           func(childComplexity int, id string) int
 		Certificates         func(childComplexity int, filter *model.CertificateFilter) int
 		CertificationAudit   func(childComplexity int, applicationID string, checkpoint *scalar.Position) int
 		CertificationCycle   func(childComplexity int, year int) int
@@ -568,6 +796,7 @@ type ComplexityRoot struct {
 		Project              func(childComplexity int, id string) int
 		Projections          func(childComplexity int) int
 		Projects             func(childComplexity int) int
+		RecountCycle         func(childComplexity int, id string) int
 		Region               func(childComplexity int, code string) int
 		RegionalDirectory    func(childComplexity int, region string, on *string) int
 		Regions              func(childComplexity int) int
@@ -639,6 +868,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
+		CycleTurnout     func(childComplexity int, cycle string) int
 		Events           func(childComplexity int, filter *model.EventFilter, after *scalar.Position) int
 		ProjectionStatus func(childComplexity int) int
 	}
@@ -702,6 +932,44 @@ type AttendanceResolver interface {
 	Breakdown(ctx context.Context, obj *model.Attendance, by model.AttendeeDimension) ([]model.CategoryCount, error)
 	Organisations(ctx context.Context, obj *model.Attendance) ([]model.Organisation, error)
 }
+type BudgetCountingResolver interface {
+	Utility(ctx context.Context, obj *budgeting.Counting) (*budgeting.Utility, error)
+}
+type BudgetCycleResolver interface {
+	Municipality(ctx context.Context, obj *projections.BudgetCycle) (*projections.Municipality, error)
+
+	Total(ctx context.Context, obj *projections.BudgetCycle) (*model.Money, error)
+	Pots(ctx context.Context, obj *projections.BudgetCycle) ([]model.BudgetPot, error)
+
+	CurrentPhase(ctx context.Context, obj *projections.BudgetCycle) (*budgeting.PhaseKind, error)
+
+	Ballot(ctx context.Context, obj *projections.BudgetCycle) ([]model.BallotProject, error)
+	Ideas(ctx context.Context, obj *projections.BudgetCycle, first *int, after *string, filter *model.BudgetIdeaFilter) (*model.BudgetIdeaConnection, error)
+	Statistics(ctx context.Context, obj *projections.BudgetCycle) (*model.BudgetStatistics, error)
+	Results(ctx context.Context, obj *projections.BudgetCycle) (*model.BudgetResults, error)
+	Source(ctx context.Context, obj *projections.BudgetCycle) (*string, error)
+}
+type BudgetEligibilityResolver interface {
+	Residence(ctx context.Context, obj *budgeting.Eligibility) (*string, error)
+}
+type BudgetIdeaResolver interface {
+	Cycle(ctx context.Context, obj *projections.BudgetIdea) (*projections.BudgetCycle, error)
+
+	Category(ctx context.Context, obj *projections.BudgetIdea) (*string, error)
+
+	Estimate(ctx context.Context, obj *projections.BudgetIdea) (*model.Money, error)
+	Cost(ctx context.Context, obj *projections.BudgetIdea) (*model.Money, error)
+
+	Organisation(ctx context.Context, obj *projections.BudgetIdea) (*model.Organisation, error)
+
+	ReviewReason(ctx context.Context, obj *projections.BudgetIdea) (*string, error)
+	ClosingReason(ctx context.Context, obj *projections.BudgetIdea) (*string, error)
+	Department(ctx context.Context, obj *projections.BudgetIdea) (*string, error)
+	AppealGrounds(ctx context.Context, obj *projections.BudgetIdea) (*string, error)
+	AppealReason(ctx context.Context, obj *projections.BudgetIdea) (*string, error)
+	MergedInto(ctx context.Context, obj *projections.BudgetIdea) (*string, error)
+	Delivery(ctx context.Context, obj *projections.BudgetIdea) (*model.BudgetDelivery, error)
+}
 type ContactResolver interface {
 	Email(ctx context.Context, obj *projections.Contact) (*string, error)
 	Phone(ctx context.Context, obj *projections.Contact) (*string, error)
@@ -724,6 +992,20 @@ type MutationResolver interface {
 	RecordActivityHeld(ctx context.Context, id string, attendance model.AttendanceInput) (*model.ActivityPayload, error)
 	CorrectAttendance(ctx context.Context, id string, attendance model.AttendanceInput, reason string) (*model.ActivityPayload, error)
 	AddActivityNote(ctx context.Context, id string, note string) (*model.ActivityPayload, error)
+	OpenBudgetCycle(ctx context.Context, input model.OpenBudgetCycleInput) (*model.BudgetCyclePayload, error)
+	ChangeBudgetRules(ctx context.Context, cycle string, rules model.BudgetRulesInput, reason string) (*model.BudgetCyclePayload, error)
+	RescheduleBudgetPhases(ctx context.Context, cycle string, phases []model.BudgetPhaseInput, reason string) (*model.BudgetCyclePayload, error)
+	SubmitIdea(ctx context.Context, input model.SubmitIdeaInput) (*model.BudgetIdeaPayload, error)
+	WithdrawIdea(ctx context.Context, id string, reason *string) (*model.BudgetIdeaPayload, error)
+	MergeIdea(ctx context.Context, id string, into string, reason string) (*model.BudgetIdeaPayload, error)
+	ReviewIdea(ctx context.Context, input model.ReviewIdeaInput) (*model.BudgetIdeaPayload, error)
+	AppealIdea(ctx context.Context, id string, grounds string) (*model.BudgetIdeaPayload, error)
+	DecideAppeal(ctx context.Context, input model.DecideAppealInput) (*model.BudgetIdeaPayload, error)
+	PublishBallot(ctx context.Context, cycle string, ideas []string) (*model.BudgetCyclePayload, error)
+	CastBallot(ctx context.Context, input model.CastBallotInput) (*model.BallotPayload, error)
+	EnterPaperBatch(ctx context.Context, input model.PaperBatchInput) (*model.PaperBatchPayload, error)
+	DeclareResults(ctx context.Context, cycle string) (*model.BudgetCyclePayload, error)
+	ReportDelivery(ctx context.Context, input model.ReportDeliveryInput) (*model.BudgetIdeaPayload, error)
 	OpenCertificationCycle(ctx context.Context, input model.OpenCycleInput) (*model.CertificationPayload, error)
 	ChangeCertificationRules(ctx context.Context, input model.ChangeRulesInput) (*model.CertificationPayload, error)
 	NominateMunicipality(ctx context.Context, input model.NominateInput) (*model.CertificationPayload, error)
@@ -793,6 +1075,10 @@ type QueryResolver interface {
 	Activities(ctx context.Context, first *int, after *string, filter *model.ActivityFilter) (*model.ActivityConnection, error)
 	Activity(ctx context.Context, id string) (*projections.ActivityInfo, error)
 	ParticipationTrend(ctx context.Context, groupBy []projections.Dimension, filter *model.ParticipationFilter) ([]model.TrendRow, error)
+	BudgetCycles(ctx context.Context, first *int, after *string, filter *model.BudgetCycleFilter) (*model.BudgetCycleConnection, error)
+	BudgetCycle(ctx context.Context, id string) (*projections.BudgetCycle, error)
+	BudgetIdea(ctx context.Context, id string) (*projections.BudgetIdea, error)
+	RecountCycle(ctx context.Context, id string) (*model.CycleRecount, error)
 	CertificationCycles(ctx context.Context) ([]model.CertificationCycle, error)
 	CertificationCycle(ctx context.Context, year int) (*model.CertificationCycle, error)
 	Applications(ctx context.Context, filter *model.ApplicationFilter) ([]model.Application, error)
@@ -831,6 +1117,7 @@ type RegionalDirectoryResolver interface {
 type SubscriptionResolver interface {
 	Events(ctx context.Context, filter *model.EventFilter, after *scalar.Position) (<-chan *model.RecordedEvent, error)
 	ProjectionStatus(ctx context.Context) (<-chan []model.ProjectionStatus, error)
+	CycleTurnout(ctx context.Context, cycle string) (<-chan *model.CycleTurnout, error)
 }
 type TrendRowResolver interface {
 	Region(ctx context.Context, obj *model.TrendRow) (*projections.Region, error)
@@ -1278,6 +1565,624 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditedEvent.Withheld(childComplexity), true
 
+	case "BallotPayload.accepted":
+		if e.ComplexityRoot.BallotPayload.Accepted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BallotPayload.Accepted(childComplexity), true
+	case "BallotPayload.position":
+		if e.ComplexityRoot.BallotPayload.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BallotPayload.Position(childComplexity), true
+
+	case "BallotProject.cost":
+		if e.ComplexityRoot.BallotProject.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BallotProject.Cost(childComplexity), true
+	case "BallotProject.idea":
+		if e.ComplexityRoot.BallotProject.Idea == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BallotProject.Idea(childComplexity), true
+	case "BallotProject.pot":
+		if e.ComplexityRoot.BallotProject.Pot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BallotProject.Pot(childComplexity), true
+
+	case "BudgetCategory.code":
+		if e.ComplexityRoot.BudgetCategory.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCategory.Code(childComplexity), true
+	case "BudgetCategory.name":
+		if e.ComplexityRoot.BudgetCategory.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCategory.Name(childComplexity), true
+
+	case "BudgetCounting.method":
+		if e.ComplexityRoot.BudgetCounting.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCounting.Method(childComplexity), true
+	case "BudgetCounting.step":
+		if e.ComplexityRoot.BudgetCounting.Step == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCounting.Step(childComplexity), true
+	case "BudgetCounting.threshold":
+		if e.ComplexityRoot.BudgetCounting.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCounting.Threshold(childComplexity), true
+	case "BudgetCounting.utility":
+		if e.ComplexityRoot.BudgetCounting.Utility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCounting.Utility(childComplexity), true
+
+	case "BudgetCycle.ballot":
+		if e.ComplexityRoot.BudgetCycle.Ballot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Ballot(childComplexity), true
+	case "BudgetCycle.categories":
+		if e.ComplexityRoot.BudgetCycle.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Categories(childComplexity), true
+	case "BudgetCycle.currency":
+		if e.ComplexityRoot.BudgetCycle.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Currency(childComplexity), true
+	case "BudgetCycle.currentPhase":
+		if e.ComplexityRoot.BudgetCycle.CurrentPhase == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.CurrentPhase(childComplexity), true
+	case "BudgetCycle.eligibility":
+		if e.ComplexityRoot.BudgetCycle.Eligibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Eligibility(childComplexity), true
+	case "BudgetCycle.id":
+		if e.ComplexityRoot.BudgetCycle.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.ID(childComplexity), true
+	case "BudgetCycle.ideas":
+		if e.ComplexityRoot.BudgetCycle.Ideas == nil {
+			break
+		}
+
+		args, err := ec.field_BudgetCycle_ideas_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Ideas(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.BudgetIdeaFilter)), true
+	case "BudgetCycle.municipality":
+		if e.ComplexityRoot.BudgetCycle.Municipality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Municipality(childComplexity), true
+	case "BudgetCycle.phases":
+		if e.ComplexityRoot.BudgetCycle.Phases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Phases(childComplexity), true
+	case "BudgetCycle.pots":
+		if e.ComplexityRoot.BudgetCycle.Pots == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Pots(childComplexity), true
+	case "BudgetCycle.results":
+		if e.ComplexityRoot.BudgetCycle.Results == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Results(childComplexity), true
+	case "BudgetCycle.rules":
+		if e.ComplexityRoot.BudgetCycle.Rules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Rules(childComplexity), true
+	case "BudgetCycle.source":
+		if e.ComplexityRoot.BudgetCycle.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Source(childComplexity), true
+	case "BudgetCycle.statistics":
+		if e.ComplexityRoot.BudgetCycle.Statistics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Statistics(childComplexity), true
+	case "BudgetCycle.title":
+		if e.ComplexityRoot.BudgetCycle.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Title(childComplexity), true
+	case "BudgetCycle.total":
+		if e.ComplexityRoot.BudgetCycle.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Total(childComplexity), true
+	case "BudgetCycle.year":
+		if e.ComplexityRoot.BudgetCycle.Year == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Year(childComplexity), true
+
+	case "BudgetCycleConnection.edges":
+		if e.ComplexityRoot.BudgetCycleConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycleConnection.Edges(childComplexity), true
+	case "BudgetCycleConnection.pageInfo":
+		if e.ComplexityRoot.BudgetCycleConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycleConnection.PageInfo(childComplexity), true
+
+	case "BudgetCycleEdge.cursor":
+		if e.ComplexityRoot.BudgetCycleEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycleEdge.Cursor(childComplexity), true
+	case "BudgetCycleEdge.node":
+		if e.ComplexityRoot.BudgetCycleEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycleEdge.Node(childComplexity), true
+
+	case "BudgetCyclePayload.cycle":
+		if e.ComplexityRoot.BudgetCyclePayload.Cycle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCyclePayload.Cycle(childComplexity), true
+	case "BudgetCyclePayload.position":
+		if e.ComplexityRoot.BudgetCyclePayload.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCyclePayload.Position(childComplexity), true
+
+	case "BudgetDelivery.documents":
+		if e.ComplexityRoot.BudgetDelivery.Documents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetDelivery.Documents(childComplexity), true
+	case "BudgetDelivery.milestone":
+		if e.ComplexityRoot.BudgetDelivery.Milestone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetDelivery.Milestone(childComplexity), true
+	case "BudgetDelivery.progress":
+		if e.ComplexityRoot.BudgetDelivery.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetDelivery.Progress(childComplexity), true
+	case "BudgetDelivery.reportedOn":
+		if e.ComplexityRoot.BudgetDelivery.ReportedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetDelivery.ReportedOn(childComplexity), true
+	case "BudgetDelivery.spent":
+		if e.ComplexityRoot.BudgetDelivery.Spent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetDelivery.Spent(childComplexity), true
+	case "BudgetDelivery.status":
+		if e.ComplexityRoot.BudgetDelivery.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetDelivery.Status(childComplexity), true
+
+	case "BudgetEligibility.minAge":
+		if e.ComplexityRoot.BudgetEligibility.MinAge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetEligibility.MinAge(childComplexity), true
+	case "BudgetEligibility.residence":
+		if e.ComplexityRoot.BudgetEligibility.Residence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetEligibility.Residence(childComplexity), true
+
+	case "BudgetIdea.appealGrounds":
+		if e.ComplexityRoot.BudgetIdea.AppealGrounds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.AppealGrounds(childComplexity), true
+	case "BudgetIdea.appealReason":
+		if e.ComplexityRoot.BudgetIdea.AppealReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.AppealReason(childComplexity), true
+	case "BudgetIdea.category":
+		if e.ComplexityRoot.BudgetIdea.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.Category(childComplexity), true
+	case "BudgetIdea.channel":
+		if e.ComplexityRoot.BudgetIdea.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.Channel(childComplexity), true
+	case "BudgetIdea.closingReason":
+		if e.ComplexityRoot.BudgetIdea.ClosingReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.ClosingReason(childComplexity), true
+	case "BudgetIdea.cost":
+		if e.ComplexityRoot.BudgetIdea.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.Cost(childComplexity), true
+	case "BudgetIdea.cycle":
+		if e.ComplexityRoot.BudgetIdea.Cycle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.Cycle(childComplexity), true
+	case "BudgetIdea.delivery":
+		if e.ComplexityRoot.BudgetIdea.Delivery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.Delivery(childComplexity), true
+	case "BudgetIdea.department":
+		if e.ComplexityRoot.BudgetIdea.Department == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.Department(childComplexity), true
+	case "BudgetIdea.estimate":
+		if e.ComplexityRoot.BudgetIdea.Estimate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.Estimate(childComplexity), true
+	case "BudgetIdea.id":
+		if e.ComplexityRoot.BudgetIdea.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.ID(childComplexity), true
+	case "BudgetIdea.mergedInto":
+		if e.ComplexityRoot.BudgetIdea.MergedInto == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.MergedInto(childComplexity), true
+	case "BudgetIdea.organisation":
+		if e.ComplexityRoot.BudgetIdea.Organisation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.Organisation(childComplexity), true
+	case "BudgetIdea.pot":
+		if e.ComplexityRoot.BudgetIdea.Pot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.Pot(childComplexity), true
+	case "BudgetIdea.proposerKind":
+		if e.ComplexityRoot.BudgetIdea.ProposerKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.ProposerKind(childComplexity), true
+	case "BudgetIdea.reviewReason":
+		if e.ComplexityRoot.BudgetIdea.ReviewReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.ReviewReason(childComplexity), true
+	case "BudgetIdea.status":
+		if e.ComplexityRoot.BudgetIdea.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.Status(childComplexity), true
+	case "BudgetIdea.submittedOn":
+		if e.ComplexityRoot.BudgetIdea.SubmittedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.SubmittedOn(childComplexity), true
+	case "BudgetIdea.title":
+		if e.ComplexityRoot.BudgetIdea.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdea.Title(childComplexity), true
+
+	case "BudgetIdeaConnection.edges":
+		if e.ComplexityRoot.BudgetIdeaConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdeaConnection.Edges(childComplexity), true
+	case "BudgetIdeaConnection.pageInfo":
+		if e.ComplexityRoot.BudgetIdeaConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdeaConnection.PageInfo(childComplexity), true
+
+	case "BudgetIdeaEdge.cursor":
+		if e.ComplexityRoot.BudgetIdeaEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdeaEdge.Cursor(childComplexity), true
+	case "BudgetIdeaEdge.node":
+		if e.ComplexityRoot.BudgetIdeaEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdeaEdge.Node(childComplexity), true
+
+	case "BudgetIdeaPayload.idea":
+		if e.ComplexityRoot.BudgetIdeaPayload.Idea == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdeaPayload.Idea(childComplexity), true
+	case "BudgetIdeaPayload.position":
+		if e.ComplexityRoot.BudgetIdeaPayload.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetIdeaPayload.Position(childComplexity), true
+
+	case "BudgetPhase.end":
+		if e.ComplexityRoot.BudgetPhase.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetPhase.End(childComplexity), true
+	case "BudgetPhase.kind":
+		if e.ComplexityRoot.BudgetPhase.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetPhase.Kind(childComplexity), true
+	case "BudgetPhase.start":
+		if e.ComplexityRoot.BudgetPhase.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetPhase.Start(childComplexity), true
+
+	case "BudgetPot.amount":
+		if e.ComplexityRoot.BudgetPot.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetPot.Amount(childComplexity), true
+	case "BudgetPot.code":
+		if e.ComplexityRoot.BudgetPot.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetPot.Code(childComplexity), true
+	case "BudgetPot.name":
+		if e.ComplexityRoot.BudgetPot.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetPot.Name(childComplexity), true
+	case "BudgetPot.population":
+		if e.ComplexityRoot.BudgetPot.Population == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetPot.Population(childComplexity), true
+
+	case "BudgetResults.declaredOn":
+		if e.ComplexityRoot.BudgetResults.DeclaredOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetResults.DeclaredOn(childComplexity), true
+	case "BudgetResults.inputsDigest":
+		if e.ComplexityRoot.BudgetResults.InputsDigest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetResults.InputsDigest(childComplexity), true
+	case "BudgetResults.pots":
+		if e.ComplexityRoot.BudgetResults.Pots == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetResults.Pots(childComplexity), true
+	case "BudgetResults.rulesVersion":
+		if e.ComplexityRoot.BudgetResults.RulesVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetResults.RulesVersion(childComplexity), true
+	case "BudgetResults.upTo":
+		if e.ComplexityRoot.BudgetResults.UpTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetResults.UpTo(childComplexity), true
+
+	case "BudgetRules.ballot":
+		if e.ComplexityRoot.BudgetRules.Ballot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetRules.Ballot(childComplexity), true
+	case "BudgetRules.counting":
+		if e.ComplexityRoot.BudgetRules.Counting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetRules.Counting(childComplexity), true
+	case "BudgetRules.maxPoints":
+		if e.ComplexityRoot.BudgetRules.MaxPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetRules.MaxPoints(childComplexity), true
+	case "BudgetRules.maxProjects":
+		if e.ComplexityRoot.BudgetRules.MaxProjects == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetRules.MaxProjects(childComplexity), true
+	case "BudgetRules.minProjects":
+		if e.ComplexityRoot.BudgetRules.MinProjects == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetRules.MinProjects(childComplexity), true
+	case "BudgetRules.minSpendPercent":
+		if e.ComplexityRoot.BudgetRules.MinSpendPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetRules.MinSpendPercent(childComplexity), true
+	case "BudgetRules.secondBallot":
+		if e.ComplexityRoot.BudgetRules.SecondBallot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetRules.SecondBallot(childComplexity), true
+	case "BudgetRules.version":
+		if e.ComplexityRoot.BudgetRules.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetRules.Version(childComplexity), true
+
+	case "BudgetStatistics.byAgeBand":
+		if e.ComplexityRoot.BudgetStatistics.ByAgeBand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatistics.ByAgeBand(childComplexity), true
+	case "BudgetStatistics.bySex":
+		if e.ComplexityRoot.BudgetStatistics.BySex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatistics.BySex(childComplexity), true
+	case "BudgetStatistics.byStatus":
+		if e.ComplexityRoot.BudgetStatistics.ByStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatistics.ByStatus(childComplexity), true
+	case "BudgetStatistics.eligible":
+		if e.ComplexityRoot.BudgetStatistics.Eligible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatistics.Eligible(childComplexity), true
+	case "BudgetStatistics.eligibleSource":
+		if e.ComplexityRoot.BudgetStatistics.EligibleSource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatistics.EligibleSource(childComplexity), true
+	case "BudgetStatistics.ideas":
+		if e.ComplexityRoot.BudgetStatistics.Ideas == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatistics.Ideas(childComplexity), true
+	case "BudgetStatistics.onBallot":
+		if e.ComplexityRoot.BudgetStatistics.OnBallot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatistics.OnBallot(childComplexity), true
+	case "BudgetStatistics.online":
+		if e.ComplexityRoot.BudgetStatistics.Online == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatistics.Online(childComplexity), true
+	case "BudgetStatistics.paper":
+		if e.ComplexityRoot.BudgetStatistics.Paper == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatistics.Paper(childComplexity), true
+	case "BudgetStatistics.pots":
+		if e.ComplexityRoot.BudgetStatistics.Pots == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatistics.Pots(childComplexity), true
+	case "BudgetStatistics.turnout":
+		if e.ComplexityRoot.BudgetStatistics.Turnout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatistics.Turnout(childComplexity), true
+	case "BudgetStatistics.voters":
+		if e.ComplexityRoot.BudgetStatistics.Voters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatistics.Voters(childComplexity), true
+
 	case "CategoryCount.category":
 		if e.ComplexityRoot.CategoryCount.Category == nil {
 			break
@@ -1700,6 +2605,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CycleCounts.Withdrawn(childComplexity), true
 
+	case "CycleRecount.ballots":
+		if e.ComplexityRoot.CycleRecount.Ballots == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleRecount.Ballots(childComplexity), true
+	case "CycleRecount.cycle":
+		if e.ComplexityRoot.CycleRecount.Cycle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleRecount.Cycle(childComplexity), true
+	case "CycleRecount.declaredDigest":
+		if e.ComplexityRoot.CycleRecount.DeclaredDigest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleRecount.DeclaredDigest(childComplexity), true
+	case "CycleRecount.inputsDigest":
+		if e.ComplexityRoot.CycleRecount.InputsDigest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleRecount.InputsDigest(childComplexity), true
+	case "CycleRecount.pots":
+		if e.ComplexityRoot.CycleRecount.Pots == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleRecount.Pots(childComplexity), true
+	case "CycleRecount.problems":
+		if e.ComplexityRoot.CycleRecount.Problems == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleRecount.Problems(childComplexity), true
+	case "CycleRecount.rulesVersion":
+		if e.ComplexityRoot.CycleRecount.RulesVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleRecount.RulesVersion(childComplexity), true
+	case "CycleRecount.upTo":
+		if e.ComplexityRoot.CycleRecount.UpTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleRecount.UpTo(childComplexity), true
+	case "CycleRecount.verdict":
+		if e.ComplexityRoot.CycleRecount.Verdict == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleRecount.Verdict(childComplexity), true
+	case "CycleRecount.verification":
+		if e.ComplexityRoot.CycleRecount.Verification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleRecount.Verification(childComplexity), true
+
 	case "CycleStatistics.byRegion":
 		if e.ComplexityRoot.CycleStatistics.ByRegion == nil {
 			break
@@ -1718,6 +2684,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CycleStatistics.Year(childComplexity), true
+
+	case "CycleTurnout.cycle":
+		if e.ComplexityRoot.CycleTurnout.Cycle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTurnout.Cycle(childComplexity), true
+	case "CycleTurnout.online":
+		if e.ComplexityRoot.CycleTurnout.Online == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTurnout.Online(childComplexity), true
+	case "CycleTurnout.paper":
+		if e.ComplexityRoot.CycleTurnout.Paper == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTurnout.Paper(childComplexity), true
+	case "CycleTurnout.voters":
+		if e.ComplexityRoot.CycleTurnout.Voters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CycleTurnout.Voters(childComplexity), true
 
 	case "Decision.certified":
 		if e.ComplexityRoot.Decision.Certified == nil {
@@ -1879,6 +2870,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ExpertAssignment.NameErased(childComplexity), true
+
+	case "IdeaStatusCount.count":
+		if e.ComplexityRoot.IdeaStatusCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdeaStatusCount.Count(childComplexity), true
+	case "IdeaStatusCount.status":
+		if e.ComplexityRoot.IdeaStatusCount.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdeaStatusCount.Status(childComplexity), true
+
+	case "IdeaVotes.idea":
+		if e.ComplexityRoot.IdeaVotes.Idea == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdeaVotes.Idea(childComplexity), true
+	case "IdeaVotes.votes":
+		if e.ComplexityRoot.IdeaVotes.Votes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdeaVotes.Votes(childComplexity), true
 
 	case "InclusionProof.hashes":
 		if e.ComplexityRoot.InclusionProof.Hashes == nil {
@@ -2224,6 +3241,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AnnounceResult(childComplexity, args["applicationId"].(string), args["expectedVersion"].(*int)), true
+	case "Mutation.appealIdea":
+		if e.ComplexityRoot.Mutation.AppealIdea == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_appealIdea_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AppealIdea(childComplexity, args["id"].(string), args["grounds"].(string)), true
 	case "Mutation.assignExpert":
 		if e.ComplexityRoot.Mutation.AssignExpert == nil {
 			break
@@ -2257,6 +3285,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelActivity(childComplexity, args["id"].(string), args["reason"].(string)), true
+	case "Mutation.castBallot":
+		if e.ComplexityRoot.Mutation.CastBallot == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_castBallot_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CastBallot(childComplexity, args["input"].(model.CastBallotInput)), true
+	case "Mutation.changeBudgetRules":
+		if e.ComplexityRoot.Mutation.ChangeBudgetRules == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changeBudgetRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangeBudgetRules(childComplexity, args["cycle"].(string), args["rules"].(model.BudgetRulesInput), args["reason"].(string)), true
 	case "Mutation.changeCertificationRules":
 		if e.ComplexityRoot.Mutation.ChangeCertificationRules == nil {
 			break
@@ -2345,6 +3395,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CorrectAttendance(childComplexity, args["id"].(string), args["attendance"].(model.AttendanceInput), args["reason"].(string)), true
+	case "Mutation.decideAppeal":
+		if e.ComplexityRoot.Mutation.DecideAppeal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_decideAppeal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DecideAppeal(childComplexity, args["input"].(model.DecideAppealInput)), true
 	case "Mutation.decideApplication":
 		if e.ComplexityRoot.Mutation.DecideApplication == nil {
 			break
@@ -2367,6 +3428,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeclareConflictOfInterest(childComplexity, args["applicationId"].(string), args["conflict"].(bool), args["details"].(*string), args["expectedVersion"].(*int)), true
+	case "Mutation.declareResults":
+		if e.ComplexityRoot.Mutation.DeclareResults == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_declareResults_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeclareResults(childComplexity, args["cycle"].(string)), true
 	case "Mutation.defineIndicator":
 		if e.ComplexityRoot.Mutation.DefineIndicator == nil {
 			break
@@ -2389,6 +3461,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DraftApplication(childComplexity, args["year"].(int), args["municipality"].(string)), true
+	case "Mutation.enterPaperBatch":
+		if e.ComplexityRoot.Mutation.EnterPaperBatch == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_enterPaperBatch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EnterPaperBatch(childComplexity, args["input"].(model.PaperBatchInput)), true
 	case "Mutation.eraseSubject":
 		if e.ComplexityRoot.Mutation.EraseSubject == nil {
 			break
@@ -2433,6 +3516,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.LeaveNetwork(childComplexity, args["input"].(model.MembershipInput)), true
+	case "Mutation.mergeIdea":
+		if e.ComplexityRoot.Mutation.MergeIdea == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_mergeIdea_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MergeIdea(childComplexity, args["id"].(string), args["into"].(string), args["reason"].(string)), true
 	case "Mutation.moveOrganisation":
 		if e.ComplexityRoot.Mutation.MoveOrganisation == nil {
 			break
@@ -2455,6 +3549,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.NominateMunicipality(childComplexity, args["input"].(model.NominateInput)), true
+	case "Mutation.openBudgetCycle":
+		if e.ComplexityRoot.Mutation.OpenBudgetCycle == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_openBudgetCycle_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OpenBudgetCycle(childComplexity, args["input"].(model.OpenBudgetCycleInput)), true
 	case "Mutation.openCertificationCycle":
 		if e.ComplexityRoot.Mutation.OpenCertificationCycle == nil {
 			break
@@ -2477,6 +3582,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ProvideApplicationInformation(childComplexity, args["applicationId"].(string), args["requestId"].(string), args["answer"].(string), args["expectedVersion"].(*int)), true
+	case "Mutation.publishBallot":
+		if e.ComplexityRoot.Mutation.PublishBallot == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishBallot_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishBallot(childComplexity, args["cycle"].(string), args["ideas"].([]string)), true
 	case "Mutation.recordActivityHeld":
 		if e.ComplexityRoot.Mutation.RecordActivityHeld == nil {
 			break
@@ -2565,6 +3681,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReopenOrganisation(childComplexity, args["input"].(model.ReopenOrganisationInput)), true
+	case "Mutation.reportDelivery":
+		if e.ComplexityRoot.Mutation.ReportDelivery == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reportDelivery_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReportDelivery(childComplexity, args["input"].(model.ReportDeliveryInput)), true
 	case "Mutation.reportMaterialChange":
 		if e.ComplexityRoot.Mutation.ReportMaterialChange == nil {
 			break
@@ -2598,6 +3725,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RescheduleActivity(childComplexity, args["id"].(string), args["start"].(string), args["end"].(string), args["reason"].(*string)), true
+	case "Mutation.rescheduleBudgetPhases":
+		if e.ComplexityRoot.Mutation.RescheduleBudgetPhases == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rescheduleBudgetPhases_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RescheduleBudgetPhases(childComplexity, args["cycle"].(string), args["phases"].([]model.BudgetPhaseInput), args["reason"].(string)), true
+	case "Mutation.reviewIdea":
+		if e.ComplexityRoot.Mutation.ReviewIdea == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewIdea_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewIdea(childComplexity, args["input"].(model.ReviewIdeaInput)), true
 	case "Mutation.revokeCertificate":
 		if e.ComplexityRoot.Mutation.RevokeCertificate == nil {
 			break
@@ -2664,6 +3813,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitApplication(childComplexity, args["applicationId"].(string), args["expectedVersion"].(*int)), true
+	case "Mutation.submitIdea":
+		if e.ComplexityRoot.Mutation.SubmitIdea == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitIdea_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitIdea(childComplexity, args["input"].(model.SubmitIdeaInput)), true
 	case "Mutation.suspendNetworkMember":
 		if e.ComplexityRoot.Mutation.SuspendNetworkMember == nil {
 			break
@@ -2686,6 +3846,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.WithdrawApplication(childComplexity, args["applicationId"].(string), args["reason"].(*string), args["expectedVersion"].(*int)), true
+	case "Mutation.withdrawIdea":
+		if e.ComplexityRoot.Mutation.WithdrawIdea == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawIdea_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawIdea(childComplexity, args["id"].(string), args["reason"].(*string)), true
 
 	case "Network.formedOn":
 		if e.ComplexityRoot.Network.FormedOn == nil {
@@ -2968,6 +4139,75 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "PaperBatchPayload.position":
+		if e.ComplexityRoot.PaperBatchPayload.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaperBatchPayload.Position(childComplexity), true
+
+	case "PotResult.ballots":
+		if e.ComplexityRoot.PotResult.Ballots == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PotResult.Ballots(childComplexity), true
+	case "PotResult.budget":
+		if e.ComplexityRoot.PotResult.Budget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PotResult.Budget(childComplexity), true
+	case "PotResult.pot":
+		if e.ComplexityRoot.PotResult.Pot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PotResult.Pot(childComplexity), true
+	case "PotResult.spent":
+		if e.ComplexityRoot.PotResult.Spent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PotResult.Spent(childComplexity), true
+	case "PotResult.votes":
+		if e.ComplexityRoot.PotResult.Votes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PotResult.Votes(childComplexity), true
+	case "PotResult.winners":
+		if e.ComplexityRoot.PotResult.Winners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PotResult.Winners(childComplexity), true
+
+	case "PotStatistics.amount":
+		if e.ComplexityRoot.PotStatistics.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PotStatistics.Amount(childComplexity), true
+	case "PotStatistics.ideas":
+		if e.ComplexityRoot.PotStatistics.Ideas == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PotStatistics.Ideas(childComplexity), true
+	case "PotStatistics.pot":
+		if e.ComplexityRoot.PotStatistics.Pot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PotStatistics.Pot(childComplexity), true
+	case "PotStatistics.voters":
+		if e.ComplexityRoot.PotStatistics.Voters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PotStatistics.Voters(childComplexity), true
+
 	case "Project.contributions":
 		if e.ComplexityRoot.Project.Contributions == nil {
 			break
@@ -3182,6 +4422,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Applications(childComplexity, args["filter"].(*model.ApplicationFilter)), true
+	case "Query.budgetCycle":
+		if e.ComplexityRoot.Query.BudgetCycle == nil {
+			break
+		}
+
+		args, err := ec.field_Query_budgetCycle_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BudgetCycle(childComplexity, args["id"].(string)), true
+	case "Query.budgetCycles":
+		if e.ComplexityRoot.Query.BudgetCycles == nil {
+			break
+		}
+
+		args, err := ec.field_Query_budgetCycles_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BudgetCycles(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.BudgetCycleFilter)), true
+	case "Query.budgetIdea":
+		if e.ComplexityRoot.Query.BudgetIdea == nil {
+			break
+		}
+
+		args, err := ec.field_Query_budgetIdea_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BudgetIdea(childComplexity, args["id"].(string)), true
 	case "Query.certificates":
 		if e.ComplexityRoot.Query.Certificates == nil {
 			break
@@ -3372,6 +4645,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Projects(childComplexity), true
+	case "Query.recountCycle":
+		if e.ComplexityRoot.Query.RecountCycle == nil {
+			break
+		}
+
+		args, err := ec.field_Query_recountCycle_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RecountCycle(childComplexity, args["id"].(string)), true
 	case "Query.region":
 		if e.ComplexityRoot.Query.Region == nil {
 			break
@@ -3682,6 +4966,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ScoreSummary.RulesVersion(childComplexity), true
 
+	case "Subscription.cycleTurnout":
+		if e.ComplexityRoot.Subscription.CycleTurnout == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_cycleTurnout_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CycleTurnout(childComplexity, args["cycle"].(string)), true
 	case "Subscription.events":
 		if e.ComplexityRoot.Subscription.Events == nil {
 			break
@@ -3893,12 +5188,22 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAsOf,
 		ec.unmarshalInputAttendanceGroupInput,
 		ec.unmarshalInputAttendanceInput,
+		ec.unmarshalInputBudgetCategoryInput,
+		ec.unmarshalInputBudgetCountingInput,
+		ec.unmarshalInputBudgetCycleFilter,
+		ec.unmarshalInputBudgetEligibilityInput,
+		ec.unmarshalInputBudgetIdeaFilter,
+		ec.unmarshalInputBudgetPhaseInput,
+		ec.unmarshalInputBudgetPotInput,
+		ec.unmarshalInputBudgetRulesInput,
+		ec.unmarshalInputCastBallotInput,
 		ec.unmarshalInputCertificateFilter,
 		ec.unmarshalInputChangeOrganisationContactInput,
 		ec.unmarshalInputChangeRulesInput,
 		ec.unmarshalInputCloseOrganisationInput,
 		ec.unmarshalInputContactInput,
 		ec.unmarshalInputCriterionInput,
+		ec.unmarshalInputDecideAppealInput,
 		ec.unmarshalInputDecideInput,
 		ec.unmarshalInputEventFilter,
 		ec.unmarshalInputFormNetworkInput,
@@ -3909,17 +5214,25 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputMoneyInput,
 		ec.unmarshalInputMoveOrganisationInput,
 		ec.unmarshalInputNominateInput,
+		ec.unmarshalInputOpenBudgetCycleInput,
 		ec.unmarshalInputOpenCycleInput,
 		ec.unmarshalInputOrganisationFilter,
+		ec.unmarshalInputPaperBallotInput,
+		ec.unmarshalInputPaperBatchInput,
 		ec.unmarshalInputParticipationFilter,
 		ec.unmarshalInputRegisterOrganisationInput,
 		ec.unmarshalInputRegisterProjectInput,
 		ec.unmarshalInputRenameOrganisationInput,
 		ec.unmarshalInputReopenOrganisationInput,
+		ec.unmarshalInputReportDeliveryInput,
+		ec.unmarshalInputReviewIdeaInput,
 		ec.unmarshalInputRulesInput,
 		ec.unmarshalInputScheduleActivityInput,
 		ec.unmarshalInputScheduleInput,
 		ec.unmarshalInputShareInput,
+		ec.unmarshalInputSubmitIdeaInput,
+		ec.unmarshalInputTallyInput,
+		ec.unmarshalInputTallyVotesInput,
 	)
 	first := true
 
@@ -4385,6 +5698,710 @@ extend type Mutation {
   correctAttendance(id: ID!, attendance: AttendanceInput!, reason: String!): ActivityPayload!
   "Admins, and hubs in their region: note something about an activity (at most 2,000 characters), whatever its status."
   addActivityNote(id: ID!, note: String!): ActivityPayload!
+}
+`, BuiltIn: false},
+	{Name: "../schema/budgeting.graphqls", Input: `# Participatory budgeting (სამოქალაქო ბიუჯეტი): a municipality's yearly
+# cycle in which residents propose ideas, the municipality reviews them,
+# residents vote, and the winners are counted from the ballots and
+# delivered. Everything a municipality publishes is public: the cycle, its
+# calendar and rules, the ideas and their reviews, the ballot, the
+# participation figures, the results and the delivery. What anyone voted
+# for is never shown, to anyone: the count and the recount read the
+# ballots inside the server and publish totals only.
+extend type Query {
+  "Participatory budget cycles, by ID (a municipality's by year). Public."
+  budgetCycles(first: Int = 20, after: String, filter: BudgetCycleFilter): BudgetCycleConnection!
+  "One cycle (keda-2023), or null. Public."
+  budgetCycle(id: ID!): BudgetCycle
+  "One idea (keda-2023-017), or null. Public."
+  budgetIdea(id: ID!): BudgetIdea
+  """
+  Counts a cycle's ballots again from the log, up to the position its
+  results recorded and under the rules version they recorded, and says
+  whether the declared results follow (the same winners, votes and inputs
+  digest), with a check of the events it read against the log's Merkle
+  tree. Public: it shows totals only, never a ballot. It reads every ballot
+  of the cycle, so it counts as an expensive operation.
+  """
+  recountCycle(id: ID!): CycleRecount!
+}
+
+"""
+A municipality's participatory budget for a year: its money in pots, its
+calendar, its rules, the ideas, the ballot and the results.
+"""
+type BudgetCycle {
+  "The municipality's code and the year: keda-2023."
+  id: ID!
+  municipality: Municipality!
+  year: Int!
+  title: LocalizedText!
+  "The ISO 4217 code every amount of the cycle is in: GEL."
+  currency: String!
+  "The sum of the pots."
+  total: Money!
+  "The money the ballot shares out, each pot counted on its own (a village's share, or the whole budget)."
+  pots: [BudgetPot!]!
+  "The stages in the order they run, each with its first and last day (Tbilisi, both included)."
+  phases: [BudgetPhase!]!
+  "The phase today in Tbilisi; null between phases, before the first and after the last."
+  currentPhase: BudgetPhaseKind
+  "The themes ideas are filed under; empty when the cycle has none."
+  categories: [BudgetCategory!]!
+  eligibility: BudgetEligibility!
+  "How the cycle votes and counts, as last changed."
+  rules: BudgetRules!
+  "The projects residents vote on, by pot then idea; empty until the ballot is published."
+  ballot: [BallotProject!]!
+  "The cycle's ideas, by ID, whatever their status."
+  ideas(first: Int = 20, after: String, filter: BudgetIdeaFilter): BudgetIdeaConnection!
+  "Participation: ideas, ballots and turnout, as counted so far."
+  statistics: BudgetStatistics!
+  "The declared results; null until they are declared."
+  results: BudgetResults
+  "Where the figures come from when the cycle was imported (a pabulib file), or a demo mark; null for a cycle run in the ledger."
+  source: String
+}
+
+"Money the ballot shares out on its own: a district's, a village's, or the whole cycle's."
+type BudgetPot {
+  code: ID!
+  name: LocalizedText!
+  amount: Money!
+  "The pot's eligible population, as the municipality recorded it; null when it did not."
+  population: Int
+}
+
+"A stage of a cycle with its first and last day (Tbilisi, both included)."
+type BudgetPhase {
+  kind: BudgetPhaseKind!
+  start: Date!
+  end: Date!
+}
+
+"A theme ideas are filed under (roads, parks, sport, culture...)."
+type BudgetCategory {
+  code: ID!
+  name: LocalizedText!
+}
+
+"Who may propose and vote, as the municipality checks it before its ballot box lets a resident vote."
+type BudgetEligibility {
+  minAge: Int!
+  "Who counts as a resident (registered in the village; living or working in the municipality); null when not said."
+  residence: String
+}
+
+"How a cycle votes and counts: data with a version, so a recount uses the rules its results recorded."
+type BudgetRules {
+  "1 when the cycle opened, one more at each change."
+  version: Int!
+  ballot: BallotKind!
+  "The fewest projects a ballot supports; 0: no bound."
+  minProjects: Int!
+  "The most projects a ballot supports; 0: no bound."
+  maxProjects: Int!
+  "For a knapsack ballot, the least share of the pot (percent) a ballot must spend; 0: none."
+  minSpendPercent: Int!
+  "For a cumulative ballot, the most points a voter gives in all; 0 for the other ballots."
+  maxPoints: Int!
+  secondBallot: SecondBallot!
+  counting: BudgetCounting!
+}
+
+"How the winners are drawn from the ballots."
+type BudgetCounting {
+  method: CountingMethod!
+  "What a voter is taken to get from a project they approved, for equal shares (COST when not said); null for the greedy method."
+  utility: CountingUtility
+  """
+  For equal shares: completes an outcome that leaves money unspent by
+  raising the money counted with by this much per voter, in minor units of
+  the cycle's currency (tetri of GEL), and counting again while the
+  winners still fit the real money; 0: no completion.
+  """
+  step: Int!
+  "The fewest votes a project needs to win; 0: none."
+  threshold: Int!
+}
+
+"A project on the ballot: a feasible idea at its reviewed cost (or the cost an upheld appeal set)."
+type BallotProject {
+  idea: BudgetIdea!
+  "The pot it is voted in."
+  pot: ID!
+  cost: Money!
+}
+
+"A resident's, a group's or a CSO's idea, from its submission to its delivery."
+type BudgetIdea {
+  "A code chosen when it was submitted: keda-2023-017."
+  id: ID!
+  cycle: BudgetCycle!
+  "The pot it was proposed in."
+  pot: ID!
+  "The category it is filed under; null when the cycle has none."
+  category: ID
+  title: LocalizedText!
+  "The proposer's estimate."
+  estimate: Money!
+  "The reviewed cost once reviewed (or as an upheld appeal set it); the estimate until then."
+  cost: Money!
+  proposerKind: ProposerKind!
+  "The CSO that proposed it, for a CSO's idea; null for the others."
+  organisation: Organisation
+  "How it reached the municipality."
+  channel: BudgetChannel!
+  submittedOn: Date!
+  status: IdeaStatus!
+  "The review's reason (why it is not feasible); null when none was given."
+  reviewReason: String
+  "Why it was withdrawn or merged; null when none was given."
+  closingReason: String
+  "The department that reviewed it; null when not said."
+  department: String
+  "The proposer's grounds of appeal; null unless appealed."
+  appealGrounds: String
+  "Why the appeal was upheld or rejected; null until decided."
+  appealReason: String
+  "The ID of the idea it was merged into, which goes on in its place; null unless merged."
+  mergedInto: ID
+  "How a winner's delivery stands; null until the municipality reports on it."
+  delivery: BudgetDelivery
+}
+
+"How a winning project's delivery stands, as last reported."
+type BudgetDelivery {
+  status: DeliveryStatus!
+  "Percent done, 0 to 100."
+  progress: Int!
+  "What was spent so far."
+  spent: Money!
+  milestone: String
+  "References to the documents (contracts, acceptance acts) the report rests on."
+  documents: [String!]!
+  reportedOn: Date!
+}
+
+"""
+A cycle's participation, as the read model counts it: each online voter
+once (a replacing ballot changes no count) and every paper ballot. Counts
+only: who voted, and what anyone voted for, are never shown.
+"""
+type BudgetStatistics {
+  "Ideas submitted, whatever became of them."
+  ideas: Int!
+  "The ideas by status; a status no idea has is left out."
+  byStatus: [IdeaStatusCount!]!
+  "Projects on the ballot."
+  onBallot: Int!
+  "Ballots counted so far: online voters and paper ballots."
+  voters: Int!
+  online: Int!
+  paper: Int!
+  "The population turnout is measured against; null when neither the pots nor the census give one."
+  eligible: Int
+  "Where eligible comes from; null with it."
+  eligibleSource: EligibleSource
+  "voters / eligible, a fraction (0.12 is 12%); null when eligible is unknown."
+  turnout: Float
+  "Voters by sex as the municipality verified it: FEMALE, MALE, UNRECORDED."
+  bySex: [CategoryCount!]!
+  "Voters by age band: AGE_18_29, ..., UNRECORDED."
+  byAgeBand: [CategoryCount!]!
+  "Each pot's figures, in the cycle's order."
+  pots: [PotStatistics!]!
+}
+
+"How many ideas have one status."
+type IdeaStatusCount {
+  status: IdeaStatus!
+  count: Int!
+}
+
+"One pot's participation."
+type PotStatistics {
+  pot: ID!
+  amount: Money!
+  "Ideas proposed in it."
+  ideas: Int!
+  "Ballots counted in it."
+  voters: Int!
+}
+
+"Where a cycle's eligible population comes from."
+enum EligibleSource {
+  "Every pot's population, as the municipality recorded it."
+  RECORDED
+  "The municipality's population at the 2014 census, all ages: an upper bound of the eligible."
+  CENSUS_2014
+}
+
+"""
+A cycle's declared results: each pot's winners, counted from the ballots
+the log held up to upTo, under the rules version recorded, with the digest
+of the count's inputs that anyone recounting must get again.
+"""
+type BudgetResults {
+  rulesVersion: Int!
+  "The log position the count read the ballots up to (the close of the ballots)."
+  upTo: Position!
+  "v2: and the hex SHA-256 of the count's inputs (the rules, each pot's money, projects and ballots in canonical order)."
+  inputsDigest: String!
+  declaredOn: Date!
+  pots: [PotResult!]!
+}
+
+"One pot's count."
+type PotResult {
+  pot: ID!
+  budget: Money!
+  "What the winners cost."
+  spent: Money!
+  "Ballots counted in the pot."
+  ballots: Int!
+  "The winning ideas, in the order the counting method chose them."
+  winners: [BudgetIdea!]!
+  "Each project's votes (points, on a cumulative ballot), most first."
+  votes: [IdeaVotes!]!
+}
+
+"A project's votes in a count."
+type IdeaVotes {
+  idea: BudgetIdea!
+  votes: Int!
+}
+
+"What a recount found."
+type CycleRecount {
+  "The cycle recounted: keda-2023."
+  cycle: ID!
+  verdict: RecountVerdict!
+  "The rules version the results recorded; null when undeclared."
+  rulesVersion: Int
+  "The log position the ballots were read up to, as the results recorded it; null when undeclared."
+  upTo: Position
+  "The digest of the inputs, recomputed; null when undeclared, or when the ballots cannot be counted."
+  inputsDigest: String
+  "The digest the results recorded; null when undeclared."
+  declaredDigest: String
+  "Ballots recounted."
+  ballots: Int!
+  "Each pot's count, recomputed; empty when undeclared."
+  pots: [PotResult!]!
+  "What does not match, each in a sentence; empty when the results follow."
+  problems: [String!]!
+  """
+  The cycle's events and the ballots recounted, checked against the log:
+  each event's leaf hash recomputed and compared with the one stored at its
+  position, and each stream's versions following one another. Null when
+  undeclared.
+  """
+  verification: LogVerification
+}
+
+"What a recount found."
+enum RecountVerdict {
+  "The cycle has no results to recount."
+  UNDECLARED
+  "The ballots, counted again under the rules version the results recorded, give the declared winners and the same digest."
+  FOLLOWED
+  "They do not: a ballot or the results were altered, or the counting changed. problems says where."
+  MISMATCH
+}
+
+"A stage of a cycle, in the order they run."
+enum BudgetPhaseKind {
+  "The municipality announces the cycle and holds meetings."
+  INFORMING
+  "Residents submit ideas."
+  PROPOSING
+  "The departments judge feasibility and cost; applicants may appeal; ideas are shortlisted."
+  REVIEWING
+  "Residents vote, online through the municipality's ballot box or on paper at meetings."
+  VOTING
+  "Paper ballots are entered; no one votes any more."
+  TALLYING
+  "The results are declared and the winners are built."
+  DELIVERING
+}
+
+"What a ballot may hold."
+enum BallotKind {
+  "A voter approves up to maxProjects projects."
+  APPROVAL
+  "A voter picks projects whose costs add up to at most the pot's amount (and at least minSpendPercent of it)."
+  KNAPSACK
+  "A voter spreads up to maxPoints points over projects."
+  CUMULATIVE
+}
+
+"What a second ballot of the same voter does."
+enum SecondBallot {
+  "The first ballot stands; the second is refused."
+  REFUSE
+  "The last ballot counts: a voter may change their mind until voting closes."
+  REPLACE
+}
+
+"How the winners are drawn."
+enum CountingMethod {
+  "The projects in order of votes, each one that still fits the money left (Warsaw's and CONSUL's rule)."
+  GREEDY
+  "The Method of Equal Shares: the money is split equally among the voters, and a project wins when its supporters can pay for it from their shares."
+  EQUAL_SHARES
+}
+
+"What a voter is taken to get from a project they approved, for equal shares."
+enum CountingUtility {
+  "The project's cost: a voter values a project by its size (Wieliczka's count)."
+  COST
+  "One: every approved project counts the same."
+  APPROVAL
+}
+
+"Where an idea stands in review."
+enum IdeaStatus {
+  "Not reviewed yet."
+  SUBMITTED
+  "Found feasible, at its reviewed cost: it may go on the ballot."
+  FEASIBLE
+  "Found not feasible, with the reason; the proposer may appeal."
+  INFEASIBLE
+  "The proposer appealed; the appeal decides it."
+  APPEALED
+  "The proposer withdrew it."
+  WITHDRAWN
+  "Merged into another idea of its pot."
+  MERGED
+}
+
+"Who proposed an idea."
+enum ProposerKind {
+  "A resident."
+  RESIDENT
+  "A group of residents."
+  GROUP
+  "A civil-society organisation of the registry."
+  CSO
+}
+
+"How an idea or a ballot reached the municipality."
+enum BudgetChannel {
+  "Through the municipality's website or ballot box."
+  ONLINE
+  "On paper, at a meeting or a polling place, entered by its staff."
+  PAPER
+}
+
+"Where a winner's delivery stands, in the usual order."
+enum DeliveryStatus {
+  PLANNED
+  PROCUREMENT
+  IN_PROGRESS
+  COMPLETED
+  "Abandoned: the project will not be built."
+  CANCELLED
+}
+
+"A page of cycles."
+type BudgetCycleConnection {
+  edges: [BudgetCycleEdge!]!
+  pageInfo: PageInfo!
+}
+
+"A cycle in a page, with its cursor (pass it as after to go on)."
+type BudgetCycleEdge {
+  cursor: String!
+  node: BudgetCycle!
+}
+
+"A page of ideas."
+type BudgetIdeaConnection {
+  edges: [BudgetIdeaEdge!]!
+  pageInfo: PageInfo!
+}
+
+"An idea in a page, with its cursor (pass it as after to go on)."
+type BudgetIdeaEdge {
+  cursor: String!
+  node: BudgetIdea!
+}
+
+"Narrows the list of cycles; the conditions given must all hold."
+input BudgetCycleFilter {
+  municipality: ID
+  region: ID
+  year: Int
+}
+
+"Narrows a cycle's ideas; the conditions given must all hold."
+input BudgetIdeaFilter {
+  pot: ID
+  category: ID
+  status: IdeaStatus
+}
+
+"""
+A new cycle. Its ID is the municipality's code and the year (keda-2023);
+each pot's amount is in the cycle's currency; the phases run in their
+order without overlapping, and a cycle needs proposing, reviewing, voting
+and delivering.
+"""
+input OpenBudgetCycleInput {
+  municipality: ID!
+  year: Int!
+  title: LocalizedTextInput!
+  "ISO 4217: GEL."
+  currency: String!
+  pots: [BudgetPotInput!]!
+  phases: [BudgetPhaseInput!]!
+  categories: [BudgetCategoryInput!]
+  eligibility: BudgetEligibilityInput!
+  "The rules' first version."
+  rules: BudgetRulesInput!
+}
+
+"A pot: its code (dzirula), name, amount in the cycle's currency, and eligible population when recorded."
+input BudgetPotInput {
+  code: ID!
+  name: LocalizedTextInput!
+  amount: MoneyInput!
+  population: Int
+}
+
+"A stage with its first and last day (both included)."
+input BudgetPhaseInput {
+  kind: BudgetPhaseKind!
+  start: Date!
+  end: Date!
+}
+
+"A theme: its code (roads) and name."
+input BudgetCategoryInput {
+  code: ID!
+  name: LocalizedTextInput!
+}
+
+"Who may propose and vote."
+input BudgetEligibilityInput {
+  minAge: Int!
+  residence: String
+}
+
+"""
+How a cycle votes and counts. maxPoints only, and always, for a
+cumulative ballot; minSpendPercent only for a knapsack one; utility and
+step only for equal shares. Left out: 0 (no bound).
+"""
+input BudgetRulesInput {
+  ballot: BallotKind!
+  minProjects: Int
+  maxProjects: Int
+  minSpendPercent: Int
+  maxPoints: Int
+  secondBallot: SecondBallot!
+  counting: BudgetCountingInput!
+}
+
+"How the winners are drawn (see BudgetCounting)."
+input BudgetCountingInput {
+  method: CountingMethod!
+  utility: CountingUtility
+  "Minor units of the cycle's currency per voter."
+  step: Int
+  threshold: Int
+}
+
+"""
+A proposal. id is a code the caller chooses (keda-2023-017), so a retry
+is a CONFLICT and not a second idea; cost is the proposer's estimate, in
+the cycle's currency; organisation only, and always, for a CSO's idea.
+Online, it is dated today, within the proposing phase; on paper, on the
+day it was proposed, entered until the review ends.
+"""
+input SubmitIdeaInput {
+  id: ID!
+  cycle: ID!
+  pot: ID!
+  category: ID
+  title: LocalizedTextInput!
+  cost: MoneyInput!
+  proposerKind: ProposerKind!
+  organisation: ID
+  "The proposer's name: personal data, sealed in the log; the API never shows it."
+  proposer: String
+  channel: BudgetChannel!
+  "The day it was proposed: today when left out (online)."
+  on: Date
+}
+
+"A department's review: feasible at a cost in the cycle's currency, or not, with the reason."
+input ReviewIdeaInput {
+  id: ID!
+  feasible: Boolean!
+  "Required when the idea is not feasible: the proposer must learn why."
+  reason: String
+  cost: MoneyInput!
+  department: String
+}
+
+"An appeal's outcome: upheld at a cost in the cycle's currency (then required), or rejected; with the reason."
+input DecideAppealInput {
+  id: ID!
+  upheld: Boolean!
+  reason: String!
+  cost: MoneyInput
+}
+
+"""
+A resident's online ballot, as the municipality's ballot box sends it.
+voter is what the municipality verified (a personal number, a
+registration): the ledger keeps only a pseudonym of it, under a key of the
+cycle's, to recognise a second ballot. points only, and always, on a
+cumulative ballot, one for each project. sex and ageBand are the voter's
+as verified, for the statistics.
+"""
+input CastBallotInput {
+  cycle: ID!
+  voter: String!
+  pot: ID!
+  projects: [ID!]!
+  points: [Int!]
+  sex: Sex
+  ageBand: AgeBand
+}
+
+"""
+A batch of paper ballots from one meeting or polling place (batch: its
+code, once per cycle), cast on a day of voting, with the tally sheet the
+ballots must agree with.
+"""
+input PaperBatchInput {
+  cycle: ID!
+  pot: ID!
+  batch: ID!
+  place: String!
+  on: Date!
+  ballots: [PaperBallotInput!]!
+  tally: TallyInput!
+}
+
+"One paper ballot."
+input PaperBallotInput {
+  projects: [ID!]!
+  points: [Int!]
+  sex: Sex
+  ageBand: AgeBand
+}
+
+"A tally sheet: the ballots of the batch, and each project's votes (points on a cumulative ballot)."
+input TallyInput {
+  ballots: Int!
+  votes: [TallyVotesInput!]!
+}
+
+"A project's votes on a tally sheet."
+input TallyVotesInput {
+  idea: ID!
+  votes: Int!
+}
+
+"How a winner's delivery stands: spent so far in the cycle's currency, on the day of the report."
+input ReportDeliveryInput {
+  id: ID!
+  status: DeliveryStatus!
+  progress: Int!
+  spent: MoneyInput!
+  milestone: String
+  documents: [String!]
+  on: Date!
+}
+
+"What a cycle mutation did."
+type BudgetCyclePayload {
+  "Position of the mutation's last event in the log (the head when it changed nothing)."
+  position: Position!
+  "The cycle as the read model shows it once caught up."
+  cycle: BudgetCycle
+}
+
+"What an idea mutation did."
+type BudgetIdeaPayload {
+  "Position of the mutation's last event in the log (the head when it changed nothing)."
+  position: Position!
+  "The idea as the read model shows it once caught up."
+  idea: BudgetIdea
+}
+
+"A ballot recorded: its position, and nothing of what it holds or whose it is."
+type BallotPayload {
+  "Position of the ballot in the log."
+  position: Position!
+  "True: the ballot is recorded (a refused one is an error, CONFLICT for a second ballot the rules refuse)."
+  accepted: Boolean!
+}
+
+"A paper batch recorded."
+type PaperBatchPayload {
+  "Position of the batch in the log."
+  position: Position!
+}
+
+# A municipality runs its own cycles with its applicant key (admins may
+# too); its officers enter paper ballots; the ballot-box key bound to a
+# cycle casts that cycle's online ballots and submits ideas proposed
+# online. Others get FORBIDDEN (UNAUTHENTICATED without a key) and nothing
+# is written. A step out of its phase is CONFLICT; bad input (an amount in
+# another currency than the cycle's, a ballot the rules refuse, a tally
+# sheet that does not add up) is BAD_USER_INPUT naming the field.
+extend type Mutation {
+  "The municipality's applicant key, or admins: open a cycle for a year."
+  openBudgetCycle(input: OpenBudgetCycleInput!): BudgetCyclePayload!
+  "The municipality, or admins: a new version of the rules, before voting begins, with the reason."
+  changeBudgetRules(cycle: ID!, rules: BudgetRulesInput!, reason: String!): BudgetCyclePayload!
+  "The municipality, or admins: move the calendar, before voting begins, with the reason."
+  rescheduleBudgetPhases(cycle: ID!, phases: [BudgetPhaseInput!]!, reason: String!): BudgetCyclePayload!
+  "The municipality, admins, or the cycle's ballot box: record a proposal."
+  submitIdea(input: SubmitIdeaInput!): BudgetIdeaPayload!
+  "The municipality, or admins: withdraw an idea at its proposer's request, before the ballot is published."
+  withdrawIdea(id: ID!, reason: String): BudgetIdeaPayload!
+  "The municipality, or admins: merge an idea into another of its pot, before the ballot is published."
+  mergeIdea(id: ID!, into: ID!, reason: String!): BudgetIdeaPayload!
+  "The municipality, or admins: a department's review of an idea."
+  reviewIdea(input: ReviewIdeaInput!): BudgetIdeaPayload!
+  "The municipality, or admins: the proposer's appeal of an idea found not feasible."
+  appealIdea(id: ID!, grounds: String!): BudgetIdeaPayload!
+  "The municipality, or admins: an appeal's outcome."
+  decideAppeal(input: DecideAppealInput!): BudgetIdeaPayload!
+  "The municipality, or admins: put feasible ideas on the ballot at their reviewed cost, before voting; publishing again replaces the ballot."
+  publishBallot(cycle: ID!, ideas: [ID!]!): BudgetCyclePayload!
+  "The cycle's ballot box: a resident's online ballot, on a day of voting."
+  castBallot(input: CastBallotInput!): BallotPayload!
+  "The municipality's officers, or admins: a batch of paper ballots with its tally sheet, while voting or tallying."
+  enterPaperBatch(input: PaperBatchInput!): PaperBatchPayload!
+  "The municipality, or admins: close the ballots, count them and declare the winners, from the first day of delivery on, once."
+  declareResults(cycle: ID!): BudgetCyclePayload!
+  "The municipality, or admins: how a winner's delivery stands."
+  reportDelivery(input: ReportDeliveryInput!): BudgetIdeaPayload!
+}
+
+extend type Subscription {
+  """
+  A cycle's running turnout: its counts now, then again whenever they
+  change, at most four times a second. Counts only: never who voted, nor
+  what for. Public.
+  """
+  cycleTurnout(cycle: ID!): CycleTurnout!
+}
+
+"A cycle's ballots counted so far."
+type CycleTurnout {
+  cycle: ID!
+  "Online voters and paper ballots."
+  voters: Int!
+  online: Int!
+  paper: Int!
 }
 `, BuiltIn: false},
 	{Name: "../schema/certification.graphqls", Input: `extend type Query {
@@ -6052,6 +8069,318 @@ func (ec *executionContext) childFields_AuditedEvent(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type AuditedEvent", field.Name)
 }
 
+func (ec *executionContext) childFields_BallotPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_BallotPayload_position(ctx, field)
+	case "accepted":
+		return ec.fieldContext_BallotPayload_accepted(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BallotPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_BallotProject(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "idea":
+		return ec.fieldContext_BallotProject_idea(ctx, field)
+	case "pot":
+		return ec.fieldContext_BallotProject_pot(ctx, field)
+	case "cost":
+		return ec.fieldContext_BallotProject_cost(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BallotProject", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetCategory(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_BudgetCategory_code(ctx, field)
+	case "name":
+		return ec.fieldContext_BudgetCategory_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetCategory", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetCounting(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "method":
+		return ec.fieldContext_BudgetCounting_method(ctx, field)
+	case "utility":
+		return ec.fieldContext_BudgetCounting_utility(ctx, field)
+	case "step":
+		return ec.fieldContext_BudgetCounting_step(ctx, field)
+	case "threshold":
+		return ec.fieldContext_BudgetCounting_threshold(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetCounting", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetCycle(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_BudgetCycle_id(ctx, field)
+	case "municipality":
+		return ec.fieldContext_BudgetCycle_municipality(ctx, field)
+	case "year":
+		return ec.fieldContext_BudgetCycle_year(ctx, field)
+	case "title":
+		return ec.fieldContext_BudgetCycle_title(ctx, field)
+	case "currency":
+		return ec.fieldContext_BudgetCycle_currency(ctx, field)
+	case "total":
+		return ec.fieldContext_BudgetCycle_total(ctx, field)
+	case "pots":
+		return ec.fieldContext_BudgetCycle_pots(ctx, field)
+	case "phases":
+		return ec.fieldContext_BudgetCycle_phases(ctx, field)
+	case "currentPhase":
+		return ec.fieldContext_BudgetCycle_currentPhase(ctx, field)
+	case "categories":
+		return ec.fieldContext_BudgetCycle_categories(ctx, field)
+	case "eligibility":
+		return ec.fieldContext_BudgetCycle_eligibility(ctx, field)
+	case "rules":
+		return ec.fieldContext_BudgetCycle_rules(ctx, field)
+	case "ballot":
+		return ec.fieldContext_BudgetCycle_ballot(ctx, field)
+	case "ideas":
+		return ec.fieldContext_BudgetCycle_ideas(ctx, field)
+	case "statistics":
+		return ec.fieldContext_BudgetCycle_statistics(ctx, field)
+	case "results":
+		return ec.fieldContext_BudgetCycle_results(ctx, field)
+	case "source":
+		return ec.fieldContext_BudgetCycle_source(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetCycle", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetCycleConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_BudgetCycleConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_BudgetCycleConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetCycleConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetCycleEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_BudgetCycleEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_BudgetCycleEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetCycleEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetCyclePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_BudgetCyclePayload_position(ctx, field)
+	case "cycle":
+		return ec.fieldContext_BudgetCyclePayload_cycle(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetCyclePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_BudgetDelivery_status(ctx, field)
+	case "progress":
+		return ec.fieldContext_BudgetDelivery_progress(ctx, field)
+	case "spent":
+		return ec.fieldContext_BudgetDelivery_spent(ctx, field)
+	case "milestone":
+		return ec.fieldContext_BudgetDelivery_milestone(ctx, field)
+	case "documents":
+		return ec.fieldContext_BudgetDelivery_documents(ctx, field)
+	case "reportedOn":
+		return ec.fieldContext_BudgetDelivery_reportedOn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetDelivery", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetEligibility(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "minAge":
+		return ec.fieldContext_BudgetEligibility_minAge(ctx, field)
+	case "residence":
+		return ec.fieldContext_BudgetEligibility_residence(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetEligibility", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetIdea(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_BudgetIdea_id(ctx, field)
+	case "cycle":
+		return ec.fieldContext_BudgetIdea_cycle(ctx, field)
+	case "pot":
+		return ec.fieldContext_BudgetIdea_pot(ctx, field)
+	case "category":
+		return ec.fieldContext_BudgetIdea_category(ctx, field)
+	case "title":
+		return ec.fieldContext_BudgetIdea_title(ctx, field)
+	case "estimate":
+		return ec.fieldContext_BudgetIdea_estimate(ctx, field)
+	case "cost":
+		return ec.fieldContext_BudgetIdea_cost(ctx, field)
+	case "proposerKind":
+		return ec.fieldContext_BudgetIdea_proposerKind(ctx, field)
+	case "organisation":
+		return ec.fieldContext_BudgetIdea_organisation(ctx, field)
+	case "channel":
+		return ec.fieldContext_BudgetIdea_channel(ctx, field)
+	case "submittedOn":
+		return ec.fieldContext_BudgetIdea_submittedOn(ctx, field)
+	case "status":
+		return ec.fieldContext_BudgetIdea_status(ctx, field)
+	case "reviewReason":
+		return ec.fieldContext_BudgetIdea_reviewReason(ctx, field)
+	case "closingReason":
+		return ec.fieldContext_BudgetIdea_closingReason(ctx, field)
+	case "department":
+		return ec.fieldContext_BudgetIdea_department(ctx, field)
+	case "appealGrounds":
+		return ec.fieldContext_BudgetIdea_appealGrounds(ctx, field)
+	case "appealReason":
+		return ec.fieldContext_BudgetIdea_appealReason(ctx, field)
+	case "mergedInto":
+		return ec.fieldContext_BudgetIdea_mergedInto(ctx, field)
+	case "delivery":
+		return ec.fieldContext_BudgetIdea_delivery(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetIdea", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetIdeaConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_BudgetIdeaConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_BudgetIdeaConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetIdeaConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetIdeaEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_BudgetIdeaEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_BudgetIdeaEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetIdeaEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetIdeaPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_BudgetIdeaPayload_position(ctx, field)
+	case "idea":
+		return ec.fieldContext_BudgetIdeaPayload_idea(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetIdeaPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetPhase(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_BudgetPhase_kind(ctx, field)
+	case "start":
+		return ec.fieldContext_BudgetPhase_start(ctx, field)
+	case "end":
+		return ec.fieldContext_BudgetPhase_end(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetPhase", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetPot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_BudgetPot_code(ctx, field)
+	case "name":
+		return ec.fieldContext_BudgetPot_name(ctx, field)
+	case "amount":
+		return ec.fieldContext_BudgetPot_amount(ctx, field)
+	case "population":
+		return ec.fieldContext_BudgetPot_population(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetPot", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetResults(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rulesVersion":
+		return ec.fieldContext_BudgetResults_rulesVersion(ctx, field)
+	case "upTo":
+		return ec.fieldContext_BudgetResults_upTo(ctx, field)
+	case "inputsDigest":
+		return ec.fieldContext_BudgetResults_inputsDigest(ctx, field)
+	case "declaredOn":
+		return ec.fieldContext_BudgetResults_declaredOn(ctx, field)
+	case "pots":
+		return ec.fieldContext_BudgetResults_pots(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetResults", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetRules(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_BudgetRules_version(ctx, field)
+	case "ballot":
+		return ec.fieldContext_BudgetRules_ballot(ctx, field)
+	case "minProjects":
+		return ec.fieldContext_BudgetRules_minProjects(ctx, field)
+	case "maxProjects":
+		return ec.fieldContext_BudgetRules_maxProjects(ctx, field)
+	case "minSpendPercent":
+		return ec.fieldContext_BudgetRules_minSpendPercent(ctx, field)
+	case "maxPoints":
+		return ec.fieldContext_BudgetRules_maxPoints(ctx, field)
+	case "secondBallot":
+		return ec.fieldContext_BudgetRules_secondBallot(ctx, field)
+	case "counting":
+		return ec.fieldContext_BudgetRules_counting(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetRules", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetStatistics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ideas":
+		return ec.fieldContext_BudgetStatistics_ideas(ctx, field)
+	case "byStatus":
+		return ec.fieldContext_BudgetStatistics_byStatus(ctx, field)
+	case "onBallot":
+		return ec.fieldContext_BudgetStatistics_onBallot(ctx, field)
+	case "voters":
+		return ec.fieldContext_BudgetStatistics_voters(ctx, field)
+	case "online":
+		return ec.fieldContext_BudgetStatistics_online(ctx, field)
+	case "paper":
+		return ec.fieldContext_BudgetStatistics_paper(ctx, field)
+	case "eligible":
+		return ec.fieldContext_BudgetStatistics_eligible(ctx, field)
+	case "eligibleSource":
+		return ec.fieldContext_BudgetStatistics_eligibleSource(ctx, field)
+	case "turnout":
+		return ec.fieldContext_BudgetStatistics_turnout(ctx, field)
+	case "bySex":
+		return ec.fieldContext_BudgetStatistics_bySex(ctx, field)
+	case "byAgeBand":
+		return ec.fieldContext_BudgetStatistics_byAgeBand(ctx, field)
+	case "pots":
+		return ec.fieldContext_BudgetStatistics_pots(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetStatistics", field.Name)
+}
+
 func (ec *executionContext) childFields_CategoryCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "category":
@@ -6272,6 +8601,32 @@ func (ec *executionContext) childFields_CycleCounts(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type CycleCounts", field.Name)
 }
 
+func (ec *executionContext) childFields_CycleRecount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cycle":
+		return ec.fieldContext_CycleRecount_cycle(ctx, field)
+	case "verdict":
+		return ec.fieldContext_CycleRecount_verdict(ctx, field)
+	case "rulesVersion":
+		return ec.fieldContext_CycleRecount_rulesVersion(ctx, field)
+	case "upTo":
+		return ec.fieldContext_CycleRecount_upTo(ctx, field)
+	case "inputsDigest":
+		return ec.fieldContext_CycleRecount_inputsDigest(ctx, field)
+	case "declaredDigest":
+		return ec.fieldContext_CycleRecount_declaredDigest(ctx, field)
+	case "ballots":
+		return ec.fieldContext_CycleRecount_ballots(ctx, field)
+	case "pots":
+		return ec.fieldContext_CycleRecount_pots(ctx, field)
+	case "problems":
+		return ec.fieldContext_CycleRecount_problems(ctx, field)
+	case "verification":
+		return ec.fieldContext_CycleRecount_verification(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CycleRecount", field.Name)
+}
+
 func (ec *executionContext) childFields_CycleStatistics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "year":
@@ -6282,6 +8637,20 @@ func (ec *executionContext) childFields_CycleStatistics(ctx context.Context, fie
 		return ec.fieldContext_CycleStatistics_byRegion(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CycleStatistics", field.Name)
+}
+
+func (ec *executionContext) childFields_CycleTurnout(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cycle":
+		return ec.fieldContext_CycleTurnout_cycle(ctx, field)
+	case "voters":
+		return ec.fieldContext_CycleTurnout_voters(ctx, field)
+	case "online":
+		return ec.fieldContext_CycleTurnout_online(ctx, field)
+	case "paper":
+		return ec.fieldContext_CycleTurnout_paper(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CycleTurnout", field.Name)
 }
 
 func (ec *executionContext) childFields_Decision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6364,6 +8733,26 @@ func (ec *executionContext) childFields_ExpertAssignment(ctx context.Context, fi
 		return ec.fieldContext_ExpertAssignment_conflict(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ExpertAssignment", field.Name)
+}
+
+func (ec *executionContext) childFields_IdeaStatusCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_IdeaStatusCount_status(ctx, field)
+	case "count":
+		return ec.fieldContext_IdeaStatusCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IdeaStatusCount", field.Name)
+}
+
+func (ec *executionContext) childFields_IdeaVotes(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "idea":
+		return ec.fieldContext_IdeaVotes_idea(ctx, field)
+	case "votes":
+		return ec.fieldContext_IdeaVotes_votes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IdeaVotes", field.Name)
 }
 
 func (ec *executionContext) childFields_InclusionProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6662,6 +9051,46 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PaperBatchPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_PaperBatchPayload_position(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaperBatchPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PotResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pot":
+		return ec.fieldContext_PotResult_pot(ctx, field)
+	case "budget":
+		return ec.fieldContext_PotResult_budget(ctx, field)
+	case "spent":
+		return ec.fieldContext_PotResult_spent(ctx, field)
+	case "ballots":
+		return ec.fieldContext_PotResult_ballots(ctx, field)
+	case "winners":
+		return ec.fieldContext_PotResult_winners(ctx, field)
+	case "votes":
+		return ec.fieldContext_PotResult_votes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PotResult", field.Name)
+}
+
+func (ec *executionContext) childFields_PotStatistics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pot":
+		return ec.fieldContext_PotStatistics_pot(ctx, field)
+	case "amount":
+		return ec.fieldContext_PotStatistics_amount(ctx, field)
+	case "ideas":
+		return ec.fieldContext_PotStatistics_ideas(ctx, field)
+	case "voters":
+		return ec.fieldContext_PotStatistics_voters(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PotStatistics", field.Name)
 }
 
 func (ec *executionContext) childFields_Project(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7074,6 +9503,36 @@ func (ec *executionContext) field_Attendance_breakdown_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_BudgetCycle_ideas_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.BudgetIdeaFilter, error) {
+			return ec.unmarshalOBudgetIdeaFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_addActivityNote_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7115,6 +9574,28 @@ func (ec *executionContext) field_Mutation_announceResult_args(ctx context.Conte
 		return nil, err
 	}
 	args["expectedVersion"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_appealIdea_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "grounds",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["grounds"] = arg1
 	return args, nil
 }
 
@@ -7197,6 +9678,50 @@ func (ec *executionContext) field_Mutation_cancelActivity_args(ctx context.Conte
 		return nil, err
 	}
 	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_castBallot_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CastBallotInput, error) {
+			return ec.unmarshalNCastBallotInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCastBallotInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_changeBudgetRules_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cycle",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cycle"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "rules",
+		func(ctx context.Context, v any) (model.BudgetRulesInput, error) {
+			return ec.unmarshalNBudgetRulesInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetRulesInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rules"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
 	return args, nil
 }
 
@@ -7392,6 +9917,20 @@ func (ec *executionContext) field_Mutation_correctAttendance_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_decideAppeal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DecideAppealInput, error) {
+			return ec.unmarshalNDecideAppealInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDecideAppealInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_decideApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7444,6 +9983,20 @@ func (ec *executionContext) field_Mutation_declareConflictOfInterest_args(ctx co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_declareResults_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cycle",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cycle"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_defineIndicator_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7477,6 +10030,20 @@ func (ec *executionContext) field_Mutation_draftApplication_args(ctx context.Con
 		return nil, err
 	}
 	args["municipality"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_enterPaperBatch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PaperBatchInput, error) {
+			return ec.unmarshalNPaperBatchInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPaperBatchInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -7544,6 +10111,36 @@ func (ec *executionContext) field_Mutation_leaveNetwork_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_mergeIdea_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "into",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["into"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_moveOrganisation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7564,6 +10161,20 @@ func (ec *executionContext) field_Mutation_nominateMunicipality_args(ctx context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.NominateInput, error) {
 			return ec.unmarshalNNominateInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐNominateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_openBudgetCycle_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OpenBudgetCycleInput, error) {
+			return ec.unmarshalNOpenBudgetCycleInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOpenBudgetCycleInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7621,6 +10232,28 @@ func (ec *executionContext) field_Mutation_provideApplicationInformation_args(ct
 		return nil, err
 	}
 	args["expectedVersion"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_publishBallot_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cycle",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cycle"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "ideas",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ideas"] = arg1
 	return args, nil
 }
 
@@ -7760,6 +10393,20 @@ func (ec *executionContext) field_Mutation_reopenOrganisation_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reportDelivery_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReportDeliveryInput, error) {
+			return ec.unmarshalNReportDeliveryInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐReportDeliveryInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_reportMaterialChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7855,6 +10502,50 @@ func (ec *executionContext) field_Mutation_rescheduleActivity_args(ctx context.C
 		return nil, err
 	}
 	args["reason"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rescheduleBudgetPhases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cycle",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cycle"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "phases",
+		func(ctx context.Context, v any) ([]model.BudgetPhaseInput, error) {
+			return ec.unmarshalNBudgetPhaseInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetPhaseInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["phases"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewIdea_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewIdeaInput, error) {
+			return ec.unmarshalNReviewIdeaInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐReviewIdeaInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -8054,6 +10745,20 @@ func (ec *executionContext) field_Mutation_submitApplication_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_submitIdea_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SubmitIdeaInput, error) {
+			return ec.unmarshalNSubmitIdeaInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSubmitIdeaInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_suspendNetworkMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8095,6 +10800,28 @@ func (ec *executionContext) field_Mutation_withdrawApplication_args(ctx context.
 		return nil, err
 	}
 	args["expectedVersion"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawIdea_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
 	return args, nil
 }
 
@@ -8245,6 +10972,64 @@ func (ec *executionContext) field_Query_applications_args(ctx context.Context, r
 		return nil, err
 	}
 	args["filter"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_budgetCycle_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_budgetCycles_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.BudgetCycleFilter, error) {
+			return ec.unmarshalOBudgetCycleFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCycleFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_budgetIdea_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -8514,6 +11299,20 @@ func (ec *executionContext) field_Query_project_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_recountCycle_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_region_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8607,6 +11406,20 @@ func (ec *executionContext) field_RegionalDirectory_organisations_args(ctx conte
 		return nil, err
 	}
 	args["municipality"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_cycleTurnout_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cycle",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cycle"] = arg0
 	return args, nil
 }
 
@@ -10566,6 +13379,2637 @@ func (ec *executionContext) fieldContext_AuditedEvent_erased(_ context.Context, 
 	return graphql.NewScalarFieldContext("AuditedEvent", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _BallotPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.BallotPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BallotPayload_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BallotPayload_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BallotPayload", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _BallotPayload_accepted(ctx context.Context, field graphql.CollectedField, obj *model.BallotPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BallotPayload_accepted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Accepted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BallotPayload_accepted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BallotPayload", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _BallotProject_idea(ctx context.Context, field graphql.CollectedField, obj *model.BallotProject) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BallotProject_idea(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Idea, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.BudgetIdea) graphql.Marshaler {
+			return ec.marshalNBudgetIdea2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetIdea(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BallotProject_idea(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BallotProject",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdea(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BallotProject_pot(ctx context.Context, field graphql.CollectedField, obj *model.BallotProject) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BallotProject_pot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BallotProject_pot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BallotProject", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BallotProject_cost(ctx context.Context, field graphql.CollectedField, obj *model.BallotProject) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BallotProject_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BallotProject_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BallotProject",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCategory_code(ctx context.Context, field graphql.CollectedField, obj *budgeting.Category) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCategory_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCategory_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetCategory", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetCategory_name(ctx context.Context, field graphql.CollectedField, obj *budgeting.Category) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCategory_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v domain.LocalizedText) graphql.Marshaler {
+			return ec.marshalNLocalizedText2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐLocalizedText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCategory_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCategory",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocalizedText(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCounting_method(ctx context.Context, field graphql.CollectedField, obj *budgeting.Counting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCounting_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.Method) graphql.Marshaler {
+			return ec.marshalNCountingMethod2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐMethod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCounting_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetCounting", field, false, false, errors.New("field of type CountingMethod does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetCounting_utility(ctx context.Context, field graphql.CollectedField, obj *budgeting.Counting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCounting_utility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetCounting().Utility(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *budgeting.Utility) graphql.Marshaler {
+			return ec.marshalOCountingUtility2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐUtility(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCounting_utility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetCounting", field, true, true, errors.New("field of type CountingUtility does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetCounting_step(ctx context.Context, field graphql.CollectedField, obj *budgeting.Counting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCounting_step(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Step, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCounting_step(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetCounting", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetCounting_threshold(ctx context.Context, field graphql.CollectedField, obj *budgeting.Counting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCounting_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCounting_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetCounting", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetCycle_id(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetCycle", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetCycle_municipality(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_municipality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetCycle().Municipality(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Municipality) graphql.Marshaler {
+			return ec.marshalNMunicipality2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipality(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_municipality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycle",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Municipality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycle_year(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_year(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Year, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_year(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetCycle", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetCycle_title(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v domain.LocalizedText) graphql.Marshaler {
+			return ec.marshalNLocalizedText2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐLocalizedText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycle",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocalizedText(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycle_currency(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetCycle", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetCycle_total(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetCycle().Total(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycle",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycle_pots(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_pots(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetCycle().Pots(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BudgetPot) graphql.Marshaler {
+			return ec.marshalNBudgetPot2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetPotᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_pots(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycle",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetPot(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycle_phases(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_phases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []budgeting.Phase) graphql.Marshaler {
+			return ec.marshalNBudgetPhase2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_phases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycle",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetPhase(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycle_currentPhase(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_currentPhase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetCycle().CurrentPhase(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *budgeting.PhaseKind) graphql.Marshaler {
+			return ec.marshalOBudgetPhaseKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_currentPhase(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetCycle", field, true, true, errors.New("field of type BudgetPhaseKind does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetCycle_categories(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_categories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Categories, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []budgeting.Category) graphql.Marshaler {
+			return ec.marshalNBudgetCategory2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐCategoryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycle",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCategory(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycle_eligibility(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_eligibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligibility, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.Eligibility) graphql.Marshaler {
+			return ec.marshalNBudgetEligibility2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐEligibility(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_eligibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycle",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetEligibility(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycle_rules(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_rules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rules, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.Rules) graphql.Marshaler {
+			return ec.marshalNBudgetRules2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐRules(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_rules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycle",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetRules(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycle_ballot(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_ballot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetCycle().Ballot(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BallotProject) graphql.Marshaler {
+			return ec.marshalNBallotProject2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBallotProjectᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_ballot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycle",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BallotProject(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycle_ideas(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_ideas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BudgetCycle().Ideas(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.BudgetIdeaFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetIdeaConnection) graphql.Marshaler {
+			return ec.marshalNBudgetIdeaConnection2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_ideas(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycle",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdeaConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BudgetCycle_ideas_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycle_statistics(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_statistics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetCycle().Statistics(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetStatistics) graphql.Marshaler {
+			return ec.marshalNBudgetStatistics2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetStatistics(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_statistics(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycle",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetStatistics(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycle_results(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_results(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetCycle().Results(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetResults) graphql.Marshaler {
+			return ec.marshalOBudgetResults2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetResults(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_results(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycle",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetResults(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycle_source(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetCycle().Source(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetCycle", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetCycleConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BudgetCycleConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycleConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BudgetCycleEdge) graphql.Marshaler {
+			return ec.marshalNBudgetCycleEdge2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCycleEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycleConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycleConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCycleEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycleConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.BudgetCycleConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycleConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycleConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycleConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycleEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.BudgetCycleEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycleEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycleEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetCycleEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetCycleEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.BudgetCycleEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycleEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.BudgetCycle) graphql.Marshaler {
+			return ec.marshalNBudgetCycle2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetCycle(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycleEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCycleEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCycle(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCyclePayload_position(ctx context.Context, field graphql.CollectedField, obj *model.BudgetCyclePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCyclePayload_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCyclePayload_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetCyclePayload", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetCyclePayload_cycle(ctx context.Context, field graphql.CollectedField, obj *model.BudgetCyclePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCyclePayload_cycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cycle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.BudgetCycle) graphql.Marshaler {
+			return ec.marshalOBudgetCycle2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetCycle(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCyclePayload_cycle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetCyclePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCycle(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetDelivery_status(ctx context.Context, field graphql.CollectedField, obj *model.BudgetDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetDelivery_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.DeliveryStatus) graphql.Marshaler {
+			return ec.marshalNDeliveryStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐDeliveryStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetDelivery_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetDelivery", field, false, false, errors.New("field of type DeliveryStatus does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetDelivery_progress(ctx context.Context, field graphql.CollectedField, obj *model.BudgetDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetDelivery_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetDelivery_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetDelivery", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetDelivery_spent(ctx context.Context, field graphql.CollectedField, obj *model.BudgetDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetDelivery_spent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetDelivery_spent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetDelivery",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetDelivery_milestone(ctx context.Context, field graphql.CollectedField, obj *model.BudgetDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetDelivery_milestone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Milestone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetDelivery_milestone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetDelivery", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetDelivery_documents(ctx context.Context, field graphql.CollectedField, obj *model.BudgetDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetDelivery_documents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Documents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetDelivery_documents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetDelivery", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetDelivery_reportedOn(ctx context.Context, field graphql.CollectedField, obj *model.BudgetDelivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetDelivery_reportedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReportedOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetDelivery_reportedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetDelivery", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetEligibility_minAge(ctx context.Context, field graphql.CollectedField, obj *budgeting.Eligibility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetEligibility_minAge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinAge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetEligibility_minAge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetEligibility", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetEligibility_residence(ctx context.Context, field graphql.CollectedField, obj *budgeting.Eligibility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetEligibility_residence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetEligibility().Residence(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetEligibility_residence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetEligibility", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_id(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdea", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_cycle(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_cycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetIdea().Cycle(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.BudgetCycle) graphql.Marshaler {
+			return ec.marshalNBudgetCycle2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetCycle(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_cycle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetIdea",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCycle(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetIdea_pot(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_pot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_pot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdea", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_category(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetIdea().Category(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdea", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_title(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v domain.LocalizedText) graphql.Marshaler {
+			return ec.marshalNLocalizedText2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐLocalizedText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetIdea",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocalizedText(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetIdea_estimate(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_estimate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetIdea().Estimate(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_estimate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetIdea",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetIdea_cost(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetIdea().Cost(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetIdea",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetIdea_proposerKind(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_proposerKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProposerKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.ProposerKind) graphql.Marshaler {
+			return ec.marshalNProposerKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐProposerKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_proposerKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdea", field, false, false, errors.New("field of type ProposerKind does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_organisation(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_organisation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetIdea().Organisation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Organisation) graphql.Marshaler {
+			return ec.marshalOOrganisation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOrganisation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_organisation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetIdea",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organisation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetIdea_channel(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.Channel) graphql.Marshaler {
+			return ec.marshalNBudgetChannel2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdea", field, false, false, errors.New("field of type BudgetChannel does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_submittedOn(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_submittedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubmittedOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_submittedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdea", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_status(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.IdeaStatus) graphql.Marshaler {
+			return ec.marshalNIdeaStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdea", field, false, false, errors.New("field of type IdeaStatus does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_reviewReason(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_reviewReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetIdea().ReviewReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_reviewReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdea", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_closingReason(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_closingReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetIdea().ClosingReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_closingReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdea", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_department(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_department(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetIdea().Department(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_department(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdea", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_appealGrounds(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_appealGrounds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetIdea().AppealGrounds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_appealGrounds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdea", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_appealReason(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_appealReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetIdea().AppealReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_appealReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdea", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_mergedInto(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_mergedInto(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetIdea().MergedInto(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_mergedInto(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdea", field, true, true, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdea_delivery(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetIdea) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdea_delivery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetIdea().Delivery(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetDelivery) graphql.Marshaler {
+			return ec.marshalOBudgetDelivery2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetDelivery(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdea_delivery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetIdea",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetDelivery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetIdeaConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BudgetIdeaConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdeaConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BudgetIdeaEdge) graphql.Marshaler {
+			return ec.marshalNBudgetIdeaEdge2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdeaConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetIdeaConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdeaEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetIdeaConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.BudgetIdeaConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdeaConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdeaConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetIdeaConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetIdeaEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.BudgetIdeaEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdeaEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdeaEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdeaEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdeaEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.BudgetIdeaEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdeaEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.BudgetIdea) graphql.Marshaler {
+			return ec.marshalNBudgetIdea2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetIdea(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdeaEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetIdeaEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdea(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetIdeaPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.BudgetIdeaPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdeaPayload_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdeaPayload_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetIdeaPayload", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetIdeaPayload_idea(ctx context.Context, field graphql.CollectedField, obj *model.BudgetIdeaPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetIdeaPayload_idea(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Idea, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.BudgetIdea) graphql.Marshaler {
+			return ec.marshalOBudgetIdea2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetIdea(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetIdeaPayload_idea(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetIdeaPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdea(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetPhase_kind(ctx context.Context, field graphql.CollectedField, obj *budgeting.Phase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetPhase_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.PhaseKind) graphql.Marshaler {
+			return ec.marshalNBudgetPhaseKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetPhase_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetPhase", field, false, false, errors.New("field of type BudgetPhaseKind does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetPhase_start(ctx context.Context, field graphql.CollectedField, obj *budgeting.Phase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetPhase_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetPhase_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetPhase", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetPhase_end(ctx context.Context, field graphql.CollectedField, obj *budgeting.Phase) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetPhase_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetPhase_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetPhase", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetPot_code(ctx context.Context, field graphql.CollectedField, obj *model.BudgetPot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetPot_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetPot_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetPot", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetPot_name(ctx context.Context, field graphql.CollectedField, obj *model.BudgetPot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetPot_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.LocalizedText) graphql.Marshaler {
+			return ec.marshalNLocalizedText2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐLocalizedText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetPot_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetPot",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocalizedText(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetPot_amount(ctx context.Context, field graphql.CollectedField, obj *model.BudgetPot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetPot_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetPot_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetPot",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetPot_population(ctx context.Context, field graphql.CollectedField, obj *model.BudgetPot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetPot_population(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Population, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetPot_population(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetPot", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetResults_rulesVersion(ctx context.Context, field graphql.CollectedField, obj *model.BudgetResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetResults_rulesVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RulesVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetResults_rulesVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetResults", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetResults_upTo(ctx context.Context, field graphql.CollectedField, obj *model.BudgetResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetResults_upTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetResults_upTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetResults", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetResults_inputsDigest(ctx context.Context, field graphql.CollectedField, obj *model.BudgetResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetResults_inputsDigest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InputsDigest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetResults_inputsDigest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetResults", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetResults_declaredOn(ctx context.Context, field graphql.CollectedField, obj *model.BudgetResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetResults_declaredOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeclaredOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetResults_declaredOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetResults", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetResults_pots(ctx context.Context, field graphql.CollectedField, obj *model.BudgetResults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetResults_pots(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pots, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PotResult) graphql.Marshaler {
+			return ec.marshalNPotResult2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPotResultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetResults_pots(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetResults",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PotResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetRules_version(ctx context.Context, field graphql.CollectedField, obj *budgeting.Rules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetRules_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetRules_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetRules", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetRules_ballot(ctx context.Context, field graphql.CollectedField, obj *budgeting.Rules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetRules_ballot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ballot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.BallotKind) graphql.Marshaler {
+			return ec.marshalNBallotKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐBallotKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetRules_ballot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetRules", field, false, false, errors.New("field of type BallotKind does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetRules_minProjects(ctx context.Context, field graphql.CollectedField, obj *budgeting.Rules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetRules_minProjects(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinProjects, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetRules_minProjects(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetRules", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetRules_maxProjects(ctx context.Context, field graphql.CollectedField, obj *budgeting.Rules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetRules_maxProjects(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxProjects, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetRules_maxProjects(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetRules", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetRules_minSpendPercent(ctx context.Context, field graphql.CollectedField, obj *budgeting.Rules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetRules_minSpendPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinSpendPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetRules_minSpendPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetRules", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetRules_maxPoints(ctx context.Context, field graphql.CollectedField, obj *budgeting.Rules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetRules_maxPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetRules_maxPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetRules", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetRules_secondBallot(ctx context.Context, field graphql.CollectedField, obj *budgeting.Rules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetRules_secondBallot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SecondBallot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.SecondBallot) graphql.Marshaler {
+			return ec.marshalNSecondBallot2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐSecondBallot(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetRules_secondBallot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetRules", field, false, false, errors.New("field of type SecondBallot does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetRules_counting(ctx context.Context, field graphql.CollectedField, obj *budgeting.Rules) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetRules_counting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Counting, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.Counting) graphql.Marshaler {
+			return ec.marshalNBudgetCounting2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐCounting(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetRules_counting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetRules",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCounting(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetStatistics_ideas(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatistics_ideas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ideas, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatistics_ideas(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatistics", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetStatistics_byStatus(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatistics_byStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.IdeaStatusCount) graphql.Marshaler {
+			return ec.marshalNIdeaStatusCount2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIdeaStatusCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatistics_byStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IdeaStatusCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetStatistics_onBallot(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatistics_onBallot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OnBallot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatistics_onBallot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatistics", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetStatistics_voters(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatistics_voters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Voters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatistics_voters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatistics", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetStatistics_online(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatistics_online(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Online, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatistics_online(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatistics", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetStatistics_paper(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatistics_paper(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Paper, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatistics_paper(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatistics", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetStatistics_eligible(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatistics_eligible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatistics_eligible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatistics", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetStatistics_eligibleSource(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatistics_eligibleSource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EligibleSource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EligibleSource) graphql.Marshaler {
+			return ec.marshalOEligibleSource2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐEligibleSource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatistics_eligibleSource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatistics", field, false, false, errors.New("field of type EligibleSource does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetStatistics_turnout(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatistics_turnout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Turnout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatistics_turnout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetStatistics", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetStatistics_bySex(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatistics_bySex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BySex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CategoryCount) graphql.Marshaler {
+			return ec.marshalNCategoryCount2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCategoryCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatistics_bySex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CategoryCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetStatistics_byAgeBand(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatistics_byAgeBand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByAgeBand, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CategoryCount) graphql.Marshaler {
+			return ec.marshalNCategoryCount2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCategoryCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatistics_byAgeBand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CategoryCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetStatistics_pots(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatistics_pots(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pots, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PotStatistics) graphql.Marshaler {
+			return ec.marshalNPotStatistics2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPotStatisticsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatistics_pots(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PotStatistics(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CategoryCount_category(ctx context.Context, field graphql.CollectedField, obj *model.CategoryCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12348,6 +17792,254 @@ func (ec *executionContext) fieldContext_CycleCounts_revoked(_ context.Context, 
 	return graphql.NewScalarFieldContext("CycleCounts", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _CycleRecount_cycle(ctx context.Context, field graphql.CollectedField, obj *model.CycleRecount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleRecount_cycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cycle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleRecount_cycle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleRecount", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CycleRecount_verdict(ctx context.Context, field graphql.CollectedField, obj *model.CycleRecount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleRecount_verdict(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verdict, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.Verdict) graphql.Marshaler {
+			return ec.marshalNRecountVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐVerdict(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleRecount_verdict(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleRecount", field, false, false, errors.New("field of type RecountVerdict does not have child fields"))
+}
+
+func (ec *executionContext) _CycleRecount_rulesVersion(ctx context.Context, field graphql.CollectedField, obj *model.CycleRecount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleRecount_rulesVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RulesVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CycleRecount_rulesVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleRecount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CycleRecount_upTo(ctx context.Context, field graphql.CollectedField, obj *model.CycleRecount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleRecount_upTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *scalar.Position) graphql.Marshaler {
+			return ec.marshalOPosition2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CycleRecount_upTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleRecount", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _CycleRecount_inputsDigest(ctx context.Context, field graphql.CollectedField, obj *model.CycleRecount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleRecount_inputsDigest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InputsDigest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CycleRecount_inputsDigest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleRecount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CycleRecount_declaredDigest(ctx context.Context, field graphql.CollectedField, obj *model.CycleRecount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleRecount_declaredDigest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeclaredDigest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CycleRecount_declaredDigest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleRecount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CycleRecount_ballots(ctx context.Context, field graphql.CollectedField, obj *model.CycleRecount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleRecount_ballots(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ballots, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleRecount_ballots(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleRecount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CycleRecount_pots(ctx context.Context, field graphql.CollectedField, obj *model.CycleRecount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleRecount_pots(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pots, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PotResult) graphql.Marshaler {
+			return ec.marshalNPotResult2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPotResultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleRecount_pots(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CycleRecount",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PotResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CycleRecount_problems(ctx context.Context, field graphql.CollectedField, obj *model.CycleRecount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleRecount_problems(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Problems, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleRecount_problems(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleRecount", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CycleRecount_verification(ctx context.Context, field graphql.CollectedField, obj *model.CycleRecount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleRecount_verification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verification, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LogVerification) graphql.Marshaler {
+			return ec.marshalOLogVerification2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogVerification(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CycleRecount_verification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CycleRecount",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogVerification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CycleStatistics_year(ctx context.Context, field graphql.CollectedField, obj *model.CycleStatistics) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12433,6 +18125,98 @@ func (ec *executionContext) fieldContext_CycleStatistics_byRegion(_ context.Cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CycleTurnout_cycle(ctx context.Context, field graphql.CollectedField, obj *model.CycleTurnout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTurnout_cycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cycle, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTurnout_cycle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleTurnout", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CycleTurnout_voters(ctx context.Context, field graphql.CollectedField, obj *model.CycleTurnout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTurnout_voters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Voters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTurnout_voters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleTurnout", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CycleTurnout_online(ctx context.Context, field graphql.CollectedField, obj *model.CycleTurnout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTurnout_online(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Online, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTurnout_online(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleTurnout", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CycleTurnout_paper(ctx context.Context, field graphql.CollectedField, obj *model.CycleTurnout) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CycleTurnout_paper(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Paper, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CycleTurnout_paper(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CycleTurnout", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Decision_certified(ctx context.Context, field graphql.CollectedField, obj *model.Decision) (ret graphql.Marshaler) {
@@ -13125,6 +18909,107 @@ func (ec *executionContext) _ExpertAssignment_conflict(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_ExpertAssignment_conflict(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ExpertAssignment", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _IdeaStatusCount_status(ctx context.Context, field graphql.CollectedField, obj *model.IdeaStatusCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdeaStatusCount_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.IdeaStatus) graphql.Marshaler {
+			return ec.marshalNIdeaStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdeaStatusCount_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdeaStatusCount", field, false, false, errors.New("field of type IdeaStatus does not have child fields"))
+}
+
+func (ec *executionContext) _IdeaStatusCount_count(ctx context.Context, field graphql.CollectedField, obj *model.IdeaStatusCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdeaStatusCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdeaStatusCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdeaStatusCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _IdeaVotes_idea(ctx context.Context, field graphql.CollectedField, obj *model.IdeaVotes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdeaVotes_idea(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Idea, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.BudgetIdea) graphql.Marshaler {
+			return ec.marshalNBudgetIdea2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetIdea(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdeaVotes_idea(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IdeaVotes",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdea(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _IdeaVotes_votes(ctx context.Context, field graphql.CollectedField, obj *model.IdeaVotes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdeaVotes_votes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Votes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdeaVotes_votes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdeaVotes", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _InclusionProof_position(ctx context.Context, field graphql.CollectedField, obj *model.InclusionProof) (ret graphql.Marshaler) {
@@ -14943,6 +20828,622 @@ func (ec *executionContext) fieldContext_Mutation_addActivityNote(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_addActivityNote_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_openBudgetCycle(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_openBudgetCycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OpenBudgetCycle(ctx, fc.Args["input"].(model.OpenBudgetCycleInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetCyclePayload) graphql.Marshaler {
+			return ec.marshalNBudgetCyclePayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCyclePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_openBudgetCycle(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCyclePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_openBudgetCycle_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_changeBudgetRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_changeBudgetRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangeBudgetRules(ctx, fc.Args["cycle"].(string), fc.Args["rules"].(model.BudgetRulesInput), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetCyclePayload) graphql.Marshaler {
+			return ec.marshalNBudgetCyclePayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCyclePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_changeBudgetRules(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCyclePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_changeBudgetRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rescheduleBudgetPhases(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rescheduleBudgetPhases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RescheduleBudgetPhases(ctx, fc.Args["cycle"].(string), fc.Args["phases"].([]model.BudgetPhaseInput), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetCyclePayload) graphql.Marshaler {
+			return ec.marshalNBudgetCyclePayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCyclePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rescheduleBudgetPhases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCyclePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rescheduleBudgetPhases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitIdea(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitIdea(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitIdea(ctx, fc.Args["input"].(model.SubmitIdeaInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetIdeaPayload) graphql.Marshaler {
+			return ec.marshalNBudgetIdeaPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitIdea(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdeaPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitIdea_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawIdea(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawIdea(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawIdea(ctx, fc.Args["id"].(string), fc.Args["reason"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetIdeaPayload) graphql.Marshaler {
+			return ec.marshalNBudgetIdeaPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawIdea(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdeaPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawIdea_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_mergeIdea(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_mergeIdea(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MergeIdea(ctx, fc.Args["id"].(string), fc.Args["into"].(string), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetIdeaPayload) graphql.Marshaler {
+			return ec.marshalNBudgetIdeaPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_mergeIdea(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdeaPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_mergeIdea_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewIdea(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewIdea(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewIdea(ctx, fc.Args["input"].(model.ReviewIdeaInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetIdeaPayload) graphql.Marshaler {
+			return ec.marshalNBudgetIdeaPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewIdea(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdeaPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewIdea_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_appealIdea(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_appealIdea(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AppealIdea(ctx, fc.Args["id"].(string), fc.Args["grounds"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetIdeaPayload) graphql.Marshaler {
+			return ec.marshalNBudgetIdeaPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_appealIdea(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdeaPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_appealIdea_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_decideAppeal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_decideAppeal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DecideAppeal(ctx, fc.Args["input"].(model.DecideAppealInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetIdeaPayload) graphql.Marshaler {
+			return ec.marshalNBudgetIdeaPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_decideAppeal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdeaPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_decideAppeal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishBallot(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishBallot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishBallot(ctx, fc.Args["cycle"].(string), fc.Args["ideas"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetCyclePayload) graphql.Marshaler {
+			return ec.marshalNBudgetCyclePayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCyclePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishBallot(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCyclePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishBallot_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_castBallot(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_castBallot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CastBallot(ctx, fc.Args["input"].(model.CastBallotInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BallotPayload) graphql.Marshaler {
+			return ec.marshalNBallotPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBallotPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_castBallot(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BallotPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_castBallot_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_enterPaperBatch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_enterPaperBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EnterPaperBatch(ctx, fc.Args["input"].(model.PaperBatchInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaperBatchPayload) graphql.Marshaler {
+			return ec.marshalNPaperBatchPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPaperBatchPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_enterPaperBatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaperBatchPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_enterPaperBatch_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_declareResults(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_declareResults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeclareResults(ctx, fc.Args["cycle"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetCyclePayload) graphql.Marshaler {
+			return ec.marshalNBudgetCyclePayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCyclePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_declareResults(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCyclePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_declareResults_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reportDelivery(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reportDelivery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReportDelivery(ctx, fc.Args["input"].(model.ReportDeliveryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetIdeaPayload) graphql.Marshaler {
+			return ec.marshalNBudgetIdeaPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reportDelivery(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdeaPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reportDelivery_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17539,6 +24040,304 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _PaperBatchPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.PaperBatchPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaperBatchPayload_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaperBatchPayload_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaperBatchPayload", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _PotResult_pot(ctx context.Context, field graphql.CollectedField, obj *model.PotResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PotResult_pot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PotResult_pot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PotResult", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _PotResult_budget(ctx context.Context, field graphql.CollectedField, obj *model.PotResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PotResult_budget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Budget, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PotResult_budget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PotResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PotResult_spent(ctx context.Context, field graphql.CollectedField, obj *model.PotResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PotResult_spent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PotResult_spent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PotResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PotResult_ballots(ctx context.Context, field graphql.CollectedField, obj *model.PotResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PotResult_ballots(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ballots, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PotResult_ballots(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PotResult", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PotResult_winners(ctx context.Context, field graphql.CollectedField, obj *model.PotResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PotResult_winners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Winners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []projections.BudgetIdea) graphql.Marshaler {
+			return ec.marshalNBudgetIdea2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetIdeaᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PotResult_winners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PotResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdea(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PotResult_votes(ctx context.Context, field graphql.CollectedField, obj *model.PotResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PotResult_votes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Votes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.IdeaVotes) graphql.Marshaler {
+			return ec.marshalNIdeaVotes2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIdeaVotesᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PotResult_votes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PotResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IdeaVotes(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PotStatistics_pot(ctx context.Context, field graphql.CollectedField, obj *model.PotStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PotStatistics_pot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PotStatistics_pot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PotStatistics", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _PotStatistics_amount(ctx context.Context, field graphql.CollectedField, obj *model.PotStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PotStatistics_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PotStatistics_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PotStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PotStatistics_ideas(ctx context.Context, field graphql.CollectedField, obj *model.PotStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PotStatistics_ideas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ideas, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PotStatistics_ideas(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PotStatistics", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PotStatistics_voters(ctx context.Context, field graphql.CollectedField, obj *model.PotStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PotStatistics_voters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Voters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PotStatistics_voters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PotStatistics", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _Project_id(ctx context.Context, field graphql.CollectedField, obj *projections.ProjectInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18446,6 +25245,182 @@ func (ec *executionContext) fieldContext_Query_participationTrend(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_participationTrend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_budgetCycles(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_budgetCycles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BudgetCycles(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.BudgetCycleFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BudgetCycleConnection) graphql.Marshaler {
+			return ec.marshalNBudgetCycleConnection2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCycleConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_budgetCycles(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCycleConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_budgetCycles_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_budgetCycle(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_budgetCycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BudgetCycle(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.BudgetCycle) graphql.Marshaler {
+			return ec.marshalOBudgetCycle2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetCycle(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_budgetCycle(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCycle(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_budgetCycle_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_budgetIdea(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_budgetIdea(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BudgetIdea(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.BudgetIdea) graphql.Marshaler {
+			return ec.marshalOBudgetIdea2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetIdea(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_budgetIdea(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetIdea(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_budgetIdea_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_recountCycle(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_recountCycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RecountCycle(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CycleRecount) graphql.Marshaler {
+			return ec.marshalNCycleRecount2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCycleRecount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_recountCycle(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CycleRecount(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_recountCycle_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20733,6 +27708,50 @@ func (ec *executionContext) fieldContext_Subscription_projectionStatus(_ context
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_cycleTurnout(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_cycleTurnout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CycleTurnout(ctx, fc.Args["cycle"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CycleTurnout) graphql.Marshaler {
+			return ec.marshalNCycleTurnout2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCycleTurnout(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_cycleTurnout(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CycleTurnout(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_cycleTurnout_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Target_start(ctx context.Context, field graphql.CollectedField, obj *model.Target) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22896,6 +29915,458 @@ func (ec *executionContext) unmarshalInputAttendanceInput(ctx context.Context, o
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputBudgetCategoryInput(ctx context.Context, obj any) (model.BudgetCategoryInput, error) {
+	var it model.BudgetCategoryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "name"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputBudgetCountingInput(ctx context.Context, obj any) (model.BudgetCountingInput, error) {
+	var it model.BudgetCountingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"method", "utility", "step", "threshold"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "method":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("method"))
+			data, err := ec.unmarshalNCountingMethod2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐMethod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Method = data
+		case "utility":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("utility"))
+			data, err := ec.unmarshalOCountingUtility2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐUtility(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Utility = data
+		case "step":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("step"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Step = data
+		case "threshold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("threshold"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Threshold = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputBudgetCycleFilter(ctx context.Context, obj any) (model.BudgetCycleFilter, error) {
+	var it model.BudgetCycleFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"municipality", "region", "year"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "municipality":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("municipality"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Municipality = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "year":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("year"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Year = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputBudgetEligibilityInput(ctx context.Context, obj any) (model.BudgetEligibilityInput, error) {
+	var it model.BudgetEligibilityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"minAge", "residence"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "minAge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minAge"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinAge = data
+		case "residence":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("residence"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Residence = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputBudgetIdeaFilter(ctx context.Context, obj any) (model.BudgetIdeaFilter, error) {
+	var it model.BudgetIdeaFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"pot", "category", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "pot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pot"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pot = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOIdeaStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputBudgetPhaseInput(ctx context.Context, obj any) (model.BudgetPhaseInput, error) {
+	var it model.BudgetPhaseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "start", "end"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNBudgetPhaseKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "start":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("start"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Start = data
+		case "end":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("end"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.End = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputBudgetPotInput(ctx context.Context, obj any) (model.BudgetPotInput, error) {
+	var it model.BudgetPotInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "name", "amount", "population"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "amount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amount"))
+			data, err := ec.unmarshalNMoneyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Amount = data
+		case "population":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("population"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Population = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputBudgetRulesInput(ctx context.Context, obj any) (model.BudgetRulesInput, error) {
+	var it model.BudgetRulesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ballot", "minProjects", "maxProjects", "minSpendPercent", "maxPoints", "secondBallot", "counting"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ballot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ballot"))
+			data, err := ec.unmarshalNBallotKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐBallotKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ballot = data
+		case "minProjects":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minProjects"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinProjects = data
+		case "maxProjects":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxProjects"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxProjects = data
+		case "minSpendPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minSpendPercent"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinSpendPercent = data
+		case "maxPoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxPoints"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxPoints = data
+		case "secondBallot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("secondBallot"))
+			data, err := ec.unmarshalNSecondBallot2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐSecondBallot(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SecondBallot = data
+		case "counting":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("counting"))
+			data, err := ec.unmarshalNBudgetCountingInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCountingInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Counting = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCastBallotInput(ctx context.Context, obj any) (model.CastBallotInput, error) {
+	var it model.CastBallotInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cycle", "voter", "pot", "projects", "points", "sex", "ageBand"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cycle":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cycle"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cycle = data
+		case "voter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voter"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Voter = data
+		case "pot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pot"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pot = data
+		case "projects":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projects"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Projects = data
+		case "points":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("points"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Points = data
+		case "sex":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sex"))
+			data, err := ec.unmarshalOSex2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sex = data
+		case "ageBand":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBand"))
+			data, err := ec.unmarshalOAgeBand2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBand(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgeBand = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputCertificateFilter(ctx context.Context, obj any) (model.CertificateFilter, error) {
 	var it model.CertificateFilter
 	if obj == nil {
@@ -23197,6 +30668,57 @@ func (ec *executionContext) unmarshalInputCriterionInput(ctx context.Context, ob
 				return it, err
 			}
 			it.ScaleMax = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputDecideAppealInput(ctx context.Context, obj any) (model.DecideAppealInput, error) {
+	var it model.DecideAppealInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "upheld", "reason", "cost"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "upheld":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("upheld"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Upheld = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "cost":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cost"))
+			data, err := ec.unmarshalOMoneyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cost = data
 		}
 	}
 	return it, nil
@@ -23723,6 +31245,92 @@ func (ec *executionContext) unmarshalInputNominateInput(ctx context.Context, obj
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputOpenBudgetCycleInput(ctx context.Context, obj any) (model.OpenBudgetCycleInput, error) {
+	var it model.OpenBudgetCycleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"municipality", "year", "title", "currency", "pots", "phases", "categories", "eligibility", "rules"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "municipality":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("municipality"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Municipality = data
+		case "year":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("year"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Year = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = data
+		case "pots":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pots"))
+			data, err := ec.unmarshalNBudgetPotInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetPotInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pots = data
+		case "phases":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phases"))
+			data, err := ec.unmarshalNBudgetPhaseInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetPhaseInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phases = data
+		case "categories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categories"))
+			data, err := ec.unmarshalOBudgetCategoryInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCategoryInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Categories = data
+		case "eligibility":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eligibility"))
+			data, err := ec.unmarshalNBudgetEligibilityInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetEligibilityInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Eligibility = data
+		case "rules":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rules"))
+			data, err := ec.unmarshalNBudgetRulesInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetRulesInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rules = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputOpenCycleInput(ctx context.Context, obj any) (model.OpenCycleInput, error) {
 	var it model.OpenCycleInput
 	if obj == nil {
@@ -23841,6 +31449,129 @@ func (ec *executionContext) unmarshalInputOrganisationFilter(ctx context.Context
 				return it, err
 			}
 			it.MemberOn = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPaperBallotInput(ctx context.Context, obj any) (model.PaperBallotInput, error) {
+	var it model.PaperBallotInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"projects", "points", "sex", "ageBand"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "projects":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("projects"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Projects = data
+		case "points":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("points"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Points = data
+		case "sex":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sex"))
+			data, err := ec.unmarshalOSex2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sex = data
+		case "ageBand":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBand"))
+			data, err := ec.unmarshalOAgeBand2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBand(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgeBand = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPaperBatchInput(ctx context.Context, obj any) (model.PaperBatchInput, error) {
+	var it model.PaperBatchInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"cycle", "pot", "batch", "place", "on", "ballots", "tally"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "cycle":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cycle"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cycle = data
+		case "pot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pot"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pot = data
+		case "batch":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batch"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Batch = data
+		case "place":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("place"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Place = data
+		case "on":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("on"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.On = data
+		case "ballots":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ballots"))
+			data, err := ec.unmarshalNPaperBallotInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPaperBallotInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ballots = data
+		case "tally":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tally"))
+			data, err := ec.unmarshalNTallyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTallyInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tally = data
 		}
 	}
 	return it, nil
@@ -24213,6 +31944,136 @@ func (ec *executionContext) unmarshalInputReopenOrganisationInput(ctx context.Co
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputReportDeliveryInput(ctx context.Context, obj any) (model.ReportDeliveryInput, error) {
+	var it model.ReportDeliveryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "status", "progress", "spent", "milestone", "documents", "on"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalNDeliveryStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐDeliveryStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "progress":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("progress"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Progress = data
+		case "spent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("spent"))
+			data, err := ec.unmarshalNMoneyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Spent = data
+		case "milestone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("milestone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Milestone = data
+		case "documents":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("documents"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Documents = data
+		case "on":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("on"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.On = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputReviewIdeaInput(ctx context.Context, obj any) (model.ReviewIdeaInput, error) {
+	var it model.ReviewIdeaInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "feasible", "reason", "cost", "department"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "feasible":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feasible"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Feasible = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "cost":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cost"))
+			data, err := ec.unmarshalNMoneyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cost = data
+		case "department":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("department"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Department = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRulesInput(ctx context.Context, obj any) (model.RulesInput, error) {
 	var it model.RulesInput
 	if obj == nil {
@@ -24482,6 +32343,180 @@ func (ec *executionContext) unmarshalInputShareInput(ctx context.Context, obj an
 				return it, err
 			}
 			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSubmitIdeaInput(ctx context.Context, obj any) (model.SubmitIdeaInput, error) {
+	var it model.SubmitIdeaInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "cycle", "pot", "category", "title", "cost", "proposerKind", "organisation", "proposer", "channel", "on"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "cycle":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cycle"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cycle = data
+		case "pot":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pot"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pot = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "cost":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cost"))
+			data, err := ec.unmarshalNMoneyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cost = data
+		case "proposerKind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("proposerKind"))
+			data, err := ec.unmarshalNProposerKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐProposerKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProposerKind = data
+		case "organisation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("organisation"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Organisation = data
+		case "proposer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("proposer"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Proposer = data
+		case "channel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channel"))
+			data, err := ec.unmarshalNBudgetChannel2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Channel = data
+		case "on":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("on"))
+			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.On = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputTallyInput(ctx context.Context, obj any) (model.TallyInput, error) {
+	var it model.TallyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ballots", "votes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ballots":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ballots"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ballots = data
+		case "votes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("votes"))
+			data, err := ec.unmarshalNTallyVotesInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTallyVotesInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Votes = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputTallyVotesInput(ctx context.Context, obj any) (model.TallyVotesInput, error) {
+	var it model.TallyVotesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idea", "votes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idea":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idea"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Idea = data
+		case "votes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("votes"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Votes = data
 		}
 	}
 	return it, nil
@@ -25459,6 +33494,1797 @@ func (ec *executionContext) _AuditedEvent(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var ballotPayloadImplementors = []string{"BallotPayload"}
+
+func (ec *executionContext) _BallotPayload(ctx context.Context, sel ast.SelectionSet, obj *model.BallotPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ballotPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BallotPayload")
+		case "position":
+			out.Values[i] = ec._BallotPayload_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accepted":
+			out.Values[i] = ec._BallotPayload_accepted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var ballotProjectImplementors = []string{"BallotProject"}
+
+func (ec *executionContext) _BallotProject(ctx context.Context, sel ast.SelectionSet, obj *model.BallotProject) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ballotProjectImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BallotProject")
+		case "idea":
+			out.Values[i] = ec._BallotProject_idea(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pot":
+			out.Values[i] = ec._BallotProject_pot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cost":
+			out.Values[i] = ec._BallotProject_cost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetCategoryImplementors = []string{"BudgetCategory"}
+
+func (ec *executionContext) _BudgetCategory(ctx context.Context, sel ast.SelectionSet, obj *budgeting.Category) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetCategoryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetCategory")
+		case "code":
+			out.Values[i] = ec._BudgetCategory_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._BudgetCategory_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetCountingImplementors = []string{"BudgetCounting"}
+
+func (ec *executionContext) _BudgetCounting(ctx context.Context, sel ast.SelectionSet, obj *budgeting.Counting) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetCountingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetCounting")
+		case "method":
+			out.Values[i] = ec._BudgetCounting_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "utility":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetCounting_utility(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "step":
+			out.Values[i] = ec._BudgetCounting_step(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "threshold":
+			out.Values[i] = ec._BudgetCounting_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetCycleImplementors = []string{"BudgetCycle"}
+
+func (ec *executionContext) _BudgetCycle(ctx context.Context, sel ast.SelectionSet, obj *projections.BudgetCycle) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetCycleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetCycle")
+		case "id":
+			out.Values[i] = ec._BudgetCycle_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "municipality":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetCycle_municipality(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "year":
+			out.Values[i] = ec._BudgetCycle_year(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._BudgetCycle_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currency":
+			out.Values[i] = ec._BudgetCycle_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "total":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetCycle_total(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "pots":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetCycle_pots(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "phases":
+			out.Values[i] = ec._BudgetCycle_phases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currentPhase":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetCycle_currentPhase(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "categories":
+			out.Values[i] = ec._BudgetCycle_categories(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eligibility":
+			out.Values[i] = ec._BudgetCycle_eligibility(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rules":
+			out.Values[i] = ec._BudgetCycle_rules(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ballot":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetCycle_ballot(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "ideas":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetCycle_ideas(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "statistics":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetCycle_statistics(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "results":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetCycle_results(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "source":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetCycle_source(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetCycleConnectionImplementors = []string{"BudgetCycleConnection"}
+
+func (ec *executionContext) _BudgetCycleConnection(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetCycleConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetCycleConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetCycleConnection")
+		case "edges":
+			out.Values[i] = ec._BudgetCycleConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._BudgetCycleConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetCycleEdgeImplementors = []string{"BudgetCycleEdge"}
+
+func (ec *executionContext) _BudgetCycleEdge(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetCycleEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetCycleEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetCycleEdge")
+		case "cursor":
+			out.Values[i] = ec._BudgetCycleEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._BudgetCycleEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetCyclePayloadImplementors = []string{"BudgetCyclePayload"}
+
+func (ec *executionContext) _BudgetCyclePayload(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetCyclePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetCyclePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetCyclePayload")
+		case "position":
+			out.Values[i] = ec._BudgetCyclePayload_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cycle":
+			out.Values[i] = ec._BudgetCyclePayload_cycle(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetDeliveryImplementors = []string{"BudgetDelivery"}
+
+func (ec *executionContext) _BudgetDelivery(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetDelivery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetDeliveryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetDelivery")
+		case "status":
+			out.Values[i] = ec._BudgetDelivery_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "progress":
+			out.Values[i] = ec._BudgetDelivery_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spent":
+			out.Values[i] = ec._BudgetDelivery_spent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "milestone":
+			out.Values[i] = ec._BudgetDelivery_milestone(ctx, field, obj)
+		case "documents":
+			out.Values[i] = ec._BudgetDelivery_documents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportedOn":
+			out.Values[i] = ec._BudgetDelivery_reportedOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetEligibilityImplementors = []string{"BudgetEligibility"}
+
+func (ec *executionContext) _BudgetEligibility(ctx context.Context, sel ast.SelectionSet, obj *budgeting.Eligibility) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetEligibilityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetEligibility")
+		case "minAge":
+			out.Values[i] = ec._BudgetEligibility_minAge(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "residence":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetEligibility_residence(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetIdeaImplementors = []string{"BudgetIdea"}
+
+func (ec *executionContext) _BudgetIdea(ctx context.Context, sel ast.SelectionSet, obj *projections.BudgetIdea) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetIdeaImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetIdea")
+		case "id":
+			out.Values[i] = ec._BudgetIdea_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cycle":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetIdea_cycle(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "pot":
+			out.Values[i] = ec._BudgetIdea_pot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "category":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetIdea_category(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "title":
+			out.Values[i] = ec._BudgetIdea_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "estimate":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetIdea_estimate(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "cost":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetIdea_cost(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "proposerKind":
+			out.Values[i] = ec._BudgetIdea_proposerKind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "organisation":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetIdea_organisation(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "channel":
+			out.Values[i] = ec._BudgetIdea_channel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "submittedOn":
+			out.Values[i] = ec._BudgetIdea_submittedOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._BudgetIdea_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviewReason":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetIdea_reviewReason(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "closingReason":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetIdea_closingReason(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "department":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetIdea_department(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "appealGrounds":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetIdea_appealGrounds(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "appealReason":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetIdea_appealReason(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "mergedInto":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetIdea_mergedInto(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "delivery":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetIdea_delivery(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetIdeaConnectionImplementors = []string{"BudgetIdeaConnection"}
+
+func (ec *executionContext) _BudgetIdeaConnection(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetIdeaConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetIdeaConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetIdeaConnection")
+		case "edges":
+			out.Values[i] = ec._BudgetIdeaConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._BudgetIdeaConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetIdeaEdgeImplementors = []string{"BudgetIdeaEdge"}
+
+func (ec *executionContext) _BudgetIdeaEdge(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetIdeaEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetIdeaEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetIdeaEdge")
+		case "cursor":
+			out.Values[i] = ec._BudgetIdeaEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._BudgetIdeaEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetIdeaPayloadImplementors = []string{"BudgetIdeaPayload"}
+
+func (ec *executionContext) _BudgetIdeaPayload(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetIdeaPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetIdeaPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetIdeaPayload")
+		case "position":
+			out.Values[i] = ec._BudgetIdeaPayload_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "idea":
+			out.Values[i] = ec._BudgetIdeaPayload_idea(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetPhaseImplementors = []string{"BudgetPhase"}
+
+func (ec *executionContext) _BudgetPhase(ctx context.Context, sel ast.SelectionSet, obj *budgeting.Phase) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetPhaseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetPhase")
+		case "kind":
+			out.Values[i] = ec._BudgetPhase_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "start":
+			out.Values[i] = ec._BudgetPhase_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._BudgetPhase_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetPotImplementors = []string{"BudgetPot"}
+
+func (ec *executionContext) _BudgetPot(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetPot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetPotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetPot")
+		case "code":
+			out.Values[i] = ec._BudgetPot_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._BudgetPot_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._BudgetPot_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "population":
+			out.Values[i] = ec._BudgetPot_population(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetResultsImplementors = []string{"BudgetResults"}
+
+func (ec *executionContext) _BudgetResults(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetResults) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetResultsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetResults")
+		case "rulesVersion":
+			out.Values[i] = ec._BudgetResults_rulesVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "upTo":
+			out.Values[i] = ec._BudgetResults_upTo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inputsDigest":
+			out.Values[i] = ec._BudgetResults_inputsDigest(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "declaredOn":
+			out.Values[i] = ec._BudgetResults_declaredOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pots":
+			out.Values[i] = ec._BudgetResults_pots(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetRulesImplementors = []string{"BudgetRules"}
+
+func (ec *executionContext) _BudgetRules(ctx context.Context, sel ast.SelectionSet, obj *budgeting.Rules) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetRulesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetRules")
+		case "version":
+			out.Values[i] = ec._BudgetRules_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ballot":
+			out.Values[i] = ec._BudgetRules_ballot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minProjects":
+			out.Values[i] = ec._BudgetRules_minProjects(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxProjects":
+			out.Values[i] = ec._BudgetRules_maxProjects(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minSpendPercent":
+			out.Values[i] = ec._BudgetRules_minSpendPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxPoints":
+			out.Values[i] = ec._BudgetRules_maxPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "secondBallot":
+			out.Values[i] = ec._BudgetRules_secondBallot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "counting":
+			out.Values[i] = ec._BudgetRules_counting(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var budgetStatisticsImplementors = []string{"BudgetStatistics"}
+
+func (ec *executionContext) _BudgetStatistics(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetStatistics) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetStatisticsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetStatistics")
+		case "ideas":
+			out.Values[i] = ec._BudgetStatistics_ideas(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byStatus":
+			out.Values[i] = ec._BudgetStatistics_byStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "onBallot":
+			out.Values[i] = ec._BudgetStatistics_onBallot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "voters":
+			out.Values[i] = ec._BudgetStatistics_voters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "online":
+			out.Values[i] = ec._BudgetStatistics_online(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paper":
+			out.Values[i] = ec._BudgetStatistics_paper(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eligible":
+			out.Values[i] = ec._BudgetStatistics_eligible(ctx, field, obj)
+		case "eligibleSource":
+			out.Values[i] = ec._BudgetStatistics_eligibleSource(ctx, field, obj)
+		case "turnout":
+			out.Values[i] = ec._BudgetStatistics_turnout(ctx, field, obj)
+		case "bySex":
+			out.Values[i] = ec._BudgetStatistics_bySex(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byAgeBand":
+			out.Values[i] = ec._BudgetStatistics_byAgeBand(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pots":
+			out.Values[i] = ec._BudgetStatistics_pots(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var categoryCountImplementors = []string{"CategoryCount"}
 
 func (ec *executionContext) _CategoryCount(ctx context.Context, sel ast.SelectionSet, obj *model.CategoryCount) graphql.Marshaler {
@@ -26357,6 +36183,75 @@ func (ec *executionContext) _CycleCounts(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var cycleRecountImplementors = []string{"CycleRecount"}
+
+func (ec *executionContext) _CycleRecount(ctx context.Context, sel ast.SelectionSet, obj *model.CycleRecount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cycleRecountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CycleRecount")
+		case "cycle":
+			out.Values[i] = ec._CycleRecount_cycle(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verdict":
+			out.Values[i] = ec._CycleRecount_verdict(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rulesVersion":
+			out.Values[i] = ec._CycleRecount_rulesVersion(ctx, field, obj)
+		case "upTo":
+			out.Values[i] = ec._CycleRecount_upTo(ctx, field, obj)
+		case "inputsDigest":
+			out.Values[i] = ec._CycleRecount_inputsDigest(ctx, field, obj)
+		case "declaredDigest":
+			out.Values[i] = ec._CycleRecount_declaredDigest(ctx, field, obj)
+		case "ballots":
+			out.Values[i] = ec._CycleRecount_ballots(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pots":
+			out.Values[i] = ec._CycleRecount_pots(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "problems":
+			out.Values[i] = ec._CycleRecount_problems(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verification":
+			out.Values[i] = ec._CycleRecount_verification(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var cycleStatisticsImplementors = []string{"CycleStatistics"}
 
 func (ec *executionContext) _CycleStatistics(ctx context.Context, sel ast.SelectionSet, obj *model.CycleStatistics) graphql.Marshaler {
@@ -26380,6 +36275,60 @@ func (ec *executionContext) _CycleStatistics(ctx context.Context, sel ast.Select
 			}
 		case "byRegion":
 			out.Values[i] = ec._CycleStatistics_byRegion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var cycleTurnoutImplementors = []string{"CycleTurnout"}
+
+func (ec *executionContext) _CycleTurnout(ctx context.Context, sel ast.SelectionSet, obj *model.CycleTurnout) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cycleTurnoutImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CycleTurnout")
+		case "cycle":
+			out.Values[i] = ec._CycleTurnout_cycle(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "voters":
+			out.Values[i] = ec._CycleTurnout_voters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "online":
+			out.Values[i] = ec._CycleTurnout_online(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paper":
+			out.Values[i] = ec._CycleTurnout_paper(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -26653,6 +36602,94 @@ func (ec *executionContext) _ExpertAssignment(ctx context.Context, sel ast.Selec
 			}
 		case "conflict":
 			out.Values[i] = ec._ExpertAssignment_conflict(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var ideaStatusCountImplementors = []string{"IdeaStatusCount"}
+
+func (ec *executionContext) _IdeaStatusCount(ctx context.Context, sel ast.SelectionSet, obj *model.IdeaStatusCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ideaStatusCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IdeaStatusCount")
+		case "status":
+			out.Values[i] = ec._IdeaStatusCount_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._IdeaStatusCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var ideaVotesImplementors = []string{"IdeaVotes"}
+
+func (ec *executionContext) _IdeaVotes(ctx context.Context, sel ast.SelectionSet, obj *model.IdeaVotes) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, ideaVotesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IdeaVotes")
+		case "idea":
+			out.Values[i] = ec._IdeaVotes_idea(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "votes":
+			out.Values[i] = ec._IdeaVotes_votes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -27373,6 +37410,104 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "addActivityNote":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_addActivityNote(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "openBudgetCycle":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_openBudgetCycle(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changeBudgetRules":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_changeBudgetRules(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rescheduleBudgetPhases":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rescheduleBudgetPhases(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitIdea":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitIdea(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawIdea":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawIdea(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mergeIdea":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_mergeIdea(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewIdea":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewIdea(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "appealIdea":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_appealIdea(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decideAppeal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_decideAppeal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishBallot":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishBallot(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "castBallot":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_castBallot(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enterPaperBatch":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_enterPaperBatch(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "declareResults":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_declareResults(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportDelivery":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reportDelivery(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -28348,6 +38483,163 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var paperBatchPayloadImplementors = []string{"PaperBatchPayload"}
+
+func (ec *executionContext) _PaperBatchPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PaperBatchPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paperBatchPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaperBatchPayload")
+		case "position":
+			out.Values[i] = ec._PaperBatchPayload_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var potResultImplementors = []string{"PotResult"}
+
+func (ec *executionContext) _PotResult(ctx context.Context, sel ast.SelectionSet, obj *model.PotResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, potResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PotResult")
+		case "pot":
+			out.Values[i] = ec._PotResult_pot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "budget":
+			out.Values[i] = ec._PotResult_budget(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spent":
+			out.Values[i] = ec._PotResult_spent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ballots":
+			out.Values[i] = ec._PotResult_ballots(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "winners":
+			out.Values[i] = ec._PotResult_winners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "votes":
+			out.Values[i] = ec._PotResult_votes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var potStatisticsImplementors = []string{"PotStatistics"}
+
+func (ec *executionContext) _PotStatistics(ctx context.Context, sel ast.SelectionSet, obj *model.PotStatistics) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, potStatisticsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PotStatistics")
+		case "pot":
+			out.Values[i] = ec._PotStatistics_pot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._PotStatistics_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ideas":
+			out.Values[i] = ec._PotStatistics_ideas(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "voters":
+			out.Values[i] = ec._PotStatistics_voters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var projectImplementors = []string{"Project"}
 
 func (ec *executionContext) _Project(ctx context.Context, sel ast.SelectionSet, obj *projections.ProjectInfo) graphql.Marshaler {
@@ -28910,6 +39202,88 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_participationTrend(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "budgetCycles":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_budgetCycles(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "budgetCycle":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_budgetCycle(ctx, field)
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "budgetIdea":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_budgetIdea(ctx, field)
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "recountCycle":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_recountCycle(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -30047,6 +40421,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_events(ctx, fields[0])
 	case "projectionStatus":
 		return ec._Subscription_projectionStatus(ctx, fields[0])
+	case "cycleTurnout":
+		return ec._Subscription_cycleTurnout(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -31032,6 +41408,70 @@ func (ec *executionContext) marshalNAuditedEvent2ᚕgithubᚗcomᚋcivicledger�
 	return ret
 }
 
+func (ec *executionContext) unmarshalNBallotKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐBallotKind(ctx context.Context, v any) (budgeting.BallotKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNBallotKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐBallotKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBallotKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐBallotKind(ctx context.Context, sel ast.SelectionSet, v budgeting.BallotKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNBallotKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐBallotKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNBallotKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐBallotKind = map[string]budgeting.BallotKind{
+		"APPROVAL":   budgeting.Approval,
+		"KNAPSACK":   budgeting.Knapsack,
+		"CUMULATIVE": budgeting.Cumulative,
+	}
+	marshalNBallotKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐBallotKind = map[budgeting.BallotKind]string{
+		budgeting.Approval:   "APPROVAL",
+		budgeting.Knapsack:   "KNAPSACK",
+		budgeting.Cumulative: "CUMULATIVE",
+	}
+)
+
+func (ec *executionContext) marshalNBallotPayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBallotPayload(ctx context.Context, sel ast.SelectionSet, v model.BallotPayload) graphql.Marshaler {
+	return ec._BallotPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBallotPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBallotPayload(ctx context.Context, sel ast.SelectionSet, v *model.BallotPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BallotPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBallotProject2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBallotProject(ctx context.Context, sel ast.SelectionSet, v model.BallotProject) graphql.Marshaler {
+	return ec._BallotProject(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBallotProject2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBallotProjectᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BallotProject) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBallotProject2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBallotProject(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -31046,6 +41486,366 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNBudgetCategory2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐCategory(ctx context.Context, sel ast.SelectionSet, v budgeting.Category) graphql.Marshaler {
+	return ec._BudgetCategory(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetCategory2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐCategoryᚄ(ctx context.Context, sel ast.SelectionSet, v []budgeting.Category) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetCategory2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐCategory(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNBudgetCategoryInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCategoryInput(ctx context.Context, v any) (model.BudgetCategoryInput, error) {
+	res, err := ec.unmarshalInputBudgetCategoryInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBudgetChannel2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel(ctx context.Context, v any) (budgeting.Channel, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNBudgetChannel2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBudgetChannel2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel(ctx context.Context, sel ast.SelectionSet, v budgeting.Channel) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNBudgetChannel2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNBudgetChannel2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel = map[string]budgeting.Channel{
+		"ONLINE": budgeting.Online,
+		"PAPER":  budgeting.Paper,
+	}
+	marshalNBudgetChannel2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel = map[budgeting.Channel]string{
+		budgeting.Online: "ONLINE",
+		budgeting.Paper:  "PAPER",
+	}
+)
+
+func (ec *executionContext) marshalNBudgetCounting2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐCounting(ctx context.Context, sel ast.SelectionSet, v budgeting.Counting) graphql.Marshaler {
+	return ec._BudgetCounting(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNBudgetCountingInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCountingInput(ctx context.Context, v any) (*model.BudgetCountingInput, error) {
+	res, err := ec.unmarshalInputBudgetCountingInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBudgetCycle2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetCycle(ctx context.Context, sel ast.SelectionSet, v projections.BudgetCycle) graphql.Marshaler {
+	return ec._BudgetCycle(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetCycle2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetCycle(ctx context.Context, sel ast.SelectionSet, v *projections.BudgetCycle) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BudgetCycle(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetCycleConnection2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCycleConnection(ctx context.Context, sel ast.SelectionSet, v model.BudgetCycleConnection) graphql.Marshaler {
+	return ec._BudgetCycleConnection(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetCycleConnection2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCycleConnection(ctx context.Context, sel ast.SelectionSet, v *model.BudgetCycleConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BudgetCycleConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetCycleEdge2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCycleEdge(ctx context.Context, sel ast.SelectionSet, v model.BudgetCycleEdge) graphql.Marshaler {
+	return ec._BudgetCycleEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetCycleEdge2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCycleEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BudgetCycleEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetCycleEdge2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCycleEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBudgetCyclePayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCyclePayload(ctx context.Context, sel ast.SelectionSet, v model.BudgetCyclePayload) graphql.Marshaler {
+	return ec._BudgetCyclePayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetCyclePayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCyclePayload(ctx context.Context, sel ast.SelectionSet, v *model.BudgetCyclePayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BudgetCyclePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetEligibility2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐEligibility(ctx context.Context, sel ast.SelectionSet, v budgeting.Eligibility) graphql.Marshaler {
+	return ec._BudgetEligibility(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNBudgetEligibilityInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetEligibilityInput(ctx context.Context, v any) (*model.BudgetEligibilityInput, error) {
+	res, err := ec.unmarshalInputBudgetEligibilityInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBudgetIdea2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetIdea(ctx context.Context, sel ast.SelectionSet, v projections.BudgetIdea) graphql.Marshaler {
+	return ec._BudgetIdea(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetIdea2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetIdeaᚄ(ctx context.Context, sel ast.SelectionSet, v []projections.BudgetIdea) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetIdea2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetIdea(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBudgetIdea2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetIdea(ctx context.Context, sel ast.SelectionSet, v *projections.BudgetIdea) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BudgetIdea(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetIdeaConnection2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaConnection(ctx context.Context, sel ast.SelectionSet, v model.BudgetIdeaConnection) graphql.Marshaler {
+	return ec._BudgetIdeaConnection(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetIdeaConnection2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaConnection(ctx context.Context, sel ast.SelectionSet, v *model.BudgetIdeaConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BudgetIdeaConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetIdeaEdge2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaEdge(ctx context.Context, sel ast.SelectionSet, v model.BudgetIdeaEdge) graphql.Marshaler {
+	return ec._BudgetIdeaEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetIdeaEdge2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BudgetIdeaEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetIdeaEdge2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBudgetIdeaPayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaPayload(ctx context.Context, sel ast.SelectionSet, v model.BudgetIdeaPayload) graphql.Marshaler {
+	return ec._BudgetIdeaPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetIdeaPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaPayload(ctx context.Context, sel ast.SelectionSet, v *model.BudgetIdeaPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BudgetIdeaPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetPhase2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhase(ctx context.Context, sel ast.SelectionSet, v budgeting.Phase) graphql.Marshaler {
+	return ec._BudgetPhase(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetPhase2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseᚄ(ctx context.Context, sel ast.SelectionSet, v []budgeting.Phase) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetPhase2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhase(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNBudgetPhaseInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetPhaseInput(ctx context.Context, v any) (model.BudgetPhaseInput, error) {
+	res, err := ec.unmarshalInputBudgetPhaseInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBudgetPhaseInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetPhaseInputᚄ(ctx context.Context, v any) ([]model.BudgetPhaseInput, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.BudgetPhaseInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBudgetPhaseInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetPhaseInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNBudgetPhaseKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind(ctx context.Context, v any) (budgeting.PhaseKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNBudgetPhaseKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBudgetPhaseKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind(ctx context.Context, sel ast.SelectionSet, v budgeting.PhaseKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNBudgetPhaseKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNBudgetPhaseKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind = map[string]budgeting.PhaseKind{
+		"INFORMING":  budgeting.Informing,
+		"PROPOSING":  budgeting.Proposing,
+		"REVIEWING":  budgeting.Reviewing,
+		"VOTING":     budgeting.Voting,
+		"TALLYING":   budgeting.Tallying,
+		"DELIVERING": budgeting.Delivering,
+	}
+	marshalNBudgetPhaseKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind = map[budgeting.PhaseKind]string{
+		budgeting.Informing:  "INFORMING",
+		budgeting.Proposing:  "PROPOSING",
+		budgeting.Reviewing:  "REVIEWING",
+		budgeting.Voting:     "VOTING",
+		budgeting.Tallying:   "TALLYING",
+		budgeting.Delivering: "DELIVERING",
+	}
+)
+
+func (ec *executionContext) marshalNBudgetPot2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetPot(ctx context.Context, sel ast.SelectionSet, v model.BudgetPot) graphql.Marshaler {
+	return ec._BudgetPot(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetPot2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetPotᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BudgetPot) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetPot2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetPot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNBudgetPotInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetPotInput(ctx context.Context, v any) (model.BudgetPotInput, error) {
+	res, err := ec.unmarshalInputBudgetPotInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBudgetPotInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetPotInputᚄ(ctx context.Context, v any) ([]model.BudgetPotInput, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.BudgetPotInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBudgetPotInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetPotInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNBudgetRules2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐRules(ctx context.Context, sel ast.SelectionSet, v budgeting.Rules) graphql.Marshaler {
+	return ec._BudgetRules(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNBudgetRulesInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetRulesInput(ctx context.Context, v any) (model.BudgetRulesInput, error) {
+	res, err := ec.unmarshalInputBudgetRulesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBudgetRulesInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetRulesInput(ctx context.Context, v any) (*model.BudgetRulesInput, error) {
+	res, err := ec.unmarshalInputBudgetRulesInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBudgetStatistics2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetStatistics(ctx context.Context, sel ast.SelectionSet, v model.BudgetStatistics) graphql.Marshaler {
+	return ec._BudgetStatistics(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetStatistics2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetStatistics(ctx context.Context, sel ast.SelectionSet, v *model.BudgetStatistics) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BudgetStatistics(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCastBallotInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCastBallotInput(ctx context.Context, v any) (model.CastBallotInput, error) {
+	res, err := ec.unmarshalInputCastBallotInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNCategoryCount2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCategoryCount(ctx context.Context, sel ast.SelectionSet, v model.CategoryCount) graphql.Marshaler {
@@ -31310,6 +42110,34 @@ func (ec *executionContext) marshalNContribution2ᚕgithubᚗcomᚋcivicledger�
 	return ret
 }
 
+func (ec *executionContext) unmarshalNCountingMethod2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐMethod(ctx context.Context, v any) (budgeting.Method, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNCountingMethod2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐMethod[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCountingMethod2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐMethod(ctx context.Context, sel ast.SelectionSet, v budgeting.Method) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNCountingMethod2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐMethod[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNCountingMethod2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐMethod = map[string]budgeting.Method{
+		"GREEDY":       budgeting.Greedy,
+		"EQUAL_SHARES": budgeting.EqualShares,
+	}
+	marshalNCountingMethod2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐMethod = map[budgeting.Method]string{
+		budgeting.Greedy:      "GREEDY",
+		budgeting.EqualShares: "EQUAL_SHARES",
+	}
+)
+
 func (ec *executionContext) marshalNCriterion2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCriterion(ctx context.Context, sel ast.SelectionSet, v model.Criterion) graphql.Marshaler {
 	return ec._Criterion(ctx, sel, &v)
 }
@@ -31380,6 +42208,34 @@ func (ec *executionContext) marshalNCycleCounts2ᚖgithubᚗcomᚋcivicledgerᚋ
 	return ec._CycleCounts(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCycleRecount2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCycleRecount(ctx context.Context, sel ast.SelectionSet, v model.CycleRecount) graphql.Marshaler {
+	return ec._CycleRecount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCycleRecount2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCycleRecount(ctx context.Context, sel ast.SelectionSet, v *model.CycleRecount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CycleRecount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCycleTurnout2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCycleTurnout(ctx context.Context, sel ast.SelectionSet, v model.CycleTurnout) graphql.Marshaler {
+	return ec._CycleTurnout(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCycleTurnout2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCycleTurnout(ctx context.Context, sel ast.SelectionSet, v *model.CycleTurnout) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CycleTurnout(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNDate2string(ctx context.Context, v any) (string, error) {
 	res, err := scalar.UnmarshalDate(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -31412,6 +42268,11 @@ func (ec *executionContext) marshalNDateTime2timeᚐTime(ctx context.Context, se
 	return res
 }
 
+func (ec *executionContext) unmarshalNDecideAppealInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDecideAppealInput(ctx context.Context, v any) (model.DecideAppealInput, error) {
+	res, err := ec.unmarshalInputDecideAppealInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNDecideInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDecideInput(ctx context.Context, v any) (model.DecideInput, error) {
 	res, err := ec.unmarshalInputDecideInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -31430,6 +42291,40 @@ func (ec *executionContext) marshalNDecisionReplay2ᚖgithubᚗcomᚋcivicledger
 	}
 	return ec._DecisionReplay(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalNDeliveryStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐDeliveryStatus(ctx context.Context, v any) (budgeting.DeliveryStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNDeliveryStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐDeliveryStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeliveryStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐDeliveryStatus(ctx context.Context, sel ast.SelectionSet, v budgeting.DeliveryStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNDeliveryStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐDeliveryStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNDeliveryStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐDeliveryStatus = map[string]budgeting.DeliveryStatus{
+		"PLANNED":     budgeting.Planned,
+		"PROCUREMENT": budgeting.Procurement,
+		"IN_PROGRESS": budgeting.InProgress,
+		"COMPLETED":   budgeting.Completed,
+		"CANCELLED":   budgeting.Abandoned,
+	}
+	marshalNDeliveryStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐDeliveryStatus = map[budgeting.DeliveryStatus]string{
+		budgeting.Planned:     "PLANNED",
+		budgeting.Procurement: "PROCUREMENT",
+		budgeting.InProgress:  "IN_PROGRESS",
+		budgeting.Completed:   "COMPLETED",
+		budgeting.Abandoned:   "CANCELLED",
+	}
+)
 
 func (ec *executionContext) marshalNDirectoryCount2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDirectoryCount(ctx context.Context, sel ast.SelectionSet, v model.DirectoryCount) graphql.Marshaler {
 	return ec._DirectoryCount(ctx, sel, &v)
@@ -31526,6 +42421,82 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	for i := range v {
 		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
 	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNIdeaStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus(ctx context.Context, v any) (budgeting.IdeaStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNIdeaStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIdeaStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus(ctx context.Context, sel ast.SelectionSet, v budgeting.IdeaStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNIdeaStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNIdeaStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus = map[string]budgeting.IdeaStatus{
+		"SUBMITTED":  budgeting.Submitted,
+		"FEASIBLE":   budgeting.Feasible,
+		"INFEASIBLE": budgeting.Infeasible,
+		"APPEALED":   budgeting.Appealed,
+		"WITHDRAWN":  budgeting.Withdrawn,
+		"MERGED":     budgeting.Merged,
+	}
+	marshalNIdeaStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus = map[budgeting.IdeaStatus]string{
+		budgeting.Submitted:  "SUBMITTED",
+		budgeting.Feasible:   "FEASIBLE",
+		budgeting.Infeasible: "INFEASIBLE",
+		budgeting.Appealed:   "APPEALED",
+		budgeting.Withdrawn:  "WITHDRAWN",
+		budgeting.Merged:     "MERGED",
+	}
+)
+
+func (ec *executionContext) marshalNIdeaStatusCount2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIdeaStatusCount(ctx context.Context, sel ast.SelectionSet, v model.IdeaStatusCount) graphql.Marshaler {
+	return ec._IdeaStatusCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNIdeaStatusCount2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIdeaStatusCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.IdeaStatusCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIdeaStatusCount2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIdeaStatusCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIdeaVotes2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIdeaVotes(ctx context.Context, sel ast.SelectionSet, v model.IdeaVotes) graphql.Marshaler {
+	return ec._IdeaVotes(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNIdeaVotes2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIdeaVotesᚄ(ctx context.Context, sel ast.SelectionSet, v []model.IdeaVotes) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIdeaVotes2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIdeaVotes(ctx, sel, v[i])
+	})
 
 	for _, e := range ret {
 		if e == graphql.Null {
@@ -31823,6 +42794,10 @@ func (ec *executionContext) marshalNMinorityMembership2githubᚗcomᚋcivicledge
 	return v
 }
 
+func (ec *executionContext) marshalNMoney2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v model.Money) graphql.Marshaler {
+	return ec._Money(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -31836,6 +42811,11 @@ func (ec *executionContext) marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicl
 func (ec *executionContext) unmarshalNMoneyInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx context.Context, v any) (model.MoneyInput, error) {
 	res, err := ec.unmarshalInputMoneyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNMoneyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoneyInput(ctx context.Context, v any) (*model.MoneyInput, error) {
+	res, err := ec.unmarshalInputMoneyInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNMoveOrganisationInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoveOrganisationInput(ctx context.Context, v any) (model.MoveOrganisationInput, error) {
@@ -32036,6 +43016,11 @@ func (ec *executionContext) unmarshalNNominateInput2githubᚗcomᚋcivicledger�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNOpenBudgetCycleInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOpenBudgetCycleInput(ctx context.Context, v any) (model.OpenBudgetCycleInput, error) {
+	res, err := ec.unmarshalInputOpenBudgetCycleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNOpenCycleInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOpenCycleInput(ctx context.Context, v any) (model.OpenCycleInput, error) {
 	res, err := ec.unmarshalInputOpenCycleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -32201,6 +43186,45 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋcivicledgerᚋciv
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPaperBallotInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPaperBallotInput(ctx context.Context, v any) (model.PaperBallotInput, error) {
+	res, err := ec.unmarshalInputPaperBallotInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPaperBallotInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPaperBallotInputᚄ(ctx context.Context, v any) ([]model.PaperBallotInput, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.PaperBallotInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPaperBallotInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPaperBallotInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNPaperBatchInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPaperBatchInput(ctx context.Context, v any) (model.PaperBatchInput, error) {
+	res, err := ec.unmarshalInputPaperBatchInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaperBatchPayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPaperBatchPayload(ctx context.Context, sel ast.SelectionSet, v model.PaperBatchPayload) graphql.Marshaler {
+	return ec._PaperBatchPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPaperBatchPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPaperBatchPayload(ctx context.Context, sel ast.SelectionSet, v *model.PaperBatchPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaperBatchPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx context.Context, v any) (scalar.Position, error) {
 	var res scalar.Position
 	err := res.UnmarshalGQL(v)
@@ -32231,6 +43255,46 @@ func (ec *executionContext) marshalNPosition2ᚕgithubᚗcomᚋcivicledgerᚋciv
 	for i := range v {
 		ret[i] = ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, sel, v[i])
 	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPotResult2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPotResult(ctx context.Context, sel ast.SelectionSet, v model.PotResult) graphql.Marshaler {
+	return ec._PotResult(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPotResult2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPotResultᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PotResult) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPotResult2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPotResult(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPotStatistics2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPotStatistics(ctx context.Context, sel ast.SelectionSet, v model.PotStatistics) graphql.Marshaler {
+	return ec._PotStatistics(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPotStatistics2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPotStatisticsᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PotStatistics) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPotStatistics2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPotStatistics(ctx, sel, v[i])
+	})
 
 	for _, e := range ret {
 		if e == graphql.Null {
@@ -32331,6 +43395,36 @@ func (ec *executionContext) marshalNProjectionStatus2ᚕgithubᚗcomᚋcivicledg
 	return ret
 }
 
+func (ec *executionContext) unmarshalNProposerKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐProposerKind(ctx context.Context, v any) (budgeting.ProposerKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNProposerKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐProposerKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProposerKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐProposerKind(ctx context.Context, sel ast.SelectionSet, v budgeting.ProposerKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNProposerKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐProposerKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNProposerKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐProposerKind = map[string]budgeting.ProposerKind{
+		"RESIDENT": budgeting.Resident,
+		"GROUP":    budgeting.Group,
+		"CSO":      budgeting.CSO,
+	}
+	marshalNProposerKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐProposerKind = map[budgeting.ProposerKind]string{
+		budgeting.Resident: "RESIDENT",
+		budgeting.Group:    "GROUP",
+		budgeting.CSO:      "CSO",
+	}
+)
+
 func (ec *executionContext) marshalNRecommendation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRecommendation(ctx context.Context, sel ast.SelectionSet, v *model.Recommendation) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -32354,6 +43448,36 @@ func (ec *executionContext) marshalNRecordedEvent2ᚖgithubᚗcomᚋcivicledger�
 	}
 	return ec._RecordedEvent(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalNRecountVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐVerdict(ctx context.Context, v any) (budgeting.Verdict, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNRecountVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐVerdict[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecountVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐVerdict(ctx context.Context, sel ast.SelectionSet, v budgeting.Verdict) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNRecountVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐVerdict[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNRecountVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐVerdict = map[string]budgeting.Verdict{
+		"UNDECLARED": budgeting.Undeclared,
+		"FOLLOWED":   budgeting.Followed,
+		"MISMATCH":   budgeting.Mismatch,
+	}
+	marshalNRecountVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐVerdict = map[budgeting.Verdict]string{
+		budgeting.Undeclared: "UNDECLARED",
+		budgeting.Followed:   "FOLLOWED",
+		budgeting.Mismatch:   "MISMATCH",
+	}
+)
 
 func (ec *executionContext) marshalNRegion2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐRegion(ctx context.Context, sel ast.SelectionSet, v projections.Region) graphql.Marshaler {
 	return ec._Region(ctx, sel, &v)
@@ -32487,6 +43611,11 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNReportDeliveryInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐReportDeliveryInput(ctx context.Context, v any) (model.ReportDeliveryInput, error) {
+	res, err := ec.unmarshalInputReportDeliveryInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐResultType(ctx context.Context, v any) (project.ResultType, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNResultType2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋprojectᚐResultType[tmp]
@@ -32516,6 +43645,11 @@ var (
 		project.Impact:  "IMPACT",
 	}
 )
+
+func (ec *executionContext) unmarshalNReviewIdeaInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐReviewIdeaInput(ctx context.Context, v any) (model.ReviewIdeaInput, error) {
+	res, err := ec.unmarshalInputReviewIdeaInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐRole(ctx context.Context, v any) (domain.Role, error) {
 	tmp, err := graphql.UnmarshalString(v)
@@ -32579,6 +43713,34 @@ func (ec *executionContext) unmarshalNScheduleInput2ᚖgithubᚗcomᚋcivicledge
 func (ec *executionContext) marshalNScore2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScore(ctx context.Context, sel ast.SelectionSet, v model.Score) graphql.Marshaler {
 	return ec._Score(ctx, sel, &v)
 }
+
+func (ec *executionContext) unmarshalNSecondBallot2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐSecondBallot(ctx context.Context, v any) (budgeting.SecondBallot, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSecondBallot2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐSecondBallot[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSecondBallot2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐSecondBallot(ctx context.Context, sel ast.SelectionSet, v budgeting.SecondBallot) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNSecondBallot2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐSecondBallot[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNSecondBallot2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐSecondBallot = map[string]budgeting.SecondBallot{
+		"REFUSE":  budgeting.Refuse,
+		"REPLACE": budgeting.Replace,
+	}
+	marshalNSecondBallot2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐSecondBallot = map[budgeting.SecondBallot]string{
+		budgeting.Refuse:  "REFUSE",
+		budgeting.Replace: "REPLACE",
+	}
+)
 
 func (ec *executionContext) unmarshalNSector2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSector(ctx context.Context, v any) (model.Sector, error) {
 	var res model.Sector
@@ -32649,6 +43811,36 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNSubmitIdeaInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSubmitIdeaInput(ctx context.Context, v any) (model.SubmitIdeaInput, error) {
+	res, err := ec.unmarshalInputSubmitIdeaInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNTallyInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTallyInput(ctx context.Context, v any) (*model.TallyInput, error) {
+	res, err := ec.unmarshalInputTallyInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNTallyVotesInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTallyVotesInput(ctx context.Context, v any) (model.TallyVotesInput, error) {
+	res, err := ec.unmarshalInputTallyVotesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNTallyVotesInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTallyVotesInputᚄ(ctx context.Context, v any) ([]model.TallyVotesInput, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.TallyVotesInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTallyVotesInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTallyVotesInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalNTarget2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTarget(ctx context.Context, sel ast.SelectionSet, v model.Target) graphql.Marshaler {
@@ -33259,6 +44451,106 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalOBudgetCategoryInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCategoryInputᚄ(ctx context.Context, v any) ([]model.BudgetCategoryInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.BudgetCategoryInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBudgetCategoryInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCategoryInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOBudgetCycle2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetCycle(ctx context.Context, sel ast.SelectionSet, v *projections.BudgetCycle) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BudgetCycle(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOBudgetCycleFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetCycleFilter(ctx context.Context, v any) (*model.BudgetCycleFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputBudgetCycleFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBudgetDelivery2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetDelivery(ctx context.Context, sel ast.SelectionSet, v *model.BudgetDelivery) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BudgetDelivery(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOBudgetIdea2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetIdea(ctx context.Context, sel ast.SelectionSet, v *projections.BudgetIdea) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BudgetIdea(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOBudgetIdeaFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetIdeaFilter(ctx context.Context, v any) (*model.BudgetIdeaFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputBudgetIdeaFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOBudgetPhaseKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind(ctx context.Context, v any) (*budgeting.PhaseKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOBudgetPhaseKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBudgetPhaseKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind(ctx context.Context, sel ast.SelectionSet, v *budgeting.PhaseKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOBudgetPhaseKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind[*v])
+	return res
+}
+
+var (
+	unmarshalOBudgetPhaseKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind = map[string]budgeting.PhaseKind{
+		"INFORMING":  budgeting.Informing,
+		"PROPOSING":  budgeting.Proposing,
+		"REVIEWING":  budgeting.Reviewing,
+		"VOTING":     budgeting.Voting,
+		"TALLYING":   budgeting.Tallying,
+		"DELIVERING": budgeting.Delivering,
+	}
+	marshalOBudgetPhaseKind2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐPhaseKind = map[budgeting.PhaseKind]string{
+		budgeting.Informing:  "INFORMING",
+		budgeting.Proposing:  "PROPOSING",
+		budgeting.Reviewing:  "REVIEWING",
+		budgeting.Voting:     "VOTING",
+		budgeting.Tallying:   "TALLYING",
+		budgeting.Delivering: "DELIVERING",
+	}
+)
+
+func (ec *executionContext) marshalOBudgetResults2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetResults(ctx context.Context, sel ast.SelectionSet, v *model.BudgetResults) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BudgetResults(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOCertificate2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCertificate(ctx context.Context, sel ast.SelectionSet, v *model.Certificate) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -33351,6 +44643,36 @@ func (ec *executionContext) unmarshalOContactInput2ᚖgithubᚗcomᚋcivicledger
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOCountingUtility2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐUtility(ctx context.Context, v any) (*budgeting.Utility, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOCountingUtility2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐUtility[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCountingUtility2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐUtility(ctx context.Context, sel ast.SelectionSet, v *budgeting.Utility) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOCountingUtility2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐUtility[*v])
+	return res
+}
+
+var (
+	unmarshalOCountingUtility2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐUtility = map[string]budgeting.Utility{
+		"COST":     budgeting.CostUtility,
+		"APPROVAL": budgeting.ApprovalUtility,
+	}
+	marshalOCountingUtility2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐUtility = map[budgeting.Utility]string{
+		budgeting.CostUtility:     "COST",
+		budgeting.ApprovalUtility: "APPROVAL",
+	}
+)
+
 func (ec *executionContext) marshalOCycleStatistics2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCycleStatistics(ctx context.Context, sel ast.SelectionSet, v *model.CycleStatistics) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -33411,6 +44733,22 @@ func (ec *executionContext) marshalODecision2ᚖgithubᚗcomᚋcivicledgerᚋciv
 		return graphql.Null
 	}
 	return ec._Decision(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOEligibleSource2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐEligibleSource(ctx context.Context, v any) (*model.EligibleSource, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.EligibleSource)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOEligibleSource2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐEligibleSource(ctx context.Context, sel ast.SelectionSet, v *model.EligibleSource) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOEventFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐEventFilter(ctx context.Context, v any) (*model.EventFilter, error) {
@@ -33511,6 +44849,44 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalOIdeaStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus(ctx context.Context, v any) (*budgeting.IdeaStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOIdeaStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOIdeaStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus(ctx context.Context, sel ast.SelectionSet, v *budgeting.IdeaStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOIdeaStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus[*v])
+	return res
+}
+
+var (
+	unmarshalOIdeaStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus = map[string]budgeting.IdeaStatus{
+		"SUBMITTED":  budgeting.Submitted,
+		"FEASIBLE":   budgeting.Feasible,
+		"INFEASIBLE": budgeting.Infeasible,
+		"APPEALED":   budgeting.Appealed,
+		"WITHDRAWN":  budgeting.Withdrawn,
+		"MERGED":     budgeting.Merged,
+	}
+	marshalOIdeaStatus2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐIdeaStatus = map[budgeting.IdeaStatus]string{
+		budgeting.Submitted:  "SUBMITTED",
+		budgeting.Feasible:   "FEASIBLE",
+		budgeting.Infeasible: "INFEASIBLE",
+		budgeting.Appealed:   "APPEALED",
+		budgeting.Withdrawn:  "WITHDRAWN",
+		budgeting.Merged:     "MERGED",
+	}
+)
+
 func (ec *executionContext) unmarshalOIndicatorLinkInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorLinkInputᚄ(ctx context.Context, v any) ([]model.IndicatorLinkInput, error) {
 	if v == nil {
 		return nil, nil
@@ -33527,6 +44903,42 @@ func (ec *executionContext) unmarshalOIndicatorLinkInput2ᚕgithubᚗcomᚋcivic
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
@@ -33592,6 +45004,13 @@ func (ec *executionContext) marshalOLogInclusion2ᚖgithubᚗcomᚋcivicledger�
 		return graphql.Null
 	}
 	return ec._LogInclusion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOLogVerification2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogVerification(ctx context.Context, sel ast.SelectionSet, v *model.LogVerification) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LogVerification(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOMinorityMembership2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembershipᚄ(ctx context.Context, v any) ([]model.MinorityMembership, error) {

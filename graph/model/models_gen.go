@@ -11,6 +11,7 @@ import (
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
 	"github.com/civicledger/civicledger/domain/project"
@@ -146,6 +147,204 @@ type AuditedEvent struct {
 	Withheld []string `json:"withheld"`
 	// Personal fields of data erased (dotted paths).
 	Erased []string `json:"erased"`
+}
+
+// A ballot recorded: its position, and nothing of what it holds or whose it is.
+type BallotPayload struct {
+	// Position of the ballot in the log.
+	Position scalar.Position `json:"position"`
+	// True: the ballot is recorded (a refused one is an error, CONFLICT for a second ballot the rules refuse).
+	Accepted bool `json:"accepted"`
+}
+
+// A project on the ballot: a feasible idea at its reviewed cost (or the cost an upheld appeal set).
+type BallotProject struct {
+	Idea *projections.BudgetIdea `json:"idea"`
+	// The pot it is voted in.
+	Pot  string `json:"pot"`
+	Cost *Money `json:"cost"`
+}
+
+// A theme: its code (roads) and name.
+type BudgetCategoryInput struct {
+	Code string              `json:"code"`
+	Name *LocalizedTextInput `json:"name"`
+}
+
+// How the winners are drawn (see BudgetCounting).
+type BudgetCountingInput struct {
+	Method  budgeting.Method   `json:"method"`
+	Utility *budgeting.Utility `json:"utility,omitempty"`
+	// Minor units of the cycle's currency per voter.
+	Step      *int `json:"step,omitempty"`
+	Threshold *int `json:"threshold,omitempty"`
+}
+
+// A page of cycles.
+type BudgetCycleConnection struct {
+	Edges    []BudgetCycleEdge `json:"edges"`
+	PageInfo *PageInfo         `json:"pageInfo"`
+}
+
+// A cycle in a page, with its cursor (pass it as after to go on).
+type BudgetCycleEdge struct {
+	Cursor string                   `json:"cursor"`
+	Node   *projections.BudgetCycle `json:"node"`
+}
+
+// Narrows the list of cycles; the conditions given must all hold.
+type BudgetCycleFilter struct {
+	Municipality *string `json:"municipality,omitempty"`
+	Region       *string `json:"region,omitempty"`
+	Year         *int    `json:"year,omitempty"`
+}
+
+// What a cycle mutation did.
+type BudgetCyclePayload struct {
+	// Position of the mutation's last event in the log (the head when it changed nothing).
+	Position scalar.Position `json:"position"`
+	// The cycle as the read model shows it once caught up.
+	Cycle *projections.BudgetCycle `json:"cycle,omitempty"`
+}
+
+// How a winning project's delivery stands, as last reported.
+type BudgetDelivery struct {
+	Status budgeting.DeliveryStatus `json:"status"`
+	// Percent done, 0 to 100.
+	Progress int `json:"progress"`
+	// What was spent so far.
+	Spent     *Money  `json:"spent"`
+	Milestone *string `json:"milestone,omitempty"`
+	// References to the documents (contracts, acceptance acts) the report rests on.
+	Documents  []string `json:"documents"`
+	ReportedOn string   `json:"reportedOn"`
+}
+
+// Who may propose and vote.
+type BudgetEligibilityInput struct {
+	MinAge    int     `json:"minAge"`
+	Residence *string `json:"residence,omitempty"`
+}
+
+// A page of ideas.
+type BudgetIdeaConnection struct {
+	Edges    []BudgetIdeaEdge `json:"edges"`
+	PageInfo *PageInfo        `json:"pageInfo"`
+}
+
+// An idea in a page, with its cursor (pass it as after to go on).
+type BudgetIdeaEdge struct {
+	Cursor string                  `json:"cursor"`
+	Node   *projections.BudgetIdea `json:"node"`
+}
+
+// Narrows a cycle's ideas; the conditions given must all hold.
+type BudgetIdeaFilter struct {
+	Pot      *string               `json:"pot,omitempty"`
+	Category *string               `json:"category,omitempty"`
+	Status   *budgeting.IdeaStatus `json:"status,omitempty"`
+}
+
+// What an idea mutation did.
+type BudgetIdeaPayload struct {
+	// Position of the mutation's last event in the log (the head when it changed nothing).
+	Position scalar.Position `json:"position"`
+	// The idea as the read model shows it once caught up.
+	Idea *projections.BudgetIdea `json:"idea,omitempty"`
+}
+
+// A stage with its first and last day (both included).
+type BudgetPhaseInput struct {
+	Kind  budgeting.PhaseKind `json:"kind"`
+	Start string              `json:"start"`
+	End   string              `json:"end"`
+}
+
+// Money the ballot shares out on its own: a district's, a village's, or the whole cycle's.
+type BudgetPot struct {
+	Code   string                `json:"code"`
+	Name   *domain.LocalizedText `json:"name"`
+	Amount *Money                `json:"amount"`
+	// The pot's eligible population, as the municipality recorded it; null when it did not.
+	Population *int `json:"population,omitempty"`
+}
+
+// A pot: its code (dzirula), name, amount in the cycle's currency, and eligible population when recorded.
+type BudgetPotInput struct {
+	Code       string              `json:"code"`
+	Name       *LocalizedTextInput `json:"name"`
+	Amount     *MoneyInput         `json:"amount"`
+	Population *int                `json:"population,omitempty"`
+}
+
+// A cycle's declared results: each pot's winners, counted from the ballots
+// the log held up to upTo, under the rules version recorded, with the digest
+// of the count's inputs that anyone recounting must get again.
+type BudgetResults struct {
+	RulesVersion int `json:"rulesVersion"`
+	// The log position the count read the ballots up to (the close of the ballots).
+	UpTo scalar.Position `json:"upTo"`
+	// v2: and the hex SHA-256 of the count's inputs (the rules, each pot's money, projects and ballots in canonical order).
+	InputsDigest string      `json:"inputsDigest"`
+	DeclaredOn   string      `json:"declaredOn"`
+	Pots         []PotResult `json:"pots"`
+}
+
+// How a cycle votes and counts. maxPoints only, and always, for a
+// cumulative ballot; minSpendPercent only for a knapsack one; utility and
+// step only for equal shares. Left out: 0 (no bound).
+type BudgetRulesInput struct {
+	Ballot          budgeting.BallotKind   `json:"ballot"`
+	MinProjects     *int                   `json:"minProjects,omitempty"`
+	MaxProjects     *int                   `json:"maxProjects,omitempty"`
+	MinSpendPercent *int                   `json:"minSpendPercent,omitempty"`
+	MaxPoints       *int                   `json:"maxPoints,omitempty"`
+	SecondBallot    budgeting.SecondBallot `json:"secondBallot"`
+	Counting        *BudgetCountingInput   `json:"counting"`
+}
+
+// A cycle's participation, as the read model counts it: each online voter
+// once (a replacing ballot changes no count) and every paper ballot. Counts
+// only: who voted, and what anyone voted for, are never shown.
+type BudgetStatistics struct {
+	// Ideas submitted, whatever became of them.
+	Ideas int `json:"ideas"`
+	// The ideas by status; a status no idea has is left out.
+	ByStatus []IdeaStatusCount `json:"byStatus"`
+	// Projects on the ballot.
+	OnBallot int `json:"onBallot"`
+	// Ballots counted so far: online voters and paper ballots.
+	Voters int `json:"voters"`
+	Online int `json:"online"`
+	Paper  int `json:"paper"`
+	// The population turnout is measured against; null when neither the pots nor the census give one.
+	Eligible *int `json:"eligible,omitempty"`
+	// Where eligible comes from; null with it.
+	EligibleSource *EligibleSource `json:"eligibleSource,omitempty"`
+	// voters / eligible, a fraction (0.12 is 12%); null when eligible is unknown.
+	Turnout *float64 `json:"turnout,omitempty"`
+	// Voters by sex as the municipality verified it: FEMALE, MALE, UNRECORDED.
+	BySex []CategoryCount `json:"bySex"`
+	// Voters by age band: AGE_18_29, ..., UNRECORDED.
+	ByAgeBand []CategoryCount `json:"byAgeBand"`
+	// Each pot's figures, in the cycle's order.
+	Pots []PotStatistics `json:"pots"`
+}
+
+// A resident's online ballot, as the municipality's ballot box sends it.
+// voter is what the municipality verified (a personal number, a
+// registration): the ledger keeps only a pseudonym of it, under a key of the
+// cycle's, to recognise a second ballot. points only, and always, on a
+// cumulative ballot, one for each project. sex and ageBand are the voter's
+// as verified, for the statistics.
+type CastBallotInput struct {
+	Cycle    string   `json:"cycle"`
+	Voter    string   `json:"voter"`
+	Pot      string   `json:"pot"`
+	Projects []string `json:"projects"`
+	Points   []int    `json:"points,omitempty"`
+	Sex      *Sex     `json:"sex,omitempty"`
+	AgeBand  *AgeBand `json:"ageBand,omitempty"`
 }
 
 // A category of a breakdown and its attendees: FEMALE, AGE_18_29, LOCAL_GOVERNMENT, MINORITY, UNRECORDED...
@@ -340,11 +539,54 @@ type CycleCounts struct {
 	Revoked   int `json:"revoked"`
 }
 
+// What a recount found.
+type CycleRecount struct {
+	// The cycle recounted: keda-2023.
+	Cycle   string            `json:"cycle"`
+	Verdict budgeting.Verdict `json:"verdict"`
+	// The rules version the results recorded; null when undeclared.
+	RulesVersion *int `json:"rulesVersion,omitempty"`
+	// The log position the ballots were read up to, as the results recorded it; null when undeclared.
+	UpTo *scalar.Position `json:"upTo,omitempty"`
+	// The digest of the inputs, recomputed; null when undeclared, or when the ballots cannot be counted.
+	InputsDigest *string `json:"inputsDigest,omitempty"`
+	// The digest the results recorded; null when undeclared.
+	DeclaredDigest *string `json:"declaredDigest,omitempty"`
+	// Ballots recounted.
+	Ballots int `json:"ballots"`
+	// Each pot's count, recomputed; empty when undeclared.
+	Pots []PotResult `json:"pots"`
+	// What does not match, each in a sentence; empty when the results follow.
+	Problems []string `json:"problems"`
+	// The cycle's events and the ballots recounted, checked against the log:
+	// each event's leaf hash recomputed and compared with the one stored at its
+	// position, and each stream's versions following one another. Null when
+	// undeclared.
+	Verification *LogVerification `json:"verification,omitempty"`
+}
+
 // How a cycle went.
 type CycleStatistics struct {
 	Year     int                 `json:"year"`
 	Total    *CycleCounts        `json:"total"`
 	ByRegion []RegionCycleCounts `json:"byRegion"`
+}
+
+// A cycle's ballots counted so far.
+type CycleTurnout struct {
+	Cycle string `json:"cycle"`
+	// Online voters and paper ballots.
+	Voters int `json:"voters"`
+	Online int `json:"online"`
+	Paper  int `json:"paper"`
+}
+
+// An appeal's outcome: upheld at a cost in the cycle's currency (then required), or rejected; with the reason.
+type DecideAppealInput struct {
+	ID     string      `json:"id"`
+	Upheld bool        `json:"upheld"`
+	Reason string      `json:"reason"`
+	Cost   *MoneyInput `json:"cost,omitempty"`
 }
 
 // The consortium's decision: a justification is required when it goes against the computed recommendation.
@@ -442,6 +684,18 @@ type FormNetworkInput struct {
 	Kind network.Kind        `json:"kind"`
 	Name *LocalizedTextInput `json:"name"`
 	On   string              `json:"on"`
+}
+
+// How many ideas have one status.
+type IdeaStatusCount struct {
+	Status budgeting.IdeaStatus `json:"status"`
+	Count  int                  `json:"count"`
+}
+
+// A project's votes in a count.
+type IdeaVotes struct {
+	Idea  *projections.BudgetIdea `json:"idea"`
+	Votes int                     `json:"votes"`
 }
 
 // The RFC 6962 proof that the entry at position (leaf index position - 1) is
@@ -626,6 +880,24 @@ type NominateInput struct {
 	Reason       string `json:"reason"`
 }
 
+// A new cycle. Its ID is the municipality's code and the year (keda-2023);
+// each pot's amount is in the cycle's currency; the phases run in their
+// order without overlapping, and a cycle needs proposing, reviewing, voting
+// and delivering.
+type OpenBudgetCycleInput struct {
+	Municipality string              `json:"municipality"`
+	Year         int                 `json:"year"`
+	Title        *LocalizedTextInput `json:"title"`
+	// ISO 4217: GEL.
+	Currency    string                  `json:"currency"`
+	Pots        []BudgetPotInput        `json:"pots"`
+	Phases      []BudgetPhaseInput      `json:"phases"`
+	Categories  []BudgetCategoryInput   `json:"categories,omitempty"`
+	Eligibility *BudgetEligibilityInput `json:"eligibility"`
+	// The rules' first version.
+	Rules *BudgetRulesInput `json:"rules"`
+}
+
 // A year's cycle: its calendar and first rules.
 type OpenCycleInput struct {
 	Year     int                 `json:"year"`
@@ -674,6 +946,33 @@ type PageInfo struct {
 	EndCursor   *string `json:"endCursor,omitempty"`
 }
 
+// One paper ballot.
+type PaperBallotInput struct {
+	Projects []string `json:"projects"`
+	Points   []int    `json:"points,omitempty"`
+	Sex      *Sex     `json:"sex,omitempty"`
+	AgeBand  *AgeBand `json:"ageBand,omitempty"`
+}
+
+// A batch of paper ballots from one meeting or polling place (batch: its
+// code, once per cycle), cast on a day of voting, with the tally sheet the
+// ballots must agree with.
+type PaperBatchInput struct {
+	Cycle   string             `json:"cycle"`
+	Pot     string             `json:"pot"`
+	Batch   string             `json:"batch"`
+	Place   string             `json:"place"`
+	On      string             `json:"on"`
+	Ballots []PaperBallotInput `json:"ballots"`
+	Tally   *TallyInput        `json:"tally"`
+}
+
+// A paper batch recorded.
+type PaperBatchPayload struct {
+	// Position of the batch in the log.
+	Position scalar.Position `json:"position"`
+}
+
 // Narrows participationTrend; each list matches any of its values, and the
 // lists together all. from and to bound an activity's first day, both
 // included. projectNone keeps activities of no project (with projects: of
@@ -690,6 +989,30 @@ type ParticipationFilter struct {
 	Sexes          []Sex                `json:"sexes,omitempty"`
 	AgeBands       []AgeBand            `json:"ageBands,omitempty"`
 	EthnicMinority []MinorityMembership `json:"ethnicMinority,omitempty"`
+}
+
+// One pot's count.
+type PotResult struct {
+	Pot    string `json:"pot"`
+	Budget *Money `json:"budget"`
+	// What the winners cost.
+	Spent *Money `json:"spent"`
+	// Ballots counted in the pot.
+	Ballots int `json:"ballots"`
+	// The winning ideas, in the order the counting method chose them.
+	Winners []projections.BudgetIdea `json:"winners"`
+	// Each project's votes (points, on a cumulative ballot), most first.
+	Votes []IdeaVotes `json:"votes"`
+}
+
+// One pot's participation.
+type PotStatistics struct {
+	Pot    string `json:"pot"`
+	Amount *Money `json:"amount"`
+	// Ideas proposed in it.
+	Ideas int `json:"ideas"`
+	// Ballots counted in it.
+	Voters int `json:"voters"`
 }
 
 // What a project mutation did.
@@ -817,6 +1140,27 @@ type ReopenOrganisationInput struct {
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// How a winner's delivery stands: spent so far in the cycle's currency, on the day of the report.
+type ReportDeliveryInput struct {
+	ID        string                   `json:"id"`
+	Status    budgeting.DeliveryStatus `json:"status"`
+	Progress  int                      `json:"progress"`
+	Spent     *MoneyInput              `json:"spent"`
+	Milestone *string                  `json:"milestone,omitempty"`
+	Documents []string                 `json:"documents,omitempty"`
+	On        string                   `json:"on"`
+}
+
+// A department's review: feasible at a cost in the cycle's currency, or not, with the reason.
+type ReviewIdeaInput struct {
+	ID       string `json:"id"`
+	Feasible bool   `json:"feasible"`
+	// Required when the idea is not feasible: the proposer must learn why.
+	Reason     *string     `json:"reason,omitempty"`
+	Cost       *MoneyInput `json:"cost"`
+	Department *string     `json:"department,omitempty"`
+}
+
 // Rules for judging applications: the weighted score is 0 to 100.
 type RulesInput struct {
 	Criteria         []CriterionInput `json:"criteria"`
@@ -884,11 +1228,44 @@ type ShareInput struct {
 	Value     float64 `json:"value"`
 }
 
+// A proposal. id is a code the caller chooses (keda-2023-017), so a retry
+// is a CONFLICT and not a second idea; cost is the proposer's estimate, in
+// the cycle's currency; organisation only, and always, for a CSO's idea.
+// Online, it is dated today, within the proposing phase; on paper, on the
+// day it was proposed, entered until the review ends.
+type SubmitIdeaInput struct {
+	ID           string                 `json:"id"`
+	Cycle        string                 `json:"cycle"`
+	Pot          string                 `json:"pot"`
+	Category     *string                `json:"category,omitempty"`
+	Title        *LocalizedTextInput    `json:"title"`
+	Cost         *MoneyInput            `json:"cost"`
+	ProposerKind budgeting.ProposerKind `json:"proposerKind"`
+	Organisation *string                `json:"organisation,omitempty"`
+	// The proposer's name: personal data, sealed in the log; the API never shows it.
+	Proposer *string           `json:"proposer,omitempty"`
+	Channel  budgeting.Channel `json:"channel"`
+	// The day it was proposed: today when left out (online).
+	On *string `json:"on,omitempty"`
+}
+
 // Live updates, over a WebSocket on /graphql (graphql-transport-ws); a
 // subscription sent over HTTP is refused with 405. Browsers cannot set headers
 // on a WebSocket, so send the API key in the connection_init payload:
 // {"Authorization": "Bearer <key>"}.
 type Subscription struct {
+}
+
+// A tally sheet: the ballots of the batch, and each project's votes (points on a cumulative ballot).
+type TallyInput struct {
+	Ballots int               `json:"ballots"`
+	Votes   []TallyVotesInput `json:"votes"`
+}
+
+// A project's votes on a tally sheet.
+type TallyVotesInput struct {
+	Idea  string `json:"idea"`
+	Votes int    `json:"votes"`
 }
 
 // A target for a period.
@@ -1113,6 +1490,64 @@ func (e *ConsultationChannel) UnmarshalJSON(b []byte) error {
 }
 
 func (e ConsultationChannel) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a cycle's eligible population comes from.
+type EligibleSource string
+
+const (
+	// Every pot's population, as the municipality recorded it.
+	EligibleSourceRecorded EligibleSource = "RECORDED"
+	// The municipality's population at the 2014 census, all ages: an upper bound of the eligible.
+	EligibleSourceCensus2014 EligibleSource = "CENSUS_2014"
+)
+
+var AllEligibleSource = []EligibleSource{
+	EligibleSourceRecorded,
+	EligibleSourceCensus2014,
+}
+
+func (e EligibleSource) IsValid() bool {
+	switch e {
+	case EligibleSourceRecorded, EligibleSourceCensus2014:
+		return true
+	}
+	return false
+}
+
+func (e EligibleSource) String() string {
+	return string(e)
+}
+
+func (e *EligibleSource) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = EligibleSource(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid EligibleSource", str)
+	}
+	return nil
+}
+
+func (e EligibleSource) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *EligibleSource) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e EligibleSource) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
