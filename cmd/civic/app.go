@@ -152,10 +152,10 @@ var demoHistory = seed.HistoryOptions{From: 2019, To: 2025, Activities: 6000, Se
 // year, with illustrative scores), civil-society activity (the CSSIGE
 // consortium and hubs, two donor projects and their activities) and an
 // illustrative history of activities in every municipality, and the
-// participatory budgets of the certified municipalities. It needs the
-// registry imported first. It returns what each part loaded, also when
-// one fails.
-func (a *app) importDemo(ctx context.Context) (demoReport, error) {
+// participatory budgets of the certified municipalities (with budgets:
+// a server loads them apart, see importBudgets). It needs the registry
+// imported first. It returns what each part loaded, also when one fails.
+func (a *app) importDemo(ctx context.Context, budgets bool) (demoReport, error) {
 	var out demoReport
 	rep, err := seed.Certification2019(ctx, a.certification)
 	out.certification = rep
@@ -197,17 +197,29 @@ func (a *app) importDemo(ctx context.Context) (demoReport, error) {
 			"groups", history.Groups, "attendees", history.Attendees, "events", history.Events, "took", time.Since(start).Round(time.Millisecond))
 	}
 
-	start = time.Now()
+	if budgets {
+		if out.budgets, err = a.importBudgets(ctx); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// importBudgets loads the demo's participatory budgets, the cycles not
+// there yet. A server loads them after it starts listening (they take
+// seconds, and the rest of the demo is usable meanwhile); `civic import
+// demo` as part of importDemo.
+func (a *app) importBudgets(ctx context.Context) (seed.BudgetReport, error) {
+	start := time.Now()
 	budgets, err := seed.Budgets(ctx, a.budgeting)
-	out.budgets = budgets
 	if err != nil {
-		return out, fmt.Errorf("participatory budgets: %w", err)
+		return budgets, fmt.Errorf("participatory budgets: %w", err)
 	}
 	if budgets.Cycles > 0 {
 		a.log.Info("demo participatory budgets imported", "cycles", budgets.Cycles, "ideas", budgets.Ideas,
 			"online_ballots", budgets.Ballots, "paper_ballots", budgets.PaperBallots, "took", time.Since(start).Round(time.Millisecond))
 	}
-	return out, nil
+	return budgets, nil
 }
 
 // demoReport is what importDemo loaded, part by part; a zero part was

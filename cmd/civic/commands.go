@@ -45,7 +45,7 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 	seqCtx, stopSeq := context.WithCancel(ctx)
 	seqDone := make(chan struct{})
 	go func() { defer close(seqDone); a.store.RunSequencer(seqCtx) }()
-	demo, err := a.importDemo(ctx)
+	demo, err := a.importDemo(ctx, true)
 	stopSeq()
 	<-seqDone
 	if err != nil {

@@ -106,6 +106,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if _, err := a.importRegistry(ctx); err != nil {
 		return fmt.Errorf("import registry: %w", err)
 	}
+	loadBudgets := false
 	if c.loadDemo() {
 		load := c.demo == "on"
 		if !load {
@@ -114,9 +115,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			}
 		}
 		if load {
-			if _, err := a.importDemo(ctx); err != nil {
+			if _, err := a.importDemo(ctx, false); err != nil {
 				return fmt.Errorf("import demo data: %w", err)
 			}
+			loadBudgets = true
 		} else {
 			log.Info("demo data not loaded: the ledger holds data of its own (CIVIC_DEMO=on loads it anyway)")
 		}
@@ -130,6 +132,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Store: a.store, Registry: a.registry, Certification: a.certification, Networks: a.networks, Projects: a.projects, Activities: a.activities, Reads: a.reads, Runner: a.runner, Keys: keyLookup{a.reads, a.access}, Logger: log,
 		Privacy: a.privacy, Keyring: a.keys, Budgeting: a.budgeting,
 	}, c.graph(ln.Addr()))
+	// The demo's participatory budgets take seconds to go through the
+	// service; the server answers meanwhile.
+	if loadBudgets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := a.importBudgets(bgCtx); err != nil && bgCtx.Err() == nil {
+				log.Error("demo participatory budgets not loaded", "err", err)
+			}
+		}()
+	}
 	// A revoked key stops working at once, on open WebSockets too.
 	wg.Add(1)
 	go func() {

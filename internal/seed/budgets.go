@@ -47,7 +47,7 @@ type demoCycle struct {
 // in 2019 and Marneuli, which ran the first process in 2015, every year
 // 2019-2025, and Keda's of 2023. Sizes are drawn from the municipality's
 // population and a seed, in the ranges the programme's documents give
-// (ideas in the tens, voters in the hundreds to thousands); where a
+// (ideas in the tens, voters in the hundreds, few enough to load in seconds); where a
 // document gives a figure it is used and named in facts: Batumi 2020
 // took 30 ideas and put 10 to a vote; Keda 2023 had 138 applications, 126
 // recommended, and voted on 8-10 December with an amount per village.
@@ -69,11 +69,11 @@ func budgetDemo() ([]demoCycle, error) {
 		for year := 2019; year <= 2025; year++ {
 			r := rand.New(rand.NewPCG(uint64(year), uint64(len(code))*7919+uint64(code[0])))
 			c := demoCycle{municipality: code, year: year, population: pop[code], city: city[code]}
-			c.ideas = 12 + r.IntN(24) + pop[code]/20000
+			c.ideas = 8 + r.IntN(10) + pop[code]/50000
 			c.feasible = c.ideas - c.ideas/6 - r.IntN(3)
 			// Turnout grows as the process takes root: 1.5% to 4%.
 			share := 0.015 + 0.004*float64(year-2019) + 0.005*r.Float64()
-			c.voters = max(150, min(2400, int(share*float64(pop[code]))))
+			c.voters = max(100, min(500, int(share*float64(pop[code]))))
 			if code == "batumi" && year == 2020 {
 				c.ideas, c.feasible, c.ballot = 30, 18, 10
 				c.facts = "30 ideas, 10 put to a vote (Batumi City Hall, 2020)"
@@ -81,15 +81,15 @@ func budgetDemo() ([]demoCycle, error) {
 			out = append(out, c)
 		}
 	}
-	out = append(out, demoCycle{municipality: "keda", year: 2023, population: pop["keda"], ideas: 138, feasible: 126, voters: 900,
+	out = append(out, demoCycle{municipality: "keda", year: 2023, population: pop["keda"], ideas: 138, feasible: 126, voters: 600,
 		facts: "138 applications, 126 recommended, voting 8-10 December, an amount per village (Keda Municipality, 2023)"})
 	return out, nil
 }
 
 // Budgets loads the demo's participatory budgets through svc, so every
 // rule applies: each cycle opened, its ideas submitted and reviewed, its
-// ballot published, its residents' ballots cast (about one in eight
-// online through the ballot box, the rest on paper at village meetings,
+// ballot published, its residents' ballots cast (up to ten online
+// through the ballot box, the rest on paper at village meetings,
 // entered in batches with their tally sheets), its results counted by the
 // cycle's method and declared, and its winners' delivery reported. Every
 // figure not named in a cycle's facts is illustrative, and the cycles say
@@ -308,7 +308,7 @@ func loadCycle(ctx context.Context, svc *budgeting.Service, dc demoCycle) (Budge
 		return "male"
 	}
 	band := func() string { return activity.AgeBands[1+r.IntN(len(activity.AgeBands)-1)] }
-	online := min(dc.voters/8, 40)
+	online := min(dc.voters/10, 10)
 	for v := range online {
 		pot := potOf()
 		if _, err := svc.CastBallot(ctx, meta(offset(voting, v, online)), budgeting.CastBallot{Cycle: id,
@@ -318,8 +318,15 @@ func loadCycle(ctx context.Context, svc *budgeting.Service, dc demoCycle) (Budge
 		rep.Ballots++
 	}
 	paperLeft := dc.voters - online
+	var votingPots []string
+	for _, p := range pots {
+		if len(byPot[p.Code]) > 0 {
+			votingPots = append(votingPots, p.Code)
+		}
+	}
 	for b := 0; paperLeft > 0; b++ {
-		pot := potOf()
+		// A meeting in each village in turn.
+		pot := votingPots[b%len(votingPots)]
 		n := min(paperLeft, 60+r.IntN(120))
 		paperLeft -= n
 		cmd := budgeting.EnterPaperBatch{Cycle: id, Pot: pot, Batch: fmt.Sprintf("meeting-%02d", b+1),

@@ -25,7 +25,7 @@ func TestBudgets(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Budgets: %v", err)
 	}
-	if rep.Cycles != 64 || rep.Ideas < 64*12 || rep.Ballots+rep.PaperBallots < 64*150 {
+	if rep.Cycles != 64 || rep.Ideas < 64*8 || rep.Ballots+rep.PaperBallots < 64*100 {
 		t.Errorf("loaded %+v; want 64 cycles, tens of ideas and hundreds of voters each", rep)
 	}
 	for _, id := range []string{"marneuli-2019", "batumi-2020", "batumi-2025", "keda-2023", "zugdidi-2025"} {
