@@ -8,6 +8,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -502,4 +503,54 @@ func (r *Resolver) cycleTurnout(ctx context.Context, cycle string) (<-chan *mode
 		}
 	}()
 	return out, nil
+}
+
+// budgetTrendFilterOf converts budgetingTrend's filter.
+func budgetTrendFilterOf(f *model.BudgetTrendFilter) projections.BudgetTrendFilter {
+	if f == nil {
+		return projections.BudgetTrendFilter{}
+	}
+	out := projections.BudgetTrendFilter{FromYear: deref(f.FromYear), ToYear: deref(f.ToYear), Regions: f.Regions,
+		Municipalities: f.Municipalities, Sexes: categoriesOf(f.Sexes), AgeBands: categoriesOf(f.AgeBands)}
+	for _, c := range f.Channels {
+		out.Channels = append(out.Channels, string(c))
+	}
+	return out
+}
+
+// budgetTrendRowOf converts a row of budgetingTrend: each value to its
+// dimension's field, and the cycles' figures when there are.
+func budgetTrendRowOf(dims []projections.BudgetDimension, r projections.BudgetTrendRow) model.BudgetTrendRow {
+	out := model.BudgetTrendRow{Cycles: int(r.Cycles), Voters: int(r.Voters)}
+	for i, d := range dims {
+		v := r.Values[i]
+		switch d {
+		case projections.BudgetYear:
+			n, _ := strconv.Atoi(v)
+			out.Year = &n
+		case projections.BudgetRegion:
+			out.RegionCode = v
+		case projections.BudgetMunicipality:
+			out.MunicipalityCode = v
+		case projections.BudgetChannel:
+			c := budgeting.Channel(v)
+			out.Channel = &c
+		case projections.BudgetSex:
+			s := model.Sex(enumName(v))
+			out.Sex = &s
+		case projections.BudgetAgeBand:
+			a := model.AgeBand(enumName(v))
+			out.AgeBand = &a
+		}
+	}
+	if r.Ideas != nil {
+		ideas, pop := int(*r.Ideas), int(*r.Population)
+		out.Ideas, out.Population = &ideas, &pop
+		out.Amount = moneyOf(project.Money{Minor: *r.Amount, Currency: "GEL"})
+		if pop > 0 {
+			t := float64(r.Voters) / float64(pop)
+			out.Turnout = &t
+		}
+	}
+	return out
 }

@@ -191,6 +191,24 @@ func (r *budgetIdeaResolver) Delivery(ctx context.Context, obj *projections.Budg
 	return deliveryOf(c, obj), nil
 }
 
+// Region resolves BudgetTrendRow.region, null unless grouped by it.
+func (r *budgetTrendRowResolver) Region(ctx context.Context, obj *model.BudgetTrendRow) (*projections.Region, error) {
+	if obj.RegionCode == "" {
+		return nil, nil
+	}
+	reg, err := loadersFrom(ctx).regions.Load(ctx, obj.RegionCode)
+	return &reg, err
+}
+
+// Municipality resolves BudgetTrendRow.municipality, null unless grouped by it.
+func (r *budgetTrendRowResolver) Municipality(ctx context.Context, obj *model.BudgetTrendRow) (*projections.Municipality, error) {
+	if obj.MunicipalityCode == "" {
+		return nil, nil
+	}
+	m, err := loadersFrom(ctx).municipalities.Load(ctx, obj.MunicipalityCode)
+	return &m, err
+}
+
 // OpenBudgetCycle resolves Mutation.openBudgetCycle: the pots' amounts are read exactly, in the cycle's currency; the service checks the role (the municipality's applicant, or an admin) and the rest.
 func (r *mutationResolver) OpenBudgetCycle(ctx context.Context, input model.OpenBudgetCycleInput) (*model.BudgetCyclePayload, error) {
 	cmd, err := openCycleInput(input)
@@ -359,6 +377,22 @@ func (r *queryResolver) BudgetIdea(ctx context.Context, id string) (*projections
 	return r.deps.Reads.BudgetIdea(ctx, id)
 }
 
+// BudgetingTrend resolves Query.budgetingTrend in at most two read-model statements.
+func (r *queryResolver) BudgetingTrend(ctx context.Context, groupBy []projections.BudgetDimension, filter *model.BudgetTrendFilter) ([]model.BudgetTrendRow, error) {
+	if err := r.consistent(ctx, "budgeting"); err != nil {
+		return nil, err
+	}
+	rows, err := r.deps.Reads.BudgetingTrend(ctx, groupBy, budgetTrendFilterOf(filter))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.BudgetTrendRow, len(rows))
+	for i, row := range rows {
+		out[i] = budgetTrendRowOf(groupBy, row)
+	}
+	return out, nil
+}
+
 // RecountCycle resolves Query.recountCycle: the service counts the ballots again from the log, inside the server; the answer holds totals only.
 func (r *queryResolver) RecountCycle(ctx context.Context, id string) (*model.CycleRecount, error) {
 	rc, err := r.deps.Budgeting.Recount(ctx, id)
@@ -396,7 +430,13 @@ func (r *Resolver) BudgetEligibility() generated.BudgetEligibilityResolver {
 // BudgetIdea returns generated.BudgetIdeaResolver implementation.
 func (r *Resolver) BudgetIdea() generated.BudgetIdeaResolver { return &budgetIdeaResolver{r} }
 
+// BudgetTrendRow returns generated.BudgetTrendRowResolver implementation.
+func (r *Resolver) BudgetTrendRow() generated.BudgetTrendRowResolver {
+	return &budgetTrendRowResolver{r}
+}
+
 type budgetCountingResolver struct{ *Resolver }
 type budgetCycleResolver struct{ *Resolver }
 type budgetEligibilityResolver struct{ *Resolver }
 type budgetIdeaResolver struct{ *Resolver }
+type budgetTrendRowResolver struct{ *Resolver }

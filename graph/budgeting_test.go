@@ -294,6 +294,16 @@ func TestBudgetingCycle(t *testing.T) {
 		"eligible:1000 eligibleSource:RECORDED ideas:8 onBallot:5 online:4 paper:3 pots:[map[amount:map[amount:20000.00] ideas:5 pot:dzirula voters:6] map[amount:map[amount:15000.00] ideas:3 pot:zvare voters:1]] turnout:0.007 voters:7]]" {
 		t.Fatalf("the statistics: %s", got)
 	}
+	// The same, grouped over cycles (one here) and by the voters' sex.
+	r = do("", `{ byYear: budgetingTrend(groupBy: [YEAR, REGION]) { year region { code } cycles voters ideas amount { amount } population turnout }
+		bySex: budgetingTrend(groupBy: [SEX], filter: {channels: [ONLINE]}) { sex cycles voters ideas amount { amount } } }`, nil).ok(t)
+	if got := fmt.Sprint(r.get("byYear")); got != "[map[amount:map[amount:35000.00] cycles:1 ideas:8 population:16760 region:map[code:adjara] turnout:0.0004176610978520286 voters:7 year:2023]]" {
+		t.Fatalf("budgetingTrend by year and region: %s", got)
+	}
+	if got := fmt.Sprint(r.get("bySex")); got != "[map[amount:<nil> cycles:1 ideas:<nil> sex:FEMALE voters:4]]" {
+		t.Fatalf("budgetingTrend by sex, online: %s", got)
+	}
+	e.refused("a trend by an unknown filter value", do("", `{ budgetingTrend(groupBy: [YEAR], filter: {fromYear: 2024, toYear: 2023}) { voters } }`, nil), e.head(), "BAD_USER_INPUT", "filter.toYear")
 	if r := do("", `{ recountCycle(id: "keda-2023") { verdict rulesVersion inputsDigest declaredDigest ballots pots { pot } problems verification { intact } } }`, nil).ok(t); fmt.Sprint(r.get("recountCycle")) !=
 		"map[ballots:0 declaredDigest:<nil> inputsDigest:<nil> pots:[] problems:[] rulesVersion:<nil> verdict:UNDECLARED verification:<nil>]" {
 		t.Fatalf("a recount before the results: %v", r.Data)

@@ -34,6 +34,10 @@ func setComplexity(c *generated.ComplexityRoot) {
 	c.Query.ParticipationTrend = func(child int, groupBy []projections.Dimension, _ *model.ParticipationFilter) int {
 		return 300 + 250*len(groupBy) + child
 	}
+	// The budgets' trend groups their voters (one row each) the same way.
+	c.Query.BudgetingTrend = func(child int, groupBy []projections.BudgetDimension, _ *model.BudgetTrendFilter) int {
+		return 300 + 250*len(groupBy) + child
+	}
 	// An audit and a replay read an application's events and verify the
 	// log over them.
 	c.Query.CertificationAudit = func(child int, _ string, _ *scalar.Position) int { return 500 + child }

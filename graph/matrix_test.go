@@ -274,6 +274,7 @@ func (w *world) fixtures() map[string][]string {
 		"Query.budgetIdea.id":                     {`"gori-2030-001"`, `"gori-2030-003"`},
 		"Query.recountCycle.id":                   {`"gori-2030"`},
 		"Query.participationTrend.groupBy":        {`[YEAR, REGION]`},
+		"Query.budgetingTrend.groupBy":            {`[YEAR, REGION, MUNICIPALITY]`, `[CHANNEL, SEX, AGE_BAND]`},
 		"Attendance.breakdown.by":                 {`SEX`},
 		"Query.logProof.positions":                {`[1, 2]`},
 		"Query.logConsistency.fromSize":           {`1`},

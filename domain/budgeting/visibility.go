@@ -66,7 +66,8 @@ func declareEvents(t *domain.Types) {
 // The mutations are open at the view, as every area's are: the service
 // checks each actor's role and municipality.
 func DeclareViews(v *domain.Views) {
-	v.View("Query", domain.Everyone, "budgetCycles budgetCycle budgetIdea recountCycle")
+	v.View("Query", domain.Everyone, "budgetCycles budgetCycle budgetIdea recountCycle budgetingTrend")
+	v.View("BudgetTrendRow", domain.Enclosing, "year region municipality channel sex ageBand cycles voters ideas amount population turnout")
 	v.View("Mutation", domain.Everyone, "openBudgetCycle changeBudgetRules rescheduleBudgetPhases submitIdea withdrawIdea mergeIdea "+
 		"reviewIdea appealIdea decideAppeal publishBallot castBallot enterPaperBatch declareResults reportDelivery")
 	v.View("Subscription", domain.Everyone, "cycleTurnout")

@@ -44,6 +44,7 @@ type ResolverRoot interface {
 	BudgetCycle() BudgetCycleResolver
 	BudgetEligibility() BudgetEligibilityResolver
 	BudgetIdea() BudgetIdeaResolver
+	BudgetTrendRow() BudgetTrendRowResolver
 	Contact() ContactResolver
 	Municipality() MunicipalityResolver
 	Mutation() MutationResolver
@@ -314,6 +315,21 @@ type ComplexityRoot struct {
 		Pots           func(childComplexity int) int
 		Turnout        func(childComplexity int) int
 		Voters         func(childComplexity int) int
+	}
+
+	BudgetTrendRow struct {
+		AgeBand      func(childComplexity int) int
+		Amount       func(childComplexity int) int
+		Channel      func(childComplexity int) int
+		Cycles       func(childComplexity int) int
+		Ideas        func(childComplexity int) int
+		Municipality func(childComplexity int) int
+		Population   func(childComplexity int) int
+		Region       func(childComplexity int) int
+		Sex          func(childComplexity int) int
+		Turnout      func(childComplexity int) int
+		Voters       func(childComplexity int) int
+		Year         func(childComplexity int) int
 	}
 
 	CategoryCount struct {
@@ -777,6 +793,7 @@ type ComplexityRoot struct {
 		BudgetCycle          func(childComplexity int, id string) int
 		BudgetCycles         func(childComplexity int, first *int, after *string, filter *model.BudgetCycleFilter) int
 		BudgetIdea           func(childComplexity int, id string) int
+		BudgetingTrend       func(childComplexity int, groupBy []projections.BudgetDimension, filter *model.BudgetTrendFilter) int
 		Certificates         func(childComplexity int, filter *model.CertificateFilter) int
 		CertificationAudit   func(childComplexity int, applicationID string, checkpoint *scalar.Position) int
 		CertificationCycle   func(childComplexity int, year int) int
@@ -970,6 +987,10 @@ type BudgetIdeaResolver interface {
 	MergedInto(ctx context.Context, obj *projections.BudgetIdea) (*string, error)
 	Delivery(ctx context.Context, obj *projections.BudgetIdea) (*model.BudgetDelivery, error)
 }
+type BudgetTrendRowResolver interface {
+	Region(ctx context.Context, obj *model.BudgetTrendRow) (*projections.Region, error)
+	Municipality(ctx context.Context, obj *model.BudgetTrendRow) (*projections.Municipality, error)
+}
 type ContactResolver interface {
 	Email(ctx context.Context, obj *projections.Contact) (*string, error)
 	Phone(ctx context.Context, obj *projections.Contact) (*string, error)
@@ -1078,6 +1099,7 @@ type QueryResolver interface {
 	BudgetCycles(ctx context.Context, first *int, after *string, filter *model.BudgetCycleFilter) (*model.BudgetCycleConnection, error)
 	BudgetCycle(ctx context.Context, id string) (*projections.BudgetCycle, error)
 	BudgetIdea(ctx context.Context, id string) (*projections.BudgetIdea, error)
+	BudgetingTrend(ctx context.Context, groupBy []projections.BudgetDimension, filter *model.BudgetTrendFilter) ([]model.BudgetTrendRow, error)
 	RecountCycle(ctx context.Context, id string) (*model.CycleRecount, error)
 	CertificationCycles(ctx context.Context) ([]model.CertificationCycle, error)
 	CertificationCycle(ctx context.Context, year int) (*model.CertificationCycle, error)
@@ -2182,6 +2204,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BudgetStatistics.Voters(childComplexity), true
+
+	case "BudgetTrendRow.ageBand":
+		if e.ComplexityRoot.BudgetTrendRow.AgeBand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetTrendRow.AgeBand(childComplexity), true
+	case "BudgetTrendRow.amount":
+		if e.ComplexityRoot.BudgetTrendRow.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetTrendRow.Amount(childComplexity), true
+	case "BudgetTrendRow.channel":
+		if e.ComplexityRoot.BudgetTrendRow.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetTrendRow.Channel(childComplexity), true
+	case "BudgetTrendRow.cycles":
+		if e.ComplexityRoot.BudgetTrendRow.Cycles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetTrendRow.Cycles(childComplexity), true
+	case "BudgetTrendRow.ideas":
+		if e.ComplexityRoot.BudgetTrendRow.Ideas == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetTrendRow.Ideas(childComplexity), true
+	case "BudgetTrendRow.municipality":
+		if e.ComplexityRoot.BudgetTrendRow.Municipality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetTrendRow.Municipality(childComplexity), true
+	case "BudgetTrendRow.population":
+		if e.ComplexityRoot.BudgetTrendRow.Population == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetTrendRow.Population(childComplexity), true
+	case "BudgetTrendRow.region":
+		if e.ComplexityRoot.BudgetTrendRow.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetTrendRow.Region(childComplexity), true
+	case "BudgetTrendRow.sex":
+		if e.ComplexityRoot.BudgetTrendRow.Sex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetTrendRow.Sex(childComplexity), true
+	case "BudgetTrendRow.turnout":
+		if e.ComplexityRoot.BudgetTrendRow.Turnout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetTrendRow.Turnout(childComplexity), true
+	case "BudgetTrendRow.voters":
+		if e.ComplexityRoot.BudgetTrendRow.Voters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetTrendRow.Voters(childComplexity), true
+	case "BudgetTrendRow.year":
+		if e.ComplexityRoot.BudgetTrendRow.Year == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetTrendRow.Year(childComplexity), true
 
 	case "CategoryCount.category":
 		if e.ComplexityRoot.CategoryCount.Category == nil {
@@ -4455,6 +4550,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BudgetIdea(childComplexity, args["id"].(string)), true
+	case "Query.budgetingTrend":
+		if e.ComplexityRoot.Query.BudgetingTrend == nil {
+			break
+		}
+
+		args, err := ec.field_Query_budgetingTrend_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BudgetingTrend(childComplexity, args["groupBy"].([]projections.BudgetDimension), args["filter"].(*model.BudgetTrendFilter)), true
 	case "Query.certificates":
 		if e.ComplexityRoot.Query.Certificates == nil {
 			break
@@ -5196,6 +5302,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputBudgetPhaseInput,
 		ec.unmarshalInputBudgetPotInput,
 		ec.unmarshalInputBudgetRulesInput,
+		ec.unmarshalInputBudgetTrendFilter,
 		ec.unmarshalInputCastBallotInput,
 		ec.unmarshalInputCertificateFilter,
 		ec.unmarshalInputChangeOrganisationContactInput,
@@ -5715,6 +5822,17 @@ extend type Query {
   budgetCycle(id: ID!): BudgetCycle
   "One idea (keda-2023-017), or null. Public."
   budgetIdea(id: ID!): BudgetIdea
+  """
+  Participatory budgets grouped by the dimensions given (none: one row,
+  the totals), over the cycles and voters the filter keeps, ordered by the
+  dimensions in the order given. Every row has its cycles (those with
+  voters in the group) and voters (each online voter once, every paper
+  ballot); grouped by the cycles' own dimensions alone (YEAR, REGION,
+  MUNICIPALITY), also their ideas, money and the 2014 census population of
+  their municipalities, and the turnout against it. At most 10,000 rows.
+  Public: the figures are aggregates.
+  """
+  budgetingTrend(groupBy: [BudgetDimension!]!, filter: BudgetTrendFilter): [BudgetTrendRow!]!
   """
   Counts a cycle's ballots again from the log, up to the position its
   results recorded and under the rules version they recorded, and says
@@ -6402,6 +6520,51 @@ type CycleTurnout {
   voters: Int!
   online: Int!
   paper: Int!
+}
+
+"A dimension budgetingTrend groups by: the cycle's year, region or municipality, or the voter's channel, sex or age band."
+enum BudgetDimension {
+  YEAR
+  REGION
+  MUNICIPALITY
+  CHANNEL
+  SEX
+  AGE_BAND
+}
+
+"What budgetingTrend counts: a list matches any of its values, an empty one anything; the years are inclusive."
+input BudgetTrendFilter {
+  fromYear: Int
+  toYear: Int
+  regions: [ID!]
+  municipalities: [ID!]
+  channels: [BudgetChannel!]
+  sexes: [Sex!]
+  ageBands: [AgeBand!]
+}
+
+"One group of budgetingTrend: its value in each dimension grouped by, and its figures."
+type BudgetTrendRow {
+  year: Int
+  region: Region
+  municipality: Municipality
+  channel: BudgetChannel
+  "UNRECORDED when the ballot did not say."
+  sex: Sex
+  "UNRECORDED when the ballot did not say."
+  ageBand: AgeBand
+  "Cycles with voters in the group."
+  cycles: Int!
+  "Voters in the group: each online voter once, every paper ballot."
+  voters: Int!
+  "The cycles' ideas; null when grouped by a voter's dimension."
+  ideas: Int
+  "The cycles' money, in GEL; null when grouped by a voter's dimension."
+  amount: Money
+  "The 2014 census population of the cycles' municipalities; null when grouped by a voter's dimension."
+  population: Int
+  "Voters over that population; null when it is."
+  turnout: Float
 }
 `, BuiltIn: false},
 	{Name: "../schema/certification.graphqls", Input: `extend type Query {
@@ -8379,6 +8542,36 @@ func (ec *executionContext) childFields_BudgetStatistics(ctx context.Context, fi
 		return ec.fieldContext_BudgetStatistics_pots(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BudgetStatistics", field.Name)
+}
+
+func (ec *executionContext) childFields_BudgetTrendRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "year":
+		return ec.fieldContext_BudgetTrendRow_year(ctx, field)
+	case "region":
+		return ec.fieldContext_BudgetTrendRow_region(ctx, field)
+	case "municipality":
+		return ec.fieldContext_BudgetTrendRow_municipality(ctx, field)
+	case "channel":
+		return ec.fieldContext_BudgetTrendRow_channel(ctx, field)
+	case "sex":
+		return ec.fieldContext_BudgetTrendRow_sex(ctx, field)
+	case "ageBand":
+		return ec.fieldContext_BudgetTrendRow_ageBand(ctx, field)
+	case "cycles":
+		return ec.fieldContext_BudgetTrendRow_cycles(ctx, field)
+	case "voters":
+		return ec.fieldContext_BudgetTrendRow_voters(ctx, field)
+	case "ideas":
+		return ec.fieldContext_BudgetTrendRow_ideas(ctx, field)
+	case "amount":
+		return ec.fieldContext_BudgetTrendRow_amount(ctx, field)
+	case "population":
+		return ec.fieldContext_BudgetTrendRow_population(ctx, field)
+	case "turnout":
+		return ec.fieldContext_BudgetTrendRow_turnout(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BudgetTrendRow", field.Name)
 }
 
 func (ec *executionContext) childFields_CategoryCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11030,6 +11223,28 @@ func (ec *executionContext) field_Query_budgetIdea_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_budgetingTrend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) ([]projections.BudgetDimension, error) {
+			return ec.unmarshalNBudgetDimension2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.BudgetTrendFilter, error) {
+			return ec.unmarshalOBudgetTrendFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetTrendFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
 	return args, nil
 }
 
@@ -16008,6 +16223,309 @@ func (ec *executionContext) fieldContext_BudgetStatistics_pots(_ context.Context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BudgetTrendRow_year(ctx context.Context, field graphql.CollectedField, obj *model.BudgetTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetTrendRow_year(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Year, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetTrendRow_year(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetTrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetTrendRow_region(ctx context.Context, field graphql.CollectedField, obj *model.BudgetTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetTrendRow_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetTrendRow().Region(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetTrendRow_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetTrendRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetTrendRow_municipality(ctx context.Context, field graphql.CollectedField, obj *model.BudgetTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetTrendRow_municipality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetTrendRow().Municipality(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Municipality) graphql.Marshaler {
+			return ec.marshalOMunicipality2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipality(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetTrendRow_municipality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetTrendRow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Municipality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetTrendRow_channel(ctx context.Context, field graphql.CollectedField, obj *model.BudgetTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetTrendRow_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *budgeting.Channel) graphql.Marshaler {
+			return ec.marshalOBudgetChannel2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetTrendRow_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetTrendRow", field, false, false, errors.New("field of type BudgetChannel does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetTrendRow_sex(ctx context.Context, field graphql.CollectedField, obj *model.BudgetTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetTrendRow_sex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Sex) graphql.Marshaler {
+			return ec.marshalOSex2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetTrendRow_sex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetTrendRow", field, false, false, errors.New("field of type Sex does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetTrendRow_ageBand(ctx context.Context, field graphql.CollectedField, obj *model.BudgetTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetTrendRow_ageBand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgeBand, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AgeBand) graphql.Marshaler {
+			return ec.marshalOAgeBand2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBand(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetTrendRow_ageBand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetTrendRow", field, false, false, errors.New("field of type AgeBand does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetTrendRow_cycles(ctx context.Context, field graphql.CollectedField, obj *model.BudgetTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetTrendRow_cycles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cycles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetTrendRow_cycles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetTrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetTrendRow_voters(ctx context.Context, field graphql.CollectedField, obj *model.BudgetTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetTrendRow_voters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Voters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetTrendRow_voters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetTrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetTrendRow_ideas(ctx context.Context, field graphql.CollectedField, obj *model.BudgetTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetTrendRow_ideas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ideas, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetTrendRow_ideas(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetTrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetTrendRow_amount(ctx context.Context, field graphql.CollectedField, obj *model.BudgetTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetTrendRow_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetTrendRow_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetTrendRow",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BudgetTrendRow_population(ctx context.Context, field graphql.CollectedField, obj *model.BudgetTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetTrendRow_population(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Population, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetTrendRow_population(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetTrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BudgetTrendRow_turnout(ctx context.Context, field graphql.CollectedField, obj *model.BudgetTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetTrendRow_turnout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Turnout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetTrendRow_turnout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetTrendRow", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
 func (ec *executionContext) _CategoryCount_category(ctx context.Context, field graphql.CollectedField, obj *model.CategoryCount) (ret graphql.Marshaler) {
@@ -25383,6 +25901,50 @@ func (ec *executionContext) fieldContext_Query_budgetIdea(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_budgetingTrend(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_budgetingTrend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BudgetingTrend(ctx, fc.Args["groupBy"].([]projections.BudgetDimension), fc.Args["filter"].(*model.BudgetTrendFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BudgetTrendRow) graphql.Marshaler {
+			return ec.marshalNBudgetTrendRow2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetTrendRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_budgetingTrend(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetTrendRow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_budgetingTrend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_recountCycle(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -30290,6 +30852,78 @@ func (ec *executionContext) unmarshalInputBudgetRulesInput(ctx context.Context, 
 				return it, err
 			}
 			it.Counting = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputBudgetTrendFilter(ctx context.Context, obj any) (model.BudgetTrendFilter, error) {
+	var it model.BudgetTrendFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"fromYear", "toYear", "regions", "municipalities", "channels", "sexes", "ageBands"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "fromYear":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fromYear"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FromYear = data
+		case "toYear":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toYear"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToYear = data
+		case "regions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regions"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Regions = data
+		case "municipalities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("municipalities"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Municipalities = data
+		case "channels":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channels"))
+			data, err := ec.unmarshalOBudgetChannel2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannelᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Channels = data
+		case "sexes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sexes"))
+			data, err := ec.unmarshalOSex2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSexᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sexes = data
+		case "ageBands":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ageBands"))
+			data, err := ec.unmarshalOAgeBand2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBandᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgeBands = data
 		}
 	}
 	return it, nil
@@ -35285,6 +35919,132 @@ func (ec *executionContext) _BudgetStatistics(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var budgetTrendRowImplementors = []string{"BudgetTrendRow"}
+
+func (ec *executionContext) _BudgetTrendRow(ctx context.Context, sel ast.SelectionSet, obj *model.BudgetTrendRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetTrendRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BudgetTrendRow")
+		case "year":
+			out.Values[i] = ec._BudgetTrendRow_year(ctx, field, obj)
+		case "region":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetTrendRow_region(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "municipality":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetTrendRow_municipality(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "channel":
+			out.Values[i] = ec._BudgetTrendRow_channel(ctx, field, obj)
+		case "sex":
+			out.Values[i] = ec._BudgetTrendRow_sex(ctx, field, obj)
+		case "ageBand":
+			out.Values[i] = ec._BudgetTrendRow_ageBand(ctx, field, obj)
+		case "cycles":
+			out.Values[i] = ec._BudgetTrendRow_cycles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "voters":
+			out.Values[i] = ec._BudgetTrendRow_voters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ideas":
+			out.Values[i] = ec._BudgetTrendRow_ideas(ctx, field, obj)
+		case "amount":
+			out.Values[i] = ec._BudgetTrendRow_amount(ctx, field, obj)
+		case "population":
+			out.Values[i] = ec._BudgetTrendRow_population(ctx, field, obj)
+		case "turnout":
+			out.Values[i] = ec._BudgetTrendRow_turnout(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var categoryCountImplementors = []string{"CategoryCount"}
 
 func (ec *executionContext) _CategoryCount(ctx context.Context, sel ast.SelectionSet, obj *model.CategoryCount) graphql.Marshaler {
@@ -39274,6 +40034,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "budgetingTrend":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_budgetingTrend(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "recountCycle":
 			field := field
 
@@ -41612,6 +42394,73 @@ func (ec *executionContext) marshalNBudgetCyclePayload2ᚖgithubᚗcomᚋcivicle
 	return ec._BudgetCyclePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNBudgetDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetDimension(ctx context.Context, v any) (projections.BudgetDimension, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNBudgetDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetDimension[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBudgetDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetDimension(ctx context.Context, sel ast.SelectionSet, v projections.BudgetDimension) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNBudgetDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetDimension[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNBudgetDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetDimension = map[string]projections.BudgetDimension{
+		"YEAR":         projections.BudgetYear,
+		"REGION":       projections.BudgetRegion,
+		"MUNICIPALITY": projections.BudgetMunicipality,
+		"CHANNEL":      projections.BudgetChannel,
+		"SEX":          projections.BudgetSex,
+		"AGE_BAND":     projections.BudgetAgeBand,
+	}
+	marshalNBudgetDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetDimension = map[projections.BudgetDimension]string{
+		projections.BudgetYear:         "YEAR",
+		projections.BudgetRegion:       "REGION",
+		projections.BudgetMunicipality: "MUNICIPALITY",
+		projections.BudgetChannel:      "CHANNEL",
+		projections.BudgetSex:          "SEX",
+		projections.BudgetAgeBand:      "AGE_BAND",
+	}
+)
+
+func (ec *executionContext) unmarshalNBudgetDimension2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetDimensionᚄ(ctx context.Context, v any) ([]projections.BudgetDimension, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]projections.BudgetDimension, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBudgetDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetDimension(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNBudgetDimension2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetDimensionᚄ(ctx context.Context, sel ast.SelectionSet, v []projections.BudgetDimension) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetDimension(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNBudgetEligibility2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐEligibility(ctx context.Context, sel ast.SelectionSet, v budgeting.Eligibility) graphql.Marshaler {
 	return ec._BudgetEligibility(ctx, sel, &v)
 }
@@ -41841,6 +42690,26 @@ func (ec *executionContext) marshalNBudgetStatistics2ᚖgithubᚗcomᚋcivicledg
 		return graphql.Null
 	}
 	return ec._BudgetStatistics(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBudgetTrendRow2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetTrendRow(ctx context.Context, sel ast.SelectionSet, v model.BudgetTrendRow) graphql.Marshaler {
+	return ec._BudgetTrendRow(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetTrendRow2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetTrendRowᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BudgetTrendRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetTrendRow2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetTrendRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNCastBallotInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCastBallotInput(ctx context.Context, v any) (model.CastBallotInput, error) {
@@ -44469,6 +45338,73 @@ func (ec *executionContext) unmarshalOBudgetCategoryInput2ᚕgithubᚗcomᚋcivi
 	return res, nil
 }
 
+func (ec *executionContext) unmarshalOBudgetChannel2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannelᚄ(ctx context.Context, v any) ([]budgeting.Channel, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]budgeting.Channel, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBudgetChannel2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOBudgetChannel2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannelᚄ(ctx context.Context, sel ast.SelectionSet, v []budgeting.Channel) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetChannel2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOBudgetChannel2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel(ctx context.Context, v any) (*budgeting.Channel, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOBudgetChannel2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBudgetChannel2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel(ctx context.Context, sel ast.SelectionSet, v *budgeting.Channel) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOBudgetChannel2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel[*v])
+	return res
+}
+
+var (
+	unmarshalOBudgetChannel2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel = map[string]budgeting.Channel{
+		"ONLINE": budgeting.Online,
+		"PAPER":  budgeting.Paper,
+	}
+	marshalOBudgetChannel2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐChannel = map[budgeting.Channel]string{
+		budgeting.Online: "ONLINE",
+		budgeting.Paper:  "PAPER",
+	}
+)
+
 func (ec *executionContext) marshalOBudgetCycle2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetCycle(ctx context.Context, sel ast.SelectionSet, v *projections.BudgetCycle) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -44549,6 +45485,14 @@ func (ec *executionContext) marshalOBudgetResults2ᚖgithubᚗcomᚋcivicledger�
 		return graphql.Null
 	}
 	return ec._BudgetResults(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOBudgetTrendFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBudgetTrendFilter(ctx context.Context, v any) (*model.BudgetTrendFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputBudgetTrendFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOCertificate2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCertificate(ctx context.Context, sel ast.SelectionSet, v *model.Certificate) graphql.Marshaler {

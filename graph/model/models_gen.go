@@ -331,6 +331,17 @@ type BudgetStatistics struct {
 	Pots []PotStatistics `json:"pots"`
 }
 
+// What budgetingTrend counts: a list matches any of its values, an empty one anything; the years are inclusive.
+type BudgetTrendFilter struct {
+	FromYear       *int                `json:"fromYear,omitempty"`
+	ToYear         *int                `json:"toYear,omitempty"`
+	Regions        []string            `json:"regions,omitempty"`
+	Municipalities []string            `json:"municipalities,omitempty"`
+	Channels       []budgeting.Channel `json:"channels,omitempty"`
+	Sexes          []Sex               `json:"sexes,omitempty"`
+	AgeBands       []AgeBand           `json:"ageBands,omitempty"`
+}
+
 // A resident's online ballot, as the municipality's ballot box sends it.
 // voter is what the municipality verified (a personal number, a
 // registration): the ledger keeps only a pseudonym of it, under a key of the
