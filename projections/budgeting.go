@@ -23,6 +23,13 @@ import (
 // the log, and the results it declares are what the API shows. A voter's
 // row is keyed by their stream, so a replacing ballot changes no count
 // and a batch applied again adds nothing.
+//
+// The voters are also rolled up by cycle, pot, channel, sex and age band
+// (budget_turnout), which the statistics and the trend read: grouped
+// over 1.8 million voters, the facts took seconds a request under 32
+// clients (BenchmarkBudgetingTrend), the roll-up a few thousand rows. A
+// roll-up row grows only by the facts a statement inserted, so applying a
+// batch again adds nothing there either.
 type Budgeting struct{}
 
 var _ Projection = Budgeting{}
@@ -31,10 +38,12 @@ var _ Projection = Budgeting{}
 func (Budgeting) Name() string { return "budgeting" }
 
 // Version implements Projection.
-func (Budgeting) Version() int { return 2 }
+func (Budgeting) Version() int { return 3 }
 
 // Tables implements Projection.
-func (Budgeting) Tables() []string { return []string{"budget_cycles", "budget_ideas", "budget_voters"} }
+func (Budgeting) Tables() []string {
+	return []string{"budget_cycles", "budget_ideas", "budget_voters", "budget_turnout"}
+}
 
 // Setup implements Projection. Amounts are in the cycle currency's minor
 // unit.
@@ -99,9 +108,24 @@ func (Budgeting) Setup(ctx context.Context, tx pgx.Tx) error {
 			day      date,
 			position bigint NOT NULL
 		);
-		CREATE INDEX budget_voters_cycle ON budget_voters (cycle, pot);`)
+		CREATE INDEX budget_voters_cycle ON budget_voters (cycle, pot);
+		CREATE TABLE budget_turnout (
+			cycle    text NOT NULL,
+			pot      text NOT NULL,
+			channel  text NOT NULL,
+			sex      text NOT NULL,
+			age_band text NOT NULL,
+			voters   bigint NOT NULL,
+			PRIMARY KEY (cycle, pot, channel, sex, age_band)
+		);`)
 	return err
 }
+
+// rollUp adds the voters a statement's CTE ins inserted to their roll-up
+// rows.
+const rollUp = `INSERT INTO budget_turnout (cycle, pot, channel, sex, age_band, voters)
+	SELECT cycle, pot, channel, sex, age_band, count(*) FROM ins GROUP BY cycle, pot, channel, sex, age_band
+	ON CONFLICT (cycle, pot, channel, sex, age_band) DO UPDATE SET voters = budget_turnout.voters + excluded.voters`
 
 // Apply implements Projection.
 func (Budgeting) Apply(b *Batch, events []eventstore.Event) error {
@@ -176,9 +200,9 @@ func (Budgeting) Apply(b *Batch, events []eventstore.Event) error {
 		case budgeting.BallotCast:
 			// A voter's first ballot makes their row; a replacing one
 			// changes nothing here.
-			b.Queue(`INSERT INTO budget_voters (key, cycle, pot, channel, sex, age_band, day, position)
-				VALUES ($1, $2, $3, 'online', $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING`,
-				se.Stream, e.Cycle, e.Pot, e.Sex, e.AgeBand, domain.DayOf(se.OccurredAt), p)
+			b.Queue(`WITH ins AS (INSERT INTO budget_voters (key, cycle, pot, channel, sex, age_band, day, position)
+					VALUES ($1, $2, $3, 'online', $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING RETURNING cycle, pot, channel, sex, age_band)
+				`+rollUp, se.Stream, e.Cycle, e.Pot, e.Sex, e.AgeBand, domain.DayOf(se.OccurredAt), p)
 		case budgeting.PaperBatchEntered:
 			keys := make([]string, len(e.Ballots))
 			sexes := make([]string, len(e.Ballots))
@@ -186,9 +210,10 @@ func (Budgeting) Apply(b *Batch, events []eventstore.Event) error {
 			for i, pb := range e.Ballots {
 				keys[i], sexes[i], bands[i] = se.Stream+"#"+strconv.Itoa(i), pb.Sex, pb.AgeBand
 			}
-			b.Queue(`INSERT INTO budget_voters (key, cycle, pot, channel, sex, age_band, day, position)
-				SELECT k, $2, $3, 'paper', s, a, $4, $5 FROM unnest($1::text[], $6::text[], $7::text[]) AS u(k, s, a)
-				ON CONFLICT (key) DO NOTHING`, keys, e.Cycle, e.Pot, e.On, p, sexes, bands)
+			b.Queue(`WITH ins AS (INSERT INTO budget_voters (key, cycle, pot, channel, sex, age_band, day, position)
+					SELECT k, $2, $3, 'paper', s, a, $4, $5 FROM unnest($1::text[], $6::text[], $7::text[]) AS u(k, s, a)
+					ON CONFLICT (key) DO NOTHING RETURNING cycle, pot, channel, sex, age_band)
+				`+rollUp, keys, e.Cycle, e.Pot, e.On, p, sexes, bands)
 		default:
 			return fmt.Errorf("budgeting: no handling for event type %s", se.Type)
 		}

@@ -282,7 +282,7 @@ func (q *Reads) BudgetStats(ctx context.Context, cycle string) (*BudgetStats, er
 		OnBallot: len(c.Ballot)}
 	batch := &pgx.Batch{}
 	batch.Queue(`SELECT status, pot, count(*) FROM rm.budget_ideas WHERE cycle = $1 GROUP BY status, pot`, cycle)
-	batch.Queue(`SELECT pot, channel, sex, age_band, count(*) FROM rm.budget_voters WHERE cycle = $1 GROUP BY pot, channel, sex, age_band`, cycle)
+	batch.Queue(`SELECT pot, channel, sex, age_band, voters FROM rm.budget_turnout WHERE cycle = $1`, cycle)
 	batch.Queue(`SELECT population_2014 FROM rm.municipalities WHERE code = $1`, c.Municipality)
 	br := q.DB.SendBatch(ctx, batch)
 	defer br.Close()

@@ -24,9 +24,9 @@ const (
 	BudgetAgeBand      BudgetDimension = "age_band"
 )
 
-// budgetDimensions maps each dimension to its expression over the voters
-// (v), the cycles (c) and the municipalities (m), and says whether it is
-// a voter's.
+// budgetDimensions maps each dimension to its expression over the voters'
+// roll-up (v, rm.budget_turnout), the cycles (c) and the municipalities
+// (m), and says whether it is a voter's.
 var budgetDimensions = map[BudgetDimension]struct {
 	expr  string
 	voter bool
@@ -133,7 +133,7 @@ func (q *Reads) BudgetingTrend(ctx context.Context, groupBy []BudgetDimension, f
 		}
 		return " WHERE " + strings.Join(all, " AND ")
 	}
-	batch := []string{`SELECT ` + sel + `count(DISTINCT v.cycle), count(*) FROM rm.budget_voters v
+	batch := []string{`SELECT ` + sel + `count(DISTINCT v.cycle), coalesce(sum(v.voters), 0)::bigint FROM rm.budget_turnout v
 		JOIN rm.budget_cycles c ON c.id = v.cycle LEFT JOIN rm.municipalities m ON m.code = c.municipality` +
 		where(cycleConds, voterConds) + group + order + limit}
 	if !voterDims {
