@@ -210,6 +210,15 @@ func statisticsOf(c *projections.BudgetCycle, s *projections.BudgetStats) *model
 	for k, p := range s.Pots {
 		out.Pots[k] = model.PotStatistics{Pot: p.Pot, Amount: budgetMoney(c.Currency, p.Amount), Ideas: p.Ideas, Voters: p.Voters}
 	}
+	if d := s.Delivery; d != nil {
+		out.Delivery = &model.DeliveryRollup{Winners: d.Winners, ByStatus: []model.DeliveryStatusCount{}, Unreported: d.ByStatus[""],
+			Progress: d.Progress, Cost: budgetMoney(c.Currency, d.Cost), Spent: budgetMoney(c.Currency, d.Spent)}
+		for _, st := range []budgeting.DeliveryStatus{budgeting.Planned, budgeting.Procurement, budgeting.InProgress, budgeting.Completed, budgeting.Abandoned} {
+			if n := d.ByStatus[string(st)]; n > 0 {
+				out.Delivery.ByStatus = append(out.Delivery.ByStatus, model.DeliveryStatusCount{Status: st, Count: n})
+			}
+		}
+	}
 	return out
 }
 

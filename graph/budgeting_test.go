@@ -357,6 +357,14 @@ func TestBudgetingCycle(t *testing.T) {
 	if got := fmt.Sprint(r.get("reportDelivery.idea.delivery")); got != "map[documents:[contract 2023/118] milestone:the contractor started progress:40 reportedOn:2023-12-20 spent:map[amount:3000.00 currency:GEL] status:IN_PROGRESS]" {
 		t.Fatalf("reportDelivery: %s", got)
 	}
+	// The cycle's delivery: three winners (7,500, 9,000 and 7,000 GEL),
+	// the first 40% done.
+	r = do("", `{ budgetCycle(id: "keda-2023") { statistics { delivery { winners unreported byStatus { status count } progress cost { amount } spent { amount } } } } }`, nil).ok(t)
+	d := r.get("budgetCycle.statistics.delivery").(map[string]any)
+	if p, _ := d["progress"].(float64); fmt.Sprint(d["winners"], d["unreported"], d["byStatus"], d["cost"], d["spent"]) !=
+		"3 2 [map[count:1 status:IN_PROGRESS]] map[amount:23500.00] map[amount:3000.00]" || p < 12.765 || p > 12.766 {
+		t.Fatalf("the delivery roll-up: %v; want 3 winners, 2 unreported, 40%% of 7,500 of 23,500 GEL (12.77%%)", d)
+	}
 
 	// Anyone reads the cycle, its ideas and its results.
 	r = do("", `{ budgetCycles(filter: {region: "adjara", year: 2023}) { edges { cursor node { id currentPhase } } pageInfo { hasNextPage } }

@@ -262,6 +262,24 @@ type BudgetStats struct {
 	Eligible       int64
 	EligibleSource string
 	Pots           []PotStats
+	// Delivery rolls up the winners' delivery; nil before the results.
+	Delivery *DeliveryStats
+}
+
+// DeliveryStats are a cycle's winners' delivery taken together, as
+// Decidim's accountability rolls children up into their parent: each
+// winner's progress weighted by its cost.
+type DeliveryStats struct {
+	Winners int
+	// ByStatus counts the winners by their last reported status, ""
+	// for those nothing was reported on.
+	ByStatus map[string]int
+	// Progress is the cost-weighted mean of the winners' progress, in
+	// percent.
+	Progress float64
+	// Cost and Spent are the winners' costs and what was spent on them,
+	// in minor units.
+	Cost, Spent int64
 }
 
 // PotStats are one pot's figures.
@@ -284,6 +302,13 @@ func (q *Reads) BudgetStats(ctx context.Context, cycle string) (*BudgetStats, er
 	batch.Queue(`SELECT status, pot, count(*) FROM rm.budget_ideas WHERE cycle = $1 GROUP BY status, pot`, cycle)
 	batch.Queue(`SELECT pot, channel, sex, age_band, voters FROM rm.budget_turnout WHERE cycle = $1`, cycle)
 	batch.Queue(`SELECT population_2014 FROM rm.municipalities WHERE code = $1`, c.Municipality)
+	var winners []string
+	if c.Results != nil {
+		for _, p := range c.Results.Pots {
+			winners = append(winners, p.Winners...)
+		}
+	}
+	batch.Queue(`SELECT delivery, progress, cost_minor, spent_minor FROM rm.budget_ideas WHERE id = ANY($1)`, winners)
 	br := q.DB.SendBatch(ctx, batch)
 	defer br.Close()
 	ideasByPot, votersByPot := map[string]int{}, map[string]int{}
@@ -329,6 +354,33 @@ func (q *Reads) BudgetStats(ctx context.Context, cycle string) (*BudgetStats, er
 	var census *int64
 	if err := br.QueryRow().Scan(&census); err != nil && err != pgx.ErrNoRows {
 		return nil, fmt.Errorf("budget stats: %w", err)
+	}
+	if rows, err = br.Query(); err != nil {
+		return nil, fmt.Errorf("budget stats: %w", err)
+	}
+	var weighted float64
+	for rows.Next() {
+		if s.Delivery == nil {
+			s.Delivery = &DeliveryStats{ByStatus: map[string]int{}}
+		}
+		var status string
+		var progress int
+		var cost, spent int64
+		if err := rows.Scan(&status, &progress, &cost, &spent); err != nil {
+			return nil, err
+		}
+		d := s.Delivery
+		d.Winners++
+		d.ByStatus[status]++
+		d.Cost += cost
+		d.Spent += spent
+		weighted += float64(progress) * float64(cost)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if d := s.Delivery; d != nil && d.Cost > 0 {
+		d.Progress = weighted / float64(d.Cost)
 	}
 	all := true
 	var own int64

@@ -173,6 +173,12 @@ func TestBudgetingQueries(t *testing.T) {
 	if len(s.Pots) != 2 || s.Pots[0].Voters != 5 || s.Pots[1].Voters != 1 || s.Pots[1].Ideas != 2 {
 		t.Errorf("pot stats %+v", s.Pots)
 	}
+	// Three winners at 7,000 GEL each, 002 reported 40% done: a third of
+	// that weighs on the cycle.
+	if d := s.Delivery; d == nil || d.Winners != 3 || d.ByStatus["in_progress"] != 1 || d.ByStatus[""] != 2 || d.Cost != 2100000 ||
+		d.Spent != 300000 || d.Progress < 13.33 || d.Progress > 13.34 {
+		t.Errorf("delivery %+v", s.Delivery)
+	}
 }
 
 // TestBudgetRecountFindsAlteredBallot: the recount of the history follows

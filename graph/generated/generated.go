@@ -306,6 +306,7 @@ type ComplexityRoot struct {
 		ByAgeBand      func(childComplexity int) int
 		BySex          func(childComplexity int) int
 		ByStatus       func(childComplexity int) int
+		Delivery       func(childComplexity int) int
 		Eligible       func(childComplexity int) int
 		EligibleSource func(childComplexity int) int
 		Ideas          func(childComplexity int) int
@@ -488,6 +489,20 @@ type ComplexityRoot struct {
 		Rules          func(childComplexity int) int
 		Verdict        func(childComplexity int) int
 		Verification   func(childComplexity int) int
+	}
+
+	DeliveryRollup struct {
+		ByStatus   func(childComplexity int) int
+		Cost       func(childComplexity int) int
+		Progress   func(childComplexity int) int
+		Spent      func(childComplexity int) int
+		Unreported func(childComplexity int) int
+		Winners    func(childComplexity int) int
+	}
+
+	DeliveryStatusCount struct {
+		Count  func(childComplexity int) int
+		Status func(childComplexity int) int
 	}
 
 	DirectoryCount struct {
@@ -2150,6 +2165,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BudgetStatistics.ByStatus(childComplexity), true
+	case "BudgetStatistics.delivery":
+		if e.ComplexityRoot.BudgetStatistics.Delivery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetStatistics.Delivery(childComplexity), true
 	case "BudgetStatistics.eligible":
 		if e.ComplexityRoot.BudgetStatistics.Eligible == nil {
 			break
@@ -2902,6 +2923,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DecisionReplay.Verification(childComplexity), true
+
+	case "DeliveryRollup.byStatus":
+		if e.ComplexityRoot.DeliveryRollup.ByStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryRollup.ByStatus(childComplexity), true
+	case "DeliveryRollup.cost":
+		if e.ComplexityRoot.DeliveryRollup.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryRollup.Cost(childComplexity), true
+	case "DeliveryRollup.progress":
+		if e.ComplexityRoot.DeliveryRollup.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryRollup.Progress(childComplexity), true
+	case "DeliveryRollup.spent":
+		if e.ComplexityRoot.DeliveryRollup.Spent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryRollup.Spent(childComplexity), true
+	case "DeliveryRollup.unreported":
+		if e.ComplexityRoot.DeliveryRollup.Unreported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryRollup.Unreported(childComplexity), true
+	case "DeliveryRollup.winners":
+		if e.ComplexityRoot.DeliveryRollup.Winners == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryRollup.Winners(childComplexity), true
+
+	case "DeliveryStatusCount.count":
+		if e.ComplexityRoot.DeliveryStatusCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryStatusCount.Count(childComplexity), true
+	case "DeliveryStatusCount.status":
+		if e.ComplexityRoot.DeliveryStatusCount.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeliveryStatusCount.Status(childComplexity), true
 
 	case "DirectoryCount.kind":
 		if e.ComplexityRoot.DirectoryCount.Kind == nil {
@@ -6029,6 +6100,28 @@ type BudgetStatistics {
   byAgeBand: [CategoryCount!]!
   "Each pot's figures, in the cycle's order."
   pots: [PotStatistics!]!
+  "The winners' delivery taken together; null until the results are declared."
+  delivery: DeliveryRollup
+}
+
+"A cycle's winners' delivery taken together, each winner's progress weighted by its cost."
+type DeliveryRollup {
+  winners: Int!
+  "The winners by their last reported status; those nothing was reported on are unreported."
+  byStatus: [DeliveryStatusCount!]!
+  unreported: Int!
+  "The cost-weighted mean of the winners' progress, in percent."
+  progress: Float!
+  "What the winners cost."
+  cost: Money!
+  "What was spent on them so far."
+  spent: Money!
+}
+
+"How many winners stand at one delivery status."
+type DeliveryStatusCount {
+  status: DeliveryStatus!
+  count: Int!
 }
 
 "How many ideas have one status."
@@ -8540,6 +8633,8 @@ func (ec *executionContext) childFields_BudgetStatistics(ctx context.Context, fi
 		return ec.fieldContext_BudgetStatistics_byAgeBand(ctx, field)
 	case "pots":
 		return ec.fieldContext_BudgetStatistics_pots(ctx, field)
+	case "delivery":
+		return ec.fieldContext_BudgetStatistics_delivery(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BudgetStatistics", field.Name)
 }
@@ -8888,6 +8983,34 @@ func (ec *executionContext) childFields_DecisionReplay(ctx context.Context, fiel
 		return ec.fieldContext_DecisionReplay_inclusion(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DecisionReplay", field.Name)
+}
+
+func (ec *executionContext) childFields_DeliveryRollup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "winners":
+		return ec.fieldContext_DeliveryRollup_winners(ctx, field)
+	case "byStatus":
+		return ec.fieldContext_DeliveryRollup_byStatus(ctx, field)
+	case "unreported":
+		return ec.fieldContext_DeliveryRollup_unreported(ctx, field)
+	case "progress":
+		return ec.fieldContext_DeliveryRollup_progress(ctx, field)
+	case "cost":
+		return ec.fieldContext_DeliveryRollup_cost(ctx, field)
+	case "spent":
+		return ec.fieldContext_DeliveryRollup_spent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeliveryRollup", field.Name)
+}
+
+func (ec *executionContext) childFields_DeliveryStatusCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_DeliveryStatusCount_status(ctx, field)
+	case "count":
+		return ec.fieldContext_DeliveryStatusCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeliveryStatusCount", field.Name)
 }
 
 func (ec *executionContext) childFields_DirectoryCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -16225,6 +16348,38 @@ func (ec *executionContext) fieldContext_BudgetStatistics_pots(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _BudgetStatistics_delivery(ctx context.Context, field graphql.CollectedField, obj *model.BudgetStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetStatistics_delivery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delivery, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeliveryRollup) graphql.Marshaler {
+			return ec.marshalODeliveryRollup2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDeliveryRollup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetStatistics_delivery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BudgetStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeliveryRollup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BudgetTrendRow_year(ctx context.Context, field graphql.CollectedField, obj *model.BudgetTrendRow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19175,6 +19330,217 @@ func (ec *executionContext) fieldContext_DecisionReplay_inclusion(_ context.Cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _DeliveryRollup_winners(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryRollup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryRollup_winners(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Winners, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryRollup_winners(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryRollup", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _DeliveryRollup_byStatus(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryRollup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryRollup_byStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.DeliveryStatusCount) graphql.Marshaler {
+			return ec.marshalNDeliveryStatusCount2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDeliveryStatusCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryRollup_byStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeliveryRollup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeliveryStatusCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DeliveryRollup_unreported(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryRollup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryRollup_unreported(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unreported, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryRollup_unreported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryRollup", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _DeliveryRollup_progress(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryRollup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryRollup_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryRollup_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryRollup", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _DeliveryRollup_cost(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryRollup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryRollup_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryRollup_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeliveryRollup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DeliveryRollup_spent(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryRollup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryRollup_spent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryRollup_spent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DeliveryRollup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DeliveryStatusCount_status(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryStatusCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryStatusCount_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v budgeting.DeliveryStatus) graphql.Marshaler {
+			return ec.marshalNDeliveryStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐDeliveryStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryStatusCount_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryStatusCount", field, false, false, errors.New("field of type DeliveryStatus does not have child fields"))
+}
+
+func (ec *executionContext) _DeliveryStatusCount_count(ctx context.Context, field graphql.CollectedField, obj *model.DeliveryStatusCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeliveryStatusCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeliveryStatusCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeliveryStatusCount", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _DirectoryCount_municipality(ctx context.Context, field graphql.CollectedField, obj *model.DirectoryCount) (ret graphql.Marshaler) {
@@ -35896,6 +36262,8 @@ func (ec *executionContext) _BudgetStatistics(ctx context.Context, sel ast.Selec
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "delivery":
+			out.Values[i] = ec._BudgetStatistics_delivery(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -37219,6 +37587,114 @@ func (ec *executionContext) _DecisionReplay(ctx context.Context, sel ast.Selecti
 			}
 		case "inclusion":
 			out.Values[i] = ec._DecisionReplay_inclusion(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var deliveryRollupImplementors = []string{"DeliveryRollup"}
+
+func (ec *executionContext) _DeliveryRollup(ctx context.Context, sel ast.SelectionSet, obj *model.DeliveryRollup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deliveryRollupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeliveryRollup")
+		case "winners":
+			out.Values[i] = ec._DeliveryRollup_winners(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byStatus":
+			out.Values[i] = ec._DeliveryRollup_byStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unreported":
+			out.Values[i] = ec._DeliveryRollup_unreported(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "progress":
+			out.Values[i] = ec._DeliveryRollup_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cost":
+			out.Values[i] = ec._DeliveryRollup_cost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spent":
+			out.Values[i] = ec._DeliveryRollup_spent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var deliveryStatusCountImplementors = []string{"DeliveryStatusCount"}
+
+func (ec *executionContext) _DeliveryStatusCount(ctx context.Context, sel ast.SelectionSet, obj *model.DeliveryStatusCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deliveryStatusCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeliveryStatusCount")
+		case "status":
+			out.Values[i] = ec._DeliveryStatusCount_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._DeliveryStatusCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -43195,6 +43671,26 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNDeliveryStatusCount2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDeliveryStatusCount(ctx context.Context, sel ast.SelectionSet, v model.DeliveryStatusCount) graphql.Marshaler {
+	return ec._DeliveryStatusCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDeliveryStatusCount2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDeliveryStatusCountᚄ(ctx context.Context, sel ast.SelectionSet, v []model.DeliveryStatusCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDeliveryStatusCount2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDeliveryStatusCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNDirectoryCount2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDirectoryCount(ctx context.Context, sel ast.SelectionSet, v model.DirectoryCount) graphql.Marshaler {
 	return ec._DirectoryCount(ctx, sel, &v)
 }
@@ -45677,6 +46173,13 @@ func (ec *executionContext) marshalODecision2ᚖgithubᚗcomᚋcivicledgerᚋciv
 		return graphql.Null
 	}
 	return ec._Decision(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalODeliveryRollup2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐDeliveryRollup(ctx context.Context, sel ast.SelectionSet, v *model.DeliveryRollup) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._DeliveryRollup(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOEligibleSource2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐEligibleSource(ctx context.Context, v any) (*model.EligibleSource, error) {

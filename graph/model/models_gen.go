@@ -329,6 +329,8 @@ type BudgetStatistics struct {
 	ByAgeBand []CategoryCount `json:"byAgeBand"`
 	// Each pot's figures, in the cycle's order.
 	Pots []PotStatistics `json:"pots"`
+	// The winners' delivery taken together; null until the results are declared.
+	Delivery *DeliveryRollup `json:"delivery,omitempty"`
 }
 
 // What budgetingTrend counts: a list matches any of its values, an empty one anything; the years are inclusive.
@@ -647,6 +649,26 @@ type DecisionReplay struct {
 	Verification *LogVerification `json:"verification"`
 	// The inclusion proof of each event replayed (the application's and its cycle's), as in certificationAudit.
 	Inclusion *LogInclusion `json:"inclusion,omitempty"`
+}
+
+// A cycle's winners' delivery taken together, each winner's progress weighted by its cost.
+type DeliveryRollup struct {
+	Winners int `json:"winners"`
+	// The winners by their last reported status; those nothing was reported on are unreported.
+	ByStatus   []DeliveryStatusCount `json:"byStatus"`
+	Unreported int                   `json:"unreported"`
+	// The cost-weighted mean of the winners' progress, in percent.
+	Progress float64 `json:"progress"`
+	// What the winners cost.
+	Cost *Money `json:"cost"`
+	// What was spent on them so far.
+	Spent *Money `json:"spent"`
+}
+
+// How many winners stand at one delivery status.
+type DeliveryStatusCount struct {
+	Status budgeting.DeliveryStatus `json:"status"`
+	Count  int                      `json:"count"`
 }
 
 // How many active organisations of a kind a municipality has.
