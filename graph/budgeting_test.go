@@ -490,6 +490,21 @@ func TestBudgetingCycle(t *testing.T) {
 	if i := strings.Index(all, `"keda-2023-001","keda-2023-003"`); i >= 0 {
 		t.Errorf("an answer held a ballot's projects: %s", all[max(0, i-300):i+100])
 	}
+
+	// Keda applies for certification in 2024: its application shows the
+	// cycle's recorded figures beside its answers.
+	e.clock.Set(day(t, "2024-02-15"))
+	c24 := cycle2030()
+	in := c24["in"].(map[string]any)
+	in["year"], in["title"] = 2024, map[string]any{"ka": "სერტიფიცირება 2024"}
+	in["schedule"] = map[string]any{"callOpens": "2024-02-01", "applicationDeadline": "2024-03-31", "questionnaireDeadline": "2024-04-15",
+		"resultsDate": "2024-06-15", "ceremonyDate": "2024-06-30"}
+	e.mutate(domain.Admin, "openCertificationCycle", openCycle, c24)
+	ok(keda, `mutation { draftApplication(year: 2024, municipality: "keda") { position } }`, nil)
+	r = do(keda, `{ application(id: "2024-keda") { participatoryBudgets { id year statistics { voters ideas } results { declaredOn } } } }`, nil).ok(t)
+	if got := fmt.Sprint(r.get("application.participatoryBudgets")); got != "[map[id:keda-2023 results:map[declaredOn:2023-12-15] statistics:map[ideas:8 voters:7] year:2023]]" {
+		t.Fatalf("the application's participatory budgets: %s", got)
+	}
 }
 
 // budget adds to the matrix's world Gori's participatory budget of 2030

@@ -7,13 +7,37 @@ package graph
 
 import (
 	"context"
+	"slices"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/certification"
+	"github.com/civicledger/civicledger/graph/generated"
 	"github.com/civicledger/civicledger/graph/model"
 	"github.com/civicledger/civicledger/graph/scalar"
 	"github.com/civicledger/civicledger/projections"
 )
+
+// ParticipatoryBudgets resolves Application.participatoryBudgets: the
+// municipality's cycles of the application's year and the two before,
+// newest first.
+func (r *applicationResolver) ParticipatoryBudgets(ctx context.Context, obj *model.Application) ([]projections.BudgetCycle, error) {
+	out := []projections.BudgetCycle{}
+	if obj.Municipality == nil {
+		return out, nil
+	}
+	// A municipality has a cycle a year at most: one page holds them all
+	// (by ID, so by year).
+	page, err := r.deps.Reads.BudgetCycles(ctx, projections.BudgetCycleFilter{Municipality: obj.Municipality.Code}, projections.Page{First: projections.MaxPage})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range slices.Backward(page.Nodes) {
+		if c.Year <= obj.Year && c.Year > obj.Year-3 {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
 
 // OpenCertificationCycle resolves Mutation.openCertificationCycle: the
 // service checks the role (admin) and the calendar and rules.
@@ -301,3 +325,8 @@ func (r *queryResolver) CertificationAudit(ctx context.Context, applicationID st
 func (r *queryResolver) ReplayDecision(ctx context.Context, applicationID string, checkpoint *scalar.Position) (*model.DecisionReplay, error) {
 	return r.replayDecision(ctx, applicationID, checkpoint)
 }
+
+// Application returns generated.ApplicationResolver implementation.
+func (r *Resolver) Application() generated.ApplicationResolver { return &applicationResolver{r} }
+
+type applicationResolver struct{ *Resolver }

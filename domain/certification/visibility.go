@@ -123,7 +123,7 @@ func DeclareViews(v *domain.Views) {
 	v.View("CertificationRules", domain.Enclosing, "version criteria expertsRequired passScore criterionMinimum validityMonths reason")
 	v.View("Criterion", domain.Enclosing, "code name guidance weight scaleMin scaleMax")
 	v.View("Application", Readers, "id year municipality status submittedOn confirmed completeness missing openRequests requests "+
-		"decision certificate previousCertificate timeline version position").
+		"decision certificate previousCertificate timeline version position participatoryBudgets").
 		Only(domain.Judges, "experts conflicted scoreSummary").
 		Only(AnswerReaders, "answers").
 		Only(ScoreReaders, "scores assignments")

@@ -39,6 +39,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Activity() ActivityResolver
+	Application() ApplicationResolver
 	Attendance() AttendanceResolver
 	BudgetCounting() BudgetCountingResolver
 	BudgetCycle() BudgetCycleResolver
@@ -107,28 +108,29 @@ type ComplexityRoot struct {
 	}
 
 	Application struct {
-		Answers             func(childComplexity int) int
-		Assignments         func(childComplexity int) int
-		Certificate         func(childComplexity int) int
-		Completeness        func(childComplexity int) int
-		Confirmed           func(childComplexity int) int
-		Conflicted          func(childComplexity int) int
-		Decision            func(childComplexity int) int
-		Experts             func(childComplexity int) int
-		ID                  func(childComplexity int) int
-		Missing             func(childComplexity int) int
-		Municipality        func(childComplexity int) int
-		OpenRequests        func(childComplexity int) int
-		Position            func(childComplexity int) int
-		PreviousCertificate func(childComplexity int) int
-		Requests            func(childComplexity int) int
-		ScoreSummary        func(childComplexity int) int
-		Scores              func(childComplexity int) int
-		Status              func(childComplexity int) int
-		SubmittedOn         func(childComplexity int) int
-		Timeline            func(childComplexity int) int
-		Version             func(childComplexity int) int
-		Year                func(childComplexity int) int
+		Answers              func(childComplexity int) int
+		Assignments          func(childComplexity int) int
+		Certificate          func(childComplexity int) int
+		Completeness         func(childComplexity int) int
+		Confirmed            func(childComplexity int) int
+		Conflicted           func(childComplexity int) int
+		Decision             func(childComplexity int) int
+		Experts              func(childComplexity int) int
+		ID                   func(childComplexity int) int
+		Missing              func(childComplexity int) int
+		Municipality         func(childComplexity int) int
+		OpenRequests         func(childComplexity int) int
+		ParticipatoryBudgets func(childComplexity int) int
+		Position             func(childComplexity int) int
+		PreviousCertificate  func(childComplexity int) int
+		Requests             func(childComplexity int) int
+		ScoreSummary         func(childComplexity int) int
+		Scores               func(childComplexity int) int
+		Status               func(childComplexity int) int
+		SubmittedOn          func(childComplexity int) int
+		Timeline             func(childComplexity int) int
+		Version              func(childComplexity int) int
+		Year                 func(childComplexity int) int
 	}
 
 	Attendance struct {
@@ -960,6 +962,9 @@ type ActivityResolver interface {
 	Reason(ctx context.Context, obj *projections.ActivityInfo) (*string, error)
 	Attendance(ctx context.Context, obj *projections.ActivityInfo) (*model.Attendance, error)
 }
+type ApplicationResolver interface {
+	ParticipatoryBudgets(ctx context.Context, obj *model.Application) ([]projections.BudgetCycle, error)
+}
 type AttendanceResolver interface {
 	Breakdown(ctx context.Context, obj *model.Attendance, by model.AttendeeDimension) ([]model.CategoryCount, error)
 	Organisations(ctx context.Context, obj *model.Attendance) ([]model.Organisation, error)
@@ -1407,6 +1412,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Application.OpenRequests(childComplexity), true
+	case "Application.participatoryBudgets":
+		if e.ComplexityRoot.Application.ParticipatoryBudgets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Application.ParticipatoryBudgets(childComplexity), true
 	case "Application.position":
 		if e.ComplexityRoot.Application.Position == nil {
 			break
@@ -6846,6 +6857,14 @@ type Application {
   auditors and admins.
   """
   scoreSummary: ScoreSummary @see
+  """
+  The municipality's participatory budget cycles the ledger records, of
+  the application's year and the two before, newest first: their recorded
+  figures (ideas, voters, turnout, money, results, delivery) beside the
+  answers the municipality gave, for the experts to check its claims
+  against. Empty when the ledger records none.
+  """
+  participatoryBudgets: [BudgetCycle!]!
   "What happened to the application, event by event; experts are named only to the consortium, auditors and admins."
   timeline: [TimelineEntry!]!
   "The application stream's version: pass it as expectedVersion to act only if nothing changed since."
@@ -8255,6 +8274,8 @@ func (ec *executionContext) childFields_Application(ctx context.Context, field g
 		return ec.fieldContext_Application_previousCertificate(ctx, field)
 	case "scoreSummary":
 		return ec.fieldContext_Application_scoreSummary(ctx, field)
+	case "participatoryBudgets":
+		return ec.fieldContext_Application_participatoryBudgets(ctx, field)
 	case "timeline":
 		return ec.fieldContext_Application_timeline(ctx, field)
 	case "version":
@@ -13112,6 +13133,38 @@ func (ec *executionContext) fieldContext_Application_scoreSummary(_ context.Cont
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ScoreSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Application_participatoryBudgets(ctx context.Context, field graphql.CollectedField, obj *model.Application) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Application_participatoryBudgets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Application().ParticipatoryBudgets(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []projections.BudgetCycle) graphql.Marshaler {
+			return ec.marshalNBudgetCycle2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetCycleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Application_participatoryBudgets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Application",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BudgetCycle(ctx, field)
 		},
 	}
 	return fc, nil
@@ -34128,49 +34181,49 @@ func (ec *executionContext) _Application(ctx context.Context, sel ast.SelectionS
 		case "id":
 			out.Values[i] = ec._Application_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "year":
 			out.Values[i] = ec._Application_year(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "municipality":
 			out.Values[i] = ec._Application_municipality(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._Application_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "submittedOn":
 			out.Values[i] = ec._Application_submittedOn(ctx, field, obj)
 		case "confirmed":
 			out.Values[i] = ec._Application_confirmed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "completeness":
 			out.Values[i] = ec._Application_completeness(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "missing":
 			out.Values[i] = ec._Application_missing(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "openRequests":
 			out.Values[i] = ec._Application_openRequests(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "requests":
 			out.Values[i] = ec._Application_requests(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "experts":
 			out.Values[i] = ec._Application_experts(ctx, field, obj)
@@ -34190,20 +34243,56 @@ func (ec *executionContext) _Application(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._Application_previousCertificate(ctx, field, obj)
 		case "scoreSummary":
 			out.Values[i] = ec._Application_scoreSummary(ctx, field, obj)
+		case "participatoryBudgets":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Application_participatoryBudgets(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "timeline":
 			out.Values[i] = ec._Application_timeline(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "version":
 			out.Values[i] = ec._Application_version(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "position":
 			out.Values[i] = ec._Application_position(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -42810,6 +42899,22 @@ func (ec *executionContext) unmarshalNBudgetCountingInput2ᚖgithubᚗcomᚋcivi
 
 func (ec *executionContext) marshalNBudgetCycle2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetCycle(ctx context.Context, sel ast.SelectionSet, v projections.BudgetCycle) graphql.Marshaler {
 	return ec._BudgetCycle(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBudgetCycle2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetCycleᚄ(ctx context.Context, sel ast.SelectionSet, v []projections.BudgetCycle) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBudgetCycle2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetCycle(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNBudgetCycle2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBudgetCycle(ctx context.Context, sel ast.SelectionSet, v *projections.BudgetCycle) graphql.Marshaler {
