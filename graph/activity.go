@@ -123,7 +123,7 @@ func attendanceInput(in model.AttendanceInput) activity.Attendance {
 // scheduleOf converts a new activity.
 func scheduleOf(in model.ScheduleActivityInput) activity.Schedule {
 	cmd := activity.Schedule{ID: in.ID, Type: in.Type, Title: localized(in.Title), Topic: deref(in.Topic),
-		Organisers: in.Organisers, Project: deref(in.Project), Municipality: in.Municipality, Place: deref(in.Place),
+		Organisers: in.Organisers, Project: deref(in.Project), Cycle: deref(in.Cycle), Municipality: in.Municipality, Place: deref(in.Place),
 		Start: in.Start, End: in.End}
 	cmd.Channel = optionalCategory(in.Channel)
 	for _, l := range in.Indicators {
@@ -138,7 +138,7 @@ func activityFilterOf(f *model.ActivityFilter) projections.ActivityFilter {
 		return projections.ActivityFilter{}
 	}
 	return projections.ActivityFilter{From: deref(f.From), To: deref(f.To), Region: deref(f.Region), Municipality: deref(f.Municipality),
-		Types: f.Type, Project: deref(f.Project), Organiser: deref(f.Organiser), Status: deref(f.Status)}
+		Types: f.Type, Project: deref(f.Project), Organiser: deref(f.Organiser), Status: deref(f.Status), Cycle: deref(f.Cycle)}
 }
 
 // trendFilterOf converts participationTrend's filter.

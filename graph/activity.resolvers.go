@@ -39,6 +39,11 @@ func (r *activityResolver) Project(ctx context.Context, obj *projections.Activit
 	return r.projectOf(ctx, obj.Project)
 }
 
+// Cycle resolves Activity.cycle, null for an activity that serves none.
+func (r *activityResolver) Cycle(ctx context.Context, obj *projections.ActivityInfo) (*string, error) {
+	return nonEmpty(obj.Cycle), nil
+}
+
 // Indicators resolves Activity.indicators.
 func (r *activityResolver) Indicators(ctx context.Context, obj *projections.ActivityInfo) ([]model.IndicatorLink, error) {
 	out := make([]model.IndicatorLink, len(obj.Indicators))

@@ -491,6 +491,21 @@ func TestBudgetingCycle(t *testing.T) {
 		t.Errorf("an answer held a ballot's projects: %s", all[max(0, i-300):i+100])
 	}
 
+	// A campaign meeting serving the cycle, in Keda; one in Batumi may not.
+	meeting := func(id, municipality string) string {
+		return fmt.Sprintf(`mutation { scheduleActivity(input: {id: %q, type: MULTI_STAKEHOLDER_MEETING, title: {ka: "შეხვედრა", en: "Civic budget meeting"},
+			organisers: [%q], cycle: "keda-2023", municipality: %q, start: "2023-09-20", end: "2023-09-20"}) { position activity { id cycle } } }`,
+			id, cso, municipality)
+	}
+	before = e.head()
+	e.refused("a meeting in Batumi serving Keda's cycle", e.do(domain.Admin, meeting("pb-batumi-1", "batumi"), nil), before, "BAD_USER_INPUT", "cycle: keda-2023 is keda's cycle")
+	if got := fmt.Sprint(e.do(domain.Admin, meeting("pb-keda-1", "keda"), nil).ok(t).get("scheduleActivity.activity")); got != "map[cycle:keda-2023 id:pb-keda-1]" {
+		t.Fatalf("a meeting serving the cycle: %s", got)
+	}
+	if got := fmt.Sprint(do("", `{ activities(filter: {cycle: "keda-2023"}) { edges { node { id type } } } }`, nil).ok(t).get("activities.edges")); got != "[map[node:map[id:pb-keda-1 type:MULTI_STAKEHOLDER_MEETING]]]" {
+		t.Fatalf("the cycle's activities: %s", got)
+	}
+
 	// Keda applies for certification in 2024: its application shows the
 	// cycle's recorded figures beside its answers.
 	e.clock.Set(day(t, "2024-02-15"))

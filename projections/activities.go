@@ -40,7 +40,7 @@ var _ Projection = Activities{}
 func (Activities) Name() string { return "activities" }
 
 // Version implements Projection.
-func (Activities) Version() int { return 4 }
+func (Activities) Version() int { return 5 }
 
 // Tables implements Projection.
 func (Activities) Tables() []string {
@@ -79,6 +79,7 @@ func (Activities) Setup(ctx context.Context, tx pgx.Tx) error {
 			channel       text NOT NULL,
 			organisers    text[] NOT NULL,
 			project       text,
+			cycle         text,
 			municipality  text NOT NULL,
 			region        text NOT NULL,
 			place         text NOT NULL,
@@ -96,6 +97,7 @@ func (Activities) Setup(ctx context.Context, tx pgx.Tx) error {
 			position      bigint NOT NULL
 		);
 		CREATE INDEX activities_calendar ON activities (start_on, id);
+		CREATE INDEX activities_cycle ON activities (cycle, start_on, id) WHERE cycle IS NOT NULL;
 		CREATE TABLE activity_links (
 			activity  text NOT NULL,
 			project   text NOT NULL,
@@ -210,12 +212,16 @@ func (Activities) Apply(b *Batch, events []eventstore.Event) error {
 				project = &e.Project
 			}
 			year, month := yearMonth(e.Start)
+			var cycle *string
+			if e.Cycle != "" {
+				cycle = &e.Cycle
+			}
 			b.Queue(`INSERT INTO activities (id, no, type, title_ka, title_en, topic, channel, organisers, project, municipality,
-					region, place, start_on, end_on, year, month, status, position)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'scheduled', $2)
+					region, place, start_on, end_on, year, month, status, position, cycle)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'scheduled', $2, $17)
 				ON CONFLICT (id) DO NOTHING`,
 				e.ID, p, string(e.Type), e.Title.Ka, e.Title.En, e.Topic, e.Channel, nonNilList(e.Organisers), project,
-				e.Municipality, e.Region, e.Place, e.Start, e.End, year, month)
+				e.Municipality, e.Region, e.Place, e.Start, e.End, year, month, cycle)
 			for _, l := range e.Indicators {
 				b.Queue(`INSERT INTO activity_links (activity, project, indicator, sector, sex) VALUES ($1, $2, $3, $4, $5)
 					ON CONFLICT DO NOTHING`, e.ID, e.Project, l.Indicator, l.Sector, l.Sex)
@@ -289,12 +295,14 @@ type ActivityInfo struct {
 	Topic, Channel string
 	Organisers     []string
 	Project        string
-	Indicators     []activity.IndicatorLink
-	Municipality   string
-	Region         string
-	Place          string
-	Start, End     string
-	Status         activity.Status
+	// Cycle is the participatory budget cycle it serves, or "".
+	Cycle        string
+	Indicators   []activity.IndicatorLink
+	Municipality string
+	Region       string
+	Place        string
+	Start, End   string
+	Status       activity.Status
 	// Reason is why it was cancelled, or last rescheduled.
 	Reason string
 	// Attendance is nil unless held; Corrections counts its corrections.
@@ -316,6 +324,8 @@ type ActivityFilter struct {
 	Project      string
 	Organiser    string
 	Status       activity.Status
+	// Cycle keeps the activities serving a participatory budget cycle.
+	Cycle string
 }
 
 // ActivityPage is a page of the calendar.
@@ -325,7 +335,7 @@ type ActivityPage struct {
 	HasNext bool
 }
 
-const activityFrom = `SELECT a.id, a.type, a.title_ka, a.title_en, a.topic, a.channel, a.organisers, coalesce(a.project, ''),
+const activityFrom = `SELECT a.id, a.type, a.title_ka, a.title_en, a.topic, a.channel, a.organisers, coalesce(a.project, ''), coalesce(a.cycle, ''),
 		coalesce((SELECT jsonb_agg(jsonb_build_object('indicator', l.indicator, 'sector', l.sector, 'sex', l.sex)
 			ORDER BY l.indicator, l.sector, l.sex) FROM rm.activity_links l WHERE l.activity = a.id), '[]'),
 		a.municipality, a.region, a.place, a.start_on::text, a.end_on::text, a.status, a.reason, a.total, a.groups,
@@ -337,7 +347,7 @@ func scanActivity(r pgx.CollectableRow) (ActivityInfo, error) {
 	var total *int
 	var groups []activity.Group
 	var organisations []string
-	err := r.Scan(&a.ID, &a.Type, &a.Title.Ka, &a.Title.En, &a.Topic, &a.Channel, &a.Organisers, &a.Project, &a.Indicators,
+	err := r.Scan(&a.ID, &a.Type, &a.Title.Ka, &a.Title.En, &a.Topic, &a.Channel, &a.Organisers, &a.Project, &a.Cycle, &a.Indicators,
 		&a.Municipality, &a.Region, &a.Place, &a.Start, &a.End, &a.Status, &a.Reason, &total, &groups, &organisations,
 		&a.Corrections, &a.Notes, &a.Position)
 	if total != nil {
@@ -400,6 +410,9 @@ func (q *Reads) Activities(ctx context.Context, f ActivityFilter, page Page) (Ac
 	}
 	if f.Status != "" {
 		add("a.status = $%d", string(f.Status))
+	}
+	if f.Cycle != "" {
+		add("a.cycle = $%d", f.Cycle)
 	}
 	if page.After != "" {
 		c, err := decodeCursor(page.After)

@@ -113,7 +113,7 @@ func (a *Activity) Schedule(cmd Schedule, region string) ([]domain.Event, error)
 	}
 	return []domain.Event{Scheduled{
 		ID: cmd.ID, Type: cmd.Type, Title: cmd.Title, Topic: cmd.Topic, Channel: cmd.Channel,
-		Organisers: cmd.Organisers, Project: cmd.Project, Indicators: cmd.Indicators,
+		Organisers: cmd.Organisers, Project: cmd.Project, Cycle: cmd.Cycle, Indicators: cmd.Indicators,
 		Municipality: cmd.Municipality, Region: region, Place: cmd.Place, Start: cmd.Start, End: cmd.End,
 	}}, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
@@ -33,6 +34,7 @@ func newService(t *testing.T) *activity.Service {
 	registry.RegisterEvents(types)
 	activity.RegisterEvents(types)
 	project.RegisterEvents(types)
+	budgeting.RegisterEvents(types)
 	svc := &activity.Service{Repo: &domain.Repository{Store: inmem.New(), Types: types, Keys: &domain.MemoryKeyring{}}}
 	meta := domain.Meta{Actor: domain.Actor{ID: "system:test", Role: domain.System}, Now: now}
 	ctx := context.Background()
@@ -50,6 +52,12 @@ func newService(t *testing.T) *activity.Service {
 		project.IndicatorDefined{Project: "heks-eper-2022", ID: "local-gov-trained", ResultType: project.Output, Unit: project.Count, HigherIsBetter: true},
 		project.IndicatorDefined{Project: "heks-eper-2022", ID: "satisfaction", ResultType: project.Outcome, Unit: project.Percent, HigherIsBetter: true}); err != nil {
 		t.Fatal(err)
+	}
+	for _, c := range []string{"marneuli", "keda"} {
+		if _, err := svc.Repo.Save(ctx, budgeting.CycleStream(c+"-2023"), 0, meta, budgeting.CycleOpened{ID: c + "-2023", Municipality: c, Year: 2023,
+			Currency: "GEL", Rules: budgeting.Rules{Version: 1}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return svc
 }
@@ -108,6 +116,8 @@ func TestActivities(t *testing.T) {
 		{Name: "an unknown organiser", Do: schedule("cif-2023-05", func(c *activity.Schedule) { c.Organisers = []string{"nobody"} }), Kind: domain.Invalid, Text: "not an organisation"},
 		{Name: "an organiser ID no stream can have is bad input, not an internal error", Do: schedule("cif-2023-05", func(c *activity.Schedule) { c.Organisers = []string{"no body"} }),
 			Kind: domain.Invalid, Text: `organisers[0]: "no body" is not an organisation ID`},
+		{Name: "a cycle that is not", Do: schedule("cif-2023-05", func(c *activity.Schedule) { c.Cycle = "marneuli-2099" }), Kind: domain.Invalid, Text: `cycle: "marneuli-2099" is not a participatory budget cycle`},
+		{Name: "another municipality's cycle", Do: schedule("cif-2023-05", func(c *activity.Schedule) { c.Cycle = "keda-2023" }), Kind: domain.Invalid, Text: "cycle: keda-2023 is keda's cycle; the activity is in marneuli"},
 		{Name: "an unknown project", Do: schedule("cif-2023-05", func(c *activity.Schedule) { c.Project = "nothing" }), Kind: domain.Invalid, Text: `"nothing" is not a project`},
 		{Name: "an analyst may not", Do: do(func(ctx context.Context, s *activity.Service) error {
 			_, err := s.Schedule(ctx, domain.Meta{Actor: domain.Actor{ID: "key:a", Role: domain.Analyst}, Now: now}, activity.Schedule{ID: "x"})
@@ -152,7 +162,7 @@ func TestActivities(t *testing.T) {
 			return err
 		})},
 		{Name: "schedule twice", Do: schedule("cif-2023-05", func(*activity.Schedule) {}), Kind: domain.Conflict, Text: "exists already"},
-		{Name: "a later one", Then: []string{"activity.scheduled"}, Do: schedule("cif-2023-07", func(c *activity.Schedule) { c.Start, c.End = "2023-07-01", "2023-07-01" })},
+		{Name: "a later one", Then: []string{"activity.scheduled"}, Do: schedule("cif-2023-07", func(c *activity.Schedule) { c.Start, c.End, c.Cycle = "2023-07-01", "2023-07-01", "marneuli-2023" })},
 		{Name: "held before it begins", Do: held("cif-2023-07", attendance(20, 12, 8, 5)), Kind: domain.Conflict, Text: "cannot have been held yet"},
 		{Name: "groups that do not add up", Do: held("cif-2023-05", attendance(20, 12, 7, 5)), Kind: domain.Invalid, Text: "attendance.groups: the counts add up to 19, not the total 20"},
 		{Name: "a negative total", Do: held("cif-2023-05", activity.Attendance{Total: -1}), Kind: domain.Invalid, Text: "attendance.total: -1 is negative"},
@@ -234,5 +244,23 @@ func TestIndicatorLinkCounts(t *testing.T) {
 	}
 	if got := (activity.Attendance{Total: 7}).By("sex"); got[""] != 7 || len(got) != 1 {
 		t.Errorf("an attendance without groups by sex: %v, want 7 unrecorded", got)
+	}
+}
+
+// TestScheduleServesCycle: an activity serving a participatory budget
+// cycle records it.
+func TestScheduleServesCycle(t *testing.T) {
+	svc := newService(t)
+	ctx := context.Background()
+	if err := schedule("cif-2023-09", func(c *activity.Schedule) { c.Cycle = "marneuli-2023" })(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	events, err := svc.Repo.Store.ReadStream(ctx, activity.Stream("cif-2023-09"), eventstore.ReadOptions{})
+	if err != nil || len(events) != 1 {
+		t.Fatalf("%d events, %v", len(events), err)
+	}
+	e, err := svc.Repo.Types.Decode(events[0])
+	if err != nil || e.(activity.Scheduled).Cycle != "marneuli-2023" {
+		t.Fatalf("the scheduled event %+v (%v); want the cycle recorded", e, err)
 	}
 }

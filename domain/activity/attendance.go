@@ -4,13 +4,17 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/civicledger/civicledger/domain"
 )
 
 // The categories of the attendance dimensions. A group may leave any of
-// them unrecorded (""): sign-in sheets do not always ask.
+// them unrecorded (""): sign-in sheets do not always ask. Sex and age
+// band are the domain's (domain.Sexes, domain.AgeBands), as voters are
+// counted in them too.
 var (
-	Sexes    = []string{"female", "male"}
-	AgeBands = []string{"under_18", "18_29", "30_44", "45_64", "65_plus"}
+	Sexes    = domain.Sexes
+	AgeBands = domain.AgeBands
 	Sectors  = []string{"cso", "cbo", "local_government", "central_government", "media", "business", "youth", "citizens"}
 )
 

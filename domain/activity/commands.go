@@ -19,6 +19,10 @@ type Schedule struct {
 	Organisers []string
 	// Project is the project the activity serves, or "".
 	Project string
+	// Cycle is the participatory budget cycle the activity serves (a
+	// campaign meeting, a training for its facilitators), of the same
+	// municipality, or "".
+	Cycle string
 	// Indicators are counts of Project the attendance adds up towards; no
 	// two may count the same attendee towards the same indicator.
 	Indicators   []IndicatorLink

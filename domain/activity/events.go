@@ -24,6 +24,8 @@ type Scheduled struct {
 	Channel    string   `json:"channel,omitempty"`
 	Organisers []string `json:"organisers"`
 	Project    string   `json:"project,omitempty"`
+	// Cycle is the participatory budget cycle it serves, or "".
+	Cycle string `json:"cycle,omitempty"`
 	// Indicators are the project's indicators the attendance counts
 	// towards.
 	Indicators   []IndicatorLink `json:"indicators,omitempty"`

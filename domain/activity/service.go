@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore"
@@ -98,6 +99,9 @@ func (s *Service) Schedule(ctx context.Context, meta domain.Meta, cmd Schedule) 
 		return eventstore.AppendResult{}, err
 	}
 	if err := s.checkProject(ctx, cmd); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := s.checkCycle(ctx, cmd); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: Stream(cmd.ID), What: "activity " + cmd.ID, Creates: true},
@@ -290,4 +294,26 @@ func (s *Service) AddNote(ctx context.Context, meta domain.Meta, cmd AddNote) (e
 		return eventstore.AppendResult{}, err
 	}
 	return s.change(ctx, meta, cmd.ID, func(a *Activity) ([]domain.Event, error) { return a.AddNote(cmd) })
+}
+
+// checkCycle checks the participatory budget cycle an activity serves: one
+// the ledger records, of the activity's municipality.
+func (s *Service) checkCycle(ctx context.Context, cmd Schedule) error {
+	if cmd.Cycle == "" {
+		return nil
+	}
+	if err := domain.CheckCode("cycle", cmd.Cycle, "keda-2023"); err != nil {
+		return err
+	}
+	var c budgeting.Cycle
+	if _, err := s.Repo.Load(ctx, budgeting.CycleStream(cmd.Cycle), &c); err != nil {
+		return err
+	}
+	switch {
+	case c.ID() == "":
+		return invalid("cycle", "%q is not a participatory budget cycle", cmd.Cycle)
+	case c.Municipality() != cmd.Municipality:
+		return invalid("cycle", "%s is %s's cycle; the activity is in %s", cmd.Cycle, c.Municipality(), cmd.Municipality)
+	}
+	return nil
 }

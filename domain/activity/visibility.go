@@ -8,7 +8,7 @@ import "github.com/civicledger/civicledger/domain"
 
 func declareEvents(t *domain.Types) {
 	domain.Declare[Scheduled](t, domain.Everyone, nil).
-		Show("id", "type", "title", "topic", "channel", "organisers", "project", "indicators", "municipality", "region", "place", "start", "end")
+		Show("id", "type", "title", "topic", "channel", "organisers", "project", "cycle", "indicators", "municipality", "region", "place", "start", "end")
 	domain.Declare[Rescheduled](t, domain.Everyone, nil).Show("id", "start", "end", "reason")
 	domain.Declare[Cancelled](t, domain.Everyone, nil).Show("id", "reason")
 	domain.Declare[Held](t, domain.Everyone, nil).Show("id", "attendance")
@@ -20,7 +20,7 @@ func declareEvents(t *domain.Types) {
 func DeclareViews(v *domain.Views) {
 	v.View("Query", domain.Everyone, "activities activity participationTrend")
 	v.View("Mutation", domain.Everyone, "scheduleActivity rescheduleActivity cancelActivity recordActivityHeld correctAttendance addActivityNote")
-	v.View("Activity", domain.Everyone, "id type title topic channel organisers project indicators municipality region place start end status reason attendance notes")
+	v.View("Activity", domain.Everyone, "id type title topic channel organisers project cycle indicators municipality region place start end status reason attendance notes")
 	v.View("ActivityConnection", domain.Enclosing, "edges pageInfo")
 	v.View("ActivityEdge", domain.Enclosing, "cursor node")
 	v.View("ActivityPayload", domain.Enclosing, "position activity")

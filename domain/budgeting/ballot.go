@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/civicledger/civicledger/domain"
-	"github.com/civicledger/civicledger/domain/activity"
 )
 
 // VoterSubject is the data subject whose key makes a cycle's voter
@@ -135,11 +134,11 @@ func checkBallot(prefix string, r Rules, pot Pot, onBallot map[string]BallotProj
 	if r.Ballot != Cumulative && points != nil {
 		p.Add(invalid(field("points"), "only a cumulative ballot gives points"))
 	}
-	if sex != "" && !slices.Contains(activity.Sexes, sex) {
-		p.Add(invalid(field("sex"), "%q is not one of %v", sex, activity.Sexes))
+	if sex != "" && !slices.Contains(domain.Sexes, sex) {
+		p.Add(invalid(field("sex"), "%q is not one of %v", sex, domain.Sexes))
 	}
-	if ageBand != "" && !slices.Contains(activity.AgeBands, ageBand) {
-		p.Add(invalid(field("ageBand"), "%q is not one of %v", ageBand, activity.AgeBands))
+	if ageBand != "" && !slices.Contains(domain.AgeBands, ageBand) {
+		p.Add(invalid(field("ageBand"), "%q is not one of %v", ageBand, domain.AgeBands))
 	}
 	return p.Err()
 }

@@ -70,6 +70,7 @@ type ComplexityRoot struct {
 	Activity struct {
 		Attendance   func(childComplexity int) int
 		Channel      func(childComplexity int) int
+		Cycle        func(childComplexity int) int
 		End          func(childComplexity int) int
 		ID           func(childComplexity int) int
 		Indicators   func(childComplexity int) int
@@ -954,6 +955,7 @@ type ActivityResolver interface {
 	Channel(ctx context.Context, obj *projections.ActivityInfo) (*model.ConsultationChannel, error)
 	Organisers(ctx context.Context, obj *projections.ActivityInfo) ([]model.Organisation, error)
 	Project(ctx context.Context, obj *projections.ActivityInfo) (*projections.ProjectInfo, error)
+	Cycle(ctx context.Context, obj *projections.ActivityInfo) (*string, error)
 	Indicators(ctx context.Context, obj *projections.ActivityInfo) ([]model.IndicatorLink, error)
 	Municipality(ctx context.Context, obj *projections.ActivityInfo) (*projections.Municipality, error)
 	Region(ctx context.Context, obj *projections.ActivityInfo) (*projections.Region, error)
@@ -1197,6 +1199,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Activity.Channel(childComplexity), true
+	case "Activity.cycle":
+		if e.ComplexityRoot.Activity.Cycle == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Cycle(childComplexity), true
 	case "Activity.end":
 		if e.ComplexityRoot.Activity.End == nil {
 			break
@@ -5549,6 +5557,8 @@ type Activity {
   organisers: [Organisation!]!
   "The project it serves."
   project: Project
+  "The ID of the participatory budget cycle it serves (a campaign meeting, a training for its facilitators); activities(filter: {cycle}) lists a cycle's."
+  cycle: ID
   "The project's indicators its attendance counts towards."
   indicators: [IndicatorLink!]!
   municipality: Municipality!
@@ -5622,6 +5632,8 @@ input ActivityFilter {
   project: ID
   organiser: ID
   status: ActivityStatus
+  "The activities serving a participatory budget cycle."
+  cycle: ID
 }
 
 "The kinds of activity the programmes' documents name."
@@ -5826,6 +5838,8 @@ input ScheduleActivityInput {
   channel: ConsultationChannel
   organisers: [ID!]!
   project: ID
+  "The participatory budget cycle it serves (keda-2023), of the same municipality."
+  cycle: ID
   indicators: [IndicatorLinkInput!]
   municipality: ID!
   place: String
@@ -8170,6 +8184,8 @@ func (ec *executionContext) childFields_Activity(ctx context.Context, field grap
 		return ec.fieldContext_Activity_organisers(ctx, field)
 	case "project":
 		return ec.fieldContext_Activity_project(ctx, field)
+	case "cycle":
+		return ec.fieldContext_Activity_cycle(ctx, field)
 	case "indicators":
 		return ec.fieldContext_Activity_indicators(ctx, field)
 	case "municipality":
@@ -12054,6 +12070,29 @@ func (ec *executionContext) fieldContext_Activity_project(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Activity_cycle(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_cycle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Cycle(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_cycle(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, true, true, errors.New("field of type ID does not have child fields"))
 }
 
 func (ec *executionContext) _Activity_indicators(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
@@ -30515,7 +30554,7 @@ func (ec *executionContext) unmarshalInputActivityFilter(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"from", "to", "region", "municipality", "type", "project", "organiser", "status"}
+	fieldsInOrder := [...]string{"from", "to", "region", "municipality", "type", "project", "organiser", "status", "cycle"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -30578,6 +30617,13 @@ func (ec *executionContext) unmarshalInputActivityFilter(ctx context.Context, ob
 				return it, err
 			}
 			it.Status = data
+		case "cycle":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cycle"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cycle = data
 		}
 	}
 	return it, nil
@@ -33203,7 +33249,7 @@ func (ec *executionContext) unmarshalInputScheduleActivityInput(ctx context.Cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "type", "title", "topic", "channel", "organisers", "project", "indicators", "municipality", "place", "start", "end"}
+	fieldsInOrder := [...]string{"id", "type", "title", "topic", "channel", "organisers", "project", "cycle", "indicators", "municipality", "place", "start", "end"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -33259,6 +33305,13 @@ func (ec *executionContext) unmarshalInputScheduleActivityInput(ctx context.Cont
 				return it, err
 			}
 			it.Project = data
+		case "cycle":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cycle"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cycle = data
 		case "indicators":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("indicators"))
 			data, err := ec.unmarshalOIndicatorLinkInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorLinkInputᚄ(ctx, v)
@@ -33721,6 +33774,39 @@ func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet,
 					}
 				}()
 				res = ec._Activity_project(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "cycle":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Activity_cycle(ctx, field, obj)
 				return res
 			}
 

@@ -42,6 +42,8 @@ type ActivityFilter struct {
 	Project      *string          `json:"project,omitempty"`
 	Organiser    *string          `json:"organiser,omitempty"`
 	Status       *activity.Status `json:"status,omitempty"`
+	// The activities serving a participatory budget cycle.
+	Cycle *string `json:"cycle,omitempty"`
 }
 
 // What an activity mutation did.
@@ -1209,13 +1211,15 @@ type RulesInput struct {
 // project, each counting every attendee or those of a sector or sex, never
 // one attendee twice.
 type ScheduleActivityInput struct {
-	ID           string               `json:"id"`
-	Type         activity.Type        `json:"type"`
-	Title        *LocalizedTextInput  `json:"title"`
-	Topic        *string              `json:"topic,omitempty"`
-	Channel      *ConsultationChannel `json:"channel,omitempty"`
-	Organisers   []string             `json:"organisers"`
-	Project      *string              `json:"project,omitempty"`
+	ID         string               `json:"id"`
+	Type       activity.Type        `json:"type"`
+	Title      *LocalizedTextInput  `json:"title"`
+	Topic      *string              `json:"topic,omitempty"`
+	Channel    *ConsultationChannel `json:"channel,omitempty"`
+	Organisers []string             `json:"organisers"`
+	Project    *string              `json:"project,omitempty"`
+	// The participatory budget cycle it serves (keda-2023), of the same municipality.
+	Cycle        *string              `json:"cycle,omitempty"`
 	Indicators   []IndicatorLinkInput `json:"indicators,omitempty"`
 	Municipality string               `json:"municipality"`
 	Place        *string              `json:"place,omitempty"`
