@@ -27,8 +27,16 @@ func (r *budgetCountingResolver) Utility(ctx context.Context, obj *budgeting.Cou
 
 // Municipality resolves BudgetCycle.municipality through the municipality loader.
 func (r *budgetCycleResolver) Municipality(ctx context.Context, obj *projections.BudgetCycle) (*projections.Municipality, error) {
+	if obj.Unit != "" {
+		return nil, nil
+	}
 	m, err := loadersFrom(ctx).municipalities.Load(ctx, obj.Municipality)
 	return &m, err
+}
+
+// Unit resolves BudgetCycle.unit, null for a Georgian municipality's cycle.
+func (r *budgetCycleResolver) Unit(ctx context.Context, obj *projections.BudgetCycle) (*string, error) {
+	return nonEmpty(obj.Unit), nil
 }
 
 // Total resolves BudgetCycle.total, in the cycle's currency.

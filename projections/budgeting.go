@@ -38,7 +38,7 @@ var _ Projection = Budgeting{}
 func (Budgeting) Name() string { return "budgeting" }
 
 // Version implements Projection.
-func (Budgeting) Version() int { return 3 }
+func (Budgeting) Version() int { return 4 }
 
 // Tables implements Projection.
 func (Budgeting) Tables() []string {
@@ -66,6 +66,7 @@ func (Budgeting) Setup(ctx context.Context, tx pgx.Tx) error {
 			results       jsonb,
 			closed_on     date,
 			source        text NOT NULL,
+			unit          text NOT NULL DEFAULT '',
 			position      bigint NOT NULL
 		);
 		CREATE INDEX budget_cycles_place ON budget_cycles (municipality, year);
@@ -149,10 +150,10 @@ func (Budgeting) Apply(b *Batch, events []eventstore.Event) error {
 				total += pot.Amount
 			}
 			b.Queue(`INSERT INTO budget_cycles (id, municipality, year, title_ka, title_en, currency, total_minor, pots, phases,
-					categories, eligibility, rules, source, position)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`,
+					categories, eligibility, rules, source, unit, position)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING`,
 				e.ID, e.Municipality, e.Year, e.Title.Ka, e.Title.En, e.Currency, total, js(e.Pots), js(e.Phases), js(e.Categories),
-				js(e.Eligibility), js(e.Rules), e.Source, p)
+				js(e.Eligibility), js(e.Rules), e.Source, e.Unit, p)
 		case budgeting.CycleRulesChanged:
 			b.Queue(`UPDATE budget_cycles SET rules = $2, position = $3 WHERE id = $1 AND position < $3`, e.ID, js(e.Rules), p)
 		case budgeting.PhasesRescheduled:

@@ -30,6 +30,9 @@ type BudgetCycle struct {
 	// Results is nil until they are declared.
 	Results *budgeting.ResultsDeclared
 	Source  string
+	// Unit names an imported cycle's place outside the registry, "" for
+	// a Georgian municipality's.
+	Unit string
 	// Position is the log position of the last event applied to it.
 	Position int64
 }
@@ -59,13 +62,13 @@ type BudgetCyclePage struct {
 }
 
 const budgetCycleFrom = `SELECT c.id, c.municipality, c.year, c.title_ka, c.title_en, c.currency, c.total_minor, c.pots, c.phases,
-		c.categories, c.eligibility, c.rules, c.ballot, c.results, c.source, c.position
+		c.categories, c.eligibility, c.rules, c.ballot, c.results, c.source, c.unit, c.position
 	FROM rm.budget_cycles c`
 
 func scanBudgetCycle(r pgx.CollectableRow) (BudgetCycle, error) {
 	var c BudgetCycle
 	err := r.Scan(&c.ID, &c.Municipality, &c.Year, &c.Title.Ka, &c.Title.En, &c.Currency, &c.Total, &c.Pots, &c.Phases,
-		&c.Categories, &c.Eligibility, &c.Rules, &c.Ballot, &c.Results, &c.Source, &c.Position)
+		&c.Categories, &c.Eligibility, &c.Rules, &c.Ballot, &c.Results, &c.Source, &c.Unit, &c.Position)
 	return c, err
 }
 

@@ -86,7 +86,11 @@ func (q *Reads) BudgetingTrend(ctx context.Context, groupBy []BudgetDimension, f
 	if f.FromYear != 0 && f.ToYear != 0 && f.ToYear < f.FromYear {
 		return nil, domain.InvalidField("filter.toYear", "%d is before filter.fromYear %d", f.ToYear, f.FromYear)
 	}
-	var cycleConds, voterConds []string
+	// Georgia's municipalities alone: a cycle imported from another
+	// country's published data is counted on its own, never in a trend
+	// of Georgia's (its voters against no census would skew the turnout).
+	cycleConds := []string{"c.unit = ''"}
+	var voterConds []string
 	var args []any
 	add := func(to *[]string, cond string, v any) {
 		args = append(args, v)

@@ -17,11 +17,14 @@ import (
 // certification cycle, which needs the registry, so it imports that too).
 // Each loads only what is not there yet.
 func (m *Main) importCmd(ctx context.Context, args []string) error {
-	const usage = "usage: civic import registry|demo (registry: the regions and municipalities of Georgia; " +
-		"demo: the registry and the 2019 certification cycle, with illustrative scores)"
+	const usage = "usage: civic import registry|demo|pabulib (registry: the regions and municipalities of Georgia; " +
+		"demo: the registry and the demo data; pabulib FILE...: published participatory budgets, each a cycle)"
 	fs := m.flags("import")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() >= 2 && fs.Arg(0) == "pabulib" {
+		return m.importPabulib(ctx, fs.Args()[1:])
 	}
 	if fs.NArg() != 1 || fs.Arg(0) != "registry" && fs.Arg(0) != "demo" {
 		return errors.New(usage)

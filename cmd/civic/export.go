@@ -163,3 +163,49 @@ func (m *Main) countPabulib(args []string) (int, error) {
 	}
 	return exitOK, nil
 }
+
+// importPabulib records published pabulib instances, each as a cycle
+// counted by Civic Ledger's code: `civic import pabulib FILE...`. It
+// sequences the log while it imports, as the counts read the ballots by
+// position, and says for each file whether the declared winners are the
+// published ones. A file that cannot be recorded whole writes nothing and
+// stops the command.
+func (m *Main) importPabulib(ctx context.Context, files []string) error {
+	a, err := m.openTool(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	seqCtx, stopSeq := context.WithCancel(ctx)
+	seqDone := make(chan struct{})
+	go func() { defer close(seqDone); a.store.RunSequencer(seqCtx) }()
+	defer func() { stopSeq(); <-seqDone }()
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		in, err := pabulib.Read(f, pabulib.Limits{})
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		rep, err := pabulib.Import(ctx, a.budgeting, in, filepath.Base(name))
+		var de *domain.Error
+		switch {
+		case errors.As(err, &de) && de.Kind != domain.Internal:
+			return fmt.Errorf("%s: %s", name, de.Message)
+		case err != nil:
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		verdict := "its published winners"
+		switch {
+		case rep.Published == nil:
+			verdict = "(the file publishes none to compare)"
+		case !rep.Agrees():
+			verdict = fmt.Sprintf("NOT the published ones %v", rep.Published)
+		}
+		fmt.Fprintf(m.Stdout, "%s: cycle %s, %d projects, %d ballots; counted winners %v: %s\n", name, rep.Cycle, rep.Projects, rep.Ballots, rep.Winners, verdict)
+	}
+	return nil
+}

@@ -77,8 +77,11 @@ Usage:
                                    check the log's checkpoint extends the last one seen,
                                    co-sign it and keep it (exit 1: history was rewritten)
   civic import registry            register Georgia's regions and municipalities
-  civic import demo                the registry, then the 2019 certification cycle with
-                                   illustrative scores (serve loads it on first start)
+  civic import demo                the registry, then the demo: the 2019 certification cycle,
+                                   civil-society activity, participatory budgets (serve loads
+                                   it on first start)
+  civic import pabulib FILE...     record published participatory budgets (pabulib files), each
+                                   a cycle counted by this code, and compare the winners
   civic replay application ID      list an application's events with their hashes, verify the
                                    log over them, and replay its decision (exit 1: mismatch)
   civic replay cycle ID            count a participatory budget's ballots again from the log, as

@@ -703,3 +703,20 @@ func TestCountPabulibCommand(t *testing.T) {
 		t.Errorf("a missing file: %d, %q", code, errOut)
 	}
 }
+
+// TestImportPabulibCommand records two published instances and refuses
+// one of them again.
+func TestImportPabulibCommand(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": testdb.URL(t), "CIVIC_DATA_DIR": t.TempDir()}
+	files := []string{"../../domain/budgeting/testdata/pabulib/poland_warszawa_2017_wars.pb", "../../domain/budgeting/testdata/pabulib/poland_wieliczka_2023.pb"}
+	code, out, errOut := run(t, env, append([]string{"import", "pabulib"}, files...)...)
+	if code != 0 || strings.Count(out, ": its published winners") != 2 || !strings.Contains(out, "cycle poland-wieliczka-green-budget-2023, 64 projects, 6586 ballots") {
+		t.Fatalf("civic import pabulib = %d:\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, env, "import", "pabulib", files[0]); code != 2 || !strings.Contains(errOut, "has a participatory budget cycle for 2017 already") {
+		t.Errorf("importing again = %d, %q", code, errOut)
+	}
+	if code, out, errOut := run(t, env, "replay", "cycle", "poland-warszawa-wars-2017"); code != 0 || !strings.Contains(out, "recount: followed") {
+		t.Errorf("the imported cycle's recount = %d:\n%s%s", code, out, errOut)
+	}
+}

@@ -69,6 +69,17 @@ func (p *PaperBatch) Enter(b PaperBatchEntered) ([]domain.Event, error) {
 	return []domain.Event{b}, nil
 }
 
+// CheckBallot checks one ballot of pot against rules and the projects on
+// the ballot, as a cast would: for an import, which checks every ballot of
+// a file before writing any, so a file either goes in whole or not at all.
+func CheckBallot(rules Rules, pot Pot, ballot []BallotProject, projects []string, points []int64) error {
+	on := make(map[string]BallotProject, len(ballot))
+	for _, bp := range ballot {
+		on[bp.Idea] = bp
+	}
+	return checkBallot("", rules, pot, on, projects, points, "", "")
+}
+
 // checkBallot checks one ballot of pot against the rules and the ballot's
 // projects (onBallot, by idea); prefix names the ballot in errors ("" for
 // a command's own fields, "ballots[3]" for one of a batch).

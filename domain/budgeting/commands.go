@@ -18,6 +18,9 @@ type OpenCycle struct {
 	// Source says where an imported or demo cycle's figures come from;
 	// only the system sets it (an import, the demo).
 	Source string
+	// Unit, for an import alone, names a place outside Georgia's
+	// registry; Municipality is then a code made from it.
+	Unit string
 }
 
 // ChangeRules asks for a new version of a cycle's rules, before anyone

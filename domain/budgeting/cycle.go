@@ -48,6 +48,7 @@ type Cycle struct {
 	results      *ResultsDeclared
 	closed       string // the day the ballots were closed, "" before
 	source       string
+	unit         string
 }
 
 // ID returns the cycle's ID, "" before it was opened.
@@ -58,6 +59,10 @@ func (c *Cycle) Municipality() string { return c.municipality }
 
 // Year returns the cycle's year.
 func (c *Cycle) Year() int { return c.year }
+
+// Unit returns the name of an imported cycle's place outside the
+// registry, "" for a Georgian municipality's.
+func (c *Cycle) Unit() string { return c.unit }
 
 // Currency returns the ISO 4217 code every amount of the cycle is in.
 func (c *Cycle) Currency() string { return c.currency }
@@ -121,7 +126,7 @@ func (c *Cycle) Apply(e domain.Event) error {
 		}
 		*c = Cycle{id: e.ID, municipality: e.Municipality, year: e.Year, currency: e.Currency, pots: e.Pots, phases: e.Phases,
 			categories: e.Categories, eligibility: e.Eligibility, rules: e.Rules, versions: map[int]Rules{e.Rules.Version: e.Rules},
-			source: e.Source}
+			source: e.Source, unit: e.Unit}
 	case CycleRulesChanged:
 		c.rules = e.Rules
 		c.versions[e.Rules.Version] = e.Rules

@@ -152,6 +152,11 @@ type CycleOpened struct {
 	// imported (a pabulib file's name) or marks demo data; "" for a cycle
 	// run in the ledger.
 	Source string `json:"source,omitempty"`
+	// Unit names the place of an imported cycle from outside Georgia's
+	// registry (a published instance of another country's city, as its
+	// source writes it, "Warszawa, Wars"); Municipality is then a code
+	// made from it, not a registered municipality. "" for Georgia's.
+	Unit string `json:"unit,omitempty"`
 }
 
 // EventType implements domain.Event.

@@ -108,7 +108,11 @@ func (s *Service) OpenCycle(ctx context.Context, meta domain.Meta, cmd OpenCycle
 		return eventstore.AppendResult{}, err
 	}
 	var p domain.Problems
-	if p.Add(domain.CheckCode("municipality", cmd.Municipality, "keda")) {
+	cmd.Unit = text(&p, "unit", cmd.Unit, false)
+	if cmd.Unit != "" && (meta.Actor.Role != domain.System || cmd.Source == "") {
+		p.Add(invalid("unit", "only an import, naming its source, records a cycle of a place outside the registry"))
+	}
+	if p.Add(domain.CheckCode("municipality", cmd.Municipality, "keda")) && cmd.Unit == "" {
 		var m registry.Municipality
 		if _, err := s.Repo.Load(ctx, registry.MunicipalityStream(cmd.Municipality), &m); err != nil {
 			return eventstore.AppendResult{}, err
@@ -161,7 +165,7 @@ func (s *Service) OpenCycle(ctx context.Context, meta domain.Meta, cmd OpenCycle
 			}
 			return []domain.Event{CycleOpened{ID: id, Municipality: cmd.Municipality, Year: cmd.Year, Title: cmd.Title,
 				Currency: cmd.Currency, Pots: cmd.Pots, Phases: cmd.Phases, Categories: nonNilCategories(cmd.Categories),
-				Eligibility: cmd.Eligibility, Rules: cmd.Rules, Source: cmd.Source}}, nil
+				Eligibility: cmd.Eligibility, Rules: cmd.Rules, Source: cmd.Source, Unit: cmd.Unit}}, nil
 		})
 }
 

@@ -37,7 +37,7 @@ func cycleScope(cycle string) domain.Scope { return domain.Scope{Municipality: M
 
 func declareEvents(t *domain.Types) {
 	domain.Declare[CycleOpened](t, domain.Everyone, nil).
-		Show("id", "municipality", "year", "title", "currency", "pots", "phases", "categories", "eligibility", "rules", "source")
+		Show("id", "municipality", "year", "title", "currency", "pots", "phases", "categories", "eligibility", "rules", "source", "unit")
 	domain.Declare[CycleRulesChanged](t, domain.Everyone, nil).Show("id", "rules", "reason")
 	domain.Declare[PhasesRescheduled](t, domain.Everyone, nil).Show("id", "phases", "reason")
 	domain.Declare(t, domain.Everyone, func(_ string, e IdeaSubmitted) domain.Scope { return cycleScope(e.Cycle) }).
@@ -71,7 +71,7 @@ func DeclareViews(v *domain.Views) {
 	v.View("Mutation", domain.Everyone, "openBudgetCycle changeBudgetRules rescheduleBudgetPhases submitIdea withdrawIdea mergeIdea "+
 		"reviewIdea appealIdea decideAppeal publishBallot castBallot enterPaperBatch declareResults reportDelivery")
 	v.View("Subscription", domain.Everyone, "cycleTurnout")
-	v.View("BudgetCycle", domain.Everyone, "id municipality year title currency total pots phases currentPhase categories eligibility "+
+	v.View("BudgetCycle", domain.Everyone, "id municipality unit year title currency total pots phases currentPhase categories eligibility "+
 		"rules ballot ideas statistics results source")
 	v.View("BudgetIdea", domain.Everyone, "id cycle pot category title estimate cost proposerKind organisation channel submittedOn "+
 		"status reviewReason closingReason department appealGrounds appealReason mergedInto delivery")

@@ -204,6 +204,7 @@ type ComplexityRoot struct {
 		Statistics   func(childComplexity int) int
 		Title        func(childComplexity int) int
 		Total        func(childComplexity int) int
+		Unit         func(childComplexity int) int
 		Year         func(childComplexity int) int
 	}
 
@@ -976,6 +977,7 @@ type BudgetCountingResolver interface {
 }
 type BudgetCycleResolver interface {
 	Municipality(ctx context.Context, obj *projections.BudgetCycle) (*projections.Municipality, error)
+	Unit(ctx context.Context, obj *projections.BudgetCycle) (*string, error)
 
 	Total(ctx context.Context, obj *projections.BudgetCycle) (*model.Money, error)
 	Pots(ctx context.Context, obj *projections.BudgetCycle) ([]model.BudgetPot, error)
@@ -1792,6 +1794,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BudgetCycle.Total(childComplexity), true
+	case "BudgetCycle.unit":
+		if e.ComplexityRoot.BudgetCycle.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BudgetCycle.Unit(childComplexity), true
 	case "BudgetCycle.year":
 		if e.ComplexityRoot.BudgetCycle.Year == nil {
 			break
@@ -5925,8 +5933,10 @@ extend type Query {
   voters in the group) and voters (each online voter once, every paper
   ballot); grouped by the cycles' own dimensions alone (YEAR, REGION,
   MUNICIPALITY), also their ideas, money and the 2014 census population of
-  their municipalities, and the turnout against it. At most 10,000 rows.
-  Public: the figures are aggregates.
+  their municipalities, and the turnout against it. Georgia's
+  municipalities alone: cycles imported from other countries' published
+  data are left out. At most 10,000 rows. Public: the figures are
+  aggregates.
   """
   budgetingTrend(groupBy: [BudgetDimension!]!, filter: BudgetTrendFilter): [BudgetTrendRow!]!
   """
@@ -5947,7 +5957,10 @@ calendar, its rules, the ideas, the ballot and the results.
 type BudgetCycle {
   "The municipality's code and the year: keda-2023."
   id: ID!
-  municipality: Municipality!
+  "The municipality; null for a cycle imported from outside Georgia's registry (see unit)."
+  municipality: Municipality
+  "The place of a cycle imported from outside Georgia's registry, as its source names it; null for a Georgian municipality's."
+  unit: String
   year: Int!
   title: LocalizedText!
   "The ISO 4217 code every amount of the cycle is in: GEL."
@@ -8414,6 +8427,8 @@ func (ec *executionContext) childFields_BudgetCycle(ctx context.Context, field g
 		return ec.fieldContext_BudgetCycle_id(ctx, field)
 	case "municipality":
 		return ec.fieldContext_BudgetCycle_municipality(ctx, field)
+	case "unit":
+		return ec.fieldContext_BudgetCycle_unit(ctx, field)
 	case "year":
 		return ec.fieldContext_BudgetCycle_year(ctx, field)
 	case "title":
@@ -14125,10 +14140,10 @@ func (ec *executionContext) _BudgetCycle_municipality(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *projections.Municipality) graphql.Marshaler {
-			return ec.marshalNMunicipality2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipality(ctx, selections, v)
+			return ec.marshalOMunicipality2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipality(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_BudgetCycle_municipality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -14142,6 +14157,29 @@ func (ec *executionContext) fieldContext_BudgetCycle_municipality(_ context.Cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BudgetCycle_unit(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BudgetCycle_unit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BudgetCycle().Unit(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BudgetCycle_unit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BudgetCycle", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _BudgetCycle_year(ctx context.Context, field graphql.CollectedField, obj *projections.BudgetCycle) (ret graphql.Marshaler) {
@@ -34907,16 +34945,46 @@ func (ec *executionContext) _BudgetCycle(ctx context.Context, sel ast.SelectionS
 		case "municipality":
 			field := field
 
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
 				defer func() {
 					if r := recover(); r != nil {
 						ec.Error(ctx, ec.Recover(ctx, r))
 					}
 				}()
 				res = ec._BudgetCycle_municipality(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
 				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "unit":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BudgetCycle_unit(ctx, field, obj)
 				return res
 			}
 

@@ -73,7 +73,7 @@ func budgetDemo() ([]demoCycle, error) {
 			c.feasible = c.ideas - c.ideas/6 - r.IntN(3)
 			// Turnout grows as the process takes root: 1.5% to 4%.
 			share := 0.015 + 0.004*float64(year-2019) + 0.005*r.Float64()
-			c.voters = max(100, min(500, int(share*float64(pop[code]))))
+			c.voters = max(100, min(2500, int(share*float64(pop[code]))))
 			if code == "batumi" && year == 2020 {
 				c.ideas, c.feasible, c.ballot = 30, 18, 10
 				c.facts = "30 ideas, 10 put to a vote (Batumi City Hall, 2020)"
