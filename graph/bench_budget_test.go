@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -143,29 +142,7 @@ func BenchmarkBudgetingTrend(b *testing.B) {
 		}
 	}
 	b.ResetTimer()
-	const rounds = 10
-	perRound := max(b.N/rounds, 1)
-	var ourTime, sqlTime, apiTime time.Duration
-	var lat []time.Duration
-	for range rounds {
-		d, _ := benchRun(b, perRound, bare)
-		sqlTime += d
-		d, _ = benchRun(b, perRound, api)
-		apiTime += d
-		d, l := benchRun(b, perRound, ours)
-		ourTime += d
-		lat = append(lat, l...)
-	}
-	b.StopTimer()
-	n := float64(rounds * perRound)
-	ourRate, sqlRate, apiRate := n/ourTime.Seconds(), n/sqlTime.Seconds(), n/apiTime.Seconds()
-	b.ReportMetric(ourRate, "req/s")
-	b.ReportMetric(sqlRate, "sql-req/s")
-	b.ReportMetric(apiRate, "api-sql-req/s")
-	b.ReportMetric(ourRate/sqlRate, "ratio")
-	b.ReportMetric(ourRate/apiRate, "api-ratio")
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[min(len(lat)*99/100, len(lat)-1)].Microseconds())/1000, "p99-ms")
+	benchAgainst(b, bare, api, ours)
 	b.ReportMetric(float64(voters), "voters")
 	b.ReportMetric(load.Seconds(), "load-s")
 }

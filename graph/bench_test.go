@@ -358,3 +358,33 @@ func benchRun(b *testing.B, n int, do func() error) (time.Duration, []time.Durat
 	}
 	return elapsed, lat
 }
+
+// benchAgainst runs ours against two baselines, the bare SQL and the
+// API's own statements, in ten alternating rounds of b.N/10 requests from
+// benchClients clients each, and reports the rates, ratio = ours / sql,
+// api-ratio = ours / api-sql, and our p99.
+func benchAgainst(b *testing.B, bare, api, ours func() error) {
+	const rounds = 10
+	perRound := max(b.N/rounds, 1)
+	var ourTime, sqlTime, apiTime time.Duration
+	var lat []time.Duration
+	for range rounds {
+		d, _ := benchRun(b, perRound, bare)
+		sqlTime += d
+		d, _ = benchRun(b, perRound, api)
+		apiTime += d
+		d, l := benchRun(b, perRound, ours)
+		ourTime += d
+		lat = append(lat, l...)
+	}
+	b.StopTimer()
+	n := float64(rounds * perRound)
+	ourRate, sqlRate, apiRate := n/ourTime.Seconds(), n/sqlTime.Seconds(), n/apiTime.Seconds()
+	b.ReportMetric(ourRate, "req/s")
+	b.ReportMetric(sqlRate, "sql-req/s")
+	b.ReportMetric(apiRate, "api-sql-req/s")
+	b.ReportMetric(ourRate/sqlRate, "ratio")
+	b.ReportMetric(ourRate/apiRate, "api-ratio")
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[min(len(lat)*99/100, len(lat)-1)].Microseconds())/1000, "p99-ms")
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
-	"slices"
 	"testing"
 	"time"
 
@@ -161,29 +160,7 @@ func BenchmarkParticipationTrend(b *testing.B) {
 			}
 		}
 		b.Run(trend.name, func(b *testing.B) {
-			const rounds = 10
-			perRound := max(b.N/rounds, 1)
-			var ourTime, factTime, apiTime time.Duration
-			var lat []time.Duration
-			for range rounds {
-				d, _ := benchRun(b, perRound, facts)
-				factTime += d
-				d, _ = benchRun(b, perRound, api)
-				apiTime += d
-				d, l := benchRun(b, perRound, ours)
-				ourTime += d
-				lat = append(lat, l...)
-			}
-			b.StopTimer()
-			n := float64(rounds * perRound)
-			ourRate, factRate, apiRate := n/ourTime.Seconds(), n/factTime.Seconds(), n/apiTime.Seconds()
-			b.ReportMetric(ourRate, "req/s")
-			b.ReportMetric(factRate, "sql-req/s")
-			b.ReportMetric(apiRate, "api-sql-req/s")
-			b.ReportMetric(ourRate/factRate, "ratio")
-			b.ReportMetric(ourRate/apiRate, "api-ratio")
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[min(len(lat)*99/100, len(lat)-1)].Microseconds())/1000, "p99-ms")
+			benchAgainst(b, facts, api, ours)
 			// The parent's own metrics are not printed: each grouping
 			// repeats them.
 			b.ReportMetric(float64(records), "records")

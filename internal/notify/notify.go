@@ -384,19 +384,14 @@ func (n *Notifier) result(ctx context.Context, e eventstore.Event, dev domain.Ev
 	if !ok {
 		return fmt.Errorf("%s decoded as %T", e.Type, dev)
 	}
-	var a certification.Application
-	if err := n.fold(ctx, e, &a); err != nil {
+	a, name, err := n.application(ctx, e, nt)
+	if err != nil {
 		return err
 	}
 	d := a.Decision()
 	if d == nil {
 		return fmt.Errorf("application %s: a result announced without a decision", ev.ID)
 	}
-	name, err := n.municipalityName(ctx, a.Municipality())
-	if err != nil {
-		return err
-	}
-	nt.Municipality, nt.Year = a.Municipality(), a.Year()
 	nt.Subject, nt.Body = resultText(name, a.Year(), ev.ID, ev.On, d)
 	return nil
 }
@@ -407,17 +402,27 @@ func (n *Notifier) certificate(ctx context.Context, e eventstore.Event, dev doma
 	if !ok {
 		return fmt.Errorf("%s decoded as %T", e.Type, dev)
 	}
-	var a certification.Application
-	if err := n.fold(ctx, e, &a); err != nil {
-		return err
-	}
-	name, err := n.municipalityName(ctx, a.Municipality())
+	a, name, err := n.application(ctx, e, nt)
 	if err != nil {
 		return err
 	}
-	nt.Municipality, nt.Year = a.Municipality(), a.Year()
 	nt.Subject, nt.Body = certificateText(name, a.Year(), ev)
 	return nil
+}
+
+// application folds e's application up to e and addresses nt to its
+// municipality, returning the application and the municipality's name.
+func (n *Notifier) application(ctx context.Context, e eventstore.Event, nt *Notification) (*certification.Application, domain.LocalizedText, error) {
+	var a certification.Application
+	if err := n.fold(ctx, e, &a); err != nil {
+		return nil, domain.LocalizedText{}, err
+	}
+	name, err := n.municipalityName(ctx, a.Municipality())
+	if err != nil {
+		return nil, domain.LocalizedText{}, err
+	}
+	nt.Municipality, nt.Year = a.Municipality(), a.Year()
+	return &a, name, nil
 }
 
 // fold applies the events of e's stream up to and including e to agg.
