@@ -324,25 +324,36 @@ func watchQueries(t testing.TB, query func(context.Context) (string, error)) *qu
 		t.Fatalf("query before the rebuild: %v", err)
 	}
 	w := &queryWatcher{query: query, baseline: baseline, stop: make(chan struct{}), done: make(chan struct{})}
+	// Several readers at once, as an API has: a rebuild of a small history
+	// is over in a few of one reader's queries when the machine is busy
+	// (CI saw two), and the check wants several during it.
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-w.stop:
+					return
+				default:
+				}
+				got, err := w.query(context.Background())
+				w.mu.Lock()
+				switch {
+				case err != nil:
+					w.errs = append(w.errs, err)
+				case got != w.baseline:
+					w.differed = append(w.differed, got)
+				}
+				w.mu.Unlock()
+				w.queries.Add(1)
+			}
+		}()
+	}
 	go func() {
-		defer close(w.done)
-		for {
-			select {
-			case <-w.stop:
-				return
-			default:
-			}
-			got, err := w.query(context.Background())
-			w.mu.Lock()
-			switch {
-			case err != nil:
-				w.errs = append(w.errs, err)
-			case got != w.baseline:
-				w.differed = append(w.differed, got)
-			}
-			w.mu.Unlock()
-			w.queries.Add(1)
-		}
+		readers.Wait()
+		close(w.done)
 	}()
 	t.Cleanup(w.finish)
 	return w
