@@ -42,13 +42,22 @@ const (
 	// misconfigured integration can be confined to it; its
 	// Actor.Municipality is the cycle's.
 	BallotBox Role = "ballot-box"
+	// Assessor scores municipalities' indicators, with evidence, in a
+	// round of the civic-engagement benchmark (domain/benchmark). It is a
+	// role of its own so that scoring the benchmark takes a key issued
+	// for it and grants nothing else: an assessor is not a certification
+	// expert and changes nothing outside the benchmark. It is bound to
+	// nothing (no municipality, region or cycle), since a round assesses
+	// many municipalities, to be ranked against one another, and an
+	// assessor acts for none of them.
+	Assessor Role = "assessor"
 	// System is the platform itself (imports, scheduled work): never the
 	// role of an API key.
 	System Role = "system"
 )
 
 // Roles lists the roles an API key may have.
-var Roles = []Role{Anonymous, Analyst, Applicant, Hub, Expert, Consortium, Auditor, Admin, Officer, BallotBox}
+var Roles = []Role{Anonymous, Analyst, Applicant, Hub, Expert, Consortium, Auditor, Admin, Officer, BallotBox, Assessor}
 
 // ParseRole reads a role name, in any case and with surrounding spaces,
 // as people type them at the command line.

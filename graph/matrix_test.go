@@ -34,9 +34,9 @@ import (
 // information request and a named expert), and one caller of each kind:
 // anonymous, an analyst, the applicants of two municipalities, an expert
 // assigned to one application and one assigned to the other, the
-// consortium, an auditor, the hubs of two regions, an admin, and the two
-// budgeting keys of one municipality: an officer and the ballot box of
-// its 2030 cycle.
+// consortium, an auditor, the hubs of two regions, an admin, the two
+// budgeting keys of one municipality (an officer and the ballot box of
+// its 2030 cycle), and an assessor of the benchmark, bound to no place.
 //
 // The queries are generated from the schema (every field of every type
 // reachable from Query, with fixtures for required arguments), and what
@@ -167,6 +167,10 @@ func newWorld(t *testing.T) *world {
 	// applicant.
 	officer := add("officer-gori", domain.Officer, "gori", "")
 	box := addKey("ballot-box-gori-2030", domain.BallotBox, "", "", "gori-2030")
+	// An assessor of the civic-engagement benchmark, bound to no
+	// municipality, region or cycle: no audience that goes by place may
+	// take it for one of its own.
+	add("assessor", domain.Assessor, "", "")
 
 	// The 2030 cycle: gori's application with expert X, akhaltsikhe's with
 	// expert Y.

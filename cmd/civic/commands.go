@@ -93,7 +93,8 @@ func (m *Main) openTool(ctx context.Context) (*app, error) {
 
 // keys manages API keys: create, revoke. An applicant or officer key acts
 // for one municipality (--municipality), a hub key for one region
-// (--region), a ballot-box key for one budgeting cycle (--cycle).
+// (--region), a ballot-box key for one budgeting cycle (--cycle); the
+// other roles' keys (an assessor's among them) for none.
 func (m *Main) keys(ctx context.Context, args []string) error {
 	const usage = "usage: civic keys create --role ROLE --name NAME [--municipality CODE] [--region CODE] [--cycle ID] | civic keys revoke ID [--reason TEXT]"
 	if len(args) == 0 {
@@ -102,7 +103,7 @@ func (m *Main) keys(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "create":
 		fs := m.flags("keys create")
-		role := fs.String("role", "", "the key's role: analyst, applicant, hub, expert, consortium, auditor, admin, officer or ballot-box")
+		role := fs.String("role", "", "the key's role: analyst, applicant, hub, expert, consortium, auditor, admin, officer, ballot-box or assessor")
 		name := fs.String("name", "", "who the key is for, e.g. dashboard.transparency-international")
 		muni := fs.String("municipality", "", "for an applicant or officer key: the code of the municipality it acts for")
 		region := fs.String("region", "", "for a hub key: the code of the region it acts for, e.g. kvemo-kartli")
@@ -114,7 +115,7 @@ func (m *Main) keys(ctx context.Context, args []string) error {
 		case fs.NArg() > 0:
 			return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), usage)
 		case *role == "":
-			return errors.New("--role is required: analyst, applicant, hub, expert, consortium, auditor, admin, officer or ballot-box")
+			return errors.New("--role is required: analyst, applicant, hub, expert, consortium, auditor, admin, officer, ballot-box or assessor")
 		case strings.TrimSpace(*name) == "":
 			return errors.New("--name is required: who the key is for, e.g. dashboard.transparency-international")
 		}

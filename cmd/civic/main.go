@@ -91,9 +91,11 @@ Usage:
   civic count pabulib FILE...      count published pabulib instances with this code and compare
                                    the winners with the published ones (exit 1: one differs)
   civic keys create --role R --name N [--municipality M] [--region G] [--cycle C]
-                                   issue an API key (printed once); applicant and officer
-                                   keys need --municipality, hub keys --region, ballot-box
-                                   keys --cycle (a budgeting cycle, e.g. keda-2023)
+                                   issue an API key (printed once); R is analyst, applicant,
+                                   hub, expert, consortium, auditor, admin, officer,
+                                   ballot-box or assessor; applicant and officer keys need
+                                   --municipality, hub keys --region, ballot-box keys --cycle
+                                   (a budgeting cycle, e.g. keda-2023); the others none
   civic keys revoke ID [--reason TEXT]
                                    withdraw an API key
   civic erase subject ID --reason TEXT

@@ -452,6 +452,11 @@ func TestKeysCommand(t *testing.T) {
 		{[]string{"keys", "create", "--role", "ballot-box", "--name", "keda-vote", "--municipality", "keda", "--cycle", "keda-2023"}, 2, "municipality"},
 		{[]string{"keys", "create", "--role", "analyst", "--name", "x", "--cycle", "keda-2023"}, 2, "--cycle: only ballot-box keys"},
 		{[]string{"keys", "create", "--role", "ballot_box", "--name", "x", "--cycle", "keda-2023"}, 2, "unknown role"},
+		{[]string{"keys", "create", "--role", "assessor", "--name", "assessor-1", "--municipality", "keda"}, 2, "municipality: only applicant and officer keys"},
+		{[]string{"keys", "create", "--role", "assessor", "--name", "assessor-1", "--region", "kvemo-kartli"}, 2, "region: only hub keys"},
+		{[]string{"keys", "create", "--role", "assessor", "--name", "assessor-1", "--cycle", "keda-2023"}, 2, "--cycle: only ballot-box keys"},
+		{[]string{"keys", "create", "--role", "assessors", "--name", "assessor-1"}, 2, "unknown role"},
+		{[]string{"keys", "create", "--name", "assessor-1"}, 2, "--role is required: analyst, applicant, hub, expert, consortium, auditor, admin, officer, ballot-box or assessor"},
 		{[]string{"keys", "revoke", id, "--reason", "rotated"}, 0, ""},
 		{[]string{"keys", "revoke", id}, 2, "revoked already"},
 		{[]string{"keys", "revoke", "000000000000"}, 2, "no API key"},
@@ -483,6 +488,19 @@ func TestKeysCommand(t *testing.T) {
 		WHERE type = 'access.key_created' AND data->>'id' = $1`, boxID).Scan(&role, &municipality, &cycle); err != nil ||
 		role != "ballot-box" || municipality != "keda" || cycle != "keda-2023" {
 		t.Errorf("the ballot box's key_created holds role %q, municipality %q, cycle %q (%v); want ballot-box, keda, keda-2023", role, municipality, cycle, err)
+	}
+	// An assessor of the benchmark: bound to nothing, so the log records
+	// its role alone.
+	code, out, errOut = run(t, env, "keys", "create", "--role", "assessor", "--name", "benchmark-assessor")
+	assessorID, err := access.ParseKey(strings.TrimSpace(out))
+	if code != 0 || err != nil || !strings.Contains(errOut, "(benchmark-assessor, assessor)") {
+		t.Fatalf("keys create --role assessor = %d, %q, %q (%v); want a key on stdout", code, out, errOut, err)
+	}
+	var region string
+	if err := pool.QueryRow(context.Background(), `SELECT data->>'role', coalesce(data->>'municipality', ''), coalesce(data->>'region', ''), coalesce(data->>'cycle', '')
+		FROM eventstore.events WHERE type = 'access.key_created' AND data->>'id' = $1`, assessorID).Scan(&role, &municipality, &region, &cycle); err != nil ||
+		role != "assessor" || municipality != "" || region != "" || cycle != "" {
+		t.Errorf("the assessor's key_created holds role %q, municipality %q, region %q, cycle %q (%v); want assessor and nothing else", role, municipality, region, cycle, err)
 	}
 	var leaks int
 	secret := strings.Split(key, "_")[2]

@@ -280,6 +280,27 @@ func TestCreateKey(t *testing.T) {
 			when: access.CreateKey{Name: "vote", Role: domain.BallotBox, Cycle: "rustavi-2023"}, kind: domain.Forbidden, text: "ballot-box"},
 		{name: "ballot box by an officer", role: domain.Officer,
 			when: access.CreateKey{Name: "vote", Role: domain.BallotBox, Cycle: "rustavi-2023"}, kind: domain.Forbidden, text: "officer"},
+
+		// Assessors: the benchmark's, bound to no municipality, region or
+		// cycle, like analysts: each of those is refused, naming its field.
+		{name: "assessor", role: domain.Admin,
+			when: access.CreateKey{Name: "benchmark-assessor-1", Role: domain.Assessor},
+			then: access.KeyCreated{Name: "benchmark-assessor-1", Role: domain.Assessor}},
+		{name: "assessor by the platform, role in capitals", role: domain.System,
+			when: access.CreateKey{Name: "benchmark-assessor-1", Role: " ASSESSOR\t"},
+			then: access.KeyCreated{Name: "benchmark-assessor-1", Role: domain.Assessor}},
+		{name: "assessor with a municipality", role: domain.Admin,
+			when: access.CreateKey{Name: "assessor", Role: domain.Assessor, Municipality: rustavi}, kind: domain.Invalid, text: "municipality: only applicant and officer keys"},
+		{name: "assessor with a region", role: domain.Admin,
+			when: access.CreateKey{Name: "assessor", Role: domain.Assessor, Region: "kvemo-kartli"}, kind: domain.Invalid, text: "region: only hub keys"},
+		{name: "assessor with a cycle", role: domain.Admin,
+			when: access.CreateKey{Name: "assessor", Role: domain.Assessor, Cycle: "rustavi-2023"}, kind: domain.Invalid, text: "cycle: only ballot-box keys"},
+		{name: "assessor by an assessor", role: domain.Assessor,
+			when: access.CreateKey{Name: "assessor", Role: domain.Assessor}, kind: domain.Forbidden, text: "assessor"},
+		{name: "admin by an assessor", role: domain.Assessor,
+			when: access.CreateKey{Name: "ops", Role: domain.Admin}, kind: domain.Forbidden, text: "assessor"},
+		{name: "assessor misspelt", role: domain.Admin,
+			when: access.CreateKey{Name: "assessor", Role: "assesor"}, kind: domain.Invalid, text: "role"},
 	}
 	// Cycles of the wrong shape, each refused as Invalid naming the
 	// cycle, before the registry is asked.
@@ -313,6 +334,7 @@ func TestCreateKey(t *testing.T) {
 	for _, c := range []access.CreateKey{
 		{Role: domain.Admin}, {Role: domain.Analyst}, {Role: domain.Auditor}, {Role: domain.Expert}, {Role: domain.Consortium},
 		{Role: domain.Applicant, Municipality: rustavi}, {Role: domain.Hub, Region: "kvemo-kartli"}, {Role: domain.Officer, Municipality: rustavi},
+		{Role: domain.Assessor},
 	} {
 		c.Name, c.Cycle = "with-cycle", "rustavi-2023"
 		tests = append(tests, testCase{name: "cycle on a key of role " + string(c.Role), role: domain.Admin, when: c, kind: domain.Invalid, text: "cycle: only ballot-box keys"})

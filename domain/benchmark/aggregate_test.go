@@ -19,7 +19,7 @@ var method = benchmark.Method{
 	Version: 1,
 	Blocks:  []benchmark.Block{{Code: "publication", Name: text("publication"), Weight: 40}, {Code: "participation", Name: text("participation"), Weight: 60}},
 	Indicators: []benchmark.Indicator{
-		{Code: "budget-published", Block: "publication", Question: text("budget published?"), Scale: benchmark.Scale{Kind: benchmark.YesNo}, Weight: 1, Body: benchmark.CityHall},
+		{Code: "budget-published", Block: "publication", Question: text("budget published?"), Scale: benchmark.Scale{Kind: benchmark.YesNo}, Weight: 1, Body: benchmark.CityHall, Evidence: true},
 		{Code: "minutes-published", Block: "publication", Question: text("minutes published?"), Scale: benchmark.Scale{Kind: benchmark.Points, Max: 2}, Weight: 1, Body: benchmark.Both},
 		{Code: "pb-turnout", Block: "participation", Question: text("budget turnout"), Weight: 2, Body: benchmark.CityHall, Computed: "pb_turnout_percent",
 			Scale: benchmark.Scale{Kind: benchmark.Banded, Bands: []benchmark.Band{{From: 0, Points: 0}, {From: 1, Points: 1}, {From: 3, Points: 2}}}},

@@ -7357,6 +7357,8 @@ enum Role {
   OFFICER
   "The integration a municipality runs so residents vote online: bound to one participatory-budgeting cycle (Viewer.cycle) and its municipality."
   BALLOT_BOX
+  "Scores municipalities' indicators, with evidence, in a round of the civic-engagement benchmark; bound to no municipality, region or cycle."
+  ASSESSOR
 }
 
 """
@@ -45304,6 +45306,7 @@ var (
 		"ADMIN":      domain.Admin,
 		"OFFICER":    domain.Officer,
 		"BALLOT_BOX": domain.BallotBox,
+		"ASSESSOR":   domain.Assessor,
 	}
 	marshalNRole2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐRole = map[domain.Role]string{
 		domain.Anonymous:  "ANONYMOUS",
@@ -45316,6 +45319,7 @@ var (
 		domain.Admin:      "ADMIN",
 		domain.Officer:    "OFFICER",
 		domain.BallotBox:  "BALLOT_BOX",
+		domain.Assessor:   "ASSESSOR",
 	}
 )
 

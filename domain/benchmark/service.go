@@ -1,0 +1,553 @@
+package benchmark
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/digest"
+	"github.com/civicledger/civicledger/domain/registry"
+	"github.com/civicledger/civicledger/eventstore"
+)
+
+// PublishMethod asks to publish a new version of the method.
+type PublishMethod struct {
+	Method Method
+	Reason string
+}
+
+// OpenRound asks to open a round under a method version (0: the latest).
+type OpenRound struct {
+	ID             string
+	Title          domain.LocalizedText
+	MethodVersion  int
+	Municipalities []string
+	Schedule       Schedule
+}
+
+// Score asks to record an assessor's score of an indicator; Self records
+// the municipality's own assessment instead (SelfAssess).
+type Score struct {
+	Round, Municipality, Indicator string
+	Body                           Body
+	// Value nil is no data.
+	Value     *float64
+	Evidence  []Evidence
+	Rationale string
+	Computed  *Computed
+}
+
+// Contest asks to record a municipality contesting a preliminary score;
+// Answer, the assessor's answer.
+type Contest struct {
+	Round, Municipality, Indicator string
+	Body                           Body
+	Grounds                        string
+	Evidence                       []Evidence
+}
+
+// Answer asks to record the answer to a contest: kept, or revised to
+// Value.
+type Answer struct {
+	Round, Municipality, Indicator string
+	Body                           Body
+	Kept                           bool
+	Value                          *float64
+	Reason                         string
+}
+
+// Correct asks to correct a published score, with the reason.
+type Correct struct {
+	Round, Municipality, Indicator string
+	Body                           Body
+	Value                          *float64
+	Reason                         string
+}
+
+// Service handles the benchmark's commands. Admins publish methods, open,
+// share and publish rounds; assessors score and answer; a municipality's
+// own key assesses itself and contests its preliminary scores.
+type Service struct {
+	Repo *domain.Repository
+}
+
+var assessors = []domain.Role{domain.Assessor, domain.Admin, domain.System}
+
+func required(p *domain.Problems, field, s string) string {
+	s = strings.TrimSpace(s)
+	switch n := utf8.RuneCountInString(s); {
+	case n == 0:
+		p.Add(domain.InvalidField(field, "required"))
+	case n > 4000:
+		p.Add(domain.InvalidField(field, "%d characters, over the limit of 4,000", n))
+	}
+	return s
+}
+
+// PublishMethod publishes the next version of the method.
+func (s *Service) PublishMethod(ctx context.Context, meta domain.Meta, cmd PublishMethod) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("publish a benchmark method", domain.Admin, domain.System); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var p domain.Problems
+	cmd.Reason = required(&p, "reason", cmd.Reason)
+	cmd.Method.Version = 1
+	p.Add(cmd.Method.Validate("method"))
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: MethodStream, What: "benchmark method", Creates: true},
+		func(m *Methods) ([]domain.Event, error) {
+			cmd.Method.Version = m.Latest() + 1
+			return []domain.Event{MethodPublished{Method: cmd.Method, Reason: cmd.Reason}}, nil
+		})
+}
+
+// OpenRound opens a round over municipalities of the registry.
+func (s *Service) OpenRound(ctx context.Context, meta domain.Meta, cmd OpenRound) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("open a benchmark round", domain.Admin, domain.System); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var p domain.Problems
+	p.Add(domain.CheckCode("id", cmd.ID, "2025"))
+	cmd.Title = cmd.Title.Normalize()
+	p.Add(cmd.Title.Validate("title"))
+	if p.Add(domain.CheckPeriod("schedule.assessmentEnd", cmd.Schedule.AssessmentEnd, "schedule.commentsUntil", cmd.Schedule.CommentsUntil)) &&
+		cmd.Schedule.CommentsUntil == cmd.Schedule.AssessmentEnd {
+		p.Add(domain.InvalidField("schedule.commentsUntil", "the comment window follows the assessment: a day at least"))
+	}
+	if len(cmd.Municipalities) == 0 {
+		p.Add(domain.InvalidField("municipalities", "a round covers one municipality at least"))
+	}
+	seen := map[string]bool{}
+	for i, m := range cmd.Municipalities {
+		f := fmt.Sprintf("municipalities[%d]", i)
+		if !p.Add(domain.CheckCode(f, m, "batumi")) {
+			continue
+		}
+		if seen[m] {
+			p.Add(domain.InvalidField(f, "%s twice", m))
+			continue
+		}
+		seen[m] = true
+		var mu registry.Municipality
+		if _, err := s.Repo.Load(ctx, registry.MunicipalityStream(m), &mu); err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		if mu.Code() == "" {
+			p.Add(domain.InvalidField(f, "%q is not a municipality in the registry", m))
+		}
+	}
+	var methods Methods
+	if _, err := s.Repo.Load(ctx, MethodStream, &methods); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if cmd.MethodVersion == 0 {
+		cmd.MethodVersion = methods.Latest()
+	}
+	if _, ok := methods.Version(cmd.MethodVersion); !ok {
+		p.Add(domain.InvalidField("methodVersion", "%d is not a published version of the method (%d are)", cmd.MethodVersion, methods.Latest()))
+	}
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: RoundStream(cmd.ID), What: "round " + cmd.ID, Creates: true},
+		func(r *Round) ([]domain.Event, error) {
+			if r.id != "" {
+				return nil, domain.Errorf(domain.Conflict, "round %s exists already", cmd.ID)
+			}
+			return []domain.Event{RoundOpened{ID: cmd.ID, Title: cmd.Title, MethodVersion: cmd.MethodVersion, Municipalities: cmd.Municipalities,
+				Schedule: cmd.Schedule}}, nil
+		})
+}
+
+// state loads a round and its method; the municipality must be one of
+// the round's.
+func (s *Service) state(ctx context.Context, round, municipality string) (*Round, Method, error) {
+	if err := domain.CheckCode("round", round, "2025"); err != nil {
+		return nil, Method{}, err
+	}
+	var r Round
+	if _, err := s.Repo.Load(ctx, RoundStream(round), &r); err != nil {
+		return nil, Method{}, err
+	}
+	if r.id == "" {
+		return nil, Method{}, domain.Errorf(domain.NotFound, "no benchmark round %s", round)
+	}
+	var methods Methods
+	if _, err := s.Repo.Load(ctx, MethodStream, &methods); err != nil {
+		return nil, Method{}, err
+	}
+	m, _ := methods.Version(r.method)
+	if municipality != "" && !containsString(r.municipalities, municipality) {
+		return nil, Method{}, domain.InvalidField("municipality", "%q is not in round %s", municipality, round)
+	}
+	return &r, m, nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// checkValue checks an indicator's value of a body under m.
+func checkValue(m Method, field, indicator string, body Body, value *float64) (Indicator, error) {
+	ind, ok := m.indicator(indicator)
+	if !ok {
+		return ind, domain.InvalidField("indicator", "%q is not an indicator of method version %d", indicator, m.Version)
+	}
+	if body != CityHall && body != Sakrebulo || ind.Body != Both && ind.Body != body {
+		return ind, domain.InvalidField("body", "indicator %s judges %s, not %s", ind.Code, ind.Body, body)
+	}
+	if value != nil {
+		if _, err := ind.Scale.Share(*value); err != nil {
+			return ind, domain.InvalidField(field, "indicator %s: %v", ind.Code, err)
+		}
+	}
+	return ind, nil
+}
+
+// onScorecard runs decide on a municipality's scorecard.
+func (s *Service) onScorecard(ctx context.Context, meta domain.Meta, round, municipality string, decide func(*Scorecard) ([]domain.Event, error)) (eventstore.AppendResult, error) {
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: ScorecardStream(round, municipality), What: "scorecard", Creates: true}, decide)
+}
+
+// Score records an assessor's score, before the preliminary results are
+// shared: evidence where the indicator requires it, a rationale always,
+// and for a computed indicator how its value was read from the ledger.
+func (s *Service) Score(ctx context.Context, meta domain.Meta, cmd Score) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("score an indicator", assessors...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	r, m, err := s.state(ctx, cmd.Round, cmd.Municipality)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var p domain.Problems
+	ind, err := checkValue(m, "value", cmd.Indicator, cmd.Body, cmd.Value)
+	if !p.Add(err) {
+		return eventstore.AppendResult{}, p.Err()
+	}
+	cmd.Rationale = required(&p, "rationale", cmd.Rationale)
+	if ind.Evidence && cmd.Value != nil && len(cmd.Evidence) == 0 {
+		p.Add(domain.InvalidField("evidence", "indicator %s is scored on evidence: give a URL, a document or an FOI request", ind.Code))
+	}
+	for i, e := range cmd.Evidence {
+		if e.Kind != "url" && e.Kind != "document" && e.Kind != "foi" {
+			p.Add(domain.InvalidField(fmt.Sprintf("evidence[%d].kind", i), "%q is not url, document or foi", e.Kind))
+		}
+		if strings.TrimSpace(e.Ref) == "" {
+			p.Add(domain.InvalidField(fmt.Sprintf("evidence[%d].ref", i), "required"))
+		}
+	}
+	switch {
+	case ind.Computed != "" && (cmd.Computed == nil || cmd.Computed.Figure != ind.Computed || cmd.Computed.Query == "" || cmd.Computed.Position < 0):
+		p.Add(domain.InvalidField("computed", "indicator %s is computed from %s: give the figure, its query and the log position it was read at", ind.Code, ind.Computed))
+	case ind.Computed == "" && cmd.Computed != nil:
+		p.Add(domain.InvalidField("computed", "indicator %s is judged, not computed", ind.Code))
+	}
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if r.shared != "" {
+		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "round %s's preliminary results were shared on %s: a score changes now through a contest's answer", r.id, r.shared)
+	}
+	return s.onScorecard(ctx, meta, cmd.Round, cmd.Municipality, func(*Scorecard) ([]domain.Event, error) {
+		return []domain.Event{Scored{Round: cmd.Round, Municipality: cmd.Municipality, Indicator: cmd.Indicator, Body: cmd.Body,
+			Value: cmd.Value, Evidence: cmd.Evidence, Rationale: cmd.Rationale, Computed: cmd.Computed}}, nil
+	})
+}
+
+// SelfAssess records the municipality's own assessment of an indicator,
+// before the preliminary results: it informs the assessor, and is never
+// the score.
+func (s *Service) SelfAssess(ctx context.Context, meta domain.Meta, cmd Score) (eventstore.AppendResult, error) {
+	a := meta.Actor
+	if a.Role != domain.Applicant || a.Municipality != cmd.Municipality {
+		return eventstore.AppendResult{}, domain.Errorf(domain.Forbidden, "a self-assessment is for the municipality's own key")
+	}
+	r, m, err := s.state(ctx, cmd.Round, cmd.Municipality)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if _, err := checkValue(m, "value", cmd.Indicator, cmd.Body, cmd.Value); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if r.shared != "" {
+		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "round %s's preliminary results were shared on %s: contest a score instead", r.id, r.shared)
+	}
+	return s.onScorecard(ctx, meta, cmd.Round, cmd.Municipality, func(*Scorecard) ([]domain.Event, error) {
+		return []domain.Event{SelfAssessed{Round: cmd.Round, Municipality: cmd.Municipality, Indicator: cmd.Indicator, Body: cmd.Body,
+			Value: cmd.Value, Note: strings.TrimSpace(cmd.Rationale)}}, nil
+	})
+}
+
+// SharePreliminary shows the round's preliminary results to its
+// municipalities and opens their comment window.
+func (s *Service) SharePreliminary(ctx context.Context, meta domain.Meta, round string) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("share preliminary results", domain.Admin, domain.System); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: RoundStream(round), What: "round " + round}, func(r *Round) ([]domain.Event, error) {
+		switch today := meta.Today(); {
+		case r.shared != "":
+			return nil, domain.Errorf(domain.Conflict, "round %s's preliminary results were shared on %s", r.id, r.shared)
+		case today > r.schedule.CommentsUntil:
+			return nil, domain.Errorf(domain.Conflict, "round %s's comment window closed on %s", r.id, r.schedule.CommentsUntil)
+		}
+		return []domain.Event{PreliminaryShared{Round: r.id, On: meta.Today()}}, nil
+	})
+}
+
+// Contest records the municipality contesting a preliminary score, in
+// its comment window, with evidence.
+func (s *Service) Contest(ctx context.Context, meta domain.Meta, cmd Contest) (eventstore.AppendResult, error) {
+	a := meta.Actor
+	if a.Role != domain.Applicant || a.Municipality != cmd.Municipality {
+		return eventstore.AppendResult{}, domain.Errorf(domain.Forbidden, "contest a score is for the municipality's own key")
+	}
+	r, m, err := s.state(ctx, cmd.Round, cmd.Municipality)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var p domain.Problems
+	_, err = checkValue(m, "value", cmd.Indicator, cmd.Body, nil)
+	p.Add(err)
+	cmd.Grounds = required(&p, "grounds", cmd.Grounds)
+	if len(cmd.Evidence) == 0 {
+		p.Add(domain.InvalidField("evidence", "a contest gives its evidence"))
+	}
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	switch today := meta.Today(); {
+	case r.shared == "":
+		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "round %s's preliminary results are not shared yet", r.id)
+	case today > r.schedule.CommentsUntil:
+		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "round %s's comment window closed on %s", r.id, r.schedule.CommentsUntil)
+	}
+	return s.onScorecard(ctx, meta, cmd.Round, cmd.Municipality, func(sc *Scorecard) ([]domain.Event, error) {
+		k := key{cmd.Indicator, cmd.Body}
+		switch {
+		case !sc.scored[k]:
+			return nil, domain.Errorf(domain.Conflict, "indicator %s of the %s was not scored: nothing to contest", cmd.Indicator, cmd.Body)
+		case sc.contested[k]:
+			return nil, domain.Errorf(domain.Conflict, "indicator %s of the %s is contested already", cmd.Indicator, cmd.Body)
+		}
+		return []domain.Event{ScoreContested{Round: cmd.Round, Municipality: cmd.Municipality, Indicator: cmd.Indicator, Body: cmd.Body,
+			Grounds: cmd.Grounds, Evidence: cmd.Evidence}}, nil
+	})
+}
+
+// AnswerContest records the assessor's answer to an open contest.
+func (s *Service) AnswerContest(ctx context.Context, meta domain.Meta, cmd Answer) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("answer a contest", assessors...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	r, m, err := s.state(ctx, cmd.Round, cmd.Municipality)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var p domain.Problems
+	if cmd.Kept {
+		cmd.Value = nil
+	}
+	_, err = checkValue(m, "value", cmd.Indicator, cmd.Body, cmd.Value)
+	p.Add(err)
+	cmd.Reason = required(&p, "reason", cmd.Reason)
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if r.published != nil {
+		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "round %s is published", r.id)
+	}
+	return s.onScorecard(ctx, meta, cmd.Round, cmd.Municipality, func(sc *Scorecard) ([]domain.Event, error) {
+		if !sc.contested[key{cmd.Indicator, cmd.Body}] {
+			return nil, domain.Errorf(domain.Conflict, "indicator %s of the %s has no open contest", cmd.Indicator, cmd.Body)
+		}
+		return []domain.Event{ContestAnswered{Round: cmd.Round, Municipality: cmd.Municipality, Indicator: cmd.Indicator, Body: cmd.Body,
+			Kept: cmd.Kept, Value: cmd.Value, Reason: cmd.Reason}}, nil
+	})
+}
+
+// DigestVersion is the layout of a published score's inputs (scoreDoc).
+const DigestVersion = "v2"
+
+type scoreDoc struct {
+	Round         string     `json:"round"`
+	MethodVersion int        `json:"method_version"`
+	Municipality  string     `json:"municipality"`
+	Values        []valueDoc `json:"values"`
+}
+
+type valueDoc struct {
+	Indicator string   `json:"indicator"`
+	Body      Body     `json:"body"`
+	Value     *float64 `json:"value"`
+}
+
+// result aggregates a municipality's values and digests them.
+func result(r *Round, m Method, municipality string, vals []Value) (Published, error) {
+	res, err := m.Aggregate(vals)
+	if err != nil {
+		return Published{}, err
+	}
+	doc := scoreDoc{Round: r.id, MethodVersion: m.Version, Municipality: municipality, Values: []valueDoc{}}
+	for _, v := range vals {
+		doc.Values = append(doc.Values, valueDoc{v.Indicator, v.Body, v.Value})
+	}
+	d, err := digest.Sum(DigestVersion, doc)
+	if err != nil {
+		return Published{}, err
+	}
+	return Published{Municipality: municipality, Total: res.Total, Blocks: res.Blocks, Coverage: res.Coverage, InputsDigest: d}, nil
+}
+
+// Publish publishes a round once its comment window has closed and every
+// contest is answered: each municipality's total and blocks, by the
+// round's method version, with the digest of its values.
+func (s *Service) Publish(ctx context.Context, meta domain.Meta, round string) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("publish a round", domain.Admin, domain.System); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	_, m, err := s.state(ctx, round, "")
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return domain.Handle(ctx, s.Repo, meta, domain.Target{Stream: RoundStream(round), What: "round " + round}, func(r *Round) ([]domain.Event, error) {
+		switch {
+		case r.published != nil:
+			return nil, domain.Errorf(domain.Conflict, "round %s was published on %s", r.id, r.published.On)
+		case r.shared == "":
+			return nil, domain.Errorf(domain.Conflict, "round %s's preliminary results are not shared yet", r.id)
+		case meta.Today() <= r.schedule.CommentsUntil:
+			return nil, domain.Errorf(domain.Conflict, "round %s's comment window is open until %s", r.id, r.schedule.CommentsUntil)
+		}
+		pub := RoundPublished{Round: r.id, On: meta.Today()}
+		for _, muni := range r.municipalities {
+			var sc Scorecard
+			if _, err := s.Repo.Load(ctx, ScorecardStream(r.id, muni), &sc); err != nil {
+				return nil, err
+			}
+			if sc.OpenContests() {
+				return nil, domain.Errorf(domain.Conflict, "%s has a contest not answered yet", muni)
+			}
+			res, err := result(r, m, muni, sc.AtPublication())
+			if err != nil {
+				return nil, domain.Wrap(err, "score "+muni)
+			}
+			pub.Results = append(pub.Results, res)
+		}
+		return []domain.Event{pub}, nil
+	})
+}
+
+// Correct corrects a published score, with the reason: the one way a
+// score changes after publication.
+func (s *Service) Correct(ctx context.Context, meta domain.Meta, cmd Correct) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("correct a published score", assessors...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	r, m, err := s.state(ctx, cmd.Round, cmd.Municipality)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var p domain.Problems
+	_, err = checkValue(m, "value", cmd.Indicator, cmd.Body, cmd.Value)
+	p.Add(err)
+	cmd.Reason = required(&p, "reason", cmd.Reason)
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if r.published == nil {
+		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "round %s is not published: score it instead", r.id)
+	}
+	return s.onScorecard(ctx, meta, cmd.Round, cmd.Municipality, func(*Scorecard) ([]domain.Event, error) {
+		return []domain.Event{ScoreCorrected{Round: cmd.Round, Municipality: cmd.Municipality, Indicator: cmd.Indicator, Body: cmd.Body,
+			Value: cmd.Value, Reason: cmd.Reason}}, nil
+	})
+}
+
+// Verdict is what a replay of a published score finds.
+type Verdict string
+
+// The verdicts.
+const (
+	Unpublished Verdict = "unpublished"
+	Followed    Verdict = "followed"
+	Mismatch    Verdict = "mismatch"
+)
+
+// Replay is a municipality's published score recomputed from its events.
+type Replay struct {
+	Verdict    Verdict
+	Published  *Published
+	Recomputed Published
+	// Current is the score with corrections after publication applied.
+	Current  Published
+	Problems []string
+}
+
+// ReplayScore recomputes a municipality's published total and blocks
+// from its scorecard's events under the round's method version, and
+// compares them, and the inputs' digest, with what the publication
+// recorded.
+func (s *Service) ReplayScore(ctx context.Context, round, municipality string) (Replay, error) {
+	r, m, err := s.state(ctx, round, municipality)
+	if err != nil {
+		return Replay{}, err
+	}
+	var sc Scorecard
+	if _, err := s.Repo.Load(ctx, ScorecardStream(round, municipality), &sc); err != nil {
+		return Replay{}, err
+	}
+	out := Replay{Verdict: Unpublished}
+	if out.Recomputed, err = result(r, m, municipality, sc.AtPublication()); err != nil {
+		return Replay{}, domain.Wrap(err, "replay")
+	}
+	if out.Current, err = result(r, m, municipality, sc.Current()); err != nil {
+		return Replay{}, domain.Wrap(err, "replay")
+	}
+	if r.published == nil {
+		return out, nil
+	}
+	for i := range r.published.Results {
+		if r.published.Results[i].Municipality == municipality {
+			out.Published = &r.published.Results[i]
+		}
+	}
+	out.Verdict = Followed
+	switch p := out.Published; {
+	case p == nil:
+		out.Problems = append(out.Problems, "the publication has no result for "+municipality)
+	default:
+		if p.InputsDigest != out.Recomputed.InputsDigest {
+			out.Problems = append(out.Problems, fmt.Sprintf("inputs digest recomputed %s; published %s", out.Recomputed.InputsDigest, p.InputsDigest))
+		}
+		if show(p.Total) != show(out.Recomputed.Total) {
+			out.Problems = append(out.Problems, fmt.Sprintf("total recomputed %s; published %s", show(out.Recomputed.Total), show(p.Total)))
+		}
+		for b, v := range out.Recomputed.Blocks {
+			if show(p.Blocks[b]) != show(v) {
+				out.Problems = append(out.Problems, fmt.Sprintf("block %s recomputed %s; published %s", b, show(v), show(p.Blocks[b])))
+			}
+		}
+	}
+	if len(out.Problems) > 0 {
+		out.Verdict = Mismatch
+	}
+	return out, nil
+}
+
+func show(x *float64) string {
+	if x == nil {
+		return "no data"
+	}
+	return fmt.Sprintf("%.2f", *x)
+}
