@@ -28,6 +28,9 @@ type Scope struct {
 	// Subject is the actor the thing is by or about: the expert of a score
 	// or of an information request (Self).
 	Subject string
+	// Public reports that the thing has been published (a benchmark
+	// round's scores once the round is): Published admits everyone to it.
+	Public bool
 }
 
 // Within returns s with its empty facts filled from outer, the scope of
@@ -46,6 +49,7 @@ func (s Scope) Within(outer Scope) Scope {
 	if s.Subject == "" {
 		s.Subject = outer.Subject
 	}
+	s.Public = s.Public || outer.Public
 	return s
 }
 
@@ -133,6 +137,12 @@ var (
 	AssignedExpert = Audience{name: "an expert assigned to it", scoped: true, sees: func(a Actor, s Scope) bool {
 		return a.Role == Expert && slices.Contains(s.Assigned, a.ID)
 	}, may: func(a Actor) bool { return a.Role == Expert }}
+	// Published admits everyone to a thing once it is published, and
+	// nobody before: joined with the audience of its drafts (Either), it
+	// is a rule such as "a municipality's scores are its own and the
+	// assessors' until the round is published, then everyone's".
+	Published = Audience{name: "everyone once published", scoped: true, sees: func(_ Actor, s Scope) bool { return s.Public },
+		may: func(Actor) bool { return true }}
 	// Self is the signed-in actor the thing is by or about.
 	Self = Audience{name: "the actor it is by or about", scoped: true, sees: func(a Actor, s Scope) bool {
 		return a.SignedIn() && s.Subject != "" && a.ID == s.Subject

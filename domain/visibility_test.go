@@ -112,6 +112,11 @@ func TestAudiences(t *testing.T) {
 		{domain.Audience{}, system, gs, false},
 		{domain.Audience{}, auditor, gs, false},
 		{domain.SignedIn, system, gs, true},
+		{domain.Published, anonymous, gs, false},
+		{domain.Published, anonymous, domain.Scope{Public: true}, true},
+		{domain.Either(domain.Published, domain.OwnMunicipality), gori, gs, true},
+		{domain.Either(domain.Published, domain.OwnMunicipality), batumi, gs, false},
+		{domain.Either(domain.Published, domain.OwnMunicipality), batumi, domain.Scope{Municipality: "gori"}.Within(domain.Scope{Public: true}), true},
 	}
 	for _, tt := range tests {
 		if got := tt.audience.Sees(tt.actor, tt.scope); got != tt.want {

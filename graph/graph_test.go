@@ -23,6 +23,7 @@ import (
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/benchmark"
 	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
@@ -152,7 +153,7 @@ func newEnvTimeout(t testing.TB, cfg graph.Config, statementTimeout time.Duratio
 	}
 	deps := graph.Deps{
 		Store: store, Registry: regs, Reads: &projections.Reads{DB: reads}, Runner: runner,
-		Keys: &projections.Reads{DB: reads}, Logger: quiet, Certification: &certification.Service{Repo: repo}, Networks: &network.Service{Repo: repo}, Projects: &project.Service{Repo: repo}, Activities: &activity.Service{Repo: repo}, Budgeting: &budgeting.Service{Repo: repo}, Now: e.clock.Now,
+		Keys: &projections.Reads{DB: reads}, Logger: quiet, Certification: &certification.Service{Repo: repo}, Networks: &network.Service{Repo: repo}, Projects: &project.Service{Repo: repo}, Activities: &activity.Service{Repo: repo}, Budgeting: &budgeting.Service{Repo: repo}, Benchmark: &benchmark.Service{Repo: repo, Ledger: &projections.Reads{DB: reads}}, Now: e.clock.Now,
 		Privacy: &privacy.Service{Repo: repo}, Keyring: kr,
 	}
 	e.deps = deps

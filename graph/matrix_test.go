@@ -83,7 +83,9 @@ type world struct {
 	// ids the query fixtures name.
 	cif, strongLinks, activityID, network string
 	secrets                               []secret
-	head                                  int64
+	// published are the benchmark rounds the world published.
+	published map[string]bool
+	head      int64
 }
 
 // doKey runs a query with key ("" for none).
@@ -170,7 +172,7 @@ func newWorld(t *testing.T) *world {
 	// An assessor of the civic-engagement benchmark, bound to no
 	// municipality, region or cycle: no audience that goes by place may
 	// take it for one of its own.
-	add("assessor", domain.Assessor, "", "")
+	assessor := add("assessor", domain.Assessor, "", "")
 
 	// The 2030 cycle: gori's application with expert X, akhaltsikhe's with
 	// expert Y.
@@ -236,6 +238,8 @@ func newWorld(t *testing.T) *world {
 	// Gori's participatory budget of 2030, from its opening to a
 	// delivery, with ballots whose voters are secrets.
 	w.budget(gori, officer, box)
+	// The benchmark: round 2029 published, 2030 preliminary.
+	w.benchmark(admin, assessor, gori, akhaltsikhe)
 	cif := domain.Scope{Region: "kvemo-kartli"}
 	w.secrets = append(w.secrets,
 		secret{"CIF's contact e-mail", "cifgeo@gmail.com", registry.PersonalData, cif},
@@ -261,28 +265,38 @@ func newWorld(t *testing.T) *world {
 // several for a root field ask it once with each.
 func (w *world) fixtures() map[string][]string {
 	return map[string][]string{
-		"Query.application.id":                    {`"2030-gori"`, `"2030-akhaltsikhe"`, `"2019-gori"`},
-		"Query.certificationAudit.applicationId":  {`"2030-gori"`, `"2019-akhaltsikhe"`},
-		"Query.replayDecision.applicationId":      {`"2030-gori"`, `"2019-gori"`},
-		"Query.certificationCycle.year":           {`2030`},
-		"Query.cycleStatistics.year":              {`2019`},
-		"Query.certificationHistory.municipality": {`"gori"`},
-		"Query.region.code":                       {`"kvemo-kartli"`},
-		"Query.municipality.code":                 {`"rustavi"`},
-		"Query.organisation.id":                   {`"` + w.cif + `"`},
-		"Query.regionalDirectory.region":          {`"kvemo-kartli"`},
-		"Query.network.id":                        {`"` + w.network + `"`},
-		"Query.project.id":                        {`"` + w.strongLinks + `"`},
-		"Query.activity.id":                       {`"` + w.activityID + `"`},
-		"Query.budgetCycle.id":                    {`"gori-2030"`},
-		"Query.budgetIdea.id":                     {`"gori-2030-001"`, `"gori-2030-003"`},
-		"Query.recountCycle.id":                   {`"gori-2030"`},
-		"Query.participationTrend.groupBy":        {`[YEAR, REGION]`},
-		"Query.budgetingTrend.groupBy":            {`[YEAR, REGION, MUNICIPALITY]`, `[CHANNEL, SEX, AGE_BAND]`},
-		"Attendance.breakdown.by":                 {`SEX`},
-		"Query.logProof.positions":                {`[1, 2]`},
-		"Query.logConsistency.fromSize":           {`1`},
-		"Query.logConsistency.toSize":             {`2`},
+		"Query.application.id":                       {`"2030-gori"`, `"2030-akhaltsikhe"`, `"2019-gori"`},
+		"Query.certificationAudit.applicationId":     {`"2030-gori"`, `"2019-akhaltsikhe"`},
+		"Query.replayDecision.applicationId":         {`"2030-gori"`, `"2019-gori"`},
+		"Query.certificationCycle.year":              {`2030`},
+		"Query.cycleStatistics.year":                 {`2019`},
+		"Query.certificationHistory.municipality":    {`"gori"`},
+		"Query.region.code":                          {`"kvemo-kartli"`},
+		"Query.municipality.code":                    {`"rustavi"`},
+		"Query.organisation.id":                      {`"` + w.cif + `"`},
+		"Query.regionalDirectory.region":             {`"kvemo-kartli"`},
+		"Query.network.id":                           {`"` + w.network + `"`},
+		"Query.project.id":                           {`"` + w.strongLinks + `"`},
+		"Query.activity.id":                          {`"` + w.activityID + `"`},
+		"Query.budgetCycle.id":                       {`"gori-2030"`},
+		"Query.budgetIdea.id":                        {`"gori-2030-001"`, `"gori-2030-003"`},
+		"Query.recountCycle.id":                      {`"gori-2030"`},
+		"Query.participationTrend.groupBy":           {`[YEAR, REGION]`},
+		"Query.budgetingTrend.groupBy":               {`[YEAR, REGION, MUNICIPALITY]`, `[CHANNEL, SEX, AGE_BAND]`},
+		"Attendance.breakdown.by":                    {`SEX`},
+		"Query.logProof.positions":                   {`[1, 2]`},
+		"Query.benchmarkMethod.version":              {`1`},
+		"Query.benchmarkRound.id":                    {`"2029"`, `"2030"`},
+		"Query.ranking.round":                        {`"2029"`},
+		"Query.scorecard.round":                      {`"2029"`, `"2030"`},
+		"Query.scorecard.municipality":               {`"gori"`, `"akhaltsikhe"`},
+		"Query.compareMunicipalities.round":          {`"2029"`},
+		"Query.compareMunicipalities.municipalities": {`["gori", "akhaltsikhe"]`},
+		"Query.actionPlan.id":                        {`"gori-2029"`},
+		"Query.replayScore.round":                    {`"2029"`, `"2030"`},
+		"Query.replayScore.municipality":             {`"gori"`, `"akhaltsikhe"`},
+		"Query.logConsistency.fromSize":              {`1`},
+		"Query.logConsistency.toSize":                {`2`},
 	}
 }
 
@@ -406,6 +420,13 @@ func (w *world) scopeOf(typ string, obj map[string]any, outer domain.Scope, app 
 		if r, ok := obj["region"].(map[string]any); ok {
 			s.Region = str(r["code"])
 		}
+	case "Scorecard":
+		if m, ok := obj["municipality"].(map[string]any); ok {
+			s.Municipality = str(m["code"])
+		}
+		s.Public = obj["published"] == true
+	case "ScoreReplay":
+		s.Municipality, s.Public = str(obj["municipality"]), w.published[str(obj["round"])]
 	}
 	return s.Within(outer)
 }

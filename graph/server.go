@@ -20,6 +20,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/benchmark"
 	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
@@ -180,9 +181,11 @@ type Deps struct {
 	// Activities handles the commands on activities and their attendance.
 	Activities *activity.Service
 	// Budgeting handles the commands on participatory budgets and counts
-	// them again (recountCycle). Nil: NewServer makes one over Store and
-	// Keyring (budgetingService).
+	// them again (recountCycle).
 	Budgeting *budgeting.Service
+	// Benchmark handles the benchmark's commands and replays its scores;
+	// its Ledger reads the figures of computed indicators.
+	Benchmark *benchmark.Service
 	// Privacy erases personal data.
 	Privacy *privacy.Service
 	// Keyring opens the personal data the log holds sealed, for the read

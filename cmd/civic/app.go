@@ -10,6 +10,7 @@ import (
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/benchmark"
 	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
@@ -41,10 +42,11 @@ type app struct {
 	projects *project.Service
 	// activities records what the programmes do on the ground.
 	activities *activity.Service
-	// budgeting runs participatory budgets. The API serves them with
-	// this one once serve passes it as graph.Deps.Budgeting; until then
-	// graph.NewServer makes its own over the same store and keyring.
+	// budgeting runs participatory budgets.
 	budgeting *budgeting.Service
+	// benchmark runs the civic-engagement benchmark; its computed
+	// indicators read the read models (reads).
+	benchmark *benchmark.Service
 	// keys seals personal data in the log; privacy erases it.
 	keys    *keyring.Keyring
 	privacy *privacy.Service
@@ -74,6 +76,7 @@ func openApp(ctx context.Context, c config, log *slog.Logger, key ed25519.Privat
 	store := postgres.New(db.pool, opts)
 	keys := keyring.New(db.pool)
 	repo := &domain.Repository{Store: store, Types: catalog.Types, Keys: keys}
+	reads := &projections.Reads{DB: db.reads}
 	return &app{
 		cfg: c, log: log, db: db, store: store, repo: repo,
 		registry:      &registry.Service{Repo: repo},
@@ -83,10 +86,11 @@ func openApp(ctx context.Context, c config, log *slog.Logger, key ed25519.Privat
 		projects:      &project.Service{Repo: repo},
 		activities:    &activity.Service{Repo: repo},
 		budgeting:     &budgeting.Service{Repo: repo},
+		benchmark:     &benchmark.Service{Repo: repo, Ledger: reads},
 		keys:          keys,
 		privacy:       &privacy.Service{Repo: repo},
 		runner:        projections.NewRunner(db.pool, store, readModels(), projections.Options{Logger: log, Keys: keys}),
-		reads:         &projections.Reads{DB: db.reads},
+		reads:         reads,
 	}, nil
 }
 

@@ -21,7 +21,7 @@ var method = benchmark.Method{
 	Indicators: []benchmark.Indicator{
 		{Code: "budget-published", Block: "publication", Question: text("budget published?"), Scale: benchmark.Scale{Kind: benchmark.YesNo}, Weight: 1, Body: benchmark.CityHall, Evidence: true},
 		{Code: "minutes-published", Block: "publication", Question: text("minutes published?"), Scale: benchmark.Scale{Kind: benchmark.Points, Max: 2}, Weight: 1, Body: benchmark.Both},
-		{Code: "pb-turnout", Block: "participation", Question: text("budget turnout"), Weight: 2, Body: benchmark.CityHall, Computed: "pb_turnout_percent",
+		{Code: "pb-turnout", Block: "participation", Question: text("budget turnout"), Weight: 2, Body: benchmark.CityHall, Computed: "budget_turnout_per_1000",
 			Scale: benchmark.Scale{Kind: benchmark.Banded, Bands: []benchmark.Band{{From: 0, Points: 0}, {From: 1, Points: 1}, {From: 3, Points: 2}}}},
 		{Code: "hearings", Block: "participation", Question: text("hearings held"), Scale: benchmark.Scale{Kind: benchmark.Percent}, Weight: 1, Body: benchmark.Sakrebulo},
 	},

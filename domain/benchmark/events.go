@@ -13,6 +13,8 @@ func RegisterEvents(types *domain.Types) {
 	domain.Register[ContestAnswered](types)
 	domain.Register[RoundPublished](types)
 	domain.Register[ScoreCorrected](types)
+	domain.Register[PlanAdopted](types)
+	domain.Register[PlanProgressReported](types)
 	declareEvents(types)
 }
 
@@ -37,11 +39,14 @@ type Schedule struct {
 // RoundOpened: a round of the benchmark began over municipalities, under
 // a method version.
 type RoundOpened struct {
-	ID             string               `json:"id"`
-	Title          domain.LocalizedText `json:"title"`
-	MethodVersion  int                  `json:"method_version"`
-	Municipalities []string             `json:"municipalities"`
-	Schedule       Schedule             `json:"schedule"`
+	ID    string               `json:"id"`
+	Title domain.LocalizedText `json:"title"`
+	// Year is the year the round judges: computed indicators read the
+	// ledger's figures of this year.
+	Year           int      `json:"year"`
+	MethodVersion  int      `json:"method_version"`
+	Municipalities []string `json:"municipalities"`
+	Schedule       Schedule `json:"schedule"`
 }
 
 // EventType implements domain.Event.
@@ -140,8 +145,10 @@ type Published struct {
 	Municipality string              `json:"municipality"`
 	Total        *float64            `json:"total"`
 	Blocks       map[string]*float64 `json:"blocks"`
-	Coverage     float64             `json:"coverage"`
-	InputsDigest string              `json:"inputs_digest"`
+	// Bodies are the City Hall's and the Sakrebulo's scores apart.
+	Bodies       map[Body]*float64 `json:"bodies"`
+	Coverage     float64           `json:"coverage"`
+	InputsDigest string            `json:"inputs_digest"`
 }
 
 // RoundPublished: the round's scores were published, each municipality's
@@ -156,15 +163,65 @@ type RoundPublished struct {
 func (RoundPublished) EventType() string { return "benchmark.round_published" }
 
 // ScoreCorrected: a published score was corrected, with the reason; the
-// municipality's published result is recomputed from it.
+// municipality's result, recomputed with the correction, is recorded
+// with it (a replay checks it).
 type ScoreCorrected struct {
-	Round        string   `json:"round"`
-	Municipality string   `json:"municipality"`
-	Indicator    string   `json:"indicator"`
-	Body         Body     `json:"body"`
-	Value        *float64 `json:"value"`
-	Reason       string   `json:"reason"`
+	Round        string    `json:"round"`
+	Municipality string    `json:"municipality"`
+	Indicator    string    `json:"indicator"`
+	Body         Body      `json:"body"`
+	Value        *float64  `json:"value"`
+	Reason       string    `json:"reason"`
+	Result       Published `json:"result"`
 }
 
 // EventType implements domain.Event.
 func (ScoreCorrected) EventType() string { return "benchmark.score_corrected" }
+
+// Milestone is a step of a commitment, due by a date.
+type Milestone struct {
+	Code string               `json:"code"`
+	Text domain.LocalizedText `json:"text"`
+	Due  string               `json:"due"`
+}
+
+// Commitment is what a municipality undertakes in an action plan: the
+// indicators it should move, the body responsible, its milestones and
+// its due date.
+type Commitment struct {
+	Code        string               `json:"code"`
+	Text        domain.LocalizedText `json:"text"`
+	Indicators  []string             `json:"indicators"`
+	Responsible Body                 `json:"responsible"`
+	Due         string               `json:"due"`
+	Milestones  []Milestone          `json:"milestones"`
+}
+
+// PlanAdopted: a municipality adopted an action plan drawn from a round's
+// findings (OGP Local style: commitments with milestones).
+type PlanAdopted struct {
+	ID           string               `json:"id"`
+	Round        string               `json:"round"`
+	Municipality string               `json:"municipality"`
+	Title        domain.LocalizedText `json:"title"`
+	On           string               `json:"on"`
+	Commitments  []Commitment         `json:"commitments"`
+}
+
+// EventType implements domain.Event.
+func (PlanAdopted) EventType() string { return "benchmark.plan_adopted" }
+
+// PlanProgressReported: progress on a commitment (and one of its
+// milestones, when named) was reported.
+type PlanProgressReported struct {
+	Plan       string         `json:"plan"`
+	Commitment string         `json:"commitment"`
+	Milestone  string         `json:"milestone,omitempty"`
+	Status     ProgressStatus `json:"status"`
+	Progress   int            `json:"progress"`
+	Note       string         `json:"note"`
+	On         string         `json:"on"`
+}
+
+// EventType implements domain.Event.
+func (PlanProgressReported) EventType() string { return "benchmark.plan_progress_reported" }

@@ -137,6 +137,14 @@ func (m Method) Validate(field string) error {
 		if ind.Body != CityHall && ind.Body != Sakrebulo && ind.Body != Both {
 			p.Add(domain.InvalidField(f+".body", "%q is not city_hall, sakrebulo or both", ind.Body))
 		}
+		if ind.Computed != "" {
+			if !slices.Contains(Figures, Figure(ind.Computed)) {
+				p.Add(domain.InvalidField(f+".computed", "%q is not a figure of the ledger (%v)", ind.Computed, Figures))
+			}
+			if ind.Body == Both {
+				p.Add(domain.InvalidField(f+".body", "a computed indicator reads one figure of the municipality: city_hall or sakrebulo, not both"))
+			}
+		}
 	}
 	for _, b := range m.Blocks {
 		if perBlock[b.Code] == 0 {

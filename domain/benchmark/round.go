@@ -45,6 +45,7 @@ func (m *Methods) Latest() int { return len(m.versions) }
 // Round is a round as its stream tells it.
 type Round struct {
 	id             string
+	year           int
 	method         int
 	municipalities []string
 	schedule       Schedule
@@ -54,6 +55,9 @@ type Round struct {
 
 // ID returns the round's ID, "" before it opened.
 func (r *Round) ID() string { return r.id }
+
+// Year returns the year the round judges.
+func (r *Round) Year() int { return r.year }
 
 // MethodVersion returns the method version the round is scored under.
 func (r *Round) MethodVersion() int { return r.method }
@@ -71,7 +75,7 @@ func (r *Round) Apply(e domain.Event) error {
 		if r.id != "" {
 			return fmt.Errorf("round %s: opened twice", r.id)
 		}
-		*r = Round{id: e.ID, method: e.MethodVersion, municipalities: e.Municipalities, schedule: e.Schedule}
+		*r = Round{id: e.ID, year: e.Year, method: e.MethodVersion, municipalities: e.Municipalities, schedule: e.Schedule}
 	case PreliminaryShared:
 		r.shared = e.On
 	case RoundPublished:
@@ -97,6 +101,7 @@ type Scorecard struct {
 	current             map[key]*float64
 	scored              map[key]bool
 	contested           map[key]bool // open contests
+	corrected           *Published   // the result the last correction recorded
 }
 
 // Apply implements domain.Aggregate.
@@ -121,6 +126,7 @@ func (s *Scorecard) Apply(e domain.Event) error {
 		}
 	case ScoreCorrected:
 		s.current[key{e.Indicator, e.Body}] = e.Value
+		s.corrected = &e.Result
 	default:
 		return fmt.Errorf("scorecard %s/%s: unknown event %s", s.round, s.municipality, e.EventType())
 	}

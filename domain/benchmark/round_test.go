@@ -57,7 +57,7 @@ func TestRound(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	turnout := &benchmark.Computed{Figure: "pb_turnout_percent", Query: "SELECT ... FROM rm.budget_turnout", Position: 1200}
+	turnout := &benchmark.Computed{Figure: "budget_turnout_per_1000", Query: "SELECT ... FROM rm.budget_turnout", Position: 1200}
 	domaintest.Run(t, svc, svc.Repo.Store, []step{
 		{Name: "a method whose weights do not add up", Do: func(ctx context.Context, s *benchmark.Service) error {
 			bad := method
@@ -74,12 +74,12 @@ func TestRound(t *testing.T) {
 			return err
 		}},
 		{Name: "a round of an unknown municipality", Do: func(ctx context.Context, s *benchmark.Service) error {
-			_, err := s.OpenRound(ctx, on("2025-02-01", admin), benchmark.OpenRound{ID: "2025", Title: text("2025"), Municipalities: []string{"poti", "atlantis"},
+			_, err := s.OpenRound(ctx, on("2025-02-01", admin), benchmark.OpenRound{ID: "2025", Title: text("2025"), Year: 2025, Municipalities: []string{"poti", "atlantis"},
 				Schedule: benchmark.Schedule{AssessmentEnd: "2025-05-31", CommentsUntil: "2025-06-30"}})
 			return err
 		}, Kind: domain.Invalid, Text: `municipalities[1]: "atlantis" is not a municipality in the registry`},
 		{Name: "the round", Then: []string{"benchmark.round_opened"}, Do: func(ctx context.Context, s *benchmark.Service) error {
-			_, err := s.OpenRound(ctx, on("2025-02-01", admin), benchmark.OpenRound{ID: "2025", Title: text("2025"), Municipalities: []string{"poti", "adigeni"},
+			_, err := s.OpenRound(ctx, on("2025-02-01", admin), benchmark.OpenRound{ID: "2025", Title: text("2025"), Year: 2025, Municipalities: []string{"poti", "adigeni"},
 				Schedule: benchmark.Schedule{AssessmentEnd: "2025-05-31", CommentsUntil: "2025-06-30"}})
 			return err
 		}},
@@ -96,7 +96,7 @@ func TestRound(t *testing.T) {
 		{Name: "a score without its evidence", Do: score("2025-04-01", assessor, benchmark.Score{Round: "2025", Municipality: "poti", Indicator: "budget-published",
 			Body: benchmark.CityHall, Value: val(1), Rationale: "on the website"}), Kind: domain.Invalid, Text: "evidence: indicator budget-published is scored on evidence"},
 		{Name: "a computed indicator without its source", Do: score("2025-04-01", assessor, benchmark.Score{Round: "2025", Municipality: "poti", Indicator: "pb-turnout",
-			Body: benchmark.CityHall, Value: val(2.5), Rationale: "r"}), Kind: domain.Invalid, Text: "computed: indicator pb-turnout is computed from pb_turnout_percent"},
+			Body: benchmark.CityHall, Value: val(2.5), Rationale: "r"}), Kind: domain.Invalid, Text: "computed: indicator pb-turnout is computed from budget_turnout_per_1000"},
 		{Name: "an analyst may not score", Do: score("2025-04-01", analyst, benchmark.Score{Round: "2025", Municipality: "poti", Indicator: "hearings",
 			Body: benchmark.Sakrebulo, Value: val(40), Rationale: "r"}), Kind: domain.Forbidden, Text: "score an indicator"},
 		// Poti: as municipality A of the hand-worked example, hearings at 20.
@@ -112,7 +112,7 @@ func TestRound(t *testing.T) {
 			Indicator: "hearings", Body: benchmark.Sakrebulo, Value: val(20), Rationale: "two of ten"})},
 		// Adigeni: no data on its turnout (never zero), nothing else.
 		{Name: "Adigeni's turnout: no data", Then: []string{"benchmark.scored"}, Do: score("2025-04-02", assessor, benchmark.Score{Round: "2025", Municipality: "adigeni",
-			Indicator: "pb-turnout", Body: benchmark.CityHall, Rationale: "no participatory budget recorded", Computed: &benchmark.Computed{Figure: "pb_turnout_percent", Query: "q"}})},
+			Indicator: "pb-turnout", Body: benchmark.CityHall, Rationale: "no participatory budget recorded", Computed: &benchmark.Computed{Figure: "budget_turnout_per_1000", Query: "q"}})},
 		{Name: "a contest before the preliminary results", Do: contest("2025-05-01", benchmark.Contest{Round: "2025", Municipality: "poti", Indicator: "hearings",
 			Body: benchmark.Sakrebulo, Grounds: "we held four", Evidence: url}), Kind: domain.Conflict, Text: "not shared yet"},
 		{Name: "the preliminary results", Then: []string{"benchmark.preliminary_shared"}, Do: func(ctx context.Context, s *benchmark.Service) error {

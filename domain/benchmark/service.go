@@ -3,6 +3,8 @@ package benchmark
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -20,8 +22,10 @@ type PublishMethod struct {
 
 // OpenRound asks to open a round under a method version (0: the latest).
 type OpenRound struct {
-	ID             string
-	Title          domain.LocalizedText
+	ID    string
+	Title domain.LocalizedText
+	// Year is the year judged, which computed indicators read.
+	Year           int
 	MethodVersion  int
 	Municipalities []string
 	Schedule       Schedule
@@ -71,6 +75,9 @@ type Correct struct {
 // own key assesses itself and contests its preliminary scores.
 type Service struct {
 	Repo *domain.Repository
+	// Ledger reads the figures of computed indicators (ScoreComputed);
+	// nil where nothing computes them.
+	Ledger Ledger
 }
 
 var assessors = []domain.Role{domain.Assessor, domain.Admin, domain.System}
@@ -114,6 +121,9 @@ func (s *Service) OpenRound(ctx context.Context, meta domain.Meta, cmd OpenRound
 	p.Add(domain.CheckCode("id", cmd.ID, "2025"))
 	cmd.Title = cmd.Title.Normalize()
 	p.Add(cmd.Title.Validate("title"))
+	if cmd.Year < 2000 || cmd.Year > 2100 {
+		p.Add(domain.InvalidField("year", "%d is not a year from 2000 to 2100", cmd.Year))
+	}
 	if p.Add(domain.CheckPeriod("schedule.assessmentEnd", cmd.Schedule.AssessmentEnd, "schedule.commentsUntil", cmd.Schedule.CommentsUntil)) &&
 		cmd.Schedule.CommentsUntil == cmd.Schedule.AssessmentEnd {
 		p.Add(domain.InvalidField("schedule.commentsUntil", "the comment window follows the assessment: a day at least"))
@@ -158,7 +168,7 @@ func (s *Service) OpenRound(ctx context.Context, meta domain.Meta, cmd OpenRound
 			if r.id != "" {
 				return nil, domain.Errorf(domain.Conflict, "round %s exists already", cmd.ID)
 			}
-			return []domain.Event{RoundOpened{ID: cmd.ID, Title: cmd.Title, MethodVersion: cmd.MethodVersion, Municipalities: cmd.Municipalities,
+			return []domain.Event{RoundOpened{ID: cmd.ID, Title: cmd.Title, Year: cmd.Year, MethodVersion: cmd.MethodVersion, Municipalities: cmd.Municipalities,
 				Schedule: cmd.Schedule}}, nil
 		})
 }
@@ -406,7 +416,7 @@ func result(r *Round, m Method, municipality string, vals []Value) (Published, e
 	if err != nil {
 		return Published{}, err
 	}
-	return Published{Municipality: municipality, Total: res.Total, Blocks: res.Blocks, Coverage: res.Coverage, InputsDigest: d}, nil
+	return Published{Municipality: municipality, Total: res.Total, Blocks: res.Blocks, Bodies: res.Bodies, Coverage: res.Coverage, InputsDigest: d}, nil
 }
 
 // Publish publishes a round once its comment window has closed and every
@@ -468,9 +478,17 @@ func (s *Service) Correct(ctx context.Context, meta domain.Meta, cmd Correct) (e
 	if r.published == nil {
 		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "round %s is not published: score it instead", r.id)
 	}
-	return s.onScorecard(ctx, meta, cmd.Round, cmd.Municipality, func(*Scorecard) ([]domain.Event, error) {
+	return s.onScorecard(ctx, meta, cmd.Round, cmd.Municipality, func(sc *Scorecard) ([]domain.Event, error) {
+		k := key{cmd.Indicator, cmd.Body}
+		was := sc.current[k]
+		sc.current[k] = cmd.Value
+		res, err := result(r, m, cmd.Municipality, sc.Current())
+		sc.current[k] = was
+		if err != nil {
+			return nil, err
+		}
 		return []domain.Event{ScoreCorrected{Round: cmd.Round, Municipality: cmd.Municipality, Indicator: cmd.Indicator, Body: cmd.Body,
-			Value: cmd.Value, Reason: cmd.Reason}}, nil
+			Value: cmd.Value, Reason: cmd.Reason, Result: res}}, nil
 	})
 }
 
@@ -527,17 +545,10 @@ func (s *Service) ReplayScore(ctx context.Context, round, municipality string) (
 	case p == nil:
 		out.Problems = append(out.Problems, "the publication has no result for "+municipality)
 	default:
-		if p.InputsDigest != out.Recomputed.InputsDigest {
-			out.Problems = append(out.Problems, fmt.Sprintf("inputs digest recomputed %s; published %s", out.Recomputed.InputsDigest, p.InputsDigest))
-		}
-		if show(p.Total) != show(out.Recomputed.Total) {
-			out.Problems = append(out.Problems, fmt.Sprintf("total recomputed %s; published %s", show(out.Recomputed.Total), show(p.Total)))
-		}
-		for b, v := range out.Recomputed.Blocks {
-			if show(p.Blocks[b]) != show(v) {
-				out.Problems = append(out.Problems, fmt.Sprintf("block %s recomputed %s; published %s", b, show(v), show(p.Blocks[b])))
-			}
-		}
+		out.Problems = append(out.Problems, differences("", *p, out.Recomputed)...)
+	}
+	if c := sc.corrected; c != nil {
+		out.Problems = append(out.Problems, differences("after the last correction, ", *c, out.Current)...)
 	}
 	if len(out.Problems) > 0 {
 		out.Verdict = Mismatch
@@ -550,4 +561,26 @@ func show(x *float64) string {
 		return "no data"
 	}
 	return fmt.Sprintf("%.2f", *x)
+}
+
+// differences lists where a recorded result and its recomputation differ.
+func differences(when string, recorded, again Published) []string {
+	var out []string
+	if recorded.InputsDigest != again.InputsDigest {
+		out = append(out, fmt.Sprintf("%sinputs digest recomputed %s; recorded %s", when, again.InputsDigest, recorded.InputsDigest))
+	}
+	if show(recorded.Total) != show(again.Total) {
+		out = append(out, fmt.Sprintf("%stotal recomputed %s; recorded %s", when, show(again.Total), show(recorded.Total)))
+	}
+	for _, b := range slices.Sorted(maps.Keys(again.Blocks)) {
+		if show(recorded.Blocks[b]) != show(again.Blocks[b]) {
+			out = append(out, fmt.Sprintf("%sblock %s recomputed %s; recorded %s", when, b, show(again.Blocks[b]), show(recorded.Blocks[b])))
+		}
+	}
+	for _, b := range []Body{CityHall, Sakrebulo} {
+		if show(recorded.Bodies[b]) != show(again.Bodies[b]) {
+			out = append(out, fmt.Sprintf("%s%s recomputed %s; recorded %s", when, b, show(again.Bodies[b]), show(recorded.Bodies[b])))
+		}
+	}
+	return out
 }

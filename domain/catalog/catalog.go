@@ -9,6 +9,7 @@ import (
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/access"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/benchmark"
 	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
@@ -28,6 +29,7 @@ var Types = func() *domain.Types {
 	activity.RegisterEvents(t)
 	privacy.RegisterEvents(t)
 	budgeting.RegisterEvents(t)
+	benchmark.RegisterEvents(t)
 	return t
 }()
 
@@ -42,6 +44,7 @@ var Views = func() *domain.Views {
 	activity.DeclareViews(v)
 	privacy.DeclareViews(v)
 	budgeting.DeclareViews(v)
+	benchmark.DeclareViews(v)
 	return v
 }()
 

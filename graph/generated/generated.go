@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/benchmark"
 	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
@@ -41,6 +42,7 @@ type ResolverRoot interface {
 	Activity() ActivityResolver
 	Application() ApplicationResolver
 	Attendance() AttendanceResolver
+	BenchmarkRound() BenchmarkRoundResolver
 	BudgetCounting() BudgetCountingResolver
 	BudgetCycle() BudgetCycleResolver
 	BudgetEligibility() BudgetEligibilityResolver
@@ -57,6 +59,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Region() RegionResolver
 	RegionalDirectory() RegionalDirectoryResolver
+	Scorecard() ScorecardResolver
 	Subscription() SubscriptionResolver
 	TrendRow() TrendRowResolver
 	Viewer() ViewerResolver
@@ -67,6 +70,20 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	ActionPlan struct {
+		AdoptedOn    func(childComplexity int) int
+		Commitments  func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Municipality func(childComplexity int) int
+		Round        func(childComplexity int) int
+		Title        func(childComplexity int) int
+	}
+
+	ActionPlanPayload struct {
+		Plan     func(childComplexity int) int
+		Position func(childComplexity int) int
+	}
+
 	Activity struct {
 		Attendance   func(childComplexity int) int
 		Channel      func(childComplexity int) int
@@ -173,6 +190,85 @@ type ComplexityRoot struct {
 		Cost func(childComplexity int) int
 		Idea func(childComplexity int) int
 		Pot  func(childComplexity int) int
+	}
+
+	BenchmarkBlock struct {
+		Code   func(childComplexity int) int
+		Name   func(childComplexity int) int
+		Weight func(childComplexity int) int
+	}
+
+	BenchmarkFigure struct {
+		Description func(childComplexity int) int
+		Name        func(childComplexity int) int
+	}
+
+	BenchmarkIndicator struct {
+		Block            func(childComplexity int) int
+		Body             func(childComplexity int) int
+		Code             func(childComplexity int) int
+		Computed         func(childComplexity int) int
+		EvidenceRequired func(childComplexity int) int
+		Question         func(childComplexity int) int
+		Scale            func(childComplexity int) int
+		Weight           func(childComplexity int) int
+	}
+
+	BenchmarkMethod struct {
+		Bands      func(childComplexity int) int
+		Blocks     func(childComplexity int) int
+		Indicators func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Version    func(childComplexity int) int
+	}
+
+	BenchmarkMethodPayload struct {
+		Method   func(childComplexity int) int
+		Position func(childComplexity int) int
+	}
+
+	BenchmarkRound struct {
+		AssessmentEnd       func(childComplexity int) int
+		Average             func(childComplexity int) int
+		CommentsUntil       func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Method              func(childComplexity int) int
+		MethodVersion       func(childComplexity int) int
+		Municipalities      func(childComplexity int) int
+		PreliminarySharedOn func(childComplexity int) int
+		PublishedOn         func(childComplexity int) int
+		Title               func(childComplexity int) int
+		Year                func(childComplexity int) int
+	}
+
+	BenchmarkRoundPayload struct {
+		Position func(childComplexity int) int
+		Round    func(childComplexity int) int
+	}
+
+	BenchmarkScale struct {
+		Bands func(childComplexity int) int
+		Kind  func(childComplexity int) int
+		Max   func(childComplexity int) int
+	}
+
+	BenchmarkTrendRow struct {
+		Blocks       func(childComplexity int) int
+		Municipality func(childComplexity int) int
+		Rank         func(childComplexity int) int
+		Round        func(childComplexity int) int
+		Score        func(childComplexity int) int
+		Year         func(childComplexity int) int
+	}
+
+	BlockScore struct {
+		Block func(childComplexity int) int
+		Score func(childComplexity int) int
+	}
+
+	BodyScore struct {
+		Body  func(childComplexity int) int
+		Score func(childComplexity int) int
 	}
 
 	BudgetCategory struct {
@@ -403,6 +499,37 @@ type ComplexityRoot struct {
 		ResultsDate           func(childComplexity int) int
 	}
 
+	Commitment struct {
+		Code        func(childComplexity int) int
+		Due         func(childComplexity int) int
+		Indicators  func(childComplexity int) int
+		Milestones  func(childComplexity int) int
+		Progress    func(childComplexity int) int
+		Reports     func(childComplexity int) int
+		Responsible func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Text        func(childComplexity int) int
+	}
+
+	CommitmentIndicator struct {
+		After     func(childComplexity int) int
+		Before    func(childComplexity int) int
+		Body      func(childComplexity int) int
+		Indicator func(childComplexity int) int
+		NextRound func(childComplexity int) int
+	}
+
+	ComputedFigure struct {
+		Figure   func(childComplexity int) int
+		Position func(childComplexity int) int
+		Query    func(childComplexity int) int
+	}
+
+	ComputedScoresPayload struct {
+		Position func(childComplexity int) int
+		Scored   func(childComplexity int) int
+	}
+
 	ConsistencyProof struct {
 		FromSize func(childComplexity int) int
 		Hashes   func(childComplexity int) int
@@ -562,6 +689,12 @@ type ComplexityRoot struct {
 		Unit           func(childComplexity int) int
 	}
 
+	IndicatorComparison struct {
+		Body      func(childComplexity int) int
+		Indicator func(childComplexity int) int
+		Values    func(childComplexity int) int
+	}
+
 	IndicatorLink struct {
 		Indicator func(childComplexity int) int
 		Sector    func(childComplexity int) int
@@ -620,9 +753,22 @@ type ComplexityRoot struct {
 		Region         func(childComplexity int) int
 	}
 
+	MunicipalityComparison struct {
+		Entries    func(childComplexity int) int
+		Indicators func(childComplexity int) int
+		Round      func(childComplexity int) int
+	}
+
+	MunicipalityValue struct {
+		Municipality func(childComplexity int) int
+		Value        func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AddActivityNote               func(childComplexity int, id string, note string) int
+		AdoptActionPlan               func(childComplexity int, input model.AdoptActionPlanInput) int
 		AnnounceResult                func(childComplexity int, applicationID string, expectedVersion *int) int
+		AnswerContest                 func(childComplexity int, input model.AnswerContestInput) int
 		AppealIdea                    func(childComplexity int, id string, grounds string) int
 		AssignExpert                  func(childComplexity int, applicationID string, expert string, name *string, expectedVersion *int) int
 		AwardCertificate              func(childComplexity int, applicationID string, expectedVersion *int) int
@@ -635,8 +781,10 @@ type ComplexityRoot struct {
 		CheckApplicationCompleteness  func(childComplexity int, applicationID string, complete bool, missing []string, expectedVersion *int) int
 		CloseOrganisation             func(childComplexity int, input model.CloseOrganisationInput) int
 		ConfirmApplicationStart       func(childComplexity int, applicationID string, expectedVersion *int) int
+		ContestScore                  func(childComplexity int, input model.ContestScoreInput) int
 		CorrectActual                 func(childComplexity int, project string, id string, value float64, disaggregation []model.ShareInput, reason string) int
 		CorrectAttendance             func(childComplexity int, id string, attendance model.AttendanceInput, reason string) int
+		CorrectScore                  func(childComplexity int, input model.CorrectScoreInput) int
 		DecideAppeal                  func(childComplexity int, input model.DecideAppealInput) int
 		DecideApplication             func(childComplexity int, input model.DecideInput) int
 		DeclareConflictOfInterest     func(childComplexity int, applicationID string, conflict bool, details *string, expectedVersion *int) int
@@ -651,10 +799,13 @@ type ComplexityRoot struct {
 		MergeIdea                     func(childComplexity int, id string, into string, reason string) int
 		MoveOrganisation              func(childComplexity int, input model.MoveOrganisationInput) int
 		NominateMunicipality          func(childComplexity int, input model.NominateInput) int
+		OpenBenchmarkRound            func(childComplexity int, input model.OpenBenchmarkRoundInput) int
 		OpenBudgetCycle               func(childComplexity int, input model.OpenBudgetCycleInput) int
 		OpenCertificationCycle        func(childComplexity int, input model.OpenCycleInput) int
 		ProvideApplicationInformation func(childComplexity int, applicationID string, requestID string, answer string, expectedVersion *int) int
 		PublishBallot                 func(childComplexity int, cycle string, ideas []string) int
+		PublishBenchmarkMethod        func(childComplexity int, method model.BenchmarkMethodInput, reason string) int
+		PublishBenchmarkRound         func(childComplexity int, round string) int
 		RecordActivityHeld            func(childComplexity int, id string, attendance model.AttendanceInput) int
 		RecordActual                  func(childComplexity int, input model.ActualInput) int
 		RecordContribution            func(childComplexity int, project string, donor string, amount model.MoneyInput) int
@@ -665,6 +816,7 @@ type ComplexityRoot struct {
 		ReopenOrganisation            func(childComplexity int, input model.ReopenOrganisationInput) int
 		ReportDelivery                func(childComplexity int, input model.ReportDeliveryInput) int
 		ReportMaterialChange          func(childComplexity int, applicationID string, description string, expectedVersion *int) int
+		ReportPlanProgress            func(childComplexity int, input model.PlanProgressInput) int
 		RequestApplicationInformation func(childComplexity int, applicationID string, question string, expectedVersion *int) int
 		RescheduleActivity            func(childComplexity int, id string, start string, end string, reason *string) int
 		RescheduleBudgetPhases        func(childComplexity int, cycle string, phases []model.BudgetPhaseInput, reason string) int
@@ -673,7 +825,11 @@ type ComplexityRoot struct {
 		SaveApplicationAnswers        func(childComplexity int, applicationID string, answers []model.AnswerInput, expectedVersion *int) int
 		ScheduleActivity              func(childComplexity int, input model.ScheduleActivityInput) int
 		ScoreApplication              func(childComplexity int, applicationID string, criterion string, score int, rationale string, reason *string, expectedVersion *int) int
+		ScoreComputedIndicators       func(childComplexity int, round string) int
+		ScoreIndicator                func(childComplexity int, input model.ScoreInput) int
+		SelfAssess                    func(childComplexity int, input model.ScoreInput) int
 		SetTarget                     func(childComplexity int, project string, indicator string, start string, end string, value float64) int
+		SharePreliminaryResults       func(childComplexity int, round string) int
 		SubmitApplication             func(childComplexity int, applicationID string, expectedVersion *int) int
 		SubmitIdea                    func(childComplexity int, input model.SubmitIdeaInput) int
 		SuspendNetworkMember          func(childComplexity int, input model.MembershipInput) int
@@ -752,6 +908,13 @@ type ComplexityRoot struct {
 		Position func(childComplexity int) int
 	}
 
+	PlanMilestone struct {
+		Code      func(childComplexity int) int
+		Due       func(childComplexity int) int
+		ReachedOn func(childComplexity int) int
+		Text      func(childComplexity int) int
+	}
+
 	PotResult struct {
 		Ballots func(childComplexity int) int
 		Budget  func(childComplexity int) int
@@ -766,6 +929,14 @@ type ComplexityRoot struct {
 		Ideas  func(childComplexity int) int
 		Pot    func(childComplexity int) int
 		Voters func(childComplexity int) int
+	}
+
+	ProgressReport struct {
+		Milestone  func(childComplexity int) int
+		Note       func(childComplexity int) int
+		Progress   func(childComplexity int) int
+		ReportedOn func(childComplexity int) int
+		Status     func(childComplexity int) int
 	}
 
 	Project struct {
@@ -805,39 +976,70 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Activities           func(childComplexity int, first *int, after *string, filter *model.ActivityFilter) int
-		Activity             func(childComplexity int, id string) int
-		Application          func(childComplexity int, id string, asOf *model.AsOf) int
-		Applications         func(childComplexity int, filter *model.ApplicationFilter) int
-		BudgetCycle          func(childComplexity int, id string) int
-		BudgetCycles         func(childComplexity int, first *int, after *string, filter *model.BudgetCycleFilter) int
-		BudgetIdea           func(childComplexity int, id string) int
-		BudgetingTrend       func(childComplexity int, groupBy []projections.BudgetDimension, filter *model.BudgetTrendFilter) int
-		Certificates         func(childComplexity int, filter *model.CertificateFilter) int
-		CertificationAudit   func(childComplexity int, applicationID string, checkpoint *scalar.Position) int
-		CertificationCycle   func(childComplexity int, year int) int
-		CertificationCycles  func(childComplexity int) int
-		CertificationHistory func(childComplexity int, municipality string) int
-		CycleStatistics      func(childComplexity int, year int) int
-		LogCheckpoint        func(childComplexity int, size *scalar.Position) int
-		LogConsistency       func(childComplexity int, fromSize scalar.Position, toSize scalar.Position) int
-		LogProof             func(childComplexity int, positions []scalar.Position, checkpoint *scalar.Position) int
-		Municipalities       func(childComplexity int, region *string, kind *registry.MunicipalityKind) int
-		Municipality         func(childComplexity int, code string) int
-		Network              func(childComplexity int, id string) int
-		Networks             func(childComplexity int) int
-		Organisation         func(childComplexity int, id string) int
-		Organisations        func(childComplexity int, first *int, after *string, filter *model.OrganisationFilter) int
-		ParticipationTrend   func(childComplexity int, groupBy []projections.Dimension, filter *model.ParticipationFilter) int
-		Project              func(childComplexity int, id string) int
-		Projections          func(childComplexity int) int
-		Projects             func(childComplexity int) int
-		RecountCycle         func(childComplexity int, id string) int
-		Region               func(childComplexity int, code string) int
-		RegionalDirectory    func(childComplexity int, region string, on *string) int
-		Regions              func(childComplexity int) int
-		ReplayDecision       func(childComplexity int, applicationID string, checkpoint *scalar.Position) int
-		Viewer               func(childComplexity int) int
+		ActionPlan            func(childComplexity int, id string) int
+		ActionPlans           func(childComplexity int, municipality *string, round *string, region *string) int
+		Activities            func(childComplexity int, first *int, after *string, filter *model.ActivityFilter) int
+		Activity              func(childComplexity int, id string) int
+		Application           func(childComplexity int, id string, asOf *model.AsOf) int
+		Applications          func(childComplexity int, filter *model.ApplicationFilter) int
+		BenchmarkFigures      func(childComplexity int) int
+		BenchmarkMethod       func(childComplexity int, version int) int
+		BenchmarkMethods      func(childComplexity int) int
+		BenchmarkRound        func(childComplexity int, id string) int
+		BenchmarkRounds       func(childComplexity int) int
+		BenchmarkTrend        func(childComplexity int, municipalities []string, rounds []string, filter *model.BenchmarkFilter) int
+		BudgetCycle           func(childComplexity int, id string) int
+		BudgetCycles          func(childComplexity int, first *int, after *string, filter *model.BudgetCycleFilter) int
+		BudgetIdea            func(childComplexity int, id string) int
+		BudgetingTrend        func(childComplexity int, groupBy []projections.BudgetDimension, filter *model.BudgetTrendFilter) int
+		Certificates          func(childComplexity int, filter *model.CertificateFilter) int
+		CertificationAudit    func(childComplexity int, applicationID string, checkpoint *scalar.Position) int
+		CertificationCycle    func(childComplexity int, year int) int
+		CertificationCycles   func(childComplexity int) int
+		CertificationHistory  func(childComplexity int, municipality string) int
+		CompareMunicipalities func(childComplexity int, round string, municipalities []string) int
+		CycleStatistics       func(childComplexity int, year int) int
+		LogCheckpoint         func(childComplexity int, size *scalar.Position) int
+		LogConsistency        func(childComplexity int, fromSize scalar.Position, toSize scalar.Position) int
+		LogProof              func(childComplexity int, positions []scalar.Position, checkpoint *scalar.Position) int
+		Municipalities        func(childComplexity int, region *string, kind *registry.MunicipalityKind) int
+		Municipality          func(childComplexity int, code string) int
+		Network               func(childComplexity int, id string) int
+		Networks              func(childComplexity int) int
+		Organisation          func(childComplexity int, id string) int
+		Organisations         func(childComplexity int, first *int, after *string, filter *model.OrganisationFilter) int
+		ParticipationTrend    func(childComplexity int, groupBy []projections.Dimension, filter *model.ParticipationFilter) int
+		Project               func(childComplexity int, id string) int
+		Projections           func(childComplexity int) int
+		Projects              func(childComplexity int) int
+		Ranking               func(childComplexity int, round string, block *string, body *benchmark.Body, filter *model.BenchmarkFilter) int
+		RecountCycle          func(childComplexity int, id string) int
+		Region                func(childComplexity int, code string) int
+		RegionalDirectory     func(childComplexity int, region string, on *string) int
+		Regions               func(childComplexity int) int
+		ReplayDecision        func(childComplexity int, applicationID string, checkpoint *scalar.Position) int
+		ReplayScore           func(childComplexity int, round string, municipality string) int
+		Scorecard             func(childComplexity int, round string, municipality string) int
+		Viewer                func(childComplexity int) int
+	}
+
+	RankBand struct {
+		From func(childComplexity int) int
+		Name func(childComplexity int) int
+	}
+
+	RankingEntry struct {
+		Band          func(childComplexity int) int
+		Blocks        func(childComplexity int) int
+		Bodies        func(childComplexity int) int
+		Change        func(childComplexity int) int
+		Coverage      func(childComplexity int) int
+		Municipality  func(childComplexity int) int
+		PreviousRank  func(childComplexity int) int
+		PreviousScore func(childComplexity int) int
+		Rank          func(childComplexity int) int
+		RankChange    func(childComplexity int) int
+		Score         func(childComplexity int) int
 	}
 
 	Recommendation struct {
@@ -887,6 +1089,11 @@ type ComplexityRoot struct {
 		Region        func(childComplexity int) int
 	}
 
+	ScaleBand struct {
+		From   func(childComplexity int) int
+		Points func(childComplexity int) int
+	}
+
 	Score struct {
 		Criterion    func(childComplexity int) int
 		Expert       func(childComplexity int) int
@@ -896,11 +1103,87 @@ type ComplexityRoot struct {
 		Score        func(childComplexity int) int
 	}
 
+	ScoreContest struct {
+		Answered    func(childComplexity int) int
+		AnsweredOn  func(childComplexity int) int
+		ContestedOn func(childComplexity int) int
+		Evidence    func(childComplexity int) int
+		Grounds     func(childComplexity int) int
+		Kept        func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		RevisedTo   func(childComplexity int) int
+	}
+
+	ScoreCorrection struct {
+		CorrectedOn func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		Value       func(childComplexity int) int
+	}
+
+	ScoreEvidence struct {
+		AnsweredOn func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		Ref        func(childComplexity int) int
+	}
+
+	ScoreLine struct {
+		Body          func(childComplexity int) int
+		Computed      func(childComplexity int) int
+		Contests      func(childComplexity int) int
+		Corrections   func(childComplexity int) int
+		Evidence      func(childComplexity int) int
+		Indicator     func(childComplexity int) int
+		PreviousValue func(childComplexity int) int
+		Rationale     func(childComplexity int) int
+		Value         func(childComplexity int) int
+	}
+
+	ScoreReplay struct {
+		Current       func(childComplexity int) int
+		MethodVersion func(childComplexity int) int
+		Municipality  func(childComplexity int) int
+		Problems      func(childComplexity int) int
+		Published     func(childComplexity int) int
+		Recomputed    func(childComplexity int) int
+		Round         func(childComplexity int) int
+		Verdict       func(childComplexity int) int
+	}
+
+	ScoreResult struct {
+		Blocks       func(childComplexity int) int
+		Bodies       func(childComplexity int) int
+		Coverage     func(childComplexity int) int
+		InputsDigest func(childComplexity int) int
+		Total        func(childComplexity int) int
+	}
+
 	ScoreSummary struct {
 		ExpertsComplete func(childComplexity int) int
 		ExpertsRequired func(childComplexity int) int
 		Recommendation  func(childComplexity int) int
 		RulesVersion    func(childComplexity int) int
+	}
+
+	Scorecard struct {
+		Lines           func(childComplexity int) int
+		Municipality    func(childComplexity int) int
+		Plan            func(childComplexity int) int
+		Published       func(childComplexity int) int
+		Result          func(childComplexity int) int
+		Round           func(childComplexity int) int
+		SelfAssessments func(childComplexity int) int
+	}
+
+	ScorecardPayload struct {
+		Position  func(childComplexity int) int
+		Scorecard func(childComplexity int) int
+	}
+
+	SelfAssessment struct {
+		Body      func(childComplexity int) int
+		Indicator func(childComplexity int) int
+		Note      func(childComplexity int) int
+		Value     func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -972,6 +1255,14 @@ type AttendanceResolver interface {
 	Breakdown(ctx context.Context, obj *model.Attendance, by model.AttendeeDimension) ([]model.CategoryCount, error)
 	Organisations(ctx context.Context, obj *model.Attendance) ([]model.Organisation, error)
 }
+type BenchmarkRoundResolver interface {
+	Method(ctx context.Context, obj *projections.BenchmarkRound) (*model.BenchmarkMethod, error)
+	Municipalities(ctx context.Context, obj *projections.BenchmarkRound) ([]projections.Municipality, error)
+
+	PreliminarySharedOn(ctx context.Context, obj *projections.BenchmarkRound) (*string, error)
+	PublishedOn(ctx context.Context, obj *projections.BenchmarkRound) (*string, error)
+	Average(ctx context.Context, obj *projections.BenchmarkRound) (*float64, error)
+}
 type BudgetCountingResolver interface {
 	Utility(ctx context.Context, obj *budgeting.Counting) (*budgeting.Utility, error)
 }
@@ -1037,6 +1328,18 @@ type MutationResolver interface {
 	RecordActivityHeld(ctx context.Context, id string, attendance model.AttendanceInput) (*model.ActivityPayload, error)
 	CorrectAttendance(ctx context.Context, id string, attendance model.AttendanceInput, reason string) (*model.ActivityPayload, error)
 	AddActivityNote(ctx context.Context, id string, note string) (*model.ActivityPayload, error)
+	PublishBenchmarkMethod(ctx context.Context, method model.BenchmarkMethodInput, reason string) (*model.BenchmarkMethodPayload, error)
+	OpenBenchmarkRound(ctx context.Context, input model.OpenBenchmarkRoundInput) (*model.BenchmarkRoundPayload, error)
+	SelfAssess(ctx context.Context, input model.ScoreInput) (*model.ScorecardPayload, error)
+	ScoreIndicator(ctx context.Context, input model.ScoreInput) (*model.ScorecardPayload, error)
+	ScoreComputedIndicators(ctx context.Context, round string) (*model.ComputedScoresPayload, error)
+	SharePreliminaryResults(ctx context.Context, round string) (*model.BenchmarkRoundPayload, error)
+	ContestScore(ctx context.Context, input model.ContestScoreInput) (*model.ScorecardPayload, error)
+	AnswerContest(ctx context.Context, input model.AnswerContestInput) (*model.ScorecardPayload, error)
+	PublishBenchmarkRound(ctx context.Context, round string) (*model.BenchmarkRoundPayload, error)
+	CorrectScore(ctx context.Context, input model.CorrectScoreInput) (*model.ScorecardPayload, error)
+	AdoptActionPlan(ctx context.Context, input model.AdoptActionPlanInput) (*model.ActionPlanPayload, error)
+	ReportPlanProgress(ctx context.Context, input model.PlanProgressInput) (*model.ActionPlanPayload, error)
 	OpenBudgetCycle(ctx context.Context, input model.OpenBudgetCycleInput) (*model.BudgetCyclePayload, error)
 	ChangeBudgetRules(ctx context.Context, cycle string, rules model.BudgetRulesInput, reason string) (*model.BudgetCyclePayload, error)
 	RescheduleBudgetPhases(ctx context.Context, cycle string, phases []model.BudgetPhaseInput, reason string) (*model.BudgetCyclePayload, error)
@@ -1120,6 +1423,18 @@ type QueryResolver interface {
 	Activities(ctx context.Context, first *int, after *string, filter *model.ActivityFilter) (*model.ActivityConnection, error)
 	Activity(ctx context.Context, id string) (*projections.ActivityInfo, error)
 	ParticipationTrend(ctx context.Context, groupBy []projections.Dimension, filter *model.ParticipationFilter) ([]model.TrendRow, error)
+	BenchmarkMethods(ctx context.Context) ([]model.BenchmarkMethod, error)
+	BenchmarkMethod(ctx context.Context, version int) (*model.BenchmarkMethod, error)
+	BenchmarkFigures(ctx context.Context) ([]model.BenchmarkFigure, error)
+	BenchmarkRounds(ctx context.Context) ([]projections.BenchmarkRound, error)
+	BenchmarkRound(ctx context.Context, id string) (*projections.BenchmarkRound, error)
+	Ranking(ctx context.Context, round string, block *string, body *benchmark.Body, filter *model.BenchmarkFilter) ([]model.RankingEntry, error)
+	Scorecard(ctx context.Context, round string, municipality string) (*model.Scorecard, error)
+	BenchmarkTrend(ctx context.Context, municipalities []string, rounds []string, filter *model.BenchmarkFilter) ([]model.BenchmarkTrendRow, error)
+	CompareMunicipalities(ctx context.Context, round string, municipalities []string) (*model.MunicipalityComparison, error)
+	ActionPlans(ctx context.Context, municipality *string, round *string, region *string) ([]model.ActionPlan, error)
+	ActionPlan(ctx context.Context, id string) (*model.ActionPlan, error)
+	ReplayScore(ctx context.Context, round string, municipality string) (*model.ScoreReplay, error)
 	BudgetCycles(ctx context.Context, first *int, after *string, filter *model.BudgetCycleFilter) (*model.BudgetCycleConnection, error)
 	BudgetCycle(ctx context.Context, id string) (*projections.BudgetCycle, error)
 	BudgetIdea(ctx context.Context, id string) (*projections.BudgetIdea, error)
@@ -1160,6 +1475,9 @@ type RegionalDirectoryResolver interface {
 	Counts(ctx context.Context, obj *projections.Directory) ([]model.DirectoryCount, error)
 	Organisations(ctx context.Context, obj *projections.Directory, first *int, after *string, kind []registry.OrganisationKind, municipality *string) (*model.OrganisationConnection, error)
 }
+type ScorecardResolver interface {
+	Plan(ctx context.Context, obj *model.Scorecard) (*model.ActionPlan, error)
+}
 type SubscriptionResolver interface {
 	Events(ctx context.Context, filter *model.EventFilter, after *scalar.Position) (<-chan *model.RecordedEvent, error)
 	ProjectionStatus(ctx context.Context) (<-chan []model.ProjectionStatus, error)
@@ -1188,6 +1506,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "ActionPlan.adoptedOn":
+		if e.ComplexityRoot.ActionPlan.AdoptedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionPlan.AdoptedOn(childComplexity), true
+	case "ActionPlan.commitments":
+		if e.ComplexityRoot.ActionPlan.Commitments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionPlan.Commitments(childComplexity), true
+	case "ActionPlan.id":
+		if e.ComplexityRoot.ActionPlan.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionPlan.ID(childComplexity), true
+	case "ActionPlan.municipality":
+		if e.ComplexityRoot.ActionPlan.Municipality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionPlan.Municipality(childComplexity), true
+	case "ActionPlan.round":
+		if e.ComplexityRoot.ActionPlan.Round == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionPlan.Round(childComplexity), true
+	case "ActionPlan.title":
+		if e.ComplexityRoot.ActionPlan.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionPlan.Title(childComplexity), true
+
+	case "ActionPlanPayload.plan":
+		if e.ComplexityRoot.ActionPlanPayload.Plan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionPlanPayload.Plan(childComplexity), true
+	case "ActionPlanPayload.position":
+		if e.ComplexityRoot.ActionPlanPayload.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActionPlanPayload.Position(childComplexity), true
 
 	case "Activity.attendance":
 		if e.ComplexityRoot.Activity.Attendance == nil {
@@ -1654,6 +2022,293 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BallotProject.Pot(childComplexity), true
+
+	case "BenchmarkBlock.code":
+		if e.ComplexityRoot.BenchmarkBlock.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkBlock.Code(childComplexity), true
+	case "BenchmarkBlock.name":
+		if e.ComplexityRoot.BenchmarkBlock.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkBlock.Name(childComplexity), true
+	case "BenchmarkBlock.weight":
+		if e.ComplexityRoot.BenchmarkBlock.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkBlock.Weight(childComplexity), true
+
+	case "BenchmarkFigure.description":
+		if e.ComplexityRoot.BenchmarkFigure.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkFigure.Description(childComplexity), true
+	case "BenchmarkFigure.name":
+		if e.ComplexityRoot.BenchmarkFigure.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkFigure.Name(childComplexity), true
+
+	case "BenchmarkIndicator.block":
+		if e.ComplexityRoot.BenchmarkIndicator.Block == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkIndicator.Block(childComplexity), true
+	case "BenchmarkIndicator.body":
+		if e.ComplexityRoot.BenchmarkIndicator.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkIndicator.Body(childComplexity), true
+	case "BenchmarkIndicator.code":
+		if e.ComplexityRoot.BenchmarkIndicator.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkIndicator.Code(childComplexity), true
+	case "BenchmarkIndicator.computed":
+		if e.ComplexityRoot.BenchmarkIndicator.Computed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkIndicator.Computed(childComplexity), true
+	case "BenchmarkIndicator.evidenceRequired":
+		if e.ComplexityRoot.BenchmarkIndicator.EvidenceRequired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkIndicator.EvidenceRequired(childComplexity), true
+	case "BenchmarkIndicator.question":
+		if e.ComplexityRoot.BenchmarkIndicator.Question == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkIndicator.Question(childComplexity), true
+	case "BenchmarkIndicator.scale":
+		if e.ComplexityRoot.BenchmarkIndicator.Scale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkIndicator.Scale(childComplexity), true
+	case "BenchmarkIndicator.weight":
+		if e.ComplexityRoot.BenchmarkIndicator.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkIndicator.Weight(childComplexity), true
+
+	case "BenchmarkMethod.bands":
+		if e.ComplexityRoot.BenchmarkMethod.Bands == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkMethod.Bands(childComplexity), true
+	case "BenchmarkMethod.blocks":
+		if e.ComplexityRoot.BenchmarkMethod.Blocks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkMethod.Blocks(childComplexity), true
+	case "BenchmarkMethod.indicators":
+		if e.ComplexityRoot.BenchmarkMethod.Indicators == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkMethod.Indicators(childComplexity), true
+	case "BenchmarkMethod.reason":
+		if e.ComplexityRoot.BenchmarkMethod.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkMethod.Reason(childComplexity), true
+	case "BenchmarkMethod.version":
+		if e.ComplexityRoot.BenchmarkMethod.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkMethod.Version(childComplexity), true
+
+	case "BenchmarkMethodPayload.method":
+		if e.ComplexityRoot.BenchmarkMethodPayload.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkMethodPayload.Method(childComplexity), true
+	case "BenchmarkMethodPayload.position":
+		if e.ComplexityRoot.BenchmarkMethodPayload.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkMethodPayload.Position(childComplexity), true
+
+	case "BenchmarkRound.assessmentEnd":
+		if e.ComplexityRoot.BenchmarkRound.AssessmentEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkRound.AssessmentEnd(childComplexity), true
+	case "BenchmarkRound.average":
+		if e.ComplexityRoot.BenchmarkRound.Average == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkRound.Average(childComplexity), true
+	case "BenchmarkRound.commentsUntil":
+		if e.ComplexityRoot.BenchmarkRound.CommentsUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkRound.CommentsUntil(childComplexity), true
+	case "BenchmarkRound.id":
+		if e.ComplexityRoot.BenchmarkRound.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkRound.ID(childComplexity), true
+	case "BenchmarkRound.method":
+		if e.ComplexityRoot.BenchmarkRound.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkRound.Method(childComplexity), true
+	case "BenchmarkRound.methodVersion":
+		if e.ComplexityRoot.BenchmarkRound.MethodVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkRound.MethodVersion(childComplexity), true
+	case "BenchmarkRound.municipalities":
+		if e.ComplexityRoot.BenchmarkRound.Municipalities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkRound.Municipalities(childComplexity), true
+	case "BenchmarkRound.preliminarySharedOn":
+		if e.ComplexityRoot.BenchmarkRound.PreliminarySharedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkRound.PreliminarySharedOn(childComplexity), true
+	case "BenchmarkRound.publishedOn":
+		if e.ComplexityRoot.BenchmarkRound.PublishedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkRound.PublishedOn(childComplexity), true
+	case "BenchmarkRound.title":
+		if e.ComplexityRoot.BenchmarkRound.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkRound.Title(childComplexity), true
+	case "BenchmarkRound.year":
+		if e.ComplexityRoot.BenchmarkRound.Year == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkRound.Year(childComplexity), true
+
+	case "BenchmarkRoundPayload.position":
+		if e.ComplexityRoot.BenchmarkRoundPayload.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkRoundPayload.Position(childComplexity), true
+	case "BenchmarkRoundPayload.round":
+		if e.ComplexityRoot.BenchmarkRoundPayload.Round == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkRoundPayload.Round(childComplexity), true
+
+	case "BenchmarkScale.bands":
+		if e.ComplexityRoot.BenchmarkScale.Bands == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkScale.Bands(childComplexity), true
+	case "BenchmarkScale.kind":
+		if e.ComplexityRoot.BenchmarkScale.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkScale.Kind(childComplexity), true
+	case "BenchmarkScale.max":
+		if e.ComplexityRoot.BenchmarkScale.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkScale.Max(childComplexity), true
+
+	case "BenchmarkTrendRow.blocks":
+		if e.ComplexityRoot.BenchmarkTrendRow.Blocks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkTrendRow.Blocks(childComplexity), true
+	case "BenchmarkTrendRow.municipality":
+		if e.ComplexityRoot.BenchmarkTrendRow.Municipality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkTrendRow.Municipality(childComplexity), true
+	case "BenchmarkTrendRow.rank":
+		if e.ComplexityRoot.BenchmarkTrendRow.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkTrendRow.Rank(childComplexity), true
+	case "BenchmarkTrendRow.round":
+		if e.ComplexityRoot.BenchmarkTrendRow.Round == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkTrendRow.Round(childComplexity), true
+	case "BenchmarkTrendRow.score":
+		if e.ComplexityRoot.BenchmarkTrendRow.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkTrendRow.Score(childComplexity), true
+	case "BenchmarkTrendRow.year":
+		if e.ComplexityRoot.BenchmarkTrendRow.Year == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkTrendRow.Year(childComplexity), true
+
+	case "BlockScore.block":
+		if e.ComplexityRoot.BlockScore.Block == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockScore.Block(childComplexity), true
+	case "BlockScore.score":
+		if e.ComplexityRoot.BlockScore.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockScore.Score(childComplexity), true
+
+	case "BodyScore.body":
+		if e.ComplexityRoot.BodyScore.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BodyScore.Body(childComplexity), true
+	case "BodyScore.score":
+		if e.ComplexityRoot.BodyScore.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BodyScore.Score(childComplexity), true
 
 	case "BudgetCategory.code":
 		if e.ComplexityRoot.BudgetCategory.Code == nil {
@@ -2586,6 +3241,124 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CertificationSchedule.ResultsDate(childComplexity), true
 
+	case "Commitment.code":
+		if e.ComplexityRoot.Commitment.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Commitment.Code(childComplexity), true
+	case "Commitment.due":
+		if e.ComplexityRoot.Commitment.Due == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Commitment.Due(childComplexity), true
+	case "Commitment.indicators":
+		if e.ComplexityRoot.Commitment.Indicators == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Commitment.Indicators(childComplexity), true
+	case "Commitment.milestones":
+		if e.ComplexityRoot.Commitment.Milestones == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Commitment.Milestones(childComplexity), true
+	case "Commitment.progress":
+		if e.ComplexityRoot.Commitment.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Commitment.Progress(childComplexity), true
+	case "Commitment.reports":
+		if e.ComplexityRoot.Commitment.Reports == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Commitment.Reports(childComplexity), true
+	case "Commitment.responsible":
+		if e.ComplexityRoot.Commitment.Responsible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Commitment.Responsible(childComplexity), true
+	case "Commitment.status":
+		if e.ComplexityRoot.Commitment.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Commitment.Status(childComplexity), true
+	case "Commitment.text":
+		if e.ComplexityRoot.Commitment.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Commitment.Text(childComplexity), true
+
+	case "CommitmentIndicator.after":
+		if e.ComplexityRoot.CommitmentIndicator.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommitmentIndicator.After(childComplexity), true
+	case "CommitmentIndicator.before":
+		if e.ComplexityRoot.CommitmentIndicator.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommitmentIndicator.Before(childComplexity), true
+	case "CommitmentIndicator.body":
+		if e.ComplexityRoot.CommitmentIndicator.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommitmentIndicator.Body(childComplexity), true
+	case "CommitmentIndicator.indicator":
+		if e.ComplexityRoot.CommitmentIndicator.Indicator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommitmentIndicator.Indicator(childComplexity), true
+	case "CommitmentIndicator.nextRound":
+		if e.ComplexityRoot.CommitmentIndicator.NextRound == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommitmentIndicator.NextRound(childComplexity), true
+
+	case "ComputedFigure.figure":
+		if e.ComplexityRoot.ComputedFigure.Figure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComputedFigure.Figure(childComplexity), true
+	case "ComputedFigure.position":
+		if e.ComplexityRoot.ComputedFigure.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComputedFigure.Position(childComplexity), true
+	case "ComputedFigure.query":
+		if e.ComplexityRoot.ComputedFigure.Query == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComputedFigure.Query(childComplexity), true
+
+	case "ComputedScoresPayload.position":
+		if e.ComplexityRoot.ComputedScoresPayload.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComputedScoresPayload.Position(childComplexity), true
+	case "ComputedScoresPayload.scored":
+		if e.ComplexityRoot.ComputedScoresPayload.Scored == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComputedScoresPayload.Scored(childComplexity), true
+
 	case "ConsistencyProof.fromSize":
 		if e.ComplexityRoot.ConsistencyProof.FromSize == nil {
 			break
@@ -3200,6 +3973,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Indicator.Unit(childComplexity), true
 
+	case "IndicatorComparison.body":
+		if e.ComplexityRoot.IndicatorComparison.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorComparison.Body(childComplexity), true
+	case "IndicatorComparison.indicator":
+		if e.ComplexityRoot.IndicatorComparison.Indicator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorComparison.Indicator(childComplexity), true
+	case "IndicatorComparison.values":
+		if e.ComplexityRoot.IndicatorComparison.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndicatorComparison.Values(childComplexity), true
+
 	case "IndicatorLink.indicator":
 		if e.ComplexityRoot.IndicatorLink.Indicator == nil {
 			break
@@ -3412,6 +4204,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Municipality.Region(childComplexity), true
 
+	case "MunicipalityComparison.entries":
+		if e.ComplexityRoot.MunicipalityComparison.Entries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MunicipalityComparison.Entries(childComplexity), true
+	case "MunicipalityComparison.indicators":
+		if e.ComplexityRoot.MunicipalityComparison.Indicators == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MunicipalityComparison.Indicators(childComplexity), true
+	case "MunicipalityComparison.round":
+		if e.ComplexityRoot.MunicipalityComparison.Round == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MunicipalityComparison.Round(childComplexity), true
+
+	case "MunicipalityValue.municipality":
+		if e.ComplexityRoot.MunicipalityValue.Municipality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MunicipalityValue.Municipality(childComplexity), true
+	case "MunicipalityValue.value":
+		if e.ComplexityRoot.MunicipalityValue.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MunicipalityValue.Value(childComplexity), true
+
 	case "Mutation.addActivityNote":
 		if e.ComplexityRoot.Mutation.AddActivityNote == nil {
 			break
@@ -3423,6 +4247,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddActivityNote(childComplexity, args["id"].(string), args["note"].(string)), true
+	case "Mutation.adoptActionPlan":
+		if e.ComplexityRoot.Mutation.AdoptActionPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_adoptActionPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AdoptActionPlan(childComplexity, args["input"].(model.AdoptActionPlanInput)), true
 	case "Mutation.announceResult":
 		if e.ComplexityRoot.Mutation.AnnounceResult == nil {
 			break
@@ -3434,6 +4269,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AnnounceResult(childComplexity, args["applicationId"].(string), args["expectedVersion"].(*int)), true
+	case "Mutation.answerContest":
+		if e.ComplexityRoot.Mutation.AnswerContest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_answerContest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AnswerContest(childComplexity, args["input"].(model.AnswerContestInput)), true
 	case "Mutation.appealIdea":
 		if e.ComplexityRoot.Mutation.AppealIdea == nil {
 			break
@@ -3566,6 +4412,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ConfirmApplicationStart(childComplexity, args["applicationId"].(string), args["expectedVersion"].(*int)), true
+	case "Mutation.contestScore":
+		if e.ComplexityRoot.Mutation.ContestScore == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_contestScore_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ContestScore(childComplexity, args["input"].(model.ContestScoreInput)), true
 	case "Mutation.correctActual":
 		if e.ComplexityRoot.Mutation.CorrectActual == nil {
 			break
@@ -3588,6 +4445,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CorrectAttendance(childComplexity, args["id"].(string), args["attendance"].(model.AttendanceInput), args["reason"].(string)), true
+	case "Mutation.correctScore":
+		if e.ComplexityRoot.Mutation.CorrectScore == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_correctScore_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CorrectScore(childComplexity, args["input"].(model.CorrectScoreInput)), true
 	case "Mutation.decideAppeal":
 		if e.ComplexityRoot.Mutation.DecideAppeal == nil {
 			break
@@ -3742,6 +4610,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.NominateMunicipality(childComplexity, args["input"].(model.NominateInput)), true
+	case "Mutation.openBenchmarkRound":
+		if e.ComplexityRoot.Mutation.OpenBenchmarkRound == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_openBenchmarkRound_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OpenBenchmarkRound(childComplexity, args["input"].(model.OpenBenchmarkRoundInput)), true
 	case "Mutation.openBudgetCycle":
 		if e.ComplexityRoot.Mutation.OpenBudgetCycle == nil {
 			break
@@ -3786,6 +4665,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PublishBallot(childComplexity, args["cycle"].(string), args["ideas"].([]string)), true
+	case "Mutation.publishBenchmarkMethod":
+		if e.ComplexityRoot.Mutation.PublishBenchmarkMethod == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishBenchmarkMethod_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishBenchmarkMethod(childComplexity, args["method"].(model.BenchmarkMethodInput), args["reason"].(string)), true
+	case "Mutation.publishBenchmarkRound":
+		if e.ComplexityRoot.Mutation.PublishBenchmarkRound == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishBenchmarkRound_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishBenchmarkRound(childComplexity, args["round"].(string)), true
 	case "Mutation.recordActivityHeld":
 		if e.ComplexityRoot.Mutation.RecordActivityHeld == nil {
 			break
@@ -3896,6 +4797,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReportMaterialChange(childComplexity, args["applicationId"].(string), args["description"].(string), args["expectedVersion"].(*int)), true
+	case "Mutation.reportPlanProgress":
+		if e.ComplexityRoot.Mutation.ReportPlanProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reportPlanProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReportPlanProgress(childComplexity, args["input"].(model.PlanProgressInput)), true
 	case "Mutation.requestApplicationInformation":
 		if e.ComplexityRoot.Mutation.RequestApplicationInformation == nil {
 			break
@@ -3984,6 +4896,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ScoreApplication(childComplexity, args["applicationId"].(string), args["criterion"].(string), args["score"].(int), args["rationale"].(string), args["reason"].(*string), args["expectedVersion"].(*int)), true
+	case "Mutation.scoreComputedIndicators":
+		if e.ComplexityRoot.Mutation.ScoreComputedIndicators == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scoreComputedIndicators_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScoreComputedIndicators(childComplexity, args["round"].(string)), true
+	case "Mutation.scoreIndicator":
+		if e.ComplexityRoot.Mutation.ScoreIndicator == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scoreIndicator_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScoreIndicator(childComplexity, args["input"].(model.ScoreInput)), true
+	case "Mutation.selfAssess":
+		if e.ComplexityRoot.Mutation.SelfAssess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_selfAssess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SelfAssess(childComplexity, args["input"].(model.ScoreInput)), true
 	case "Mutation.setTarget":
 		if e.ComplexityRoot.Mutation.SetTarget == nil {
 			break
@@ -3995,6 +4940,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetTarget(childComplexity, args["project"].(string), args["indicator"].(string), args["start"].(string), args["end"].(string), args["value"].(float64)), true
+	case "Mutation.sharePreliminaryResults":
+		if e.ComplexityRoot.Mutation.SharePreliminaryResults == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sharePreliminaryResults_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SharePreliminaryResults(childComplexity, args["round"].(string)), true
 	case "Mutation.submitApplication":
 		if e.ComplexityRoot.Mutation.SubmitApplication == nil {
 			break
@@ -4339,6 +5295,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PaperBatchPayload.Position(childComplexity), true
 
+	case "PlanMilestone.code":
+		if e.ComplexityRoot.PlanMilestone.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanMilestone.Code(childComplexity), true
+	case "PlanMilestone.due":
+		if e.ComplexityRoot.PlanMilestone.Due == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanMilestone.Due(childComplexity), true
+	case "PlanMilestone.reachedOn":
+		if e.ComplexityRoot.PlanMilestone.ReachedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanMilestone.ReachedOn(childComplexity), true
+	case "PlanMilestone.text":
+		if e.ComplexityRoot.PlanMilestone.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanMilestone.Text(childComplexity), true
+
 	case "PotResult.ballots":
 		if e.ComplexityRoot.PotResult.Ballots == nil {
 			break
@@ -4400,6 +5381,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PotStatistics.Voters(childComplexity), true
+
+	case "ProgressReport.milestone":
+		if e.ComplexityRoot.ProgressReport.Milestone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressReport.Milestone(childComplexity), true
+	case "ProgressReport.note":
+		if e.ComplexityRoot.ProgressReport.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressReport.Note(childComplexity), true
+	case "ProgressReport.progress":
+		if e.ComplexityRoot.ProgressReport.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressReport.Progress(childComplexity), true
+	case "ProgressReport.reportedOn":
+		if e.ComplexityRoot.ProgressReport.ReportedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressReport.ReportedOn(childComplexity), true
+	case "ProgressReport.status":
+		if e.ComplexityRoot.ProgressReport.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressReport.Status(childComplexity), true
 
 	case "Project.contributions":
 		if e.ComplexityRoot.Project.Contributions == nil {
@@ -4571,6 +5583,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProjectionStatus.Version(childComplexity), true
 
+	case "Query.actionPlan":
+		if e.ComplexityRoot.Query.ActionPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Query_actionPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ActionPlan(childComplexity, args["id"].(string)), true
+	case "Query.actionPlans":
+		if e.ComplexityRoot.Query.ActionPlans == nil {
+			break
+		}
+
+		args, err := ec.field_Query_actionPlans_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ActionPlans(childComplexity, args["municipality"].(*string), args["round"].(*string), args["region"].(*string)), true
 	case "Query.activities":
 		if e.ComplexityRoot.Query.Activities == nil {
 			break
@@ -4615,6 +5649,57 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Applications(childComplexity, args["filter"].(*model.ApplicationFilter)), true
+	case "Query.benchmarkFigures":
+		if e.ComplexityRoot.Query.BenchmarkFigures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.BenchmarkFigures(childComplexity), true
+	case "Query.benchmarkMethod":
+		if e.ComplexityRoot.Query.BenchmarkMethod == nil {
+			break
+		}
+
+		args, err := ec.field_Query_benchmarkMethod_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BenchmarkMethod(childComplexity, args["version"].(int)), true
+	case "Query.benchmarkMethods":
+		if e.ComplexityRoot.Query.BenchmarkMethods == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.BenchmarkMethods(childComplexity), true
+	case "Query.benchmarkRound":
+		if e.ComplexityRoot.Query.BenchmarkRound == nil {
+			break
+		}
+
+		args, err := ec.field_Query_benchmarkRound_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BenchmarkRound(childComplexity, args["id"].(string)), true
+	case "Query.benchmarkRounds":
+		if e.ComplexityRoot.Query.BenchmarkRounds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.BenchmarkRounds(childComplexity), true
+	case "Query.benchmarkTrend":
+		if e.ComplexityRoot.Query.BenchmarkTrend == nil {
+			break
+		}
+
+		args, err := ec.field_Query_benchmarkTrend_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BenchmarkTrend(childComplexity, args["municipalities"].([]string), args["rounds"].([]string), args["filter"].(*model.BenchmarkFilter)), true
 	case "Query.budgetCycle":
 		if e.ComplexityRoot.Query.BudgetCycle == nil {
 			break
@@ -4709,6 +5794,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CertificationHistory(childComplexity, args["municipality"].(string)), true
+	case "Query.compareMunicipalities":
+		if e.ComplexityRoot.Query.CompareMunicipalities == nil {
+			break
+		}
+
+		args, err := ec.field_Query_compareMunicipalities_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CompareMunicipalities(childComplexity, args["round"].(string), args["municipalities"].([]string)), true
 	case "Query.cycleStatistics":
 		if e.ComplexityRoot.Query.CycleStatistics == nil {
 			break
@@ -4849,6 +5945,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Projects(childComplexity), true
+	case "Query.ranking":
+		if e.ComplexityRoot.Query.Ranking == nil {
+			break
+		}
+
+		args, err := ec.field_Query_ranking_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Ranking(childComplexity, args["round"].(string), args["block"].(*string), args["body"].(*benchmark.Body), args["filter"].(*model.BenchmarkFilter)), true
 	case "Query.recountCycle":
 		if e.ComplexityRoot.Query.RecountCycle == nil {
 			break
@@ -4899,12 +6006,114 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ReplayDecision(childComplexity, args["applicationId"].(string), args["checkpoint"].(*scalar.Position)), true
+	case "Query.replayScore":
+		if e.ComplexityRoot.Query.ReplayScore == nil {
+			break
+		}
+
+		args, err := ec.field_Query_replayScore_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ReplayScore(childComplexity, args["round"].(string), args["municipality"].(string)), true
+	case "Query.scorecard":
+		if e.ComplexityRoot.Query.Scorecard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_scorecard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Scorecard(childComplexity, args["round"].(string), args["municipality"].(string)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "RankBand.from":
+		if e.ComplexityRoot.RankBand.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankBand.From(childComplexity), true
+	case "RankBand.name":
+		if e.ComplexityRoot.RankBand.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankBand.Name(childComplexity), true
+
+	case "RankingEntry.band":
+		if e.ComplexityRoot.RankingEntry.Band == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingEntry.Band(childComplexity), true
+	case "RankingEntry.blocks":
+		if e.ComplexityRoot.RankingEntry.Blocks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingEntry.Blocks(childComplexity), true
+	case "RankingEntry.bodies":
+		if e.ComplexityRoot.RankingEntry.Bodies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingEntry.Bodies(childComplexity), true
+	case "RankingEntry.change":
+		if e.ComplexityRoot.RankingEntry.Change == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingEntry.Change(childComplexity), true
+	case "RankingEntry.coverage":
+		if e.ComplexityRoot.RankingEntry.Coverage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingEntry.Coverage(childComplexity), true
+	case "RankingEntry.municipality":
+		if e.ComplexityRoot.RankingEntry.Municipality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingEntry.Municipality(childComplexity), true
+	case "RankingEntry.previousRank":
+		if e.ComplexityRoot.RankingEntry.PreviousRank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingEntry.PreviousRank(childComplexity), true
+	case "RankingEntry.previousScore":
+		if e.ComplexityRoot.RankingEntry.PreviousScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingEntry.PreviousScore(childComplexity), true
+	case "RankingEntry.rank":
+		if e.ComplexityRoot.RankingEntry.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingEntry.Rank(childComplexity), true
+	case "RankingEntry.rankChange":
+		if e.ComplexityRoot.RankingEntry.RankChange == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingEntry.RankChange(childComplexity), true
+	case "RankingEntry.score":
+		if e.ComplexityRoot.RankingEntry.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RankingEntry.Score(childComplexity), true
 
 	case "Recommendation.certify":
 		if e.ComplexityRoot.Recommendation.Certify == nil {
@@ -5108,6 +6317,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RegionalDirectory.Region(childComplexity), true
 
+	case "ScaleBand.from":
+		if e.ComplexityRoot.ScaleBand.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleBand.From(childComplexity), true
+	case "ScaleBand.points":
+		if e.ComplexityRoot.ScaleBand.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScaleBand.Points(childComplexity), true
+
 	case "Score.criterion":
 		if e.ComplexityRoot.Score.Criterion == nil {
 			break
@@ -5145,6 +6367,228 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Score.Score(childComplexity), true
 
+	case "ScoreContest.answered":
+		if e.ComplexityRoot.ScoreContest.Answered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreContest.Answered(childComplexity), true
+	case "ScoreContest.answeredOn":
+		if e.ComplexityRoot.ScoreContest.AnsweredOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreContest.AnsweredOn(childComplexity), true
+	case "ScoreContest.contestedOn":
+		if e.ComplexityRoot.ScoreContest.ContestedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreContest.ContestedOn(childComplexity), true
+	case "ScoreContest.evidence":
+		if e.ComplexityRoot.ScoreContest.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreContest.Evidence(childComplexity), true
+	case "ScoreContest.grounds":
+		if e.ComplexityRoot.ScoreContest.Grounds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreContest.Grounds(childComplexity), true
+	case "ScoreContest.kept":
+		if e.ComplexityRoot.ScoreContest.Kept == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreContest.Kept(childComplexity), true
+	case "ScoreContest.reason":
+		if e.ComplexityRoot.ScoreContest.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreContest.Reason(childComplexity), true
+	case "ScoreContest.revisedTo":
+		if e.ComplexityRoot.ScoreContest.RevisedTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreContest.RevisedTo(childComplexity), true
+
+	case "ScoreCorrection.correctedOn":
+		if e.ComplexityRoot.ScoreCorrection.CorrectedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreCorrection.CorrectedOn(childComplexity), true
+	case "ScoreCorrection.reason":
+		if e.ComplexityRoot.ScoreCorrection.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreCorrection.Reason(childComplexity), true
+	case "ScoreCorrection.value":
+		if e.ComplexityRoot.ScoreCorrection.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreCorrection.Value(childComplexity), true
+
+	case "ScoreEvidence.answeredOn":
+		if e.ComplexityRoot.ScoreEvidence.AnsweredOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEvidence.AnsweredOn(childComplexity), true
+	case "ScoreEvidence.kind":
+		if e.ComplexityRoot.ScoreEvidence.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEvidence.Kind(childComplexity), true
+	case "ScoreEvidence.ref":
+		if e.ComplexityRoot.ScoreEvidence.Ref == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreEvidence.Ref(childComplexity), true
+
+	case "ScoreLine.body":
+		if e.ComplexityRoot.ScoreLine.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreLine.Body(childComplexity), true
+	case "ScoreLine.computed":
+		if e.ComplexityRoot.ScoreLine.Computed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreLine.Computed(childComplexity), true
+	case "ScoreLine.contests":
+		if e.ComplexityRoot.ScoreLine.Contests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreLine.Contests(childComplexity), true
+	case "ScoreLine.corrections":
+		if e.ComplexityRoot.ScoreLine.Corrections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreLine.Corrections(childComplexity), true
+	case "ScoreLine.evidence":
+		if e.ComplexityRoot.ScoreLine.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreLine.Evidence(childComplexity), true
+	case "ScoreLine.indicator":
+		if e.ComplexityRoot.ScoreLine.Indicator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreLine.Indicator(childComplexity), true
+	case "ScoreLine.previousValue":
+		if e.ComplexityRoot.ScoreLine.PreviousValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreLine.PreviousValue(childComplexity), true
+	case "ScoreLine.rationale":
+		if e.ComplexityRoot.ScoreLine.Rationale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreLine.Rationale(childComplexity), true
+	case "ScoreLine.value":
+		if e.ComplexityRoot.ScoreLine.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreLine.Value(childComplexity), true
+
+	case "ScoreReplay.current":
+		if e.ComplexityRoot.ScoreReplay.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreReplay.Current(childComplexity), true
+	case "ScoreReplay.methodVersion":
+		if e.ComplexityRoot.ScoreReplay.MethodVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreReplay.MethodVersion(childComplexity), true
+	case "ScoreReplay.municipality":
+		if e.ComplexityRoot.ScoreReplay.Municipality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreReplay.Municipality(childComplexity), true
+	case "ScoreReplay.problems":
+		if e.ComplexityRoot.ScoreReplay.Problems == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreReplay.Problems(childComplexity), true
+	case "ScoreReplay.published":
+		if e.ComplexityRoot.ScoreReplay.Published == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreReplay.Published(childComplexity), true
+	case "ScoreReplay.recomputed":
+		if e.ComplexityRoot.ScoreReplay.Recomputed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreReplay.Recomputed(childComplexity), true
+	case "ScoreReplay.round":
+		if e.ComplexityRoot.ScoreReplay.Round == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreReplay.Round(childComplexity), true
+	case "ScoreReplay.verdict":
+		if e.ComplexityRoot.ScoreReplay.Verdict == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreReplay.Verdict(childComplexity), true
+
+	case "ScoreResult.blocks":
+		if e.ComplexityRoot.ScoreResult.Blocks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreResult.Blocks(childComplexity), true
+	case "ScoreResult.bodies":
+		if e.ComplexityRoot.ScoreResult.Bodies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreResult.Bodies(childComplexity), true
+	case "ScoreResult.coverage":
+		if e.ComplexityRoot.ScoreResult.Coverage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreResult.Coverage(childComplexity), true
+	case "ScoreResult.inputsDigest":
+		if e.ComplexityRoot.ScoreResult.InputsDigest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreResult.InputsDigest(childComplexity), true
+	case "ScoreResult.total":
+		if e.ComplexityRoot.ScoreResult.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreResult.Total(childComplexity), true
+
 	case "ScoreSummary.expertsComplete":
 		if e.ComplexityRoot.ScoreSummary.ExpertsComplete == nil {
 			break
@@ -5169,6 +6613,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ScoreSummary.RulesVersion(childComplexity), true
+
+	case "Scorecard.lines":
+		if e.ComplexityRoot.Scorecard.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Scorecard.Lines(childComplexity), true
+	case "Scorecard.municipality":
+		if e.ComplexityRoot.Scorecard.Municipality == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Scorecard.Municipality(childComplexity), true
+	case "Scorecard.plan":
+		if e.ComplexityRoot.Scorecard.Plan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Scorecard.Plan(childComplexity), true
+	case "Scorecard.published":
+		if e.ComplexityRoot.Scorecard.Published == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Scorecard.Published(childComplexity), true
+	case "Scorecard.result":
+		if e.ComplexityRoot.Scorecard.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Scorecard.Result(childComplexity), true
+	case "Scorecard.round":
+		if e.ComplexityRoot.Scorecard.Round == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Scorecard.Round(childComplexity), true
+	case "Scorecard.selfAssessments":
+		if e.ComplexityRoot.Scorecard.SelfAssessments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Scorecard.SelfAssessments(childComplexity), true
+
+	case "ScorecardPayload.position":
+		if e.ComplexityRoot.ScorecardPayload.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScorecardPayload.Position(childComplexity), true
+	case "ScorecardPayload.scorecard":
+		if e.ComplexityRoot.ScorecardPayload.Scorecard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScorecardPayload.Scorecard(childComplexity), true
+
+	case "SelfAssessment.body":
+		if e.ComplexityRoot.SelfAssessment.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SelfAssessment.Body(childComplexity), true
+	case "SelfAssessment.indicator":
+		if e.ComplexityRoot.SelfAssessment.Indicator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SelfAssessment.Indicator(childComplexity), true
+	case "SelfAssessment.note":
+		if e.ComplexityRoot.SelfAssessment.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SelfAssessment.Note(childComplexity), true
+	case "SelfAssessment.value":
+		if e.ComplexityRoot.SelfAssessment.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SelfAssessment.Value(childComplexity), true
 
 	case "Subscription.cycleTurnout":
 		if e.ComplexityRoot.Subscription.CycleTurnout == nil {
@@ -5387,11 +6912,18 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
 		ec.unmarshalInputActivityFilter,
 		ec.unmarshalInputActualInput,
+		ec.unmarshalInputAdoptActionPlanInput,
+		ec.unmarshalInputAnswerContestInput,
 		ec.unmarshalInputAnswerInput,
 		ec.unmarshalInputApplicationFilter,
 		ec.unmarshalInputAsOf,
 		ec.unmarshalInputAttendanceGroupInput,
 		ec.unmarshalInputAttendanceInput,
+		ec.unmarshalInputBenchmarkBlockInput,
+		ec.unmarshalInputBenchmarkFilter,
+		ec.unmarshalInputBenchmarkIndicatorInput,
+		ec.unmarshalInputBenchmarkMethodInput,
+		ec.unmarshalInputBenchmarkScaleInput,
 		ec.unmarshalInputBudgetCategoryInput,
 		ec.unmarshalInputBudgetCountingInput,
 		ec.unmarshalInputBudgetCycleFilter,
@@ -5406,25 +6938,33 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputChangeOrganisationContactInput,
 		ec.unmarshalInputChangeRulesInput,
 		ec.unmarshalInputCloseOrganisationInput,
+		ec.unmarshalInputCommitmentInput,
 		ec.unmarshalInputContactInput,
+		ec.unmarshalInputContestScoreInput,
+		ec.unmarshalInputCorrectScoreInput,
 		ec.unmarshalInputCriterionInput,
 		ec.unmarshalInputDecideAppealInput,
 		ec.unmarshalInputDecideInput,
 		ec.unmarshalInputEventFilter,
+		ec.unmarshalInputEvidenceInput,
 		ec.unmarshalInputFormNetworkInput,
 		ec.unmarshalInputIndicatorInput,
 		ec.unmarshalInputIndicatorLinkInput,
 		ec.unmarshalInputLocalizedTextInput,
 		ec.unmarshalInputMembershipInput,
+		ec.unmarshalInputMilestoneInput,
 		ec.unmarshalInputMoneyInput,
 		ec.unmarshalInputMoveOrganisationInput,
 		ec.unmarshalInputNominateInput,
+		ec.unmarshalInputOpenBenchmarkRoundInput,
 		ec.unmarshalInputOpenBudgetCycleInput,
 		ec.unmarshalInputOpenCycleInput,
 		ec.unmarshalInputOrganisationFilter,
 		ec.unmarshalInputPaperBallotInput,
 		ec.unmarshalInputPaperBatchInput,
 		ec.unmarshalInputParticipationFilter,
+		ec.unmarshalInputPlanProgressInput,
+		ec.unmarshalInputRankBandInput,
 		ec.unmarshalInputRegisterOrganisationInput,
 		ec.unmarshalInputRegisterProjectInput,
 		ec.unmarshalInputRenameOrganisationInput,
@@ -5432,8 +6972,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputReportDeliveryInput,
 		ec.unmarshalInputReviewIdeaInput,
 		ec.unmarshalInputRulesInput,
+		ec.unmarshalInputScaleBandInput,
 		ec.unmarshalInputScheduleActivityInput,
 		ec.unmarshalInputScheduleInput,
+		ec.unmarshalInputScoreInput,
 		ec.unmarshalInputShareInput,
 		ec.unmarshalInputSubmitIdeaInput,
 		ec.unmarshalInputTallyInput,
@@ -5909,6 +7451,602 @@ extend type Mutation {
   correctAttendance(id: ID!, attendance: AttendanceInput!, reason: String!): ActivityPayload!
   "Admins, and hubs in their region: note something about an activity (at most 2,000 characters), whatever its status."
   addActivityNote(id: ID!, note: String!): ActivityPayload!
+}
+`, BuiltIn: false},
+	{Name: "../schema/benchmark.graphqls", Input: `# The civic-engagement benchmark: a versioned method (blocks, indicators,
+# scales, the body judged, rank bands), rounds in which assessors score
+# every municipality with evidence, the municipalities see their
+# preliminary scores and contest them, and the round is published; then
+# rankings, change year over year, comparisons and action plans. The
+# method, the rounds, the published results and the plans are public. A
+# municipality's scores are its own, the assessors', admins' and
+# auditors' until the round is published, then everyone's; its
+# self-assessment stays theirs.
+extend type Query {
+  "The method's published versions, oldest first. Public."
+  benchmarkMethods: [BenchmarkMethod!]!
+  "Version ` + "`" + `version` + "`" + ` of the method, or null. Public."
+  benchmarkMethod(version: Int!): BenchmarkMethod
+  "The figures of the ledger a computed indicator may read. Public."
+  benchmarkFigures: [BenchmarkFigure!]!
+  "The rounds, by year. Public."
+  benchmarkRounds: [BenchmarkRound!]!
+  "Round ` + "`" + `id` + "`" + ` (2025), or null. Public."
+  benchmarkRound(id: ID!): BenchmarkRound
+  """
+  A published round's ranking, highest first: by the total, by one
+  block's score (block) or by one body's (body: City Hall or Sakrebulo
+  apart), over the municipalities the filter keeps. Equal scores share a
+  rank and the next rank skips (1, 2, 2, 4); a municipality without a
+  score is listed last, unranked. Each entry carries its change against
+  the previous published round ranked the same way over the same filter.
+  A round not yet published has no ranking (BAD_USER_INPUT on round).
+  Public.
+  """
+  ranking(round: ID!, block: String, body: BenchmarkBody, filter: BenchmarkFilter): [RankingEntry!]!
+  """
+  A municipality's scorecard in a round: every indicator for each body it
+  judges, with its evidence, rationale, computed figure, contests and
+  corrections, and the result. Before publication it is the
+  municipality's own, the assessors', admins' and auditors', and its
+  result is preliminary; then everyone's. Null when the round does not
+  cover the municipality.
+  """
+  scorecard(round: ID!, municipality: ID!): Scorecard @see
+  """
+  Municipalities' paths over the published rounds (all, or those named),
+  each row a municipality's total, blocks and overall rank in a round,
+  by year then municipality. Names municipalities, or a filter, or
+  neither (all). At most 64 municipalities named. Public.
+  """
+  benchmarkTrend(municipalities: [ID!], rounds: [ID!], filter: BenchmarkFilter): [BenchmarkTrendRow!]!
+  "Two to ten municipalities side by side in a published round: their places and every indicator's value. Public."
+  compareMunicipalities(round: ID!, municipalities: [ID!]!): MunicipalityComparison!
+  "Action plans, by municipality and round, over what the arguments keep. Public: plans are public commitments."
+  actionPlans(municipality: ID, round: ID, region: ID): [ActionPlan!]!
+  "Action plan ` + "`" + `id` + "`" + ` (poti-2023), or null. Public."
+  actionPlan(id: ID!): ActionPlan
+  """
+  Recomputes a municipality's result in a round from its scorecard's
+  events under the round's method version, and says whether the
+  published result (total, blocks, bodies and inputs digest), and the
+  last correction's, follow. Open as the scorecard is: everyone once the
+  round is published.
+  """
+  replayScore(round: ID!, municipality: ID!): ScoreReplay @see
+}
+
+extend type Mutation {
+  "Publishes the next version of the method. Admins."
+  publishBenchmarkMethod(method: BenchmarkMethodInput!, reason: String!): BenchmarkMethodPayload!
+  "Opens a round over municipalities of the registry, under a method version (the latest when omitted). Admins."
+  openBenchmarkRound(input: OpenBenchmarkRoundInput!): BenchmarkRoundPayload!
+  "The municipality's own assessment of an indicator, before the preliminary results. The municipality's applicant key."
+  selfAssess(input: ScoreInput!): ScorecardPayload!
+  "An assessor's score of a judged indicator, with evidence where the indicator requires it and a rationale. Assessors, admins."
+  scoreIndicator(input: ScoreInput!): ScorecardPayload!
+  "Scores every computed indicator of the round's municipalities from the ledger's figures of the round's year. Assessors, admins."
+  scoreComputedIndicators(round: ID!): ComputedScoresPayload!
+  "Shows the preliminary results to the municipalities and opens their comment window. Admins."
+  sharePreliminaryResults(round: ID!): BenchmarkRoundPayload!
+  "The municipality contests a preliminary score with evidence, in its comment window. The municipality's applicant key."
+  contestScore(input: ContestScoreInput!): ScorecardPayload!
+  "The assessor's answer to a contest: the score kept, or revised with the reason. Assessors, admins."
+  answerContest(input: AnswerContestInput!): ScorecardPayload!
+  "Publishes the round once its comment window has closed and every contest is answered. Admins."
+  publishBenchmarkRound(round: ID!): BenchmarkRoundPayload!
+  "Corrects a published score with the reason: the one way a published score changes. Assessors, admins."
+  correctScore(input: CorrectScoreInput!): ScorecardPayload!
+  "A municipality's action plan drawn from a published round. The municipality's applicant key, admins."
+  adoptActionPlan(input: AdoptActionPlanInput!): ActionPlanPayload!
+  "Progress on a commitment of an action plan. The municipality's applicant key, admins."
+  reportPlanProgress(input: PlanProgressInput!): ActionPlanPayload!
+}
+
+"Which body of a municipality an indicator judges: LSGI scores the executive and the council apart."
+enum BenchmarkBody {
+  CITY_HALL
+  SAKREBULO
+  "Both, each scored apart."
+  BOTH
+}
+
+"How an indicator is answered."
+enum BenchmarkScaleKind {
+  "1 yes, 0 no."
+  YES_NO
+  "A whole number of points from 0 to max."
+  POINTS
+  "0 to 100."
+  PERCENT
+  "A number placed in bands, each worth points."
+  BANDED
+}
+
+"Where a commitment of an action plan stands."
+enum CommitmentStatus {
+  NOT_STARTED
+  ON_TRACK
+  DELAYED
+  COMPLETED
+  DROPPED
+}
+
+"What a replay of a published score found."
+enum ScoreVerdict {
+  "The round is not published: nothing to compare with."
+  UNPUBLISHED
+  "The published result follows from the scores under the method."
+  FOLLOWED
+  "It does not: see problems."
+  MISMATCH
+}
+
+"A version of the benchmark's method."
+type BenchmarkMethod {
+  version: Int!
+  "Why this version was published."
+  reason: String!
+  "The blocks; their weights add up to 100."
+  blocks: [BenchmarkBlock!]!
+  indicators: [BenchmarkIndicator!]!
+  "The ranking's bands, from the highest: a total of at least from is in the band."
+  bands: [RankBand!]!
+}
+
+"A block of indicators and its weight in the total."
+type BenchmarkBlock {
+  code: String!
+  name: LocalizedText!
+  weight: Int!
+}
+
+"One question of the method."
+type BenchmarkIndicator {
+  code: String!
+  block: String!
+  question: LocalizedText!
+  scale: BenchmarkScale!
+  "Its weight within its block; an indicator of both bodies counts half of it for each in the block."
+  weight: Int!
+  body: BenchmarkBody!
+  "Whether a score needs evidence: a URL, a document or an FOI request."
+  evidenceRequired: Boolean!
+  "The ledger figure it is computed from (see benchmarkFigures); null for a judged indicator."
+  computed: String
+}
+
+"What an indicator's values may be."
+type BenchmarkScale {
+  kind: BenchmarkScaleKind!
+  "A points scale's top; null for the others."
+  max: Int
+  "A banded scale's bands, ascending."
+  bands: [ScaleBand!]!
+}
+
+"A band of a banded scale: a value of at least from scores points."
+type ScaleBand {
+  from: Float!
+  points: Int!
+}
+
+"A band of the ranking."
+type RankBand {
+  name: String!
+  from: Float!
+}
+
+"A figure of the ledger a computed indicator reads, of a municipality in the round's year."
+type BenchmarkFigure {
+  name: String!
+  "What it counts, and the SQL over the read models that reads it."
+  description: String!
+}
+
+"A round of the benchmark."
+type BenchmarkRound {
+  id: ID!
+  title: LocalizedText!
+  "The year judged: computed indicators read the ledger's figures of this year."
+  year: Int!
+  methodVersion: Int!
+  method: BenchmarkMethod!
+  municipalities: [Municipality!]!
+  "Scores are given until this day."
+  assessmentEnd: Date!
+  "The last day of the comment window."
+  commentsUntil: Date!
+  preliminarySharedOn: Date
+  publishedOn: Date
+  "The mean of the published totals; null before publication."
+  average: Float
+}
+
+"Narrows a ranking or a trend."
+input BenchmarkFilter {
+  region: ID
+  "Only the municipalities that held (true) or did not hold (false) a certificate valid at some time in the round's year."
+  certified: Boolean
+}
+
+"A municipality's place in a ranking."
+type RankingEntry {
+  municipality: Municipality!
+  "1 for the highest; null without a score."
+  rank: Int
+  "The ranked score, in percent; null for no data."
+  score: Float
+  "The method's band of the score."
+  band: String
+  "The share of the method's weight that had data, 0 to 1."
+  coverage: Float!
+  previousScore: Float
+  previousRank: Int
+  "Points gained since the previous round."
+  change: Float
+  "Places gained since the previous round."
+  rankChange: Int
+  blocks: [BlockScore!]!
+  bodies: [BodyScore!]!
+}
+
+"A block's score, in percent; null for no data."
+type BlockScore {
+  block: String!
+  score: Float
+}
+
+"A body's score, in percent; null for no data."
+type BodyScore {
+  body: BenchmarkBody!
+  score: Float
+}
+
+"A municipality's scores in a round."
+type Scorecard {
+  round: BenchmarkRound!
+  municipality: Municipality!
+  "Whether the round is published: its result then is the published one."
+  published: Boolean!
+  "The published result, or before publication the preliminary one from the scores so far."
+  result: ScoreResult!
+  "Every indicator of the method for each body it judges, in the method's order."
+  lines: [ScoreLine!]!
+  "The municipality's own assessment: the municipality's, the assessors', admins' and auditors' alone."
+  selfAssessments: [SelfAssessment!] @see
+  "The action plan the municipality drew from this round, if any."
+  plan: ActionPlan
+}
+
+"A result: total, blocks and bodies in percent (null: no data), coverage 0-1."
+type ScoreResult {
+  total: Float
+  blocks: [BlockScore!]!
+  bodies: [BodyScore!]!
+  coverage: Float!
+  "The digest of the values the result was computed from, as published (null before publication): replayScore recomputes it."
+  inputsDigest: String
+}
+
+"One indicator of one body on a scorecard."
+type ScoreLine {
+  indicator: String!
+  body: BenchmarkBody!
+  "The value (after a contest's revision or a correction); null when not scored or no data."
+  value: Float
+  evidence: [ScoreEvidence!]!
+  "Null until scored."
+  rationale: String
+  "How a computed indicator's value was read from the ledger."
+  computed: ComputedFigure
+  "The value in the previous published round."
+  previousValue: Float
+  contests: [ScoreContest!]!
+  corrections: [ScoreCorrection!]!
+}
+
+"What a score rests on."
+type ScoreEvidence {
+  "url, document or foi (a freedom-of-information request)."
+  kind: String!
+  ref: String!
+  "An FOI request's answer date."
+  answeredOn: Date
+}
+
+"How a computed value was read: the figure, its SQL and the log position the read models stood at."
+type ComputedFigure {
+  figure: String!
+  query: String!
+  position: Position!
+}
+
+"A municipality's contest of a preliminary score, and the answer."
+type ScoreContest {
+  grounds: String!
+  evidence: [ScoreEvidence!]!
+  contestedOn: Date!
+  answered: Boolean!
+  "Whether the score was kept; null until answered."
+  kept: Boolean
+  "The revised value when not kept."
+  revisedTo: Float
+  reason: String
+  answeredOn: Date
+}
+
+"A correction of a published score."
+type ScoreCorrection {
+  value: Float
+  reason: String!
+  correctedOn: Date!
+}
+
+"The municipality's own assessment of an indicator."
+type SelfAssessment {
+  indicator: String!
+  body: BenchmarkBody!
+  value: Float
+  note: String!
+}
+
+"A municipality's published result in a round, and its overall rank there."
+type BenchmarkTrendRow {
+  round: ID!
+  year: Int!
+  municipality: Municipality!
+  score: Float
+  rank: Int
+  blocks: [BlockScore!]!
+}
+
+"Municipalities side by side in a round."
+type MunicipalityComparison {
+  round: BenchmarkRound!
+  "Their places in the round's overall ranking."
+  entries: [RankingEntry!]!
+  "Every indicator of the method for each body, with each municipality's value."
+  indicators: [IndicatorComparison!]!
+}
+
+"One indicator of one body across the compared municipalities."
+type IndicatorComparison {
+  indicator: String!
+  body: BenchmarkBody!
+  values: [MunicipalityValue!]!
+}
+
+"A municipality's value of an indicator; null for no data or not scored."
+type MunicipalityValue {
+  municipality: ID!
+  value: Float
+}
+
+"A municipality's action plan drawn from a round's findings."
+type ActionPlan {
+  id: ID!
+  round: ID!
+  municipality: Municipality!
+  title: LocalizedText!
+  adoptedOn: Date!
+  commitments: [Commitment!]!
+}
+
+"What the municipality undertakes, and where it stands."
+type Commitment {
+  code: String!
+  text: LocalizedText!
+  "The indicators it should move, each with its value in the plan's round and in the next published one."
+  indicators: [CommitmentIndicator!]!
+  responsible: BenchmarkBody!
+  due: Date!
+  milestones: [PlanMilestone!]!
+  "The last report's status; NOT_STARTED before any."
+  status: CommitmentStatus!
+  "The last report's progress, in percent."
+  progress: Int!
+  "The progress reports, oldest first."
+  reports: [ProgressReport!]!
+}
+
+"An indicator a commitment should move, before and after."
+type CommitmentIndicator {
+  indicator: String!
+  body: BenchmarkBody!
+  "Its value in the plan's round."
+  before: Float
+  "Its value in the next published round; null until there is one."
+  after: Float
+  nextRound: ID
+}
+
+"A step of a commitment."
+type PlanMilestone {
+  code: String!
+  text: LocalizedText!
+  due: Date!
+  "The day a report said it was reached (a report naming it with the commitment completed or on track)."
+  reachedOn: Date
+}
+
+"A progress report on a commitment."
+type ProgressReport {
+  milestone: String
+  status: CommitmentStatus!
+  progress: Int!
+  note: String!
+  reportedOn: Date!
+}
+
+"A municipality's result recomputed from its events."
+type ScoreReplay {
+  round: ID!
+  municipality: ID!
+  verdict: ScoreVerdict!
+  methodVersion: Int!
+  "As published; null before publication."
+  published: ScoreResult
+  "Recomputed from the values at publication."
+  recomputed: ScoreResult!
+  "Recomputed with the corrections since."
+  current: ScoreResult!
+  problems: [String!]!
+}
+
+input BenchmarkMethodInput {
+  blocks: [BenchmarkBlockInput!]!
+  indicators: [BenchmarkIndicatorInput!]!
+  bands: [RankBandInput!]!
+}
+
+input BenchmarkBlockInput {
+  code: String!
+  name: LocalizedTextInput!
+  weight: Int!
+}
+
+input BenchmarkIndicatorInput {
+  code: String!
+  block: String!
+  question: LocalizedTextInput!
+  scale: BenchmarkScaleInput!
+  weight: Int!
+  body: BenchmarkBody!
+  evidenceRequired: Boolean = false
+  computed: String
+}
+
+input BenchmarkScaleInput {
+  kind: BenchmarkScaleKind!
+  max: Int
+  bands: [ScaleBandInput!]
+}
+
+input ScaleBandInput {
+  from: Float!
+  points: Int!
+}
+
+input RankBandInput {
+  name: String!
+  from: Float!
+}
+
+input OpenBenchmarkRoundInput {
+  id: ID!
+  title: LocalizedTextInput!
+  year: Int!
+  methodVersion: Int
+  municipalities: [ID!]!
+  assessmentEnd: Date!
+  commentsUntil: Date!
+}
+
+input EvidenceInput {
+  "url, document or foi."
+  kind: String!
+  ref: String!
+  answeredOn: Date
+}
+
+input ScoreInput {
+  round: ID!
+  municipality: ID!
+  indicator: String!
+  body: BenchmarkBody!
+  "Null: no data (never taken as zero)."
+  value: Float
+  evidence: [EvidenceInput!]
+  "Why the score; for a self-assessment, a note."
+  rationale: String
+}
+
+input ContestScoreInput {
+  round: ID!
+  municipality: ID!
+  indicator: String!
+  body: BenchmarkBody!
+  grounds: String!
+  evidence: [EvidenceInput!]!
+}
+
+input AnswerContestInput {
+  round: ID!
+  municipality: ID!
+  indicator: String!
+  body: BenchmarkBody!
+  kept: Boolean!
+  "The revised value when not kept; null is no data."
+  value: Float
+  reason: String!
+}
+
+input CorrectScoreInput {
+  round: ID!
+  municipality: ID!
+  indicator: String!
+  body: BenchmarkBody!
+  value: Float
+  reason: String!
+}
+
+input AdoptActionPlanInput {
+  round: ID!
+  municipality: ID!
+  title: LocalizedTextInput!
+  commitments: [CommitmentInput!]!
+}
+
+input CommitmentInput {
+  code: String!
+  text: LocalizedTextInput!
+  indicators: [String!]!
+  responsible: BenchmarkBody!
+  due: Date!
+  milestones: [MilestoneInput!]
+}
+
+input MilestoneInput {
+  code: String!
+  text: LocalizedTextInput!
+  due: Date!
+}
+
+input PlanProgressInput {
+  plan: ID!
+  commitment: String!
+  milestone: String
+  status: CommitmentStatus!
+  progress: Int!
+  note: String!
+}
+
+type BenchmarkMethodPayload {
+  position: Position!
+  method: BenchmarkMethod
+}
+
+type BenchmarkRoundPayload {
+  position: Position!
+  round: BenchmarkRound
+}
+
+type ScorecardPayload {
+  position: Position!
+  "The scorecard as the caller may see it, after the change."
+  scorecard: Scorecard @see
+}
+
+type ComputedScoresPayload {
+  position: Position!
+  "How many scores were recorded."
+  scored: Int!
+}
+
+type ActionPlanPayload {
+  position: Position!
+  plan: ActionPlan
 }
 `, BuiltIn: false},
 	{Name: "../schema/budgeting.graphqls", Input: `# Participatory budgeting (სამოქალაქო ბიუჯეტი): a municipality's yearly
@@ -8183,6 +10321,34 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_ActionPlan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ActionPlan_id(ctx, field)
+	case "round":
+		return ec.fieldContext_ActionPlan_round(ctx, field)
+	case "municipality":
+		return ec.fieldContext_ActionPlan_municipality(ctx, field)
+	case "title":
+		return ec.fieldContext_ActionPlan_title(ctx, field)
+	case "adoptedOn":
+		return ec.fieldContext_ActionPlan_adoptedOn(ctx, field)
+	case "commitments":
+		return ec.fieldContext_ActionPlan_commitments(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActionPlan", field.Name)
+}
+
+func (ec *executionContext) childFields_ActionPlanPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_ActionPlanPayload_position(ctx, field)
+	case "plan":
+		return ec.fieldContext_ActionPlanPayload_plan(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActionPlanPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Activity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -8397,6 +10563,164 @@ func (ec *executionContext) childFields_BallotProject(ctx context.Context, field
 		return ec.fieldContext_BallotProject_cost(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BallotProject", field.Name)
+}
+
+func (ec *executionContext) childFields_BenchmarkBlock(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_BenchmarkBlock_code(ctx, field)
+	case "name":
+		return ec.fieldContext_BenchmarkBlock_name(ctx, field)
+	case "weight":
+		return ec.fieldContext_BenchmarkBlock_weight(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BenchmarkBlock", field.Name)
+}
+
+func (ec *executionContext) childFields_BenchmarkFigure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_BenchmarkFigure_name(ctx, field)
+	case "description":
+		return ec.fieldContext_BenchmarkFigure_description(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BenchmarkFigure", field.Name)
+}
+
+func (ec *executionContext) childFields_BenchmarkIndicator(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_BenchmarkIndicator_code(ctx, field)
+	case "block":
+		return ec.fieldContext_BenchmarkIndicator_block(ctx, field)
+	case "question":
+		return ec.fieldContext_BenchmarkIndicator_question(ctx, field)
+	case "scale":
+		return ec.fieldContext_BenchmarkIndicator_scale(ctx, field)
+	case "weight":
+		return ec.fieldContext_BenchmarkIndicator_weight(ctx, field)
+	case "body":
+		return ec.fieldContext_BenchmarkIndicator_body(ctx, field)
+	case "evidenceRequired":
+		return ec.fieldContext_BenchmarkIndicator_evidenceRequired(ctx, field)
+	case "computed":
+		return ec.fieldContext_BenchmarkIndicator_computed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BenchmarkIndicator", field.Name)
+}
+
+func (ec *executionContext) childFields_BenchmarkMethod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_BenchmarkMethod_version(ctx, field)
+	case "reason":
+		return ec.fieldContext_BenchmarkMethod_reason(ctx, field)
+	case "blocks":
+		return ec.fieldContext_BenchmarkMethod_blocks(ctx, field)
+	case "indicators":
+		return ec.fieldContext_BenchmarkMethod_indicators(ctx, field)
+	case "bands":
+		return ec.fieldContext_BenchmarkMethod_bands(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BenchmarkMethod", field.Name)
+}
+
+func (ec *executionContext) childFields_BenchmarkMethodPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_BenchmarkMethodPayload_position(ctx, field)
+	case "method":
+		return ec.fieldContext_BenchmarkMethodPayload_method(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BenchmarkMethodPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_BenchmarkRound(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_BenchmarkRound_id(ctx, field)
+	case "title":
+		return ec.fieldContext_BenchmarkRound_title(ctx, field)
+	case "year":
+		return ec.fieldContext_BenchmarkRound_year(ctx, field)
+	case "methodVersion":
+		return ec.fieldContext_BenchmarkRound_methodVersion(ctx, field)
+	case "method":
+		return ec.fieldContext_BenchmarkRound_method(ctx, field)
+	case "municipalities":
+		return ec.fieldContext_BenchmarkRound_municipalities(ctx, field)
+	case "assessmentEnd":
+		return ec.fieldContext_BenchmarkRound_assessmentEnd(ctx, field)
+	case "commentsUntil":
+		return ec.fieldContext_BenchmarkRound_commentsUntil(ctx, field)
+	case "preliminarySharedOn":
+		return ec.fieldContext_BenchmarkRound_preliminarySharedOn(ctx, field)
+	case "publishedOn":
+		return ec.fieldContext_BenchmarkRound_publishedOn(ctx, field)
+	case "average":
+		return ec.fieldContext_BenchmarkRound_average(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BenchmarkRound", field.Name)
+}
+
+func (ec *executionContext) childFields_BenchmarkRoundPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_BenchmarkRoundPayload_position(ctx, field)
+	case "round":
+		return ec.fieldContext_BenchmarkRoundPayload_round(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BenchmarkRoundPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_BenchmarkScale(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_BenchmarkScale_kind(ctx, field)
+	case "max":
+		return ec.fieldContext_BenchmarkScale_max(ctx, field)
+	case "bands":
+		return ec.fieldContext_BenchmarkScale_bands(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BenchmarkScale", field.Name)
+}
+
+func (ec *executionContext) childFields_BenchmarkTrendRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "round":
+		return ec.fieldContext_BenchmarkTrendRow_round(ctx, field)
+	case "year":
+		return ec.fieldContext_BenchmarkTrendRow_year(ctx, field)
+	case "municipality":
+		return ec.fieldContext_BenchmarkTrendRow_municipality(ctx, field)
+	case "score":
+		return ec.fieldContext_BenchmarkTrendRow_score(ctx, field)
+	case "rank":
+		return ec.fieldContext_BenchmarkTrendRow_rank(ctx, field)
+	case "blocks":
+		return ec.fieldContext_BenchmarkTrendRow_blocks(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BenchmarkTrendRow", field.Name)
+}
+
+func (ec *executionContext) childFields_BlockScore(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "block":
+		return ec.fieldContext_BlockScore_block(ctx, field)
+	case "score":
+		return ec.fieldContext_BlockScore_score(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BlockScore", field.Name)
+}
+
+func (ec *executionContext) childFields_BodyScore(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "body":
+		return ec.fieldContext_BodyScore_body(ctx, field)
+	case "score":
+		return ec.fieldContext_BodyScore_score(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BodyScore", field.Name)
 }
 
 func (ec *executionContext) childFields_BudgetCategory(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8855,6 +11179,68 @@ func (ec *executionContext) childFields_CertificationSchedule(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type CertificationSchedule", field.Name)
 }
 
+func (ec *executionContext) childFields_Commitment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_Commitment_code(ctx, field)
+	case "text":
+		return ec.fieldContext_Commitment_text(ctx, field)
+	case "indicators":
+		return ec.fieldContext_Commitment_indicators(ctx, field)
+	case "responsible":
+		return ec.fieldContext_Commitment_responsible(ctx, field)
+	case "due":
+		return ec.fieldContext_Commitment_due(ctx, field)
+	case "milestones":
+		return ec.fieldContext_Commitment_milestones(ctx, field)
+	case "status":
+		return ec.fieldContext_Commitment_status(ctx, field)
+	case "progress":
+		return ec.fieldContext_Commitment_progress(ctx, field)
+	case "reports":
+		return ec.fieldContext_Commitment_reports(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Commitment", field.Name)
+}
+
+func (ec *executionContext) childFields_CommitmentIndicator(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "indicator":
+		return ec.fieldContext_CommitmentIndicator_indicator(ctx, field)
+	case "body":
+		return ec.fieldContext_CommitmentIndicator_body(ctx, field)
+	case "before":
+		return ec.fieldContext_CommitmentIndicator_before(ctx, field)
+	case "after":
+		return ec.fieldContext_CommitmentIndicator_after(ctx, field)
+	case "nextRound":
+		return ec.fieldContext_CommitmentIndicator_nextRound(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CommitmentIndicator", field.Name)
+}
+
+func (ec *executionContext) childFields_ComputedFigure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "figure":
+		return ec.fieldContext_ComputedFigure_figure(ctx, field)
+	case "query":
+		return ec.fieldContext_ComputedFigure_query(ctx, field)
+	case "position":
+		return ec.fieldContext_ComputedFigure_position(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComputedFigure", field.Name)
+}
+
+func (ec *executionContext) childFields_ComputedScoresPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_ComputedScoresPayload_position(ctx, field)
+	case "scored":
+		return ec.fieldContext_ComputedScoresPayload_scored(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComputedScoresPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ConsistencyProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "fromSize":
@@ -9173,6 +11559,18 @@ func (ec *executionContext) childFields_Indicator(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type Indicator", field.Name)
 }
 
+func (ec *executionContext) childFields_IndicatorComparison(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "indicator":
+		return ec.fieldContext_IndicatorComparison_indicator(ctx, field)
+	case "body":
+		return ec.fieldContext_IndicatorComparison_body(ctx, field)
+	case "values":
+		return ec.fieldContext_IndicatorComparison_values(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IndicatorComparison", field.Name)
+}
+
 func (ec *executionContext) childFields_IndicatorLink(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "indicator":
@@ -9287,6 +11685,28 @@ func (ec *executionContext) childFields_Municipality(ctx context.Context, field 
 		return ec.fieldContext_Municipality_population2014(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Municipality", field.Name)
+}
+
+func (ec *executionContext) childFields_MunicipalityComparison(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "round":
+		return ec.fieldContext_MunicipalityComparison_round(ctx, field)
+	case "entries":
+		return ec.fieldContext_MunicipalityComparison_entries(ctx, field)
+	case "indicators":
+		return ec.fieldContext_MunicipalityComparison_indicators(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MunicipalityComparison", field.Name)
+}
+
+func (ec *executionContext) childFields_MunicipalityValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "municipality":
+		return ec.fieldContext_MunicipalityValue_municipality(ctx, field)
+	case "value":
+		return ec.fieldContext_MunicipalityValue_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MunicipalityValue", field.Name)
 }
 
 func (ec *executionContext) childFields_Network(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9431,6 +11851,20 @@ func (ec *executionContext) childFields_PaperBatchPayload(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type PaperBatchPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_PlanMilestone(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_PlanMilestone_code(ctx, field)
+	case "text":
+		return ec.fieldContext_PlanMilestone_text(ctx, field)
+	case "due":
+		return ec.fieldContext_PlanMilestone_due(ctx, field)
+	case "reachedOn":
+		return ec.fieldContext_PlanMilestone_reachedOn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlanMilestone", field.Name)
+}
+
 func (ec *executionContext) childFields_PotResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "pot":
@@ -9461,6 +11895,22 @@ func (ec *executionContext) childFields_PotStatistics(ctx context.Context, field
 		return ec.fieldContext_PotStatistics_voters(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PotStatistics", field.Name)
+}
+
+func (ec *executionContext) childFields_ProgressReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "milestone":
+		return ec.fieldContext_ProgressReport_milestone(ctx, field)
+	case "status":
+		return ec.fieldContext_ProgressReport_status(ctx, field)
+	case "progress":
+		return ec.fieldContext_ProgressReport_progress(ctx, field)
+	case "note":
+		return ec.fieldContext_ProgressReport_note(ctx, field)
+	case "reportedOn":
+		return ec.fieldContext_ProgressReport_reportedOn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProgressReport", field.Name)
 }
 
 func (ec *executionContext) childFields_Project(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9533,6 +11983,44 @@ func (ec *executionContext) childFields_ProjectionStatus(ctx context.Context, fi
 		return ec.fieldContext_ProjectionStatus_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProjectionStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_RankBand(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_RankBand_name(ctx, field)
+	case "from":
+		return ec.fieldContext_RankBand_from(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RankBand", field.Name)
+}
+
+func (ec *executionContext) childFields_RankingEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "municipality":
+		return ec.fieldContext_RankingEntry_municipality(ctx, field)
+	case "rank":
+		return ec.fieldContext_RankingEntry_rank(ctx, field)
+	case "score":
+		return ec.fieldContext_RankingEntry_score(ctx, field)
+	case "band":
+		return ec.fieldContext_RankingEntry_band(ctx, field)
+	case "coverage":
+		return ec.fieldContext_RankingEntry_coverage(ctx, field)
+	case "previousScore":
+		return ec.fieldContext_RankingEntry_previousScore(ctx, field)
+	case "previousRank":
+		return ec.fieldContext_RankingEntry_previousRank(ctx, field)
+	case "change":
+		return ec.fieldContext_RankingEntry_change(ctx, field)
+	case "rankChange":
+		return ec.fieldContext_RankingEntry_rankChange(ctx, field)
+	case "blocks":
+		return ec.fieldContext_RankingEntry_blocks(ctx, field)
+	case "bodies":
+		return ec.fieldContext_RankingEntry_bodies(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RankingEntry", field.Name)
 }
 
 func (ec *executionContext) childFields_Recommendation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9629,6 +12117,16 @@ func (ec *executionContext) childFields_RegionalDirectory(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type RegionalDirectory", field.Name)
 }
 
+func (ec *executionContext) childFields_ScaleBand(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_ScaleBand_from(ctx, field)
+	case "points":
+		return ec.fieldContext_ScaleBand_points(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScaleBand", field.Name)
+}
+
 func (ec *executionContext) childFields_Score(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "expert":
@@ -9647,6 +12145,114 @@ func (ec *executionContext) childFields_Score(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Score", field.Name)
 }
 
+func (ec *executionContext) childFields_ScoreContest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "grounds":
+		return ec.fieldContext_ScoreContest_grounds(ctx, field)
+	case "evidence":
+		return ec.fieldContext_ScoreContest_evidence(ctx, field)
+	case "contestedOn":
+		return ec.fieldContext_ScoreContest_contestedOn(ctx, field)
+	case "answered":
+		return ec.fieldContext_ScoreContest_answered(ctx, field)
+	case "kept":
+		return ec.fieldContext_ScoreContest_kept(ctx, field)
+	case "revisedTo":
+		return ec.fieldContext_ScoreContest_revisedTo(ctx, field)
+	case "reason":
+		return ec.fieldContext_ScoreContest_reason(ctx, field)
+	case "answeredOn":
+		return ec.fieldContext_ScoreContest_answeredOn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreContest", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoreCorrection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "value":
+		return ec.fieldContext_ScoreCorrection_value(ctx, field)
+	case "reason":
+		return ec.fieldContext_ScoreCorrection_reason(ctx, field)
+	case "correctedOn":
+		return ec.fieldContext_ScoreCorrection_correctedOn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreCorrection", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoreEvidence(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_ScoreEvidence_kind(ctx, field)
+	case "ref":
+		return ec.fieldContext_ScoreEvidence_ref(ctx, field)
+	case "answeredOn":
+		return ec.fieldContext_ScoreEvidence_answeredOn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreEvidence", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoreLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "indicator":
+		return ec.fieldContext_ScoreLine_indicator(ctx, field)
+	case "body":
+		return ec.fieldContext_ScoreLine_body(ctx, field)
+	case "value":
+		return ec.fieldContext_ScoreLine_value(ctx, field)
+	case "evidence":
+		return ec.fieldContext_ScoreLine_evidence(ctx, field)
+	case "rationale":
+		return ec.fieldContext_ScoreLine_rationale(ctx, field)
+	case "computed":
+		return ec.fieldContext_ScoreLine_computed(ctx, field)
+	case "previousValue":
+		return ec.fieldContext_ScoreLine_previousValue(ctx, field)
+	case "contests":
+		return ec.fieldContext_ScoreLine_contests(ctx, field)
+	case "corrections":
+		return ec.fieldContext_ScoreLine_corrections(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreLine", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoreReplay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "round":
+		return ec.fieldContext_ScoreReplay_round(ctx, field)
+	case "municipality":
+		return ec.fieldContext_ScoreReplay_municipality(ctx, field)
+	case "verdict":
+		return ec.fieldContext_ScoreReplay_verdict(ctx, field)
+	case "methodVersion":
+		return ec.fieldContext_ScoreReplay_methodVersion(ctx, field)
+	case "published":
+		return ec.fieldContext_ScoreReplay_published(ctx, field)
+	case "recomputed":
+		return ec.fieldContext_ScoreReplay_recomputed(ctx, field)
+	case "current":
+		return ec.fieldContext_ScoreReplay_current(ctx, field)
+	case "problems":
+		return ec.fieldContext_ScoreReplay_problems(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreReplay", field.Name)
+}
+
+func (ec *executionContext) childFields_ScoreResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "total":
+		return ec.fieldContext_ScoreResult_total(ctx, field)
+	case "blocks":
+		return ec.fieldContext_ScoreResult_blocks(ctx, field)
+	case "bodies":
+		return ec.fieldContext_ScoreResult_bodies(ctx, field)
+	case "coverage":
+		return ec.fieldContext_ScoreResult_coverage(ctx, field)
+	case "inputsDigest":
+		return ec.fieldContext_ScoreResult_inputsDigest(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScoreResult", field.Name)
+}
+
 func (ec *executionContext) childFields_ScoreSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "rulesVersion":
@@ -9659,6 +12265,50 @@ func (ec *executionContext) childFields_ScoreSummary(ctx context.Context, field 
 		return ec.fieldContext_ScoreSummary_recommendation(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ScoreSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_Scorecard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "round":
+		return ec.fieldContext_Scorecard_round(ctx, field)
+	case "municipality":
+		return ec.fieldContext_Scorecard_municipality(ctx, field)
+	case "published":
+		return ec.fieldContext_Scorecard_published(ctx, field)
+	case "result":
+		return ec.fieldContext_Scorecard_result(ctx, field)
+	case "lines":
+		return ec.fieldContext_Scorecard_lines(ctx, field)
+	case "selfAssessments":
+		return ec.fieldContext_Scorecard_selfAssessments(ctx, field)
+	case "plan":
+		return ec.fieldContext_Scorecard_plan(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Scorecard", field.Name)
+}
+
+func (ec *executionContext) childFields_ScorecardPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "position":
+		return ec.fieldContext_ScorecardPayload_position(ctx, field)
+	case "scorecard":
+		return ec.fieldContext_ScorecardPayload_scorecard(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScorecardPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SelfAssessment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "indicator":
+		return ec.fieldContext_SelfAssessment_indicator(ctx, field)
+	case "body":
+		return ec.fieldContext_SelfAssessment_body(ctx, field)
+	case "value":
+		return ec.fieldContext_SelfAssessment_value(ctx, field)
+	case "note":
+		return ec.fieldContext_SelfAssessment_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SelfAssessment", field.Name)
 }
 
 func (ec *executionContext) childFields_Target(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9925,6 +12575,20 @@ func (ec *executionContext) field_Mutation_addActivityNote_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_adoptActionPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AdoptActionPlanInput, error) {
+			return ec.unmarshalNAdoptActionPlanInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAdoptActionPlanInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_announceResult_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9944,6 +12608,20 @@ func (ec *executionContext) field_Mutation_announceResult_args(ctx context.Conte
 		return nil, err
 	}
 	args["expectedVersion"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_answerContest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AnswerContestInput, error) {
+			return ec.unmarshalNAnswerContestInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAnswerContestInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -10211,6 +12889,20 @@ func (ec *executionContext) field_Mutation_confirmApplicationStart_args(ctx cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_contestScore_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ContestScoreInput, error) {
+			return ec.unmarshalNContestScoreInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐContestScoreInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_correctActual_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10284,6 +12976,20 @@ func (ec *executionContext) field_Mutation_correctAttendance_args(ctx context.Co
 		return nil, err
 	}
 	args["reason"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_correctScore_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CorrectScoreInput, error) {
+			return ec.unmarshalNCorrectScoreInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCorrectScoreInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -10539,6 +13245,20 @@ func (ec *executionContext) field_Mutation_nominateMunicipality_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_openBenchmarkRound_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OpenBenchmarkRoundInput, error) {
+			return ec.unmarshalNOpenBenchmarkRoundInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOpenBenchmarkRoundInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_openBudgetCycle_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10624,6 +13344,42 @@ func (ec *executionContext) field_Mutation_publishBallot_args(ctx context.Contex
 		return nil, err
 	}
 	args["ideas"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_publishBenchmarkMethod_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "method",
+		func(ctx context.Context, v any) (model.BenchmarkMethodInput, error) {
+			return ec.unmarshalNBenchmarkMethodInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethodInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["method"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_publishBenchmarkRound_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "round",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["round"] = arg0
 	return args, nil
 }
 
@@ -10804,6 +13560,20 @@ func (ec *executionContext) field_Mutation_reportMaterialChange_args(ctx context
 		return nil, err
 	}
 	args["expectedVersion"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reportPlanProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PlanProgressInput, error) {
+			return ec.unmarshalNPlanProgressInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPlanProgressInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -11047,6 +13817,48 @@ func (ec *executionContext) field_Mutation_scoreApplication_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_scoreComputedIndicators_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "round",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["round"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_scoreIndicator_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ScoreInput, error) {
+			return ec.unmarshalNScoreInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_selfAssess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ScoreInput, error) {
+			return ec.unmarshalNScoreInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setTarget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11090,6 +13902,20 @@ func (ec *executionContext) field_Mutation_setTarget_args(ctx context.Context, r
 		return nil, err
 	}
 	args["value"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_sharePreliminaryResults_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "round",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["round"] = arg0
 	return args, nil
 }
 
@@ -11265,6 +14091,50 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_actionPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_actionPlans_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "municipality",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["municipality"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "round",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["round"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "region",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["region"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_activities_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11342,6 +14212,64 @@ func (ec *executionContext) field_Query_applications_args(ctx context.Context, r
 		return nil, err
 	}
 	args["filter"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_benchmarkMethod_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "version",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["version"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_benchmarkRound_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_benchmarkTrend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "municipalities",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["municipalities"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "rounds",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rounds"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.BenchmarkFilter, error) {
+			return ec.unmarshalOBenchmarkFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
 	return args, nil
 }
 
@@ -11486,6 +14414,28 @@ func (ec *executionContext) field_Query_certificationHistory_args(ctx context.Co
 		return nil, err
 	}
 	args["municipality"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_compareMunicipalities_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "round",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["round"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "municipalities",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["municipalities"] = arg1
 	return args, nil
 }
 
@@ -11691,6 +14641,44 @@ func (ec *executionContext) field_Query_project_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_ranking_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "round",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["round"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "block",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["block"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "body",
+		func(ctx context.Context, v any) (*benchmark.Body, error) {
+			return ec.unmarshalOBenchmarkBody2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["body"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.BenchmarkFilter, error) {
+			return ec.unmarshalOBenchmarkFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_recountCycle_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11760,6 +14748,50 @@ func (ec *executionContext) field_Query_replayDecision_args(ctx context.Context,
 		return nil, err
 	}
 	args["checkpoint"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_replayScore_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "round",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["round"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "municipality",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["municipality"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_scorecard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "round",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["round"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "municipality",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["municipality"] = arg1
 	return args, nil
 }
 
@@ -11900,6 +14932,226 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ************************** directives.gotpl **************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _ActionPlan_id(ctx context.Context, field graphql.CollectedField, obj *model.ActionPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionPlan_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionPlan_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionPlan", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ActionPlan_round(ctx context.Context, field graphql.CollectedField, obj *model.ActionPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionPlan_round(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Round, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionPlan_round(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionPlan", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ActionPlan_municipality(ctx context.Context, field graphql.CollectedField, obj *model.ActionPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionPlan_municipality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Municipality, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Municipality) graphql.Marshaler {
+			return ec.marshalNMunicipality2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipality(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionPlan_municipality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActionPlan",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Municipality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActionPlan_title(ctx context.Context, field graphql.CollectedField, obj *model.ActionPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionPlan_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.LocalizedText) graphql.Marshaler {
+			return ec.marshalNLocalizedText2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐLocalizedText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionPlan_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActionPlan",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocalizedText(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActionPlan_adoptedOn(ctx context.Context, field graphql.CollectedField, obj *model.ActionPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionPlan_adoptedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdoptedOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionPlan_adoptedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionPlan", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _ActionPlan_commitments(ctx context.Context, field graphql.CollectedField, obj *model.ActionPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionPlan_commitments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Commitments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Commitment) graphql.Marshaler {
+			return ec.marshalNCommitment2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCommitmentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionPlan_commitments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActionPlan",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Commitment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActionPlanPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.ActionPlanPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionPlanPayload_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActionPlanPayload_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActionPlanPayload", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _ActionPlanPayload_plan(ctx context.Context, field graphql.CollectedField, obj *model.ActionPlanPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActionPlanPayload_plan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Plan, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActionPlan) graphql.Marshaler {
+			return ec.marshalOActionPlan2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActionPlan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActionPlanPayload_plan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActionPlanPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActionPlan(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _Activity_id(ctx context.Context, field graphql.CollectedField, obj *projections.ActivityInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -13957,6 +17209,1190 @@ func (ec *executionContext) fieldContext_BallotProject_cost(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkBlock_code(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkBlock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkBlock_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkBlock_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkBlock", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkBlock_name(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkBlock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkBlock_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.LocalizedText) graphql.Marshaler {
+			return ec.marshalNLocalizedText2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐLocalizedText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkBlock_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkBlock",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocalizedText(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkBlock_weight(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkBlock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkBlock_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkBlock_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkBlock", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkFigure_name(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkFigure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkFigure_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkFigure_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkFigure", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkFigure_description(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkFigure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkFigure_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkFigure_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkFigure", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkIndicator_code(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkIndicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkIndicator_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkIndicator_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkIndicator", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkIndicator_block(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkIndicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkIndicator_block(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Block, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkIndicator_block(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkIndicator", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkIndicator_question(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkIndicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkIndicator_question(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Question, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.LocalizedText) graphql.Marshaler {
+			return ec.marshalNLocalizedText2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐLocalizedText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkIndicator_question(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkIndicator",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocalizedText(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkIndicator_scale(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkIndicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkIndicator_scale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BenchmarkScale) graphql.Marshaler {
+			return ec.marshalNBenchmarkScale2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkScale(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkIndicator_scale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkIndicator",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkScale(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkIndicator_weight(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkIndicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkIndicator_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkIndicator_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkIndicator", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkIndicator_body(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkIndicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkIndicator_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v benchmark.Body) graphql.Marshaler {
+			return ec.marshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkIndicator_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkIndicator", field, false, false, errors.New("field of type BenchmarkBody does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkIndicator_evidenceRequired(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkIndicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkIndicator_evidenceRequired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EvidenceRequired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkIndicator_evidenceRequired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkIndicator", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkIndicator_computed(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkIndicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkIndicator_computed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Computed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkIndicator_computed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkIndicator", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkMethod_version(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkMethod_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkMethod_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkMethod", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkMethod_reason(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkMethod_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkMethod_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkMethod", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkMethod_blocks(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkMethod_blocks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Blocks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BenchmarkBlock) graphql.Marshaler {
+			return ec.marshalNBenchmarkBlock2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkBlockᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkMethod_blocks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkMethod",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkBlock(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkMethod_indicators(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkMethod_indicators(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Indicators, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BenchmarkIndicator) graphql.Marshaler {
+			return ec.marshalNBenchmarkIndicator2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkIndicatorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkMethod_indicators(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkMethod",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkIndicator(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkMethod_bands(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkMethod_bands(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bands, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.RankBand) graphql.Marshaler {
+			return ec.marshalNRankBand2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRankBandᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkMethod_bands(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkMethod",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RankBand(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkMethodPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkMethodPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkMethodPayload_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkMethodPayload_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkMethodPayload", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkMethodPayload_method(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkMethodPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkMethodPayload_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BenchmarkMethod) graphql.Marshaler {
+			return ec.marshalOBenchmarkMethod2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkMethodPayload_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkMethodPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkMethod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkRound_id(ctx context.Context, field graphql.CollectedField, obj *projections.BenchmarkRound) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkRound_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkRound_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkRound", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkRound_title(ctx context.Context, field graphql.CollectedField, obj *projections.BenchmarkRound) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkRound_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v domain.LocalizedText) graphql.Marshaler {
+			return ec.marshalNLocalizedText2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐLocalizedText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkRound_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkRound",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocalizedText(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkRound_year(ctx context.Context, field graphql.CollectedField, obj *projections.BenchmarkRound) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkRound_year(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Year, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkRound_year(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkRound", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkRound_methodVersion(ctx context.Context, field graphql.CollectedField, obj *projections.BenchmarkRound) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkRound_methodVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MethodVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkRound_methodVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkRound", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkRound_method(ctx context.Context, field graphql.CollectedField, obj *projections.BenchmarkRound) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkRound_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BenchmarkRound().Method(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BenchmarkMethod) graphql.Marshaler {
+			return ec.marshalNBenchmarkMethod2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkRound_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkRound",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkMethod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkRound_municipalities(ctx context.Context, field graphql.CollectedField, obj *projections.BenchmarkRound) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkRound_municipalities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BenchmarkRound().Municipalities(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []projections.Municipality) graphql.Marshaler {
+			return ec.marshalNMunicipality2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipalityᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkRound_municipalities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkRound",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Municipality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkRound_assessmentEnd(ctx context.Context, field graphql.CollectedField, obj *projections.BenchmarkRound) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkRound_assessmentEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssessmentEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkRound_assessmentEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkRound", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkRound_commentsUntil(ctx context.Context, field graphql.CollectedField, obj *projections.BenchmarkRound) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkRound_commentsUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CommentsUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkRound_commentsUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkRound", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkRound_preliminarySharedOn(ctx context.Context, field graphql.CollectedField, obj *projections.BenchmarkRound) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkRound_preliminarySharedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BenchmarkRound().PreliminarySharedOn(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalODate2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkRound_preliminarySharedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkRound", field, true, true, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkRound_publishedOn(ctx context.Context, field graphql.CollectedField, obj *projections.BenchmarkRound) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkRound_publishedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BenchmarkRound().PublishedOn(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalODate2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkRound_publishedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkRound", field, true, true, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkRound_average(ctx context.Context, field graphql.CollectedField, obj *projections.BenchmarkRound) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkRound_average(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BenchmarkRound().Average(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkRound_average(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkRound", field, true, true, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkRoundPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkRoundPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkRoundPayload_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkRoundPayload_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkRoundPayload", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkRoundPayload_round(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkRoundPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkRoundPayload_round(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Round, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.BenchmarkRound) graphql.Marshaler {
+			return ec.marshalOBenchmarkRound2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBenchmarkRound(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkRoundPayload_round(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkRoundPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkRound(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkScale_kind(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkScale) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkScale_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v benchmark.ScaleKind) graphql.Marshaler {
+			return ec.marshalNBenchmarkScaleKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐScaleKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkScale_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkScale", field, false, false, errors.New("field of type BenchmarkScaleKind does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkScale_max(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkScale) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkScale_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkScale_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkScale", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkScale_bands(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkScale) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkScale_bands(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bands, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ScaleBand) graphql.Marshaler {
+			return ec.marshalNScaleBand2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScaleBandᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkScale_bands(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkScale",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScaleBand(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkTrendRow_round(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkTrendRow_round(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Round, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkTrendRow_round(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkTrendRow", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkTrendRow_year(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkTrendRow_year(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Year, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkTrendRow_year(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkTrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkTrendRow_municipality(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkTrendRow_municipality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Municipality, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Municipality) graphql.Marshaler {
+			return ec.marshalNMunicipality2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipality(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkTrendRow_municipality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkTrendRow",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Municipality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkTrendRow_score(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkTrendRow_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkTrendRow_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkTrendRow", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkTrendRow_rank(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkTrendRow_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkTrendRow_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkTrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _BenchmarkTrendRow_blocks(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkTrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkTrendRow_blocks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Blocks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BlockScore) graphql.Marshaler {
+			return ec.marshalNBlockScore2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBlockScoreᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkTrendRow_blocks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BenchmarkTrendRow",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BlockScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BlockScore_block(ctx context.Context, field graphql.CollectedField, obj *model.BlockScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockScore_block(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Block, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlockScore_block(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockScore", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BlockScore_score(ctx context.Context, field graphql.CollectedField, obj *model.BlockScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockScore_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BlockScore_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockScore", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _BodyScore_body(ctx context.Context, field graphql.CollectedField, obj *model.BodyScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BodyScore_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v benchmark.Body) graphql.Marshaler {
+			return ec.marshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BodyScore_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BodyScore", field, false, false, errors.New("field of type BenchmarkBody does not have child fields"))
+}
+
+func (ec *executionContext) _BodyScore_score(ctx context.Context, field graphql.CollectedField, obj *model.BodyScore) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BodyScore_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BodyScore_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BodyScore", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
 func (ec *executionContext) _BudgetCategory_code(ctx context.Context, field graphql.CollectedField, obj *budgeting.Category) (ret graphql.Marshaler) {
@@ -17924,6 +22360,479 @@ func (ec *executionContext) fieldContext_CertificationSchedule_ceremonyDate(_ co
 	return graphql.NewScalarFieldContext("CertificationSchedule", field, false, false, errors.New("field of type Date does not have child fields"))
 }
 
+func (ec *executionContext) _Commitment_code(ctx context.Context, field graphql.CollectedField, obj *model.Commitment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Commitment_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Commitment_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Commitment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Commitment_text(ctx context.Context, field graphql.CollectedField, obj *model.Commitment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Commitment_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.LocalizedText) graphql.Marshaler {
+			return ec.marshalNLocalizedText2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐLocalizedText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Commitment_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Commitment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocalizedText(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Commitment_indicators(ctx context.Context, field graphql.CollectedField, obj *model.Commitment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Commitment_indicators(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Indicators, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.CommitmentIndicator) graphql.Marshaler {
+			return ec.marshalNCommitmentIndicator2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCommitmentIndicatorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Commitment_indicators(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Commitment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CommitmentIndicator(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Commitment_responsible(ctx context.Context, field graphql.CollectedField, obj *model.Commitment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Commitment_responsible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Responsible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v benchmark.Body) graphql.Marshaler {
+			return ec.marshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Commitment_responsible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Commitment", field, false, false, errors.New("field of type BenchmarkBody does not have child fields"))
+}
+
+func (ec *executionContext) _Commitment_due(ctx context.Context, field graphql.CollectedField, obj *model.Commitment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Commitment_due(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Due, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Commitment_due(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Commitment", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _Commitment_milestones(ctx context.Context, field graphql.CollectedField, obj *model.Commitment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Commitment_milestones(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Milestones, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PlanMilestone) graphql.Marshaler {
+			return ec.marshalNPlanMilestone2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPlanMilestoneᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Commitment_milestones(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Commitment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlanMilestone(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Commitment_status(ctx context.Context, field graphql.CollectedField, obj *model.Commitment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Commitment_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v benchmark.ProgressStatus) graphql.Marshaler {
+			return ec.marshalNCommitmentStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐProgressStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Commitment_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Commitment", field, false, false, errors.New("field of type CommitmentStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Commitment_progress(ctx context.Context, field graphql.CollectedField, obj *model.Commitment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Commitment_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Commitment_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Commitment", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Commitment_reports(ctx context.Context, field graphql.CollectedField, obj *model.Commitment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Commitment_reports(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reports, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ProgressReport) graphql.Marshaler {
+			return ec.marshalNProgressReport2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProgressReportᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Commitment_reports(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Commitment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProgressReport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CommitmentIndicator_indicator(ctx context.Context, field graphql.CollectedField, obj *model.CommitmentIndicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommitmentIndicator_indicator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Indicator, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommitmentIndicator_indicator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommitmentIndicator", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CommitmentIndicator_body(ctx context.Context, field graphql.CollectedField, obj *model.CommitmentIndicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommitmentIndicator_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v benchmark.Body) graphql.Marshaler {
+			return ec.marshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommitmentIndicator_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommitmentIndicator", field, false, false, errors.New("field of type BenchmarkBody does not have child fields"))
+}
+
+func (ec *executionContext) _CommitmentIndicator_before(ctx context.Context, field graphql.CollectedField, obj *model.CommitmentIndicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommitmentIndicator_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Before, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CommitmentIndicator_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommitmentIndicator", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _CommitmentIndicator_after(ctx context.Context, field graphql.CollectedField, obj *model.CommitmentIndicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommitmentIndicator_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.After, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CommitmentIndicator_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommitmentIndicator", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _CommitmentIndicator_nextRound(ctx context.Context, field graphql.CollectedField, obj *model.CommitmentIndicator) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommitmentIndicator_nextRound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextRound, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CommitmentIndicator_nextRound(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommitmentIndicator", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ComputedFigure_figure(ctx context.Context, field graphql.CollectedField, obj *model.ComputedFigure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComputedFigure_figure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Figure, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComputedFigure_figure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComputedFigure", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ComputedFigure_query(ctx context.Context, field graphql.CollectedField, obj *model.ComputedFigure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComputedFigure_query(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Query, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComputedFigure_query(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComputedFigure", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ComputedFigure_position(ctx context.Context, field graphql.CollectedField, obj *model.ComputedFigure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComputedFigure_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComputedFigure_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComputedFigure", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _ComputedScoresPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.ComputedScoresPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComputedScoresPayload_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComputedScoresPayload_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComputedScoresPayload", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _ComputedScoresPayload_scored(ctx context.Context, field graphql.CollectedField, obj *model.ComputedScoresPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ComputedScoresPayload_scored(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scored, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ComputedScoresPayload_scored(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ComputedScoresPayload", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _ConsistencyProof_fromSize(ctx context.Context, field graphql.CollectedField, obj *model.ConsistencyProof) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20478,6 +25387,84 @@ func (ec *executionContext) fieldContext_Indicator_status(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Indicator", field, false, false, errors.New("field of type ProgressStatus does not have child fields"))
 }
 
+func (ec *executionContext) _IndicatorComparison_indicator(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorComparison_indicator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Indicator, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorComparison_indicator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorComparison", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _IndicatorComparison_body(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorComparison_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v benchmark.Body) graphql.Marshaler {
+			return ec.marshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorComparison_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndicatorComparison", field, false, false, errors.New("field of type BenchmarkBody does not have child fields"))
+}
+
+func (ec *executionContext) _IndicatorComparison_values(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndicatorComparison_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Values, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.MunicipalityValue) graphql.Marshaler {
+			return ec.marshalNMunicipalityValue2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMunicipalityValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndicatorComparison_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IndicatorComparison",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MunicipalityValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _IndicatorLink_indicator(ctx context.Context, field graphql.CollectedField, obj *model.IndicatorLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21322,6 +26309,148 @@ func (ec *executionContext) fieldContext_Municipality_population2014(_ context.C
 	return graphql.NewScalarFieldContext("Municipality", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _MunicipalityComparison_round(ctx context.Context, field graphql.CollectedField, obj *model.MunicipalityComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MunicipalityComparison_round(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Round, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.BenchmarkRound) graphql.Marshaler {
+			return ec.marshalNBenchmarkRound2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBenchmarkRound(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MunicipalityComparison_round(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MunicipalityComparison",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkRound(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MunicipalityComparison_entries(ctx context.Context, field graphql.CollectedField, obj *model.MunicipalityComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MunicipalityComparison_entries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.RankingEntry) graphql.Marshaler {
+			return ec.marshalNRankingEntry2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRankingEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MunicipalityComparison_entries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MunicipalityComparison",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RankingEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MunicipalityComparison_indicators(ctx context.Context, field graphql.CollectedField, obj *model.MunicipalityComparison) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MunicipalityComparison_indicators(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Indicators, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.IndicatorComparison) graphql.Marshaler {
+			return ec.marshalNIndicatorComparison2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorComparisonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MunicipalityComparison_indicators(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MunicipalityComparison",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IndicatorComparison(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MunicipalityValue_municipality(ctx context.Context, field graphql.CollectedField, obj *model.MunicipalityValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MunicipalityValue_municipality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Municipality, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MunicipalityValue_municipality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MunicipalityValue", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _MunicipalityValue_value(ctx context.Context, field graphql.CollectedField, obj *model.MunicipalityValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MunicipalityValue_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MunicipalityValue_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MunicipalityValue", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
 func (ec *executionContext) _Mutation_registerOrganisation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21844,6 +26973,534 @@ func (ec *executionContext) fieldContext_Mutation_addActivityNote(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_addActivityNote_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishBenchmarkMethod(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishBenchmarkMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishBenchmarkMethod(ctx, fc.Args["method"].(model.BenchmarkMethodInput), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BenchmarkMethodPayload) graphql.Marshaler {
+			return ec.marshalNBenchmarkMethodPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethodPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishBenchmarkMethod(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkMethodPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishBenchmarkMethod_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_openBenchmarkRound(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_openBenchmarkRound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OpenBenchmarkRound(ctx, fc.Args["input"].(model.OpenBenchmarkRoundInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BenchmarkRoundPayload) graphql.Marshaler {
+			return ec.marshalNBenchmarkRoundPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkRoundPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_openBenchmarkRound(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkRoundPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_openBenchmarkRound_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_selfAssess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_selfAssess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SelfAssess(ctx, fc.Args["input"].(model.ScoreInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScorecardPayload) graphql.Marshaler {
+			return ec.marshalNScorecardPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScorecardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_selfAssess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScorecardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_selfAssess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_scoreIndicator(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_scoreIndicator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ScoreIndicator(ctx, fc.Args["input"].(model.ScoreInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScorecardPayload) graphql.Marshaler {
+			return ec.marshalNScorecardPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScorecardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_scoreIndicator(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScorecardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_scoreIndicator_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_scoreComputedIndicators(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_scoreComputedIndicators(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ScoreComputedIndicators(ctx, fc.Args["round"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComputedScoresPayload) graphql.Marshaler {
+			return ec.marshalNComputedScoresPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐComputedScoresPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_scoreComputedIndicators(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComputedScoresPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_scoreComputedIndicators_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_sharePreliminaryResults(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sharePreliminaryResults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SharePreliminaryResults(ctx, fc.Args["round"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BenchmarkRoundPayload) graphql.Marshaler {
+			return ec.marshalNBenchmarkRoundPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkRoundPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sharePreliminaryResults(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkRoundPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sharePreliminaryResults_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_contestScore(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_contestScore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ContestScore(ctx, fc.Args["input"].(model.ContestScoreInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScorecardPayload) graphql.Marshaler {
+			return ec.marshalNScorecardPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScorecardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_contestScore(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScorecardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_contestScore_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_answerContest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_answerContest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AnswerContest(ctx, fc.Args["input"].(model.AnswerContestInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScorecardPayload) graphql.Marshaler {
+			return ec.marshalNScorecardPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScorecardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_answerContest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScorecardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_answerContest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishBenchmarkRound(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishBenchmarkRound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishBenchmarkRound(ctx, fc.Args["round"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BenchmarkRoundPayload) graphql.Marshaler {
+			return ec.marshalNBenchmarkRoundPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkRoundPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishBenchmarkRound(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkRoundPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishBenchmarkRound_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_correctScore(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_correctScore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CorrectScore(ctx, fc.Args["input"].(model.CorrectScoreInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScorecardPayload) graphql.Marshaler {
+			return ec.marshalNScorecardPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScorecardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_correctScore(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScorecardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_correctScore_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_adoptActionPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_adoptActionPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AdoptActionPlan(ctx, fc.Args["input"].(model.AdoptActionPlanInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActionPlanPayload) graphql.Marshaler {
+			return ec.marshalNActionPlanPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActionPlanPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_adoptActionPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActionPlanPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_adoptActionPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reportPlanProgress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reportPlanProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReportPlanProgress(ctx, fc.Args["input"].(model.PlanProgressInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActionPlanPayload) graphql.Marshaler {
+			return ec.marshalNActionPlanPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActionPlanPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reportPlanProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActionPlanPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reportPlanProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -25079,6 +30736,107 @@ func (ec *executionContext) fieldContext_PaperBatchPayload_position(_ context.Co
 	return graphql.NewScalarFieldContext("PaperBatchPayload", field, false, false, errors.New("field of type Position does not have child fields"))
 }
 
+func (ec *executionContext) _PlanMilestone_code(ctx context.Context, field graphql.CollectedField, obj *model.PlanMilestone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanMilestone_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlanMilestone_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlanMilestone", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _PlanMilestone_text(ctx context.Context, field graphql.CollectedField, obj *model.PlanMilestone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanMilestone_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.LocalizedText) graphql.Marshaler {
+			return ec.marshalNLocalizedText2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚐLocalizedText(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlanMilestone_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlanMilestone",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LocalizedText(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PlanMilestone_due(ctx context.Context, field graphql.CollectedField, obj *model.PlanMilestone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanMilestone_due(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Due, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlanMilestone_due(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlanMilestone", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _PlanMilestone_reachedOn(ctx context.Context, field graphql.CollectedField, obj *model.PlanMilestone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanMilestone_reachedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReachedOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalODate2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PlanMilestone_reachedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlanMilestone", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
 func (ec *executionContext) _PotResult_pot(ctx context.Context, field graphql.CollectedField, obj *model.PotResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25352,6 +31110,121 @@ func (ec *executionContext) _PotStatistics_voters(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_PotStatistics_voters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PotStatistics", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressReport_milestone(ctx context.Context, field graphql.CollectedField, obj *model.ProgressReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressReport_milestone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Milestone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressReport_milestone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressReport", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressReport_status(ctx context.Context, field graphql.CollectedField, obj *model.ProgressReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressReport_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v benchmark.ProgressStatus) graphql.Marshaler {
+			return ec.marshalNCommitmentStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐProgressStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressReport_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressReport", field, false, false, errors.New("field of type CommitmentStatus does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressReport_progress(ctx context.Context, field graphql.CollectedField, obj *model.ProgressReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressReport_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressReport_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressReport", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressReport_note(ctx context.Context, field graphql.CollectedField, obj *model.ProgressReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressReport_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressReport_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressReport", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressReport_reportedOn(ctx context.Context, field graphql.CollectedField, obj *model.ProgressReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressReport_reportedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReportedOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressReport_reportedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressReport", field, false, false, errors.New("field of type Date does not have child fields"))
 }
 
 func (ec *executionContext) _Project_id(ctx context.Context, field graphql.CollectedField, obj *projections.ProjectInfo) (ret graphql.Marshaler) {
@@ -26261,6 +32134,524 @@ func (ec *executionContext) fieldContext_Query_participationTrend(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_participationTrend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_benchmarkMethods(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_benchmarkMethods(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().BenchmarkMethods(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BenchmarkMethod) graphql.Marshaler {
+			return ec.marshalNBenchmarkMethod2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethodᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_benchmarkMethods(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkMethod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_benchmarkMethod(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_benchmarkMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BenchmarkMethod(ctx, fc.Args["version"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BenchmarkMethod) graphql.Marshaler {
+			return ec.marshalOBenchmarkMethod2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_benchmarkMethod(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkMethod(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_benchmarkMethod_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_benchmarkFigures(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_benchmarkFigures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().BenchmarkFigures(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BenchmarkFigure) graphql.Marshaler {
+			return ec.marshalNBenchmarkFigure2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkFigureᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_benchmarkFigures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkFigure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_benchmarkRounds(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_benchmarkRounds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().BenchmarkRounds(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []projections.BenchmarkRound) graphql.Marshaler {
+			return ec.marshalNBenchmarkRound2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBenchmarkRoundᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_benchmarkRounds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkRound(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_benchmarkRound(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_benchmarkRound(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BenchmarkRound(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.BenchmarkRound) graphql.Marshaler {
+			return ec.marshalOBenchmarkRound2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBenchmarkRound(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_benchmarkRound(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkRound(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_benchmarkRound_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ranking(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ranking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Ranking(ctx, fc.Args["round"].(string), fc.Args["block"].(*string), fc.Args["body"].(*benchmark.Body), fc.Args["filter"].(*model.BenchmarkFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.RankingEntry) graphql.Marshaler {
+			return ec.marshalNRankingEntry2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRankingEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ranking(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RankingEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_ranking_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_scorecard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_scorecard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Scorecard(ctx, fc.Args["round"].(string), fc.Args["municipality"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *model.Scorecard
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Scorecard) graphql.Marshaler {
+			return ec.marshalOScorecard2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScorecard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_scorecard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Scorecard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_scorecard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_benchmarkTrend(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_benchmarkTrend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BenchmarkTrend(ctx, fc.Args["municipalities"].([]string), fc.Args["rounds"].([]string), fc.Args["filter"].(*model.BenchmarkFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BenchmarkTrendRow) graphql.Marshaler {
+			return ec.marshalNBenchmarkTrendRow2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkTrendRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_benchmarkTrend(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkTrendRow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_benchmarkTrend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_compareMunicipalities(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_compareMunicipalities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CompareMunicipalities(ctx, fc.Args["round"].(string), fc.Args["municipalities"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MunicipalityComparison) graphql.Marshaler {
+			return ec.marshalNMunicipalityComparison2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMunicipalityComparison(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_compareMunicipalities(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MunicipalityComparison(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_compareMunicipalities_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_actionPlans(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_actionPlans(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ActionPlans(ctx, fc.Args["municipality"].(*string), fc.Args["round"].(*string), fc.Args["region"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ActionPlan) graphql.Marshaler {
+			return ec.marshalNActionPlan2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActionPlanᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_actionPlans(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActionPlan(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_actionPlans_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_actionPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_actionPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ActionPlan(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActionPlan) graphql.Marshaler {
+			return ec.marshalOActionPlan2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActionPlan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_actionPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActionPlan(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_actionPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_replayScore(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_replayScore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ReplayScore(ctx, fc.Args["round"].(string), fc.Args["municipality"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *model.ScoreReplay
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScoreReplay) graphql.Marshaler {
+			return ec.marshalOScoreReplay2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreReplay(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_replayScore(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreReplay(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_replayScore_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -27611,6 +34002,332 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _RankBand_name(ctx context.Context, field graphql.CollectedField, obj *model.RankBand) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankBand_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankBand_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankBand", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RankBand_from(ctx context.Context, field graphql.CollectedField, obj *model.RankBand) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankBand_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankBand_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankBand", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _RankingEntry_municipality(ctx context.Context, field graphql.CollectedField, obj *model.RankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingEntry_municipality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Municipality, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Municipality) graphql.Marshaler {
+			return ec.marshalNMunicipality2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipality(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankingEntry_municipality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RankingEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Municipality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RankingEntry_rank(ctx context.Context, field graphql.CollectedField, obj *model.RankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingEntry_rank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RankingEntry_rank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankingEntry", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RankingEntry_score(ctx context.Context, field graphql.CollectedField, obj *model.RankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingEntry_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RankingEntry_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankingEntry", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _RankingEntry_band(ctx context.Context, field graphql.CollectedField, obj *model.RankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingEntry_band(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Band, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RankingEntry_band(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankingEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RankingEntry_coverage(ctx context.Context, field graphql.CollectedField, obj *model.RankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingEntry_coverage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Coverage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankingEntry_coverage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankingEntry", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _RankingEntry_previousScore(ctx context.Context, field graphql.CollectedField, obj *model.RankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingEntry_previousScore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousScore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RankingEntry_previousScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankingEntry", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _RankingEntry_previousRank(ctx context.Context, field graphql.CollectedField, obj *model.RankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingEntry_previousRank(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousRank, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RankingEntry_previousRank(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankingEntry", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RankingEntry_change(ctx context.Context, field graphql.CollectedField, obj *model.RankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingEntry_change(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Change, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RankingEntry_change(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankingEntry", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _RankingEntry_rankChange(ctx context.Context, field graphql.CollectedField, obj *model.RankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingEntry_rankChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RankChange, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RankingEntry_rankChange(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RankingEntry", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RankingEntry_blocks(ctx context.Context, field graphql.CollectedField, obj *model.RankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingEntry_blocks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Blocks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BlockScore) graphql.Marshaler {
+			return ec.marshalNBlockScore2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBlockScoreᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankingEntry_blocks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RankingEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BlockScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RankingEntry_bodies(ctx context.Context, field graphql.CollectedField, obj *model.RankingEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RankingEntry_bodies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bodies, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BodyScore) graphql.Marshaler {
+			return ec.marshalNBodyScore2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBodyScoreᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RankingEntry_bodies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RankingEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BodyScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Recommendation_certify(ctx context.Context, field graphql.CollectedField, obj *model.Recommendation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28453,6 +35170,52 @@ func (ec *executionContext) fieldContext_RegionalDirectory_organisations(ctx con
 	return fc, nil
 }
 
+func (ec *executionContext) _ScaleBand_from(ctx context.Context, field graphql.CollectedField, obj *model.ScaleBand) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleBand_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleBand_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleBand", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _ScaleBand_points(ctx context.Context, field graphql.CollectedField, obj *model.ScaleBand) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScaleBand_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScaleBand_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScaleBand", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _Score_expert(ctx context.Context, field graphql.CollectedField, obj *model.Score) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28591,6 +35354,924 @@ func (ec *executionContext) fieldContext_Score_rulesVersion(_ context.Context, f
 	return graphql.NewScalarFieldContext("Score", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _ScoreContest_grounds(ctx context.Context, field graphql.CollectedField, obj *model.ScoreContest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreContest_grounds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grounds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreContest_grounds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreContest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreContest_evidence(ctx context.Context, field graphql.CollectedField, obj *model.ScoreContest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreContest_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Evidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ScoreEvidence) graphql.Marshaler {
+			return ec.marshalNScoreEvidence2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreEvidenceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreContest_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreContest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreEvidence(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreContest_contestedOn(ctx context.Context, field graphql.CollectedField, obj *model.ScoreContest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreContest_contestedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContestedOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreContest_contestedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreContest", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreContest_answered(ctx context.Context, field graphql.CollectedField, obj *model.ScoreContest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreContest_answered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreContest_answered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreContest", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreContest_kept(ctx context.Context, field graphql.CollectedField, obj *model.ScoreContest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreContest_kept(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kept, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreContest_kept(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreContest", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreContest_revisedTo(ctx context.Context, field graphql.CollectedField, obj *model.ScoreContest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreContest_revisedTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevisedTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreContest_revisedTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreContest", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreContest_reason(ctx context.Context, field graphql.CollectedField, obj *model.ScoreContest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreContest_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreContest_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreContest", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreContest_answeredOn(ctx context.Context, field graphql.CollectedField, obj *model.ScoreContest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreContest_answeredOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnsweredOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalODate2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreContest_answeredOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreContest", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreCorrection_value(ctx context.Context, field graphql.CollectedField, obj *model.ScoreCorrection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreCorrection_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreCorrection_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreCorrection", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreCorrection_reason(ctx context.Context, field graphql.CollectedField, obj *model.ScoreCorrection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreCorrection_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreCorrection_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreCorrection", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreCorrection_correctedOn(ctx context.Context, field graphql.CollectedField, obj *model.ScoreCorrection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreCorrection_correctedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CorrectedOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreCorrection_correctedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreCorrection", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreEvidence_kind(ctx context.Context, field graphql.CollectedField, obj *model.ScoreEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEvidence_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEvidence_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEvidence", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreEvidence_ref(ctx context.Context, field graphql.CollectedField, obj *model.ScoreEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEvidence_ref(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ref, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEvidence_ref(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEvidence", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreEvidence_answeredOn(ctx context.Context, field graphql.CollectedField, obj *model.ScoreEvidence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreEvidence_answeredOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnsweredOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalODate2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreEvidence_answeredOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreEvidence", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreLine_indicator(ctx context.Context, field graphql.CollectedField, obj *model.ScoreLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreLine_indicator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Indicator, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreLine_indicator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreLine_body(ctx context.Context, field graphql.CollectedField, obj *model.ScoreLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreLine_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v benchmark.Body) graphql.Marshaler {
+			return ec.marshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreLine_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreLine", field, false, false, errors.New("field of type BenchmarkBody does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreLine_value(ctx context.Context, field graphql.CollectedField, obj *model.ScoreLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreLine_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreLine_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreLine", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreLine_evidence(ctx context.Context, field graphql.CollectedField, obj *model.ScoreLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreLine_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Evidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ScoreEvidence) graphql.Marshaler {
+			return ec.marshalNScoreEvidence2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreEvidenceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreLine_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreEvidence(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreLine_rationale(ctx context.Context, field graphql.CollectedField, obj *model.ScoreLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreLine_rationale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rationale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreLine_rationale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreLine_computed(ctx context.Context, field graphql.CollectedField, obj *model.ScoreLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreLine_computed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Computed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ComputedFigure) graphql.Marshaler {
+			return ec.marshalOComputedFigure2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐComputedFigure(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreLine_computed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ComputedFigure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreLine_previousValue(ctx context.Context, field graphql.CollectedField, obj *model.ScoreLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreLine_previousValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreLine_previousValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreLine", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreLine_contests(ctx context.Context, field graphql.CollectedField, obj *model.ScoreLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreLine_contests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ScoreContest) graphql.Marshaler {
+			return ec.marshalNScoreContest2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreContestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreLine_contests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreContest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreLine_corrections(ctx context.Context, field graphql.CollectedField, obj *model.ScoreLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreLine_corrections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Corrections, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ScoreCorrection) graphql.Marshaler {
+			return ec.marshalNScoreCorrection2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreCorrectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreLine_corrections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreCorrection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreReplay_round(ctx context.Context, field graphql.CollectedField, obj *model.ScoreReplay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreReplay_round(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Round, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreReplay_round(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreReplay", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreReplay_municipality(ctx context.Context, field graphql.CollectedField, obj *model.ScoreReplay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreReplay_municipality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Municipality, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreReplay_municipality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreReplay", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreReplay_verdict(ctx context.Context, field graphql.CollectedField, obj *model.ScoreReplay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreReplay_verdict(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verdict, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v benchmark.Verdict) graphql.Marshaler {
+			return ec.marshalNScoreVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐVerdict(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreReplay_verdict(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreReplay", field, false, false, errors.New("field of type ScoreVerdict does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreReplay_methodVersion(ctx context.Context, field graphql.CollectedField, obj *model.ScoreReplay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreReplay_methodVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MethodVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreReplay_methodVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreReplay", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreReplay_published(ctx context.Context, field graphql.CollectedField, obj *model.ScoreReplay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreReplay_published(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Published, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScoreResult) graphql.Marshaler {
+			return ec.marshalOScoreResult2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreReplay_published(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreReplay",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreReplay_recomputed(ctx context.Context, field graphql.CollectedField, obj *model.ScoreReplay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreReplay_recomputed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recomputed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScoreResult) graphql.Marshaler {
+			return ec.marshalNScoreResult2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreReplay_recomputed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreReplay",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreReplay_current(ctx context.Context, field graphql.CollectedField, obj *model.ScoreReplay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreReplay_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScoreResult) graphql.Marshaler {
+			return ec.marshalNScoreResult2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreReplay_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreReplay",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreReplay_problems(ctx context.Context, field graphql.CollectedField, obj *model.ScoreReplay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreReplay_problems(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Problems, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreReplay_problems(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreReplay", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreResult_total(ctx context.Context, field graphql.CollectedField, obj *model.ScoreResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreResult_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreResult_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreResult", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreResult_blocks(ctx context.Context, field graphql.CollectedField, obj *model.ScoreResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreResult_blocks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Blocks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BlockScore) graphql.Marshaler {
+			return ec.marshalNBlockScore2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBlockScoreᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreResult_blocks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BlockScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreResult_bodies(ctx context.Context, field graphql.CollectedField, obj *model.ScoreResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreResult_bodies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bodies, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BodyScore) graphql.Marshaler {
+			return ec.marshalNBodyScore2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBodyScoreᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreResult_bodies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BodyScore(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScoreResult_coverage(ctx context.Context, field graphql.CollectedField, obj *model.ScoreResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreResult_coverage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Coverage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreResult_coverage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreResult", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _ScoreResult_inputsDigest(ctx context.Context, field graphql.CollectedField, obj *model.ScoreResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreResult_inputsDigest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InputsDigest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreResult_inputsDigest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScoreResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _ScoreSummary_rulesVersion(ctx context.Context, field graphql.CollectedField, obj *model.ScoreSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -28690,6 +36371,394 @@ func (ec *executionContext) fieldContext_ScoreSummary_recommendation(_ context.C
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Scorecard_round(ctx context.Context, field graphql.CollectedField, obj *model.Scorecard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Scorecard_round(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Round, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.BenchmarkRound) graphql.Marshaler {
+			return ec.marshalNBenchmarkRound2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBenchmarkRound(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Scorecard_round(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Scorecard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BenchmarkRound(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Scorecard_municipality(ctx context.Context, field graphql.CollectedField, obj *model.Scorecard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Scorecard_municipality(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Municipality, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *projections.Municipality) graphql.Marshaler {
+			return ec.marshalNMunicipality2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐMunicipality(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Scorecard_municipality(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Scorecard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Municipality(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Scorecard_published(ctx context.Context, field graphql.CollectedField, obj *model.Scorecard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Scorecard_published(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Published, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Scorecard_published(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Scorecard", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _Scorecard_result(ctx context.Context, field graphql.CollectedField, obj *model.Scorecard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Scorecard_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScoreResult) graphql.Marshaler {
+			return ec.marshalNScoreResult2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Scorecard_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Scorecard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Scorecard_lines(ctx context.Context, field graphql.CollectedField, obj *model.Scorecard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Scorecard_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ScoreLine) graphql.Marshaler {
+			return ec.marshalNScoreLine2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Scorecard_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Scorecard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScoreLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Scorecard_selfAssessments(ctx context.Context, field graphql.CollectedField, obj *model.Scorecard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Scorecard_selfAssessments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SelfAssessments, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal []model.SelfAssessment
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SelfAssessment) graphql.Marshaler {
+			return ec.marshalOSelfAssessment2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSelfAssessmentᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Scorecard_selfAssessments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Scorecard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SelfAssessment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Scorecard_plan(ctx context.Context, field graphql.CollectedField, obj *model.Scorecard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Scorecard_plan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Scorecard().Plan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActionPlan) graphql.Marshaler {
+			return ec.marshalOActionPlan2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActionPlan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Scorecard_plan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Scorecard",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActionPlan(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScorecardPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.ScorecardPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScorecardPayload_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v scalar.Position) graphql.Marshaler {
+			return ec.marshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScorecardPayload_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScorecardPayload", field, false, false, errors.New("field of type Position does not have child fields"))
+}
+
+func (ec *executionContext) _ScorecardPayload_scorecard(ctx context.Context, field graphql.CollectedField, obj *model.ScorecardPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScorecardPayload_scorecard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scorecard, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.See == nil {
+					var zeroVal *model.Scorecard
+					return zeroVal, errors.New("directive see is not implemented")
+				}
+				return ec.Directives.See(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Scorecard) graphql.Marshaler {
+			return ec.marshalOScorecard2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScorecard(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScorecardPayload_scorecard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScorecardPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Scorecard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SelfAssessment_indicator(ctx context.Context, field graphql.CollectedField, obj *model.SelfAssessment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SelfAssessment_indicator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Indicator, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SelfAssessment_indicator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SelfAssessment", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SelfAssessment_body(ctx context.Context, field graphql.CollectedField, obj *model.SelfAssessment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SelfAssessment_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v benchmark.Body) graphql.Marshaler {
+			return ec.marshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SelfAssessment_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SelfAssessment", field, false, false, errors.New("field of type BenchmarkBody does not have child fields"))
+}
+
+func (ec *executionContext) _SelfAssessment_value(ctx context.Context, field graphql.CollectedField, obj *model.SelfAssessment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SelfAssessment_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SelfAssessment_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SelfAssessment", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _SelfAssessment_note(ctx context.Context, field graphql.CollectedField, obj *model.SelfAssessment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SelfAssessment_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SelfAssessment_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SelfAssessment", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Subscription_events(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -30748,6 +38817,129 @@ func (ec *executionContext) unmarshalInputActualInput(ctx context.Context, obj a
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputAdoptActionPlanInput(ctx context.Context, obj any) (model.AdoptActionPlanInput, error) {
+	var it model.AdoptActionPlanInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"round", "municipality", "title", "commitments"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "round":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("round"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Round = data
+		case "municipality":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("municipality"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Municipality = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "commitments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("commitments"))
+			data, err := ec.unmarshalNCommitmentInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCommitmentInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Commitments = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputAnswerContestInput(ctx context.Context, obj any) (model.AnswerContestInput, error) {
+	var it model.AnswerContestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"round", "municipality", "indicator", "body", "kept", "value", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "round":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("round"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Round = data
+		case "municipality":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("municipality"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Municipality = data
+		case "indicator":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("indicator"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Indicator = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "kept":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kept"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kept = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputAnswerInput(ctx context.Context, obj any) (model.AnswerInput, error) {
 	var it model.AnswerInput
 	if obj == nil {
@@ -30977,6 +39169,258 @@ func (ec *executionContext) unmarshalInputAttendanceInput(ctx context.Context, o
 				return it, err
 			}
 			it.Organisations = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputBenchmarkBlockInput(ctx context.Context, obj any) (model.BenchmarkBlockInput, error) {
+	var it model.BenchmarkBlockInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "name", "weight"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "weight":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weight"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Weight = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputBenchmarkFilter(ctx context.Context, obj any) (model.BenchmarkFilter, error) {
+	var it model.BenchmarkFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"region", "certified"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "certified":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certified"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Certified = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputBenchmarkIndicatorInput(ctx context.Context, obj any) (model.BenchmarkIndicatorInput, error) {
+	var it model.BenchmarkIndicatorInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["evidenceRequired"]; !present {
+		asMap["evidenceRequired"] = false
+	}
+
+	fieldsInOrder := [...]string{"code", "block", "question", "scale", "weight", "body", "evidenceRequired", "computed"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "block":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("block"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Block = data
+		case "question":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("question"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Question = data
+		case "scale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scale"))
+			data, err := ec.unmarshalNBenchmarkScaleInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkScaleInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scale = data
+		case "weight":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weight"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Weight = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "evidenceRequired":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("evidenceRequired"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EvidenceRequired = data
+		case "computed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("computed"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Computed = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputBenchmarkMethodInput(ctx context.Context, obj any) (model.BenchmarkMethodInput, error) {
+	var it model.BenchmarkMethodInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"blocks", "indicators", "bands"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "blocks":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("blocks"))
+			data, err := ec.unmarshalNBenchmarkBlockInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkBlockInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Blocks = data
+		case "indicators":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("indicators"))
+			data, err := ec.unmarshalNBenchmarkIndicatorInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkIndicatorInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Indicators = data
+		case "bands":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bands"))
+			data, err := ec.unmarshalNRankBandInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRankBandInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bands = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputBenchmarkScaleInput(ctx context.Context, obj any) (model.BenchmarkScaleInput, error) {
+	var it model.BenchmarkScaleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "max", "bands"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNBenchmarkScaleKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐScaleKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "max":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("max"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Max = data
+		case "bands":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bands"))
+			data, err := ec.unmarshalOScaleBandInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScaleBandInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Bands = data
 		}
 	}
 	return it, nil
@@ -31696,6 +40140,71 @@ func (ec *executionContext) unmarshalInputCloseOrganisationInput(ctx context.Con
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputCommitmentInput(ctx context.Context, obj any) (model.CommitmentInput, error) {
+	var it model.CommitmentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "text", "indicators", "responsible", "due", "milestones"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "indicators":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("indicators"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Indicators = data
+		case "responsible":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responsible"))
+			data, err := ec.unmarshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Responsible = data
+		case "due":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("due"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Due = data
+		case "milestones":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("milestones"))
+			data, err := ec.unmarshalOMilestoneInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMilestoneInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Milestones = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputContactInput(ctx context.Context, obj any) (model.ContactInput, error) {
 	var it model.ContactInput
 	if obj == nil {
@@ -31742,6 +40251,136 @@ func (ec *executionContext) unmarshalInputContactInput(ctx context.Context, obj 
 				return it, err
 			}
 			it.Person = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputContestScoreInput(ctx context.Context, obj any) (model.ContestScoreInput, error) {
+	var it model.ContestScoreInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"round", "municipality", "indicator", "body", "grounds", "evidence"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "round":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("round"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Round = data
+		case "municipality":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("municipality"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Municipality = data
+		case "indicator":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("indicator"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Indicator = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "grounds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grounds"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Grounds = data
+		case "evidence":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("evidence"))
+			data, err := ec.unmarshalNEvidenceInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐEvidenceInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Evidence = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCorrectScoreInput(ctx context.Context, obj any) (model.CorrectScoreInput, error) {
+	var it model.CorrectScoreInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"round", "municipality", "indicator", "body", "value", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "round":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("round"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Round = data
+		case "municipality":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("municipality"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Municipality = data
+		case "indicator":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("indicator"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Indicator = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
 		}
 	}
 	return it, nil
@@ -31960,6 +40599,50 @@ func (ec *executionContext) unmarshalInputEventFilter(ctx context.Context, obj a
 				return it, err
 			}
 			it.Types = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputEvidenceInput(ctx context.Context, obj any) (model.EvidenceInput, error) {
+	var it model.EvidenceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "ref", "answeredOn"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "ref":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ref"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ref = data
+		case "answeredOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("answeredOn"))
+			data, err := ec.unmarshalODate2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AnsweredOn = data
 		}
 	}
 	return it, nil
@@ -32252,6 +40935,50 @@ func (ec *executionContext) unmarshalInputMembershipInput(ctx context.Context, o
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputMilestoneInput(ctx context.Context, obj any) (model.MilestoneInput, error) {
+	var it model.MilestoneInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "text", "due"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		case "due":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("due"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Due = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputMoneyInput(ctx context.Context, obj any) (model.MoneyInput, error) {
 	var it model.MoneyInput
 	if obj == nil {
@@ -32379,6 +41106,78 @@ func (ec *executionContext) unmarshalInputNominateInput(ctx context.Context, obj
 				return it, err
 			}
 			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputOpenBenchmarkRoundInput(ctx context.Context, obj any) (model.OpenBenchmarkRoundInput, error) {
+	var it model.OpenBenchmarkRoundInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "title", "year", "methodVersion", "municipalities", "assessmentEnd", "commentsUntil"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNLocalizedTextInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLocalizedTextInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "year":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("year"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Year = data
+		case "methodVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodVersion"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodVersion = data
+		case "municipalities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("municipalities"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Municipalities = data
+		case "assessmentEnd":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assessmentEnd"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AssessmentEnd = data
+		case "commentsUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("commentsUntil"))
+			data, err := ec.unmarshalNDate2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CommentsUntil = data
 		}
 	}
 	return it, nil
@@ -32811,6 +41610,108 @@ func (ec *executionContext) unmarshalInputParticipationFilter(ctx context.Contex
 				return it, err
 			}
 			it.EthnicMinority = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPlanProgressInput(ctx context.Context, obj any) (model.PlanProgressInput, error) {
+	var it model.PlanProgressInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"plan", "commitment", "milestone", "status", "progress", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "plan":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("plan"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Plan = data
+		case "commitment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("commitment"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Commitment = data
+		case "milestone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("milestone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Milestone = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalNCommitmentStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐProgressStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "progress":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("progress"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Progress = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRankBandInput(ctx context.Context, obj any) (model.RankBandInput, error) {
+	var it model.RankBandInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "from"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
 		}
 	}
 	return it, nil
@@ -33278,6 +42179,43 @@ func (ec *executionContext) unmarshalInputRulesInput(ctx context.Context, obj an
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputScaleBandInput(ctx context.Context, obj any) (model.ScaleBandInput, error) {
+	var it model.ScaleBandInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "points"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "points":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("points"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Points = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputScheduleActivityInput(ctx context.Context, obj any) (model.ScheduleActivityInput, error) {
 	var it model.ScheduleActivityInput
 	if obj == nil {
@@ -33445,6 +42383,78 @@ func (ec *executionContext) unmarshalInputScheduleInput(ctx context.Context, obj
 				return it, err
 			}
 			it.CeremonyDate = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputScoreInput(ctx context.Context, obj any) (model.ScoreInput, error) {
+	var it model.ScoreInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"round", "municipality", "indicator", "body", "value", "evidence", "rationale"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "round":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("round"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Round = data
+		case "municipality":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("municipality"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Municipality = data
+		case "indicator":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("indicator"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Indicator = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		case "evidence":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("evidence"))
+			data, err := ec.unmarshalOEvidenceInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐEvidenceInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Evidence = data
+		case "rationale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rationale"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rationale = data
 		}
 	}
 	return it, nil
@@ -33675,6 +42685,111 @@ func (ec *executionContext) unmarshalInputTallyVotesInput(ctx context.Context, o
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var actionPlanImplementors = []string{"ActionPlan"}
+
+func (ec *executionContext) _ActionPlan(ctx context.Context, sel ast.SelectionSet, obj *model.ActionPlan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, actionPlanImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActionPlan")
+		case "id":
+			out.Values[i] = ec._ActionPlan_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "round":
+			out.Values[i] = ec._ActionPlan_round(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "municipality":
+			out.Values[i] = ec._ActionPlan_municipality(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._ActionPlan_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adoptedOn":
+			out.Values[i] = ec._ActionPlan_adoptedOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "commitments":
+			out.Values[i] = ec._ActionPlan_commitments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var actionPlanPayloadImplementors = []string{"ActionPlanPayload"}
+
+func (ec *executionContext) _ActionPlanPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ActionPlanPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, actionPlanPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActionPlanPayload")
+		case "position":
+			out.Values[i] = ec._ActionPlanPayload_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "plan":
+			out.Values[i] = ec._ActionPlanPayload_plan(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
 
 var activityImplementors = []string{"Activity"}
 
@@ -34779,6 +43894,732 @@ func (ec *executionContext) _BallotProject(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var benchmarkBlockImplementors = []string{"BenchmarkBlock"}
+
+func (ec *executionContext) _BenchmarkBlock(ctx context.Context, sel ast.SelectionSet, obj *model.BenchmarkBlock) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, benchmarkBlockImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BenchmarkBlock")
+		case "code":
+			out.Values[i] = ec._BenchmarkBlock_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._BenchmarkBlock_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weight":
+			out.Values[i] = ec._BenchmarkBlock_weight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var benchmarkFigureImplementors = []string{"BenchmarkFigure"}
+
+func (ec *executionContext) _BenchmarkFigure(ctx context.Context, sel ast.SelectionSet, obj *model.BenchmarkFigure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, benchmarkFigureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BenchmarkFigure")
+		case "name":
+			out.Values[i] = ec._BenchmarkFigure_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._BenchmarkFigure_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var benchmarkIndicatorImplementors = []string{"BenchmarkIndicator"}
+
+func (ec *executionContext) _BenchmarkIndicator(ctx context.Context, sel ast.SelectionSet, obj *model.BenchmarkIndicator) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, benchmarkIndicatorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BenchmarkIndicator")
+		case "code":
+			out.Values[i] = ec._BenchmarkIndicator_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "block":
+			out.Values[i] = ec._BenchmarkIndicator_block(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "question":
+			out.Values[i] = ec._BenchmarkIndicator_question(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scale":
+			out.Values[i] = ec._BenchmarkIndicator_scale(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weight":
+			out.Values[i] = ec._BenchmarkIndicator_weight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._BenchmarkIndicator_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "evidenceRequired":
+			out.Values[i] = ec._BenchmarkIndicator_evidenceRequired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "computed":
+			out.Values[i] = ec._BenchmarkIndicator_computed(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var benchmarkMethodImplementors = []string{"BenchmarkMethod"}
+
+func (ec *executionContext) _BenchmarkMethod(ctx context.Context, sel ast.SelectionSet, obj *model.BenchmarkMethod) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, benchmarkMethodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BenchmarkMethod")
+		case "version":
+			out.Values[i] = ec._BenchmarkMethod_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._BenchmarkMethod_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "blocks":
+			out.Values[i] = ec._BenchmarkMethod_blocks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "indicators":
+			out.Values[i] = ec._BenchmarkMethod_indicators(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bands":
+			out.Values[i] = ec._BenchmarkMethod_bands(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var benchmarkMethodPayloadImplementors = []string{"BenchmarkMethodPayload"}
+
+func (ec *executionContext) _BenchmarkMethodPayload(ctx context.Context, sel ast.SelectionSet, obj *model.BenchmarkMethodPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, benchmarkMethodPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BenchmarkMethodPayload")
+		case "position":
+			out.Values[i] = ec._BenchmarkMethodPayload_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "method":
+			out.Values[i] = ec._BenchmarkMethodPayload_method(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var benchmarkRoundImplementors = []string{"BenchmarkRound"}
+
+func (ec *executionContext) _BenchmarkRound(ctx context.Context, sel ast.SelectionSet, obj *projections.BenchmarkRound) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, benchmarkRoundImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BenchmarkRound")
+		case "id":
+			out.Values[i] = ec._BenchmarkRound_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._BenchmarkRound_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "year":
+			out.Values[i] = ec._BenchmarkRound_year(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "methodVersion":
+			out.Values[i] = ec._BenchmarkRound_methodVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "method":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BenchmarkRound_method(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "municipalities":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BenchmarkRound_municipalities(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "assessmentEnd":
+			out.Values[i] = ec._BenchmarkRound_assessmentEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "commentsUntil":
+			out.Values[i] = ec._BenchmarkRound_commentsUntil(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "preliminarySharedOn":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BenchmarkRound_preliminarySharedOn(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "publishedOn":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BenchmarkRound_publishedOn(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "average":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BenchmarkRound_average(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var benchmarkRoundPayloadImplementors = []string{"BenchmarkRoundPayload"}
+
+func (ec *executionContext) _BenchmarkRoundPayload(ctx context.Context, sel ast.SelectionSet, obj *model.BenchmarkRoundPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, benchmarkRoundPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BenchmarkRoundPayload")
+		case "position":
+			out.Values[i] = ec._BenchmarkRoundPayload_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "round":
+			out.Values[i] = ec._BenchmarkRoundPayload_round(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var benchmarkScaleImplementors = []string{"BenchmarkScale"}
+
+func (ec *executionContext) _BenchmarkScale(ctx context.Context, sel ast.SelectionSet, obj *model.BenchmarkScale) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, benchmarkScaleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BenchmarkScale")
+		case "kind":
+			out.Values[i] = ec._BenchmarkScale_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "max":
+			out.Values[i] = ec._BenchmarkScale_max(ctx, field, obj)
+		case "bands":
+			out.Values[i] = ec._BenchmarkScale_bands(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var benchmarkTrendRowImplementors = []string{"BenchmarkTrendRow"}
+
+func (ec *executionContext) _BenchmarkTrendRow(ctx context.Context, sel ast.SelectionSet, obj *model.BenchmarkTrendRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, benchmarkTrendRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BenchmarkTrendRow")
+		case "round":
+			out.Values[i] = ec._BenchmarkTrendRow_round(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "year":
+			out.Values[i] = ec._BenchmarkTrendRow_year(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "municipality":
+			out.Values[i] = ec._BenchmarkTrendRow_municipality(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._BenchmarkTrendRow_score(ctx, field, obj)
+		case "rank":
+			out.Values[i] = ec._BenchmarkTrendRow_rank(ctx, field, obj)
+		case "blocks":
+			out.Values[i] = ec._BenchmarkTrendRow_blocks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var blockScoreImplementors = []string{"BlockScore"}
+
+func (ec *executionContext) _BlockScore(ctx context.Context, sel ast.SelectionSet, obj *model.BlockScore) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, blockScoreImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BlockScore")
+		case "block":
+			out.Values[i] = ec._BlockScore_block(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._BlockScore_score(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var bodyScoreImplementors = []string{"BodyScore"}
+
+func (ec *executionContext) _BodyScore(ctx context.Context, sel ast.SelectionSet, obj *model.BodyScore) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bodyScoreImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BodyScore")
+		case "body":
+			out.Values[i] = ec._BodyScore_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._BodyScore_score(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -37113,6 +46954,228 @@ func (ec *executionContext) _CertificationSchedule(ctx context.Context, sel ast.
 	return out
 }
 
+var commitmentImplementors = []string{"Commitment"}
+
+func (ec *executionContext) _Commitment(ctx context.Context, sel ast.SelectionSet, obj *model.Commitment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, commitmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Commitment")
+		case "code":
+			out.Values[i] = ec._Commitment_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._Commitment_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "indicators":
+			out.Values[i] = ec._Commitment_indicators(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "responsible":
+			out.Values[i] = ec._Commitment_responsible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "due":
+			out.Values[i] = ec._Commitment_due(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "milestones":
+			out.Values[i] = ec._Commitment_milestones(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._Commitment_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "progress":
+			out.Values[i] = ec._Commitment_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reports":
+			out.Values[i] = ec._Commitment_reports(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var commitmentIndicatorImplementors = []string{"CommitmentIndicator"}
+
+func (ec *executionContext) _CommitmentIndicator(ctx context.Context, sel ast.SelectionSet, obj *model.CommitmentIndicator) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, commitmentIndicatorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CommitmentIndicator")
+		case "indicator":
+			out.Values[i] = ec._CommitmentIndicator_indicator(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._CommitmentIndicator_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "before":
+			out.Values[i] = ec._CommitmentIndicator_before(ctx, field, obj)
+		case "after":
+			out.Values[i] = ec._CommitmentIndicator_after(ctx, field, obj)
+		case "nextRound":
+			out.Values[i] = ec._CommitmentIndicator_nextRound(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var computedFigureImplementors = []string{"ComputedFigure"}
+
+func (ec *executionContext) _ComputedFigure(ctx context.Context, sel ast.SelectionSet, obj *model.ComputedFigure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, computedFigureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComputedFigure")
+		case "figure":
+			out.Values[i] = ec._ComputedFigure_figure(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "query":
+			out.Values[i] = ec._ComputedFigure_query(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "position":
+			out.Values[i] = ec._ComputedFigure_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var computedScoresPayloadImplementors = []string{"ComputedScoresPayload"}
+
+func (ec *executionContext) _ComputedScoresPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ComputedScoresPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, computedScoresPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ComputedScoresPayload")
+		case "position":
+			out.Values[i] = ec._ComputedScoresPayload_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scored":
+			out.Values[i] = ec._ComputedScoresPayload_scored(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var consistencyProofImplementors = []string{"ConsistencyProof"}
 
 func (ec *executionContext) _ConsistencyProof(ctx context.Context, sel ast.SelectionSet, obj *model.ConsistencyProof) graphql.Marshaler {
@@ -38346,6 +48409,55 @@ func (ec *executionContext) _Indicator(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var indicatorComparisonImplementors = []string{"IndicatorComparison"}
+
+func (ec *executionContext) _IndicatorComparison(ctx context.Context, sel ast.SelectionSet, obj *model.IndicatorComparison) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, indicatorComparisonImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IndicatorComparison")
+		case "indicator":
+			out.Values[i] = ec._IndicatorComparison_indicator(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._IndicatorComparison_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "values":
+			out.Values[i] = ec._IndicatorComparison_values(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var indicatorLinkImplementors = []string{"IndicatorLink"}
 
 func (ec *executionContext) _IndicatorLink(ctx context.Context, sel ast.SelectionSet, obj *model.IndicatorLink) graphql.Marshaler {
@@ -38792,6 +48904,96 @@ func (ec *executionContext) _Municipality(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var municipalityComparisonImplementors = []string{"MunicipalityComparison"}
+
+func (ec *executionContext) _MunicipalityComparison(ctx context.Context, sel ast.SelectionSet, obj *model.MunicipalityComparison) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, municipalityComparisonImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MunicipalityComparison")
+		case "round":
+			out.Values[i] = ec._MunicipalityComparison_round(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entries":
+			out.Values[i] = ec._MunicipalityComparison_entries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "indicators":
+			out.Values[i] = ec._MunicipalityComparison_indicators(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var municipalityValueImplementors = []string{"MunicipalityValue"}
+
+func (ec *executionContext) _MunicipalityValue(ctx context.Context, sel ast.SelectionSet, obj *model.MunicipalityValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, municipalityValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MunicipalityValue")
+		case "municipality":
+			out.Values[i] = ec._MunicipalityValue_municipality(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._MunicipalityValue_value(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -38891,6 +49093,90 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "addActivityNote":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_addActivityNote(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishBenchmarkMethod":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishBenchmarkMethod(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "openBenchmarkRound":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_openBenchmarkRound(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "selfAssess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_selfAssess(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scoreIndicator":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_scoreIndicator(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scoreComputedIndicators":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_scoreComputedIndicators(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sharePreliminaryResults":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sharePreliminaryResults(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contestScore":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_contestScore(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answerContest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_answerContest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishBenchmarkRound":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishBenchmarkRound(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "correctScore":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_correctScore(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "adoptActionPlan":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_adoptActionPlan(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportPlanProgress":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reportPlanProgress(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -40003,6 +50289,57 @@ func (ec *executionContext) _PaperBatchPayload(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var planMilestoneImplementors = []string{"PlanMilestone"}
+
+func (ec *executionContext) _PlanMilestone(ctx context.Context, sel ast.SelectionSet, obj *model.PlanMilestone) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, planMilestoneImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlanMilestone")
+		case "code":
+			out.Values[i] = ec._PlanMilestone_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._PlanMilestone_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "due":
+			out.Values[i] = ec._PlanMilestone_due(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reachedOn":
+			out.Values[i] = ec._PlanMilestone_reachedOn(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var potResultImplementors = []string{"PotResult"}
 
 func (ec *executionContext) _PotResult(ctx context.Context, sel ast.SelectionSet, obj *model.PotResult) graphql.Marshaler {
@@ -40095,6 +50432,62 @@ func (ec *executionContext) _PotStatistics(ctx context.Context, sel ast.Selectio
 			}
 		case "voters":
 			out.Values[i] = ec._PotStatistics_voters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var progressReportImplementors = []string{"ProgressReport"}
+
+func (ec *executionContext) _ProgressReport(ctx context.Context, sel ast.SelectionSet, obj *model.ProgressReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, progressReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProgressReport")
+		case "milestone":
+			out.Values[i] = ec._ProgressReport_milestone(ctx, field, obj)
+		case "status":
+			out.Values[i] = ec._ProgressReport_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "progress":
+			out.Values[i] = ec._ProgressReport_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._ProgressReport_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportedOn":
+			out.Values[i] = ec._ProgressReport_reportedOn(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -40686,6 +51079,255 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "benchmarkMethods":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_benchmarkMethods(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "benchmarkMethod":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_benchmarkMethod(ctx, field)
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "benchmarkFigures":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_benchmarkFigures(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "benchmarkRounds":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_benchmarkRounds(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "benchmarkRound":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_benchmarkRound(ctx, field)
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "ranking":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_ranking(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "scorecard":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_scorecard(ctx, field)
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "benchmarkTrend":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_benchmarkTrend(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "compareMunicipalities":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_compareMunicipalities(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "actionPlans":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_actionPlans(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "actionPlan":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_actionPlan(ctx, field)
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "replayScore":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_replayScore(ctx, field)
 				return res
 			}
 
@@ -41328,6 +51970,118 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var rankBandImplementors = []string{"RankBand"}
+
+func (ec *executionContext) _RankBand(ctx context.Context, sel ast.SelectionSet, obj *model.RankBand) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rankBandImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RankBand")
+		case "name":
+			out.Values[i] = ec._RankBand_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._RankBand_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var rankingEntryImplementors = []string{"RankingEntry"}
+
+func (ec *executionContext) _RankingEntry(ctx context.Context, sel ast.SelectionSet, obj *model.RankingEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rankingEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RankingEntry")
+		case "municipality":
+			out.Values[i] = ec._RankingEntry_municipality(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rank":
+			out.Values[i] = ec._RankingEntry_rank(ctx, field, obj)
+		case "score":
+			out.Values[i] = ec._RankingEntry_score(ctx, field, obj)
+		case "band":
+			out.Values[i] = ec._RankingEntry_band(ctx, field, obj)
+		case "coverage":
+			out.Values[i] = ec._RankingEntry_coverage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "previousScore":
+			out.Values[i] = ec._RankingEntry_previousScore(ctx, field, obj)
+		case "previousRank":
+			out.Values[i] = ec._RankingEntry_previousRank(ctx, field, obj)
+		case "change":
+			out.Values[i] = ec._RankingEntry_change(ctx, field, obj)
+		case "rankChange":
+			out.Values[i] = ec._RankingEntry_rankChange(ctx, field, obj)
+		case "blocks":
+			out.Values[i] = ec._RankingEntry_blocks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bodies":
+			out.Values[i] = ec._RankingEntry_bodies(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var recommendationImplementors = []string{"Recommendation"}
 
 func (ec *executionContext) _Recommendation(ctx context.Context, sel ast.SelectionSet, obj *model.Recommendation) graphql.Marshaler {
@@ -41795,6 +52549,50 @@ func (ec *executionContext) _RegionalDirectory(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var scaleBandImplementors = []string{"ScaleBand"}
+
+func (ec *executionContext) _ScaleBand(ctx context.Context, sel ast.SelectionSet, obj *model.ScaleBand) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scaleBandImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScaleBand")
+		case "from":
+			out.Values[i] = ec._ScaleBand_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "points":
+			out.Values[i] = ec._ScaleBand_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var scoreImplementors = []string{"Score"}
 
 func (ec *executionContext) _Score(ctx context.Context, sel ast.SelectionSet, obj *model.Score) graphql.Marshaler {
@@ -41856,6 +52654,351 @@ func (ec *executionContext) _Score(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var scoreContestImplementors = []string{"ScoreContest"}
+
+func (ec *executionContext) _ScoreContest(ctx context.Context, sel ast.SelectionSet, obj *model.ScoreContest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreContestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreContest")
+		case "grounds":
+			out.Values[i] = ec._ScoreContest_grounds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "evidence":
+			out.Values[i] = ec._ScoreContest_evidence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contestedOn":
+			out.Values[i] = ec._ScoreContest_contestedOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answered":
+			out.Values[i] = ec._ScoreContest_answered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kept":
+			out.Values[i] = ec._ScoreContest_kept(ctx, field, obj)
+		case "revisedTo":
+			out.Values[i] = ec._ScoreContest_revisedTo(ctx, field, obj)
+		case "reason":
+			out.Values[i] = ec._ScoreContest_reason(ctx, field, obj)
+		case "answeredOn":
+			out.Values[i] = ec._ScoreContest_answeredOn(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var scoreCorrectionImplementors = []string{"ScoreCorrection"}
+
+func (ec *executionContext) _ScoreCorrection(ctx context.Context, sel ast.SelectionSet, obj *model.ScoreCorrection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreCorrectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreCorrection")
+		case "value":
+			out.Values[i] = ec._ScoreCorrection_value(ctx, field, obj)
+		case "reason":
+			out.Values[i] = ec._ScoreCorrection_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "correctedOn":
+			out.Values[i] = ec._ScoreCorrection_correctedOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var scoreEvidenceImplementors = []string{"ScoreEvidence"}
+
+func (ec *executionContext) _ScoreEvidence(ctx context.Context, sel ast.SelectionSet, obj *model.ScoreEvidence) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreEvidenceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreEvidence")
+		case "kind":
+			out.Values[i] = ec._ScoreEvidence_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ref":
+			out.Values[i] = ec._ScoreEvidence_ref(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answeredOn":
+			out.Values[i] = ec._ScoreEvidence_answeredOn(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var scoreLineImplementors = []string{"ScoreLine"}
+
+func (ec *executionContext) _ScoreLine(ctx context.Context, sel ast.SelectionSet, obj *model.ScoreLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreLine")
+		case "indicator":
+			out.Values[i] = ec._ScoreLine_indicator(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._ScoreLine_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._ScoreLine_value(ctx, field, obj)
+		case "evidence":
+			out.Values[i] = ec._ScoreLine_evidence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rationale":
+			out.Values[i] = ec._ScoreLine_rationale(ctx, field, obj)
+		case "computed":
+			out.Values[i] = ec._ScoreLine_computed(ctx, field, obj)
+		case "previousValue":
+			out.Values[i] = ec._ScoreLine_previousValue(ctx, field, obj)
+		case "contests":
+			out.Values[i] = ec._ScoreLine_contests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "corrections":
+			out.Values[i] = ec._ScoreLine_corrections(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var scoreReplayImplementors = []string{"ScoreReplay"}
+
+func (ec *executionContext) _ScoreReplay(ctx context.Context, sel ast.SelectionSet, obj *model.ScoreReplay) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreReplayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreReplay")
+		case "round":
+			out.Values[i] = ec._ScoreReplay_round(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "municipality":
+			out.Values[i] = ec._ScoreReplay_municipality(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verdict":
+			out.Values[i] = ec._ScoreReplay_verdict(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "methodVersion":
+			out.Values[i] = ec._ScoreReplay_methodVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "published":
+			out.Values[i] = ec._ScoreReplay_published(ctx, field, obj)
+		case "recomputed":
+			out.Values[i] = ec._ScoreReplay_recomputed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "current":
+			out.Values[i] = ec._ScoreReplay_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "problems":
+			out.Values[i] = ec._ScoreReplay_problems(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var scoreResultImplementors = []string{"ScoreResult"}
+
+func (ec *executionContext) _ScoreResult(ctx context.Context, sel ast.SelectionSet, obj *model.ScoreResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scoreResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScoreResult")
+		case "total":
+			out.Values[i] = ec._ScoreResult_total(ctx, field, obj)
+		case "blocks":
+			out.Values[i] = ec._ScoreResult_blocks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bodies":
+			out.Values[i] = ec._ScoreResult_bodies(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "coverage":
+			out.Values[i] = ec._ScoreResult_coverage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inputsDigest":
+			out.Values[i] = ec._ScoreResult_inputsDigest(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var scoreSummaryImplementors = []string{"ScoreSummary"}
 
 func (ec *executionContext) _ScoreSummary(ctx context.Context, sel ast.SelectionSet, obj *model.ScoreSummary) graphql.Marshaler {
@@ -41884,6 +53027,192 @@ func (ec *executionContext) _ScoreSummary(ctx context.Context, sel ast.Selection
 			}
 		case "recommendation":
 			out.Values[i] = ec._ScoreSummary_recommendation(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var scorecardImplementors = []string{"Scorecard"}
+
+func (ec *executionContext) _Scorecard(ctx context.Context, sel ast.SelectionSet, obj *model.Scorecard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scorecardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Scorecard")
+		case "round":
+			out.Values[i] = ec._Scorecard_round(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "municipality":
+			out.Values[i] = ec._Scorecard_municipality(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "published":
+			out.Values[i] = ec._Scorecard_published(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "result":
+			out.Values[i] = ec._Scorecard_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lines":
+			out.Values[i] = ec._Scorecard_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "selfAssessments":
+			out.Values[i] = ec._Scorecard_selfAssessments(ctx, field, obj)
+		case "plan":
+			field := field
+
+			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Scorecard_plan(ctx, field, obj)
+				return res
+			}
+
+			if field.Deferrable != nil {
+				dfs, ok := deferred[field.Deferrable.Label]
+				di := 0
+				if ok {
+					dfs.AddField(field)
+					di = len(dfs.Values) - 1
+				} else {
+					dfs = graphql.NewFieldSet([]graphql.CollectedField{field})
+					deferred[field.Deferrable.Label] = dfs
+				}
+				dfs.Concurrently(di, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, dfs)
+				})
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var scorecardPayloadImplementors = []string{"ScorecardPayload"}
+
+func (ec *executionContext) _ScorecardPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ScorecardPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scorecardPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScorecardPayload")
+		case "position":
+			out.Values[i] = ec._ScorecardPayload_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scorecard":
+			out.Values[i] = ec._ScorecardPayload_scorecard(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var selfAssessmentImplementors = []string{"SelfAssessment"}
+
+func (ec *executionContext) _SelfAssessment(ctx context.Context, sel ast.SelectionSet, obj *model.SelfAssessment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, selfAssessmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SelfAssessment")
+		case "indicator":
+			out.Values[i] = ec._SelfAssessment_indicator(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._SelfAssessment_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._SelfAssessment_value(ctx, field, obj)
+		case "note":
+			out.Values[i] = ec._SelfAssessment_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -42626,6 +53955,40 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNActionPlan2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActionPlan(ctx context.Context, sel ast.SelectionSet, v model.ActionPlan) graphql.Marshaler {
+	return ec._ActionPlan(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActionPlan2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActionPlanᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ActionPlan) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActionPlan2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActionPlan(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNActionPlanPayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActionPlanPayload(ctx context.Context, sel ast.SelectionSet, v model.ActionPlanPayload) graphql.Marshaler {
+	return ec._ActionPlanPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActionPlanPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActionPlanPayload(ctx context.Context, sel ast.SelectionSet, v *model.ActionPlanPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ActionPlanPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐActivityInfo(ctx context.Context, sel ast.SelectionSet, v *projections.ActivityInfo) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -42765,6 +54128,11 @@ func (ec *executionContext) unmarshalNActualInput2githubᚗcomᚋcivicledgerᚋc
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNAdoptActionPlanInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAdoptActionPlanInput(ctx context.Context, v any) (model.AdoptActionPlanInput, error) {
+	res, err := ec.unmarshalInputAdoptActionPlanInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNAgeBand2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAgeBand(ctx context.Context, v any) (model.AgeBand, error) {
 	var res model.AgeBand
 	err := res.UnmarshalGQL(v)
@@ -42777,6 +54145,11 @@ func (ec *executionContext) marshalNAgeBand2githubᚗcomᚋcivicledgerᚋcivicle
 
 func (ec *executionContext) marshalNAnswer2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAnswer(ctx context.Context, sel ast.SelectionSet, v model.Answer) graphql.Marshaler {
 	return ec._Answer(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNAnswerContestInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAnswerContestInput(ctx context.Context, v any) (model.AnswerContestInput, error) {
+	res, err := ec.unmarshalInputAnswerContestInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNAnswerInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐAnswerInput(ctx context.Context, v any) (model.AnswerInput, error) {
@@ -42964,6 +54337,336 @@ func (ec *executionContext) marshalNBallotProject2ᚕgithubᚗcomᚋcivicledger�
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNBallotProject2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBallotProject(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBenchmarkBlock2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkBlock(ctx context.Context, sel ast.SelectionSet, v model.BenchmarkBlock) graphql.Marshaler {
+	return ec._BenchmarkBlock(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBenchmarkBlock2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkBlockᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BenchmarkBlock) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBenchmarkBlock2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkBlock(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNBenchmarkBlockInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkBlockInput(ctx context.Context, v any) (model.BenchmarkBlockInput, error) {
+	res, err := ec.unmarshalInputBenchmarkBlockInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBenchmarkBlockInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkBlockInputᚄ(ctx context.Context, v any) ([]model.BenchmarkBlockInput, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.BenchmarkBlockInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBenchmarkBlockInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkBlockInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx context.Context, v any) (benchmark.Body, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx context.Context, sel ast.SelectionSet, v benchmark.Body) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody = map[string]benchmark.Body{
+		"CITY_HALL": benchmark.CityHall,
+		"SAKREBULO": benchmark.Sakrebulo,
+		"BOTH":      benchmark.Both,
+	}
+	marshalNBenchmarkBody2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody = map[benchmark.Body]string{
+		benchmark.CityHall:  "CITY_HALL",
+		benchmark.Sakrebulo: "SAKREBULO",
+		benchmark.Both:      "BOTH",
+	}
+)
+
+func (ec *executionContext) marshalNBenchmarkFigure2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkFigure(ctx context.Context, sel ast.SelectionSet, v model.BenchmarkFigure) graphql.Marshaler {
+	return ec._BenchmarkFigure(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBenchmarkFigure2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkFigureᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BenchmarkFigure) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBenchmarkFigure2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkFigure(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBenchmarkIndicator2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkIndicator(ctx context.Context, sel ast.SelectionSet, v model.BenchmarkIndicator) graphql.Marshaler {
+	return ec._BenchmarkIndicator(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBenchmarkIndicator2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkIndicatorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BenchmarkIndicator) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBenchmarkIndicator2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkIndicator(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNBenchmarkIndicatorInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkIndicatorInput(ctx context.Context, v any) (model.BenchmarkIndicatorInput, error) {
+	res, err := ec.unmarshalInputBenchmarkIndicatorInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBenchmarkIndicatorInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkIndicatorInputᚄ(ctx context.Context, v any) ([]model.BenchmarkIndicatorInput, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.BenchmarkIndicatorInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBenchmarkIndicatorInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkIndicatorInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNBenchmarkMethod2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethod(ctx context.Context, sel ast.SelectionSet, v model.BenchmarkMethod) graphql.Marshaler {
+	return ec._BenchmarkMethod(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBenchmarkMethod2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethodᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BenchmarkMethod) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBenchmarkMethod2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethod(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBenchmarkMethod2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethod(ctx context.Context, sel ast.SelectionSet, v *model.BenchmarkMethod) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BenchmarkMethod(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBenchmarkMethodInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethodInput(ctx context.Context, v any) (model.BenchmarkMethodInput, error) {
+	res, err := ec.unmarshalInputBenchmarkMethodInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBenchmarkMethodPayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethodPayload(ctx context.Context, sel ast.SelectionSet, v model.BenchmarkMethodPayload) graphql.Marshaler {
+	return ec._BenchmarkMethodPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBenchmarkMethodPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethodPayload(ctx context.Context, sel ast.SelectionSet, v *model.BenchmarkMethodPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BenchmarkMethodPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBenchmarkRound2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBenchmarkRound(ctx context.Context, sel ast.SelectionSet, v projections.BenchmarkRound) graphql.Marshaler {
+	return ec._BenchmarkRound(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBenchmarkRound2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBenchmarkRoundᚄ(ctx context.Context, sel ast.SelectionSet, v []projections.BenchmarkRound) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBenchmarkRound2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBenchmarkRound(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBenchmarkRound2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBenchmarkRound(ctx context.Context, sel ast.SelectionSet, v *projections.BenchmarkRound) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BenchmarkRound(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBenchmarkRoundPayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkRoundPayload(ctx context.Context, sel ast.SelectionSet, v model.BenchmarkRoundPayload) graphql.Marshaler {
+	return ec._BenchmarkRoundPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBenchmarkRoundPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkRoundPayload(ctx context.Context, sel ast.SelectionSet, v *model.BenchmarkRoundPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BenchmarkRoundPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBenchmarkScale2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkScale(ctx context.Context, sel ast.SelectionSet, v *model.BenchmarkScale) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BenchmarkScale(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBenchmarkScaleInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkScaleInput(ctx context.Context, v any) (*model.BenchmarkScaleInput, error) {
+	res, err := ec.unmarshalInputBenchmarkScaleInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBenchmarkScaleKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐScaleKind(ctx context.Context, v any) (benchmark.ScaleKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNBenchmarkScaleKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐScaleKind[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBenchmarkScaleKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐScaleKind(ctx context.Context, sel ast.SelectionSet, v benchmark.ScaleKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNBenchmarkScaleKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐScaleKind[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNBenchmarkScaleKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐScaleKind = map[string]benchmark.ScaleKind{
+		"YES_NO":  benchmark.YesNo,
+		"POINTS":  benchmark.Points,
+		"PERCENT": benchmark.Percent,
+		"BANDED":  benchmark.Banded,
+	}
+	marshalNBenchmarkScaleKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐScaleKind = map[benchmark.ScaleKind]string{
+		benchmark.YesNo:   "YES_NO",
+		benchmark.Points:  "POINTS",
+		benchmark.Percent: "PERCENT",
+		benchmark.Banded:  "BANDED",
+	}
+)
+
+func (ec *executionContext) marshalNBenchmarkTrendRow2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkTrendRow(ctx context.Context, sel ast.SelectionSet, v model.BenchmarkTrendRow) graphql.Marshaler {
+	return ec._BenchmarkTrendRow(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBenchmarkTrendRow2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkTrendRowᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BenchmarkTrendRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBenchmarkTrendRow2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkTrendRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBlockScore2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBlockScore(ctx context.Context, sel ast.SelectionSet, v model.BlockScore) graphql.Marshaler {
+	return ec._BlockScore(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBlockScore2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBlockScoreᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BlockScore) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBlockScore2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBlockScore(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBodyScore2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBodyScore(ctx context.Context, sel ast.SelectionSet, v model.BodyScore) graphql.Marshaler {
+	return ec._BodyScore(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBodyScore2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBodyScoreᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BodyScore) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBodyScore2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBodyScore(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -43647,6 +55350,100 @@ func (ec *executionContext) unmarshalNCloseOrganisationInput2githubᚗcomᚋcivi
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNCommitment2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCommitment(ctx context.Context, sel ast.SelectionSet, v model.Commitment) graphql.Marshaler {
+	return ec._Commitment(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCommitment2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCommitmentᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Commitment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCommitment2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCommitment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCommitmentIndicator2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCommitmentIndicator(ctx context.Context, sel ast.SelectionSet, v model.CommitmentIndicator) graphql.Marshaler {
+	return ec._CommitmentIndicator(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCommitmentIndicator2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCommitmentIndicatorᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CommitmentIndicator) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCommitmentIndicator2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCommitmentIndicator(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNCommitmentInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCommitmentInput(ctx context.Context, v any) (model.CommitmentInput, error) {
+	res, err := ec.unmarshalInputCommitmentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCommitmentInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCommitmentInputᚄ(ctx context.Context, v any) ([]model.CommitmentInput, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.CommitmentInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCommitmentInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCommitmentInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNCommitmentStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐProgressStatus(ctx context.Context, v any) (benchmark.ProgressStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNCommitmentStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐProgressStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCommitmentStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐProgressStatus(ctx context.Context, sel ast.SelectionSet, v benchmark.ProgressStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNCommitmentStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐProgressStatus[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNCommitmentStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐProgressStatus = map[string]benchmark.ProgressStatus{
+		"NOT_STARTED": benchmark.NotStarted,
+		"ON_TRACK":    benchmark.OnTrack,
+		"DELAYED":     benchmark.Delayed,
+		"COMPLETED":   benchmark.Completed,
+		"DROPPED":     benchmark.Dropped,
+	}
+	marshalNCommitmentStatus2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐProgressStatus = map[benchmark.ProgressStatus]string{
+		benchmark.NotStarted: "NOT_STARTED",
+		benchmark.OnTrack:    "ON_TRACK",
+		benchmark.Delayed:    "DELAYED",
+		benchmark.Completed:  "COMPLETED",
+		benchmark.Dropped:    "DROPPED",
+	}
+)
+
 func (ec *executionContext) unmarshalNCompleteness2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐCompleteness(ctx context.Context, v any) (projections.Completeness, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNCompleteness2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐCompleteness[tmp]
@@ -43677,6 +55474,20 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNComputedScoresPayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐComputedScoresPayload(ctx context.Context, sel ast.SelectionSet, v model.ComputedScoresPayload) graphql.Marshaler {
+	return ec._ComputedScoresPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNComputedScoresPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐComputedScoresPayload(ctx context.Context, sel ast.SelectionSet, v *model.ComputedScoresPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ComputedScoresPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNConsistencyProof2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐConsistencyProof(ctx context.Context, sel ast.SelectionSet, v model.ConsistencyProof) graphql.Marshaler {
 	return ec._ConsistencyProof(ctx, sel, &v)
 }
@@ -43694,6 +55505,11 @@ func (ec *executionContext) marshalNConsistencyProof2ᚖgithubᚗcomᚋcivicledg
 func (ec *executionContext) unmarshalNContactInput2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐContactInput(ctx context.Context, v any) (*model.ContactInput, error) {
 	res, err := ec.unmarshalInputContactInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNContestScoreInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐContestScoreInput(ctx context.Context, v any) (model.ContestScoreInput, error) {
+	res, err := ec.unmarshalInputContestScoreInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNContribution2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐContribution(ctx context.Context, sel ast.SelectionSet, v model.Contribution) graphql.Marshaler {
@@ -43714,6 +55530,11 @@ func (ec *executionContext) marshalNContribution2ᚕgithubᚗcomᚋcivicledger�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNCorrectScoreInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐCorrectScoreInput(ctx context.Context, v any) (model.CorrectScoreInput, error) {
+	res, err := ec.unmarshalInputCorrectScoreInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCountingMethod2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐMethod(ctx context.Context, v any) (budgeting.Method, error) {
@@ -43986,6 +55807,26 @@ func (ec *executionContext) marshalNErasurePayload2ᚖgithubᚗcomᚋcivicledger
 	return ec._ErasurePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNEvidenceInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐEvidenceInput(ctx context.Context, v any) (model.EvidenceInput, error) {
+	res, err := ec.unmarshalInputEvidenceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNEvidenceInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐEvidenceInputᚄ(ctx context.Context, v any) ([]model.EvidenceInput, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.EvidenceInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNEvidenceInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐEvidenceInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalNExpertAssignment2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐExpertAssignment(ctx context.Context, sel ast.SelectionSet, v model.ExpertAssignment) graphql.Marshaler {
 	return ec._ExpertAssignment(ctx, sel, &v)
 }
@@ -44162,6 +56003,26 @@ func (ec *executionContext) marshalNIndicator2ᚕgithubᚗcomᚋcivicledgerᚋci
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNIndicator2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicator(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIndicatorComparison2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorComparison(ctx context.Context, sel ast.SelectionSet, v model.IndicatorComparison) graphql.Marshaler {
+	return ec._IndicatorComparison(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNIndicatorComparison2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorComparisonᚄ(ctx context.Context, sel ast.SelectionSet, v []model.IndicatorComparison) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIndicatorComparison2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐIndicatorComparison(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -44410,6 +56271,11 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNMilestoneInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMilestoneInput(ctx context.Context, v any) (model.MilestoneInput, error) {
+	res, err := ec.unmarshalInputMilestoneInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNMinorityMembership2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembership(ctx context.Context, v any) (model.MinorityMembership, error) {
 	var res model.MinorityMembership
 	err := res.UnmarshalGQL(v)
@@ -44479,6 +56345,20 @@ func (ec *executionContext) marshalNMunicipality2ᚖgithubᚗcomᚋcivicledger�
 	return ec._Municipality(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNMunicipalityComparison2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMunicipalityComparison(ctx context.Context, sel ast.SelectionSet, v model.MunicipalityComparison) graphql.Marshaler {
+	return ec._MunicipalityComparison(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMunicipalityComparison2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMunicipalityComparison(ctx context.Context, sel ast.SelectionSet, v *model.MunicipalityComparison) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._MunicipalityComparison(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNMunicipalityKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind(ctx context.Context, v any) (registry.MunicipalityKind, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := unmarshalNMunicipalityKind2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋregistryᚐMunicipalityKind[tmp]
@@ -44508,6 +56388,26 @@ var (
 		registry.OccupiedMunicipality: "OCCUPIED",
 	}
 )
+
+func (ec *executionContext) marshalNMunicipalityValue2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMunicipalityValue(ctx context.Context, sel ast.SelectionSet, v model.MunicipalityValue) graphql.Marshaler {
+	return ec._MunicipalityValue(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMunicipalityValue2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMunicipalityValueᚄ(ctx context.Context, sel ast.SelectionSet, v []model.MunicipalityValue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMunicipalityValue2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMunicipalityValue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
 
 func (ec *executionContext) marshalNNetwork2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐNetworkInfo(ctx context.Context, sel ast.SelectionSet, v projections.NetworkInfo) graphql.Marshaler {
 	return ec._Network(ctx, sel, &v)
@@ -44639,6 +56539,11 @@ var (
 
 func (ec *executionContext) unmarshalNNominateInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐNominateInput(ctx context.Context, v any) (model.NominateInput, error) {
 	res, err := ec.unmarshalInputNominateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNOpenBenchmarkRoundInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐOpenBenchmarkRoundInput(ctx context.Context, v any) (model.OpenBenchmarkRoundInput, error) {
+	res, err := ec.unmarshalInputOpenBenchmarkRoundInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -44851,6 +56756,31 @@ func (ec *executionContext) marshalNPaperBatchPayload2ᚖgithubᚗcomᚋcivicled
 	return ec._PaperBatchPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPlanMilestone2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPlanMilestone(ctx context.Context, sel ast.SelectionSet, v model.PlanMilestone) graphql.Marshaler {
+	return ec._PlanMilestone(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPlanMilestone2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPlanMilestoneᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PlanMilestone) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPlanMilestone2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPlanMilestone(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNPlanProgressInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPlanProgressInput(ctx context.Context, v any) (model.PlanProgressInput, error) {
+	res, err := ec.unmarshalInputPlanProgressInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNPosition2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋscalarᚐPosition(ctx context.Context, v any) (scalar.Position, error) {
 	var res scalar.Position
 	err := res.UnmarshalGQL(v)
@@ -44920,6 +56850,26 @@ func (ec *executionContext) marshalNPotStatistics2ᚕgithubᚗcomᚋcivicledger�
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPotStatistics2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐPotStatistics(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProgressReport2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProgressReport(ctx context.Context, sel ast.SelectionSet, v model.ProgressReport) graphql.Marshaler {
+	return ec._ProgressReport(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProgressReport2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProgressReportᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ProgressReport) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProgressReport2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐProgressReport(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -45050,6 +57000,66 @@ var (
 		budgeting.CSO:      "CSO",
 	}
 )
+
+func (ec *executionContext) marshalNRankBand2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRankBand(ctx context.Context, sel ast.SelectionSet, v model.RankBand) graphql.Marshaler {
+	return ec._RankBand(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRankBand2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRankBandᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RankBand) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRankBand2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRankBand(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNRankBandInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRankBandInput(ctx context.Context, v any) (model.RankBandInput, error) {
+	res, err := ec.unmarshalInputRankBandInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRankBandInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRankBandInputᚄ(ctx context.Context, v any) ([]model.RankBandInput, error) {
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.RankBandInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRankBandInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRankBandInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNRankingEntry2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRankingEntry(ctx context.Context, sel ast.SelectionSet, v model.RankingEntry) graphql.Marshaler {
+	return ec._RankingEntry(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRankingEntry2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRankingEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RankingEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRankingEntry2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRankingEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
 
 func (ec *executionContext) marshalNRecommendation2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐRecommendation(ctx context.Context, sel ast.SelectionSet, v *model.Recommendation) graphql.Marshaler {
 	if v == nil {
@@ -45328,6 +57338,31 @@ func (ec *executionContext) unmarshalNRulesInput2ᚖgithubᚗcomᚋcivicledger�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNScaleBand2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScaleBand(ctx context.Context, sel ast.SelectionSet, v model.ScaleBand) graphql.Marshaler {
+	return ec._ScaleBand(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScaleBand2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScaleBandᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ScaleBand) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScaleBand2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScaleBand(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNScaleBandInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScaleBandInput(ctx context.Context, v any) (model.ScaleBandInput, error) {
+	res, err := ec.unmarshalInputScaleBandInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNScheduleActivityInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScheduleActivityInput(ctx context.Context, v any) (model.ScheduleActivityInput, error) {
 	res, err := ec.unmarshalInputScheduleActivityInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -45340,6 +57375,145 @@ func (ec *executionContext) unmarshalNScheduleInput2ᚖgithubᚗcomᚋcivicledge
 
 func (ec *executionContext) marshalNScore2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScore(ctx context.Context, sel ast.SelectionSet, v model.Score) graphql.Marshaler {
 	return ec._Score(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoreContest2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreContest(ctx context.Context, sel ast.SelectionSet, v model.ScoreContest) graphql.Marshaler {
+	return ec._ScoreContest(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoreContest2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreContestᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ScoreContest) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScoreContest2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreContest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScoreCorrection2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreCorrection(ctx context.Context, sel ast.SelectionSet, v model.ScoreCorrection) graphql.Marshaler {
+	return ec._ScoreCorrection(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoreCorrection2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreCorrectionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ScoreCorrection) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScoreCorrection2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreCorrection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScoreEvidence2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreEvidence(ctx context.Context, sel ast.SelectionSet, v model.ScoreEvidence) graphql.Marshaler {
+	return ec._ScoreEvidence(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoreEvidence2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreEvidenceᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ScoreEvidence) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScoreEvidence2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreEvidence(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNScoreInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreInput(ctx context.Context, v any) (model.ScoreInput, error) {
+	res, err := ec.unmarshalInputScoreInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScoreLine2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreLine(ctx context.Context, sel ast.SelectionSet, v model.ScoreLine) graphql.Marshaler {
+	return ec._ScoreLine(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScoreLine2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreLineᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ScoreLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNScoreLine2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNScoreResult2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreResult(ctx context.Context, sel ast.SelectionSet, v *model.ScoreResult) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ScoreResult(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNScoreVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐVerdict(ctx context.Context, v any) (benchmark.Verdict, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNScoreVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐVerdict[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScoreVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐVerdict(ctx context.Context, sel ast.SelectionSet, v benchmark.Verdict) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNScoreVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐVerdict[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNScoreVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐVerdict = map[string]benchmark.Verdict{
+		"UNPUBLISHED": benchmark.Unpublished,
+		"FOLLOWED":    benchmark.Followed,
+		"MISMATCH":    benchmark.Mismatch,
+	}
+	marshalNScoreVerdict2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐVerdict = map[benchmark.Verdict]string{
+		benchmark.Unpublished: "UNPUBLISHED",
+		benchmark.Followed:    "FOLLOWED",
+		benchmark.Mismatch:    "MISMATCH",
+	}
+)
+
+func (ec *executionContext) marshalNScorecardPayload2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScorecardPayload(ctx context.Context, sel ast.SelectionSet, v model.ScorecardPayload) graphql.Marshaler {
+	return ec._ScorecardPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNScorecardPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScorecardPayload(ctx context.Context, sel ast.SelectionSet, v *model.ScorecardPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ScorecardPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSecondBallot2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbudgetingᚐSecondBallot(ctx context.Context, v any) (budgeting.SecondBallot, error) {
@@ -45378,6 +57552,10 @@ func (ec *executionContext) unmarshalNSector2githubᚗcomᚋcivicledgerᚋcivicl
 
 func (ec *executionContext) marshalNSector2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSector(ctx context.Context, sel ast.SelectionSet, v model.Sector) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNSelfAssessment2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSelfAssessment(ctx context.Context, sel ast.SelectionSet, v model.SelfAssessment) graphql.Marshaler {
+	return ec._SelfAssessment(ctx, sel, &v)
 }
 
 func (ec *executionContext) unmarshalNSex2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSex(ctx context.Context, v any) (model.Sex, error) {
@@ -45763,6 +57941,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOActionPlan2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐActionPlan(ctx context.Context, sel ast.SelectionSet, v *model.ActionPlan) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ActionPlan(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOActivity2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐActivityInfo(ctx context.Context, sel ast.SelectionSet, v *projections.ActivityInfo) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -46049,6 +58234,60 @@ func (ec *executionContext) unmarshalOAttendanceGroupInput2ᚕgithubᚗcomᚋciv
 	return res, nil
 }
 
+func (ec *executionContext) unmarshalOBenchmarkBody2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx context.Context, v any) (*benchmark.Body, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOBenchmarkBody2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBenchmarkBody2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody(ctx context.Context, sel ast.SelectionSet, v *benchmark.Body) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOBenchmarkBody2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody[*v])
+	return res
+}
+
+var (
+	unmarshalOBenchmarkBody2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody = map[string]benchmark.Body{
+		"CITY_HALL": benchmark.CityHall,
+		"SAKREBULO": benchmark.Sakrebulo,
+		"BOTH":      benchmark.Both,
+	}
+	marshalOBenchmarkBody2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐBody = map[benchmark.Body]string{
+		benchmark.CityHall:  "CITY_HALL",
+		benchmark.Sakrebulo: "SAKREBULO",
+		benchmark.Both:      "BOTH",
+	}
+)
+
+func (ec *executionContext) unmarshalOBenchmarkFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkFilter(ctx context.Context, v any) (*model.BenchmarkFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputBenchmarkFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBenchmarkMethod2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐBenchmarkMethod(ctx context.Context, sel ast.SelectionSet, v *model.BenchmarkMethod) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BenchmarkMethod(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOBenchmarkRound2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐBenchmarkRound(ctx context.Context, sel ast.SelectionSet, v *projections.BenchmarkRound) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BenchmarkRound(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -46315,6 +58554,13 @@ func (ec *executionContext) marshalOCertificationRules2ᚖgithubᚗcomᚋcivicle
 	return ec._CertificationRules(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOComputedFigure2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐComputedFigure(ctx context.Context, sel ast.SelectionSet, v *model.ComputedFigure) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ComputedFigure(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOConsultationChannel2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐConsultationChannel(ctx context.Context, v any) (*model.ConsultationChannel, error) {
 	if v == nil {
 		return nil, nil
@@ -46467,6 +58713,24 @@ func (ec *executionContext) unmarshalOEventFilter2ᚖgithubᚗcomᚋcivicledger�
 	}
 	res, err := ec.unmarshalInputEventFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOEvidenceInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐEvidenceInputᚄ(ctx context.Context, v any) ([]model.EvidenceInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.EvidenceInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNEvidenceInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐEvidenceInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOExpertAssignment2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐExpertAssignmentᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ExpertAssignment) graphql.Marshaler {
@@ -46721,6 +58985,24 @@ func (ec *executionContext) marshalOLogVerification2ᚖgithubᚗcomᚋcivicledge
 		return graphql.Null
 	}
 	return ec._LogVerification(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOMilestoneInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMilestoneInputᚄ(ctx context.Context, v any) ([]model.MilestoneInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.MilestoneInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMilestoneInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMilestoneInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOMinorityMembership2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐMinorityMembershipᚄ(ctx context.Context, v any) ([]model.MinorityMembership, error) {
@@ -47007,6 +59289,24 @@ func (ec *executionContext) marshalORegionalDirectory2ᚖgithubᚗcomᚋcivicled
 	return ec._RegionalDirectory(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOScaleBandInput2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScaleBandInputᚄ(ctx context.Context, v any) ([]model.ScaleBandInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.ScaleBandInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNScaleBandInput2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScaleBandInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) marshalOScore2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Score) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -47026,11 +59326,32 @@ func (ec *executionContext) marshalOScore2ᚕgithubᚗcomᚋcivicledgerᚋcivicl
 	return ret
 }
 
+func (ec *executionContext) marshalOScoreReplay2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreReplay(ctx context.Context, sel ast.SelectionSet, v *model.ScoreReplay) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ScoreReplay(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOScoreResult2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreResult(ctx context.Context, sel ast.SelectionSet, v *model.ScoreResult) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ScoreResult(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOScoreSummary2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScoreSummary(ctx context.Context, sel ast.SelectionSet, v *model.ScoreSummary) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._ScoreSummary(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOScorecard2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScorecard(ctx context.Context, sel ast.SelectionSet, v *model.Scorecard) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Scorecard(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOSector2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSectorᚄ(ctx context.Context, v any) ([]model.Sector, error) {
@@ -47084,6 +59405,25 @@ func (ec *executionContext) marshalOSector2ᚖgithubᚗcomᚋcivicledgerᚋcivic
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOSelfAssessment2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSelfAssessmentᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SelfAssessment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSelfAssessment2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSelfAssessment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOSex2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSexᚄ(ctx context.Context, v any) ([]model.Sex, error) {

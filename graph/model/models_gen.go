@@ -11,6 +11,7 @@ import (
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/activity"
+	"github.com/civicledger/civicledger/domain/benchmark"
 	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/certification"
 	"github.com/civicledger/civicledger/domain/network"
@@ -19,6 +20,21 @@ import (
 	"github.com/civicledger/civicledger/graph/scalar"
 	"github.com/civicledger/civicledger/projections"
 )
+
+// A municipality's action plan drawn from a round's findings.
+type ActionPlan struct {
+	ID           string                    `json:"id"`
+	Round        string                    `json:"round"`
+	Municipality *projections.Municipality `json:"municipality"`
+	Title        *domain.LocalizedText     `json:"title"`
+	AdoptedOn    string                    `json:"adoptedOn"`
+	Commitments  []Commitment              `json:"commitments"`
+}
+
+type ActionPlanPayload struct {
+	Position scalar.Position `json:"position"`
+	Plan     *ActionPlan     `json:"plan,omitempty"`
+}
 
 // A page of the calendar.
 type ActivityConnection struct {
@@ -66,10 +82,28 @@ type ActualInput struct {
 	Source         string       `json:"source"`
 }
 
+type AdoptActionPlanInput struct {
+	Round        string              `json:"round"`
+	Municipality string              `json:"municipality"`
+	Title        *LocalizedTextInput `json:"title"`
+	Commitments  []CommitmentInput   `json:"commitments"`
+}
+
 // An answer to a question of the C1 questionnaire.
 type Answer struct {
 	Question string `json:"question"`
 	Answer   string `json:"answer"`
+}
+
+type AnswerContestInput struct {
+	Round        string         `json:"round"`
+	Municipality string         `json:"municipality"`
+	Indicator    string         `json:"indicator"`
+	Body         benchmark.Body `json:"body"`
+	Kept         bool           `json:"kept"`
+	// The revised value when not kept; null is no data.
+	Value  *float64 `json:"value,omitempty"`
+	Reason string   `json:"reason"`
 }
 
 // An answer to save, by question code.
@@ -165,6 +199,124 @@ type BallotProject struct {
 	// The pot it is voted in.
 	Pot  string `json:"pot"`
 	Cost *Money `json:"cost"`
+}
+
+// A block of indicators and its weight in the total.
+type BenchmarkBlock struct {
+	Code   string                `json:"code"`
+	Name   *domain.LocalizedText `json:"name"`
+	Weight int                   `json:"weight"`
+}
+
+type BenchmarkBlockInput struct {
+	Code   string              `json:"code"`
+	Name   *LocalizedTextInput `json:"name"`
+	Weight int                 `json:"weight"`
+}
+
+// A figure of the ledger a computed indicator reads, of a municipality in the round's year.
+type BenchmarkFigure struct {
+	Name string `json:"name"`
+	// What it counts, and the SQL over the read models that reads it.
+	Description string `json:"description"`
+}
+
+// Narrows a ranking or a trend.
+type BenchmarkFilter struct {
+	Region *string `json:"region,omitempty"`
+	// Only the municipalities that held (true) or did not hold (false) a certificate valid at some time in the round's year.
+	Certified *bool `json:"certified,omitempty"`
+}
+
+// One question of the method.
+type BenchmarkIndicator struct {
+	Code     string                `json:"code"`
+	Block    string                `json:"block"`
+	Question *domain.LocalizedText `json:"question"`
+	Scale    *BenchmarkScale       `json:"scale"`
+	// Its weight within its block; an indicator of both bodies counts half of it for each in the block.
+	Weight int            `json:"weight"`
+	Body   benchmark.Body `json:"body"`
+	// Whether a score needs evidence: a URL, a document or an FOI request.
+	EvidenceRequired bool `json:"evidenceRequired"`
+	// The ledger figure it is computed from (see benchmarkFigures); null for a judged indicator.
+	Computed *string `json:"computed,omitempty"`
+}
+
+type BenchmarkIndicatorInput struct {
+	Code             string               `json:"code"`
+	Block            string               `json:"block"`
+	Question         *LocalizedTextInput  `json:"question"`
+	Scale            *BenchmarkScaleInput `json:"scale"`
+	Weight           int                  `json:"weight"`
+	Body             benchmark.Body       `json:"body"`
+	EvidenceRequired *bool                `json:"evidenceRequired,omitempty"`
+	Computed         *string              `json:"computed,omitempty"`
+}
+
+// A version of the benchmark's method.
+type BenchmarkMethod struct {
+	Version int `json:"version"`
+	// Why this version was published.
+	Reason string `json:"reason"`
+	// The blocks; their weights add up to 100.
+	Blocks     []BenchmarkBlock     `json:"blocks"`
+	Indicators []BenchmarkIndicator `json:"indicators"`
+	// The ranking's bands, from the highest: a total of at least from is in the band.
+	Bands []RankBand `json:"bands"`
+}
+
+type BenchmarkMethodInput struct {
+	Blocks     []BenchmarkBlockInput     `json:"blocks"`
+	Indicators []BenchmarkIndicatorInput `json:"indicators"`
+	Bands      []RankBandInput           `json:"bands"`
+}
+
+type BenchmarkMethodPayload struct {
+	Position scalar.Position  `json:"position"`
+	Method   *BenchmarkMethod `json:"method,omitempty"`
+}
+
+type BenchmarkRoundPayload struct {
+	Position scalar.Position             `json:"position"`
+	Round    *projections.BenchmarkRound `json:"round,omitempty"`
+}
+
+// What an indicator's values may be.
+type BenchmarkScale struct {
+	Kind benchmark.ScaleKind `json:"kind"`
+	// A points scale's top; null for the others.
+	Max *int `json:"max,omitempty"`
+	// A banded scale's bands, ascending.
+	Bands []ScaleBand `json:"bands"`
+}
+
+type BenchmarkScaleInput struct {
+	Kind  benchmark.ScaleKind `json:"kind"`
+	Max   *int                `json:"max,omitempty"`
+	Bands []ScaleBandInput    `json:"bands,omitempty"`
+}
+
+// A municipality's published result in a round, and its overall rank there.
+type BenchmarkTrendRow struct {
+	Round        string                    `json:"round"`
+	Year         int                       `json:"year"`
+	Municipality *projections.Municipality `json:"municipality"`
+	Score        *float64                  `json:"score,omitempty"`
+	Rank         *int                      `json:"rank,omitempty"`
+	Blocks       []BlockScore              `json:"blocks"`
+}
+
+// A block's score, in percent; null for no data.
+type BlockScore struct {
+	Block string   `json:"block"`
+	Score *float64 `json:"score,omitempty"`
+}
+
+// A body's score, in percent; null for no data.
+type BodyScore struct {
+	Body  benchmark.Body `json:"body"`
+	Score *float64       `json:"score,omitempty"`
 }
 
 // A theme: its code (roads) and name.
@@ -485,6 +637,56 @@ type CloseOrganisationInput struct {
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// What the municipality undertakes, and where it stands.
+type Commitment struct {
+	Code string                `json:"code"`
+	Text *domain.LocalizedText `json:"text"`
+	// The indicators it should move, each with its value in the plan's round and in the next published one.
+	Indicators  []CommitmentIndicator `json:"indicators"`
+	Responsible benchmark.Body        `json:"responsible"`
+	Due         string                `json:"due"`
+	Milestones  []PlanMilestone       `json:"milestones"`
+	// The last report's status; NOT_STARTED before any.
+	Status benchmark.ProgressStatus `json:"status"`
+	// The last report's progress, in percent.
+	Progress int `json:"progress"`
+	// The progress reports, oldest first.
+	Reports []ProgressReport `json:"reports"`
+}
+
+// An indicator a commitment should move, before and after.
+type CommitmentIndicator struct {
+	Indicator string         `json:"indicator"`
+	Body      benchmark.Body `json:"body"`
+	// Its value in the plan's round.
+	Before *float64 `json:"before,omitempty"`
+	// Its value in the next published round; null until there is one.
+	After     *float64 `json:"after,omitempty"`
+	NextRound *string  `json:"nextRound,omitempty"`
+}
+
+type CommitmentInput struct {
+	Code        string              `json:"code"`
+	Text        *LocalizedTextInput `json:"text"`
+	Indicators  []string            `json:"indicators"`
+	Responsible benchmark.Body      `json:"responsible"`
+	Due         string              `json:"due"`
+	Milestones  []MilestoneInput    `json:"milestones,omitempty"`
+}
+
+// How a computed value was read: the figure, its SQL and the log position the read models stood at.
+type ComputedFigure struct {
+	Figure   string          `json:"figure"`
+	Query    string          `json:"query"`
+	Position scalar.Position `json:"position"`
+}
+
+type ComputedScoresPayload struct {
+	Position scalar.Position `json:"position"`
+	// How many scores were recorded.
+	Scored int `json:"scored"`
+}
+
 // The RFC 6962 proof that the tree of toSize extends the tree of fromSize.
 type ConsistencyProof struct {
 	FromSize scalar.Position `json:"fromSize"`
@@ -506,10 +708,28 @@ type ContactInput struct {
 	Person  *string `json:"person,omitempty"`
 }
 
+type ContestScoreInput struct {
+	Round        string          `json:"round"`
+	Municipality string          `json:"municipality"`
+	Indicator    string          `json:"indicator"`
+	Body         benchmark.Body  `json:"body"`
+	Grounds      string          `json:"grounds"`
+	Evidence     []EvidenceInput `json:"evidence"`
+}
+
 // A donor's contribution to a project's budget.
 type Contribution struct {
 	Donor  *Organisation `json:"donor"`
 	Amount *Money        `json:"amount"`
+}
+
+type CorrectScoreInput struct {
+	Round        string         `json:"round"`
+	Municipality string         `json:"municipality"`
+	Indicator    string         `json:"indicator"`
+	Body         benchmark.Body `json:"body"`
+	Value        *float64       `json:"value,omitempty"`
+	Reason       string         `json:"reason"`
 }
 
 // One thing experts score, on a scale of whole points.
@@ -701,6 +921,13 @@ type EventFilter struct {
 	Types []string `json:"types,omitempty"`
 }
 
+type EvidenceInput struct {
+	// url, document or foi.
+	Kind       string  `json:"kind"`
+	Ref        string  `json:"ref"`
+	AnsweredOn *string `json:"answeredOn,omitempty"`
+}
+
 // An expert's assignment to an application.
 type ExpertAssignment struct {
 	// The expert, as the log knows them: their key's actor ID.
@@ -768,6 +995,13 @@ type Indicator struct {
 	// Percent of the target's period gone by.
 	Elapsed float64        `json:"elapsed"`
 	Status  project.Status `json:"status"`
+}
+
+// One indicator of one body across the compared municipalities.
+type IndicatorComparison struct {
+	Indicator string              `json:"indicator"`
+	Body      benchmark.Body      `json:"body"`
+	Values    []MunicipalityValue `json:"values"`
 }
 
 // An indicator of one of a project's results.
@@ -862,6 +1096,12 @@ type MembershipInput struct {
 	Reason       *string       `json:"reason,omitempty"`
 }
 
+type MilestoneInput struct {
+	Code string              `json:"code"`
+	Text *LocalizedTextInput `json:"text"`
+	Due  string              `json:"due"`
+}
+
 // An amount of money.
 type Money struct {
 	// The amount in the currency's unit, exact, as a decimal string: 999100.00.
@@ -889,6 +1129,21 @@ type MoveOrganisationInput struct {
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
 
+// Municipalities side by side in a round.
+type MunicipalityComparison struct {
+	Round *projections.BenchmarkRound `json:"round"`
+	// Their places in the round's overall ranking.
+	Entries []RankingEntry `json:"entries"`
+	// Every indicator of the method for each body, with each municipality's value.
+	Indicators []IndicatorComparison `json:"indicators"`
+}
+
+// A municipality's value of an indicator; null for no data or not scored.
+type MunicipalityValue struct {
+	Municipality string   `json:"municipality"`
+	Value        *float64 `json:"value,omitempty"`
+}
+
 // Changes to the registry. Each needs an API key with the ADMIN role: without a
 // key it fails with UNAUTHENTICATED, with another role FORBIDDEN. The input is
 // checked before anything is written; BAD_USER_INPUT names the field to fix,
@@ -913,6 +1168,16 @@ type NominateInput struct {
 	Year         int    `json:"year"`
 	Municipality string `json:"municipality"`
 	Reason       string `json:"reason"`
+}
+
+type OpenBenchmarkRoundInput struct {
+	ID             string              `json:"id"`
+	Title          *LocalizedTextInput `json:"title"`
+	Year           int                 `json:"year"`
+	MethodVersion  *int                `json:"methodVersion,omitempty"`
+	Municipalities []string            `json:"municipalities"`
+	AssessmentEnd  string              `json:"assessmentEnd"`
+	CommentsUntil  string              `json:"commentsUntil"`
 }
 
 // A new cycle. Its ID is the municipality's code and the year (keda-2023);
@@ -1026,6 +1291,24 @@ type ParticipationFilter struct {
 	EthnicMinority []MinorityMembership `json:"ethnicMinority,omitempty"`
 }
 
+// A step of a commitment.
+type PlanMilestone struct {
+	Code string                `json:"code"`
+	Text *domain.LocalizedText `json:"text"`
+	Due  string                `json:"due"`
+	// The day a report said it was reached (a report naming it with the commitment completed or on track).
+	ReachedOn *string `json:"reachedOn,omitempty"`
+}
+
+type PlanProgressInput struct {
+	Plan       string                   `json:"plan"`
+	Commitment string                   `json:"commitment"`
+	Milestone  *string                  `json:"milestone,omitempty"`
+	Status     benchmark.ProgressStatus `json:"status"`
+	Progress   int                      `json:"progress"`
+	Note       string                   `json:"note"`
+}
+
 // One pot's count.
 type PotResult struct {
 	Pot    string `json:"pot"`
@@ -1048,6 +1331,15 @@ type PotStatistics struct {
 	Ideas int `json:"ideas"`
 	// Ballots counted in it.
 	Voters int `json:"voters"`
+}
+
+// A progress report on a commitment.
+type ProgressReport struct {
+	Milestone  *string                  `json:"milestone,omitempty"`
+	Status     benchmark.ProgressStatus `json:"status"`
+	Progress   int                      `json:"progress"`
+	Note       string                   `json:"note"`
+	ReportedOn string                   `json:"reportedOn"`
 }
 
 // What a project mutation did.
@@ -1083,6 +1375,38 @@ type ProjectionStatus struct {
 // 12 fields deep and cost at most 5,000 by default, a list counting its page
 // size times its fields, so that no one query can occupy the database.
 type Query struct {
+}
+
+// A band of the ranking.
+type RankBand struct {
+	Name string  `json:"name"`
+	From float64 `json:"from"`
+}
+
+type RankBandInput struct {
+	Name string  `json:"name"`
+	From float64 `json:"from"`
+}
+
+// A municipality's place in a ranking.
+type RankingEntry struct {
+	Municipality *projections.Municipality `json:"municipality"`
+	// 1 for the highest; null without a score.
+	Rank *int `json:"rank,omitempty"`
+	// The ranked score, in percent; null for no data.
+	Score *float64 `json:"score,omitempty"`
+	// The method's band of the score.
+	Band *string `json:"band,omitempty"`
+	// The share of the method's weight that had data, 0 to 1.
+	Coverage      float64  `json:"coverage"`
+	PreviousScore *float64 `json:"previousScore,omitempty"`
+	PreviousRank  *int     `json:"previousRank,omitempty"`
+	// Points gained since the previous round.
+	Change *float64 `json:"change,omitempty"`
+	// Places gained since the previous round.
+	RankChange *int         `json:"rankChange,omitempty"`
+	Blocks     []BlockScore `json:"blocks"`
+	Bodies     []BodyScore  `json:"bodies"`
 }
 
 // What the rules made of the scores.
@@ -1205,6 +1529,17 @@ type RulesInput struct {
 	ValidityMonths   *int             `json:"validityMonths,omitempty"`
 }
 
+// A band of a banded scale: a value of at least from scores points.
+type ScaleBand struct {
+	From   float64 `json:"from"`
+	Points int     `json:"points"`
+}
+
+type ScaleBandInput struct {
+	From   float64 `json:"from"`
+	Points int     `json:"points"`
+}
+
 // A new activity. id is a code (cif-training-2023-05); organisers are
 // organisations of the registry; topic only for a training, channel only
 // (and always) for a consultation; indicators are count indicators of the
@@ -1247,6 +1582,75 @@ type Score struct {
 	RulesVersion int `json:"rulesVersion"`
 }
 
+// A municipality's contest of a preliminary score, and the answer.
+type ScoreContest struct {
+	Grounds     string          `json:"grounds"`
+	Evidence    []ScoreEvidence `json:"evidence"`
+	ContestedOn string          `json:"contestedOn"`
+	Answered    bool            `json:"answered"`
+	// Whether the score was kept; null until answered.
+	Kept *bool `json:"kept,omitempty"`
+	// The revised value when not kept.
+	RevisedTo  *float64 `json:"revisedTo,omitempty"`
+	Reason     *string  `json:"reason,omitempty"`
+	AnsweredOn *string  `json:"answeredOn,omitempty"`
+}
+
+// A correction of a published score.
+type ScoreCorrection struct {
+	Value       *float64 `json:"value,omitempty"`
+	Reason      string   `json:"reason"`
+	CorrectedOn string   `json:"correctedOn"`
+}
+
+// What a score rests on.
+type ScoreEvidence struct {
+	// url, document or foi (a freedom-of-information request).
+	Kind string `json:"kind"`
+	Ref  string `json:"ref"`
+	// An FOI request's answer date.
+	AnsweredOn *string `json:"answeredOn,omitempty"`
+}
+
+type ScoreInput struct {
+	Round        string         `json:"round"`
+	Municipality string         `json:"municipality"`
+	Indicator    string         `json:"indicator"`
+	Body         benchmark.Body `json:"body"`
+	// Null: no data (never taken as zero).
+	Value    *float64        `json:"value,omitempty"`
+	Evidence []EvidenceInput `json:"evidence,omitempty"`
+	// Why the score; for a self-assessment, a note.
+	Rationale *string `json:"rationale,omitempty"`
+}
+
+// One indicator of one body on a scorecard.
+type ScoreLine struct {
+	Indicator string         `json:"indicator"`
+	Body      benchmark.Body `json:"body"`
+	// The value (after a contest's revision or a correction); null when not scored or no data.
+	Value    *float64        `json:"value,omitempty"`
+	Evidence []ScoreEvidence `json:"evidence"`
+	// Null until scored.
+	Rationale *string `json:"rationale,omitempty"`
+	// How a computed indicator's value was read from the ledger.
+	Computed *ComputedFigure `json:"computed,omitempty"`
+	// The value in the previous published round.
+	PreviousValue *float64          `json:"previousValue,omitempty"`
+	Contests      []ScoreContest    `json:"contests"`
+	Corrections   []ScoreCorrection `json:"corrections"`
+}
+
+// A result: total, blocks and bodies in percent (null: no data), coverage 0-1.
+type ScoreResult struct {
+	Total    *float64     `json:"total,omitempty"`
+	Blocks   []BlockScore `json:"blocks"`
+	Bodies   []BodyScore  `json:"bodies"`
+	Coverage float64      `json:"coverage"`
+	// The digest of the values the result was computed from, as published (null before publication): replayScore recomputes it.
+	InputsDigest *string `json:"inputsDigest,omitempty"`
+}
+
 // The scores so far, before a decision.
 type ScoreSummary struct {
 	RulesVersion    int `json:"rulesVersion"`
@@ -1255,6 +1659,20 @@ type ScoreSummary struct {
 	ExpertsComplete []string `json:"expertsComplete"`
 	// The recommendation once enough experts have scored; null before.
 	Recommendation *Recommendation `json:"recommendation,omitempty"`
+}
+
+type ScorecardPayload struct {
+	Position scalar.Position `json:"position"`
+	// The scorecard as the caller may see it, after the change.
+	Scorecard *Scorecard `json:"scorecard,omitempty"`
+}
+
+// The municipality's own assessment of an indicator.
+type SelfAssessment struct {
+	Indicator string         `json:"indicator"`
+	Body      benchmark.Body `json:"body"`
+	Value     *float64       `json:"value,omitempty"`
+	Note      string         `json:"note"`
 }
 
 // One category of a disaggregation: of the actual's value, this much was, say, female.
