@@ -269,19 +269,11 @@ func (r *queryResolver) BenchmarkTrend(ctx context.Context, municipalities []str
 	if err != nil {
 		return nil, err
 	}
-	methods := map[string]benchmark.Method{}
 	out := make([]model.BenchmarkTrendRow, len(rows))
 	for i, row := range rows {
-		m, ok := methods[row.Round]
-		if !ok {
-			rd, err := r.deps.Reads.BenchmarkRound(ctx, row.Round)
-			if err != nil || rd == nil {
-				return nil, err
-			}
-			if m, err = r.method(ctx, rd.MethodVersion); err != nil {
-				return nil, err
-			}
-			methods[row.Round] = m
+		m, err := r.method(ctx, row.MethodVersion)
+		if err != nil {
+			return nil, err
 		}
 		out[i] = model.BenchmarkTrendRow{Round: row.Round, Year: row.Year, Municipality: &munis[i], Score: row.Total, Blocks: blockScores(m, row.Blocks)}
 		if row.Rank > 0 {

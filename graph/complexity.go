@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"github.com/civicledger/civicledger/domain/benchmark"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/graph/generated"
 	"github.com/civicledger/civicledger/graph/model"
@@ -75,6 +76,43 @@ func setComplexity(c *generated.ComplexityRoot) {
 	// of certificates, a few per municipality.
 	c.Query.Applications = func(child int, _ *model.ApplicationFilter) int { return 10 + 69*child }
 	c.Query.Certificates = func(child int, _ *model.CertificateFilter) int { return 10 + 69*child }
+
+	// The benchmark. A round covers at most Georgia's 69 municipalities;
+	// a ranking reads its results and the previous round's, and ranks
+	// them. A trend has a row per municipality and round asked for (all
+	// rounds counted as five, LSGI's since 2017). A method holds at most
+	// benchmark.MaxIndicators indicators, so a scorecard or a comparison
+	// at most twice as many lines (each body of an indicator of both), read
+	// in one statement: counted as a hundred, the response's size cap
+	// bounding the rest. A replay reads a scorecard's events, as a
+	// decision's replay does.
+	const munis = 69
+	c.Query.Ranking = func(child int, _ string, _ *string, _ *benchmark.Body, _ *model.BenchmarkFilter) int {
+		return 50 + munis*child
+	}
+	c.Query.BenchmarkTrend = func(child int, municipalities []string, rounds []string, _ *model.BenchmarkFilter) int {
+		r, m := len(rounds), len(municipalities)
+		if r == 0 {
+			r = 5 // LSGI's rounds: every two years since 2017
+		}
+		if m == 0 {
+			m = munis
+		}
+		return 50*r + m*r*child
+	}
+	c.Query.BenchmarkRounds = func(child int) int { return 10 + 20*child }
+	c.BenchmarkRound.Municipalities = func(child int) int { return munis * child }
+	c.BenchmarkRound.Average = func(child int) int { return 50 + child }
+	c.BenchmarkMethod.Indicators = func(child int) int { return 100 * child }
+	c.Query.BenchmarkMethods = func(child int) int { return 10 + 10*child }
+	c.Scorecard.Lines = func(child int) int { return 20 + 100*child }
+	c.Query.CompareMunicipalities = func(child int, _ string, municipalities []string) int { return 50 + child }
+	c.MunicipalityComparison.Indicators = func(child int) int { return 100 * child }
+	c.IndicatorComparison.Values = func(child int) int { return 10 * child }
+	c.MunicipalityComparison.Entries = func(child int) int { return 10 * child }
+	c.Query.ActionPlans = func(child int, _, _, _ *string) int { return 20 + munis*child }
+	c.Query.ReplayScore = func(child int, _, _ string) int { return 500 + child }
+	c.Mutation.ScoreComputedIndicators = func(child int, _ string) int { return 500 + child }
 }
 
 // pageSize is the rows a page asks for, as a list's complexity counts

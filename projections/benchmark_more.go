@@ -21,9 +21,10 @@ type BenchmarkTrendQuery struct {
 // BenchmarkTrendRow is a municipality's published result in one round,
 // with its overall rank among all the round's municipalities.
 type BenchmarkTrendRow struct {
-	Round string
-	Year  int
-	Rank  int
+	Round         string
+	Year          int
+	MethodVersion int
+	Rank          int
 	BenchmarkResult
 }
 
@@ -41,30 +42,41 @@ func (q *Reads) BenchmarkTrend(ctx context.Context, tq BenchmarkTrendQuery) ([]B
 			return nil, domain.InvalidField(fmt.Sprintf("rounds[%d]", i), "%q is not a benchmark round", id)
 		}
 	}
-	var out []BenchmarkTrendRow
+	var ids []string
+	byID := map[string]BenchmarkRound{}
 	for _, r := range rounds {
-		if !r.Published() || len(tq.Rounds) > 0 && !slices.Contains(tq.Rounds, r.ID) {
-			continue
+		if r.Published() && (len(tq.Rounds) == 0 || slices.Contains(tq.Rounds, r.ID)) {
+			ids = append(ids, r.ID)
+			byID[r.ID] = r
 		}
+	}
+	var out []BenchmarkTrendRow
+	if len(ids) == 0 {
+		return out, nil
+	}
+	all, err := q.results(ctx, ids, ResultFilter{})
+	if err != nil {
+		return nil, err
+	}
+	kept := all
+	if tq.Filter.Region != "" || tq.Filter.Municipalities != nil || tq.Filter.Certified != nil {
+		if kept, err = q.results(ctx, ids, tq.Filter); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range ids {
+		r := byID[id]
 		m, err := q.BenchmarkMethodVersion(ctx, r.MethodVersion)
 		if err != nil || m == nil {
 			return nil, fmt.Errorf("benchmark round %s: method %d: %v", r.ID, r.MethodVersion, err)
 		}
-		all, err := q.rank(ctx, &r, m.Method, RankingQuery{})
-		if err != nil {
-			return nil, err
-		}
 		keep := map[string]bool{}
-		kept, err := q.results(ctx, &r, tq.Filter)
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range kept {
+		for _, k := range kept[id] {
 			keep[k.Municipality] = true
 		}
-		for _, row := range all {
+		for _, row := range rank(m.Method, RankingQuery{}, all[id]) {
 			if keep[row.Municipality] {
-				out = append(out, BenchmarkTrendRow{Round: r.ID, Year: r.Year, Rank: row.Result.Rank, BenchmarkResult: row.BenchmarkResult})
+				out = append(out, BenchmarkTrendRow{Round: r.ID, Year: r.Year, MethodVersion: r.MethodVersion, Rank: row.Result.Rank, BenchmarkResult: row.BenchmarkResult})
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/civicledger/civicledger/domain"
@@ -34,8 +35,14 @@ func (q *Reads) BenchmarkMethods(ctx context.Context) ([]BenchmarkMethod, error)
 }
 
 // BenchmarkMethodVersion returns version v of the method, nil when there
-// is none.
+// is none. A version never changes once published, so each is read and
+// decoded once per process.
 func (q *Reads) BenchmarkMethodVersion(ctx context.Context, v int) (*BenchmarkMethod, error) {
+	if m, ok := methodCache.Load(q.DB); ok {
+		if mv, ok := m.(*sync.Map).Load(v); ok {
+			return mv.(*BenchmarkMethod), nil
+		}
+	}
 	var m BenchmarkMethod
 	err := q.DB.QueryRow(ctx, `SELECT method, reason, published_at FROM rm.benchmark_methods WHERE version = $1`, v).
 		Scan(&m.Method, &m.Reason, &m.PublishedAt)
@@ -45,8 +52,14 @@ func (q *Reads) BenchmarkMethodVersion(ctx context.Context, v int) (*BenchmarkMe
 	if err != nil {
 		return nil, fmt.Errorf("benchmark method %d: %w", v, err)
 	}
+	c, _ := methodCache.LoadOrStore(q.DB, &sync.Map{})
+	c.(*sync.Map).Store(v, &m)
 	return &m, nil
 }
+
+// methodCache holds the method's versions read, by the pool they were
+// read from (a test's database is not another's).
+var methodCache sync.Map // *pgxpool.Pool → *sync.Map of int → *BenchmarkMethod
 
 // BenchmarkRound is a round as the read model holds it.
 type BenchmarkRound struct {
@@ -177,10 +190,11 @@ const certifiedIn = `EXISTS (SELECT FROM rm.cert_applications a WHERE a.municipa
 	AND a.valid_from <= make_date(%s, 12, 31) AND a.valid_until >= make_date(%s, 1, 1)
 	AND (a.revoked_on IS NULL OR a.revoked_on > make_date(%s, 1, 1)))`
 
-// results returns the published results of round r that f keeps, by
-// municipality.
-func (q *Reads) results(ctx context.Context, r *BenchmarkRound, f ResultFilter) ([]BenchmarkResult, error) {
-	args := []any{r.ID, r.Year}
+// results returns the published results of rounds that f keeps, by
+// round, each round's by municipality; Certified is judged in each
+// round's own year.
+func (q *Reads) results(ctx context.Context, rounds []string, f ResultFilter) (map[string][]BenchmarkResult, error) {
+	args := []any{rounds}
 	where := ""
 	if f.Region != "" {
 		args = append(args, f.Region)
@@ -191,23 +205,30 @@ func (q *Reads) results(ctx context.Context, r *BenchmarkRound, f ResultFilter) 
 		where += fmt.Sprintf(" AND b.municipality = ANY($%d)", len(args))
 	}
 	if f.Certified != nil {
-		cond := fmt.Sprintf(certifiedIn, "b.municipality", "$2::int", "$2::int", "$2::int")
+		cond := fmt.Sprintf(certifiedIn, "b.municipality", "d.year::int", "d.year::int", "d.year::int")
 		if !*f.Certified {
 			cond = "NOT " + cond
 		}
 		where += " AND " + cond
 	}
-	rows, err := q.DB.Query(ctx, `SELECT b.municipality, coalesce(m.region, ''), b.total, b.blocks, b.bodies, b.coverage, b.inputs_digest, b.corrected
-		FROM rm.benchmark_results b LEFT JOIN rm.municipalities m ON m.code = b.municipality
-		WHERE b.round = $1 AND $2::int IS NOT NULL`+where+` ORDER BY b.municipality`, args...)
+	rows, err := q.DB.Query(ctx, `SELECT b.round, b.municipality, coalesce(m.region, ''), b.total, b.blocks, b.bodies, b.coverage, b.inputs_digest, b.corrected
+		FROM rm.benchmark_results b JOIN rm.benchmark_rounds d ON d.id = b.round LEFT JOIN rm.municipalities m ON m.code = b.municipality
+		WHERE b.round = ANY($1)`+where+` ORDER BY b.round, b.municipality`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("benchmark results: %w", err)
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (BenchmarkResult, error) {
-		var b BenchmarkResult
-		err := row.Scan(&b.Municipality, &b.Region, &b.Total, &b.Blocks, &b.Bodies, &b.Coverage, &b.InputsDigest, &b.Corrected)
-		return b, err
-	})
+	out := map[string][]BenchmarkResult{}
+	var round string
+	var b BenchmarkResult
+	if _, err := pgx.ForEachRow(rows, []any{&round, &b.Municipality, &b.Region, &b.Total, &b.Blocks, &b.Bodies, &b.Coverage, &b.InputsDigest, &b.Corrected},
+		func() error {
+			out[round] = append(out[round], b)
+			b = BenchmarkResult{}
+			return nil
+		}); err != nil {
+		return nil, fmt.Errorf("benchmark results: %w", err)
+	}
+	return out, nil
 }
 
 // RankingQuery asks for a round's ranking: overall, or by a block's score
@@ -282,46 +303,43 @@ func (q *Reads) Ranking(ctx context.Context, rq RankingQuery) (*Ranking, error) 
 		return nil, domain.InvalidField("body", "%q is not city_hall or sakrebulo", rq.Body)
 	}
 	out := &Ranking{Round: *r, Method: m}
-	rows, err := q.rank(ctx, r, m, rq)
-	if err != nil {
-		return nil, err
-	}
 	if out.Previous, err = q.previousRound(ctx, r); err != nil {
 		return nil, err
 	}
+	ids := []string{r.ID}
 	if out.Previous != nil {
-		before := map[string]RankingRow{}
-		pm, err := q.BenchmarkMethodVersion(ctx, out.Previous.MethodVersion)
-		if err != nil || pm == nil {
-			return nil, fmt.Errorf("benchmark round %s: method %d: %v", out.Previous.ID, out.Previous.MethodVersion, err)
-		}
-		prq := rq
-		if rq.Block != "" && !slices.ContainsFunc(pm.Method.Blocks, func(b benchmark.Block) bool { return b.Code == rq.Block }) {
-			prq.Block = "\x00" // the block is new: no previous scores
-		}
-		prev, err := q.rank(ctx, out.Previous, pm.Method, prq)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range prev {
-			before[p.Municipality] = p
-		}
-		for i := range rows {
-			if p, ok := before[rows[i].Municipality]; ok {
-				rows[i].PreviousScore, rows[i].PreviousRank = p.Result.Score, p.Result.Rank
-			}
-		}
+		ids = append(ids, out.Previous.ID)
 	}
-	out.Rows = rows
-	return out, nil
-}
-
-// rank ranks the results of r that rq keeps.
-func (q *Reads) rank(ctx context.Context, r *BenchmarkRound, m benchmark.Method, rq RankingQuery) ([]RankingRow, error) {
-	res, err := q.results(ctx, r, rq.Filter)
+	res, err := q.results(ctx, ids, rq.Filter)
 	if err != nil {
 		return nil, err
 	}
+	out.Rows = rank(m, rq, res[r.ID])
+	if out.Previous == nil {
+		return out, nil
+	}
+	pm, err := q.BenchmarkMethodVersion(ctx, out.Previous.MethodVersion)
+	if err != nil || pm == nil {
+		return nil, fmt.Errorf("benchmark round %s: method %d: %v", out.Previous.ID, out.Previous.MethodVersion, err)
+	}
+	prq := rq
+	if rq.Block != "" && !slices.ContainsFunc(pm.Method.Blocks, func(b benchmark.Block) bool { return b.Code == rq.Block }) {
+		prq.Block = "\x00" // the block is new: no previous scores
+	}
+	before := map[string]RankingRow{}
+	for _, p := range rank(pm.Method, prq, res[out.Previous.ID]) {
+		before[p.Municipality] = p
+	}
+	for i := range out.Rows {
+		if p, ok := before[out.Rows[i].Municipality]; ok {
+			out.Rows[i].PreviousScore, out.Rows[i].PreviousRank = p.Result.Score, p.Result.Rank
+		}
+	}
+	return out, nil
+}
+
+// rank ranks results by the score rq picks, under m.
+func rank(m benchmark.Method, rq RankingQuery, res []BenchmarkResult) []RankingRow {
 	by := map[string]BenchmarkResult{}
 	entries := make([]benchmark.Entry, len(res))
 	for i, x := range res {
@@ -333,7 +351,7 @@ func (q *Reads) rank(ctx context.Context, r *BenchmarkRound, m benchmark.Method,
 	for i, x := range ranked {
 		out[i] = RankingRow{Result: x, BenchmarkResult: by[x.Municipality]}
 	}
-	return out, nil
+	return out
 }
 
 // ScoreLine is one indicator of one body on a municipality's scorecard.
@@ -475,12 +493,12 @@ func (q *Reads) Scorecard(ctx context.Context, round, municipality string) (*Sco
 		}
 	}
 	if sc.Published {
-		res, err := q.results(ctx, r, ResultFilter{Municipalities: []string{municipality}})
+		res, err := q.results(ctx, []string{r.ID}, ResultFilter{Municipalities: []string{municipality}})
 		if err != nil {
 			return nil, err
 		}
-		if len(res) == 1 {
-			sc.Result = res[0]
+		if len(res[r.ID]) == 1 {
+			sc.Result = res[r.ID][0]
 		}
 		return sc, nil
 	}

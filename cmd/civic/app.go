@@ -226,6 +226,35 @@ func (a *app) importBudgets(ctx context.Context) (seed.BudgetReport, error) {
 	return budgets, nil
 }
 
+// importBenchmark loads the demo's civic-engagement benchmark unless it
+// is there: its method, rounds 2021, 2023 and 2025 over every
+// municipality, and the action plans. Its computed indicators read the
+// read models, so it first waits, within a bound, until they have
+// applied the log as it stands (the budgets and the activity history
+// included); the runner must be running.
+func (a *app) importBenchmark(ctx context.Context) (seed.BenchmarkReport, error) {
+	start := time.Now()
+	head, err := a.store.Head(ctx)
+	if err != nil {
+		return seed.BenchmarkReport{}, fmt.Errorf("benchmark: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	err = a.runner.WaitFor(wctx, head, "places", "organisations", "networks", "certification", "activities", "budgeting")
+	cancel()
+	if err != nil {
+		return seed.BenchmarkReport{}, fmt.Errorf("benchmark: the read models its figures come from: %w", err)
+	}
+	rep, err := seed.Benchmark(ctx, a.benchmark)
+	if err != nil {
+		return rep, fmt.Errorf("benchmark: %w", err)
+	}
+	if rep.Rounds > 0 {
+		a.log.Info("demo benchmark imported", "rounds", rep.Rounds, "scores", rep.Scores, "contests", rep.Contests, "plans", rep.Plans,
+			"took", time.Since(start).Round(time.Millisecond))
+	}
+	return rep, nil
+}
+
 // demoReport is what importDemo loaded, part by part; a zero part was
 // there already.
 type demoReport struct {
@@ -233,6 +262,7 @@ type demoReport struct {
 	civil         seed.CivilReport
 	history       seed.HistoryReport
 	budgets       seed.BudgetReport
+	benchmark     seed.BenchmarkReport
 }
 
 // keyLookup finds the actor of an API key in the keys read model, and a

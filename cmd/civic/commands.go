@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civicledger/civicledger/domain"
@@ -43,14 +44,26 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 		return nil
 	}
 	// The budgets' counts read the ballots by log position, so the demo
-	// needs the log sequenced as it loads: this process sequences it
-	// unless a server does (one leads; the other stands by).
-	seqCtx, stopSeq := context.WithCancel(ctx)
-	seqDone := make(chan struct{})
-	go func() { defer close(seqDone); a.store.RunSequencer(seqCtx) }()
+	// needs the log sequenced as it loads; the benchmark's computed
+	// indicators read the read models, so it needs them built too. This
+	// process does both unless a server does (one leads; the other stands
+	// by).
+	bgCtx, stop := context.WithCancel(ctx)
+	var bg sync.WaitGroup
+	bg.Add(2)
+	go func() { defer bg.Done(); a.store.RunSequencer(bgCtx) }()
+	go func() {
+		defer bg.Done()
+		if err := a.runner.Run(bgCtx); err != nil && bgCtx.Err() == nil {
+			a.log.Error("projections stopped", "err", err)
+		}
+	}()
 	demo, err := a.importDemo(ctx, true)
-	stopSeq()
-	<-seqDone
+	if err == nil {
+		demo.benchmark, err = a.importBenchmark(ctx)
+	}
+	stop()
+	bg.Wait()
 	if err != nil {
 		return err
 	}
@@ -76,6 +89,12 @@ func (m *Main) importCmd(ctx context.Context, args []string) error {
 			b.Cycles, b.Ideas, b.Ballots, b.PaperBallots)
 	} else {
 		fmt.Fprintln(m.Stdout, "the participatory budgets exist already")
+	}
+	if b := demo.benchmark; b.Rounds > 0 {
+		fmt.Fprintf(m.Stdout, "loaded the civic-engagement benchmark: %d rounds, %d scores, %d contests, %d action plans with %d reports\n",
+			b.Rounds, b.Scores, b.Contests, b.Plans, b.Reports)
+	} else {
+		fmt.Fprintln(m.Stdout, "the benchmark exists already")
 	}
 	return nil
 }

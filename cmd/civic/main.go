@@ -11,6 +11,7 @@
 //	civic import demo           the registry, then the demo 2019 certification cycle
 //	civic replay application ID audit an application and replay its decision
 //	civic replay cycle ID       recount a participatory budget from its ballots
+//	civic replay score ROUND M  recompute a benchmark score from its events
 //	civic export pabulib CYCLE DIR  a cycle's ballots and results as pabulib files
 //	civic count pabulib FILE... count published instances, compare the winners
 //	civic keys create|revoke    issue and withdraw API keys
@@ -86,6 +87,8 @@ Usage:
                                    log over them, and replay its decision (exit 1: mismatch)
   civic replay cycle ID            count a participatory budget's ballots again from the log, as
                                    its declared results did (exit 1: mismatch)
+  civic replay score ROUND MUNI    recompute a municipality's benchmark result in a round from its
+                                   scorecard's events under the round's method (exit 1: mismatch)
   civic export pabulib CYCLE DIR   write a cycle's declared results and anonymous ballots as
                                    pabulib files, one per pot, for counting with other tools
   civic count pabulib FILE...      count published pabulib instances with this code and compare

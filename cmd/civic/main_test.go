@@ -516,11 +516,12 @@ func TestReplayCommand(t *testing.T) {
 	env := map[string]string{"DATABASE_URL": url, "CIVIC_DATA_DIR": t.TempDir()}
 	store := sequence(t, url)
 	if code, out, errOut := run(t, env, "import", "demo"); code != 0 || !strings.Contains(out, "loaded the 2019 certification cycle: 9 applications, 8 certified") ||
-		!strings.Contains(out, "loaded civil-society activity: ") || !strings.Contains(out, "loaded an illustrative activity history: 6000 activities") {
+		!strings.Contains(out, "loaded civil-society activity: ") || !strings.Contains(out, "loaded an illustrative activity history: 6000 activities") ||
+		!strings.Contains(out, "loaded the civic-engagement benchmark: 3 rounds") {
 		t.Fatalf("civic import demo = %d, %q, %q", code, out, errOut)
 	}
-	if code, out, errOut := run(t, env, "import", "demo"); code != 0 || strings.Count(out, "exists already") != 3 ||
-		!strings.Contains(out, "the participatory budgets exist already") {
+	if code, out, errOut := run(t, env, "import", "demo"); code != 0 || strings.Count(out, "exists already") != 4 ||
+		!strings.Contains(out, "the participatory budgets exist already") || !strings.Contains(out, "the benchmark exists already") {
 		t.Fatalf("civic import demo again = %d, %q, %q; want each part found there already", code, out, errOut)
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -596,6 +597,27 @@ func TestReplayCommand(t *testing.T) {
 	if code, out, errOut := run(t, env, "replay", "cycle", "keda-2023"); code != 1 || !strings.Contains(out, "recount: MISMATCH") ||
 		!strings.Contains(out, "inputs digest recomputed") {
 		t.Fatalf("after the edit, civic replay cycle = %d:\n%s%s\nwant 1 and MISMATCH", code, out, errOut)
+	}
+
+	// A benchmark score of the demo: Poti's 2021, recomputed from its
+	// events, then again after one of them is edited.
+	if code, out, errOut := run(t, env, "replay", "score", "2021", "poti"); code != 0 || !strings.Contains(out, "replay: followed") ||
+		!strings.Contains(out, "published   total 70.") {
+		t.Fatalf("civic replay score 2021 poti = %d:\n%s%s\nwant 0, followed and Poti's 70%%", code, out, errOut)
+	}
+	if code, _, errOut := run(t, env, "replay", "score", "2021", "atlantis"); code != 2 || !strings.Contains(errOut, "atlantis") {
+		t.Errorf("replaying a municipality not in the round = %d, %q", code, errOut)
+	}
+	tag, err = conn.Exec(context.Background(), `UPDATE eventstore.events SET data = jsonb_set(data::jsonb, '{value}', '0')::json
+		WHERE (stream_id, version) = (SELECT stream_id, min(version) FROM eventstore.events
+			WHERE stream_id = 'benchmark_scorecard-2021.poti' AND type = 'benchmark.scored' AND data::jsonb->>'value' NOT IN ('0', 'null')
+			GROUP BY stream_id)`)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("editing a score: %v, %d rows", err, tag.RowsAffected())
+	}
+	if code, out, errOut := run(t, env, "replay", "score", "2021", "poti"); code != 1 || !strings.Contains(out, "replay: MISMATCH") ||
+		!strings.Contains(out, "inputs digest recomputed") {
+		t.Fatalf("after the edit, civic replay score = %d:\n%s%s\nwant 1 and MISMATCH", code, out, errOut)
 	}
 }
 

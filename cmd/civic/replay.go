@@ -5,9 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/benchmark"
 	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
@@ -27,8 +30,12 @@ func (m *Main) replay(ctx context.Context, args []string) (int, error) {
 	if fs.NArg() == 2 && fs.Arg(0) == "cycle" {
 		return m.recount(ctx, fs.Arg(1))
 	}
+	if fs.NArg() == 3 && fs.Arg(0) == "score" {
+		return m.replayScore(ctx, fs.Arg(1), fs.Arg(2))
+	}
 	if fs.NArg() != 2 || fs.Arg(0) != "application" {
-		return exitError, fmt.Errorf("usage: civic replay application ID (an application ID is <year>-<municipality>, for example 2019-batumi) | civic replay cycle ID (a budgeting cycle, for example keda-2023)")
+		return exitError, fmt.Errorf("usage: civic replay application ID (an application ID is <year>-<municipality>, for example 2019-batumi) | " +
+			"civic replay cycle ID (a budgeting cycle, for example keda-2023) | civic replay score ROUND MUNICIPALITY (a benchmark score, for example 2021 poti)")
 	}
 	db, keys, c, err := m.openForAudit(ctx)
 	if err != nil {
@@ -137,4 +144,55 @@ func (m *Main) recount(ctx context.Context, cycle string) (int, error) {
 		fmt.Fprintf(w, "  %s\n", p)
 	}
 	return exitFailed, nil
+}
+
+// replayScore prints what GraphQL's replayScore gives: `civic replay
+// score ROUND MUNICIPALITY`. It exits 0 when the published result (and
+// the last correction's) follows from the scorecard's events under the
+// round's method version, or the round is not published yet; 1 on a
+// mismatch.
+func (m *Main) replayScore(ctx context.Context, round, municipality string) (int, error) {
+	a, err := m.openTool(ctx)
+	if err != nil {
+		return exitError, err
+	}
+	defer a.close()
+	rp, err := (&benchmark.Service{Repo: a.repo}).ReplayScore(ctx, round, municipality)
+	if err != nil {
+		return exitError, errors.New(domain.MessageOf(err))
+	}
+	w := m.Stdout
+	show := func(x *float64) string {
+		if x == nil {
+			return "no data"
+		}
+		return fmt.Sprintf("%.2f", *x)
+	}
+	result := func(label string, p benchmark.Published) {
+		blocks := make([]string, 0, len(p.Blocks))
+		for _, b := range slices.Sorted(maps.Keys(p.Blocks)) {
+			blocks = append(blocks, b+" "+show(p.Blocks[b]))
+		}
+		fmt.Fprintf(w, "%-11s total %s; %s; City Hall %s, Sakrebulo %s; coverage %.2f; inputs digest %s\n", label, show(p.Total), strings.Join(blocks, ", "),
+			show(p.Bodies[benchmark.CityHall]), show(p.Bodies[benchmark.Sakrebulo]), p.Coverage, p.InputsDigest)
+	}
+	fmt.Fprintf(w, "round %s, %s\n", round, municipality)
+	if rp.Published != nil {
+		result("published", *rp.Published)
+	}
+	result("recomputed", rp.Recomputed)
+	result("current", rp.Current)
+	switch rp.Verdict {
+	case benchmark.Mismatch:
+		fmt.Fprintln(w, "replay: MISMATCH")
+		for _, p := range rp.Problems {
+			fmt.Fprintf(w, "  %s\n", p)
+		}
+		return exitFailed, nil
+	case benchmark.Unpublished:
+		fmt.Fprintln(w, "replay: the round is not published yet")
+	default:
+		fmt.Fprintln(w, "replay: followed")
+	}
+	return exitOK, nil
 }

@@ -140,6 +140,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			defer wg.Done()
 			if _, err := a.importBudgets(bgCtx); err != nil && bgCtx.Err() == nil {
 				log.Error("demo participatory budgets not loaded", "err", err)
+				return
+			}
+			if _, err := a.importBenchmark(bgCtx); err != nil && bgCtx.Err() == nil {
+				log.Error("demo benchmark not loaded", "err", err)
 			}
 		}()
 	}

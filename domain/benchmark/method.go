@@ -93,6 +93,16 @@ type Method struct {
 	Bands      []RankBand  `json:"bands"`
 }
 
+// The limits of a method: LSGI's has about a hundred indicators in three
+// blocks, Transparent Cities' 13 sections; the limits leave room over
+// both while bounding what a scorecard can hold.
+const (
+	MaxBlocks     = 20
+	MaxIndicators = 150
+	MaxBands      = 10
+	maxScaleBands = 20
+)
+
 // Validate says what is wrong with m, every problem at once, each naming
 // its field: block weights that do not add up to 100, an indicator of no
 // block or twice, a scale that cannot be scored, bands out of order.
@@ -111,6 +121,17 @@ func (m Method) Validate(field string) error {
 			p.Add(domain.InvalidField(f+".weight", "%d: a block weighs more than 0", b.Weight))
 		}
 		sum += b.Weight
+	}
+	switch {
+	case len(m.Blocks) > MaxBlocks:
+		p.Add(domain.InvalidField(field+".blocks", "%d blocks, over the limit of %d", len(m.Blocks), MaxBlocks))
+	case len(m.Indicators) > MaxIndicators:
+		p.Add(domain.InvalidField(field+".indicators", "%d indicators, over the limit of %d", len(m.Indicators), MaxIndicators))
+	case len(m.Bands) > MaxBands:
+		p.Add(domain.InvalidField(field+".bands", "%d bands, over the limit of %d", len(m.Bands), MaxBands))
+	}
+	if p.Err() != nil {
+		return p.Err()
 	}
 	if len(m.Blocks) == 0 {
 		p.Add(domain.InvalidField(field+".blocks", "a method has one block at least"))
@@ -174,6 +195,9 @@ func (s Scale) validate(field string) error {
 			return domain.InvalidField(field+".max", "%d: a points scale runs from 0 to 1 or more", s.Max)
 		}
 	case Banded:
+		if len(s.Bands) > maxScaleBands {
+			return domain.InvalidField(field+".bands", "%d bands, over the limit of %d", len(s.Bands), maxScaleBands)
+		}
 		if len(s.Bands) < 2 {
 			return domain.InvalidField(field+".bands", "a banded scale has two bands at least")
 		}

@@ -111,6 +111,10 @@ func (s *Service) AdoptPlan(ctx context.Context, meta domain.Meta, cmd AdoptPlan
 		codes[c.Code] = true
 		c.Text = c.Text.Normalize()
 		p.Add(c.Text.Validate(f + ".text"))
+		if len(c.Indicators) > MaxIndicators {
+			p.Add(domain.InvalidField(f+".indicators", "%d indicators, over the limit of %d", len(c.Indicators), MaxIndicators))
+			continue
+		}
 		if len(c.Indicators) == 0 {
 			p.Add(domain.InvalidField(f+".indicators", "a commitment names the indicators it should move"))
 		}
@@ -124,6 +128,10 @@ func (s *Service) AdoptPlan(ctx context.Context, meta domain.Meta, cmd AdoptPlan
 		}
 		if p.Add(domain.CheckDate(f+".due", c.Due)) && c.Due < today {
 			p.Add(domain.InvalidField(f+".due", "%s is past", c.Due))
+		}
+		if len(c.Milestones) > 20 {
+			p.Add(domain.InvalidField(f+".milestones", "%d milestones, over the limit of 20", len(c.Milestones)))
+			continue
 		}
 		ms := map[string]bool{}
 		for j, mi := range c.Milestones {

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/civicledger/civicledger/domain"
@@ -78,9 +79,61 @@ type Service struct {
 	// Ledger reads the figures of computed indicators (ScoreComputed);
 	// nil where nothing computes them.
 	Ledger Ledger
+
+	// methods caches the method's versions by number: a version never
+	// changes once published, and decoding one (sixty indicators) for
+	// every score took two thirds of scoring's time (BenchmarkScoreRound).
+	methods sync.Map // int → Method
+}
+
+// method returns version v of the method, and false when there is none.
+func (s *Service) method(ctx context.Context, v int) (Method, bool, error) {
+	if m, ok := s.methods.Load(v); ok {
+		return m.(Method), true, nil
+	}
+	var methods Methods
+	if _, err := s.Repo.Load(ctx, MethodStream, &methods); err != nil {
+		return Method{}, false, err
+	}
+	for i := 1; i <= methods.Latest(); i++ {
+		m, _ := methods.Version(i)
+		s.methods.Store(i, m)
+	}
+	m, ok := methods.Version(v)
+	return m, ok, nil
 }
 
 var assessors = []domain.Role{domain.Assessor, domain.Admin, domain.System}
+
+// maxMunicipalities bounds a round (Georgia has 69 municipalities and
+// self-governing cities), maxEvidence a score's or a contest's evidence.
+const (
+	maxMunicipalities = 100
+	maxEvidence       = 20
+)
+
+// checkEvidence checks a list of evidence: at most maxEvidence, each of a
+// known kind, with a reference and a valid answer date.
+func checkEvidence(p *domain.Problems, list []Evidence) {
+	if len(list) > maxEvidence {
+		p.Add(domain.InvalidField("evidence", "%d items, over the limit of %d", len(list), maxEvidence))
+		return
+	}
+	for i, e := range list {
+		if e.Kind != "url" && e.Kind != "document" && e.Kind != "foi" {
+			p.Add(domain.InvalidField(fmt.Sprintf("evidence[%d].kind", i), "%q is not url, document or foi", e.Kind))
+		}
+		switch n := utf8.RuneCountInString(strings.TrimSpace(e.Ref)); {
+		case n == 0:
+			p.Add(domain.InvalidField(fmt.Sprintf("evidence[%d].ref", i), "required"))
+		case n > 2000:
+			p.Add(domain.InvalidField(fmt.Sprintf("evidence[%d].ref", i), "%d characters, over the limit of 2,000", n))
+		}
+		if e.AnsweredOn != "" {
+			p.Add(domain.CheckDate(fmt.Sprintf("evidence[%d].answeredOn", i), e.AnsweredOn))
+		}
+	}
+}
 
 func required(p *domain.Problems, field, s string) string {
 	s = strings.TrimSpace(s)
@@ -128,8 +181,11 @@ func (s *Service) OpenRound(ctx context.Context, meta domain.Meta, cmd OpenRound
 		cmd.Schedule.CommentsUntil == cmd.Schedule.AssessmentEnd {
 		p.Add(domain.InvalidField("schedule.commentsUntil", "the comment window follows the assessment: a day at least"))
 	}
-	if len(cmd.Municipalities) == 0 {
+	switch n := len(cmd.Municipalities); {
+	case n == 0:
 		p.Add(domain.InvalidField("municipalities", "a round covers one municipality at least"))
+	case n > maxMunicipalities:
+		return eventstore.AppendResult{}, domain.InvalidField("municipalities", "%d, over the limit of %d", n, maxMunicipalities)
 	}
 	seen := map[string]bool{}
 	for i, m := range cmd.Municipalities {
@@ -186,11 +242,10 @@ func (s *Service) state(ctx context.Context, round, municipality string) (*Round
 	if r.id == "" {
 		return nil, Method{}, domain.Errorf(domain.NotFound, "no benchmark round %s", round)
 	}
-	var methods Methods
-	if _, err := s.Repo.Load(ctx, MethodStream, &methods); err != nil {
+	m, _, err := s.method(ctx, r.method)
+	if err != nil {
 		return nil, Method{}, err
 	}
-	m, _ := methods.Version(r.method)
 	if municipality != "" && !containsString(r.municipalities, municipality) {
 		return nil, Method{}, domain.InvalidField("municipality", "%q is not in round %s", municipality, round)
 	}
@@ -248,14 +303,7 @@ func (s *Service) Score(ctx context.Context, meta domain.Meta, cmd Score) (event
 	if ind.Evidence && cmd.Value != nil && len(cmd.Evidence) == 0 {
 		p.Add(domain.InvalidField("evidence", "indicator %s is scored on evidence: give a URL, a document or an FOI request", ind.Code))
 	}
-	for i, e := range cmd.Evidence {
-		if e.Kind != "url" && e.Kind != "document" && e.Kind != "foi" {
-			p.Add(domain.InvalidField(fmt.Sprintf("evidence[%d].kind", i), "%q is not url, document or foi", e.Kind))
-		}
-		if strings.TrimSpace(e.Ref) == "" {
-			p.Add(domain.InvalidField(fmt.Sprintf("evidence[%d].ref", i), "required"))
-		}
-	}
+	checkEvidence(&p, cmd.Evidence)
 	switch {
 	case ind.Computed != "" && (cmd.Computed == nil || cmd.Computed.Figure != ind.Computed || cmd.Computed.Query == "" || cmd.Computed.Position < 0):
 		p.Add(domain.InvalidField("computed", "indicator %s is computed from %s: give the figure, its query and the log position it was read at", ind.Code, ind.Computed))
@@ -288,6 +336,9 @@ func (s *Service) SelfAssess(ctx context.Context, meta domain.Meta, cmd Score) (
 	}
 	if _, err := checkValue(m, "value", cmd.Indicator, cmd.Body, cmd.Value); err != nil {
 		return eventstore.AppendResult{}, err
+	}
+	if n := utf8.RuneCountInString(cmd.Rationale); n > 4000 {
+		return eventstore.AppendResult{}, domain.InvalidField("rationale", "%d characters, over the limit of 4,000", n)
 	}
 	if r.shared != "" {
 		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "round %s's preliminary results were shared on %s: contest a score instead", r.id, r.shared)
@@ -333,6 +384,7 @@ func (s *Service) Contest(ctx context.Context, meta domain.Meta, cmd Contest) (e
 	if len(cmd.Evidence) == 0 {
 		p.Add(domain.InvalidField("evidence", "a contest gives its evidence"))
 	}
+	checkEvidence(&p, cmd.Evidence)
 	if err := p.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
