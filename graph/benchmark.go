@@ -164,7 +164,7 @@ func resultFilter(f *model.BenchmarkFilter) projections.ResultFilter {
 	if f == nil {
 		return projections.ResultFilter{}
 	}
-	return projections.ResultFilter{Region: deref(f.Region), Certified: f.Certified}
+	return projections.ResultFilter{Region: deref(f.Region), Certified: f.Certified, EverCertified: f.EverCertified}
 }
 
 // scorecardOf turns the read model's scorecard into the API's.

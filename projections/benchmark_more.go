@@ -59,7 +59,7 @@ func (q *Reads) BenchmarkTrend(ctx context.Context, tq BenchmarkTrendQuery) ([]B
 		return nil, err
 	}
 	kept := all
-	if tq.Filter.Region != "" || tq.Filter.Municipalities != nil || tq.Filter.Certified != nil {
+	if tq.Filter.Region != "" || tq.Filter.Municipalities != nil || tq.Filter.Certified != nil || tq.Filter.EverCertified != nil {
 		if kept, err = q.results(ctx, ids, tq.Filter); err != nil {
 			return nil, err
 		}

@@ -181,7 +181,18 @@ type ResultFilter struct {
 	// Certified keeps the municipalities that held (true) or did not hold
 	// (false) a certificate valid at some time in the round's year.
 	Certified *bool
+	// EverCertified keeps those certified (true) or not (false) at any
+	// time up to the end of the round's year: a certificate lasts a year,
+	// and whether a municipality went through certification at all is
+	// the question of its lasting effect.
+	EverCertified *bool
 }
+
+// certifiedBy is true for a municipality $2 certified at any time up to
+// the end of year $1 (a certificate issued, even if since expired or
+// revoked).
+const certifiedBy = `EXISTS (SELECT FROM rm.cert_applications a WHERE a.municipality = %s AND a.certified
+	AND a.valid_from <= make_date(%s, 12, 31))`
 
 // certifiedIn is true for a municipality $2 holding a certificate valid
 // at some time in year $1, not revoked before it began: the rule of the
@@ -204,12 +215,18 @@ func (q *Reads) results(ctx context.Context, rounds []string, f ResultFilter) (m
 		args = append(args, f.Municipalities)
 		where += fmt.Sprintf(" AND b.municipality = ANY($%d)", len(args))
 	}
-	if f.Certified != nil {
-		cond := fmt.Sprintf(certifiedIn, "b.municipality", "d.year::int", "d.year::int", "d.year::int")
-		if !*f.Certified {
-			cond = "NOT " + cond
+	for _, c := range []struct {
+		want *bool
+		cond string
+	}{{f.Certified, fmt.Sprintf(certifiedIn, "b.municipality", "d.year::int", "d.year::int", "d.year::int")},
+		{f.EverCertified, fmt.Sprintf(certifiedBy, "b.municipality", "d.year::int")}} {
+		switch {
+		case c.want == nil:
+		case *c.want:
+			where += " AND " + c.cond
+		default:
+			where += " AND NOT " + c.cond
 		}
-		where += " AND " + cond
 	}
 	rows, err := q.DB.Query(ctx, `SELECT b.round, b.municipality, coalesce(m.region, ''), b.total, b.blocks, b.bodies, b.coverage, b.inputs_digest, b.corrected
 		FROM rm.benchmark_results b JOIN rm.benchmark_rounds d ON d.id = b.round LEFT JOIN rm.municipalities m ON m.code = b.municipality

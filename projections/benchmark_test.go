@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/benchmark"
 	"github.com/civicledger/civicledger/domain/catalog"
+	"github.com/civicledger/civicledger/domain/certification"
+	"github.com/civicledger/civicledger/internal/seed"
 	"github.com/civicledger/civicledger/projections"
 	"github.com/civicledger/civicledger/projections/projtest"
 )
@@ -218,6 +221,43 @@ func TestBenchmarkQueries(t *testing.T) {
 	plans, err := q.ActionPlans(ctx, projections.PlanFilter{Region: "adjara"})
 	if err != nil || len(plans) != 1 || plans[0].ID != "keda-2023" || len(plans[0].Reports) != 1 || plans[0].Reports[0].Progress != 40 {
 		t.Errorf("Adjara's plans: %+v, %v", plans, err)
+	}
+
+	// Certification: Gori was certified in 2019, its certificate valid
+	// until June 2020; Keda never was. In 2023 neither held one; Gori
+	// had been certified by then.
+	if _, err := seed.Certification2019(ctx, &certification.Service{Repo: h.svc.Repo}); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(t)
+	eventually(t, 30*time.Second, "the 2019 cycle in the read model", func() error {
+		var n int
+		if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM rm.cert_applications WHERE certified`).Scan(&n); err != nil || n != 8 {
+			return fmt.Errorf("%d certified, %v", n, err)
+		}
+		return nil
+	})
+	yes, no := true, false
+	for _, c := range []struct {
+		f    projections.ResultFilter
+		want string
+	}{
+		{projections.ResultFilter{Certified: &yes}, "[]"},
+		{projections.ResultFilter{Certified: &no}, "[keda gori]"},
+		{projections.ResultFilter{EverCertified: &yes}, "[gori]"},
+		{projections.ResultFilter{EverCertified: &no}, "[keda]"},
+	} {
+		rk, err := q.Ranking(ctx, projections.RankingQuery{Round: "2023", Filter: c.f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rk.Rows {
+			got = append(got, r.Municipality)
+		}
+		if fmt.Sprint(got) != c.want && !(c.want == "[]" && got == nil) {
+			t.Errorf("ranking over %+v: %v, want %s", c.f, got, c.want)
+		}
 	}
 
 	// Every figure has its query, and reads.

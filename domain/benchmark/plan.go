@@ -102,6 +102,8 @@ func (s *Service) AdoptPlan(ctx context.Context, meta domain.Meta, cmd AdoptPlan
 		p.Add(domain.InvalidField("commitments", "%d commitments, over the limit of 100", len(cmd.Commitments)))
 	}
 	today := meta.Today()
+	// Normalised into copies: the caller's slices stay as given.
+	cmd.Commitments = slices.Clone(cmd.Commitments)
 	codes := map[string]bool{}
 	for i, c := range cmd.Commitments {
 		f := fmt.Sprintf("commitments[%d]", i)
@@ -133,6 +135,7 @@ func (s *Service) AdoptPlan(ctx context.Context, meta domain.Meta, cmd AdoptPlan
 			p.Add(domain.InvalidField(f+".milestones", "%d milestones, over the limit of 20", len(c.Milestones)))
 			continue
 		}
+		c.Milestones = slices.Clone(c.Milestones)
 		ms := map[string]bool{}
 		for j, mi := range c.Milestones {
 			g := fmt.Sprintf("%s.milestones[%d]", f, j)
@@ -142,8 +145,12 @@ func (s *Service) AdoptPlan(ctx context.Context, meta domain.Meta, cmd AdoptPlan
 			ms[mi.Code] = true
 			mi.Text = mi.Text.Normalize()
 			p.Add(mi.Text.Validate(g + ".text"))
-			if p.Add(domain.CheckDate(g+".due", mi.Due)) && mi.Due > c.Due {
+			switch {
+			case !p.Add(domain.CheckDate(g+".due", mi.Due)):
+			case mi.Due > c.Due:
 				p.Add(domain.InvalidField(g+".due", "%s is after the commitment's due date %s", mi.Due, c.Due))
+			case mi.Due < today:
+				p.Add(domain.InvalidField(g+".due", "%s is past", mi.Due))
 			}
 			c.Milestones[j] = mi
 		}

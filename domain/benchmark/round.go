@@ -86,6 +86,19 @@ func (r *Round) Apply(e domain.Event) error {
 	return nil
 }
 
+// assessing refuses a score or a self-assessment once the round's
+// assessment is over: its preliminary results shared, or its assessment
+// period ended; instead says what to do then.
+func (r *Round) assessing(meta domain.Meta, instead string) error {
+	switch {
+	case r.shared != "":
+		return domain.Errorf(domain.Conflict, "round %s's preliminary results were shared on %s: %s", r.id, r.shared, instead)
+	case meta.Today() > r.schedule.AssessmentEnd:
+		return domain.Errorf(domain.Conflict, "round %s's assessment ended on %s: %s once the preliminary results are shared", r.id, r.schedule.AssessmentEnd, instead)
+	}
+	return nil
+}
+
 // key names an indicator of one body.
 type key struct {
 	indicator string

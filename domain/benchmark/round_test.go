@@ -115,6 +115,8 @@ func TestRound(t *testing.T) {
 			Indicator: "pb-turnout", Body: benchmark.CityHall, Rationale: "no participatory budget recorded", Computed: &benchmark.Computed{Figure: "budget_turnout_per_1000", Query: "q"}})},
 		{Name: "a contest before the preliminary results", Do: contest("2025-05-01", benchmark.Contest{Round: "2025", Municipality: "poti", Indicator: "hearings",
 			Body: benchmark.Sakrebulo, Grounds: "we held four", Evidence: url}), Kind: domain.Conflict, Text: "not shared yet"},
+		{Name: "a score after the assessment ended", Do: score("2025-06-01", assessor, benchmark.Score{Round: "2025", Municipality: "adigeni",
+			Indicator: "hearings", Body: benchmark.Sakrebulo, Value: val(30), Rationale: "late"}), Kind: domain.Conflict, Text: "assessment ended on 2025-05-31"},
 		{Name: "the preliminary results", Then: []string{"benchmark.preliminary_shared"}, Do: func(ctx context.Context, s *benchmark.Service) error {
 			_, err := s.SharePreliminary(ctx, on("2025-06-01", admin), "2025")
 			return err
@@ -137,6 +139,15 @@ func TestRound(t *testing.T) {
 		{Name: "publication", Then: []string{"benchmark.round_published"}, Do: publish("2025-07-01")},
 		{Name: "a correction without a reason", Do: correct("", 60), Kind: domain.Invalid, Text: "reason: required"},
 		{Name: "a correction", Then: []string{"benchmark.score_corrected"}, Do: correct("a fifth hearing was found in the archive", 50)},
+		{Name: "a plan of an unknown indicator", Do: adopt(poti, "nope", "2025-12-31"), Kind: domain.Invalid,
+			Text: `commitments[0].indicators[0]: "nope" is not an indicator of method version 1`},
+		{Name: "a milestone already past", Do: adopt(poti, "hearings", "2025-08-01"), Kind: domain.Invalid, Text: "milestones[0].due: 2025-08-01 is past"},
+		{Name: "Adigeni adopting Poti's plan", Do: adopt(adigeni, "hearings", "2025-12-31"), Kind: domain.Forbidden, Text: "municipality's own key"},
+		{Name: "Poti's plan", Then: []string{"benchmark.plan_adopted"}, Do: adopt(poti, "hearings", "2025-12-31")},
+		{Name: "the same plan again", Do: adopt(poti, "hearings", "2025-12-31"), Kind: domain.Conflict, Text: "adopted its plan from round 2025 already"},
+		{Name: "completed at 80%", Do: report(benchmark.Completed, 80), Kind: domain.Invalid, Text: "progress: 80: a completed commitment is at 100"},
+		{Name: "completed", Then: []string{"benchmark.plan_progress_reported"}, Do: report(benchmark.Completed, 100)},
+		{Name: "a report after completion", Do: report(benchmark.OnTrack, 100), Kind: domain.Conflict, Text: "commitment hear is completed"},
 	})
 
 	// Poti is the hand-worked A: total 63.00. Adigeni has no data at all.
@@ -175,6 +186,23 @@ func correct(reason string, x float64) func(context.Context, *benchmark.Service)
 	return func(ctx context.Context, s *benchmark.Service) error {
 		_, err := s.Correct(ctx, on("2025-08-01", assessor), benchmark.Correct{Round: "2025", Municipality: "poti", Indicator: "hearings",
 			Body: benchmark.Sakrebulo, Value: &x, Reason: reason})
+		return err
+	}
+}
+
+func adopt(a domain.Actor, indicator, milestone string) func(context.Context, *benchmark.Service) error {
+	return func(ctx context.Context, s *benchmark.Service) error {
+		_, err := s.AdoptPlan(ctx, on("2025-09-01", a), benchmark.AdoptPlan{Round: "2025", Municipality: "poti", Title: text("plan"),
+			Commitments: []benchmark.Commitment{{Code: "hear", Text: text("hear the public"), Indicators: []string{indicator}, Responsible: benchmark.Sakrebulo,
+				Due: "2026-06-30", Milestones: []benchmark.Milestone{{Code: "rules", Text: text("rules"), Due: milestone}}}}})
+		return err
+	}
+}
+
+func report(st benchmark.ProgressStatus, progress int) func(context.Context, *benchmark.Service) error {
+	return func(ctx context.Context, s *benchmark.Service) error {
+		_, err := s.ReportProgress(ctx, on("2025-12-01", poti), benchmark.ReportProgress{Plan: "poti-2025", Commitment: "hear", Milestone: "rules",
+			Status: st, Progress: progress, Note: "the council adopted its rules"})
 		return err
 	}
 }

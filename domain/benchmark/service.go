@@ -313,8 +313,8 @@ func (s *Service) Score(ctx context.Context, meta domain.Meta, cmd Score) (event
 	if err := p.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	if r.shared != "" {
-		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "round %s's preliminary results were shared on %s: a score changes now through a contest's answer", r.id, r.shared)
+	if err := r.assessing(meta, "a score changes now through a contest's answer"); err != nil {
+		return eventstore.AppendResult{}, err
 	}
 	return s.onScorecard(ctx, meta, cmd.Round, cmd.Municipality, func(*Scorecard) ([]domain.Event, error) {
 		return []domain.Event{Scored{Round: cmd.Round, Municipality: cmd.Municipality, Indicator: cmd.Indicator, Body: cmd.Body,
@@ -340,8 +340,8 @@ func (s *Service) SelfAssess(ctx context.Context, meta domain.Meta, cmd Score) (
 	if n := utf8.RuneCountInString(cmd.Rationale); n > 4000 {
 		return eventstore.AppendResult{}, domain.InvalidField("rationale", "%d characters, over the limit of 4,000", n)
 	}
-	if r.shared != "" {
-		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "round %s's preliminary results were shared on %s: contest a score instead", r.id, r.shared)
+	if err := r.assessing(meta, "contest a score instead"); err != nil {
+		return eventstore.AppendResult{}, err
 	}
 	return s.onScorecard(ctx, meta, cmd.Round, cmd.Municipality, func(*Scorecard) ([]domain.Event, error) {
 		return []domain.Event{SelfAssessed{Round: cmd.Round, Municipality: cmd.Municipality, Indicator: cmd.Indicator, Body: cmd.Body,

@@ -7668,6 +7668,8 @@ input BenchmarkFilter {
   region: ID
   "Only the municipalities that held (true) or did not hold (false) a certificate valid at some time in the round's year."
   certified: Boolean
+  "Only the municipalities certified (true) or not (false) at any time up to the end of the round's year, the certificate since expired or not."
+  everCertified: Boolean
 }
 
 "A municipality's place in a ranking."
@@ -39229,7 +39231,7 @@ func (ec *executionContext) unmarshalInputBenchmarkFilter(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"region", "certified"}
+	fieldsInOrder := [...]string{"region", "certified", "everCertified"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -39250,6 +39252,13 @@ func (ec *executionContext) unmarshalInputBenchmarkFilter(ctx context.Context, o
 				return it, err
 			}
 			it.Certified = data
+		case "everCertified":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("everCertified"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EverCertified = data
 		}
 	}
 	return it, nil

@@ -226,6 +226,8 @@ type BenchmarkFilter struct {
 	Region *string `json:"region,omitempty"`
 	// Only the municipalities that held (true) or did not hold (false) a certificate valid at some time in the round's year.
 	Certified *bool `json:"certified,omitempty"`
+	// Only the municipalities certified (true) or not (false) at any time up to the end of the round's year, the certificate since expired or not.
+	EverCertified *bool `json:"everCertified,omitempty"`
 }
 
 // One question of the method.
