@@ -365,3 +365,30 @@ func scoreInput(in model.ScoreInput) benchmark.Score {
 	return benchmark.Score{Round: in.Round, Municipality: in.Municipality, Indicator: in.Indicator, Body: in.Body, Value: in.Value,
 		Evidence: evidenceInput(in.Evidence), Rationale: deref(in.Rationale)}
 }
+
+// scoreVerification verifies the log over the events a score's replay
+// reads: the method's versions, the round's and the municipality's
+// scorecard's (eventstore.Auditor.CheckEvents), as a recount does over a
+// cycle's ballots.
+func (r *Resolver) scoreVerification(ctx context.Context, round, municipality string) (*model.LogVerification, error) {
+	auditor, ok := r.deps.Store.(eventstore.Auditor)
+	if !ok {
+		return verificationOf(nil), nil
+	}
+	var events []eventstore.Event
+	for _, stream := range []string{benchmark.MethodStream, benchmark.RoundStream(round), benchmark.ScorecardStream(round, municipality)} {
+		es, err := r.deps.Store.ReadStream(ctx, stream, eventstore.ReadOptions{})
+		if err != nil {
+			return nil, domain.Wrap(err, "read "+stream)
+		}
+		events = append(events, es...)
+	}
+	if !slices.ContainsFunc(events, func(e eventstore.Event) bool { return e.Position > 0 }) {
+		return verificationOf(nil), nil
+	}
+	_, v, err := auditor.CheckEvents(ctx, events)
+	if err != nil {
+		return nil, domain.Wrap(err, "verify the log")
+	}
+	return verificationOf(&v), nil
+}

@@ -367,7 +367,11 @@ func (r *queryResolver) ReplayScore(ctx context.Context, round string, municipal
 	if err != nil {
 		return nil, err
 	}
-	return replayOf(round, m, rp, rd.Published(), municipality), nil
+	out := replayOf(round, m, rp, rd.Published(), municipality)
+	if out.Verification, err = r.scoreVerification(ctx, round, municipality); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Plan is the resolver for the plan field.

@@ -189,8 +189,9 @@ func TestBenchmarkWalk(t *testing.T) {
 
 	// Replays: Gori's follows; Akhaltsikhe's follows with its correction.
 	for _, m := range []string{"gori", "akhaltsikhe"} {
-		rp := e.doKey(analyst, `query($m: ID!) { replayScore(round: "2029", municipality: $m) { verdict problems current { total } } }`, map[string]any{"m": m}).ok(t)
-		if rp.get("replayScore.verdict") != "FOLLOWED" {
+		rp := e.doKey(analyst, `query($m: ID!) { replayScore(round: "2029", municipality: $m) { verdict problems current { total } verification { intact events } } }`,
+			map[string]any{"m": m}).ok(t)
+		if rp.get("replayScore.verdict") != "FOLLOWED" || rp.get("replayScore.verification.intact") != true {
 			t.Errorf("replay of %s: %v", m, rp.Data)
 		}
 	}

@@ -82,7 +82,7 @@ func DeclareViews(v *domain.Views) {
 	v.View("CommitmentIndicator", domain.Enclosing, "indicator body before after nextRound")
 	v.View("PlanMilestone", domain.Enclosing, "code text due reachedOn")
 	v.View("ProgressReport", domain.Enclosing, "milestone status progress note reportedOn")
-	v.View("ScoreReplay", Open, "round municipality verdict methodVersion published recomputed current problems")
+	v.View("ScoreReplay", Open, "round municipality verdict methodVersion published recomputed current problems verification")
 	v.View("BenchmarkMethodPayload", domain.Enclosing, "position method")
 	v.View("BenchmarkRoundPayload", domain.Enclosing, "position round")
 	v.View("ScorecardPayload", domain.Enclosing, "position scorecard")

@@ -1147,6 +1147,7 @@ type ComplexityRoot struct {
 		Recomputed    func(childComplexity int) int
 		Round         func(childComplexity int) int
 		Verdict       func(childComplexity int) int
+		Verification  func(childComplexity int) int
 	}
 
 	ScoreResult struct {
@@ -6557,6 +6558,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ScoreReplay.Verdict(childComplexity), true
+	case "ScoreReplay.verification":
+		if e.ComplexityRoot.ScoreReplay.Verification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScoreReplay.Verification(childComplexity), true
 
 	case "ScoreResult.blocks":
 		if e.ComplexityRoot.ScoreResult.Blocks == nil {
@@ -7894,6 +7901,8 @@ type ScoreReplay {
   "Recomputed with the corrections since."
   current: ScoreResult!
   problems: [String!]!
+  "The log verified over the events the replay read: the method's, the round's and the scorecard's."
+  verification: LogVerification!
 }
 
 input BenchmarkMethodInput {
@@ -12235,6 +12244,8 @@ func (ec *executionContext) childFields_ScoreReplay(ctx context.Context, field g
 		return ec.fieldContext_ScoreReplay_current(ctx, field)
 	case "problems":
 		return ec.fieldContext_ScoreReplay_problems(ctx, field)
+	case "verification":
+		return ec.fieldContext_ScoreReplay_verification(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ScoreReplay", field.Name)
 }
@@ -36141,6 +36152,38 @@ func (ec *executionContext) fieldContext_ScoreReplay_problems(_ context.Context,
 	return graphql.NewScalarFieldContext("ScoreReplay", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _ScoreReplay_verification(ctx context.Context, field graphql.CollectedField, obj *model.ScoreReplay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScoreReplay_verification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Verification, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LogVerification) graphql.Marshaler {
+			return ec.marshalNLogVerification2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐLogVerification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScoreReplay_verification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScoreReplay",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogVerification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ScoreResult_total(ctx context.Context, field graphql.CollectedField, obj *model.ScoreResult) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -52929,6 +52972,11 @@ func (ec *executionContext) _ScoreReplay(ctx context.Context, sel ast.SelectionS
 			}
 		case "problems":
 			out.Values[i] = ec._ScoreReplay_problems(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verification":
+			out.Values[i] = ec._ScoreReplay_verification(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

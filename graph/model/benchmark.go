@@ -37,6 +37,7 @@ type ScoreReplay struct {
 	Recomputed    *ScoreResult
 	Current       *ScoreResult
 	Problems      []string
+	Verification  *LogVerification
 	About         domain.Scope
 }
 
