@@ -56,8 +56,8 @@ func benchValue(r *rand.Rand, s benchmark.Scale) float64 {
 
 // benchScoreRound runs a round through the service over municipalities:
 // opened under version 1 of benchMethod, every judged indicator scored by
-// eight assessors at once, the computed ones read from the ledger,
-// preliminary results shared, published.
+// eight assessors at once, the computed ones read from the ledger, every
+// scorecard reviewed, preliminary results shared, published.
 func benchScoreRound(ctx context.Context, svc *benchmark.Service, id string, year int, codes []string) error {
 	day := func(d string) domain.Meta {
 		t, _ := time.ParseInLocation(domain.DateLayout, d, domain.Tbilisi)
@@ -104,6 +104,11 @@ func benchScoreRound(ctx context.Context, svc *benchmark.Service, id string, yea
 	}
 	if _, err := svc.ComputeRound(ctx, day(fmt.Sprintf("%d-03-01", y)), id); err != nil {
 		return err
+	}
+	for _, muni := range codes {
+		if _, err := svc.ReviewScorecard(ctx, day(fmt.Sprintf("%d-03-20", y)), benchmark.Review{Round: id, Municipality: muni, Accepted: true}); err != nil {
+			return err
+		}
 	}
 	if _, err := svc.SharePreliminary(ctx, day(fmt.Sprintf("%d-04-01", y)), id); err != nil {
 		return err
@@ -228,6 +233,12 @@ func BenchmarkScoreRound(b *testing.B) {
 			b.Fatal("round not published", err)
 		}
 		results := pub.Published().Results
+		for _, muni := range codes {
+			if _, err := e.repo.Save(ctx, benchmark.ScorecardStream(id, muni), int64(len(m.Indicators)), sys,
+				benchmark.ScorecardReviewed{Round: id, Municipality: muni, Accepted: true}); err != nil {
+				b.Fatal(err)
+			}
+		}
 		if _, err := e.repo.Save(ctx, benchmark.RoundStream(id), 1, sys, benchmark.PreliminaryShared{Round: id, On: "2030-04-01"},
 			benchmark.RoundPublished{Round: id, On: "2030-05-01", Results: results}); err != nil {
 			b.Fatal(err)

@@ -38,7 +38,10 @@ var figureDescriptions = map[benchmark.Figure]string{
 
 func methodOf(m benchmark.Method, reason string) *model.BenchmarkMethod {
 	out := &model.BenchmarkMethod{Version: m.Version, Reason: reason, Blocks: []model.BenchmarkBlock{}, Indicators: []model.BenchmarkIndicator{},
-		Bands: []model.RankBand{}}
+		Bands: []model.RankBand{}, Ties: m.Ties}
+	if out.Ties == "" {
+		out.Ties = benchmark.SharedRanks
+	}
 	for i, b := range m.Blocks {
 		out.Blocks = append(out.Blocks, model.BenchmarkBlock{Code: b.Code, Name: &m.Blocks[i].Name, Weight: b.Weight})
 	}
@@ -75,6 +78,7 @@ func methodInput(in model.BenchmarkMethodInput) benchmark.Method {
 	for _, b := range in.Bands {
 		m.Bands = append(m.Bands, benchmark.RankBand{Name: b.Name, From: b.From})
 	}
+	m.Ties = deref(in.Ties)
 	return m
 }
 
@@ -206,6 +210,9 @@ func (r *Resolver) scorecardOf(ctx context.Context, sc *projections.Scorecard) (
 	}
 	if sc.Published {
 		out.PlanID = benchmark.PlanID(sc.Round.ID, sc.Municipality)
+	}
+	if rv := sc.Review; rv != nil {
+		out.Review = &model.ScorecardReview{Accepted: rv.Accepted, Note: rv.Note, ReviewedOn: rv.ReviewedOn}
 	}
 	return out, nil
 }

@@ -118,6 +118,13 @@ func (r *mutationResolver) ScoreComputedIndicators(ctx context.Context, round st
 	return &model.ComputedScoresPayload{Position: scalar.Position(head), Scored: n}, nil
 }
 
+// ReviewScorecard is the resolver for the reviewScorecard field.
+func (r *mutationResolver) ReviewScorecard(ctx context.Context, round string, municipality string, accepted bool, note *string) (*model.ScorecardPayload, error) {
+	res, err := r.deps.Benchmark.ReviewScorecard(ctx, r.meta(ctx), benchmark.Review{Round: round, Municipality: municipality, Accepted: accepted,
+		Note: deref(note)})
+	return r.scorecardResult(ctx, round, municipality, res, err)
+}
+
 // SharePreliminaryResults is the resolver for the sharePreliminaryResults field.
 func (r *mutationResolver) SharePreliminaryResults(ctx context.Context, round string) (*model.BenchmarkRoundPayload, error) {
 	res, err := r.deps.Benchmark.SharePreliminary(ctx, r.meta(ctx), round)

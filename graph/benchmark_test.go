@@ -81,6 +81,10 @@ func benchmarkRound2029(e *env, k benchmarkKeys, note string) {
 		e.mutateKey(k.assessor, scoreMutation, s)
 	}
 	e.mutateKey(k.assessor, `mutation { scoreComputedIndicators(round: "2029") { position scored } }`, nil)
+	e.mutateKey(k.admin, `mutation { reviewScorecard(round: "2029", municipality: "gori", accepted: false, note: "check the hearings") { position scorecard { review { accepted note } } } }`, nil)
+	for _, m := range []string{"gori", "akhaltsikhe"} {
+		e.mutateKey(k.admin, `mutation($m: ID!) { reviewScorecard(round: "2029", municipality: $m, accepted: true) { position } }`, map[string]any{"m": m})
+	}
 	e.clock.Set(day(t, "2031-04-01"))
 	e.mutateKey(k.admin, `mutation { sharePreliminaryResults(round: "2029") { position } }`, nil)
 	e.mutateKey(k.gori, `mutation { contestScore(input: {round: "2029", municipality: "gori", indicator: "hearings", body: SAKREBULO,
@@ -233,6 +237,11 @@ func TestBenchmarkWalk(t *testing.T) {
 	// Published, 2030 ranks against 2029: Gori has only its hearings, 70%,
 	// so its participation and total are 70 (+10), over a quarter of the
 	// weight; Akhaltsikhe has no score, unranked and listed last.
+	if r := e.doKey(admin, `mutation { sharePreliminaryResults(round: "2030") { position } }`, nil); r.code() != "CONFLICT" ||
+		!strings.Contains(fmt.Sprint(r.Errors), "the scorecards of gori are not reviewed") {
+		t.Errorf("sharing unreviewed scorecards: %v", r.Errors)
+	}
+	e.mutateKey(admin, `mutation { reviewScorecard(round: "2030", municipality: "gori", accepted: true) { position } }`, nil)
 	e.clock.Set(day(t, "2032-04-01"))
 	e.mutateKey(admin, `mutation { sharePreliminaryResults(round: "2030") { position } }`, nil)
 	e.clock.Set(day(t, "2032-05-01"))

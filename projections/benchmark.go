@@ -16,7 +16,8 @@ import (
 // Benchmark is the read model of the civic-engagement benchmark: the
 // method's versions, the rounds with their calendar, every indicator's
 // score of every municipality with its evidence, self-assessment,
-// contests and corrections, the published results (total, blocks,
+// contests and corrections, the last review of each scorecard, the
+// published results (total, blocks,
 // bodies, coverage and inputs digest, as the publication or the last
 // correction recorded them), and the action plans with their progress
 // reports.
@@ -34,11 +35,12 @@ var _ Projection = Benchmark{}
 func (Benchmark) Name() string { return "benchmark" }
 
 // Version implements Projection.
-func (Benchmark) Version() int { return 1 }
+func (Benchmark) Version() int { return 2 }
 
 // Tables implements Projection.
 func (Benchmark) Tables() []string {
-	return []string{"benchmark_methods", "benchmark_rounds", "benchmark_scores", "benchmark_results", "benchmark_plans", "benchmark_plan_reports"}
+	return []string{"benchmark_methods", "benchmark_rounds", "benchmark_scores", "benchmark_reviews", "benchmark_results", "benchmark_plans",
+		"benchmark_plan_reports"}
 }
 
 // Setup implements Projection.
@@ -81,6 +83,15 @@ func (Benchmark) Setup(ctx context.Context, tx pgx.Tx) error {
 			corrections   jsonb NOT NULL DEFAULT '[]',
 			position      bigint NOT NULL,
 			PRIMARY KEY (round, municipality, indicator, body)
+		);
+		CREATE TABLE benchmark_reviews (
+			round        text NOT NULL,
+			municipality text NOT NULL,
+			accepted     boolean NOT NULL,
+			note         text NOT NULL,
+			reviewed_on  date NOT NULL,
+			position     bigint NOT NULL,
+			PRIMARY KEY (round, municipality)
 		);
 		CREATE TABLE benchmark_results (
 			round         text NOT NULL,
@@ -183,6 +194,11 @@ func (Benchmark) Apply(b *Batch, events []eventstore.Event) error {
 			b.Queue(`INSERT INTO benchmark_rounds (id, title_ka, title_en, year, method_version, municipalities, assessment_end, comments_until, position)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
 				e.ID, e.Title.Ka, e.Title.En, e.Year, e.MethodVersion, e.Municipalities, e.Schedule.AssessmentEnd, e.Schedule.CommentsUntil, p)
+		case benchmark.ScorecardReviewed:
+			b.Queue(`INSERT INTO benchmark_reviews (round, municipality, accepted, note, reviewed_on, position) VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (round, municipality) DO UPDATE SET accepted = excluded.accepted, note = excluded.note, reviewed_on = excluded.reviewed_on,
+					position = excluded.position WHERE benchmark_reviews.position < excluded.position`,
+				e.Round, e.Municipality, e.Accepted, e.Note, day, p)
 		case benchmark.PreliminaryShared:
 			b.Queue(`UPDATE benchmark_rounds SET shared_on = $2, position = $3 WHERE id = $1 AND position < $3`, e.Round, e.On, p)
 		case benchmark.RoundPublished:

@@ -429,6 +429,16 @@ type Scorecard struct {
 	Result       BenchmarkResult
 	Lines        []ScoreLine
 	Self         []SelfAssessment
+	// Review is the scorecard's last review, nil before any.
+	Review *ScorecardReview
+}
+
+// ScorecardReview is a review of a scorecard before the preliminary
+// results.
+type ScorecardReview struct {
+	Accepted   bool
+	Note       string
+	ReviewedOn string
 }
 
 // Scope is what the visibility policy reads: the municipality, and
@@ -484,6 +494,15 @@ func (q *Reads) Scorecard(ctx context.Context, round, municipality string) (*Sco
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("scorecard: %w", err)
+	}
+	var rv ScorecardReview
+	switch err := q.DB.QueryRow(ctx, `SELECT accepted, note, reviewed_on::text FROM rm.benchmark_reviews WHERE round = $1 AND municipality = $2`,
+		round, municipality).Scan(&rv.Accepted, &rv.Note, &rv.ReviewedOn); err {
+	case nil:
+		sc.Review = &rv
+	case pgx.ErrNoRows:
+	default:
+		return nil, fmt.Errorf("scorecard review: %w", err)
 	}
 	prev := map[[2]string]*float64{}
 	if p, err := q.previousRound(ctx, r); err != nil {

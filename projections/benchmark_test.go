@@ -85,6 +85,9 @@ func makeBenchmarkHistory(t *testing.T, e *domainEnv) benchmarkHistory {
 		must(svc.Score(ctx, onDay("2024-04-01", assessor), s))
 	}
 	must(svc.ComputeRound(ctx, onDay("2024-04-02", assessor), "2023"))
+	for _, m := range []string{"gori", "keda"} {
+		must(svc.ReviewScorecard(ctx, onDay("2024-05-20", admin), benchmark.Review{Round: "2023", Municipality: m, Accepted: true}))
+	}
 	must(svc.SharePreliminary(ctx, onDay("2024-06-01", admin), "2023"))
 	must(svc.Contest(ctx, onDay("2024-06-05", keda), benchmark.Contest{Round: "2023", Municipality: "keda", Indicator: "minutes", Body: benchmark.Sakrebulo,
 		Grounds: "all four sessions", Evidence: url}))

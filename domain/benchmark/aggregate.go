@@ -175,9 +175,9 @@ type Entry struct {
 type Ranked struct {
 	Municipality string
 	Score        *float64
-	// Rank is 1 for the highest score; equal scores share a rank and the
-	// next rank skips as many (1, 2, 2, 4); 0 for a municipality with no
-	// score, listed last.
+	// Rank is 1 for the highest score; equal scores share a rank, the
+	// next rank skipping as many (1, 2, 2, 4) or not (1, 2, 2, 3) as the
+	// method's Ties say; 0 for a municipality with no score, listed last.
 	Rank int
 	// Band is the method's band the score falls in, "" without bands or
 	// a score.
@@ -185,8 +185,8 @@ type Ranked struct {
 }
 
 // Rank orders municipalities by score, highest first, equal scores
-// sharing a rank (and listed by code), and places each in the method's
-// bands.
+// sharing a rank (and listed by code) by the method's tie rule, and
+// places each in the method's bands.
 func (m Method) Rank(entries []Entry) []Ranked {
 	out := make([]Ranked, len(entries))
 	for i, e := range entries {
@@ -207,9 +207,12 @@ func (m Method) Rank(entries []Entry) []Ranked {
 		if out[i].Score == nil {
 			continue
 		}
-		if i > 0 && out[i-1].Score != nil && *out[i-1].Score == *out[i].Score {
+		switch {
+		case i > 0 && out[i-1].Score != nil && *out[i-1].Score == *out[i].Score:
 			out[i].Rank = out[i-1].Rank
-		} else {
+		case m.Ties == DenseRanks && i > 0:
+			out[i].Rank = out[i-1].Rank + 1
+		default:
 			out[i].Rank = i + 1
 		}
 		for _, b := range m.Bands {

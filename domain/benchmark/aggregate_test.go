@@ -121,6 +121,20 @@ func TestRank(t *testing.T) {
 	if strings.Join(s, "; ") != want {
 		t.Errorf("got  %s\nwant %s", strings.Join(s, "; "), want)
 	}
+	// Dense ranks: the next after a tie follows on.
+	dense := method
+	dense.Ties = benchmark.DenseRanks
+	s = nil
+	for _, r := range dense.Rank([]benchmark.Entry{{"poti", score(60)}, {"adigeni", score(29.99)}, {"batumi", score(60)}, {"gori", nil}, {"ozurgeti", score(63)}}) {
+		s = append(s, fmt.Sprintf("%d %s", r.Rank, r.Municipality))
+	}
+	if got := strings.Join(s, "; "); got != "1 ozurgeti; 2 batumi; 2 poti; 3 adigeni; 0 gori" {
+		t.Errorf("dense ranks: %s", got)
+	}
+	dense.Ties = "olympic"
+	if err := dense.Validate("method"); !strings.Contains(domain.MessageOf(err), `method.ties: "olympic" is not shared or dense`) {
+		t.Errorf("an unknown tie rule: %v", err)
+	}
 }
 
 // TestMethodValidate: a method whose weights do not add up, or that

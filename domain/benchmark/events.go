@@ -8,6 +8,7 @@ func RegisterEvents(types *domain.Types) {
 	domain.Register[RoundOpened](types)
 	domain.Register[SelfAssessed](types)
 	domain.Register[Scored](types)
+	domain.Register[ScorecardReviewed](types)
 	domain.Register[PreliminaryShared](types)
 	domain.Register[ScoreContested](types)
 	domain.Register[ContestAnswered](types)
@@ -99,6 +100,20 @@ type Scored struct {
 
 // EventType implements domain.Event.
 func (Scored) EventType() string { return "benchmark.scored" }
+
+// ScorecardReviewed: a reviewer went over a municipality's scorecard
+// before the preliminary results: accepted it, or returned it to the
+// assessor with a note. A score recorded after an acceptance needs a new
+// review.
+type ScorecardReviewed struct {
+	Round        string `json:"round"`
+	Municipality string `json:"municipality"`
+	Accepted     bool   `json:"accepted"`
+	Note         string `json:"note"`
+}
+
+// EventType implements domain.Event.
+func (ScorecardReviewed) EventType() string { return "benchmark.scorecard_reviewed" }
 
 // PreliminaryShared: the preliminary results were shown to the
 // municipalities, whose comment window opens.

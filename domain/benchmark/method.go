@@ -85,12 +85,28 @@ type RankBand struct {
 	From float64 `json:"from"`
 }
 
+// TieRule is how a ranking places equal scores.
+type TieRule string
+
+// The tie rules.
+const (
+	// SharedRanks: equal scores share a rank and the next rank skips as
+	// many (1, 2, 2, 4), as sports tables and the LSGI's ranking do. The
+	// rule of a method that names none.
+	SharedRanks TieRule = "shared"
+	// DenseRanks: equal scores share a rank and the next follows on
+	// (1, 2, 2, 3), so ranks count distinct scores.
+	DenseRanks TieRule = "dense"
+)
+
 // Method is a version of the benchmark's method.
 type Method struct {
 	Version    int         `json:"version"`
 	Blocks     []Block     `json:"blocks"`
 	Indicators []Indicator `json:"indicators"`
 	Bands      []RankBand  `json:"bands"`
+	// Ties is how the ranking places equal scores; "" is SharedRanks.
+	Ties TieRule `json:"ties,omitempty"`
 }
 
 // The limits of a method: LSGI's has about a hundred indicators in three
@@ -171,6 +187,9 @@ func (m Method) Validate(field string) error {
 		if perBlock[b.Code] == 0 {
 			p.Add(domain.InvalidField(field+".indicators", "block %s has no indicator", b.Code))
 		}
+	}
+	if m.Ties != "" && m.Ties != SharedRanks && m.Ties != DenseRanks {
+		p.Add(domain.InvalidField(field+".ties", "%q is not shared or dense", m.Ties))
 	}
 	for i, b := range m.Bands {
 		f := fmt.Sprintf("%s.bands[%d]", field, i)

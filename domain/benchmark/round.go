@@ -115,7 +115,14 @@ type Scorecard struct {
 	scored              map[key]bool
 	contested           map[key]bool // open contests
 	corrected           *Published   // the result the last correction recorded
+	// reviewed: the last review accepted the scorecard and nothing was
+	// scored since.
+	reviewed bool
 }
+
+// Reviewed reports whether the scorecard's last review accepted it and
+// nothing was scored since.
+func (s *Scorecard) Reviewed() bool { return s.reviewed }
 
 // Apply implements domain.Aggregate.
 func (s *Scorecard) Apply(e domain.Event) error {
@@ -129,6 +136,9 @@ func (s *Scorecard) Apply(e domain.Event) error {
 		s.round, s.municipality = e.Round, e.Municipality
 		k := key{e.Indicator, e.Body}
 		s.atPublication[k], s.current[k], s.scored[k] = e.Value, e.Value, true
+		s.reviewed = false
+	case ScorecardReviewed:
+		s.reviewed = e.Accepted
 	case ScoreContested:
 		s.contested[key{e.Indicator, e.Body}] = true
 	case ContestAnswered:

@@ -115,6 +115,22 @@ func TestRound(t *testing.T) {
 			Indicator: "pb-turnout", Body: benchmark.CityHall, Rationale: "no participatory budget recorded", Computed: &benchmark.Computed{Figure: "budget_turnout_per_1000", Query: "q"}})},
 		{Name: "a contest before the preliminary results", Do: contest("2025-05-01", benchmark.Contest{Round: "2025", Municipality: "poti", Indicator: "hearings",
 			Body: benchmark.Sakrebulo, Grounds: "we held four", Evidence: url}), Kind: domain.Conflict, Text: "not shared yet"},
+		{Name: "an analyst may not review", Do: review(analyst, "poti", true, ""), Kind: domain.Forbidden, Text: "review a scorecard"},
+		{Name: "returned without a note", Do: review(admin, "poti", false, ""), Kind: domain.Invalid, Text: "note: required"},
+		{Name: "Poti's returned", Then: []string{"benchmark.scorecard_reviewed"}, Do: review(admin, "poti", false, "check the hearings' minutes")},
+		{Name: "sharing with Poti's returned", Do: func(ctx context.Context, s *benchmark.Service) error {
+			_, err := s.SharePreliminary(ctx, on("2025-05-20", admin), "2025")
+			return err
+		}, Kind: domain.Conflict, Text: "the scorecards of poti, adigeni are not reviewed"},
+		{Name: "Poti's accepted", Then: []string{"benchmark.scorecard_reviewed"}, Do: review(admin, "poti", true, "")},
+		{Name: "Adigeni's accepted", Then: []string{"benchmark.scorecard_reviewed"}, Do: review(admin, "adigeni", true, "")},
+		{Name: "Adigeni rescored", Then: []string{"benchmark.scored"}, Do: score("2025-05-20", assessor, benchmark.Score{Round: "2025", Municipality: "adigeni",
+			Indicator: "pb-turnout", Body: benchmark.CityHall, Rationale: "still no participatory budget", Computed: &benchmark.Computed{Figure: "budget_turnout_per_1000", Query: "q"}})},
+		{Name: "sharing with Adigeni rescored since", Do: func(ctx context.Context, s *benchmark.Service) error {
+			_, err := s.SharePreliminary(ctx, on("2025-05-21", admin), "2025")
+			return err
+		}, Kind: domain.Conflict, Text: "the scorecards of adigeni are not reviewed and accepted since their last score"},
+		{Name: "Adigeni's accepted again", Then: []string{"benchmark.scorecard_reviewed"}, Do: review(admin, "adigeni", true, "")},
 		{Name: "a score after the assessment ended", Do: score("2025-06-01", assessor, benchmark.Score{Round: "2025", Municipality: "adigeni",
 			Indicator: "hearings", Body: benchmark.Sakrebulo, Value: val(30), Rationale: "late"}), Kind: domain.Conflict, Text: "assessment ended on 2025-05-31"},
 		{Name: "the preliminary results", Then: []string{"benchmark.preliminary_shared"}, Do: func(ctx context.Context, s *benchmark.Service) error {
@@ -203,6 +219,13 @@ func report(st benchmark.ProgressStatus, progress int) func(context.Context, *be
 	return func(ctx context.Context, s *benchmark.Service) error {
 		_, err := s.ReportProgress(ctx, on("2025-12-01", poti), benchmark.ReportProgress{Plan: "poti-2025", Commitment: "hear", Milestone: "rules",
 			Status: st, Progress: progress, Note: "the council adopted its rules"})
+		return err
+	}
+}
+
+func review(a domain.Actor, muni string, accepted bool, note string) func(context.Context, *benchmark.Service) error {
+	return func(ctx context.Context, s *benchmark.Service) error {
+		_, err := s.ReviewScorecard(ctx, on("2025-05-15", a), benchmark.Review{Round: "2025", Municipality: muni, Accepted: accepted, Note: note})
 		return err
 	}
 }

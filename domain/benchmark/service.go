@@ -349,8 +349,50 @@ func (s *Service) SelfAssess(ctx context.Context, meta domain.Meta, cmd Score) (
 	})
 }
 
+// Review asks to record a review of a municipality's scorecard.
+type Review struct {
+	Round, Municipality string
+	Accepted            bool
+	Note                string
+}
+
+// ReviewScorecard records a reviewer going over a municipality's
+// scorecard before the preliminary results: accepted, or returned to the
+// assessor with a note saying what to look at again. Quality control as
+// the LSGI's reviewers do it: no municipality sees numbers nobody but
+// their assessor has looked at.
+func (s *Service) ReviewScorecard(ctx context.Context, meta domain.Meta, cmd Review) (eventstore.AppendResult, error) {
+	if err := meta.Actor.Require("review a scorecard", assessors...); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	r, _, err := s.state(ctx, cmd.Round, cmd.Municipality)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var p domain.Problems
+	cmd.Note = strings.TrimSpace(cmd.Note)
+	if !cmd.Accepted {
+		cmd.Note = required(&p, "note", cmd.Note)
+	} else if n := utf8.RuneCountInString(cmd.Note); n > 4000 {
+		p.Add(domain.InvalidField("note", "%d characters, over the limit of 4,000", n))
+	}
+	if err := p.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if r.shared != "" {
+		return eventstore.AppendResult{}, domain.Errorf(domain.Conflict, "round %s's preliminary results were shared on %s", r.id, r.shared)
+	}
+	return s.onScorecard(ctx, meta, cmd.Round, cmd.Municipality, func(sc *Scorecard) ([]domain.Event, error) {
+		if len(sc.scored) == 0 {
+			return nil, domain.Errorf(domain.Conflict, "%s has no score in round %s to review", cmd.Municipality, cmd.Round)
+		}
+		return []domain.Event{ScorecardReviewed{Round: cmd.Round, Municipality: cmd.Municipality, Accepted: cmd.Accepted, Note: cmd.Note}}, nil
+	})
+}
+
 // SharePreliminary shows the round's preliminary results to its
-// municipalities and opens their comment window.
+// municipalities and opens their comment window, once every scorecard
+// with a score has been reviewed and accepted since its last score.
 func (s *Service) SharePreliminary(ctx context.Context, meta domain.Meta, round string) (eventstore.AppendResult, error) {
 	if err := meta.Actor.Require("share preliminary results", domain.Admin, domain.System); err != nil {
 		return eventstore.AppendResult{}, err
@@ -361,6 +403,20 @@ func (s *Service) SharePreliminary(ctx context.Context, meta domain.Meta, round 
 			return nil, domain.Errorf(domain.Conflict, "round %s's preliminary results were shared on %s", r.id, r.shared)
 		case today > r.schedule.CommentsUntil:
 			return nil, domain.Errorf(domain.Conflict, "round %s's comment window closed on %s", r.id, r.schedule.CommentsUntil)
+		}
+		var unreviewed []string
+		for _, muni := range r.municipalities {
+			var sc Scorecard
+			if _, err := s.Repo.Load(ctx, ScorecardStream(r.id, muni), &sc); err != nil {
+				return nil, err
+			}
+			if len(sc.scored) > 0 && !sc.reviewed {
+				unreviewed = append(unreviewed, muni)
+			}
+		}
+		if len(unreviewed) > 0 {
+			return nil, domain.Errorf(domain.Conflict, "round %s: the scorecards of %s are not reviewed and accepted since their last score",
+				r.id, strings.Join(unreviewed, ", "))
 		}
 		return []domain.Event{PreliminaryShared{Round: r.id, On: meta.Today()}}, nil
 	})

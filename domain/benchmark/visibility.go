@@ -22,6 +22,8 @@ func declareEvents(t *domain.Types) {
 		Show("round", "municipality", "indicator", "body", "value", "note")
 	domain.Declare(t, scorers, func(_ string, e Scored) domain.Scope { return scope(e.Municipality) }).
 		Show("round", "municipality", "indicator", "body", "value", "evidence", "rationale", "computed")
+	domain.Declare(t, scorers, func(_ string, e ScorecardReviewed) domain.Scope { return scope(e.Municipality) }).
+		Show("round", "municipality", "accepted", "note")
 	domain.Declare[PreliminaryShared](t, domain.Everyone, nil).Show("round", "on")
 	domain.Declare(t, scorers, func(_ string, e ScoreContested) domain.Scope { return scope(e.Municipality) }).
 		Show("round", "municipality", "indicator", "body", "grounds", "evidence")
@@ -51,8 +53,8 @@ func DeclareViews(v *domain.Views) {
 	v.View("Query", domain.Everyone, "benchmarkMethods benchmarkMethod benchmarkRounds benchmarkRound ranking scorecard benchmarkTrend "+
 		"compareMunicipalities actionPlans actionPlan replayScore benchmarkFigures")
 	v.View("Mutation", domain.Everyone, "publishBenchmarkMethod openBenchmarkRound selfAssess scoreIndicator scoreComputedIndicators "+
-		"sharePreliminaryResults contestScore answerContest publishBenchmarkRound correctScore adoptActionPlan reportPlanProgress")
-	v.View("BenchmarkMethod", domain.Everyone, "version reason blocks indicators bands")
+		"reviewScorecard sharePreliminaryResults contestScore answerContest publishBenchmarkRound correctScore adoptActionPlan reportPlanProgress")
+	v.View("BenchmarkMethod", domain.Everyone, "version reason blocks indicators bands ties")
 	v.View("BenchmarkBlock", domain.Enclosing, "code name weight")
 	v.View("BenchmarkIndicator", domain.Enclosing, "code block question scale weight body evidenceRequired computed")
 	v.View("BenchmarkScale", domain.Enclosing, "kind max bands")
@@ -64,8 +66,9 @@ func DeclareViews(v *domain.Views) {
 	v.View("RankingEntry", domain.Everyone, "municipality rank score band coverage previousScore previousRank change rankChange blocks bodies")
 	v.View("BlockScore", domain.Enclosing, "block score")
 	v.View("BodyScore", domain.Enclosing, "body score")
-	v.View("Scorecard", Open, "round municipality published result lines plan").
+	v.View("Scorecard", Open, "round municipality published result lines plan review").
 		Only(Scorers, "selfAssessments")
+	v.View("ScorecardReview", domain.Enclosing, "accepted note reviewedOn")
 	v.View("ScoreResult", domain.Enclosing, "total blocks bodies coverage inputsDigest")
 	v.View("ScoreLine", domain.Enclosing, "indicator body value evidence rationale computed previousValue contests corrections")
 	v.View("ScoreEvidence", domain.Enclosing, "kind ref answeredOn")

@@ -219,6 +219,7 @@ type ComplexityRoot struct {
 		Blocks     func(childComplexity int) int
 		Indicators func(childComplexity int) int
 		Reason     func(childComplexity int) int
+		Ties       func(childComplexity int) int
 		Version    func(childComplexity int) int
 	}
 
@@ -821,6 +822,7 @@ type ComplexityRoot struct {
 		RescheduleActivity            func(childComplexity int, id string, start string, end string, reason *string) int
 		RescheduleBudgetPhases        func(childComplexity int, cycle string, phases []model.BudgetPhaseInput, reason string) int
 		ReviewIdea                    func(childComplexity int, input model.ReviewIdeaInput) int
+		ReviewScorecard               func(childComplexity int, round string, municipality string, accepted bool, note *string) int
 		RevokeCertificate             func(childComplexity int, applicationID string, reason string, expectedVersion *int) int
 		SaveApplicationAnswers        func(childComplexity int, applicationID string, answers []model.AnswerInput, expectedVersion *int) int
 		ScheduleActivity              func(childComplexity int, input model.ScheduleActivityInput) int
@@ -1171,6 +1173,7 @@ type ComplexityRoot struct {
 		Plan            func(childComplexity int) int
 		Published       func(childComplexity int) int
 		Result          func(childComplexity int) int
+		Review          func(childComplexity int) int
 		Round           func(childComplexity int) int
 		SelfAssessments func(childComplexity int) int
 	}
@@ -1178,6 +1181,12 @@ type ComplexityRoot struct {
 	ScorecardPayload struct {
 		Position  func(childComplexity int) int
 		Scorecard func(childComplexity int) int
+	}
+
+	ScorecardReview struct {
+		Accepted   func(childComplexity int) int
+		Note       func(childComplexity int) int
+		ReviewedOn func(childComplexity int) int
 	}
 
 	SelfAssessment struct {
@@ -1334,6 +1343,7 @@ type MutationResolver interface {
 	SelfAssess(ctx context.Context, input model.ScoreInput) (*model.ScorecardPayload, error)
 	ScoreIndicator(ctx context.Context, input model.ScoreInput) (*model.ScorecardPayload, error)
 	ScoreComputedIndicators(ctx context.Context, round string) (*model.ComputedScoresPayload, error)
+	ReviewScorecard(ctx context.Context, round string, municipality string, accepted bool, note *string) (*model.ScorecardPayload, error)
 	SharePreliminaryResults(ctx context.Context, round string) (*model.BenchmarkRoundPayload, error)
 	ContestScore(ctx context.Context, input model.ContestScoreInput) (*model.ScorecardPayload, error)
 	AnswerContest(ctx context.Context, input model.AnswerContestInput) (*model.ScorecardPayload, error)
@@ -2129,6 +2139,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BenchmarkMethod.Reason(childComplexity), true
+	case "BenchmarkMethod.ties":
+		if e.ComplexityRoot.BenchmarkMethod.Ties == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BenchmarkMethod.Ties(childComplexity), true
 	case "BenchmarkMethod.version":
 		if e.ComplexityRoot.BenchmarkMethod.Version == nil {
 			break
@@ -4853,6 +4869,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReviewIdea(childComplexity, args["input"].(model.ReviewIdeaInput)), true
+	case "Mutation.reviewScorecard":
+		if e.ComplexityRoot.Mutation.ReviewScorecard == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewScorecard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewScorecard(childComplexity, args["round"].(string), args["municipality"].(string), args["accepted"].(bool), args["note"].(*string)), true
 	case "Mutation.revokeCertificate":
 		if e.ComplexityRoot.Mutation.RevokeCertificate == nil {
 			break
@@ -6651,6 +6678,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Scorecard.Result(childComplexity), true
+	case "Scorecard.review":
+		if e.ComplexityRoot.Scorecard.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Scorecard.Review(childComplexity), true
 	case "Scorecard.round":
 		if e.ComplexityRoot.Scorecard.Round == nil {
 			break
@@ -6676,6 +6709,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ScorecardPayload.Scorecard(childComplexity), true
+
+	case "ScorecardReview.accepted":
+		if e.ComplexityRoot.ScorecardReview.Accepted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScorecardReview.Accepted(childComplexity), true
+	case "ScorecardReview.note":
+		if e.ComplexityRoot.ScorecardReview.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScorecardReview.Note(childComplexity), true
+	case "ScorecardReview.reviewedOn":
+		if e.ComplexityRoot.ScorecardReview.ReviewedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScorecardReview.ReviewedOn(childComplexity), true
 
 	case "SelfAssessment.body":
 		if e.ComplexityRoot.SelfAssessment.Body == nil {
@@ -7534,7 +7586,9 @@ extend type Mutation {
   scoreIndicator(input: ScoreInput!): ScorecardPayload!
   "Scores every computed indicator of the round's municipalities from the ledger's figures of the round's year. Assessors, admins."
   scoreComputedIndicators(round: ID!): ComputedScoresPayload!
-  "Shows the preliminary results to the municipalities and opens their comment window. Admins."
+  "A review of a municipality's scorecard: accepted, or returned to the assessor with a note. Assessors, admins."
+  reviewScorecard(round: ID!, municipality: ID!, accepted: Boolean!, note: String): ScorecardPayload!
+  "Shows the preliminary results to the municipalities and opens their comment window, once every scorecard is reviewed and accepted since its last score. Admins."
   sharePreliminaryResults(round: ID!): BenchmarkRoundPayload!
   "The municipality contests a preliminary score with evidence, in its comment window. The municipality's applicant key."
   contestScore(input: ContestScoreInput!): ScorecardPayload!
@@ -7599,6 +7653,16 @@ type BenchmarkMethod {
   indicators: [BenchmarkIndicator!]!
   "The ranking's bands, from the highest: a total of at least from is in the band."
   bands: [RankBand!]!
+  "How the ranking places equal scores."
+  ties: TieRule!
+}
+
+"How a ranking places equal scores."
+enum TieRule {
+  "Equal scores share a rank and the next skips as many: 1, 2, 2, 4."
+  SHARED
+  "Equal scores share a rank and the next follows on: 1, 2, 2, 3."
+  DENSE
 }
 
 "A block of indicators and its weight in the total."
@@ -7726,6 +7790,16 @@ type Scorecard {
   selfAssessments: [SelfAssessment!] @see
   "The action plan the municipality drew from this round, if any."
   plan: ActionPlan
+  "The scorecard's last review before the preliminary results; null before any."
+  review: ScorecardReview
+}
+
+"A review of a scorecard."
+type ScorecardReview {
+  accepted: Boolean!
+  "What to look at again, when returned."
+  note: String!
+  reviewedOn: Date!
 }
 
 "A result: total, blocks and bodies in percent (null: no data), coverage 0-1."
@@ -7909,6 +7983,7 @@ input BenchmarkMethodInput {
   blocks: [BenchmarkBlockInput!]!
   indicators: [BenchmarkIndicatorInput!]!
   bands: [RankBandInput!]!
+  ties: TieRule = SHARED
 }
 
 input BenchmarkBlockInput {
@@ -10632,6 +10707,8 @@ func (ec *executionContext) childFields_BenchmarkMethod(ctx context.Context, fie
 		return ec.fieldContext_BenchmarkMethod_indicators(ctx, field)
 	case "bands":
 		return ec.fieldContext_BenchmarkMethod_bands(ctx, field)
+	case "ties":
+		return ec.fieldContext_BenchmarkMethod_ties(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BenchmarkMethod", field.Name)
 }
@@ -12296,6 +12373,8 @@ func (ec *executionContext) childFields_Scorecard(ctx context.Context, field gra
 		return ec.fieldContext_Scorecard_selfAssessments(ctx, field)
 	case "plan":
 		return ec.fieldContext_Scorecard_plan(ctx, field)
+	case "review":
+		return ec.fieldContext_Scorecard_review(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Scorecard", field.Name)
 }
@@ -12308,6 +12387,18 @@ func (ec *executionContext) childFields_ScorecardPayload(ctx context.Context, fi
 		return ec.fieldContext_ScorecardPayload_scorecard(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ScorecardPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ScorecardReview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "accepted":
+		return ec.fieldContext_ScorecardReview_accepted(ctx, field)
+	case "note":
+		return ec.fieldContext_ScorecardReview_note(ctx, field)
+	case "reviewedOn":
+		return ec.fieldContext_ScorecardReview_reviewedOn(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScorecardReview", field.Name)
 }
 
 func (ec *executionContext) childFields_SelfAssessment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -13699,6 +13790,44 @@ func (ec *executionContext) field_Mutation_reviewIdea_args(ctx context.Context, 
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewScorecard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "round",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["round"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "municipality",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["municipality"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "accepted",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["accepted"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "note",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["note"] = arg3
 	return args, nil
 }
 
@@ -17690,6 +17819,29 @@ func (ec *executionContext) fieldContext_BenchmarkMethod_bands(_ context.Context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BenchmarkMethod_ties(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BenchmarkMethod_ties(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ties, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v benchmark.TieRule) graphql.Marshaler {
+			return ec.marshalNTieRule2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BenchmarkMethod_ties(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BenchmarkMethod", field, false, false, errors.New("field of type TieRule does not have child fields"))
 }
 
 func (ec *executionContext) _BenchmarkMethodPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.BenchmarkMethodPayload) (ret graphql.Marshaler) {
@@ -27212,6 +27364,50 @@ func (ec *executionContext) fieldContext_Mutation_scoreComputedIndicators(ctx co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_reviewScorecard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewScorecard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewScorecard(ctx, fc.Args["round"].(string), fc.Args["municipality"].(string), fc.Args["accepted"].(bool), fc.Args["note"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScorecardPayload) graphql.Marshaler {
+			return ec.marshalNScorecardPayload2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScorecardPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewScorecard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScorecardPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewScorecard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_sharePreliminaryResults(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -36646,6 +36842,38 @@ func (ec *executionContext) fieldContext_Scorecard_plan(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Scorecard_review(ctx context.Context, field graphql.CollectedField, obj *model.Scorecard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Scorecard_review(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Review, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScorecardReview) graphql.Marshaler {
+			return ec.marshalOScorecardReview2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScorecardReview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Scorecard_review(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Scorecard",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScorecardReview(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ScorecardPayload_position(ctx context.Context, field graphql.CollectedField, obj *model.ScorecardPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -36712,6 +36940,75 @@ func (ec *executionContext) fieldContext_ScorecardPayload_scorecard(_ context.Co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ScorecardReview_accepted(ctx context.Context, field graphql.CollectedField, obj *model.ScorecardReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScorecardReview_accepted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Accepted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScorecardReview_accepted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScorecardReview", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ScorecardReview_note(ctx context.Context, field graphql.CollectedField, obj *model.ScorecardReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScorecardReview_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScorecardReview_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScorecardReview", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ScorecardReview_reviewedOn(ctx context.Context, field graphql.CollectedField, obj *model.ScorecardReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScorecardReview_reviewedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewedOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDate2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScorecardReview_reviewedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScorecardReview", field, false, false, errors.New("field of type Date does not have child fields"))
 }
 
 func (ec *executionContext) _SelfAssessment_indicator(ctx context.Context, field graphql.CollectedField, obj *model.SelfAssessment) (ret graphql.Marshaler) {
@@ -39401,7 +39698,11 @@ func (ec *executionContext) unmarshalInputBenchmarkMethodInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"blocks", "indicators", "bands"}
+	if _, present := asMap["ties"]; !present {
+		asMap["ties"] = "SHARED"
+	}
+
+	fieldsInOrder := [...]string{"blocks", "indicators", "bands", "ties"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -39429,6 +39730,13 @@ func (ec *executionContext) unmarshalInputBenchmarkMethodInput(ctx context.Conte
 				return it, err
 			}
 			it.Bands = data
+		case "ties":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ties"))
+			data, err := ec.unmarshalOTieRule2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ties = data
 		}
 	}
 	return it, nil
@@ -44166,6 +44474,11 @@ func (ec *executionContext) _BenchmarkMethod(ctx context.Context, sel ast.Select
 			}
 		case "bands":
 			out.Values[i] = ec._BenchmarkMethod_bands(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ties":
+			out.Values[i] = ec._BenchmarkMethod_ties(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -49184,6 +49497,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "reviewScorecard":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewScorecard(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "sharePreliminaryResults":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_sharePreliminaryResults(ctx, field)
@@ -53178,6 +53498,8 @@ func (ec *executionContext) _Scorecard(ctx context.Context, sel ast.SelectionSet
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "review":
+			out.Values[i] = ec._Scorecard_review(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -53219,6 +53541,55 @@ func (ec *executionContext) _ScorecardPayload(ctx context.Context, sel ast.Selec
 			}
 		case "scorecard":
 			out.Values[i] = ec._ScorecardPayload_scorecard(ctx, field, obj)
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
+var scorecardReviewImplementors = []string{"ScorecardReview"}
+
+func (ec *executionContext) _ScorecardReview(ctx context.Context, sel ast.SelectionSet, obj *model.ScorecardReview) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, scorecardReviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScorecardReview")
+		case "accepted":
+			out.Values[i] = ec._ScorecardReview_accepted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._ScorecardReview_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewedOn":
+			out.Values[i] = ec._ScorecardReview_reviewedOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -57726,6 +58097,34 @@ func (ec *executionContext) marshalNTarget2ᚕgithubᚗcomᚋcivicledgerᚋcivic
 	return ret
 }
 
+func (ec *executionContext) unmarshalNTieRule2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule(ctx context.Context, v any) (benchmark.TieRule, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNTieRule2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTieRule2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule(ctx context.Context, sel ast.SelectionSet, v benchmark.TieRule) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNTieRule2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNTieRule2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule = map[string]benchmark.TieRule{
+		"SHARED": benchmark.SharedRanks,
+		"DENSE":  benchmark.DenseRanks,
+	}
+	marshalNTieRule2githubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule = map[benchmark.TieRule]string{
+		benchmark.SharedRanks: "SHARED",
+		benchmark.DenseRanks:  "DENSE",
+	}
+)
+
 func (ec *executionContext) marshalNTimelineEntry2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTimelineEntry(ctx context.Context, sel ast.SelectionSet, v model.TimelineEntry) graphql.Marshaler {
 	return ec._TimelineEntry(ctx, sel, &v)
 }
@@ -59411,6 +59810,13 @@ func (ec *executionContext) marshalOScorecard2ᚖgithubᚗcomᚋcivicledgerᚋci
 	return ec._Scorecard(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOScorecardReview2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐScorecardReview(ctx context.Context, sel ast.SelectionSet, v *model.ScorecardReview) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ScorecardReview(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOSector2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐSectorᚄ(ctx context.Context, v any) ([]model.Sector, error) {
 	if v == nil {
 		return nil, nil
@@ -59614,6 +60020,36 @@ func (ec *executionContext) marshalOTarget2ᚖgithubᚗcomᚋcivicledgerᚋcivic
 	}
 	return ec._Target(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalOTieRule2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule(ctx context.Context, v any) (*benchmark.TieRule, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOTieRule2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTieRule2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule(ctx context.Context, sel ast.SelectionSet, v *benchmark.TieRule) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOTieRule2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule[*v])
+	return res
+}
+
+var (
+	unmarshalOTieRule2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule = map[string]benchmark.TieRule{
+		"SHARED": benchmark.SharedRanks,
+		"DENSE":  benchmark.DenseRanks,
+	}
+	marshalOTieRule2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋdomainᚋbenchmarkᚐTieRule = map[benchmark.TieRule]string{
+		benchmark.SharedRanks: "SHARED",
+		benchmark.DenseRanks:  "DENSE",
+	}
+)
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {
 	if v == nil {

@@ -17,6 +17,7 @@ type Scorecard struct {
 	Result          *ScoreResult
 	Lines           []ScoreLine
 	SelfAssessments []SelfAssessment
+	Review          *ScorecardReview
 	// PlanID is the plan the municipality drew from the round, "" for
 	// none (resolved on demand).
 	PlanID string

@@ -266,12 +266,15 @@ type BenchmarkMethod struct {
 	Indicators []BenchmarkIndicator `json:"indicators"`
 	// The ranking's bands, from the highest: a total of at least from is in the band.
 	Bands []RankBand `json:"bands"`
+	// How the ranking places equal scores.
+	Ties benchmark.TieRule `json:"ties"`
 }
 
 type BenchmarkMethodInput struct {
 	Blocks     []BenchmarkBlockInput     `json:"blocks"`
 	Indicators []BenchmarkIndicatorInput `json:"indicators"`
 	Bands      []RankBandInput           `json:"bands"`
+	Ties       *benchmark.TieRule        `json:"ties,omitempty"`
 }
 
 type BenchmarkMethodPayload struct {
@@ -1667,6 +1670,14 @@ type ScorecardPayload struct {
 	Position scalar.Position `json:"position"`
 	// The scorecard as the caller may see it, after the change.
 	Scorecard *Scorecard `json:"scorecard,omitempty"`
+}
+
+// A review of a scorecard.
+type ScorecardReview struct {
+	Accepted bool `json:"accepted"`
+	// What to look at again, when returned.
+	Note       string `json:"note"`
+	ReviewedOn string `json:"reviewedOn"`
 }
 
 // The municipality's own assessment of an indicator.

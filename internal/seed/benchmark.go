@@ -28,6 +28,8 @@ var (
 	// benchAssessor judges the indicators and answers contests, as the
 	// assessors of the index's consortium would.
 	benchAssessor = domain.Actor{ID: "key:assessor-demo", Role: domain.Assessor}
+	// benchReviewer reviews the assessor's scorecards.
+	benchReviewer = domain.Actor{ID: "key:reviewer-demo", Role: domain.Assessor}
 )
 
 // benchApplicant is a municipality's own key, which assesses itself,
@@ -916,6 +918,14 @@ func (d *benchDemo) loadRound(ctx context.Context, svc *benchmark.Service, r ben
 	d.judged[r.id] = judged
 	d.mu.Unlock()
 
+	// A second assessor reviews every scorecard before the municipalities
+	// see it.
+	for _, c := range cards {
+		if _, err := svc.ReviewScorecard(ctx, benchMeta(r.day(1, "01-30"), benchReviewer), benchmark.Review{Round: r.id, Municipality: c.code,
+			Accepted: true, Note: "checked against the evidence (illustrative)"}); err != nil {
+			return fmt.Errorf("%s: review: %w", c.code, err)
+		}
+	}
 	if _, err := svc.SharePreliminary(ctx, benchMeta(r.day(1, "02-01"), benchActor), r.id); err != nil {
 		return err
 	}
