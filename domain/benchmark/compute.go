@@ -10,12 +10,6 @@ import (
 	"github.com/civicledger/civicledger/eventstore"
 )
 
-// ComputeScore asks to score a computed indicator of a municipality from
-// the ledger's figure.
-type ComputeScore struct {
-	Round, Municipality, Indicator string
-}
-
 // ScoreComputed scores a computed indicator from the ledger: the figure
 // of the municipality in the round's year, as Service.Ledger reads it,
 // recorded with the query and the log position it was read at. A figure

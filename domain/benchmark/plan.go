@@ -55,22 +55,6 @@ func (p *Plan) Apply(e domain.Event) error {
 	return nil
 }
 
-// AdoptPlan asks to record a municipality's action plan drawn from a
-// published round.
-type AdoptPlan struct {
-	Round, Municipality string
-	Title               domain.LocalizedText
-	Commitments         []Commitment
-}
-
-// ReportProgress asks to record progress on a commitment.
-type ReportProgress struct {
-	Plan, Commitment, Milestone string
-	Status                      ProgressStatus
-	Progress                    int
-	Note                        string
-}
-
 // planners may adopt and report on a municipality's plan: its own key,
 // or an admin for it.
 func planner(a domain.Actor, municipality string) error {

@@ -15,62 +15,6 @@ import (
 	"github.com/civicledger/civicledger/eventstore"
 )
 
-// PublishMethod asks to publish a new version of the method.
-type PublishMethod struct {
-	Method Method
-	Reason string
-}
-
-// OpenRound asks to open a round under a method version (0: the latest).
-type OpenRound struct {
-	ID    string
-	Title domain.LocalizedText
-	// Year is the year judged, which computed indicators read.
-	Year           int
-	MethodVersion  int
-	Municipalities []string
-	Schedule       Schedule
-}
-
-// Score asks to record an assessor's score of an indicator; Self records
-// the municipality's own assessment instead (SelfAssess).
-type Score struct {
-	Round, Municipality, Indicator string
-	Body                           Body
-	// Value nil is no data.
-	Value     *float64
-	Evidence  []Evidence
-	Rationale string
-	Computed  *Computed
-}
-
-// Contest asks to record a municipality contesting a preliminary score;
-// Answer, the assessor's answer.
-type Contest struct {
-	Round, Municipality, Indicator string
-	Body                           Body
-	Grounds                        string
-	Evidence                       []Evidence
-}
-
-// Answer asks to record the answer to a contest: kept, or revised to
-// Value.
-type Answer struct {
-	Round, Municipality, Indicator string
-	Body                           Body
-	Kept                           bool
-	Value                          *float64
-	Reason                         string
-}
-
-// Correct asks to correct a published score, with the reason.
-type Correct struct {
-	Round, Municipality, Indicator string
-	Body                           Body
-	Value                          *float64
-	Reason                         string
-}
-
 // Service handles the benchmark's commands. Admins publish methods, open,
 // share and publish rounds; assessors score and answer; a municipality's
 // own key assesses itself and contests its preliminary scores.
@@ -347,13 +291,6 @@ func (s *Service) SelfAssess(ctx context.Context, meta domain.Meta, cmd Score) (
 		return []domain.Event{SelfAssessed{Round: cmd.Round, Municipality: cmd.Municipality, Indicator: cmd.Indicator, Body: cmd.Body,
 			Value: cmd.Value, Note: strings.TrimSpace(cmd.Rationale)}}, nil
 	})
-}
-
-// Review asks to record a review of a municipality's scorecard.
-type Review struct {
-	Round, Municipality string
-	Accepted            bool
-	Note                string
 }
 
 // ReviewScorecard records a reviewer going over a municipality's
