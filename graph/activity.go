@@ -2,15 +2,19 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/activity"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/graph/model"
 	"github.com/civicledger/civicledger/projections"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/vikstrous/dataloadgen"
 )
 
@@ -157,6 +161,7 @@ func trendFilterOf(f *model.ParticipationFilter) projections.TrendFilter {
 	for _, m := range f.EthnicMinority {
 		out.EthnicMinority = append(out.EthnicMinority, minorityCategory(m))
 	}
+	out.Certified = f.Certified
 	return out
 }
 
@@ -192,6 +197,9 @@ func trendRowOf(dims []projections.Dimension, r projections.TrendRow) model.Tren
 		case projections.DimSex:
 			s := model.Sex(enumName(v))
 			out.Sex = &s
+		case projections.DimCertified:
+			c := v == "true"
+			out.Certified = &c
 		case projections.DimAgeBand:
 			a := model.AgeBand(enumName(v))
 			out.AgeBand = &a
@@ -233,4 +241,62 @@ func (r *Resolver) projectOf(ctx context.Context, id string) (*projections.Proje
 		return nil, nil
 	}
 	return &p, err
+}
+
+// trendCacheSize and trendCacheTTL bound the answers cached: a dashboard
+// polls a handful of trends; an answer no poll asked for within the TTL
+// is dropped even if the data has not moved.
+const (
+	trendCacheSize = 512
+	trendCacheTTL  = 10 * time.Minute
+)
+
+func newTrendCache() *expirable.LRU[string, []projections.PlacedTrendRow] {
+	return expirable.NewLRU[string, []projections.PlacedTrendRow](trendCacheSize, nil, trendCacheTTL)
+}
+
+// trendReads are the read models a participation trend reads.
+var trendReads = []string{"activities", "places", "certification"}
+
+// trend answers a trend query from the cache when the read models it
+// reads are as they were when it was answered (the same generations at
+// the same positions), else from the read models, caching the answer.
+// Polling the same trend then costs a statement only when its data moved.
+// The answer is shared: callers must not change it.
+func (r *Resolver) trend(ctx context.Context, q projections.TrendQuery) ([]projections.PlacedTrendRow, error) {
+	state := ""
+	if r.deps.Runner != nil {
+		var err error
+		if state, err = r.deps.Runner.State(ctx, trendReads...); err != nil {
+			return nil, err
+		}
+	}
+	var key string
+	if state != "" {
+		k, err := json.Marshal(q)
+		if err != nil {
+			return nil, domain.Wrap(err, "trend cache key")
+		}
+		key = state + string(k)
+		if rows, ok := r.trends.Get(key); ok {
+			r.trendHits.Add(1)
+			return rows, nil
+		}
+		r.trendMisses.Add(1)
+	}
+	rows, err := r.deps.Reads.Trend(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if key != "" {
+		r.trends.Add(key, rows)
+	}
+	return rows, nil
+}
+
+// TrendCache reports how many participation trends the cache answered
+// (hits) and how many it passed to the read models (misses), for
+// /metrics and tests.
+func (s *Server) TrendCache() (hits, misses int64) {
+	return s.resolver.trendHits.Load(), s.resolver.trendMisses.Load()
 }

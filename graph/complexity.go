@@ -32,7 +32,7 @@ func setComplexity(c *generated.ComplexityRoot) {
 	// of one counts as often as it appears. A trend groups the attendance
 	// (127,000 groups in the demo) by each dimension asked for: 0.3 s
 	// for all eleven on the demo; each dimension adds to the grouping.
-	c.Query.ParticipationTrend = func(child int, groupBy []projections.Dimension, _ *model.ParticipationFilter) int {
+	c.Query.ParticipationTrend = func(child int, groupBy []projections.Dimension, _ *model.ParticipationFilter, _ *bool, _ []model.TrendOrder, _ *int) int {
 		return 300 + 250*len(groupBy) + child
 	}
 	// The budgets' trend groups their voters (one row each) the same way.

@@ -3,17 +3,22 @@ package graph
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/civicledger/civicledger/domain"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -286,6 +291,22 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		return
 	}
 	octx := graphql.WithOperationContext(ctx, rc)
+	etag := ""
+	if viaGet {
+		var err error
+		if etag, err = s.etag(ctx, params); err != nil {
+			s.log.WarnContext(ctx, "no ETag for a persisted query", "err", err)
+			etag = ""
+		}
+		if etag != "" {
+			w.Header().Set("ETag", etag)
+			w.Header().Set("Cache-Control", cacheControl(ctx))
+			if etagMatches(r.Header.Get("If-None-Match"), etag) {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+		}
+	}
 	if st := extension.GetComplexityStats(octx); st != nil && st.Complexity >= s.cfg.ExpensiveComplexity {
 		who := principalFrom(ctx)
 		if !s.expensive.enter(ctx, who) {
@@ -310,6 +331,11 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	if len(resp.Data) > s.cfg.MaxResponseBytes {
 		e := requestError(codeResponseTooLarge, "the response would be %d bytes, over the limit of %d: ask for fewer fields or rows", len(resp.Data), s.cfg.MaxResponseBytes)
 		resp = &graphql.Response{Errors: gqlerror.List{e}}
+	}
+	if etag != "" && len(resp.Errors) > 0 {
+		// An answer with errors may not be the data's: not to be reused.
+		w.Header().Del("ETag")
+		w.Header().Set("Cache-Control", "no-store")
 	}
 	w.Header().Set("Content-Type", rt)
 	writeResponse(w, resp)
@@ -350,3 +376,63 @@ func writeResponse(w io.Writer, resp *graphql.Response) {
 	w.Write(resp.Data)
 	io.WriteString(w, "}\n")
 }
+
+// etag is a persisted query's entity tag: a digest of what its answer
+// depends on, known before it runs: the query and its variables, who
+// asks (what they may see differs), the day in Tbilisi (certificates
+// expire by the calendar), the log's head (reads of the log itself:
+// audits, proofs, replays) and every read model's generation and
+// position. An equal tag means the same answer, so If-None-Match is
+// answered 304 without running anything.
+func (s *Server) etag(ctx context.Context, params *graphql.RawParams) (string, error) {
+	if s.store == nil || s.runner == nil {
+		return "", nil
+	}
+	head, err := s.store.Head(ctx)
+	if err != nil {
+		return "", err
+	}
+	state, err := s.runner.State(ctx)
+	if err != nil {
+		return "", err
+	}
+	vars, err := json.Marshal(params.Variables) // map keys sorted: a canonical form
+	if err != nil {
+		return "", err
+	}
+	ext, _ := json.Marshal(params.Extensions["persistedQuery"])
+	a := ActorFrom(ctx)
+	h := sha256.New()
+	for _, part := range []string{string(ext), params.OperationName, string(vars), a.ID, string(a.Role), domain.DayOf(s.now()),
+		strconv.FormatInt(head, 10), state} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`, nil
+}
+
+// cacheControl is a persisted answer's Cache-Control: anyone's to keep
+// for an anonymous caller (a CDN may serve it to others, who would get
+// the same), the caller's alone otherwise; always revalidated, which
+// costs a 304 while the data has not moved.
+func cacheControl(ctx context.Context) string {
+	if ActorFrom(ctx).SignedIn() {
+		return "private, no-cache"
+	}
+	return "public, no-cache"
+}
+
+// etagMatches reports whether an If-None-Match header names tag (or is
+// "*"), comparing weakly as RFC 9110 asks for If-None-Match.
+func etagMatches(header, tag string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		part = strings.TrimPrefix(strings.TrimSpace(part), "W/")
+		if part == "*" || part == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// now is the commands' clock, which also says what day it is.
+func (s *Server) now() time.Time { return s.resolver.deps.Now() }

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/graph/model"
 	"github.com/civicledger/civicledger/graph/scalar"
+	"github.com/civicledger/civicledger/projections"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 // Resolver is the root of the resolvers: the dependencies they share.
@@ -22,6 +25,11 @@ type Resolver struct {
 	cfg  Config
 	// views are who may see what (catalog.Views).
 	views *domain.Views
+	// trends caches participationTrend's answers by their query and the
+	// state of the read models they read (trendCache).
+	trends *expirable.LRU[string, []projections.PlacedTrendRow]
+	// trendHits and trendMisses count the cache's answers (TrendCache).
+	trendHits, trendMisses atomic.Int64
 }
 
 // meta is the Meta of a command issued by the request's caller.

@@ -220,6 +220,8 @@ type Server struct {
 	sockets sockets
 	// expensive holds the slots of the expensive operations running.
 	expensive *gate
+	// resolver is the root resolver, for its caches' figures.
+	resolver *Resolver
 	// anonymous holds a token for each anonymous request being served.
 	anonymous chan struct{}
 	// logs serves the log's checkpoints and proofs (logRoutes).
@@ -244,7 +246,8 @@ func NewServer(deps Deps, cfg Config) *Server {
 		expensive: newGate(cfg.MaxExpensive, cfg.MaxExpensivePerKey),
 		anonymous: make(chan struct{}, cfg.MaxAnonymousInFlight),
 	}
-	r := &Resolver{deps: deps, cfg: cfg, views: catalog.Views}
+	r := &Resolver{deps: deps, cfg: cfg, views: catalog.Views, trends: newTrendCache()}
+	s.resolver = r
 	gc := generated.Config{Resolvers: r}
 	pol := &policy{views: catalog.Views}
 	gc.Directives.See = pol.see

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -181,6 +182,34 @@ func (r *Runner) reached(position int64, names []string) bool {
 		}
 	}
 	return true
+}
+
+// State names what the named read models hold (none named: all of
+// them), as this process last saw them (at most Poll/2 old): each one's active generation and its
+// position, "" for one with none. Two reads under the same State read the
+// same rows, so an answer can be cached under it (a trend's) or an HTTP
+// response tagged with it (ETag).
+func (r *Runner) State(ctx context.Context, names ...string) (string, error) {
+	gens, err := r.refresh(ctx, max(r.opts.Poll/2, time.Millisecond))
+	if err != nil {
+		return "", fmt.Errorf("read models' state: %w", err)
+	}
+	if len(names) == 0 {
+		for _, p := range r.ps {
+			names = append(names, p.Name())
+		}
+	}
+	var b strings.Builder
+	for _, n := range names {
+		b.WriteString(n)
+		for _, g := range gens {
+			if g.name == n && g.state == StateActive {
+				fmt.Fprintf(&b, "/%d@%d", g.gen, g.position)
+			}
+		}
+		b.WriteByte(';')
+	}
+	return b.String(), nil
 }
 
 // Changed returns a channel that is closed at the next change of any

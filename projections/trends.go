@@ -29,6 +29,10 @@ const (
 	DimSex            Dimension = "sex"
 	DimAgeBand        Dimension = "age_band"
 	DimEthnicMinority Dimension = "ethnic_minority"
+	// DimCertified: whether the activity's municipality held a civic
+	// budgeting certificate valid at some time in the activity's year
+	// ("true" or "false").
+	DimCertified Dimension = "certified"
 )
 
 // dimensions maps each dimension to its column (or expression), the same
@@ -49,7 +53,17 @@ var dimensions = map[Dimension]struct {
 	DimSex:            {"sex", true},
 	DimAgeBand:        {"age_band", true},
 	DimEthnicMinority: {"ethnic_minority", true},
+	DimCertified:      {"(cy IS NOT NULL)", false},
 }
+
+// certifiedYears is the (municipality, year) pairs in which the
+// municipality held a certificate valid at some time of the year, not
+// revoked before it began: the rule of the benchmark's certified filter
+// (certifiedIn), joined to the facts by a trend that asks for it.
+const certifiedYears = `WITH cert AS (SELECT DISTINCT a.municipality AS cm, y AS cy FROM rm.cert_applications a,
+	generate_series(extract(year FROM a.valid_from)::int,
+		extract(year FROM CASE WHEN a.revoked_on IS NOT NULL AND a.revoked_on - 1 < a.valid_until THEN a.revoked_on - 1 ELSE a.valid_until END)::int) y
+	WHERE a.certified AND a.valid_from IS NOT NULL AND a.valid_until IS NOT NULL) `
 
 // TrendFilter narrows participation. A list matches any of its values; an
 // empty list anything. In the attendee dimensions and Projects, "" stands
@@ -65,6 +79,9 @@ type TrendFilter struct {
 	Sexes          []string
 	AgeBands       []string
 	EthnicMinority []string
+	// Certified keeps the activities of municipalities certified (true)
+	// or not (false) in the activity's year (DimCertified).
+	Certified *bool
 }
 
 // lists pairs each list of the filter with its dimension.
@@ -174,6 +191,10 @@ func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
 			attendee[l.dim] = true
 		}
 	}
+	certified := seen[DimCertified] || f.Certified != nil
+	if f.Certified != nil {
+		add("(cy IS NOT NULL) = $%d", *f.Certified)
+	}
 	if f.From != "" {
 		add("day >= $%d", f.From)
 	}
@@ -219,10 +240,14 @@ func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
 	}
 	selectKeys := strings.Join(append(texts, ""), ", ")
 	limit := " LIMIT " + strconv.Itoa(MaxTrendRows+1)
+	with, join := "", ""
+	if certified {
+		with, join = certifiedYears, " LEFT JOIN cert ON cm = municipality AND cy = year"
+	}
 	if len(attendee) == 0 {
 		inner := strings.Join(append(keys, "total"), ", ")
-		return `SELECT ` + selectKeys + `count(*), coalesce(sum(total), 0)::bigint FROM (SELECT ` + inner +
-			` FROM rm.participation WHERE true` + where + `) a` + groupList + order + limit, args, nil
+		return with + `SELECT ` + selectKeys + `count(*), coalesce(sum(total), 0)::bigint FROM (SELECT ` + inner +
+			` FROM rm.participation` + join + ` WHERE true` + where + `) a` + groupList + order + limit, args, nil
 	}
 	// One attendee dimension: its roll-up has what the records have,
 	// summed per activity and category. More: the records.
@@ -234,8 +259,8 @@ func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
 	}
 	inner := strings.Join(append(keys, "activity", "sum(count) AS n"), ", ")
 	innerGroup := strings.Join(append(names, "activity"), ", ")
-	return `SELECT ` + selectKeys + `count(*), coalesce(sum(n), 0)::bigint FROM (SELECT ` + inner +
-		` FROM ` + table + ` WHERE true` + where + ` GROUP BY ` + innerGroup + `) g` + groupList + order + limit, args, nil
+	return with + `SELECT ` + selectKeys + `count(*), coalesce(sum(n), 0)::bigint FROM (SELECT ` + inner +
+		` FROM ` + table + join + ` WHERE true` + where + ` GROUP BY ` + innerGroup + `) g` + groupList + order + limit, args, nil
 }
 
 // checkRange checks a filter's optional bounds: each a day, to not before

@@ -28,5 +28,6 @@ func DeclareViews(v *domain.Views) {
 	v.View("AttendanceGroup", domain.Enclosing, "sex ageBand sector ethnicMinority count")
 	v.View("CategoryCount", domain.Enclosing, "category count")
 	v.View("IndicatorLink", domain.Enclosing, "indicator sector sex")
-	v.View("TrendRow", domain.Enclosing, "year quarter month region municipality activityType project sector sex ageBand ethnicMinority activities attendance")
+	v.View("TrendRow", domain.Enclosing, "year quarter month region municipality activityType project sector sex ageBand ethnicMinority certified "+
+		"activities attendance population attendancePer1000")
 }

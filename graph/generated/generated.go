@@ -1010,7 +1010,7 @@ type ComplexityRoot struct {
 		Networks              func(childComplexity int) int
 		Organisation          func(childComplexity int, id string) int
 		Organisations         func(childComplexity int, first *int, after *string, filter *model.OrganisationFilter) int
-		ParticipationTrend    func(childComplexity int, groupBy []projections.Dimension, filter *model.ParticipationFilter) int
+		ParticipationTrend    func(childComplexity int, groupBy []projections.Dimension, filter *model.ParticipationFilter, perCapita *bool, orderBy []model.TrendOrder, limit *int) int
 		Project               func(childComplexity int, id string) int
 		Projections           func(childComplexity int) int
 		Projects              func(childComplexity int) int
@@ -1220,19 +1220,22 @@ type ComplexityRoot struct {
 	}
 
 	TrendRow struct {
-		Activities     func(childComplexity int) int
-		ActivityType   func(childComplexity int) int
-		AgeBand        func(childComplexity int) int
-		Attendance     func(childComplexity int) int
-		EthnicMinority func(childComplexity int) int
-		Month          func(childComplexity int) int
-		Municipality   func(childComplexity int) int
-		Project        func(childComplexity int) int
-		Quarter        func(childComplexity int) int
-		Region         func(childComplexity int) int
-		Sector         func(childComplexity int) int
-		Sex            func(childComplexity int) int
-		Year           func(childComplexity int) int
+		Activities        func(childComplexity int) int
+		ActivityType      func(childComplexity int) int
+		AgeBand           func(childComplexity int) int
+		Attendance        func(childComplexity int) int
+		AttendancePer1000 func(childComplexity int) int
+		Certified         func(childComplexity int) int
+		EthnicMinority    func(childComplexity int) int
+		Month             func(childComplexity int) int
+		Municipality      func(childComplexity int) int
+		Population        func(childComplexity int) int
+		Project           func(childComplexity int) int
+		Quarter           func(childComplexity int) int
+		Region            func(childComplexity int) int
+		Sector            func(childComplexity int) int
+		Sex               func(childComplexity int) int
+		Year              func(childComplexity int) int
 	}
 
 	Viewer struct {
@@ -1433,7 +1436,7 @@ type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	Activities(ctx context.Context, first *int, after *string, filter *model.ActivityFilter) (*model.ActivityConnection, error)
 	Activity(ctx context.Context, id string) (*projections.ActivityInfo, error)
-	ParticipationTrend(ctx context.Context, groupBy []projections.Dimension, filter *model.ParticipationFilter) ([]model.TrendRow, error)
+	ParticipationTrend(ctx context.Context, groupBy []projections.Dimension, filter *model.ParticipationFilter, perCapita *bool, orderBy []model.TrendOrder, limit *int) ([]model.TrendRow, error)
 	BenchmarkMethods(ctx context.Context) ([]model.BenchmarkMethod, error)
 	BenchmarkMethod(ctx context.Context, version int) (*model.BenchmarkMethod, error)
 	BenchmarkFigures(ctx context.Context) ([]model.BenchmarkFigure, error)
@@ -5949,7 +5952,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.ParticipationTrend(childComplexity, args["groupBy"].([]projections.Dimension), args["filter"].(*model.ParticipationFilter)), true
+		return e.ComplexityRoot.Query.ParticipationTrend(childComplexity, args["groupBy"].([]projections.Dimension), args["filter"].(*model.ParticipationFilter), args["perCapita"].(*bool), args["orderBy"].([]model.TrendOrder), args["limit"].(*int)), true
 	case "Query.project":
 		if e.ComplexityRoot.Query.Project == nil {
 			break
@@ -6875,6 +6878,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TrendRow.Attendance(childComplexity), true
+	case "TrendRow.attendancePer1000":
+		if e.ComplexityRoot.TrendRow.AttendancePer1000 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.AttendancePer1000(childComplexity), true
+	case "TrendRow.certified":
+		if e.ComplexityRoot.TrendRow.Certified == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.Certified(childComplexity), true
 	case "TrendRow.ethnicMinority":
 		if e.ComplexityRoot.TrendRow.EthnicMinority == nil {
 			break
@@ -6893,6 +6908,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TrendRow.Municipality(childComplexity), true
+	case "TrendRow.population":
+		if e.ComplexityRoot.TrendRow.Population == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrendRow.Population(childComplexity), true
 	case "TrendRow.project":
 		if e.ComplexityRoot.TrendRow.Project == nil {
 			break
@@ -7039,6 +7060,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputSubmitIdeaInput,
 		ec.unmarshalInputTallyInput,
 		ec.unmarshalInputTallyVotesInput,
+		ec.unmarshalInputTrendOrder,
 	)
 	first := true
 
@@ -7146,9 +7168,28 @@ var sources = []*ast.Source{
   each group it had attendees in: grouped by SEX, an activity of women and
   men counts in both. Answered from the read model in one SQL statement;
   at most 10,000 rows (more is BAD_USER_INPUT: group by less or filter).
-  Public: the figures are aggregates.
+  Answers are cached by the read models' positions: polling the same trend
+  costs a statement only when the data has changed. Public: the figures are
+  aggregates.
   """
-  participationTrend(groupBy: [TrendDimension!]!, filter: ParticipationFilter): [TrendRow!]!
+  participationTrend(
+    "The dimensions to group by, in the order the rows are ordered by; none: one row of totals."
+    groupBy: [TrendDimension!]!
+    "Which activities and attendees count."
+    filter: ParticipationFilter
+    """
+    Adds each row's population (census 2014) and attendance per 1,000 of it:
+    the municipality grouped by, else the region grouped by, else the places
+    the filter keeps (Georgia when it keeps all). The census figures are of
+    the whole population, not broken down by sex or age. With CERTIFIED,
+    MUNICIPALITY must be grouped by.
+    """
+    perCapita: Boolean = false
+    "Orders the rows: each key breaks the previous one's ties, the groups' order last. None: by the groups."
+    orderBy: [TrendOrder!]
+    "Keeps the first rows (1 to 10,000), after ordering: a top ten."
+    limit: Int
+  ): [TrendRow!]!
 }
 
 """
@@ -7389,6 +7430,28 @@ enum TrendDimension {
   AGE_BAND
   "The attendees' ethnic-minority membership."
   ETHNIC_MINORITY
+  "Whether the activity's municipality held a civic budgeting certificate valid at some time in the activity's year."
+  CERTIFIED
+}
+
+"One key of a trend's order."
+input TrendOrder {
+  "What to order by."
+  by: TrendOrderKey!
+  "Highest first."
+  desc: Boolean = false
+}
+
+"What a trend's rows can be ordered by."
+enum TrendOrderKey {
+  "Attendees in the group."
+  ATTENDANCE
+  "Held activities with attendees in the group."
+  ACTIVITIES
+  "Attendance per 1,000 inhabitants (needs perCapita); rows without a figure last."
+  ATTENDANCE_PER_1000
+  "The groups' values, in the order of groupBy."
+  GROUP
 }
 
 """
@@ -7409,6 +7472,8 @@ input ParticipationFilter {
   sexes: [Sex!]
   ageBands: [AgeBand!]
   ethnicMinority: [MinorityMembership!]
+  "Only the activities of municipalities certified (true) or not (false) in the activity's year."
+  certified: Boolean
 }
 
 "One group of participationTrend: its value in each dimension grouped by, and its figures."
@@ -7426,10 +7491,16 @@ type TrendRow {
   sex: Sex
   ageBand: AgeBand
   ethnicMinority: MinorityMembership
+  "Whether the municipality held a certificate in the activity's year, when grouped by CERTIFIED."
+  certified: Boolean
   "Held activities with attendees in the group."
   activities: Int!
   "Attendees in the group."
   attendance: Int!
+  "With perCapita: the census 2014 population of the row's places; null without a figure."
+  population: Int
+  "With perCapita: attendees per 1,000 inhabitants of the row's places, to two decimals."
+  attendancePer1000: Float
 }
 
 """
@@ -8145,24 +8216,44 @@ type ActionPlanPayload {
 # ballots inside the server and publish totals only.
 extend type Query {
   "Participatory budget cycles, by ID (a municipality's by year). Public."
-  budgetCycles(first: Int = 20, after: String, filter: BudgetCycleFilter): BudgetCycleConnection!
+  budgetCycles(
+    "Page size: 1 to 100."
+    first: Int = 20
+    "The endCursor of the previous page; left out: the first page."
+    after: String
+    "Which cycles to list; left out: all."
+    filter: BudgetCycleFilter
+  ): BudgetCycleConnection!
   "One cycle (keda-2023), or null. Public."
-  budgetCycle(id: ID!): BudgetCycle
+  budgetCycle(
+    "The cycle's ID: the municipality's code and the year."
+    id: ID!
+  ): BudgetCycle
   "One idea (keda-2023-017), or null. Public."
-  budgetIdea(id: ID!): BudgetIdea
+  budgetIdea(
+    "The idea's ID, as chosen when it was submitted."
+    id: ID!
+  ): BudgetIdea
   """
   Participatory budgets grouped by the dimensions given (none: one row,
   the totals), over the cycles and voters the filter keeps, ordered by the
   dimensions in the order given. Every row has its cycles (those with
   voters in the group) and voters (each online voter once, every paper
   ballot); grouped by the cycles' own dimensions alone (YEAR, REGION,
-  MUNICIPALITY), also their ideas, money and the 2014 census population of
-  their municipalities, and the turnout against it. Georgia's
+  MUNICIPALITY) and filtered by none of the voters', also their ideas, money
+  and the 2014 census population of their municipalities, and the turnout
+  against it (cycles then counting every cycle of the group, with voters or
+  not). Georgia's
   municipalities alone: cycles imported from other countries' published
   data are left out. At most 10,000 rows. Public: the figures are
   aggregates.
   """
-  budgetingTrend(groupBy: [BudgetDimension!]!, filter: BudgetTrendFilter): [BudgetTrendRow!]!
+  budgetingTrend(
+    "The dimensions to group by, each at most once, in the order rows are sorted by; empty: one row of totals."
+    groupBy: [BudgetDimension!]!
+    "Which cycles and voters to count; left out: all of Georgia's."
+    filter: BudgetTrendFilter
+  ): [BudgetTrendRow!]!
   """
   Counts a cycle's ballots again from the log, up to the position its
   results recorded and under the rules version they recorded, and says
@@ -8171,7 +8262,10 @@ extend type Query {
   tree. Public: it shows totals only, never a ballot. It reads every ballot
   of the cycle, so it counts as an expensive operation.
   """
-  recountCycle(id: ID!): CycleRecount!
+  recountCycle(
+    "The cycle's ID (keda-2023); an unknown one is NOT_FOUND."
+    id: ID!
+  ): CycleRecount!
 }
 
 """
@@ -8185,7 +8279,9 @@ type BudgetCycle {
   municipality: Municipality
   "The place of a cycle imported from outside Georgia's registry, as its source names it; null for a Georgian municipality's."
   unit: String
+  "The year the cycle budgets for."
   year: Int!
+  "The cycle's title."
   title: LocalizedText!
   "The ISO 4217 code every amount of the cycle is in: GEL."
   currency: String!
@@ -8199,13 +8295,21 @@ type BudgetCycle {
   currentPhase: BudgetPhaseKind
   "The themes ideas are filed under; empty when the cycle has none."
   categories: [BudgetCategory!]!
+  "Who may propose and vote."
   eligibility: BudgetEligibility!
   "How the cycle votes and counts, as last changed."
   rules: BudgetRules!
   "The projects residents vote on, by pot then idea; empty until the ballot is published."
   ballot: [BallotProject!]!
   "The cycle's ideas, by ID, whatever their status."
-  ideas(first: Int = 20, after: String, filter: BudgetIdeaFilter): BudgetIdeaConnection!
+  ideas(
+    "Page size: 1 to 100."
+    first: Int = 20
+    "The endCursor of the previous page; left out: the first page."
+    after: String
+    "Which of the cycle's ideas to list; left out: all."
+    filter: BudgetIdeaFilter
+  ): BudgetIdeaConnection!
   "Participation: ideas, ballots and turnout, as counted so far."
   statistics: BudgetStatistics!
   "The declared results; null until they are declared."
@@ -8216,8 +8320,11 @@ type BudgetCycle {
 
 "Money the ballot shares out on its own: a district's, a village's, or the whole cycle's."
 type BudgetPot {
+  "The pot's code within the cycle, such as dzirula."
   code: ID!
+  "The pot's name."
   name: LocalizedText!
+  "The money it shares out, in the cycle's currency."
   amount: Money!
   "The pot's eligible population, as the municipality recorded it; null when it did not."
   population: Int
@@ -8225,19 +8332,25 @@ type BudgetPot {
 
 "A stage of a cycle with its first and last day (Tbilisi, both included)."
 type BudgetPhase {
+  "Which stage it is."
   kind: BudgetPhaseKind!
+  "Its first day."
   start: Date!
+  "Its last day."
   end: Date!
 }
 
 "A theme ideas are filed under (roads, parks, sport, culture...)."
 type BudgetCategory {
+  "The theme's code within the cycle, such as roads."
   code: ID!
+  "The theme's name."
   name: LocalizedText!
 }
 
 "Who may propose and vote, as the municipality checks it before its ballot box lets a resident vote."
 type BudgetEligibility {
+  "The youngest age, in years, at which a resident may propose and vote."
   minAge: Int!
   "Who counts as a resident (registered in the village; living or working in the municipality); null when not said."
   residence: String
@@ -8247,6 +8360,7 @@ type BudgetEligibility {
 type BudgetRules {
   "1 when the cycle opened, one more at each change."
   version: Int!
+  "What a ballot may hold."
   ballot: BallotKind!
   "The fewest projects a ballot supports; 0: no bound."
   minProjects: Int!
@@ -8256,12 +8370,15 @@ type BudgetRules {
   minSpendPercent: Int!
   "For a cumulative ballot, the most points a voter gives in all; 0 for the other ballots."
   maxPoints: Int!
+  "What a second online ballot of the same voter does."
   secondBallot: SecondBallot!
+  "How the winners are drawn from the ballots."
   counting: BudgetCounting!
 }
 
 "How the winners are drawn from the ballots."
 type BudgetCounting {
+  "The counting method."
   method: CountingMethod!
   "What a voter is taken to get from a project they approved, for equal shares (COST when not said); null for the greedy method."
   utility: CountingUtility
@@ -8272,15 +8389,17 @@ type BudgetCounting {
   winners still fit the real money; 0: no completion.
   """
   step: Int!
-  "The fewest votes a project needs to win; 0: none."
+  "The fewest votes (points, on a cumulative ballot) a project needs to win; 0: none."
   threshold: Int!
 }
 
 "A project on the ballot: a feasible idea at its reviewed cost (or the cost an upheld appeal set)."
 type BallotProject {
+  "The idea voted on."
   idea: BudgetIdea!
   "The pot it is voted in."
   pot: ID!
+  "What it costs if it wins, in the cycle's currency: its cost when the ballot was published."
   cost: Money!
 }
 
@@ -8288,22 +8407,27 @@ type BallotProject {
 type BudgetIdea {
   "A code chosen when it was submitted: keda-2023-017."
   id: ID!
+  "The cycle it was proposed in."
   cycle: BudgetCycle!
   "The pot it was proposed in."
   pot: ID!
   "The category it is filed under; null when the cycle has none."
   category: ID
+  "The idea's title."
   title: LocalizedText!
   "The proposer's estimate."
   estimate: Money!
   "The reviewed cost once reviewed (or as an upheld appeal set it); the estimate until then."
   cost: Money!
+  "Who proposed it (the proposer's name is personal data and never shown)."
   proposerKind: ProposerKind!
   "The CSO that proposed it, for a CSO's idea; null for the others."
   organisation: Organisation
   "How it reached the municipality."
   channel: BudgetChannel!
+  "The day it was proposed (Tbilisi)."
   submittedOn: Date!
+  "Where it stands in review."
   status: IdeaStatus!
   "The review's reason (why it is not feasible); null when none was given."
   reviewReason: String
@@ -8323,14 +8447,17 @@ type BudgetIdea {
 
 "How a winning project's delivery stands, as last reported."
 type BudgetDelivery {
+  "Where the delivery stands."
   status: DeliveryStatus!
   "Percent done, 0 to 100."
   progress: Int!
   "What was spent so far."
   spent: Money!
+  "The milestone reached, as the municipality words it; null when not said."
   milestone: String
   "References to the documents (contracts, acceptance acts) the report rests on."
   documents: [String!]!
+  "The day of the report."
   reportedOn: Date!
 }
 
@@ -8348,7 +8475,9 @@ type BudgetStatistics {
   onBallot: Int!
   "Ballots counted so far: online voters and paper ballots."
   voters: Int!
+  "Online voters, each counted once whatever ballots they cast."
   online: Int!
+  "Paper ballots entered."
   paper: Int!
   "The population turnout is measured against; null when neither the pots nor the census give one."
   eligible: Int
@@ -8368,11 +8497,13 @@ type BudgetStatistics {
 
 "A cycle's winners' delivery taken together, each winner's progress weighted by its cost."
 type DeliveryRollup {
+  "How many ideas won, in all pots."
   winners: Int!
   "The winners by their last reported status; those nothing was reported on are unreported."
   byStatus: [DeliveryStatusCount!]!
+  "Winners nothing was reported on yet."
   unreported: Int!
-  "The cost-weighted mean of the winners' progress, in percent."
+  "The cost-weighted mean of the winners' progress, in percent (0-100)."
   progress: Float!
   "What the winners cost."
   cost: Money!
@@ -8382,19 +8513,25 @@ type DeliveryRollup {
 
 "How many winners stand at one delivery status."
 type DeliveryStatusCount {
+  "The delivery status."
   status: DeliveryStatus!
+  "How many winners were last reported at it."
   count: Int!
 }
 
 "How many ideas have one status."
 type IdeaStatusCount {
+  "The status."
   status: IdeaStatus!
+  "How many of the cycle's ideas have it: 1 or more."
   count: Int!
 }
 
 "One pot's participation."
 type PotStatistics {
+  "The pot's code."
   pot: ID!
+  "The pot's money, in the cycle's currency."
   amount: Money!
   "Ideas proposed in it."
   ideas: Int!
@@ -8416,18 +8553,23 @@ the log held up to upTo, under the rules version recorded, with the digest
 of the count's inputs that anyone recounting must get again.
 """
 type BudgetResults {
+  "The version of the rules the ballots were counted under (BudgetRules.version)."
   rulesVersion: Int!
   "The log position the count read the ballots up to (the close of the ballots)."
   upTo: Position!
   "v2: and the hex SHA-256 of the count's inputs (the rules, each pot's money, projects and ballots in canonical order)."
   inputsDigest: String!
+  "The day the results were declared (Tbilisi)."
   declaredOn: Date!
+  "Each pot's count, in the cycle's order of pots."
   pots: [PotResult!]!
 }
 
 "One pot's count."
 type PotResult {
+  "The pot's code."
   pot: ID!
+  "The pot's money the count shared out, in the cycle's currency."
   budget: Money!
   "What the winners cost."
   spent: Money!
@@ -8441,7 +8583,9 @@ type PotResult {
 
 "A project's votes in a count."
 type IdeaVotes {
+  "The project."
   idea: BudgetIdea!
+  "Its votes: ballots supporting it, or the points given it on a cumulative ballot."
   votes: Int!
 }
 
@@ -8449,6 +8593,7 @@ type IdeaVotes {
 type CycleRecount {
   "The cycle recounted: keda-2023."
   cycle: ID!
+  "Whether the declared results follow from the ballots."
   verdict: RecountVerdict!
   "The rules version the results recorded; null when undeclared."
   rulesVersion: Int
@@ -8569,49 +8714,67 @@ enum BudgetChannel {
 
 "Where a winner's delivery stands, in the usual order."
 enum DeliveryStatus {
+  "Planned: nothing under way yet."
   PLANNED
+  "The municipality is procuring the works or goods."
   PROCUREMENT
+  "Being built or carried out."
   IN_PROGRESS
+  "Delivered, at 100% progress; nothing more is reported."
   COMPLETED
-  "Abandoned: the project will not be built."
+  "Abandoned: the project will not be built; nothing more is reported."
   CANCELLED
 }
 
 "A page of cycles."
 type BudgetCycleConnection {
+  "The page's cycles, by ID."
   edges: [BudgetCycleEdge!]!
+  "Whether more follow, and the cursor to get them."
   pageInfo: PageInfo!
 }
 
 "A cycle in a page, with its cursor (pass it as after to go on)."
 type BudgetCycleEdge {
+  "The cycle's position in the list: opaque, for the after argument."
   cursor: String!
+  "The cycle."
   node: BudgetCycle!
 }
 
 "A page of ideas."
 type BudgetIdeaConnection {
+  "The page's ideas, by ID."
   edges: [BudgetIdeaEdge!]!
+  "Whether more follow, and the cursor to get them."
   pageInfo: PageInfo!
 }
 
 "An idea in a page, with its cursor (pass it as after to go on)."
 type BudgetIdeaEdge {
+  "The idea's position in the list: opaque, for the after argument."
   cursor: String!
+  "The idea."
   node: BudgetIdea!
 }
 
 "Narrows the list of cycles; the conditions given must all hold."
 input BudgetCycleFilter {
+  "Only this municipality's cycles (its code)."
   municipality: ID
+  "Only the cycles of this region's municipalities (its code)."
   region: ID
+  "Only the cycles of this year."
   year: Int
 }
 
 "Narrows a cycle's ideas; the conditions given must all hold."
 input BudgetIdeaFilter {
+  "Only ideas proposed in this pot (its code)."
   pot: ID
+  "Only ideas filed under this category (its code)."
   category: ID
+  "Only ideas with this status."
   status: IdeaStatus
 }
 
@@ -8622,14 +8785,21 @@ order without overlapping, and a cycle needs proposing, reviewing, voting
 and delivering.
 """
 input OpenBudgetCycleInput {
+  "The municipality's code in the registry; an applicant key may open only its own municipality's cycles."
   municipality: ID!
+  "The year, 2000 to 2100; one cycle per municipality and year (a second is a CONFLICT)."
   year: Int!
+  "The cycle's title."
   title: LocalizedTextInput!
   "ISO 4217: GEL."
   currency: String!
+  "One pot at least, codes unique, each amount more than 0 in the cycle's currency."
   pots: [BudgetPotInput!]!
+  "The calendar: the phases in their order, each at most once, none overlapping the next; proposing, reviewing, voting and delivering are required."
   phases: [BudgetPhaseInput!]!
+  "The themes ideas are filed under, codes unique; left out: none, and ideas name no category."
   categories: [BudgetCategoryInput!]
+  "Who may propose and vote."
   eligibility: BudgetEligibilityInput!
   "The rules' first version."
   rules: BudgetRulesInput!
@@ -8637,28 +8807,39 @@ input OpenBudgetCycleInput {
 
 "A pot: its code (dzirula), name, amount in the cycle's currency, and eligible population when recorded."
 input BudgetPotInput {
+  "The pot's code within the cycle: lower-case letters, digits and hyphens."
   code: ID!
+  "The pot's name."
   name: LocalizedTextInput!
+  "The money it shares out, more than 0, in the cycle's currency."
   amount: MoneyInput!
+  "Its eligible population, 0 or more; left out when not recorded."
   population: Int
 }
 
 "A stage with its first and last day (both included)."
 input BudgetPhaseInput {
+  "Which stage."
   kind: BudgetPhaseKind!
+  "Its first day, YYYY-MM-DD (Tbilisi)."
   start: Date!
+  "Its last day, YYYY-MM-DD, not before start."
   end: Date!
 }
 
 "A theme: its code (roads) and name."
 input BudgetCategoryInput {
+  "The theme's code within the cycle: lower-case letters, digits and hyphens."
   code: ID!
+  "The theme's name."
   name: LocalizedTextInput!
 }
 
 "Who may propose and vote."
 input BudgetEligibilityInput {
+  "The youngest age, in years, at which a resident may propose and vote: 0 to 120."
   minAge: Int!
+  "Who counts as a resident, in words, at most 2,000 characters; left out when not said."
   residence: String
 }
 
@@ -8668,21 +8849,31 @@ cumulative ballot; minSpendPercent only for a knapsack one; utility and
 step only for equal shares. Left out: 0 (no bound).
 """
 input BudgetRulesInput {
+  "What a ballot may hold."
   ballot: BallotKind!
+  "The fewest projects a ballot supports, 0 or more, at most maxProjects when that is set."
   minProjects: Int
+  "The most projects a ballot supports, 0 or more."
   maxProjects: Int
+  "For a knapsack ballot only: the least share of the pot, 0 to 100 percent, a ballot must spend."
   minSpendPercent: Int
+  "For a cumulative ballot only, and required there: the most points a voter gives in all, 1 or more."
   maxPoints: Int
+  "What a second online ballot of the same voter does."
   secondBallot: SecondBallot!
+  "How the winners are drawn."
   counting: BudgetCountingInput!
 }
 
 "How the winners are drawn (see BudgetCounting)."
 input BudgetCountingInput {
+  "The counting method."
   method: CountingMethod!
+  "For equal shares only: what a voter is taken to get from a project; left out: COST."
   utility: CountingUtility
-  "Minor units of the cycle's currency per voter."
+  "For equal shares only: the completion step, 0 or more, in minor units of the cycle's currency per voter; left out: no completion."
   step: Int
+  "The fewest votes (points, on a cumulative ballot) a project needs to win, 0 or more; left out: none."
   threshold: Int
 }
 
@@ -8694,16 +8885,25 @@ Online, it is dated today, within the proposing phase; on paper, on the
 day it was proposed, entered until the review ends.
 """
 input SubmitIdeaInput {
+  "The idea's ID (keda-2023-017): lower-case letters, digits and hyphens; one taken already is a CONFLICT."
   id: ID!
+  "The cycle's ID."
   cycle: ID!
+  "The code of the cycle's pot it is proposed in."
   pot: ID!
+  "The code of the cycle's category it is filed under: required when the cycle has categories, refused when it has none."
   category: ID
+  "The idea's title."
   title: LocalizedTextInput!
+  "The proposer's estimate, in the cycle's currency: 0 or more, at most the pot's amount."
   cost: MoneyInput!
+  "Who proposed it."
   proposerKind: ProposerKind!
+  "The proposing CSO's organisation ID in the registry: required for a CSO's idea, refused for the others."
   organisation: ID
   "The proposer's name: personal data, sealed in the log; the API never shows it."
   proposer: String
+  "How it reached the municipality."
   channel: BudgetChannel!
   "The day it was proposed: today when left out (online)."
   on: Date
@@ -8711,19 +8911,27 @@ input SubmitIdeaInput {
 
 "A department's review: feasible at a cost in the cycle's currency, or not, with the reason."
 input ReviewIdeaInput {
+  "The idea's ID."
   id: ID!
+  "Whether the idea can be carried out; a feasible one may go on the ballot."
   feasible: Boolean!
   "Required when the idea is not feasible: the proposer must learn why."
   reason: String
+  "The reviewed cost, 0 or more, in the cycle's currency; for a feasible idea, at most the pot's amount (an infeasible idea keeps its estimate)."
   cost: MoneyInput!
+  "The reviewing department, at most 2,000 characters."
   department: String
 }
 
 "An appeal's outcome: upheld at a cost in the cycle's currency (then required), or rejected; with the reason."
 input DecideAppealInput {
+  "The appealed idea's ID."
   id: ID!
+  "True: the idea is found feasible after all; false: it stays infeasible."
   upheld: Boolean!
+  "Why: required, at most 2,000 characters."
   reason: String!
+  "The idea's cost, 0 or more and at most the pot's amount, in the cycle's currency: required when upheld."
   cost: MoneyInput
 }
 
@@ -8736,12 +8944,19 @@ cumulative ballot, one for each project. sex and ageBand are the voter's
 as verified, for the statistics.
 """
 input CastBallotInput {
+  "The cycle's ID: the one the ballot-box key is bound to."
   cycle: ID!
+  "The voter's identifier as the municipality verified it: required; the ledger keeps only a pseudonym of it."
   voter: String!
+  "The code of the pot the voter votes in."
   pot: ID!
+  "The ideas supported: one at least, each once, all on the ballot of this pot, within the rules' bounds."
   projects: [ID!]!
+  "On a cumulative ballot only, and required there: the points for each project, in the order of projects, each 1 or more, in all at most maxPoints."
   points: [Int!]
+  "The voter's sex as verified, for the statistics; left out or UNRECORDED when not."
   sex: Sex
+  "The voter's age band as verified, for the statistics; left out or UNRECORDED when not."
   ageBand: AgeBand
 }
 
@@ -8751,43 +8966,65 @@ code, once per cycle), cast on a day of voting, with the tally sheet the
 ballots must agree with.
 """
 input PaperBatchInput {
+  "The cycle's ID; an officer enters only its own municipality's."
   cycle: ID!
+  "The code of the pot the ballots are cast in."
   pot: ID!
+  "The batch's code, once per cycle (dzirula-school-1): a second batch of the same code is a CONFLICT."
   batch: ID!
+  "The meeting or polling place, in words: required, at most 2,000 characters."
   place: String!
+  "The day the ballots were cast: a day of the voting phase, not after today."
   on: Date!
+  "The ballots, one at least, each checked as an online ballot would be."
   ballots: [PaperBallotInput!]!
+  "The tally sheet, which must agree with the ballots."
   tally: TallyInput!
 }
 
 "One paper ballot."
 input PaperBallotInput {
+  "The ideas supported, as in CastBallotInput.projects."
   projects: [ID!]!
+  "On a cumulative ballot only, and required there: the points for each project, as in CastBallotInput.points."
   points: [Int!]
+  "The voter's sex, for the statistics; left out or UNRECORDED when not recorded."
   sex: Sex
+  "The voter's age band, for the statistics; left out or UNRECORDED when not recorded."
   ageBand: AgeBand
 }
 
 "A tally sheet: the ballots of the batch, and each project's votes (points on a cumulative ballot)."
 input TallyInput {
+  "How many ballots the batch holds, by the sheet."
   ballots: Int!
+  "Each project's votes by the sheet, each idea once; an idea left out counts as 0."
   votes: [TallyVotesInput!]!
 }
 
 "A project's votes on a tally sheet."
 input TallyVotesInput {
+  "The idea's ID."
   idea: ID!
+  "Its votes on the sheet (points, on a cumulative ballot)."
   votes: Int!
 }
 
 "How a winner's delivery stands: spent so far in the cycle's currency, on the day of the report."
 input ReportDeliveryInput {
+  "The winning idea's ID; an idea that did not win is a CONFLICT."
   id: ID!
+  "Where the delivery stands; after COMPLETED or CANCELLED nothing more is reported."
   status: DeliveryStatus!
+  "Percent done, 0 to 100: exactly 100 when completed, and not below the last report's unless cancelled."
   progress: Int!
+  "What was spent so far, 0 or more, in the cycle's currency."
   spent: MoneyInput!
+  "The milestone reached, at most 2,000 characters."
   milestone: String
+  "References to the documents the report rests on: at most 20, each at most 2,000 characters."
   documents: [String!]
+  "The day of the report: not in the future, nor before the results were declared."
   on: Date!
 }
 
@@ -8830,33 +9067,93 @@ type PaperBatchPayload {
 # sheet that does not add up) is BAD_USER_INPUT naming the field.
 extend type Mutation {
   "The municipality's applicant key, or admins: open a cycle for a year."
-  openBudgetCycle(input: OpenBudgetCycleInput!): BudgetCyclePayload!
+  openBudgetCycle(
+    "The cycle to open."
+    input: OpenBudgetCycleInput!
+  ): BudgetCyclePayload!
   "The municipality, or admins: a new version of the rules, before voting begins, with the reason."
-  changeBudgetRules(cycle: ID!, rules: BudgetRulesInput!, reason: String!): BudgetCyclePayload!
+  changeBudgetRules(
+    "The cycle's ID."
+    cycle: ID!
+    "The new rules, whole; their version is the last one's plus 1."
+    rules: BudgetRulesInput!
+    "Why they change: required, at most 2,000 characters."
+    reason: String!
+  ): BudgetCyclePayload!
   "The municipality, or admins: move the calendar, before voting begins, with the reason."
-  rescheduleBudgetPhases(cycle: ID!, phases: [BudgetPhaseInput!]!, reason: String!): BudgetCyclePayload!
+  rescheduleBudgetPhases(
+    "The cycle's ID."
+    cycle: ID!
+    "The new calendar, whole, by the rules of OpenBudgetCycleInput.phases."
+    phases: [BudgetPhaseInput!]!
+    "Why it moves: required, at most 2,000 characters."
+    reason: String!
+  ): BudgetCyclePayload!
   "The municipality, admins, or the cycle's ballot box: record a proposal."
-  submitIdea(input: SubmitIdeaInput!): BudgetIdeaPayload!
+  submitIdea(
+    "The proposal."
+    input: SubmitIdeaInput!
+  ): BudgetIdeaPayload!
   "The municipality, or admins: withdraw an idea at its proposer's request, before the ballot is published."
-  withdrawIdea(id: ID!, reason: String): BudgetIdeaPayload!
+  withdrawIdea(
+    "The idea's ID."
+    id: ID!
+    "Why, at most 2,000 characters; optional."
+    reason: String
+  ): BudgetIdeaPayload!
   "The municipality, or admins: merge an idea into another of its pot, before the ballot is published."
-  mergeIdea(id: ID!, into: ID!, reason: String!): BudgetIdeaPayload!
+  mergeIdea(
+    "The ID of the idea merged, which leaves the process."
+    id: ID!
+    "The ID of the idea it is merged into: another open idea of the same cycle and pot."
+    into: ID!
+    "Why: required, at most 2,000 characters."
+    reason: String!
+  ): BudgetIdeaPayload!
   "The municipality, or admins: a department's review of an idea."
-  reviewIdea(input: ReviewIdeaInput!): BudgetIdeaPayload!
+  reviewIdea(
+    "The review; an idea may be reviewed again until it is appealed."
+    input: ReviewIdeaInput!
+  ): BudgetIdeaPayload!
   "The municipality, or admins: the proposer's appeal of an idea found not feasible."
-  appealIdea(id: ID!, grounds: String!): BudgetIdeaPayload!
+  appealIdea(
+    "The ID of the idea found not feasible; an idea is appealed once."
+    id: ID!
+    "The proposer's grounds: required, at most 2,000 characters."
+    grounds: String!
+  ): BudgetIdeaPayload!
   "The municipality, or admins: an appeal's outcome."
-  decideAppeal(input: DecideAppealInput!): BudgetIdeaPayload!
+  decideAppeal(
+    "The outcome of the idea's appeal."
+    input: DecideAppealInput!
+  ): BudgetIdeaPayload!
   "The municipality, or admins: put feasible ideas on the ballot at their reviewed cost, before voting; publishing again replaces the ballot."
-  publishBallot(cycle: ID!, ideas: [ID!]!): BudgetCyclePayload!
+  publishBallot(
+    "The cycle's ID."
+    cycle: ID!
+    "The IDs of the ideas to put on the ballot: one at least, each once, each a FEASIBLE idea of the cycle."
+    ideas: [ID!]!
+  ): BudgetCyclePayload!
   "The cycle's ballot box: a resident's online ballot, on a day of voting."
-  castBallot(input: CastBallotInput!): BallotPayload!
+  castBallot(
+    "The ballot and the verified voter."
+    input: CastBallotInput!
+  ): BallotPayload!
   "The municipality's officers, or admins: a batch of paper ballots with its tally sheet, while voting or tallying."
-  enterPaperBatch(input: PaperBatchInput!): PaperBatchPayload!
+  enterPaperBatch(
+    "The batch, its ballots and its tally sheet."
+    input: PaperBatchInput!
+  ): PaperBatchPayload!
   "The municipality, or admins: close the ballots, count them and declare the winners, from the first day of delivery on, once."
-  declareResults(cycle: ID!): BudgetCyclePayload!
+  declareResults(
+    "The cycle's ID."
+    cycle: ID!
+  ): BudgetCyclePayload!
   "The municipality, or admins: how a winner's delivery stands."
-  reportDelivery(input: ReportDeliveryInput!): BudgetIdeaPayload!
+  reportDelivery(
+    "The winner and how its delivery stands."
+    input: ReportDeliveryInput!
+  ): BudgetIdeaPayload!
 }
 
 extend type Subscription {
@@ -8865,60 +9162,83 @@ extend type Subscription {
   change, at most four times a second. Counts only: never who voted, nor
   what for. Public.
   """
-  cycleTurnout(cycle: ID!): CycleTurnout!
+  cycleTurnout(
+    "The cycle's ID; an unknown one is NOT_FOUND."
+    cycle: ID!
+  ): CycleTurnout!
 }
 
 "A cycle's ballots counted so far."
 type CycleTurnout {
+  "The cycle's ID."
   cycle: ID!
   "Online voters and paper ballots."
   voters: Int!
+  "Online voters, each counted once."
   online: Int!
+  "Paper ballots entered."
   paper: Int!
 }
 
 "A dimension budgetingTrend groups by: the cycle's year, region or municipality, or the voter's channel, sex or age band."
 enum BudgetDimension {
+  "The cycle's year."
   YEAR
+  "The region of the cycle's municipality."
   REGION
+  "The cycle's municipality."
   MUNICIPALITY
+  "How the voter voted: online or on paper (a voter's dimension)."
   CHANNEL
+  "The voter's sex as recorded (a voter's dimension)."
   SEX
+  "The voter's age band as recorded (a voter's dimension)."
   AGE_BAND
 }
 
 "What budgetingTrend counts: a list matches any of its values, an empty one anything; the years are inclusive."
 input BudgetTrendFilter {
+  "Only cycles of this year or later."
   fromYear: Int
+  "Only cycles of this year or earlier; not before fromYear."
   toYear: Int
+  "Only cycles of these regions' municipalities (codes)."
   regions: [ID!]
+  "Only cycles of these municipalities (codes)."
   municipalities: [ID!]
+  "Only voters of these channels; like any voter filter, it makes ideas, amount and population null."
   channels: [BudgetChannel!]
+  "Only voters of these sexes (UNRECORDED: not recorded); a voter filter, as channels."
   sexes: [Sex!]
+  "Only voters of these age bands (UNRECORDED: not recorded); a voter filter, as channels."
   ageBands: [AgeBand!]
 }
 
 "One group of budgetingTrend: its value in each dimension grouped by, and its figures."
 type BudgetTrendRow {
+  "The group's year; null unless grouped by YEAR."
   year: Int
+  "The group's region; null unless grouped by REGION."
   region: Region
+  "The group's municipality; null unless grouped by MUNICIPALITY."
   municipality: Municipality
+  "The group's channel; null unless grouped by CHANNEL."
   channel: BudgetChannel
-  "UNRECORDED when the ballot did not say."
+  "The group's sex, UNRECORDED when the ballot did not say; null unless grouped by SEX."
   sex: Sex
-  "UNRECORDED when the ballot did not say."
+  "The group's age band, UNRECORDED when the ballot did not say; null unless grouped by AGE_BAND."
   ageBand: AgeBand
-  "Cycles with voters in the group."
+  "Cycles in the group: when ideas is given, every cycle in it, with voters or not; otherwise those with voters in it."
   cycles: Int!
   "Voters in the group: each online voter once, every paper ballot."
   voters: Int!
-  "The cycles' ideas; null when grouped by a voter's dimension."
+  "The cycles' ideas; null when grouped or filtered by a voter's dimension."
   ideas: Int
-  "The cycles' money, in GEL; null when grouped by a voter's dimension."
+  "The cycles' money, in GEL; null when grouped or filtered by a voter's dimension."
   amount: Money
-  "The 2014 census population of the cycles' municipalities; null when grouped by a voter's dimension."
+  "The 2014 census population of the cycles' municipalities; null when grouped or filtered by a voter's dimension."
   population: Int
-  "Voters over that population; null when it is."
+  "Voters over that population, a fraction (0.12 is 12%); null when the population is null or 0."
   turnout: Float
 }
 `, BuiltIn: false},
@@ -9523,7 +9843,9 @@ scalar JSON
 
 "A name or text in Georgian and English; Georgian first, and always there."
 type LocalizedText {
+  "The Georgian text; never empty."
   ka: String!
+  "The English text; null when there is no translation."
   en: String
 }
 
@@ -9533,18 +9855,23 @@ since Georgian is the language of the programmes recorded here; each
 language is trimmed and at most 500 characters.
 """
 input LocalizedTextInput {
+  "The Georgian text: required, at most 500 characters once trimmed."
   ka: String!
+  "The English text, at most 500 characters once trimmed; null, left out or empty for none."
   en: String
 }
 
 "Relay page information for keyset pagination."
 type PageInfo {
+  "Whether more items follow this page: pass endCursor as the after argument to get them."
   hasNextPage: Boolean!
+  "The cursor of the page's last edge, opaque; null when the page is empty."
   endCursor: String
 }
 
 "Who is calling, as the server sees the API key (or its absence)."
 type Viewer {
+  "The role of the caller's API key; ANONYMOUS without one."
   role: Role!
   "Who the log records as acting with this key (key:<name>#<key ID>); null for anonymous callers."
   name: String
@@ -9600,7 +9927,14 @@ type Query {
 }
 
 "gqlgen's: forceResolver gives a field a resolver of its own instead of a struct field (Viewer.region: the viewer query builds the rest)."
-directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on INPUT_FIELD_DEFINITION | FIELD_DEFINITION
+directive @goField(
+  "Resolve the field with a resolver method of its own rather than the bound struct's field."
+  forceResolver: Boolean
+  "The Go field or method to bind the field to, where it differs from the GraphQL name."
+  name: String
+  "Generate an input field as graphql.Omittable, so a resolver tells a field left out from one set to null."
+  omittable: Boolean
+) on INPUT_FIELD_DEFINITION | FIELD_DEFINITION
 
 """
 Who may see this field, or the objects it returns, depends on the caller:
@@ -9621,20 +9955,33 @@ extend type Query {
   The log's latest signed checkpoint, or the one of the tree of size.
   Public. Also GET /log/checkpoint, as plain text.
   """
-  logCheckpoint(size: Position): LogCheckpoint
+  logCheckpoint(
+    "The tree size (1 or more) whose checkpoint to return; left out: the latest."
+    size: Position
+  ): LogCheckpoint
   """
   The RFC 6962 inclusion proofs of the events at positions (at most 100)
   in the tree of the checkpoint of size checkpoint (default: the latest).
   Public: hashes only. Also GET /log/proof/inclusion?position=P&size=N.
   """
-  logProof(positions: [Position!]!, checkpoint: Position): LogInclusion!
+  logProof(
+    "The log positions of the events to prove: 1 to 100, each within the checkpoint's tree."
+    positions: [Position!]!
+    "The tree size of a signed checkpoint to prove against; left out: the latest checkpoint."
+    checkpoint: Position
+  ): LogInclusion!
   """
   The RFC 6962 consistency proof that the tree of toSize extends the tree
   of fromSize: how a witness, or anyone holding an older checkpoint, checks
   that history was not rewritten. Public. Also GET
   /log/proof/consistency?from=M&to=N.
   """
-  logConsistency(fromSize: Position!, toSize: Position!): ConsistencyProof!
+  logConsistency(
+    "The older tree's size: 1 or more."
+    fromSize: Position!
+    "The newer tree's size: at least fromSize and at most the log's size."
+    toSize: Position!
+  ): ConsistencyProof!
 }
 
 """
@@ -9645,9 +9992,11 @@ using golang.org/x/mod/sumdb/note or any C2SP signed-note library.
 type LogCheckpoint {
   "The log's name, the note's first line."
   origin: String!
+  "The number of events in the tree: the checkpoint covers positions 1 to treeSize."
   treeSize: Position!
   "The tree's root hash, base64."
   rootHash: String!
+  "When the log signed the checkpoint."
   signedAt: DateTime!
   "The signed note, with witnesses' co-signatures."
   note: String!
@@ -9657,7 +10006,9 @@ type LogCheckpoint {
 
 "Inclusion proofs of events against one signed checkpoint."
 type LogInclusion {
+  "The checkpoint the proofs lead to."
   checkpoint: LogCheckpoint!
+  "One proof for each position asked for, in their order (in an audit, only for the events the caller may see)."
   proofs: [InclusionProof!]!
 }
 
@@ -9670,7 +10021,9 @@ proof.VerifyInclusion does it). The leaf is SHA-256(0x00 ||
 holding the event rebuilds (eventstore.LeafBytes).
 """
 type InclusionProof {
+  "The event's position in the log."
   position: Position!
+  "The size of the tree the proof leads to: its checkpoint's treeSize."
   treeSize: Position!
   "base64"
   leafHash: String!
@@ -9680,7 +10033,9 @@ type InclusionProof {
 
 "The RFC 6962 proof that the tree of toSize extends the tree of fromSize."
 type ConsistencyProof {
+  "The older tree's size, as asked."
   fromSize: Position!
+  "The newer tree's size, as asked."
   toSize: Position!
   "base64"
   hashes: [String!]!
@@ -9690,7 +10045,10 @@ type ConsistencyProof {
   "Every network (consortia, hub networks, coalitions), by ID. Public."
   networks: [Network!]!
   "One network, or null. Public."
-  network(id: ID!): Network
+  network(
+    "The network's code, such as cssige."
+    id: ID!
+  ): Network
 }
 
 """
@@ -9699,14 +10057,24 @@ regional hubs, a coalition. Memberships change over time; members(on)
 answers for any day.
 """
 type Network {
+  "The network's code, such as cssige."
   id: ID!
+  "What the network is."
   kind: NetworkKind!
+  "The network's name."
   name: LocalizedText!
+  "The day the network began."
   formedOn: Date!
-  "The members on a day (Tbilisi), today when left out."
-  members(on: Date): [NetworkMember!]!
+  "The members on a day (Tbilisi), today when left out: one period each, by organisation ID, suspended members included."
+  members(
+    "The day, YYYY-MM-DD in Tbilisi; left out: today."
+    on: Date
+  ): [NetworkMember!]!
   "Every period of every membership, or of one organisation's: a period ends where the role, region or status changed."
-  timeline(organisation: ID): [NetworkMember!]!
+  timeline(
+    "Only this organisation's memberships (its registry ID); left out: every member's."
+    organisation: ID
+  ): [NetworkMember!]!
 }
 
 "What a network is."
@@ -9743,25 +10111,33 @@ enum MembershipStatus {
 
 "A stretch of one membership with the same role, region and status."
 type NetworkMember {
+  "The member organisation."
   organisation: Organisation!
+  "The member's role in the network during the period."
   role: NetworkRole!
-  "The region a regional hub acts for."
+  "The region a regional hub acts for; null for other roles."
   region: Region
+  "Whether the membership was in force or suspended during the period."
   status: MembershipStatus!
   "The day the membership began."
   joinedOn: Date!
+  "The first day of this period: the day of the change that began it."
   validFrom: Date!
   "The first day it no longer held; null while it lasts."
   validTo: Date
-  "Why it was suspended, for a suspended period."
+  "Why it was suspended, for a suspended period; null otherwise."
   reason: String
 }
 
 "A new network; id is a code (cssige)."
 input FormNetworkInput {
+  "The new network's code: lower-case letters, digits and hyphens, at most 64 characters; one taken already is a CONFLICT."
   id: ID!
+  "What the network is."
   kind: NetworkKind!
+  "The network's name."
   name: LocalizedTextInput!
+  "The day the network began, YYYY-MM-DD, not in the future."
   on: Date!
 }
 
@@ -9771,11 +10147,17 @@ member's last change): role (and region, for a regional hub) when joining
 or changing role; reason when suspending (required) or leaving.
 """
 input MembershipInput {
+  "The network's code."
   network: ID!
+  "The member's organisation ID in the registry."
   organisation: ID!
+  "The role, required when joining or changing role; ignored otherwise."
   role: NetworkRole
+  "The code of the region a regional hub acts for: required with role REGIONAL_HUB, refused with any other role."
   region: ID
+  "The day the change takes effect, YYYY-MM-DD: not in the future, nor before the network was formed or the member's last change; when leaving, the first day out, after the day it joined."
   on: Date!
+  "Why, at most 500 characters: required when suspending, optional when leaving, ignored otherwise."
   reason: String
 }
 
@@ -9791,17 +10173,35 @@ type NetworkPayload {
 # written.
 extend type Mutation {
   "Admins: set up a network."
-  formNetwork(input: FormNetworkInput!): NetworkPayload!
+  formNetwork(
+    "The network to set up."
+    input: FormNetworkInput!
+  ): NetworkPayload!
   "Admins: an organisation of the registry joins a network."
-  joinNetwork(input: MembershipInput!): NetworkPayload!
+  joinNetwork(
+    "The network, the organisation, its role (and region, for a hub) and the day it joins."
+    input: MembershipInput!
+  ): NetworkPayload!
   "Admins: a member's new role (and region, for a hub)."
-  changeNetworkRole(input: MembershipInput!): NetworkPayload!
+  changeNetworkRole(
+    "The network, the member, its new role (and region, for a hub) and the day it takes effect."
+    input: MembershipInput!
+  ): NetworkPayload!
   "Admins: suspend a member, with a reason."
-  suspendNetworkMember(input: MembershipInput!): NetworkPayload!
+  suspendNetworkMember(
+    "The network, the member, the day and the reason (required)."
+    input: MembershipInput!
+  ): NetworkPayload!
   "Admins: end a member's suspension."
-  reinstateNetworkMember(input: MembershipInput!): NetworkPayload!
+  reinstateNetworkMember(
+    "The network, the member and the day the suspension ends."
+    input: MembershipInput!
+  ): NetworkPayload!
   "Admins: a member leaves; on is its first day out."
-  leaveNetwork(input: MembershipInput!): NetworkPayload!
+  leaveNetwork(
+    "The network, the member, its first day out and, optionally, the reason."
+    input: MembershipInput!
+  ): NetworkPayload!
 }
 
 extend type Query {
@@ -9811,40 +10211,64 @@ extend type Query {
   kind each municipality has, and the organisations themselves with their
   networks. Null for an unknown region. Public.
   """
-  regionalDirectory(region: ID!, on: Date): RegionalDirectory
+  regionalDirectory(
+    "The region's code."
+    region: ID!
+    "The day whose hubs to show, YYYY-MM-DD in Tbilisi; left out: today."
+    on: Date
+  ): RegionalDirectory
 }
 
 "A region's civil-society directory on a day."
 type RegionalDirectory {
+  "The region."
   region: Region!
+  "The day the hubs are shown for."
   on: Date!
   "The memberships of the organisations acting as the region's hub, in any network."
   hubs: [NetworkMember!]!
-  "Active organisations by municipality (null: the region's, placed in no municipality) and kind."
+  "Organisations active now (not as of on) by municipality (null: the region's, placed in no municipality) and kind."
   counts: [DirectoryCount!]!
-  "The region's organisations, newest first, optionally of some kinds or of one municipality."
-  organisations(first: Int = 20, after: String, kind: [OrganisationKind!], municipality: ID): OrganisationConnection!
+  "The region's organisations active now (not as of on), newest registered first, optionally of some kinds or of one municipality."
+  organisations(
+    "Page size: 1 to 100."
+    first: Int = 20
+    "The endCursor of the previous page; left out: the first page."
+    after: String
+    "Only organisations of these kinds; left out or empty: every kind."
+    kind: [OrganisationKind!]
+    "Only organisations of this municipality (its code); left out: the whole region."
+    municipality: ID
+  ): OrganisationConnection!
 }
 
 "How many active organisations of a kind a municipality has."
 type DirectoryCount {
+  "The municipality; null for the region's organisations placed in no municipality."
   municipality: Municipality
+  "The kind of organisation counted."
   kind: OrganisationKind!
+  "How many active organisations of the kind it has."
   organisations: Int!
 }
 
 extend type Organisation {
   "The organisation's memberships in force on a day (today when left out), by network."
-  memberships(on: Date): [NetworkMember!]!
+  memberships(
+    "The day, YYYY-MM-DD in Tbilisi; left out: today."
+    on: Date
+  ): [NetworkMember!]!
 }
 
 extend type NetworkMember {
+  "The network the membership is in."
   network: Network!
 }
 
 extend input OrganisationFilter {
   "Members of this network on memberOn (today when left out)."
   network: ID
+  "The day, YYYY-MM-DD in Tbilisi, to be a member of network on; left out: today. Ignored without network."
   memberOn: Date
 }
 `, BuiltIn: false},
@@ -9855,35 +10279,53 @@ extend input OrganisationFilter {
 
 "A read model's progress. lastError is for admins and auditors."
 type ProjectionStatus {
+  "The read model's name, such as organisations or certification."
   name: String!
+  "The read model's code version this generation was built by (for one with no generation yet, the server's)."
   version: Int!
+  "Which build of the read model this is, from 1; 0 when it has none yet. Each generation has its own entry, retired ones included."
   generation: Int!
-  "ACTIVE (readers see it), BUILDING (a rebuild, not yet visible) or RETIRED."
+  "ACTIVE (readers see it), BUILDING (a rebuild, not yet visible) or RETIRED; empty when generation is 0."
   state: String!
+  "Whether the generation's last batch failed: it is stopped at position, retrying with backoff (lastError says why)."
   failing: Boolean!
+  "The last log position the generation has applied."
   position: Position!
+  "The log's last position when the status was read."
   head: Position!
+  "Events not yet applied (head - position); 0 for a retired generation."
   lagEvents: Int!
   "Age of the oldest event not yet applied, in seconds; 0 when caught up."
   lagSeconds: Float!
+  "Why the last batch failed, in the server's words; null when not failing. Admins and auditors only: null for other callers."
   lastError: String @see
+  "When the generation last changed (a batch, a failure or a switch); null when it has no generation yet."
   updatedAt: DateTime
 }
 
 "An event as stored in the log."
 type RecordedEvent {
+  "The event's position in the global log."
   position: Position!
+  "The event's unique ID, a UUID."
   id: ID!
+  "The ID of the stream the event belongs to, such as organisation-<id>."
   stream: String!
+  "The event's place in its stream, from 1."
   version: Int!
+  "The event type, <area>.<fact>, such as registry.organisation_renamed."
   type: String!
+  "The version of data's shape within the type, from 1."
   schemaVersion: Int!
   "The event's data as this caller may see it: fields withheld left out, personal fields erased left empty."
   data: JSON!
+  "When the fact happened in the world (business time), which may be before it was recorded."
   occurredAt: DateTime!
+  "When the log stored the event (system time)."
   recordedAt: DateTime!
   "Who caused it: null where withheld (an expert's identity, or any name from an anonymous caller)."
   actor: String
+  "The role the actor held, in lower case (such as admin or ballot-box); null when none was recorded."
   role: String
   "Ties the event to the others of the same request: null where the actor is withheld."
   correlationId: String
@@ -9923,7 +10365,12 @@ type Subscription {
   events (the places, organisations without their contacts, cycles,
   certificates, networks, projects, activities).
   """
-  events(filter: EventFilter, after: Position): RecordedEvent!
+  events(
+    "Which events to deliver; left out: all the caller may see."
+    filter: EventFilter
+    "Deliver the events after this log position (0 for the whole log); left out: only events recorded from now on."
+    after: Position
+  ): RecordedEvent!
   "Every projection's status, whenever one changes."
   projectionStatus: [ProjectionStatus!]!
 }
@@ -9938,13 +10385,19 @@ type Subscription {
   is NOT_FOUND; one erased already, with nothing recorded under it since, a
   CONFLICT; the reason (at most 500 characters) is required.
   """
-  eraseSubject(subject: ID!, reason: String!): ErasurePayload!
+  eraseSubject(
+    "The data subject: organisation:<id>:contact, project:<id>:lead or expert:<actor>."
+    subject: ID!
+    "Why the data is erased (a request under the data protection law, say): required, at most 500 characters, and no personal data of its own."
+    reason: String!
+  ): ErasurePayload!
 }
 
 "What an erasure did."
 type ErasurePayload {
   "Position of the erasure's event in the log."
   position: Position!
+  "The data subject erased, trimmed."
   subject: ID!
   "How many keys were destroyed (0 for data recorded before the log sealed it, which is withheld instead)."
   keysDestroyed: Int!
@@ -9954,30 +10407,45 @@ type ErasurePayload {
   "Every donor project, by ID. Public."
   projects: [Project!]!
   "One project, or null. Public."
-  project(id: ID!): Project
+  project(
+    "The project's code, such as heks-eper-2022."
+    id: ID!
+  ): Project
 }
 
 "A donor-funded project: who carries it out and pays for it, when, where, and how it advances against its targets."
 type Project {
+  "The project's code, such as heks-eper-2022."
   id: ID!
+  "The project's title."
   title: LocalizedText!
+  "The organisations carrying it out (one at least), in the order registered."
   implementers: [Organisation!]!
+  "The organisations it works with, in the order registered; empty when none."
   partners: [Organisation!]!
-  "The project's lead, a person: personal data, for signed-in callers; null once erased."
+  "The project's lead, a person: personal data, for signed-in callers (null for anonymous ones); null when none was given or once erased."
   lead: String @see
   "The lead's name was erased (data subject project:<id>:lead)."
   leadErased: Boolean!
+  "The project's first day: no target or actual starts before it."
   start: Date!
+  "The project's last day: no target or actual ends after it."
   end: Date!
+  "The regions it works in, as registered; empty when none were given."
   regions: [Region!]!
+  "The municipalities it works in, as registered; empty when none were given."
   municipalities: [Municipality!]!
+  "Its objectives, in the order registered."
   objectives: [LocalizedText!]!
   "The whole budget; null when the sources do not disclose it."
   total: Money
   "The donors' contributions to it, in the order recorded."
   contributions: [Contribution!]!
   "Each indicator with its progress on a day (Tbilisi), today when left out."
-  indicators(on: Date): [Indicator!]!
+  indicators(
+    "The day to measure progress on, YYYY-MM-DD in Tbilisi; left out: today."
+    on: Date
+  ): [Indicator!]!
 }
 
 "An amount of money."
@@ -9992,36 +10460,51 @@ type Money {
 
 "A donor's contribution to a project's budget."
 type Contribution {
+  "The donor organisation."
   donor: Organisation!
+  "What it contributes, in the budget's currency when the budget is disclosed."
   amount: Money!
 }
 
 "An indicator of one of a project's results, with its progress on the day asked for."
 type Indicator {
+  "The indicator's code within the project, such as lg-trained."
   id: ID!
+  "The level of the result it measures."
   resultType: ResultType!
+  "The result it measures."
   result: LocalizedText!
+  "What it measures."
   title: LocalizedText!
+  "What it counts, which decides how actuals combine."
   unit: IndicatorUnit!
+  "Which way is progress: true when a higher figure is better."
   higherIsBetter: Boolean!
+  "Where the place stood before the project, in the indicator's unit; 0 when not given. Counts and amounts where higher is better add up from 0 whatever it is."
   baseline: Float!
+  "The year of the baseline; null when unknown."
   baselineYear: Int
+  "Every target, by start day."
   targets: [Target!]!
   "The target covering the day, or the last one once all are past; null before any."
   target: Target
-  "Counts and amounts: the sum of the actuals within the target's period reported by the day; percentages and qualitative indicators: the latest."
+  "Counts and amounts: the sum of the actuals within the target's period reported by the day; percentages and qualitative indicators: the latest. Held activities linked to the indicator count as actuals of their attendance. 0 without a target."
   actual: Float!
-  "Percent of the way from the baseline to the target."
+  "Percent of the way from the baseline to the target, two decimals; may pass 100 or fall below 0; 0 without a target."
   percent: Float!
-  "Percent of the target's period gone by."
+  "Percent (0-100, two decimals) of the target's period gone by on the day, both ends counted; 0 without a target."
   elapsed: Float!
+  "Whether the indicator keeps pace with its target on the day."
   status: ProgressStatus!
 }
 
 "A target for a period."
 type Target {
+  "The period's first day."
   start: Date!
+  "The period's last day."
   end: Date!
+  "The figure to reach by end, in the indicator's unit."
   value: Float!
 }
 
@@ -10065,35 +10548,57 @@ enum ProgressStatus {
 
 "A new project. id is a code (heks-eper-2022); implementers and partners are organisations of the registry; total is the whole budget, left out when not disclosed."
 input RegisterProjectInput {
+  "The project's code: lower-case letters, digits and hyphens, at most 64 characters; one taken already is a CONFLICT."
   id: ID!
+  "The project's title."
   title: LocalizedTextInput!
+  "IDs of the organisations carrying it out: one at least, each in the registry."
   implementers: [ID!]!
+  "IDs of partner organisations, each in the registry."
   partners: [ID!]
+  "The name of the person leading it: personal data, sealed in the log and erasable (subject project:<id>:lead)."
   lead: String
+  "The first day, YYYY-MM-DD."
   start: Date!
+  "The last day, YYYY-MM-DD, not before start."
   end: Date!
+  "Codes of the regions it works in, each in the registry."
   regions: [ID!]
+  "Codes of the municipalities it works in, each in the registry."
   municipalities: [ID!]
+  "Its objectives."
   objectives: [LocalizedTextInput!]
+  "The whole budget; left out when not disclosed, and then contributions are unbounded and in any currency."
   total: MoneyInput
 }
 
 "An amount: a decimal string in the currency's unit (999100.00) and its ISO 4217 code."
 input MoneyInput {
+  "The amount in the currency's unit as a decimal string, 0 or more, with at most as many decimals as ISO 4217 gives the currency: 999100.00 (EUR), 1000 (JPY)."
   amount: String!
+  "The active ISO 4217 code, such as EUR or GEL."
   currency: String!
 }
 
 "An indicator of one of a project's results."
 input IndicatorInput {
+  "The project's code."
   project: ID!
+  "The indicator's code within the project (lg-trained): defined once, a second time is a CONFLICT."
   id: ID!
+  "The level of the result."
   resultType: ResultType!
+  "The result it measures."
   result: LocalizedTextInput!
+  "What it measures."
   title: LocalizedTextInput!
+  "What it counts."
   unit: IndicatorUnit!
+  "Which way is progress: true when a higher figure is better."
   higherIsBetter: Boolean!
+  "Where the place stood before the project, in the unit: 0 or more."
   baseline: Float = 0
+  "The baseline's year, 1990 to 2100; left out when unknown."
   baselineYear: Int
 }
 
@@ -10101,19 +10606,29 @@ input IndicatorInput {
 input ShareInput {
   "sex, age_band, ethnicity, sector or municipality."
   dimension: String!
+  "The category within the dimension, such as female; each at most once per dimension."
   category: String!
+  "The category's part of the value: 0 or more, in the indicator's unit."
   value: Float!
 }
 
 "What an indicator reached over a period, with its source; the categories of each dimension must add up to the value."
 input ActualInput {
+  "The project's code."
   project: ID!
+  "The actual's code within the project (lg-trained-2023): recorded once, a second time is a CONFLICT (correct it instead)."
   id: ID!
+  "The code of the project's indicator it measures."
   indicator: ID!
+  "The period's first day, within the project's period."
   start: Date!
+  "The period's last day, within the project's period and not in the future."
   end: Date!
+  "What the indicator reached over the period, in its unit: 0 or more."
   value: Float!
+  "The value split by dimension: in each dimension given, the categories add up to the value."
   disaggregation: [ShareInput!]
+  "Where the figure comes from: required."
   source: String!
 }
 
@@ -10130,69 +10645,156 @@ type ProjectPayload {
 # currency that is not ISO 4217, dates out of order) are BAD_USER_INPUT.
 extend type Mutation {
   "Admins: record a project."
-  registerProject(input: RegisterProjectInput!): ProjectPayload!
+  registerProject(
+    "The project to record."
+    input: RegisterProjectInput!
+  ): ProjectPayload!
   "Admins: a donor's contribution, in the budget's currency and within the total."
-  recordContribution(project: ID!, donor: ID!, amount: MoneyInput!): ProjectPayload!
+  recordContribution(
+    "The project's code."
+    project: ID!
+    "The donor's organisation ID in the registry."
+    donor: ID!
+    "The amount, 0 or more; with a disclosed total, in its currency and keeping the contributions within it."
+    amount: MoneyInput!
+  ): ProjectPayload!
   "Admins: an indicator of one of the project's results."
-  defineIndicator(input: IndicatorInput!): ProjectPayload!
+  defineIndicator(
+    "The indicator and the project it belongs to."
+    input: IndicatorInput!
+  ): ProjectPayload!
   "Admins: an indicator's target for a period within the project's; a later one for the same period replaces it."
-  setTarget(project: ID!, indicator: ID!, start: Date!, end: Date!, value: Float!): ProjectPayload!
+  setTarget(
+    "The project's code."
+    project: ID!
+    "The code of the project's indicator."
+    indicator: ID!
+    "The period's first day, within the project's period."
+    start: Date!
+    "The period's last day, within the project's period and not before start."
+    end: Date!
+    "The figure to reach, in the indicator's unit: 0 or more."
+    value: Float!
+  ): ProjectPayload!
   "Admins: an actual."
-  recordActual(input: ActualInput!): ProjectPayload!
+  recordActual(
+    "The actual and the project and indicator it belongs to."
+    input: ActualInput!
+  ): ProjectPayload!
   "Admins: correct an actual's figures, with the reason (an event: the old figures stay in the history)."
-  correctActual(project: ID!, id: ID!, value: Float!, disaggregation: [ShareInput!], reason: String!): ProjectPayload!
+  correctActual(
+    "The project's code."
+    project: ID!
+    "The actual's code; an unknown one is NOT_FOUND."
+    id: ID!
+    "The corrected value, 0 or more."
+    value: Float!
+    "The corrected disaggregation, which replaces the old one: in each dimension, the categories add up to value."
+    disaggregation: [ShareInput!]
+    "Why the figure changes: required."
+    reason: String!
+  ): ProjectPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/registry.graphqls", Input: `extend type Query {
   "Georgia's 9 regions, 2 autonomous republics and Tbilisi."
   regions: [Region!]!
-  region(code: ID!): Region
-  "Municipalities, optionally of one region or kind."
-  municipalities(region: ID, kind: MunicipalityKind): [Municipality!]!
-  municipality(code: ID!): Municipality
-  "Organisations, newest first, searchable by name in Georgian or English."
-  organisations(first: Int = 20, after: String, filter: OrganisationFilter): OrganisationConnection!
-  organisation(id: ID!): Organisation
+  "One region, or null for an unknown code. Public."
+  region(
+    "The region's code, such as kvemo-kartli."
+    code: ID!
+  ): Region
+  "Municipalities, optionally of one region or kind, by code."
+  municipalities(
+    "Only the municipalities of this region (its code); left out: every region's."
+    region: ID
+    "Only municipalities of this kind; left out: every kind."
+    kind: MunicipalityKind
+  ): [Municipality!]!
+  "One municipality, or null for an unknown code. Public."
+  municipality(
+    "The municipality's code, such as rustavi."
+    code: ID!
+  ): Municipality
+  "Organisations, newest registered first, searchable by name in Georgian or English."
+  organisations(
+    "Page size: 1 to 100."
+    first: Int = 20
+    "The endCursor of the previous page; left out: the first page."
+    after: String
+    "Which organisations to list; left out: all."
+    filter: OrganisationFilter
+  ): OrganisationConnection!
+  "One organisation, or null for an unknown ID. Public; its contact as Organisation.contact says."
+  organisation(
+    "The organisation's ID, as registerOrganisation returned it."
+    id: ID!
+  ): Organisation
 }
 
+"A first-level unit of Georgia: one of the 9 regions, an autonomous republic, or Tbilisi. Public."
 type Region {
+  "The region's permanent code, such as kvemo-kartli."
   code: ID!
+  "The region's name."
   name: LocalizedText!
+  "What sort of first-level unit it is."
   kind: RegionKind!
-  "The English name of the region's centre."
+  "The English name of the region's centre; null for a region without one."
   capital: String
+  "The region's municipalities, by code; empty when it has none."
   municipalities: [Municipality!]!
-  "Sum of its municipalities' 2014 census populations."
+  "Sum of its municipalities' 2014 census populations (occupied ones count for nothing); null when none has a figure."
   population2014: Int
 }
 
+"What sort of first-level unit a region is."
 enum RegionKind {
+  "One of the nine regions (mkhare)."
   REGION
+  "Adjara or Abkhazia."
   AUTONOMOUS_REPUBLIC
+  "Tbilisi, a first-level unit of its own."
   CAPITAL
 }
 
+"A unit of local self-government. Public."
 type Municipality {
+  "The municipality's permanent code, such as rustavi."
   code: ID!
+  "The municipality's name."
   name: LocalizedText!
+  "What sort of unit it is."
   kind: MunicipalityKind!
+  "The region it lies in."
   region: Region!
   "2014 General Population Census (Geostat); null for occupied territories."
   population2014: Int
 }
 
+"What sort of local self-government unit a municipality is."
 enum MunicipalityKind {
+  "A municipality of towns and villages."
   MUNICIPALITY
+  "One of the five cities that are municipalities of their own: Tbilisi, Batumi, Kutaisi, Poti, Rustavi."
   SELF_GOVERNING_CITY
+  "Kept as a legal entity, its administration working from controlled territory; the 2014 census did not cover it."
   OCCUPIED
 }
 
+"An organisation taking part in the programmes: public, but for its contact details."
 type Organisation {
+  "The organisation's ID, given by the registry when it was registered."
   id: ID!
+  "What sort of organisation it is."
   kind: OrganisationKind!
+  "The organisation's current name."
   name: LocalizedText!
+  "Its legal form, as free text; null when not given."
   legalForm: String
+  "The region it is placed in; null for a national or foreign body."
   region: Region
+  "The municipality it is placed in; null when placed only in a region, or in none."
   municipality: Municipality
   """
   How to reach the organisation: signed-in callers see its address; the
@@ -10200,24 +10802,33 @@ type Organisation {
   auditors and the hub of the organisation's region see.
   """
   contact: Contact @see
+  "Its website, an absolute http or https URL; null when not given."
   website: String
+  "The day it was founded; null when not given."
   founded: Date
+  "Whether it is working or closed."
   status: OrganisationStatus!
+  "The day it closed; null while it is open."
   closedOn: Date
+  "Why it closed; null while it is open."
   closedReason: String
   "The version of the organisation's stream, for expectedVersion."
   version: Int!
+  "When the log recorded its registration; organisation lists are ordered by it, newest first."
   registeredAt: DateTime!
+  "When the log recorded its last change."
   updatedAt: DateTime!
 }
 
+"An organisation's contact details, shown to signed-in callers only (null for anonymous ones)."
 type Contact {
-  "Personal data: admins, auditors and the region's hub; empty once erased."
+  "Personal data: admins, auditors and the hub of the organisation's region (null for others); null when none was given or once erased."
   email: String @see
-  "Personal data: admins, auditors and the region's hub; empty once erased."
+  "Personal data: admins, auditors and the hub of the organisation's region (null for others); null when none was given or once erased."
   phone: String @see
+  "The organisation's postal address; null when none was given."
   address: String
-  "The contact person's name. Personal data: admins, auditors and the region's hub; empty once erased."
+  "The contact person's name. Personal data: admins, auditors and the hub of the organisation's region (null for others); null when none was given or once erased."
   person: String @see
   """
   The contact person's name, e-mail and phone were erased at their
@@ -10227,21 +10838,31 @@ type Contact {
   erased: Boolean!
 }
 
+"What sort of organisation one is: a closed list that programmes count and filter by."
 enum OrganisationKind {
   "Civil-society organisation"
   CSO
   "Community-based organisation"
   CBO
+  "A regional CSO acting for a programme in its region."
   REGIONAL_HUB
+  "Funds projects."
   DONOR
+  "A ministry, agency or local government body."
   GOVERNMENT_BODY
+  "A company or business association."
   BUSINESS
+  "A newspaper, broadcaster or online outlet."
   MEDIA
+  "A university or research institute."
   ACADEMIC
 }
 
+"Whether an organisation is working."
 enum OrganisationStatus {
+  "Working: registered, or reopened after closing."
   ACTIVE
+  "Stopped working (closeOrganisation); closedOn and closedReason say when and why."
   CLOSED
 }
 
@@ -10253,14 +10874,21 @@ of the kinds listed; region and municipality are codes (kvemo-kartli, rustavi).
 input OrganisationFilter {
   "Part of the name, in Georgian or English, any case."
   search: String
+  "Only organisations of any of these kinds; left out or empty: every kind."
   kind: [OrganisationKind!]
+  "Only organisations placed in this region (its code)."
   region: ID
+  "Only organisations placed in this municipality (its code)."
   municipality: ID
+  "Only organisations with this status; left out: open and closed alike."
   status: OrganisationStatus
 }
 
+"A page of organisations."
 type OrganisationConnection {
+  "The page's organisations, newest registered first."
   edges: [OrganisationEdge!]!
+  "Whether more follow, and the cursor to get them."
   pageInfo: PageInfo!
   "All organisations matching the filter."
   totalCount: Int!
@@ -10273,22 +10901,29 @@ quick to read deep in the list as at its top, and organisations registered
 meanwhile do not shift the pages after it.
 """
 type OrganisationEdge {
+  "The organisation's keyset position: opaque, for the after argument."
   cursor: String!
+  "The organisation."
   node: Organisation!
 }
 
 """
-An organisation's contact details: personal data, which only signed-in
-callers see. Each field is optional and trimmed. They are checked for
+An organisation's contact details. Signed-in callers see the address; the
+person, e-mail and phone are personal data, which only admins, auditors and
+the hub of the organisation's region see. Each field is optional and trimmed. They are checked for
 plausibility only, to catch typing errors: an e-mail address needs one @
 and a dot in its domain (at most 254 characters); a phone number has 6 to
 20 digits, with only a leading +, spaces, dashes and parentheses besides
 (at most 40 characters); address at most 500 characters, person 200.
 """
 input ContactInput {
+  "The contact e-mail address: personal data, erasable; at most 254 characters."
   email: String
+  "The contact phone number: personal data, erasable; 6 to 20 digits, at most 40 characters."
   phone: String
+  "The organisation's postal address, at most 500 characters."
   address: String
+  "The contact person's name: personal data, erasable; at most 200 characters."
   person: String
 }
 
@@ -10300,13 +10935,21 @@ agree, and neither marks a national or foreign body. legalForm is at most
 before 1800 and not in the future (Tbilisi time).
 """
 input RegisterOrganisationInput {
+  "What sort of organisation it is."
   kind: OrganisationKind!
+  "Its name."
   name: LocalizedTextInput!
+  "Its legal form, free text of at most 200 characters."
   legalForm: String
+  "The code of the region it is placed in."
   region: ID
+  "The code of the municipality it is placed in, which places it in that municipality's region."
   municipality: ID
+  "How to reach it; left out: no contact details."
   contact: ContactInput
+  "Its website: an absolute http or https URL."
   website: String
+  "The day it was founded: not before 1800, not in the future."
   founded: Date
 }
 
@@ -10315,7 +10958,9 @@ A new name for an open organisation; renaming a closed one is a CONFLICT.
 Giving the name it has already changes nothing.
 """
 input RenameOrganisationInput {
+  "The organisation's ID."
   id: ID!
+  "The new name."
   name: LocalizedTextInput!
   "Refuse if the organisation is no longer at this version."
   expectedVersion: Int
@@ -10326,7 +10971,9 @@ New contact details for an open organisation. They replace the old ones as
 a whole: a field left out is cleared, not kept.
 """
 input ChangeOrganisationContactInput {
+  "The organisation's ID."
   id: ID!
+  "The new contact details, replacing the old ones whole."
   contact: ContactInput!
   "Refuse if the organisation is no longer at this version."
   expectedVersion: Int
@@ -10338,8 +10985,11 @@ RegisterOrganisationInput's region and municipality: leaving both out makes
 it a national or foreign body.
 """
 input MoveOrganisationInput {
+  "The organisation's ID."
   id: ID!
+  "The code of the new region."
   region: ID
+  "The code of the new municipality, which places it in that municipality's region."
   municipality: ID
   "Refuse if the organisation is no longer at this version."
   expectedVersion: Int
@@ -10353,8 +11003,11 @@ organisation was founded or last reopened. Closing a closed organisation is
 a CONFLICT.
 """
 input CloseOrganisationInput {
+  "The organisation's ID."
   id: ID!
+  "Why it closed: required, at most 500 characters."
   reason: String!
+  "The day it closed, YYYY-MM-DD: not in the future, nor before it was founded or last reopened."
   on: Date!
   "Refuse if the organisation is no longer at this version."
   expectedVersion: Int
@@ -10365,7 +11018,9 @@ Records that a closed organisation works again from on, a date not in the
 future nor before the closing. Reopening an open organisation is a CONFLICT.
 """
 input ReopenOrganisationInput {
+  "The organisation's ID."
   id: ID!
+  "The day it works again from, YYYY-MM-DD: not in the future, nor before the closing."
   on: Date!
   "Refuse if the organisation is no longer at this version."
   expectedVersion: Int
@@ -10382,22 +11037,48 @@ type OrganisationPayload {
 }
 
 """
-Changes to the registry. Each needs an API key with the ADMIN role: without a
-key it fails with UNAUTHENTICATED, with another role FORBIDDEN. The input is
-checked before anything is written; BAD_USER_INPUT names the field to fix,
-and an unknown organisation is NOT_FOUND. Give expectedVersion, the version
-you last read, to get a CONFLICT instead of overwriting a change you have not
-seen. A mutation that would change nothing writes nothing. Send the
-payload's position in the Civic-Min-Position header to read your own writes.
-Mutations must be POSTed.
+The write side: every change, each recorded as events in the log. Each
+mutation says which roles may call it: without a key one fails with
+UNAUTHENTICATED, with another role FORBIDDEN. The input is checked before
+anything is written; BAD_USER_INPUT names the field to fix. A mutation that
+would change nothing writes nothing. Send the payload's position in the
+Civic-Min-Position header to read your own writes. Mutations must be POSTed.
+The registry's (the organisation mutations below) need the ADMIN role; an
+unknown organisation is NOT_FOUND; give expectedVersion, the version you
+last read, to get a CONFLICT instead of overwriting a change you have not
+seen.
 """
 type Mutation {
-  registerOrganisation(input: RegisterOrganisationInput!): OrganisationPayload!
-  renameOrganisation(input: RenameOrganisationInput!): OrganisationPayload!
-  changeOrganisationContact(input: ChangeOrganisationContactInput!): OrganisationPayload!
-  moveOrganisation(input: MoveOrganisationInput!): OrganisationPayload!
-  closeOrganisation(input: CloseOrganisationInput!): OrganisationPayload!
-  reopenOrganisation(input: ReopenOrganisationInput!): OrganisationPayload!
+  "Admins: record a new organisation; the payload carries its new ID."
+  registerOrganisation(
+    "The organisation to record."
+    input: RegisterOrganisationInput!
+  ): OrganisationPayload!
+  "Admins: give an open organisation a new name."
+  renameOrganisation(
+    "The organisation and its new name."
+    input: RenameOrganisationInput!
+  ): OrganisationPayload!
+  "Admins: replace an open organisation's contact details as a whole."
+  changeOrganisationContact(
+    "The organisation and its new contact details."
+    input: ChangeOrganisationContactInput!
+  ): OrganisationPayload!
+  "Admins: place an open organisation in another region or municipality, or in none."
+  moveOrganisation(
+    "The organisation and its new place."
+    input: MoveOrganisationInput!
+  ): OrganisationPayload!
+  "Admins: record that an organisation stopped working."
+  closeOrganisation(
+    "The organisation, the day and the reason."
+    input: CloseOrganisationInput!
+  ): OrganisationPayload!
+  "Admins: record that a closed organisation works again."
+  reopenOrganisation(
+    "The organisation and the day."
+    input: ReopenOrganisationInput!
+  ): OrganisationPayload!
 }
 `, BuiltIn: false},
 }
@@ -12473,10 +13154,16 @@ func (ec *executionContext) childFields_TrendRow(ctx context.Context, field grap
 		return ec.fieldContext_TrendRow_ageBand(ctx, field)
 	case "ethnicMinority":
 		return ec.fieldContext_TrendRow_ethnicMinority(ctx, field)
+	case "certified":
+		return ec.fieldContext_TrendRow_certified(ctx, field)
 	case "activities":
 		return ec.fieldContext_TrendRow_activities(ctx, field)
 	case "attendance":
 		return ec.fieldContext_TrendRow_attendance(ctx, field)
+	case "population":
+		return ec.fieldContext_TrendRow_population(ctx, field)
+	case "attendancePer1000":
+		return ec.fieldContext_TrendRow_attendancePer1000(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TrendRow", field.Name)
 }
@@ -14766,6 +15453,30 @@ func (ec *executionContext) field_Query_participationTrend_args(ctx context.Cont
 		return nil, err
 	}
 	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "perCapita",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["perCapita"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) ([]model.TrendOrder, error) {
+			return ec.unmarshalOTrendOrder2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendOrderᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg4
 	return args, nil
 }
 
@@ -32315,7 +33026,7 @@ func (ec *executionContext) _Query_participationTrend(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().ParticipationTrend(ctx, fc.Args["groupBy"].([]projections.Dimension), fc.Args["filter"].(*model.ParticipationFilter))
+			return ec.Resolvers.Query().ParticipationTrend(ctx, fc.Args["groupBy"].([]projections.Dimension), fc.Args["filter"].(*model.ParticipationFilter), fc.Args["perCapita"].(*bool), fc.Args["orderBy"].([]model.TrendOrder), fc.Args["limit"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.TrendRow) graphql.Marshaler {
@@ -37756,6 +38467,29 @@ func (ec *executionContext) fieldContext_TrendRow_ethnicMinority(_ context.Conte
 	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type MinorityMembership does not have child fields"))
 }
 
+func (ec *executionContext) _TrendRow_certified(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_certified(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Certified, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_certified(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _TrendRow_activities(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -37800,6 +38534,52 @@ func (ec *executionContext) _TrendRow_attendance(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_TrendRow_attendance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _TrendRow_population(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_population(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Population, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_population(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _TrendRow_attendancePer1000(ctx context.Context, field graphql.CollectedField, obj *model.TrendRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrendRow_attendancePer1000(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttendancePer1000, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrendRow_attendancePer1000(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrendRow", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
 func (ec *executionContext) _Viewer_role(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
@@ -41886,7 +42666,7 @@ func (ec *executionContext) unmarshalInputParticipationFilter(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"from", "to", "regions", "municipalities", "activityTypes", "projects", "projectNone", "sectors", "sexes", "ageBands", "ethnicMinority"}
+	fieldsInOrder := [...]string{"from", "to", "regions", "municipalities", "activityTypes", "projects", "projectNone", "sectors", "sexes", "ageBands", "ethnicMinority", "certified"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -41970,6 +42750,13 @@ func (ec *executionContext) unmarshalInputParticipationFilter(ctx context.Contex
 				return it, err
 			}
 			it.EthnicMinority = data
+		case "certified":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("certified"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Certified = data
 		}
 	}
 	return it, nil
@@ -43033,6 +43820,47 @@ func (ec *executionContext) unmarshalInputTallyVotesInput(ctx context.Context, o
 				return it, err
 			}
 			it.Votes = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputTrendOrder(ctx context.Context, obj any) (model.TrendOrder, error) {
+	var it model.TrendOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["desc"]; !present {
+		asMap["desc"] = false
+	}
+
+	fieldsInOrder := [...]string{"by", "desc"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "by":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("by"))
+			data, err := ec.unmarshalNTrendOrderKey2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐTrendOrderKey(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.By = data
+		case "desc":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("desc"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Desc = data
 		}
 	}
 	return it, nil
@@ -53937,6 +54765,8 @@ func (ec *executionContext) _TrendRow(ctx context.Context, sel ast.SelectionSet,
 			out.Values[i] = ec._TrendRow_ageBand(ctx, field, obj)
 		case "ethnicMinority":
 			out.Values[i] = ec._TrendRow_ethnicMinority(ctx, field, obj)
+		case "certified":
+			out.Values[i] = ec._TrendRow_certified(ctx, field, obj)
 		case "activities":
 			out.Values[i] = ec._TrendRow_activities(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -53947,6 +54777,10 @@ func (ec *executionContext) _TrendRow(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "population":
+			out.Values[i] = ec._TrendRow_population(ctx, field, obj)
+		case "attendancePer1000":
+			out.Values[i] = ec._TrendRow_attendancePer1000(ctx, field, obj)
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -58175,6 +59009,7 @@ var (
 		"SEX":             projections.DimSex,
 		"AGE_BAND":        projections.DimAgeBand,
 		"ETHNIC_MINORITY": projections.DimEthnicMinority,
+		"CERTIFIED":       projections.DimCertified,
 	}
 	marshalNTrendDimension2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDimension = map[projections.Dimension]string{
 		projections.DimYear:           "YEAR",
@@ -58188,6 +59023,7 @@ var (
 		projections.DimSex:            "SEX",
 		projections.DimAgeBand:        "AGE_BAND",
 		projections.DimEthnicMinority: "ETHNIC_MINORITY",
+		projections.DimCertified:      "CERTIFIED",
 	}
 )
 
@@ -58221,6 +59057,43 @@ func (ec *executionContext) marshalNTrendDimension2ᚕgithubᚗcomᚋcivicledger
 
 	return ret
 }
+
+func (ec *executionContext) unmarshalNTrendOrder2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendOrder(ctx context.Context, v any) (model.TrendOrder, error) {
+	res, err := ec.unmarshalInputTrendOrder(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNTrendOrderKey2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐTrendOrderKey(ctx context.Context, v any) (projections.TrendOrderKey, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNTrendOrderKey2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐTrendOrderKey[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTrendOrderKey2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐTrendOrderKey(ctx context.Context, sel ast.SelectionSet, v projections.TrendOrderKey) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNTrendOrderKey2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐTrendOrderKey[v])
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+var (
+	unmarshalNTrendOrderKey2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐTrendOrderKey = map[string]projections.TrendOrderKey{
+		"ATTENDANCE":          projections.OrderAttendance,
+		"ACTIVITIES":          projections.OrderActivities,
+		"ATTENDANCE_PER_1000": projections.OrderPerThousand,
+		"GROUP":               projections.OrderByGroupValues,
+	}
+	marshalNTrendOrderKey2githubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐTrendOrderKey = map[projections.TrendOrderKey]string{
+		projections.OrderAttendance:    "ATTENDANCE",
+		projections.OrderActivities:    "ACTIVITIES",
+		projections.OrderPerThousand:   "ATTENDANCE_PER_1000",
+		projections.OrderByGroupValues: "GROUP",
+	}
+)
 
 func (ec *executionContext) marshalNTrendRow2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendRow(ctx context.Context, sel ast.SelectionSet, v model.TrendRow) graphql.Marshaler {
 	return ec._TrendRow(ctx, sel, &v)
@@ -60050,6 +60923,24 @@ var (
 		benchmark.DenseRanks:  "DENSE",
 	}
 )
+
+func (ec *executionContext) unmarshalOTrendOrder2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendOrderᚄ(ctx context.Context, v any) ([]model.TrendOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var vSlice []any
+	vSlice = graphql.CoerceList(v)
+	var err error
+	res := make([]model.TrendOrder, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTrendOrder2githubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendOrder(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {
 	if v == nil {

@@ -26,8 +26,11 @@ type TrendRow struct {
 	Sex                  *Sex
 	AgeBand              *AgeBand
 	EthnicMinority       *MinorityMembership
+	Certified            *bool
 	Activities           int
 	Attendance           int
+	Population           *int
+	AttendancePer1000    *float64
 	// RegionCode, MunicipalityCode and ProjectID are "" unless grouped
 	// by; ProjectID is also "" for the activities of no project.
 	RegionCode, MunicipalityCode, ProjectID string

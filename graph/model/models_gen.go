@@ -72,14 +72,22 @@ type ActivityPayload struct {
 
 // What an indicator reached over a period, with its source; the categories of each dimension must add up to the value.
 type ActualInput struct {
-	Project        string       `json:"project"`
-	ID             string       `json:"id"`
-	Indicator      string       `json:"indicator"`
-	Start          string       `json:"start"`
-	End            string       `json:"end"`
-	Value          float64      `json:"value"`
+	// The project's code.
+	Project string `json:"project"`
+	// The actual's code within the project (lg-trained-2023): recorded once, a second time is a CONFLICT (correct it instead).
+	ID string `json:"id"`
+	// The code of the project's indicator it measures.
+	Indicator string `json:"indicator"`
+	// The period's first day, within the project's period.
+	Start string `json:"start"`
+	// The period's last day, within the project's period and not in the future.
+	End string `json:"end"`
+	// What the indicator reached over the period, in its unit: 0 or more.
+	Value float64 `json:"value"`
+	// The value split by dimension: in each dimension given, the categories add up to the value.
 	Disaggregation []ShareInput `json:"disaggregation,omitempty"`
-	Source         string       `json:"source"`
+	// Where the figure comes from: required.
+	Source string `json:"source"`
 }
 
 type AdoptActionPlanInput struct {
@@ -195,9 +203,11 @@ type BallotPayload struct {
 
 // A project on the ballot: a feasible idea at its reviewed cost (or the cost an upheld appeal set).
 type BallotProject struct {
+	// The idea voted on.
 	Idea *projections.BudgetIdea `json:"idea"`
 	// The pot it is voted in.
-	Pot  string `json:"pot"`
+	Pot string `json:"pot"`
+	// What it costs if it wins, in the cycle's currency: its cost when the ballot was published.
 	Cost *Money `json:"cost"`
 }
 
@@ -326,36 +336,48 @@ type BodyScore struct {
 
 // A theme: its code (roads) and name.
 type BudgetCategoryInput struct {
-	Code string              `json:"code"`
+	// The theme's code within the cycle: lower-case letters, digits and hyphens.
+	Code string `json:"code"`
+	// The theme's name.
 	Name *LocalizedTextInput `json:"name"`
 }
 
 // How the winners are drawn (see BudgetCounting).
 type BudgetCountingInput struct {
-	Method  budgeting.Method   `json:"method"`
+	// The counting method.
+	Method budgeting.Method `json:"method"`
+	// For equal shares only: what a voter is taken to get from a project; left out: COST.
 	Utility *budgeting.Utility `json:"utility,omitempty"`
-	// Minor units of the cycle's currency per voter.
-	Step      *int `json:"step,omitempty"`
+	// For equal shares only: the completion step, 0 or more, in minor units of the cycle's currency per voter; left out: no completion.
+	Step *int `json:"step,omitempty"`
+	// The fewest votes (points, on a cumulative ballot) a project needs to win, 0 or more; left out: none.
 	Threshold *int `json:"threshold,omitempty"`
 }
 
 // A page of cycles.
 type BudgetCycleConnection struct {
-	Edges    []BudgetCycleEdge `json:"edges"`
-	PageInfo *PageInfo         `json:"pageInfo"`
+	// The page's cycles, by ID.
+	Edges []BudgetCycleEdge `json:"edges"`
+	// Whether more follow, and the cursor to get them.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
 // A cycle in a page, with its cursor (pass it as after to go on).
 type BudgetCycleEdge struct {
-	Cursor string                   `json:"cursor"`
-	Node   *projections.BudgetCycle `json:"node"`
+	// The cycle's position in the list: opaque, for the after argument.
+	Cursor string `json:"cursor"`
+	// The cycle.
+	Node *projections.BudgetCycle `json:"node"`
 }
 
 // Narrows the list of cycles; the conditions given must all hold.
 type BudgetCycleFilter struct {
+	// Only this municipality's cycles (its code).
 	Municipality *string `json:"municipality,omitempty"`
-	Region       *string `json:"region,omitempty"`
-	Year         *int    `json:"year,omitempty"`
+	// Only the cycles of this region's municipalities (its code).
+	Region *string `json:"region,omitempty"`
+	// Only the cycles of this year.
+	Year *int `json:"year,omitempty"`
 }
 
 // What a cycle mutation did.
@@ -368,40 +390,52 @@ type BudgetCyclePayload struct {
 
 // How a winning project's delivery stands, as last reported.
 type BudgetDelivery struct {
+	// Where the delivery stands.
 	Status budgeting.DeliveryStatus `json:"status"`
 	// Percent done, 0 to 100.
 	Progress int `json:"progress"`
 	// What was spent so far.
-	Spent     *Money  `json:"spent"`
+	Spent *Money `json:"spent"`
+	// The milestone reached, as the municipality words it; null when not said.
 	Milestone *string `json:"milestone,omitempty"`
 	// References to the documents (contracts, acceptance acts) the report rests on.
-	Documents  []string `json:"documents"`
-	ReportedOn string   `json:"reportedOn"`
+	Documents []string `json:"documents"`
+	// The day of the report.
+	ReportedOn string `json:"reportedOn"`
 }
 
 // Who may propose and vote.
 type BudgetEligibilityInput struct {
-	MinAge    int     `json:"minAge"`
+	// The youngest age, in years, at which a resident may propose and vote: 0 to 120.
+	MinAge int `json:"minAge"`
+	// Who counts as a resident, in words, at most 2,000 characters; left out when not said.
 	Residence *string `json:"residence,omitempty"`
 }
 
 // A page of ideas.
 type BudgetIdeaConnection struct {
-	Edges    []BudgetIdeaEdge `json:"edges"`
-	PageInfo *PageInfo        `json:"pageInfo"`
+	// The page's ideas, by ID.
+	Edges []BudgetIdeaEdge `json:"edges"`
+	// Whether more follow, and the cursor to get them.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
 // An idea in a page, with its cursor (pass it as after to go on).
 type BudgetIdeaEdge struct {
-	Cursor string                  `json:"cursor"`
-	Node   *projections.BudgetIdea `json:"node"`
+	// The idea's position in the list: opaque, for the after argument.
+	Cursor string `json:"cursor"`
+	// The idea.
+	Node *projections.BudgetIdea `json:"node"`
 }
 
 // Narrows a cycle's ideas; the conditions given must all hold.
 type BudgetIdeaFilter struct {
-	Pot      *string               `json:"pot,omitempty"`
-	Category *string               `json:"category,omitempty"`
-	Status   *budgeting.IdeaStatus `json:"status,omitempty"`
+	// Only ideas proposed in this pot (its code).
+	Pot *string `json:"pot,omitempty"`
+	// Only ideas filed under this category (its code).
+	Category *string `json:"category,omitempty"`
+	// Only ideas with this status.
+	Status *budgeting.IdeaStatus `json:"status,omitempty"`
 }
 
 // What an idea mutation did.
@@ -414,52 +448,72 @@ type BudgetIdeaPayload struct {
 
 // A stage with its first and last day (both included).
 type BudgetPhaseInput struct {
-	Kind  budgeting.PhaseKind `json:"kind"`
-	Start string              `json:"start"`
-	End   string              `json:"end"`
+	// Which stage.
+	Kind budgeting.PhaseKind `json:"kind"`
+	// Its first day, YYYY-MM-DD (Tbilisi).
+	Start string `json:"start"`
+	// Its last day, YYYY-MM-DD, not before start.
+	End string `json:"end"`
 }
 
 // Money the ballot shares out on its own: a district's, a village's, or the whole cycle's.
 type BudgetPot struct {
-	Code   string                `json:"code"`
-	Name   *domain.LocalizedText `json:"name"`
-	Amount *Money                `json:"amount"`
+	// The pot's code within the cycle, such as dzirula.
+	Code string `json:"code"`
+	// The pot's name.
+	Name *domain.LocalizedText `json:"name"`
+	// The money it shares out, in the cycle's currency.
+	Amount *Money `json:"amount"`
 	// The pot's eligible population, as the municipality recorded it; null when it did not.
 	Population *int `json:"population,omitempty"`
 }
 
 // A pot: its code (dzirula), name, amount in the cycle's currency, and eligible population when recorded.
 type BudgetPotInput struct {
-	Code       string              `json:"code"`
-	Name       *LocalizedTextInput `json:"name"`
-	Amount     *MoneyInput         `json:"amount"`
-	Population *int                `json:"population,omitempty"`
+	// The pot's code within the cycle: lower-case letters, digits and hyphens.
+	Code string `json:"code"`
+	// The pot's name.
+	Name *LocalizedTextInput `json:"name"`
+	// The money it shares out, more than 0, in the cycle's currency.
+	Amount *MoneyInput `json:"amount"`
+	// Its eligible population, 0 or more; left out when not recorded.
+	Population *int `json:"population,omitempty"`
 }
 
 // A cycle's declared results: each pot's winners, counted from the ballots
 // the log held up to upTo, under the rules version recorded, with the digest
 // of the count's inputs that anyone recounting must get again.
 type BudgetResults struct {
+	// The version of the rules the ballots were counted under (BudgetRules.version).
 	RulesVersion int `json:"rulesVersion"`
 	// The log position the count read the ballots up to (the close of the ballots).
 	UpTo scalar.Position `json:"upTo"`
 	// v2: and the hex SHA-256 of the count's inputs (the rules, each pot's money, projects and ballots in canonical order).
-	InputsDigest string      `json:"inputsDigest"`
-	DeclaredOn   string      `json:"declaredOn"`
-	Pots         []PotResult `json:"pots"`
+	InputsDigest string `json:"inputsDigest"`
+	// The day the results were declared (Tbilisi).
+	DeclaredOn string `json:"declaredOn"`
+	// Each pot's count, in the cycle's order of pots.
+	Pots []PotResult `json:"pots"`
 }
 
 // How a cycle votes and counts. maxPoints only, and always, for a
 // cumulative ballot; minSpendPercent only for a knapsack one; utility and
 // step only for equal shares. Left out: 0 (no bound).
 type BudgetRulesInput struct {
-	Ballot          budgeting.BallotKind   `json:"ballot"`
-	MinProjects     *int                   `json:"minProjects,omitempty"`
-	MaxProjects     *int                   `json:"maxProjects,omitempty"`
-	MinSpendPercent *int                   `json:"minSpendPercent,omitempty"`
-	MaxPoints       *int                   `json:"maxPoints,omitempty"`
-	SecondBallot    budgeting.SecondBallot `json:"secondBallot"`
-	Counting        *BudgetCountingInput   `json:"counting"`
+	// What a ballot may hold.
+	Ballot budgeting.BallotKind `json:"ballot"`
+	// The fewest projects a ballot supports, 0 or more, at most maxProjects when that is set.
+	MinProjects *int `json:"minProjects,omitempty"`
+	// The most projects a ballot supports, 0 or more.
+	MaxProjects *int `json:"maxProjects,omitempty"`
+	// For a knapsack ballot only: the least share of the pot, 0 to 100 percent, a ballot must spend.
+	MinSpendPercent *int `json:"minSpendPercent,omitempty"`
+	// For a cumulative ballot only, and required there: the most points a voter gives in all, 1 or more.
+	MaxPoints *int `json:"maxPoints,omitempty"`
+	// What a second online ballot of the same voter does.
+	SecondBallot budgeting.SecondBallot `json:"secondBallot"`
+	// How the winners are drawn.
+	Counting *BudgetCountingInput `json:"counting"`
 }
 
 // A cycle's participation, as the read model counts it: each online voter
@@ -474,8 +528,10 @@ type BudgetStatistics struct {
 	OnBallot int `json:"onBallot"`
 	// Ballots counted so far: online voters and paper ballots.
 	Voters int `json:"voters"`
+	// Online voters, each counted once whatever ballots they cast.
 	Online int `json:"online"`
-	Paper  int `json:"paper"`
+	// Paper ballots entered.
+	Paper int `json:"paper"`
 	// The population turnout is measured against; null when neither the pots nor the census give one.
 	Eligible *int `json:"eligible,omitempty"`
 	// Where eligible comes from; null with it.
@@ -494,13 +550,20 @@ type BudgetStatistics struct {
 
 // What budgetingTrend counts: a list matches any of its values, an empty one anything; the years are inclusive.
 type BudgetTrendFilter struct {
-	FromYear       *int                `json:"fromYear,omitempty"`
-	ToYear         *int                `json:"toYear,omitempty"`
-	Regions        []string            `json:"regions,omitempty"`
-	Municipalities []string            `json:"municipalities,omitempty"`
-	Channels       []budgeting.Channel `json:"channels,omitempty"`
-	Sexes          []Sex               `json:"sexes,omitempty"`
-	AgeBands       []AgeBand           `json:"ageBands,omitempty"`
+	// Only cycles of this year or later.
+	FromYear *int `json:"fromYear,omitempty"`
+	// Only cycles of this year or earlier; not before fromYear.
+	ToYear *int `json:"toYear,omitempty"`
+	// Only cycles of these regions' municipalities (codes).
+	Regions []string `json:"regions,omitempty"`
+	// Only cycles of these municipalities (codes).
+	Municipalities []string `json:"municipalities,omitempty"`
+	// Only voters of these channels; like any voter filter, it makes ideas, amount and population null.
+	Channels []budgeting.Channel `json:"channels,omitempty"`
+	// Only voters of these sexes (UNRECORDED: not recorded); a voter filter, as channels.
+	Sexes []Sex `json:"sexes,omitempty"`
+	// Only voters of these age bands (UNRECORDED: not recorded); a voter filter, as channels.
+	AgeBands []AgeBand `json:"ageBands,omitempty"`
 }
 
 // A resident's online ballot, as the municipality's ballot box sends it.
@@ -510,13 +573,20 @@ type BudgetTrendFilter struct {
 // cumulative ballot, one for each project. sex and ageBand are the voter's
 // as verified, for the statistics.
 type CastBallotInput struct {
-	Cycle    string   `json:"cycle"`
-	Voter    string   `json:"voter"`
-	Pot      string   `json:"pot"`
+	// The cycle's ID: the one the ballot-box key is bound to.
+	Cycle string `json:"cycle"`
+	// The voter's identifier as the municipality verified it: required; the ledger keeps only a pseudonym of it.
+	Voter string `json:"voter"`
+	// The code of the pot the voter votes in.
+	Pot string `json:"pot"`
+	// The ideas supported: one at least, each once, all on the ballot of this pot, within the rules' bounds.
 	Projects []string `json:"projects"`
-	Points   []int    `json:"points,omitempty"`
-	Sex      *Sex     `json:"sex,omitempty"`
-	AgeBand  *AgeBand `json:"ageBand,omitempty"`
+	// On a cumulative ballot only, and required there: the points for each project, in the order of projects, each 1 or more, in all at most maxPoints.
+	Points []int `json:"points,omitempty"`
+	// The voter's sex as verified, for the statistics; left out or UNRECORDED when not.
+	Sex *Sex `json:"sex,omitempty"`
+	// The voter's age band as verified, for the statistics; left out or UNRECORDED when not.
+	AgeBand *AgeBand `json:"ageBand,omitempty"`
 }
 
 // A category of a breakdown and its attendees: FEMALE, AGE_18_29, LOCAL_GOVERNMENT, MINORITY, UNRECORDED...
@@ -616,7 +686,9 @@ type CertificationSchedule struct {
 // New contact details for an open organisation. They replace the old ones as
 // a whole: a field left out is cleared, not kept.
 type ChangeOrganisationContactInput struct {
-	ID      string        `json:"id"`
+	// The organisation's ID.
+	ID string `json:"id"`
+	// The new contact details, replacing the old ones whole.
 	Contact *ContactInput `json:"contact"`
 	// Refuse if the organisation is no longer at this version.
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
@@ -635,9 +707,12 @@ type ChangeRulesInput struct {
 // organisation was founded or last reopened. Closing a closed organisation is
 // a CONFLICT.
 type CloseOrganisationInput struct {
-	ID     string `json:"id"`
+	// The organisation's ID.
+	ID string `json:"id"`
+	// Why it closed: required, at most 500 characters.
 	Reason string `json:"reason"`
-	On     string `json:"on"`
+	// The day it closed, YYYY-MM-DD: not in the future, nor before it was founded or last reopened.
+	On string `json:"on"`
 	// Refuse if the organisation is no longer at this version.
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 }
@@ -694,23 +769,30 @@ type ComputedScoresPayload struct {
 
 // The RFC 6962 proof that the tree of toSize extends the tree of fromSize.
 type ConsistencyProof struct {
+	// The older tree's size, as asked.
 	FromSize scalar.Position `json:"fromSize"`
-	ToSize   scalar.Position `json:"toSize"`
+	// The newer tree's size, as asked.
+	ToSize scalar.Position `json:"toSize"`
 	// base64
 	Hashes []string `json:"hashes"`
 }
 
-// An organisation's contact details: personal data, which only signed-in
-// callers see. Each field is optional and trimmed. They are checked for
+// An organisation's contact details. Signed-in callers see the address; the
+// person, e-mail and phone are personal data, which only admins, auditors and
+// the hub of the organisation's region see. Each field is optional and trimmed. They are checked for
 // plausibility only, to catch typing errors: an e-mail address needs one @
 // and a dot in its domain (at most 254 characters); a phone number has 6 to
 // 20 digits, with only a leading +, spaces, dashes and parentheses besides
 // (at most 40 characters); address at most 500 characters, person 200.
 type ContactInput struct {
-	Email   *string `json:"email,omitempty"`
-	Phone   *string `json:"phone,omitempty"`
+	// The contact e-mail address: personal data, erasable; at most 254 characters.
+	Email *string `json:"email,omitempty"`
+	// The contact phone number: personal data, erasable; 6 to 20 digits, at most 40 characters.
+	Phone *string `json:"phone,omitempty"`
+	// The organisation's postal address, at most 500 characters.
 	Address *string `json:"address,omitempty"`
-	Person  *string `json:"person,omitempty"`
+	// The contact person's name: personal data, erasable; at most 200 characters.
+	Person *string `json:"person,omitempty"`
 }
 
 type ContestScoreInput struct {
@@ -724,8 +806,10 @@ type ContestScoreInput struct {
 
 // A donor's contribution to a project's budget.
 type Contribution struct {
-	Donor  *Organisation `json:"donor"`
-	Amount *Money        `json:"amount"`
+	// The donor organisation.
+	Donor *Organisation `json:"donor"`
+	// What it contributes, in the budget's currency when the budget is disclosed.
+	Amount *Money `json:"amount"`
 }
 
 type CorrectScoreInput struct {
@@ -782,7 +866,8 @@ type CycleCounts struct {
 // What a recount found.
 type CycleRecount struct {
 	// The cycle recounted: keda-2023.
-	Cycle   string            `json:"cycle"`
+	Cycle string `json:"cycle"`
+	// Whether the declared results follow from the ballots.
 	Verdict budgeting.Verdict `json:"verdict"`
 	// The rules version the results recorded; null when undeclared.
 	RulesVersion *int `json:"rulesVersion,omitempty"`
@@ -814,19 +899,26 @@ type CycleStatistics struct {
 
 // A cycle's ballots counted so far.
 type CycleTurnout struct {
+	// The cycle's ID.
 	Cycle string `json:"cycle"`
 	// Online voters and paper ballots.
 	Voters int `json:"voters"`
+	// Online voters, each counted once.
 	Online int `json:"online"`
-	Paper  int `json:"paper"`
+	// Paper ballots entered.
+	Paper int `json:"paper"`
 }
 
 // An appeal's outcome: upheld at a cost in the cycle's currency (then required), or rejected; with the reason.
 type DecideAppealInput struct {
-	ID     string      `json:"id"`
-	Upheld bool        `json:"upheld"`
-	Reason string      `json:"reason"`
-	Cost   *MoneyInput `json:"cost,omitempty"`
+	// The appealed idea's ID.
+	ID string `json:"id"`
+	// True: the idea is found feasible after all; false: it stays infeasible.
+	Upheld bool `json:"upheld"`
+	// Why: required, at most 2,000 characters.
+	Reason string `json:"reason"`
+	// The idea's cost, 0 or more and at most the pot's amount, in the cycle's currency: required when upheld.
+	Cost *MoneyInput `json:"cost,omitempty"`
 }
 
 // The consortium's decision: a justification is required when it goes against the computed recommendation.
@@ -880,11 +972,13 @@ type DecisionReplay struct {
 
 // A cycle's winners' delivery taken together, each winner's progress weighted by its cost.
 type DeliveryRollup struct {
+	// How many ideas won, in all pots.
 	Winners int `json:"winners"`
 	// The winners by their last reported status; those nothing was reported on are unreported.
-	ByStatus   []DeliveryStatusCount `json:"byStatus"`
-	Unreported int                   `json:"unreported"`
-	// The cost-weighted mean of the winners' progress, in percent.
+	ByStatus []DeliveryStatusCount `json:"byStatus"`
+	// Winners nothing was reported on yet.
+	Unreported int `json:"unreported"`
+	// The cost-weighted mean of the winners' progress, in percent (0-100).
 	Progress float64 `json:"progress"`
 	// What the winners cost.
 	Cost *Money `json:"cost"`
@@ -894,22 +988,28 @@ type DeliveryRollup struct {
 
 // How many winners stand at one delivery status.
 type DeliveryStatusCount struct {
+	// The delivery status.
 	Status budgeting.DeliveryStatus `json:"status"`
-	Count  int                      `json:"count"`
+	// How many winners were last reported at it.
+	Count int `json:"count"`
 }
 
 // How many active organisations of a kind a municipality has.
 type DirectoryCount struct {
-	Municipality  *projections.Municipality `json:"municipality,omitempty"`
-	Kind          registry.OrganisationKind `json:"kind"`
-	Organisations int                       `json:"organisations"`
+	// The municipality; null for the region's organisations placed in no municipality.
+	Municipality *projections.Municipality `json:"municipality,omitempty"`
+	// The kind of organisation counted.
+	Kind registry.OrganisationKind `json:"kind"`
+	// How many active organisations of the kind it has.
+	Organisations int `json:"organisations"`
 }
 
 // What an erasure did.
 type ErasurePayload struct {
 	// Position of the erasure's event in the log.
 	Position scalar.Position `json:"position"`
-	Subject  string          `json:"subject"`
+	// The data subject erased, trimmed.
+	Subject string `json:"subject"`
 	// How many keys were destroyed (0 for data recorded before the log sealed it, which is withheld instead).
 	KeysDestroyed int `json:"keysDestroyed"`
 }
@@ -947,22 +1047,30 @@ type ExpertAssignment struct {
 
 // A new network; id is a code (cssige).
 type FormNetworkInput struct {
-	ID   string              `json:"id"`
-	Kind network.Kind        `json:"kind"`
+	// The new network's code: lower-case letters, digits and hyphens, at most 64 characters; one taken already is a CONFLICT.
+	ID string `json:"id"`
+	// What the network is.
+	Kind network.Kind `json:"kind"`
+	// The network's name.
 	Name *LocalizedTextInput `json:"name"`
-	On   string              `json:"on"`
+	// The day the network began, YYYY-MM-DD, not in the future.
+	On string `json:"on"`
 }
 
 // How many ideas have one status.
 type IdeaStatusCount struct {
+	// The status.
 	Status budgeting.IdeaStatus `json:"status"`
-	Count  int                  `json:"count"`
+	// How many of the cycle's ideas have it: 1 or more.
+	Count int `json:"count"`
 }
 
 // A project's votes in a count.
 type IdeaVotes struct {
-	Idea  *projections.BudgetIdea `json:"idea"`
-	Votes int                     `json:"votes"`
+	// The project.
+	Idea *projections.BudgetIdea `json:"idea"`
+	// Its votes: ballots supporting it, or the points given it on a cumulative ballot.
+	Votes int `json:"votes"`
 }
 
 // The RFC 6962 proof that the entry at position (leaf index position - 1) is
@@ -972,7 +1080,9 @@ type IdeaVotes struct {
 // "civicledger/leaf/v1" || the event's canonical encoding), which anyone
 // holding the event rebuilds (eventstore.LeafBytes).
 type InclusionProof struct {
+	// The event's position in the log.
 	Position scalar.Position `json:"position"`
+	// The size of the tree the proof leads to: its checkpoint's treeSize.
 	TreeSize scalar.Position `json:"treeSize"`
 	// base64
 	LeafHash string `json:"leafHash"`
@@ -982,24 +1092,34 @@ type InclusionProof struct {
 
 // An indicator of one of a project's results, with its progress on the day asked for.
 type Indicator struct {
-	ID             string                `json:"id"`
-	ResultType     project.ResultType    `json:"resultType"`
-	Result         *domain.LocalizedText `json:"result"`
-	Title          *domain.LocalizedText `json:"title"`
-	Unit           project.Unit          `json:"unit"`
-	HigherIsBetter bool                  `json:"higherIsBetter"`
-	Baseline       float64               `json:"baseline"`
-	BaselineYear   *int                  `json:"baselineYear,omitempty"`
-	Targets        []Target              `json:"targets"`
+	// The indicator's code within the project, such as lg-trained.
+	ID string `json:"id"`
+	// The level of the result it measures.
+	ResultType project.ResultType `json:"resultType"`
+	// The result it measures.
+	Result *domain.LocalizedText `json:"result"`
+	// What it measures.
+	Title *domain.LocalizedText `json:"title"`
+	// What it counts, which decides how actuals combine.
+	Unit project.Unit `json:"unit"`
+	// Which way is progress: true when a higher figure is better.
+	HigherIsBetter bool `json:"higherIsBetter"`
+	// Where the place stood before the project, in the indicator's unit; 0 when not given. Counts and amounts where higher is better add up from 0 whatever it is.
+	Baseline float64 `json:"baseline"`
+	// The year of the baseline; null when unknown.
+	BaselineYear *int `json:"baselineYear,omitempty"`
+	// Every target, by start day.
+	Targets []Target `json:"targets"`
 	// The target covering the day, or the last one once all are past; null before any.
 	Target *Target `json:"target,omitempty"`
-	// Counts and amounts: the sum of the actuals within the target's period reported by the day; percentages and qualitative indicators: the latest.
+	// Counts and amounts: the sum of the actuals within the target's period reported by the day; percentages and qualitative indicators: the latest. Held activities linked to the indicator count as actuals of their attendance. 0 without a target.
 	Actual float64 `json:"actual"`
-	// Percent of the way from the baseline to the target.
+	// Percent of the way from the baseline to the target, two decimals; may pass 100 or fall below 0; 0 without a target.
 	Percent float64 `json:"percent"`
-	// Percent of the target's period gone by.
-	Elapsed float64        `json:"elapsed"`
-	Status  project.Status `json:"status"`
+	// Percent (0-100, two decimals) of the target's period gone by on the day, both ends counted; 0 without a target.
+	Elapsed float64 `json:"elapsed"`
+	// Whether the indicator keeps pace with its target on the day.
+	Status project.Status `json:"status"`
 }
 
 // One indicator of one body across the compared municipalities.
@@ -1011,15 +1131,24 @@ type IndicatorComparison struct {
 
 // An indicator of one of a project's results.
 type IndicatorInput struct {
-	Project        string              `json:"project"`
-	ID             string              `json:"id"`
-	ResultType     project.ResultType  `json:"resultType"`
-	Result         *LocalizedTextInput `json:"result"`
-	Title          *LocalizedTextInput `json:"title"`
-	Unit           project.Unit        `json:"unit"`
-	HigherIsBetter bool                `json:"higherIsBetter"`
-	Baseline       *float64            `json:"baseline,omitempty"`
-	BaselineYear   *int                `json:"baselineYear,omitempty"`
+	// The project's code.
+	Project string `json:"project"`
+	// The indicator's code within the project (lg-trained): defined once, a second time is a CONFLICT.
+	ID string `json:"id"`
+	// The level of the result.
+	ResultType project.ResultType `json:"resultType"`
+	// The result it measures.
+	Result *LocalizedTextInput `json:"result"`
+	// What it measures.
+	Title *LocalizedTextInput `json:"title"`
+	// What it counts.
+	Unit project.Unit `json:"unit"`
+	// Which way is progress: true when a higher figure is better.
+	HigherIsBetter bool `json:"higherIsBetter"`
+	// Where the place stood before the project, in the unit: 0 or more.
+	Baseline *float64 `json:"baseline,omitempty"`
+	// The baseline's year, 1990 to 2100; left out when unknown.
+	BaselineYear *int `json:"baselineYear,omitempty"`
 }
 
 // An indicator an activity counts towards: every attendee, or those of a sector or sex.
@@ -1051,7 +1180,9 @@ type InformationRequest struct {
 // since Georgian is the language of the programmes recorded here; each
 // language is trimmed and at most 500 characters.
 type LocalizedTextInput struct {
-	Ka string  `json:"ka"`
+	// The Georgian text: required, at most 500 characters once trimmed.
+	Ka string `json:"ka"`
+	// The English text, at most 500 characters once trimmed; null, left out or empty for none.
 	En *string `json:"en,omitempty"`
 }
 
@@ -1060,10 +1191,12 @@ type LocalizedTextInput struct {
 // using golang.org/x/mod/sumdb/note or any C2SP signed-note library.
 type LogCheckpoint struct {
 	// The log's name, the note's first line.
-	Origin   string          `json:"origin"`
+	Origin string `json:"origin"`
+	// The number of events in the tree: the checkpoint covers positions 1 to treeSize.
 	TreeSize scalar.Position `json:"treeSize"`
 	// The tree's root hash, base64.
-	RootHash string    `json:"rootHash"`
+	RootHash string `json:"rootHash"`
+	// When the log signed the checkpoint.
 	SignedAt time.Time `json:"signedAt"`
 	// The signed note, with witnesses' co-signatures.
 	Note string `json:"note"`
@@ -1073,8 +1206,10 @@ type LogCheckpoint struct {
 
 // Inclusion proofs of events against one signed checkpoint.
 type LogInclusion struct {
-	Checkpoint *LogCheckpoint   `json:"checkpoint"`
-	Proofs     []InclusionProof `json:"proofs"`
+	// The checkpoint the proofs lead to.
+	Checkpoint *LogCheckpoint `json:"checkpoint"`
+	// One proof for each position asked for, in their order (in an audit, only for the events the caller may see).
+	Proofs []InclusionProof `json:"proofs"`
 }
 
 // The log's leaves, tree and signed checkpoints, rechecked over a range of the log.
@@ -1093,12 +1228,18 @@ type LogVerification struct {
 // member's last change): role (and region, for a regional hub) when joining
 // or changing role; reason when suspending (required) or leaving.
 type MembershipInput struct {
-	Network      string        `json:"network"`
-	Organisation string        `json:"organisation"`
-	Role         *network.Role `json:"role,omitempty"`
-	Region       *string       `json:"region,omitempty"`
-	On           string        `json:"on"`
-	Reason       *string       `json:"reason,omitempty"`
+	// The network's code.
+	Network string `json:"network"`
+	// The member's organisation ID in the registry.
+	Organisation string `json:"organisation"`
+	// The role, required when joining or changing role; ignored otherwise.
+	Role *network.Role `json:"role,omitempty"`
+	// The code of the region a regional hub acts for: required with role REGIONAL_HUB, refused with any other role.
+	Region *string `json:"region,omitempty"`
+	// The day the change takes effect, YYYY-MM-DD: not in the future, nor before the network was formed or the member's last change; when leaving, the first day out, after the day it joined.
+	On string `json:"on"`
+	// Why, at most 500 characters: required when suspending, optional when leaving, ignored otherwise.
+	Reason *string `json:"reason,omitempty"`
 }
 
 type MilestoneInput struct {
@@ -1119,7 +1260,9 @@ type Money struct {
 
 // An amount: a decimal string in the currency's unit (999100.00) and its ISO 4217 code.
 type MoneyInput struct {
-	Amount   string `json:"amount"`
+	// The amount in the currency's unit as a decimal string, 0 or more, with at most as many decimals as ISO 4217 gives the currency: 999100.00 (EUR), 1000 (JPY).
+	Amount string `json:"amount"`
+	// The active ISO 4217 code, such as EUR or GEL.
 	Currency string `json:"currency"`
 }
 
@@ -1127,8 +1270,11 @@ type MoneyInput struct {
 // RegisterOrganisationInput's region and municipality: leaving both out makes
 // it a national or foreign body.
 type MoveOrganisationInput struct {
-	ID           string  `json:"id"`
-	Region       *string `json:"region,omitempty"`
+	// The organisation's ID.
+	ID string `json:"id"`
+	// The code of the new region.
+	Region *string `json:"region,omitempty"`
+	// The code of the new municipality, which places it in that municipality's region.
 	Municipality *string `json:"municipality,omitempty"`
 	// Refuse if the organisation is no longer at this version.
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
@@ -1149,14 +1295,16 @@ type MunicipalityValue struct {
 	Value        *float64 `json:"value,omitempty"`
 }
 
-// Changes to the registry. Each needs an API key with the ADMIN role: without a
-// key it fails with UNAUTHENTICATED, with another role FORBIDDEN. The input is
-// checked before anything is written; BAD_USER_INPUT names the field to fix,
-// and an unknown organisation is NOT_FOUND. Give expectedVersion, the version
-// you last read, to get a CONFLICT instead of overwriting a change you have not
-// seen. A mutation that would change nothing writes nothing. Send the
-// payload's position in the Civic-Min-Position header to read your own writes.
-// Mutations must be POSTed.
+// The write side: every change, each recorded as events in the log. Each
+// mutation says which roles may call it: without a key one fails with
+// UNAUTHENTICATED, with another role FORBIDDEN. The input is checked before
+// anything is written; BAD_USER_INPUT names the field to fix. A mutation that
+// would change nothing writes nothing. Send the payload's position in the
+// Civic-Min-Position header to read your own writes. Mutations must be POSTed.
+// The registry's (the organisation mutations below) need the ADMIN role; an
+// unknown organisation is NOT_FOUND; give expectedVersion, the version you
+// last read, to get a CONFLICT instead of overwriting a change you have not
+// seen.
 type Mutation struct {
 }
 
@@ -1190,14 +1338,21 @@ type OpenBenchmarkRoundInput struct {
 // order without overlapping, and a cycle needs proposing, reviewing, voting
 // and delivering.
 type OpenBudgetCycleInput struct {
-	Municipality string              `json:"municipality"`
-	Year         int                 `json:"year"`
-	Title        *LocalizedTextInput `json:"title"`
+	// The municipality's code in the registry; an applicant key may open only its own municipality's cycles.
+	Municipality string `json:"municipality"`
+	// The year, 2000 to 2100; one cycle per municipality and year (a second is a CONFLICT).
+	Year int `json:"year"`
+	// The cycle's title.
+	Title *LocalizedTextInput `json:"title"`
 	// ISO 4217: GEL.
-	Currency    string                  `json:"currency"`
-	Pots        []BudgetPotInput        `json:"pots"`
-	Phases      []BudgetPhaseInput      `json:"phases"`
-	Categories  []BudgetCategoryInput   `json:"categories,omitempty"`
+	Currency string `json:"currency"`
+	// One pot at least, codes unique, each amount more than 0 in the cycle's currency.
+	Pots []BudgetPotInput `json:"pots"`
+	// The calendar: the phases in their order, each at most once, none overlapping the next; proposing, reviewing, voting and delivering are required.
+	Phases []BudgetPhaseInput `json:"phases"`
+	// The themes ideas are filed under, codes unique; left out: none, and ideas name no category.
+	Categories []BudgetCategoryInput `json:"categories,omitempty"`
+	// Who may propose and vote.
 	Eligibility *BudgetEligibilityInput `json:"eligibility"`
 	// The rules' first version.
 	Rules *BudgetRulesInput `json:"rules"`
@@ -1216,8 +1371,10 @@ type OpenCycleInput struct {
 // quick to read deep in the list as at its top, and organisations registered
 // meanwhile do not shift the pages after it.
 type OrganisationEdge struct {
-	Cursor string        `json:"cursor"`
-	Node   *Organisation `json:"node"`
+	// The organisation's keyset position: opaque, for the after argument.
+	Cursor string `json:"cursor"`
+	// The organisation.
+	Node *Organisation `json:"node"`
 }
 
 // Which organisations a list shows, and totalCount counts. Every condition
@@ -1225,13 +1382,18 @@ type OrganisationEdge struct {
 // of the kinds listed; region and municipality are codes (kvemo-kartli, rustavi).
 type OrganisationFilter struct {
 	// Part of the name, in Georgian or English, any case.
-	Search       *string                         `json:"search,omitempty"`
-	Kind         []registry.OrganisationKind     `json:"kind,omitempty"`
-	Region       *string                         `json:"region,omitempty"`
-	Municipality *string                         `json:"municipality,omitempty"`
-	Status       *projections.OrganisationStatus `json:"status,omitempty"`
+	Search *string `json:"search,omitempty"`
+	// Only organisations of any of these kinds; left out or empty: every kind.
+	Kind []registry.OrganisationKind `json:"kind,omitempty"`
+	// Only organisations placed in this region (its code).
+	Region *string `json:"region,omitempty"`
+	// Only organisations placed in this municipality (its code).
+	Municipality *string `json:"municipality,omitempty"`
+	// Only organisations with this status; left out: open and closed alike.
+	Status *projections.OrganisationStatus `json:"status,omitempty"`
 	// Members of this network on memberOn (today when left out).
-	Network  *string `json:"network,omitempty"`
+	Network *string `json:"network,omitempty"`
+	// The day, YYYY-MM-DD in Tbilisi, to be a member of network on; left out: today. Ignored without network.
 	MemberOn *string `json:"memberOn,omitempty"`
 }
 
@@ -1247,29 +1409,42 @@ type OrganisationPayload struct {
 
 // Relay page information for keyset pagination.
 type PageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor,omitempty"`
+	// Whether more items follow this page: pass endCursor as the after argument to get them.
+	HasNextPage bool `json:"hasNextPage"`
+	// The cursor of the page's last edge, opaque; null when the page is empty.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
 // One paper ballot.
 type PaperBallotInput struct {
+	// The ideas supported, as in CastBallotInput.projects.
 	Projects []string `json:"projects"`
-	Points   []int    `json:"points,omitempty"`
-	Sex      *Sex     `json:"sex,omitempty"`
-	AgeBand  *AgeBand `json:"ageBand,omitempty"`
+	// On a cumulative ballot only, and required there: the points for each project, as in CastBallotInput.points.
+	Points []int `json:"points,omitempty"`
+	// The voter's sex, for the statistics; left out or UNRECORDED when not recorded.
+	Sex *Sex `json:"sex,omitempty"`
+	// The voter's age band, for the statistics; left out or UNRECORDED when not recorded.
+	AgeBand *AgeBand `json:"ageBand,omitempty"`
 }
 
 // A batch of paper ballots from one meeting or polling place (batch: its
 // code, once per cycle), cast on a day of voting, with the tally sheet the
 // ballots must agree with.
 type PaperBatchInput struct {
-	Cycle   string             `json:"cycle"`
-	Pot     string             `json:"pot"`
-	Batch   string             `json:"batch"`
-	Place   string             `json:"place"`
-	On      string             `json:"on"`
+	// The cycle's ID; an officer enters only its own municipality's.
+	Cycle string `json:"cycle"`
+	// The code of the pot the ballots are cast in.
+	Pot string `json:"pot"`
+	// The batch's code, once per cycle (dzirula-school-1): a second batch of the same code is a CONFLICT.
+	Batch string `json:"batch"`
+	// The meeting or polling place, in words: required, at most 2,000 characters.
+	Place string `json:"place"`
+	// The day the ballots were cast: a day of the voting phase, not after today.
+	On string `json:"on"`
+	// The ballots, one at least, each checked as an online ballot would be.
 	Ballots []PaperBallotInput `json:"ballots"`
-	Tally   *TallyInput        `json:"tally"`
+	// The tally sheet, which must agree with the ballots.
+	Tally *TallyInput `json:"tally"`
 }
 
 // A paper batch recorded.
@@ -1294,6 +1469,8 @@ type ParticipationFilter struct {
 	Sexes          []Sex                `json:"sexes,omitempty"`
 	AgeBands       []AgeBand            `json:"ageBands,omitempty"`
 	EthnicMinority []MinorityMembership `json:"ethnicMinority,omitempty"`
+	// Only the activities of municipalities certified (true) or not (false) in the activity's year.
+	Certified *bool `json:"certified,omitempty"`
 }
 
 // A step of a commitment.
@@ -1316,7 +1493,9 @@ type PlanProgressInput struct {
 
 // One pot's count.
 type PotResult struct {
-	Pot    string `json:"pot"`
+	// The pot's code.
+	Pot string `json:"pot"`
+	// The pot's money the count shared out, in the cycle's currency.
 	Budget *Money `json:"budget"`
 	// What the winners cost.
 	Spent *Money `json:"spent"`
@@ -1330,7 +1509,9 @@ type PotResult struct {
 
 // One pot's participation.
 type PotStatistics struct {
-	Pot    string `json:"pot"`
+	// The pot's code.
+	Pot string `json:"pot"`
+	// The pot's money, in the cycle's currency.
 	Amount *Money `json:"amount"`
 	// Ideas proposed in it.
 	Ideas int `json:"ideas"`
@@ -1357,19 +1538,28 @@ type ProjectPayload struct {
 
 // A read model's progress. lastError is for admins and auditors.
 type ProjectionStatus struct {
-	Name       string `json:"name"`
-	Version    int    `json:"version"`
-	Generation int    `json:"generation"`
-	// ACTIVE (readers see it), BUILDING (a rebuild, not yet visible) or RETIRED.
-	State     string          `json:"state"`
-	Failing   bool            `json:"failing"`
-	Position  scalar.Position `json:"position"`
-	Head      scalar.Position `json:"head"`
-	LagEvents int             `json:"lagEvents"`
+	// The read model's name, such as organisations or certification.
+	Name string `json:"name"`
+	// The read model's code version this generation was built by (for one with no generation yet, the server's).
+	Version int `json:"version"`
+	// Which build of the read model this is, from 1; 0 when it has none yet. Each generation has its own entry, retired ones included.
+	Generation int `json:"generation"`
+	// ACTIVE (readers see it), BUILDING (a rebuild, not yet visible) or RETIRED; empty when generation is 0.
+	State string `json:"state"`
+	// Whether the generation's last batch failed: it is stopped at position, retrying with backoff (lastError says why).
+	Failing bool `json:"failing"`
+	// The last log position the generation has applied.
+	Position scalar.Position `json:"position"`
+	// The log's last position when the status was read.
+	Head scalar.Position `json:"head"`
+	// Events not yet applied (head - position); 0 for a retired generation.
+	LagEvents int `json:"lagEvents"`
 	// Age of the oldest event not yet applied, in seconds; 0 when caught up.
-	LagSeconds float64    `json:"lagSeconds"`
-	LastError  *string    `json:"lastError,omitempty"`
-	UpdatedAt  *time.Time `json:"updatedAt,omitempty"`
+	LagSeconds float64 `json:"lagSeconds"`
+	// Why the last batch failed, in the server's words; null when not failing. Admins and auditors only: null for other callers.
+	LastError *string `json:"lastError,omitempty"`
+	// When the generation last changed (a batch, a failure or a switch); null when it has no generation yet.
+	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
 }
 
 // The read side: who is calling, the places, the registry and the read models'
@@ -1428,19 +1618,28 @@ type Recommendation struct {
 
 // An event as stored in the log.
 type RecordedEvent struct {
-	Position      scalar.Position `json:"position"`
-	ID            string          `json:"id"`
-	Stream        string          `json:"stream"`
-	Version       int             `json:"version"`
-	Type          string          `json:"type"`
-	SchemaVersion int             `json:"schemaVersion"`
+	// The event's position in the global log.
+	Position scalar.Position `json:"position"`
+	// The event's unique ID, a UUID.
+	ID string `json:"id"`
+	// The ID of the stream the event belongs to, such as organisation-<id>.
+	Stream string `json:"stream"`
+	// The event's place in its stream, from 1.
+	Version int `json:"version"`
+	// The event type, <area>.<fact>, such as registry.organisation_renamed.
+	Type string `json:"type"`
+	// The version of data's shape within the type, from 1.
+	SchemaVersion int `json:"schemaVersion"`
 	// The event's data as this caller may see it: fields withheld left out, personal fields erased left empty.
-	Data       scalar.JSON `json:"data"`
-	OccurredAt time.Time   `json:"occurredAt"`
-	RecordedAt time.Time   `json:"recordedAt"`
+	Data scalar.JSON `json:"data"`
+	// When the fact happened in the world (business time), which may be before it was recorded.
+	OccurredAt time.Time `json:"occurredAt"`
+	// When the log stored the event (system time).
+	RecordedAt time.Time `json:"recordedAt"`
 	// Who caused it: null where withheld (an expert's identity, or any name from an anonymous caller).
 	Actor *string `json:"actor,omitempty"`
-	Role  *string `json:"role,omitempty"`
+	// The role the actor held, in lower case (such as admin or ballot-box); null when none was recorded.
+	Role *string `json:"role,omitempty"`
 	// Ties the event to the others of the same request: null where the actor is withheld.
 	CorrelationID *string `json:"correlationId,omitempty"`
 	// Fields of data withheld from this caller (dotted paths), such as expert or contact.email.
@@ -1461,35 +1660,56 @@ type RegionCycleCounts struct {
 // 200 characters; website an absolute http or https URL; founded a date not
 // before 1800 and not in the future (Tbilisi time).
 type RegisterOrganisationInput struct {
-	Kind         registry.OrganisationKind `json:"kind"`
-	Name         *LocalizedTextInput       `json:"name"`
-	LegalForm    *string                   `json:"legalForm,omitempty"`
-	Region       *string                   `json:"region,omitempty"`
-	Municipality *string                   `json:"municipality,omitempty"`
-	Contact      *ContactInput             `json:"contact,omitempty"`
-	Website      *string                   `json:"website,omitempty"`
-	Founded      *string                   `json:"founded,omitempty"`
+	// What sort of organisation it is.
+	Kind registry.OrganisationKind `json:"kind"`
+	// Its name.
+	Name *LocalizedTextInput `json:"name"`
+	// Its legal form, free text of at most 200 characters.
+	LegalForm *string `json:"legalForm,omitempty"`
+	// The code of the region it is placed in.
+	Region *string `json:"region,omitempty"`
+	// The code of the municipality it is placed in, which places it in that municipality's region.
+	Municipality *string `json:"municipality,omitempty"`
+	// How to reach it; left out: no contact details.
+	Contact *ContactInput `json:"contact,omitempty"`
+	// Its website: an absolute http or https URL.
+	Website *string `json:"website,omitempty"`
+	// The day it was founded: not before 1800, not in the future.
+	Founded *string `json:"founded,omitempty"`
 }
 
 // A new project. id is a code (heks-eper-2022); implementers and partners are organisations of the registry; total is the whole budget, left out when not disclosed.
 type RegisterProjectInput struct {
-	ID             string               `json:"id"`
-	Title          *LocalizedTextInput  `json:"title"`
-	Implementers   []string             `json:"implementers"`
-	Partners       []string             `json:"partners,omitempty"`
-	Lead           *string              `json:"lead,omitempty"`
-	Start          string               `json:"start"`
-	End            string               `json:"end"`
-	Regions        []string             `json:"regions,omitempty"`
-	Municipalities []string             `json:"municipalities,omitempty"`
-	Objectives     []LocalizedTextInput `json:"objectives,omitempty"`
-	Total          *MoneyInput          `json:"total,omitempty"`
+	// The project's code: lower-case letters, digits and hyphens, at most 64 characters; one taken already is a CONFLICT.
+	ID string `json:"id"`
+	// The project's title.
+	Title *LocalizedTextInput `json:"title"`
+	// IDs of the organisations carrying it out: one at least, each in the registry.
+	Implementers []string `json:"implementers"`
+	// IDs of partner organisations, each in the registry.
+	Partners []string `json:"partners,omitempty"`
+	// The name of the person leading it: personal data, sealed in the log and erasable (subject project:<id>:lead).
+	Lead *string `json:"lead,omitempty"`
+	// The first day, YYYY-MM-DD.
+	Start string `json:"start"`
+	// The last day, YYYY-MM-DD, not before start.
+	End string `json:"end"`
+	// Codes of the regions it works in, each in the registry.
+	Regions []string `json:"regions,omitempty"`
+	// Codes of the municipalities it works in, each in the registry.
+	Municipalities []string `json:"municipalities,omitempty"`
+	// Its objectives.
+	Objectives []LocalizedTextInput `json:"objectives,omitempty"`
+	// The whole budget; left out when not disclosed, and then contributions are unbounded and in any currency.
+	Total *MoneyInput `json:"total,omitempty"`
 }
 
 // A new name for an open organisation; renaming a closed one is a CONFLICT.
 // Giving the name it has already changes nothing.
 type RenameOrganisationInput struct {
-	ID   string              `json:"id"`
+	// The organisation's ID.
+	ID string `json:"id"`
+	// The new name.
 	Name *LocalizedTextInput `json:"name"`
 	// Refuse if the organisation is no longer at this version.
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
@@ -1498,7 +1718,9 @@ type RenameOrganisationInput struct {
 // Records that a closed organisation works again from on, a date not in the
 // future nor before the closing. Reopening an open organisation is a CONFLICT.
 type ReopenOrganisationInput struct {
+	// The organisation's ID.
 	ID string `json:"id"`
+	// The day it works again from, YYYY-MM-DD: not in the future, nor before the closing.
 	On string `json:"on"`
 	// Refuse if the organisation is no longer at this version.
 	ExpectedVersion *int `json:"expectedVersion,omitempty"`
@@ -1506,23 +1728,34 @@ type ReopenOrganisationInput struct {
 
 // How a winner's delivery stands: spent so far in the cycle's currency, on the day of the report.
 type ReportDeliveryInput struct {
-	ID        string                   `json:"id"`
-	Status    budgeting.DeliveryStatus `json:"status"`
-	Progress  int                      `json:"progress"`
-	Spent     *MoneyInput              `json:"spent"`
-	Milestone *string                  `json:"milestone,omitempty"`
-	Documents []string                 `json:"documents,omitempty"`
-	On        string                   `json:"on"`
+	// The winning idea's ID; an idea that did not win is a CONFLICT.
+	ID string `json:"id"`
+	// Where the delivery stands; after COMPLETED or CANCELLED nothing more is reported.
+	Status budgeting.DeliveryStatus `json:"status"`
+	// Percent done, 0 to 100: exactly 100 when completed, and not below the last report's unless cancelled.
+	Progress int `json:"progress"`
+	// What was spent so far, 0 or more, in the cycle's currency.
+	Spent *MoneyInput `json:"spent"`
+	// The milestone reached, at most 2,000 characters.
+	Milestone *string `json:"milestone,omitempty"`
+	// References to the documents the report rests on: at most 20, each at most 2,000 characters.
+	Documents []string `json:"documents,omitempty"`
+	// The day of the report: not in the future, nor before the results were declared.
+	On string `json:"on"`
 }
 
 // A department's review: feasible at a cost in the cycle's currency, or not, with the reason.
 type ReviewIdeaInput struct {
-	ID       string `json:"id"`
-	Feasible bool   `json:"feasible"`
+	// The idea's ID.
+	ID string `json:"id"`
+	// Whether the idea can be carried out; a feasible one may go on the ballot.
+	Feasible bool `json:"feasible"`
 	// Required when the idea is not feasible: the proposer must learn why.
-	Reason     *string     `json:"reason,omitempty"`
-	Cost       *MoneyInput `json:"cost"`
-	Department *string     `json:"department,omitempty"`
+	Reason *string `json:"reason,omitempty"`
+	// The reviewed cost, 0 or more, in the cycle's currency; for a feasible idea, at most the pot's amount (an infeasible idea keeps its estimate).
+	Cost *MoneyInput `json:"cost"`
+	// The reviewing department, at most 2,000 characters.
+	Department *string `json:"department,omitempty"`
 }
 
 // Rules for judging applications: the weighted score is 0 to 100.
@@ -1691,9 +1924,11 @@ type SelfAssessment struct {
 // One category of a disaggregation: of the actual's value, this much was, say, female.
 type ShareInput struct {
 	// sex, age_band, ethnicity, sector or municipality.
-	Dimension string  `json:"dimension"`
-	Category  string  `json:"category"`
-	Value     float64 `json:"value"`
+	Dimension string `json:"dimension"`
+	// The category within the dimension, such as female; each at most once per dimension.
+	Category string `json:"category"`
+	// The category's part of the value: 0 or more, in the indicator's unit.
+	Value float64 `json:"value"`
 }
 
 // A proposal. id is a code the caller chooses (keda-2023-017), so a retry
@@ -1702,17 +1937,26 @@ type ShareInput struct {
 // Online, it is dated today, within the proposing phase; on paper, on the
 // day it was proposed, entered until the review ends.
 type SubmitIdeaInput struct {
-	ID           string                 `json:"id"`
-	Cycle        string                 `json:"cycle"`
-	Pot          string                 `json:"pot"`
-	Category     *string                `json:"category,omitempty"`
-	Title        *LocalizedTextInput    `json:"title"`
-	Cost         *MoneyInput            `json:"cost"`
+	// The idea's ID (keda-2023-017): lower-case letters, digits and hyphens; one taken already is a CONFLICT.
+	ID string `json:"id"`
+	// The cycle's ID.
+	Cycle string `json:"cycle"`
+	// The code of the cycle's pot it is proposed in.
+	Pot string `json:"pot"`
+	// The code of the cycle's category it is filed under: required when the cycle has categories, refused when it has none.
+	Category *string `json:"category,omitempty"`
+	// The idea's title.
+	Title *LocalizedTextInput `json:"title"`
+	// The proposer's estimate, in the cycle's currency: 0 or more, at most the pot's amount.
+	Cost *MoneyInput `json:"cost"`
+	// Who proposed it.
 	ProposerKind budgeting.ProposerKind `json:"proposerKind"`
-	Organisation *string                `json:"organisation,omitempty"`
+	// The proposing CSO's organisation ID in the registry: required for a CSO's idea, refused for the others.
+	Organisation *string `json:"organisation,omitempty"`
 	// The proposer's name: personal data, sealed in the log; the API never shows it.
-	Proposer *string           `json:"proposer,omitempty"`
-	Channel  budgeting.Channel `json:"channel"`
+	Proposer *string `json:"proposer,omitempty"`
+	// How it reached the municipality.
+	Channel budgeting.Channel `json:"channel"`
 	// The day it was proposed: today when left out (online).
 	On *string `json:"on,omitempty"`
 }
@@ -1726,20 +1970,27 @@ type Subscription struct {
 
 // A tally sheet: the ballots of the batch, and each project's votes (points on a cumulative ballot).
 type TallyInput struct {
-	Ballots int               `json:"ballots"`
-	Votes   []TallyVotesInput `json:"votes"`
+	// How many ballots the batch holds, by the sheet.
+	Ballots int `json:"ballots"`
+	// Each project's votes by the sheet, each idea once; an idea left out counts as 0.
+	Votes []TallyVotesInput `json:"votes"`
 }
 
 // A project's votes on a tally sheet.
 type TallyVotesInput struct {
-	Idea  string `json:"idea"`
-	Votes int    `json:"votes"`
+	// The idea's ID.
+	Idea string `json:"idea"`
+	// Its votes on the sheet (points, on a cumulative ballot).
+	Votes int `json:"votes"`
 }
 
 // A target for a period.
 type Target struct {
-	Start string  `json:"start"`
-	End   string  `json:"end"`
+	// The period's first day.
+	Start string `json:"start"`
+	// The period's last day.
+	End string `json:"end"`
+	// The figure to reach by end, in the indicator's unit.
 	Value float64 `json:"value"`
 }
 
@@ -1755,8 +2006,17 @@ type TimelineEntry struct {
 	Summary    string          `json:"summary"`
 }
 
+// One key of a trend's order.
+type TrendOrder struct {
+	// What to order by.
+	By projections.TrendOrderKey `json:"by"`
+	// Highest first.
+	Desc *bool `json:"desc,omitempty"`
+}
+
 // Who is calling, as the server sees the API key (or its absence).
 type Viewer struct {
+	// The role of the caller's API key; ANONYMOUS without one.
 	Role domain.Role `json:"role"`
 	// Who the log records as acting with this key (key:<name>#<key ID>); null for anonymous callers.
 	Name *string `json:"name,omitempty"`

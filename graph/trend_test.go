@@ -1,0 +1,161 @@
+package graph_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/domain/certification"
+	"github.com/civicledger/civicledger/graph"
+	"github.com/civicledger/civicledger/internal/seed"
+)
+
+// TestTrendOptions: participationTrend per capita, ordered, cut, and by
+// certification, against figures worked from the registry's census and the
+// attendance recorded; identical polls answered from the cache until a
+// write moves the read model.
+func TestTrendOptions(t *testing.T) {
+	e := newEnv(t, graph.Config{RatePerSecond: -1})
+	if _, err := seed.Certification2019(context.Background(), &certification.Service{Repo: e.repo}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(day(t, "2019-09-01"))
+	org := fmt.Sprint(e.do(domain.Admin, registerOrg, orgInput(1)).ok(t).get("registerOrganisation.organisation.id"))
+	hold := func(id, municipality string, n int) string {
+		e.clock.Set(day(t, "2019-09-01"))
+		e.do(domain.Admin, fmt.Sprintf(`mutation { scheduleActivity(input: {id: %q, type: FORUM, title: {ka: "ფორუმი", en: "Forum"}, organisers: [%q],
+			municipality: %q, start: "2019-09-10", end: "2019-09-10"}) { position } }`, id, org, municipality), nil).ok(t)
+		e.clock.Set(day(t, "2019-09-11"))
+		r := e.do(domain.Admin, `mutation($id: ID!, $a: AttendanceInput!) { recordActivityHeld(id: $id, attendance: $a) { position } }`,
+			map[string]any{"id": id, "a": map[string]any{"total": n, "groups": []any{map[string]any{"sex": "FEMALE", "count": n}}}}).ok(t)
+		return fmt.Sprint(r.get("recordActivityHeld.position"))
+	}
+	hold("forum-marneuli", "marneuli", 20)
+	pos := hold("forum-gori", "gori", 30)
+
+	pop := map[string]float64{}
+	m := e.do(domain.Anonymous, `{ municipalities { code population2014 } }`, nil).ok(t)
+	for _, x := range m.get("municipalities").([]any) {
+		if p, ok := x.(map[string]any)["population2014"].(float64); ok {
+			pop[x.(map[string]any)["code"].(string)] = p
+		}
+	}
+	per := func(n float64, code string) float64 { return math.Round(n*1000/pop[code]*100) / 100 }
+
+	const trend = `query($g: [TrendDimension!]!, $f: ParticipationFilter, $p: Boolean, $o: [TrendOrder!], $l: Int) {
+		participationTrend(groupBy: $g, filter: $f, perCapita: $p, orderBy: $o, limit: $l) { municipality { code } certified attendance population attendancePer1000 } }`
+	ask := func(vars map[string]any) string {
+		return fmt.Sprint(e.do(domain.Anonymous, trend, vars, "Civic-Min-Position", pos).ok(t).get("participationTrend"))
+	}
+	byPer := map[string]any{"g": []string{"MUNICIPALITY"}, "p": true, "o": []any{map[string]any{"by": "ATTENDANCE_PER_1000", "desc": true}}}
+	first, second := "gori", "marneuli"
+	if per(20, "marneuli") > per(30, "gori") {
+		first, second = second, first
+	}
+	att := map[string]float64{"gori": 30, "marneuli": 20}
+	want := fmt.Sprintf("[map[attendance:%v attendancePer1000:%v certified:<nil> municipality:map[code:%s] population:%v] map[attendance:%v attendancePer1000:%v certified:<nil> municipality:map[code:%s] population:%v]]",
+		att[first], per(att[first], first), first, pop[first], att[second], per(att[second], second), second, pop[second])
+	if got := ask(byPer); got != want {
+		t.Errorf("per 1,000 by municipality, highest first:\n got %s\nwant %s", got, want)
+	}
+	byPer["l"] = 1
+	if got := ask(byPer); !strings.HasPrefix(want, strings.TrimSuffix(got, "]")) || strings.Count(got, "municipality") != 1 {
+		t.Errorf("the top one: %s", got)
+	}
+	// Gori held a certificate in 2019 (valid from June 2019); Marneuli none.
+	if got := ask(map[string]any{"g": []string{"CERTIFIED"}}); got != "[map[attendance:20 attendancePer1000:<nil> certified:false municipality:<nil> population:<nil>] "+
+		"map[attendance:30 attendancePer1000:<nil> certified:true municipality:<nil> population:<nil>]]" {
+		t.Errorf("by certification: %s", got)
+	}
+	if got := ask(map[string]any{"g": []string{"MUNICIPALITY"}, "f": map[string]any{"certified": true}}); !strings.Contains(got, "code:gori") || strings.Contains(got, "marneuli") {
+		t.Errorf("certified only: %s", got)
+	}
+	for _, c := range []struct {
+		vars map[string]any
+		text string
+	}{
+		{map[string]any{"g": []string{"CERTIFIED"}, "p": true}, "perCapita: per capita with CERTIFIED needs MUNICIPALITY"},
+		{map[string]any{"g": []string{"YEAR"}, "o": []any{map[string]any{"by": "ATTENDANCE_PER_1000"}}}, "orderBy[0]: ordering by attendance per 1,000 needs perCapita"},
+		{map[string]any{"g": []string{"YEAR"}, "l": 0}, "limit: 0 is outside 1..10000"},
+		{map[string]any{"g": []string{"YEAR"}, "l": 10001}, "limit: 10001 is outside 1..10000"},
+	} {
+		r := e.do(domain.Anonymous, trend, c.vars)
+		if r.code() != "BAD_USER_INPUT" || !strings.Contains(fmt.Sprint(r.Errors), c.text) {
+			t.Errorf("%v: %s %v; want BAD_USER_INPUT naming %q", c.vars, r.code(), r.Errors, c.text)
+		}
+	}
+
+	// The same poll again: from the cache, the same answer. A write that
+	// moves the activities read model: answered afresh, with it.
+	hits, misses := e.srv.TrendCache()
+	q := map[string]any{"g": []string{"MUNICIPALITY"}}
+	a1, a2 := ask(q), ask(q)
+	h2, m2 := e.srv.TrendCache()
+	if a1 != a2 || h2-hits != 1 || m2-misses != 1 {
+		t.Errorf("two identical polls: %d hits and %d misses (want 1 and 1); %s, then %s", h2-hits, m2-misses, a1, a2)
+	}
+	pos = hold("forum-gori-2", "gori", 5)
+	if got := ask(q); !strings.Contains(got, "attendance:35") {
+		t.Errorf("after another forum in Gori: %s", got)
+	}
+	if h3, _ := e.srv.TrendCache(); h3 != h2 {
+		t.Errorf("the answer after a write came from the cache (%d hits, %d before)", h3, h2)
+	}
+}
+
+// TestPersistedETag: a persisted GET carries an ETag of what its answer
+// depends on and a Cache-Control; If-None-Match with it is 304 with no
+// body; a write that moves a read model, or another caller, gives another
+// tag.
+func TestPersistedETag(t *testing.T) {
+	e := newEnv(t, graph.Config{RatePerSecond: -1})
+	q := `{ organisations(first: 5) { edges { node { id } } } }`
+	ext := `{"persistedQuery":{"version":1,"sha256Hash":"` + sha256Hex(q) + `"}}`
+	e.raw(request{body: `{"query":` + mustJSON(q) + `,"extensions":` + ext + `}`}).ok(t)
+	get := func(key, ifNoneMatch string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, e.url+"/graphql?extensions="+urlEscape(ext), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		if ifNoneMatch != "" {
+			req.Header.Set("If-None-Match", ifNoneMatch)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	first := get("", "")
+	tag := first.Header.Get("ETag")
+	if first.StatusCode != 200 || tag == "" || first.Header.Get("Cache-Control") != "public, no-cache" {
+		t.Fatalf("a persisted GET: %d, ETag %q, Cache-Control %q", first.StatusCode, tag, first.Header.Get("Cache-Control"))
+	}
+	if r := get("", tag); r.StatusCode != http.StatusNotModified || r.ContentLength > 0 {
+		t.Errorf("If-None-Match with the tag: %d, want 304 without a body", r.StatusCode)
+	}
+	if r := get("", `"other", `+tag); r.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match listing the tag among others: %d, want 304", r.StatusCode)
+	}
+	keyed := get(e.keys[domain.Analyst], "")
+	if keyed.Header.Get("ETag") == tag || keyed.Header.Get("Cache-Control") != "private, no-cache" {
+		t.Errorf("an analyst's tag %q (anonymous %q), Cache-Control %q: want another tag, private", keyed.Header.Get("ETag"), tag, keyed.Header.Get("Cache-Control"))
+	}
+	r := e.do(domain.Admin, registerOrg, orgInput(1)).ok(t)
+	pos := fmt.Sprint(r.get("registerOrganisation.position"))
+	e.do(domain.Anonymous, `{ organisations(first: 1) { edges { node { id } } } }`, nil, "Civic-Min-Position", pos).ok(t)
+	if r := get("", tag); r.StatusCode != 200 || r.Header.Get("ETag") == tag {
+		t.Errorf("after a new organisation: %d with ETag %q; want 200 and a new tag", r.StatusCode, r.Header.Get("ETag"))
+	}
+}
