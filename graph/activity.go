@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -299,4 +300,89 @@ func (r *Resolver) trend(ctx context.Context, q projections.TrendQuery) ([]proje
 // /metrics and tests.
 func (s *Server) TrendCache() (hits, misses int64) {
 	return s.resolver.trendHits.Load(), s.resolver.trendMisses.Load()
+}
+
+// trendQueryOf converts participationTrend's arguments, as the query and
+// the subscription take them.
+func trendQueryOf(groupBy []projections.Dimension, filter *model.ParticipationFilter, perCapita *bool, orderBy []model.TrendOrder, limit *int) (projections.TrendQuery, error) {
+	q := projections.TrendQuery{GroupBy: groupBy, Filter: trendFilterOf(filter), PerCapita: deref(perCapita), Limit: deref(limit)}
+	if limit != nil && *limit < 1 {
+		return q, domain.InvalidField("limit", "%d is outside 1..%d", *limit, projections.MaxTrendRows)
+	}
+	for _, o := range orderBy {
+		q.OrderBy = append(q.OrderBy, projections.TrendOrder{Key: o.By, Desc: deref(o.Desc)})
+	}
+	return q, nil
+}
+
+// trendRowsOf converts a trend's rows.
+func trendRowsOf(groupBy []projections.Dimension, rows []projections.PlacedTrendRow) []model.TrendRow {
+	out := make([]model.TrendRow, len(rows))
+	for i, row := range rows {
+		out[i] = trendRowOf(groupBy, row.TrendRow)
+		if row.Population != nil {
+			p := int(*row.Population)
+			out[i].Population, out[i].AttendancePer1000 = &p, row.PerThousand
+		}
+	}
+	return out
+}
+
+// trendEvery is how often at most a trend subscription sends: a chart
+// redrawn more than once a second shows nothing more, and a busy log
+// would otherwise have every subscriber re-read its trend per batch.
+const trendEvery = time.Second
+
+// trendUpdates sends q's answer now, then whenever the read models it
+// reads have moved and the answer differs from the last sent, at most
+// once per trendEvery. It takes the runner's change signal before
+// reading, so a change made during the read is not missed; the reads go
+// through the answer cache, so subscribers to the same trend share one
+// statement per change. A bad query is refused at once, as the query
+// refuses it. The channel closes when the client leaves or the trend
+// cannot be read.
+func (r *Resolver) trendUpdates(ctx context.Context, q projections.TrendQuery) (<-chan []model.TrendRow, error) {
+	first, err := r.trend(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan []model.TrendRow, 1)
+	go func() {
+		defer close(out)
+		rows := first
+		var last []projections.PlacedTrendRow
+		for sent := false; ; {
+			if !sent || !reflect.DeepEqual(rows, last) {
+				select {
+				case out <- trendRowsOf(q.GroupBy, rows):
+					last, sent = rows, true
+				case <-ctx.Done():
+					return
+				}
+			}
+			select {
+			case <-time.After(trendEvery):
+			case <-ctx.Done():
+				return
+			}
+			var changed <-chan struct{}
+			if r.deps.Runner != nil {
+				changed = r.deps.Runner.Changed()
+			}
+			if rows, err = r.trend(ctx, q); err != nil {
+				return
+			}
+			if reflect.DeepEqual(rows, last) {
+				select {
+				case <-changed:
+				case <-ctx.Done():
+					return
+				}
+				if rows, err = r.trend(ctx, q); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
 }

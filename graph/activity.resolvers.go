@@ -9,7 +9,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/civicledger/civicledger/domain"
 	"github.com/civicledger/civicledger/domain/activity"
 	"github.com/civicledger/civicledger/graph/generated"
 	"github.com/civicledger/civicledger/graph/model"
@@ -191,31 +190,29 @@ func (r *queryResolver) Activity(ctx context.Context, id string) (*projections.A
 	return r.deps.Reads.Activity(ctx, id)
 }
 
-// ParticipationTrend resolves Query.participationTrend in one read-model statement.
+// ParticipationTrend resolves Query.participationTrend, from the answer cache or in one read-model statement.
 func (r *queryResolver) ParticipationTrend(ctx context.Context, groupBy []projections.Dimension, filter *model.ParticipationFilter, perCapita *bool, orderBy []model.TrendOrder, limit *int) ([]model.TrendRow, error) {
 	if err := r.consistent(ctx, trendReads...); err != nil {
 		return nil, err
 	}
-	q := projections.TrendQuery{GroupBy: groupBy, Filter: trendFilterOf(filter), PerCapita: deref(perCapita), Limit: deref(limit)}
-	if limit != nil && *limit < 1 {
-		return nil, domain.InvalidField("limit", "%d is outside 1..%d", *limit, projections.MaxTrendRows)
-	}
-	for _, o := range orderBy {
-		q.OrderBy = append(q.OrderBy, projections.TrendOrder{Key: o.By, Desc: deref(o.Desc)})
+	q, err := trendQueryOf(groupBy, filter, perCapita, orderBy, limit)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := r.trend(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]model.TrendRow, len(rows))
-	for i, row := range rows {
-		out[i] = trendRowOf(groupBy, row.TrendRow)
-		if row.Population != nil {
-			p := int(*row.Population)
-			out[i].Population, out[i].AttendancePer1000 = &p, row.PerThousand
-		}
+	return trendRowsOf(groupBy, rows), nil
+}
+
+// Trend resolves Subscription.trend: participationTrend's answer now, then whenever it changes, at most once a second.
+func (r *subscriptionResolver) Trend(ctx context.Context, groupBy []projections.Dimension, filter *model.ParticipationFilter, perCapita *bool, orderBy []model.TrendOrder, limit *int) (<-chan []model.TrendRow, error) {
+	q, err := trendQueryOf(groupBy, filter, perCapita, orderBy, limit)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return r.trendUpdates(ctx, q)
 }
 
 // Region resolves TrendRow.region, null unless grouped by it.

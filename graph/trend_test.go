@@ -106,6 +106,21 @@ func TestTrendOptions(t *testing.T) {
 	if h3, _ := e.srv.TrendCache(); h3 != h2 {
 		t.Errorf("the answer after a write came from the cache (%d hits, %d before)", h3, h2)
 	}
+
+	// The trend kept current: the answer now, then a new one when an
+	// activity is held; a bad query is refused when subscribing.
+	sub := e.subscribeKey("", `subscription { trend(groupBy: [MUNICIPALITY], orderBy: [{by: ATTENDANCE, desc: true}]) { municipality { code } attendance } }`, nil)
+	if m := sub.next(); fmt.Sprint(m["payload"]) != "map[data:map[trend:[map[attendance:35 municipality:map[code:gori]] map[attendance:20 municipality:map[code:marneuli]]]]]" {
+		t.Fatalf("the trend subscribed to: %v", m)
+	}
+	hold("forum-marneuli-2", "marneuli", 40)
+	if m := sub.next(); fmt.Sprint(m["payload"]) != "map[data:map[trend:[map[attendance:60 municipality:map[code:marneuli]] map[attendance:35 municipality:map[code:gori]]]]]" {
+		t.Fatalf("the trend after another forum in Marneuli: %v", m)
+	}
+	bad := e.subscribeKey("", `subscription { trend(groupBy: [YEAR], limit: 0) { year } }`, nil)
+	if m := bad.next(); !strings.Contains(fmt.Sprint(m["payload"]), "code:BAD_USER_INPUT") || !strings.Contains(fmt.Sprint(m["payload"]), "limit: 0 is outside 1..10000") {
+		t.Errorf("a trend subscription with limit 0: %v", m)
+	}
 }
 
 // TestPersistedETag: a persisted GET carries an ETag of what its answer

@@ -40,7 +40,7 @@ var _ Projection = Activities{}
 func (Activities) Name() string { return "activities" }
 
 // Version implements Projection.
-func (Activities) Version() int { return 5 }
+func (Activities) Version() int { return 6 }
 
 // Tables implements Projection.
 func (Activities) Tables() []string {
@@ -48,7 +48,7 @@ func (Activities) Tables() []string {
 	for _, d := range attendeeColumns {
 		tables = append(tables, "attendance_"+d)
 	}
-	return tables
+	return append(tables, cubeTables()...)
 }
 
 // activityDimensions are the columns of an activity's own dimensions in
@@ -141,20 +141,24 @@ func (Activities) Setup(ctx context.Context, tx pgx.Tx) error {
 			return err
 		}
 	}
-	return nil
+	_, err = tx.Exec(ctx, cubeSetup())
+	return err
 }
 
 // dropAttendance removes the fact rows of an activity that the held or
 // correcting event at $2 is newer than, before holdActivity writes its
-// own: one statement cannot delete and re-insert the same keys.
+// own (one statement cannot delete and re-insert the same keys), and
+// stages them to be taken out of the trend cubes.
 var dropAttendance = func() string {
 	var ctes []string
 	for _, t := range append([]string{"participation"}, rollups()...) {
 		ctes = append(ctes, fmt.Sprintf(`drop_%[1]s AS (DELETE FROM %[1]s x USING activities a WHERE a.id = $1 AND a.position < $2 AND x.activity = a.no)`, t))
 	}
-	return `WITH ` + strings.Join(ctes, ",\n") + `
-	DELETE FROM attendance f USING activities a
-	WHERE a.id = $1 AND a.position < $2 AND f.activity = a.no`
+	return `WITH ` + strings.Join(ctes, ",\n") + `,
+	d AS (DELETE FROM attendance f USING activities a
+		WHERE a.id = $1 AND a.position < $2 AND f.activity = a.no RETURNING f.*)
+	INSERT INTO trend_staging (activity, event, sign, day, year, month, region, municipality, type, project, sex, age_band, sector, ethnic_minority, count)
+	SELECT activity, $2, -1, day, year, month, region, municipality, type, project, sex, age_band, sector, ethnic_minority, count FROM d`
 }()
 
 // rollups are the tables of attendeeColumns.
@@ -168,7 +172,8 @@ func rollups() []string {
 
 // holdActivity records a held activity's attendance, or its correction,
 // when the row is older than the event: the participation row, the
-// groups as fact rows, and each attendee dimension's roll-up of them.
+// groups as fact rows, each attendee dimension's roll-up of them, and the
+// fact rows staged for the trend cubes.
 var holdActivity = func() string {
 	const activityColumns = `a.no, a.start_on, a.year, a.month, a.region, a.municipality, a.type, a.project`
 	rollup := make([]string, len(attendeeColumns))
@@ -189,14 +194,19 @@ var holdActivity = func() string {
 	p AS (
 		INSERT INTO participation (activity, day, year, month, region, municipality, type, project, total)
 		SELECT no, start_on, year, month, region, municipality, type, project, $2 FROM a),
-	` + strings.Join(rollup, ",\n") + `
+	` + strings.Join(rollup, ",\n") + `,
+	st AS (
+		INSERT INTO trend_staging (activity, event, sign, day, year, month, region, municipality, type, project, sex, age_band, sector, ethnic_minority, count)
+		SELECT a.no, $6, 1, a.start_on, a.year, a.month, a.region, a.municipality, a.type, a.project,
+			g.sex, g.age_band, g.sector, g.ethnic_minority, g.n FROM a, g)
 	INSERT INTO attendance (activity, day, year, month, region, municipality, type, project, grp, sex, age_band, sector, ethnic_minority, count)
 	SELECT ` + activityColumns + `, g.ord, g.sex, g.age_band, g.sector, g.ethnic_minority, g.n FROM a, g`
 }()
 
 // Apply implements Projection.
 func (Activities) Apply(b *Batch, events []eventstore.Event) error {
-	return b.Each(events, func(se eventstore.Event) error {
+	attended := false // whether the batch staged attendance for the cubes
+	err := b.Each(events, func(se eventstore.Event) error {
 		if !strings.HasPrefix(se.Type, "activity.") {
 			return nil
 		}
@@ -234,8 +244,10 @@ func (Activities) Apply(b *Batch, events []eventstore.Event) error {
 			b.Queue(`UPDATE activities SET status = 'cancelled', reason = $2, position = $3 WHERE id = $1 AND position < $3`,
 				e.ID, e.Reason, p)
 		case activity.Held:
+			attended = true
 			return queueAttendance(b, e.ID, e.Attendance, 0, p)
 		case activity.AttendanceCorrected:
+			attended = true
 			return queueAttendance(b, e.ID, e.Attendance, 1, p)
 		case activity.NoteAdded:
 			b.Queue(`UPDATE activities SET notes = array_append(notes, $2), position = $3 WHERE id = $1 AND position < $3`,
@@ -245,6 +257,10 @@ func (Activities) Apply(b *Batch, events []eventstore.Event) error {
 		}
 		return nil
 	})
+	if err == nil && attended {
+		b.Queue(flushCubes)
+	}
+	return err
 }
 
 // queueAttendance queues holdActivity for an attendance: one fact row per

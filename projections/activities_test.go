@@ -328,6 +328,90 @@ func TestParticipationTrend(t *testing.T) {
 	}
 }
 
+// TestTrendCubes checks the trends the cubes answer against the plain
+// aggregate of the raw events, and that each shape is answered by the
+// cube meant for it (or, where no cube can count activities exactly, by
+// the roll-ups and records). The history has corrections, so cells
+// lose records as well as gain them.
+func TestTrendCubes(t *testing.T) {
+	t.Parallel()
+	e := newDomainEnv(t)
+	e.seedRegistry(t)
+	h := makeActHistory(t, e, 240)
+	e.startRunner(t, h.head, projections.Activities{})
+	ctx := context.Background()
+	type D = projections.Dimension
+	const (
+		year, quarter, month, region, muni = projections.DimYear, projections.DimQuarter, projections.DimMonth, projections.DimRegion, projections.DimMunicipality
+		typ, proj, sex, age, sector, minority = projections.DimActivityType, projections.DimProject, projections.DimSex, projections.DimAgeBand, projections.DimSector, projections.DimEthnicMinority
+	)
+	for _, c := range []struct {
+		name    string
+		groupBy []D
+		filter  projections.TrendFilter
+		source  string
+		where   string
+		args    []any
+	}{
+		{name: "nothing", source: "trend_cube_year"},
+		{name: "year, region", groupBy: []D{year, region}, source: "trend_cube_year"},
+		{name: "year, region, sex", groupBy: []D{year, region, sex}, source: "trend_cube_year"},
+		{name: "municipality by sex and age", groupBy: []D{muni, sex, age}, source: "trend_cube_year"},
+		{name: "sector by minority", groupBy: []D{sector, minority}, source: "trend_cube_year"},
+		{name: "women by age in two years", groupBy: []D{age}, filter: projections.TrendFilter{Sexes: []string{"female"}, From: "2021-01-01", To: "2022-12-31"},
+			source: "trend_cube_year", where: "sex = 'female' AND year BETWEEN 2021 AND 2022"},
+		{name: "unrecorded sex by year", groupBy: []D{year}, filter: projections.TrendFilter{Sexes: []string{""}},
+			source: "trend_cube_year", where: "sex IS NULL"},
+		{name: "minority members by region", groupBy: []D{region}, filter: projections.TrendFilter{EthnicMinority: []string{"true"}},
+			source: "trend_cube_year", where: "ethnic_minority"},
+		{name: "two regions by year and sex", groupBy: []D{year, sex}, filter: projections.TrendFilter{Regions: []string{"kvemo-kartli", "tbilisi"}},
+			source: "trend_cube_year", where: "region IN ('kvemo-kartli', 'tbilisi')"},
+		{name: "month", groupBy: []D{month}, source: "trend_cube_month"},
+		{name: "year, quarter, sex", groupBy: []D{year, quarter, sex}, source: "trend_cube_month"},
+		{name: "by year, March 2021 to June 2023", groupBy: []D{year}, filter: projections.TrendFilter{From: "2021-03-01", To: "2023-06-30"},
+			source: "trend_cube_month", where: "day BETWEEN '2021-03-01' AND '2023-06-30'"},
+		{name: "age by region, February 2024 (a leap year's)", groupBy: []D{region, age}, filter: projections.TrendFilter{From: "2024-02-01", To: "2024-02-29"},
+			source: "trend_cube_month", where: "day BETWEEN '2024-02-01' AND '2024-02-29'"},
+		{name: "type", groupBy: []D{typ}, source: "trend_cube_type"},
+		{name: "project by sector", groupBy: []D{proj, sector}, source: "trend_cube_type"},
+		{name: "no project, by year and type", groupBy: []D{year, typ}, filter: projections.TrendFilter{Projects: []string{""}},
+			source: "trend_cube_type", where: "project IS NULL"},
+		{name: "trainings by municipality and sex", groupBy: []D{muni, sex}, filter: projections.TrendFilter{Types: []string{"training"}},
+			source: "trend_cube_type", where: "activity_type = 'training'"},
+		// What no cube counts exactly.
+		{name: "sex unrecorded or male, by year", groupBy: []D{year}, filter: projections.TrendFilter{Sexes: []string{"", "male"}},
+			source: "attendance_sex", where: "coalesce(sex, '') IN ('', 'male')"},
+		{name: "a day range", groupBy: []D{year}, filter: projections.TrendFilter{From: "2021-03-15", To: "2023-06-30"},
+			source: "participation", where: "day BETWEEN '2021-03-15' AND '2023-06-30'"},
+		{name: "three attendee dimensions", groupBy: []D{sex, age, sector}, source: "attendance"},
+		{name: "month by sex and age", groupBy: []D{month, sex, age}, source: "attendance"},
+		{name: "type by month", groupBy: []D{typ, month}, source: "participation"},
+	} {
+		source, err := projections.TrendSource(c.groupBy, c.filter)
+		if err != nil || source != c.source {
+			t.Errorf("%s: read from %q (%v); want %q", c.name, source, err, c.source)
+		}
+		got, err := e.reads.ParticipationTrend(ctx, c.groupBy, c.filter)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		want := rawTrend(t, e, c.groupBy, c.where, c.args...)
+		if len(want) == 0 {
+			t.Errorf("%s: the raw aggregate is empty: the history does not exercise it", c.name)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s:\n got %v\nwant %v", c.name, got, want)
+		}
+	}
+	// The staging table is empty between batches: every staged record
+	// reached the cubes.
+	var staged int
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM rm.trend_staging`).Scan(&staged); err != nil || staged != 0 {
+		t.Errorf("trend_staging holds %d rows (%v) after the batches; want none", staged, err)
+	}
+}
+
 // TestActivitiesCalendar reads the calendar in pages and one activity
 // back, and checks that linked attendance counts towards the project's
 // indicator.

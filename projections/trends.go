@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/civicledger/civicledger/domain"
 )
@@ -120,7 +121,7 @@ const MaxTrendRows = 10000
 // aggregated per group and activity first, so an activity with several
 // groups of attendees counts once in each group it has attendees in.
 func (q *Reads) ParticipationTrend(ctx context.Context, groupBy []Dimension, f TrendFilter) ([]TrendRow, error) {
-	sql, args, err := trendSQL(groupBy, f)
+	sql, args, _, err := trendSQL(groupBy, f)
 	if err != nil {
 		return nil, err
 	}
@@ -158,48 +159,89 @@ func (q *Reads) ParticipationTrend(ctx context.Context, groupBy []Dimension, f T
 	return out, nil
 }
 
-// trendSQL builds the statement of ParticipationTrend. Values are always
-// parameters; only the fixed column expressions of dimensions are spliced
-// in.
-func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
+// trendSQL builds the statement of ParticipationTrend, and names the
+// table it reads (a cube, the participation table, a roll-up or the
+// records). Values are always parameters; only the fixed column
+// expressions of dimensions are spliced in.
+func trendSQL(groupBy []Dimension, f TrendFilter) (sql string, args []any, source string, err error) {
 	attendee := map[Dimension]bool{} // the attendee dimensions involved
 	seen := map[Dimension]bool{}
+	needs := map[string]bool{} // the activity columns involved, for the cubes
 	for i, d := range groupBy {
 		dim, ok := dimensions[d]
 		switch {
 		case !ok:
-			return "", nil, domain.Errorf(domain.Invalid, "groupBy[%d]: %q is not a dimension", i, d)
+			return "", nil, "", domain.Errorf(domain.Invalid, "groupBy[%d]: %q is not a dimension", i, d)
 		case seen[d]:
-			return "", nil, domain.Errorf(domain.Invalid, "groupBy[%d]: %s is given twice", i, d)
+			return "", nil, "", domain.Errorf(domain.Invalid, "groupBy[%d]: %s is given twice", i, d)
 		}
 		seen[d] = true
 		if dim.attendee {
 			attendee[d] = true
 		}
-	}
-	var conds []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		conds = append(conds, fmt.Sprintf(cond, len(args)))
+		for _, c := range cubeColumn[d] {
+			needs[c] = true
+		}
 	}
 	if err := checkRange(f.From, f.To); err != nil {
-		return "", nil, err
+		return "", nil, "", err
 	}
+	multi := false // an attendee dimension filtered to several values, not grouped by
 	for _, l := range f.lists() {
-		if len(l.values) > 0 && dimensions[l.dim].attendee {
+		if len(l.values) == 0 {
+			continue
+		}
+		if dimensions[l.dim].attendee {
 			attendee[l.dim] = true
+			multi = multi || len(l.values) > 1 && !seen[l.dim]
+		}
+		for _, c := range cubeColumn[l.dim] {
+			needs[c] = true
 		}
 	}
 	certified := seen[DimCertified] || f.Certified != nil
 	if f.Certified != nil {
+		for _, c := range cubeColumn[DimCertified] {
+			needs[c] = true
+		}
+	}
+	yearly := (f.From == "" || f.From[5:] == "01-01") && (f.To == "" || f.To[5:] == "12-31")
+	monthly := (f.From == "" || f.From[8:] == "01") && (f.To == "" || lastOfMonth(f.To))
+	cube, mask, useCube := cubeFor(needs, attendee, multi, !yearly, !monthly)
+
+	var conds []string
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, fmt.Sprintf(cond, len(args)))
+	}
+	if useCube {
+		add("mask = $%d", mask)
+	}
+	if f.Certified != nil {
 		add("(cy IS NOT NULL) = $%d", *f.Certified)
 	}
-	if f.From != "" {
-		add("day >= $%d", f.From)
-	}
-	if f.To != "" {
-		add("day <= $%d", f.To)
+	switch {
+	case !useCube:
+		if f.From != "" {
+			add("day >= $%d", f.From)
+		}
+		if f.To != "" {
+			add("day <= $%d", f.To)
+		}
+	case yearly:
+		if f.From != "" {
+			add("year >= $%d", atoi(f.From[:4]))
+		}
+		if f.To != "" {
+			add("year <= $%d", atoi(f.To[:4]))
+		}
+	default:
+		if f.From != "" {
+			add("year * 100 + month >= $%d", atoi(f.From[:4])*100+atoi(f.From[5:7]))
+		}
+		if f.To != "" {
+			add("year * 100 + month <= $%d", atoi(f.To[:4])*100+atoi(f.To[5:7]))
+		}
 	}
 	for _, l := range f.lists() {
 		if len(l.values) == 0 {
@@ -209,7 +251,7 @@ func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
 		if l.dim == DimEthnicMinority {
 			for _, v := range l.values {
 				if v != "true" && v != "false" && v != "" {
-					return "", nil, domain.Errorf(domain.Invalid, "filter.ethnicMinority: %q is not true, false or unrecorded", v)
+					return "", nil, "", domain.Errorf(domain.Invalid, "filter.ethnicMinority: %q is not true, false or unrecorded", v)
 				}
 			}
 			expr = "ethnic_minority::text"
@@ -244,23 +286,46 @@ func trendSQL(groupBy []Dimension, f TrendFilter) (string, []any, error) {
 	if certified {
 		with, join = certifiedYears, " LEFT JOIN cert ON cm = municipality AND cy = year"
 	}
+	if useCube {
+		// A group is there when an activity is: cells of a corrected
+		// attendance can be left with none.
+		having := ""
+		if len(groupBy) > 0 {
+			having = " HAVING sum(activities) > 0"
+		}
+		inner := strings.Join(append(keys, "activities", "attendance"), ", ")
+		return with + `SELECT ` + selectKeys + `coalesce(sum(activities), 0)::bigint, coalesce(sum(attendance), 0)::bigint FROM (SELECT ` + inner +
+			` FROM rm.` + cube.table + join + ` WHERE true` + where + `) c` + groupList + having + order + limit, args, cube.table, nil
+	}
 	if len(attendee) == 0 {
 		inner := strings.Join(append(keys, "total"), ", ")
 		return with + `SELECT ` + selectKeys + `count(*), coalesce(sum(total), 0)::bigint FROM (SELECT ` + inner +
-			` FROM rm.participation` + join + ` WHERE true` + where + `) a` + groupList + order + limit, args, nil
+			` FROM rm.participation` + join + ` WHERE true` + where + `) a` + groupList + order + limit, args, "participation", nil
 	}
 	// One attendee dimension: its roll-up has what the records have,
 	// summed per activity and category. More: the records.
-	table := "rm.attendance"
+	table := "attendance"
 	if len(attendee) == 1 {
 		for d := range attendee {
-			table = "rm.attendance_" + string(d)
+			table = "attendance_" + string(d)
 		}
 	}
 	inner := strings.Join(append(keys, "activity", "sum(count) AS n"), ", ")
 	innerGroup := strings.Join(append(names, "activity"), ", ")
 	return with + `SELECT ` + selectKeys + `count(*), coalesce(sum(n), 0)::bigint FROM (SELECT ` + inner +
-		` FROM ` + table + join + ` WHERE true` + where + ` GROUP BY ` + innerGroup + `) g` + groupList + order + limit, args, nil
+		` FROM rm.` + table + join + ` WHERE true` + where + ` GROUP BY ` + innerGroup + `) g` + groupList + order + limit, args, table, nil
+}
+
+// lastOfMonth says whether day (YYYY-MM-DD, checked) is its month's last.
+func lastOfMonth(day string) bool {
+	t, err := time.Parse(time.DateOnly, day)
+	return err == nil && t.AddDate(0, 0, 1).Day() == 1
+}
+
+// atoi reads the digits of a checked date's part.
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
 
 // checkRange checks a filter's optional bounds: each a day, to not before

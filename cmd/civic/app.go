@@ -27,6 +27,9 @@ import (
 // app is everything a command works with, wired once.
 type app struct {
 	cfg      config
+	// trendCache reads the API's trend answer cache's counts, for
+	// /metrics; nil until the API is built.
+	trendCache func() (hits, misses int64)
 	log      *slog.Logger
 	db       *database
 	store    *postgres.Store

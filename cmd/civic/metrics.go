@@ -100,6 +100,12 @@ var (
 	outboxFailing       = gaugeDesc("civic_outbox_failing", "Pending notifications whose last attempt failed; they are retried with backoff.")
 	outboxOldestPending = gaugeDesc("civic_outbox_oldest_pending_seconds", "How long the oldest pending notification has waited.")
 	outboxSkipped       = gaugeDesc("civic_outbox_skipped", "Notifications of events too old to announce (CIVIC_NOTIFY_MAX_AGE), never sent.")
+
+	// trendCacheHits and trendCacheMisses are the participation trend
+	// answer cache's (graph.Server.TrendCache): a dashboard's polls should
+	// be hits, but for one miss per change of the data.
+	trendCacheHits   = gaugeDesc("civic_trend_cache_hits_total", "Participation trends answered from the answer cache, since the process started.")
+	trendCacheMisses = gaugeDesc("civic_trend_cache_misses_total", "Participation trends answered by a read-model statement, since the process started.")
 )
 
 // Describe implements prometheus.Collector: every family civicCollector
@@ -109,6 +115,7 @@ func (c civicCollector) Describe(ch chan<- *prometheus.Desc) {
 		eventstoreHead, eventstorePending, eventstoreOldestWriteTx, eventstoreLeader, eventstoreLeaderAnywhere, eventstoreSequencerFailing, eventstoreOldestPending,
 		projectionPosition, projectionLagEvents, projectionLagSeconds, projectionFailing,
 		outboxPosition, outboxPending, outboxFailing, outboxOldestPending, outboxSkipped,
+		trendCacheHits, trendCacheMisses,
 	} {
 		ch <- d
 	}
@@ -151,6 +158,11 @@ func (c civicCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(outboxSkipped, float64(st.Skipped))
 	} else {
 		c.log.Warn("metrics: notification outbox", "err", err)
+	}
+	if c.a.trendCache != nil {
+		hits, misses := c.a.trendCache()
+		ch <- prometheus.MustNewConstMetric(trendCacheHits, prometheus.CounterValue, float64(hits))
+		ch <- prometheus.MustNewConstMetric(trendCacheMisses, prometheus.CounterValue, float64(misses))
 	}
 }
 

@@ -34,6 +34,14 @@ func TestMetricsExposition(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST /graphql = %d, want 200", resp.StatusCode)
 	}
+	// The same trend twice: a miss, then a hit of the answer cache.
+	for range 2 {
+		resp, err := http.Post(base+"/graphql", "application/json", strings.NewReader(`{"query":"{ participationTrend(groupBy: [YEAR]) { year attendance } }"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
 	// A made-up path is counted as "other", not under a label of its own.
 	if resp, err = http.Get(base + "/no/such/path"); err != nil {
 		t.Fatal(err)
@@ -56,6 +64,11 @@ func TestMetricsExposition(t *testing.T) {
 		"civic_outbox_pending", "go_goroutines", "process_resident_memory_bytes", "civic_http_requests_total", "civic_http_request_duration_seconds"} {
 		if families[name] == nil {
 			t.Errorf("/metrics has no %s", name)
+		}
+	}
+	for _, name := range []string{"civic_trend_cache_hits_total", "civic_trend_cache_misses_total"} {
+		if f := families[name]; f == nil || f.Metric[0].GetCounter().GetValue() < 1 {
+			t.Errorf("%s = %v, want a counter of at least 1 after the same trend twice", name, f)
 		}
 	}
 	if head := families["civic_eventstore_head"]; head != nil && head.Metric[0].GetGauge().GetValue() <= 0 {

@@ -19,6 +19,7 @@ func declareEvents(t *domain.Types) {
 // DeclareViews declares who sees activities in the API.
 func DeclareViews(v *domain.Views) {
 	v.View("Query", domain.Everyone, "activities activity participationTrend")
+	v.View("Subscription", domain.Everyone, "trend")
 	v.View("Mutation", domain.Everyone, "scheduleActivity rescheduleActivity cancelActivity recordActivityHeld correctAttendance addActivityNote")
 	v.View("Activity", domain.Everyone, "id type title topic channel organisers project cycle indicators municipality region place start end status reason attendance notes")
 	v.View("ActivityConnection", domain.Enclosing, "edges pageInfo")

@@ -1200,6 +1200,7 @@ type ComplexityRoot struct {
 		CycleTurnout     func(childComplexity int, cycle string) int
 		Events           func(childComplexity int, filter *model.EventFilter, after *scalar.Position) int
 		ProjectionStatus func(childComplexity int) int
+		Trend            func(childComplexity int, groupBy []projections.Dimension, filter *model.ParticipationFilter, perCapita *bool, orderBy []model.TrendOrder, limit *int) int
 	}
 
 	Target struct {
@@ -1495,6 +1496,7 @@ type ScorecardResolver interface {
 type SubscriptionResolver interface {
 	Events(ctx context.Context, filter *model.EventFilter, after *scalar.Position) (<-chan *model.RecordedEvent, error)
 	ProjectionStatus(ctx context.Context) (<-chan []model.ProjectionStatus, error)
+	Trend(ctx context.Context, groupBy []projections.Dimension, filter *model.ParticipationFilter, perCapita *bool, orderBy []model.TrendOrder, limit *int) (<-chan []model.TrendRow, error)
 	CycleTurnout(ctx context.Context, cycle string) (<-chan *model.CycleTurnout, error)
 }
 type TrendRowResolver interface {
@@ -6785,6 +6787,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.ProjectionStatus(childComplexity), true
+	case "Subscription.trend":
+		if e.ComplexityRoot.Subscription.Trend == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_trend_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Trend(childComplexity, args["groupBy"].([]projections.Dimension), args["filter"].(*model.ParticipationFilter), args["perCapita"].(*bool), args["orderBy"].([]model.TrendOrder), args["limit"].(*int)), true
 
 	case "Target.end":
 		if e.ComplexityRoot.Target.End == nil {
@@ -7153,11 +7166,28 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema/activity.graphqls", Input: `extend type Query {
+	{Name: "../schema/activity.graphqls", Input: `# Activities: what civil-society programmes do on the ground (trainings,
+# consultations, meetings, forums, internships and the rest), each
+# scheduled, perhaps rescheduled, then held or cancelled, and who came to
+# one that was held, counted in groups by sex, age band, sector and
+# ethnic-minority membership, never by name. Everything here is public:
+# the calendar and the attendance are what the programmes report, and the
+# counts carry no personal data.
+extend type Query {
   "The calendar of activities, by first day then ID. Public."
-  activities(first: Int = 20, after: String, filter: ActivityFilter): ActivityConnection!
+  activities(
+    "Page size: 1 to 100."
+    first: Int = 20
+    "The endCursor of the previous page; left out: the first page."
+    after: String
+    "Which activities to list; left out: all, whatever their status."
+    filter: ActivityFilter
+  ): ActivityConnection!
   "One activity, or null. Public."
-  activity(id: ID!): Activity
+  activity(
+    "The activity's ID, such as cif-training-2023-05."
+    id: ID!
+  ): Activity
   """
   Attendance and activity counts of held activities, grouped by the
   dimensions given (none: one row, the totals), over the activities and
@@ -7168,9 +7198,11 @@ var sources = []*ast.Source{
   each group it had attendees in: grouped by SEX, an activity of women and
   men counts in both. Answered from the read model in one SQL statement;
   at most 10,000 rows (more is BAD_USER_INPUT: group by less or filter).
-  Answers are cached by the read models' positions: polling the same trend
-  costs a statement only when the data has changed. Public: the figures are
-  aggregates.
+  Most shapes are read from pre-aggregated cubes kept exact by the read
+  model (see docs/PERFORMANCE.md). Answers are cached by the read models'
+  positions: polling the same trend costs a statement only when the data
+  has changed; subscription trend pushes them instead. Public: the figures
+  are aggregates.
   """
   participationTrend(
     "The dimensions to group by, in the order the rows are ordered by; none: one row of totals."
@@ -7192,18 +7224,45 @@ var sources = []*ast.Source{
   ): [TrendRow!]!
 }
 
+extend type Subscription {
+  """
+  A participation trend kept current: participationTrend's answer to the
+  same arguments now, then again whenever the read models it reads have
+  moved and the answer differs, at most once a second however busy the
+  log. Bad arguments are refused when subscribing, as participationTrend
+  refuses them. Public, as participationTrend.
+  """
+  trend(
+    "The dimensions to group by, as participationTrend's groupBy."
+    groupBy: [TrendDimension!]!
+    "Which activities and attendees count, as participationTrend's filter."
+    filter: ParticipationFilter
+    "Adds each row's population (census 2014) and attendance per 1,000 of it, as participationTrend's perCapita."
+    perCapita: Boolean = false
+    "Orders the rows, as participationTrend's orderBy."
+    orderBy: [TrendOrder!]
+    "Keeps the first rows (1 to 10,000), after ordering, as participationTrend's limit."
+    limit: Int
+  ): [TrendRow!]!
+}
+
 """
 Something a civil-society programme does on the ground, from its schedule
-to its attendance.
+to its attendance. Public, attendance included: it is counted in groups,
+never by name.
 """
 type Activity {
+  "The activity's code, chosen when it was scheduled: cif-training-2023-05."
   id: ID!
+  "What kind of activity it is."
   type: ActivityType!
+  "The activity's title."
   title: LocalizedText!
   "A training's subject (effective communication, strategic planning, ...)."
   topic: String
   "How a consultation is given."
   channel: ConsultationChannel
+  "The organisations of the registry that organise it: one at least, in the order given."
   organisers: [Organisation!]!
   "The project it serves."
   project: Project
@@ -7211,11 +7270,17 @@ type Activity {
   cycle: ID
   "The project's indicators its attendance counts towards."
   indicators: [IndicatorLink!]!
+  "The municipality it takes place in."
   municipality: Municipality!
+  "The region of its municipality, as the registry gave it when the activity was scheduled: the region whose hub may record it."
   region: Region!
+  "Where in the municipality (a venue, a village), as the organisers wrote it; null when not given."
   place: String
+  "Its first day (a date in Tbilisi)."
   start: Date!
+  "Its last day, on or after start (both included): one day for most activities."
   end: Date!
+  "Where it stands: scheduled, held or cancelled."
   status: ActivityStatus!
   "Why it was cancelled, or last rescheduled."
   reason: String
@@ -7227,11 +7292,19 @@ type Activity {
 
 "Who came to a held activity, as last corrected."
 type Attendance {
+  "How many people came, 0 or more: the sum of the groups when they are given."
   total: Int!
   "Groups of attendees alike in sex, age band, sector and minority membership; they add up to the total when given."
   groups: [AttendanceGroup!]!
   "The attendance by one dimension, derived from the groups."
-  breakdown(by: AttendeeDimension!): [CategoryCount!]!
+  breakdown(
+    """
+    The dimension to count by. Categories come in the order their enum
+    lists them, UNRECORDED last; a category without attendees is left out.
+    Without groups, the whole total is UNRECORDED.
+    """
+    by: AttendeeDimension!
+  ): [CategoryCount!]!
   "Organisations that took part."
   organisations: [Organisation!]!
   "How many times the figures were corrected."
@@ -7240,47 +7313,69 @@ type Attendance {
 
 "Attendees alike in every dimension."
 type AttendanceGroup {
+  "Their sex; UNRECORDED where the sheet did not say."
   sex: Sex!
+  "Their age band; UNRECORDED where the sheet did not say."
   ageBand: AgeBand!
+  "The sector they came from; UNRECORDED where the sheet did not say."
   sector: Sector!
+  "Whether they belong to an ethnic minority; UNRECORDED where the sheet did not say."
   ethnicMinority: MinorityMembership!
+  "How many people the group holds, 0 or more."
   count: Int!
 }
 
 "A category of a breakdown and its attendees: FEMALE, AGE_18_29, LOCAL_GOVERNMENT, MINORITY, UNRECORDED..."
 type CategoryCount {
+  "The category: the name of a value of the enum of the dimension counted by (Sex, AgeBand, Sector or MinorityMembership)."
   category: String!
+  "How many people fall in it (attendees; for a budget's statistics, voters)."
   count: Int!
 }
 
 "An indicator an activity counts towards: every attendee, or those of a sector or sex."
 type IndicatorLink {
+  "The indicator's code within the activity's project (Indicator.id), a count."
   indicator: ID!
+  "Only the attendees of this sector count; null: whatever their sector."
   sector: Sector
+  "Only the attendees of this sex count; null: whatever their sex."
   sex: Sex
 }
 
 "A page of the calendar."
 type ActivityConnection {
+  "The page's activities, by first day then ID."
   edges: [ActivityEdge!]!
+  "Whether more follow, and the cursor to get them."
   pageInfo: PageInfo!
 }
 
 "An activity in a page, with its cursor (pass it as after to go on)."
 type ActivityEdge {
+  "The activity's place in the calendar, opaque."
   cursor: String!
+  "The activity."
   node: Activity!
 }
 
-"Narrows the calendar; from and to keep activities whose days overlap them."
+"Narrows the calendar; from and to keep activities whose days overlap them. Every condition given must hold."
 input ActivityFilter {
+  "Only activities whose last day is on or after this day."
   from: Date
+  "Only activities whose first day is on or before this day; not before from."
   to: Date
+  "Only activities in this region (its code, such as kvemo-kartli); an unknown code is BAD_USER_INPUT."
   region: ID
+  "Only activities in this municipality (its code, such as marneuli); an unknown code is BAD_USER_INPUT."
   municipality: ID
+  "Only activities of these types (any of them)."
   type: [ActivityType!]
+  "Only activities serving this project (its ID)."
   project: ID
+  "Only activities this organisation (its ID) organises; taking part as an attendee does not count."
   organiser: ID
+  "Only activities with this status."
   status: ActivityStatus
   "The activities serving a participatory budget cycle."
   cycle: ID
@@ -7461,16 +7556,27 @@ included. projectNone keeps activities of no project (with projects: of
 those too).
 """
 input ParticipationFilter {
+  "Only activities whose first day is on or after this day."
   from: Date
+  "Only activities whose first day is on or before this day; not before from."
   to: Date
+  "Only activities in these regions (codes, such as kvemo-kartli); an unknown code is BAD_USER_INPUT."
   regions: [ID!]
+  "Only activities in these municipalities (codes, such as marneuli); an unknown code is BAD_USER_INPUT."
   municipalities: [ID!]
+  "Only activities of these types."
   activityTypes: [ActivityType!]
+  "Only activities serving these projects (their IDs)."
   projects: [ID!]
+  "True: also (without projects: only) the activities of no project."
   projectNone: Boolean
+  "Only the attendees of these sectors count (UNRECORDED: those whose sector was not recorded), and the activities they came to."
   sectors: [Sector!]
+  "Only the attendees of these sexes count (UNRECORDED: those whose sex was not recorded), and the activities they came to."
   sexes: [Sex!]
+  "Only the attendees of these age bands count (UNRECORDED: those whose age was not recorded), and the activities they came to."
   ageBands: [AgeBand!]
+  "Only the attendees of these memberships count (UNRECORDED: where it was not recorded), and the activities they came to."
   ethnicMinority: [MinorityMembership!]
   "Only the activities of municipalities certified (true) or not (false) in the activity's year."
   certified: Boolean
@@ -7478,18 +7584,27 @@ input ParticipationFilter {
 
 "One group of participationTrend: its value in each dimension grouped by, and its figures."
 type TrendRow {
+  "The calendar year of the activities' first day, when grouped by YEAR; null otherwise."
   year: Int
   "1 to 4."
   quarter: Int
   "1 to 12."
   month: Int
+  "The region, when grouped by REGION; null otherwise."
   region: Region
+  "The municipality, when grouped by MUNICIPALITY; null otherwise."
   municipality: Municipality
+  "The kind of activity, when grouped by ACTIVITY_TYPE; null otherwise."
   activityType: ActivityType
+  "The project, when grouped by PROJECT; null otherwise, and for the activities of no project."
   project: Project
+  "The attendees' sector, when grouped by SECTOR (UNRECORDED where not recorded); null otherwise."
   sector: Sector
+  "The attendees' sex, when grouped by SEX (UNRECORDED where not recorded); null otherwise."
   sex: Sex
+  "The attendees' age band, when grouped by AGE_BAND (UNRECORDED where not recorded); null otherwise."
   ageBand: AgeBand
+  "The attendees' minority membership, when grouped by ETHNIC_MINORITY (UNRECORDED where not recorded); null otherwise."
   ethnicMinority: MinorityMembership
   "Whether the municipality held a certificate in the activity's year, when grouped by CERTIFIED."
   certified: Boolean
@@ -7511,26 +7626,41 @@ project, each counting every attendee or those of a sector or sex, never
 one attendee twice.
 """
 input ScheduleActivityInput {
+  "The activity's code, chosen by the caller: lower-case letters, digits and hyphens, at most 64 characters. One taken already is a CONFLICT, so a retry plans nothing twice."
   id: ID!
+  "What kind of activity it is."
   type: ActivityType!
+  "The activity's title."
   title: LocalizedTextInput!
+  "A training's subject; refused for the other types."
   topic: String
+  "How a consultation is given: required for a consultation, refused for the other types."
   channel: ConsultationChannel
+  "The IDs of the organisations of the registry that organise it: one at least."
   organisers: [ID!]!
+  "The ID of the project it serves; left out: none (and then no indicators)."
   project: ID
   "The participatory budget cycle it serves (keda-2023), of the same municipality."
   cycle: ID
+  "The project's count indicators its attendance counts towards, once held; no two may count the same attendee towards the same indicator."
   indicators: [IndicatorLinkInput!]
+  "The code of the municipality it takes place in (marneuli); its region decides which hub may record it."
   municipality: ID!
+  "Where in the municipality (a venue, a village); optional."
   place: String
+  "Its first day (Tbilisi)."
   start: Date!
+  "Its last day, not before start."
   end: Date!
 }
 
 "An indicator of the activity's project that its attendance counts towards."
 input IndicatorLinkInput {
+  "The indicator's code within the project: one whose unit is COUNT."
   indicator: ID!
+  "Count only the attendees of this sector; left out: whatever their sector."
   sector: Sector
+  "Count only the attendees of this sex; left out: whatever their sex."
   sex: Sex
 }
 
@@ -7541,17 +7671,25 @@ no two groups alike). organisations are those of the registry that took
 part.
 """
 input AttendanceInput {
+  "How many people came, 0 or more."
   total: Int!
+  "Groups alike in every dimension, adding up to the total; left out: nothing is known of who came but their number."
   groups: [AttendanceGroupInput!]
+  "The IDs of the organisations of the registry that took part; an unknown one is BAD_USER_INPUT."
   organisations: [ID!]
 }
 
 "Attendees alike in every dimension given."
 input AttendanceGroupInput {
+  "Their sex; left out or UNRECORDED: not recorded."
   sex: Sex
+  "Their age band; left out or UNRECORDED: not recorded."
   ageBand: AgeBand
+  "Their sector; left out or UNRECORDED: not recorded."
   sector: Sector
+  "Their ethnic-minority membership; left out or UNRECORDED: not recorded."
   ethnicMinority: MinorityMembership
+  "How many people, 0 or more."
   count: Int!
 }
 
@@ -7570,17 +7708,51 @@ type ActivityPayload {
 # BAD_USER_INPUT.
 extend type Mutation {
   "Admins, and hubs in their region: plan an activity."
-  scheduleActivity(input: ScheduleActivityInput!): ActivityPayload!
+  scheduleActivity(
+    "The activity to plan."
+    input: ScheduleActivityInput!
+  ): ActivityPayload!
   "Admins, and hubs in their region: move a scheduled activity."
-  rescheduleActivity(id: ID!, start: Date!, end: Date!, reason: String): ActivityPayload!
+  rescheduleActivity(
+    "The activity's ID; an unknown one is NOT_FOUND, a held or cancelled one a CONFLICT."
+    id: ID!
+    "The new first day (Tbilisi)."
+    start: Date!
+    "The new last day, not before start. The same days again change nothing."
+    end: Date!
+    "Why it moves; optional."
+    reason: String
+  ): ActivityPayload!
   "Admins, and hubs in their region: call off a scheduled activity, with the reason."
-  cancelActivity(id: ID!, reason: String!): ActivityPayload!
+  cancelActivity(
+    "The activity's ID; an unknown one is NOT_FOUND, a held or cancelled one a CONFLICT."
+    id: ID!
+    "Why it was called off: required."
+    reason: String!
+  ): ActivityPayload!
   "Admins, and hubs in their region: record that a scheduled activity took place (from its first day on), with who came."
-  recordActivityHeld(id: ID!, attendance: AttendanceInput!): ActivityPayload!
+  recordActivityHeld(
+    "The activity's ID; an unknown one is NOT_FOUND; one held or cancelled already, or whose first day is still to come in Tbilisi, a CONFLICT."
+    id: ID!
+    "Who came."
+    attendance: AttendanceInput!
+  ): ActivityPayload!
   "Admins, and hubs in their region: correct a held activity's attendance, with the reason (an event: the old figures stay in the history)."
-  correctAttendance(id: ID!, attendance: AttendanceInput!, reason: String!): ActivityPayload!
+  correctAttendance(
+    "The activity's ID; an unknown one is NOT_FOUND, one not held a CONFLICT."
+    id: ID!
+    "The whole attendance as it should be: it replaces the last one."
+    attendance: AttendanceInput!
+    "Why the figures change: required."
+    reason: String!
+  ): ActivityPayload!
   "Admins, and hubs in their region: note something about an activity (at most 2,000 characters), whatever its status."
-  addActivityNote(id: ID!, note: String!): ActivityPayload!
+  addActivityNote(
+    "The activity's ID; an unknown one is NOT_FOUND."
+    id: ID!
+    "The note: required, at most 2,000 characters once trimmed."
+    note: String!
+  ): ActivityPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/benchmark.graphqls", Input: `# The civic-engagement benchmark: a versioned method (blocks, indicators,
@@ -7596,13 +7768,19 @@ extend type Query {
   "The method's published versions, oldest first. Public."
   benchmarkMethods: [BenchmarkMethod!]!
   "Version ` + "`" + `version` + "`" + ` of the method, or null. Public."
-  benchmarkMethod(version: Int!): BenchmarkMethod
+  benchmarkMethod(
+    "The version's number, from 1."
+    version: Int!
+  ): BenchmarkMethod
   "The figures of the ledger a computed indicator may read. Public."
   benchmarkFigures: [BenchmarkFigure!]!
-  "The rounds, by year. Public."
+  "The rounds, by year then ID, published or not. Public: a round's calendar and state are; its scores are not until it is published."
   benchmarkRounds: [BenchmarkRound!]!
   "Round ` + "`" + `id` + "`" + ` (2025), or null. Public."
-  benchmarkRound(id: ID!): BenchmarkRound
+  benchmarkRound(
+    "The round's ID, such as 2025; one that is not a code is BAD_USER_INPUT."
+    id: ID!
+  ): BenchmarkRound
   """
   A published round's ranking, highest first: by the total, by one
   block's score (block) or by one body's (body: City Hall or Sakrebulo
@@ -7613,7 +7791,16 @@ extend type Query {
   A round not yet published has no ranking (BAD_USER_INPUT on round).
   Public.
   """
-  ranking(round: ID!, block: String, body: BenchmarkBody, filter: BenchmarkFilter): [RankingEntry!]!
+  ranking(
+    "The round's ID (2025); an unknown or unpublished one is BAD_USER_INPUT."
+    round: ID!
+    "Rank by this block's score (its code, such as participation); an unknown block is BAD_USER_INPUT. Left out: by the total."
+    block: String
+    "Rank by this body's score: CITY_HALL or SAKREBULO (BOTH, or with block, is BAD_USER_INPUT). Left out: by the total."
+    body: BenchmarkBody
+    "Which municipalities to rank, and rank among; left out: all the round's."
+    filter: BenchmarkFilter
+  ): [RankingEntry!]!
   """
   A municipality's scorecard in a round: every indicator for each body it
   judges, with its evidence, rationale, computed figure, contests and
@@ -7622,20 +7809,48 @@ extend type Query {
   result is preliminary; then everyone's. Null when the round does not
   cover the municipality.
   """
-  scorecard(round: ID!, municipality: ID!): Scorecard @see
+  scorecard(
+    "The round's ID (2025); an unknown one is BAD_USER_INPUT."
+    round: ID!
+    "The municipality's code (poti)."
+    municipality: ID!
+  ): Scorecard @see
   """
   Municipalities' paths over the published rounds (all, or those named),
   each row a municipality's total, blocks and overall rank in a round,
-  by year then municipality. Names municipalities, or a filter, or
-  neither (all). At most 64 municipalities named. Public.
+  by year then municipality. Names municipalities, or a filter, or both
+  (every condition holds), or neither (all). At most 64 municipalities
+  named. Public.
   """
-  benchmarkTrend(municipalities: [ID!], rounds: [ID!], filter: BenchmarkFilter): [BenchmarkTrendRow!]!
+  benchmarkTrend(
+    "Only these municipalities (codes): at most 64, none twice. Left out: those the filter keeps."
+    municipalities: [ID!]
+    "Only these rounds (IDs): at most 100, none twice; an unknown one is BAD_USER_INPUT, one not published is left out. Left out: every published round."
+    rounds: [ID!]
+    "Which municipalities to follow; the ranks stay among each round's whole field."
+    filter: BenchmarkFilter
+  ): [BenchmarkTrendRow!]!
   "Two to ten municipalities side by side in a published round: their places and every indicator's value. Public."
-  compareMunicipalities(round: ID!, municipalities: [ID!]!): MunicipalityComparison!
+  compareMunicipalities(
+    "The round's ID (2025); an unknown or unpublished one is BAD_USER_INPUT."
+    round: ID!
+    "The municipalities' codes: 2 to 10, none twice, each one the round covers (BAD_USER_INPUT otherwise)."
+    municipalities: [ID!]!
+  ): MunicipalityComparison!
   "Action plans, by municipality and round, over what the arguments keep. Public: plans are public commitments."
-  actionPlans(municipality: ID, round: ID, region: ID): [ActionPlan!]!
+  actionPlans(
+    "Only this municipality's plans (its code); left out: every municipality's."
+    municipality: ID
+    "Only the plans drawn from this round (its ID); left out: every round's."
+    round: ID
+    "Only the plans of this region's municipalities (its code); left out: every region's."
+    region: ID
+  ): [ActionPlan!]!
   "Action plan ` + "`" + `id` + "`" + ` (poti-2023), or null. Public."
-  actionPlan(id: ID!): ActionPlan
+  actionPlan(
+    "The plan's ID: <municipality>-<round>, such as poti-2025."
+    id: ID!
+  ): ActionPlan
   """
   Recomputes a municipality's result in a round from its scorecard's
   events under the round's method version, and says whether the
@@ -7643,41 +7858,110 @@ extend type Query {
   last correction's, follow. Open as the scorecard is: everyone once the
   round is published.
   """
-  replayScore(round: ID!, municipality: ID!): ScoreReplay @see
+  replayScore(
+    "The round's ID (2025); an unknown one is BAD_USER_INPUT."
+    round: ID!
+    "The municipality's code: one the round covers (BAD_USER_INPUT otherwise)."
+    municipality: ID!
+  ): ScoreReplay @see
 }
 
+# Each mutation refuses a caller without the role (FORBIDDEN; nothing is
+# written), bad input (BAD_USER_INPUT, naming the field), and a step the
+# round's calendar or state does not allow (CONFLICT: too early, too late,
+# or done already). A round or plan the ledger does not hold is NOT_FOUND.
+# Free texts (reasons, rationales, grounds, notes) are at most 4,000
+# characters once trimmed.
 extend type Mutation {
   "Publishes the next version of the method. Admins."
-  publishBenchmarkMethod(method: BenchmarkMethodInput!, reason: String!): BenchmarkMethodPayload!
+  publishBenchmarkMethod(
+    "The method, whole; its version is the last one's plus 1 (1 for the first)."
+    method: BenchmarkMethodInput!
+    "Why this version: required."
+    reason: String!
+  ): BenchmarkMethodPayload!
   "Opens a round over municipalities of the registry, under a method version (the latest when omitted). Admins."
-  openBenchmarkRound(input: OpenBenchmarkRoundInput!): BenchmarkRoundPayload!
+  openBenchmarkRound(
+    "The round: its ID, title, year, method version, municipalities and calendar."
+    input: OpenBenchmarkRoundInput!
+  ): BenchmarkRoundPayload!
   "The municipality's own assessment of an indicator, before the preliminary results. The municipality's applicant key."
-  selfAssess(input: ScoreInput!): ScorecardPayload!
+  selfAssess(
+    """
+    The value the municipality gives itself, with its note as rationale
+    (optional); evidence is not recorded. CONFLICT once the round's
+    assessment has ended or its preliminary results are shared.
+    """
+    input: ScoreInput!
+  ): ScorecardPayload!
   "An assessor's score of a judged indicator, with evidence where the indicator requires it and a rationale. Assessors, admins."
-  scoreIndicator(input: ScoreInput!): ScorecardPayload!
+  scoreIndicator(
+    """
+    The score: it replaces the indicator's last one for the body, and the
+    scorecard needs a new review. A computed indicator is BAD_USER_INPUT
+    (scoreComputedIndicators scores it); CONFLICT once the round's
+    assessment has ended or its preliminary results are shared.
+    """
+    input: ScoreInput!
+  ): ScorecardPayload!
   "Scores every computed indicator of the round's municipalities from the ledger's figures of the round's year. Assessors, admins."
-  scoreComputedIndicators(round: ID!): ComputedScoresPayload!
+  scoreComputedIndicators(
+    "The round's ID (2025); CONFLICT once its assessment has ended or its preliminary results are shared."
+    round: ID!
+  ): ComputedScoresPayload!
   "A review of a municipality's scorecard: accepted, or returned to the assessor with a note. Assessors, admins."
-  reviewScorecard(round: ID!, municipality: ID!, accepted: Boolean!, note: String): ScorecardPayload!
+  reviewScorecard(
+    "The round's ID (2025); CONFLICT once its preliminary results are shared."
+    round: ID!
+    "The municipality's code: one the round covers, with a score to review (CONFLICT otherwise)."
+    municipality: ID!
+    "True: accepted; false: returned to the assessor."
+    accepted: Boolean!
+    "What to look at again: required when returned, optional when accepted."
+    note: String
+  ): ScorecardPayload!
   "Shows the preliminary results to the municipalities and opens their comment window, once every scorecard is reviewed and accepted since its last score. Admins."
-  sharePreliminaryResults(round: ID!): BenchmarkRoundPayload!
+  sharePreliminaryResults(
+    "The round's ID (2025); CONFLICT when shared already, after its comment window, or with a scorecard not accepted since its last score."
+    round: ID!
+  ): BenchmarkRoundPayload!
   "The municipality contests a preliminary score with evidence, in its comment window. The municipality's applicant key."
-  contestScore(input: ContestScoreInput!): ScorecardPayload!
+  contestScore(
+    "The score contested and why; CONFLICT outside the comment window, for a line not scored, or one whose contest awaits its answer."
+    input: ContestScoreInput!
+  ): ScorecardPayload!
   "The assessor's answer to a contest: the score kept, or revised with the reason. Assessors, admins."
-  answerContest(input: AnswerContestInput!): ScorecardPayload!
+  answerContest(
+    "The answer; CONFLICT when the line has no open contest or the round is published."
+    input: AnswerContestInput!
+  ): ScorecardPayload!
   "Publishes the round once its comment window has closed and every contest is answered. Admins."
-  publishBenchmarkRound(round: ID!): BenchmarkRoundPayload!
+  publishBenchmarkRound(
+    "The round's ID (2025); CONFLICT before its preliminary results are shared, while its comment window is open, with a contest unanswered, or when published already."
+    round: ID!
+  ): BenchmarkRoundPayload!
   "Corrects a published score with the reason: the one way a published score changes. Assessors, admins."
-  correctScore(input: CorrectScoreInput!): ScorecardPayload!
+  correctScore(
+    "The correction; CONFLICT when the round is not published (score it instead)."
+    input: CorrectScoreInput!
+  ): ScorecardPayload!
   "A municipality's action plan drawn from a published round. The municipality's applicant key, admins."
-  adoptActionPlan(input: AdoptActionPlanInput!): ActionPlanPayload!
+  adoptActionPlan(
+    "The plan; CONFLICT when the round is not published, or the municipality adopted its plan from it already."
+    input: AdoptActionPlanInput!
+  ): ActionPlanPayload!
   "Progress on a commitment of an action plan. The municipality's applicant key, admins."
-  reportPlanProgress(input: PlanProgressInput!): ActionPlanPayload!
+  reportPlanProgress(
+    "The report; CONFLICT when the commitment is completed or dropped."
+    input: PlanProgressInput!
+  ): ActionPlanPayload!
 }
 
 "Which body of a municipality an indicator judges: LSGI scores the executive and the council apart."
 enum BenchmarkBody {
+  "The City Hall (meria): the municipality's executive."
   CITY_HALL
+  "The Sakrebulo: the elected municipal council."
   SAKREBULO
   "Both, each scored apart."
   BOTH
@@ -7697,10 +7981,15 @@ enum BenchmarkScaleKind {
 
 "Where a commitment of an action plan stands."
 enum CommitmentStatus {
+  "Not begun; the status of a commitment nothing was reported on."
   NOT_STARTED
+  "Under way as planned."
   ON_TRACK
+  "Under way, behind its dates."
   DELAYED
+  "Done, at 100 percent: it takes no more reports."
   COMPLETED
+  "Given up: it takes no more reports."
   DROPPED
 }
 
@@ -7714,13 +8003,15 @@ enum ScoreVerdict {
   MISMATCH
 }
 
-"A version of the benchmark's method."
+"A version of the benchmark's method. Public."
 type BenchmarkMethod {
+  "The version's number: 1 for the first, one more at each publication. A round is scored under the version it opened with."
   version: Int!
   "Why this version was published."
   reason: String!
   "The blocks; their weights add up to 100."
   blocks: [BenchmarkBlock!]!
+  "The questions, in the method's order: the order of a scorecard's lines."
   indicators: [BenchmarkIndicator!]!
   "The ranking's bands, from the highest: a total of at least from is in the band."
   bands: [RankBand!]!
@@ -7738,19 +8029,27 @@ enum TieRule {
 
 "A block of indicators and its weight in the total."
 type BenchmarkBlock {
+  "The block's code, such as participation: what indicators and block scores name it by."
   code: String!
+  "The block's name."
   name: LocalizedText!
+  "Its weight in the total, in percent: more than 0, the blocks' adding up to 100."
   weight: Int!
 }
 
 "One question of the method."
 type BenchmarkIndicator {
+  "The indicator's code, unique in the method, such as budget-published."
   code: String!
+  "The code of the block it belongs to."
   block: String!
+  "The question the assessors answer."
   question: LocalizedText!
+  "What its values may be."
   scale: BenchmarkScale!
   "Its weight within its block; an indicator of both bodies counts half of it for each in the block."
   weight: Int!
+  "The body it judges; BOTH: each body is scored apart, on a line of its own."
   body: BenchmarkBody!
   "Whether a score needs evidence: a URL, a document or an FOI request."
   evidenceRequired: Boolean!
@@ -7758,8 +8057,14 @@ type BenchmarkIndicator {
   computed: String
 }
 
-"What an indicator's values may be."
+"""
+What an indicator's values may be, and how a value becomes a share of its
+full marks: YES_NO the value itself, POINTS value / max, PERCENT value /
+100, BANDED the points of the highest band the value reaches over the top
+band's points (0 below the first band).
+"""
 type BenchmarkScale {
+  "How it is answered."
   kind: BenchmarkScaleKind!
   "A points scale's top; null for the others."
   max: Int
@@ -7769,44 +8074,57 @@ type BenchmarkScale {
 
 "A band of a banded scale: a value of at least from scores points."
 type ScaleBand {
+  "The least value in the band, in the unit of the figure answered (per 1,000 inhabitants, GEL per inhabitant, percent, ...)."
   from: Float!
+  "The whole points a value in the band scores, out of the top band's."
   points: Int!
 }
 
 "A band of the ranking."
 type RankBand {
+  "The band's name, as the method gives it."
   name: String!
+  "The least total in the band, in percent (0 to 100)."
   from: Float!
 }
 
 "A figure of the ledger a computed indicator reads, of a municipality in the round's year."
 type BenchmarkFigure {
+  "The figure's name, such as attendance_per_1000: what BenchmarkIndicator.computed names."
   name: String!
   "What it counts, and the SQL over the read models that reads it."
   description: String!
 }
 
-"A round of the benchmark."
+"A round of the benchmark: its calendar and state are public; its scores are public once it is published."
 type BenchmarkRound {
+  "The round's code, such as 2025."
   id: ID!
+  "The round's title."
   title: LocalizedText!
   "The year judged: computed indicators read the ledger's figures of this year."
   year: Int!
+  "The version of the method it is scored under, fixed when it opened."
   methodVersion: Int!
+  "That version of the method."
   method: BenchmarkMethod!
+  "The municipalities it covers, in the order given when it opened."
   municipalities: [Municipality!]!
   "Scores are given until this day."
   assessmentEnd: Date!
   "The last day of the comment window."
   commentsUntil: Date!
+  "The day (Tbilisi) the preliminary results were shown to the municipalities, opening their comment window; null before."
   preliminarySharedOn: Date
+  "The day (Tbilisi) the round was published, making its scorecards public; null before."
   publishedOn: Date
-  "The mean of the published totals; null before publication."
+  "The mean of the published totals (after corrections) over the municipalities with one, in percent to two decimals; null before publication."
   average: Float
 }
 
-"Narrows a ranking or a trend."
+"Narrows a ranking or a trend. Every condition given must hold."
 input BenchmarkFilter {
+  "Only the municipalities of this region (its code, such as imereti); an unknown code is BAD_USER_INPUT."
   region: ID
   "Only the municipalities that held (true) or did not hold (false) a certificate valid at some time in the round's year."
   certified: Boolean
@@ -7814,42 +8132,59 @@ input BenchmarkFilter {
   everCertified: Boolean
 }
 
-"A municipality's place in a ranking."
+"A municipality's place in a ranking of a published round. Public."
 type RankingEntry {
+  "The municipality ranked."
   municipality: Municipality!
   "1 for the highest; null without a score."
   rank: Int
-  "The ranked score, in percent; null for no data."
+  "The ranked score (the total, or the block's or body's ranked by), in percent; null for no data."
   score: Float
   "The method's band of the score."
   band: String
   "The share of the method's weight that had data, 0 to 1."
   coverage: Float!
+  "Its score, ranked the same way, in the previous published round (the latest judging an earlier year); null when it had none."
   previousScore: Float
+  "Its rank there, among the municipalities the same filter keeps; null without a previous score."
   previousRank: Int
   "Points gained since the previous round."
   change: Float
   "Places gained since the previous round."
   rankChange: Int
+  "Its published score in each block of the round's method, in the method's order."
   blocks: [BlockScore!]!
+  "Its published scores of the City Hall and of the Sakrebulo, apart."
   bodies: [BodyScore!]!
 }
 
 "A block's score, in percent; null for no data."
 type BlockScore {
+  "The block's code."
   block: String!
+  "The weighted mean of the block's indicators with data, in percent (0 to 100) to two decimals; null when none had data."
   score: Float
 }
 
 "A body's score, in percent; null for no data."
 type BodyScore {
+  "CITY_HALL or SAKREBULO."
   body: BenchmarkBody!
+  "The weighted mean of the indicators judging the body that had data, in percent (0 to 100) to two decimals; null when none had."
   score: Float
 }
 
-"A municipality's scores in a round."
+"""
+A municipality's scores in a round. Confidential until the round is
+published: the municipality's applicant key, assessors, admins and
+auditors alone see it (Query.scorecard refuses others with FORBIDDEN, or
+UNAUTHENTICATED without a key); from publication, everyone, but for the
+self-assessment.
+"""
 type Scorecard {
+  "The round."
   round: BenchmarkRound!
+  "The municipality scored."
   municipality: Municipality!
   "Whether the round is published: its result then is the published one."
   published: Boolean!
@@ -7867,28 +8202,41 @@ type Scorecard {
 
 "A review of a scorecard."
 type ScorecardReview {
+  "True: accepted; false: returned to the assessor."
   accepted: Boolean!
   "What to look at again, when returned."
   note: String!
+  "The day (Tbilisi) of the review."
   reviewedOn: Date!
 }
 
-"A result: total, blocks and bodies in percent (null: no data), coverage 0-1."
+"""
+A result: total, blocks and bodies in percent (null: no data), coverage
+0-1. In a scorecard of a round not yet published it is preliminary, and as
+confidential as the scorecard.
+"""
 type ScoreResult {
+  "The weighted mean of the blocks with data, by the blocks' weights, in percent (0 to 100) to two decimals; null when no indicator had data."
   total: Float
+  "Every block of the method, in its order."
   blocks: [BlockScore!]!
+  "The City Hall's and the Sakrebulo's scores apart, each over the indicators judging it."
   bodies: [BodyScore!]!
+  "The share of the method's weight that had data, 0 to 1: a total over half the questions says less than one over all."
   coverage: Float!
-  "The digest of the values the result was computed from, as published (null before publication): replayScore recomputes it."
+  "The digest of the values the result was computed from (v2:<hex SHA-256>): in a scorecard, as the publication or the last correction recorded it, null before publication; in a replay, as published or as recomputed."
   inputsDigest: String
 }
 
-"One indicator of one body on a scorecard."
+"One indicator of one body on a scorecard: confidential, as the scorecard, until the round is published."
 type ScoreLine {
+  "The indicator's code."
   indicator: String!
+  "The body scored: CITY_HALL or SAKREBULO."
   body: BenchmarkBody!
   "The value (after a contest's revision or a correction); null when not scored or no data."
   value: Float
+  "What the score rests on; empty when nothing was given."
   evidence: [ScoreEvidence!]!
   "Null until scored."
   rationale: String
@@ -7896,7 +8244,9 @@ type ScoreLine {
   computed: ComputedFigure
   "The value in the previous published round."
   previousValue: Float
+  "The municipality's contests of the score, oldest first."
   contests: [ScoreContest!]!
+  "The corrections since publication, oldest first."
   corrections: [ScoreCorrection!]!
 }
 
@@ -7904,6 +8254,7 @@ type ScoreLine {
 type ScoreEvidence {
   "url, document or foi (a freedom-of-information request)."
   kind: String!
+  "The URL, or the document's or the FOI request's reference."
   ref: String!
   "An FOI request's answer date."
   answeredOn: Date
@@ -7911,52 +8262,75 @@ type ScoreEvidence {
 
 "How a computed value was read: the figure, its SQL and the log position the read models stood at."
 type ComputedFigure {
+  "The figure's name (see benchmarkFigures)."
   figure: String!
+  "The SQL over the read models that read it."
   query: String!
+  "The log position the read models stood at: the figure can be recomputed from the events up to it."
   position: Position!
 }
 
 "A municipality's contest of a preliminary score, and the answer."
 type ScoreContest {
+  "Why the municipality disagrees."
   grounds: String!
+  "What the contest rests on: one item at least."
   evidence: [ScoreEvidence!]!
+  "The day (Tbilisi) it was recorded."
   contestedOn: Date!
+  "Whether the assessor has answered."
   answered: Boolean!
   "Whether the score was kept; null until answered."
   kept: Boolean
   "The revised value when not kept."
   revisedTo: Float
+  "Why the score was kept or revised; null until answered."
   reason: String
+  "The day (Tbilisi) of the answer; null until answered."
   answeredOn: Date
 }
 
 "A correction of a published score."
 type ScoreCorrection {
+  "The corrected value, in the indicator's scale; null: no data."
   value: Float
+  "Why it was corrected."
   reason: String!
+  "The day (Tbilisi) it was recorded."
   correctedOn: Date!
 }
 
 "The municipality's own assessment of an indicator."
 type SelfAssessment {
+  "The indicator's code."
   indicator: String!
+  "The body assessed: CITY_HALL or SAKREBULO."
   body: BenchmarkBody!
+  "The value it gives itself, in the indicator's scale; null: no data."
   value: Float
+  "Its note; empty when none."
   note: String!
 }
 
 "A municipality's published result in a round, and its overall rank there."
 type BenchmarkTrendRow {
+  "The round's ID."
   round: ID!
+  "The year the round judged."
   year: Int!
+  "The municipality."
   municipality: Municipality!
+  "Its published total (after corrections), in percent (0 to 100); null for no data."
   score: Float
+  "Its overall rank among all the round's municipalities, whatever the filter keeps; null without a total."
   rank: Int
+  "Its published block scores, in the order of the round's method."
   blocks: [BlockScore!]!
 }
 
 "Municipalities side by side in a round."
 type MunicipalityComparison {
+  "The round compared in."
   round: BenchmarkRound!
   "Their places in the round's overall ranking."
   entries: [RankingEntry!]!
@@ -7966,59 +8340,81 @@ type MunicipalityComparison {
 
 "One indicator of one body across the compared municipalities."
 type IndicatorComparison {
+  "The indicator's code."
   indicator: String!
+  "The body: CITY_HALL or SAKREBULO."
   body: BenchmarkBody!
+  "Each compared municipality's value, in the order given."
   values: [MunicipalityValue!]!
 }
 
 "A municipality's value of an indicator; null for no data or not scored."
 type MunicipalityValue {
+  "The municipality's code."
   municipality: ID!
+  "Its value (after corrections), in the indicator's scale."
   value: Float
 }
 
-"A municipality's action plan drawn from a round's findings."
+"A municipality's action plan drawn from a round's findings. Public: a plan is a public commitment."
 type ActionPlan {
+  "The plan's ID: <municipality>-<round>, such as poti-2025."
   id: ID!
+  "The ID of the published round it was drawn from."
   round: ID!
+  "The municipality."
   municipality: Municipality!
+  "The plan's title."
   title: LocalizedText!
+  "The day (Tbilisi) it was adopted."
   adoptedOn: Date!
+  "What it undertakes, in the order given."
   commitments: [Commitment!]!
 }
 
 "What the municipality undertakes, and where it stands."
 type Commitment {
+  "The commitment's code within the plan, such as publish-minutes."
   code: String!
+  "What it undertakes."
   text: LocalizedText!
   "The indicators it should move, each with its value in the plan's round and in the next published one."
   indicators: [CommitmentIndicator!]!
+  "The body responsible: CITY_HALL, SAKREBULO or BOTH."
   responsible: BenchmarkBody!
+  "The day it is due by."
   due: Date!
+  "Its steps, in the order given."
   milestones: [PlanMilestone!]!
   "The last report's status; NOT_STARTED before any."
   status: CommitmentStatus!
-  "The last report's progress, in percent."
+  "The last report's progress, in percent (0 to 100); 0 before any."
   progress: Int!
   "The progress reports, oldest first."
   reports: [ProgressReport!]!
 }
 
-"An indicator a commitment should move, before and after."
+"An indicator a commitment should move, before and after: one for each body the indicator judges."
 type CommitmentIndicator {
+  "The indicator's code."
   indicator: String!
+  "The body: CITY_HALL or SAKREBULO."
   body: BenchmarkBody!
-  "Its value in the plan's round."
+  "Its value in the plan's round (after corrections); null for no data or not scored."
   before: Float
   "Its value in the next published round; null until there is one."
   after: Float
+  "The ID of the next published round (the earliest judging a later year); null until there is one."
   nextRound: ID
 }
 
 "A step of a commitment."
 type PlanMilestone {
+  "The milestone's code within the commitment, such as draft."
   code: String!
+  "What the step is."
   text: LocalizedText!
+  "The day it is due by, on or before the commitment's."
   due: Date!
   "The day a report said it was reached (a report naming it with the commitment completed or on track)."
   reachedOn: Date
@@ -8026,18 +8422,27 @@ type PlanMilestone {
 
 "A progress report on a commitment."
 type ProgressReport {
+  "The code of the milestone it reports on; null for the commitment as a whole."
   milestone: String
+  "Where the commitment stood."
   status: CommitmentStatus!
+  "Percent done, 0 to 100 (100 when completed)."
   progress: Int!
+  "What was done, as the municipality reported it."
   note: String!
+  "The day (Tbilisi) it was reported."
   reportedOn: Date!
 }
 
-"A municipality's result recomputed from its events."
+"A municipality's result recomputed from its events: open as its scorecard is."
 type ScoreReplay {
+  "The round's ID."
   round: ID!
+  "The municipality's code."
   municipality: ID!
+  "What the replay found."
   verdict: ScoreVerdict!
+  "The method version the round is scored under, which the replay used."
   methodVersion: Int!
   "As published; null before publication."
   published: ScoreResult
@@ -8045,164 +8450,278 @@ type ScoreReplay {
   recomputed: ScoreResult!
   "Recomputed with the corrections since."
   current: ScoreResult!
+  "What does not follow, a sentence each (the digest, the total, a block, a body); empty unless MISMATCH."
   problems: [String!]!
   "The log verified over the events the replay read: the method's, the round's and the scorecard's."
   verification: LogVerification!
 }
 
+"""
+A version of the method, whole. Anything wrong is BAD_USER_INPUT naming
+every field at fault at once.
+"""
 input BenchmarkMethodInput {
+  "The blocks: 1 to 20, codes unique, weights adding up to 100."
   blocks: [BenchmarkBlockInput!]!
+  "The questions, at most 150, in the order scorecards list them: codes unique, every block with one at least."
   indicators: [BenchmarkIndicatorInput!]!
+  "The ranking's bands, at most 10, from the highest down; empty: none."
   bands: [RankBandInput!]!
+  "How the ranking places equal scores."
   ties: TieRule = SHARED
 }
 
+"A block of the method."
 input BenchmarkBlockInput {
+  "A code unique in the method (lower-case letters, digits and hyphens): participation."
   code: String!
+  "The block's name."
   name: LocalizedTextInput!
+  "Its weight in the total, in percent: more than 0."
   weight: Int!
 }
 
+"One question of the method."
 input BenchmarkIndicatorInput {
+  "A code unique in the method (lower-case letters, digits and hyphens): budget-published."
   code: String!
+  "The code of its block."
   block: String!
+  "The question the assessors answer."
   question: LocalizedTextInput!
+  "What its values may be."
   scale: BenchmarkScaleInput!
+  "Its weight within its block: 1 or more."
   weight: Int!
+  "The body it judges; a computed indicator judges CITY_HALL or SAKREBULO, not BOTH."
   body: BenchmarkBody!
+  "Whether an assessor's score (other than no data) needs evidence."
   evidenceRequired: Boolean = false
+  "The ledger figure it is computed from, a name of benchmarkFigures; left out: judged by the assessors."
   computed: String
 }
 
+"What an indicator's values may be."
 input BenchmarkScaleInput {
+  "How it is answered."
   kind: BenchmarkScaleKind!
+  "For POINTS, its top: 1 or more. Refused for YES_NO and PERCENT."
   max: Int
+  "For BANDED: 2 to 20 bands rising in both from and points, the first's points 0 or more. Refused for YES_NO and PERCENT."
   bands: [ScaleBandInput!]
 }
 
+"A band of a banded scale."
 input ScaleBandInput {
+  "The least value in the band, in the unit of the figure answered."
   from: Float!
+  "The whole points a value in the band scores."
   points: Int!
 }
 
+"A band of the ranking."
 input RankBandInput {
+  "The band's name: required."
   name: String!
+  "The least total in the band, in percent: 0 to 100, lower than the band before's."
   from: Float!
 }
 
+"A new round."
 input OpenBenchmarkRoundInput {
+  "A code (lower-case letters, digits and hyphens), such as 2025; one taken already is a CONFLICT."
   id: ID!
+  "The round's title."
   title: LocalizedTextInput!
+  "The year judged, 2000 to 2100: computed indicators read the ledger's figures of this year."
   year: Int!
+  "A published version of the method to score under; left out: the latest."
   methodVersion: Int
+  "The codes of the municipalities of the registry it covers: 1 to 100, none twice."
   municipalities: [ID!]!
+  "The last day (Tbilisi) scores and self-assessments are taken."
   assessmentEnd: Date!
+  "The last day (Tbilisi) of the municipalities' comment window, a day at least after assessmentEnd; the round is published after it."
   commentsUntil: Date!
 }
 
+"A piece of evidence: at most 20 to a score or a contest."
 input EvidenceInput {
   "url, document or foi."
   kind: String!
+  "The URL, or the document's or the FOI request's reference: required, at most 2,000 characters."
   ref: String!
+  "An FOI request's answer date; left out while it is unanswered."
   answeredOn: Date
 }
 
+"""
+An indicator's value of one body of a municipality in a round: an
+assessor's score (scoreIndicator) or the municipality's own assessment
+(selfAssess).
+"""
 input ScoreInput {
+  "The round's ID (2025); an unknown one is NOT_FOUND."
   round: ID!
+  "The municipality's code: one the round covers (BAD_USER_INPUT otherwise); for selfAssess, the key's own."
   municipality: ID!
+  "The indicator's code in the round's method version."
   indicator: String!
+  "The body: CITY_HALL or SAKREBULO, one the indicator judges (BOTH is BAD_USER_INPUT)."
   body: BenchmarkBody!
-  "Null: no data (never taken as zero)."
+  """
+  Null: no data (never taken as zero). Otherwise within the indicator's
+  scale: 0 or 1 for YES_NO, whole points from 0 to max for POINTS, 0 to
+  100 for PERCENT, the figure itself (0 or more) for BANDED.
+  """
   value: Float
+  "What the score rests on, at most 20 items; scoreIndicator requires one with a value when the indicator requires evidence."
   evidence: [EvidenceInput!]
   "Why the score; for a self-assessment, a note."
   rationale: String
 }
 
+"A municipality's contest of a preliminary score."
 input ContestScoreInput {
+  "The round's ID (2025)."
   round: ID!
+  "The municipality's code: the key's own."
   municipality: ID!
+  "The indicator's code."
   indicator: String!
+  "The body scored: CITY_HALL or SAKREBULO."
   body: BenchmarkBody!
+  "Why the score is wrong: required."
   grounds: String!
+  "What the contest rests on: 1 to 20 items."
   evidence: [EvidenceInput!]!
 }
 
+"The assessor's answer to a municipality's open contest."
 input AnswerContestInput {
+  "The round's ID (2025)."
   round: ID!
+  "The municipality's code."
   municipality: ID!
+  "The indicator's code."
   indicator: String!
+  "The body scored: CITY_HALL or SAKREBULO."
   body: BenchmarkBody!
+  "True: the score stands (value is ignored); false: it is revised to value."
   kept: Boolean!
   "The revised value when not kept; null is no data."
   value: Float
+  "Why: required."
   reason: String!
 }
 
+"A correction of a published score; the municipality's result is recomputed with it."
 input CorrectScoreInput {
+  "The round's ID (2025): a published round."
   round: ID!
+  "The municipality's code."
   municipality: ID!
+  "The indicator's code."
   indicator: String!
+  "The body scored: CITY_HALL or SAKREBULO."
   body: BenchmarkBody!
+  "The corrected value, within the indicator's scale; null: no data."
   value: Float
+  "Why: required."
   reason: String!
 }
 
+"A municipality's action plan drawn from a published round: one per municipality and round."
 input AdoptActionPlanInput {
+  "The ID of the published round it is drawn from."
   round: ID!
+  "The municipality's code: one the round covers; an applicant key only its own."
   municipality: ID!
+  "The plan's title."
   title: LocalizedTextInput!
+  "What it undertakes: 1 to 100 commitments, codes unique."
   commitments: [CommitmentInput!]!
 }
 
+"A commitment of an action plan."
 input CommitmentInput {
+  "A code unique in the plan (lower-case letters, digits and hyphens): publish-minutes."
   code: String!
+  "What it undertakes."
   text: LocalizedTextInput!
+  "The codes of the indicators of the round's method it should move: 1 to 150."
   indicators: [String!]!
+  "The body responsible."
   responsible: BenchmarkBody!
+  "The day it is due by: today (Tbilisi) or later."
   due: Date!
+  "Its steps: at most 20, codes unique; left out: none."
   milestones: [MilestoneInput!]
 }
 
+"A step of a commitment."
 input MilestoneInput {
+  "A code unique in the commitment (lower-case letters, digits and hyphens): draft."
   code: String!
+  "What the step is."
   text: LocalizedTextInput!
+  "The day it is due by: from today (Tbilisi) to the commitment's due day."
   due: Date!
 }
 
+"A progress report on a commitment."
 input PlanProgressInput {
+  "The plan's ID (poti-2025); an unknown one is NOT_FOUND."
   plan: ID!
+  "The commitment's code in the plan."
   commitment: String!
+  "The code of the commitment's milestone it reports on; left out: the commitment as a whole. A report ON_TRACK or COMPLETED naming a milestone marks it reached."
   milestone: String
+  "Where the commitment stands; COMPLETED and DROPPED end its reports."
   status: CommitmentStatus!
+  "Percent done, 0 to 100; 100 when COMPLETED."
   progress: Int!
+  "What was done: required."
   note: String!
 }
 
+"What publishBenchmarkMethod did."
 type BenchmarkMethodPayload {
+  "Position of the mutation's last event in the log."
   position: Position!
+  "The method's newest version as the read model shows it once caught up; null when it has not caught up in time."
   method: BenchmarkMethod
 }
 
+"What a round mutation did."
 type BenchmarkRoundPayload {
+  "Position of the mutation's last event in the log."
   position: Position!
+  "The round as the read model shows it once caught up; null when it has not caught up in time."
   round: BenchmarkRound
 }
 
+"What a scorecard mutation did."
 type ScorecardPayload {
+  "Position of the mutation's last event in the log."
   position: Position!
   "The scorecard as the caller may see it, after the change."
   scorecard: Scorecard @see
 }
 
+"What scoreComputedIndicators did."
 type ComputedScoresPayload {
+  "The log's head once every score is recorded: send it as Civic-Min-Position to read them."
   position: Position!
   "How many scores were recorded."
   scored: Int!
 }
 
+"What an action plan mutation did."
 type ActionPlanPayload {
+  "Position of the mutation's last event in the log."
   position: Position!
+  "The plan as the read model shows it once caught up; null when it has not caught up in time."
   plan: ActionPlan
 }
 `, BuiltIn: false},
@@ -9246,14 +9765,21 @@ type BudgetTrendRow {
   "Every certification cycle, newest first. Public."
   certificationCycles: [CertificationCycle!]!
   "One year's cycle, or null when none was opened. Public."
-  certificationCycle(year: Int!): CertificationCycle
+  certificationCycle(
+    "The cycle's year."
+    year: Int!
+  ): CertificationCycle
   """
-  Applications, newest cycle first. Who sees which: an applicant its own
-  municipality's; an expert those assigned to them; the consortium, auditors
-  and admins all of them; analysts all, without answers or scores. Anonymous
-  callers see none (the public record is certificates).
+  Applications, newest cycle first, then by municipality code. Who sees
+  which: an applicant its own municipality's; an expert those assigned to
+  them; the consortium, auditors and admins all of them; analysts and hubs
+  all, without answers or scores. Anonymous callers are refused (the public
+  record is certificates).
   """
-  applications(filter: ApplicationFilter): [Application!]! @see
+  applications(
+    "Which applications to list; left out: all the caller may see."
+    filter: ApplicationFilter
+  ): [Application!]! @see
   """
   One application, by ID (<year>-<municipality>, for example 2019-batumi),
   with the same visibility as applications. With asOf, the state at that
@@ -9261,17 +9787,31 @@ type BudgetTrendRow {
   read model (see AsOf). An application that had not begun by that moment
   is a NOT_FOUND error that says when it began, not a silent null.
   """
-  application(id: ID!, asOf: AsOf): Application @see
+  application(
+    "The application's ID: <year>-<municipality>, such as 2019-batumi."
+    id: ID!
+    "The moment of its history to show; left out: now, with every event."
+    asOf: AsOf
+  ): Application @see
   """
   The public certificate registry. A certificate's status is computed when
   asked, against today's date in Tbilisi: nothing has to run for one to
   expire.
   """
-  certificates(filter: CertificateFilter): [Certificate!]!
-  "How a cycle went, in total and by region. Public."
-  cycleStatistics(year: Int!): CycleStatistics
-  "A municipality's applications over the years, with their outcomes. Public."
-  certificationHistory(municipality: ID!): [CertificationOutcome!]!
+  certificates(
+    "Which certificates to list; left out: every certificate issued, newest cycle first."
+    filter: CertificateFilter
+  ): [Certificate!]!
+  "How a cycle went, in total and by region; null for a year without a cycle. Public."
+  cycleStatistics(
+    "The cycle's year."
+    year: Int!
+  ): CycleStatistics
+  "A municipality's applications over the years, newest cycle first, with their outcomes. Public."
+  certificationHistory(
+    "The municipality's code; an unknown one is NOT_FOUND."
+    municipality: ID!
+  ): [CertificationOutcome!]!
   """
   Every event of an application with its position, time, actor, role and
   leaf hash in the log's Merkle tree, the verification of the tree and its
@@ -9279,7 +9819,12 @@ type BudgetTrendRow {
   proof against a signed checkpoint (checkpoint: its tree size; default
   the latest). Auditors, the consortium and admins.
   """
-  certificationAudit(applicationId: ID!, checkpoint: Position): CertificationAudit! @see
+  certificationAudit(
+    "The application's ID (2019-batumi); one without events is NOT_FOUND."
+    applicationId: ID!
+    "The tree size of a signed checkpoint to prove the events against (1 or more); left out: the latest."
+    checkpoint: Position
+  ): CertificationAudit! @see
   """
   Rebuilds an application up to its decision, recomputes the
   recommendation under the rules version the decision recorded, and says
@@ -9289,7 +9834,12 @@ type BudgetTrendRow {
   it replayed against a signed checkpoint (checkpoint: its tree size;
   default the latest). Auditors, the consortium and admins.
   """
-  replayDecision(applicationId: ID!, checkpoint: Position): DecisionReplay! @see
+  replayDecision(
+    "The application's ID (2019-batumi); one without events is NOT_FOUND."
+    applicationId: ID!
+    "The tree size of a signed checkpoint to prove the events against (1 or more); left out: the latest."
+    checkpoint: Position
+  ): DecisionReplay! @see
 }
 
 """
@@ -9302,27 +9852,39 @@ A moment of an application's history: exactly one of
   but was recorded now).
 """
 input AsOf {
+  "What the log held up to this position (1 or more)."
   position: Position
+  "What the ledger knew at this instant: the events recorded at or before it."
   recordedAt: DateTime
+  "What had happened by this instant: the events whose fact occurred at or before it."
   occurredAt: DateTime
 }
 
 "A year's certification: its calendar and the rules in force."
 type CertificationCycle {
+  "The cycle's year: its call opens in it."
   year: Int!
+  "The cycle's title."
   title: LocalizedText!
+  "The cycle's calendar."
   schedule: CertificationSchedule!
   "The rules in force; rulesVersions lists every version."
   rules: CertificationRules!
+  "Every version of the rules, from version 1, each with why it was made."
   rulesVersions: [CertificationRules!]!
 }
 
 "The cycle's calendar: Tbilisi days; a deadline includes its day."
 type CertificationSchedule {
+  "The first day municipalities may be nominated, apply and submit."
   callOpens: Date!
+  "The last day to nominate, apply and submit an application."
   applicationDeadline: Date!
+  "The last day a draft's answers may be saved."
   questionnaireDeadline: Date!
+  "The first day results may be announced (and certificates issued)."
   resultsDate: Date!
+  "The first day certificates may be awarded, at the ceremony."
   ceremonyDate: Date!
 }
 
@@ -9331,7 +9893,9 @@ What a cycle judges applications by: data recorded in the cycle's events.
 A decision records the version it was taken under.
 """
 type CertificationRules {
+  "The version, from 1 within the cycle; one more at each change."
   version: Int!
+  "What experts score, in the order the rules list them."
   criteria: [Criterion!]!
   "Experts free of conflicts who must have scored every criterion."
   expertsRequired: Int!
@@ -9339,6 +9903,7 @@ type CertificationRules {
   passScore: Float!
   "Least score, 0 to 100, each criterion must reach for a recommendation to certify; 0 for none."
   criterionMinimum: Float!
+  "How long a certificate issued under these rules is valid, in months, from the day its result is announced."
   validityMonths: Int!
   "Why this version was made; null for the first."
   reason: String
@@ -9346,11 +9911,17 @@ type CertificationRules {
 
 "One thing experts score, on a scale of whole points."
 type Criterion {
+  "The criterion's code, such as motivation: what scores name."
   code: ID!
+  "The criterion's name."
   name: LocalizedText!
+  "Guidance for the experts scoring it; null when there is none."
   guidance: LocalizedText
+  "Its share of the weighted score, relative to the other criteria's weights: 1 to 100."
   weight: Int!
+  "The lowest score, whole points, included."
   scaleMin: Int!
+  "The highest score, whole points, included."
   scaleMax: Int!
 }
 
@@ -9378,22 +9949,33 @@ enum Completeness {
 
 "Which applications a list shows; every condition given must hold. region and municipality are codes."
 input ApplicationFilter {
+  "Only the applications of this cycle's year."
   year: Int
+  "Only this municipality's applications (its code)."
   municipality: ID
+  "Only the applications of this region's municipalities (its code)."
   region: ID
+  "Only applications with this status."
   status: ApplicationStatus
 }
 
 "A municipality's application in one cycle."
 type Application {
+  "The application's ID: <year>-<municipality>, such as 2019-batumi."
   id: ID!
+  "The cycle's year."
   year: Int!
+  "The applying municipality."
   municipality: Municipality!
+  "Where it stands."
   status: ApplicationStatus!
+  "The day it was submitted (Tbilisi); null before."
   submittedOn: Date
+  "Whether the consortium has told the applicant its evaluation started."
   confirmed: Boolean!
+  "The result of the last completeness check."
   completeness: Completeness!
-  "What an incomplete application misses."
+  "What an incomplete application misses, as the last check listed it; empty otherwise."
   missing: [String!]!
   "Information requests not answered yet, by request ID."
   openRequests: [ID!]!
@@ -9415,7 +9997,9 @@ type Application {
   sees their own; others see none.
   """
   scores: [Score!] @see
+  "The consortium's decision; null before it. Shown to whoever sees the application from the moment it is taken, before the result is announced."
   decision: Decision
+  "The certificate issued with the announcement of a certification; null when none was."
   certificate: Certificate
   """
   The municipality's previous certificate, from an earlier cycle, whose
@@ -9458,7 +10042,9 @@ type ExpertAssignment {
 
 "The scores so far, before a decision."
 type ScoreSummary {
+  "The version of the rules in force it applies."
   rulesVersion: Int!
+  "How many experts free of conflicts must have scored every criterion before a decision."
   expertsRequired: Int!
   "Experts without a conflict of interest who have scored every criterion."
   expertsComplete: [String!]!
@@ -9468,52 +10054,77 @@ type ScoreSummary {
 
 "An expert's question to the applicant."
 type InformationRequest {
+  "The request's number within the application (1, 2, ...): what provideApplicationInformation takes."
   id: ID!
+  "The expert's question."
   question: String!
   "Who asked: shown to the consortium, auditors, admins and the expert themself."
   expert: String @see
+  "The applicant's answer; null until answered. The applicant, the assigned experts, the consortium, auditors and admins only: null for others."
   answer: String @see
+  "When the question was asked."
   requestedAt: DateTime!
+  "When it was answered; null while it is open."
   answeredAt: DateTime
 }
 
 "One event of an application's history."
 type TimelineEntry {
+  "The event's position in the log."
   position: Position!
+  "The event's place in the application's stream, from 1."
   version: Int!
+  "The event type, such as certification.score_recorded."
   type: String!
+  "When the fact happened (for a past cycle imported later, in the past)."
   occurredAt: DateTime!
+  "When the log recorded it."
   recordedAt: DateTime!
+  "Who caused it: the key's actor ID, or 'an expert' where an expert's identity is withheld from the caller."
   actor: String!
+  "The role the actor held, in lower case, such as consortium."
   role: String!
+  "What happened, in one line of English; a generic line where it would quote what the caller may not see (a score, an expert, a reported change)."
   summary: String!
 }
 
 "An answer to a question of the C1 questionnaire."
 type Answer {
+  "The question's code in the questionnaire."
   question: ID!
+  "The applicant's answer; never empty (an empty answer clears the question)."
   answer: String!
 }
 
 "An expert's current score of a criterion."
 type Score {
+  "The scoring expert's actor ID."
   expert: String!
+  "The code of the criterion scored."
   criterion: ID!
+  "The score, whole points on the criterion's scale."
   score: Int!
+  "The expert's rationale for the score as it stands."
   rationale: String
   "How many times the score was revised."
   revisions: Int!
+  "The version of the rules in force when it was last scored."
   rulesVersion: Int!
 }
 
 "The consortium's decision and what it was taken on."
 type Decision {
+  "Whether the consortium decided to certify."
   certified: Boolean!
+  "The version of the cycle's rules the decision was taken under."
   rulesVersion: Int!
+  "What the rules made of the scores when the decision was taken."
   recommendation: Recommendation!
   "Why the decision goes against the recommendation, if it does."
   justification: String
+  "The consortium's recommendations to the municipality; empty when none."
   recommendations: [LocalizedText!]!
+  "The consortium's assessment of the progress since the previous certificate's recommendations; null when none was given."
   progress: LocalizedText
   """
   The fingerprint of the rules and scores the decision saw (see
@@ -9525,9 +10136,11 @@ type Decision {
 
 "What the rules made of the scores."
 type Recommendation {
+  "Whether the rules recommend certifying: the weighted score reaches the pass score and every criterion the minimum."
   certify: Boolean!
   "Weighted score, 0 to 100."
   score: Float!
+  "Each criterion's score, by criterion code."
   criteria: [CriterionScore!]!
   "The experts whose scores it counted: the consortium, auditors and admins."
   experts: [String!] @see
@@ -9537,6 +10150,7 @@ type Recommendation {
 
 "One criterion's share of a recommendation."
 type CriterionScore {
+  "The criterion's code."
   criterion: ID!
   "0 to 100: the experts' mean placed on the criterion's scale."
   score: Float!
@@ -9554,33 +10168,51 @@ enum CertificateStatus {
 
 "Which certificates the registry shows; every condition given must hold; status is computed against today."
 input CertificateFilter {
+  "Only the certificates of this cycle's year."
   year: Int
+  "Only this municipality's certificates (its code)."
   municipality: ID
+  "Only the certificates of this region's municipalities (its code)."
   region: ID
+  "Only certificates with this status today."
   status: CertificateStatus
 }
 
 "A certificate in the public registry."
 type Certificate {
+  "The certificate's number: CB-<year>-<MUNICIPALITY>, such as CB-2019-BATUMI."
   number: String!
+  "The ID of the application it was issued on."
   applicationId: ID!
+  "The cycle's year."
   year: Int!
+  "The certified municipality."
   municipality: Municipality!
+  "Its first valid day: the day the result was announced."
   validFrom: Date!
+  "Its last valid day."
   validUntil: Date!
+  "Its standing today (Tbilisi)."
   status: CertificateStatus!
+  "The day it was handed over at the ceremony; null before."
   awardedOn: Date
+  "The day it was revoked; null unless revoked."
   revokedOn: Date
+  "Why it was revoked; null unless revoked."
   revokedReason: String
   "The consortium's recommendations to the municipality, once announced."
   recommendations: [LocalizedText!]!
+  "The consortium's assessment of the progress since the municipality's previous certificate; null when none was given."
   progress: LocalizedText
 }
 
 "How a cycle went."
 type CycleStatistics {
+  "The cycle's year."
   year: Int!
+  "The counts over every application of the cycle."
   total: CycleCounts!
+  "The counts of each region with at least one application, by region code."
   byRegion: [RegionCycleCounts!]!
 }
 
@@ -9591,35 +10223,51 @@ whatever happened later. Outcomes count once announced, so they are public.
 type CycleCounts {
   "Applications started, withdrawn ones included."
   applied: Int!
+  "Applications submitted, withdrawn ones included."
   submitted: Int!
+  "Applications withdrawn."
   withdrawn: Int!
+  "Applications whose last completeness check found them complete."
   complete: Int!
+  "Applications decided."
   decided: Int!
   "Results announced; certified counts the certificates issued with them, revoked ones included."
   announced: Int!
+  "Certificates issued, revoked ones included."
   certified: Int!
+  "Certificates revoked."
   revoked: Int!
 }
 
 "A cycle's counts in one region."
 type RegionCycleCounts {
+  "The region."
   region: Region!
+  "The counts of its municipalities' applications."
   counts: CycleCounts!
 }
 
 "One cycle of a municipality's certification history."
 type CertificationOutcome {
+  "The application's ID."
   applicationId: ID!
+  "The cycle's year."
   year: Int!
+  "Where the application stands."
   status: ApplicationStatus!
+  "Whether it was certified; null until the result is announced."
   certified: Boolean
+  "The certificate issued, with its status today; null when none was."
   certificate: Certificate
 }
 
 "An application's events as the log holds them, and the log's verification."
 type CertificationAudit {
+  "The application audited."
   applicationId: ID!
+  "Every event of the application, in order. Consortium, auditors and admins only."
   events: [AuditedEvent!]! @see
+  "The log's leaves, tree and signed checkpoints rechecked over the range of positions the events span."
   verification: LogVerification!
   """
   Each event's (and its cycle's) inclusion proof against the checkpoint
@@ -9631,14 +10279,19 @@ type CertificationAudit {
 
 "An event of an application as the log holds it."
 type AuditedEvent {
+  "The event's position in the log."
   position: Position!
+  "The event's place in the application's stream, from 1."
   version: Int!
+  "The event type, such as certification.decision_taken."
   type: String!
   "When the fact happened (for a past cycle imported later, in the past)."
   occurredAt: DateTime!
   "When the log recorded it."
   recordedAt: DateTime!
+  "Who caused it: the key's actor ID, or withheld where the domain's rules withhold it from the caller."
   actor: String!
+  "The role the actor held, in lower case, such as expert."
   role: String!
   "The event's leaf hash in the log's Merkle tree, hex: SHA-256(0x00 || its canonical bytes), which an auditor recomputes from the event."
   hash: String
@@ -9656,13 +10309,19 @@ type AuditedEvent {
 
 "The log's leaves, tree and signed checkpoints, rechecked over a range of the log."
 type LogVerification {
+  "The first position checked; 0 when nothing could be checked."
   from: Position!
+  "The last position checked; 0 when nothing could be checked."
   to: Position!
+  "Whether nothing was found wrong; false also when nothing could be checked (problem says why)."
   intact: Boolean!
+  "How many log entries were rehashed."
   events: Int!
+  "How many checkpoint signatures were checked."
   checkpoints: Int!
   "The first position found wrong, and what is wrong there."
   firstBad: Position
+  "What is wrong at firstBad, or why nothing could be checked; null when intact."
   problem: String
 }
 
@@ -9680,7 +10339,9 @@ enum ReplayVerdict {
 
 "What replaying a decision from its events found."
 type DecisionReplay {
+  "The application replayed."
   applicationId: ID!
+  "What the replay found."
   verdict: ReplayVerdict!
   "The decision as recorded."
   decision: Decision
@@ -9705,56 +10366,83 @@ type DecisionReplay {
 
 "A criterion: code (lower-case letters, digits, hyphens), weight 1 to 100, a scale of whole points with 0 <= scaleMin < scaleMax."
 input CriterionInput {
+  "The criterion's code, unique within the rules: lower-case letters, digits and hyphens."
   code: ID!
+  "The criterion's name."
   name: LocalizedTextInput!
+  "Guidance for the experts; each language at most 500 characters."
   guidance: LocalizedTextInput
+  "Its share of the weighted score, relative to the others': 1 to 100."
   weight: Int!
+  "The lowest score, whole points: 0 or more."
   scaleMin: Int!
+  "The highest score, whole points: above scaleMin, at most 1,000."
   scaleMax: Int!
 }
 
 "Rules for judging applications: the weighted score is 0 to 100."
 input RulesInput {
+  "What experts score: 1 to 30 criteria."
   criteria: [CriterionInput!]!
+  "How many experts free of conflicts must have scored every criterion before a decision: 1 to 20."
   expertsRequired: Int!
+  "The weighted score at or above which the recommendation is to certify: above 0, at most 100."
   passScore: Float!
+  "The least score, 0 to 100, each criterion must reach for a recommendation to certify; 0: none."
   criterionMinimum: Float = 0
+  "How long a certificate is valid, in months: 1 to 60."
   validityMonths: Int = 12
 }
 
 "A cycle's calendar, in the workflow's order; the call opens in the cycle's year."
 input ScheduleInput {
+  "The first day of the call, in the cycle's year."
   callOpens: Date!
+  "The last day to nominate, apply and submit; not before callOpens."
   applicationDeadline: Date!
+  "The last day a draft's answers may be saved; not before applicationDeadline."
   questionnaireDeadline: Date!
+  "The first day results may be announced; not before questionnaireDeadline."
   resultsDate: Date!
+  "The first day certificates may be awarded; not before resultsDate."
   ceremonyDate: Date!
 }
 
 "A year's cycle: its calendar and first rules."
 input OpenCycleInput {
+  "The cycle's year, 2000 to 2100; one cycle a year (a second is a CONFLICT)."
   year: Int!
+  "The cycle's title."
   title: LocalizedTextInput!
+  "The cycle's calendar."
   schedule: ScheduleInput!
+  "The rules' first version."
   rules: RulesInput!
 }
 
 "A new version of a cycle's rules, with why it was made."
 input ChangeRulesInput {
+  "The cycle's year; a year without a cycle is NOT_FOUND."
   year: Int!
+  "The new rules, whole."
   rules: RulesInput!
+  "Why they change: required, at most 500 characters."
   reason: String!
 }
 
 "A nomination: the municipality's code and why it should apply."
 input NominateInput {
+  "The cycle's year."
   year: Int!
+  "The municipality's code in the registry."
   municipality: ID!
+  "Why it should apply: required, at most 500 characters."
   reason: String!
 }
 
 "An answer to save, by question code."
 input AnswerInput {
+  "The question's code: lower-case letters, digits and hyphens."
   question: ID!
   "An empty answer clears the question."
   answer: String!
@@ -9762,12 +10450,17 @@ input AnswerInput {
 
 "The consortium's decision: a justification is required when it goes against the computed recommendation."
 input DecideInput {
+  "The application's ID."
   applicationId: ID!
   "The version the consortium decided on: CONFLICT if anything changed since."
   expectedVersion: Int
+  "Whether to certify."
   certified: Boolean!
+  "Why the decision goes against the recommendation: required then, at most 5,000 characters."
   justification: String
+  "Recommendations to the municipality: at most 50."
   recommendations: [LocalizedTextInput!]
+  "An assessment of the progress since the municipality's previous certificate."
   progress: LocalizedTextInput
 }
 
@@ -9786,43 +10479,164 @@ type CertificationPayload {
 # on since, the mutation is a CONFLICT and writes nothing.
 extend type Mutation {
   "Admins: set up a year's cycle."
-  openCertificationCycle(input: OpenCycleInput!): CertificationPayload!
+  openCertificationCycle(
+    "The cycle: its year, title, calendar and first rules."
+    input: OpenCycleInput!
+  ): CertificationPayload!
   "Admins: a new version of a cycle's rules, for decisions taken from now on."
-  changeCertificationRules(input: ChangeRulesInput!): CertificationPayload!
-  "Any signed-in caller, while the call is open: propose a municipality, which must still apply itself."
-  nominateMunicipality(input: NominateInput!): CertificationPayload!
+  changeCertificationRules(
+    "The cycle's year, the new rules and why."
+    input: ChangeRulesInput!
+  ): CertificationPayload!
+  "Signed-in callers but officers, ballot boxes and assessors, while the call is open: propose a municipality, which must still apply itself. Nominating one again changes nothing."
+  nominateMunicipality(
+    "The cycle, the municipality and why."
+    input: NominateInput!
+  ): CertificationPayload!
   "The applicant's key, in the call window: start its municipality's application."
-  draftApplication(year: Int!, municipality: ID!): CertificationPayload!
+  draftApplication(
+    "The cycle's year."
+    year: Int!
+    "The municipality's code: the one the applicant's key acts for."
+    municipality: ID!
+  ): CertificationPayload!
   "The applicant, by the questionnaire deadline: save C1 answers of a draft."
-  saveApplicationAnswers(applicationId: ID!, answers: [AnswerInput!]!, expectedVersion: Int): CertificationPayload!
-  "The applicant, by the application deadline."
-  submitApplication(applicationId: ID!, expectedVersion: Int): CertificationPayload!
+  saveApplicationAnswers(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "The answers to save, 1 to 200, by question code; questions left out keep their answers."
+    answers: [AnswerInput!]!
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
+  "The applicant, in the call window: submit a draft that has answers."
+  submitApplication(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
   "The applicant, before the decision."
-  withdrawApplication(applicationId: ID!, reason: String, expectedVersion: Int): CertificationPayload!
+  withdrawApplication(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "Why, at most 500 characters; optional."
+    reason: String
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
   "The consortium: tell the applicant its evaluation started."
-  confirmApplicationStart(applicationId: ID!, expectedVersion: Int): CertificationPayload!
-  "The consortium: complete, or what is missing."
-  checkApplicationCompleteness(applicationId: ID!, complete: Boolean!, missing: [String!], expectedVersion: Int): CertificationPayload!
+  confirmApplicationStart(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
+  "The consortium, once the start is confirmed: complete, or what is missing."
+  checkApplicationCompleteness(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "Whether nothing is missing."
+    complete: Boolean!
+    "What is missing: required when not complete, refused when complete; at most 50 items of at most 500 characters."
+    missing: [String!]
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
   "An assigned expert without a conflict of interest."
-  requestApplicationInformation(applicationId: ID!, question: String!, expectedVersion: Int): CertificationPayload!
+  requestApplicationInformation(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "The question to the applicant: required, at most 5,000 characters."
+    question: String!
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
   "The applicant: answer an open request."
-  provideApplicationInformation(applicationId: ID!, requestId: ID!, answer: String!, expectedVersion: Int): CertificationPayload!
+  provideApplicationInformation(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "The request's number (InformationRequest.id); an unknown one is NOT_FOUND, an answered one a CONFLICT."
+    requestId: ID!
+    "The answer: required, at most 5,000 characters."
+    answer: String!
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
   "The applicant: report a change to what the application says."
-  reportMaterialChange(applicationId: ID!, description: String!, expectedVersion: Int): CertificationPayload!
+  reportMaterialChange(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "What changed: required, at most 5,000 characters."
+    description: String!
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
   "The consortium. expert is the expert's actor ID, as viewer.name shows it to them (key:<name>#<key ID>)."
-  assignExpert(applicationId: ID!, expert: String!, name: String, expectedVersion: Int): CertificationPayload!
+  assignExpert(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "The expert's actor ID: a live expert key's, at most 200 characters. Assigning one again changes nothing."
+    expert: String!
+    "The expert's name, at most 200 characters: personal data, sealed in the log and erasable (subject expert:<expert>)."
+    name: String
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
   "The assigned expert, before scoring."
-  declareConflictOfInterest(applicationId: ID!, conflict: Boolean!, details: String, expectedVersion: Int): CertificationPayload!
+  declareConflictOfInterest(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "Whether the expert has a conflict of interest with the municipality; one who has may not evaluate it. Declared once."
+    conflict: Boolean!
+    "The conflict described: required when conflict is true, at most 500 characters."
+    details: String
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
   "The assigned expert without a conflict; a second score of a criterion is a revision and needs a reason."
-  scoreApplication(applicationId: ID!, criterion: ID!, score: Int!, rationale: String!, reason: String, expectedVersion: Int): CertificationPayload!
+  scoreApplication(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "The code of a criterion of the rules in force."
+    criterion: ID!
+    "The score, whole points within the criterion's scale."
+    score: Int!
+    "Why this score: required, at most 5,000 characters."
+    rationale: String!
+    "Why the score is revised: required for a revision, at most 500 characters."
+    reason: String
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
   "The consortium, once the application is complete, scored and without open requests."
-  decideApplication(input: DecideInput!): CertificationPayload!
+  decideApplication(
+    "The decision, under the rules in force."
+    input: DecideInput!
+  ): CertificationPayload!
   "The consortium, from the results date: announce the result, issuing a certified municipality's certificate."
-  announceResult(applicationId: ID!, expectedVersion: Int): CertificationPayload!
+  announceResult(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
   "The consortium, from the ceremony day."
-  awardCertificate(applicationId: ID!, expectedVersion: Int): CertificationPayload!
+  awardCertificate(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
   "The consortium: revoke a valid certificate."
-  revokeCertificate(applicationId: ID!, reason: String!, expectedVersion: Int): CertificationPayload!
+  revokeCertificate(
+    "The application's ID (2019-batumi)."
+    applicationId: ID!
+    "Why: required, at most 500 characters."
+    reason: String!
+    "The application's version you acted on (Application.version): CONFLICT if it moved on since; left out: any."
+    expectedVersion: Int
+  ): CertificationPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/common.graphqls", Input: `"""
@@ -15719,6 +16533,52 @@ func (ec *executionContext) field_Subscription_events_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_trend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) ([]projections.Dimension, error) {
+			return ec.unmarshalNTrendDimension2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋprojectionsᚐDimensionᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ParticipationFilter, error) {
+			return ec.unmarshalOParticipationFilter2ᚖgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐParticipationFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "perCapita",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["perCapita"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) ([]model.TrendOrder, error) {
+			return ec.unmarshalOTrendOrder2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendOrderᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg4
 	return args, nil
 }
 
@@ -37890,6 +38750,50 @@ func (ec *executionContext) fieldContext_Subscription_projectionStatus(_ context
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_trend(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_trend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Trend(ctx, fc.Args["groupBy"].([]projections.Dimension), fc.Args["filter"].(*model.ParticipationFilter), fc.Args["perCapita"].(*bool), fc.Args["orderBy"].([]model.TrendOrder), fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.TrendRow) graphql.Marshaler {
+			return ec.marshalNTrendRow2ᚕgithubᚗcomᚋcivicledgerᚋcivicledgerᚋgraphᚋmodelᚐTrendRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_trend(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrendRow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_trend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Subscription_cycleTurnout(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -54509,6 +55413,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_events(ctx, fields[0])
 	case "projectionStatus":
 		return ec._Subscription_projectionStatus(ctx, fields[0])
+	case "trend":
+		return ec._Subscription_trend(ctx, fields[0])
 	case "cycleTurnout":
 		return ec._Subscription_cycleTurnout(ctx, fields[0])
 	default:

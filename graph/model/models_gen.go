@@ -21,43 +21,64 @@ import (
 	"github.com/civicledger/civicledger/projections"
 )
 
-// A municipality's action plan drawn from a round's findings.
+// A municipality's action plan drawn from a round's findings. Public: a plan is a public commitment.
 type ActionPlan struct {
-	ID           string                    `json:"id"`
-	Round        string                    `json:"round"`
+	// The plan's ID: <municipality>-<round>, such as poti-2025.
+	ID string `json:"id"`
+	// The ID of the published round it was drawn from.
+	Round string `json:"round"`
+	// The municipality.
 	Municipality *projections.Municipality `json:"municipality"`
-	Title        *domain.LocalizedText     `json:"title"`
-	AdoptedOn    string                    `json:"adoptedOn"`
-	Commitments  []Commitment              `json:"commitments"`
+	// The plan's title.
+	Title *domain.LocalizedText `json:"title"`
+	// The day (Tbilisi) it was adopted.
+	AdoptedOn string `json:"adoptedOn"`
+	// What it undertakes, in the order given.
+	Commitments []Commitment `json:"commitments"`
 }
 
+// What an action plan mutation did.
 type ActionPlanPayload struct {
+	// Position of the mutation's last event in the log.
 	Position scalar.Position `json:"position"`
-	Plan     *ActionPlan     `json:"plan,omitempty"`
+	// The plan as the read model shows it once caught up; null when it has not caught up in time.
+	Plan *ActionPlan `json:"plan,omitempty"`
 }
 
 // A page of the calendar.
 type ActivityConnection struct {
-	Edges    []ActivityEdge `json:"edges"`
-	PageInfo *PageInfo      `json:"pageInfo"`
+	// The page's activities, by first day then ID.
+	Edges []ActivityEdge `json:"edges"`
+	// Whether more follow, and the cursor to get them.
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
 // An activity in a page, with its cursor (pass it as after to go on).
 type ActivityEdge struct {
-	Cursor string                    `json:"cursor"`
-	Node   *projections.ActivityInfo `json:"node"`
+	// The activity's place in the calendar, opaque.
+	Cursor string `json:"cursor"`
+	// The activity.
+	Node *projections.ActivityInfo `json:"node"`
 }
 
-// Narrows the calendar; from and to keep activities whose days overlap them.
+// Narrows the calendar; from and to keep activities whose days overlap them. Every condition given must hold.
 type ActivityFilter struct {
-	From         *string          `json:"from,omitempty"`
-	To           *string          `json:"to,omitempty"`
-	Region       *string          `json:"region,omitempty"`
-	Municipality *string          `json:"municipality,omitempty"`
-	Type         []activity.Type  `json:"type,omitempty"`
-	Project      *string          `json:"project,omitempty"`
-	Organiser    *string          `json:"organiser,omitempty"`
-	Status       *activity.Status `json:"status,omitempty"`
+	// Only activities whose last day is on or after this day.
+	From *string `json:"from,omitempty"`
+	// Only activities whose first day is on or before this day; not before from.
+	To *string `json:"to,omitempty"`
+	// Only activities in this region (its code, such as kvemo-kartli); an unknown code is BAD_USER_INPUT.
+	Region *string `json:"region,omitempty"`
+	// Only activities in this municipality (its code, such as marneuli); an unknown code is BAD_USER_INPUT.
+	Municipality *string `json:"municipality,omitempty"`
+	// Only activities of these types (any of them).
+	Type []activity.Type `json:"type,omitempty"`
+	// Only activities serving this project (its ID).
+	Project *string `json:"project,omitempty"`
+	// Only activities this organisation (its ID) organises; taking part as an attendee does not count.
+	Organiser *string `json:"organiser,omitempty"`
+	// Only activities with this status.
+	Status *activity.Status `json:"status,omitempty"`
 	// The activities serving a participatory budget cycle.
 	Cycle *string `json:"cycle,omitempty"`
 }
@@ -90,32 +111,47 @@ type ActualInput struct {
 	Source string `json:"source"`
 }
 
+// A municipality's action plan drawn from a published round: one per municipality and round.
 type AdoptActionPlanInput struct {
-	Round        string              `json:"round"`
-	Municipality string              `json:"municipality"`
-	Title        *LocalizedTextInput `json:"title"`
-	Commitments  []CommitmentInput   `json:"commitments"`
+	// The ID of the published round it is drawn from.
+	Round string `json:"round"`
+	// The municipality's code: one the round covers; an applicant key only its own.
+	Municipality string `json:"municipality"`
+	// The plan's title.
+	Title *LocalizedTextInput `json:"title"`
+	// What it undertakes: 1 to 100 commitments, codes unique.
+	Commitments []CommitmentInput `json:"commitments"`
 }
 
 // An answer to a question of the C1 questionnaire.
 type Answer struct {
+	// The question's code in the questionnaire.
 	Question string `json:"question"`
-	Answer   string `json:"answer"`
+	// The applicant's answer; never empty (an empty answer clears the question).
+	Answer string `json:"answer"`
 }
 
+// The assessor's answer to a municipality's open contest.
 type AnswerContestInput struct {
-	Round        string         `json:"round"`
-	Municipality string         `json:"municipality"`
-	Indicator    string         `json:"indicator"`
-	Body         benchmark.Body `json:"body"`
-	Kept         bool           `json:"kept"`
+	// The round's ID (2025).
+	Round string `json:"round"`
+	// The municipality's code.
+	Municipality string `json:"municipality"`
+	// The indicator's code.
+	Indicator string `json:"indicator"`
+	// The body scored: CITY_HALL or SAKREBULO.
+	Body benchmark.Body `json:"body"`
+	// True: the score stands (value is ignored); false: it is revised to value.
+	Kept bool `json:"kept"`
 	// The revised value when not kept; null is no data.
-	Value  *float64 `json:"value,omitempty"`
-	Reason string   `json:"reason"`
+	Value *float64 `json:"value,omitempty"`
+	// Why: required.
+	Reason string `json:"reason"`
 }
 
 // An answer to save, by question code.
 type AnswerInput struct {
+	// The question's code: lower-case letters, digits and hyphens.
 	Question string `json:"question"`
 	// An empty answer clears the question.
 	Answer string `json:"answer"`
@@ -123,10 +159,14 @@ type AnswerInput struct {
 
 // Which applications a list shows; every condition given must hold. region and municipality are codes.
 type ApplicationFilter struct {
-	Year         *int                  `json:"year,omitempty"`
-	Municipality *string               `json:"municipality,omitempty"`
-	Region       *string               `json:"region,omitempty"`
-	Status       *certification.Status `json:"status,omitempty"`
+	// Only the applications of this cycle's year.
+	Year *int `json:"year,omitempty"`
+	// Only this municipality's applications (its code).
+	Municipality *string `json:"municipality,omitempty"`
+	// Only the applications of this region's municipalities (its code).
+	Region *string `json:"region,omitempty"`
+	// Only applications with this status.
+	Status *certification.Status `json:"status,omitempty"`
 }
 
 // A moment of an application's history: exactly one of
@@ -137,27 +177,40 @@ type ApplicationFilter struct {
 //     or before this instant (a past cycle imported later occurred in the past
 //     but was recorded now).
 type AsOf struct {
-	Position   *scalar.Position `json:"position,omitempty"`
-	RecordedAt *time.Time       `json:"recordedAt,omitempty"`
-	OccurredAt *time.Time       `json:"occurredAt,omitempty"`
+	// What the log held up to this position (1 or more).
+	Position *scalar.Position `json:"position,omitempty"`
+	// What the ledger knew at this instant: the events recorded at or before it.
+	RecordedAt *time.Time `json:"recordedAt,omitempty"`
+	// What had happened by this instant: the events whose fact occurred at or before it.
+	OccurredAt *time.Time `json:"occurredAt,omitempty"`
 }
 
 // Attendees alike in every dimension.
 type AttendanceGroup struct {
-	Sex            Sex                `json:"sex"`
-	AgeBand        AgeBand            `json:"ageBand"`
-	Sector         Sector             `json:"sector"`
+	// Their sex; UNRECORDED where the sheet did not say.
+	Sex Sex `json:"sex"`
+	// Their age band; UNRECORDED where the sheet did not say.
+	AgeBand AgeBand `json:"ageBand"`
+	// The sector they came from; UNRECORDED where the sheet did not say.
+	Sector Sector `json:"sector"`
+	// Whether they belong to an ethnic minority; UNRECORDED where the sheet did not say.
 	EthnicMinority MinorityMembership `json:"ethnicMinority"`
-	Count          int                `json:"count"`
+	// How many people the group holds, 0 or more.
+	Count int `json:"count"`
 }
 
 // Attendees alike in every dimension given.
 type AttendanceGroupInput struct {
-	Sex            *Sex                `json:"sex,omitempty"`
-	AgeBand        *AgeBand            `json:"ageBand,omitempty"`
-	Sector         *Sector             `json:"sector,omitempty"`
+	// Their sex; left out or UNRECORDED: not recorded.
+	Sex *Sex `json:"sex,omitempty"`
+	// Their age band; left out or UNRECORDED: not recorded.
+	AgeBand *AgeBand `json:"ageBand,omitempty"`
+	// Their sector; left out or UNRECORDED: not recorded.
+	Sector *Sector `json:"sector,omitempty"`
+	// Their ethnic-minority membership; left out or UNRECORDED: not recorded.
 	EthnicMinority *MinorityMembership `json:"ethnicMinority,omitempty"`
-	Count          int                 `json:"count"`
+	// How many people, 0 or more.
+	Count int `json:"count"`
 }
 
 // Who came: the total, and groups alike in each dimension that add up to
@@ -165,22 +218,30 @@ type AttendanceGroupInput struct {
 // no two groups alike). organisations are those of the registry that took
 // part.
 type AttendanceInput struct {
-	Total         int                    `json:"total"`
-	Groups        []AttendanceGroupInput `json:"groups,omitempty"`
-	Organisations []string               `json:"organisations,omitempty"`
+	// How many people came, 0 or more.
+	Total int `json:"total"`
+	// Groups alike in every dimension, adding up to the total; left out: nothing is known of who came but their number.
+	Groups []AttendanceGroupInput `json:"groups,omitempty"`
+	// The IDs of the organisations of the registry that took part; an unknown one is BAD_USER_INPUT.
+	Organisations []string `json:"organisations,omitempty"`
 }
 
 // An event of an application as the log holds it.
 type AuditedEvent struct {
+	// The event's position in the log.
 	Position scalar.Position `json:"position"`
-	Version  int             `json:"version"`
-	Type     string          `json:"type"`
+	// The event's place in the application's stream, from 1.
+	Version int `json:"version"`
+	// The event type, such as certification.decision_taken.
+	Type string `json:"type"`
 	// When the fact happened (for a past cycle imported later, in the past).
 	OccurredAt time.Time `json:"occurredAt"`
 	// When the log recorded it.
 	RecordedAt time.Time `json:"recordedAt"`
-	Actor      string    `json:"actor"`
-	Role       string    `json:"role"`
+	// Who caused it: the key's actor ID, or withheld where the domain's rules withhold it from the caller.
+	Actor string `json:"actor"`
+	// The role the actor held, in lower case, such as expert.
+	Role string `json:"role"`
 	// The event's leaf hash in the log's Merkle tree, hex: SHA-256(0x00 || its canonical bytes), which an auditor recomputes from the event.
 	Hash *string `json:"hash,omitempty"`
 	// The event's data as this caller may see it: personal fields open, or
@@ -213,26 +274,35 @@ type BallotProject struct {
 
 // A block of indicators and its weight in the total.
 type BenchmarkBlock struct {
-	Code   string                `json:"code"`
-	Name   *domain.LocalizedText `json:"name"`
-	Weight int                   `json:"weight"`
+	// The block's code, such as participation: what indicators and block scores name it by.
+	Code string `json:"code"`
+	// The block's name.
+	Name *domain.LocalizedText `json:"name"`
+	// Its weight in the total, in percent: more than 0, the blocks' adding up to 100.
+	Weight int `json:"weight"`
 }
 
+// A block of the method.
 type BenchmarkBlockInput struct {
-	Code   string              `json:"code"`
-	Name   *LocalizedTextInput `json:"name"`
-	Weight int                 `json:"weight"`
+	// A code unique in the method (lower-case letters, digits and hyphens): participation.
+	Code string `json:"code"`
+	// The block's name.
+	Name *LocalizedTextInput `json:"name"`
+	// Its weight in the total, in percent: more than 0.
+	Weight int `json:"weight"`
 }
 
 // A figure of the ledger a computed indicator reads, of a municipality in the round's year.
 type BenchmarkFigure struct {
+	// The figure's name, such as attendance_per_1000: what BenchmarkIndicator.computed names.
 	Name string `json:"name"`
 	// What it counts, and the SQL over the read models that reads it.
 	Description string `json:"description"`
 }
 
-// Narrows a ranking or a trend.
+// Narrows a ranking or a trend. Every condition given must hold.
 type BenchmarkFilter struct {
+	// Only the municipalities of this region (its code, such as imereti); an unknown code is BAD_USER_INPUT.
 	Region *string `json:"region,omitempty"`
 	// Only the municipalities that held (true) or did not hold (false) a certificate valid at some time in the round's year.
 	Certified *bool `json:"certified,omitempty"`
@@ -242,37 +312,53 @@ type BenchmarkFilter struct {
 
 // One question of the method.
 type BenchmarkIndicator struct {
-	Code     string                `json:"code"`
-	Block    string                `json:"block"`
+	// The indicator's code, unique in the method, such as budget-published.
+	Code string `json:"code"`
+	// The code of the block it belongs to.
+	Block string `json:"block"`
+	// The question the assessors answer.
 	Question *domain.LocalizedText `json:"question"`
-	Scale    *BenchmarkScale       `json:"scale"`
+	// What its values may be.
+	Scale *BenchmarkScale `json:"scale"`
 	// Its weight within its block; an indicator of both bodies counts half of it for each in the block.
-	Weight int            `json:"weight"`
-	Body   benchmark.Body `json:"body"`
+	Weight int `json:"weight"`
+	// The body it judges; BOTH: each body is scored apart, on a line of its own.
+	Body benchmark.Body `json:"body"`
 	// Whether a score needs evidence: a URL, a document or an FOI request.
 	EvidenceRequired bool `json:"evidenceRequired"`
 	// The ledger figure it is computed from (see benchmarkFigures); null for a judged indicator.
 	Computed *string `json:"computed,omitempty"`
 }
 
+// One question of the method.
 type BenchmarkIndicatorInput struct {
-	Code             string               `json:"code"`
-	Block            string               `json:"block"`
-	Question         *LocalizedTextInput  `json:"question"`
-	Scale            *BenchmarkScaleInput `json:"scale"`
-	Weight           int                  `json:"weight"`
-	Body             benchmark.Body       `json:"body"`
-	EvidenceRequired *bool                `json:"evidenceRequired,omitempty"`
-	Computed         *string              `json:"computed,omitempty"`
+	// A code unique in the method (lower-case letters, digits and hyphens): budget-published.
+	Code string `json:"code"`
+	// The code of its block.
+	Block string `json:"block"`
+	// The question the assessors answer.
+	Question *LocalizedTextInput `json:"question"`
+	// What its values may be.
+	Scale *BenchmarkScaleInput `json:"scale"`
+	// Its weight within its block: 1 or more.
+	Weight int `json:"weight"`
+	// The body it judges; a computed indicator judges CITY_HALL or SAKREBULO, not BOTH.
+	Body benchmark.Body `json:"body"`
+	// Whether an assessor's score (other than no data) needs evidence.
+	EvidenceRequired *bool `json:"evidenceRequired,omitempty"`
+	// The ledger figure it is computed from, a name of benchmarkFigures; left out: judged by the assessors.
+	Computed *string `json:"computed,omitempty"`
 }
 
-// A version of the benchmark's method.
+// A version of the benchmark's method. Public.
 type BenchmarkMethod struct {
+	// The version's number: 1 for the first, one more at each publication. A round is scored under the version it opened with.
 	Version int `json:"version"`
 	// Why this version was published.
 	Reason string `json:"reason"`
 	// The blocks; their weights add up to 100.
-	Blocks     []BenchmarkBlock     `json:"blocks"`
+	Blocks []BenchmarkBlock `json:"blocks"`
+	// The questions, in the method's order: the order of a scorecard's lines.
 	Indicators []BenchmarkIndicator `json:"indicators"`
 	// The ranking's bands, from the highest: a total of at least from is in the band.
 	Bands []RankBand `json:"bands"`
@@ -280,25 +366,41 @@ type BenchmarkMethod struct {
 	Ties benchmark.TieRule `json:"ties"`
 }
 
+// A version of the method, whole. Anything wrong is BAD_USER_INPUT naming
+// every field at fault at once.
 type BenchmarkMethodInput struct {
-	Blocks     []BenchmarkBlockInput     `json:"blocks"`
+	// The blocks: 1 to 20, codes unique, weights adding up to 100.
+	Blocks []BenchmarkBlockInput `json:"blocks"`
+	// The questions, at most 150, in the order scorecards list them: codes unique, every block with one at least.
 	Indicators []BenchmarkIndicatorInput `json:"indicators"`
-	Bands      []RankBandInput           `json:"bands"`
-	Ties       *benchmark.TieRule        `json:"ties,omitempty"`
+	// The ranking's bands, at most 10, from the highest down; empty: none.
+	Bands []RankBandInput `json:"bands"`
+	// How the ranking places equal scores.
+	Ties *benchmark.TieRule `json:"ties,omitempty"`
 }
 
+// What publishBenchmarkMethod did.
 type BenchmarkMethodPayload struct {
-	Position scalar.Position  `json:"position"`
-	Method   *BenchmarkMethod `json:"method,omitempty"`
+	// Position of the mutation's last event in the log.
+	Position scalar.Position `json:"position"`
+	// The method's newest version as the read model shows it once caught up; null when it has not caught up in time.
+	Method *BenchmarkMethod `json:"method,omitempty"`
 }
 
+// What a round mutation did.
 type BenchmarkRoundPayload struct {
-	Position scalar.Position             `json:"position"`
-	Round    *projections.BenchmarkRound `json:"round,omitempty"`
+	// Position of the mutation's last event in the log.
+	Position scalar.Position `json:"position"`
+	// The round as the read model shows it once caught up; null when it has not caught up in time.
+	Round *projections.BenchmarkRound `json:"round,omitempty"`
 }
 
-// What an indicator's values may be.
+// What an indicator's values may be, and how a value becomes a share of its
+// full marks: YES_NO the value itself, POINTS value / max, PERCENT value /
+// 100, BANDED the points of the highest band the value reaches over the top
+// band's points (0 below the first band).
 type BenchmarkScale struct {
+	// How it is answered.
 	Kind benchmark.ScaleKind `json:"kind"`
 	// A points scale's top; null for the others.
 	Max *int `json:"max,omitempty"`
@@ -306,32 +408,46 @@ type BenchmarkScale struct {
 	Bands []ScaleBand `json:"bands"`
 }
 
+// What an indicator's values may be.
 type BenchmarkScaleInput struct {
-	Kind  benchmark.ScaleKind `json:"kind"`
-	Max   *int                `json:"max,omitempty"`
-	Bands []ScaleBandInput    `json:"bands,omitempty"`
+	// How it is answered.
+	Kind benchmark.ScaleKind `json:"kind"`
+	// For POINTS, its top: 1 or more. Refused for YES_NO and PERCENT.
+	Max *int `json:"max,omitempty"`
+	// For BANDED: 2 to 20 bands rising in both from and points, the first's points 0 or more. Refused for YES_NO and PERCENT.
+	Bands []ScaleBandInput `json:"bands,omitempty"`
 }
 
 // A municipality's published result in a round, and its overall rank there.
 type BenchmarkTrendRow struct {
-	Round        string                    `json:"round"`
-	Year         int                       `json:"year"`
+	// The round's ID.
+	Round string `json:"round"`
+	// The year the round judged.
+	Year int `json:"year"`
+	// The municipality.
 	Municipality *projections.Municipality `json:"municipality"`
-	Score        *float64                  `json:"score,omitempty"`
-	Rank         *int                      `json:"rank,omitempty"`
-	Blocks       []BlockScore              `json:"blocks"`
+	// Its published total (after corrections), in percent (0 to 100); null for no data.
+	Score *float64 `json:"score,omitempty"`
+	// Its overall rank among all the round's municipalities, whatever the filter keeps; null without a total.
+	Rank *int `json:"rank,omitempty"`
+	// Its published block scores, in the order of the round's method.
+	Blocks []BlockScore `json:"blocks"`
 }
 
 // A block's score, in percent; null for no data.
 type BlockScore struct {
-	Block string   `json:"block"`
+	// The block's code.
+	Block string `json:"block"`
+	// The weighted mean of the block's indicators with data, in percent (0 to 100) to two decimals; null when none had data.
 	Score *float64 `json:"score,omitempty"`
 }
 
 // A body's score, in percent; null for no data.
 type BodyScore struct {
-	Body  benchmark.Body `json:"body"`
-	Score *float64       `json:"score,omitempty"`
+	// CITY_HALL or SAKREBULO.
+	Body benchmark.Body `json:"body"`
+	// The weighted mean of the indicators judging the body that had data, in percent (0 to 100) to two decimals; null when none had.
+	Score *float64 `json:"score,omitempty"`
 }
 
 // A theme: its code (roads) and name.
@@ -591,40 +707,60 @@ type CastBallotInput struct {
 
 // A category of a breakdown and its attendees: FEMALE, AGE_18_29, LOCAL_GOVERNMENT, MINORITY, UNRECORDED...
 type CategoryCount struct {
+	// The category: the name of a value of the enum of the dimension counted by (Sex, AgeBand, Sector or MinorityMembership).
 	Category string `json:"category"`
-	Count    int    `json:"count"`
+	// How many people fall in it (attendees; for a budget's statistics, voters).
+	Count int `json:"count"`
 }
 
 // A certificate in the public registry.
 type Certificate struct {
-	Number        string                          `json:"number"`
-	ApplicationID string                          `json:"applicationId"`
-	Year          int                             `json:"year"`
-	Municipality  *projections.Municipality       `json:"municipality"`
-	ValidFrom     string                          `json:"validFrom"`
-	ValidUntil    string                          `json:"validUntil"`
-	Status        certification.CertificateStatus `json:"status"`
-	AwardedOn     *string                         `json:"awardedOn,omitempty"`
-	RevokedOn     *string                         `json:"revokedOn,omitempty"`
-	RevokedReason *string                         `json:"revokedReason,omitempty"`
+	// The certificate's number: CB-<year>-<MUNICIPALITY>, such as CB-2019-BATUMI.
+	Number string `json:"number"`
+	// The ID of the application it was issued on.
+	ApplicationID string `json:"applicationId"`
+	// The cycle's year.
+	Year int `json:"year"`
+	// The certified municipality.
+	Municipality *projections.Municipality `json:"municipality"`
+	// Its first valid day: the day the result was announced.
+	ValidFrom string `json:"validFrom"`
+	// Its last valid day.
+	ValidUntil string `json:"validUntil"`
+	// Its standing today (Tbilisi).
+	Status certification.CertificateStatus `json:"status"`
+	// The day it was handed over at the ceremony; null before.
+	AwardedOn *string `json:"awardedOn,omitempty"`
+	// The day it was revoked; null unless revoked.
+	RevokedOn *string `json:"revokedOn,omitempty"`
+	// Why it was revoked; null unless revoked.
+	RevokedReason *string `json:"revokedReason,omitempty"`
 	// The consortium's recommendations to the municipality, once announced.
 	Recommendations []domain.LocalizedText `json:"recommendations"`
-	Progress        *domain.LocalizedText  `json:"progress,omitempty"`
+	// The consortium's assessment of the progress since the municipality's previous certificate; null when none was given.
+	Progress *domain.LocalizedText `json:"progress,omitempty"`
 }
 
 // Which certificates the registry shows; every condition given must hold; status is computed against today.
 type CertificateFilter struct {
-	Year         *int                             `json:"year,omitempty"`
-	Municipality *string                          `json:"municipality,omitempty"`
-	Region       *string                          `json:"region,omitempty"`
-	Status       *certification.CertificateStatus `json:"status,omitempty"`
+	// Only the certificates of this cycle's year.
+	Year *int `json:"year,omitempty"`
+	// Only this municipality's certificates (its code).
+	Municipality *string `json:"municipality,omitempty"`
+	// Only the certificates of this region's municipalities (its code).
+	Region *string `json:"region,omitempty"`
+	// Only certificates with this status today.
+	Status *certification.CertificateStatus `json:"status,omitempty"`
 }
 
 // An application's events as the log holds them, and the log's verification.
 type CertificationAudit struct {
-	ApplicationID string           `json:"applicationId"`
-	Events        []AuditedEvent   `json:"events"`
-	Verification  *LogVerification `json:"verification"`
+	// The application audited.
+	ApplicationID string `json:"applicationId"`
+	// Every event of the application, in order. Consortium, auditors and admins only.
+	Events []AuditedEvent `json:"events"`
+	// The log's leaves, tree and signed checkpoints rechecked over the range of positions the events span.
+	Verification *LogVerification `json:"verification"`
 	// Each event's (and its cycle's) inclusion proof against the checkpoint
 	// asked for: null when the latest was asked for and it does not hold the
 	// events yet (they are under a second old).
@@ -633,21 +769,30 @@ type CertificationAudit struct {
 
 // A year's certification: its calendar and the rules in force.
 type CertificationCycle struct {
-	Year     int                    `json:"year"`
-	Title    *domain.LocalizedText  `json:"title"`
+	// The cycle's year: its call opens in it.
+	Year int `json:"year"`
+	// The cycle's title.
+	Title *domain.LocalizedText `json:"title"`
+	// The cycle's calendar.
 	Schedule *CertificationSchedule `json:"schedule"`
 	// The rules in force; rulesVersions lists every version.
-	Rules         *CertificationRules  `json:"rules"`
+	Rules *CertificationRules `json:"rules"`
+	// Every version of the rules, from version 1, each with why it was made.
 	RulesVersions []CertificationRules `json:"rulesVersions"`
 }
 
 // One cycle of a municipality's certification history.
 type CertificationOutcome struct {
-	ApplicationID string               `json:"applicationId"`
-	Year          int                  `json:"year"`
-	Status        certification.Status `json:"status"`
-	Certified     *bool                `json:"certified,omitempty"`
-	Certificate   *Certificate         `json:"certificate,omitempty"`
+	// The application's ID.
+	ApplicationID string `json:"applicationId"`
+	// The cycle's year.
+	Year int `json:"year"`
+	// Where the application stands.
+	Status certification.Status `json:"status"`
+	// Whether it was certified; null until the result is announced.
+	Certified *bool `json:"certified,omitempty"`
+	// The certificate issued, with its status today; null when none was.
+	Certificate *Certificate `json:"certificate,omitempty"`
 }
 
 // What a certification mutation did.
@@ -661,7 +806,9 @@ type CertificationPayload struct {
 // What a cycle judges applications by: data recorded in the cycle's events.
 // A decision records the version it was taken under.
 type CertificationRules struct {
-	Version  int         `json:"version"`
+	// The version, from 1 within the cycle; one more at each change.
+	Version int `json:"version"`
+	// What experts score, in the order the rules list them.
 	Criteria []Criterion `json:"criteria"`
 	// Experts free of conflicts who must have scored every criterion.
 	ExpertsRequired int `json:"expertsRequired"`
@@ -669,18 +816,24 @@ type CertificationRules struct {
 	PassScore float64 `json:"passScore"`
 	// Least score, 0 to 100, each criterion must reach for a recommendation to certify; 0 for none.
 	CriterionMinimum float64 `json:"criterionMinimum"`
-	ValidityMonths   int     `json:"validityMonths"`
+	// How long a certificate issued under these rules is valid, in months, from the day its result is announced.
+	ValidityMonths int `json:"validityMonths"`
 	// Why this version was made; null for the first.
 	Reason *string `json:"reason,omitempty"`
 }
 
 // The cycle's calendar: Tbilisi days; a deadline includes its day.
 type CertificationSchedule struct {
-	CallOpens             string `json:"callOpens"`
-	ApplicationDeadline   string `json:"applicationDeadline"`
+	// The first day municipalities may be nominated, apply and submit.
+	CallOpens string `json:"callOpens"`
+	// The last day to nominate, apply and submit an application.
+	ApplicationDeadline string `json:"applicationDeadline"`
+	// The last day a draft's answers may be saved.
 	QuestionnaireDeadline string `json:"questionnaireDeadline"`
-	ResultsDate           string `json:"resultsDate"`
-	CeremonyDate          string `json:"ceremonyDate"`
+	// The first day results may be announced (and certificates issued).
+	ResultsDate string `json:"resultsDate"`
+	// The first day certificates may be awarded, at the ceremony.
+	CeremonyDate string `json:"ceremonyDate"`
 }
 
 // New contact details for an open organisation. They replace the old ones as
@@ -696,9 +849,12 @@ type ChangeOrganisationContactInput struct {
 
 // A new version of a cycle's rules, with why it was made.
 type ChangeRulesInput struct {
-	Year   int         `json:"year"`
-	Rules  *RulesInput `json:"rules"`
-	Reason string      `json:"reason"`
+	// The cycle's year; a year without a cycle is NOT_FOUND.
+	Year int `json:"year"`
+	// The new rules, whole.
+	Rules *RulesInput `json:"rules"`
+	// Why they change: required, at most 500 characters.
+	Reason string `json:"reason"`
 }
 
 // Records that an organisation stopped working. reason (required, at most 500
@@ -719,49 +875,69 @@ type CloseOrganisationInput struct {
 
 // What the municipality undertakes, and where it stands.
 type Commitment struct {
-	Code string                `json:"code"`
+	// The commitment's code within the plan, such as publish-minutes.
+	Code string `json:"code"`
+	// What it undertakes.
 	Text *domain.LocalizedText `json:"text"`
 	// The indicators it should move, each with its value in the plan's round and in the next published one.
-	Indicators  []CommitmentIndicator `json:"indicators"`
-	Responsible benchmark.Body        `json:"responsible"`
-	Due         string                `json:"due"`
-	Milestones  []PlanMilestone       `json:"milestones"`
+	Indicators []CommitmentIndicator `json:"indicators"`
+	// The body responsible: CITY_HALL, SAKREBULO or BOTH.
+	Responsible benchmark.Body `json:"responsible"`
+	// The day it is due by.
+	Due string `json:"due"`
+	// Its steps, in the order given.
+	Milestones []PlanMilestone `json:"milestones"`
 	// The last report's status; NOT_STARTED before any.
 	Status benchmark.ProgressStatus `json:"status"`
-	// The last report's progress, in percent.
+	// The last report's progress, in percent (0 to 100); 0 before any.
 	Progress int `json:"progress"`
 	// The progress reports, oldest first.
 	Reports []ProgressReport `json:"reports"`
 }
 
-// An indicator a commitment should move, before and after.
+// An indicator a commitment should move, before and after: one for each body the indicator judges.
 type CommitmentIndicator struct {
-	Indicator string         `json:"indicator"`
-	Body      benchmark.Body `json:"body"`
-	// Its value in the plan's round.
+	// The indicator's code.
+	Indicator string `json:"indicator"`
+	// The body: CITY_HALL or SAKREBULO.
+	Body benchmark.Body `json:"body"`
+	// Its value in the plan's round (after corrections); null for no data or not scored.
 	Before *float64 `json:"before,omitempty"`
 	// Its value in the next published round; null until there is one.
-	After     *float64 `json:"after,omitempty"`
-	NextRound *string  `json:"nextRound,omitempty"`
+	After *float64 `json:"after,omitempty"`
+	// The ID of the next published round (the earliest judging a later year); null until there is one.
+	NextRound *string `json:"nextRound,omitempty"`
 }
 
+// A commitment of an action plan.
 type CommitmentInput struct {
-	Code        string              `json:"code"`
-	Text        *LocalizedTextInput `json:"text"`
-	Indicators  []string            `json:"indicators"`
-	Responsible benchmark.Body      `json:"responsible"`
-	Due         string              `json:"due"`
-	Milestones  []MilestoneInput    `json:"milestones,omitempty"`
+	// A code unique in the plan (lower-case letters, digits and hyphens): publish-minutes.
+	Code string `json:"code"`
+	// What it undertakes.
+	Text *LocalizedTextInput `json:"text"`
+	// The codes of the indicators of the round's method it should move: 1 to 150.
+	Indicators []string `json:"indicators"`
+	// The body responsible.
+	Responsible benchmark.Body `json:"responsible"`
+	// The day it is due by: today (Tbilisi) or later.
+	Due string `json:"due"`
+	// Its steps: at most 20, codes unique; left out: none.
+	Milestones []MilestoneInput `json:"milestones,omitempty"`
 }
 
 // How a computed value was read: the figure, its SQL and the log position the read models stood at.
 type ComputedFigure struct {
-	Figure   string          `json:"figure"`
-	Query    string          `json:"query"`
+	// The figure's name (see benchmarkFigures).
+	Figure string `json:"figure"`
+	// The SQL over the read models that read it.
+	Query string `json:"query"`
+	// The log position the read models stood at: the figure can be recomputed from the events up to it.
 	Position scalar.Position `json:"position"`
 }
 
+// What scoreComputedIndicators did.
 type ComputedScoresPayload struct {
+	// The log's head once every score is recorded: send it as Civic-Min-Position to read them.
 	Position scalar.Position `json:"position"`
 	// How many scores were recorded.
 	Scored int `json:"scored"`
@@ -795,13 +971,20 @@ type ContactInput struct {
 	Person *string `json:"person,omitempty"`
 }
 
+// A municipality's contest of a preliminary score.
 type ContestScoreInput struct {
-	Round        string          `json:"round"`
-	Municipality string          `json:"municipality"`
-	Indicator    string          `json:"indicator"`
-	Body         benchmark.Body  `json:"body"`
-	Grounds      string          `json:"grounds"`
-	Evidence     []EvidenceInput `json:"evidence"`
+	// The round's ID (2025).
+	Round string `json:"round"`
+	// The municipality's code: the key's own.
+	Municipality string `json:"municipality"`
+	// The indicator's code.
+	Indicator string `json:"indicator"`
+	// The body scored: CITY_HALL or SAKREBULO.
+	Body benchmark.Body `json:"body"`
+	// Why the score is wrong: required.
+	Grounds string `json:"grounds"`
+	// What the contest rests on: 1 to 20 items.
+	Evidence []EvidenceInput `json:"evidence"`
 }
 
 // A donor's contribution to a project's budget.
@@ -812,37 +995,57 @@ type Contribution struct {
 	Amount *Money `json:"amount"`
 }
 
+// A correction of a published score; the municipality's result is recomputed with it.
 type CorrectScoreInput struct {
-	Round        string         `json:"round"`
-	Municipality string         `json:"municipality"`
-	Indicator    string         `json:"indicator"`
-	Body         benchmark.Body `json:"body"`
-	Value        *float64       `json:"value,omitempty"`
-	Reason       string         `json:"reason"`
+	// The round's ID (2025): a published round.
+	Round string `json:"round"`
+	// The municipality's code.
+	Municipality string `json:"municipality"`
+	// The indicator's code.
+	Indicator string `json:"indicator"`
+	// The body scored: CITY_HALL or SAKREBULO.
+	Body benchmark.Body `json:"body"`
+	// The corrected value, within the indicator's scale; null: no data.
+	Value *float64 `json:"value,omitempty"`
+	// Why: required.
+	Reason string `json:"reason"`
 }
 
 // One thing experts score, on a scale of whole points.
 type Criterion struct {
-	Code     string                `json:"code"`
-	Name     *domain.LocalizedText `json:"name"`
+	// The criterion's code, such as motivation: what scores name.
+	Code string `json:"code"`
+	// The criterion's name.
+	Name *domain.LocalizedText `json:"name"`
+	// Guidance for the experts scoring it; null when there is none.
 	Guidance *domain.LocalizedText `json:"guidance,omitempty"`
-	Weight   int                   `json:"weight"`
-	ScaleMin int                   `json:"scaleMin"`
-	ScaleMax int                   `json:"scaleMax"`
+	// Its share of the weighted score, relative to the other criteria's weights: 1 to 100.
+	Weight int `json:"weight"`
+	// The lowest score, whole points, included.
+	ScaleMin int `json:"scaleMin"`
+	// The highest score, whole points, included.
+	ScaleMax int `json:"scaleMax"`
 }
 
 // A criterion: code (lower-case letters, digits, hyphens), weight 1 to 100, a scale of whole points with 0 <= scaleMin < scaleMax.
 type CriterionInput struct {
-	Code     string              `json:"code"`
-	Name     *LocalizedTextInput `json:"name"`
+	// The criterion's code, unique within the rules: lower-case letters, digits and hyphens.
+	Code string `json:"code"`
+	// The criterion's name.
+	Name *LocalizedTextInput `json:"name"`
+	// Guidance for the experts; each language at most 500 characters.
 	Guidance *LocalizedTextInput `json:"guidance,omitempty"`
-	Weight   int                 `json:"weight"`
-	ScaleMin int                 `json:"scaleMin"`
-	ScaleMax int                 `json:"scaleMax"`
+	// Its share of the weighted score, relative to the others': 1 to 100.
+	Weight int `json:"weight"`
+	// The lowest score, whole points: 0 or more.
+	ScaleMin int `json:"scaleMin"`
+	// The highest score, whole points: above scaleMin, at most 1,000.
+	ScaleMax int `json:"scaleMax"`
 }
 
 // One criterion's share of a recommendation.
 type CriterionScore struct {
+	// The criterion's code.
 	Criterion string `json:"criterion"`
 	// 0 to 100: the experts' mean placed on the criterion's scale.
 	Score float64 `json:"score"`
@@ -852,15 +1055,21 @@ type CriterionScore struct {
 // whatever happened later. Outcomes count once announced, so they are public.
 type CycleCounts struct {
 	// Applications started, withdrawn ones included.
-	Applied   int `json:"applied"`
+	Applied int `json:"applied"`
+	// Applications submitted, withdrawn ones included.
 	Submitted int `json:"submitted"`
+	// Applications withdrawn.
 	Withdrawn int `json:"withdrawn"`
-	Complete  int `json:"complete"`
-	Decided   int `json:"decided"`
+	// Applications whose last completeness check found them complete.
+	Complete int `json:"complete"`
+	// Applications decided.
+	Decided int `json:"decided"`
 	// Results announced; certified counts the certificates issued with them, revoked ones included.
 	Announced int `json:"announced"`
+	// Certificates issued, revoked ones included.
 	Certified int `json:"certified"`
-	Revoked   int `json:"revoked"`
+	// Certificates revoked.
+	Revoked int `json:"revoked"`
 }
 
 // What a recount found.
@@ -892,8 +1101,11 @@ type CycleRecount struct {
 
 // How a cycle went.
 type CycleStatistics struct {
-	Year     int                 `json:"year"`
-	Total    *CycleCounts        `json:"total"`
+	// The cycle's year.
+	Year int `json:"year"`
+	// The counts over every application of the cycle.
+	Total *CycleCounts `json:"total"`
+	// The counts of each region with at least one application, by region code.
 	ByRegion []RegionCycleCounts `json:"byRegion"`
 }
 
@@ -923,24 +1135,34 @@ type DecideAppealInput struct {
 
 // The consortium's decision: a justification is required when it goes against the computed recommendation.
 type DecideInput struct {
+	// The application's ID.
 	ApplicationID string `json:"applicationId"`
 	// The version the consortium decided on: CONFLICT if anything changed since.
-	ExpectedVersion *int                 `json:"expectedVersion,omitempty"`
-	Certified       bool                 `json:"certified"`
-	Justification   *string              `json:"justification,omitempty"`
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+	// Whether to certify.
+	Certified bool `json:"certified"`
+	// Why the decision goes against the recommendation: required then, at most 5,000 characters.
+	Justification *string `json:"justification,omitempty"`
+	// Recommendations to the municipality: at most 50.
 	Recommendations []LocalizedTextInput `json:"recommendations,omitempty"`
-	Progress        *LocalizedTextInput  `json:"progress,omitempty"`
+	// An assessment of the progress since the municipality's previous certificate.
+	Progress *LocalizedTextInput `json:"progress,omitempty"`
 }
 
 // The consortium's decision and what it was taken on.
 type Decision struct {
-	Certified      bool            `json:"certified"`
-	RulesVersion   int             `json:"rulesVersion"`
+	// Whether the consortium decided to certify.
+	Certified bool `json:"certified"`
+	// The version of the cycle's rules the decision was taken under.
+	RulesVersion int `json:"rulesVersion"`
+	// What the rules made of the scores when the decision was taken.
 	Recommendation *Recommendation `json:"recommendation"`
 	// Why the decision goes against the recommendation, if it does.
-	Justification   *string                `json:"justification,omitempty"`
+	Justification *string `json:"justification,omitempty"`
+	// The consortium's recommendations to the municipality; empty when none.
 	Recommendations []domain.LocalizedText `json:"recommendations"`
-	Progress        *domain.LocalizedText  `json:"progress,omitempty"`
+	// The consortium's assessment of the progress since the previous certificate's recommendations; null when none was given.
+	Progress *domain.LocalizedText `json:"progress,omitempty"`
 	// The fingerprint of the rules and scores the decision saw (see
 	// replayDecision): "v2:" and the hex SHA-256 of their RFC 8785 canonical
 	// JSON; decisions recorded before digests had versions carry bare hex (v1).
@@ -949,8 +1171,10 @@ type Decision struct {
 
 // What replaying a decision from its events found.
 type DecisionReplay struct {
-	ApplicationID string                `json:"applicationId"`
-	Verdict       certification.Verdict `json:"verdict"`
+	// The application replayed.
+	ApplicationID string `json:"applicationId"`
+	// What the replay found.
+	Verdict certification.Verdict `json:"verdict"`
 	// The decision as recorded.
 	Decision *Decision `json:"decision,omitempty"`
 	// The rules version the decision recorded, as the cycle's events hold it.
@@ -1026,10 +1250,13 @@ type EventFilter struct {
 	Types []string `json:"types,omitempty"`
 }
 
+// A piece of evidence: at most 20 to a score or a contest.
 type EvidenceInput struct {
 	// url, document or foi.
-	Kind       string  `json:"kind"`
-	Ref        string  `json:"ref"`
+	Kind string `json:"kind"`
+	// The URL, or the document's or the FOI request's reference: required, at most 2,000 characters.
+	Ref string `json:"ref"`
+	// An FOI request's answer date; left out while it is unanswered.
 	AnsweredOn *string `json:"answeredOn,omitempty"`
 }
 
@@ -1124,9 +1351,12 @@ type Indicator struct {
 
 // One indicator of one body across the compared municipalities.
 type IndicatorComparison struct {
-	Indicator string              `json:"indicator"`
-	Body      benchmark.Body      `json:"body"`
-	Values    []MunicipalityValue `json:"values"`
+	// The indicator's code.
+	Indicator string `json:"indicator"`
+	// The body: CITY_HALL or SAKREBULO.
+	Body benchmark.Body `json:"body"`
+	// Each compared municipality's value, in the order given.
+	Values []MunicipalityValue `json:"values"`
 }
 
 // An indicator of one of a project's results.
@@ -1153,27 +1383,38 @@ type IndicatorInput struct {
 
 // An indicator an activity counts towards: every attendee, or those of a sector or sex.
 type IndicatorLink struct {
-	Indicator string  `json:"indicator"`
-	Sector    *Sector `json:"sector,omitempty"`
-	Sex       *Sex    `json:"sex,omitempty"`
+	// The indicator's code within the activity's project (Indicator.id), a count.
+	Indicator string `json:"indicator"`
+	// Only the attendees of this sector count; null: whatever their sector.
+	Sector *Sector `json:"sector,omitempty"`
+	// Only the attendees of this sex count; null: whatever their sex.
+	Sex *Sex `json:"sex,omitempty"`
 }
 
 // An indicator of the activity's project that its attendance counts towards.
 type IndicatorLinkInput struct {
-	Indicator string  `json:"indicator"`
-	Sector    *Sector `json:"sector,omitempty"`
-	Sex       *Sex    `json:"sex,omitempty"`
+	// The indicator's code within the project: one whose unit is COUNT.
+	Indicator string `json:"indicator"`
+	// Count only the attendees of this sector; left out: whatever their sector.
+	Sector *Sector `json:"sector,omitempty"`
+	// Count only the attendees of this sex; left out: whatever their sex.
+	Sex *Sex `json:"sex,omitempty"`
 }
 
 // An expert's question to the applicant.
 type InformationRequest struct {
-	ID       string `json:"id"`
+	// The request's number within the application (1, 2, ...): what provideApplicationInformation takes.
+	ID string `json:"id"`
+	// The expert's question.
 	Question string `json:"question"`
 	// Who asked: shown to the consortium, auditors, admins and the expert themself.
-	Expert      *string    `json:"expert,omitempty"`
-	Answer      *string    `json:"answer,omitempty"`
-	RequestedAt time.Time  `json:"requestedAt"`
-	AnsweredAt  *time.Time `json:"answeredAt,omitempty"`
+	Expert *string `json:"expert,omitempty"`
+	// The applicant's answer; null until answered. The applicant, the assigned experts, the consortium, auditors and admins only: null for others.
+	Answer *string `json:"answer,omitempty"`
+	// When the question was asked.
+	RequestedAt time.Time `json:"requestedAt"`
+	// When it was answered; null while it is open.
+	AnsweredAt *time.Time `json:"answeredAt,omitempty"`
 }
 
 // A name or text as a mutation takes it. The Georgian text (ka) is required,
@@ -1214,14 +1455,20 @@ type LogInclusion struct {
 
 // The log's leaves, tree and signed checkpoints, rechecked over a range of the log.
 type LogVerification struct {
-	From        scalar.Position `json:"from"`
-	To          scalar.Position `json:"to"`
-	Intact      bool            `json:"intact"`
-	Events      int             `json:"events"`
-	Checkpoints int             `json:"checkpoints"`
+	// The first position checked; 0 when nothing could be checked.
+	From scalar.Position `json:"from"`
+	// The last position checked; 0 when nothing could be checked.
+	To scalar.Position `json:"to"`
+	// Whether nothing was found wrong; false also when nothing could be checked (problem says why).
+	Intact bool `json:"intact"`
+	// How many log entries were rehashed.
+	Events int `json:"events"`
+	// How many checkpoint signatures were checked.
+	Checkpoints int `json:"checkpoints"`
 	// The first position found wrong, and what is wrong there.
 	FirstBad *scalar.Position `json:"firstBad,omitempty"`
-	Problem  *string          `json:"problem,omitempty"`
+	// What is wrong at firstBad, or why nothing could be checked; null when intact.
+	Problem *string `json:"problem,omitempty"`
 }
 
 // A change of one membership from a day (not in the future, not before the
@@ -1242,10 +1489,14 @@ type MembershipInput struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// A step of a commitment.
 type MilestoneInput struct {
-	Code string              `json:"code"`
+	// A code unique in the commitment (lower-case letters, digits and hyphens): draft.
+	Code string `json:"code"`
+	// What the step is.
 	Text *LocalizedTextInput `json:"text"`
-	Due  string              `json:"due"`
+	// The day it is due by: from today (Tbilisi) to the commitment's due day.
+	Due string `json:"due"`
 }
 
 // An amount of money.
@@ -1282,6 +1533,7 @@ type MoveOrganisationInput struct {
 
 // Municipalities side by side in a round.
 type MunicipalityComparison struct {
+	// The round compared in.
 	Round *projections.BenchmarkRound `json:"round"`
 	// Their places in the round's overall ranking.
 	Entries []RankingEntry `json:"entries"`
@@ -1291,8 +1543,10 @@ type MunicipalityComparison struct {
 
 // A municipality's value of an indicator; null for no data or not scored.
 type MunicipalityValue struct {
-	Municipality string   `json:"municipality"`
-	Value        *float64 `json:"value,omitempty"`
+	// The municipality's code.
+	Municipality string `json:"municipality"`
+	// Its value (after corrections), in the indicator's scale.
+	Value *float64 `json:"value,omitempty"`
 }
 
 // The write side: every change, each recorded as events in the log. Each
@@ -1318,19 +1572,30 @@ type NetworkPayload struct {
 
 // A nomination: the municipality's code and why it should apply.
 type NominateInput struct {
-	Year         int    `json:"year"`
+	// The cycle's year.
+	Year int `json:"year"`
+	// The municipality's code in the registry.
 	Municipality string `json:"municipality"`
-	Reason       string `json:"reason"`
+	// Why it should apply: required, at most 500 characters.
+	Reason string `json:"reason"`
 }
 
+// A new round.
 type OpenBenchmarkRoundInput struct {
-	ID             string              `json:"id"`
-	Title          *LocalizedTextInput `json:"title"`
-	Year           int                 `json:"year"`
-	MethodVersion  *int                `json:"methodVersion,omitempty"`
-	Municipalities []string            `json:"municipalities"`
-	AssessmentEnd  string              `json:"assessmentEnd"`
-	CommentsUntil  string              `json:"commentsUntil"`
+	// A code (lower-case letters, digits and hyphens), such as 2025; one taken already is a CONFLICT.
+	ID string `json:"id"`
+	// The round's title.
+	Title *LocalizedTextInput `json:"title"`
+	// The year judged, 2000 to 2100: computed indicators read the ledger's figures of this year.
+	Year int `json:"year"`
+	// A published version of the method to score under; left out: the latest.
+	MethodVersion *int `json:"methodVersion,omitempty"`
+	// The codes of the municipalities of the registry it covers: 1 to 100, none twice.
+	Municipalities []string `json:"municipalities"`
+	// The last day (Tbilisi) scores and self-assessments are taken.
+	AssessmentEnd string `json:"assessmentEnd"`
+	// The last day (Tbilisi) of the municipalities' comment window, a day at least after assessmentEnd; the round is published after it.
+	CommentsUntil string `json:"commentsUntil"`
 }
 
 // A new cycle. Its ID is the municipality's code and the year (keda-2023);
@@ -1360,10 +1625,14 @@ type OpenBudgetCycleInput struct {
 
 // A year's cycle: its calendar and first rules.
 type OpenCycleInput struct {
-	Year     int                 `json:"year"`
-	Title    *LocalizedTextInput `json:"title"`
-	Schedule *ScheduleInput      `json:"schedule"`
-	Rules    *RulesInput         `json:"rules"`
+	// The cycle's year, 2000 to 2100; one cycle a year (a second is a CONFLICT).
+	Year int `json:"year"`
+	// The cycle's title.
+	Title *LocalizedTextInput `json:"title"`
+	// The cycle's calendar.
+	Schedule *ScheduleInput `json:"schedule"`
+	// The rules' first version.
+	Rules *RulesInput `json:"rules"`
 }
 
 // An organisation in a page, with its cursor. Pass the cursor as after to
@@ -1458,16 +1727,27 @@ type PaperBatchPayload struct {
 // included. projectNone keeps activities of no project (with projects: of
 // those too).
 type ParticipationFilter struct {
-	From           *string              `json:"from,omitempty"`
-	To             *string              `json:"to,omitempty"`
-	Regions        []string             `json:"regions,omitempty"`
-	Municipalities []string             `json:"municipalities,omitempty"`
-	ActivityTypes  []activity.Type      `json:"activityTypes,omitempty"`
-	Projects       []string             `json:"projects,omitempty"`
-	ProjectNone    *bool                `json:"projectNone,omitempty"`
-	Sectors        []Sector             `json:"sectors,omitempty"`
-	Sexes          []Sex                `json:"sexes,omitempty"`
-	AgeBands       []AgeBand            `json:"ageBands,omitempty"`
+	// Only activities whose first day is on or after this day.
+	From *string `json:"from,omitempty"`
+	// Only activities whose first day is on or before this day; not before from.
+	To *string `json:"to,omitempty"`
+	// Only activities in these regions (codes, such as kvemo-kartli); an unknown code is BAD_USER_INPUT.
+	Regions []string `json:"regions,omitempty"`
+	// Only activities in these municipalities (codes, such as marneuli); an unknown code is BAD_USER_INPUT.
+	Municipalities []string `json:"municipalities,omitempty"`
+	// Only activities of these types.
+	ActivityTypes []activity.Type `json:"activityTypes,omitempty"`
+	// Only activities serving these projects (their IDs).
+	Projects []string `json:"projects,omitempty"`
+	// True: also (without projects: only) the activities of no project.
+	ProjectNone *bool `json:"projectNone,omitempty"`
+	// Only the attendees of these sectors count (UNRECORDED: those whose sector was not recorded), and the activities they came to.
+	Sectors []Sector `json:"sectors,omitempty"`
+	// Only the attendees of these sexes count (UNRECORDED: those whose sex was not recorded), and the activities they came to.
+	Sexes []Sex `json:"sexes,omitempty"`
+	// Only the attendees of these age bands count (UNRECORDED: those whose age was not recorded), and the activities they came to.
+	AgeBands []AgeBand `json:"ageBands,omitempty"`
+	// Only the attendees of these memberships count (UNRECORDED: where it was not recorded), and the activities they came to.
 	EthnicMinority []MinorityMembership `json:"ethnicMinority,omitempty"`
 	// Only the activities of municipalities certified (true) or not (false) in the activity's year.
 	Certified *bool `json:"certified,omitempty"`
@@ -1475,20 +1755,30 @@ type ParticipationFilter struct {
 
 // A step of a commitment.
 type PlanMilestone struct {
-	Code string                `json:"code"`
+	// The milestone's code within the commitment, such as draft.
+	Code string `json:"code"`
+	// What the step is.
 	Text *domain.LocalizedText `json:"text"`
-	Due  string                `json:"due"`
+	// The day it is due by, on or before the commitment's.
+	Due string `json:"due"`
 	// The day a report said it was reached (a report naming it with the commitment completed or on track).
 	ReachedOn *string `json:"reachedOn,omitempty"`
 }
 
+// A progress report on a commitment.
 type PlanProgressInput struct {
-	Plan       string                   `json:"plan"`
-	Commitment string                   `json:"commitment"`
-	Milestone  *string                  `json:"milestone,omitempty"`
-	Status     benchmark.ProgressStatus `json:"status"`
-	Progress   int                      `json:"progress"`
-	Note       string                   `json:"note"`
+	// The plan's ID (poti-2025); an unknown one is NOT_FOUND.
+	Plan string `json:"plan"`
+	// The commitment's code in the plan.
+	Commitment string `json:"commitment"`
+	// The code of the commitment's milestone it reports on; left out: the commitment as a whole. A report ON_TRACK or COMPLETED naming a milestone marks it reached.
+	Milestone *string `json:"milestone,omitempty"`
+	// Where the commitment stands; COMPLETED and DROPPED end its reports.
+	Status benchmark.ProgressStatus `json:"status"`
+	// Percent done, 0 to 100; 100 when COMPLETED.
+	Progress int `json:"progress"`
+	// What was done: required.
+	Note string `json:"note"`
 }
 
 // One pot's count.
@@ -1521,11 +1811,16 @@ type PotStatistics struct {
 
 // A progress report on a commitment.
 type ProgressReport struct {
-	Milestone  *string                  `json:"milestone,omitempty"`
-	Status     benchmark.ProgressStatus `json:"status"`
-	Progress   int                      `json:"progress"`
-	Note       string                   `json:"note"`
-	ReportedOn string                   `json:"reportedOn"`
+	// The code of the milestone it reports on; null for the commitment as a whole.
+	Milestone *string `json:"milestone,omitempty"`
+	// Where the commitment stood.
+	Status benchmark.ProgressStatus `json:"status"`
+	// Percent done, 0 to 100 (100 when completed).
+	Progress int `json:"progress"`
+	// What was done, as the municipality reported it.
+	Note string `json:"note"`
+	// The day (Tbilisi) it was reported.
+	ReportedOn string `json:"reportedOn"`
 }
 
 // What a project mutation did.
@@ -1574,41 +1869,53 @@ type Query struct {
 
 // A band of the ranking.
 type RankBand struct {
-	Name string  `json:"name"`
+	// The band's name, as the method gives it.
+	Name string `json:"name"`
+	// The least total in the band, in percent (0 to 100).
 	From float64 `json:"from"`
 }
 
+// A band of the ranking.
 type RankBandInput struct {
-	Name string  `json:"name"`
+	// The band's name: required.
+	Name string `json:"name"`
+	// The least total in the band, in percent: 0 to 100, lower than the band before's.
 	From float64 `json:"from"`
 }
 
-// A municipality's place in a ranking.
+// A municipality's place in a ranking of a published round. Public.
 type RankingEntry struct {
+	// The municipality ranked.
 	Municipality *projections.Municipality `json:"municipality"`
 	// 1 for the highest; null without a score.
 	Rank *int `json:"rank,omitempty"`
-	// The ranked score, in percent; null for no data.
+	// The ranked score (the total, or the block's or body's ranked by), in percent; null for no data.
 	Score *float64 `json:"score,omitempty"`
 	// The method's band of the score.
 	Band *string `json:"band,omitempty"`
 	// The share of the method's weight that had data, 0 to 1.
-	Coverage      float64  `json:"coverage"`
+	Coverage float64 `json:"coverage"`
+	// Its score, ranked the same way, in the previous published round (the latest judging an earlier year); null when it had none.
 	PreviousScore *float64 `json:"previousScore,omitempty"`
-	PreviousRank  *int     `json:"previousRank,omitempty"`
+	// Its rank there, among the municipalities the same filter keeps; null without a previous score.
+	PreviousRank *int `json:"previousRank,omitempty"`
 	// Points gained since the previous round.
 	Change *float64 `json:"change,omitempty"`
 	// Places gained since the previous round.
-	RankChange *int         `json:"rankChange,omitempty"`
-	Blocks     []BlockScore `json:"blocks"`
-	Bodies     []BodyScore  `json:"bodies"`
+	RankChange *int `json:"rankChange,omitempty"`
+	// Its published score in each block of the round's method, in the method's order.
+	Blocks []BlockScore `json:"blocks"`
+	// Its published scores of the City Hall and of the Sakrebulo, apart.
+	Bodies []BodyScore `json:"bodies"`
 }
 
 // What the rules made of the scores.
 type Recommendation struct {
+	// Whether the rules recommend certifying: the weighted score reaches the pass score and every criterion the minimum.
 	Certify bool `json:"certify"`
 	// Weighted score, 0 to 100.
-	Score    float64          `json:"score"`
+	Score float64 `json:"score"`
+	// Each criterion's score, by criterion code.
 	Criteria []CriterionScore `json:"criteria"`
 	// The experts whose scores it counted: the consortium, auditors and admins.
 	Experts []string `json:"experts,omitempty"`
@@ -1650,8 +1957,10 @@ type RecordedEvent struct {
 
 // A cycle's counts in one region.
 type RegionCycleCounts struct {
+	// The region.
 	Region *projections.Region `json:"region"`
-	Counts *CycleCounts        `json:"counts"`
+	// The counts of its municipalities' applications.
+	Counts *CycleCounts `json:"counts"`
 }
 
 // A new organisation. region and municipality are codes, each optional: a
@@ -1760,22 +2069,32 @@ type ReviewIdeaInput struct {
 
 // Rules for judging applications: the weighted score is 0 to 100.
 type RulesInput struct {
-	Criteria         []CriterionInput `json:"criteria"`
-	ExpertsRequired  int              `json:"expertsRequired"`
-	PassScore        float64          `json:"passScore"`
-	CriterionMinimum *float64         `json:"criterionMinimum,omitempty"`
-	ValidityMonths   *int             `json:"validityMonths,omitempty"`
+	// What experts score: 1 to 30 criteria.
+	Criteria []CriterionInput `json:"criteria"`
+	// How many experts free of conflicts must have scored every criterion before a decision: 1 to 20.
+	ExpertsRequired int `json:"expertsRequired"`
+	// The weighted score at or above which the recommendation is to certify: above 0, at most 100.
+	PassScore float64 `json:"passScore"`
+	// The least score, 0 to 100, each criterion must reach for a recommendation to certify; 0: none.
+	CriterionMinimum *float64 `json:"criterionMinimum,omitempty"`
+	// How long a certificate is valid, in months: 1 to 60.
+	ValidityMonths *int `json:"validityMonths,omitempty"`
 }
 
 // A band of a banded scale: a value of at least from scores points.
 type ScaleBand struct {
-	From   float64 `json:"from"`
-	Points int     `json:"points"`
+	// The least value in the band, in the unit of the figure answered (per 1,000 inhabitants, GEL per inhabitant, percent, ...).
+	From float64 `json:"from"`
+	// The whole points a value in the band scores, out of the top band's.
+	Points int `json:"points"`
 }
 
+// A band of a banded scale.
 type ScaleBandInput struct {
-	From   float64 `json:"from"`
-	Points int     `json:"points"`
+	// The least value in the band, in the unit of the figure answered.
+	From float64 `json:"from"`
+	// The whole points a value in the band scores.
+	Points int `json:"points"`
 }
 
 // A new activity. id is a code (cif-training-2023-05); organisers are
@@ -1784,114 +2103,169 @@ type ScaleBandInput struct {
 // project, each counting every attendee or those of a sector or sex, never
 // one attendee twice.
 type ScheduleActivityInput struct {
-	ID         string               `json:"id"`
-	Type       activity.Type        `json:"type"`
-	Title      *LocalizedTextInput  `json:"title"`
-	Topic      *string              `json:"topic,omitempty"`
-	Channel    *ConsultationChannel `json:"channel,omitempty"`
-	Organisers []string             `json:"organisers"`
-	Project    *string              `json:"project,omitempty"`
+	// The activity's code, chosen by the caller: lower-case letters, digits and hyphens, at most 64 characters. One taken already is a CONFLICT, so a retry plans nothing twice.
+	ID string `json:"id"`
+	// What kind of activity it is.
+	Type activity.Type `json:"type"`
+	// The activity's title.
+	Title *LocalizedTextInput `json:"title"`
+	// A training's subject; refused for the other types.
+	Topic *string `json:"topic,omitempty"`
+	// How a consultation is given: required for a consultation, refused for the other types.
+	Channel *ConsultationChannel `json:"channel,omitempty"`
+	// The IDs of the organisations of the registry that organise it: one at least.
+	Organisers []string `json:"organisers"`
+	// The ID of the project it serves; left out: none (and then no indicators).
+	Project *string `json:"project,omitempty"`
 	// The participatory budget cycle it serves (keda-2023), of the same municipality.
-	Cycle        *string              `json:"cycle,omitempty"`
-	Indicators   []IndicatorLinkInput `json:"indicators,omitempty"`
-	Municipality string               `json:"municipality"`
-	Place        *string              `json:"place,omitempty"`
-	Start        string               `json:"start"`
-	End          string               `json:"end"`
+	Cycle *string `json:"cycle,omitempty"`
+	// The project's count indicators its attendance counts towards, once held; no two may count the same attendee towards the same indicator.
+	Indicators []IndicatorLinkInput `json:"indicators,omitempty"`
+	// The code of the municipality it takes place in (marneuli); its region decides which hub may record it.
+	Municipality string `json:"municipality"`
+	// Where in the municipality (a venue, a village); optional.
+	Place *string `json:"place,omitempty"`
+	// Its first day (Tbilisi).
+	Start string `json:"start"`
+	// Its last day, not before start.
+	End string `json:"end"`
 }
 
 // A cycle's calendar, in the workflow's order; the call opens in the cycle's year.
 type ScheduleInput struct {
-	CallOpens             string `json:"callOpens"`
-	ApplicationDeadline   string `json:"applicationDeadline"`
+	// The first day of the call, in the cycle's year.
+	CallOpens string `json:"callOpens"`
+	// The last day to nominate, apply and submit; not before callOpens.
+	ApplicationDeadline string `json:"applicationDeadline"`
+	// The last day a draft's answers may be saved; not before applicationDeadline.
 	QuestionnaireDeadline string `json:"questionnaireDeadline"`
-	ResultsDate           string `json:"resultsDate"`
-	CeremonyDate          string `json:"ceremonyDate"`
+	// The first day results may be announced; not before questionnaireDeadline.
+	ResultsDate string `json:"resultsDate"`
+	// The first day certificates may be awarded; not before resultsDate.
+	CeremonyDate string `json:"ceremonyDate"`
 }
 
 // An expert's current score of a criterion.
 type Score struct {
-	Expert    string  `json:"expert"`
-	Criterion string  `json:"criterion"`
-	Score     int     `json:"score"`
+	// The scoring expert's actor ID.
+	Expert string `json:"expert"`
+	// The code of the criterion scored.
+	Criterion string `json:"criterion"`
+	// The score, whole points on the criterion's scale.
+	Score int `json:"score"`
+	// The expert's rationale for the score as it stands.
 	Rationale *string `json:"rationale,omitempty"`
 	// How many times the score was revised.
-	Revisions    int `json:"revisions"`
+	Revisions int `json:"revisions"`
+	// The version of the rules in force when it was last scored.
 	RulesVersion int `json:"rulesVersion"`
 }
 
 // A municipality's contest of a preliminary score, and the answer.
 type ScoreContest struct {
-	Grounds     string          `json:"grounds"`
-	Evidence    []ScoreEvidence `json:"evidence"`
-	ContestedOn string          `json:"contestedOn"`
-	Answered    bool            `json:"answered"`
+	// Why the municipality disagrees.
+	Grounds string `json:"grounds"`
+	// What the contest rests on: one item at least.
+	Evidence []ScoreEvidence `json:"evidence"`
+	// The day (Tbilisi) it was recorded.
+	ContestedOn string `json:"contestedOn"`
+	// Whether the assessor has answered.
+	Answered bool `json:"answered"`
 	// Whether the score was kept; null until answered.
 	Kept *bool `json:"kept,omitempty"`
 	// The revised value when not kept.
-	RevisedTo  *float64 `json:"revisedTo,omitempty"`
-	Reason     *string  `json:"reason,omitempty"`
-	AnsweredOn *string  `json:"answeredOn,omitempty"`
+	RevisedTo *float64 `json:"revisedTo,omitempty"`
+	// Why the score was kept or revised; null until answered.
+	Reason *string `json:"reason,omitempty"`
+	// The day (Tbilisi) of the answer; null until answered.
+	AnsweredOn *string `json:"answeredOn,omitempty"`
 }
 
 // A correction of a published score.
 type ScoreCorrection struct {
-	Value       *float64 `json:"value,omitempty"`
-	Reason      string   `json:"reason"`
-	CorrectedOn string   `json:"correctedOn"`
+	// The corrected value, in the indicator's scale; null: no data.
+	Value *float64 `json:"value,omitempty"`
+	// Why it was corrected.
+	Reason string `json:"reason"`
+	// The day (Tbilisi) it was recorded.
+	CorrectedOn string `json:"correctedOn"`
 }
 
 // What a score rests on.
 type ScoreEvidence struct {
 	// url, document or foi (a freedom-of-information request).
 	Kind string `json:"kind"`
-	Ref  string `json:"ref"`
+	// The URL, or the document's or the FOI request's reference.
+	Ref string `json:"ref"`
 	// An FOI request's answer date.
 	AnsweredOn *string `json:"answeredOn,omitempty"`
 }
 
+// An indicator's value of one body of a municipality in a round: an
+// assessor's score (scoreIndicator) or the municipality's own assessment
+// (selfAssess).
 type ScoreInput struct {
-	Round        string         `json:"round"`
-	Municipality string         `json:"municipality"`
-	Indicator    string         `json:"indicator"`
-	Body         benchmark.Body `json:"body"`
-	// Null: no data (never taken as zero).
-	Value    *float64        `json:"value,omitempty"`
+	// The round's ID (2025); an unknown one is NOT_FOUND.
+	Round string `json:"round"`
+	// The municipality's code: one the round covers (BAD_USER_INPUT otherwise); for selfAssess, the key's own.
+	Municipality string `json:"municipality"`
+	// The indicator's code in the round's method version.
+	Indicator string `json:"indicator"`
+	// The body: CITY_HALL or SAKREBULO, one the indicator judges (BOTH is BAD_USER_INPUT).
+	Body benchmark.Body `json:"body"`
+	// Null: no data (never taken as zero). Otherwise within the indicator's
+	// scale: 0 or 1 for YES_NO, whole points from 0 to max for POINTS, 0 to
+	// 100 for PERCENT, the figure itself (0 or more) for BANDED.
+	Value *float64 `json:"value,omitempty"`
+	// What the score rests on, at most 20 items; scoreIndicator requires one with a value when the indicator requires evidence.
 	Evidence []EvidenceInput `json:"evidence,omitempty"`
 	// Why the score; for a self-assessment, a note.
 	Rationale *string `json:"rationale,omitempty"`
 }
 
-// One indicator of one body on a scorecard.
+// One indicator of one body on a scorecard: confidential, as the scorecard, until the round is published.
 type ScoreLine struct {
-	Indicator string         `json:"indicator"`
-	Body      benchmark.Body `json:"body"`
+	// The indicator's code.
+	Indicator string `json:"indicator"`
+	// The body scored: CITY_HALL or SAKREBULO.
+	Body benchmark.Body `json:"body"`
 	// The value (after a contest's revision or a correction); null when not scored or no data.
-	Value    *float64        `json:"value,omitempty"`
+	Value *float64 `json:"value,omitempty"`
+	// What the score rests on; empty when nothing was given.
 	Evidence []ScoreEvidence `json:"evidence"`
 	// Null until scored.
 	Rationale *string `json:"rationale,omitempty"`
 	// How a computed indicator's value was read from the ledger.
 	Computed *ComputedFigure `json:"computed,omitempty"`
 	// The value in the previous published round.
-	PreviousValue *float64          `json:"previousValue,omitempty"`
-	Contests      []ScoreContest    `json:"contests"`
-	Corrections   []ScoreCorrection `json:"corrections"`
+	PreviousValue *float64 `json:"previousValue,omitempty"`
+	// The municipality's contests of the score, oldest first.
+	Contests []ScoreContest `json:"contests"`
+	// The corrections since publication, oldest first.
+	Corrections []ScoreCorrection `json:"corrections"`
 }
 
-// A result: total, blocks and bodies in percent (null: no data), coverage 0-1.
+// A result: total, blocks and bodies in percent (null: no data), coverage
+// 0-1. In a scorecard of a round not yet published it is preliminary, and as
+// confidential as the scorecard.
 type ScoreResult struct {
-	Total    *float64     `json:"total,omitempty"`
-	Blocks   []BlockScore `json:"blocks"`
-	Bodies   []BodyScore  `json:"bodies"`
-	Coverage float64      `json:"coverage"`
-	// The digest of the values the result was computed from, as published (null before publication): replayScore recomputes it.
+	// The weighted mean of the blocks with data, by the blocks' weights, in percent (0 to 100) to two decimals; null when no indicator had data.
+	Total *float64 `json:"total,omitempty"`
+	// Every block of the method, in its order.
+	Blocks []BlockScore `json:"blocks"`
+	// The City Hall's and the Sakrebulo's scores apart, each over the indicators judging it.
+	Bodies []BodyScore `json:"bodies"`
+	// The share of the method's weight that had data, 0 to 1: a total over half the questions says less than one over all.
+	Coverage float64 `json:"coverage"`
+	// The digest of the values the result was computed from (v2:<hex SHA-256>): in a scorecard, as the publication or the last correction recorded it, null before publication; in a replay, as published or as recomputed.
 	InputsDigest *string `json:"inputsDigest,omitempty"`
 }
 
 // The scores so far, before a decision.
 type ScoreSummary struct {
-	RulesVersion    int `json:"rulesVersion"`
+	// The version of the rules in force it applies.
+	RulesVersion int `json:"rulesVersion"`
+	// How many experts free of conflicts must have scored every criterion before a decision.
 	ExpertsRequired int `json:"expertsRequired"`
 	// Experts without a conflict of interest who have scored every criterion.
 	ExpertsComplete []string `json:"expertsComplete"`
@@ -1899,7 +2273,9 @@ type ScoreSummary struct {
 	Recommendation *Recommendation `json:"recommendation,omitempty"`
 }
 
+// What a scorecard mutation did.
 type ScorecardPayload struct {
+	// Position of the mutation's last event in the log.
 	Position scalar.Position `json:"position"`
 	// The scorecard as the caller may see it, after the change.
 	Scorecard *Scorecard `json:"scorecard,omitempty"`
@@ -1907,18 +2283,24 @@ type ScorecardPayload struct {
 
 // A review of a scorecard.
 type ScorecardReview struct {
+	// True: accepted; false: returned to the assessor.
 	Accepted bool `json:"accepted"`
 	// What to look at again, when returned.
-	Note       string `json:"note"`
+	Note string `json:"note"`
+	// The day (Tbilisi) of the review.
 	ReviewedOn string `json:"reviewedOn"`
 }
 
 // The municipality's own assessment of an indicator.
 type SelfAssessment struct {
-	Indicator string         `json:"indicator"`
-	Body      benchmark.Body `json:"body"`
-	Value     *float64       `json:"value,omitempty"`
-	Note      string         `json:"note"`
+	// The indicator's code.
+	Indicator string `json:"indicator"`
+	// The body assessed: CITY_HALL or SAKREBULO.
+	Body benchmark.Body `json:"body"`
+	// The value it gives itself, in the indicator's scale; null: no data.
+	Value *float64 `json:"value,omitempty"`
+	// Its note; empty when none.
+	Note string `json:"note"`
 }
 
 // One category of a disaggregation: of the actual's value, this much was, say, female.
@@ -1996,14 +2378,22 @@ type Target struct {
 
 // One event of an application's history.
 type TimelineEntry struct {
-	Position   scalar.Position `json:"position"`
-	Version    int             `json:"version"`
-	Type       string          `json:"type"`
-	OccurredAt time.Time       `json:"occurredAt"`
-	RecordedAt time.Time       `json:"recordedAt"`
-	Actor      string          `json:"actor"`
-	Role       string          `json:"role"`
-	Summary    string          `json:"summary"`
+	// The event's position in the log.
+	Position scalar.Position `json:"position"`
+	// The event's place in the application's stream, from 1.
+	Version int `json:"version"`
+	// The event type, such as certification.score_recorded.
+	Type string `json:"type"`
+	// When the fact happened (for a past cycle imported later, in the past).
+	OccurredAt time.Time `json:"occurredAt"`
+	// When the log recorded it.
+	RecordedAt time.Time `json:"recordedAt"`
+	// Who caused it: the key's actor ID, or 'an expert' where an expert's identity is withheld from the caller.
+	Actor string `json:"actor"`
+	// The role the actor held, in lower case, such as consortium.
+	Role string `json:"role"`
+	// What happened, in one line of English; a generic line where it would quote what the caller may not see (a score, an expert, a reported change).
+	Summary string `json:"summary"`
 }
 
 // One key of a trend's order.
