@@ -342,7 +342,7 @@ func TestTrendCubes(t *testing.T) {
 	ctx := context.Background()
 	type D = projections.Dimension
 	const (
-		year, quarter, month, region, muni = projections.DimYear, projections.DimQuarter, projections.DimMonth, projections.DimRegion, projections.DimMunicipality
+		year, quarter, month, region, muni    = projections.DimYear, projections.DimQuarter, projections.DimMonth, projections.DimRegion, projections.DimMunicipality
 		typ, proj, sex, age, sector, minority = projections.DimActivityType, projections.DimProject, projections.DimSex, projections.DimAgeBand, projections.DimSector, projections.DimEthnicMinority
 	)
 	for _, c := range []struct {

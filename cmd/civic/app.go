@@ -26,16 +26,16 @@ import (
 
 // app is everything a command works with, wired once.
 type app struct {
-	cfg      config
+	cfg config
 	// trendCache reads the API's trend answer cache's counts, for
 	// /metrics; nil until the API is built.
 	trendCache func() (hits, misses int64)
-	log      *slog.Logger
-	db       *database
-	store    *postgres.Store
-	repo     *domain.Repository
-	registry *registry.Service
-	access   *access.Service
+	log        *slog.Logger
+	db         *database
+	store      *postgres.Store
+	repo       *domain.Repository
+	registry   *registry.Service
+	access     *access.Service
 	// certification runs the certification workflow; at start, the demo
 	// cycle's commands.
 	certification *certification.Service
