@@ -2,9 +2,13 @@ package graph_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	neturl "net/url"
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
@@ -86,16 +90,23 @@ var benchTrends = []struct {
 //     with another $from, so the answer cache never has it: the API's
 //     statement runs every time; each response decoded and checked to
 //     have the bare aggregate's rows and attendees (as every side is);
+//
 //   - cached: the same query with the same $from each time, as a polling
 //     dashboard asks it: answered from the cache until the data moves;
+//
 //   - sql: the shape's bare SQL through pgx, the aggregate over the
 //     attendance records as a person would write it, its rows read, on a
 //     pool opened like the API's (read-only sessions, the default size)
 //     but without the API's statement timeout, which it exceeds under 32
 //     clients.
 //
-// ratio = uncached / sql; cache-ratio = cached / uncached; p99-ms is the
-// uncached requests' 99th percentile, cached-p99-ms the cached ones'.
+//   - 304: the same query as a persisted GET with the ETag of its answer
+//     in If-None-Match, as a browser or a CDN in front of a dashboard
+//     revalidates it: 304 Not Modified while the data has not moved.
+//
+// ratio = uncached / sql; cache-ratio = cached / uncached; 304-ratio =
+// 304 / uncached; p99-ms is the uncached requests' 99th percentile,
+// cached-p99-ms the cached ones'.
 func BenchmarkParticipationTrend(b *testing.B) {
 	defer debug.SetGCPercent(debug.SetGCPercent(graph.GCPercent))
 	e := newEnv(b, graph.Config{RatePerSecond: -1})
@@ -166,7 +177,11 @@ func BenchmarkParticipationTrend(b *testing.B) {
 		uncached := func() error { return ask(fmt.Sprintf("%04d-01-01", 1000+n.Add(1)%1019)) }
 		cached := func() error { return ask("2000-01-01") }
 		facts := func() error { return benchTrendFacts(ctx, bare, trend.bareSQL, want) }
-		for _, side := range []func() error{uncached, cached, facts} { // each works, and warm
+		revalidate, err := benchTrendRevalidation(ctx, client, e.url, trend.query, "2000-01-01")
+		if err != nil {
+			b.Fatalf("%s: %v", trend.name, err)
+		}
+		for _, side := range []func() error{uncached, cached, facts, revalidate} { // each works, and warm
 			if err := side(); err != nil {
 				b.Fatalf("%s: %v", trend.name, err)
 			}
@@ -174,7 +189,7 @@ func BenchmarkParticipationTrend(b *testing.B) {
 		b.Run(trend.name, func(b *testing.B) {
 			const rounds = 10
 			per := max(b.N/rounds, 1)
-			var sqlTime, uncachedTime, cachedTime time.Duration
+			var sqlTime, uncachedTime, cachedTime, revalidateTime time.Duration
 			var lat, cachedLat []time.Duration
 			for range rounds {
 				d, _ := benchRun(b, per, facts)
@@ -185,6 +200,8 @@ func BenchmarkParticipationTrend(b *testing.B) {
 				d, l = benchRun(b, per, cached)
 				cachedTime += d
 				cachedLat = append(cachedLat, l...)
+				d, _ = benchRun(b, per, revalidate)
+				revalidateTime += d
 			}
 			b.StopTimer()
 			total := float64(rounds * per)
@@ -193,12 +210,70 @@ func BenchmarkParticipationTrend(b *testing.B) {
 			b.ReportMetric(total/sqlTime.Seconds(), "sql-req/s")
 			b.ReportMetric(sqlTime.Seconds()/uncachedTime.Seconds(), "ratio")
 			b.ReportMetric(uncachedTime.Seconds()/cachedTime.Seconds(), "cache-ratio")
+			b.ReportMetric(total/revalidateTime.Seconds(), "304-req/s")
+			b.ReportMetric(uncachedTime.Seconds()/revalidateTime.Seconds(), "304-ratio")
 			b.ReportMetric(benchP99(lat), "p99-ms")
 			b.ReportMetric(benchP99(cachedLat), "cached-p99-ms")
 			b.ReportMetric(float64(records), "records")
 			b.ReportMetric(load.Seconds(), "load-s")
 		})
 	}
+}
+
+// benchTrendRevalidation returns a side that polls query as a dashboard
+// behind a browser's or a CDN's cache does: a persisted GET (registered
+// here, with its $from) sent with the ETag of its first answer in
+// If-None-Match, each answered 304 Not Modified while the data has not
+// moved.
+func benchTrendRevalidation(ctx context.Context, client *http.Client, url, query, from string) (func() error, error) {
+	sum := sha256.Sum256([]byte(query))
+	ext := `{"persistedQuery":{"version":1,"sha256Hash":"` + hex.EncodeToString(sum[:]) + `"}}`
+	vars, err := json.Marshal(map[string]any{"from": from})
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(map[string]any{"query": query, "variables": json.RawMessage(vars), "extensions": json.RawMessage(ext)})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := benchPost(ctx, client, url, "", body); err != nil {
+		return nil, err
+	}
+	get := url + "/graphql?extensions=" + neturl.QueryEscape(ext) + "&variables=" + neturl.QueryEscape(string(vars))
+	do := func(tag string) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, get, nil)
+		if err != nil {
+			return nil, err
+		}
+		if tag != "" {
+			req.Header.Set("If-None-Match", tag)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp, nil
+	}
+	first, err := do("")
+	if err != nil {
+		return nil, err
+	}
+	tag := first.Header.Get("ETag")
+	if first.StatusCode != http.StatusOK || tag == "" {
+		return nil, fmt.Errorf("a persisted GET: %d with ETag %q", first.StatusCode, tag)
+	}
+	return func() error {
+		resp, err := do(tag)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusNotModified {
+			return fmt.Errorf("If-None-Match with the answer's ETag: %d, want 304", resp.StatusCode)
+		}
+		return nil
+	}, nil
 }
 
 // benchP99 is the 99th percentile of latencies, in milliseconds.

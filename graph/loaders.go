@@ -30,11 +30,17 @@ type loaders struct {
 
 const loaderWait = time.Millisecond
 
-func newLoaders(reads *projections.Reads) *loaders {
+// newLoaders makes a request's loaders; with places (a server with a
+// projection runner), regions and municipalities come from its cache.
+func newLoaders(reads *projections.Reads, places *placeCache) *loaders {
+	regions, municipalities, byRegion := reads.RegionsByCode, reads.MunicipalitiesByCode, reads.MunicipalitiesByRegion
+	if places != nil {
+		regions, municipalities, byRegion = places.regionsByCode, places.municipalitiesByCode, places.municipalitiesByRegion
+	}
 	return &loaders{
-		regions:        dataloadgen.NewMappedLoader(reads.RegionsByCode, dataloadgen.WithWait(loaderWait)),
-		municipalities: dataloadgen.NewMappedLoader(reads.MunicipalitiesByCode, dataloadgen.WithWait(loaderWait)),
-		byRegion:       dataloadgen.NewMappedLoader(reads.MunicipalitiesByRegion, dataloadgen.WithWait(loaderWait)),
+		regions:        dataloadgen.NewMappedLoader(regions, dataloadgen.WithWait(loaderWait)),
+		municipalities: dataloadgen.NewMappedLoader(municipalities, dataloadgen.WithWait(loaderWait)),
+		byRegion:       dataloadgen.NewMappedLoader(byRegion, dataloadgen.WithWait(loaderWait)),
 		organisations:  dataloadgen.NewMappedLoader(reads.OrganisationsByID, dataloadgen.WithWait(loaderWait)),
 		projects:       dataloadgen.NewMappedLoader(reads.ProjectsByID, dataloadgen.WithWait(loaderWait)),
 		networks:       dataloadgen.NewMappedLoader(reads.NetworksByID, dataloadgen.WithWait(loaderWait)),
@@ -49,21 +55,22 @@ type loadersKey struct{}
 // lazyLoaders makes a request's loaders when it first needs them: most
 // requests never do, and a loader is a few allocations.
 type lazyLoaders struct {
-	once  sync.Once
-	reads *projections.Reads
-	l     *loaders
+	once   sync.Once
+	reads  *projections.Reads
+	places *placeCache // nil: no cache
+	l      *loaders
 }
 
 // withLoaders gives each request its own loaders.
 func (s *Server) withLoaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), loadersKey{}, &lazyLoaders{reads: s.reads})
+		ctx := context.WithValue(r.Context(), loadersKey{}, &lazyLoaders{reads: s.reads, places: s.places})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
 func loadersFrom(ctx context.Context) *loaders {
 	lz := ctx.Value(loadersKey{}).(*lazyLoaders)
-	lz.once.Do(func() { lz.l = newLoaders(lz.reads) })
+	lz.once.Do(func() { lz.l = newLoaders(lz.reads, lz.places) })
 	return lz.l
 }

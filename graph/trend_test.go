@@ -1,7 +1,10 @@
 package graph_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -172,5 +175,59 @@ func TestPersistedETag(t *testing.T) {
 	e.do(domain.Anonymous, `{ organisations(first: 1) { edges { node { id } } } }`, nil, "Civic-Min-Position", pos).ok(t)
 	if r := get("", tag); r.StatusCode != 200 || r.Header.Get("ETag") == tag {
 		t.Errorf("after a new organisation: %d with ETag %q; want 200 and a new tag", r.StatusCode, r.Header.Get("ETag"))
+	}
+}
+
+// TestCompressedAnswers: an answer of more than a packet is gzipped for a
+// client that accepts it, and plain for one that does not; a small one is
+// plain either way.
+func TestCompressedAnswers(t *testing.T) {
+	e := newEnv(t, graph.Config{RatePerSecond: -1})
+	post := func(query string, gz bool) (*http.Response, []byte) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"query": query})
+		req, err := http.NewRequest(http.MethodPost, e.url+"/graphql", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if gz {
+			req.Header.Set("Accept-Encoding", "gzip") // set by hand: the transport then leaves the body compressed
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, raw
+	}
+	const big = `{ regions { code name { ka en } municipalities { code name { ka en } population2014 } } }`
+	resp, raw := post(big, true)
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("a %d-byte answer to a client taking gzip: Content-Encoding %q", len(raw), resp.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct {
+		Data struct{ Regions []json.RawMessage }
+	}
+	if err := json.Unmarshal(plain, &answer); err != nil || len(answer.Data.Regions) != 12 || len(raw)*3 > len(plain) {
+		t.Errorf("the gzipped answer: %d bytes, %d unzipped, %d regions (%v); want 12 regions, a third of the size or less", len(raw), len(plain), len(answer.Data.Regions), err)
+	}
+	if resp, raw := post(big, false); resp.Header.Get("Content-Encoding") != "" || !json.Valid(raw) {
+		t.Errorf("to a client not taking gzip: Content-Encoding %q, valid JSON %v", resp.Header.Get("Content-Encoding"), json.Valid(raw))
+	}
+	if resp, raw := post(`{ regions { code } }`, true); resp.Header.Get("Content-Encoding") != "" || !json.Valid(raw) {
+		t.Errorf("a %d-byte answer: Content-Encoding %q; want it plain", len(raw), resp.Header.Get("Content-Encoding"))
 	}
 }

@@ -398,7 +398,7 @@ func (c *socket) run(ctx context.Context, id string, op *operation, params *grap
 	}()
 	// Loaders live for one operation, as they do for one HTTP request: a
 	// socket's would serve a long subscription stale rows.
-	ctx = context.WithValue(ctx, loadersKey{}, &lazyLoaders{reads: c.s.reads})
+	ctx = context.WithValue(ctx, loadersKey{}, &lazyLoaders{reads: c.s.reads, places: c.s.places})
 	ctx = graphql.StartOperationTrace(ctx)
 	rc, errs := c.exec.CreateOperationContext(ctx, params)
 	if errs != nil {

@@ -14,18 +14,26 @@ import (
 	"github.com/civicledger/civicledger/internal/pabulib"
 )
 
-// export writes a cycle in pabulib's format, the one participatory
-// budgeting researchers count with: `civic export pabulib CYCLE DIR`, one
-// file per pot (georgia_<municipality>_<year>_<pot>.pb), each holding the
-// anonymous ballots the declared results counted. Before the results are
-// declared it writes nothing: ballots are published with the results.
+// export writes the open data (`civic export DIR`, or `civic export
+// opendata DIR`: see opendata.go), or a cycle in pabulib's format, the one
+// participatory budgeting researchers count with: `civic export pabulib
+// CYCLE DIR`, one file per pot (georgia_<municipality>_<year>_<pot>.pb),
+// each holding the anonymous ballots the declared results counted. Before
+// the results are declared it writes nothing: ballots are published with
+// the results.
 func (m *Main) export(ctx context.Context, args []string) error {
-	const usage = "usage: civic export pabulib CYCLE DIR (a cycle whose results are declared, such as keda-2023; one .pb file per pot is written into DIR)"
+	const usage = "usage: civic export DIR (the open data: every public table as CSV and JSON, datapackage.json, README.md, LICENSE.md, iati-activities.xml and the ZIP of them, into DIR), " +
+		"civic export opendata DIR (the same), or civic export pabulib CYCLE DIR (a cycle whose results are declared, such as keda-2023; one .pb file per pot is written into DIR)"
 	fs := m.flags("export")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 3 || fs.Arg(0) != "pabulib" {
+	switch {
+	case fs.NArg() == 1 && fs.Arg(0) != "pabulib" && fs.Arg(0) != "opendata":
+		return m.exportOpenData(ctx, fs.Arg(0))
+	case fs.NArg() == 2 && fs.Arg(0) == "opendata":
+		return m.exportOpenData(ctx, fs.Arg(1))
+	case fs.NArg() != 3 || fs.Arg(0) != "pabulib":
 		return errors.New(usage)
 	}
 	cycle, dir := fs.Arg(1), fs.Arg(2)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/civicledger/civicledger/projections"
+	"github.com/civicledger/civicledger/web"
 )
 
 // routes returns the HTTP handler: the GraphQL API and GraphiQL, and the
@@ -18,6 +19,11 @@ import (
 func routes(a *app, api http.Handler, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
+	// The dashboard (package web): charts of the public API, offline.
+	mux.Handle("GET "+web.DashboardPrefix, web.Dashboard())
+	// The open data (package opendata): every public table as CSV and
+	// JSON, its Data Package and README, IATI XML and a ZIP of them all.
+	mux.Handle("GET /opendata/", openDataHandler(a, log))
 	// Liveness: the process answers. It checks nothing else, so that a
 	// slow database does not get the process restarted.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

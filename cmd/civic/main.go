@@ -12,6 +12,7 @@
 //	civic replay application ID audit an application and replay its decision
 //	civic replay cycle ID       recount a participatory budget from its ballots
 //	civic replay score ROUND M  recompute a benchmark score from its events
+//	civic export DIR            the open data (CSV, JSON, Data Package, IATI XML, ZIP)
 //	civic export pabulib CYCLE DIR  a cycle's ballots and results as pabulib files
 //	civic count pabulib FILE... count published instances, compare the winners
 //	civic keys create|revoke    issue and withdraw API keys
@@ -89,6 +90,8 @@ Usage:
                                    its declared results did (exit 1: mismatch)
   civic replay score ROUND MUNI    recompute a municipality's benchmark result in a round from its
                                    scorecard's events under the round's method (exit 1: mismatch)
+  civic export DIR                 write the open data into DIR: every public table as CSV and JSON,
+                                   datapackage.json, README.md, LICENSE.md, IATI XML and a ZIP
   civic export pabulib CYCLE DIR   write a cycle's declared results and anonymous ballots as
                                    pabulib files, one per pot, for counting with other tools
   civic count pabulib FILE...      count published pabulib instances with this code and compare

@@ -87,6 +87,11 @@ func TestRound(t *testing.T) {
 			_, err := s.SelfAssess(ctx, on("2025-03-01", poti), benchmark.Score{Round: "2025", Municipality: "poti", Indicator: "hearings", Body: benchmark.Sakrebulo, Value: val(80)})
 			return err
 		}},
+		{Name: "a self-assessment with evidence, which it does not record", Do: func(ctx context.Context, s *benchmark.Service) error {
+			_, err := s.SelfAssess(ctx, on("2025-03-01", poti), benchmark.Score{Round: "2025", Municipality: "poti", Indicator: "hearings", Body: benchmark.Sakrebulo, Value: val(80),
+				Evidence: []benchmark.Evidence{{Kind: "document", Ref: "https://poti.gov.ge/hearings"}}})
+			return err
+		}, Kind: domain.Invalid, Text: "evidence: a self-assessment records no evidence"},
 		{Name: "Adigeni assessing Poti", Do: func(ctx context.Context, s *benchmark.Service) error {
 			_, err := s.SelfAssess(ctx, on("2025-03-01", adigeni), benchmark.Score{Round: "2025", Municipality: "poti", Indicator: "hearings", Body: benchmark.Sakrebulo, Value: val(80)})
 			return err

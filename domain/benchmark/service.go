@@ -284,6 +284,12 @@ func (s *Service) SelfAssess(ctx context.Context, meta domain.Meta, cmd Score) (
 	if n := utf8.RuneCountInString(cmd.Rationale); n > 4000 {
 		return eventstore.AppendResult{}, domain.InvalidField("rationale", "%d characters, over the limit of 4,000", n)
 	}
+	// A self-assessment records a value and a note; evidence is the
+	// assessor's to weigh (scoreIndicator). Refused rather than dropped,
+	// so that a municipality does not believe its documents were filed.
+	if len(cmd.Evidence) > 0 {
+		return eventstore.AppendResult{}, domain.InvalidField("evidence", "a self-assessment records no evidence: send it to the assessor, who cites it when scoring")
+	}
 	if err := r.assessing(meta, "contest a score instead"); err != nil {
 		return eventstore.AppendResult{}, err
 	}

@@ -7889,8 +7889,10 @@ extend type Mutation {
   selfAssess(
     """
     The value the municipality gives itself, with its note as rationale
-    (optional); evidence is not recorded. CONFLICT once the round's
-    assessment has ended or its preliminary results are shared.
+    (optional). Evidence is not recorded here: given, it is BAD_USER_INPUT
+    naming evidence (the assessor cites evidence when scoring). CONFLICT
+    once the round's assessment has ended or its preliminary results are
+    shared.
     """
     input: ScoreInput!
   ): ScorecardPayload!

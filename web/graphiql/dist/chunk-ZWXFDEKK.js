@@ -1,0 +1,1 @@
+import{a,b}from"./chunk-KG7MFAI4.js";import"./chunk-NXIGL5B6.js";import"./chunk-QRSMQEIO.js";import"./chunk-T6FH75C4.js";import"./chunk-LNQSUREL.js";import"./chunk-4A34JROQ.js";export{b as getWorker,a as jsonDefaults};
