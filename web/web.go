@@ -92,7 +92,7 @@ func (s *staticFiles) serve(w http.ResponseWriter, r *http.Request, name string)
 	}
 	h.Add("Vary", "Accept-Encoding")
 	body := f.raw
-	if len(body) > 1024 && acceptsGzip(r) {
+	if len(body) > 1024 && !precompressed(name) && acceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
 		// The encoded form is another representation: its own validator.
 		h.Set("ETag", strings.TrimSuffix(f.etag, `"`)+`-gzip"`)
@@ -100,6 +100,16 @@ func (s *staticFiles) serve(w http.ResponseWriter, r *http.Request, name string)
 	}
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
 	return true
+}
+
+// precompressed reports whether a file's format is compressed already
+// (woff2 fonts, images): gzip would spend time to gain nothing.
+func precompressed(name string) bool {
+	switch path.Ext(name) {
+	case ".woff2", ".woff", ".png", ".jpg", ".gif", ".webp", ".zip", ".gz":
+		return true
+	}
+	return false
 }
 
 // acceptsGzip reports whether the request's Accept-Encoding takes gzip
