@@ -291,6 +291,19 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		return
 	}
 	octx := graphql.WithOperationContext(ctx, rc)
+	// An anonymous query's answer may come from the answer cache; its
+	// key, like an ETag, names everything the answer depends on.
+	answerKey := ""
+	if rc.Operation.Operation == ast.Query && !ActorFrom(ctx).SignedIn() && minPosition(ctx) == 0 && s.answers != nil {
+		var err error
+		if answerKey, err = s.etag(ctx, params); err != nil {
+			s.log.WarnContext(ctx, "no key for the answer cache", "err", err)
+			answerKey = ""
+		}
+		if answerKey != "" {
+			answerKey = rt + "\x00" + answerKey
+		}
+	}
 	etag := ""
 	if viaGet {
 		var err error
@@ -306,6 +319,15 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 				return
 			}
 		}
+	}
+	if answerKey != "" {
+		if body, ok := s.answers.Get(answerKey); ok {
+			s.answerHits.Add(1)
+			w.Header().Set("Content-Type", rt)
+			w.Write(body)
+			return
+		}
+		s.answerMisses.Add(1)
 	}
 	if st := extension.GetComplexityStats(octx); st != nil && st.Complexity >= s.cfg.ExpensiveComplexity {
 		who := principalFrom(ctx)
@@ -338,7 +360,39 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		w.Header().Set("Cache-Control", "no-store")
 	}
 	w.Header().Set("Content-Type", rt)
+	if answerKey != "" && len(resp.Errors) == 0 && ctx.Err() == nil && len(resp.Data) <= maxCachedAnswer {
+		var b bytes.Buffer
+		writeResponse(&b, resp)
+		s.answers.Add(answerKey, b.Bytes())
+		w.Write(b.Bytes())
+		return
+	}
 	writeResponse(w, resp)
+}
+
+// The anonymous answer cache: the answers to queries without a key, the
+// same for every anonymous caller, kept under the digest of what they
+// depend on (Server.etag: the query, its variables, the day in Tbilisi,
+// the log's head, every read model's generation and position). A
+// dashboard polling a public query then costs a lookup until the data
+// moves, not its resolvers and SQL. Only answers without errors are kept,
+// of at most maxCachedAnswer bytes, at most answerCacheSize of them (32
+// MB at worst), none longer than answerCacheTTL: the few fields that
+// change with the clock rather than the data (a read model's lag in
+// seconds) are then that stale at most. A request with
+// Civic-Min-Position is never answered from it: it asked to wait for a
+// position the cache's state may not show yet.
+const (
+	maxCachedAnswer = 128 << 10
+	answerCacheSize = 256
+	answerCacheTTL  = 30 * time.Second
+)
+
+// AnswerCache reports how many anonymous queries the answer cache
+// answered (hits) and how many it passed on to be run (misses), for
+// /metrics and tests.
+func (s *Server) AnswerCache() (hits, misses int64) {
+	return s.answerHits.Load(), s.answerMisses.Load()
 }
 
 // coercionFailed reports whether errs are about the request's variables
@@ -403,7 +457,7 @@ func (s *Server) etag(ctx context.Context, params *graphql.RawParams) (string, e
 	ext, _ := json.Marshal(params.Extensions["persistedQuery"])
 	a := ActorFrom(ctx)
 	h := sha256.New()
-	for _, part := range []string{string(ext), params.OperationName, string(vars), a.ID, string(a.Role), domain.DayOf(s.now()),
+	for _, part := range []string{string(ext), params.Query, params.OperationName, string(vars), a.ID, string(a.Role), domain.DayOf(s.now()),
 		strconv.FormatInt(head, 10), state} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})

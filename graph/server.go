@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -31,6 +32,7 @@ import (
 	"github.com/civicledger/civicledger/graph/generated"
 	"github.com/civicledger/civicledger/projections"
 	"github.com/civicledger/civicledger/web"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/klauspost/compress/gzhttp"
 	"github.com/vektah/gqlparser/v2/ast"
 	"golang.org/x/mod/sumdb/note"
@@ -230,6 +232,11 @@ type Server struct {
 	// places caches the regions and municipalities every request's
 	// lookups read; nil without a projection runner to say when they move.
 	places *placeCache
+	// answers is the anonymous answer cache (http.go), nil without a
+	// store and runner to key it by; answerHits and answerMisses count
+	// its lookups.
+	answers                  *expirable.LRU[string, []byte]
+	answerHits, answerMisses atomic.Int64
 }
 
 // NewServer builds the API.
@@ -269,6 +276,9 @@ func NewServer(deps Deps, cfg Config) *Server {
 	s.store, s.runner = deps.Store, deps.Runner
 	if deps.Runner != nil {
 		s.places = &placeCache{reads: deps.Reads, runner: deps.Runner}
+		if deps.Store != nil {
+			s.answers = expirable.NewLRU[string, []byte](answerCacheSize, nil, answerCacheTTL)
+		}
 	}
 	h.AddTransport(websocketTransport{s: s})
 	h.AddTransport(getTransport{s})

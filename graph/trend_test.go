@@ -231,3 +231,50 @@ func TestCompressedAnswers(t *testing.T) {
 		t.Errorf("a %d-byte answer: Content-Encoding %q; want it plain", len(raw), resp.Header.Get("Content-Encoding"))
 	}
 }
+
+// TestAnswerCache: an anonymous query asked again is answered from the
+// answer cache, the same bytes, until the data moves; a key's queries,
+// a request waiting for a position and an answer with errors are not.
+func TestAnswerCache(t *testing.T) {
+	e := newEnv(t, graph.Config{RatePerSecond: -1})
+	const q = `{ organisations(first: 5) { edges { node { id name { en } } } } }`
+	body := `{"query":` + mustJSON(q) + `}`
+	hits, misses := e.srv.AnswerCache()
+	first := e.raw(request{body: body}).ok(t)
+	second := e.raw(request{body: body}).ok(t)
+	h, m := e.srv.AnswerCache()
+	if h-hits != 1 || m-misses != 1 || fmt.Sprint(first.Data) != fmt.Sprint(second.Data) {
+		t.Fatalf("the same anonymous query twice: %d hits, %d misses (want 1 and 1); %v then %v", h-hits, m-misses, first.Data, second.Data)
+	}
+	// A key's query goes past the cache, and is not kept in it.
+	e.do(domain.Analyst, q, nil).ok(t)
+	e.do(domain.Analyst, q, nil).ok(t)
+	if h2, m2 := e.srv.AnswerCache(); h2 != h || m2 != m {
+		t.Errorf("an analyst's queries touched the anonymous cache: %d hits, %d misses (were %d, %d)", h2, m2, h, m)
+	}
+	// A write: the next anonymous answer is run afresh and shows it.
+	r := e.do(domain.Admin, registerOrg, orgInput(1)).ok(t)
+	id := fmt.Sprint(r.get("registerOrganisation.organisation.id"))
+	pos := fmt.Sprint(r.get("registerOrganisation.position"))
+	waited := e.do(domain.Anonymous, q, nil, "Civic-Min-Position", pos).ok(t)
+	if !strings.Contains(fmt.Sprint(waited.Data), id) {
+		t.Fatalf("after the write, waiting for its position: %v lacks %s", waited.Data, id)
+	}
+	if h3, m3 := e.srv.AnswerCache(); h3 != h || m3 != m {
+		t.Errorf("a request with Civic-Min-Position used the cache: %d hits, %d misses (were %d, %d)", h3, m3, h, m)
+	}
+	after := e.raw(request{body: body}).ok(t)
+	if !strings.Contains(fmt.Sprint(after.Data), id) {
+		t.Errorf("the anonymous answer after the write: %v lacks %s", after.Data, id)
+	}
+	if h4, _ := e.srv.AnswerCache(); h4 != h {
+		t.Errorf("the answer after the write came from the cache")
+	}
+	// An answer with errors is not kept.
+	bad := `{"query":"{ organisation(id: \"no such\") { id } }"}`
+	e.raw(request{body: bad})
+	e.raw(request{body: bad})
+	if h5, _ := e.srv.AnswerCache(); h5 != h {
+		t.Errorf("an answer with errors was served from the cache (%d hits, %d before)", h5, h)
+	}
+}

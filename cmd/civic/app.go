@@ -19,6 +19,7 @@ import (
 	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
 	"github.com/civicledger/civicledger/eventstore/postgres"
+	"github.com/civicledger/civicledger/graph"
 	"github.com/civicledger/civicledger/internal/keyring"
 	"github.com/civicledger/civicledger/internal/seed"
 	"github.com/civicledger/civicledger/projections"
@@ -27,15 +28,15 @@ import (
 // app is everything a command works with, wired once.
 type app struct {
 	cfg config
-	// trendCache reads the API's trend answer cache's counts, for
-	// /metrics; nil until the API is built.
-	trendCache func() (hits, misses int64)
-	log        *slog.Logger
-	db         *database
-	store      *postgres.Store
-	repo       *domain.Repository
-	registry   *registry.Service
-	access     *access.Service
+	// api is the GraphQL API, for its caches' counts on /metrics; nil
+	// until it is built.
+	api      *graph.Server
+	log      *slog.Logger
+	db       *database
+	store    *postgres.Store
+	repo     *domain.Repository
+	registry *registry.Service
+	access   *access.Service
 	// certification runs the certification workflow; at start, the demo
 	// cycle's commands.
 	certification *certification.Service

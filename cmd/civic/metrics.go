@@ -106,6 +106,11 @@ var (
 	// be hits, but for one miss per change of the data.
 	trendCacheHits   = gaugeDesc("civic_trend_cache_hits_total", "Participation trends answered from the answer cache, since the process started.")
 	trendCacheMisses = gaugeDesc("civic_trend_cache_misses_total", "Participation trends answered by a read-model statement, since the process started.")
+
+	// answerCacheHits and answerCacheMisses are the anonymous answer
+	// cache's (graph.Server.AnswerCache).
+	answerCacheHits   = gaugeDesc("civic_answer_cache_hits_total", "Anonymous queries answered from the answer cache, since the process started.")
+	answerCacheMisses = gaugeDesc("civic_answer_cache_misses_total", "Anonymous queries run because the answer cache did not hold their answer, since the process started.")
 )
 
 // Describe implements prometheus.Collector: every family civicCollector
@@ -115,7 +120,7 @@ func (c civicCollector) Describe(ch chan<- *prometheus.Desc) {
 		eventstoreHead, eventstorePending, eventstoreOldestWriteTx, eventstoreLeader, eventstoreLeaderAnywhere, eventstoreSequencerFailing, eventstoreOldestPending,
 		projectionPosition, projectionLagEvents, projectionLagSeconds, projectionFailing,
 		outboxPosition, outboxPending, outboxFailing, outboxOldestPending, outboxSkipped,
-		trendCacheHits, trendCacheMisses,
+		trendCacheHits, trendCacheMisses, answerCacheHits, answerCacheMisses,
 	} {
 		ch <- d
 	}
@@ -159,10 +164,13 @@ func (c civicCollector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		c.log.Warn("metrics: notification outbox", "err", err)
 	}
-	if c.a.trendCache != nil {
-		hits, misses := c.a.trendCache()
+	if c.a.api != nil {
+		hits, misses := c.a.api.TrendCache()
 		ch <- prometheus.MustNewConstMetric(trendCacheHits, prometheus.CounterValue, float64(hits))
 		ch <- prometheus.MustNewConstMetric(trendCacheMisses, prometheus.CounterValue, float64(misses))
+		hits, misses = c.a.api.AnswerCache()
+		ch <- prometheus.MustNewConstMetric(answerCacheHits, prometheus.CounterValue, float64(hits))
+		ch <- prometheus.MustNewConstMetric(answerCacheMisses, prometheus.CounterValue, float64(misses))
 	}
 }
 

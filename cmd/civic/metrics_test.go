@@ -34,9 +34,19 @@ func TestMetricsExposition(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST /graphql = %d, want 200", resp.StatusCode)
 	}
-	// The same trend twice: a miss, then a hit of the answer cache.
-	for range 2 {
-		resp, err := http.Post(base+"/graphql", "application/json", strings.NewReader(`{"query":"{ participationTrend(groupBy: [YEAR]) { year attendance } }"}`))
+	// The same trend twice: a miss, then a hit of the anonymous answer
+	// cache; the same trend once more with the first's position, so
+	// past that cache: a hit of the trend cache.
+	for i := range 3 {
+		req, err := http.NewRequest(http.MethodPost, base+"/graphql", strings.NewReader(`{"query":"{ participationTrend(groupBy: [YEAR]) { year attendance } }"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if i == 2 {
+			req.Header.Set("Civic-Min-Position", "1")
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +76,7 @@ func TestMetricsExposition(t *testing.T) {
 			t.Errorf("/metrics has no %s", name)
 		}
 	}
-	for _, name := range []string{"civic_trend_cache_hits_total", "civic_trend_cache_misses_total"} {
+	for _, name := range []string{"civic_trend_cache_hits_total", "civic_trend_cache_misses_total", "civic_answer_cache_hits_total", "civic_answer_cache_misses_total"} {
 		if f := families[name]; f == nil || f.Metric[0].GetCounter().GetValue() < 1 {
 			t.Errorf("%s = %v, want a counter of at least 1 after the same trend twice", name, f)
 		}

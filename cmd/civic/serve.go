@@ -132,7 +132,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Store: a.store, Registry: a.registry, Certification: a.certification, Networks: a.networks, Projects: a.projects, Activities: a.activities, Reads: a.reads, Runner: a.runner, Keys: keyLookup{a.reads, a.access}, Logger: log,
 		Privacy: a.privacy, Keyring: a.keys, Budgeting: a.budgeting, Benchmark: a.benchmark,
 	}, c.graph(ln.Addr()))
-	a.trendCache = api.TrendCache
+	a.api = api
 	// The demo's participatory budgets take seconds to go through the
 	// service; the server answers meanwhile.
 	if loadBudgets {
