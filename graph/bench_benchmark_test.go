@@ -161,7 +161,7 @@ func benchSettle(b *testing.B, e *env) int64 {
 }
 
 func benchBenchmarkEnv(b *testing.B) (*env, *benchmark.Service, []string) {
-	e := newEnv(b, graph.Config{RatePerSecond: -1})
+	e := newEnv(b, graph.WithoutAnswerCache(graph.Config{RatePerSecond: -1}))
 	codes := benchMunicipalities(b, e)
 	svc := &benchmark.Service{Repo: e.repo, Ledger: &projections.Reads{DB: e.db}}
 	sys := domain.Meta{Actor: domain.Actor{ID: "system:bench", Role: domain.System}, Now: time.Date(2020, 1, 1, 12, 0, 0, 0, domain.Tbilisi)}

@@ -32,7 +32,7 @@ const benchBudgetVoters = 4000
 // through pgx. ratio = ours / sql; api-ratio = ours / api-sql.
 func BenchmarkBudgetingTrend(b *testing.B) {
 	defer debug.SetGCPercent(debug.SetGCPercent(graph.GCPercent))
-	e := newEnv(b, graph.Config{RatePerSecond: -1})
+	e := newEnv(b, graph.WithoutAnswerCache(graph.Config{RatePerSecond: -1}))
 	ctx := context.Background()
 	var codes []string
 	for deadline := time.Now().Add(time.Minute); len(codes) < 64; time.Sleep(100 * time.Millisecond) {

@@ -115,7 +115,7 @@ func benchCycle(b *testing.B, e *env, year int, municipalities []string, revisio
 // p99-ms is our latency's 99th percentile.
 func BenchmarkCertificateRegistry(b *testing.B) {
 	defer debug.SetGCPercent(debug.SetGCPercent(graph.GCPercent))
-	e := newEnv(b, graph.Config{RatePerSecond: -1})
+	e := newEnv(b, graph.WithoutAnswerCache(graph.Config{RatePerSecond: -1}))
 	ctx := context.Background()
 	var municipalities []string
 	rows, err := e.db.Query(ctx, `SELECT code FROM rm.municipalities WHERE kind <> 'occupied' ORDER BY code`)
@@ -214,7 +214,7 @@ func benchCertificates(ctx context.Context, client *http.Client, url string, bod
 func BenchmarkReplayDecision(b *testing.B) {
 	// As civic serve runs the API.
 	defer debug.SetGCPercent(debug.SetGCPercent(graph.GCPercent))
-	e := newEnv(b, graph.Config{RatePerSecond: -1})
+	e := newEnv(b, graph.WithoutAnswerCache(graph.Config{RatePerSecond: -1}))
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(3, 4))
 	benchCycle(b, e, 2024, []string{"batumi"}, 180, rng)

@@ -32,11 +32,11 @@ import (
 // whole: what withholding fields costs on top.
 func BenchmarkEventsSubscription(b *testing.B) {
 	defer debug.SetGCPercent(debug.SetGCPercent(graph.GCPercent))
-	e := newEnv(b, graph.Config{RatePerSecond: -1})
+	e := newEnv(b, graph.WithoutAnswerCache(graph.Config{RatePerSecond: -1}))
 	const n = 5000
 	start := e.head()
 	benchRegister(b, e, n)
-	open := e.serve(graph.WithoutPolicy(graph.Config{RatePerSecond: -1}))
+	open := e.serve(graph.WithoutAnswerCache(graph.WithoutPolicy(graph.Config{RatePerSecond: -1})))
 	query := fmt.Sprintf(`subscription { events(after: %d, filter: {types: ["registry.organisation_registered"]}) { position data withheld } }`, start)
 	sides := []struct {
 		name, url string

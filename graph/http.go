@@ -306,10 +306,14 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	}
 	etag := ""
 	if viaGet {
-		var err error
-		if etag, err = s.etag(ctx, params); err != nil {
-			s.log.WarnContext(ctx, "no ETag for a persisted query", "err", err)
-			etag = ""
+		if answerKey != "" {
+			etag = strings.TrimPrefix(answerKey, rt+"\x00") // the same digest
+		} else {
+			var err error
+			if etag, err = s.etag(ctx, params); err != nil {
+				s.log.WarnContext(ctx, "no ETag for a persisted query", "err", err)
+				etag = ""
+			}
 		}
 		if etag != "" {
 			w.Header().Set("ETag", etag)
@@ -435,16 +439,24 @@ func writeResponse(w io.Writer, resp *graphql.Response) {
 // depends on, known before it runs: the query and its variables, who
 // asks (what they may see differs), the day in Tbilisi (certificates
 // expire by the calendar), the log's head (reads of the log itself:
-// audits, proofs, replays) and every read model's generation and
-// position. An equal tag means the same answer, so If-None-Match is
-// answered 304 without running anything.
+// audits, proofs, replays; as the store last heard of it from the
+// sequencer, with no query, when it listens) and every read model's
+// generation and position. An equal tag means the same answer, so
+// If-None-Match is answered 304 without running anything; it is also the
+// key of the anonymous answer cache.
 func (s *Server) etag(ctx context.Context, params *graphql.RawParams) (string, error) {
 	if s.store == nil || s.runner == nil {
 		return "", nil
 	}
-	head, err := s.store.Head(ctx)
-	if err != nil {
-		return "", err
+	head, known := int64(0), false
+	if k, ok := s.store.(interface{ KnownHead() (int64, bool) }); ok {
+		head, known = k.KnownHead()
+	}
+	if !known {
+		var err error
+		if head, err = s.store.Head(ctx); err != nil {
+			return "", err
+		}
 	}
 	state, err := s.runner.State(ctx)
 	if err != nil {

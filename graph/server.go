@@ -85,6 +85,9 @@ type Config struct {
 	// noPolicy leaves the visibility policy out, so a benchmark can
 	// measure what it costs (export_test.go); nothing else sets it.
 	noPolicy bool
+	// noAnswerCache leaves the anonymous answer cache out, so a benchmark
+	// of the GraphQL layer measures it rather than the cache.
+	noAnswerCache bool
 	// InitTimeout is how long a WebSocket may stay open without sending
 	// connection_init (3s).
 	InitTimeout time.Duration
@@ -276,7 +279,7 @@ func NewServer(deps Deps, cfg Config) *Server {
 	s.store, s.runner = deps.Store, deps.Runner
 	if deps.Runner != nil {
 		s.places = &placeCache{reads: deps.Reads, runner: deps.Runner}
-		if deps.Store != nil {
+		if deps.Store != nil && !cfg.noAnswerCache {
 			s.answers = expirable.NewLRU[string, []byte](answerCacheSize, nil, answerCacheTTL)
 		}
 	}

@@ -231,6 +231,24 @@ func rawTrend(t *testing.T, e *domainEnv, groupBy []projections.Dimension, where
 	return out
 }
 
+// checkTrend checks ParticipationTrend(groupBy, f) against rawTrend with
+// the same grouping and where, which must not be empty.
+func checkTrend(t *testing.T, e *domainEnv, name string, groupBy []projections.Dimension, f projections.TrendFilter, where string, args ...any) {
+	t.Helper()
+	got, err := e.reads.ParticipationTrend(context.Background(), groupBy, f)
+	if err != nil {
+		t.Errorf("%s: %v", name, err)
+		return
+	}
+	want := rawTrend(t, e, groupBy, where, args...)
+	if len(want) == 0 {
+		t.Errorf("%s: the raw aggregate is empty: the history does not exercise it", name)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("%s:\n got %v\nwant %v", name, got, want)
+	}
+}
+
 // TestParticipationTrend checks ParticipationTrend against the plain
 // aggregate of the raw events: by every dimension alone, by pairs, by
 // nothing, and under every filter.
@@ -280,18 +298,7 @@ func TestParticipationTrend(t *testing.T) {
 			"age_band = '18_29' AND ethnic_minority IS NULL", nil},
 	)
 	for _, c := range checks {
-		got, err := e.reads.ParticipationTrend(ctx, c.groupBy, c.filter)
-		if err != nil {
-			t.Errorf("%s: %v", c.name, err)
-			continue
-		}
-		want := rawTrend(t, e, c.groupBy, c.where, c.args...)
-		if len(want) == 0 {
-			t.Errorf("%s: the raw aggregate is empty: the history does not exercise it", c.name)
-		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("%s:\n got %v\nwant %v", c.name, got, want)
-		}
+		checkTrend(t, e, c.name, c.groupBy, c.filter, c.where, c.args...)
 	}
 	// The totals: every held activity counted once, and its attendees.
 	total, err := e.reads.ParticipationTrend(ctx, nil, projections.TrendFilter{})
@@ -391,18 +398,7 @@ func TestTrendCubes(t *testing.T) {
 		if err != nil || source != c.source {
 			t.Errorf("%s: read from %q (%v); want %q", c.name, source, err, c.source)
 		}
-		got, err := e.reads.ParticipationTrend(ctx, c.groupBy, c.filter)
-		if err != nil {
-			t.Errorf("%s: %v", c.name, err)
-			continue
-		}
-		want := rawTrend(t, e, c.groupBy, c.where, c.args...)
-		if len(want) == 0 {
-			t.Errorf("%s: the raw aggregate is empty: the history does not exercise it", c.name)
-		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("%s:\n got %v\nwant %v", c.name, got, want)
-		}
+		checkTrend(t, e, c.name, c.groupBy, c.filter, c.where, c.args...)
 	}
 	// The staging table is empty between batches: every staged record
 	// reached the cubes.

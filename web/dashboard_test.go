@@ -3,18 +3,11 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -25,72 +18,8 @@ import (
 // web/dashboard/src or the lock file without rebuilding fails here,
 // without node.
 func TestDashboardBundleFresh(t *testing.T) {
-	var manifest struct {
-		Inputs string           `json:"inputs"`
-		Files  map[string]int64 `json:"files"`
-	}
-	raw, err := fs.ReadFile(dashboardDist, "dashboard/dist/manifest.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &manifest); err != nil {
-		t.Fatalf("manifest.json: %v", err)
-	}
-	if got := dashboardInputDigest(t); got != manifest.Inputs {
-		t.Errorf("web/dashboard/dist was built from other sources (digest %s, the sources' %s): run `node web/build.mjs dashboard` (after `npm ci` in web/)", manifest.Inputs, got)
-	}
-	embedded := map[string]int64{}
-	err = fs.WalkDir(dashboardDist, "dashboard/dist", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && p != "dashboard/dist/manifest.json" {
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			embedded[strings.TrimPrefix(p, "dashboard/dist/")] = info.Size()
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, size := range manifest.Files {
-		if embedded[name] != size {
-			t.Errorf("%s: %d bytes embedded, the build wrote %d", name, embedded[name], size)
-		}
-	}
-	for name := range embedded {
-		if _, ok := manifest.Files[name]; !ok {
-			t.Errorf("%s is embedded but not of the build: remove it, or rebuild", name)
-		}
-	}
-}
-
-// dashboardInputDigest recomputes build.mjs's digest: package-lock.json,
-// dashboard/build.mjs and every file under dashboard/src, in the order of
-// their paths, each as "path\nlength\n" and its bytes.
-func dashboardInputDigest(t *testing.T) string {
-	t.Helper()
-	files := []string{"package-lock.json", "dashboard/build.mjs"}
-	err := filepath.WalkDir("dashboard/src", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			files = append(files, filepath.ToSlash(p))
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(files)
-	h := sha256.New()
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(h, "%s\n%d\n", f, len(b))
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	checkBundleFresh(t, dashboardDist, "dashboard/dist", "node web/build.mjs dashboard",
+		[]string{"package-lock.json", "dashboard/build.mjs"}, "dashboard/src")
 }
 
 // TestDashboardServes: the page under its content security policy,

@@ -3,18 +3,11 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -25,69 +18,8 @@ import (
 // examples, the page's source or the lock file without a rebuild fails
 // here, without node.
 func TestGraphiQLBundleFresh(t *testing.T) {
-	var manifest struct {
-		Inputs string           `json:"inputs"`
-		Files  map[string]int64 `json:"files"`
-	}
-	raw, err := fs.ReadFile(graphiqlDist, "graphiql/dist/manifest.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &manifest); err != nil {
-		t.Fatalf("manifest.json: %v", err)
-	}
-	if got := inputDigest(t); got != manifest.Inputs {
-		t.Errorf("web/graphiql/dist was built from other sources (digest %s, the sources' %s): run `node web/build.mjs graphiql` (after `npm ci` in web/)", manifest.Inputs, got)
-	}
-	embedded := map[string]int64{}
-	fs.WalkDir(graphiqlDist, "graphiql/dist", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && d.Name() != "manifest.json" {
-			info, _ := d.Info()
-			embedded[strings.TrimPrefix(p, "graphiql/dist/")] = info.Size()
-		}
-		return err
-	})
-	delete(manifest.Files, "manifest.json")
-	for name, size := range manifest.Files {
-		if embedded[name] != size {
-			t.Errorf("%s: %d bytes embedded, the build wrote %d", name, embedded[name], size)
-		}
-	}
-	for name := range embedded {
-		if _, ok := manifest.Files[name]; !ok {
-			t.Errorf("%s is embedded but not of the build: remove it, or rebuild", name)
-		}
-	}
-}
-
-// inputDigest recomputes build.mjs's digest of its inputs: each file of
-// package-lock.json, build.mjs, graphiql/src and graphiql/examples, in
-// path order, as "path\nlength\n" and its bytes.
-func inputDigest(t *testing.T) string {
-	t.Helper()
-	files := []string{"package-lock.json", "build.mjs"}
-	for _, dir := range []string{"graphiql/src", "graphiql/examples"} {
-		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				files = append(files, filepath.ToSlash(p))
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	sort.Strings(files)
-	h := sha256.New()
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(h, "%s\n%d\n", f, len(b))
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	checkBundleFresh(t, graphiqlDist, "graphiql/dist", "node web/build.mjs graphiql",
+		[]string{"package-lock.json", "build.mjs"}, "graphiql/src", "graphiql/examples")
 }
 
 // TestGraphiQLServes: the page at / under its content security policy,

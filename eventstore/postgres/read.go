@@ -256,6 +256,20 @@ func (s *Store) AwaitPosition(ctx context.Context, id eventstore.ID) (int64, err
 	}
 }
 
+// KnownHead returns the log's head as this store last learned it, with
+// no query: from the sequencer's notifications, which a store that
+// follows the log (SubscribeAll, as the projections do) listens to, so
+// it is behind by a notification's delay at most. ok is false when
+// nothing here follows the log: then read it (Head). It serves keys of
+// caches, which a head a few milliseconds old leaves correct: an answer
+// is only ever newer than its key says.
+func (s *Store) KnownHead() (head int64, ok bool) {
+	if !s.listens.Load() {
+		return 0, false
+	}
+	return s.head.Load(), true
+}
+
 // SubscribeAll implements eventstore.Store.
 func (s *Store) SubscribeAll(ctx context.Context, after int64) iter.Seq2[eventstore.Event, error] {
 	if err := eventstore.ValidateReadAll(after, 1); err != nil {
@@ -270,6 +284,7 @@ func (s *Store) SubscribeAll(ctx context.Context, after int64) iter.Seq2[eventst
 func (s *Store) wait(ctx context.Context, after int64) error {
 	s.listening.Do(func() {
 		s.wg.Add(1)
+		s.listens.Store(true)
 		go s.listen()
 	})
 	poll := time.NewTimer(s.opts.SubscriberPoll)
