@@ -203,7 +203,7 @@ type Store struct {
 	sequenced chan struct{}
 
 	listening sync.Once
-	listens   atomic.Bool // listening has started the listener (KnownHead)
+	listens   atomic.Bool     // listening has started the listener (KnownHead)
 	ctx       context.Context // ends at Close
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
