@@ -40,7 +40,7 @@ var _ Projection = Activities{}
 func (Activities) Name() string { return "activities" }
 
 // Version implements Projection.
-func (Activities) Version() int { return 6 }
+func (Activities) Version() int { return 7 }
 
 // Tables implements Projection.
 func (Activities) Tables() []string {

@@ -14,18 +14,24 @@ import (
 // in the benchmark's history (161,388 held activities over 7 years and 64
 // municipalities) that grain has about as many cells as activities, so it
 // would save nothing. Trends are asked at far coarser grains, so there are
-// three cubes, each at the finest grain of the dimensions it serves:
+// cubes at the finest grain of the dimensions each serves, by region for
+// the trends of Georgia and its regions (a few hundred to a few thousand
+// rows each), and by municipality for those of municipalities or of
+// certification (which is a municipality's):
 //
-//   - year: (year, municipality), for the groupings and filters by year,
-//     region, municipality and certification, with up to two attendee
+//   - region and year: (year, region) and (year, municipality), for the
+//     groupings and filters by year and place, with up to two attendee
 //     dimensions at once (SEX × AGE_BAND, ...);
-//   - month: (year, month, municipality), for months and quarters too and
-//     date ranges of whole months, with up to one attendee dimension;
-//   - type: (year, municipality, type, project), for activity types and
-//     projects, with up to one attendee dimension.
+//   - region_month and month: (year, month, region) and (year, month,
+//     municipality), for months and quarters too and date ranges of whole
+//     months, with up to one attendee dimension;
+//   - region_type and type: (year, region, type, project) and (year,
+//     municipality, type, project), for activity types and projects, with
+//     up to one attendee dimension.
 //
 // Region is carried beside municipality (each municipality has one), so
-// no trend needs a join.
+// no trend needs a join. Each cube serves the trends whose dimensions and
+// filters it has the columns of; cubeFor takes the first, the coarsest.
 //
 // Each row of a cube is a cell: its grain's values, the combination of
 // attendee dimensions it breaks down by (mask, as SQL's GROUPING gives it:
@@ -64,9 +70,21 @@ type cubeGrain struct {
 	maxAttendee int
 }
 
+// key is the columns a cell is known by: the grain's, but region where
+// municipality is there too (it follows from it).
+func (g cubeGrain) key() []string {
+	if !slices.Contains(g.columns, "municipality") {
+		return g.columns
+	}
+	return slices.DeleteFunc(slices.Clone(g.columns), func(c string) bool { return c == "region" })
+}
+
 // cubeGrains are the cubes, coarsest first: a trend is read from the
 // first that serves it.
 var cubeGrains = []cubeGrain{
+	{table: "trend_cube_region", columns: []string{"year", "region"}, maxAttendee: 2},
+	{table: "trend_cube_region_month", columns: []string{"year", "month", "region"}, maxAttendee: 1},
+	{table: "trend_cube_region_type", columns: []string{"year", "region", "type", "project"}, maxAttendee: 1},
 	{table: "trend_cube_year", columns: []string{"year", "region", "municipality"}, maxAttendee: 2},
 	{table: "trend_cube_month", columns: []string{"year", "month", "region", "municipality"}, maxAttendee: 1},
 	{table: "trend_cube_type", columns: []string{"year", "region", "municipality", "type", "project"}, maxAttendee: 1},
@@ -120,7 +138,7 @@ func cubeSetup() string {
 		for i, c := range g.columns {
 			cols[i] = c + " " + cubeColumnTypes[c]
 		}
-		key := slices.DeleteFunc(slices.Clone(g.columns), func(c string) bool { return c == "region" })
+		key := g.key()
 		fmt.Fprintf(&b, `
 		CREATE TABLE %[1]s (
 			mask smallint NOT NULL, %[2]s,
@@ -159,7 +177,7 @@ var flushCubes = func() string {
 	ctes := []string{`s AS (DELETE FROM trend_staging RETURNING *)`}
 	for i, g := range cubeGrains {
 		cols := strings.Join(g.columns, ", ")
-		key := strings.Join(slices.DeleteFunc(slices.Clone(g.columns), func(c string) bool { return c == "region" }), ", ")
+		key := strings.Join(g.key(), ", ")
 		stmt := fmt.Sprintf(`INSERT INTO %[1]s AS c (mask, %[2]s, sex, age_band, sector, ethnic_minority, activities, attendance)
 		SELECT mask, %[2]s, sex, age_band, sector, ethnic_minority, sum(sign), sum(sign * n)
 		FROM (SELECT sign, %[2]s, sex, age_band, sector, ethnic_minority, sum(count) AS n,
