@@ -94,7 +94,9 @@ func (e *Exporter) Build(ctx context.Context) (*Export, error) {
 			return nil, err
 		}
 		t := now()
-		x, err := e.read(ctx, t)
+		// The position goes into the files (README.md, datapackage.json)
+		// as they are made; they are kept only if it has not moved.
+		x, err := e.read(ctx, t, before)
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +105,6 @@ func (e *Exporter) Build(ctx context.Context) (*Export, error) {
 			return nil, err
 		}
 		if after == before {
-			x.Position = before
 			if err := x.pack(); err != nil {
 				return nil, err
 			}
@@ -113,11 +114,12 @@ func (e *Exporter) Build(ctx context.Context) (*Export, error) {
 	return nil, ErrMoving
 }
 
-// read reads every table and makes every file but the ZIP.
-func (e *Exporter) read(ctx context.Context, now time.Time) (*Export, error) {
+// read reads every table and makes every file but the ZIP, stating that
+// they reflect the log at position.
+func (e *Exporter) read(ctx context.Context, now time.Time, position int64) (*Export, error) {
 	b := &build{day: domain.DayOf(now)}
 	c := &client{api: e.API}
-	x := &Export{Day: b.day, Generated: now.UTC().Truncate(time.Second), Files: map[string][]byte{}, Rows: map[string]int{}}
+	x := &Export{Position: position, Day: b.day, Generated: now.UTC().Truncate(time.Second), Files: map[string][]byte{}, Rows: map[string]int{}}
 	ts := tables()
 	var resources []any
 	for _, t := range ts {

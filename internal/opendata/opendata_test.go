@@ -312,6 +312,9 @@ func TestOpenData(t *testing.T) {
 	if pkg.LogPosition != x.Position || x.Position == 0 {
 		t.Errorf("datapackage.json log_position %d, export %d", pkg.LogPosition, x.Position)
 	}
+	if want := fmt.Sprintf("log position: **%d**", x.Position); !strings.Contains(string(x.Files["README.md"]), want) {
+		t.Errorf("README.md does not say %q", want)
+	}
 	tables := map[string]table{}
 	for _, r := range pkg.Resources {
 		tables[r.Name] = readCSV(t, x.Files[r.Path])
