@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -328,4 +330,53 @@ func ReadModelsPosition(ctx context.Context, r *projections.Runner) (int64, erro
 		return 0, errors.New("open data: no read model has an active generation yet")
 	}
 	return pos, nil
+}
+
+// VerifyDir checks that dir holds what WriteDir writes: the ZIP and every
+// file in it, byte for byte, and nothing else. It names the first file
+// that differs or is missing or extra, so that someone handed a copied
+// export can tell it is whole.
+func VerifyDir(dir string) error {
+	zr, err := zip.OpenReader(filepath.Join(dir, ZipName))
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	want := map[string]bool{ZipName: true}
+	for _, zf := range zr.File {
+		want[zf.Name] = true
+		rc, err := zf.Open()
+		if err != nil {
+			return err
+		}
+		inZip, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		onDisk, err := os.ReadFile(filepath.Join(dir, zf.Name))
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s is missing", zf.Name)
+		}
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(inZip, onDisk) {
+			return fmt.Errorf("%s: the file differs from the ZIP's", zf.Name)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !want[e.Name()] {
+			return fmt.Errorf("%s is not of the export", e.Name())
+		}
+		delete(want, e.Name())
+	}
+	for name := range want {
+		return fmt.Errorf("%s is missing", name)
+	}
+	return nil
 }
