@@ -35,6 +35,10 @@ func setComplexity(c *generated.ComplexityRoot) {
 	c.Query.ParticipationTrend = func(child int, groupBy []projections.Dimension, _ *model.ParticipationFilter, _ *bool, _ []model.TrendOrder, _ *int) int {
 		return 300 + 250*len(groupBy) + child
 	}
+	// The subscription runs the same statement now and at each change.
+	c.Subscription.Trend = func(child int, groupBy []projections.Dimension, f *model.ParticipationFilter, perCapita *bool, orderBy []model.TrendOrder, limit *int) int {
+		return c.Query.ParticipationTrend(child, groupBy, f, perCapita, orderBy, limit)
+	}
 	// The budgets' trend groups their voters (one row each) the same way.
 	c.Query.BudgetingTrend = func(child int, groupBy []projections.BudgetDimension, _ *model.BudgetTrendFilter) int {
 		return 300 + 250*len(groupBy) + child

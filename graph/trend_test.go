@@ -120,6 +120,16 @@ func TestTrendOptions(t *testing.T) {
 	if m := sub.next(); fmt.Sprint(m["payload"]) != "map[data:map[trend:[map[attendance:60 municipality:map[code:marneuli]] map[attendance:35 municipality:map[code:gori]]]]]" {
 		t.Fatalf("the trend after another forum in Marneuli: %v", m)
 	}
+	// Its cost is the query's: ten aliases of an 11-dimension trend are
+	// over the complexity budget, as they would be in a query.
+	var aliases strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&aliases, " t%d: trend(groupBy: [YEAR, QUARTER, MONTH, REGION, MUNICIPALITY, ACTIVITY_TYPE, PROJECT, SECTOR, SEX, AGE_BAND, ETHNIC_MINORITY]) { year }", i)
+	}
+	costly := e.subscribeKey("", "subscription {"+aliases.String()+" }", nil)
+	if m := costly.next(); !strings.Contains(strings.ToLower(fmt.Sprint(m["payload"])), "complexity") {
+		t.Errorf("ten costly trends in one subscription: %v; want refused for complexity", m)
+	}
 	bad := e.subscribeKey("", `subscription { trend(groupBy: [YEAR], limit: 0) { year } }`, nil)
 	if m := bad.next(); !strings.Contains(fmt.Sprint(m["payload"]), "code:BAD_USER_INPUT") || !strings.Contains(fmt.Sprint(m["payload"]), "limit: 0 is outside 1..10000") {
 		t.Errorf("a trend subscription with limit 0: %v", m)
