@@ -121,7 +121,8 @@ func TestTrendOptions(t *testing.T) {
 		t.Fatalf("the trend after another forum in Marneuli: %v", m)
 	}
 	// Its cost is the query's: ten aliases of an 11-dimension trend are
-	// over the complexity budget, as they would be in a query.
+	// over the complexity budget, as they would be in a query (refused
+	// before the single-root-field rule is looked at).
 	var aliases strings.Builder
 	for i := range 10 {
 		fmt.Fprintf(&aliases, " t%d: trend(groupBy: [YEAR, QUARTER, MONTH, REGION, MUNICIPALITY, ACTIVITY_TYPE, PROJECT, SECTOR, SEX, AGE_BAND, ETHNIC_MINORITY]) { year }", i)
@@ -129,6 +130,12 @@ func TestTrendOptions(t *testing.T) {
 	costly := e.subscribeKey("", "subscription {"+aliases.String()+" }", nil)
 	if m := costly.next(); !strings.Contains(strings.ToLower(fmt.Sprint(m["payload"])), "complexity") {
 		t.Errorf("ten costly trends in one subscription: %v; want refused for complexity", m)
+	}
+	// Two root fields break GraphQL's single-root-field rule: refused as
+	// invalid, not failed as internal.
+	two := e.subscribeKey("", `subscription { a: trend(groupBy: [YEAR]) { year } b: trend(groupBy: [REGION]) { year } }`, nil)
+	if m := two.next(); m["type"] != "error" || !strings.Contains(fmt.Sprint(m["payload"]), "GRAPHQL_VALIDATION_FAILED") || !strings.Contains(fmt.Sprint(m["payload"]), "exactly one root field") {
+		t.Errorf("a subscription of two root fields: %v", m)
 	}
 	bad := e.subscribeKey("", `subscription { trend(groupBy: [YEAR], limit: 0) { year } }`, nil)
 	if m := bad.next(); !strings.Contains(fmt.Sprint(m["payload"]), "code:BAD_USER_INPUT") || !strings.Contains(fmt.Sprint(m["payload"]), "limit: 0 is outside 1..10000") {

@@ -13,8 +13,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/civicledger/civicledger/domain"
 	"github.com/gorilla/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -405,6 +407,17 @@ func (c *socket) run(ctx context.Context, id string, op *operation, params *grap
 		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
 		c.sendPayload(op, id, "error", resp.Errors)
 		return
+	}
+	// GraphQL's "single root field" rule, which the validator here does
+	// not apply: a subscription of two fields would otherwise fail inside
+	// gqlgen as an internal error.
+	if rc.Operation.Operation == ast.Subscription {
+		if n := len(graphql.CollectFields(rc, rc.Operation.SelectionSet, []string{"Subscription"})); n != 1 {
+			errs := gqlerror.List{requestError(errcode.ValidationFailed, "a subscription selects exactly one root field, not %d: subscribe once for each", n)}
+			resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+			c.sendPayload(op, id, "error", resp.Errors)
+			return
+		}
 	}
 	responses, ctx := c.exec.DispatchOperation(graphql.WithOperationContext(ctx, rc), rc)
 	for {
