@@ -9,6 +9,7 @@ import {
   useVariablesEditorState,
   useHeadersEditorState,
 } from '@graphiql/react';
+import { parse, Kind } from 'graphql';
 import catalogue from 'civic:examples';
 
 // GraphiQL opens on the anonymous role's first example: something that
@@ -41,7 +42,7 @@ function withKey(headersText, key) {
 }
 
 function Examples() {
-  const { addTab } = useGraphiQLActions();
+  const { addTab, setOperationFacts } = useGraphiQLActions();
   const [, setQuery] = useOperationsEditorState();
   const [, setVariables] = useVariablesEditorState();
   const [headers, setHeaders] = useHeadersEditorState();
@@ -52,6 +53,13 @@ function Examples() {
   const open = (example) => {
     addTab();
     setQuery(example.query);
+    // GraphiQL learns the operation's name and kind from the editor 100 ms
+    // after it changes; Execute pressed sooner sent the previous tab's
+    // operation name (and, for a subscription, went over HTTP). The
+    // examples are valid (build.mjs checks them), so say it at once.
+    const documentAST = parse(example.query);
+    const operations = documentAST.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+    setOperationFacts({ documentAST, operations, operationName: operations[0]?.name?.value });
     setVariables(example.variables ?? '');
     setHeaders(withKey(headers, role.role === 'anonymous' ? '' : key));
   };
