@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// Store is the event store contract. Three backends implement it
-// (postgres, inmem, and a KurrentDB mapping described in the package doc);
-// one conformance suite, storetest, holds them to the same behaviour.
+// Store is the event store contract. The backends that implement it
+// (postgres, kurrent, inmem, and dense over a backend whose positions are
+// not dense) are held to it by one conformance suite, storetest, each
+// with the capabilities it declares.
 type Store interface {
 	// Append adds events to the end of stream if the stream's version
 	// satisfies expected, all of them or none. It returns ErrConcurrency
@@ -27,7 +28,10 @@ type Store interface {
 	ReadStream(ctx context.Context, stream string, opts ReadOptions) ([]Event, error)
 
 	// ReadAll returns up to limit events of the global log with positions
-	// after the given one, in position order, without gaps.
+	// after the given one, in position order, without gaps. Positions
+	// ascend; they are dense (1, 2, 3...) unless the backend declares
+	// otherwise (storetest.Capabilities), so a reader resumes after the
+	// last position it read and never computes one.
 	ReadAll(ctx context.Context, after int64, limit int) ([]Event, error)
 
 	// ReadCategory returns up to limit positioned events of the streams
@@ -125,7 +129,26 @@ func ValidateReadCategory(category string, after int64, limit int) error {
 // it has caught up, then calls wait, which returns once the log may have
 // grown past the given position (or ctx has ended), and reads again.
 // Backends share it so that every subscription pages, orders and ends alike.
+// A position that is not the one after the last is an error: the log has
+// a gap.
 func Follow(ctx context.Context, after int64, page int,
+	read func(ctx context.Context, after int64, limit int) ([]Event, error),
+	wait func(ctx context.Context, after int64) error,
+) iter.Seq2[Event, error] {
+	return follow(ctx, after, page, true, read, wait)
+}
+
+// FollowSparse is Follow for a backend whose positions ascend without
+// being dense (KurrentDB's byte offsets): a position not above the last
+// is the error there, since nothing tells a gap from the numbering.
+func FollowSparse(ctx context.Context, after int64, page int,
+	read func(ctx context.Context, after int64, limit int) ([]Event, error),
+	wait func(ctx context.Context, after int64) error,
+) iter.Seq2[Event, error] {
+	return follow(ctx, after, page, false, read, wait)
+}
+
+func follow(ctx context.Context, after int64, page int, dense bool,
 	read func(ctx context.Context, after int64, limit int) ([]Event, error),
 	wait func(ctx context.Context, after int64) error,
 ) iter.Seq2[Event, error] {
@@ -138,8 +161,12 @@ func Follow(ctx context.Context, after int64, page int,
 				return
 			}
 			for _, e := range events {
-				if e.Position != pos+1 {
+				if dense && e.Position != pos+1 {
 					yield(Event{}, fmt.Errorf("subscription: position %d follows %d: the log has a gap", e.Position, pos))
+					return
+				}
+				if !dense && e.Position <= pos {
+					yield(Event{}, fmt.Errorf("subscription: position %d follows %d: the log went back", e.Position, pos))
 					return
 				}
 				if !yield(e, nil) {

@@ -1,12 +1,19 @@
 // Package inmem is an in-memory event store for unit tests: the whole
 // eventstore contract, leaf hashes included, with no database. Data lives as
 // long as the Store value.
+//
+// NewSparse gives KurrentDB's shape instead: positions that ascend as
+// byte offsets do, not 1, 2, 3..., and no leaf hashes. Code meant to run
+// over KurrentDB (eventstore/dense, the projections over it) is tested
+// against it here, where no KurrentDB server can be had, so that an
+// assumption of dense positions fails a test.
 package inmem
 
 import (
 	"context"
 	"fmt"
 	"iter"
+	"sort"
 	"sync"
 	"time"
 
@@ -21,8 +28,12 @@ type Store struct {
 	// use to pin recorded_at.
 	Now func() time.Time
 
+	// sparse: positions are offsets (see NewSparse) and events carry no
+	// hash.
+	sparse bool
+
 	mu       sync.Mutex
-	log      []eventstore.Event    // log[i] has position i+1
+	log      []eventstore.Event    // in position order; position i+1 unless sparse
 	streams  map[string][]int      // stream -> indexes into log
 	byID     map[eventstore.ID]int // event ID -> index into log
 	appended chan struct{}         // closed and replaced on every append
@@ -38,6 +49,52 @@ func New() *Store {
 		byID:     make(map[eventstore.ID]int),
 		appended: make(chan struct{}),
 	}
+}
+
+// NewSparse returns an empty store with KurrentDB's positions: each
+// event's position is the previous one plus its size and a record header,
+// as the offsets of a transaction log are, starting past a first record
+// of the store's own (KurrentDB's $all starts with system events). Events
+// carry no hash: KurrentDB keeps no tree.
+func NewSparse() *Store {
+	s := New()
+	s.sparse = true
+	return s
+}
+
+// sparseStart and sparseHeader shape NewSparse's offsets: nothing of the
+// store's counts but that they ascend unevenly.
+const (
+	sparseStart  = 1024
+	sparseHeader = 117
+)
+
+// nextPosition is the position of an event after last (nil: the first).
+func (s *Store) nextPosition(last *eventstore.Event) int64 {
+	switch {
+	case !s.sparse:
+		return int64(len(s.log)) + 1
+	case last == nil:
+		return sparseStart
+	default:
+		return last.Position + sparseHeader + int64(len(last.Data)+len(last.Type)+len(last.Stream))
+	}
+}
+
+// index returns the index into log of the first event after position.
+func (s *Store) index(after int64) int {
+	if !s.sparse {
+		return int(min(max(after, 0), int64(len(s.log))))
+	}
+	return sort.Search(len(s.log), func(i int) bool { return s.log[i].Position > after })
+}
+
+// head is the last event's position, 0 for an empty log.
+func (s *Store) head() int64 {
+	if len(s.log) == 0 {
+		return 0
+	}
+	return s.log[len(s.log)-1].Position
 }
 
 // Append implements eventstore.Store.
@@ -65,13 +122,19 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		if occurred.IsZero() {
 			occurred = now
 		}
+		var last *eventstore.Event
+		if len(s.log) > 0 {
+			last = &s.log[len(s.log)-1]
+		}
 		e := eventstore.Event{
 			ID: pe.ID, Stream: stream, Version: current + int64(i) + 1,
 			Type: pe.Type, SchemaVersion: pe.SchemaVersion, Data: pe.Data,
 			Metadata: pe.Metadata, OccurredAt: occurred, RecordedAt: now,
-			Position: int64(len(s.log)) + 1,
+			Position: s.nextPosition(last),
 		}
-		e.Hash = tlog.LeafHash(&e)
+		if !s.sparse {
+			e.Hash = tlog.LeafHash(&e)
+		}
 		s.byID[e.ID] = len(s.log)
 		s.streams[stream] = append(s.streams[stream], len(s.log))
 		s.log = append(s.log, e)
@@ -131,12 +194,10 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]eventsto
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if after >= int64(len(s.log)) {
-		return nil, ctx.Err()
-	}
-	end := min(after+int64(limit), int64(len(s.log)))
-	out := make([]eventstore.Event, 0, end-after)
-	return append(out, s.log[after:end]...), ctx.Err()
+	from := s.index(after)
+	end := min(from+limit, len(s.log))
+	out := make([]eventstore.Event, 0, end-from)
+	return append(out, s.log[from:end]...), ctx.Err()
 }
 
 // ReadCategory implements eventstore.Store.
@@ -147,7 +208,7 @@ func (s *Store) ReadCategory(ctx context.Context, category string, after int64, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []eventstore.Event
-	for _, e := range s.log[min(after, int64(len(s.log))):] {
+	for _, e := range s.log[s.index(after):] {
 		if len(out) == limit {
 			break
 		}
@@ -163,6 +224,9 @@ func (s *Store) SubscribeAll(ctx context.Context, after int64) iter.Seq2[eventst
 	if err := eventstore.ValidateReadAll(after, 1); err != nil {
 		return func(yield func(eventstore.Event, error) bool) { yield(eventstore.Event{}, err) }
 	}
+	if s.sparse {
+		return eventstore.FollowSparse(ctx, after, 1000, s.ReadAll, s.wait)
+	}
 	return eventstore.Follow(ctx, after, 1000, s.ReadAll, s.wait)
 }
 
@@ -170,7 +234,7 @@ func (s *Store) SubscribeAll(ctx context.Context, after int64) iter.Seq2[eventst
 func (s *Store) wait(ctx context.Context, after int64) error {
 	for {
 		s.mu.Lock()
-		n, ch := int64(len(s.log)), s.appended
+		n, ch := s.head(), s.appended
 		s.mu.Unlock()
 		if n > after {
 			return nil
@@ -199,5 +263,5 @@ func (s *Store) AwaitPosition(ctx context.Context, id eventstore.ID) (int64, err
 func (s *Store) Head(ctx context.Context) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return int64(len(s.log)), ctx.Err()
+	return s.head(), ctx.Err()
 }

@@ -86,7 +86,7 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) eventstore.Store {
 		s, _ := newStore(t, postgres.Options{SigningKey: testKey(t)})
 		return s
-	})
+	}, storetest.Capabilities{})
 }
 
 func event(n int) eventstore.EventData {

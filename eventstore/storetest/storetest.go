@@ -2,10 +2,15 @@
 // Every backend runs it from its own tests:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) eventstore.Store { return newEmptyStore(t) })
+//		storetest.Run(t, func(t *testing.T) eventstore.Store { return newEmptyStore(t) }, storetest.Capabilities{})
 //	}
 //
 // The suite assumes each call of open returns an empty store of its own.
+//
+// What is inherent to a backend is declared in its Capabilities, never
+// skipped: a backend whose positions are not dense is held to what its
+// positions do promise (they ascend, a read resumes exactly after any of
+// them), and to having declared it truthfully.
 package storetest
 
 import (
@@ -22,8 +27,30 @@ import (
 	"github.com/civicledger/civicledger/eventstore/tlog"
 )
 
-// Run runs the whole suite against the backend that open creates.
-func Run(t *testing.T, open func(t *testing.T) eventstore.Store) {
+// Capabilities declares what is inherent to a backend, so that the suite
+// asserts what the backend does promise instead of skipping what it
+// cannot. The zero value is the full contract: dense positions, leaf
+// hashes, event IDs unique across the store (the postgres backend).
+type Capabilities struct {
+	// SparsePositions: global positions ascend and a read resumes after
+	// any of them, but they are not the numbers 1, 2, 3...: KurrentDB's
+	// $all positions are byte offsets in its transaction log. The suite
+	// then checks that they are indeed not dense, so that a backend
+	// configured to be sparse (inmem.NewSparse) really tests the layers
+	// above for an assumption of density.
+	SparsePositions bool
+	// NoHashes: the backend keeps no Merkle tree, so every event's Hash
+	// is nil (KurrentDB; eventstore/dense adds the tree over it).
+	NoHashes bool
+	// IDsUniquePerStream: an event ID is idempotent within its stream
+	// only; the same ID appended to another stream is a new event there
+	// (KurrentDB keeps no index by ID across streams).
+	IDsUniquePerStream bool
+}
+
+// Run runs the whole suite against the backend that open creates, held
+// to the capabilities it declares.
+func Run(t *testing.T, open func(t *testing.T) eventstore.Store, caps Capabilities) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s eventstore.Store)
@@ -44,11 +71,40 @@ func Run(t *testing.T, open func(t *testing.T) eventstore.Store) {
 		{"AwaitPositionUnknown", testAwaitUnknown},
 		{"HashChain", testHashChain},
 		{"ConcurrentAppends", testConcurrentAppends},
+		{"ResumeAfterAnyPosition", testResume},
+		{"DeclaredPositions", testDeclaredPositions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.fn(t, open(t))
+			tt.fn(t, declaredStore{open(t), caps})
 		})
+	}
+}
+
+// declaredStore is the store under test with what its backend declares,
+// so that every test function takes the one argument.
+type declaredStore struct {
+	eventstore.Store
+	caps Capabilities
+}
+
+// capsOf returns what the backend of s declares.
+func capsOf(s eventstore.Store) Capabilities { return s.(declaredStore).caps }
+
+// checkPositions checks that log's positions follow after as the backend
+// of s declares: after+1, after+2... when dense, ascending when sparse.
+func checkPositions(t testing.TB, s eventstore.Store, log []eventstore.Event, after int64) {
+	t.Helper()
+	sparse := capsOf(s).SparsePositions
+	prev := after
+	for i, e := range log {
+		switch {
+		case !sparse && e.Position != prev+1:
+			t.Fatalf("event %d (after %d) has position %d, want %d", i, after, e.Position, prev+1)
+		case sparse && e.Position <= prev:
+			t.Fatalf("event %d (after %d) has position %d, not above %d", i, after, e.Position, prev)
+		}
+		prev = e.Position
 	}
 }
 
@@ -226,14 +282,16 @@ func testEnvelope(t *testing.T, s eventstore.Store) {
 		t.Errorf("RecordedAt = %v, want between %v and %v", e.RecordedAt, before, after)
 	}
 	all := readAll(t, s)
-	if len(all) != 1 || all[0].Position != 1 || all[0].ID != in.ID || string(all[0].Data) != wantData {
-		t.Fatalf("ReadAll = %+v, want the one event at position 1", all)
+	if len(all) != 1 || all[0].ID != in.ID || string(all[0].Data) != wantData {
+		t.Fatalf("ReadAll = %+v, want the one event", all)
 	}
-	if p, err := s.AwaitPosition(ctx, in.ID); err != nil || p != 1 {
-		t.Errorf("AwaitPosition = %d, %v; want 1", p, err)
+	checkPositions(t, s, all, 0)
+	at := all[0].Position
+	if p, err := s.AwaitPosition(ctx, in.ID); err != nil || p != at {
+		t.Errorf("AwaitPosition = %d, %v; want %d", p, err, at)
 	}
-	if h, err := s.Head(ctx); err != nil || h != 1 {
-		t.Errorf("Head = %d, %v; want 1", h, err)
+	if h, err := s.Head(ctx); err != nil || h != at {
+		t.Errorf("Head = %d, %v; want %d", h, err, at)
 	}
 }
 
@@ -283,6 +341,14 @@ func testDuplicateIDs(t *testing.T, s eventstore.Store) {
 		{"new then stored ID", "dup-1", []eventstore.EventData{ev(4), batch[1]}},
 	}
 	for _, c := range cases {
+		if c.stream != "dup-1" && capsOf(s).IDsUniquePerStream {
+			// Declared: the same IDs in another stream are new events
+			// there, appended as any others.
+			if _, err := s.Append(ctx, c.stream, eventstore.NoStream(), c.events...); err != nil {
+				t.Errorf("%s: %v; the backend declares IDs unique per stream, so want the append", c.name, err)
+			}
+			continue
+		}
 		_, err := s.Append(ctx, c.stream, eventstore.Any(), c.events...)
 		var de *eventstore.DuplicateIDError
 		if !errors.Is(err, eventstore.ErrDuplicateID) || !errors.As(err, &de) || de.Stream != "dup-1" {
@@ -292,8 +358,12 @@ func testDuplicateIDs(t *testing.T, s eventstore.Store) {
 	if n := len(readStream(t, s, "dup-1")); n != 2 {
 		t.Errorf("dup-1 has %d events, want 2", n)
 	}
-	if n := len(readStream(t, s, "dup-2")); n != 0 {
-		t.Errorf("dup-2 has %d events, want 0", n)
+	want := 0
+	if capsOf(s).IDsUniquePerStream {
+		want = len(batch)
+	}
+	if n := len(readStream(t, s, "dup-2")); n != want {
+		t.Errorf("dup-2 has %d events, want %d", n, want)
 	}
 }
 
@@ -450,20 +520,17 @@ func testReadAll(t *testing.T, s eventstore.Store) {
 	if len(all) != 30 {
 		t.Fatalf("ReadAll returned %d events, want 30", len(all))
 	}
-	for i, e := range all {
-		if e.Position != int64(i)+1 {
-			t.Fatalf("event %d has position %d, want %d", i, e.Position, i+1)
-		}
+	checkPositions(t, s, all, 0)
+	tenth, last := all[9].Position, all[29].Position
+	page, err := s.ReadAll(ctx, tenth, 5)
+	if err != nil || len(page) != 5 || page[0].Position != all[10].Position || page[4].Position != all[14].Position {
+		t.Errorf("ReadAll(%d, 5) = %d events from %v, %v; want the 11th to the 15th", tenth, len(page), page, err)
 	}
-	page, err := s.ReadAll(ctx, 10, 5)
-	if err != nil || len(page) != 5 || page[0].Position != 11 || page[4].Position != 15 {
-		t.Errorf("ReadAll(10, 5) = %d events from %v, %v; want positions 11..15", len(page), page, err)
+	if page, err := s.ReadAll(ctx, last, 5); err != nil || len(page) != 0 {
+		t.Errorf("ReadAll(%d, 5) after the last = %d events, %v; want none", last, len(page), err)
 	}
-	if page, err := s.ReadAll(ctx, 30, 5); err != nil || len(page) != 0 {
-		t.Errorf("ReadAll(30, 5) = %d events, %v; want none", len(page), err)
-	}
-	if h, err := s.Head(ctx); err != nil || h != 30 {
-		t.Errorf("Head = %d, %v; want 30", h, err)
+	if h, err := s.Head(ctx); err != nil || h != last {
+		t.Errorf("Head = %d, %v; want %d", h, err, last)
 	}
 }
 
@@ -494,8 +561,8 @@ func testReadCategory(t *testing.T, s eventstore.Store) {
 		if !want[e.Position] || eventstore.Category(e.Stream) != "ballot_a" || (i > 0 && e.Position <= got[i-1].Position) {
 			t.Errorf("event %d: %s at %d, out of the category or out of order", i, e.Stream, e.Position)
 		}
-		if len(e.Hash) == 0 || e.Data == nil {
-			t.Errorf("event %d at %d came without its hash or data", i, e.Position)
+		if (len(e.Hash) == 0) != capsOf(s).NoHashes || e.Data == nil {
+			t.Errorf("event %d at %d came without its data, or its hash is not as declared (no hashes: %t)", i, e.Position, capsOf(s).NoHashes)
 		}
 	}
 	page, err := s.ReadCategory(ctx, "ballot_a", got[1].Position, 2)
@@ -522,18 +589,16 @@ func testStreamOrderInLog(t *testing.T, s eventstore.Store) {
 	for i := range 40 {
 		mustAppend(t, s, fmt.Sprintf("order-%d", i%4), eventstore.Any(), evs(i, 1+i%3)...)
 	}
-	checkLog(t, readAll(t, s))
+	checkLog(t, s, readAll(t, s))
 }
 
-// checkLog checks that positions are dense from 1 and that each stream's
-// versions ascend by one in log order.
-func checkLog(t testing.TB, log []eventstore.Event) {
+// checkLog checks that positions are as declared from the start and that
+// each stream's versions ascend by one in log order.
+func checkLog(t testing.TB, s eventstore.Store, log []eventstore.Event) {
 	t.Helper()
+	checkPositions(t, s, log, 0)
 	last := map[string]int64{}
-	for i, e := range log {
-		if e.Position != int64(i)+1 {
-			t.Fatalf("log[%d] has position %d, want %d", i, e.Position, i+1)
-		}
+	for _, e := range log {
 		if e.Version != last[e.Stream]+1 {
 			t.Fatalf("position %d: %s version %d follows version %d", e.Position, e.Stream, e.Version, last[e.Stream])
 		}
@@ -547,6 +612,7 @@ func testSubscribe(t *testing.T, s eventstore.Store) {
 	for i := range 5 {
 		mustAppend(t, s, "sub-1", eventstore.Any(), evs(i*2, 2)...)
 	}
+	stored := readAll(t, s)
 	type got struct {
 		e   eventstore.Event
 		err error
@@ -554,7 +620,7 @@ func testSubscribe(t *testing.T, s eventstore.Store) {
 	ch := make(chan got)
 	go func() {
 		defer close(ch)
-		for e, err := range s.SubscribeAll(ctx, 3) {
+		for e, err := range s.SubscribeAll(ctx, stored[2].Position) {
 			select {
 			case ch <- got{e, err}:
 			case <-ctx.Done():
@@ -578,11 +644,12 @@ func testSubscribe(t *testing.T, s eventstore.Store) {
 		}
 		return eventstore.Event{}
 	}
-	for want := int64(4); want <= 10; want++ {
-		if e := next(); e.Position != want {
-			t.Fatalf("catch-up delivered position %d, want %d", e.Position, want)
+	for _, want := range stored[3:] {
+		if e := next(); e.Position != want.Position || e.ID != want.ID {
+			t.Fatalf("catch-up delivered %s at %d, want %s at %d", e.ID, e.Position, want.ID, want.Position)
 		}
 	}
+	prev := stored[len(stored)-1].Position
 	// Caught up: now live.
 	for i := range 3 {
 		res, err := s.Append(ctx, "sub-2", eventstore.Any(), ev(100+i))
@@ -590,9 +657,15 @@ func testSubscribe(t *testing.T, s eventstore.Store) {
 			t.Fatal(err)
 		}
 		e := next()
-		if e.ID != res.LastID || e.Position != int64(11+i) {
-			t.Fatalf("live event = %s at %d, want %s at %d", e.ID, e.Position, res.LastID, 11+i)
+		at, err := s.AwaitPosition(ctx, res.LastID)
+		if err != nil {
+			t.Fatal(err)
 		}
+		if e.ID != res.LastID || e.Position != at {
+			t.Fatalf("live event = %s at %d, want %s at %d", e.ID, e.Position, res.LastID, at)
+		}
+		checkPositions(t, s, []eventstore.Event{e}, prev)
+		prev = e.Position
 	}
 	select {
 	case g := <-ch:
@@ -644,15 +717,16 @@ func testHashChain(t *testing.T, s eventstore.Store) {
 	for i := range 5 {
 		mustAppend(t, s, "chain-1", eventstore.Any(), evs(i, 2)...)
 	}
-	hashed := false
 	for _, e := range readAll(t, s) {
-		if e.Hash == nil {
-			if hashed {
-				t.Fatalf("position %d has no hash after hashed positions", e.Position)
+		if capsOf(s).NoHashes {
+			if e.Hash != nil {
+				t.Fatalf("position %d has a hash, but the backend declares it keeps none", e.Position)
 			}
-			continue // a backend without a tree
+			continue
 		}
-		hashed = true
+		if e.Hash == nil {
+			t.Fatalf("position %d has no hash", e.Position)
+		}
 		if want := tlog.LeafHash(&e); string(want) != string(e.Hash) {
 			t.Fatalf("position %d: hash %x, recomputed %x", e.Position, e.Hash, want)
 		}
@@ -703,5 +777,62 @@ func testConcurrentAppends(t *testing.T, s eventstore.Store) {
 	if len(log) != want {
 		t.Fatalf("log has %d events, want %d", len(log), want)
 	}
-	checkLog(t, log)
+	checkLog(t, s, log)
+}
+
+// testResume: a read and a subscription resume exactly after any
+// position of the log, however the backend numbers them.
+func testResume(t *testing.T, s eventstore.Store) {
+	ctx := ctxFor(t)
+	for i := range 6 {
+		mustAppend(t, s, fmt.Sprintf("resume-%d", i%2), eventstore.Any(), evs(i*2, 1+i%3)...)
+	}
+	all := readAll(t, s)
+	for i, e := range all {
+		rest, err := s.ReadAll(ctx, e.Position, eventstore.MaxReadLimit)
+		if err != nil {
+			t.Fatalf("ReadAll(%d): %v", e.Position, err)
+		}
+		if len(rest) != len(all)-i-1 {
+			t.Fatalf("ReadAll(%d) = %d events, want %d", e.Position, len(rest), len(all)-i-1)
+		}
+		for j, r := range rest {
+			if r.ID != all[i+1+j].ID {
+				t.Fatalf("ReadAll(%d)[%d] = %s, want %s", e.Position, j, r.ID, all[i+1+j].ID)
+			}
+		}
+	}
+	sub, cancel := context.WithCancel(ctx)
+	defer cancel()
+	mid := all[len(all)/2]
+	var got []eventstore.ID
+	for e, err := range s.SubscribeAll(sub, mid.Position) {
+		if err != nil {
+			t.Fatalf("SubscribeAll(%d): %v", mid.Position, err)
+		}
+		got = append(got, e.ID)
+		if e.ID == all[len(all)-1].ID {
+			break
+		}
+	}
+	if len(got) != len(all)-len(all)/2-1 || got[0] != all[len(all)/2+1].ID {
+		t.Errorf("SubscribeAll(%d) delivered %d events starting %v, want the %d after it", mid.Position, len(got), got[:min(1, len(got))], len(all)-len(all)/2-1)
+	}
+}
+
+// testDeclaredPositions holds the declaration to the truth: a backend
+// that declares sparse positions must have them (else a sparse test
+// configuration proves nothing), one that does not must be dense.
+func testDeclaredPositions(t *testing.T, s eventstore.Store) {
+	for i := range 5 {
+		mustAppend(t, s, "declared-1", eventstore.Any(), evs(i*3, 3)...)
+	}
+	all := readAll(t, s)
+	dense := true
+	for i, e := range all {
+		dense = dense && e.Position == int64(i)+1
+	}
+	if sparse := capsOf(s).SparsePositions; dense == sparse {
+		t.Errorf("positions %d..%d of %d events are dense: %t; the backend declares them sparse: %t", all[0].Position, all[len(all)-1].Position, len(all), dense, sparse)
+	}
 }

@@ -30,7 +30,9 @@ type Checkpoint struct {
 	Origin string
 	Size   uint64
 	Root   []byte
-	// Chain is the hash chain's link at Size (eventstore.ChainHash).
+	// Chain is the hash chain's link at Size (eventstore.ChainHash); nil
+	// for a log that keeps no chain (eventstore/dense), whose body then
+	// has no chain line.
 	Chain []byte
 	// PreviousSize and PreviousHash name the checkpoint signed before this
 	// one: its size and the SHA-256 of its body. Both zero for the first.
@@ -46,7 +48,11 @@ const extPrefix = "civicledger "
 func (c Checkpoint) Body() []byte {
 	var b bytes.Buffer
 	b.Write(tlogfmt.Checkpoint{Origin: c.Origin, Size: c.Size, Hash: c.Root}.Marshal())
-	fmt.Fprintf(&b, "%schain %s\n", extPrefix, base64.StdEncoding.EncodeToString(c.Chain))
+	if c.Chain != nil {
+		// Only the PostgreSQL log keeps the chain from before the tree;
+		// the dense log over KurrentDB has none to sign.
+		fmt.Fprintf(&b, "%schain %s\n", extPrefix, base64.StdEncoding.EncodeToString(c.Chain))
+	}
 	if c.PreviousHash != nil {
 		fmt.Fprintf(&b, "%sprevious %d %s\n", extPrefix, c.PreviousSize, base64.StdEncoding.EncodeToString(c.PreviousHash))
 	}

@@ -1,0 +1,324 @@
+package dense
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/eventstore/tlog"
+	"github.com/jackc/pgx/v5"
+)
+
+// The follower's session advisory lock: one leader among the servers
+// sharing the index, as the PostgreSQL sequencer has.
+const (
+	lockClass    = 0x6c656467 // "ledg"
+	lockFollower = 1
+)
+
+// Status is where the follower stands, for /readyz and /metrics.
+type Status struct {
+	// Leading: this process's follower holds the lock and indexes.
+	Leading bool
+	// Position is the last dense position indexed, Source the backend's
+	// position of that event, IndexedAt when it was indexed (zero before
+	// the first batch of this process).
+	Position, Source int64
+	IndexedAt        time.Time
+	// Events is how many events this process's follower has indexed.
+	Events int64
+	// Failure is why the follower last stopped leading, and FailingSince
+	// when it began to fail; empty while it leads without trouble.
+	Failure      string
+	FailingSince time.Time
+}
+
+// Status returns the follower's state in this process.
+func (s *Store) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status
+}
+
+// RunFollower indexes the backend's log until ctx ends: run it in every
+// server, and one at a time leads while the others wait to take over the
+// moment its session ends. A failure (the backend unreachable, the index's
+// database gone) is logged and retried after a pause; it returns nil when
+// ctx ends.
+func (s *Store) RunFollower(ctx context.Context) error {
+	pause := 100 * time.Millisecond
+	for {
+		err := s.lead(ctx)
+		if ctx.Err() != nil {
+			s.setLeading(false)
+			return nil
+		}
+		s.mu.Lock()
+		s.status.Leading = false
+		if s.status.Failure == "" {
+			s.status.FailingSince = time.Now()
+		}
+		s.status.Failure = err.Error()
+		s.mu.Unlock()
+		s.log.Warn("ledger: the follower stopped; it tries again", "err", err, "after", pause)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
+func (s *Store) setLeading(leading bool) {
+	s.mu.Lock()
+	s.status.Leading = leading
+	s.mu.Unlock()
+}
+
+// followed is one value of the backend's subscription.
+type followed struct {
+	e   eventstore.Event
+	err error
+}
+
+// lead campaigns for the lock and, once elected, indexes the backend's log
+// until ctx ends or something fails.
+func (s *Store) lead(ctx context.Context) error {
+	pc, err := s.db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	conn := pc.Hijack()
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, lockClass, lockFollower); err != nil {
+		return fmt.Errorf("campaign: %w", err)
+	}
+
+	// Where the index stands, and the tree over it, from the index.
+	var pos, source int64
+	err = conn.QueryRow(ctx, `SELECT position, source FROM ledger.entries ORDER BY position DESC LIMIT 1`).Scan(&pos, &source)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("read the index's head: %w", err)
+	}
+	rng, err := tlog.Range(ctx, reader{conn}, uint64(pos))
+	if err != nil {
+		return fmt.Errorf("rebuild the tree at %d: %w", pos, err)
+	}
+	tree, err := tlog.TreeFrom(rng)
+	if err != nil {
+		return err
+	}
+	cp, err := s.lastCheckpoint(ctx, conn, tree, pos)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.status.Leading, s.status.Position, s.status.Source, s.status.Failure = true, pos, source, ""
+	s.mu.Unlock()
+	s.log.Info("ledger: the follower leads", "position", pos, "source", source)
+
+	sub, cancel := context.WithCancel(ctx)
+	defer cancel()
+	feed := make(chan followed, s.opts.Batch)
+	go func() {
+		defer close(feed)
+		for e, err := range s.src.SubscribeAll(sub, source) {
+			select {
+			case feed <- followed{e, err}:
+			case <-sub.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	batch := make([]eventstore.Event, 0, s.opts.Batch)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		var due <-chan time.Time
+		timer.Stop()
+		if s.opts.Signer != nil && cp.size < pos {
+			timer.Reset(time.Until(cp.dueBy))
+			due = timer.C
+		}
+		batch = batch[:0]
+		select {
+		case <-ctx.Done():
+			if s.opts.Signer != nil && cp.size < pos {
+				// The last checkpoint covers all this leader indexed.
+				wctx, done := context.WithTimeout(context.Background(), 10*time.Second)
+				defer done()
+				return s.write(wctx, conn, nil, tree, pos, &cp, true)
+			}
+			return nil
+		case <-due:
+			if err := s.write(ctx, conn, nil, tree, pos, &cp, true); err != nil {
+				return err
+			}
+			continue
+		case f, ok := <-feed:
+			if !ok {
+				return errors.New("the backend's subscription ended")
+			}
+			if f.err != nil {
+				return fmt.Errorf("follow the backend's log after %d: %w", source, f.err)
+			}
+			batch = append(batch, f.e)
+		}
+	drain:
+		for len(batch) < s.opts.Batch {
+			select {
+			case f, ok := <-feed:
+				if !ok || f.err != nil {
+					break drain // the next receive reports it
+				}
+				batch = append(batch, f.e)
+			default:
+				break drain
+			}
+		}
+		for i := range batch {
+			e := &batch[i]
+			if e.Position <= source {
+				return fmt.Errorf("the backend's log went back: position %d after %d", e.Position, source)
+			}
+			source = e.Position
+		}
+		if err := s.write(ctx, conn, batch, tree, pos, &cp, false); err != nil {
+			return err
+		}
+		pos += int64(len(batch))
+	}
+}
+
+// cpState is where the checkpoints stand.
+type cpState struct {
+	size     int64
+	bodyHash []byte
+	// dueBy is when the next checkpoint is due, if events wait for one.
+	dueBy time.Time
+}
+
+// lastCheckpoint reads the last signed checkpoint and checks that the
+// stored tree is the one it signed: a follower that took a rewritten
+// index as it found it would sign the rewrite.
+func (s *Store) lastCheckpoint(ctx context.Context, conn *pgx.Conn, tree *tlog.Tree, pos int64) (cpState, error) {
+	var cp cpState
+	var note string
+	err := conn.QueryRow(ctx, `SELECT size, note FROM ledger.checkpoints ORDER BY size DESC LIMIT 1`).Scan(&cp.size, &note)
+	if errors.Is(err, pgx.ErrNoRows) {
+		cp.dueBy = time.Now().Add(s.opts.CheckpointAfter)
+		return cp, nil
+	}
+	if err != nil {
+		return cp, fmt.Errorf("read the last checkpoint: %w", err)
+	}
+	c, _, err := tlog.Open([]byte(note), s.opts.Origin, s.opts.Verifiers)
+	if err != nil {
+		return cp, fmt.Errorf("the last checkpoint (size %d): %w", cp.size, err)
+	}
+	root, err := tlog.RootAt(ctx, reader{conn}, uint64(cp.size))
+	if err != nil {
+		return cp, fmt.Errorf("the tree at the last checkpoint (size %d): %w", cp.size, err)
+	}
+	if string(root) != string(c.Root) {
+		return cp, fmt.Errorf("the stored tree at size %d is not the one its checkpoint signed: the index was rewritten; run civic verify", cp.size)
+	}
+	cp.bodyHash = tlog.BodyHash(c.Body())
+	cp.dueBy = time.Now().Add(s.opts.CheckpointAfter)
+	return cp, nil
+}
+
+// write indexes batch after pos in one transaction, with the tree's new
+// nodes and, when due (or forced), a checkpoint. A failed write leaves the
+// tree grown past the index: the caller stands down and the next leader
+// rebuilds it.
+func (s *Store) write(ctx context.Context, conn *pgx.Conn, batch []eventstore.Event, tree *tlog.Tree, pos int64, cp *cpState, force bool) error {
+	n := len(batch)
+	positions, sources, versions := make([]int64, n), make([]int64, n), make([]int64, n)
+	ids, streams, leaves := make([]eventstore.ID, n), make([]string, n), make([][]byte, n)
+	var levels []int16
+	var idxs []int64
+	var hashes [][]byte
+	for i := range batch {
+		e := batch[i] // a copy: the leaf is over the dense position
+		sources[i] = e.Position
+		e.Position, e.Hash = pos+int64(i)+1, nil
+		leaf := tlog.LeafHash(&e)
+		positions[i], ids[i], streams[i], versions[i], leaves[i] = e.Position, e.ID, e.Stream, e.Version, leaf
+		if err := tree.Append(leaf, func(nd tlog.Node) {
+			levels, idxs, hashes = append(levels, int16(nd.Level)), append(idxs, int64(nd.Index)), append(hashes, nd.Hash)
+		}); err != nil {
+			return err
+		}
+	}
+	end := pos + int64(n)
+	sign := s.opts.Signer != nil && end > cp.size && (force || end-cp.size >= s.opts.CheckpointEvery || !time.Now().Before(cp.dueBy))
+	if n == 0 && !sign {
+		return nil
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background())
+	if n > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO ledger.entries (position, source, event_id, stream_id, version, leaf)
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::uuid[], $4::text[], $5::bigint[], $6::bytea[])`,
+			positions, sources, ids, streams, versions, leaves); err != nil {
+			return fmt.Errorf("index positions %d..%d: %w", pos+1, end, err)
+		}
+		if len(levels) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO ledger.tree (level, idx, hash)
+				SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`, levels, idxs, hashes); err != nil {
+				return fmt.Errorf("store the tree's nodes to %d: %w", end, err)
+			}
+		}
+	}
+	var next cpState
+	if sign {
+		root, err := tree.Root()
+		if err != nil {
+			return err
+		}
+		c := tlog.Checkpoint{Origin: s.opts.Origin, Size: uint64(end), Root: root, Time: time.Now().UTC()}
+		if cp.size > 0 {
+			c.PreviousSize, c.PreviousHash = uint64(cp.size), cp.bodyHash
+		}
+		note, err := tlog.Sign(c, s.opts.Signer)
+		if err != nil {
+			return fmt.Errorf("sign the checkpoint at %d: %w", end, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO ledger.checkpoints (size, root, signed_at, note) VALUES ($1, $2, $3, $4)`,
+			end, root, c.Time, string(note)); err != nil {
+			return fmt.Errorf("store the checkpoint at %d: %w", end, err)
+		}
+		next = cpState{size: end, bodyHash: tlog.BodyHash(c.Body())}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("index positions %d..%d: %w", pos+1, end, err)
+	}
+	now := time.Now()
+	if sign {
+		*cp = next
+	}
+	if cp.size == pos || sign {
+		// The first event after a checkpoint starts the clock to the next.
+		cp.dueBy = now.Add(s.opts.CheckpointAfter)
+	}
+	s.mu.Lock()
+	if n > 0 {
+		s.status.Position, s.status.Source, s.status.IndexedAt = end, sources[n-1], now
+		s.status.Events += int64(n)
+	}
+	close(s.advanced)
+	s.advanced = make(chan struct{})
+	s.mu.Unlock()
+	return nil
+}
