@@ -28,6 +28,13 @@ const origin = "test.civicledger.example/ledger"
 // keys is a signer and its verifier for checkpoints.
 func keys(t testing.TB) (note.Signer, note.Verifier) {
 	t.Helper()
+	s, v, _ := keyPair(t)
+	return s, v
+}
+
+// keyPair is keys, with the key itself.
+func keyPair(t testing.TB) (note.Signer, note.Verifier, ed25519.PrivateKey) {
+	t.Helper()
 	_, key, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +47,7 @@ func keys(t testing.TB) (note.Signer, note.Verifier) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return signer, verifier
+	return signer, verifier, key
 }
 
 // newPool is a fresh database with the ledger schema.
