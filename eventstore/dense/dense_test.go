@@ -154,6 +154,9 @@ func TestFollowerResumesAndVerifies(t *testing.T) {
 	}
 	stop()
 	appendN(t, src, 1500, 700) // while no follower runs
+	if l, err := first.Lag(context.Background()); err != nil || !l.Behind || l.LeaderAnywhere || l.Head != 1500 || l.Stalled <= 0 {
+		t.Errorf("Lag with no follower = %+v, %v; want behind, no leader, stalled", l, err)
+	}
 
 	// Two followers: one leads, the other waits.
 	a, _ := start(t, pool, src, opts)
@@ -164,6 +167,9 @@ func TestFollowerResumesAndVerifies(t *testing.T) {
 	}
 	if sa, sb := a.Status(), b.Status(); sa.Leading == sb.Leading {
 		t.Errorf("two followers: leading %t and %t, want one", sa.Leading, sb.Leading)
+	}
+	if l, err := b.Lag(context.Background()); err != nil || l.Behind || !l.LeaderAnywhere || l.Head != 2500 || l.Indexed != l.SourceHead {
+		t.Errorf("Lag caught up = %+v, %v", l, err)
 	}
 
 	ctx := context.Background()

@@ -322,3 +322,52 @@ func (s *Store) write(ctx context.Context, conn *pgx.Conn, batch []eventstore.Ev
 	s.mu.Unlock()
 	return nil
 }
+
+// Lag is how far the index is behind the backend, for /readyz and
+// /metrics. The backend's positions are not dense, so the distance is not
+// a count of events: it is whether the backend holds events the index
+// does not, and for how long the index has not moved while it does.
+type Lag struct {
+	// SourceHead is the backend's last position; Indexed the backend's
+	// position of the last event indexed, and Head its dense position.
+	SourceHead, Indexed, Head int64
+	// Behind: the backend holds events the index does not yet.
+	Behind bool
+	// Stalled is how long the index has not advanced while Behind: an
+	// upper bound on how long the oldest unindexed event has waited.
+	Stalled time.Duration
+	// LeaderAnywhere: some process holds the follower's lock.
+	LeaderAnywhere bool
+}
+
+// Lag reads the index's head, asks the backend for its own (a call to
+// it, which also says whether it answers) and whether a follower leads
+// anywhere.
+func (s *Store) Lag(ctx context.Context) (Lag, error) {
+	var l Lag
+	var at *time.Time
+	err := s.db.QueryRow(ctx, `
+		SELECT coalesce((SELECT position FROM ledger.entries ORDER BY position DESC LIMIT 1), 0),
+		       coalesce((SELECT source FROM ledger.entries ORDER BY position DESC LIMIT 1), 0),
+		       (SELECT indexed_at FROM ledger.entries ORDER BY position DESC LIMIT 1),
+		       EXISTS (SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+		               WHERE l.locktype = 'advisory' AND l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid
+		                 AND l.objsubid = 2 AND l.granted AND d.datname = current_database())`,
+		int64(lockClass), int64(lockFollower)).Scan(&l.Head, &l.Indexed, &at, &l.LeaderAnywhere)
+	if err != nil {
+		return l, fmt.Errorf("the index's head: %w", err)
+	}
+	if l.SourceHead, err = s.src.Head(ctx); err != nil {
+		return l, fmt.Errorf("the backend's head: %w", err)
+	}
+	if l.Behind = l.SourceHead > l.Indexed; l.Behind {
+		since := s.Status().IndexedAt
+		if at != nil && at.After(since) {
+			since = *at
+		}
+		if !since.IsZero() {
+			l.Stalled = time.Since(since)
+		}
+	}
+	return l, nil
+}
