@@ -19,6 +19,11 @@ var (
 	ErrDuplicateID = errors.New("event ID already stored")
 	// ErrNotFound: no event has the ID asked for.
 	ErrNotFound = errors.New("not found")
+	// ErrNoIDIndex: the backend cannot look an event up by its ID unless
+	// it appended it itself (KurrentDB keeps no index by ID), so it cannot
+	// tell whether the event exists. It is not ErrNotFound: a caller that
+	// needs the answer asks an index (eventstore/dense) or waits.
+	ErrNoIDIndex = errors.New("the backend cannot find an event by ID")
 	// ErrBeyondTree: a proof was asked of a tree larger than the log, of
 	// an entry beyond the tree, or between sizes in the wrong order.
 	ErrBeyondTree = errors.New("beyond the log")

@@ -352,7 +352,9 @@ func (s *Store) wait(ctx context.Context, done func(ctx context.Context) (bool, 
 
 // AwaitPosition implements eventstore.Store: the position the follower
 // gave the event, waiting for it when the backend has the event and the
-// index not yet. ErrNotFound when neither has it.
+// index not yet. ErrNotFound when neither has it; over a backend without
+// an index by ID (KurrentDB) and an ID it did not append, it cannot tell,
+// and waits until ctx ends.
 func (s *Store) AwaitPosition(ctx context.Context, id eventstore.ID) (int64, error) {
 	var pos int64
 	asked := false
@@ -365,12 +367,14 @@ func (s *Store) AwaitPosition(ctx context.Context, id eventstore.ID) (int64, err
 			return false, fmt.Errorf("await event %s: %w", id, err)
 		}
 		if !asked {
-			// Once: the backend may know the event is not there at all.
-			// Only that ends the wait; a backend that cannot look an
-			// event up by ID (KurrentDB, for another server's append)
-			// leaves it to the index.
+			// Once: the backend may know the event is not there at all,
+			// and that ends the wait. A backend that cannot look an
+			// event up by ID (KurrentDB, for another server's append:
+			// eventstore.ErrNoIDIndex) leaves it to the index, and the
+			// wait to ctx.
 			asked = true
-			if _, err := s.src.AwaitPosition(ctx, id); errors.Is(err, eventstore.ErrNotFound) {
+			_, err := s.src.AwaitPosition(ctx, id)
+			if err != nil && !errors.Is(err, eventstore.ErrNoIDIndex) {
 				return false, err
 			}
 		}

@@ -241,19 +241,16 @@ func (s *Store) lastCheckpoint(ctx context.Context, conn *pgx.Conn, tree *tlog.T
 // rebuilds it.
 func (s *Store) write(ctx context.Context, conn *pgx.Conn, batch []eventstore.Event, tree *tlog.Tree, pos int64, cp *cpState, force bool) error {
 	n := len(batch)
-	positions, sources, versions := make([]int64, n), make([]int64, n), make([]int64, n)
-	ids, streams, leaves := make([]eventstore.ID, n), make([]string, n), make([][]byte, n)
-	var levels []int16
-	var idxs []int64
-	var hashes [][]byte
+	rows := make([][]any, n)
+	var nodes [][]any
 	for i := range batch {
 		e := batch[i] // a copy: the leaf is over the dense position
-		sources[i] = e.Position
+		source := e.Position
 		e.Position, e.Hash = pos+int64(i)+1, nil
 		leaf := tlog.LeafHash(&e)
-		positions[i], ids[i], streams[i], versions[i], leaves[i] = e.Position, e.ID, e.Stream, e.Version, leaf
+		rows[i] = []any{e.Position, source, e.ID, e.Stream, e.Version, leaf}
 		if err := tree.Append(leaf, func(nd tlog.Node) {
-			levels, idxs, hashes = append(levels, int16(nd.Level)), append(idxs, int64(nd.Index)), append(hashes, nd.Hash)
+			nodes = append(nodes, []any{int16(nd.Level), int64(nd.Index), nd.Hash})
 		}); err != nil {
 			return err
 		}
@@ -269,14 +266,13 @@ func (s *Store) write(ctx context.Context, conn *pgx.Conn, batch []eventstore.Ev
 	}
 	defer tx.Rollback(context.Background())
 	if n > 0 {
-		if _, err := tx.Exec(ctx, `INSERT INTO ledger.entries (position, source, event_id, stream_id, version, leaf)
-			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::uuid[], $4::text[], $5::bigint[], $6::bytea[])`,
-			positions, sources, ids, streams, versions, leaves); err != nil {
+		// COPY, as the sequencer writes its entries.
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ledger", "entries"},
+			[]string{"position", "source", "event_id", "stream_id", "version", "leaf"}, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("index positions %d..%d: %w", pos+1, end, err)
 		}
-		if len(levels) > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO ledger.tree (level, idx, hash)
-				SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`, levels, idxs, hashes); err != nil {
+		if len(nodes) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ledger", "tree"}, []string{"level", "idx", "hash"}, pgx.CopyFromRows(nodes)); err != nil {
 				return fmt.Errorf("store the tree's nodes to %d: %w", end, err)
 			}
 		}
@@ -314,7 +310,7 @@ func (s *Store) write(ctx context.Context, conn *pgx.Conn, batch []eventstore.Ev
 	}
 	s.mu.Lock()
 	if n > 0 {
-		s.status.Position, s.status.Source, s.status.IndexedAt = end, sources[n-1], now
+		s.status.Position, s.status.Source, s.status.IndexedAt = end, rows[n-1][1].(int64), now
 		s.status.Events += int64(n)
 	}
 	close(s.advanced)

@@ -46,6 +46,10 @@ type Capabilities struct {
 	// only; the same ID appended to another stream is a new event there
 	// (KurrentDB keeps no index by ID across streams).
 	IDsUniquePerStream bool
+	// NoIDIndex: AwaitPosition knows only the events this Store appended;
+	// for another ID it returns eventstore.ErrNoIDIndex, never
+	// ErrNotFound, since it cannot know (KurrentDB).
+	NoIDIndex bool
 }
 
 // Run runs the whole suite against the backend that open creates, held
@@ -708,6 +712,12 @@ func testSubscribeEnds(t *testing.T, s eventstore.Store) {
 
 func testAwaitUnknown(t *testing.T, s eventstore.Store) {
 	_, err := s.AwaitPosition(ctxFor(t), eventstore.NewID())
+	if capsOf(s).NoIDIndex {
+		if !errors.Is(err, eventstore.ErrNoIDIndex) || errors.Is(err, eventstore.ErrNotFound) {
+			t.Errorf("AwaitPosition(unknown) error = %v, want ErrNoIDIndex (declared), not ErrNotFound", err)
+		}
+		return
+	}
 	if !errors.Is(err, eventstore.ErrNotFound) {
 		t.Errorf("AwaitPosition(unknown) error = %v, want ErrNotFound", err)
 	}
