@@ -5,7 +5,7 @@ PKGS      = $(shell $(GO) list ./...)
 # The store and projection packages also run under the race detector.
 RACEPKGS  = ./eventstore/... ./projections/... ./internal/...
 
-.PHONY: run test check fmt vet generated build bench clean
+.PHONY: run test test-kurrent check fmt vet generated build bench clean
 
 ## run: the server on a private PostgreSQL in .civic/ (http://127.0.0.1:8080)
 run: build
@@ -19,6 +19,15 @@ test: check
 	$(GO) test -count=1 $(filter-out $(shell $(GO) list $(RACEPKGS)),$(PKGS))
 	$(GO) test -run '^$$' -fuzz '^FuzzDocumentLimits$$' -fuzztime 40000x ./graph/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeParams$$' -fuzztime 30000x ./graph/
+	@if [ -n "$$KURRENTDB_URL" ]; then $(MAKE) --no-print-directory test-kurrent; else \
+		echo "NOT RUN: the KurrentDB tests (the kurrent backend's conformance suite, crash test, copy-events round trip)."; \
+		echo "         KURRENTDB_URL is not set. Start one (docker compose --profile kurrent up kurrentdb) and run"; \
+		echo "         KURRENTDB_URL='kurrentdb://localhost:2113?tls=false' make test-kurrent"; fi
+
+## test-kurrent: the tests that need a KurrentDB, against the one at KURRENTDB_URL (they fail without it, never skip)
+test-kurrent:
+	@test -n "$$KURRENTDB_URL" || { echo "test-kurrent: set KURRENTDB_URL, such as kurrentdb://localhost:2113?tls=false (docker compose --profile kurrent up kurrentdb)"; exit 2; }
+	$(GO) test -tags kurrent -count=1 ./eventstore/kurrent/ ./eventstore/dense/ ./cmd/civic/ -run 'Kurrent|Conformance|Crash'
 
 check: fmt vet generated
 
@@ -53,6 +62,9 @@ bench:
 	$(BENCH) ./graph/ -bench 'ParticipationTrend' -benchtime 160x
 	$(BENCH) ./graph/ -bench 'EventsSubscription' -benchtime 5x
 	$(BENCH) ./internal/keyring/ -bench 'PersonalData' -benchtime 4000x
+	$(BENCH) ./eventstore/dense/ -bench 'Follower' -benchtime 100000x
+	@if [ -n "$$KURRENTDB_URL" ]; then $(BENCH) -tags kurrent ./eventstore/kurrent/ -bench 'Append|CatchUp'; else \
+		echo "NOT RUN: the KurrentDB benchmarks (KURRENTDB_URL is not set)"; fi
 
 clean:
 	rm -rf bin

@@ -5,6 +5,15 @@ import (
 	"fmt"
 )
 
+// A run of one stream's events is split into appends of at most
+// copyMaxEvents events and copyMaxBytes of data: KurrentDB refuses an
+// append over 1 MiB by default (up to 25.0), metadata and types counted,
+// and one append is one transaction wherever it goes.
+const (
+	copyMaxEvents = 500
+	copyMaxBytes  = 512 << 10
+)
+
 // CopyReport is what Copy did.
 type CopyReport struct {
 	// Events is how many events were copied, Appends how many appends
@@ -36,8 +45,10 @@ func Copy(ctx context.Context, from, to Store, progress func(CopyReport)) (CopyR
 			return rep, nil
 		}
 		for i := 0; i < len(events); {
-			j := i + 1
-			for j < len(events) && events[j].Stream == events[i].Stream && events[j].Version == events[j-1].Version+1 {
+			j, size := i+1, len(events[i].Data)
+			for j < len(events) && events[j].Stream == events[i].Stream && events[j].Version == events[j-1].Version+1 &&
+				j-i < copyMaxEvents && size+len(events[j].Data) <= copyMaxBytes {
+				size += len(events[j].Data)
 				j++
 			}
 			run := events[i:j]

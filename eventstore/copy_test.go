@@ -99,3 +99,51 @@ func TestCopyRoundTrip(t *testing.T) {
 		t.Errorf("the destination's org-3 changed: %d events", len(got))
 	}
 }
+
+// TestCopySplitsLongRuns: one stream's run of events goes in appends of
+// at most 500 events and 512 KiB of data, which KurrentDB's default limit
+// on an append (1 MiB) takes.
+func TestCopySplitsLongRuns(t *testing.T) {
+	ctx := context.Background()
+	src := inmem.New()
+	many := make([]eventstore.EventData, 1200)
+	for i := range many {
+		many[i] = eventstore.EventData{Type: "test.happened", Data: json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))}
+	}
+	if _, err := src.Append(ctx, "org-1", eventstore.NoStream(), many...); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]eventstore.EventData, 3)
+	for i := range big {
+		big[i] = eventstore.EventData{Type: "test.happened", Data: json.RawMessage(`{"x":"` + strings.Repeat("a", 300<<10) + `"}`)}
+	}
+	if _, err := src.Append(ctx, "org-2", eventstore.NoStream(), big...); err != nil {
+		t.Fatal(err)
+	}
+	var largest int
+	dst := &sizes{Store: inmem.NewSparse(), largest: &largest}
+	rep, err := eventstore.Copy(ctx, src, dst, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1,200 events: 500 + 500 (the first page of 1,000), then 200; the
+	// three of 300 KiB one by one.
+	if rep.Events != 1203 || rep.Appends != 6 || largest > 512<<10 {
+		t.Errorf("Copy = %+v, largest append %d bytes; want 1,203 events in 6 appends, none over 512 KiB", rep, largest)
+	}
+}
+
+// sizes is a store that records its largest append's data.
+type sizes struct {
+	eventstore.Store
+	largest *int
+}
+
+func (s *sizes) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	n := 0
+	for _, e := range events {
+		n += len(e.Data)
+	}
+	*s.largest = max(*s.largest, n)
+	return s.Store.Append(ctx, stream, expected, events...)
+}

@@ -18,7 +18,6 @@ import (
 	"github.com/civicledger/civicledger/domain/privacy"
 	"github.com/civicledger/civicledger/domain/project"
 	"github.com/civicledger/civicledger/domain/registry"
-	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/graph"
 	"github.com/civicledger/civicledger/internal/keyring"
 	"github.com/civicledger/civicledger/internal/seed"
@@ -33,7 +32,7 @@ type app struct {
 	api      *graph.Server
 	log      *slog.Logger
 	db       *database
-	store    *postgres.Store
+	store    logStore
 	repo     *domain.Repository
 	registry *registry.Service
 	access   *access.Service
@@ -72,12 +71,16 @@ func openApp(ctx context.Context, c config, log *slog.Logger, key ed25519.Privat
 	if err != nil {
 		return nil, err
 	}
-	opts, err := c.storeOptions(key, log)
+	store, err := openLog(ctx, c, db.pool, key, nil, log)
 	if err != nil {
 		db.close()
 		return nil, err
 	}
-	store := postgres.New(db.pool, opts)
+	return newApp(c, log, db, store), nil
+}
+
+// newApp builds the services over an open database and event store.
+func newApp(c config, log *slog.Logger, db *database, store logStore) *app {
 	keys := keyring.New(db.pool)
 	repo := &domain.Repository{Store: store, Types: catalog.Types, Keys: keys}
 	reads := &projections.Reads{DB: db.reads}
@@ -95,7 +98,7 @@ func openApp(ctx context.Context, c config, log *slog.Logger, key ed25519.Privat
 		privacy:       &privacy.Service{Repo: repo},
 		runner:        projections.NewRunner(db.pool, store, readModels(), projections.Options{Logger: log, Keys: keys}),
 		reads:         reads,
-	}, nil
+	}
 }
 
 // scanPlain records the data subjects whose personal data the log holds

@@ -13,6 +13,12 @@ import (
 )
 
 // backupCmd writes a backup file of the ledger: `civic backup FILE`.
+// errKurrentBackup is backup's and restore's refusal over KurrentDB: a
+// backup is of one PostgreSQL database, and there the events are not in
+// it, so a backup would hold an index of events it lacks.
+var errKurrentBackup = errors.New("CIVIC_EVENTSTORE=kurrent: the events are in KurrentDB, not in this database, so a backup of it would not restore the ledger. " +
+	"Back KurrentDB up with its own tools, or copy its events into PostgreSQL first (civic copy-events --from kurrent --to postgres) and back that up")
+
 func (m *Main) backupCmd(ctx context.Context, args []string) error {
 	fs := m.flags("backup")
 	if err := fs.Parse(args); err != nil {
@@ -25,6 +31,9 @@ func (m *Main) backupCmd(ctx context.Context, args []string) error {
 	c, err := m.config()
 	if err != nil {
 		return err
+	}
+	if c.eventStore == "kurrent" {
+		return errKurrentBackup
 	}
 	log := c.logger(m.Stderr)
 	keyPath := c.signingKeyPath()
@@ -78,6 +87,9 @@ func (m *Main) restoreCmd(ctx context.Context, args []string) (int, error) {
 	c, err := m.config()
 	if err != nil {
 		return exitError, err
+	}
+	if c.eventStore == "kurrent" {
+		return exitError, errKurrentBackup
 	}
 	log := c.logger(m.Stderr)
 	man, err := backup.ReadManifest(path)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civicledger/civicledger/eventstore/kurrent"
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/eventstore/tlog/witness"
 	"github.com/civicledger/civicledger/graph"
@@ -22,10 +24,18 @@ import (
 // config is the process configuration, read from the environment once.
 type config struct {
 	databaseURL string
-	addr        string
-	dataDir     string
-	signingKey  string // path; "" means dataDir/signing-key.pem
-	trustedKeys []string
+	// eventStore is where events live: "postgres" (the default, beside
+	// the read models) or "kurrent" (a KurrentDB at kurrentURL, with the
+	// dense index and the tree in PostgreSQL; see eventstore/dense).
+	eventStore string
+	kurrentURL string
+	// kurrentNamespace is the ledger's view inside a KurrentDB it shares
+	// with others (KURRENTDB_NAMESPACE; see kurrent.Options.Namespace).
+	kurrentNamespace string
+	addr             string
+	dataDir          string
+	signingKey       string // path; "" means dataDir/signing-key.pem
+	trustedKeys      []string
 	// origin names the log in its checkpoints ("": the name its
 	// checkpoints carry, or one made from the signing key).
 	origin string
@@ -70,7 +80,8 @@ type config struct {
 // loadDemo reports whether serve loads the demo data.
 func (c config) loadDemo() bool {
 	if c.demo == "" {
-		return c.databaseURL == ""
+		// Off over KurrentDB: a cluster is never a newcomer's trial.
+		return c.databaseURL == "" && c.eventStore == "postgres"
 	}
 	return c.demo == "on"
 }
@@ -83,12 +94,23 @@ func (m *Main) config() (config, error) {
 		return def
 	}
 	c := config{
-		databaseURL:   get("DATABASE_URL", ""),
-		addr:          get("CIVIC_ADDR", "127.0.0.1:8080"),
-		dataDir:       get("CIVIC_DATA_DIR", ".civic"),
-		signingKey:    get("CIVIC_SIGNING_KEY", ""),
-		introspection: get("CIVIC_INTROSPECTION", ""),
-		demo:          get("CIVIC_DEMO", ""),
+		databaseURL:      get("DATABASE_URL", ""),
+		eventStore:       get("CIVIC_EVENTSTORE", "postgres"),
+		kurrentURL:       get("KURRENTDB_URL", ""),
+		kurrentNamespace: get("KURRENTDB_NAMESPACE", ""),
+		addr:             get("CIVIC_ADDR", "127.0.0.1:8080"),
+		dataDir:          get("CIVIC_DATA_DIR", ".civic"),
+		signingKey:       get("CIVIC_SIGNING_KEY", ""),
+		introspection:    get("CIVIC_INTROSPECTION", ""),
+		demo:             get("CIVIC_DEMO", ""),
+	}
+	switch {
+	case c.eventStore != "postgres" && c.eventStore != "kurrent":
+		return c, fmt.Errorf("CIVIC_EVENTSTORE %q: want postgres or kurrent", c.eventStore)
+	case c.eventStore == "kurrent" && c.kurrentURL == "":
+		return c, errors.New("CIVIC_EVENTSTORE=kurrent needs KURRENTDB_URL: the cluster's connection string, such as kurrentdb://localhost:2113?tls=false")
+	case c.eventStore == "postgres" && c.kurrentURL != "":
+		return c, errors.New("KURRENTDB_URL is set but CIVIC_EVENTSTORE is not kurrent: say CIVIC_EVENTSTORE=kurrent to keep events in KurrentDB, or unset KURRENTDB_URL")
 	}
 	if c.origin = get("CIVIC_LOG_ORIGIN", ""); c.origin != "" {
 		if err := postgres.CheckOrigin(c.origin); err != nil {
@@ -222,6 +244,11 @@ func (c config) graph(addr net.Addr) graph.Config {
 		MaxSocketsPerKey: c.socketsPerKey, MaxSocketsPerAddress: c.socketsPerAddress,
 		Witnesses: c.witnesses, TrustedProxies: c.trustedProxies,
 	}
+}
+
+// kurrentOptions are the KurrentDB client's options.
+func (c config) kurrentOptions() kurrent.Options {
+	return kurrent.Options{Namespace: c.kurrentNamespace}
 }
 
 // storeOptions are the event store's options: key signs checkpoints (nil

@@ -84,8 +84,13 @@ func readyz(w http.ResponseWriter, r *http.Request, a *app, log *slog.Logger) {
 	st, err := a.store.Status(ctx)
 	if err != nil {
 		log.Warn("readiness: event store", "err", err)
-		reasons = append(reasons, "database unavailable")
-		body["error"] = "database unavailable"
+		what := "database unavailable"
+		if a.cfg.eventStore == "kurrent" {
+			// Status asks both: the index's database and KurrentDB.
+			what = "event store unavailable (KurrentDB or the database of its index): see the server's log"
+		}
+		reasons = append(reasons, what)
+		body["error"] = what
 	} else {
 		now := time.Now()
 		es := map[string]any{
@@ -103,6 +108,11 @@ func readyz(w http.ResponseWriter, r *http.Request, a *app, log *slog.Logger) {
 		}
 		if st.OldestPending >= readyWriteWaiting {
 			reasons = append(reasons, fmt.Sprintf("a write has waited %s for its position: it is not visible yet", st.OldestPending.Round(time.Second)))
+		}
+		es["backend"] = a.cfg.eventStore
+		if lag, over, err := followerLag(ctx, a.store); over && err == nil {
+			es["kurrentdb"] = map[string]any{"head_position": lag.SourceHead, "indexed_position": lag.Indexed,
+				"behind": lag.Behind, "stalled_seconds": lag.Stalled.Seconds()}
 		}
 		body["eventstore"] = es
 	}

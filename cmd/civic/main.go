@@ -14,6 +14,7 @@
 //	civic replay score ROUND M  recompute a benchmark score from its events
 //	civic export DIR            the open data (CSV, JSON, Data Package, IATI XML, ZIP)
 //	civic export pabulib CYCLE DIR  a cycle's ballots and results as pabulib files
+//	civic copy-events --from S --to S  move a ledger between PostgreSQL and KurrentDB
 //	civic count pabulib FILE... count published instances, compare the winners
 //	civic keys create|revoke    issue and withdraw API keys
 //	civic erase subject ID      erase a data subject's personal data
@@ -94,6 +95,10 @@ Usage:
                                    datapackage.json, README.md, LICENSE.md, IATI XML and a ZIP
   civic export pabulib CYCLE DIR   write a cycle's declared results and anonymous ballots as
                                    pabulib files, one per pot, for counting with other tools
+  civic copy-events --from postgres|kurrent --to kurrent|postgres
+                                   copy the ledger's events to the other store (KURRENTDB_URL,
+                                   DATABASE_URL) in log order, keeping IDs, streams, versions,
+                                   data and metadata; resumable; then verify the destination
   civic count pabulib FILE...      count published pabulib instances with this code and compare
                                    the winners with the published ones (exit 1: one differs)
   civic keys create --role R --name N [--municipality M] [--region G] [--cycle C]
@@ -119,6 +124,10 @@ Usage:
 
 Configuration (environment):
   DATABASE_URL          PostgreSQL to use; unset: a private cluster in CIVIC_DATA_DIR
+  CIVIC_EVENTSTORE      postgres (events beside the read models) or kurrent (events in
+                        KurrentDB; their dense positions, hashes and tree in PostgreSQL)
+  KURRENTDB_URL         KurrentDB's connection string with CIVIC_EVENTSTORE=kurrent:
+                        kurrentdb:// or esdb:// (+discover), hosts, tls, credentials
   CIVIC_ADDR            listen address (127.0.0.1:8080)
   CIVIC_DATA_DIR        where the private cluster and the signing key live (.civic)
   CIVIC_SIGNING_KEY     Ed25519 private key (PEM) that signs log checkpoints
@@ -181,6 +190,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		code, err = m.replay(ctx, args[1:])
 	case "export":
 		err = m.export(ctx, args[1:])
+	case "copy-events":
+		err = m.copyEvents(ctx, args[1:])
 	case "count":
 		code, err = m.countPabulib(args[1:])
 	case "keys":

@@ -86,6 +86,14 @@ var (
 	eventstoreSequencerFailing = gaugeDesc("civic_eventstore_sequencer_failing", "1 while this process's sequencer keeps failing to lead (its error is in the log and /readyz).")
 	eventstoreOldestPending    = gaugeDesc("civic_eventstore_oldest_pending_seconds", "Age of the oldest event not yet given a position: how long a write has been invisible.")
 
+	// kurrent* are served over KurrentDB only (CIVIC_EVENTSTORE=kurrent):
+	// the connection, and the dense follower against the cluster's $all.
+	kurrentUp             = gaugeDesc("civic_kurrentdb_up", "1 when KurrentDB answered the last scrape's call for its head, 0 when it did not.")
+	kurrentHeadPosition   = gaugeDesc("civic_kurrentdb_head_position", "KurrentDB's last $all position (a byte offset, not a count of events).")
+	followerIndexedSource = gaugeDesc("civic_follower_indexed_kurrentdb_position", "KurrentDB position of the last event the dense follower indexed.")
+	followerBehind        = gaugeDesc("civic_follower_behind", "1 while KurrentDB holds events the dense index does not.")
+	followerStalled       = gaugeDesc("civic_follower_stalled_seconds", "How long the dense index has not advanced while KurrentDB is ahead of it: the follower's lag in time.")
+
 	// projectionPosition and the rest of projection* are each projection
 	// generation's (projections.Status), retired ones included.
 	projectionPosition   = gaugeDesc("civic_projection_position", "Last log position a projection generation has applied.", projectionLabels...)
@@ -118,6 +126,7 @@ var (
 func (c civicCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		eventstoreHead, eventstorePending, eventstoreOldestWriteTx, eventstoreLeader, eventstoreLeaderAnywhere, eventstoreSequencerFailing, eventstoreOldestPending,
+		kurrentUp, kurrentHeadPosition, followerIndexedSource, followerBehind, followerStalled,
 		projectionPosition, projectionLagEvents, projectionLagSeconds, projectionFailing,
 		outboxPosition, outboxPending, outboxFailing, outboxOldestPending, outboxSkipped,
 		trendCacheHits, trendCacheMisses, answerCacheHits, answerCacheMisses,
@@ -143,6 +152,17 @@ func (c civicCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(eventstoreOldestPending, st.OldestPending.Seconds())
 	} else {
 		c.log.Warn("metrics: event store", "err", err)
+	}
+	if lag, over, err := followerLag(ctx, c.a.store); over {
+		gauge(kurrentUp, b2f(err == nil))
+		if err == nil {
+			gauge(kurrentHeadPosition, float64(lag.SourceHead))
+			gauge(followerIndexedSource, float64(lag.Indexed))
+			gauge(followerBehind, b2f(lag.Behind))
+			gauge(followerStalled, lag.Stalled.Seconds())
+		} else {
+			c.log.Warn("metrics: KurrentDB", "err", err)
+		}
 	}
 	if ps, err := c.a.runner.Status(ctx); err == nil {
 		for _, p := range ps {

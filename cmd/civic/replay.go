@@ -14,7 +14,6 @@ import (
 	"github.com/civicledger/civicledger/domain/budgeting"
 	"github.com/civicledger/civicledger/domain/catalog"
 	"github.com/civicledger/civicledger/domain/certification"
-	"github.com/civicledger/civicledger/eventstore/postgres"
 )
 
 // replay prints what GraphQL's certificationAudit and replayDecision give,
@@ -42,7 +41,10 @@ func (m *Main) replay(ctx context.Context, args []string) (int, error) {
 		return exitError, err
 	}
 	defer db.close()
-	store := postgres.New(db.pool, postgres.Options{TrustedKeys: keys, Origin: c.origin, CheckpointEvery: c.checkpointEvery, Logger: c.logger(m.Stderr)})
+	store, err := openLog(ctx, c, db.pool, nil, keys, c.logger(m.Stderr))
+	if err != nil {
+		return exitError, err
+	}
 	defer store.Close()
 	a, err := certification.AuditApplication(ctx, store, catalog.Types, fs.Arg(1), certification.FullChain, 0)
 	if err != nil {

@@ -246,11 +246,11 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]eventsto
 	if err := eventstore.ValidateReadAll(after, limit); err != nil {
 		return nil, err
 	}
-	entries, err := s.entries(ctx, `WHERE position > $1 ORDER BY position LIMIT $2`, after, limit)
+	entries, before, err := s.entries(ctx, `position > $1`, after, limit)
 	if err != nil || len(entries) == 0 {
 		return nil, err
 	}
-	return s.fetch(ctx, entries, func(ctx context.Context, after int64, limit int) ([]eventstore.Event, error) {
+	return s.fetch(ctx, entries, before, func(ctx context.Context, after int64, limit int) ([]eventstore.Event, error) {
 		return s.src.ReadAll(ctx, after, limit)
 	})
 }
@@ -261,45 +261,57 @@ func (s *Store) ReadCategory(ctx context.Context, category string, after int64, 
 	if err := eventstore.ValidateReadCategory(category, after, limit); err != nil {
 		return nil, err
 	}
-	entries, err := s.entries(ctx, `WHERE category = $3 AND position > $1 ORDER BY position LIMIT $2`, after, limit, category)
+	entries, before, err := s.entries(ctx, `category = $3 AND position > $1`, after, limit, category)
 	if err != nil || len(entries) == 0 {
 		return nil, err
 	}
-	return s.fetch(ctx, entries, func(ctx context.Context, after int64, limit int) ([]eventstore.Event, error) {
+	// The event before the first of the page, of whatever category: no
+	// event of this one lies between it and the first.
+	return s.fetch(ctx, entries, before, func(ctx context.Context, after int64, limit int) ([]eventstore.Event, error) {
 		return s.src.ReadCategory(ctx, category, after, limit)
 	})
 }
 
-// entries reads index rows: where is the statement's tail, $1 and $2 the
-// position after which and the limit.
-func (s *Store) entries(ctx context.Context, where string, args ...any) ([]entry, error) {
-	rows, err := s.db.Query(ctx, `SELECT position, source, event_id, stream_id, version, leaf FROM ledger.entries `+where, args...)
+// entries reads a page of index rows: cond is the statement's condition,
+// with $1 the position after which and $2 the limit. It also returns the
+// backend's position of the event before the page's first (0 when that
+// is the log's first): a read of the backend resumes after it.
+func (s *Store) entries(ctx context.Context, cond string, args ...any) ([]entry, int64, error) {
+	rows, err := s.db.Query(ctx, `
+		WITH page AS (
+			SELECT position, source, event_id, stream_id, version, leaf FROM ledger.entries
+			WHERE `+cond+` ORDER BY position LIMIT $2)
+		SELECT page.*, coalesce((SELECT p.source FROM ledger.entries p WHERE p.position = (SELECT min(position) FROM page) - 1), 0)
+		FROM page ORDER BY position`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read the index: %w", err)
+		return nil, 0, fmt.Errorf("read the index: %w", err)
 	}
 	var out []entry
 	var e entry
-	if _, err := pgx.ForEachRow(rows, []any{&e.position, &e.source, &e.id, &e.stream, &e.version, &e.leaf}, func() error {
+	var before int64
+	if _, err := pgx.ForEachRow(rows, []any{&e.position, &e.source, &e.id, &e.stream, &e.version, &e.leaf, &before}, func() error {
 		out = append(out, e)
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("read the index: %w", err)
+		return nil, 0, fmt.Errorf("read the index: %w", err)
 	}
-	return out, nil
+	return out, before, nil
 }
 
 // fetch reads the events of entries (consecutive in what read reads) from
-// the backend and gives them their dense positions and leaves. The
-// backend's positions are integers, so the read starts just before the
-// first entry's: no other event of the read lies between.
-func (s *Store) fetch(ctx context.Context, entries []entry, read func(ctx context.Context, after int64, limit int) ([]eventstore.Event, error)) ([]eventstore.Event, error) {
-	events, err := read(ctx, entries[0].source-1, len(entries))
+// the backend, after before (the backend's position of the event before
+// the first entry: a position the backend gave, as KurrentDB needs, since
+// another number need not be the start of a record in its log), and gives
+// them their dense positions and leaves.
+func (s *Store) fetch(ctx context.Context, entries []entry, before int64, read func(ctx context.Context, after int64, limit int) ([]eventstore.Event, error)) ([]eventstore.Event, error) {
+	events, err := read(ctx, before, len(entries))
 	if err != nil {
 		return nil, err
 	}
 	if len(events) != len(entries) {
-		return nil, fmt.Errorf("the backend returned %d events after position %d where the index holds %d: %w",
-			len(events), entries[0].source-1, len(entries), &DivergedError{Position: entries[min(len(events), len(entries)-1)].position, Source: entries[min(len(events), len(entries)-1)].source, Indexed: entries[min(len(events), len(entries)-1)].id})
+		x := entries[min(len(events), len(entries)-1)]
+		return nil, fmt.Errorf("the backend returned %d events after its position %d where the index holds %d: %w",
+			len(events), before, len(entries), &DivergedError{Position: x.position, Source: x.source, Indexed: x.id})
 	}
 	for i := range events {
 		e, x := &events[i], entries[i]
@@ -352,29 +364,47 @@ func (s *Store) wait(ctx context.Context, done func(ctx context.Context) (bool, 
 
 // AwaitPosition implements eventstore.Store: the position the follower
 // gave the event, waiting for it when the backend has the event and the
-// index not yet. ErrNotFound when neither has it; over a backend without
-// an index by ID (KurrentDB) and an ID it did not append, it cannot tell,
-// and waits until ctx ends.
+// index not yet. ErrNotFound when neither has it: over a backend without
+// an index by ID (KurrentDB, for an ID this process did not append), once
+// the index holds everything the backend held when asked.
 func (s *Store) AwaitPosition(ctx context.Context, id eventstore.ID) (int64, error) {
 	var pos int64
 	asked := false
+	// over is the backend's head once the backend said it cannot tell
+	// (ErrNoIDIndex): when the index has caught up with it and still
+	// lacks the event, no event committed before the call has the ID.
+	over := int64(-1)
 	err := s.wait(ctx, func(ctx context.Context) (bool, error) {
-		err := s.db.QueryRow(ctx, `SELECT position FROM ledger.entries WHERE event_id = $1 ORDER BY position LIMIT 1`, id).Scan(&pos)
-		if err == nil {
+		var at *int64
+		var indexed int64
+		err := s.db.QueryRow(ctx, `SELECT (SELECT position FROM ledger.entries WHERE event_id = $1 ORDER BY position LIMIT 1),
+			coalesce((SELECT source FROM ledger.entries ORDER BY position DESC LIMIT 1), 0)`, id).Scan(&at, &indexed)
+		if err != nil {
+			return false, fmt.Errorf("await event %s: %w", id, err)
+		}
+		if at != nil {
+			pos = *at
 			return true, nil
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return false, fmt.Errorf("await event %s: %w", id, err)
+		if over >= 0 && indexed >= over {
+			return false, fmt.Errorf("event %s: %w", id, eventstore.ErrNotFound)
 		}
 		if !asked {
 			// Once: the backend may know the event is not there at all,
 			// and that ends the wait. A backend that cannot look an
-			// event up by ID (KurrentDB, for another server's append:
-			// eventstore.ErrNoIDIndex) leaves it to the index, and the
-			// wait to ctx.
+			// event up by ID (KurrentDB, for another server's append)
+			// leaves it to the index, up to the backend's head now.
 			asked = true
 			_, err := s.src.AwaitPosition(ctx, id)
-			if err != nil && !errors.Is(err, eventstore.ErrNoIDIndex) {
+			switch {
+			case errors.Is(err, eventstore.ErrNoIDIndex):
+				if over, err = s.src.Head(ctx); err != nil {
+					return false, err
+				}
+				if indexed >= over {
+					return false, fmt.Errorf("event %s: %w", id, eventstore.ErrNotFound)
+				}
+			case err != nil:
 				return false, err
 			}
 		}

@@ -323,3 +323,33 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("the backend holds events after refused appends: head %d", h)
 	}
 }
+
+// noIDIndex is a backend that, as KurrentDB, cannot find an event by ID.
+type noIDIndex struct{ *inmem.Store }
+
+func (noIDIndex) AwaitPosition(ctx context.Context, id eventstore.ID) (int64, error) {
+	return 0, fmt.Errorf("event %s: %w", id, eventstore.ErrNoIDIndex)
+}
+
+// TestAwaitWithoutIDIndex: over a backend that cannot find events by ID,
+// AwaitPosition still finds another process's event once indexed, and
+// answers ErrNotFound for an ID nobody appended once the index has caught
+// up with the backend, instead of waiting for ever.
+func TestAwaitWithoutIDIndex(t *testing.T) {
+	src := noIDIndex{inmem.NewSparse()}
+	s, _ := start(t, newPool(t), src, dense.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	appendN(t, src, 0, 50) // by "another process", straight to the backend
+	res, err := src.Append(ctx, "org-9", eventstore.Any(), ev(99))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.AwaitPosition(ctx, res.LastID); err != nil || p != 51 {
+		t.Errorf("AwaitPosition(another process's event) = %d, %v; want 51", p, err)
+	}
+	began := time.Now()
+	if _, err := s.AwaitPosition(ctx, eventstore.NewID()); !errors.Is(err, eventstore.ErrNotFound) || time.Since(began) > 5*time.Second {
+		t.Errorf("AwaitPosition(unknown) = %v after %s; want ErrNotFound at once", err, time.Since(began))
+	}
+}

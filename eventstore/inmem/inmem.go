@@ -82,11 +82,17 @@ func (s *Store) nextPosition(last *eventstore.Event) int64 {
 }
 
 // index returns the index into log of the first event after position.
-func (s *Store) index(after int64) int {
+// Sparse, as KurrentDB, it takes only 0 or a position the store gave: any
+// other number is not the start of a record in KurrentDB's log.
+func (s *Store) index(after int64) (int, error) {
 	if !s.sparse {
-		return int(min(max(after, 0), int64(len(s.log))))
+		return int(min(max(after, 0), int64(len(s.log)))), nil
 	}
-	return sort.Search(len(s.log), func(i int) bool { return s.log[i].Position > after })
+	i := sort.Search(len(s.log), func(i int) bool { return s.log[i].Position > after })
+	if after != 0 && (i == 0 || s.log[i-1].Position != after) {
+		return 0, fmt.Errorf("inmem: position %d is not one this store gave (KurrentDB reads only from a record's start)", after)
+	}
+	return i, nil
 }
 
 // head is the last event's position, 0 for an empty log.
@@ -194,7 +200,10 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]eventsto
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	from := s.index(after)
+	from, err := s.index(after)
+	if err != nil {
+		return nil, err
+	}
 	end := min(from+limit, len(s.log))
 	out := make([]eventstore.Event, 0, end-from)
 	return append(out, s.log[from:end]...), ctx.Err()
@@ -207,8 +216,12 @@ func (s *Store) ReadCategory(ctx context.Context, category string, after int64, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	from, err := s.index(after)
+	if err != nil {
+		return nil, err
+	}
 	var out []eventstore.Event
-	for _, e := range s.log[s.index(after):] {
+	for _, e := range s.log[from:] {
 		if len(out) == limit {
 			break
 		}
