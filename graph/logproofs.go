@@ -26,7 +26,7 @@ const MaxProofs = 100
 
 // Witnessed is what the log offers witnesses beyond eventstore.Prover:
 // its verifier key, and their co-signatures to keep. The postgres store
-// implements it.
+// and the dense log over KurrentDB implement it.
 type Witnessed interface {
 	// VerifierKey is the note verifier key of the log's checkpoints.
 	VerifierKey(ctx context.Context) (string, error)

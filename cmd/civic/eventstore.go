@@ -68,6 +68,10 @@ func openLog(ctx context.Context, c config, db *pgxpool.Pool, key ed25519.Privat
 			src.Close()
 			return nil, err
 		}
+		if dopts.VerifierKey, err = tlog.VerifierKey(dopts.Origin, key.Public().(ed25519.PublicKey)); err != nil {
+			src.Close()
+			return nil, err
+		}
 	}
 	if dopts.Origin != "" {
 		for _, k := range keys {

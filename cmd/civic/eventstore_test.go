@@ -87,6 +87,7 @@ func TestKurrentBadInput(t *testing.T) {
 	}{
 		{[]string{"copy-events", "--from", "postgres", "--to", "postgres"}, nil, "--from and --to are both postgres"},
 		{[]string{"backup", "/tmp/civic-never-written.backup"}, map[string]string{"CIVIC_EVENTSTORE": "kurrent", "KURRENTDB_URL": "kurrentdb://127.0.0.1:1"}, "the events are in KurrentDB"},
+		{[]string{"checkpoint"}, map[string]string{"CIVIC_EVENTSTORE": "kurrent", "KURRENTDB_URL": "kurrentdb://127.0.0.1:1"}, "the server's follower signs the log"},
 		{[]string{"restore", "/tmp/civic-never-written.backup"}, map[string]string{"CIVIC_EVENTSTORE": "kurrent", "KURRENTDB_URL": "kurrentdb://127.0.0.1:1"}, "the events are in KurrentDB"},
 		{[]string{"copy-events", "--from", "mysql", "--to", "kurrent"}, nil, `--from "mysql": want postgres or kurrent`},
 		{[]string{"copy-events", "--from", "postgres"}, nil, `--to "": want postgres or kurrent`},

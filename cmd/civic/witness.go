@@ -30,6 +30,10 @@ func (m *Main) checkpoint(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if c.eventStore == "kurrent" {
+		return errors.New("CIVIC_EVENTSTORE=kurrent: the server's follower signs the log within CIVIC_CHECKPOINT_INTERVAL of every event it indexes, and when it stops; " +
+			"civic checkpoint asks the PostgreSQL log's sequencer only. GET /log/checkpoint gives the latest")
+	}
 	log := c.logger(m.Stderr)
 	key, err := loadSigningKey(c.signingKeyPath(), false)
 	if err != nil && c.signingKey != "" {

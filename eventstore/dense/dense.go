@@ -76,9 +76,12 @@ type Options struct {
 	// CheckpointEvery events (0 means 1,000) or CheckpointAfter (0 means
 	// 10 s) after the first unsigned one, whichever comes first; the
 	// follower signs a last one when it stops. Verifiers check them.
-	Signer          note.Signer
-	Origin          string
-	Verifiers       []note.Verifier
+	Signer    note.Signer
+	Origin    string
+	Verifiers []note.Verifier
+	// VerifierKey is the note verifier key of Signer (tlog.VerifierKey),
+	// which witnesses fetch from the log (GET /log/key).
+	VerifierKey     string
 	CheckpointEvery int64
 	CheckpointAfter time.Duration
 }

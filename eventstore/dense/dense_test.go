@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -351,5 +352,56 @@ func TestAwaitWithoutIDIndex(t *testing.T) {
 	began := time.Now()
 	if _, err := s.AwaitPosition(ctx, eventstore.NewID()); !errors.Is(err, eventstore.ErrNotFound) || time.Since(began) > 5*time.Second {
 		t.Errorf("AwaitPosition(unknown) = %v after %s; want ErrNotFound at once", err, time.Since(began))
+	}
+}
+
+// TestCosignatures: a witness's co-signature of a checkpoint is kept and
+// served with it, as by the PostgreSQL log; a stranger's, or one of a
+// checkpoint the log never signed, is refused.
+func TestCosignatures(t *testing.T) {
+	opts := signed(t)
+	s, stop := start(t, newPool(t), inmem.NewSparse(), opts)
+	await(t, s, appendN(t, s, 0, 120))
+	stop() // signs the last checkpoint
+	ctx := context.Background()
+	cp, err := s.Checkpoint(ctx, 0)
+	if err != nil || cp == nil || cp.Size != 120 {
+		t.Fatalf("Checkpoint = %+v, %v", cp, err)
+	}
+	skey, vkey, err := note.GenerateKey(nil, "witness.example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wsigner, _ := note.NewSigner(skey)
+	wverifier, _ := note.NewVerifier(vkey)
+	n, err := note.Open([]byte(cp.Note), note.VerifierList(opts.Verifiers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosigned, err := note.Sign(n, wsigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names, err := s.AddCosignatures(ctx, cosigned, []note.Verifier{wverifier}); err != nil || len(names) != 1 || names[0] != "witness.example.org" {
+		t.Fatalf("AddCosignatures = %v, %v", names, err)
+	}
+	got, err := s.Checkpoint(ctx, 120)
+	if err != nil || len(got.Witnesses) != 1 {
+		t.Fatalf("Checkpoint after the co-signature = %+v, %v", got, err)
+	}
+	if _, err := note.Open([]byte(got.Note), note.VerifierList(wverifier)); err != nil {
+		t.Errorf("the served note does not carry the witness's signature: %v", err)
+	}
+	_, other, _ := note.GenerateKey(nil, "stranger.example.org")
+	stranger, _ := note.NewVerifier(other)
+	if _, err := s.AddCosignatures(ctx, cosigned, []note.Verifier{stranger}); !errors.Is(err, eventstore.ErrUnknownWitness) {
+		t.Errorf("a co-signature by no accepted witness: %v, want ErrUnknownWitness", err)
+	}
+	forged, err := note.Sign(&note.Note{Text: strings.Replace(n.Text, "\n120\n", "\n119\n", 1)}, wsigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddCosignatures(ctx, forged, []note.Verifier{wverifier}); !errors.Is(err, eventstore.ErrNotCheckpoint) && !errors.Is(err, eventstore.ErrInvalid) {
+		t.Errorf("a co-signature of a checkpoint the log never signed: %v, want ErrNotCheckpoint", err)
 	}
 }

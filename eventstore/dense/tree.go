@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/eventstore/tlog"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/transparency-dev/merkle/compact"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // querier is what reads the tree: the pool, a connection or a transaction.
@@ -124,11 +127,18 @@ func (s *Store) ConsistencyProof(ctx context.Context, size1, size2 int64) ([][]b
 }
 
 // Checkpoint implements eventstore.Prover: the latest signed checkpoint,
-// or the one of size; nil when there is none.
+// or the one of size, with its witnesses' co-signatures; nil when there is
+// none.
 func (s *Store) Checkpoint(ctx context.Context, size int64) (*eventstore.Checkpoint, error) {
 	var c eventstore.Checkpoint
-	err := s.db.QueryRow(ctx, `SELECT size, root, signed_at, note FROM ledger.checkpoints
-		WHERE $1 = 0 OR size = $1 ORDER BY size DESC LIMIT 1`, size).Scan(&c.Size, &c.Root, &c.SignedAt, &c.Note)
+	var sigs []string
+	err := s.db.QueryRow(ctx, `
+		SELECT c.size, c.root, c.signed_at, c.note,
+			coalesce(array_agg(w.witness ORDER BY w.witness) FILTER (WHERE w.witness IS NOT NULL), '{}'),
+			coalesce(array_agg(w.signature ORDER BY w.witness) FILTER (WHERE w.witness IS NOT NULL), '{}')
+		FROM (SELECT * FROM ledger.checkpoints WHERE $1 = 0 OR size = $1 ORDER BY size DESC LIMIT 1) c
+		LEFT JOIN ledger.cosignatures w ON w.size = c.size
+		GROUP BY c.size, c.root, c.signed_at, c.note`, size).Scan(&c.Size, &c.Root, &c.SignedAt, &c.Note, &c.Witnesses, &sigs)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -136,7 +146,50 @@ func (s *Store) Checkpoint(ctx context.Context, size int64) (*eventstore.Checkpo
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	c.Origin = tlog.Origin([]byte(c.Note))
+	// A note's signatures are its last lines: the witnesses' follow the
+	// log's.
+	for _, sig := range sigs {
+		c.Note += sig + "\n"
+	}
 	return &c, nil
+}
+
+// VerifierKey is the note verifier key of the log's checkpoints
+// (Options.VerifierKey), for witnesses (graph.Witnessed).
+func (s *Store) VerifierKey(ctx context.Context) (string, error) {
+	if s.opts.VerifierKey == "" {
+		return "", errors.New("the log is not signed here: no signing key")
+	}
+	return s.opts.VerifierKey, nil
+}
+
+// AddCosignatures keeps witnesses' co-signatures of one of the log's
+// checkpoints (graph.Witnessed), as the PostgreSQL log does: each
+// signature by one of witnesses is kept, others ignored; adding one again
+// changes nothing. It returns the names of the witnesses kept.
+func (s *Store) AddCosignatures(ctx context.Context, signed []byte, witnesses []note.Verifier) ([]string, error) {
+	c, err := tlog.OpenCosigned(signed, witnesses)
+	if err != nil {
+		return nil, err
+	}
+	var stored string
+	err = s.db.QueryRow(ctx, `SELECT note FROM ledger.checkpoints WHERE size = $1`, int64(c.Size)).Scan(&stored)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && !strings.HasPrefix(stored, c.Text+"\n") {
+		return nil, fmt.Errorf("co-signature of the checkpoint of size %d: %w", c.Size, eventstore.ErrNotCheckpoint)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("co-signature: %w", err)
+	}
+	var names []string
+	for name, line := range c.Lines {
+		names = append(names, name)
+		if _, err := s.db.Exec(ctx, `INSERT INTO ledger.cosignatures (size, witness, signature) VALUES ($1, $2, $3)
+			ON CONFLICT (size, witness) DO NOTHING`, int64(c.Size), name, line); err != nil {
+			return nil, fmt.Errorf("co-signature: %w", err)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
 }
 
 // Hashes implements eventstore.Auditor: the leaves the index holds.

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -184,43 +185,31 @@ func (s *Store) Checkpoint(ctx context.Context, size int64) (*eventstore.Checkpo
 // witnesses whose co-signatures it kept; adding one again changes
 // nothing.
 func (s *Store) AddCosignatures(ctx context.Context, signed []byte, witnesses []note.Verifier) ([]string, error) {
-	if len(signed) > maxNote {
-		return nil, fmt.Errorf("co-signature: %d bytes, over the limit of %d: %w", len(signed), maxNote, eventstore.ErrInvalid)
-	}
-	n, err := note.Open(signed, note.VerifierList(witnesses...))
-	var unverified *note.UnverifiedNoteError
-	switch {
-	case errors.As(err, &unverified):
-		return nil, fmt.Errorf("co-signature: %w", eventstore.ErrUnknownWitness)
-	case err != nil:
-		return nil, fmt.Errorf("co-signature: %v: %w", err, eventstore.ErrInvalid)
-	}
-	c, err := tlog.ParseBody([]byte(n.Text))
+	c, err := tlog.OpenCosigned(signed, witnesses)
 	if err != nil {
-		return nil, fmt.Errorf("co-signature: %v: %w", err, eventstore.ErrInvalid)
+		return nil, err
 	}
 	var stored string
 	err = s.db.QueryRow(ctx, `SELECT note FROM eventstore.tree_checkpoints WHERE size = $1`, int64(c.Size)).Scan(&stored)
-	if errors.Is(err, pgx.ErrNoRows) || err == nil && !strings.HasPrefix(stored, n.Text+"\n") {
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && !strings.HasPrefix(stored, c.Text+"\n") {
 		return nil, fmt.Errorf("co-signature of the checkpoint of size %d: %w", c.Size, eventstore.ErrNotCheckpoint)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("co-signature: %w", err)
 	}
 	var names []string
-	for _, sig := range n.Sigs {
-		names = append(names, sig.Name)
+	for name, line := range c.Lines {
+		names = append(names, name)
 		_, err := s.db.Exec(ctx, `INSERT INTO eventstore.cosignatures (size, witness, signature) VALUES ($1, $2, $3)
-			ON CONFLICT (size, witness) DO NOTHING`, int64(c.Size), sig.Name, "\u2014 "+sig.Name+" "+sig.Base64)
+			ON CONFLICT (size, witness) DO NOTHING`, int64(c.Size), name, line)
 		if err != nil {
 			return nil, fmt.Errorf("co-signature: %w", err)
 		}
 	}
+	slices.Sort(names)
 	return names, nil
 }
 
-// maxNote bounds a note taken in: a body and a few dozen signatures.
-const maxNote = 16 << 10
 
 // VerifierKey implements graph.Witnessed: the note verifier key of the
 // log's checkpoints, under the origin they carry (or will carry).

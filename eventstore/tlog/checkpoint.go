@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civicledger/civicledger/eventstore"
 	tlogfmt "github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -201,3 +202,43 @@ func Open(signed []byte, origin string, verifiers []note.Verifier, others ...not
 // maxNote bounds a checkpoint note a reader takes in: a body and a few
 // dozen signatures.
 const maxNote = 16 << 10
+
+// Cosigned is a checkpoint note a witness co-signed, as OpenCosigned
+// checked it.
+type Cosigned struct {
+	// Text is the note's body, Size the checkpoint's size.
+	Text string
+	Size uint64
+	// Lines are the witnesses' signature lines to keep, by witness name,
+	// as a note carries them ("— <name> <base64>").
+	Lines map[string]string
+}
+
+// OpenCosigned checks a co-signed checkpoint a witness gives the log:
+// its signatures by witnesses are kept, others ignored. It fails with
+// eventstore.ErrUnknownWitness when none is a witness's, and with
+// eventstore.ErrInvalid when the note is malformed or over the limit. The
+// caller checks that the body is one of its own checkpoints'. Every
+// backend with a tree takes co-signatures so.
+func OpenCosigned(signed []byte, witnesses []note.Verifier) (Cosigned, error) {
+	if len(signed) > maxNote {
+		return Cosigned{}, fmt.Errorf("co-signature: %d bytes, over the limit of %d: %w", len(signed), maxNote, eventstore.ErrInvalid)
+	}
+	n, err := note.Open(signed, note.VerifierList(witnesses...))
+	var unverified *note.UnverifiedNoteError
+	switch {
+	case errors.As(err, &unverified):
+		return Cosigned{}, fmt.Errorf("co-signature: %w", eventstore.ErrUnknownWitness)
+	case err != nil:
+		return Cosigned{}, fmt.Errorf("co-signature: %v: %w", err, eventstore.ErrInvalid)
+	}
+	c, err := ParseBody([]byte(n.Text))
+	if err != nil {
+		return Cosigned{}, fmt.Errorf("co-signature: %v: %w", err, eventstore.ErrInvalid)
+	}
+	out := Cosigned{Text: n.Text, Size: c.Size, Lines: make(map[string]string, len(n.Sigs))}
+	for _, sig := range n.Sigs {
+		out.Lines[sig.Name] = "\u2014 " + sig.Name + " " + sig.Base64
+	}
+	return out, nil
+}
