@@ -210,7 +210,6 @@ func (s *Store) AddCosignatures(ctx context.Context, signed []byte, witnesses []
 	return names, nil
 }
 
-
 // VerifierKey implements graph.Witnessed: the note verifier key of the
 // log's checkpoints, under the origin they carry (or will carry).
 func (s *Store) VerifierKey(ctx context.Context) (string, error) {
