@@ -102,8 +102,9 @@ func (m *Main) copyEvents(ctx context.Context, args []string) error {
 // indexes what KurrentDB holds and the index lacks (signing nothing: the
 // server's key does), then the range is verified (dense.VerifyRange:
 // KurrentDB's events rehashed against the leaves, the tree against the
-// stored nodes and the signed checkpoints).
-func (m *Main) verifyKurrent(ctx context.Context, c config, db *database, keys []ed25519.PublicKey, from, to int64) (eventstore.Verification, error) {
+// stored nodes and the signed checkpoints), then the checkpoints kept
+// outside (--against: dense.CheckOutside).
+func (m *Main) verifyKurrent(ctx context.Context, c config, db *database, keys []ed25519.PublicKey, from, to int64, outside [][]byte, names []string) (eventstore.Verification, error) {
 	src, err := kurrent.Open(ctx, c.kurrentURL, c.kurrentOptions())
 	if err != nil {
 		return eventstore.Verification{}, err
@@ -147,5 +148,14 @@ func (m *Main) verifyKurrent(ctx context.Context, c config, db *database, keys [
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return d.VerifyRange(ctx, from, to)
+	v, err := d.VerifyRange(ctx, from, to)
+	if err != nil || !v.Intact() || len(outside) == 0 {
+		return v, err
+	}
+	o, err := d.CheckOutside(ctx, outside, names)
+	if err != nil || !o.Intact() {
+		return o, err
+	}
+	v.Checkpoints += o.Checkpoints
+	return v, nil
 }

@@ -47,10 +47,7 @@ func (m *Main) verify(ctx context.Context, args []string) (int, error) {
 	}
 	defer db.close()
 	if c.eventStore == "kurrent" {
-		if len(notes) > 0 {
-			return exitError, errors.New("--against: checkpoints kept outside are checked over PostgreSQL only so far; over KurrentDB, verify checks the log's own signed checkpoints")
-		}
-		v, err := m.verifyKurrent(ctx, c, db, keys, *from, *to)
+		v, err := m.verifyKurrent(ctx, c, db, keys, *from, *to, notes, names)
 		if err != nil {
 			return exitError, err
 		}
@@ -58,8 +55,8 @@ func (m *Main) verify(ctx context.Context, args []string) (int, error) {
 			fmt.Fprintf(m.Stdout, "BROKEN at position %d: %s (positions %d..%d over KurrentDB, %d events rehashed before it)\n", v.FirstBad, v.Problem, v.From, v.To, v.Events)
 			return exitFailed, nil
 		}
-		fmt.Fprintf(m.Stdout, "intact: positions %d..%d over KurrentDB, %d events rehashed from KurrentDB's bytes against the index's leaves and tree, %d signed checkpoints checked\n",
-			v.From, v.To, v.Events, v.Checkpoints)
+		fmt.Fprintf(m.Stdout, "intact: positions %d..%d over KurrentDB, %d events rehashed from KurrentDB's bytes against the index's leaves and tree, %d signed checkpoints checked (%d of them kept outside)\n",
+			v.From, v.To, v.Events, v.Checkpoints, len(notes))
 		return exitOK, nil
 	}
 	rep, err := postgres.Verify(ctx, db.pool, postgres.VerifyOptions{From: *from, To: *to, Keys: keys, Origin: c.origin,

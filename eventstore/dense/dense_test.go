@@ -405,3 +405,66 @@ func TestCosignatures(t *testing.T) {
 		t.Errorf("a co-signature of a checkpoint the log never signed: %v, want ErrNotCheckpoint", err)
 	}
 }
+
+// TestCheckOutside: checkpoints kept outside the index (a witness's) are
+// held against it: intact while they agree; a checkpoint the index lost,
+// or one signed for a longer log, is found; a note the log never signed
+// is an error.
+func TestCheckOutside(t *testing.T) {
+	opts := signed(t)
+	pool := newPool(t)
+	s, stop := start(t, pool, inmem.NewSparse(), opts)
+	for i := range 5 { // batches apart, each signed (CheckpointEvery 100)
+		await(t, s, appendN(t, s, i*50, 50))
+	}
+	stop()
+	ctx := context.Background()
+	var kept [][]byte
+	rows, err := pool.Query(ctx, `SELECT note FROM ledger.checkpoints ORDER BY size`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, []byte(n))
+	}
+	if len(kept) < 2 {
+		t.Fatalf("%d checkpoints signed, want several", len(kept))
+	}
+	if v, err := s.CheckOutside(ctx, kept, nil); err != nil || !v.Intact() || v.Checkpoints != len(kept) {
+		t.Fatalf("CheckOutside(the log's own) = %+v, %v", v, err)
+	}
+	stranger, _ := keys(t)
+	c, _, err := tlog.Open(kept[0], origin, opts.Verifiers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Size = 1_000_000
+	forged, err := tlog.Sign(c, stranger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CheckOutside(ctx, [][]byte{forged}, []string{"forged.note"}); err == nil || !strings.Contains(err.Error(), "forged.note") {
+		t.Errorf("CheckOutside(a note signed by another key) = %v, want an error naming it", err)
+	}
+	longer, err := tlog.Sign(c, opts.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.CheckOutside(ctx, [][]byte{longer}, nil); err != nil || v.FirstBad != 251 {
+		t.Errorf("CheckOutside(a checkpoint of a longer log) = %+v, %v; want the first bad at 251", v, err)
+	}
+	first, _, _ := tlog.Open(kept[0], origin, opts.Verifiers)
+	if _, err := pool.Exec(ctx, `ALTER TABLE ledger.checkpoints DISABLE TRIGGER checkpoints_append_only`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM ledger.checkpoints WHERE size = $1`, int64(first.Size)); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.CheckOutside(ctx, kept, nil); err != nil || v.FirstBad != int64(first.Size) || !strings.Contains(v.Problem, "deleted") {
+		t.Errorf("CheckOutside after the index lost a checkpoint = %+v, %v; want it found at %d", v, err, first.Size)
+	}
+}

@@ -380,3 +380,55 @@ func (s *Store) checkpointsIn(ctx context.Context, from, to int64) (map[int64]tl
 	}
 	return out, nil
 }
+
+// CheckOutside holds the log to signed checkpoints kept outside it (a
+// witness's directory, an auditor's files), as civic verify --against
+// does over PostgreSQL: each must be signed with the log's keys
+// (Verifiers), and be the log's own checkpoint of its size word for word,
+// over the tree the index holds. names name them in what it reports. An
+// outside checkpoint not signed by the log is an error; one the log does
+// not agree with is the Verification's finding.
+func (s *Store) CheckOutside(ctx context.Context, notes [][]byte, names []string) (eventstore.Verification, error) {
+	var v eventstore.Verification
+	head, err := s.Head(ctx)
+	if err != nil {
+		return v, err
+	}
+	for i, text := range notes {
+		name := fmt.Sprintf("outside checkpoint %d", i+1)
+		if i < len(names) {
+			name = names[i]
+		}
+		c, n, err := tlog.Open(text, s.opts.Origin, s.opts.Verifiers)
+		if err != nil {
+			return v, fmt.Errorf("%s: %w", name, err)
+		}
+		size := int64(c.Size)
+		v.Checkpoints++
+		if size > head {
+			v.FirstBad, v.Problem = head+1, fmt.Sprintf("the log ends at position %d, but %s shows it held %d entries: entries were deleted from its end", head, name, size)
+			return v, nil
+		}
+		var stored string
+		err = s.db.QueryRow(ctx, `SELECT note FROM ledger.checkpoints WHERE size = $1`, size).Scan(&stored)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			v.FirstBad, v.Problem = size, fmt.Sprintf("the log signed a checkpoint of size %d (%s) that the index does not hold (deleted)", size, name)
+			return v, nil
+		case err != nil:
+			return v, fmt.Errorf("%s: %w", name, err)
+		case !strings.HasPrefix(stored, n.Text+"\n"):
+			v.FirstBad, v.Problem = size, fmt.Sprintf("the index's checkpoint of size %d is not the one the log signed (%s): replaced", size, name)
+			return v, nil
+		}
+		root, err := tlog.RootAt(ctx, reader{s.db}, uint64(size))
+		if err != nil {
+			return v, fmt.Errorf("%s: the tree at %d: %w", name, size, err)
+		}
+		if !bytes.Equal(root, c.Root) {
+			v.FirstBad, v.Problem = size, fmt.Sprintf("the stored tree at size %d is not the one %s signed: rewritten", size, name)
+			return v, nil
+		}
+	}
+	return v, nil
+}
