@@ -66,7 +66,7 @@ type Options struct {
 	// Logger receives the follower's election and failures; nil discards.
 	Logger *slog.Logger
 	// Batch bounds the events the follower indexes in one transaction;
-	// 0 means 1,000.
+	// 0 means 5,000, the PostgreSQL sequencer's batch.
 	Batch int
 	// Poll is how often a reader waiting for the index checks it when the
 	// follower runs in another process; 0 means 20 ms. A follower in this
@@ -111,7 +111,7 @@ var (
 // Run RunFollower beside it, in this process or another.
 func New(db *pgxpool.Pool, src eventstore.Store, opts Options) *Store {
 	if opts.Batch <= 0 {
-		opts.Batch = 1000
+		opts.Batch = 5000
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = 20 * time.Millisecond

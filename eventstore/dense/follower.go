@@ -137,6 +137,40 @@ func (s *Store) lead(ctx context.Context) error {
 		}
 	}()
 
+	// A writer commits each batch while the next is read and hashed, as
+	// the sequencer overlaps its writes: on its own connection's
+	// session, which holds the lock; it alone uses conn from here.
+	jobs := make(chan *job, 1)
+	written := make(chan error, 1)
+	go func() {
+		for j := range jobs {
+			if err := s.commit(ctx, conn, j); err != nil {
+				written <- err // the loop stops sending when it reads it
+				return
+			}
+		}
+		written <- nil
+	}()
+	writing := true
+	stopWriter := func() error {
+		if !writing {
+			return nil
+		}
+		writing = false
+		close(jobs)
+		return <-written
+	}
+	defer stopWriter()
+	send := func(j *job) error {
+		select {
+		case jobs <- j:
+			return nil
+		case err := <-written:
+			writing = false
+			return err
+		}
+	}
+
 	batch := make([]eventstore.Event, 0, s.opts.Batch)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -150,15 +184,27 @@ func (s *Store) lead(ctx context.Context) error {
 		batch = batch[:0]
 		select {
 		case <-ctx.Done():
+			if err := stopWriter(); err != nil {
+				return err
+			}
 			if s.opts.Signer != nil && cp.size < pos {
 				// The last checkpoint covers all this leader indexed.
-				wctx, done := context.WithTimeout(context.Background(), 10*time.Second)
-				defer done()
-				return s.write(wctx, conn, nil, tree, pos, &cp, true)
+				j, err := s.prepare(nil, tree, pos, &cp, true)
+				if err != nil {
+					return err
+				}
+				return s.commit(ctx, conn, j)
 			}
 			return nil
+		case err := <-written:
+			writing = false
+			return err
 		case <-due:
-			if err := s.write(ctx, conn, nil, tree, pos, &cp, true); err != nil {
+			j, err := s.prepare(nil, tree, pos, &cp, true)
+			if err != nil {
+				return err
+			}
+			if err := send(j); err != nil {
 				return err
 			}
 			continue
@@ -190,7 +236,11 @@ func (s *Store) lead(ctx context.Context) error {
 			}
 			source = e.Position
 		}
-		if err := s.write(ctx, conn, batch, tree, pos, &cp, false); err != nil {
+		j, err := s.prepare(batch, tree, pos, &cp, false)
+		if err != nil {
+			return err
+		}
+		if err := send(j); err != nil {
 			return err
 		}
 		pos += int64(len(batch))
@@ -235,82 +285,104 @@ func (s *Store) lastCheckpoint(ctx context.Context, conn *pgx.Conn, tree *tlog.T
 	return cp, nil
 }
 
-// write indexes batch after pos in one transaction, with the tree's new
-// nodes and, when due (or forced), a checkpoint. A failed write leaves the
-// tree grown past the index: the caller stands down and the next leader
-// rebuilds it.
-func (s *Store) write(ctx context.Context, conn *pgx.Conn, batch []eventstore.Event, tree *tlog.Tree, pos int64, cp *cpState, force bool) error {
+// job is a batch ready to commit: its index rows, the tree's new nodes,
+// and the checkpoint when one is due.
+type job struct {
+	rows, nodes [][]any
+	// The positions from+1..end.
+	from, end int64
+	// checkpoint is the signed note to store, nil when none is due.
+	checkpoint *tlog.Checkpoint
+	note       []byte
+}
+
+// prepare hashes batch (the events after pos), grows the tree over it and
+// signs a checkpoint when one is due (or forced): everything but the
+// write, which commit does. The tree and cp move on as if the write
+// succeeded; when it fails, the leader stands down and the next one
+// rebuilds both from the index.
+func (s *Store) prepare(batch []eventstore.Event, tree *tlog.Tree, pos int64, cp *cpState, force bool) (*job, error) {
 	n := len(batch)
-	rows := make([][]any, n)
-	var nodes [][]any
+	j := &job{rows: make([][]any, n), from: pos, end: pos + int64(n)}
 	for i := range batch {
 		e := batch[i] // a copy: the leaf is over the dense position
 		source := e.Position
 		e.Position, e.Hash = pos+int64(i)+1, nil
 		leaf := tlog.LeafHash(&e)
-		rows[i] = []any{e.Position, source, e.ID, e.Stream, e.Version, leaf}
+		j.rows[i] = []any{e.Position, source, e.ID, e.Stream, e.Version, leaf}
 		if err := tree.Append(leaf, func(nd tlog.Node) {
-			nodes = append(nodes, []any{int16(nd.Level), int64(nd.Index), nd.Hash})
+			j.nodes = append(j.nodes, []any{int16(nd.Level), int64(nd.Index), nd.Hash})
 		}); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	end := pos + int64(n)
-	sign := s.opts.Signer != nil && end > cp.size && (force || end-cp.size >= s.opts.CheckpointEvery || !time.Now().Before(cp.dueBy))
-	if n == 0 && !sign {
+	now := time.Now()
+	if n > 0 && cp.size == pos {
+		// The first events after a checkpoint start the clock to the next.
+		cp.dueBy = now.Add(s.opts.CheckpointAfter)
+	}
+	if s.opts.Signer == nil || j.end <= cp.size || !(force || j.end-cp.size >= s.opts.CheckpointEvery || !now.Before(cp.dueBy)) {
+		return j, nil
+	}
+	root, err := tree.Root()
+	if err != nil {
+		return nil, err
+	}
+	c := tlog.Checkpoint{Origin: s.opts.Origin, Size: uint64(j.end), Root: root, Time: now.UTC()}
+	if cp.size > 0 {
+		c.PreviousSize, c.PreviousHash = uint64(cp.size), cp.bodyHash
+	}
+	if j.note, err = tlog.Sign(c, s.opts.Signer); err != nil {
+		return nil, fmt.Errorf("sign the checkpoint at %d: %w", j.end, err)
+	}
+	j.checkpoint = &c
+	*cp = cpState{size: j.end, bodyHash: tlog.BodyHash(c.Body()), dueBy: now.Add(s.opts.CheckpointAfter)}
+	return j, nil
+}
+
+// commitTimeout bounds a commit once begun. It runs under a context that
+// is not cancelled when the follower is told to stop (pgx closes a
+// connection whose statement is cancelled, and a stopping follower still
+// signs what it indexed on it), but bounded all the same.
+const commitTimeout = 30 * time.Second
+
+// commit writes a prepared job in one transaction and wakes the readers
+// waiting for the index.
+func (s *Store) commit(ctx context.Context, conn *pgx.Conn, j *job) error {
+	if len(j.rows) == 0 && j.checkpoint == nil {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(context.Background())
-	if n > 0 {
+	if len(j.rows) > 0 {
 		// COPY, as the sequencer writes its entries.
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ledger", "entries"},
-			[]string{"position", "source", "event_id", "stream_id", "version", "leaf"}, pgx.CopyFromRows(rows)); err != nil {
-			return fmt.Errorf("index positions %d..%d: %w", pos+1, end, err)
+			[]string{"position", "source", "event_id", "stream_id", "version", "leaf"}, pgx.CopyFromRows(j.rows)); err != nil {
+			return fmt.Errorf("index positions %d..%d: %w", j.from+1, j.end, err)
 		}
-		if len(nodes) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ledger", "tree"}, []string{"level", "idx", "hash"}, pgx.CopyFromRows(nodes)); err != nil {
-				return fmt.Errorf("store the tree's nodes to %d: %w", end, err)
+		if len(j.nodes) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ledger", "tree"}, []string{"level", "idx", "hash"}, pgx.CopyFromRows(j.nodes)); err != nil {
+				return fmt.Errorf("store the tree's nodes to %d: %w", j.end, err)
 			}
 		}
 	}
-	var next cpState
-	if sign {
-		root, err := tree.Root()
-		if err != nil {
-			return err
-		}
-		c := tlog.Checkpoint{Origin: s.opts.Origin, Size: uint64(end), Root: root, Time: time.Now().UTC()}
-		if cp.size > 0 {
-			c.PreviousSize, c.PreviousHash = uint64(cp.size), cp.bodyHash
-		}
-		note, err := tlog.Sign(c, s.opts.Signer)
-		if err != nil {
-			return fmt.Errorf("sign the checkpoint at %d: %w", end, err)
-		}
+	if c := j.checkpoint; c != nil {
 		if _, err := tx.Exec(ctx, `INSERT INTO ledger.checkpoints (size, root, signed_at, note) VALUES ($1, $2, $3, $4)`,
-			end, root, c.Time, string(note)); err != nil {
-			return fmt.Errorf("store the checkpoint at %d: %w", end, err)
+			j.end, c.Root, c.Time, string(j.note)); err != nil {
+			return fmt.Errorf("store the checkpoint at %d: %w", j.end, err)
 		}
-		next = cpState{size: end, bodyHash: tlog.BodyHash(c.Body())}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("index positions %d..%d: %w", pos+1, end, err)
-	}
-	now := time.Now()
-	if sign {
-		*cp = next
-	}
-	if cp.size == pos || sign {
-		// The first event after a checkpoint starts the clock to the next.
-		cp.dueBy = now.Add(s.opts.CheckpointAfter)
+		return fmt.Errorf("index positions %d..%d: %w", j.from+1, j.end, err)
 	}
 	s.mu.Lock()
-	if n > 0 {
-		s.status.Position, s.status.Source, s.status.IndexedAt = end, rows[n-1][1].(int64), now
+	if n := len(j.rows); n > 0 {
+		s.status.Position, s.status.Source, s.status.IndexedAt = j.end, j.rows[n-1][1].(int64), time.Now()
 		s.status.Events += int64(n)
 	}
 	close(s.advanced)
