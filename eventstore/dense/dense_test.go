@@ -467,4 +467,10 @@ func TestCheckOutside(t *testing.T) {
 	if v, err := s.CheckOutside(ctx, kept, nil); err != nil || v.FirstBad != int64(first.Size) || !strings.Contains(v.Problem, "deleted") {
 		t.Errorf("CheckOutside after the index lost a checkpoint = %+v, %v; want it found at %d", v, err, first.Size)
 	}
+	// The log's own chain of checkpoints shows it too, without the
+	// outside ones: the next names the deleted one as its previous.
+	second, _, _ := tlog.Open(kept[1], origin, opts.Verifiers)
+	if v, err := s.VerifyRange(ctx, 1, 250); err != nil || v.FirstBad != int64(second.Size) || !strings.Contains(v.Problem, "deleted or replaced") {
+		t.Errorf("VerifyRange after the index lost a checkpoint = %+v, %v; want it found at %d", v, err, second.Size)
+	}
 }

@@ -283,9 +283,13 @@ func (s *Store) VerifyRange(ctx context.Context, from, to int64) (eventstore.Ver
 	if err != nil {
 		return v, err
 	}
-	cps, err := s.checkpointsIn(ctx, from, to)
+	cps, badAt, problem, err := s.checkpoints(ctx, to)
 	if err != nil {
 		return v, err
+	}
+	if badAt > 0 {
+		v.FirstBad, v.Problem = badAt, problem
+		return v, nil
 	}
 	stored := map[[2]int64][]byte{}
 	rows, err := s.db.Query(ctx, `SELECT level, idx, hash FROM ledger.tree WHERE (idx + 1) << level::int > $1 - 1 AND idx << level::int < $2`, from, to)
@@ -355,30 +359,41 @@ func (s *Store) VerifyRange(ctx context.Context, from, to int64) (eventstore.Ver
 	return v, nil
 }
 
-// checkpointsIn returns the checkpoints of sizes from..to, each signature
-// checked with the Verifiers.
-func (s *Store) checkpointsIn(ctx context.Context, from, to int64) (map[int64]tlog.Checkpoint, error) {
-	rows, err := s.db.Query(ctx, `SELECT size, note FROM ledger.checkpoints WHERE size BETWEEN $1 AND $2`, from, to)
+// checkpoints returns the log's checkpoints of sizes up to to, each
+// signature checked with the Verifiers and each linked to the one before
+// it (its previous line names that one's size and body hash), so that
+// none was deleted, replaced or slipped in between. What is wrong is a
+// finding, not an error: the size where it is, and what.
+func (s *Store) checkpoints(ctx context.Context, to int64) (map[int64]tlog.Checkpoint, int64, string, error) {
+	rows, err := s.db.Query(ctx, `SELECT size, note FROM ledger.checkpoints WHERE size <= $1 ORDER BY size`, to)
 	if err != nil {
-		return nil, fmt.Errorf("verify: read the checkpoints: %w", err)
+		return nil, 0, "", fmt.Errorf("verify: read the checkpoints: %w", err)
 	}
 	out := map[int64]tlog.Checkpoint{}
-	var size int64
-	var note string
+	var size, badAt, prevSize int64
+	var note, problem string
+	var prevHash []byte
 	if _, err := pgx.ForEachRow(rows, []any{&size, &note}, func() error {
+		if badAt > 0 {
+			return nil
+		}
 		c, _, err := tlog.Open([]byte(note), s.opts.Origin, s.opts.Verifiers)
-		if err != nil {
-			return fmt.Errorf("the checkpoint of size %d: %w", size, err)
+		switch {
+		case err != nil:
+			badAt, problem = size, fmt.Sprintf("the checkpoint of size %d is not the log's: %v", size, err)
+		case int64(c.Size) != size:
+			badAt, problem = size, fmt.Sprintf("the checkpoint stored at size %d signs size %d", size, c.Size)
+		case int64(c.PreviousSize) != prevSize || !bytes.Equal(c.PreviousHash, prevHash):
+			badAt, problem = size, fmt.Sprintf("the checkpoint of size %d follows the one of size %d, not the %d stored before it: a checkpoint was deleted or replaced", size, c.PreviousSize, prevSize)
+		default:
+			out[size] = c
+			prevSize, prevHash = size, tlog.BodyHash(c.Body())
 		}
-		if int64(c.Size) != size {
-			return fmt.Errorf("the checkpoint stored at size %d signs size %d", size, c.Size)
-		}
-		out[size] = c
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
+		return nil, 0, "", fmt.Errorf("verify: read the checkpoints: %w", err)
 	}
-	return out, nil
+	return out, badAt, problem, nil
 }
 
 // CheckOutside holds the log to signed checkpoints kept outside it (a
