@@ -112,6 +112,11 @@ func (m *Main) config() (config, error) {
 	case c.eventStore == "postgres" && c.kurrentURL != "":
 		return c, errors.New("KURRENTDB_URL is set but CIVIC_EVENTSTORE is not kurrent: say CIVIC_EVENTSTORE=kurrent to keep events in KurrentDB, or unset KURRENTDB_URL")
 	}
+	if c.kurrentURL != "" {
+		if err := kurrent.CheckOptions(c.kurrentURL, c.kurrentOptions()); err != nil {
+			return c, err
+		}
+	}
 	if c.origin = get("CIVIC_LOG_ORIGIN", ""); c.origin != "" {
 		if err := postgres.CheckOrigin(c.origin); err != nil {
 			return c, fmt.Errorf("CIVIC_LOG_ORIGIN: %w", err)

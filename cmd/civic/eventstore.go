@@ -107,28 +107,38 @@ func (k *kurrentLog) RunSequencer(ctx context.Context) error { return k.RunFollo
 // is how long the index has not moved meanwhile. An unreachable KurrentDB
 // is an error, as an unreachable database is.
 func (k *kurrentLog) Status(ctx context.Context) (postgres.Status, error) {
+	st, _, err := k.statusLag(ctx)
+	return st, err
+}
+
+// statusLag is Status with the lag it comes from, from one call to
+// KurrentDB.
+func (k *kurrentLog) statusLag(ctx context.Context) (postgres.Status, dense.Lag, error) {
 	fs := k.Store.Status()
 	st := postgres.Status{Leader: fs.Leading, SequencerError: fs.Failure, SequencerErrorSince: fs.FailingSince}
 	lag, err := k.Lag(ctx)
 	if err != nil {
-		return st, err
+		return st, lag, err
 	}
 	st.Head, st.LeaderAnywhere = lag.Head, lag.LeaderAnywhere
 	if lag.Behind {
 		st.Pending, st.OldestPending = 1, lag.Stalled
 	}
-	return st, nil
+	return st, lag, nil
 }
 
 // Close closes the connection to KurrentDB.
 func (k *kurrentLog) Close() { k.src.Close() }
 
-// followerLag is the follower's lag, for /metrics; false over PostgreSQL.
-func followerLag(ctx context.Context, s logStore) (dense.Lag, bool, error) {
+// logStatus is the event store's status for /readyz and /metrics, and
+// over KurrentDB the follower's lag (nil over PostgreSQL), asking
+// KurrentDB once.
+func logStatus(ctx context.Context, s logStore) (postgres.Status, *dense.Lag, error) {
 	k, ok := s.(*kurrentLog)
 	if !ok {
-		return dense.Lag{}, false, nil
+		st, err := s.Status(ctx)
+		return st, nil, err
 	}
-	l, err := k.Lag(ctx)
-	return l, true, err
+	st, lag, err := k.statusLag(ctx)
+	return st, &lag, err
 }

@@ -25,6 +25,9 @@ func TestEventStoreSetting(t *testing.T) {
 		{map[string]string{"CIVIC_EVENTSTORE": "eventstoredb"}, `CIVIC_EVENTSTORE "eventstoredb": want postgres or kurrent`, false},
 		{map[string]string{"CIVIC_EVENTSTORE": "kurrent"}, "CIVIC_EVENTSTORE=kurrent needs KURRENTDB_URL", false},
 		{map[string]string{"KURRENTDB_URL": "esdb://localhost:2113"}, "KURRENTDB_URL is set but CIVIC_EVENTSTORE is not kurrent", false},
+		// Checked with the configuration, before anything starts.
+		{map[string]string{"CIVIC_EVENTSTORE": "kurrent", "KURRENTDB_URL": "kurrentdb://localhost:2113?tls=maybe"}, "KURRENTDB_URL", false},
+		{map[string]string{"CIVIC_EVENTSTORE": "kurrent", "KURRENTDB_URL": "kurrentdb://localhost:2113", "KURRENTDB_NAMESPACE": "Staging.1"}, `KURRENTDB_NAMESPACE "Staging.1"`, false},
 	}
 	for _, tt := range tests {
 		m := &Main{Getenv: func(k string) string { return tt.env[k] }}

@@ -81,7 +81,7 @@ func readyz(w http.ResponseWriter, r *http.Request, a *app, log *slog.Logger) {
 	defer cancel()
 	body := map[string]any{}
 	var reasons []string
-	st, err := a.store.Status(ctx)
+	st, lag, err := logStatus(ctx, a.store)
 	if err != nil {
 		log.Warn("readiness: event store", "err", err)
 		what := "database unavailable"
@@ -110,7 +110,7 @@ func readyz(w http.ResponseWriter, r *http.Request, a *app, log *slog.Logger) {
 			reasons = append(reasons, fmt.Sprintf("a write has waited %s for its position: it is not visible yet", st.OldestPending.Round(time.Second)))
 		}
 		es["backend"] = a.cfg.eventStore
-		if lag, over, err := followerLag(ctx, a.store); over && err == nil {
+		if lag != nil {
 			es["kurrentdb"] = map[string]any{"head_position": lag.SourceHead, "indexed_position": lag.Indexed,
 				"behind": lag.Behind, "stalled_seconds": lag.Stalled.Seconds()}
 		}

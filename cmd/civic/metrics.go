@@ -88,7 +88,7 @@ var (
 
 	// kurrent* are served over KurrentDB only (CIVIC_EVENTSTORE=kurrent):
 	// the connection, and the dense follower against the cluster's $all.
-	kurrentUp             = gaugeDesc("civic_kurrentdb_up", "1 when KurrentDB answered the last scrape's call for its head, 0 when it did not.")
+	kurrentUp             = gaugeDesc("civic_kurrentdb_up", "1 when the scrape read KurrentDB's head and the dense index's, 0 when either failed (the server's log says which).")
 	kurrentHeadPosition   = gaugeDesc("civic_kurrentdb_head_position", "KurrentDB's last $all position (a byte offset, not a count of events).")
 	followerIndexedSource = gaugeDesc("civic_follower_indexed_kurrentdb_position", "KurrentDB position of the last event the dense follower indexed.")
 	followerBehind        = gaugeDesc("civic_follower_behind", "1 while KurrentDB holds events the dense index does not.")
@@ -142,7 +142,8 @@ func (c civicCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	if st, err := c.a.store.Status(ctx); err == nil {
+	st, lag, err := logStatus(ctx, c.a.store)
+	if err == nil {
 		gauge(eventstoreHead, float64(st.Head))
 		gauge(eventstorePending, float64(st.Pending))
 		gauge(eventstoreOldestWriteTx, st.OldestWriteTx.Seconds())
@@ -153,15 +154,13 @@ func (c civicCollector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		c.log.Warn("metrics: event store", "err", err)
 	}
-	if lag, over, err := followerLag(ctx, c.a.store); over {
+	if lag != nil {
 		gauge(kurrentUp, b2f(err == nil))
 		if err == nil {
 			gauge(kurrentHeadPosition, float64(lag.SourceHead))
 			gauge(followerIndexedSource, float64(lag.Indexed))
 			gauge(followerBehind, b2f(lag.Behind))
 			gauge(followerStalled, lag.Stalled.Seconds())
-		} else {
-			c.log.Warn("metrics: KurrentDB", "err", err)
 		}
 	}
 	if ps, err := c.a.runner.Status(ctx); err == nil {

@@ -186,7 +186,7 @@ func checkNamespace(ns string) error {
 		ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
 	}
 	if !ok {
-		return fmt.Errorf("kurrent: namespace %q: want lower-case letters and digits, starting with a letter, at most %d", ns, maxNamespace)
+		return fmt.Errorf("KURRENTDB_NAMESPACE %q: want lower-case letters and digits, starting with a letter, at most %d", ns, maxNamespace)
 	}
 	return nil
 }

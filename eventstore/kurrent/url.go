@@ -183,3 +183,17 @@ func address(conf *esdb.Configuration) string {
 	}
 	return strings.Join(seeds, ",")
 }
+
+// CheckOptions checks a connection string and the options as Open would,
+// without connecting: a server checks its configuration before it starts
+// anything else, so that a typo is refused at once and by name.
+func CheckOptions(url string, opts Options) error {
+	if opts.Source == "" {
+		opts.Source = defaultSource
+	}
+	if err := checkNamespace(opts.Namespace); err != nil {
+		return err
+	}
+	_, _, err := parseURL(opts.Source, url)
+	return err
+}
