@@ -127,8 +127,12 @@ func (k *kurrentLog) statusLag(ctx context.Context) (postgres.Status, dense.Lag,
 	return st, lag, nil
 }
 
-// Close closes the connection to KurrentDB.
-func (k *kurrentLog) Close() { k.src.Close() }
+// Close stops the dense store's listener and closes the connection to
+// KurrentDB.
+func (k *kurrentLog) Close() {
+	k.Store.Close()
+	k.src.Close()
+}
 
 // logStatus is the event store's status for /readyz and /metrics, and
 // over KurrentDB the follower's lag (nil over PostgreSQL), asking

@@ -73,6 +73,7 @@ func TestAppOverSparseLog(t *testing.T) {
 	src := inmem.NewSparse()
 	store := &kurrentLog{Store: dense.New(db.pool, src, dense.Options{Signer: signer, Origin: origin,
 		Verifiers: []note.Verifier{verifier}, CheckpointEvery: 1000, CheckpointAfter: time.Second}), src: nopCloser{}}
+	defer store.Close()
 	a := newApp(c, log, db, store)
 
 	bg, stop := context.WithCancel(ctx)

@@ -68,9 +68,11 @@ type Options struct {
 	// Batch bounds the events the follower indexes in one transaction;
 	// 0 means 5,000, the PostgreSQL sequencer's batch.
 	Batch int
-	// Poll is how often a reader waiting for the index checks it when the
-	// follower runs in another process; 0 means 20 ms. A follower in this
-	// process wakes its readers at once.
+	// Poll is how often a reader waiting for the index checks it anyway;
+	// 0 means 250 ms. Readers are woken at once by this process's follower,
+	// and by another process's through PostgreSQL's notifications (see
+	// listen): polling is what is left when the notifications' connection
+	// is lost.
 	Poll time.Duration
 	// Signer, when set, signs checkpoints of the tree under Origin, every
 	// CheckpointEvery events (0 means 1,000) or CheckpointAfter (0 means
@@ -95,10 +97,16 @@ type Store struct {
 	log  *slog.Logger
 
 	mu sync.Mutex
-	// advanced is closed and replaced each time this process's follower
-	// commits a batch, waking the readers waiting for the index.
+	// advanced is closed and replaced each time the index grows (this
+	// process's follower commits, or another's notification arrives),
+	// waking the readers waiting for it.
 	advanced chan struct{}
 	status   Status
+
+	// listening starts the listener with the first wait; stop ends it.
+	listening sync.Once
+	stop      context.CancelFunc
+	stopped   chan struct{}
 }
 
 var (
@@ -114,7 +122,7 @@ func New(db *pgxpool.Pool, src eventstore.Store, opts Options) *Store {
 		opts.Batch = 5000
 	}
 	if opts.Poll <= 0 {
-		opts.Poll = 20 * time.Millisecond
+		opts.Poll = 250 * time.Millisecond
 	}
 	if opts.CheckpointEvery <= 0 {
 		opts.CheckpointEvery = 1000
@@ -126,7 +134,68 @@ func New(db *pgxpool.Pool, src eventstore.Store, opts Options) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{src: src, db: db, opts: opts, log: log, advanced: make(chan struct{})}
+	return &Store{src: src, db: db, opts: opts, log: log, advanced: make(chan struct{}), stopped: make(chan struct{})}
+}
+
+// channelIndexed is the notification the follower sends with each batch
+// it commits; its payload is the new head.
+const channelIndexed = "ledger_indexed"
+
+// wake wakes the readers waiting for the index.
+func (s *Store) wake() {
+	s.mu.Lock()
+	close(s.advanced)
+	s.advanced = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// listen wakes the readers whenever another process's follower commits,
+// on a connection of its own, until ctx ends; it reconnects after a
+// failure, the readers polling meanwhile.
+func (s *Store) listen(ctx context.Context) {
+	defer close(s.stopped)
+	pause := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := func() error {
+			pc, err := s.db.Acquire(ctx)
+			if err != nil {
+				return err
+			}
+			conn := pc.Hijack()
+			defer conn.Close(context.Background())
+			if _, err := conn.Exec(ctx, "LISTEN "+channelIndexed); err != nil {
+				return err
+			}
+			s.wake() // anything committed before LISTEN took effect
+			pause = 100 * time.Millisecond
+			for {
+				if _, err := conn.WaitForNotification(ctx); err != nil {
+					return err
+				}
+				s.wake()
+			}
+		}()
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("ledger: notifications lost; readers poll until they are back", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
+// Close stops the Store's listener, if it started. The follower stops
+// with its own context.
+func (s *Store) Close() {
+	s.listening.Do(func() { close(s.stopped) }) // never started: nothing to stop
+	if s.stop != nil {
+		s.stop()
+		<-s.stopped
+	}
 }
 
 // Source is the backend the Store indexes: for what only it can say (its
@@ -343,8 +412,13 @@ func (s *Store) waitHead(ctx context.Context, after int64) error {
 	})
 }
 
-// wait polls done until it holds, woken early by this process's follower.
+// wait polls done until it holds, woken early when the index grows.
 func (s *Store) wait(ctx context.Context, done func(ctx context.Context) (bool, error)) error {
+	s.listening.Do(func() {
+		lctx, stop := context.WithCancel(context.Background())
+		s.stop = stop
+		go s.listen(lctx)
+	})
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {

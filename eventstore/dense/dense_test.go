@@ -66,6 +66,7 @@ func newPool(t testing.TB) *pgxpool.Pool {
 func start(t testing.TB, pool *pgxpool.Pool, src eventstore.Store, opts dense.Options) (s *dense.Store, stop func()) {
 	t.Helper()
 	s = dense.New(pool, src, opts)
+	t.Cleanup(s.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.RunFollower(ctx) }()
@@ -472,5 +473,33 @@ func TestCheckOutside(t *testing.T) {
 	second, _, _ := tlog.Open(kept[1], origin, opts.Verifiers)
 	if v, err := s.VerifyRange(ctx, 1, 250); err != nil || v.FirstBad != int64(second.Size) || !strings.Contains(v.Problem, "deleted or replaced") {
 		t.Errorf("VerifyRange after the index lost a checkpoint = %+v, %v; want it found at %d", v, err, second.Size)
+	}
+}
+
+// TestNotifiedAcrossProcesses: a reader whose follower runs elsewhere (a
+// Store without one, on the same index) is woken by PostgreSQL's
+// notification as the follower commits, not by its polling.
+func TestNotifiedAcrossProcesses(t *testing.T) {
+	pool := newPool(t)
+	src := inmem.NewSparse()
+	leader, _ := start(t, pool, src, dense.Options{})
+	reader := dense.New(pool, src, dense.Options{Poll: time.Hour})
+	defer reader.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	await(t, leader, appendN(t, leader, 0, 10))
+	for i := range 5 {
+		res, err := reader.Append(ctx, "org-1", eventstore.Any(), ev(100+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		began := time.Now()
+		p, err := reader.AwaitPosition(ctx, res.LastID)
+		if err != nil || p != int64(11+i) {
+			t.Fatalf("AwaitPosition = %d, %v; want %d", p, err, 11+i)
+		}
+		if d := time.Since(began); d > 5*time.Second {
+			t.Fatalf("the reader waited %s for its position, with polling every hour: no notification woke it", d)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/civicledger/civicledger/eventstore"
@@ -377,6 +378,12 @@ func (s *Store) commit(ctx context.Context, conn *pgx.Conn, j *job) error {
 			return fmt.Errorf("store the checkpoint at %d: %w", j.end, err)
 		}
 	}
+	if len(j.rows) > 0 {
+		// Delivered at commit to the other processes' readers.
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, channelIndexed, strconv.FormatInt(j.end, 10)); err != nil {
+			return fmt.Errorf("announce positions %d..%d: %w", j.from+1, j.end, err)
+		}
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("index positions %d..%d: %w", j.from+1, j.end, err)
 	}
@@ -385,9 +392,8 @@ func (s *Store) commit(ctx context.Context, conn *pgx.Conn, j *job) error {
 		s.status.Position, s.status.Source, s.status.IndexedAt = j.end, j.rows[n-1][1].(int64), time.Now()
 		s.status.Events += int64(n)
 	}
-	close(s.advanced)
-	s.advanced = make(chan struct{})
 	s.mu.Unlock()
+	s.wake()
 	return nil
 }
 
