@@ -306,6 +306,7 @@ type DivergedError struct {
 	Indexed, Read    eventstore.ID
 }
 
+// Error names the position, the backend's position and both events.
 func (e *DivergedError) Error() string {
 	return fmt.Sprintf("the backend's log diverges from the index at position %d (backend position %d): event %s indexed, %s read",
 		e.Position, e.Source, e.Indexed, e.Read)
