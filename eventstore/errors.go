@@ -19,6 +19,11 @@ var (
 	ErrDuplicateID = errors.New("event ID already stored")
 	// ErrNotFound: no event has the ID asked for.
 	ErrNotFound = errors.New("not found")
+	// ErrUnavailable: the backend did not answer (unreachable, no leader,
+	// out of time). The call may succeed later; an append that failed so
+	// may or may not have been written, and a retry with the same event
+	// IDs is safe.
+	ErrUnavailable = errors.New("the event store is unavailable")
 	// ErrNoIDIndex: the backend cannot look an event up by its ID unless
 	// it appended it itself (KurrentDB keeps no index by ID), so it cannot
 	// tell whether the event exists. It is not ErrNotFound: a caller that

@@ -9,6 +9,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/civicledger/civicledger/domain"
+	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/projections"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -52,6 +53,12 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			// left): execute logs that once for the request.
 			gerr.Message = "the request was stopped before this field was resolved"
 			gerr.Extensions["code"] = "TIMEOUT"
+		case errors.Is(err, eventstore.ErrUnavailable):
+			// KurrentDB without quorum, say: the caller retries (with
+			// the same input: appends are idempotent by event ID).
+			log.WarnContext(ctx, "event store unavailable", "err", err, "path", gerr.Path.String(), "correlation_id", correlationID(ctx))
+			gerr.Message = "the event store is unavailable; nothing you can change in the request will help: try again shortly"
+			gerr.Extensions["code"] = "UNAVAILABLE"
 		case projections.IsStatementTimeout(err):
 			// The statement timeout guards the database against one
 			// query; the caller can narrow the query or try later.

@@ -18,7 +18,7 @@ var (
 	// over its deadline, or the operation timed out inside it). An append
 	// that ends so may or may not have been written: retry it with the same
 	// event IDs, which KurrentDB recognises as a repeat of a recent write.
-	ErrUnavailable = errors.New("KurrentDB is unavailable")
+	ErrUnavailable = fmt.Errorf("KurrentDB: %w", eventstore.ErrUnavailable)
 	// ErrStreamDeleted: the stream was tombstoned in KurrentDB (by an
 	// operator; the ledger never deletes), so it can never be written
 	// again and reads of it fail rather than look empty.
@@ -47,8 +47,9 @@ func (e *storeError) Error() string {
 
 func (e *storeError) Unwrap() error { return e.cause }
 
-// Is matches the sentinel the error is of.
-func (e *storeError) Is(target error) bool { return e.kind != nil && target == e.kind }
+// Is matches the sentinel the error is of, and what that sentinel wraps
+// (ErrUnavailable is the contract's eventstore.ErrUnavailable).
+func (e *storeError) Is(target error) bool { return e.kind != nil && errors.Is(e.kind, target) }
 
 // failure is what an esdb error code means to a caller of the contract.
 type failure uint8

@@ -496,3 +496,16 @@ func TestCheckSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestUnavailableIsTheContracts: KurrentDB's unavailability is the
+// contract's, so that the API answers it as UNAVAILABLE, whatever the
+// backend.
+func TestUnavailableIsTheContracts(t *testing.T) {
+	err := error(&storeError{op: "append to org-1", kind: ErrUnavailable, msg: "KurrentDB at node1:2113 is unavailable"})
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, eventstore.ErrUnavailable) {
+		t.Errorf("errors.Is(%v): ErrUnavailable %t, eventstore.ErrUnavailable %t; want both", err, errors.Is(err, ErrUnavailable), errors.Is(err, eventstore.ErrUnavailable))
+	}
+	if errors.Is(&storeError{kind: ErrStreamDeleted}, eventstore.ErrUnavailable) {
+		t.Error("a deleted stream matches eventstore.ErrUnavailable")
+	}
+}
