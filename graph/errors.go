@@ -54,10 +54,12 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			gerr.Message = "the request was stopped before this field was resolved"
 			gerr.Extensions["code"] = "TIMEOUT"
 		case errors.Is(err, eventstore.ErrUnavailable):
-			// KurrentDB without quorum, say: the caller retries (with
-			// the same input: appends are idempotent by event ID).
+			// KurrentDB without quorum, say: the caller may try again.
+			// A mutation cut short so may or may not have been recorded
+			// (its events carry new IDs each time), so the message says
+			// to read it back first.
 			log.WarnContext(ctx, "event store unavailable", "err", err, "path", gerr.Path.String(), "correlation_id", correlationID(ctx))
-			gerr.Message = "the event store is unavailable; nothing you can change in the request will help: try again shortly"
+			gerr.Message = "the event store is unavailable: try again shortly (a change asked for may or may not have been recorded: read it back before repeating it)"
 			gerr.Extensions["code"] = "UNAVAILABLE"
 		case projections.IsStatementTimeout(err):
 			// The statement timeout guards the database against one
