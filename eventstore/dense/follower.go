@@ -104,7 +104,7 @@ func (s *Store) lead(ctx context.Context) error {
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("read the index's head: %w", err)
 	}
-	rng, err := tlog.Range(ctx, reader{conn}, uint64(pos))
+	rng, err := tlog.Range(ctx, reader(conn), uint64(pos))
 	if err != nil {
 		return fmt.Errorf("rebuild the tree at %d: %w", pos, err)
 	}
@@ -274,7 +274,7 @@ func (s *Store) lastCheckpoint(ctx context.Context, conn *pgx.Conn, tree *tlog.T
 	if err != nil {
 		return cp, fmt.Errorf("the last checkpoint (size %d): %w", cp.size, err)
 	}
-	root, err := tlog.RootAt(ctx, reader{conn}, uint64(cp.size))
+	root, err := tlog.RootAt(ctx, reader(conn), uint64(cp.size))
 	if err != nil {
 		return cp, fmt.Errorf("the tree at the last checkpoint (size %d): %w", cp.size, err)
 	}

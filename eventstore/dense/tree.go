@@ -5,79 +5,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/civicledger/civicledger/eventstore"
+	"github.com/civicledger/civicledger/eventstore/internal/pgtree"
 	"github.com/civicledger/civicledger/eventstore/tlog"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/transparency-dev/merkle/compact"
 	"golang.org/x/mod/sumdb/note"
 )
 
-// querier is what reads the tree: the pool, a connection or a transaction.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
+// tables are the index's tables of its tree.
+var tables = pgtree.Tables{Leaves: "ledger.entries", Tree: "ledger.tree",
+	Checkpoints: "ledger.checkpoints", Cosignatures: "ledger.cosignatures"}
 
 // reader reads the stored tree (tlog.Reader): the leaves in the index,
 // the nodes in ledger.tree, in one statement.
-type reader struct{ q querier }
+func reader(q pgtree.Querier) pgtree.Reader { return pgtree.Reader{Q: q, T: tables} }
 
 // errMissing is a reader's error for a leaf or node the index lacks: a
 // tree larger than the log.
-var errMissing = errors.New("missing from the stored tree")
-
-// Read implements tlog.Reader.
-func (r reader) Read(ctx context.Context, indexes []uint64, ids []compact.NodeID) ([][]byte, [][]byte, error) {
-	positions := make([]int64, len(indexes))
-	for i, j := range indexes {
-		positions[i] = int64(j) + 1
-	}
-	levels, idx := make([]int16, len(ids)), make([]int64, len(ids))
-	for i, id := range ids {
-		levels[i], idx[i] = int16(id.Level), int64(id.Index)
-	}
-	rows, err := r.q.Query(ctx, `
-		SELECT 0::smallint, position, leaf FROM ledger.entries WHERE position = ANY($1)
-		UNION ALL
-		SELECT t.level, t.idx, t.hash FROM ledger.tree t
-		JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx) USING (level, idx)`, positions, levels, idx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read the tree: %w", err)
-	}
-	leafAt := make(map[int64][]byte, len(positions))
-	nodeAt := make(map[compact.NodeID][]byte, len(ids))
-	var level int16
-	var i int64
-	var hash []byte
-	if _, err := pgx.ForEachRow(rows, []any{&level, &i, &hash}, func() error {
-		if level == 0 {
-			leafAt[i] = hash
-		} else {
-			nodeAt[compact.NewNodeID(uint(level), uint64(i))] = hash
-		}
-		return nil
-	}); err != nil {
-		return nil, nil, fmt.Errorf("read the tree: %w", err)
-	}
-	leaves := make([][]byte, len(positions))
-	for j, p := range positions {
-		if leaves[j] = leafAt[p]; leaves[j] == nil {
-			return nil, nil, fmt.Errorf("the leaf at position %d is %w", p, errMissing)
-		}
-	}
-	nodes := make([][]byte, len(ids))
-	for j, id := range ids {
-		if nodes[j] = nodeAt[id]; nodes[j] == nil {
-			return nil, nil, fmt.Errorf("the node over positions %d..%d is %w", id.Index<<id.Level+1, (id.Index+1)<<id.Level, errMissing)
-		}
-	}
-	return leaves, nodes, nil
-}
+var errMissing = pgtree.ErrMissing
 
 // beyond turns a read of a tree the index lacks into ErrBeyondTree.
 func beyond(err error, what string, size int64) error {
@@ -97,7 +44,7 @@ func (s *Store) InclusionProofs(ctx context.Context, positions []int64, size int
 		}
 		indexes[i] = uint64(p - 1)
 	}
-	leaves, hashes, err := tlog.InclusionProofs(ctx, reader{s.db}, indexes, uint64(size))
+	leaves, hashes, err := tlog.InclusionProofs(ctx, reader(s.db), indexes, uint64(size))
 	if err != nil {
 		return nil, beyond(err, "inclusion proof", size)
 	}
@@ -119,7 +66,7 @@ func (s *Store) ConsistencyProof(ctx context.Context, size1, size2 int64) ([][]b
 		}
 		return [][]byte{}, nil
 	}
-	p, err := tlog.ConsistencyProof(ctx, reader{s.db}, uint64(size1), uint64(size2))
+	p, err := tlog.ConsistencyProof(ctx, reader(s.db), uint64(size1), uint64(size2))
 	if err != nil {
 		return nil, beyond(err, "consistency proof", size2)
 	}
@@ -130,28 +77,7 @@ func (s *Store) ConsistencyProof(ctx context.Context, size1, size2 int64) ([][]b
 // or the one of size, with its witnesses' co-signatures; nil when there is
 // none.
 func (s *Store) Checkpoint(ctx context.Context, size int64) (*eventstore.Checkpoint, error) {
-	var c eventstore.Checkpoint
-	var sigs []string
-	err := s.db.QueryRow(ctx, `
-		SELECT c.size, c.root, c.signed_at, c.note,
-			coalesce(array_agg(w.witness ORDER BY w.witness) FILTER (WHERE w.witness IS NOT NULL), '{}'),
-			coalesce(array_agg(w.signature ORDER BY w.witness) FILTER (WHERE w.witness IS NOT NULL), '{}')
-		FROM (SELECT * FROM ledger.checkpoints WHERE $1 = 0 OR size = $1 ORDER BY size DESC LIMIT 1) c
-		LEFT JOIN ledger.cosignatures w ON w.size = c.size
-		GROUP BY c.size, c.root, c.signed_at, c.note`, size).Scan(&c.Size, &c.Root, &c.SignedAt, &c.Note, &c.Witnesses, &sigs)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
-	}
-	c.Origin = tlog.Origin([]byte(c.Note))
-	// A note's signatures are its last lines: the witnesses' follow the
-	// log's.
-	for _, sig := range sigs {
-		c.Note += sig + "\n"
-	}
-	return &c, nil
+	return pgtree.Checkpoint(ctx, s.db, tables, size)
 }
 
 // VerifierKey is the note verifier key of the log's checkpoints
@@ -164,32 +90,10 @@ func (s *Store) VerifierKey(ctx context.Context) (string, error) {
 }
 
 // AddCosignatures keeps witnesses' co-signatures of one of the log's
-// checkpoints (graph.Witnessed), as the PostgreSQL log does: each
-// signature by one of witnesses is kept, others ignored; adding one again
-// changes nothing. It returns the names of the witnesses kept.
+// checkpoints (graph.Witnessed), as the PostgreSQL log does (see
+// pgtree.AddCosignatures).
 func (s *Store) AddCosignatures(ctx context.Context, signed []byte, witnesses []note.Verifier) ([]string, error) {
-	c, err := tlog.OpenCosigned(signed, witnesses)
-	if err != nil {
-		return nil, err
-	}
-	var stored string
-	err = s.db.QueryRow(ctx, `SELECT note FROM ledger.checkpoints WHERE size = $1`, int64(c.Size)).Scan(&stored)
-	if errors.Is(err, pgx.ErrNoRows) || err == nil && !strings.HasPrefix(stored, c.Text+"\n") {
-		return nil, fmt.Errorf("co-signature of the checkpoint of size %d: %w", c.Size, eventstore.ErrNotCheckpoint)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("co-signature: %w", err)
-	}
-	var names []string
-	for name, line := range c.Lines {
-		names = append(names, name)
-		if _, err := s.db.Exec(ctx, `INSERT INTO ledger.cosignatures (size, witness, signature) VALUES ($1, $2, $3)
-			ON CONFLICT (size, witness) DO NOTHING`, int64(c.Size), name, line); err != nil {
-			return nil, fmt.Errorf("co-signature: %w", err)
-		}
-	}
-	slices.Sort(names)
-	return names, nil
+	return pgtree.AddCosignatures(ctx, s.db, tables, signed, witnesses)
 }
 
 // Hashes implements eventstore.Auditor: the leaves the index holds.
@@ -275,7 +179,7 @@ func (s *Store) VerifyRange(ctx context.Context, from, to int64) (eventstore.Ver
 	}
 	// The tree up to from-1 from the stored nodes: it is checked against
 	// the stored nodes as it grows, and against the checkpoints.
-	rng, err := tlog.Range(ctx, reader{s.db}, uint64(from-1))
+	rng, err := tlog.Range(ctx, reader(s.db), uint64(from-1))
 	if err != nil {
 		return v, fmt.Errorf("verify: the tree before %d: %w", from, err)
 	}
@@ -436,7 +340,7 @@ func (s *Store) CheckOutside(ctx context.Context, notes [][]byte, names []string
 			v.FirstBad, v.Problem = size, fmt.Sprintf("the index's checkpoint of size %d is not the one the log signed (%s): replaced", size, name)
 			return v, nil
 		}
-		root, err := tlog.RootAt(ctx, reader{s.db}, uint64(size))
+		root, err := tlog.RootAt(ctx, reader(s.db), uint64(size))
 		if err != nil {
 			return v, fmt.Errorf("%s: the tree at %d: %w", name, size, err)
 		}

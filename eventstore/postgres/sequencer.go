@@ -422,7 +422,7 @@ func (s *Store) checkSigned(ctx context.Context, conn *pgx.Conn, cp cpState) err
 	if err != nil {
 		return fmt.Errorf("the log's last checkpoint (size %d) does not verify with the signing key or the trusted keys (%w): the database was altered, or the key changed (list the old key in the trusted keys); run civic verify", cp.position, err)
 	}
-	root, err := tlog.RootAt(ctx, reader{conn}, c.Size)
+	root, err := tlog.RootAt(ctx, reader(conn), c.Size)
 	if err != nil || !bytes.Equal(root, c.Root) {
 		return fmt.Errorf("the log's stored tree of size %d is not the one its last checkpoint signed (%v): history was altered in the database; run civic verify", c.Size, err)
 	}
@@ -511,7 +511,7 @@ func (s *Store) loadTree(ctx context.Context, conn *pgx.Conn, size int64) (*tlog
 			return nil, fmt.Errorf("build the tree: %w", err)
 		}
 	}
-	rng, err := tlog.Range(ctx, reader{conn}, uint64(size))
+	rng, err := tlog.Range(ctx, reader(conn), uint64(size))
 	if err != nil {
 		return nil, err
 	}

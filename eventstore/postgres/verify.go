@@ -474,7 +474,7 @@ func (v *verification) walk(ctx context.Context, from, to int64) error {
 		if !c.valid || c.faulty || int64(c.Size) >= from {
 			continue
 		}
-		rng, err := tlog.Range(ctx, reader{v.tx}, c.Size)
+		rng, err := tlog.Range(ctx, reader(v.tx), c.Size)
 		if err != nil {
 			break
 		}
@@ -634,7 +634,7 @@ func (v *verification) checkNodes(ctx context.Context) error {
 	for i, n := range v.nodes {
 		ids[i] = compact.NewNodeID(n.Level, n.Index)
 	}
-	_, stored, err := reader{v.tx}.Read(ctx, nil, ids)
+	_, stored, err := reader(v.tx).Read(ctx, nil, ids)
 	if err != nil && !errors.Is(err, errMissing) {
 		return fmt.Errorf("verify: %w", err)
 	}
@@ -643,7 +643,7 @@ func (v *verification) checkNodes(ctx context.Context) error {
 		var hash []byte
 		if err == nil {
 			hash = stored[i]
-		} else if _, one, err := (reader{v.tx}).Read(ctx, nil, ids[i:i+1]); err == nil {
+		} else if _, one, err := reader(v.tx).Read(ctx, nil, ids[i:i+1]); err == nil {
 			hash = one[0]
 		} else if !errors.Is(err, errMissing) {
 			return fmt.Errorf("verify: %w", err)
