@@ -6,14 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"crypto/ed25519"
-
 	"github.com/civicledger/civicledger/eventstore"
-	"github.com/civicledger/civicledger/eventstore/dense"
 	"github.com/civicledger/civicledger/eventstore/kurrent"
 	"github.com/civicledger/civicledger/eventstore/postgres"
-	"github.com/civicledger/civicledger/eventstore/tlog"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // copyEvents moves a ledger between event stores: `civic copy-events
@@ -96,66 +91,4 @@ func (m *Main) copyEvents(ctx context.Context, args []string) error {
 		rep.Events, rep.Appends, *from, *to, time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(m.Stdout, "check the copy with: CIVIC_EVENTSTORE=%s civic verify\n", *to)
 	return nil
-}
-
-// verifyKurrent is civic verify over KurrentDB: the dense follower first
-// indexes what KurrentDB holds and the index lacks (signing nothing: the
-// server's key does), then the range is verified (dense.VerifyRange:
-// KurrentDB's events rehashed against the leaves, the tree against the
-// stored nodes and the signed checkpoints), then the checkpoints kept
-// outside (--against: dense.CheckOutside).
-func (m *Main) verifyKurrent(ctx context.Context, c config, db *database, keys []ed25519.PublicKey, from, to int64, outside [][]byte, names []string) (eventstore.Verification, error) {
-	src, err := kurrent.Open(ctx, c.kurrentURL, c.kurrentOptions())
-	if err != nil {
-		return eventstore.Verification{}, err
-	}
-	defer src.Close()
-	if err := dense.Migrate(ctx, db.pool); err != nil {
-		return eventstore.Verification{}, err
-	}
-	origin := c.origin
-	if origin == "" && len(keys) > 0 {
-		origin = postgres.DefaultOrigin(keys[0])
-	}
-	var verifiers []note.Verifier
-	for _, k := range keys {
-		v, err := tlog.NewVerifier(origin, k)
-		if err != nil {
-			return eventstore.Verification{}, err
-		}
-		verifiers = append(verifiers, v)
-	}
-	d := dense.New(db.pool, src, dense.Options{Origin: origin, Verifiers: verifiers, Logger: c.logger(m.Stderr)})
-	fctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); d.RunFollower(fctx) }()
-	defer func() { stop(); <-done }()
-	for {
-		lag, err := d.Lag(ctx)
-		if err != nil {
-			return eventstore.Verification{}, err
-		}
-		if !lag.Behind {
-			break
-		}
-		if !lag.LeaderAnywhere && lag.Stalled > time.Minute {
-			return eventstore.Verification{}, fmt.Errorf("the index is behind KurrentDB and no follower has indexed anything for %s: %s",
-				lag.Stalled.Round(time.Second), d.Status().Failure)
-		}
-		select {
-		case <-ctx.Done():
-			return eventstore.Verification{}, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	v, err := d.VerifyRange(ctx, from, to)
-	if err != nil || !v.Intact() || len(outside) == 0 {
-		return v, err
-	}
-	o, err := d.CheckOutside(ctx, outside, names)
-	if err != nil || !o.Intact() {
-		return o, err
-	}
-	v.Checkpoints += o.Checkpoints
-	return v, nil
 }

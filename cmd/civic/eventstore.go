@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/eventstore/dense"
@@ -42,7 +43,9 @@ func openLog(ctx context.Context, c config, db *pgxpool.Pool, key ed25519.Privat
 	if err != nil {
 		return nil, err
 	}
-	opts.TrustedKeys = append(opts.TrustedKeys, trusted...)
+	// trusted first: with no signing key, the first names the log's
+	// default origin, and an auditor's list starts with the server's key.
+	opts.TrustedKeys = append(slices.Clone(trusted), opts.TrustedKeys...)
 	if c.eventStore != "kurrent" {
 		return postgres.New(db, opts), nil
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/civicledger/civicledger/eventstore"
 	"github.com/civicledger/civicledger/eventstore/postgres"
 	"github.com/civicledger/civicledger/eventstore/tlog/witness"
 )
@@ -138,4 +139,52 @@ func trustedKeys(c config) ([]ed25519.PublicKey, error) {
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// verifyKurrent is civic verify over KurrentDB: the dense follower first
+// indexes what KurrentDB holds and the index lacks (signing nothing: the
+// server's key does), then the range is verified (dense.VerifyRange:
+// KurrentDB's events rehashed against the leaves, the tree against the
+// stored nodes and the signed checkpoints), then the checkpoints kept
+// outside (--against: dense.CheckOutside). keys are the public keys
+// whose checkpoints it trusts.
+func (m *Main) verifyKurrent(ctx context.Context, c config, db *database, keys []ed25519.PublicKey, from, to int64, outside [][]byte, names []string) (eventstore.Verification, error) {
+	store, err := openLog(ctx, c, db.pool, nil, keys, c.logger(m.Stderr))
+	if err != nil {
+		return eventstore.Verification{}, err
+	}
+	defer store.Close()
+	d := store.(*kurrentLog).Store
+	fctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); d.RunFollower(fctx) }()
+	defer func() { stop(); <-done }()
+	for {
+		lag, err := d.Lag(ctx)
+		if err != nil {
+			return eventstore.Verification{}, err
+		}
+		if !lag.Behind {
+			break
+		}
+		if !lag.LeaderAnywhere && lag.Stalled > time.Minute {
+			return eventstore.Verification{}, fmt.Errorf("the index is behind KurrentDB and no follower has indexed anything for %s: %s",
+				lag.Stalled.Round(time.Second), d.Status().Failure)
+		}
+		select {
+		case <-ctx.Done():
+			return eventstore.Verification{}, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	v, err := d.VerifyRange(ctx, from, to)
+	if err != nil || !v.Intact() || len(outside) == 0 {
+		return v, err
+	}
+	o, err := d.CheckOutside(ctx, outside, names)
+	if err != nil || !o.Intact() {
+		return o, err
+	}
+	v.Checkpoints += o.Checkpoints
+	return v, nil
 }
