@@ -20,8 +20,6 @@ type CopyReport struct {
 	// carried them (a copy run again counts them again: the destination
 	// took them as retries and wrote nothing).
 	Events, Appends int64
-	// Last is the source position of the last event copied.
-	Last int64
 }
 
 // Copy moves a ledger from one store to another, keeping each event's ID,
@@ -72,7 +70,6 @@ func Copy(ctx context.Context, from, to Store, progress func(CopyReport)) (CopyR
 			}
 			rep.Events += int64(len(run))
 			rep.Appends++
-			rep.Last = run[len(run)-1].Position
 			if progress != nil {
 				progress(rep)
 			}

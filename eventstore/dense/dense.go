@@ -198,10 +198,6 @@ func (s *Store) Close() {
 	}
 }
 
-// Source is the backend the Store indexes: for what only it can say (its
-// connection's health, its own positions).
-func (s *Store) Source() eventstore.Store { return s.src }
-
 // entry is one row of the index.
 type entry struct {
 	position, source int64
